@@ -1,0 +1,71 @@
+# codexhost Makefile. Every tool the project needs is installed by these
+# targets from the Go module proxy and the npm registry; a fresh machine needs
+# only Go and Node/npm.
+
+GO            ?= go
+NPM           ?= npm
+GOTEST_FLAGS  ?= -race -count=1 -timeout=15m
+
+# Pinned tools.
+CODEX_VERSION := 0.169.0
+go_jsonschema := github.com/atombender/go-jsonschema@v0.24.1
+
+TOOLS_DIR     := tools/codex
+CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
+CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
+
+.PHONY: all build test demo codex protocol check format vet clean help
+
+all: build
+
+help:
+	@echo "make demo      run a prompt through the real codex with the fake model"
+	@echo "make test      install the pinned codex, then run every test with -race"
+	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
+	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
+	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
+
+build:
+	$(GO) build ./...
+
+# The pinned Codex CLI, from the committed package.json + lock file.
+codex: $(CODEX_STAMP)
+$(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
+	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@$(CODEX_JS) --version
+
+test: codex
+	$(GO) vet ./...
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+demo: codex
+	$(GO) run ./examples/hello
+
+# Regenerate the codex wire types. Provenance is recorded in
+# host/internal/protocol/provenance.go.
+PROTO_DIR := host/internal/protocol
+protocol: codex
+	@rm -rf .cache/schema && mkdir -p .cache/schema
+	$(CODEX_JS) app-server generate-json-schema --experimental --out .cache/schema
+	$(GO) run ./$(PROTO_DIR)/gen -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
+	cd $(PROTO_DIR) && GOFLAGS=-mod=mod $(GO) run $(go_jsonschema) -p protocol --only-models --tags json \
+		--struct-name-from-title -e \
+		--capitalization ID --capitalization URL --capitalization JSON --capitalization MCP \
+		--capitalization API --capitalization HTTP \
+		-o types.go schema.json
+	gofmt -w $(PROTO_DIR)
+
+format:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+check: format vet
+	$(GO) mod tidy
+	@if [ -n "`git status --porcelain`" ]; then \
+		echo "The following differences will fail CI until committed:"; \
+		git status --porcelain; exit 1; fi
+
+clean:
+	rm -rf .cache bin
