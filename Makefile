@@ -53,6 +53,8 @@ protocol: codex
 		--capitalization ID --capitalization URL --capitalization JSON --capitalization MCP \
 		--capitalization API --capitalization HTTP \
 		-o types.go schema.json
+	@# A defined type over json.RawMessage loses its MarshalJSON; make those aliases.
+	sed -i -E 's/^type ([A-Za-z0-9_]+) json\.RawMessage$$/type \1 = json.RawMessage/' $(PROTO_DIR)/types.go
 	gofmt -w $(PROTO_DIR)
 
 format:

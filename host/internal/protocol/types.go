@@ -358,7 +358,7 @@ const ApprovalsReviewerAutoReview ApprovalsReviewer = "auto_review"
 const ApprovalsReviewerGuardianSubagent ApprovalsReviewer = "guardian_subagent"
 const ApprovalsReviewerUser ApprovalsReviewer = "user"
 
-type AskForApproval json.RawMessage
+type AskForApproval = json.RawMessage
 
 type AsyncUserInputQuestion struct {
 	// Options corresponds to the JSON schema field "options".
@@ -461,7 +461,7 @@ type ClientInfo struct {
 // When an upstream HTTP status is available (for example, from the Responses API
 // or a provider), it is forwarded in `httpStatusCode` on the relevant
 // `codexErrorInfo` variant.
-type CodexErrorInfo json.RawMessage
+type CodexErrorInfo = json.RawMessage
 
 type CollabAgentState struct {
 	// Message corresponds to the JSON schema field "message".
@@ -557,7 +557,7 @@ type CommandExecOutputStream string
 const CommandExecOutputStreamStderr CommandExecOutputStream = "stderr"
 const CommandExecOutputStreamStdout CommandExecOutputStream = "stdout"
 
-type CommandExecutionApprovalDecision json.RawMessage
+type CommandExecutionApprovalDecision = json.RawMessage
 
 type CommandExecutionApprovalKind string
 
@@ -1162,7 +1162,7 @@ type FsChangedNotification struct {
 	WatchID string `json:"watchId"`
 }
 
-type FunctionCallOutputBody json.RawMessage
+type FunctionCallOutputBody = json.RawMessage
 
 // Responses API compatible content items that can be returned by a tool call. This
 // is a subset of ContentItem with the types we support as function call outputs.
@@ -1900,7 +1900,7 @@ type MCPElicitationConstOption struct {
 	Title string `json:"title"`
 }
 
-type MCPElicitationEnumSchema json.RawMessage
+type MCPElicitationEnumSchema = json.RawMessage
 
 type MCPElicitationLegacyTitledEnumSchema struct {
 	// Default corresponds to the JSON schema field "default".
@@ -1922,7 +1922,7 @@ type MCPElicitationLegacyTitledEnumSchema struct {
 	Type MCPElicitationStringType `json:"type"`
 }
 
-type MCPElicitationMultiSelectEnumSchema json.RawMessage
+type MCPElicitationMultiSelectEnumSchema = json.RawMessage
 
 type MCPElicitationNumberSchema struct {
 	// Default corresponds to the JSON schema field "default".
@@ -1953,7 +1953,7 @@ type MCPElicitationObjectType string
 
 const MCPElicitationObjectTypeObject MCPElicitationObjectType = "object"
 
-type MCPElicitationPrimitiveSchema json.RawMessage
+type MCPElicitationPrimitiveSchema = json.RawMessage
 
 // Typed form schema for MCP `elicitation/create` requests.
 //
@@ -1975,7 +1975,7 @@ type MCPElicitationSchema struct {
 
 type MCPElicitationSchemaProperties map[string]MCPElicitationPrimitiveSchema
 
-type MCPElicitationSingleSelectEnumSchema json.RawMessage
+type MCPElicitationSingleSelectEnumSchema = json.RawMessage
 
 type MCPElicitationStringFormat string
 
@@ -2527,7 +2527,7 @@ const ModelVerificationTrustedAccessForCyber ModelVerification = "trustedAccessF
 
 // Controls the effective multi-agent delegation instructions for a turn. `custom`
 // means the configured mode hint defines the policy instead of a built-in policy.
-type MultiAgentMode json.RawMessage
+type MultiAgentMode = json.RawMessage
 
 type MultiAgentVersion string
 
@@ -3523,7 +3523,7 @@ type RemoteControlStatusChangedNotification struct {
 	Status RemoteControlConnectionStatus `json:"status"`
 }
 
-type RequestID json.RawMessage
+type RequestID = json.RawMessage
 
 type RequestPermissionProfile struct {
 	// FileSystem corresponds to the JSON schema field "fileSystem".
@@ -3655,7 +3655,7 @@ const ResponsesAPIWebSearchActionTypeOther ResponsesAPIWebSearchActionType = "ot
 const ResponsesAPIWebSearchActionTypeSearch ResponsesAPIWebSearchActionType = "search"
 
 // User's decision in response to an ExecApprovalRequest.
-type ReviewDecision json.RawMessage
+type ReviewDecision = json.RawMessage
 
 type SandboxMode string
 
@@ -3704,7 +3704,7 @@ type ServerRequestResolvedNotification struct {
 	ThreadID string `json:"threadId"`
 }
 
-type SessionSource json.RawMessage
+type SessionSource = json.RawMessage
 
 // Settings for a collaboration mode.
 type Settings struct {
@@ -3762,7 +3762,7 @@ const SubAgentActivityKindInteracted SubAgentActivityKind = "interacted"
 const SubAgentActivityKindInterrupted SubAgentActivityKind = "interrupted"
 const SubAgentActivityKindStarted SubAgentActivityKind = "started"
 
-type SubAgentSource json.RawMessage
+type SubAgentSource = json.RawMessage
 
 type SummaryTextReasoningItemReasoningSummary struct {
 	// Text corresponds to the JSON schema field "text".
@@ -4429,7 +4429,7 @@ const ThreadItemTypeSubAgentActivity ThreadItemType = "subAgentActivity"
 const ThreadItemTypeUserMessage ThreadItemType = "userMessage"
 const ThreadItemTypeWebSearch ThreadItemType = "webSearch"
 
-type ThreadListCwdFilter json.RawMessage
+type ThreadListCwdFilter = json.RawMessage
 
 type ThreadListParams struct {
 	// Optional ancestor thread filter. Returns spawned descendants at any depth,

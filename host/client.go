@@ -1,0 +1,301 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/codexhost/codexhost/host/internal/protocol"
+	"github.com/codexhost/codexhost/rpc"
+)
+
+// Version is codexhost's version, sent to app-server as the client version.
+const Version = "0.1.0"
+
+// Options configure [Start]. A nil *Options means all defaults.
+type Options struct {
+	// Codex is the codex binary. Default: $CODEX_BIN, then the project's
+	// pinned install (see [PinnedCodex]), then "codex" on PATH.
+	Codex string
+	// CodexHome sets CODEX_HOME for app-server. Default: inherited, which
+	// means codex uses ~/.codex and the user's own login.
+	CodexHome string
+	// Dir is app-server's working directory. Default: the current one.
+	Dir string
+	// Env holds extra "KEY=value" entries added to the inherited environment.
+	Env []string
+	// Config holds `-c key=value` overrides passed to app-server, e.g.
+	// `model="o3"`. The value part is TOML.
+	Config []string
+	// ClientName and ClientVersion identify the client in initialize.
+	// Default: "codexhost" and [Version].
+	ClientName, ClientVersion string
+	// Handler answers every request app-server sends. Default: [SafeHandler].
+	Handler RequestHandler
+	// Logger receives diagnostics, including app-server's stderr at debug
+	// level. Default: discard.
+	Logger *slog.Logger
+	// StopGrace bounds each step of the shutdown in [Client.Close].
+	// Default: 3s.
+	StopGrace time.Duration
+	// StderrLines is how many of app-server's last stderr lines a
+	// [ConnError] carries. Default: 500.
+	StderrLines int
+	// MaxLineBytes limits one JSON-RPC line from app-server.
+	// Default: rpc.DefaultMaxLineBytes (64 MiB).
+	MaxLineBytes int
+	// EventBuffer is how many events each turn buffers before delivery
+	// blocks (backpressure). Default: 1024.
+	EventBuffer int
+}
+
+func (o *Options) withDefaults() *Options {
+	c := Options{}
+	if o != nil {
+		c = *o
+	}
+	if c.ClientName == "" {
+		c.ClientName = "codexhost"
+	}
+	if c.ClientVersion == "" {
+		c.ClientVersion = Version
+	}
+	if c.Handler == nil {
+		c.Handler = SafeHandler
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 3 * time.Second
+	}
+	if c.StderrLines <= 0 {
+		c.StderrLines = 500
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = 1024
+	}
+	return &c
+}
+
+// A Client is one running app-server process and the connection to it.
+//
+// A Client is safe for concurrent use. Close stops app-server; Wait blocks
+// until every goroutine the Client started has ended.
+type Client struct {
+	opts *Options
+	proc *process
+	conn *rpc.Conn
+
+	router router
+	// connDrained is closed when rpc.Conn.Wait returns: every notification
+	// read before the connection ended has been delivered.
+	connDrained chan struct{}
+
+	initResp  protocol.InitializeResponse
+	closeOnce sync.Once
+	closed    atomic.Bool
+	closeErr  error
+	connErr   atomic.Pointer[ConnError]
+}
+
+// Start spawns `codex app-server` and performs the initialize handshake.
+// ctx bounds the start-up only; the process lives until [Client.Close].
+//
+// # Errors
+//
+//   - [ErrCodexNotFound]: no binary was found; the message says where it looked.
+//   - [*ConnError]: app-server exited during start-up (for example, a broken
+//     config.toml); its Stderr says why.
+//   - ctx's error if ctx ended first.
+func Start(ctx context.Context, opts *Options) (*Client, error) {
+	o := opts.withDefaults()
+	bin, err := findCodex(o.Codex)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"app-server"}
+	for _, kv := range o.Config {
+		args = append(args, "-c", kv)
+	}
+	p, err := startProcess(bin, args, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{opts: o, proc: p}
+	c.router.init(o.EventBuffer, o.Logger)
+	rwc := stdio{Reader: p.stdout, Writer: p.stdin, closeFn: func() error {
+		err1 := p.stdin.Close()
+		err2 := p.stdout.Close()
+		return errors.Join(ignoreClosed(err1), ignoreClosed(err2))
+	}}
+	c.conn = rpc.NewConn(rwc, &rpc.Options{
+		Handler:       rpc.HandlerFunc(c.handleRequest),
+		Notifications: rpc.NotificationHandlerFunc(c.router.deliver),
+		MaxLineBytes:  o.MaxLineBytes,
+		Logger:        o.Logger,
+	})
+	c.connDrained = make(chan struct{})
+	go func() { // owned by c; ends when the connection ends
+		_ = c.conn.Wait()
+		close(c.connDrained)
+	}()
+	init := protocol.InitializeParams{
+		ClientInfo: protocol.ClientInfo{Name: o.ClientName, Version: o.ClientVersion},
+		// Dynamic tools and several fields codexhost uses are experimental.
+		Capabilities: &protocol.InitializeCapabilities{ExperimentalAPI: true},
+	}
+	if err := c.call(ctx, protocol.ClientInitialize, init, &c.initResp); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("host: initialize: %w", err)
+	}
+	if err := c.conn.Notify(ctx, "initialized", nil); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("host: initialized: %w", c.wrapConnErr(err))
+	}
+	return c, nil
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), "file already closed") {
+		return nil
+	}
+	return err
+}
+
+// CodexHome reports the CODEX_HOME app-server is using.
+func (c *Client) CodexHome() string { return string(c.initResp.CodexHome) }
+
+// UserAgent reports app-server's user agent, which includes codex's version.
+func (c *Client) UserAgent() string { return c.initResp.UserAgent }
+
+// Pid returns app-server's process id.
+func (c *Client) Pid() int { return c.proc.cmd.Process.Pid }
+
+// Done is closed when the connection to app-server ends, by Close or because
+// app-server exited.
+func (c *Client) Done() <-chan struct{} { return c.conn.Done() }
+
+// Err reports why the connection ended: nil while it is up or after Close,
+// else a [*ConnError].
+func (c *Client) Err() error {
+	select {
+	case <-c.conn.Done():
+	default:
+		return nil
+	}
+	if c.closed.Load() {
+		return nil
+	}
+	return c.connError()
+}
+
+// Close stops app-server in order (close stdin, wait, SIGTERM, wait,
+// SIGKILL; each wait bounded by [Options.StopGrace]) and ends every turn
+// stream with [ErrClosed]. Close is idempotent and safe to call
+// concurrently; later calls return the first call's result.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.router.closeAll()
+		// Close stdin first so that app-server sees EOF and exits on its
+		// own; the rpc reader ends when stdout closes.
+		_ = c.proc.stdin.Close()
+		stopErr := c.proc.stop(c.opts.StopGrace)
+		_ = c.conn.Close()
+		c.closeErr = stopErr
+	})
+	return c.closeErr
+}
+
+// Wait blocks until app-server has exited and every goroutine the Client
+// owns has returned. It returns nil after Close, else the [*ConnError] that
+// ended the connection. Wait does not stop anything itself.
+func (c *Client) Wait() error {
+	<-c.conn.Done()
+	<-c.proc.exited
+	<-c.connDrained
+	c.proc.wg.Wait()
+	return c.Err()
+}
+
+// connError builds (once) the ConnError for a broken connection. It gives
+// the process a moment to exit so that the exit code and its last stderr
+// lines are included.
+func (c *Client) connError() *ConnError {
+	if e := c.connErr.Load(); e != nil {
+		return e
+	}
+	cause := c.conn.Err()
+	if cause == nil {
+		cause = rpc.ErrClosed
+	}
+	select {
+	case <-c.proc.exited:
+		// Let the stderr reader catch up with the last lines.
+		done := make(chan struct{})
+		go func() { c.proc.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(200 * time.Millisecond):
+		}
+	case <-time.After(500 * time.Millisecond):
+	}
+	e := &ConnError{Err: cause, ExitCode: c.proc.exitCode(), Stderr: c.proc.stderr.snapshot()}
+	c.connErr.CompareAndSwap(nil, e)
+	return c.connErr.Load()
+}
+
+// wrapConnErr turns an error from the rpc layer into the Client's error.
+func (c *Client) wrapConnErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var we *rpc.WireError
+	if errors.As(err, &we) {
+		return mapWireError(we)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	select {
+	case <-c.conn.Done():
+		return c.connError()
+	default:
+		return err
+	}
+}
+
+// mapWireError adds host sentinels to app-server's error responses.
+func mapWireError(we *rpc.WireError) error {
+	msg := strings.ToLower(we.Message)
+	switch {
+	case strings.Contains(msg, "failed to load configuration"), strings.Contains(msg, "invalid configuration"):
+		return fmt.Errorf("%w: %w", ErrConfig, we)
+	case strings.Contains(msg, "thread not found"), strings.Contains(msg, "thread not loaded"),
+		strings.Contains(msg, "no thread with id"),
+		strings.Contains(msg, "no rollout found"):
+		return fmt.Errorf("%w: %w", ErrThreadNotFound, we)
+	case strings.Contains(msg, "not authenticated"), strings.Contains(msg, "unauthorized"),
+		strings.Contains(msg, "not logged in"):
+		return fmt.Errorf("%w: %w", ErrNotAuthenticated, we)
+	}
+	return we
+}
+
+// call performs one request to app-server.
+func (c *Client) call(ctx context.Context, method protocol.ClientMethod, params, result any) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return c.wrapConnErr(c.conn.Call(ctx, string(method), params, result))
+}

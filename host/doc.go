@@ -1,0 +1,21 @@
+// Package host runs a Codex `app-server` process and drives it: threads,
+// turns, a typed stream of turn events, and one dispatch point for every
+// request the server sends back (approvals, user input, tool calls).
+//
+// A [Client] owns one app-server process. Every method blocks and takes a
+// context first; streams are [iter.Seq2] values. The caller decides what runs
+// concurrently: a Client is safe for concurrent use by many goroutines, and
+// many threads and turns may be active on one Client at once.
+//
+// Server requests go through [Options.Handler]. When it is nil, the client
+// answers safely: approvals are declined, user-input questions get empty
+// answers, and dynamic tool calls fail with an explanation. See [SafeHandler].
+//
+// # Events are never dropped
+//
+// Notifications are delivered to each turn in order, exactly once. When a
+// consumer is slow, delivery blocks and the pressure travels back through
+// the JSON-RPC connection to app-server's stdout pipe; memory stays bounded
+// and nothing is discarded. A consumer that stops iterating must call
+// [Turn.Close] (the iterators do this themselves when the loop ends).
+package host

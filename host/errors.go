@@ -1,0 +1,106 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrCodexNotFound means no codex binary could be located. The error
+	// that wraps it says where the client looked.
+	ErrCodexNotFound = errors.New("host: codex binary not found")
+
+	// ErrClosed is returned by calls made after [Client.Close].
+	ErrClosed = errors.New("host: client closed")
+
+	// ErrNotAuthenticated means codex has no credentials for its model
+	// provider: log in with `codex login`, set an API key, or configure a
+	// provider in CODEX_HOME/config.toml.
+	ErrNotAuthenticated = errors.New("host: codex is not authenticated")
+
+	// ErrThreadNotFound means app-server does not know the thread id.
+	ErrThreadNotFound = errors.New("host: thread not found")
+
+	// ErrConfig means codex rejected its configuration (CODEX_HOME/config.toml
+	// or a -c override); the error says which file, line and key.
+	ErrConfig = errors.New("host: codex configuration is invalid")
+
+	// ErrTurnFailed is matched by a [*TurnError] returned for a failed turn.
+	ErrTurnFailed = errors.New("host: turn failed")
+)
+
+// A ConnError reports that the connection to app-server broke: the process
+// exited, or its output could not be read. It carries the last lines app-server
+// wrote to stderr, which usually say why.
+type ConnError struct {
+	// Err is the underlying cause (an *rpc.ProtocolError, rpc.ErrPeerClosed,
+	// an *exec.ExitError, ...).
+	Err error
+	// ExitCode is the process exit code, or -1 if it has not exited or was
+	// killed by a signal.
+	ExitCode int
+	// Stderr holds up to [Options.StderrLines] last lines of app-server's stderr.
+	Stderr []string
+}
+
+func (e *ConnError) Error() string {
+	var b strings.Builder
+	b.WriteString("host: app-server connection lost: ")
+	b.WriteString(e.Err.Error())
+	if e.ExitCode >= 0 {
+		fmt.Fprintf(&b, " (exit code %d)", e.ExitCode)
+	}
+	if tail := lastNonEmpty(e.Stderr, 5); len(tail) > 0 {
+		b.WriteString("; app-server stderr:\n  ")
+		b.WriteString(strings.Join(tail, "\n  "))
+	}
+	return b.String()
+}
+
+func (e *ConnError) Unwrap() error { return e.Err }
+
+func lastNonEmpty(lines []string, n int) []string {
+	var out []string
+	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+		if s := strings.TrimSpace(lines[i]); s != "" {
+			out = append(out, s)
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// A TurnError is a turn that ended with status failed, or an error
+// notification app-server sent during a turn.
+type TurnError struct {
+	ThreadID, TurnID string
+	Message          string
+	// Info is codex's error classification, e.g. "unauthorized",
+	// "contextWindowExceeded", or a JSON object for structured kinds.
+	Info string
+	// Details is codex's additionalDetails, if any.
+	Details string
+}
+
+func (e *TurnError) Error() string {
+	msg := "host: turn " + e.TurnID + " failed: " + e.Message
+	if e.Info != "" {
+		msg += " (" + e.Info + ")"
+	}
+	return msg
+}
+
+// Is reports true for [ErrTurnFailed], and for [ErrNotAuthenticated] when
+// codex classified the failure as unauthorized.
+func (e *TurnError) Is(target error) bool {
+	switch target {
+	case ErrTurnFailed:
+		return true
+	case ErrNotAuthenticated:
+		return e.Info == "unauthorized" || strings.Contains(e.Message, "401 Unauthorized")
+	}
+	return false
+}

@@ -1,0 +1,237 @@
+package host
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/codexhost/codexhost/host/internal/protocol"
+)
+
+// An EventKind classifies a turn [Event].
+type EventKind uint8
+
+const (
+	// EventOther is any notification about the turn that has no kind of its
+	// own; Method and Params tell what it is. Events are never dropped
+	// because codexhost does not know them.
+	EventOther EventKind = iota
+	EventTurnStarted
+	EventTurnCompleted
+	EventItemStarted
+	EventItemCompleted
+	EventAgentMessageDelta
+	EventReasoningSummaryDelta
+	EventReasoningDelta
+	EventCommandOutputDelta
+	EventFileChangeDelta
+	EventPlanUpdated
+	EventDiffUpdated
+	EventTokenUsage
+	EventError
+	EventRequestResolved
+	EventThreadStatus
+)
+
+var eventKindNames = [...]string{
+	EventOther:                 "other",
+	EventTurnStarted:           "turnStarted",
+	EventTurnCompleted:         "turnCompleted",
+	EventItemStarted:           "itemStarted",
+	EventItemCompleted:         "itemCompleted",
+	EventAgentMessageDelta:     "agentMessageDelta",
+	EventReasoningSummaryDelta: "reasoningSummaryDelta",
+	EventReasoningDelta:        "reasoningDelta",
+	EventCommandOutputDelta:    "commandOutputDelta",
+	EventFileChangeDelta:       "fileChangeDelta",
+	EventPlanUpdated:           "planUpdated",
+	EventDiffUpdated:           "diffUpdated",
+	EventTokenUsage:            "tokenUsage",
+	EventError:                 "error",
+	EventRequestResolved:       "requestResolved",
+	EventThreadStatus:          "threadStatus",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) {
+		return eventKindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", k)
+}
+
+var kindByMethod = map[protocol.NotificationMethod]EventKind{
+	protocol.NotifTurnStarted:                     EventTurnStarted,
+	protocol.NotifTurnCompleted:                   EventTurnCompleted,
+	protocol.NotifItemStarted:                     EventItemStarted,
+	protocol.NotifItemCompleted:                   EventItemCompleted,
+	protocol.NotifItemAgentMessageDelta:           EventAgentMessageDelta,
+	protocol.NotifItemReasoningSummaryTextDelta:   EventReasoningSummaryDelta,
+	protocol.NotifItemReasoningTextDelta:          EventReasoningDelta,
+	protocol.NotifItemCommandExecutionOutputDelta: EventCommandOutputDelta,
+	protocol.NotifItemFileChangeOutputDelta:       EventFileChangeDelta,
+	protocol.NotifTurnPlanUpdated:                 EventPlanUpdated,
+	protocol.NotifTurnDiffUpdated:                 EventDiffUpdated,
+	protocol.NotifThreadTokenUsageUpdated:         EventTokenUsage,
+	protocol.NotifError:                           EventError,
+	protocol.NotifServerRequestResolved:           EventRequestResolved,
+	protocol.NotifThreadStatusChanged:             EventThreadStatus,
+}
+
+// An Event is one notification of a turn, normalized.
+//
+// Every event carries its Method and raw Params; the typed fields are filled
+// for the kinds that have them. Events are values owned by the receiver:
+// the host does not touch an Event after delivering it.
+type Event struct {
+	Kind   EventKind
+	Method string // the app-server notification method
+	// Seq numbers the events of one Client in arrival order, from 1.
+	Seq uint64
+
+	ThreadID, TurnID, ItemID string
+
+	// Delta is the text of a delta event.
+	Delta string
+	// Item is set for EventItemStarted and EventItemCompleted.
+	Item *Item
+	// Turn is set for EventTurnStarted and EventTurnCompleted.
+	Turn *TurnStatus
+	// Usage is set for EventTokenUsage.
+	Usage *TokenUsage
+	// Error is set for EventError and for a failed EventTurnCompleted.
+	Error *TurnError
+	// WillRetry is set on EventError when codex will retry by itself.
+	WillRetry bool
+
+	// Params are the notification's params exactly as app-server sent them.
+	Params json.RawMessage
+}
+
+// envelope decodes, in one pass, the fields codexhost needs from any
+// notification. Nested objects stay raw until a kind needs them.
+type envelope struct {
+	ThreadID   string          `json:"threadId"`
+	TurnID     string          `json:"turnId"`
+	ItemID     string          `json:"itemId"`
+	Delta      string          `json:"delta"`
+	Item       json.RawMessage `json:"item"`
+	Turn       json.RawMessage `json:"turn"`
+	TokenUsage json.RawMessage `json:"tokenUsage"`
+	Error      json.RawMessage `json:"error"`
+	WillRetry  bool            `json:"willRetry"`
+	// thread/started carries the thread object.
+	Thread *struct {
+		ID string `json:"id"`
+	} `json:"thread"`
+}
+
+// decodeEvent normalizes one notification.
+func decodeEvent(method string, params json.RawMessage) (*Event, error) {
+	ev := &Event{Method: method, Params: params, Kind: kindByMethod[protocol.NotificationMethod(method)]}
+	if len(params) == 0 {
+		return ev, nil
+	}
+	var env envelope
+	if err := json.Unmarshal(params, &env); err != nil {
+		return ev, fmt.Errorf("host: decode %s params: %w", method, err)
+	}
+	ev.ThreadID, ev.TurnID, ev.ItemID, ev.Delta, ev.WillRetry = env.ThreadID, env.TurnID, env.ItemID, env.Delta, env.WillRetry
+	if ev.ThreadID == "" && env.Thread != nil {
+		ev.ThreadID = env.Thread.ID
+	}
+	switch ev.Kind {
+	case EventItemStarted, EventItemCompleted:
+		var it protocol.ThreadItem
+		if err := json.Unmarshal(env.Item, &it); err != nil {
+			return ev, fmt.Errorf("host: decode %s item: %w", method, err)
+		}
+		ev.Item = itemFromWire(&it, env.Item)
+		ev.ItemID = ev.Item.ID
+	case EventTurnStarted, EventTurnCompleted:
+		var t protocol.Turn
+		if err := json.Unmarshal(env.Turn, &t); err != nil {
+			return ev, fmt.Errorf("host: decode %s turn: %w", method, err)
+		}
+		ev.Turn = turnStatusFromWire(&t)
+		ev.TurnID = t.ID
+		if t.Error != nil {
+			ev.Error = turnErrorFromWire(t.Error, ev.ThreadID, t.ID)
+		}
+	case EventTokenUsage:
+		var u protocol.ThreadTokenUsage
+		if err := json.Unmarshal(env.TokenUsage, &u); err != nil {
+			return ev, fmt.Errorf("host: decode %s: %w", method, err)
+		}
+		ev.Usage = usageFromWire(&u)
+	case EventError:
+		var te protocol.TurnError
+		if err := json.Unmarshal(env.Error, &te); err != nil {
+			return ev, fmt.Errorf("host: decode %s: %w", method, err)
+		}
+		ev.Error = turnErrorFromWire(&te, ev.ThreadID, ev.TurnID)
+	}
+	return ev, nil
+}
+
+// TurnState is the status of a turn.
+type TurnState string
+
+const (
+	TurnCompleted   TurnState = "completed"
+	TurnInterrupted TurnState = "interrupted"
+	TurnFailed      TurnState = "failed"
+	TurnInProgress  TurnState = "inProgress"
+)
+
+// TurnStatus describes a turn as of a turn/started or turn/completed event.
+type TurnStatus struct {
+	ID         string
+	State      TurnState
+	DurationMs int
+}
+
+func turnStatusFromWire(t *protocol.Turn) *TurnStatus {
+	ts := &TurnStatus{ID: t.ID, State: TurnState(t.Status)}
+	if t.DurationMs != nil {
+		ts.DurationMs = *t.DurationMs
+	}
+	return ts
+}
+
+func turnErrorFromWire(e *protocol.TurnError, threadID, turnID string) *TurnError {
+	te := &TurnError{ThreadID: threadID, TurnID: turnID, Message: e.Message}
+	if e.CodexErrorInfo != nil {
+		var s string
+		if json.Unmarshal(*e.CodexErrorInfo, &s) == nil {
+			te.Info = s
+		} else {
+			te.Info = string(*e.CodexErrorInfo)
+		}
+	}
+	if e.AdditionalDetails != nil {
+		te.Details = *e.AdditionalDetails
+	}
+	return te
+}
+
+// TokenUsage counts the tokens of the last model call and of the whole thread.
+type TokenUsage struct {
+	Last, Total   TokenCounts
+	ContextWindow int
+}
+
+// TokenCounts is one token-usage breakdown.
+type TokenCounts struct {
+	Input, CachedInput, Output, ReasoningOutput, Total int
+}
+
+func usageFromWire(u *protocol.ThreadTokenUsage) *TokenUsage {
+	conv := func(b protocol.TokenUsageBreakdown) TokenCounts {
+		return TokenCounts{Input: b.InputTokens, CachedInput: b.CachedInputTokens, Output: b.OutputTokens,
+			ReasoningOutput: b.ReasoningOutputTokens, Total: b.TotalTokens}
+	}
+	tu := &TokenUsage{Last: conv(u.Last), Total: conv(u.Total)}
+	if u.ModelContextWindow != nil {
+		tu.ContextWindow = *u.ModelContextWindow
+	}
+	return tu
+}

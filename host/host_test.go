@@ -1,0 +1,236 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/rpc"
+)
+
+// startFake starts the test binary as a fake app-server playing scenario.
+func startFake(t *testing.T, scenario string, deltas int, opts *host.Options) *host.Client {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	o := host.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Codex = exe
+	o.StopGrace = time.Second
+	o.Env = append(o.Env, "GORACE=atexit_sleep_ms=0", "FAKE_APPSERVER="+scenario, fmt.Sprintf("FAKE_DELTAS=%d", deltas))
+	c, err := host.Start(t.Context(), &o)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = c.Close()
+		_ = c.Wait()
+	})
+	return c
+}
+
+func TestFakeDeltasArriveInOrder(t *testing.T) {
+	const n = 10000
+	c := startFake(t, "text", n, nil)
+	i := 0
+	var last *host.Event
+	for ev, err := range c.Events(t.Context(), "hi", nil) {
+		require.NoError(t, err)
+		if ev.Kind == host.EventAgentMessageDelta {
+			require.Equal(t, fmt.Sprintf("d%d ", i), ev.Delta, "delta %d out of order", i)
+			i++
+		}
+		if last != nil {
+			require.Greater(t, ev.Seq, last.Seq)
+		}
+		last = ev
+	}
+	require.Equal(t, n, i)
+	require.Equal(t, host.EventTurnCompleted, last.Kind)
+}
+
+// A slow consumer gets every event: delivery blocks rather than drops.
+func TestFakeSlowConsumerLosesNothing(t *testing.T) {
+	const n = 3000
+	c := startFake(t, "text", n, &host.Options{EventBuffer: 4})
+	i := 0
+	for ev, err := range c.Events(t.Context(), "hi", nil) {
+		require.NoError(t, err)
+		if ev.Kind == host.EventAgentMessageDelta {
+			if i%500 == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+			require.Equal(t, fmt.Sprintf("d%d ", i), ev.Delta)
+			i++
+		}
+	}
+	require.Equal(t, n, i)
+}
+
+func answerOf(t *testing.T, res *host.Result, events []*host.Event) map[string]json.RawMessage {
+	t.Helper()
+	for _, ev := range events {
+		if ev.Method == "codexhost/test/answer" {
+			var m map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(ev.Params, &m))
+			return m
+		}
+	}
+	t.Fatalf("no answer event in turn %v", res)
+	return nil
+}
+
+func collect(t *testing.T, c *host.Client) []*host.Event {
+	t.Helper()
+	var evs []*host.Event
+	for ev, err := range c.Events(t.Context(), "go", nil) {
+		require.NoError(t, err)
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func TestFakeSafeDefaultDeclines(t *testing.T) {
+	c := startFake(t, "approval", 0, nil)
+	a := answerOf(t, nil, collect(t, c))
+	require.JSONEq(t, `{"decision":"decline"}`, string(a["result"]))
+}
+
+func TestFakeSafeDefaultFailsToolCall(t *testing.T) {
+	c := startFake(t, "tool", 0, nil)
+	a := answerOf(t, nil, collect(t, c))
+	var r host.ToolResponse
+	require.NoError(t, json.Unmarshal(a["result"], &r))
+	assert.False(t, r.Success)
+	assert.Contains(t, r.ContentItems[0].Text, `"lookup"`)
+}
+
+func TestFakeHandlerErrorFailsClosed(t *testing.T) {
+	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+		return nil, errors.New("plugin crashed")
+	})
+	c := startFake(t, "approval", 0, &host.Options{Handler: h})
+	a := answerOf(t, nil, collect(t, c))
+	require.JSONEq(t, `{"decision":"decline"}`, string(a["result"]))
+}
+
+func TestFakeHandlerPanicFailsClosed(t *testing.T) {
+	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+		panic("boom")
+	})
+	c := startFake(t, "approval", 0, &host.Options{Handler: h})
+	a := answerOf(t, nil, collect(t, c))
+	require.JSONEq(t, `{"decision":"decline"}`, string(a["result"]))
+}
+
+func TestFakeHandlerSeesTypedRequest(t *testing.T) {
+	got := make(chan *host.Request, 1)
+	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+		got <- req
+		return host.Approve(), nil
+	})
+	c := startFake(t, "approval", 0, &host.Options{Handler: h})
+	a := answerOf(t, nil, collect(t, c))
+	require.JSONEq(t, `{"decision":"accept"}`, string(a["result"]))
+	req := <-got
+	assert.Equal(t, host.RequestCommandApproval, req.Kind)
+	assert.True(t, req.Kind.IsApproval())
+	assert.Equal(t, "th1", req.ThreadID)
+	assert.Equal(t, "tu1", req.TurnID)
+	assert.Equal(t, "c1", req.ItemID)
+}
+
+func TestFakeUnknownRequestGetsMethodNotFound(t *testing.T) {
+	called := false
+	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+		called = true
+		return host.Approve(), nil
+	})
+	c := startFake(t, "unknown-request", 0, &host.Options{Handler: h})
+	a := answerOf(t, nil, collect(t, c))
+	var we rpc.WireError
+	require.NoError(t, json.Unmarshal(a["error"], &we))
+	assert.Equal(t, rpc.ErrMethodNotFound.Code, we.Code)
+	assert.Contains(t, we.Message, "codexhost/notARealRequest")
+	assert.False(t, called, "the handler must not see unknown requests")
+}
+
+func TestFakeDeathMidTurnIsReportedQuickly(t *testing.T) {
+	c := startFake(t, "die", 100, nil)
+	start := time.Now()
+	deltas := 0
+	var gotErr error
+	for ev, err := range c.Events(t.Context(), "hi", nil) {
+		if err != nil {
+			gotErr = err
+			break
+		}
+		if ev.Kind == host.EventAgentMessageDelta {
+			deltas++
+		}
+	}
+	elapsed := time.Since(start)
+	require.Error(t, gotErr)
+	var ce *host.ConnError
+	require.ErrorAs(t, gotErr, &ce)
+	assert.Equal(t, 3, ce.ExitCode)
+	assert.Contains(t, gotErr.Error(), "fake app-server dies mid-turn")
+	assert.Equal(t, 100, deltas, "events sent before the death are delivered")
+	assert.Less(t, elapsed, time.Second)
+	require.ErrorAs(t, c.Wait(), &ce)
+}
+
+func TestFakeExitAtStartSaysWhy(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	_, err = host.Start(t.Context(), &host.Options{Codex: exe, Env: []string{"FAKE_APPSERVER=exit-at-start"}})
+	require.Error(t, err)
+	var ce *host.ConnError
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, err.Error(), "config.toml: invalid type")
+}
+
+func TestFakeRunCancelledReturnsPromptly(t *testing.T) {
+	c := startFake(t, "hang", 5, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Run(ctx, "hi", nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestFakeCloseEndsStream(t *testing.T) {
+	c := startFake(t, "hang", 1, nil)
+	turn, err := c.StartTurn(t.Context(), "th1", []host.Input{host.TextInput("x")}, nil)
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_ = c.Close()
+	}()
+	_, err = turn.Wait(t.Context())
+	require.ErrorIs(t, err, host.ErrClosed)
+	_, err = c.StartThread(t.Context(), nil)
+	require.ErrorIs(t, err, host.ErrClosed)
+}
+
+func TestMissingBinary(t *testing.T) {
+	_, err := host.Start(t.Context(), &host.Options{Codex: "/nonexistent/codex"})
+	require.ErrorIs(t, err, host.ErrCodexNotFound)
+	assert.Contains(t, err.Error(), "/nonexistent/codex")
+}
+
+func TestMissingBinaryFromEnv(t *testing.T) {
+	t.Setenv(host.EnvCodexBin, "/nonexistent/from-env")
+	_, err := host.Start(t.Context(), nil)
+	require.ErrorIs(t, err, host.ErrCodexNotFound)
+	assert.Contains(t, err.Error(), "CODEX_BIN")
+}

@@ -1,0 +1,270 @@
+package host
+
+import (
+	"bufio"
+
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// EnvCodexBin names the environment variable that selects the codex binary
+// when [Options.Codex] is empty.
+const EnvCodexBin = "CODEX_BIN"
+
+// findCodex resolves the codex binary: explicit, then $CODEX_BIN, then the
+// project's pinned install (tools/codex in this directory or a parent), then
+// PATH.
+func findCodex(explicit string) (string, error) {
+	if explicit != "" {
+		return checkBinary(explicit, "Options.Codex")
+	}
+	if env := os.Getenv(EnvCodexBin); env != "" {
+		return checkBinary(env, EnvCodexBin)
+	}
+	if p := pinnedCodex(); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("codex"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: not set in Options.Codex or $%s, no pinned install under tools/codex (run `make codex`), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, EnvCodexBin)
+}
+
+func checkBinary(path, from string) (string, error) {
+	if !strings.ContainsRune(path, filepath.Separator) {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s=%q: %v", ErrCodexNotFound, from, path, err)
+		}
+		return p, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s=%q: %v", ErrCodexNotFound, from, path, err)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("%w: %s=%q is not an executable file", ErrCodexNotFound, from, path)
+	}
+	return path, nil
+}
+
+// PinnedCodex returns the codex binary of the project's pinned install
+// (tools/codex, installed by `make codex`) found in the working directory or
+// one of its parents, or "" if there is none. It prefers the native binary
+// over the npm launcher script, so that signals reach app-server directly.
+func PinnedCodex() string { return pinnedCodex() }
+
+func pinnedCodex() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		modules := filepath.Join(dir, "tools", "codex", "node_modules")
+		if _, err := os.Stat(modules); err == nil {
+			native, _ := filepath.Glob(filepath.Join(modules, "@openai", "codex-"+runtime.GOOS+"-*", "vendor", "*", "bin", "codex"))
+			for _, n := range native {
+				if st, err := os.Stat(n); err == nil && st.Mode()&0o111 != 0 {
+					return n
+				}
+			}
+			launcher := filepath.Join(modules, ".bin", "codex")
+			if _, err := os.Stat(launcher); err == nil {
+				return launcher
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// process is a running app-server and the goroutines that watch it.
+type process struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.ReadCloser
+	stderr *lineRing
+	logger *slog.Logger
+
+	exited  chan struct{} // closed when cmd.Wait returns
+	waitErr error         // set before exited is closed
+	wg      sync.WaitGroup
+}
+
+func startProcess(bin string, args []string, o *Options) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = o.Dir
+	cmd.Env = os.Environ()
+	if o.CodexHome != "" {
+		cmd.Env = append(cmd.Env, "CODEX_HOME="+o.CodexHome)
+	}
+	cmd.Env = append(cmd.Env, o.Env...)
+	setProcAttr(cmd)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("host: start %s: %w", bin, err)
+	}
+	p := &process{
+		cmd: cmd, stdin: stdin, stdout: stdout,
+		stderr: newLineRing(o.StderrLines),
+		logger: o.Logger,
+		exited: make(chan struct{}),
+	}
+	p.wg.Add(1)
+	go func() { // owned by p; ends when app-server closes stderr
+		defer p.wg.Done()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.stderr.add(line)
+			p.logger.Debug("app-server stderr", "line", line)
+		}
+		// A stderr line over 1 MiB stops the scan; keep draining so the
+		// child never blocks on a full pipe.
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	go func() { // owned by p; ends when the process exits
+		// cmd.Wait waits for the stderr copy too, via the pipe's close; we
+		// use Process.Wait so that the stderr goroutine is the only reader.
+		st, err := cmd.Process.Wait()
+		if err == nil && !st.Success() {
+			err = &exec.ExitError{ProcessState: st}
+		}
+		cmd.ProcessState = st
+		p.waitErr = err
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// exitCode reports the exit code, or -1 if the process is running or was
+// killed by a signal.
+func (p *process) exitCode() int {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
+}
+
+// stop ends app-server in order, each step bounded by grace:
+//
+//  1. close its stdin: app-server exits on EOF, finishing what it writes;
+//  2. wait up to grace for it to exit;
+//  3. send SIGTERM (to its process group, so helpers it spawned go too);
+//  4. wait up to grace again;
+//  5. send SIGKILL and wait.
+//
+// stop is called once, by Client.Close.
+func (p *process) stop(grace time.Duration) error {
+	_ = p.stdin.Close()
+	if p.waitExit(grace) {
+		return p.finish()
+	}
+	p.logger.Debug("app-server did not exit after stdin closed; sending SIGTERM")
+	_ = signalGroup(p.cmd, syscall.SIGTERM)
+	if p.waitExit(grace) {
+		return p.finish()
+	}
+	p.logger.Warn("app-server ignored SIGTERM; sending SIGKILL")
+	_ = signalGroup(p.cmd, syscall.SIGKILL)
+	<-p.exited
+	return p.finish()
+}
+
+func (p *process) waitExit(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func (p *process) finish() error {
+	// The process is gone, but a grandchild may still hold stderr open.
+	// Kill the group to release it, then wait for the stderr reader.
+	_ = signalGroup(p.cmd, syscall.SIGKILL)
+	_ = p.stdout.Close()
+	p.wg.Wait()
+	var ee *exec.ExitError
+	if errors.As(p.waitErr, &ee) {
+		// A non-zero exit after we asked it to stop is not an error of
+		// the caller's.
+		return nil
+	}
+	return p.waitErr
+}
+
+// lineRing keeps the last n lines written to it.
+type lineRing struct {
+	mu    sync.Mutex
+	lines []string
+	next  int
+	full  bool
+}
+
+func newLineRing(n int) *lineRing { return &lineRing{lines: make([]string, n)} }
+
+func (r *lineRing) add(s string) {
+	if len(r.lines) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.lines[r.next] = s
+	r.next = (r.next + 1) % len(r.lines)
+	if r.next == 0 {
+		r.full = true
+	}
+	r.mu.Unlock()
+}
+
+func (r *lineRing) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.full {
+		return append([]string(nil), r.lines[:r.next]...)
+	}
+	out := make([]string, 0, len(r.lines))
+	out = append(out, r.lines[r.next:]...)
+	return append(out, r.lines[:r.next]...)
+}
+
+// stdio joins app-server's stdout and stdin into the io.ReadWriteCloser that
+// rpc.Conn reads and writes. Close closes both pipes, which unblocks a
+// pending Read.
+type stdio struct {
+	io.Reader
+	io.Writer
+	closeFn func() error
+}
+
+func (s stdio) Close() error { return s.closeFn() }

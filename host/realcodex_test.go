@@ -1,0 +1,263 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/hosttest"
+)
+
+// These tests drive the real, pinned Codex CLI (`make codex`) against the
+// fake model server. Outside CI they skip when codex is not installed;
+// under CI=true they fail instead, so CI can never pass without them.
+func requireCodex(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv(host.EnvCodexBin)
+	if bin == "" {
+		bin = host.PinnedCodex()
+	}
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the pinned codex is not installed (run `make codex`); real-codex tests must run in CI")
+		}
+		t.Skip("the pinned codex is not installed; run `make codex`")
+	}
+	return bin
+}
+
+type realEnv struct {
+	client *host.Client
+	model  *hosttest.Model
+	work   string // the thread's working directory
+	home   string
+}
+
+func startReal(t *testing.T, script hosttest.Script, opts *host.Options, home *hosttest.CodexHomeOptions) *realEnv {
+	t.Helper()
+	requireCodex(t)
+	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: script})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = model.Close() })
+	e := &realEnv{model: model, work: t.TempDir(), home: t.TempDir()}
+	require.NoError(t, hosttest.WriteCodexHome(e.home, model.URL(), home))
+	o := host.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	o.CodexHome, o.Dir = e.home, e.work
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	e.client, err = host.Start(ctx, &o)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = e.client.Close()
+		_ = e.client.Wait()
+	})
+	return e
+}
+
+func (e *realEnv) thread() *host.RunOptions {
+	return &host.RunOptions{Thread: &host.ThreadOptions{Cwd: e.work}}
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestRealTextStreams1000DeltasInOrder(t *testing.T) {
+	const n = 1000
+	e := startReal(t, hosttest.TextDeltas(n), nil, nil)
+	i := 0
+	var res *host.Result
+	turnCompleted := false
+	for ev, err := range e.client.Events(ctxFor(t, 60*time.Second), "stream please", e.thread()) {
+		require.NoError(t, err)
+		switch ev.Kind {
+		case host.EventAgentMessageDelta:
+			require.Equal(t, fmt.Sprintf("d%d ", i), ev.Delta, "delta %d", i)
+			i++
+		case host.EventTurnCompleted:
+			turnCompleted = true
+			assert.Equal(t, host.TurnCompleted, ev.Turn.State)
+		}
+	}
+	require.Equal(t, n, i, "every delta arrives")
+	require.True(t, turnCompleted)
+	_ = res
+}
+
+func TestRealRunReturnsTextAndUsage(t *testing.T) {
+	e := startReal(t, hosttest.Text("The answer is 42."), nil, nil)
+	res, err := e.client.Run(ctxFor(t, 60*time.Second), "what is the answer?", e.thread())
+	require.NoError(t, err)
+	assert.Equal(t, "The answer is 42.", res.Text)
+	assert.Equal(t, host.TurnCompleted, res.Status)
+	assert.NotEmpty(t, res.ThreadID)
+	assert.NotEmpty(t, res.TurnID)
+	require.NotNil(t, res.Usage, "token usage is reported")
+	assert.Positive(t, res.Usage.Total.Total)
+	var types []host.ItemType
+	for _, it := range res.Items {
+		types = append(types, it.Type)
+	}
+	assert.Contains(t, types, host.ItemUserMessage)
+	assert.Contains(t, types, host.ItemAgentMessage)
+}
+
+func TestRealCommandApproval(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		decision *host.ApprovalResponse
+		exists   bool
+	}{
+		{"accepted runs the command", host.Approve(), true},
+		{"declined does not", host.Decline(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := make(chan *host.Request, 4)
+			h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+				asked <- req
+				if req.Kind == host.RequestCommandApproval {
+					return tc.decision, nil
+				}
+				return host.SafeHandler.HandleRequest(ctx, req)
+			})
+			script := hosttest.Turn(hosttest.ExecCommand("touch approved.txt"), hosttest.Text("done"))
+			e := startReal(t, script, &host.Options{Handler: h}, nil)
+			res, err := e.client.Run(ctxFor(t, 60*time.Second), "make a file", e.thread())
+			require.NoError(t, err)
+			assert.Equal(t, "done", res.Text)
+			req := <-asked
+			require.Equal(t, host.RequestCommandApproval, req.Kind)
+			assert.Equal(t, res.ThreadID, req.ThreadID)
+			assert.Contains(t, string(req.Params), "touch approved.txt")
+			_, statErr := os.Stat(filepath.Join(e.work, "approved.txt"))
+			if tc.exists {
+				require.NoError(t, statErr, "the accepted command ran")
+			} else {
+				require.ErrorIs(t, statErr, os.ErrNotExist, "the declined command did not run")
+			}
+		})
+	}
+}
+
+// With no handler the default is safe: the command is declined.
+func TestRealDefaultHandlerDeclines(t *testing.T) {
+	script := hosttest.Turn(hosttest.ExecCommand("touch default.txt"), hosttest.Text("done"))
+	e := startReal(t, script, nil, nil)
+	_, err := e.client.Run(ctxFor(t, 60*time.Second), "make a file", e.thread())
+	require.NoError(t, err)
+	_, statErr := os.Stat(filepath.Join(e.work, "default.txt"))
+	require.ErrorIs(t, statErr, os.ErrNotExist)
+}
+
+func TestRealThreadListReadArchive(t *testing.T) {
+	e := startReal(t, hosttest.Text("remember me"), nil, nil)
+	ctx := ctxFor(t, 60*time.Second)
+	res, err := e.client.Run(ctx, "first prompt", e.thread())
+	require.NoError(t, err)
+
+	th, err := e.client.ReadThread(ctx, res.ThreadID, true)
+	require.NoError(t, err)
+	assert.Equal(t, res.ThreadID, th.ID)
+	require.Len(t, th.Turns, 1)
+	assert.Equal(t, res.TurnID, th.Turns[0].ID)
+
+	listed := func(archived bool) bool {
+		for th, err := range e.client.Threads(ctx, &host.ListOptions{Archived: archived, PageSize: 1}) {
+			require.NoError(t, err)
+			if th.ID == res.ThreadID {
+				return true
+			}
+		}
+		return false
+	}
+	require.True(t, listed(false), "the thread is listed")
+	require.NoError(t, e.client.ArchiveThread(ctx, res.ThreadID))
+	require.False(t, listed(false), "an archived thread is not listed")
+	require.True(t, listed(true), "it is listed among archived threads")
+	_, err = e.client.UnarchiveThread(ctx, res.ThreadID)
+	require.NoError(t, err)
+	require.True(t, listed(false))
+
+	_, err = e.client.ReadThread(ctx, "00000000-0000-0000-0000-000000000000", false)
+	require.ErrorIs(t, err, host.ErrThreadNotFound)
+}
+
+func TestRealInterruptSlowTurn(t *testing.T) {
+	e := startReal(t, hosttest.TextDeltas(200).WithDelay(50*time.Millisecond), nil, nil)
+	ctx := ctxFor(t, 60*time.Second)
+	th, err := e.client.StartThread(ctx, &host.ThreadOptions{Cwd: e.work})
+	require.NoError(t, err)
+	turn, err := e.client.StartTurn(ctx, th.ID, []host.Input{host.TextInput("go slowly")}, nil)
+	require.NoError(t, err)
+	deltas := 0
+	var state host.TurnState
+	for ev, err := range turn.Events(ctx) {
+		require.NoError(t, err)
+		if ev.Kind == host.EventAgentMessageDelta {
+			deltas++
+			if deltas == 3 {
+				require.NoError(t, turn.Interrupt(ctx))
+			}
+		}
+		if ev.Kind == host.EventTurnCompleted {
+			state = ev.Turn.State
+		}
+	}
+	assert.Equal(t, host.TurnInterrupted, state)
+	assert.Less(t, deltas, 200)
+}
+
+func TestRealKilledMidTurnReportsConnError(t *testing.T) {
+	e := startReal(t, hosttest.TextDeltas(200).WithDelay(50*time.Millisecond), nil, nil)
+	ctx := ctxFor(t, 60*time.Second)
+	var killedAt time.Time
+	var gotErr error
+	for ev, err := range e.client.Events(ctx, "go slowly", e.thread()) {
+		if err != nil {
+			gotErr = err
+			break
+		}
+		if ev.Kind == host.EventAgentMessageDelta && killedAt.IsZero() {
+			killedAt = time.Now()
+			require.NoError(t, syscall.Kill(e.client.Pid(), syscall.SIGKILL))
+		}
+	}
+	require.False(t, killedAt.IsZero())
+	var ce *host.ConnError
+	require.ErrorAs(t, gotErr, &ce)
+	assert.Less(t, time.Since(killedAt), time.Second, "the break is reported within 1s")
+	select {
+	case <-e.client.Done():
+	case <-time.After(time.Second):
+		t.Fatal("Done not closed")
+	}
+}
+
+func TestRealBrokenConfigSaysWhatToFix(t *testing.T) {
+	bin := requireCodex(t)
+	home := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte("model = [unclosed\n"), 0o644))
+	// app-server starts with a warning ("using defaults"); codexhost refuses
+	// to run a thread on defaults the operator did not choose.
+	ctx := ctxFor(t, 30*time.Second)
+	c, err := host.Start(ctx, &host.Options{Codex: bin, CodexHome: home})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Run(ctx, "hi", nil)
+	require.ErrorIs(t, err, host.ErrConfig)
+	assert.Contains(t, err.Error(), "config.toml:1:")
+	assert.Contains(t, err.Error(), "unclosed array")
+}
