@@ -285,7 +285,8 @@ func mapWireError(we *rpc.WireError) error {
 		strings.Contains(msg, "no thread with id"),
 		strings.Contains(msg, "no rollout found"):
 		return fmt.Errorf("%w: %w", ErrThreadNotFound, we)
-	case strings.Contains(msg, "not authenticated"), strings.Contains(msg, "unauthorized"),
+	case strings.Contains(msg, "not authenticated"), strings.Contains(msg, "authentication required"),
+		strings.Contains(msg, "unauthorized"),
 		strings.Contains(msg, "not logged in"):
 		return fmt.Errorf("%w: %w", ErrNotAuthenticated, we)
 	}

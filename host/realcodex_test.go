@@ -261,3 +261,82 @@ func TestRealBrokenConfigSaysWhatToFix(t *testing.T) {
 	assert.Contains(t, err.Error(), "config.toml:1:")
 	assert.Contains(t, err.Error(), "unclosed array")
 }
+
+// The remaining typed methods, against the real codex: resume after a
+// restart, fork, compact, steer, account, rate limits and models.
+func TestRealResumeForkCompactAccountModels(t *testing.T) {
+	requireCodex(t)
+	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: hosttest.Text("noted")})
+	require.NoError(t, err)
+	defer model.Close()
+	home, work := t.TempDir(), t.TempDir()
+	require.NoError(t, hosttest.WriteCodexHome(home, model.URL(), nil))
+	ctx := ctxFor(t, 90*time.Second)
+	start := func() *host.Client {
+		c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: work})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	c := start()
+	res, err := c.Run(ctx, "remember the number 7", &host.RunOptions{Thread: &host.ThreadOptions{Cwd: work}})
+	require.NoError(t, err)
+
+	acct, err := c.Account(ctx)
+	require.NoError(t, err)
+	assert.False(t, acct.LoggedIn, "the offline provider needs no login")
+
+	var models []string
+	for m, err := range c.Models(ctx) {
+		require.NoError(t, err)
+		models = append(models, m.Model)
+	}
+	assert.Contains(t, models, "mock-model")
+
+	// Rate limits need an OpenAI account; with the offline provider codex
+	// refuses, and the error says so.
+	_, err = c.RateLimits(ctx)
+	require.ErrorIs(t, err, host.ErrNotAuthenticated)
+
+	fork, err := c.ForkThread(ctx, res.ThreadID, nil)
+	require.NoError(t, err)
+	assert.NotEqual(t, res.ThreadID, fork.ID)
+
+	require.NoError(t, c.CompactThread(ctx, res.ThreadID))
+
+	// A new app-server resumes the stored thread and continues it.
+	require.NoError(t, c.Close())
+	c2 := start()
+	th, err := c2.ResumeThread(ctx, res.ThreadID, nil)
+	require.NoError(t, err)
+	assert.Equal(t, res.ThreadID, th.ID)
+	res2, err := c2.Run(ctx, "what number?", &host.RunOptions{ThreadID: th.ID})
+	require.NoError(t, err)
+	assert.Equal(t, "noted", res2.Text)
+	last := model.Requests()[len(model.Requests())-1]
+	assert.Contains(t, last.UserTexts(), "remember the number 7", "the resumed thread carries its history to the model")
+}
+
+func TestRealSteer(t *testing.T) {
+	e := startReal(t, hosttest.TextDeltas(100).WithDelay(30*time.Millisecond), nil, nil)
+	ctx := ctxFor(t, 60*time.Second)
+	th, err := e.client.StartThread(ctx, &host.ThreadOptions{Cwd: e.work})
+	require.NoError(t, err)
+	turn, err := e.client.StartTurn(ctx, th.ID, []host.Input{host.TextInput("start")}, nil)
+	require.NoError(t, err)
+	steered := false
+	for ev, err := range turn.Events(ctx) {
+		require.NoError(t, err)
+		if ev.Kind == host.EventAgentMessageDelta && !steered {
+			steered = true
+			require.NoError(t, turn.Steer(ctx, []host.Input{host.TextInput("also this")}))
+		}
+	}
+	res := turn.Result()
+	assert.Equal(t, host.TurnCompleted, res.Status)
+	var texts []string
+	for _, r := range e.model.Requests() {
+		texts = append(texts, r.UserTexts()...)
+	}
+	assert.Contains(t, texts, "also this", "the steer input reaches the model")
+}
