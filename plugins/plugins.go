@@ -1,0 +1,208 @@
+// Package plugins defines the interface every plugin runtime implements and
+// the host consumes: a loaded plugin is a manifest and a Call that takes a
+// hook's request JSON and returns its response JSON. The runtimes live in
+// plugins/wasm (wazero, sandboxed) and plugins/process (hashicorp/go-plugin).
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+)
+
+// A Plugin is a loaded plugin, whichever runtime runs it.
+//
+// Call is safe for concurrent use; a runtime serializes or pools as it
+// needs. Close releases the plugin; calls after Close return ErrClosed.
+type Plugin interface {
+	// Manifest returns the plugin's manifest, as checked at load time.
+	// The caller must not modify it.
+	Manifest() *abi.Manifest
+	// Call invokes hook with req (the hook's request JSON) and returns the
+	// hook's response JSON.
+	//
+	// # Errors
+	//
+	//   - *abi.Error: the plugin returned an error.
+	//   - *CallError: the call failed in the runtime (trap, panic, timeout,
+	//     crash, bad or oversize output); errors.Is(err, context.DeadlineExceeded)
+	//     holds for a timeout.
+	//   - ErrClosed after Close.
+	Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error)
+	// Close releases the plugin. It is idempotent.
+	Close(ctx context.Context) error
+}
+
+var (
+	// ErrClosed is returned by calls on a closed plugin.
+	ErrClosed = errors.New("plugins: plugin closed")
+	// ErrIncompatibleABI: the plugin speaks another ABI major version.
+	ErrIncompatibleABI = errors.New("plugins: incompatible ABI version")
+	// ErrBadManifest: the plugin's manifest is missing or invalid.
+	ErrBadManifest = errors.New("plugins: invalid manifest")
+	// ErrNotGranted: the plugin asks for a capability the operator did not
+	// grant, or the operator grants one the plugin did not ask for.
+	ErrNotGranted = errors.New("plugins: capability not granted")
+	// ErrBadModule: the file is not a plugin this runtime can load.
+	ErrBadModule = errors.New("plugins: not a valid plugin module")
+)
+
+// A FailureKind classifies a [CallError].
+type FailureKind uint8
+
+const (
+	// FailTrap: the guest trapped or panicked (Wasm), or crashed (process).
+	FailTrap FailureKind = iota + 1
+	// FailTimeout: the call ran past its deadline and was stopped.
+	FailTimeout
+	// FailMemory: the guest ran out of its memory limit.
+	FailMemory
+	// FailBadOutput: the result was not a well-formed result.
+	FailBadOutput
+	// FailTooLarge: the result exceeded the size limit.
+	FailTooLarge
+	// FailUnavailable: the plugin could not be reached (e.g. a process
+	// plugin that exited and is being restarted).
+	FailUnavailable
+)
+
+func (k FailureKind) String() string {
+	switch k {
+	case FailTrap:
+		return "trap"
+	case FailTimeout:
+		return "timeout"
+	case FailMemory:
+		return "memory limit"
+	case FailBadOutput:
+		return "bad output"
+	case FailTooLarge:
+		return "result too large"
+	case FailUnavailable:
+		return "unavailable"
+	}
+	return fmt.Sprintf("failure(%d)", uint8(k))
+}
+
+// A CallError is a call that failed in the runtime rather than in the
+// plugin's own logic. The runtime has discarded the instance (or process)
+// involved; the plugin stays usable.
+type CallError struct {
+	Plugin string
+	Hook   abi.Hook
+	Kind   FailureKind
+	Err    error
+}
+
+func (e *CallError) Error() string {
+	msg := fmt.Sprintf("plugin %q: %s hook: %s", e.Plugin, e.Hook, e.Kind)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *CallError) Unwrap() error { return e.Err }
+
+// Is maps a timeout onto context.DeadlineExceeded.
+func (e *CallError) Is(target error) bool {
+	return e.Kind == FailTimeout && target == context.DeadlineExceeded
+}
+
+// Options are the settings common to every runtime. A nil *Options means
+// defaults.
+type Options struct {
+	// Settings are the operator's settings for the plugin, passed to its
+	// configure call (a JSON value; nil means none).
+	Settings json.RawMessage
+	// Grants are the capabilities the operator grants. Loading fails with
+	// ErrNotGranted if the manifest asks for one not granted here.
+	Grants abi.Capabilities
+	// Timeout bounds each hook call. Default: DefaultTimeout.
+	Timeout time.Duration
+	// MaxResultBytes bounds a call's result. Default: DefaultMaxResultBytes.
+	MaxResultBytes int
+}
+
+const (
+	// DefaultTimeout bounds a hook call when Options.Timeout is zero.
+	DefaultTimeout = 5 * time.Second
+	// DefaultMaxResultBytes bounds a result when Options.MaxResultBytes is zero.
+	DefaultMaxResultBytes = 16 << 20
+)
+
+// CheckManifest validates a manifest against this host's ABI and the
+// operator's grants.
+func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {
+	if m.ABI != abi.Version {
+		return fmt.Errorf("%w: plugin %q speaks ABI v%d, this host speaks v%d", ErrIncompatibleABI, m.Name, m.ABI, abi.Version)
+	}
+	if m.Name == "" {
+		return fmt.Errorf("%w: no name", ErrBadManifest)
+	}
+	if len(m.Hooks) == 0 {
+		return fmt.Errorf("%w: plugin %q implements no hook", ErrBadManifest, m.Name)
+	}
+	for _, h := range m.Hooks {
+		if _, ok := abi.ParseHook(h.String()); !ok {
+			return fmt.Errorf("%w: plugin %q: unknown hook %d", ErrBadManifest, m.Name, uint32(h))
+		}
+	}
+	if len(m.Tools) > 0 && !m.Implements(abi.HookToolCall) {
+		return fmt.Errorf("%w: plugin %q declares tools but not the tool-call hook", ErrBadManifest, m.Name)
+	}
+	for _, e := range m.Capabilities.Env {
+		if !contains(grants.Env, e) {
+			return fmt.Errorf("%w: plugin %q asks for environment variable %s; grant it or do not load the plugin", ErrNotGranted, m.Name, e)
+		}
+	}
+	for _, d := range m.Capabilities.ReadDirs {
+		if !contains(grants.ReadDirs, d) {
+			return fmt.Errorf("%w: plugin %q asks to read directory %s; grant it or do not load the plugin", ErrNotGranted, m.Name, d)
+		}
+	}
+	if m.Capabilities.Network && !grants.Network {
+		return fmt.Errorf("%w: plugin %q asks for network access", ErrNotGranted, m.Name)
+	}
+	for _, e := range grants.Env {
+		if !contains(m.Capabilities.Env, e) {
+			return fmt.Errorf("%w: environment variable %s is granted to plugin %q, which does not ask for it", ErrNotGranted, e, m.Name)
+		}
+	}
+	for _, d := range grants.ReadDirs {
+		if !contains(m.Capabilities.ReadDirs, d) {
+			return fmt.Errorf("%w: directory %s is granted to plugin %q, which does not ask for it", ErrNotGranted, d, m.Name)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Call encodes req, calls hook on p and decodes the response into a new R.
+func Call[R any](ctx context.Context, p Plugin, hook abi.Hook, req any) (*R, error) {
+	in, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("plugins: encode %s request: %w", hook, err)
+	}
+	out, err := p.Call(ctx, hook, in)
+	if err != nil {
+		return nil, err
+	}
+	r := new(R)
+	if err := json.Unmarshal(out, r); err != nil {
+		return nil, &CallError{Plugin: p.Manifest().Name, Hook: hook, Kind: FailBadOutput, Err: err}
+	}
+	return r, nil
+}
