@@ -53,6 +53,19 @@ type Options struct {
 	// EventBuffer is how many events each turn buffers before delivery
 	// blocks (backpressure). Default: 1024.
 	EventBuffer int
+	// Observers see every event of every thread on the Client, in order,
+	// exactly once (renderers hook in here; see [Renderer]).
+	Observers []EventObserver
+}
+
+// An EventObserver sees every event of a Client, in arrival order.
+//
+// ObserveEvent runs on the connection's delivery goroutine: it must not
+// modify the event, and it must hand slow work to a goroutine of its own,
+// because while it runs no other event is delivered. It may block briefly
+// to apply backpressure.
+type EventObserver interface {
+	ObserveEvent(ev *Event)
 }
 
 func (o *Options) withDefaults() *Options {
@@ -94,6 +107,7 @@ type Client struct {
 	conn *rpc.Conn
 
 	router router
+	files  fileChangeCache
 	// connDrained is closed when rpc.Conn.Wait returns: every notification
 	// read before the connection ended has been delivered.
 	connDrained chan struct{}
@@ -130,6 +144,12 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 	}
 	c := &Client{opts: o, proc: p}
 	c.router.init(o.EventBuffer, o.Logger)
+	c.router.observe = func(ev *Event) {
+		c.files.observe(ev)
+		for _, obs := range o.Observers {
+			obs.ObserveEvent(ev)
+		}
+	}
 	rwc := stdio{Reader: p.stdout, Writer: p.stdin, closeFn: func() error {
 		err1 := p.stdin.Close()
 		err2 := p.stdout.Close()

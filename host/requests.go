@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/internal/protocol"
 	"github.com/codexhost/codexhost/rpc"
 )
@@ -104,6 +105,8 @@ type Request struct {
 	ThreadID, TurnID, ItemID string
 	// Params are the request's params exactly as app-server sent them.
 	Params json.RawMessage
+
+	files *fileChangeCache
 }
 
 // Decode unmarshals the request's params into v.
@@ -150,7 +153,7 @@ func safeAnswer(_ context.Context, req *Request) (any, error) {
 	case RequestCommandApproval, RequestFileChangeApproval:
 		return Decline(), nil
 	case RequestLegacyExecApproval, RequestLegacyPatchApproval:
-		return map[string]string{"decision": "denied"}, nil
+		return legacyAnswer(abi.Decline, &abi.ApprovalResponse{Reason: "declined by codexhost (no policy accepted it)"}), nil
 	case RequestPermissions:
 		// Grant nothing.
 		return map[string]any{"permissions": map[string]any{}, "scope": "turn"}, nil
@@ -242,7 +245,7 @@ func ToolFailure(why string) *ToolResponse {
 // handleRequest is the single dispatch point for every server request. It
 // runs on a goroutine of its own, started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
-	req := &Request{Kind: requestKinds[protocol.ServerMethod(in.Method)], Method: in.Method, Params: in.Params}
+	req := &Request{Kind: requestKinds[protocol.ServerMethod(in.Method)], Method: in.Method, Params: in.Params, files: &c.files}
 	if req.Kind == RequestUnknown {
 		return nil, rpc.NewError(rpc.ErrMethodNotFound.Code, "codexhost: unknown server request "+in.Method)
 	}

@@ -117,7 +117,11 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 	if o.Ephemeral {
 		p.Ephemeral = ptr(true)
 	}
-	for _, t := range o.Tools {
+	tools := o.Tools
+	if tp, ok := c.opts.Handler.(interface{ Tools() []ToolSpec }); ok {
+		tools = append(tools[:len(tools):len(tools)], tp.Tools()...)
+	}
+	for _, t := range tools {
 		spec := protocol.DynamicToolSpec{Type: "function", Name: t.Name, Description: t.Description}
 		if len(t.InputSchema) > 0 {
 			s := json.RawMessage(t.InputSchema)
