@@ -23,7 +23,7 @@ type goPlugin struct {
 	tool     func(*abi.ToolCallRequest) (*abi.ToolCallResponse, error)
 }
 
-func (g *goPlugin) Manifest() *abi.Manifest { return &g.m }
+func (g *goPlugin) Manifest() *abi.Manifest     { return &g.m }
 func (g *goPlugin) Close(context.Context) error { return nil }
 func (g *goPlugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
 	var resp any
@@ -166,7 +166,9 @@ func TestChainToolInputAndToolCall(t *testing.T) {
 			return &abi.ToolInputResponse{Answers: map[string][]string{"color": {"blue"}}}, nil
 		}}
 	abstainer := &goPlugin{m: abi.Manifest{Name: "abstainer", ABI: abi.Version, Hooks: []abi.Hook{abi.HookToolInput}},
-		input: func(r *abi.ToolInputRequest) (*abi.ToolInputResponse, error) { return &abi.ToolInputResponse{Abstain: true}, nil }}
+		input: func(r *abi.ToolInputRequest) (*abi.ToolInputResponse, error) {
+			return &abi.ToolInputResponse{Abstain: true}, nil
+		}}
 	liar := &goPlugin{m: abi.Manifest{Name: "liar", ABI: abi.Version, Hooks: []abi.Hook{abi.HookToolInput}},
 		input: func(r *abi.ToolInputRequest) (*abi.ToolInputResponse, error) {
 			return &abi.ToolInputResponse{Answers: map[string][]string{"not-asked": {"x"}}}, nil
