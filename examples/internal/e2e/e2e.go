@@ -1,0 +1,95 @@
+// Package e2e runs plugins end to end in tests: it builds Go guests from
+// source for the Wasm runtime, loads them, and drives the real, pinned codex
+// against the fake model server with the plugins installed in the host.
+package e2e
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/plugintest"
+	"github.com/codexhost/codexhost/plugins/wasm"
+)
+
+// RequireCodex fails under CI=true and skips otherwise when the pinned codex
+// is not installed (`make codex`).
+func RequireCodex(t testing.TB) {
+	t.Helper()
+	if os.Getenv(host.EnvCodexBin) != "" || host.PinnedCodex() != "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("the pinned codex is not installed (run `make codex`); end-to-end tests must run in CI")
+	}
+	t.Skip("the pinned codex is not installed; run `make codex`")
+}
+
+// LoadWasm builds the Go guest in dir and loads it into a fresh runtime
+// (closed with the test).
+func LoadWasm(t testing.TB, dir string, opts *wasm.Options) plugins.Plugin {
+	t.Helper()
+	bin := plugintest.BuildGoGuest(t, dir)
+	rt, err := wasm.NewRuntime(context.Background(), &wasm.RuntimeOptions{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Close(context.Background()) })
+	p, err := rt.Load(context.Background(), bin, opts)
+	require.NoError(t, err)
+	return p
+}
+
+// Env is a real codex with the fake model and a plugin chain.
+type Env struct {
+	Client *host.Client
+	Model  *hosttest.Model
+	Chain  *host.Chain
+	// Work is the threads' working directory.
+	Work string
+}
+
+// Config configures [Start].
+type Config struct {
+	Script hosttest.Script
+	Chain  host.ChainOptions
+	Home   *hosttest.CodexHomeOptions
+	// Observers are added to the client's options (renderers).
+	Observers []host.EventObserver
+}
+
+// Start starts the fake model and codex with cfg's chain as the handler.
+func Start(t testing.TB, cfg Config) *Env {
+	t.Helper()
+	RequireCodex(t)
+	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: cfg.Script})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = model.Close() })
+	home, work := t.TempDir(), t.TempDir()
+	require.NoError(t, hosttest.WriteCodexHome(home, model.URL(), cfg.Home))
+	chain, err := host.NewChain(&cfg.Chain)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: work, Handler: chain, Observers: cfg.Observers})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = c.Close()
+		_ = c.Wait()
+	})
+	return &Env{Client: c, Model: model, Chain: chain, Work: work}
+}
+
+// Run runs one turn on a new thread in e.Work.
+func (e *Env) Run(t testing.TB, prompt string) *host.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := e.Client.Run(ctx, prompt, &host.RunOptions{Thread: &host.ThreadOptions{Cwd: e.Work}})
+	require.NoError(t, err)
+	return res
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/examples/internal/e2e"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/plugins"
+)
+
+// The policy, built from this directory as a sandboxed Wasm plugin, decides
+// real codex approvals: the echo runs (its file appears), the rm does not
+// (its target survives).
+func TestPolicyOnRealCodex(t *testing.T) {
+	e2e.RequireCodex(t)
+	policy := e2e.LoadWasm(t, ".", nil)
+	var mu sync.Mutex
+	var records []*host.DecisionRecord
+	env := e2e.Start(t, e2e.Config{
+		Script: hosttest.Turns(
+			hosttest.Turn(hosttest.ExecCommand("echo hello > echoed.txt"), hosttest.Text("echoed")),
+			hosttest.Turn(hosttest.ExecCommand("rm victim.txt"), hosttest.Text("tried")),
+		),
+		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: func(r *host.DecisionRecord) {
+			mu.Lock()
+			records = append(records, r)
+			mu.Unlock()
+		}},
+	})
+	victim := filepath.Join(env.Work, "victim.txt")
+	require.NoError(t, os.WriteFile(victim, []byte("keep me"), 0o644))
+
+	env.Run(t, "write a file with echo")
+	got, err := os.ReadFile(filepath.Join(env.Work, "echoed.txt"))
+	require.NoError(t, err, "the accepted echo ran")
+	assert.Equal(t, "hello\n", string(got))
+
+	env.Run(t, "remove the victim")
+	_, err = os.Stat(victim)
+	require.NoError(t, err, "the declined rm did not run")
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, records, 2)
+	assert.Equal(t, abi.Accept, records[0].Decision)
+	assert.Equal(t, "deny-rm", records[0].Answers[0].Plugin)
+	assert.Equal(t, "echo is harmless", records[0].Answers[0].Reason)
+	assert.Equal(t, abi.Decline, records[1].Decision)
+	assert.Equal(t, "removing files is not allowed", records[1].Answers[0].Reason)
+}
