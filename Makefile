@@ -34,7 +34,7 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@$(CODEX_JS) --version
 
-test: codex
+test: codex testdata
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
 
@@ -71,3 +71,22 @@ check: format vet
 
 clean:
 	rm -rf .cache bin
+
+# The hand-written WebAssembly guests of plugins/ (*.wat), built with
+# Debian's wabt. The .wasm files are build outputs; they are not committed.
+WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat)
+WAT_BINS := $(WAT_SRCS:.wat=.wasm)
+
+.PHONY: testdata wabt
+
+testdata: $(WAT_BINS)
+
+# wabt from Debian's packages, unless wat2wasm is already installed.
+wabt:
+	@command -v wat2wasm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wabt; }
+
+%.wasm: %.wat | wabt
+	wat2wasm -o $@ $<

@@ -1,0 +1,371 @@
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"strings"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
+)
+
+// An instance is one instantiation of a plugin's module. It is used by one
+// goroutine at a time (the pool hands it to one call).
+type instance struct {
+	p   *Plugin
+	mod api.Module
+	mem api.Memory
+
+	version, alloc, free, describeFn, configureFn, handleFn api.Function
+
+	// stack is the reused parameter/result stack of CallWithStack; every
+	// ABI function takes at most 3 parameters.
+	stack []uint64
+	// inPtr and inCap are the guest's input buffer, reused across calls.
+	inPtr, inCap uint32
+
+	lim *limitedMemory
+	out *output
+	ctx *callCtx // the context of hook calls, reused
+}
+
+// newInstance instantiates the plugin's module in its sandbox (running
+// _initialize) and looks up its exports.
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	in := &instance{
+		p:     p,
+		stack: make([]uint64, 3),
+		lim:   &limitedMemory{limit: p.memLimitBytes},
+		ctx:   newCallCtx(),
+	}
+	in.out = &output{p: p, remaining: p.maxOutputBytes}
+	ictx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(in.lim.allocate))
+	if p.host != nil {
+		ictx = experimental.WithImportResolver(ictx, func(name string) api.Module {
+			if name == abi.ImportModule {
+				return p.host
+			}
+			return nil
+		})
+	}
+	cfg := p.config.
+		WithStdout(&stream{out: in.out, name: "stdout", level: slog.LevelInfo}).
+		WithStderr(&stream{out: in.out, name: "stderr", level: slog.LevelWarn, stderr: true})
+	mod, err := p.rt.r.InstantiateModule(ictx, p.compiled.mod, cfg)
+	if err != nil {
+		if mod != nil {
+			_ = mod.Close(context.Background())
+		}
+		if p.rt.isClosed() {
+			return nil, plugins.ErrClosed
+		}
+		var ce *plugins.CallError
+		if ctx.Err() != nil || in.outOfMemory() {
+			ce = p.callError(ctx, 0, in, err)
+		} else {
+			ce = p.callError(ctx, 0, in, fmt.Errorf("instantiate: %w", err))
+		}
+		return nil, ce
+	}
+	in.mod = mod
+	in.mem = mod.Memory()
+	in.version = mod.ExportedFunction(abi.ExportABIVersion)
+	in.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	in.free = mod.ExportedFunction(abi.ExportFree)
+	in.describeFn = mod.ExportedFunction(abi.ExportDescribe)
+	in.configureFn = mod.ExportedFunction(abi.ExportConfigure)
+	in.handleFn = mod.ExportedFunction(abi.ExportHandle)
+	if in.mem == nil || in.version == nil || in.alloc == nil || in.free == nil ||
+		in.describeFn == nil || in.configureFn == nil || in.handleFn == nil {
+		in.close()
+		return nil, fmt.Errorf("%w: missing export after instantiation", plugins.ErrBadModule)
+	}
+	return in, nil
+}
+
+func (in *instance) close() {
+	in.ctx.timer.Stop()
+	in.out.flush()
+	if in.mod != nil {
+		_ = in.mod.Close(context.Background())
+	}
+}
+
+// outOfMemory reports whether the instance was refused memory, or its Go
+// runtime said it ran out of it.
+func (in *instance) outOfMemory() bool {
+	return in.lim.refused || strings.Contains(in.out.firstErrLine(), "out of memory")
+}
+
+// checkVersion calls codexhost_abi_version.
+func (in *instance) checkVersion(ctx context.Context) error {
+	if err := in.version.CallWithStack(ctx, in.stack); err != nil {
+		return err
+	}
+	if v := uint32(in.stack[0]); v != abi.Version {
+		return fmt.Errorf("%w: plugin %q speaks ABI v%d, this host speaks v%d", plugins.ErrIncompatibleABI, in.p.name, v, abi.Version)
+	}
+	return nil
+}
+
+// describe calls codexhost_describe and returns the manifest JSON.
+func (in *instance) describe(ctx context.Context) ([]byte, error) {
+	if err := in.describeFn.CallWithStack(ctx, in.stack); err != nil {
+		return nil, err
+	}
+	b, err := in.result(in.stack[0], plugins.DefaultMaxResultBytes)
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		return nil, fmt.Errorf("%w: describe failed: %w", plugins.ErrBadManifest, err)
+	}
+	return b, err
+}
+
+// configure writes settings and calls codexhost_configure.
+func (in *instance) configure(ctx context.Context, settings []byte) error {
+	if err := in.write(ctx, settings); err != nil {
+		return err
+	}
+	in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(len(settings))
+	if err := in.configureFn.CallWithStack(ctx, in.stack); err != nil {
+		return err
+	}
+	_, err := in.result(in.stack[0], plugins.DefaultMaxResultBytes)
+	return err
+}
+
+// handle runs one hook call. An *abi.Error leaves the instance usable;
+// any other error means it must be discarded.
+func (in *instance) handle(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	in.lim.refused = false
+	in.out.callStart()
+	if err := in.write(ctx, req); err != nil {
+		return nil, err
+	}
+	in.stack[0], in.stack[1], in.stack[2] = uint64(hook), uint64(in.inPtr), uint64(len(req))
+	if err := in.handleFn.CallWithStack(ctx, in.stack); err != nil {
+		return nil, err
+	}
+	return in.result(in.stack[0], in.p.maxResult)
+}
+
+// write copies b into the instance's input buffer, replacing the buffer by
+// a larger one if it is too small.
+func (in *instance) write(ctx context.Context, b []byte) error {
+	if uint64(len(b)) > in.p.memLimitBytes {
+		return &plugins.CallError{Plugin: in.p.name, Kind: plugins.FailMemory,
+			Err: fmt.Errorf("wasm: request of %d bytes exceeds the memory limit of %d MiB", len(b), in.p.memLimitBytes>>20)}
+	}
+	n := uint32(len(b))
+	if in.inPtr == 0 || n > in.inCap {
+		if in.inPtr != 0 {
+			in.stack[0] = uint64(in.inPtr)
+			if err := in.free.CallWithStack(ctx, in.stack); err != nil {
+				return err
+			}
+			in.inPtr, in.inCap = 0, 0
+		}
+		size := max(n, minInputBuffer)
+		if size&(size-1) != 0 && size < 1<<31 { // round up to a power of two
+			size = 1 << bits.Len32(size)
+		}
+		in.stack[0] = uint64(size)
+		if err := in.alloc.CallWithStack(ctx, in.stack); err != nil {
+			return err
+		}
+		ptr := uint32(in.stack[0])
+		if ptr == 0 {
+			return &plugins.CallError{Plugin: in.p.name, Kind: plugins.FailMemory,
+				Err: fmt.Errorf("wasm: %s could not allocate %d bytes", abi.ExportAlloc, size)}
+		}
+		in.inPtr, in.inCap = ptr, size
+	}
+	if !in.mem.Write(in.inPtr, b) {
+		return &plugins.CallError{Plugin: in.p.name, Kind: plugins.FailBadOutput,
+			Err: fmt.Errorf("wasm: %s returned buffer [%d, +%d) outside memory of %d bytes", abi.ExportAlloc, in.inPtr, in.inCap, in.mem.Size())}
+	}
+	return nil
+}
+
+// result reads a packed result: the payload of an OK result (copied out of
+// guest memory), an *abi.Error for an error result, or a *CallError.
+func (in *instance) result(packed uint64, limit int) ([]byte, error) {
+	ptr, n := abi.UnpackResult(packed)
+	if n == 0 {
+		return nil, in.badOutput("empty result (no status byte)")
+	}
+	if int64(n)-1 > int64(limit) {
+		return nil, &plugins.CallError{Plugin: in.p.name, Kind: plugins.FailTooLarge,
+			Err: fmt.Errorf("wasm: result of %d bytes exceeds the limit of %d", n-1, limit)}
+	}
+	b, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, in.badOutput(fmt.Sprintf("result [%d, +%d) lies outside memory of %d bytes", ptr, n, in.mem.Size()))
+	}
+	switch abi.Status(b[0]) {
+	case abi.StatusOK:
+		out := make([]byte, n-1)
+		copy(out, b[1:])
+		return out, nil
+	case abi.StatusError:
+		e := new(abi.Error)
+		if err := json.Unmarshal(b[1:], e); err != nil {
+			return nil, in.badOutput(fmt.Sprintf("error result is not an abi.Error: %v", err))
+		}
+		return nil, e
+	default:
+		return nil, in.badOutput(fmt.Sprintf("unknown status byte %d", b[0]))
+	}
+}
+
+func (in *instance) badOutput(msg string) error {
+	return &plugins.CallError{Plugin: in.p.name, Kind: plugins.FailBadOutput, Err: errors.New("wasm: " + msg)}
+}
+
+// limitedMemory backs a guest's linear memory with a Go slice and refuses
+// to grow it past limit: memory.grow then returns -1 in the guest. It
+// gives each instance its own limit while all share one wazero runtime.
+type limitedMemory struct {
+	buf     []byte
+	limit   uint64
+	refused bool // a grow was refused (reset at each call)
+}
+
+func (m *limitedMemory) allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	m.limit = min(m.limit, maxBytes)
+	m.buf = make([]byte, 0, min(capacity, m.limit))
+	return m
+}
+
+// Reallocate implements experimental.LinearMemory.
+func (m *limitedMemory) Reallocate(size uint64) []byte {
+	if size > m.limit {
+		m.refused = true
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		// Bytes past len were never written: they are still zero.
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	// Grow like append: amortized doubling, but never past the limit.
+	c := min(max(size, 2*uint64(cap(m.buf))), m.limit)
+	b := make([]byte, size, c)
+	copy(b, m.buf)
+	m.buf = b
+	return b
+}
+
+// Free implements experimental.LinearMemory. The buffer is left to the
+// garbage collector: freeing it explicitly could pull it from under a call
+// that the runtime is closing.
+func (m *limitedMemory) Free() {}
+
+// output captures an instance's stdout and stderr into the plugin's
+// logger, line by line, up to a byte budget for the instance's lifetime.
+type output struct {
+	p         *Plugin
+	remaining int
+	truncated bool
+	streams   []*stream
+	// firstErr is the first stderr line of the current call (e.g. a Go
+	// runtime's "fatal error: out of memory"), for error messages.
+	firstErr string
+}
+
+func (o *output) callStart() { o.firstErr = "" }
+
+func (o *output) firstErrLine() string { return o.firstErr }
+
+func (o *output) flush() {
+	for _, s := range o.streams {
+		s.flush()
+	}
+}
+
+// A stream is stdout or stderr of an instance.
+type stream struct {
+	out    *output
+	name   string
+	level  slog.Level
+	stderr bool
+	buf    []byte // an incomplete line
+	added  bool
+}
+
+// maxLineBytes bounds a line of guest output; a longer one is logged in
+// pieces.
+const maxLineBytes = 4 << 10
+
+// Write implements io.Writer. It never fails: the guest must not see an
+// error (or block) because the host drops its output.
+func (s *stream) Write(b []byte) (int, error) {
+	n := len(b)
+	o := s.out
+	if !s.added {
+		s.added = true
+		o.streams = append(o.streams, s)
+	}
+	if o.truncated {
+		return n, nil
+	}
+	cut := false
+	if len(b) > o.remaining {
+		b, cut = b[:o.remaining], true
+	}
+	o.remaining -= len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			s.buf = append(s.buf, b...)
+			if len(s.buf) >= maxLineBytes {
+				s.flush()
+			}
+			break
+		}
+		if len(s.buf) > 0 {
+			s.buf = append(s.buf, b[:i]...)
+			s.emit(s.buf)
+			s.buf = s.buf[:0]
+		} else {
+			s.emit(b[:i])
+		}
+		b = b[i+1:]
+	}
+	if cut {
+		o.truncated = true
+		o.flush()
+		o.p.logger.Warn("wasm: guest output truncated", "limit", o.p.maxOutputBytes)
+	}
+	return n, nil
+}
+
+func (s *stream) flush() {
+	if len(s.buf) > 0 {
+		s.emit(s.buf)
+		s.buf = s.buf[:0]
+	}
+}
+
+func (s *stream) emit(line []byte) {
+	msg := string(line)
+	if s.stderr && s.out.firstErr == "" && strings.TrimSpace(msg) != "" {
+		s.out.firstErr = truncate(msg, 200)
+	}
+	s.out.p.logger.Log(context.Background(), s.level, msg, "stream", s.name)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

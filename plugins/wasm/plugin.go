@@ -1,0 +1,719 @@
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultMemoryLimitPages bounds a guest's linear memory: 512 pages of
+	// 64 KiB, 32 MiB. A Go guest uses 3-8 MiB.
+	DefaultMemoryLimitPages = 512
+	// DefaultMaxInstances bounds the instances of one plugin, hence the
+	// calls into it that run at once.
+	DefaultMaxInstances = 4
+	// DefaultMaxOutputBytes bounds the stdout and stderr output captured
+	// from one instance over its lifetime.
+	DefaultMaxOutputBytes = 64 << 10
+	// maxMemoryLimitPages is the most a 32-bit memory can have (4 GiB).
+	maxMemoryLimitPages = 65536
+	// maxLogLineBytes bounds one line the guest logs with codexhost.log.
+	maxLogLineBytes = 4 << 10
+	// minInputBuffer is the smallest input buffer asked of a guest.
+	minInputBuffer = 4 << 10
+	// minStartTimeout bounds starting an instance (instantiate,
+	// _initialize, describe, configure) when Options.Timeout is shorter.
+	minStartTimeout = 10 * time.Second
+)
+
+// startTimeout bounds starting an instance: a hook's Timeout may be
+// shorter than a Go guest's start (~5-30 ms, far more under -race), but an
+// _initialize that never returns must still be stopped.
+func (p *Plugin) startTimeout() time.Duration { return max(p.timeout, minStartTimeout) }
+
+// Options configure a Wasm plugin. A nil *Options means defaults.
+type Options struct {
+	plugins.Options
+
+	// MemoryLimitPages bounds the guest's linear memory, in 64 KiB pages.
+	// A guest that asks for more sees memory.grow fail; a Go guest then
+	// dies with "out of memory" and the call fails with
+	// plugins.FailMemory. At most 65536 (4 GiB). Default:
+	// DefaultMemoryLimitPages (32 MiB).
+	MemoryLimitPages uint32
+	// MaxInstances bounds how many instances of the plugin exist, hence
+	// how many calls run at once; further callers wait for a free
+	// instance (or for their ctx). Instances are created on demand and
+	// kept until Close. Default: DefaultMaxInstances.
+	MaxInstances int
+	// MaxOutputBytes bounds what one instance may write to stdout and
+	// stderr, together, over its lifetime; the output is logged line by
+	// line and the rest is dropped with one "truncated" note. Default:
+	// DefaultMaxOutputBytes. Negative: drop everything (with the note).
+	MaxOutputBytes int
+	// Logger receives the plugin's log lines (codexhost.log) and output.
+	// Default: the Runtime's logger.
+	Logger *slog.Logger
+	// Name names the plugin in logs and errors instead of its manifest
+	// name.
+	Name string
+}
+
+// A Plugin is a loaded Wasm plugin: a compiled module and a pool of
+// instances of it, each configured with the plugin's settings.
+//
+// # Concurrency
+//
+// Call is safe for concurrent use. Each call runs on an instance of its
+// own, never shared with another goroutine; up to Options.MaxInstances
+// calls run at once and the others wait. Instances are created on demand
+// (the first at load time) and kept, most recently used first, until they
+// fail or the plugin is closed: the pool never shrinks. An instance of a
+// Go guest costs its linear memory (3-8 MiB) plus about as much host heap.
+//
+// # Failures
+//
+// An instance whose call fails in the runtime (trap, timeout, memory
+// limit, bad or oversize result) is closed and discarded, and the call
+// returns a *plugins.CallError; the next call creates a fresh instance, so
+// the Plugin stays usable. An *abi.Error from the plugin leaves the
+// instance in the pool.
+//
+// # Closing
+//
+// Close marks the plugin closed at once: later calls, and callers waiting
+// for an instance, get plugins.ErrClosed. Calls in flight run to their end
+// (each is bounded by Options.Timeout) and their instances are then
+// closed.
+type Plugin struct {
+	rt       *Runtime
+	compiled *compiledModule
+	host     api.Module // this plugin's "codexhost" host module; nil if not imported
+	config   wazero.ModuleConfig
+	settings []byte
+	manifest abi.Manifest
+	name     string
+	logger   *slog.Logger
+
+	timeout        time.Duration
+	maxResult      int
+	memLimitBytes  uint64
+	maxOutputBytes int
+
+	// slots holds one token per instance in use; its capacity is
+	// MaxInstances.
+	slots  chan struct{}
+	done   chan struct{} // closed by Close
+	closed atomic.Bool
+
+	mu       sync.Mutex
+	idle     []*instance // LIFO: the most recently used first
+	inflight int
+	shut     bool
+
+	drainOnce sync.Once
+	drained   chan struct{} // closed when shut and no call is in flight
+}
+
+var _ plugins.Plugin = (*Plugin)(nil)
+
+// Manifest returns the plugin's manifest, as checked at load time. The
+// caller must not modify it.
+func (p *Plugin) Manifest() *abi.Manifest { return &p.manifest }
+
+// Name returns the name the plugin has in logs and errors.
+func (p *Plugin) Name() string { return p.name }
+
+func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName string) (_ *Plugin, err error) {
+	if err := checkHeader(wasm); err != nil {
+		return nil, err
+	}
+	if !rt.startLoad() {
+		return nil, plugins.ErrClosed
+	}
+	defer rt.loads.Done()
+	limit := o.MemoryLimitPages
+	if limit == 0 {
+		limit = DefaultMemoryLimitPages
+	}
+	if limit > maxMemoryLimitPages {
+		return nil, fmt.Errorf("MemoryLimitPages %d is over the maximum %d", limit, maxMemoryLimitPages)
+	}
+	maxInst := o.MaxInstances
+	if maxInst <= 0 {
+		maxInst = DefaultMaxInstances
+	}
+	maxOut := o.MaxOutputBytes
+	if maxOut == 0 {
+		maxOut = DefaultMaxOutputBytes
+	}
+	if maxOut < 0 {
+		maxOut = 0
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = plugins.DefaultTimeout
+	}
+	maxResult := o.MaxResultBytes
+	if maxResult <= 0 {
+		maxResult = plugins.DefaultMaxResultBytes
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = rt.logger
+	}
+	name := o.Name
+	if name == "" {
+		name = fileName
+	}
+	if name == "" {
+		name = "wasm plugin"
+	}
+
+	compiled, err := rt.compile(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plugin{
+		rt:             rt,
+		compiled:       compiled,
+		name:           name,
+		logger:         logger.With("plugin", name),
+		timeout:        timeout,
+		maxResult:      maxResult,
+		memLimitBytes:  uint64(limit) * 65536,
+		maxOutputBytes: maxOut,
+		slots:          make(chan struct{}, maxInst),
+		done:           make(chan struct{}),
+		drained:        make(chan struct{}),
+	}
+	defer func() {
+		if err != nil {
+			p.release()
+		}
+	}()
+	importsLog, err := checkModule(compiled.mod, limit)
+	if err != nil {
+		return nil, err
+	}
+	if importsLog {
+		if p.host, err = p.instantiateHost(ctx); err != nil {
+			return nil, fmt.Errorf("instantiate host module: %w", err)
+		}
+	}
+	if p.config, err = moduleConfig(&o.Grants); err != nil {
+		return nil, err
+	}
+	p.settings = o.Settings
+	if len(p.settings) == 0 {
+		p.settings = []byte("null")
+	}
+
+	// The first instance: fail fast on anything wrong with the plugin.
+	cctx, cancel := context.WithTimeout(ctx, p.startTimeout())
+	defer cancel()
+	in, err := p.newInstance(cctx)
+	if err != nil {
+		return nil, p.loadError(cctx, err)
+	}
+	if err := in.checkVersion(cctx); err != nil {
+		in.close()
+		return nil, p.loadError(cctx, err)
+	}
+	mb, err := in.describe(cctx)
+	if err != nil {
+		in.close()
+		return nil, p.loadError(cctx, err)
+	}
+	if err := json.Unmarshal(mb, &p.manifest); err != nil {
+		in.close()
+		return nil, fmt.Errorf("%w: %w", plugins.ErrBadManifest, err)
+	}
+	if o.Name == "" && p.manifest.Name != "" {
+		p.name = p.manifest.Name
+		p.logger = logger.With("plugin", p.name)
+	}
+	if err := plugins.CheckManifest(&p.manifest, o.Grants); err != nil {
+		in.close()
+		return nil, err
+	}
+	if p.manifest.Capabilities.Network || o.Grants.Network {
+		in.close()
+		return nil, fmt.Errorf("%w: plugin %q: a Wasm plugin cannot have network access; use the process runtime", plugins.ErrNotGranted, p.name)
+	}
+	if err := in.configure(cctx, p.settings); err != nil {
+		in.close()
+		return nil, p.loadError(cctx, err)
+	}
+	p.idle = append(p.idle, in)
+	if !rt.register(p) {
+		in.close()
+		return nil, plugins.ErrClosed
+	}
+	return p, nil
+}
+
+// loadError turns an error of starting the first instance into the error
+// Load returns: a runtime failure is not a *plugins.CallError (there is no
+// call) but an error naming the kind of failure.
+func (p *Plugin) loadError(ctx context.Context, err error) error {
+	err = p.startError(ctx, err)
+	var ce *plugins.CallError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("the plugin failed to start: %s: %w", ce.Kind, ce.Err)
+	}
+	return err
+}
+
+// startError turns an error of starting an instance into the error Call
+// returns: plugin errors (*abi.Error) and classified errors as they are,
+// anything else as a *plugins.CallError.
+func (p *Plugin) startError(ctx context.Context, err error) error {
+	var ae *abi.Error
+	var ce *plugins.CallError
+	if errors.As(err, &ae) || errors.As(err, &ce) ||
+		errors.Is(err, plugins.ErrBadModule) || errors.Is(err, plugins.ErrIncompatibleABI) ||
+		errors.Is(err, plugins.ErrBadManifest) {
+		return err
+	}
+	return p.callError(ctx, 0, nil, err)
+}
+
+// checkModule checks a compiled module's exports and imports against the
+// ABI and reports whether it imports codexhost.log.
+func checkModule(m wazero.CompiledModule, limitPages uint32) (importsLog bool, err error) {
+	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
+	want := []struct {
+		name    string
+		params  []api.ValueType
+		results []api.ValueType
+	}{
+		{abi.ExportABIVersion, nil, []api.ValueType{i32}},
+		{abi.ExportAlloc, []api.ValueType{i32}, []api.ValueType{i32}},
+		{abi.ExportFree, []api.ValueType{i32}, nil},
+		{abi.ExportDescribe, nil, []api.ValueType{i64}},
+		{abi.ExportConfigure, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+		{abi.ExportHandle, []api.ValueType{i32, i32, i32}, []api.ValueType{i64}},
+	}
+	fns := m.ExportedFunctions()
+	if _, ok := fns["_start"]; ok {
+		if _, ok := fns[abi.ExportInitialize]; !ok {
+			return false, fmt.Errorf("%w: a WASI command module (it exports _start); a plugin is a reactor: build a Go plugin with -buildmode=c-shared", plugins.ErrBadModule)
+		}
+	}
+	for _, w := range want {
+		def, ok := fns[w.name]
+		if !ok {
+			return false, fmt.Errorf("%w: no export %q (is it a codexhost plugin built as a WASI reactor?)", plugins.ErrBadModule, w.name)
+		}
+		if !sameTypes(def.ParamTypes(), w.params) || !sameTypes(def.ResultTypes(), w.results) {
+			return false, fmt.Errorf("%w: export %q has signature %s, want %s", plugins.ErrBadModule, w.name,
+				signature(def.ParamTypes(), def.ResultTypes()), signature(w.params, w.results))
+		}
+	}
+	if def, ok := fns[abi.ExportInitialize]; ok && (len(def.ParamTypes()) != 0 || len(def.ResultTypes()) != 0) {
+		return false, fmt.Errorf("%w: export %q must take and return nothing", plugins.ErrBadModule, abi.ExportInitialize)
+	}
+	mem, ok := m.ExportedMemories()[abi.ExportMemory]
+	if !ok {
+		return false, fmt.Errorf("%w: no exported memory %q", plugins.ErrBadModule, abi.ExportMemory)
+	}
+	if mem.Min() > limitPages {
+		return false, fmt.Errorf("%w: the module needs %d pages (%d MiB) of memory to start; the limit is %d pages", plugins.ErrBadModule,
+			mem.Min(), uint64(mem.Min())*65536>>20, limitPages)
+	}
+	if len(m.ImportedMemories()) > 0 {
+		return false, fmt.Errorf("%w: the module imports a memory; it must define and export its own", plugins.ErrBadModule)
+	}
+	for _, def := range m.ImportedFunctions() {
+		mod, name, _ := def.Import()
+		switch mod {
+		case "wasi_snapshot_preview1":
+			// Checked by wazero at instantiation.
+		case abi.ImportModule:
+			if name != abi.ImportLog {
+				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, mod, name)
+			}
+			if !sameTypes(def.ParamTypes(), []api.ValueType{i32, i32, i32}) || len(def.ResultTypes()) != 0 {
+				return false, fmt.Errorf("%w: import %s.%s has signature %s, want (i32, i32, i32)", plugins.ErrBadModule, mod, name,
+					signature(def.ParamTypes(), def.ResultTypes()))
+			}
+			importsLog = true
+		default:
+			return false, fmt.Errorf("%w: imports %s.%s; a plugin may import only wasi_snapshot_preview1 and %s", plugins.ErrBadModule, mod, name, abi.ImportModule)
+		}
+	}
+	return importsLog, nil
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func signature(params, results []api.ValueType) string {
+	s := "("
+	for i, t := range params {
+		if i > 0 {
+			s += ", "
+		}
+		s += api.ValueTypeName(t)
+	}
+	s += ") -> ("
+	for i, t := range results {
+		if i > 0 {
+			s += ", "
+		}
+		s += api.ValueTypeName(t)
+	}
+	return s + ")"
+}
+
+// moduleConfig is the sandbox of every instance: no args, no environment
+// and no files except what is granted, real clocks and randomness.
+func moduleConfig(g *abi.Capabilities) (wazero.ModuleConfig, error) {
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances coexist
+		WithStartFunctions(abi.ExportInitialize).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	for _, k := range g.Env {
+		if v, ok := os.LookupEnv(k); ok {
+			cfg = cfg.WithEnv(k, v)
+		}
+	}
+	if len(g.ReadDirs) > 0 {
+		fs := wazero.NewFSConfig()
+		for _, d := range g.ReadDirs {
+			st, err := os.Stat(d)
+			if err != nil {
+				return nil, fmt.Errorf("granted directory: %w", err)
+			}
+			if !st.IsDir() {
+				return nil, fmt.Errorf("granted directory %s is not a directory", d)
+			}
+			fs = fs.WithReadOnlyDirMount(d, d)
+		}
+		cfg = cfg.WithFSConfig(fs)
+	}
+	return cfg, nil
+}
+
+// instantiateHost instantiates this plugin's "codexhost" host module,
+// anonymously; instances find it through an import resolver.
+func (p *Plugin) instantiateHost(ctx context.Context) (api.Module, error) {
+	i32 := api.ValueTypeI32
+	compiled, err := p.rt.r.NewHostModuleBuilder(abi.ImportModule).
+		NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(p.hostLog), []api.ValueType{i32, i32, i32}, nil).
+		WithParameterNames("level", "ptr", "len").
+		Export(abi.ImportLog).
+		Compile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.rt.r.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName(""))
+}
+
+// hostLog implements codexhost.log: (level i32, ptr i32, len i32) -> ().
+func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	level, ptr, n := slog.Level(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
+	cut := n > maxLogLineBytes
+	if cut {
+		n = maxLogLineBytes
+	}
+	b, ok := mod.Memory().Read(ptr, n)
+	if !ok {
+		p.logger.Warn("wasm: guest log line out of memory bounds", "ptr", ptr, "len", n)
+		return
+	}
+	msg := string(b)
+	if cut {
+		msg += " [truncated]"
+	}
+	p.logger.Log(ctx, level, msg)
+}
+
+// Call implements [plugins.Plugin.Call]: it runs hook on a free instance,
+// creating one if fewer than MaxInstances exist, else waiting for one
+// (honoring ctx). Options.Timeout bounds the hook call in the guest, not
+// the wait; creating an instance first (to grow the pool, or to replace
+// one that failed) is bounded by the longer of Options.Timeout and 10s.
+//
+// # Errors
+//
+//   - *abi.Error: the plugin returned an error; its instance is kept.
+//   - *plugins.CallError: FailTimeout (the deadline, Options.Timeout or
+//     ctx's, passed: the guest was stopped; errors.Is(err,
+//     context.DeadlineExceeded) holds), FailMemory (the guest hit its
+//     memory limit), FailTrap (any other trap, panic or exit),
+//     FailBadOutput, FailTooLarge (over MaxResultBytes), FailUnavailable
+//     (ctx was cancelled, errors.Is(err, context.Canceled) holds, or a
+//     new instance could not be configured). The instance involved is
+//     discarded.
+//   - plugins.ErrClosed after Close.
+func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	if p.closed.Load() {
+		return nil, plugins.ErrClosed
+	}
+	in, err := p.acquire(ctx, hook)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		sctx, cancel := context.WithTimeout(ctx, p.startTimeout())
+		in, err = p.newConfiguredInstance(sctx)
+		cancel()
+		if err != nil {
+			p.put(nil)
+			if p.closed.Load() {
+				return nil, plugins.ErrClosed
+			}
+			if ce := (*plugins.CallError)(nil); errors.As(err, &ce) {
+				ce.Hook = hook
+				ce.Err = fmt.Errorf("wasm: start a new instance: %w", ce.Err)
+				return nil, ce
+			}
+			return nil, &plugins.CallError{Plugin: p.name, Hook: hook, Kind: plugins.FailUnavailable, Err: err}
+		}
+	}
+	cctx := in.ctx
+	cctx.begin(ctx, p.timeout)
+	out, err := in.handle(cctx, hook, req)
+	if err == nil {
+		p.end(in)
+		return out, nil
+	}
+	if ae := asABIError(err); ae != nil {
+		p.end(in)
+		return nil, ae
+	}
+	ce := p.callError(cctx, hook, in, err)
+	cctx.end()
+	p.put(nil)
+	in.close()
+	if p.closed.Load() && ce.Kind == plugins.FailTrap {
+		// Runtime.Close closed the module under the call.
+		return nil, plugins.ErrClosed
+	}
+	return nil, ce
+}
+
+// end ends a call that did not fail in the runtime: its instance goes
+// back to the pool, unless the deadline passed as the call returned.
+func (p *Plugin) end(in *instance) {
+	if in.ctx.end() {
+		p.put(in)
+		return
+	}
+	p.put(nil)
+	in.close()
+}
+
+// asABIError returns err as an *abi.Error, or nil. (A function of its own
+// so that the target of errors.As escapes only on this path.)
+func asABIError(err error) *abi.Error {
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return nil
+}
+
+// acquire takes a slot and, if there is one, an idle instance.
+func (p *Plugin) acquire(ctx context.Context, hook abi.Hook) (*instance, error) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		select {
+		case p.slots <- struct{}{}:
+		case <-p.done:
+			return nil, plugins.ErrClosed
+		case <-ctx.Done():
+			kind := plugins.FailUnavailable
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				kind = plugins.FailTimeout
+			}
+			return nil, &plugins.CallError{Plugin: p.name, Hook: hook, Kind: kind,
+				Err: fmt.Errorf("wasm: waiting for a free instance: %w", ctx.Err())}
+		}
+	}
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		<-p.slots
+		return nil, plugins.ErrClosed
+	}
+	p.inflight++
+	var in *instance
+	if n := len(p.idle); n > 0 {
+		in = p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+	}
+	p.mu.Unlock()
+	return in, nil
+}
+
+// put ends a call: it returns in (nil: none to keep) to the pool and frees
+// the call's slot.
+func (p *Plugin) put(in *instance) {
+	p.mu.Lock()
+	p.inflight--
+	if in != nil && !p.shut {
+		p.idle = append(p.idle, in)
+		in = nil
+	}
+	last := p.shut && p.inflight == 0
+	p.mu.Unlock()
+	<-p.slots
+	if in != nil {
+		in.close()
+	}
+	if last {
+		p.drainOnce.Do(p.finish)
+	}
+}
+
+// newConfiguredInstance creates an instance for the pool: instantiate,
+// check the ABI version, describe, configure.
+func (p *Plugin) newConfiguredInstance(ctx context.Context) (*instance, error) {
+	in, err := p.newInstance(ctx)
+	if err != nil {
+		return nil, p.startError(ctx, err)
+	}
+	err = in.checkVersion(ctx)
+	if err == nil {
+		_, err = in.describe(ctx)
+	}
+	if err == nil {
+		err = in.configure(ctx, p.settings)
+	}
+	if err != nil {
+		in.close()
+		return nil, p.startError(ctx, err)
+	}
+	return in, nil
+}
+
+// Close implements [plugins.Plugin.Close]. It is idempotent. Later calls,
+// and callers waiting for an instance, get plugins.ErrClosed at once; idle
+// instances are closed at once; Close then waits for the calls in flight
+// to return (each bounded by Options.Timeout), whose instances are then
+// closed. If ctx is done first, Close returns without waiting: those
+// instances are still closed when their calls return.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return nil
+	}
+	p.shut = true
+	p.closed.Store(true)
+	close(p.done)
+	idle := p.idle
+	p.idle = nil
+	inflight := p.inflight
+	p.mu.Unlock()
+
+	for _, in := range idle {
+		in.close()
+	}
+	if inflight == 0 {
+		p.drainOnce.Do(p.finish)
+	}
+	select {
+	case <-p.drained:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// finish releases what the instances shared, once none is left.
+func (p *Plugin) finish() {
+	p.release()
+	p.rt.unregister(p)
+	close(p.drained)
+}
+
+func (p *Plugin) release() {
+	ctx := context.Background()
+	if p.host != nil {
+		_ = p.host.Close(ctx)
+	}
+	p.rt.release(p.compiled)
+}
+
+// callError classifies a failed call (or instance start) on in (nil: no
+// instance yet) under ctx.
+func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err error) *plugins.CallError {
+	var ce *plugins.CallError
+	if errors.As(err, &ce) {
+		ce.Hook = hook
+		return ce
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		// wazero appends the guest's stack trace; keep it out of the
+		// error, in the debug log.
+		p.logger.Debug("wasm: guest failure", "hook", hook.String(), "err", msg)
+		err = &oneLineError{msg: msg[:strings.IndexByte(msg, '\n')], err: err}
+	}
+	kind := plugins.FailTrap
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		kind = plugins.FailTimeout
+		err = fmt.Errorf("wasm: stopped at the deadline (timeout %v): %w", p.timeout, err)
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		kind = plugins.FailUnavailable
+		err = fmt.Errorf("wasm: stopped, the call was cancelled: %w", err)
+	case in != nil && in.outOfMemory():
+		kind = plugins.FailMemory
+		err = fmt.Errorf("wasm: memory limit of %d MiB reached: %w", p.memLimitBytes>>20, err)
+	}
+	if in != nil {
+		if line := in.out.firstErrLine(); line != "" {
+			err = fmt.Errorf("%w (guest stderr: %q)", err, line)
+		}
+	}
+	return &plugins.CallError{Plugin: p.name, Hook: hook, Kind: kind, Err: err}
+}
+
+// oneLineError is an error whose message is cut to its first line.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
+
+func (rt *Runtime) isClosed() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.closed
+}

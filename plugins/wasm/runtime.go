@@ -1,0 +1,371 @@
+// Package wasm runs codexhost plugins compiled to WebAssembly (WASI preview 1
+// reactors) in a sandbox, with wazero. See docs/abi.md, "WebAssembly
+// binding", for the contract a guest implements, and RATIONALE.md for the
+// design.
+//
+// A process creates one [Runtime], loads each plugin with [Runtime.Load] or
+// [Runtime.LoadFile] and calls it through the [plugins.Plugin] interface:
+//
+//	rt, err := wasm.NewRuntime(ctx, nil)
+//	...
+//	defer rt.Close(ctx)
+//	p, err := rt.LoadFile(ctx, "deny-rm.wasm", nil)
+//	...
+//	resp, err := plugins.Call[abi.ApprovalResponse](ctx, p, abi.HookApproval, req)
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/codexhost/codexhost/plugins"
+)
+
+// RuntimeOptions configure a [Runtime]. A nil *RuntimeOptions means
+// defaults.
+type RuntimeOptions struct {
+	// CacheDir is the directory of the compilation cache, which makes the
+	// second load of a module (in this process or a later one) ~10x
+	// faster than the first. Default: os.UserCacheDir()/codexhost/
+	// wazero-<wazero version>. A directory that cannot be created or
+	// written to is not an error: the runtime logs a warning and caches
+	// in memory only.
+	CacheDir string
+	// Logger receives the runtime's warnings and, unless Options.Logger
+	// overrides it, the plugins' logs and captured output. Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// A Runtime compiles and runs Wasm plugins. Create one per process and load
+// every Wasm plugin with it: the runtime holds the compiled code and the
+// compilation cache they share.
+//
+// A Runtime is safe for concurrent use. Close closes every plugin loaded
+// from it.
+type Runtime struct {
+	r      wazero.Runtime
+	cache  wazero.CompilationCache
+	logger *slog.Logger
+
+	loads sync.WaitGroup // loads in progress
+
+	mu       sync.Mutex
+	plugins  map[*Plugin]struct{} // until their instances are all closed
+	compiled map[[sha256.Size]byte]*compiledModule
+	closed   bool
+}
+
+// A compiledModule is a module compiled once and shared by the plugins
+// loaded from the same bytes (say, one policy with two configurations).
+type compiledModule struct {
+	key  [sha256.Size]byte
+	mod  wazero.CompiledModule
+	refs int // plugins using it; guarded by Runtime.mu
+}
+
+// compile returns the compiled module of wasm, compiling it (with every
+// CPU, through the compilation cache) unless a loaded plugin already did.
+// Release it with release.
+func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, error) {
+	key := sha256.Sum256(wasm)
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil, plugins.ErrClosed
+	}
+	if c, ok := rt.compiled[key]; ok {
+		c.refs++
+		rt.mu.Unlock()
+		return c, nil
+	}
+	rt.mu.Unlock()
+
+	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+	mod, err := rt.r.CompileModule(cctx, wasm)
+	if err != nil {
+		if rt.isClosed() {
+			return nil, plugins.ErrClosed
+		}
+		return nil, fmt.Errorf("%w: compile: %w", plugins.ErrBadModule, err)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		_ = mod.Close(context.Background())
+		return nil, plugins.ErrClosed
+	}
+	if c, ok := rt.compiled[key]; ok { // compiled concurrently
+		_ = mod.Close(context.Background())
+		c.refs++
+		return c, nil
+	}
+	c := &compiledModule{key: key, mod: mod, refs: 1}
+	rt.compiled[key] = c
+	return c, nil
+}
+
+// release drops a reference to c, closing it with the last one.
+func (rt *Runtime) release(c *compiledModule) {
+	rt.mu.Lock()
+	c.refs--
+	last := c.refs == 0
+	if last && rt.compiled[c.key] == c {
+		delete(rt.compiled, c.key)
+	}
+	rt.mu.Unlock()
+	if last {
+		_ = c.mod.Close(context.Background())
+	}
+}
+
+// wazeroVersion is the version of the wazero module this binary is built
+// with, or "unknown".
+func wazeroVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/tetratelabs/wazero" {
+				if dep.Replace != nil && dep.Replace.Version != "" {
+					return dep.Replace.Version
+				}
+				if dep.Version != "" && dep.Version != "(devel)" {
+					return dep.Version
+				}
+			}
+		}
+	}
+	return "unknown"
+}
+
+// DefaultCacheDir returns the default compilation cache directory,
+// os.UserCacheDir()/codexhost/wazero-<wazero version>, or "" if the user
+// has no cache directory.
+func DefaultCacheDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(base, "codexhost", "wazero-"+wazeroVersion())
+}
+
+// NewRuntime returns a new Runtime. The runtime always stops a guest whose
+// call's context is done (wazero's WithCloseOnContextDone): a hook timeout
+// really stops a guest stuck in a loop, at the price of a check at every
+// loop header of the guest's code (see RATIONALE.md for the cost).
+//
+// # Errors
+//
+// NewRuntime fails only if wazero cannot start (for example, WASI cannot
+// be instantiated). A bad cache directory is not an error.
+func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
+	var o RuntimeOptions
+	if opts != nil {
+		o = *opts
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	dir := o.CacheDir
+	if dir == "" {
+		dir = DefaultCacheDir()
+	}
+	cache, err := newFileCache(dir)
+	if err != nil {
+		logger.Warn("wasm: compilation cache directory unusable; caching in memory only", "dir", dir, "err", err)
+		cache = wazero.NewCompilationCache()
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true).
+		WithCompilationCache(cache)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		_ = cache.Close(ctx)
+		return nil, fmt.Errorf("wasm: instantiate WASI: %w", err)
+	}
+	return &Runtime{
+		r:        r,
+		cache:    cache,
+		logger:   logger,
+		plugins:  make(map[*Plugin]struct{}),
+		compiled: make(map[[sha256.Size]byte]*compiledModule),
+	}, nil
+}
+
+// newFileCache returns a file compilation cache in dir, after checking
+// that dir can be written to (wazero would otherwise fail every compile).
+func newFileCache(dir string) (wazero.CompilationCache, error) {
+	if dir == "" {
+		return nil, errors.New("no cache directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return nil, err
+	}
+	name := f.Name()
+	_ = f.Close()
+	_ = os.Remove(name)
+	return wazero.NewCompilationCacheWithDir(dir)
+}
+
+// Close closes every plugin loaded from the runtime (see [Plugin.Close]),
+// then the runtime and its compilation cache. Loads in progress fail with
+// plugins.ErrClosed, later ones too. It is idempotent.
+//
+// Close waits for the loads and calls in flight to end, even if ctx is
+// done: closing the runtime under running guest code is not safe. The
+// wait is bounded: every call and instance start has a deadline.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	rt.mu.Unlock()
+	rt.loads.Wait() // no plugin is registered after this
+
+	rt.mu.Lock()
+	ps := make([]*Plugin, 0, len(rt.plugins))
+	for p := range rt.plugins {
+		ps = append(ps, p)
+	}
+	rt.mu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, p := range ps {
+		<-p.drained
+	}
+	// A fresh context: closing must not be cut short by a done ctx.
+	if err := rt.r.Close(context.WithoutCancel(ctx)); err != nil {
+		errs = append(errs, fmt.Errorf("wasm: close runtime: %w", err))
+	}
+	if err := rt.cache.Close(context.WithoutCancel(ctx)); err != nil {
+		errs = append(errs, fmt.Errorf("wasm: close compilation cache: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// LoadFile reads a Wasm plugin from path and loads it like [Runtime.Load].
+// Unless opts.Name is set, the file's base name names the plugin in logs
+// until its manifest is read.
+func (rt *Runtime) LoadFile(ctx context.Context, path string, opts *Options) (*Plugin, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("wasm: load plugin: %w", err)
+	}
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	p, err := rt.load(ctx, b, &o, filepath.Base(path))
+	if err != nil {
+		return nil, fmt.Errorf("wasm: load %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Load compiles a Wasm plugin (or takes it from the compilation cache, or
+// shares the module of a plugin already loaded from the same bytes),
+// creates its first instance in the sandbox, checks its ABI version and
+// its manifest against opts.Grants, and configures it with opts.Settings
+// ("null" when nil). Any failure refuses the plugin: nothing is left
+// running. The sandbox has no arguments, no environment and no files but
+// the granted ones (environment variables copied from the host's,
+// directories mounted read-only at the same path), no network, and real
+// clocks and randomness.
+//
+// Load is safe for concurrent use. ctx bounds the load; the plugin does
+// not keep it.
+//
+// # Errors
+//
+//   - [plugins.ErrBadModule]: wasm is not a WebAssembly module, does not
+//     compile, lacks an export of the ABI, imports something the host does
+//     not provide, or needs more memory than the limit to start.
+//   - [plugins.ErrIncompatibleABI]: the plugin speaks another ABI major
+//     version; the message names both.
+//   - [plugins.ErrBadManifest]: the manifest is missing or invalid.
+//   - [plugins.ErrNotGranted]: the manifest asks for a capability opts
+//     does not grant, or opts grants one it does not ask for, or it asks
+//     for the network (a Wasm plugin cannot have it).
+//   - *abi.Error, with code abi.CodeBadConfig as a rule: configure
+//     refused the settings.
+//   - plugins.ErrClosed: the Runtime is closed.
+//   - any other error: the guest failed to start (a trap in _initialize,
+//     the memory limit, or the start deadline, the longer of
+//     Options.Timeout and 10s: errors.Is(err, context.DeadlineExceeded)
+//     then holds), or a granted directory does not exist.
+func (rt *Runtime) Load(ctx context.Context, wasm []byte, opts *Options) (*Plugin, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	p, err := rt.load(ctx, wasm, &o, "")
+	if err != nil {
+		return nil, fmt.Errorf("wasm: load plugin: %w", err)
+	}
+	return p, nil
+}
+
+// wasmMagic starts every WebAssembly binary; version 1 follows it in core
+// modules (components have another version).
+var wasmMagic = []byte("\x00asm")
+
+func checkHeader(b []byte) error {
+	if len(b) < 8 || !bytes.Equal(b[:4], wasmMagic) {
+		return fmt.Errorf("%w: not a WebAssembly binary (no \\0asm header)", plugins.ErrBadModule)
+	}
+	if !bytes.Equal(b[4:8], []byte{1, 0, 0, 0}) {
+		return fmt.Errorf("%w: WebAssembly binary version %x is not a core module (version 1); components are not supported", plugins.ErrBadModule, b[4:8])
+	}
+	return nil
+}
+
+// startLoad counts a load in progress, unless the runtime is closed.
+func (rt *Runtime) startLoad() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return false
+	}
+	rt.loads.Add(1)
+	return true
+}
+
+func (rt *Runtime) register(p *Plugin) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return false
+	}
+	rt.plugins[p] = struct{}{}
+	return true
+}
+
+func (rt *Runtime) unregister(p *Plugin) {
+	rt.mu.Lock()
+	delete(rt.plugins, p)
+	rt.mu.Unlock()
+}

@@ -1,0 +1,104 @@
+package wasm_test
+
+import (
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/wasm"
+)
+
+// The capabilities testdata/guests/granted asks for.
+const (
+	secretEnv  = "CODEXHOST_WASM_TEST_SECRET"
+	grantedDir = "/tmp/codexhost-wasm-test-granted"
+)
+
+// probe asks a testdata/guests/internal/probe guest to try something and
+// returns what happened.
+func probe(t *testing.T, p plugins.Plugin, what string) string {
+	t.Helper()
+	r, err := plugins.Call[abi.ApprovalResponse](t.Context(), p, abi.HookApproval, &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: what})
+	require.NoError(t, err)
+	return r.Reason
+}
+
+// hostSecrets sets the secret environment variable and writes a file in
+// the granted directory and one outside it; it returns the secret, the
+// granted file and the other file.
+func hostSecrets(t *testing.T) (secret, inside, outside string) {
+	secret = rand.Text()
+	t.Setenv(secretEnv, secret)
+	t.Setenv("CODEXHOST_WASM_TEST_OTHER", "other-"+secret)
+	require.NoError(t, os.MkdirAll(grantedDir, 0o755))
+	inside = filepath.Join(grantedDir, "policy.txt")
+	require.NoError(t, os.WriteFile(inside, []byte("inside-"+secret), 0o644))
+	t.Cleanup(func() { _ = os.Remove(inside) })
+	outside = filepath.Join(t.TempDir(), "secret.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("outside-"+secret), 0o644))
+	return secret, inside, outside
+}
+
+func TestSandboxWithoutGrants(t *testing.T) {
+	secret, inside, outside := hostSecrets(t)
+	p := mustLoad(t, testdataGuest(t, "snoop"), nil)
+	for _, what := range []string{"env " + secretEnv, "env HOME", "env PATH", "env CODEXHOST_WASM_TEST_OTHER"} {
+		assert.Equal(t, "unset", probe(t, p, what), what)
+	}
+	for _, what := range []string{"read " + inside, "read " + outside, "read /etc/passwd", "list /", "list .", "write " + filepath.Join(grantedDir, "x")} {
+		got := probe(t, p, what)
+		assert.True(t, strings.HasPrefix(got, "error: "), "%s: %q", what, got)
+		assert.NotContains(t, got, secret, what)
+	}
+	_, err := os.Stat(filepath.Join(grantedDir, "x"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing written on the host")
+}
+
+func TestSandboxGrants(t *testing.T) {
+	secret, inside, outside := hostSecrets(t)
+	guest := testdataGuest(t, "granted")
+	all := abi.Capabilities{Env: []string{secretEnv}, ReadDirs: []string{grantedDir}}
+
+	// Asking is not enough: the operator must grant everything asked for.
+	for _, g := range []abi.Capabilities{{}, {Env: all.Env}, {ReadDirs: all.ReadDirs}} {
+		_, err := load(t, guest, opts(plugins.Options{Grants: g}))
+		require.ErrorIs(t, err, plugins.ErrNotGranted)
+		t.Log(err)
+	}
+
+	p := mustLoad(t, guest, opts(plugins.Options{Grants: all}))
+	assert.Equal(t, secret, probe(t, p, "env "+secretEnv))
+	assert.Equal(t, "unset", probe(t, p, "env CODEXHOST_WASM_TEST_OTHER"), "only granted variables")
+	assert.Equal(t, "unset", probe(t, p, "env HOME"))
+	assert.Equal(t, "inside-"+secret, probe(t, p, "read "+inside))
+	assert.Equal(t, "policy.txt", probe(t, p, "list "+grantedDir))
+	got := probe(t, p, "read "+outside)
+	assert.True(t, strings.HasPrefix(got, "error: "), "outside the granted directory: %q", got)
+	got = probe(t, p, "write "+filepath.Join(grantedDir, "x"))
+	assert.True(t, strings.HasPrefix(got, "error: "), "the directory is read-only: %q", got)
+	_, err := os.Stat(filepath.Join(grantedDir, "x"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing written on the host")
+}
+
+func TestGoGuestOutputCapture(t *testing.T) {
+	logger, rec := newLogger()
+	p := mustLoad(t, testdataGuest(t, "snoop"), &wasm.Options{Logger: logger, MaxOutputBytes: 1000})
+	assert.Equal(t, "printed", probe(t, p, "print 100000"))
+	msgs := rec.messages()
+	require.Len(t, msgs, 11, "%q", msgs)
+	assert.Equal(t, "INFO "+strings.Repeat("o", 99)+" plugin=snoop stream=stdout", msgs[0])
+	assert.Contains(t, msgs[10], "guest output truncated")
+}
+
+func TestGoGuestLog(t *testing.T) {
+	logger, rec := newLogger()
+	mustLoad(t, refGuest(t), &wasm.Options{Logger: logger})
+	assert.Contains(t, rec.messages(), "DEBUG ref: configured plugin=ref")
+}
