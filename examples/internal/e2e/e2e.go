@@ -36,7 +36,9 @@ func RequireCodex(t testing.TB) {
 func LoadWasm(t testing.TB, dir string, opts *wasm.Options) plugins.Plugin {
 	t.Helper()
 	bin := plugintest.BuildGoGuest(t, dir)
-	rt, err := wasm.NewRuntime(context.Background(), &wasm.RuntimeOptions{CacheDir: t.TempDir()})
+	// The default (per-user) compilation cache is shared by every test
+	// process, so each guest is compiled once per machine, not per test.
+	rt, err := wasm.NewRuntime(context.Background(), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rt.Close(context.Background()) })
 	p, err := rt.Load(context.Background(), bin, opts)
