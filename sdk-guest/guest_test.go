@@ -403,7 +403,8 @@ func TestLog(t *testing.T) {
 	require.Equal(t, "WARN careful\n", out)
 }
 
-// On the host OS, Main explains how to build for WebAssembly and fails.
+// On the host OS, started by hand rather than by codexhost, Main says how to
+// use the plugin and fails.
 func TestMainOnHostOS(t *testing.T) {
 	if os.Getenv("GUEST_TEST_HELPER") == "main" {
 		guest.Info("deny-rm", "1.0.0", "")
@@ -414,7 +415,8 @@ func TestMainOnHostOS(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, 1, exit.ExitCode())
-	require.Equal(t, "codexhost plugin deny-rm: this build serves the WebAssembly runtime; build with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared\n", out)
+	require.Equal(t, "codexhost plugin deny-rm: load this binary with codexhost's process runtime (plugins/process), "+
+		"or build the same source for the Wasm sandbox with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared\n", out)
 }
 
 // helper runs this test binary's test named run with GUEST_TEST_HELPER set

@@ -3,22 +3,48 @@
 package guest
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins/process"
 )
 
-// serve will serve the process runtime (hashicorp/go-plugin). Until then,
-// a plugin built for the host OS says how to build it for WebAssembly.
+// serve serves the plugin as a process plugin (hashicorp/go-plugin over
+// gRPC). It does not return. Started by hand rather than by a codexhost
+// host, it says how to use it and exits 1.
 func serve() {
-	fmt.Fprintf(os.Stderr, "codexhost plugin %s: this build serves the WebAssembly runtime; build with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared\n", std.name)
-	os.Exit(1)
+	if os.Getenv(abi.HandshakeCookieKey) != abi.HandshakeCookieValue {
+		fmt.Fprintf(os.Stderr, "codexhost plugin %s: load this binary with codexhost's process runtime (plugins/process), "+
+			"or build the same source for the Wasm sandbox with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared\n", std.name)
+		os.Exit(1)
+	}
+	process.Serve(processServer{})
 }
 
-// hostLog writes to stderr: stdout belongs to the process runtime's
-// handshake.
+type processServer struct{}
+
+func (processServer) Describe() []byte {
+	b, err := json.Marshal(Manifest())
+	if err != nil {
+		// The manifest is built from registrations; this is a bug.
+		fmt.Fprintln(os.Stderr, "codexhost plugin: manifest:", err)
+		os.Exit(1)
+	}
+	return b
+}
+
+func (processServer) Configure(settings []byte) (abi.Status, []byte) { return Configure(settings) }
+
+func (processServer) Handle(ctx context.Context, hook abi.Hook, req []byte) (abi.Status, []byte) {
+	return Handle(ctx, hook, req)
+}
+
+// hostLog writes to stderr, which the host captures: stdout belongs to the
+// process runtime's handshake.
 func hostLog(level abi.LogLevel, msg string) {
 	fmt.Fprintf(os.Stderr, "%s %s\n", slog.Level(level), msg)
 }

@@ -16,12 +16,17 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 )
 
-// The policy, built from this directory as a sandboxed Wasm plugin, decides
-// real codex approvals: the echo runs (its file appears), the rm does not
-// (its target survives).
+// The policy, built from this directory both as a sandboxed Wasm plugin and
+// as a process plugin, decides real codex approvals the same way: the echo
+// runs (its file appears), the rm does not (its target survives).
 func TestPolicyOnRealCodex(t *testing.T) {
+	for _, rt := range e2e.Runtimes {
+		t.Run(rt.Name, func(t *testing.T) { testPolicy(t, rt.Load(t, ".")) })
+	}
+}
+
+func testPolicy(t *testing.T, policy plugins.Plugin) {
 	e2e.RequireCodex(t)
-	policy := e2e.LoadWasm(t, ".", nil)
 	var mu sync.Mutex
 	var records []*host.DecisionRecord
 	env := e2e.Start(t, e2e.Config{

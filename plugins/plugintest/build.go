@@ -120,6 +120,46 @@ func GoGuest(dir string) ([]byte, error) {
 	})
 }
 
+// BuildProcessGuest builds the Go package in dir as a process plugin (a
+// native executable for the host OS, served with hashicorp/go-plugin) and
+// returns its path. The same source builds as a Wasm guest with
+// [BuildGoGuest]. Each package is built once per process.
+func BuildProcessGuest(t testing.TB, dir string) string {
+	t.Helper()
+	p, err := ProcessGuest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ProcessGuest is [BuildProcessGuest] for code without a testing.TB. The
+// binary is written under the system's temporary directory and kept for the
+// life of the machine's temp dir, so later builds are fast.
+func ProcessGuest(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	b, err := cached("process:"+abs, func() ([]byte, error) {
+		tmp, err := os.MkdirTemp("", "codexhost-process-guest-")
+		if err != nil {
+			return nil, err
+		}
+		out := filepath.Join(tmp, filepath.Base(abs))
+		cmd := exec.Command("go", "build", "-o", out, ".")
+		cmd.Dir = abs
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("plugintest: build process guest %s: %w\n%s", abs, err, stderr.Bytes())
+		}
+		return []byte(out), nil
+	})
+	return string(b), err
+}
+
 // BuildWAT returns the binary of the WebAssembly text file path: its
 // sibling .wasm if that is at least as new (`make testdata` builds them),
 // else one built now with wabt's wat2wasm (once per process). Without

@@ -15,6 +15,7 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/plugintest"
+	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -44,6 +45,30 @@ func LoadWasm(t testing.TB, dir string, opts *wasm.Options) plugins.Plugin {
 	p, err := rt.Load(context.Background(), bin, opts)
 	require.NoError(t, err)
 	return p
+}
+
+// LoadProcess builds the Go guest in dir as a process plugin and loads it
+// (closed with the test).
+func LoadProcess(t testing.TB, dir string, opts *process.Options) plugins.Plugin {
+	t.Helper()
+	bin := plugintest.BuildProcessGuest(t, dir)
+	p, err := process.Load(context.Background(), bin, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	return p
+}
+
+// A Runtime loads a Go guest from source with one plugin runtime.
+type Runtime struct {
+	Name string
+	Load func(t testing.TB, dir string) plugins.Plugin
+}
+
+// Runtimes are the plugin runtimes, for tests that must behave the same on
+// each: the same source, built for Wasm and as a process plugin.
+var Runtimes = []Runtime{
+	{"wasm", func(t testing.TB, dir string) plugins.Plugin { return LoadWasm(t, dir, nil) }},
+	{"process", func(t testing.TB, dir string) plugins.Plugin { return LoadProcess(t, dir, nil) }},
 }
 
 // Env is a real codex with the fake model and a plugin chain.

@@ -8,6 +8,7 @@
 //
 //	contains "panic-now"     panics with "guest panic"
 //	contains "loop-forever"  never returns
+//	contains "exit-now"      exits the process (Wasm: proc_exit) with code 3
 //	contains "alloc-huge"    allocates and touches 1 GiB
 //	contains "big-reason"    accepts with a 2 MiB reason
 //	contains "error-out"     returns abi.Error{CodeInternal, "asked to fail"}
@@ -25,6 +26,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 
@@ -79,6 +81,8 @@ func approve(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalRespon
 		panic("guest panic")
 	case strings.Contains(cmd, "loop-forever"):
 		spin()
+	case strings.Contains(cmd, "exit-now"):
+		os.Exit(3)
 	case strings.Contains(cmd, "alloc-huge"):
 		allocHuge()
 	case strings.Contains(cmd, "big-reason"):
