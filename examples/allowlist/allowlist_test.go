@@ -47,19 +47,14 @@ func TestAllowlistOnRealCodex(t *testing.T) {
 		Settings: settings,
 		Grants:   abi.Capabilities{Network: true},
 	}})
-	var recMu sync.Mutex
-	var records []*host.DecisionRecord
+	var decisions e2e.Decisions
 	env := e2e.Start(t, e2e.Config{
 		Script: hosttest.Turns(
 			hosttest.Turn(hosttest.ExecCommand("touch ok.txt"), hosttest.Text("made ok")),
 			hosttest.Turn(hosttest.ExecCommand("touch forbidden.txt"), hosttest.Text("tried")),
 			hosttest.Turn(hosttest.ExecCommand("touch ok.txt.again"), hosttest.Text("tried again")),
 		),
-		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: func(r *host.DecisionRecord) {
-			recMu.Lock()
-			records = append(records, r)
-			recMu.Unlock()
-		}},
+		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
 	})
 	env.Run(t, "make ok.txt")
 	env.Run(t, "make forbidden.txt")
@@ -76,8 +71,7 @@ func TestAllowlistOnRealCodex(t *testing.T) {
 	mu.Lock()
 	assert.Len(t, asked, 2, "the service was asked about both commands while it was up")
 	mu.Unlock()
-	recMu.Lock()
-	defer recMu.Unlock()
+	records := decisions.All()
 	require.Len(t, records, 3)
 	assert.Equal(t, abi.Accept, records[0].Decision)
 	assert.Equal(t, abi.Decline, records[1].Decision)

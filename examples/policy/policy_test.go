@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,18 +26,13 @@ func TestPolicyOnRealCodex(t *testing.T) {
 
 func testPolicy(t *testing.T, policy plugins.Plugin) {
 	e2e.RequireCodex(t)
-	var mu sync.Mutex
-	var records []*host.DecisionRecord
+	var decisions e2e.Decisions
 	env := e2e.Start(t, e2e.Config{
 		Script: hosttest.Turns(
 			hosttest.Turn(hosttest.ExecCommand("echo hello > echoed.txt"), hosttest.Text("echoed")),
 			hosttest.Turn(hosttest.ExecCommand("rm victim.txt"), hosttest.Text("tried")),
 		),
-		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: func(r *host.DecisionRecord) {
-			mu.Lock()
-			records = append(records, r)
-			mu.Unlock()
-		}},
+		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
 	})
 	victim := filepath.Join(env.Work, "victim.txt")
 	require.NoError(t, os.WriteFile(victim, []byte("keep me"), 0o644))
@@ -52,8 +46,7 @@ func testPolicy(t *testing.T, policy plugins.Plugin) {
 	_, err = os.Stat(victim)
 	require.NoError(t, err, "the declined rm did not run")
 
-	mu.Lock()
-	defer mu.Unlock()
+	records := decisions.All()
 	require.Len(t, records, 2)
 	assert.Equal(t, abi.Accept, records[0].Decision)
 	assert.Equal(t, "deny-rm", records[0].Answers[0].Plugin)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +19,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/turn.golden")
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 // A whole real codex turn (streamed text, an approved command, more text)
 // rendered by the Wasm renderer matches the golden file.
 func TestRendererGoldenTurn(t *testing.T) {
 	e2e.RequireCodex(t)
 	renderer := e2e.LoadWasm(t, ".", nil)
 	approve := e2e.LoadWasm(t, mustSource(t, plugintest.GuestApproveAll), nil)
-	var out lockedBuffer
+	var out e2e.Buffer
 	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{renderer}, Output: &out})
 	defer r.Close()
 	env := e2e.Start(t, e2e.Config{
@@ -53,11 +40,11 @@ func TestRendererGoldenTurn(t *testing.T) {
 
 	golden := filepath.Join("testdata", "turn.golden")
 	if *update {
-		require.NoError(t, os.WriteFile(golden, out.b.Bytes(), 0o644))
+		require.NoError(t, os.WriteFile(golden, []byte(out.String()), 0o644))
 	}
 	want, err := os.ReadFile(golden)
 	require.NoError(t, err, "run go test ./examples/renderer -update to create it")
-	require.Equal(t, string(want), out.b.String())
+	require.Equal(t, string(want), out.String())
 }
 
 func mustSource(t *testing.T, guest string) string {

@@ -4,8 +4,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +121,44 @@ func (e *Env) Run(t testing.TB, prompt string) *host.Result {
 	res, err := e.Client.Run(ctx, prompt, &host.RunOptions{Thread: &host.ThreadOptions{Cwd: e.Work}})
 	require.NoError(t, err)
 	return res
+}
+
+// Decisions collects the chain's decision records; use Record as
+// ChainOptions.OnDecision.
+type Decisions struct {
+	mu   sync.Mutex
+	list []*host.DecisionRecord
+}
+
+// Record appends r. It is safe for concurrent use.
+func (d *Decisions) Record(r *host.DecisionRecord) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.list = append(d.list, r)
+}
+
+// All returns the records so far, in order.
+func (d *Decisions) All() []*host.DecisionRecord {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*host.DecisionRecord(nil), d.list...)
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writes (a renderer's output).
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
