@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/examples/internal/e2e"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/render"
+	"github.com/codexhost/codexhost/plugins/render/hostrender"
+	"github.com/codexhost/codexhost/plugins/wasm"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The plugin, run in the Wasm sandbox on a real codex turn (streamed
+// text, an accepted command, an accepted file change), writes exactly what
+// the host's built-in renderer writes for the same turn, with and without
+// colour.
+func TestPluginMatchesBuiltIn(t *testing.T) {
+	e2e.RequireCodex(t)
+	load := func(s settings) plugins.Plugin {
+		b, err := json.Marshal(s)
+		require.NoError(t, err)
+		return e2e.LoadWasm(t, ".", &wasm.Options{Options: plugins.Options{Settings: b}, MaxInstances: 1})
+	}
+	plain, color := load(settings{}), load(settings{Color: true})
+	var plainOut, colorOut, builtinPlain, builtinColor lockedBuffer
+	rPlain := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{plain}, Output: &plainOut})
+	defer rPlain.Close()
+	rColor := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{color}, Output: &colorOut})
+	defer rColor.Close()
+	oPlain := hostrender.New(&hostrender.Options{Output: &builtinPlain, Renderer: &render.ExecStyle{}})
+	defer oPlain.Close()
+	oColor := hostrender.New(&hostrender.Options{Output: &builtinColor, Renderer: &render.ExecStyle{Color: true}})
+	defer oColor.Close()
+
+	env := e2e.Start(t, e2e.Config{
+		Script: hosttest.Turn(
+			hosttest.Text("Let me check.").InDeltas(3).And(hosttest.ExecCommand("echo hi")),
+			hosttest.ApplyPatch(hosttest.AddFilePatch("hello.txt", "hi\n")),
+			hosttest.Text("Done: it printed hi, and hello.txt is written.").InDeltas(4),
+		),
+		Chain:     host.ChainOptions{Fallback: abi.Accept},
+		Observers: []host.EventObserver{rPlain, rColor, oPlain, oColor},
+	})
+	env.Run(t, "say hi and write hello.txt")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, rPlain.Flush(ctx))
+	require.NoError(t, rColor.Flush(ctx))
+	require.NoError(t, oPlain.Flush(ctx))
+	require.NoError(t, oColor.Flush(ctx))
+
+	want := "Let me check.\n$ /bin/bash -lc 'echo hi'\nhi\nexit 0\n+ " + filepath.Join(env.Work, "hello.txt") +
+		"\nDone: it printed hi, and hello.txt is written.\ntokens: in 3 (cached 0) out 3\n"
+	assert.Equal(t, want, builtinPlain.String())
+	assert.Equal(t, builtinPlain.String(), plainOut.String())
+	assert.Equal(t, builtinColor.String(), colorOut.String())
+	assert.Contains(t, colorOut.String(), "\x1b[")
+}
