@@ -43,8 +43,13 @@ type ChainOptions struct {
 	Logger *slog.Logger
 	// OnDecision, if set, receives a record of every request the chain
 	// answered, before the answer is sent to codex. It must not block for
-	// long; it is where an audit log hooks in.
+	// long.
 	OnDecision func(*DecisionRecord)
+	// Audit, if set, records every decision before the answer is sent
+	// (e.g. audit.Log.Append). If it fails, the chain does not send an
+	// answer it could not record: approvals are declined and other requests
+	// get the safe answer (fail closed), and the failure is logged.
+	Audit func(*DecisionRecord) error
 }
 
 // A Chain answers app-server's requests with plugins. It implements
@@ -149,6 +154,17 @@ func (c *Chain) HandleRequest(ctx context.Context, req *Request) (any, error) {
 	}
 	rec.Latency = time.Since(start)
 	rec.Answer = answer
+	if c.opts.Audit != nil {
+		if err := c.opts.Audit(rec); err != nil {
+			c.opts.Logger.Error("codexhost: audit write failed; answering fail-closed", "method", req.Method, "err", err)
+			rec.Why = "fallback: audit write failed: " + err.Error()
+			answer, _ = safeAnswer(ctx, req)
+			if req.Kind.IsApproval() {
+				rec.Decision = abi.Decline
+			}
+			rec.Answer = answer
+		}
+	}
 	if c.opts.OnDecision != nil {
 		c.opts.OnDecision(rec)
 	}

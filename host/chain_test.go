@@ -223,3 +223,21 @@ func TestRendererOrderAndIsolation(t *testing.T) {
 	assert.LessOrEqual(t, calls, 3, "the failing renderer is disabled after 3 failures")
 	assert.Equal(t, 1000, len(out.String()))
 }
+
+// An answer that cannot be recorded is not sent: the chain fails closed.
+func TestChainAuditFailureFailsClosed(t *testing.T) {
+	var seen *host.DecisionRecord
+	ch, err := host.NewChain(&host.ChainOptions{
+		Plugins:    []plugins.Plugin{decides("a", abi.Accept)},
+		Audit:      func(*host.DecisionRecord) error { return errors.New("disk full") },
+		OnDecision: func(r *host.DecisionRecord) { seen = r },
+	})
+	require.NoError(t, err)
+	ans, err := ch.HandleRequest(t.Context(), commandRequest("touch x"))
+	require.NoError(t, err)
+	b, _ := json.Marshal(ans)
+	require.JSONEq(t, `{"decision":"decline"}`, string(b))
+	require.NotNil(t, seen)
+	assert.Equal(t, abi.Decline, seen.Decision)
+	assert.Contains(t, seen.Why, "audit write failed: disk full")
+}

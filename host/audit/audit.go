@@ -19,18 +19,11 @@
 //
 // # Failures
 //
-// Record cannot change the chain's answer: when a write fails, the answer
-// still goes out. The failure is logged at error level with the record's
-// contents, and [Log.Err] reports it. Use [Log.Append] to see the error
-// per record.
-//
-// A fail-closed mode needs a change to host.Chain, proposed here: a
-// ChainOptions.OnDecision that returns an error (or a new
-// OnDecisionErr func(*DecisionRecord) error), which the chain honours by
-// answering with the fallback decline (safeAnswer) instead, recording
-// Why "fallback: audit write failed". Log.Append already has that
-// signature, so with that change a deployment would write
-// `OnDecisionErr: log.Append`.
+// Install [Log.Append] as host.ChainOptions.Audit: when a write fails, the
+// chain does not send the answer it could not record; it declines (fail
+// closed) and logs why. [Log.Record], as ChainOptions.OnDecision, cannot
+// change the answer: a failed write is logged at error level with the
+// record's contents and reported by [Log.Err].
 package audit
 
 import (
