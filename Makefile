@@ -14,19 +14,30 @@ TOOLS_DIR     := tools/codex
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test demo codex protocol check format vet clean help
+.PHONY: all build test demo codex protocol check format vet clean help plugins
 
-all: build
+all: build plugins
 
 help:
 	@echo "make demo      run a prompt through the real codex with the fake model"
 	@echo "make test      install the pinned codex, then run every test with -race"
 	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
 	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
+	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
 
 build:
 	$(GO) build ./...
+
+# The shipped plugins, prebuilt as sandboxed Wasm modules.
+SHIPPED_PLUGINS := bin/rules-policy.wasm bin/execrender.wasm
+plugins: $(SHIPPED_PLUGINS)
+bin/rules-policy.wasm: $(wildcard plugins/rules/*.go plugins/rules/cmd/rules-policy/*.go sdk-guest/*.go abi/*.go) go.mod go.sum
+	@mkdir -p bin
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./plugins/rules/cmd/rules-policy
+bin/execrender.wasm: $(wildcard plugins/render/*.go examples/execrender/*.go sdk-guest/*.go abi/*.go) go.mod go.sum
+	@mkdir -p bin
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/execrender
 
 # The pinned Codex CLI, from the committed package.json + lock file.
 codex: $(CODEX_STAMP)

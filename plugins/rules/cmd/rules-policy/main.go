@@ -1,0 +1,90 @@
+// Command rules-policy is codexhost's rule policy plugin: it decides
+// approval requests with the ordered rules of a TOML rules file (see
+// package [github.com/codexhost/codexhost/plugins/rules]).
+//
+// The host passes the file's text as the plugin's settings, not through a
+// file grant:
+//
+//	{"name": "rules.toml", "rules": "[[rule]]\nname = ..."}
+//
+// A file that does not parse or validate refuses the plugin at load, with
+// the line and field of each problem.
+//
+// Build it as a sandboxed WebAssembly plugin:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o rules-policy.wasm ./plugins/rules/cmd/rules-policy
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync/atomic"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins/rules"
+	guest "github.com/codexhost/codexhost/sdk-guest"
+)
+
+// settings are the plugin's settings.
+type settings struct {
+	// Name is the rules file's name, for error messages. Default
+	// "rules.toml".
+	Name string `json:"name"`
+	// Rules is the rules file's text.
+	Rules *string `json:"rules"`
+}
+
+var policy atomic.Pointer[rules.Policy]
+
+func init() {
+	guest.Info("rules", "1.0.0", "decides approvals with the ordered rules of a rules file")
+	guest.OnConfigure(configure)
+	guest.OnApproval(approve)
+}
+
+func badConfig(msg string) error {
+	return &abi.Error{Code: abi.CodeBadConfig, Message: msg}
+}
+
+func configure(data []byte) error {
+	var s settings
+	if string(data) == "null" || len(data) == 0 {
+		return badConfig(`rules: no settings; want {"name": "rules.toml", "rules": "<the rules file>"}`)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return badConfig("rules: settings: " + err.Error() + `; want {"name": "rules.toml", "rules": "<the rules file>"}`)
+	}
+	if s.Rules == nil {
+		return badConfig(`rules: settings: missing "rules" (the rules file's text)`)
+	}
+	if s.Name == "" {
+		s.Name = "rules.toml"
+	}
+	p, err := rules.Parse(s.Name, []byte(*s.Rules))
+	if err != nil {
+		return badConfig(err.Error())
+	}
+	policy.Store(p)
+	return nil
+}
+
+func approve(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	p := policy.Load()
+	if p == nil {
+		return nil, &abi.Error{Code: abi.CodeBadConfig, Message: "rules: not configured"}
+	}
+	v := p.Evaluate(req)
+	if v.Rule == "" {
+		return &abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched"}, nil
+	}
+	reason := "rule " + v.Rule
+	if v.Message != "" {
+		reason += ": " + v.Message
+	}
+	return &abi.ApprovalResponse{Decision: v.Decision, Reason: reason}, nil
+}
+
+func main() { guest.Main() }

@@ -1,0 +1,287 @@
+package rules
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+)
+
+func examplePolicy(t testing.TB) *Policy {
+	t.Helper()
+	data, err := os.ReadFile("testdata/example.toml")
+	require.NoError(t, err)
+	p, err := Parse("example.toml", data)
+	require.NoError(t, err)
+	return p
+}
+
+func cmd(line string) *abi.ApprovalRequest {
+	return &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: line, Cwd: "/work/proj"}
+}
+
+func bash(script string) *abi.ApprovalRequest {
+	return cmd("/bin/bash -lc " + shQuote(script))
+}
+
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func files(paths ...string) *abi.ApprovalRequest {
+	req := &abi.ApprovalRequest{Kind: abi.ApprovalFileChange, Cwd: "/work/proj"}
+	for _, p := range paths {
+		req.Changes = append(req.Changes, abi.FileChange{Path: p, Kind: "update"})
+	}
+	return req
+}
+
+func perms(network bool, write ...string) *abi.ApprovalRequest {
+	return &abi.ApprovalRequest{Kind: abi.ApprovalPermissions, Cwd: "/work/proj",
+		Permissions: &abi.Permissions{Network: network, WritePaths: write}}
+}
+
+func with(req *abi.ApprovalRequest, f func(*abi.ApprovalRequest)) *abi.ApprovalRequest {
+	f(req)
+	return req
+}
+
+// none is the verdict when no rule matches.
+const none = ""
+
+func TestEvaluate(t *testing.T) {
+	p := examplePolicy(t)
+	tests := []struct {
+		name string
+		req  *abi.ApprovalRequest
+		rule string // "" for no match (abstain)
+	}{
+		// Plain accepts.
+		{"ls", cmd("ls -la"), "read-only-tools"},
+		{"bash -lc ls", bash("ls -la"), "read-only-tools"},
+		{"ls in /bin", cmd("/bin/ls"), "read-only-tools"},
+		{"ls and cat", bash("ls && cat go.mod | grep module"), "read-only-tools"},
+		{"ls; pwd newline wc", bash("ls; pwd\nwc -l x"), "read-only-tools"},
+		{"subshell of ls", bash("(ls; cat x) || pwd"), "read-only-tools"},
+		{"ls with glob arg", bash("ls *.go"), "read-only-tools"},
+		{"ls with var arg", bash("ls $HOME"), "read-only-tools"},
+		{"quoted ls", bash(`'l''s' "-la"`), "read-only-tools"},
+		{"ls 2>&1 and >/dev/null", bash("ls 2>&1 >/dev/null"), "read-only-tools"},
+		{"ls < input", bash("cat < go.mod"), "read-only-tools"},
+		{"if with ls", bash("if ls x; then cat x; fi"), "read-only-tools"},
+		{"git status", bash("git status --short"), "git-read"},
+		{"git log", cmd("git log -1"), "git-log"},
+		{"echo redirect allowed by opt-in", bash("echo hi > out.txt"), "echo-to-files"},
+		{"echo append", bash("echo hi >> out.txt"), "echo-to-files"},
+
+		// Evasions of accept rules: a decline rule catches them, or nothing
+		// matches.
+		{"ls; rm -rf /", bash("ls; rm -rf /"), "no-rm"},
+		{"raw ls; rm", cmd("ls; rm -rf /"), "no-rm"},
+		{"ls && rm", bash("ls && rm x"), "no-rm"},
+		{"ls || rm", bash("ls || rm x"), "no-rm"},
+		{"ls | sh", bash("ls | sh"), none},
+		{"ls $(rm x)", bash("ls $(rm x)"), "no-rm"},
+		{"ls $(touch x)", bash("ls $(touch x)"), none},
+		{"ls backticks rm", bash("ls `rm x`"), "no-rm"},
+		{"ls backticks touch", bash("ls `touch x`"), none},
+		{"ls <(touch x)", bash("cat <(touch x)"), none},
+		{"nested bash", bash("ls && rm -rf /"), "no-rm"},
+		{"nested sh -c bash -c", cmd(`sh -c "bash -c 'rm x'"`), "no-rm"},
+		{"nested accept", cmd(`sh -c "bash -c 'ls x'"`), "read-only-tools"},
+		{"ls > /etc/passwd", bash("ls > /etc/passwd"), none},
+		{"ls &> file", bash("ls &> out"), none},
+		{"ls >& file", bash("ls >& out"), none},
+		{"ls >| file", bash("ls >| out"), none},
+		{"ls & rm", bash("ls & rm x"), "no-rm"},
+		{"ls &", bash("ls &"), none},
+		{"/bin/rm", bash("/bin/rm -rf x"), "no-rm"},
+		{"command rm", bash("command rm x"), "no-rm"},
+		{"env rm", bash("env FOO=1 rm x"), "no-rm"},
+		{"sudo rm", bash("sudo -u root rm x"), "no-rm"},
+		{"sudo ls", bash("sudo ls"), none},
+		{"xargs rm", bash("ls | xargs rm"), "no-rm"},
+		{"find -exec rm", bash(`find . -exec rm {} \;`), "no-rm"},
+		{"timeout sh -c rm", bash("timeout 5 sh -c 'rm x'"), "no-rm"},
+		{"eval rm", bash(`eval "rm x"`), "no-rm"},
+		{"eval ls", bash(`eval ls`), none},
+		{"quoted 'r''m'", bash(`'r''m' x`), "no-rm"},
+		{`r\m`, bash(`r\m x`), "no-rm"},
+		{`"rm"`, bash(`"rm" x`), "no-rm"},
+		{"newline rm", bash("ls\nrm x"), "no-rm"},
+		{"$PROG", bash("$PROG x"), none},
+		{"${PROG}", bash("${P:-ls} x"), none},
+		{"here-doc", bash("cat <<EOF\nhi\nEOF"), none},
+		{"here-doc to sh", bash("sh <<EOF\nrm x\nEOF"), "no-rm"},
+		{"here-doc to cat mentioning rm", bash("cat <<EOF\nrm x\nEOF"), none},
+		{"echo rm | sh", bash("echo 'ls; rm x' | sh"), "no-rm"},
+		{"echo rm | bash -s", bash("echo 'rm x' | bash -s"), "no-rm"},
+		{"echo rm, no shell", bash("echo 'rm x'"), "echo-to-files"},
+		{"exec rm", bash("exec rm x"), "no-rm"},
+		{"su -c rm", bash("su -c 'rm x' root"), "no-rm"},
+		{"bash script file", bash("bash ./script.sh"), none},
+		{"assignment PATH", bash("PATH=/tmp ls"), none},
+		{"assignment alone", bash("X=1; ls"), none},
+		{"function shadowing ls", bash("ls() { touch x; }; ls"), none},
+		{"ls in local dir", bash("./ls"), none},
+		{"ls in /tmp", bash("/tmp/ls"), none},
+		{"glob program", bash("/bin/l? x"), none},
+		{"brace program", bash("{ls,-la}"), none},
+		{"ansi-c quoted", bash(`$'\x72m' x`), none},
+		{"export", bash("export A=1; ls"), none},
+		{"unparsable", bash("ls 'unterminated"), none},
+		{"parse error but rm regex", cmd("git push --force 'x"), "no-force-push"},
+		{"force push", bash("git status && git push -f origin"), "no-force-push"},
+		{"git status && git log", bash("git status && git log"), none}, // different accept rules: neither covers both
+		{"git stash", bash("git stash"), none},
+		{"deep nesting", cmd(deepNest("ls", 10)), none},
+
+		// Conditions.
+		{"cwd outside /work", with(cmd("ls"), func(r *abi.ApprovalRequest) { r.Cwd = "/etc" }), none},
+		{"cwd /workshop is not /work", with(cmd("ls"), func(r *abi.ApprovalRequest) { r.Cwd = "/workshop" }), none},
+		{"go test with reason", with(cmd("go test ./..."), func(r *abi.ApprovalRequest) { r.Reason = "run the Tests" }), "tests-reason"},
+		{"go test without reason", cmd("go test ./..."), none},
+		{"go build with reason", with(cmd("go build"), func(r *abi.ApprovalRequest) { r.Reason = "tests" }), none},
+
+		// File changes.
+		{"src edit", files("/work/proj/src/a/b.go"), "src-edits"},
+		{"relative src edit", files("src/main.go"), "src-edits"},
+		{"docs md", files("/work/proj/docs/x.md", "/work/proj/src/y.go"), "src-edits"},
+		{"docs nested md", files("/work/proj/docs/a/x.md"), none},
+		{"src and outside", files("/work/proj/src/a.go", "/work/proj/Makefile"), none},
+		{".env anywhere", files("/work/proj/src/a.go", "/work/proj/sub/.env"), "no-secrets"},
+		{"secrets dir", files("/work/proj/secrets/k/key.pem"), "no-secrets"},
+		{"dot-dot escape", files("/work/proj/src/../../../etc/passwd"), "no-secrets"},
+		{"move to .env", with(files("/work/proj/src/a.go"), func(r *abi.ApprovalRequest) { r.Changes[0].MovePath = "/work/proj/.env" }), "no-secrets"},
+		{"grant root outside src", with(files("/work/proj/src/a.go"), func(r *abi.ApprovalRequest) { r.GrantRoot = "/work" }), none},
+		{"no files", files(), none},
+
+		// Permissions.
+		{"network", perms(true, "/tmp/x"), "no-network"},
+		{"tmp writes", perms(false, "/tmp/a", "/tmp/b/c"), "tmp-writes"},
+		{"tmp and home writes", perms(false, "/tmp/a", "/home/u"), none},
+		{"nil permissions", &abi.ApprovalRequest{Kind: abi.ApprovalPermissions}, "tmp-writes"},
+
+		// Hook kinds: command rules do not match other kinds.
+		{"file change named ls", with(files("ls"), func(r *abi.ApprovalRequest) { r.Command = "ls" }), none},
+		{"permissions with command text", with(perms(false, "/home"), func(r *abi.ApprovalRequest) { r.Command = "rm x" }), none},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := p.Evaluate(tt.req)
+			assert.Equal(t, tt.rule, v.Rule, "command %q", tt.req.Command)
+			if tt.rule == none {
+				assert.Equal(t, abi.Abstain, v.Decision)
+				assert.Empty(t, v.Message)
+			}
+		})
+	}
+	assert.GreaterOrEqual(t, len(tests), 50)
+}
+
+func deepNest(script string, n int) string {
+	for range n {
+		script = "bash -c " + shQuote(script)
+	}
+	return script
+}
+
+func TestVerdict(t *testing.T) {
+	p := examplePolicy(t)
+	assert.Equal(t, Verdict{Decision: abi.Decline, Rule: "no-rm", Message: "removing files is not allowed"}, p.Evaluate(bash("ls; rm x")))
+	assert.Equal(t, Verdict{Decision: abi.AcceptForSession, Rule: "git-read", Message: "read-only git"}, p.Evaluate(cmd("git status")))
+	assert.Equal(t, Verdict{Decision: abi.Cancel, Rule: "no-force-push", Message: "force pushes are never ok"}, p.Evaluate(cmd("git push --force")))
+	assert.Equal(t, Verdict{Decision: abi.Abstain}, p.Evaluate(cmd("make")))
+}
+
+// The first matching rule wins, and an abstain rule must cover the whole
+// command like an accept rule.
+func TestOrder(t *testing.T) {
+	const src = `
+[[rule]]
+name = "first"
+decision = "accept"
+[rule.match]
+program = "ls"
+
+[[rule]]
+name = "second"
+decision = "decline"
+[rule.match]
+program = "ls"
+
+[[rule]]
+name = "skip-echo"
+decision = "abstain"
+message = "someone else decides"
+[rule.match]
+program = "echo"
+
+[[rule]]
+name = "no-rm"
+decision = "decline"
+[rule.match]
+program = "rm"
+
+[[rule]]
+name = "all-commands"
+decision = "decline"
+[rule.match]
+hook_kind = "command"
+`
+	p, err := Parse("order.toml", []byte(src))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"first", "second", "skip-echo", "no-rm", "all-commands"}, p.Rules())
+	assert.Equal(t, "first", p.Evaluate(cmd("ls")).Rule)
+	assert.Equal(t, "second", p.Evaluate(cmd("ls; rm x")).Rule)
+	v := p.Evaluate(cmd("echo hi"))
+	assert.Equal(t, Verdict{Decision: abi.Abstain, Rule: "skip-echo", Message: "someone else decides"}, v)
+	assert.Equal(t, "no-rm", p.Evaluate(cmd("echo hi; rm x")).Rule)
+	assert.Equal(t, "all-commands", p.Evaluate(cmd("make")).Rule)
+	assert.Equal(t, "", p.Evaluate(files("/a")).Rule)
+}
+
+func TestGlob(t *testing.T) {
+	tests := []struct {
+		glob, path string
+		want       bool
+	}{
+		{"**", "a/b/c", true},
+		{"/a/**", "/a", true},
+		{"/a/**", "/a/b/c", true},
+		{"/a/**/c", "/a/c", true},
+		{"/a/**/c", "/a/x/y/c", true},
+		{"/a/**/c", "/a/x/y/d", false},
+		{"/a/*", "/a/b/c", false},
+		{"/a/*.go", "/a/b.go", true},
+		{"**/.env", "/x/y/.env", true},
+		{"**/.env", "/x/y/.envrc", false},
+		{"src/[ab].go", "src/a.go", true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, globMatch(tt.glob, tt.path), "%s ~ %s", tt.glob, tt.path)
+	}
+}
+
+// Wrappers and evaluators nest; the analysis stays bounded.
+func TestPathological(t *testing.T) {
+	p := examplePolicy(t)
+	for _, line := range []string{
+		strings.Repeat("sudo ", 300) + "rm x",
+		strings.Repeat("eval sudo ", 200) + "rm x",
+		strings.Repeat("env sh -c ", 100) + "'rm x'",
+		strings.Repeat(`eval "`, 50) + "rm x",
+		strings.Repeat("ls;", 2000) + "rm x",
+	} {
+		start := time.Now()
+		v := p.Evaluate(bash(line))
+		assert.NotEqual(t, abi.Accept, v.Decision, "%.40s", line)
+		assert.Less(t, time.Since(start), 5*time.Second, "%.40s", line)
+	}
+	assert.Equal(t, "no-rm", p.Evaluate(bash(strings.Repeat("sudo ", 300)+"rm x")).Rule)
+}
