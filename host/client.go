@@ -108,6 +108,9 @@ type Client struct {
 
 	router router
 	files  fileChangeCache
+	// cwds maps thread ids to the working directory app-server reported
+	// when the thread was started, resumed or forked.
+	cwds sync.Map
 	// connDrained is closed when rpc.Conn.Wait returns: every notification
 	// read before the connection ended has been delivered.
 	connDrained chan struct{}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 )
@@ -339,4 +340,38 @@ func TestRealSteer(t *testing.T) {
 		texts = append(texts, r.UserTexts()...)
 	}
 	assert.Contains(t, texts, "also this", "the steer input reaches the model")
+}
+
+// A file-change approval reaches the handler with the changed paths and
+// diff (which codex sends in item/started, not in the request) and the
+// thread's cwd.
+func TestRealFileChangeApprovalCarriesChanges(t *testing.T) {
+	got := make(chan *abi.ApprovalRequest, 1)
+	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+		if req.Kind == host.RequestFileChangeApproval {
+			a, err := req.ApprovalRequest()
+			if err != nil {
+				return nil, err
+			}
+			got <- a
+			return host.Approve(), nil
+		}
+		return host.SafeHandler.HandleRequest(ctx, req)
+	})
+	script := hosttest.Turn(hosttest.ApplyPatch(hosttest.AddFilePatch("hello.txt", "hi\n")), hosttest.Text("patched"))
+	e := startReal(t, script, &host.Options{Handler: h}, nil)
+	_, err := e.client.Run(ctxFor(t, 60*time.Second), "add hello.txt", e.thread())
+	require.NoError(t, err)
+	a := <-got
+	assert.Equal(t, abi.ApprovalFileChange, a.Kind)
+	require.Len(t, a.Changes, 1)
+	assert.Equal(t, "add", a.Changes[0].Kind)
+	assert.Contains(t, a.Changes[0].Path, "hello.txt")
+	assert.Contains(t, a.Changes[0].Diff, "hi")
+	want, _ := filepath.EvalSymlinks(e.work)
+	gotCwd, _ := filepath.EvalSymlinks(a.Cwd)
+	assert.Equal(t, want, gotCwd)
+	b, err := os.ReadFile(filepath.Join(e.work, "hello.txt"))
+	require.NoError(t, err, "the accepted patch was applied")
+	assert.Equal(t, "hi\n", string(b))
 }

@@ -107,6 +107,8 @@ type Request struct {
 	Params json.RawMessage
 
 	files *fileChangeCache
+	// cwd is the thread's working directory, when the client knows it.
+	cwd string
 }
 
 // Decode unmarshals the request's params into v.
@@ -263,6 +265,9 @@ func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error
 	}
 	if req.ItemID == "" {
 		req.ItemID = loc.CallID
+	}
+	if cwd, ok := c.cwds.Load(req.ThreadID); ok {
+		req.cwd = cwd.(string)
 	}
 	res, err := c.callHandler(ctx, req)
 	if err != nil {

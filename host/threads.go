@@ -133,6 +133,7 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 	if err := c.call(ctx, protocol.ClientThreadStart, p, &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/start: %w", err)
 	}
+	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	return threadFromWire(&resp.Thread), nil
 }
 
@@ -152,6 +153,7 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 	if err := c.call(ctx, protocol.ClientThreadResume, p, &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/resume %s: %w", threadID, err)
 	}
+	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	return threadFromWire(&resp.Thread), nil
 }
 
@@ -174,6 +176,7 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 	if err := c.call(ctx, protocol.ClientThreadFork, p, &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/fork %s: %w", threadID, err)
 	}
+	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	return threadFromWire(&resp.Thread), nil
 }
 

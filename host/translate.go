@@ -106,6 +106,11 @@ func (r *Request) ApprovalRequest() (*abi.ApprovalRequest, error) {
 	default:
 		return nil, fmt.Errorf("host: %s is not an approval request", r.Method)
 	}
+	if a.Cwd == "" {
+		// File changes carry no cwd; the thread's tells what relative
+		// paths are relative to.
+		a.Cwd = r.cwd
+	}
 	return a, nil
 }
 
