@@ -19,7 +19,7 @@ CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 all: build plugins
 
 help:
-	@echo "make demo      run a prompt through the real codex with the fake model"
+	@echo "make demo      the offline demo on the real codex with the fake model and example plugins"
 	@echo "make test      install the pinned codex, then run every test with -race"
 	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
 	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
@@ -49,8 +49,11 @@ test: codex testdata
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
 
+# The offline demo: the real codex with the fake model and the shipped
+# example plugins (streaming, an accepted and a declined command, a tool
+# call, thread list/read/archive).
 demo: codex
-	$(GO) run ./examples/hello
+	$(GO) run ./cmd/codexhost demo --mode demo
 
 # Regenerate the codex wire types. Provenance is recorded in
 # host/internal/protocol/provenance.go.

@@ -18,6 +18,10 @@ import (
 // Version is codexhost's version, sent to app-server as the client version.
 const Version = "0.1.0"
 
+// CodexVersion is the Codex CLI version whose app-server protocol host was
+// generated from and is tested against (`make protocol`).
+const CodexVersion = protocol.CodexVersion
+
 // Options configure [Start]. A nil *Options means all defaults.
 type Options struct {
 	// Codex is the codex binary. Default: $CODEX_BIN, then the project's

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+)
+
+// testedCodexVersion is the Codex CLI version codexhost is pinned to and
+// tested with.
+const testedCodexVersion = host.CodexVersion
+
+// cmdVersion prints codexhost's version, the Go version it was built with,
+// the codex version it was tested with, and the plugin ABI version.
+func cmdVersion(cio *cmdIO, args []string) error {
+	var asJSON bool
+	fs := newFlagSet(cio, "version", "version [--json]")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	if err := parseFlags(cio, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return usageErr("version takes no arguments")
+	}
+	if asJSON {
+		b, err := marshalIndent(map[string]any{
+			"codexhost": host.Version, "go": runtime.Version(),
+			"codex": testedCodexVersion, "abi": abi.Version,
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cio.stdout, string(b))
+		return nil
+	}
+	fmt.Fprintf(cio.stdout, "codexhost %s\ngo        %s %s/%s\ncodex     %s (the version codexhost is tested with)\nabi       v%d\n",
+		host.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, testedCodexVersion, abi.Version)
+	return nil
+}
+
+func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
+	const usage = "Usage: codexhost plugin inspect [--json] PATH\n"
+	if len(args) == 0 {
+		fmt.Fprint(cio.stderr, usage)
+		return usageErr("plugin: no subcommand given (want inspect)")
+	}
+	switch args[0] {
+	case "inspect":
+		return cmdInspect(ctx, cio, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprint(cio.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(cio.stderr, usage)
+	return usageErr("plugin: unknown subcommand %q (want inspect)", args[0])
+}
+
+func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
+	var asJSON bool
+	var want string
+	fs := newFlagSet(cio, "plugin inspect", "plugin inspect [--json] [--sha256 HEX] PATH\n\nLoads the plugin (Wasm in the sandbox, or a process plugin) and prints its\nmanifest and the sha256 digest of the file.")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	fs.StringVar(&want, "sha256", "", "refuse the plugin unless its sha256 is `HEX`")
+	if err := parseFlags(cio, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageErr("plugin inspect: want exactly one PATH, got %d arguments", fs.NArg())
+	}
+	path := fs.Arg(0)
+	var ld loader
+	defer ld.close()
+	p, err := ld.load(ctx, path, want)
+	if err != nil {
+		return err
+	}
+	kind := "process"
+	if isW, _ := isWasm(path); isW {
+		kind = "wasm"
+	}
+	m := p.Manifest()
+	if asJSON {
+		type out struct {
+			Path    string `json:"path"`
+			Runtime string `json:"runtime"`
+			SHA256  string `json:"sha256"`
+			*abi.Manifest
+		}
+		b, err := marshalIndent(out{Path: path, Runtime: kind, SHA256: ld.digests[0], Manifest: m})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cio.stdout, string(b))
+		return nil
+	}
+	w := cio.stdout
+	fmt.Fprintf(w, "name:         %s\n", m.Name)
+	fmt.Fprintf(w, "version:      %s\n", orNone(m.Version))
+	if m.Description != "" {
+		fmt.Fprintf(w, "description:  %s\n", m.Description)
+	}
+	fmt.Fprintf(w, "runtime:      %s\n", kind)
+	fmt.Fprintf(w, "abi:          v%d\n", m.ABI)
+	hooks := make([]string, len(m.Hooks))
+	for i, h := range m.Hooks {
+		hooks[i] = h.String()
+	}
+	fmt.Fprintf(w, "hooks:        %s\n", orNone(strings.Join(hooks, ", ")))
+	if len(m.Tools) == 0 {
+		fmt.Fprintf(w, "tools:        none\n")
+	} else {
+		fmt.Fprintf(w, "tools:\n")
+		for _, t := range m.Tools {
+			fmt.Fprintf(w, "  %s: %s\n", t.Name, t.Description)
+		}
+	}
+	fmt.Fprintf(w, "capabilities: %s\n", capabilities(m.Capabilities))
+	fmt.Fprintf(w, "features:     %s\n", features(m.Features))
+	fmt.Fprintf(w, "sha256:       %s\n", ld.digests[0])
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func capabilities(c abi.Capabilities) string {
+	var parts []string
+	if len(c.Env) > 0 {
+		parts = append(parts, "env "+strings.Join(c.Env, ","))
+	}
+	if len(c.ReadDirs) > 0 {
+		parts = append(parts, "read "+strings.Join(c.ReadDirs, ","))
+	}
+	if c.Network {
+		parts = append(parts, "network")
+	}
+	return orNone(strings.Join(parts, "; "))
+}
+
+func features(f abi.Features) string {
+	var names []string
+	if f.Has(abi.FeatureRenderBatch) {
+		names = append(names, "render-batch")
+		f &^= abi.FeatureRenderBatch
+	}
+	if f != 0 {
+		names = append(names, fmt.Sprintf("0x%x", uint64(f)))
+	}
+	return orNone(strings.Join(names, ", "))
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/process"
+	"github.com/codexhost/codexhost/plugins/wasm"
+)
+
+// wasmMagic starts every WebAssembly binary.
+var wasmMagic = []byte("\x00asm")
+
+// A loader loads plugin files, Wasm or process, and owns what it loaded.
+type loader struct {
+	rt      *wasm.Runtime // created on the first Wasm plugin
+	loaded  []plugins.Plugin
+	digests []string // hex sha256 of each loaded file, in order
+}
+
+// isWasm reports whether the file at path starts with the Wasm magic.
+func isWasm(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	n, _ := f.Read(head)
+	return bytes.Equal(head[:n], wasmMagic), nil
+}
+
+func fileDigest(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// normDigest validates a --sha256 value and returns it in lower-case hex.
+func normDigest(s string) (string, error) {
+	h := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "sha256:")
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != sha256.Size {
+		return "", fmt.Errorf("--sha256 %q is not a hex sha256 digest (64 hex digits)", s)
+	}
+	return h, nil
+}
+
+// load loads the plugin at path; want is its expected sha256 or "". The
+// errors are usage errors that name the file and what to fix.
+func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, error) {
+	if want != "" {
+		var err error
+		if want, err = normDigest(want); err != nil {
+			return nil, usageErr("%v", err)
+		}
+	}
+	isW, err := isWasm(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usageErr("plugin %s: no such file; check the --plugin path", path)
+		}
+		return nil, usageErr("plugin %s: %v", path, err)
+	}
+	digest, err := fileDigest(path)
+	if err != nil {
+		return nil, usageErr("plugin %s: %v", path, err)
+	}
+	if want != "" && want != digest {
+		return nil, usageErr("plugin %s: sha256 is %s, --sha256 expects %s; refusing to load it", path, digest, want)
+	}
+	var p plugins.Plugin
+	if isW {
+		if l.rt == nil {
+			l.rt, err = wasm.NewRuntime(ctx, nil)
+			if err != nil {
+				return nil, fail(exitConn, "start the Wasm runtime: %v", err)
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usageErr("plugin %s: %v", path, err)
+		}
+		// Load the bytes that were hashed, not the file again.
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
+			return nil, usageErr("plugin %s changed while it was being loaded; try again", path)
+		}
+		wp, err := l.rt.Load(ctx, b, &wasm.Options{Name: path})
+		if err != nil {
+			return nil, usageErr("plugin %s does not load: %s", path, oneLine(err.Error()))
+		}
+		p = wp
+	} else {
+		pp, err := process.Load(ctx, path, &process.Options{SHA256: want})
+		if err != nil {
+			return nil, usageErr("plugin %s does not load as a process plugin (a Wasm plugin must start with \\0asm): %s", path, oneLine(err.Error()))
+		}
+		p = pp
+	}
+	l.loaded = append(l.loaded, p)
+	l.digests = append(l.digests, digest)
+	return p, nil
+}
+
+// close closes every plugin, then the Wasm runtime.
+func (l *loader) close() {
+	ctx := context.Background()
+	for _, p := range l.loaded {
+		_ = p.Close(ctx)
+	}
+	if l.rt != nil {
+		_ = l.rt.Close(ctx)
+	}
+}

@@ -1,0 +1,180 @@
+// Command codexhost runs OpenAI Codex app-server sessions with policies and
+// renderers as sandboxed plugins.
+//
+//	codexhost run [flags] [PROMPT | -]     one turn, with plugins as the policy
+//	codexhost plugin inspect [--json] PATH  a plugin's manifest and digest
+//	codexhost demo [--mode smoke|demo]      offline demo on the fake model
+//	codexhost version                       versions
+//
+// Exit codes: see [exitOK] and the constants after it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes of codexhost. They are part of its interface.
+const (
+	// exitOK: the command succeeded.
+	exitOK = 0
+	// exitTurnFailed: the turn failed, was interrupted, or timed out.
+	exitTurnFailed = 1
+	// exitUsage: bad command line or bad input (flags, files, plugins).
+	exitUsage = 2
+	// exitDeclined: the turn finished, but the policy declined or cancelled
+	// at least one command or patch during it.
+	exitDeclined = 3
+	// exitConn: codex could not be started or the connection to it broke
+	// (no codex binary, app-server died, not authenticated, bad config).
+	exitConn = 4
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  the turn failed, was interrupted, or timed out
+  2  usage error: bad flag, missing prompt or file, plugin that does not load
+  3  the policy declined or cancelled a command or patch during the turn
+  4  codex could not start or the connection broke: no codex binary,
+     app-server exited, not authenticated, invalid configuration
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// An exitError carries an exit code and a one-line message for stderr.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func usageErr(format string, args ...any) error { return fail(exitUsage, format, args...) }
+
+// cmdIO is the I/O of one invocation.
+type cmdIO struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// run runs codexhost with args (without the program name) and returns the
+// exit code. Every error is reported on stderr as one line (plus usage for
+// usage errors).
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cio := &cmdIO{stdin: stdin, stdout: stdout, stderr: stderr}
+	err := dispatch(ctx, cio, args)
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "codexhost: "+ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "codexhost: "+oneLine(err.Error()))
+	return exitTurnFailed
+}
+
+const mainUsage = `Usage: codexhost <command> [flags]
+
+Commands:
+  run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread
+  plugin inspect [--json] PATH
+                              print a plugin's manifest and sha256 digest
+  demo [--mode smoke|demo]    offline demo: the real codex on a fake model
+  version                     print versions
+
+Run 'codexhost <command> --help' for a command's flags.
+
+` + exitCodesHelp
+
+func dispatch(ctx context.Context, cio *cmdIO, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(cio.stderr, mainUsage)
+		return usageErr("no command given")
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, cio, args[1:])
+	case "version":
+		return cmdVersion(cio, args[1:])
+	case "plugin":
+		return cmdPlugin(ctx, cio, args[1:])
+	case "demo":
+		return cmdDemo(ctx, cio, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(cio.stdout, mainUsage)
+		return nil
+	}
+	fmt.Fprint(cio.stderr, mainUsage)
+	return usageErr("unknown command %q", args[0])
+}
+
+// newFlagSet returns a FlagSet for a subcommand that prints its usage (with
+// the exit codes) to stderr.
+func newFlagSet(cio *cmdIO, name, synopsis string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(cio.stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(cio.stderr, "Usage: codexhost %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+		fmt.Fprint(cio.stderr, "\n"+exitCodesHelp)
+	}
+	return fs
+}
+
+// parseFlags parses args. A parse error is printed with the usage and
+// becomes a usage error; --help prints the usage and ends with exit 0.
+func parseFlags(cio *cmdIO, fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err // pflag printed the usage
+		}
+		fmt.Fprintln(cio.stderr, "codexhost: "+err.Error())
+		fs.Usage()
+		return &exitError{code: exitUsage}
+	}
+	return nil
+}
+
+// oneLine keeps the first line of a multi-line message.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+// isTerminal reports whether w is a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

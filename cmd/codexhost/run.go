@@ -1,0 +1,454 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/audit"
+	"github.com/codexhost/codexhost/host/judge"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/render"
+	"github.com/codexhost/codexhost/plugins/render/hostrender"
+)
+
+const runSynopsis = `run [flags] [PROMPT | -]
+
+Runs PROMPT (or stdin with "-") as one turn on a new thread, or on --thread.
+Approvals are answered by the --plugin chain (Wasm if the file starts with
+\0asm, else a process plugin), then the --judge, then --fallback. Events are
+rendered on stdout (--render); diagnostics go to stderr. codex uses your own
+login and ~/.codex unless --codex-home is set.`
+
+type runConfig struct {
+	plugins        []string
+	sha256s        []string
+	fallback       string
+	mode           string
+	render         string
+	audit          string
+	model          string
+	cwd            string
+	sandbox        string
+	approvalPolicy string
+	config         []string
+	codex          string
+	codexHome      string
+	thread         string
+	judge          bool
+	timeout        time.Duration
+}
+
+func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
+	var c runConfig
+	fs := newFlagSet(cio, "run", runSynopsis)
+	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` (repeatable; asked in order)")
+	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
+	fs.StringVar(&c.fallback, "fallback", "decline", "answer when every plugin abstains or one fails: decline, accept or cancel")
+	fs.StringVar(&c.mode, "mode", "deny-wins", "how plugin decisions combine: deny-wins or first-answer")
+	fs.StringVar(&c.render, "render", "exec", "event rendering on stdout: exec, json (JSON lines) or none (final answer only)")
+	fs.StringVar(&c.audit, "audit", "", "append every decision to `FILE` (JSON lines); a failed write declines (fail closed)")
+	fs.StringVar(&c.model, "model", "", "model for the thread")
+	fs.StringVar(&c.cwd, "cwd", "", "working `DIR` of the thread and of app-server")
+	fs.StringVar(&c.sandbox, "sandbox", "", "sandbox: read-only, workspace-write or danger-full-access")
+	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "approval policy: untrusted, on-failure, on-request or never")
+	fs.StringArrayVarP(&c.config, "config", "c", nil, "codex config override `key=value` (TOML value; repeatable)")
+	fs.StringVar(&c.codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
+	fs.StringVar(&c.codexHome, "codex-home", "", "CODEX_HOME `DIR` (default: codex's own, ~/.codex)")
+	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
+	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
+	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	if err := parseFlags(cio, fs, args); err != nil {
+		return err
+	}
+	return c.run(ctx, cio, fs.Args())
+}
+
+func parseFallback(s string) (abi.Decision, error) {
+	switch s {
+	case "decline":
+		return abi.Decline, nil
+	case "accept":
+		return abi.Accept, nil
+	case "cancel":
+		return abi.Cancel, nil
+	}
+	return "", usageErr("--fallback %q: want decline, accept or cancel", s)
+}
+
+func parseMode(s string) (host.ChainMode, error) {
+	switch s {
+	case "deny-wins":
+		return host.DenyWins, nil
+	case "first-answer":
+		return host.FirstAnswer, nil
+	}
+	return 0, usageErr("--mode %q: want deny-wins or first-answer", s)
+}
+
+func (c *runConfig) prompt(cio *cmdIO, args []string) (string, error) {
+	if len(args) == 1 && args[0] == "-" {
+		b, err := io.ReadAll(cio.stdin)
+		if err != nil {
+			return "", usageErr("read the prompt from stdin: %v", err)
+		}
+		args = []string{string(b)}
+	}
+	p := strings.TrimSpace(strings.Join(args, " "))
+	if p == "" {
+		return "", usageErr("no prompt: give it as arguments, or \"-\" to read it from stdin")
+	}
+	return p, nil
+}
+
+// decisions counts the policy's refusals during the run and reports them.
+type decisions struct {
+	mu       sync.Mutex
+	refused  int
+	accepted int
+	stderr   io.Writer
+}
+
+func (d *decisions) record(rec *host.DecisionRecord) {
+	if rec.Hook != abi.HookApproval {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reason := rec.Why
+	for _, a := range rec.Answers {
+		if a.Decision == rec.Decision && a.Reason != "" {
+			reason = a.Plugin + ": " + a.Reason
+			break
+		}
+	}
+	switch rec.Decision {
+	case abi.Decline, abi.Cancel:
+		d.refused++
+		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, oneLine(rec.Summary), reason)
+	default:
+		d.accepted++
+	}
+}
+
+func (d *decisions) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.refused
+}
+
+// lateJudge is the judge's place in the chain: the judge needs the client,
+// and the client needs the chain, so it is bound after the client starts.
+type lateJudge struct {
+	mu sync.Mutex
+	j  *judge.Judge
+}
+
+var _ plugins.Plugin = (*lateJudge)(nil)
+
+func (l *lateJudge) Manifest() *abi.Manifest {
+	return &abi.Manifest{Name: "llm-judge", Version: host.Version, ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}}
+}
+
+func (l *lateJudge) Close(context.Context) error { return nil }
+
+func (l *lateJudge) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	l.mu.Lock()
+	j := l.j
+	l.mu.Unlock()
+	if j == nil {
+		return nil, errors.New("the judge is not ready")
+	}
+	return j.Call(ctx, hook, req)
+}
+
+func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
+	fallback, err := parseFallback(c.fallback)
+	if err != nil {
+		return err
+	}
+	mode, err := parseMode(c.mode)
+	if err != nil {
+		return err
+	}
+	switch c.render {
+	case "exec", "json", "none":
+	default:
+		return usageErr("--render %q: want exec, json or none", c.render)
+	}
+	if len(c.sha256s) > len(c.plugins) {
+		return usageErr("%d --sha256 values for %d --plugin files; each --sha256 pairs with the --plugin in the same position", len(c.sha256s), len(c.plugins))
+	}
+	if c.timeout < 0 {
+		return usageErr("--timeout %s is negative", c.timeout)
+	}
+	for _, kv := range c.config {
+		if !strings.Contains(kv, "=") {
+			return usageErr("-c %q: want key=value", kv)
+		}
+	}
+	if c.cwd != "" {
+		if st, err := os.Stat(c.cwd); err != nil || !st.IsDir() {
+			return usageErr("--cwd %s: not a directory", c.cwd)
+		}
+	}
+	if c.codexHome != "" {
+		if st, err := os.Stat(c.codexHome); err != nil || !st.IsDir() {
+			return usageErr("--codex-home %s: not a directory", c.codexHome)
+		}
+	}
+	prompt, err := c.prompt(cio, args)
+	if err != nil {
+		return err
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+
+	// Plugins.
+	var ld loader
+	defer ld.close()
+	var chainPlugins []plugins.Plugin
+	for i, path := range c.plugins {
+		want := ""
+		if i < len(c.sha256s) {
+			want = c.sha256s[i]
+		}
+		p, err := ld.load(ctx, path, want)
+		if err != nil {
+			return err
+		}
+		chainPlugins = append(chainPlugins, p)
+	}
+	var late *lateJudge
+	if c.judge {
+		late = &lateJudge{}
+		chainPlugins = append(chainPlugins, late)
+	}
+	dec := &decisions{stderr: cio.stderr}
+	chainOpts := &host.ChainOptions{Plugins: chainPlugins, Mode: mode, Fallback: fallback, OnDecision: dec.record}
+	if c.audit != "" {
+		log, err := audit.Open(c.audit, nil)
+		if err != nil {
+			return usageErr("--audit %s: %v", c.audit, err)
+		}
+		defer log.Close()
+		chainOpts.Audit = log.Append
+	}
+	chain, err := host.NewChain(chainOpts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+
+	// Renderer.
+	var obs *hostrender.Observer
+	var observers []host.EventObserver
+	switch c.render {
+	case "exec":
+		obs = hostrender.New(&hostrender.Options{Output: cio.stdout,
+			Renderer: &render.ExecStyle{Color: hostrender.UseColor(cio.stdout)}})
+	case "json":
+		obs = hostrender.New(&hostrender.Options{Output: cio.stdout, Renderer: render.JSONL{}})
+	}
+	only := &threadFilter{}
+	if obs != nil {
+		only.inner = obs
+		observers = append(observers, only)
+		defer obs.Close()
+	}
+
+	client, err := host.Start(ctx, &host.Options{
+		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
+		Handler: chain, Observers: observers,
+	})
+	if err != nil {
+		return connFailure(ctx, "start codex", err)
+	}
+	defer func() {
+		_ = client.Close()
+		_ = client.Wait()
+	}()
+	if late != nil {
+		j, err := judge.New(&judge.Options{Client: client, Model: c.model})
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		late.mu.Lock()
+		late.j = j
+		late.mu.Unlock()
+	}
+
+	res, err := c.turn(ctx, client, prompt, only)
+	if obs != nil {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = obs.Flush(fctx)
+		cancel()
+	}
+	if res != nil && res.ThreadID != "" {
+		fmt.Fprintf(cio.stderr, "codexhost: thread %s (continue it with --thread %s)\n", res.ThreadID, res.ThreadID)
+	}
+	if err != nil {
+		return err
+	}
+	if c.render == "none" && res.Text != "" {
+		fmt.Fprintln(cio.stdout, res.Text)
+	}
+	if n := dec.count(); n > 0 {
+		return fail(exitDeclined, "the policy declined %d request(s) during the turn", n)
+	}
+	return nil
+}
+
+// turn starts the turn and waits for it. When ctx ends (Ctrl-C, --timeout)
+// it interrupts the turn and waits briefly for it to stop.
+func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string, only *threadFilter) (*host.Result, error) {
+	threadID := c.thread
+	if threadID == "" {
+		th, err := client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
+		if err != nil {
+			return nil, connFailure(ctx, "start a thread", err)
+		}
+		threadID = th.ID
+	} else {
+		if _, err := client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox}); err != nil {
+			if errors.Is(err, host.ErrThreadNotFound) {
+				return nil, usageErr("--thread %s: no such thread in this CODEX_HOME", threadID)
+			}
+			return nil, connFailure(ctx, "resume the thread", err)
+		}
+	}
+	only.thread.Store(&threadID)
+	var topts *host.TurnOptions
+	if c.thread != "" && (c.model != "" || c.approvalPolicy != "") {
+		topts = &host.TurnOptions{Model: c.model, ApprovalPolicy: c.approvalPolicy}
+	}
+	t, err := client.StartTurn(ctx, threadID, []host.Input{host.TextInput(prompt)}, topts)
+	if err != nil {
+		return nil, connFailure(ctx, "start the turn", err)
+	}
+	defer t.Close()
+	res, err := t.Wait(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C or --timeout: interrupt the turn, then wait a little for
+		// codex to confirm it stopped.
+		why := "interrupted"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = fmt.Sprintf("timed out after %s", c.timeout)
+		}
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = t.Interrupt(ictx)
+		if r, werr := t.Wait(ictx); werr == nil || r != nil {
+			res = r
+		}
+		return res, fail(exitTurnFailed, "turn %s", why)
+	}
+	if err != nil {
+		var te *host.TurnError
+		if errors.As(err, &te) {
+			if errors.Is(err, host.ErrNotAuthenticated) {
+				return res, fail(exitConn, "codex is not authenticated: run `codex login`, set OPENAI_API_KEY, or pass --codex-home with a configured provider (%s)", oneLine(te.Message))
+			}
+			return res, fail(exitTurnFailed, "turn failed: %s", oneLine(te.Message))
+		}
+		return res, connFailure(ctx, "run the turn", err)
+	}
+	if res.Status == host.TurnInterrupted {
+		return res, fail(exitTurnFailed, "turn interrupted")
+	}
+	return res, nil
+}
+
+// connFailure maps a start or connection error to exit code 4 (or 1 for a
+// ctx that ended) with a message that says what to do.
+func connFailure(ctx context.Context, what string, err error) error {
+	var ce *host.ConnError
+	switch {
+	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return fail(exitTurnFailed, "%s: %v", what, ctx.Err())
+	case errors.Is(err, host.ErrCodexNotFound):
+		return fail(exitConn, "codex binary not found (%s): install it (npm install -g @openai/codex) or pass --codex PATH", detail(err, host.ErrCodexNotFound))
+	case errors.Is(err, host.ErrNotAuthenticated):
+		return fail(exitConn, "codex is not authenticated: run `codex login`, set OPENAI_API_KEY, or pass --codex-home with a configured provider")
+	case errors.Is(err, host.ErrConfig):
+		return fail(exitConn, "codex rejected its configuration; fix config.toml in CODEX_HOME or the -c overrides: %s", innermost(err))
+	case errors.As(err, &ce):
+		msg := fmt.Sprintf("codex app-server exited (%s)", oneLine(ce.Err.Error()))
+		if tail := lastLine(ce.Stderr); tail != "" {
+			msg += ": " + tail
+		}
+		return fail(exitConn, "%s: %s; check --codex, --codex-home and -c", what, msg)
+	}
+	return fail(exitConn, "%s: %s", what, oneLine(err.Error()))
+}
+
+// innermost is the message of the innermost wrapped error, without its
+// "rpc: " prefix and wire error code.
+func innermost(err error) string {
+	for {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			if es := u.Unwrap(); len(es) > 0 {
+				next = es[len(es)-1]
+			}
+		}
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	s := strings.TrimPrefix(oneLine(err.Error()), "rpc: ")
+	if i := strings.LastIndex(s, " (code "); i > 0 && strings.HasSuffix(s, ")") {
+		s = s[:i]
+	}
+	return s
+}
+
+// A threadFilter passes on the events of the run's thread only, once that
+// is known: the judge's threads, on the same client, are not rendered.
+type threadFilter struct {
+	inner  host.EventObserver
+	thread atomic.Pointer[string]
+}
+
+func (f *threadFilter) ObserveEvent(ev *host.Event) {
+	if id := f.thread.Load(); id != nil && ev.ThreadID != "" && ev.ThreadID != *id {
+		return
+	}
+	f.inner.ObserveEvent(ev)
+}
+
+// detail is err's message without the sentinel's own text.
+func detail(err, sentinel error) string {
+	s := strings.TrimPrefix(err.Error(), sentinel.Error())
+	s = strings.ReplaceAll(s, "Options.Codex=", "--codex=")
+	return strings.TrimSpace(strings.TrimPrefix(s, ":"))
+}
+
+func lastLine(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if s := strings.TrimSpace(lines[i]); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// marshalIndent is json.MarshalIndent with the house indentation.
+func marshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
