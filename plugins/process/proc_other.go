@@ -4,4 +4,13 @@ package process
 
 import "os/exec"
 
-func setProcAttr(cmd *exec.Cmd) {}
+// setProcAttr does nothing: outside Linux a plugin is neither in a process
+// group of its own nor killed with its host (no Pdeathsig); Close and the
+// runtime's kills reach the plugin process only, not children it started.
+func setProcAttr(*exec.Cmd) {}
+
+// killGroup does nothing: the plugin shares the host's process group.
+func killGroup(int) {}
+
+// waitExited returns false: it is not supported, and Wait reaps at once.
+func waitExited(int) bool { return false }

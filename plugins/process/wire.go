@@ -115,12 +115,14 @@ func (s *stub) configure(ctx context.Context, settings []byte) ([]byte, error) {
 	return out.Value, nil
 }
 
-func (s *stub) handle(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+// handle calls Handle; a result over maxRecv bytes on the wire fails with
+// codes.ResourceExhausted without being read whole.
+func (s *stub) handle(ctx context.Context, hook abi.Hook, req []byte, maxRecv int) ([]byte, error) {
 	in := make([]byte, 4+len(req))
 	binary.BigEndian.PutUint32(in, uint32(hook))
 	copy(in[4:], req)
 	out := new(wrapperspb.BytesValue)
-	if err := s.conn.Invoke(ctx, "/"+serviceName+"/Handle", wrapperspb.Bytes(in), out); err != nil {
+	if err := s.conn.Invoke(ctx, "/"+serviceName+"/Handle", wrapperspb.Bytes(in), out, grpc.MaxCallRecvMsgSize(maxRecv)); err != nil {
 		return nil, err
 	}
 	return out.Value, nil

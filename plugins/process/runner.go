@@ -1,0 +1,180 @@
+package process
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin/runner"
+)
+
+// procRunner starts and stops a plugin process for go-plugin (its
+// ClientConfig.RunnerFunc). go-plugin's own runner is replaced because it
+// gives the plugin the host's stdin, knows nothing of the plugin's own
+// children, and hides the process.
+//
+// What it does differently:
+//
+//   - stdin is /dev/null;
+//   - on Linux the plugin leads a process group of its own and gets SIGKILL
+//     when the host dies (Pdeathsig); when it exits or is killed, so is the
+//     rest of its group: a child the plugin started does not outlive it;
+//   - shortly after the plugin exits (pipeGrace), the host's ends of its
+//     stdout and stderr are closed if they are still open (a descendant
+//     that left the group holds them), so that go-plugin, which waits for
+//     both to close before it reaps the process, never waits forever;
+//   - it records the pid and how the process ended.
+type procRunner struct {
+	cmd            *exec.Cmd
+	stdout, stderr io.ReadCloser
+	exited         chan struct{} // closed when the process has exited (watch)
+
+	mu     sync.Mutex
+	pid    int  // set by Start
+	gone   bool // the process has exited: its pid may be reused once reaped
+	state  *os.ProcessState
+	closer *time.Timer // closes the pipes after the exit
+}
+
+var _ runner.Runner = (*procRunner)(nil)
+
+// pipeGrace is how long after the plugin exits its stdout and stderr may
+// stay open (for go-plugin to read what is left) before they are closed.
+const pipeGrace = 500 * time.Millisecond
+
+func newProcRunner(path string, args, env []string) (*procRunner, error) {
+	cmd := exec.Command(path, args...)
+	if env == nil {
+		env = []string{} // nil would mean the host's environment
+	}
+	cmd.Env = env
+	// cmd.Stdin stays nil: /dev/null.
+	setProcAttr(cmd)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	return &procRunner{cmd: cmd, stdout: stdout, stderr: stderr, exited: make(chan struct{})}, nil
+}
+
+func (r *procRunner) Start(context.Context) error {
+	if err := r.cmd.Start(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.pid = r.cmd.Process.Pid
+	r.mu.Unlock()
+	go r.watch()
+	return nil
+}
+
+// watch waits for the process to exit, without reaping it (until it is
+// reaped its pid, and so its process group id, cannot be reused), kills
+// what is left of its process group, and arms the closing of its pipes.
+func (r *procRunner) watch() {
+	defer close(r.exited)
+	if !waitExited(r.pid) {
+		return // unsupported: Wait reaps at once
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gone = true
+	killGroup(r.pid)
+	r.closer = time.AfterFunc(pipeGrace, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.state == nil {
+			_ = r.stdout.Close()
+			_ = r.stderr.Close()
+		}
+	})
+}
+
+// Wait waits for the process to exit and reaps it. go-plugin calls it once
+// the plugin's stdout and stderr are closed.
+func (r *procRunner) Wait(context.Context) error {
+	<-r.exited
+	err := r.cmd.Wait()
+	r.mu.Lock()
+	r.gone = true
+	r.state = r.cmd.ProcessState
+	if r.closer != nil {
+		r.closer.Stop()
+	}
+	r.mu.Unlock()
+	return err
+}
+
+// Kill implements runner.Runner: go-plugin calls it when the plugin does not
+// exit after being asked to, and when it fails to start.
+func (r *procRunner) Kill(context.Context) error {
+	r.kill()
+	return nil
+}
+
+// kill kills the process and its process group (SIGKILL). It does not
+// wait.
+func (r *procRunner) kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pid <= 0 || r.gone {
+		// Never started, or it has exited (and watch killed the group).
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	killGroup(r.pid)
+}
+
+// runningPid returns the process's pid while it runs, else 0.
+func (r *procRunner) runningPid() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone {
+		return 0
+	}
+	return r.pid
+}
+
+// exitState returns how the process ended, or nil if it has not been
+// reaped yet.
+func (r *procRunner) exitState() *os.ProcessState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
+func (r *procRunner) Stderr() io.ReadCloser { return r.stderr }
+func (r *procRunner) Name() string          { return r.cmd.Path }
+
+// ID is the pid, or "" before the process started: go-plugin then has
+// nothing to kill.
+func (r *procRunner) ID() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pid <= 0 {
+		return ""
+	}
+	return strconv.Itoa(r.pid)
+}
+
+func (r *procRunner) Diagnose(context.Context) string {
+	return "a codexhost process plugin must write nothing to stdout before its handshake line " +
+		"(is this a plugin built with sdk-guest for this OS and architecture?)"
+}
+
+func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+func (r *procRunner) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
