@@ -34,10 +34,10 @@ SHIPPED_PLUGINS := bin/rules-policy.wasm bin/execrender.wasm
 plugins: $(SHIPPED_PLUGINS)
 bin/rules-policy.wasm: $(wildcard plugins/rules/*.go plugins/rules/cmd/rules-policy/*.go sdk-guest/*.go abi/*.go) go.mod go.sum
 	@mkdir -p bin
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./plugins/rules/cmd/rules-policy
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./plugins/rules/cmd/rules-policy
 bin/execrender.wasm: $(wildcard plugins/render/*.go examples/execrender/*.go sdk-guest/*.go abi/*.go) go.mod go.sum
 	@mkdir -p bin
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/execrender
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./examples/execrender
 
 # The pinned Codex CLI, from the committed package.json + lock file.
 codex: $(CODEX_STAMP)

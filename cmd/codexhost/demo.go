@@ -155,7 +155,7 @@ func moduleRoot() (string, error) {
 // buildWasm builds the Go guest in dir for wasip1.
 func buildWasm(ctx context.Context, dir, tmp string) ([]byte, error) {
 	out := filepath.Join(tmp, filepath.Base(dir)+".wasm")
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-o", out, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var stderr bytes.Buffer

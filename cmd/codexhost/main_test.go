@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,27 +20,13 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/host/judge"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the renderer's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is safe for the renderer's goroutine.
+type syncBuffer = e2e.Buffer
 
 type result struct {
 	code           int
@@ -65,18 +50,7 @@ func runCmd(t *testing.T, args ...string) result {
 	return runCtx(ctx, t, "", args...)
 }
 
-// requireCodex fails under CI=true and skips otherwise when the pinned
-// codex is not installed.
-func requireCodex(t *testing.T) {
-	t.Helper()
-	if os.Getenv(host.EnvCodexBin) != "" || host.PinnedCodex() != "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("the pinned codex is not installed (run `make codex`); real-codex tests must run in CI")
-	}
-	t.Skip("the pinned codex is not installed; run `make codex`")
-}
+func requireCodex(t *testing.T) { e2e.RequireCodex(t) }
 
 // fakeCodexHome starts the fake model with script and returns it and a
 // CODEX_HOME that points codex at it.
@@ -390,7 +364,11 @@ func TestDemoSmoke(t *testing.T) {
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	requireCodex(t)
-	r := runCmd(t, "demo")
+	// The demo builds two plugins and, on a machine whose compilation
+	// cache is cold, compiles them under -race: give it time.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r := runCtx(ctx, t, "", "demo")
 	require.Equal(t, exitOK, r.code)
 	for _, s := range []string{
 		"loaded deny-rm", "loaded word-count",

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/examples/internal/e2e"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/process"

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,31 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/examples/internal/e2e"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/plugins/render/hostrender"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is safe for the renderer's goroutine.
+type lockedBuffer = e2e.Buffer
 
 // The plugin, run in the Wasm sandbox on a real codex turn (streamed
 // text, an accepted command, an accepted file change), writes exactly what

@@ -81,10 +81,12 @@ func cached(key string, f func() ([]byte, error)) ([]byte, error) {
 }
 
 // BuildGoGuest builds the Go package in dir as a codexhost Wasm guest
-// (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared) and returns the
-// module's bytes. Each package is built once per process (the go command's
-// build cache makes later processes fast too). It fails t if the build
-// fails. The caller must not modify the result.
+// (GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared) and
+// returns the module's bytes. -trimpath makes the bytes independent of
+// where the source is checked out, so the compilation cache serves every
+// checkout. Each package is built once per process (the go command's build
+// cache makes later processes fast too). It fails t if the build fails. The
+// caller must not modify the result.
 func BuildGoGuest(t testing.TB, dir string) []byte {
 	t.Helper()
 	b, err := GoGuest(dir)
@@ -108,7 +110,7 @@ func GoGuest(dir string) ([]byte, error) {
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, filepath.Base(abs)+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")
 		cmd.Dir = abs
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		var stderr bytes.Buffer
@@ -147,7 +149,7 @@ func ProcessGuest(dir string) (string, error) {
 			return nil, err
 		}
 		out := filepath.Join(tmp, filepath.Base(abs))
-		cmd := exec.Command("go", "build", "-o", out, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
 		cmd.Dir = abs
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		var stderr bytes.Buffer

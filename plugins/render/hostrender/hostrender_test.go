@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/plugins/render/hostrender"
 )
@@ -34,16 +34,7 @@ func turnScript() hosttest.Script {
 	)
 }
 
-func requireCodex(t testing.TB) {
-	t.Helper()
-	if os.Getenv(host.EnvCodexBin) != "" || host.PinnedCodex() != "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the pinned codex is not installed (run `make codex`); end-to-end tests must run in CI")
-	}
-	t.Skip("the pinned codex is not installed; run `make codex`")
-}
+func requireCodex(t testing.TB) { e2e.RequireCodex(t) }
 
 // runTurn runs one turn of script on the real codex, accepting every
 // approval, with obs observing. It returns the working directory.
@@ -70,22 +61,8 @@ func runTurn(t *testing.T, script hosttest.Script, obs ...host.EventObserver) st
 	return work
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is safe for the renderer's goroutine.
+type lockedBuffer = e2e.Buffer
 
 // A real codex turn through the built-in Observer: it renders what
 // ExecStyle renders for the same events, in order. With -record it also

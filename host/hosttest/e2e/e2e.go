@@ -1,6 +1,7 @@
 // Package e2e runs plugins end to end in tests: it builds Go guests from
-// source for the Wasm runtime, loads them, and drives the real, pinned codex
-// against the fake model server with the plugins installed in the host.
+// source for the Wasm or the process runtime, loads them, and drives the
+// real, pinned codex against the fake model server (hosttest) with the
+// plugins installed in the host. Plugin authors can use it in their tests.
 package e2e
 
 import (
@@ -89,6 +90,8 @@ type Config struct {
 	Home   *hosttest.CodexHomeOptions
 	// Observers are added to the client's options (renderers).
 	Observers []host.EventObserver
+	// Work is the threads' working directory. Default: a new temporary one.
+	Work string
 }
 
 // Start starts the fake model and codex with cfg's chain as the handler.
@@ -98,7 +101,10 @@ func Start(t testing.TB, cfg Config) *Env {
 	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: cfg.Script})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = model.Close() })
-	home, work := t.TempDir(), t.TempDir()
+	home, work := t.TempDir(), cfg.Work
+	if work == "" {
+		work = t.TempDir()
+	}
 	require.NoError(t, hosttest.WriteCodexHome(home, model.URL(), cfg.Home))
 	chain, err := host.NewChain(&cfg.Chain)
 	require.NoError(t, err)
