@@ -161,6 +161,9 @@ func DefaultCacheDir() string {
 	return filepath.Join(base, "codexhost", "wazero-"+wazeroVersion())
 }
 
+// newRuntimeMu serializes the construction of wazero runtimes; see NewRuntime.
+var newRuntimeMu sync.Mutex
+
 // NewRuntime returns a new Runtime. The runtime always stops a guest whose
 // call's context is done (wazero's WithCloseOnContextDone): a hook timeout
 // really stops a guest stuck in a loop, at the price of a check at every
@@ -183,6 +186,12 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
 	}
+	// wazero v1.12.0 caches its own version in an unsynchronized global
+	// (internal/version.GetWazeroVersion), written on first use by the
+	// compilation cache and the engine, both created here. Building
+	// runtimes one at a time keeps two first uses from racing.
+	newRuntimeMu.Lock()
+	defer newRuntimeMu.Unlock()
 	cache, err := newFileCache(dir)
 	if err != nil {
 		logger.Warn("wasm: compilation cache directory unusable; caching in memory only", "dir", dir, "err", err)
