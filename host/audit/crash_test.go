@@ -17,22 +17,14 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/audit"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 )
 
 // envCrashHelper makes the test binary a helper host that writes its
 // audit log to the named file.
 const envCrashHelper = "CODEXHOST_AUDIT_CRASH_HELPER"
 
-func requireCodex(t testing.TB) {
-	t.Helper()
-	if os.Getenv(host.EnvCodexBin) != "" || host.PinnedCodex() != "" {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the pinned codex is not installed (run `make codex`); end-to-end tests must run in CI")
-	}
-	t.Skip("the pinned codex is not installed; run `make codex`")
-}
+func requireCodex(t testing.TB) { e2e.RequireCodex(t) }
 
 // crashHelper runs a real codex turn whose command approval is accepted,
 // recorded in the audit log at path, and followed at once by SIGKILL of
