@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -34,12 +36,19 @@ type fakeMsg struct {
 func fakeAppServer(scenario string) int {
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriterSize(os.Stdout, 1<<16)
+	var outMu sync.Mutex // the "approvals" scenario writes from two goroutines
 	send := func(v any) {
 		b, _ := json.Marshal(v)
+		outMu.Lock()
 		out.Write(b)
 		out.WriteByte('\n')
+		outMu.Unlock()
 	}
-	flush := func() { out.Flush() }
+	flush := func() {
+		outMu.Lock()
+		out.Flush()
+		outMu.Unlock()
+	}
 	notify := func(method string, params any) { send(map[string]any{"method": method, "params": params}) }
 	read := func() (*fakeMsg, bool) {
 		line, err := in.ReadBytes('\n')
@@ -110,6 +119,33 @@ func fakeAppServer(scenario string) int {
 				}
 				// Echo the client's answer back so the test can see it.
 				notify("codexhost/test/answer", map[string]any{"threadId": "th1", "turnId": "tu1", "result": answer.Result, "error": answer.Error})
+			case "approvals":
+				// A steady stream of command approvals ("cmd-0", "cmd-1",
+				// ...), FAKE_INTERVAL_MS apart, sent without waiting for
+				// answers; then every answer is echoed back, by id.
+				total, _ := strconv.Atoi(os.Getenv("FAKE_APPROVALS"))
+				ms, _ := strconv.Atoi(os.Getenv("FAKE_INTERVAL_MS"))
+				go func() {
+					for i := range total {
+						send(map[string]any{"id": i, "method": "item/commandExecution/requestApproval", "params": map[string]any{
+							"threadId": "th1", "turnId": "tu1", "itemId": fmt.Sprintf("c%d", i), "command": fmt.Sprintf("cmd-%d", i), "startedAtMs": 1}})
+						flush()
+						time.Sleep(time.Duration(ms) * time.Millisecond)
+					}
+				}()
+				var answers []*fakeMsg
+				for len(answers) < total {
+					r, ok := read()
+					if !ok {
+						return 0
+					}
+					if r.Method == "" {
+						answers = append(answers, r)
+					}
+				}
+				for _, a := range answers {
+					notify("codexhost/test/answer", map[string]any{"threadId": "th1", "turnId": "tu1", "id": a.ID, "result": a.Result, "error": a.Error})
+				}
 			case "hang":
 				flush()
 				select {} // never completes the turn

@@ -94,6 +94,9 @@ type Entry struct {
 	// Why is "answer" or "fallback: ...".
 	Why       string  `json:"why"`
 	LatencyMs float64 `json:"latencyMs"`
+	// Generation is the plugin set that answered (1, then one more per
+	// reload).
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 // An Answer is one plugin's part in a decision.
@@ -103,6 +106,8 @@ type Answer struct {
 	Reason    string  `json:"reason,omitempty"`
 	Error     string  `json:"error,omitempty"`
 	LatencyMs float64 `json:"latencyMs"`
+	// Monitor marks a plugin in monitor mode: its answer did not count.
+	Monitor bool `json:"monitor,omitempty"`
 }
 
 // NewEntry converts a decision record into its log entry.
@@ -110,9 +115,9 @@ func NewEntry(rec *host.DecisionRecord) *Entry {
 	e := &Entry{Time: rec.Time, ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID,
 		Hook: hookName(rec.Hook), Kind: rec.Kind.String(), Method: rec.Method, Summary: rec.Summary,
 		Answers: make([]Answer, 0, len(rec.Answers)), Decision: string(rec.Decision), Why: rec.Why,
-		LatencyMs: ms(rec.Latency)}
+		LatencyMs: ms(rec.Latency), Generation: rec.Generation}
 	for _, a := range rec.Answers {
-		ans := Answer{Plugin: a.Plugin, Decision: string(a.Decision), Reason: a.Reason, LatencyMs: ms(a.Latency)}
+		ans := Answer{Plugin: a.Plugin, Decision: string(a.Decision), Reason: a.Reason, LatencyMs: ms(a.Latency), Monitor: a.Monitor}
 		if a.Err != nil {
 			ans.Error = a.Err.Error()
 		}
