@@ -258,12 +258,11 @@ func (m *member) disabledErr() error {
 // countsAgainstBudget reports whether err is a failure of the plugin
 // itself (see CrashBudget).
 func countsAgainstBudget(err error) bool {
-	var ce *plugins.CallError
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*plugins.CallError](err); ok {
 		return ce.Kind != plugins.FailUnavailable
 	}
-	var ae *abi.Error
-	return errors.As(err, &ae) && ae.Code == abi.CodeInternal
+	ae, ok := errors.AsType[*abi.Error](err)
+	return ok && ae.Code == abi.CodeInternal
 }
 
 func (m *member) fail(err error, log *slog.Logger) {
