@@ -405,7 +405,6 @@ func Example() {
 	// codexhost_plugin_info{plugin="deny-rm",version="1.2.3",digest="",source="",mode="enforce",state="enabled"} 1
 }
 
-
 func BenchmarkCallInstrumentedSerial(b *testing.B) {
 	p := metrics.NewHost(nil).Instrument(&nopPlugin{})
 	ctx := context.Background()
