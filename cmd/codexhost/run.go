@@ -47,11 +47,12 @@ type runConfig struct {
 	judge          bool
 	policy         string
 	timeout        time.Duration
+	ops            opsFlags // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	var c runConfig
-	fs := newFlagSet(cio, "run", runSynopsis)
+	fs := newFlagSet(cio, "run", runSynopsis+opsSynopsis)
 	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE` (TOML; asked before the --plugin files)")
 	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` (repeatable; asked in order)")
 	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
@@ -69,6 +70,7 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	c.ops.addFlags(fs)
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}
@@ -128,7 +130,7 @@ func (d *decisions) record(rec *host.DecisionRecord) {
 	defer d.mu.Unlock()
 	reason := rec.Why
 	for _, a := range rec.Answers {
-		if a.Decision == rec.Decision && a.Reason != "" {
+		if a.Decision == rec.Decision && a.Reason != "" && !a.Monitor {
 			reason = a.Plugin + ": " + a.Reason
 			break
 		}
@@ -174,12 +176,13 @@ func (l *lateJudge) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte
 }
 
 func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
-	fallback, err := parseFallback(c.fallback)
-	if err != nil {
+	if err := c.loadConfig(); err != nil {
 		return err
 	}
-	mode, err := parseMode(c.mode)
-	if err != nil {
+	if _, err := parseFallback(c.fallback); err != nil {
+		return err
+	}
+	if _, err := parseMode(c.mode); err != nil {
 		return err
 	}
 	switch c.render {
@@ -218,35 +221,20 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		defer cancel()
 	}
 
-	// Plugins.
-	var ld loader
-	defer ld.close()
-	var chainPlugins []plugins.Plugin
-	if c.policy != "" {
-		p, err := loadPolicy(c.policy)
-		if err != nil {
-			return err
-		}
-		chainPlugins = append(chainPlugins, p)
-	}
-	for i, path := range c.plugins {
-		want := ""
-		if i < len(c.sha256s) {
-			want = c.sha256s[i]
-		}
-		p, err := ld.load(ctx, path, want)
-		if err != nil {
-			return err
-		}
-		chainPlugins = append(chainPlugins, p)
-	}
+	// Plugins, metrics and hot reload (ops.go, reload.go).
 	var late *lateJudge
+	var extra []host.Member
 	if c.judge {
 		late = &lateJudge{}
-		chainPlugins = append(chainPlugins, late)
+		extra = append(extra, host.Member{Plugin: late})
 	}
+	pr, err := c.startPlugins(ctx, cio, extra)
+	if err != nil {
+		return err
+	}
+	defer pr.close()
 	dec := &decisions{stderr: cio.stderr}
-	chainOpts := &host.ChainOptions{Plugins: chainPlugins, Mode: mode, Fallback: fallback, OnDecision: dec.record}
+	chainOpts := pr.chainOptions(dec.record)
 	if c.audit != "" {
 		log, err := audit.Open(c.audit, nil)
 		if err != nil {
@@ -259,6 +247,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	pr.attach(chain, cio)
 
 	// Renderer.
 	var obs *hostrender.Observer

@@ -31,6 +31,9 @@ var ErrNotFound = errors.New("config: no such file")
 // settings files, the audit file, codex.home, codex.cwd) are resolved
 // against the directory of the file.
 type File struct {
+	// Policy is a rules file (plugins/rules) decided in-process, before
+	// the plugins.
+	Policy  string   `toml:"policy"`
 	Chain   Chain    `toml:"chain"`
 	Plugins []Plugin `toml:"plugin"`
 	// Render is how events are shown on stdout: exec, json or none.
@@ -456,6 +459,7 @@ func (f *File) resolve() {
 		}
 	}
 	abs(&f.Audit)
+	abs(&f.Policy)
 	abs(&f.Codex.Home)
 	abs(&f.Codex.Cwd)
 	for i := range f.Plugins {
@@ -508,6 +512,9 @@ func (f *File) WatchedFiles() []string {
 	var out []string
 	if f.Path != "" {
 		out = append(out, f.Path)
+	}
+	if f.Policy != "" {
+		out = append(out, f.Policy)
 	}
 	for _, p := range f.Plugins {
 		if !strings.Contains(p.Path, "://") {

@@ -14,6 +14,7 @@ import (
 )
 
 const full = `# every key
+policy = "policy.toml"
 render = "json"
 audit = "audit.jsonl"
 judge = true
@@ -63,6 +64,7 @@ func TestParseFull(t *testing.T) {
 	f, err := config.Parse([]byte(full), "/etc/codexhost/codexhost.toml")
 	require.NoError(t, err)
 	assert.Equal(t, "json", f.Render)
+	assert.Equal(t, "/etc/codexhost/policy.toml", f.Policy)
 	assert.Equal(t, "/etc/codexhost/audit.jsonl", f.Audit)
 	assert.True(t, f.Judge)
 	assert.Equal(t, "first-answer", f.Chain.Mode)
@@ -100,7 +102,7 @@ func TestParseFull(t *testing.T) {
 	assert.True(t, f.Defined("chain.mode"))
 	assert.True(t, f.Defined("render"))
 	assert.False(t, f.Defined("codex.nothing"))
-	assert.Equal(t, []string{"/etc/codexhost/codexhost.toml", "/etc/codexhost/bin/rules-policy.wasm", "/opt/next-policy", "/etc/codexhost/rules.toml"},
+	assert.Equal(t, []string{"/etc/codexhost/codexhost.toml", "/etc/codexhost/policy.toml", "/etc/codexhost/bin/rules-policy.wasm", "/opt/next-policy", "/etc/codexhost/rules.toml"},
 		f.WatchedFiles())
 }
 

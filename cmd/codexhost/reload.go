@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"reflect"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/metrics"
+	"github.com/codexhost/codexhost/internal/config"
+)
+
+// A reloader keeps the chain's plugin set in step with the configuration
+// file: on SIGHUP, and when the file (or a settings or plugin file it
+// names) changes, it loads and verifies the new set in the background and
+// swaps it into the chain; if anything fails it keeps the set in use and
+// reports why, on stderr and in the metrics.
+//
+// It owns one goroutine (Close stops it) and one per retired generation,
+// which closes that generation's plugins once the chain no longer uses
+// them. Close waits for all of them.
+type reloader struct {
+	c       *runConfig
+	chain   *host.Chain
+	extra   []host.Member
+	m       *metrics.Host // nil without metrics
+	stderr  io.Writer
+	initial *config.File // the file at start, for start-time keys
+
+	mu  sync.Mutex
+	cur *generation // owned; closed by Close
+	// watched and their last seen state; sum is the hash of their
+	// contents at the last reload attempt.
+	watched []string
+	stats   map[string]fileStat
+	sum     [32]byte
+
+	hup     chan os.Signal
+	stop    chan struct{}
+	done    chan struct{}
+	retired sync.WaitGroup
+
+	reloads       *metrics.CounterVec
+	lastOK, ts    *metrics.Gauge
+	closeOnce     sync.Once
+	drainTimeout  time.Duration
+	reloadTimeout time.Duration
+}
+
+type fileStat struct {
+	size  int64
+	mtime time.Time
+	ok    bool
+}
+
+// newReloader takes ownership of gen. It does not start; call start.
+func newReloader(c *runConfig, chain *host.Chain, gen *generation, extra []host.Member, m *metrics.Host, stderr io.Writer) *reloader {
+	r := &reloader{c: c, chain: chain, cur: gen, extra: extra, m: m, stderr: stderr, initial: c.ops.file,
+		hup: make(chan os.Signal, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		drainTimeout: 30 * time.Second, reloadTimeout: 5 * time.Minute}
+	if m != nil {
+		reg := m.Registry()
+		r.reloads = reg.Counter("codexhost_config_reloads_total", "Reloads of the configuration file, by result (success or failure).", "result")
+		g := reg.Gauge("codexhost_config_last_reload_successful", "1 if the last reload succeeded (or none happened), 0 if it failed and the previous plugin set is still in use.")
+		r.lastOK = g.With()
+		r.lastOK.Set(1)
+		r.ts = reg.Gauge("codexhost_config_last_reload_success_timestamp_seconds", "When the plugin set in use was loaded (Unix time).").With()
+		r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+		r.reloads.With("success")
+		r.reloads.With("failure")
+	}
+	r.watched = c.ops.file.WatchedFiles()
+	r.stats, r.sum = snapshot(r.watched)
+	return r
+}
+
+// start starts watching: SIGHUP from now on, and polling the files if the
+// configuration asks for it.
+func (r *reloader) start() {
+	signal.Notify(r.hup, syscall.SIGHUP)
+	go r.loop()
+}
+
+func (r *reloader) loop() {
+	defer close(r.done)
+	defer signal.Stop(r.hup)
+	f := r.c.ops.file
+	var tick <-chan time.Time
+	if f.Watch() {
+		t := time.NewTicker(f.ReloadInterval())
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.hup:
+			r.reload("SIGHUP")
+		case <-tick:
+			if r.changed() {
+				r.reload("file changed")
+			}
+		}
+	}
+}
+
+// snapshot stats and hashes files.
+func snapshot(files []string) (map[string]fileStat, [32]byte) {
+	stats := map[string]fileStat{}
+	h := sha256.New()
+	for _, p := range files {
+		st, err := os.Stat(p)
+		if err != nil {
+			stats[p] = fileStat{}
+			fmt.Fprintf(h, "%s\x00missing\x00", p)
+			continue
+		}
+		stats[p] = fileStat{size: st.Size(), mtime: st.ModTime(), ok: true}
+		fmt.Fprintf(h, "%s\x00", p)
+		if b, err := os.ReadFile(p); err == nil {
+			h.Write(b)
+		}
+		h.Write([]byte{0})
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return stats, sum
+}
+
+// changed reports whether a watched file's content changed since the last
+// reload attempt: cheap stats every poll, a hash only when one changed.
+func (r *reloader) changed() bool {
+	same := true
+	for _, p := range r.watched {
+		st, err := os.Stat(p)
+		prev := r.stats[p]
+		if err != nil {
+			if prev.ok {
+				same = false
+			}
+			continue
+		}
+		if !prev.ok || st.Size() != prev.size || !st.ModTime().Equal(prev.mtime) {
+			same = false
+		}
+	}
+	if same {
+		return false
+	}
+	stats, sum := snapshot(r.watched)
+	r.stats = stats
+	if sum == r.sum {
+		return false // touched, not changed
+	}
+	return true
+}
+
+// reload loads the file and swaps the new set in, or reports why not.
+func (r *reloader) reload(why string) {
+	path := r.c.ops.file.Path
+	t0 := time.Now()
+	// Whatever happens, this content has been tried: do not retry it on
+	// every poll.
+	r.stats, r.sum = snapshot(r.watched)
+	ctx, cancel := context.WithTimeout(context.Background(), r.reloadTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	fail := func(err error) {
+		fmt.Fprintf(r.stderr, "codexhost: reload of %s (%s) failed; still using plugin set %d: %s\n",
+			path, why, r.chain.Generation(), oneLine(err.Error()))
+		if r.m != nil {
+			r.reloads.With("failure").Inc()
+			r.lastOK.Set(0)
+		}
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	spec, err := r.c.spec(f)
+	if err != nil {
+		fail(err)
+		return
+	}
+	gen, err := loadGeneration(ctx, spec, r.extra, r.m)
+	if err != nil {
+		fail(err)
+		return
+	}
+	retired, err := r.chain.Swap(gen.set())
+	if err != nil {
+		gen.close()
+		fail(err)
+		return
+	}
+	r.mu.Lock()
+	old := r.cur
+	r.cur = gen
+	r.mu.Unlock()
+	// Watch what the new file names.
+	r.watched = f.WatchedFiles()
+	r.stats, r.sum = snapshot(r.watched)
+	r.retired.Add(1)
+	go func() {
+		defer r.retired.Done()
+		// In-flight requests finish on the old plugins; then close them.
+		t := time.NewTimer(r.drainTimeout)
+		defer t.Stop()
+		select {
+		case <-retired.Done():
+		case <-t.C:
+		}
+		old.close()
+	}()
+	took := time.Since(t0)
+	if took >= time.Millisecond {
+		took = took.Round(time.Millisecond)
+	} else {
+		took = took.Round(time.Microsecond)
+	}
+	fmt.Fprintf(r.stderr, "codexhost: reloaded %s (%s): plugin set %d: %s (loaded in %s)\n",
+		path, why, r.chain.Generation(), gen.describe(), took)
+	if r.m != nil {
+		r.reloads.With("success").Inc()
+		r.lastOK.Set(1)
+		r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+	}
+	if keys := startTimeChanges(r.initial, f); len(keys) > 0 {
+		fmt.Fprintf(r.stderr, "codexhost: reload: %v changed in %s; they apply at the next start\n", keys, path)
+	}
+}
+
+// startTimeChanges lists the keys that changed between a and b and that
+// only apply at start.
+func startTimeChanges(a, b *config.File) []string {
+	var out []string
+	if a.Render != b.Render {
+		out = append(out, "render")
+	}
+	if a.Audit != b.Audit {
+		out = append(out, "audit")
+	}
+	if a.Judge != b.Judge {
+		out = append(out, "judge")
+	}
+	if a.Metrics != b.Metrics {
+		out = append(out, "metrics")
+	}
+	if !reflect.DeepEqual(a.Reload, b.Reload) {
+		out = append(out, "reload")
+	}
+	if !reflect.DeepEqual(a.Codex, b.Codex) {
+		out = append(out, "codex")
+	}
+	return out
+}
+
+// Close stops watching, waits for a reload in progress and for retired
+// plugin sets to be closed, then closes the current one. Call it after the
+// Client is closed, so that no request is in flight. It is idempotent; it
+// must follow start.
+func (r *reloader) Close() {
+	r.closeOnce.Do(func() {
+		close(r.stop)
+		<-r.done
+		r.retired.Wait()
+		r.mu.Lock()
+		r.cur.close()
+		r.mu.Unlock()
+	})
+}
