@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,3 +414,67 @@ func BenchmarkCallInstrumentedSerial(b *testing.B) {
 		_, _ = p.Call(ctx, abi.HookApproval, nil)
 	}
 }
+
+// renderer renders event deltas, or traps.
+type renderer struct {
+	name string
+	trap bool
+	mu   sync.Mutex
+	n    int
+}
+
+func (p *renderer) Manifest() *abi.Manifest {
+	return &abi.Manifest{Name: p.name, ABI: abi.Version, Hooks: []abi.Hook{abi.HookEventRender}, Features: abi.FeatureRenderBatch}
+}
+func (p *renderer) Close(context.Context) error { return nil }
+func (p *renderer) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	if p.trap {
+		return nil, &plugins.CallError{Plugin: p.name, Hook: hook, Kind: plugins.FailTrap}
+	}
+	var r abi.RenderRequest
+	if err := json.Unmarshal(req, &r); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.n += len(r.Events)
+	p.mu.Unlock()
+	return json.Marshal(abi.RenderResponse{Output: strings.Repeat(".", len(r.Events))})
+}
+
+// Render hooks fail open: an instrumented renderer that traps is measured
+// and disabled by the host.Renderer, and the events keep flowing to the
+// others.
+func TestRenderFailsOpen(t *testing.T) {
+	m := metrics.NewHost(nil)
+	good, bad := &renderer{name: "good"}, &renderer{name: "bad", trap: true}
+	var out strings.Builder
+	var outMu sync.Mutex
+	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{m.Instrument(bad), m.Instrument(good)},
+		Output: writerFunc(func(b []byte) (int, error) { outMu.Lock(); defer outMu.Unlock(); return out.Write(b) })})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for i := range 100 {
+		r.ObserveEvent(&host.Event{Kind: host.EventAgentMessageDelta, Seq: uint64(i + 1), Delta: "x"})
+		if i < 5 {
+			require.NoError(t, r.Flush(ctx)) // one event per call at first
+		}
+	}
+	require.NoError(t, r.Flush(ctx))
+	good.mu.Lock()
+	assert.Equal(t, 100, good.n, "every event reached the working renderer")
+	good.mu.Unlock()
+	outMu.Lock()
+	assert.Equal(t, 100, len(out.String()))
+	outMu.Unlock()
+
+	var b strings.Builder
+	require.NoError(t, m.Registry().WriteText(&b))
+	s := parseText(t, strings.NewReader(b.String()))
+	assert.Equal(t, 3.0, value(t, s, "codexhost_plugin_errors_total", "plugin=bad", "hook=event-render", "kind=trap"), "disabled after 3 failures")
+	assert.Positive(t, value(t, s, "codexhost_plugin_calls_total", "plugin=good", "hook=event-render", "outcome=ok"))
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
