@@ -47,7 +47,7 @@ type ChainOptions struct {
 	// Default: discard.
 	Logger *slog.Logger
 	// CrashBudget disables a plugin that keeps failing (see [CrashBudget]).
-	// Default: DefaultCrashBudget.
+	// Default: DefaultCrashFailures in DefaultCrashWindow.
 	CrashBudget CrashBudget
 	// OnDecision, if set, receives a record of every request the chain
 	// answered, before the answer is sent to codex. It must not block for

@@ -44,16 +44,17 @@ type Member struct {
 // with abi.CodeInternal (e.g. a panic the guest SDK recovered).
 type CrashBudget struct {
 	// Failures is how many counted failures within Window disable the
-	// plugin. Zero means the default ([DefaultCrashBudget]); negative
-	// means never.
+	// plugin. Zero means [DefaultCrashFailures]; negative means never.
 	Failures int
-	// Window is the sliding window. Default: DefaultCrashBudget.Window.
+	// Window is the sliding window. Default: [DefaultCrashWindow].
 	Window time.Duration
 }
 
-// DefaultCrashBudget applies when ChainOptions.CrashBudget is zero: five
-// failures in a minute.
-var DefaultCrashBudget = CrashBudget{Failures: 5, Window: time.Minute}
+// The default crash budget: five failures in a minute.
+const (
+	DefaultCrashFailures = 5
+	DefaultCrashWindow   = time.Minute
+)
 
 // ErrPluginDisabled is the error recorded (PluginAnswer.Err, wrapped) for
 // a plugin the crash budget disabled.
@@ -141,10 +142,10 @@ func newPluginSet(set *PluginSet, budget CrashBudget) (*pluginSet, error) {
 
 func (b CrashBudget) withDefaults() CrashBudget {
 	if b.Failures == 0 {
-		b.Failures = DefaultCrashBudget.Failures
+		b.Failures = DefaultCrashFailures
 	}
 	if b.Window <= 0 {
-		b.Window = DefaultCrashBudget.Window
+		b.Window = DefaultCrashWindow
 	}
 	return b
 }

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,10 +28,12 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 )
 
-// DurationBuckets are the upper bounds, in seconds, of the latency
+// DurationBuckets returns the upper bounds, in seconds, of the latency
 // histograms: from 50µs (a warm Wasm call) to 10s (beyond the default
 // plugin timeout).
-var DurationBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+func DurationBuckets() []float64 { return slices.Clone(durationBuckets) }
+
+var durationBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // Values of the outcome label of codexhost_plugin_calls_total.
 const (
@@ -133,12 +136,12 @@ func NewHost(opts *HostOptions) *Host {
 		"Failed plugin hook calls, by plugin, hook and kind (plugin_error, trap, timeout, memory, bad_output, too_large, unavailable, closed, canceled, other).",
 		"plugin", "hook", "kind")
 	h.callDur = r.Histogram("codexhost_plugin_call_duration_seconds",
-		"Latency of plugin hook calls, failed ones included.", DurationBuckets, "plugin", "hook")
+		"Latency of plugin hook calls, failed ones included.", durationBuckets, "plugin", "hook")
 	h.decisions = r.Counter("codexhost_decisions_total",
 		"Requests the chain answered, by hook, decision (approvals: accept, acceptForSession, decline, cancel; other hooks: answer) and source (plugin or fallback).",
 		"hook", "decision", "source")
 	h.decDur = r.Histogram("codexhost_decision_duration_seconds",
-		"Time the chain took to answer a request, every plugin included.", DurationBuckets, "hook")
+		"Time the chain took to answer a request, every plugin included.", durationBuckets, "hook")
 	h.answers = r.Counter("codexhost_plugin_answers_total",
 		"Each plugin's part in the chain's answers, by plugin, hook, answer (a decision, answer, failed or disabled) and mode (enforce or monitor).",
 		"plugin", "hook", "answer", "mode")
