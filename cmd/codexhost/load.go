@@ -25,9 +25,6 @@ type loader struct {
 	rt      *wasm.Runtime // created on the first Wasm plugin
 	loaded  []plugins.Plugin
 	digests []string // hex sha256 of each loaded file, in order
-	// opts are the settings, grants and timeout of the plugin being
-	// loaded (see loadWith); zero for load.
-	opts plugins.Options
 }
 
 // isWasm reports whether the file at path starts with the Wasm magic.
@@ -64,6 +61,15 @@ func normDigest(s string) (string, error) {
 // load loads the plugin at path; want is its expected sha256 or "". The
 // errors are usage errors that name the file and what to fix.
 func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, error) {
+	return l.loadWith(ctx, path, want, nil)
+}
+
+// loadWith is load with the plugin's settings, grants and limits (nil:
+// none, defaults).
+func (l *loader) loadWith(ctx context.Context, path, want string, o *plugins.Options) (plugins.Plugin, error) {
+	if o == nil {
+		o = &plugins.Options{}
+	}
 	if want != "" {
 		var err error
 		if want, err = normDigest(want); err != nil {
@@ -100,13 +106,13 @@ func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, e
 		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
 			return nil, usageErr("plugin %s changed while it was being loaded; try again", path)
 		}
-		wp, err := l.rt.Load(ctx, b, &wasm.Options{Options: l.opts, Name: path})
+		wp, err := l.rt.Load(ctx, b, &wasm.Options{Options: *o, Name: path})
 		if err != nil {
 			return nil, usageErr("plugin %s does not load: %s", path, oneLine(err.Error()))
 		}
 		p = wp
 	} else {
-		pp, err := process.Load(ctx, path, &process.Options{Options: l.opts, SHA256: want})
+		pp, err := process.Load(ctx, path, &process.Options{Options: *o, SHA256: want})
 		if err != nil {
 			return nil, usageErr("plugin %s does not load as a process plugin (a Wasm plugin must start with \\0asm): %s", path, oneLine(err.Error()))
 		}

@@ -271,7 +271,7 @@ func loadGeneration(ctx context.Context, spec *setSpec, extra []host.Member, m *
 			g.close()
 			return nil, usageErr("%v", err)
 		}
-		p, err := g.ld.loadWith(ctx, entry.Path, entry.SHA256, opts)
+		p, err := g.ld.loadWith(ctx, entry.Path, entry.SHA256, &opts)
 		if err != nil {
 			g.close()
 			if strings.Contains(err.Error(), "capability not granted") {
@@ -318,13 +318,6 @@ func (g *generation) close() {
 	if g != nil && g.ld != nil {
 		g.ld.close()
 	}
-}
-
-// loadWith is load with plugin options (settings, grants, timeout).
-func (l *loader) loadWith(ctx context.Context, path, want string, opts plugins.Options) (plugins.Plugin, error) {
-	l.opts = opts
-	defer func() { l.opts = plugins.Options{} }()
-	return l.load(ctx, path, want)
 }
 
 // startMetrics starts the metrics endpoint if one is configured; it
