@@ -246,11 +246,16 @@ type generation struct {
 	spec    *setSpec
 }
 
+// newLoader returns the loader of a new plugin set: every set (the first
+// and each reload's) has its own, closed with it. Loader-wide settings
+// (a trust policy, say) go here.
+func (c *runConfig) newLoader() *loader { return &loader{} }
+
 // loadGeneration loads every plugin of spec with its settings, grants and
 // timeout, measured by m (if not nil), followed by extra (the judge, which
 // the generation does not own). On error, what was loaded is closed.
-func loadGeneration(ctx context.Context, spec *setSpec, extra []host.Member, m *metrics.Host) (*generation, error) {
-	g := &generation{ld: &loader{}, spec: spec}
+func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []host.Member, m *metrics.Host) (*generation, error) {
+	g := &generation{ld: c.newLoader(), spec: spec}
 	if spec.policy != "" {
 		p, err := loadPolicy(spec.policy)
 		if err != nil {
@@ -370,7 +375,7 @@ func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []host.M
 		}
 	}
 	pr.extra = extra
-	if pr.gen, err = loadGeneration(ctx, spec, extra, pr.m); err != nil {
+	if pr.gen, err = c.loadGeneration(ctx, spec, extra, pr.m); err != nil {
 		return nil, err
 	}
 	if pr.m != nil {

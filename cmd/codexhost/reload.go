@@ -197,7 +197,7 @@ func (r *reloader) reload(why string) {
 		fail(err)
 		return
 	}
-	gen, err := loadGeneration(ctx, spec, r.extra, r.m)
+	gen, err := r.c.loadGeneration(ctx, spec, r.extra, r.m)
 	if err != nil {
 		fail(err)
 		return
