@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -32,8 +35,6 @@ type opsFlags struct {
 
 	// file is the configuration file in use, nil if none.
 	file *config.File
-	// getenv is os.Getenv; tests replace it.
-	getenv func(string) string
 }
 
 const opsSynopsis = `
@@ -57,13 +58,10 @@ func (o *opsFlags) addFlags(fs *pflag.FlagSet) {
 // start-time keys the flags did not set to c.
 func (c *runConfig) loadConfig() error {
 	o := &c.ops
-	if o.getenv == nil {
-		o.getenv = os.Getenv
-	}
 	path := o.configFile
 	explicit := path != ""
 	if !explicit && !o.noConfig {
-		path = config.DefaultPath(o.getenv)
+		path = config.DefaultPath(os.Getenv)
 	}
 	if path == "" {
 		return nil
@@ -123,10 +121,10 @@ func (c *runConfig) spec(f *config.File) (*setSpec, error) {
 	s := &setSpec{}
 	modeStr, fallbackStr := c.mode, c.fallback
 	if f != nil && !o.fs.Changed("mode") {
-		modeStr = cmp(f.Chain.Mode, "deny-wins")
+		modeStr = orDefault(f.Chain.Mode, "deny-wins")
 	}
 	if f != nil && !o.fs.Changed("fallback") {
-		fallbackStr = cmp(f.Chain.Fallback, "decline")
+		fallbackStr = orDefault(f.Chain.Fallback, "decline")
 	}
 	var err error
 	if s.mode, err = parseMode(modeStr); err != nil {
@@ -200,7 +198,7 @@ func (c *runConfig) spec(f *config.File) (*setSpec, error) {
 	return s, nil
 }
 
-func cmp(v, def string) string {
+func orDefault(v, def string) string {
 	if v == "" {
 		return def
 	}
@@ -265,7 +263,7 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []h
 		if m != nil {
 			p = m.Instrument(p)
 		}
-		g.members = append(g.members, host.Member{Plugin: p, Digest: digest, Source: spec.policy})
+		g.members = append(g.members, host.Member{Plugin: p, Digest: digest, Source: spec.policy, CrashBudget: spec.budget})
 	}
 	for i := range spec.plugins {
 		entry := &spec.plugins[i]
@@ -287,8 +285,17 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []h
 		if m != nil {
 			p = m.Instrument(p)
 		}
+		// The chain-wide budget is applied here, not in ChainOptions, so
+		// that a reload changes it too.
+		budget := hostBudget(entry.CrashBudget)
+		if budget.Failures == 0 {
+			budget.Failures = spec.budget.Failures
+		}
+		if budget.Window == 0 {
+			budget.Window = spec.budget.Window
+		}
 		g.members = append(g.members, host.Member{Plugin: p, Monitor: entry.Mode == "monitor",
-			CrashBudget: hostBudget(entry.CrashBudget), Digest: g.ld.digests[len(g.ld.digests)-1], Source: entry.Path})
+			CrashBudget: budget, Digest: g.ld.digests[len(g.ld.digests)-1], Source: entry.Path})
 	}
 	g.members = append(g.members, extra...)
 	return g, nil
@@ -389,9 +396,11 @@ func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []host.M
 
 // chainOptions are the options of the run's chain; onDecision is called
 // for every decision, after the metrics.
-func (pr *pluginRun) chainOptions(onDecision func(*host.DecisionRecord)) *host.ChainOptions {
+func (pr *pluginRun) chainOptions(cio *cmdIO, onDecision func(*host.DecisionRecord)) *host.ChainOptions {
 	o := &host.ChainOptions{Members: pr.gen.members, Mode: pr.spec.mode, Fallback: pr.spec.fallback,
-		CrashBudget: pr.spec.budget, OnDecision: onDecision}
+		CrashBudget: pr.spec.budget, OnDecision: onDecision,
+		// Errors only: a disabled plugin, an audit write that failed.
+		Logger: newLineLogger(cio.stderr, slog.LevelError)}
 	if m := pr.m; m != nil {
 		o.OnDecision = func(rec *host.DecisionRecord) {
 			m.ObserveDecision(rec)
@@ -425,3 +434,56 @@ func (pr *pluginRun) close() {
 		_ = pr.srv.Close()
 	}
 }
+
+// lineHandler is a slog.Handler that writes each record at or above its
+// level as one line on w: "codexhost: MESSAGE (key=value ...)". The chain
+// logs a plugin disabled by its crash budget at error level.
+type lineHandler struct {
+	mu    *sync.Mutex
+	w     io.Writer
+	level slog.Level
+	attrs []slog.Attr
+}
+
+func newLineLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(&lineHandler{mu: &sync.Mutex{}, w: w, level: level})
+}
+
+func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	msg := strings.TrimPrefix(r.Message, "codexhost: ")
+	b.WriteString("codexhost: " + msg)
+	n := 0
+	add := func(a slog.Attr) bool {
+		if n == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteByte(' ')
+		}
+		n++
+		fmt.Fprintf(&b, "%s=%s", a.Key, oneLine(a.Value.String()))
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	if n > 0 {
+		b.WriteByte(')')
+	}
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
+	return &c
+}
+
+func (h *lineHandler) WithGroup(string) slog.Handler { return h }

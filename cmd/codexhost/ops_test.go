@@ -463,3 +463,41 @@ func listenLoopback(t *testing.T) net.Listener {
 	require.NoError(t, err)
 	return ln
 }
+
+// The crash budget end to end: the reference guest traps on "exit-now";
+// with a budget of one failure it is disabled at once: reported on
+// stderr and in the metrics, and the next command, which it would have
+// accepted, falls back to decline.
+func TestRunCrashBudget(t *testing.T) {
+	t.Parallel()
+	src, err := plugintest.GuestSource(plugintest.GuestRef)
+	require.NoError(t, err)
+	wasmBin, err := plugintest.GoGuest(src)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	ref := writeFile(t, dir, "ref.wasm", string(wasmBin))
+	script, secondAsked, open := gatedTurn("exit-now", "echo ok > ok.txt")
+	_, home := fakeCodexHome(t, script)
+	work := t.TempDir()
+	a := startRun(t, "run", "--plugin", ref, "--crash-budget", "1/1m", "--metrics-addr", "127.0.0.1:0", "--render", "none",
+		"--codex-home", home, "--cwd", work, "go")
+	addr := a.waitStderr(t, `codexhost: metrics at (http://\S+/metrics)\n`)[1]
+	select {
+	case <-secondAsked:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the model was never asked for the second command")
+	}
+	a.waitStderr(t, `codexhost: plugin disabled by its crash budget; its part falls back until the plugin set is reloaded \(plugin=ref failures=1 .*: trap: `)
+	s := scrape(t, addr)
+	assert.Equal(t, "0", s[`codexhost_plugin_enabled{plugin="ref"}`])
+	assert.Equal(t, "1", s[`codexhost_plugin_failures{plugin="ref"}`])
+	assert.Equal(t, "1", s[`codexhost_plugin_errors_total{plugin="ref",hook="approval",kind="trap"}`])
+	assert.Equal(t, "1", s[`codexhost_decisions_total{hook="approval",decision="decline",source="fallback"}`])
+	assert.Equal(t, "1", s[fmt.Sprintf(`codexhost_plugin_info{plugin="ref",version="1.0.0",digest="%s",source="%s",mode="enforce",state="disabled"}`, digestOf(t, ref), ref)])
+
+	close(open)
+	assert.Equal(t, exitDeclined, a.wait(t))
+	assert.NoFileExists(t, filepath.Join(work, "ok.txt"), "the disabled plugin's accept never happened: fail closed")
+	assert.Contains(t, a.stderr.String(), "(fallback: plugin ref disabled (crash budget))")
+	assert.Contains(t, a.stderr.String(), "declined 2 request(s)")
+}

@@ -234,7 +234,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	defer pr.close()
 	dec := &decisions{stderr: cio.stderr}
-	chainOpts := pr.chainOptions(dec.record)
+	chainOpts := pr.chainOptions(cio, dec.record)
 	if c.audit != "" {
 		log, err := audit.Open(c.audit, nil)
 		if err != nil {
