@@ -217,7 +217,8 @@ func (c *Chain) Swap(set *PluginSet) (*RetiredSet, error) {
 // set of NewChain, one more for each successful Swap.
 func (c *Chain) Generation() uint64 { return c.cur.Load().gen }
 
-// A RetiredSet is a plugin set that [Chain.Swap] replaced.
+// A RetiredSet is a plugin set that [Chain.Swap] replaced. Its methods are
+// safe for concurrent use.
 type RetiredSet struct{ s *pluginSet }
 
 // Generation is the retired set's generation number.
