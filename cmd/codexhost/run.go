@@ -46,12 +46,14 @@ type runConfig struct {
 	thread         string
 	judge          bool
 	timeout        time.Duration
+	settings       []string
+	dist           distFlags
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	var c runConfig
 	fs := newFlagSet(cio, "run", runSynopsis)
-	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` (repeatable; asked in order)")
+	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` or oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] (repeatable; asked in order)")
 	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
 	fs.StringVar(&c.fallback, "fallback", "decline", "answer when every plugin abstains or one fails: decline, accept or cancel")
 	fs.StringVar(&c.mode, "mode", "deny-wins", "how plugin decisions combine: deny-wins or first-answer")
@@ -67,6 +69,8 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	fs.StringArrayVar(&c.settings, "settings", nil, "settings `JSON` of the --plugin in the same position, checked against its schema (repeatable)")
+	c.dist.register(fs, true)
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}
@@ -219,13 +223,16 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	// Plugins.
 	var ld loader
 	defer ld.close()
+	if err := c.checkDistFlags(cio, &ld); err != nil {
+		return err
+	}
 	var chainPlugins []plugins.Plugin
 	for i, path := range c.plugins {
 		want := ""
 		if i < len(c.sha256s) {
 			want = c.sha256s[i]
 		}
-		p, err := ld.load(ctx, path, want)
+		p, err := ld.loadWith(ctx, path, want, c.pluginOptions(i))
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,8 @@ import (
 // A Cache is a content-addressed store of pulled artifacts on disk:
 //
 //	DIR/blobs/sha256/HEX                  manifests, configs, modules, signatures (read-only files)
-//	DIR/referrers/sha256/SUBJECT/HEX      empty: HEX is a signature manifest of SUBJECT
+//	DIR/referrers/REGISTRY/REPOSITORY/sha256/SUBJECT/HEX
+//	                                      empty: HEX is a signature manifest of SUBJECT in that repository
 //	DIR/tags/REGISTRY/REPOSITORY/TAG      the manifest digest TAG resolved to when last pulled
 //	DIR/bin/sha256/HEX                    executable copies of process plugin modules
 //
@@ -51,7 +52,7 @@ func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
 	}
-	for _, sub := range []string{"blobs/sha256", "referrers/sha256", "tags", "bin/sha256"} {
+	for _, sub := range []string{"blobs/sha256", "referrers", "tags", "bin/sha256"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("dist: cache: %w", err)
 		}
@@ -164,9 +165,21 @@ func writeAtomic(path string, b []byte, mode os.FileMode) error {
 	return nil
 }
 
-// addReferrer records that the manifest sig refers to subject.
-func (c *Cache) addReferrer(subject, sig string) error {
+// referrersDir is where the signatures of subject in r's repository are
+// recorded. Referrers are per repository, as in a registry: a signature
+// pushed to one repository says nothing about another.
+func (c *Cache) referrersDir(r Ref, subject string) (string, error) {
 	sh, err := hexOf(subject)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(c.dir, "referrers", url.PathEscape(r.Registry), filepath.FromSlash(r.Repository), "sha256", sh), nil
+}
+
+// addReferrer records that the manifest sig refers to subject in r's
+// repository.
+func (c *Cache) addReferrer(r Ref, subject, sig string) error {
+	dir, err := c.referrersDir(r, subject)
 	if err != nil {
 		return err
 	}
@@ -174,7 +187,6 @@ func (c *Cache) addReferrer(subject, sig string) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(c.dir, "referrers", "sha256", sh)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("dist: cache: %w", err)
 	}
@@ -185,13 +197,14 @@ func (c *Cache) addReferrer(subject, sig string) error {
 	return writeAtomic(p, nil, 0o444)
 }
 
-// referrers lists the digests of the cached signature manifests of subject.
-func (c *Cache) referrers(subject string) ([]string, error) {
-	sh, err := hexOf(subject)
+// referrers lists the digests of the cached signature manifests of subject
+// in r's repository.
+func (c *Cache) referrers(r Ref, subject string) ([]string, error) {
+	dir, err := c.referrersDir(r, subject)
 	if err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(filepath.Join(c.dir, "referrers", "sha256", sh))
+	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -179,10 +179,9 @@ keys = ["a"]
 
 	// A valid signature about something else is a bad signature.
 	for name, mutate := range map[string]func(*dist.Subject){
-		"artifact":   func(s *dist.Subject) { s.Artifact = dist.Digest([]byte("other")) },
-		"module":     func(s *dist.Subject) { s.Module = dist.Digest([]byte("other")) },
-		"repository": func(s *dist.Subject) { s.Repository = "reg.example.com/policies/other" },
-		"version":    func(s *dist.Subject) { s.Version = "2.0.0" },
+		"artifact": func(s *dist.Subject) { s.Artifact = dist.Digest([]byte("other")) },
+		"module":   func(s *dist.Subject) { s.Module = dist.Digest([]byte("other")) },
+		"version":  func(s *dist.Subject) { s.Version = "2.0.0" },
 	} {
 		s := subj
 		mutate(&s)
@@ -200,6 +199,12 @@ keys = ["a"]
 	_, err = pol.Verify([][]byte{sign(st, other), sign(st, a)}, &subj)
 	require.NoError(t, err)
 
+	// A signature for another repository does not apply here.
+	s := subj
+	s.Repository = "reg.example.com/policies/other"
+	_, err = pol.Verify([][]byte{sign(st, a)}, &s)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+
 	// Local files: a signature of the module alone, under a local rule.
 	m := &abi.Manifest{Name: "deny-rm", Version: "1.0.0"}
 	lenv, err := dist.SignModule(module, dist.RuntimeWasm, m, a)
@@ -214,9 +219,9 @@ keys = ["a"]
 	// A registry signature does not make a local file trusted, nor the
 	// other way round.
 	_, err = pol.Verify([][]byte{sign(st, a)}, &dist.Subject{Module: dist.Digest(module)})
-	require.ErrorIs(t, err, dist.ErrBadSignature)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
 	_, err = pol.Verify([][]byte{lenv}, &subj)
-	require.ErrorIs(t, err, dist.ErrBadSignature)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
 }
 
 func TestCache(t *testing.T) {

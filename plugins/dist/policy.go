@@ -277,9 +277,13 @@ func (p *TrustPolicy) verifyOne(b []byte, subj *Subject) (*Verification, error) 
 	if err != nil {
 		return nil, err
 	}
+	if st.Repository != subj.Repository {
+		// A signature for the same content in another repository: not
+		// forged, but not about this artifact either.
+		return nil, fmt.Errorf("%w: %s: key %q signed it for repository %q, not for this one", ErrUntrusted, subj, key.name, st.Repository)
+	}
 	for _, c := range []struct{ what, signed, got string }{
 		{"artifact", st.Artifact, subj.Artifact},
-		{"repository", st.Repository, subj.Repository},
 		{"module", st.Module, subj.Module},
 	} {
 		if c.signed != c.got {

@@ -343,7 +343,7 @@ func (o *Options) fetchSignatures(ctx context.Context, repo *remote.Repository, 
 		if _, err := o.Cache.Put(sd.Digest.String(), mb); err != nil {
 			return err
 		}
-		if err := o.Cache.addReferrer(desc.Digest.String(), sd.Digest.String()); err != nil {
+		if err := o.Cache.addReferrer(ref, desc.Digest.String(), sd.Digest.String()); err != nil {
 			return err
 		}
 	}
@@ -414,7 +414,7 @@ func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
 	if a.ModuleDigest != man.Layers[0].Digest.String() {
 		return nil, fmt.Errorf("%w: %s: module", ErrDigestMismatch, ref)
 	}
-	sigs, err := c.referrers(ref.Digest)
+	sigs, err := c.referrers(ref, ref.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -519,7 +519,7 @@ func Sign(ctx context.Context, ref Ref, key ed25519.PrivateKey, opts *Options) (
 			return nil, err
 		}
 	}
-	if err := o.Cache.addReferrer(a.Ref.Digest, manDesc.Digest.String()); err != nil {
+	if err := o.Cache.addReferrer(ref, a.Ref.Digest, manDesc.Digest.String()); err != nil {
 		return nil, err
 	}
 	return &Signature{Digest: manDesc.Digest.String(), KeyID: keyID, Envelope: env}, nil
