@@ -1,17 +1,20 @@
 package main
 
 import (
-	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/dist"
 	"github.com/codexhost/codexhost/plugins/dist/disttest"
 	"github.com/codexhost/codexhost/plugins/plugintest"
@@ -324,5 +327,33 @@ func TestDistBadInput(t *testing.T) {
 			assert.Empty(t, r.stdout)
 		})
 	}
-	_ = fmt.Sprint()
+}
+
+// A process plugin travels the same way: pushed for this platform, pulled
+// into the cache as an executable pinned to its digest, verified, run.
+func TestProcessPluginFromRegistry(t *testing.T) {
+	t.Parallel()
+	e := newDistEnv(t)
+	bin, err := plugintest.ProcessGuest("../../examples/policy")
+	require.NoError(t, err)
+	ref := e.ref("policies/deny-rm-process:1.0.0")
+	pinned := e.push(t, bin, ref, e.keyA)
+
+	r := runCmd(t, "plugin", "inspect", "--trust-policy", e.policy, "--plugin-cache", e.cache, pinned)
+	require.Equal(t, exitOK, r.code)
+	assert.Contains(t, r.stdout, "runtime:      process")
+	assert.Contains(t, r.stdout, "platform:     "+runtime.GOOS+"/"+runtime.GOARCH)
+
+	var df distFlags
+	df.trustPolicy, df.cacheDir = e.policy, filepath.Join(e.dir, "load-cache")
+	var ld loader
+	defer ld.close()
+	ld.trust, err = df.config(&cmdIO{stderr: io.Discard}, false)
+	require.NoError(t, err)
+	p, err := ld.load(t.Context(), ref, "")
+	require.NoError(t, err)
+	resp, err := plugins.Call[abi.ApprovalResponse](t.Context(), p, abi.HookApproval, &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: "rm -rf /"})
+	require.NoError(t, err)
+	assert.Equal(t, abi.Decline, resp.Decision)
+	assert.Equal(t, digestOf(t, bin), ld.digests[0])
 }
