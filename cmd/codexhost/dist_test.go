@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -356,4 +357,39 @@ func TestProcessPluginFromRegistry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, abi.Decline, resp.Decision)
 	assert.Equal(t, digestOf(t, bin), ld.digests[0])
+}
+
+// A module that describes itself differently from its artifact's (signed)
+// config is refused: what was reviewed is what runs.
+func TestRefuseManifestMismatch(t *testing.T) {
+	t.Parallel()
+	e := newDistEnv(t)
+	module, err := os.ReadFile(policyPlugin(t))
+	require.NoError(t, err)
+	keyPEM, err := os.ReadFile(e.keyA)
+	require.NoError(t, err)
+	key, err := dist.ParsePrivateKey(keyPEM)
+	require.NoError(t, err)
+	// The real manifest, with a description the module does not have.
+	r := runCmd(t, "plugin", "inspect", "--json", policyPlugin(t))
+	require.Equal(t, exitOK, r.code)
+	var m abi.Manifest
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &m))
+	m.Description = "reviewed, but not what the module says"
+	ref, err := dist.ParseRef(e.ref("policies/deny-rm:lying"))
+	require.NoError(t, err)
+	_, err = dist.Push(t.Context(), ref, module, &dist.Config{Runtime: dist.RuntimeWasm, Manifest: m}, nil)
+	require.NoError(t, err)
+	_, err = dist.Sign(t.Context(), ref, key, &dist.Options{Cache: mustCache(t)})
+	require.NoError(t, err)
+
+	r = runCmd(t, "run", "--codex", "/nonexistent", "--trust-policy", e.policy, "--plugin-cache", e.cache, "--plugin", ref.String(), "hi")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "describes itself differently from its artifact's manifest")
+}
+
+func mustCache(t *testing.T) *dist.Cache {
+	c, err := dist.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	return c
 }

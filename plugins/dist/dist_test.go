@@ -257,3 +257,39 @@ func TestCache(t *testing.T) {
 	require.NoError(t, err)
 	require.NotZero(t, st.Mode()&0o111)
 }
+
+// BenchmarkVerify measures one signature check under a policy (ed25519
+// and the statement and rule checks), without hashing the module.
+func BenchmarkVerify(b *testing.B) {
+	dir := b.TempDir()
+	pub, priv, _ := dist.GenerateKey()
+	pb, _ := dist.MarshalPublicKey(pub)
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "a.pub"), pb, 0o644))
+	pol, err := dist.ParseTrustPolicy([]byte("[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nrepositories = [\"reg.example.com/policies/*\"]\nkeys = [\"a\"]\n"), dir)
+	require.NoError(b, err)
+	st := dist.Statement{Artifact: dist.Digest([]byte("m")), Repository: "reg.example.com/policies/p", Module: dist.Digest([]byte("x")), Name: "p", Version: "1"}
+	env, err := dist.SignStatement(&st, priv)
+	require.NoError(b, err)
+	subj := dist.Subject{Repository: st.Repository, Artifact: st.Artifact, Module: st.Module, Name: "p", Version: "1"}
+	for b.Loop() {
+		if _, err := pol.Verify([][]byte{env}, &subj); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCacheGet measures reading and re-hashing a 4 MiB module from
+// the cache, the cost of every load of a cached plugin.
+func BenchmarkCacheGet(b *testing.B) {
+	c, err := dist.OpenCache(b.TempDir())
+	require.NoError(b, err)
+	blob := make([]byte, 4<<20)
+	d, err := c.Put("", blob)
+	require.NoError(b, err)
+	b.SetBytes(int64(len(blob)))
+	for b.Loop() {
+		if _, err := c.Get(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
