@@ -25,7 +25,9 @@ const runSynopsis = `run [flags] [PROMPT | -]
 
 Runs PROMPT (or stdin with "-") as one turn on a new thread, or on --thread.
 Approvals are answered by the --plugin chain (Wasm if the file starts with
-\0asm, else a process plugin), then the --judge, then --fallback. Events are
+\0asm, else a process plugin; oci:// references are pulled and verified
+against the trust policy, see docs/distribution.md), then the --judge, then
+--fallback. Events are
 rendered on stdout (--render); diagnostics go to stderr. codex uses your own
 login and ~/.codex unless --codex-home is set.`
 
