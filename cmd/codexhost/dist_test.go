@@ -21,6 +21,10 @@ import (
 	"github.com/codexhost/codexhost/plugins/plugintest"
 )
 
+// The registry tests here are not parallel: they build guests and start
+// registries, and on a small machine that load would starve the tests with
+// tight time bounds (TestRunTimeout), which run in parallel after these.
+
 // distEnv is a registry, keys "a" and "b" made with `plugin keygen`, a
 // trust policy that trusts a for 127.0.0.1:*/policies/* and local files,
 // and a plugin cache.
@@ -78,7 +82,6 @@ func (e *distEnv) push(t *testing.T, path, ref, key string) string {
 // The CLI against a real registry: push --sign, pull, verify, inspect, and
 // the refusals: unsigned, wrong signer, tampered blob.
 func TestPluginPushPullSignVerify(t *testing.T) {
-	t.Parallel()
 	e := newDistEnv(t)
 	policy := policyPlugin(t)
 	signed := e.ref("policies/deny-rm:1.0.0")
@@ -150,7 +153,6 @@ func TestPluginPushPullSignVerify(t *testing.T) {
 // cached, it loads with the registry stopped; unsigned or untrusted, the
 // run is refused before any turn starts.
 func TestRunSignedPluginFromRegistry(t *testing.T) {
-	t.Parallel()
 	e := newDistEnv(t)
 	policy := policyPlugin(t)
 	signed := e.ref("policies/deny-rm:1.0.0")
@@ -202,7 +204,6 @@ func TestRunSignedPluginFromRegistry(t *testing.T) {
 // With a trust policy, a local file needs a trusted PATH.sig, or
 // --allow-unsigned.
 func TestLocalPluginSignature(t *testing.T) {
-	t.Parallel()
 	e := newDistEnv(t)
 	policy := policyPlugin(t)
 
@@ -250,7 +251,6 @@ func TestLocalPluginSignature(t *testing.T) {
 // Settings are checked against the plugin's schema, and capabilities
 // against the grants, when the plugin loads: before codex starts.
 func TestRunSettingsAndGrantsCheckedAtLoad(t *testing.T) {
-	t.Parallel()
 	configured := filepath.Join(t.TempDir(), "configured.wasm")
 	b, err := plugintest.GoGuest("../../plugins/wasm/testdata/guests/configured")
 	require.NoError(t, err)
@@ -281,7 +281,6 @@ func TestRunSettingsAndGrantsCheckedAtLoad(t *testing.T) {
 }
 
 func TestDistBadInput(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	notKey := filepath.Join(dir, "notakey")
 	require.NoError(t, os.WriteFile(notKey, []byte("hello\n"), 0o600))
@@ -362,7 +361,6 @@ func TestProcessPluginFromRegistry(t *testing.T) {
 // A module that describes itself differently from its artifact's (signed)
 // config is refused: what was reviewed is what runs.
 func TestRefuseManifestMismatch(t *testing.T) {
-	t.Parallel()
 	e := newDistEnv(t)
 	module, err := os.ReadFile(policyPlugin(t))
 	require.NoError(t, err)

@@ -27,9 +27,8 @@ Runs PROMPT (or stdin with "-") as one turn on a new thread, or on --thread.
 Approvals are answered by the --plugin chain (Wasm if the file starts with
 \0asm, else a process plugin; oci:// references are pulled and verified
 against the trust policy, see docs/distribution.md), then the --judge, then
---fallback. Events are
-rendered on stdout (--render); diagnostics go to stderr. codex uses your own
-login and ~/.codex unless --codex-home is set.`
+--fallback. Events are rendered on stdout (--render); diagnostics go to
+stderr. codex uses your own login and ~/.codex unless --codex-home is set.`
 
 type runConfig struct {
 	plugins        []string
@@ -299,6 +298,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 
 	res, err := c.turn(ctx, client, prompt, only)
+	if err != nil && c.timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// --timeout fired, maybe before the turn started (a slow start).
+		err = fail(exitTurnFailed, "turn timed out after %s", c.timeout)
+	}
 	if obs != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		_ = obs.Flush(fctx)
