@@ -19,6 +19,12 @@
 // given, [Resolve] returns only module bytes whose digest is the one a
 // trusted signature names. See docs/distribution.md for the format, the
 // trust policy file and the threat model.
+//
+// # Concurrency
+//
+// Every function is safe for concurrent use, and so are a [Cache] and a
+// [TrustPolicy]; several processes may share one cache directory. Each call
+// that reaches a registry takes a context, which bounds it.
 package dist
 
 import (
