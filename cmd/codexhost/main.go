@@ -3,6 +3,7 @@
 //
 //	codexhost run [flags] [PROMPT | -]     one turn, with plugins as the policy
 //	codexhost plugin inspect [--json] PATH  a plugin's manifest and digest
+//	codexhost plugin push|pull|sign|verify  signed plugins in OCI registries
 //	codexhost demo [--mode smoke|demo]      offline demo on the fake model
 //	codexhost version                       versions
 //
@@ -101,8 +102,11 @@ const mainUsage = `Usage: codexhost <command> [flags]
 
 Commands:
   run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread
-  plugin inspect [--json] PATH
+  plugin inspect [--json] PATH|oci://REF
                               print a plugin's manifest and sha256 digest
+  plugin push|pull|sign|verify|keygen
+                              publish, fetch, sign and verify plugins in
+                              OCI registries (docs/distribution.md)
   demo [--mode smoke|demo]    offline demo: the real codex on a fake model
   version                     print versions
 

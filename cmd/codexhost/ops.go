@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ type opsFlags struct {
 
 	// file is the configuration file in use, nil if none.
 	file *config.File
+	// trust is the trust policy (dist.go) every plugin set's loader gets;
+	// it is read once, at start.
+	trust distConfig
 }
 
 const opsSynopsis = `
@@ -152,6 +156,9 @@ func (c *runConfig) spec(f *config.File) (*setSpec, error) {
 			if i < len(c.sha256s) {
 				p.SHA256 = c.sha256s[i]
 			}
+			if i < len(c.settings) && c.settings[i] != "" {
+				p.RawSettings = json.RawMessage(c.settings[i])
+			}
 			s.plugins = append(s.plugins, p)
 		}
 	} else {
@@ -247,7 +254,7 @@ type generation struct {
 // newLoader returns the loader of a new plugin set: every set (the first
 // and each reload's) has its own, closed with it. Loader-wide settings
 // (a trust policy, say) go here.
-func (c *runConfig) newLoader() *loader { return &loader{} }
+func (c *runConfig) newLoader() *loader { return &loader{trust: c.ops.trust} }
 
 // loadGeneration loads every plugin of spec with its settings, grants and
 // timeout, measured by m (if not nil), followed by extra (the judge, which

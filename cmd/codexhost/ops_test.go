@@ -501,3 +501,42 @@ func TestRunCrashBudget(t *testing.T) {
 	assert.Contains(t, a.stderr.String(), "(fallback: plugin ref disabled (crash budget))")
 	assert.Contains(t, a.stderr.String(), "declined 2 request(s)")
 }
+
+// A reload goes through the same trust policy as the start: a config that
+// now names an unsigned plugin is refused (the signed one stays), one that
+// names another signed plugin is swapped in. Not parallel, like the other
+// registry tests.
+func TestReloadFromRegistryKeepsTrust(t *testing.T) {
+	e := newDistEnv(t)
+	policy := policyPlugin(t)
+	signed := e.ref("policies/deny-rm:1.0.0")
+	e.push(t, policy, signed, e.keyA)
+	signed2 := e.ref("policies/deny-rm:1.0.1")
+	e.push(t, policy, signed2, e.keyA)
+	unsigned := e.ref("policies/unsigned:1.0.0")
+	e.push(t, policy, unsigned, "")
+
+	script, secondAsked, open := gatedTurn("echo one > one.txt", "echo two > two.txt")
+	_, home := fakeCodexHome(t, script)
+	dir := t.TempDir()
+	config := func(ref string) string {
+		return fmt.Sprintf("render = \"none\"\n[[plugin]]\npath = %q\n[reload]\ninterval = \"50ms\"\n", ref)
+	}
+	cfg := writeFile(t, dir, "codexhost.toml", config(signed))
+	work := t.TempDir()
+	a := startRun(t, "run", "--config-file", cfg, "--trust-policy", e.policy, "--plugin-cache", filepath.Join(e.dir, "run-cache"),
+		"--codex-home", home, "--cwd", work, "write two files")
+	select {
+	case <-secondAsked:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the model was never asked for the second command:\n%s", a.stderr.String())
+	}
+	require.NoError(t, os.WriteFile(cfg, []byte(config(unsigned)), 0o644))
+	m := a.waitStderr(t, `codexhost: reload of \S+ \(file changed\) failed; still using plugin set 1: (.*)\n`)
+	assert.Contains(t, m[1], "is not signed")
+	require.NoError(t, os.WriteFile(cfg, []byte(config(signed2)), 0o644))
+	a.waitStderr(t, `codexhost: reloaded \S+ \(file changed\): plugin set 2: deny-rm@1.0.0`)
+	close(open)
+	assert.Equal(t, exitOK, a.wait(t))
+	assert.FileExists(t, filepath.Join(work, "two.txt"))
+}

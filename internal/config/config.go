@@ -93,6 +93,9 @@ type Plugin struct {
 	SettingsFiles map[string]string `toml:"settings_files"`
 	Grants        Grants            `toml:"grants"`
 	CrashBudget   CrashBudget       `toml:"crash_budget"`
+	// RawSettings, if set, are the settings as JSON (from a flag); they
+	// replace Settings and SettingsFiles.
+	RawSettings json.RawMessage `toml:"-"`
 }
 
 // Grants are the capabilities granted to a plugin (abi.Capabilities).
@@ -478,6 +481,9 @@ func (f *File) resolve() {
 // SettingsJSON returns the plugin's settings as JSON, with the text of
 // each settings file read now; nil when there are none.
 func (p *Plugin) SettingsJSON() (json.RawMessage, error) {
+	if p.RawSettings != nil {
+		return p.RawSettings, nil
+	}
 	if len(p.Settings) == 0 && len(p.SettingsFiles) == 0 {
 		return nil, nil
 	}
