@@ -2,13 +2,14 @@ package wasm_test
 
 import (
 	"context"
-	"github.com/codexhost/codexhost/plugins"
-	"github.com/codexhost/codexhost/plugins/wasm"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
 // A module that loops forever in _initialize is stopped at the load's
