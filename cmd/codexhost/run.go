@@ -46,6 +46,8 @@ type runConfig struct {
 	thread         string
 	judge          bool
 	timeout        time.Duration
+	record         string
+	noProgress     bool
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
@@ -67,6 +69,8 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	fs.StringVar(&c.record, "record", "", "save the raw JSON-RPC transcript to `FILE` (input for `plugin test --transcript`)")
+	fs.BoolVar(&c.noProgress, "no-progress", false, "no status line on stderr (it is shown only on a terminal)")
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}
@@ -216,6 +220,17 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		defer cancel()
 	}
 
+	rec, err := openRecord(cio, c.record)
+	if err != nil {
+		return err
+	}
+	defer rec.close()
+	color := hostrender.UseColor(cio.stdout)
+	cio, prog := startProgress(cio, c.noProgress)
+	if prog != nil {
+		defer prog.stop()
+	}
+
 	// Plugins.
 	var ld loader
 	defer ld.close()
@@ -257,7 +272,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	switch c.render {
 	case "exec":
 		obs = hostrender.New(&hostrender.Options{Output: cio.stdout,
-			Renderer: &render.ExecStyle{Color: hostrender.UseColor(cio.stdout)}})
+			Renderer: &render.ExecStyle{Color: color}})
 	case "json":
 		obs = hostrender.New(&hostrender.Options{Output: cio.stdout, Renderer: render.JSONL{}})
 	}
@@ -267,10 +282,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		observers = append(observers, only)
 		defer obs.Close()
 	}
+	if prog != nil {
+		observers = append(observers, prog)
+	}
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
-		Handler: chain, Observers: observers,
+		Handler: chain, Observers: observers, Transcript: rec.writer(),
 	})
 	if err != nil {
 		return connFailure(ctx, "start codex", err)
@@ -289,7 +307,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		late.mu.Unlock()
 	}
 
+	if prog != nil {
+		prog.setLabel("working")
+	}
 	res, err := c.turn(ctx, client, prompt, only)
+	if prog != nil {
+		prog.stop()
+	}
 	if obs != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		_ = obs.Flush(fctx)
