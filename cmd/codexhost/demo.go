@@ -155,13 +155,11 @@ func moduleRoot() (string, error) {
 // buildWasm builds the Go guest in dir for wasip1.
 func buildWasm(ctx context.Context, dir, tmp string) ([]byte, error) {
 	out := filepath.Join(tmp, filepath.Base(dir)+".wasm")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("build %s for Wasm: %v: %s", dir, err, oneLine(stderr.String()))
+	if compilerOut, err := goBuild(ctx, dir, out, runtimeWasm); err != nil {
+		if compilerOut == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("build %s for Wasm: %s", dir, oneLine(compilerOut))
 	}
 	return os.ReadFile(out)
 }

@@ -44,20 +44,26 @@ func cmdVersion(cio *cmdIO, args []string) error {
 }
 
 func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
-	const usage = "Usage: codexhost plugin inspect [--json] PATH\n"
+	const usage = "Usage: codexhost plugin inspect|test|build|new [flags] ARG\n"
 	if len(args) == 0 {
 		fmt.Fprint(cio.stderr, usage)
-		return usageErr("plugin: no subcommand given (want inspect)")
+		return usageErr("plugin: no subcommand given (want inspect, test, build or new)")
 	}
 	switch args[0] {
 	case "inspect":
 		return cmdInspect(ctx, cio, args[1:])
+	case "test":
+		return cmdPluginTest(ctx, cio, args[1:])
+	case "build":
+		return cmdPluginBuild(ctx, cio, args[1:])
+	case "new":
+		return cmdPluginNew(ctx, cio, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(cio.stdout, usage)
 		return nil
 	}
 	fmt.Fprint(cio.stderr, usage)
-	return usageErr("plugin: unknown subcommand %q (want inspect)", args[0])
+	return usageErr("plugin: unknown subcommand %q (want inspect, test, build or new)", args[0])
 }
 
 func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {

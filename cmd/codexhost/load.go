@@ -23,7 +23,8 @@ var wasmMagic = []byte("\x00asm")
 type loader struct {
 	rt      *wasm.Runtime // created on the first Wasm plugin
 	loaded  []plugins.Plugin
-	digests []string // hex sha256 of each loaded file, in order
+	digests []string        // hex sha256 of each loaded file, in order
+	opts    plugins.Options // for every plugin it loads (settings, timeout)
 }
 
 // isWasm reports whether the file at path starts with the Wasm magic.
@@ -96,13 +97,13 @@ func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, e
 		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
 			return nil, usageErr("plugin %s changed while it was being loaded; try again", path)
 		}
-		wp, err := l.rt.Load(ctx, b, &wasm.Options{Name: path})
+		wp, err := l.rt.Load(ctx, b, &wasm.Options{Options: l.opts, Name: path})
 		if err != nil {
 			return nil, usageErr("plugin %s does not load: %s", path, oneLine(err.Error()))
 		}
 		p = wp
 	} else {
-		pp, err := process.Load(ctx, path, &process.Options{SHA256: want})
+		pp, err := process.Load(ctx, path, &process.Options{Options: l.opts, SHA256: want})
 		if err != nil {
 			return nil, usageErr("plugin %s does not load as a process plugin (a Wasm plugin must start with \\0asm): %s", path, oneLine(err.Error()))
 		}

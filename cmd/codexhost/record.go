@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -71,4 +73,13 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// failure is [connFailure], but says so when --timeout is what ended ctx
+// (codex can take seconds to start on a busy machine).
+func (c *runConfig) failure(ctx context.Context, what string, err error) error {
+	if c.timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fail(exitTurnFailed, "%s: timed out after %s (--timeout)", what, c.timeout)
+	}
+	return connFailure(ctx, what, err)
 }

@@ -291,7 +291,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		Handler: chain, Observers: observers, Transcript: rec.writer(),
 	})
 	if err != nil {
-		return connFailure(ctx, "start codex", err)
+		return c.failure(ctx, "start codex", err)
 	}
 	defer func() {
 		_ = client.Close()
@@ -342,7 +342,7 @@ func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string
 		th, err := client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
 		if err != nil {
-			return nil, connFailure(ctx, "start a thread", err)
+			return nil, c.failure(ctx, "start a thread", err)
 		}
 		threadID = th.ID
 	} else {
@@ -361,7 +361,7 @@ func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string
 	}
 	t, err := client.StartTurn(ctx, threadID, []host.Input{host.TextInput(prompt)}, topts)
 	if err != nil {
-		return nil, connFailure(ctx, "start the turn", err)
+		return nil, c.failure(ctx, "start the turn", err)
 	}
 	defer t.Close()
 	res, err := t.Wait(ctx)
