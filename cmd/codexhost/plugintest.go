@@ -630,6 +630,8 @@ func (tc *testCase) describe(o *outcome) []string {
 	if f := o.failure(); f != nil {
 		if o.err == nil {
 			lines = append(lines, "plugin:  "+compactJSON(o.resp))
+		} else {
+			lines = append(lines, "plugin failed: "+oneLine(o.err.Error()))
 		}
 	} else {
 		switch tc.hook {
