@@ -86,3 +86,21 @@ func TestBadInputMore(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpMore(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"plugin", "test", "--help"}, {"plugin", "build", "--help"}, {"plugin", "new", "--help"},
+	} {
+		r := runCmd(t, args...)
+		assert.Equal(t, exitOK, r.code)
+		assert.Contains(t, r.stderr, "Usage: codexhost "+strings.Join(args[:2], " "))
+	}
+	r := runCmd(t, "run", "--help")
+	assert.Contains(t, r.stderr, "--record FILE")
+	assert.Contains(t, r.stderr, "--no-progress")
+	r = runCmd(t, "help")
+	for _, s := range []string{"plugin test", "plugin build", "plugin new", "--mode smoke|demo|full", "--record FILE"} {
+		assert.Contains(t, r.stdout, s)
+	}
+}

@@ -3,10 +3,14 @@
 //
 //	codexhost run [flags] [PROMPT | -]     one turn, with plugins as the policy
 //	codexhost plugin inspect [--json] PATH  a plugin's manifest and digest
-//	codexhost demo [--mode smoke|demo]      offline demo on the fake model
+//	codexhost plugin test PATH --cases FILE check a plugin's answers (or --transcript)
+//	codexhost plugin build [DIR]            build an sdk-guest plugin (Wasm or process)
+//	codexhost plugin new NAME               scaffold a plugin with a test
+//	codexhost demo [--mode smoke|demo|full] offline demo on the fake model
 //	codexhost version                       versions
 //
-// Exit codes: see [exitOK] and the constants after it.
+// docs/cli.md is the reference. Exit codes: see [exitOK] and the constants
+// after it.
 package main
 
 import (
@@ -26,7 +30,8 @@ import (
 const (
 	// exitOK: the command succeeded.
 	exitOK = 0
-	// exitTurnFailed: the turn failed, was interrupted, or timed out.
+	// exitTurnFailed: the turn failed, was interrupted, or timed out; a
+	// plugin test case failed; a plugin did not build.
 	exitTurnFailed = 1
 	// exitUsage: bad command line or bad input (flags, files, plugins).
 	exitUsage = 2
@@ -40,7 +45,8 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0  success
-  1  the turn failed, was interrupted, or timed out
+  1  the turn failed, was interrupted, or timed out; a plugin test case
+     failed; a plugin build failed
   2  usage error: bad flag, missing prompt or file, plugin that does not load
   3  the policy declined or cancelled a command or patch during the turn
   4  codex could not start or the connection broke: no codex binary,
@@ -100,10 +106,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const mainUsage = `Usage: codexhost <command> [flags]
 
 Commands:
-  run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread
+  run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread;
+                              --record FILE saves its JSON-RPC transcript
   plugin inspect [--json] PATH
                               print a plugin's manifest and sha256 digest
-  demo [--mode smoke|demo]    offline demo: the real codex on a fake model
+  plugin test PATH --cases FILE | --transcript FILE
+                              check a plugin's answers to recorded requests
+  plugin build [--runtime wasm|process] [-o OUT] [DIR]
+                              build an sdk-guest plugin
+  plugin new [--dir DIR] NAME scaffold an approval policy plugin with a test
+  demo [--mode smoke|demo|full]
+                              offline demo: the real codex on a fake model
   version                     print versions
 
 Run 'codexhost <command> --help' for a command's flags.

@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -71,4 +73,53 @@ func TestRunRecord(t *testing.T) {
 	}
 	require.Len(t, approvals, 1)
 	assert.True(t, strings.HasSuffix(approvals[0], `rm victim.txt' → {"decision":"decline"}`), approvals[0])
+}
+
+// Ctrl-C on the real binary: SIGINT interrupts the turn with
+// turn/interrupt, codex confirms it stopped, and codexhost exits 1 with one
+// line, no stack trace. The transcript shows the interrupt on the wire.
+func TestCtrlCInterruptsTheTurn(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "codexhost")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	model, home := fakeCodexHome(t, hosttest.Hang())
+	record := filepath.Join(t.TempDir(), "turn.jsonl")
+	cmd := exec.Command(bin, "run", "--codex-home", home, "--cwd", t.TempDir(), "--record", record, "think hard")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(60 * time.Second)
+	for len(model.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NotEmpty(t, model.Requests(), "the turn reached the model")
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err = cmd.Wait()
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, exitTurnFailed, ee.ExitCode())
+	assert.Contains(t, stderr.String(), "codexhost: turn interrupted\n")
+	assert.NotContains(t, stderr.String(), "goroutine ")
+
+	f, err := os.Open(record)
+	require.NoError(t, err)
+	defer f.Close()
+	tr, err := transcript.Read(f)
+	require.NoError(t, err)
+	var sawInterrupt, sawInterrupted bool
+	for _, rec := range tr.Records {
+		s := string(rec.Msg)
+		if rec.Dir == transcript.Out && strings.Contains(s, `"method":"turn/interrupt"`) {
+			sawInterrupt = true
+		}
+		if rec.Dir == transcript.In && sawInterrupt && strings.Contains(s, `"method":"turn/completed"`) && strings.Contains(s, `"status":"interrupted"`) {
+			sawInterrupted = true
+		}
+	}
+	assert.True(t, sawInterrupt, "codexhost sent turn/interrupt")
+	assert.True(t, sawInterrupted, "codex completed the turn as interrupted")
 }
