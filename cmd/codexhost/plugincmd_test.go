@@ -57,6 +57,45 @@ func TestPluginTestCases(t *testing.T) {
 	assert.Contains(t, r.stdout, "--- PASS: rm (")
 	assert.NotContains(t, r.stdout, "echo")
 	assert.Contains(t, r.stdout, "1 cases")
+
+	// The same source as a process plugin passes the same cases.
+	bin, err := plugintest.ProcessGuest("../../examples/policy")
+	require.NoError(t, err)
+	r = runCmd(t, "plugin", "test", bin, "--cases", "../../examples/policy/cases.toml")
+	require.Equal(t, exitOK, r.code)
+	assert.Contains(t, r.stdout, "4 cases")
+}
+
+// Render cases: events in, output checked.
+func TestPluginTestRender(t *testing.T) {
+	t.Parallel()
+	renderer := guestFile(t, "../../examples/renderer")
+	cases := filepath.Join(t.TempDir(), "cases.toml")
+	require.NoError(t, os.WriteFile(cases, []byte(`
+[[case]]
+name = "a turn"
+[case.render]
+events = [
+  {kind = "turnStarted", method = "turn/started", seq = 1, threadId = "t", turnId = "u"},
+  {kind = "agentMessageDelta", method = "item/agentMessage/delta", seq = 2, delta = "Hel"},
+  {kind = "agentMessageDelta", method = "item/agentMessage/delta", seq = 3, delta = "lo"},
+]
+[case.expect]
+output = "── turn started\nHello"
+
+[[case]]
+name = "wrong"
+[case.render]
+events = [{kind = "agentMessageDelta", seq = 1, delta = "Bye"}]
+[case.expect]
+output_contains = "Hello"
+`), 0o644))
+	r := runCmd(t, "plugin", "test", renderer, "--cases", cases)
+	require.Equal(t, exitTurnFailed, r.code)
+	assert.NotContains(t, r.stdout, "a turn")
+	assert.Contains(t, r.stdout, "--- FAIL: wrong (")
+	assert.Contains(t, r.stdout, `    output: want it to contain "Hello", got "Bye"`)
+	assert.Contains(t, r.stdout, "2 cases, 1 failed")
 }
 
 // A failed case says what was expected and what the plugin answered, with a
