@@ -51,7 +51,9 @@ type Item struct {
 	Command  string `json:"command,omitempty"`
 	Cwd      string `json:"cwd,omitempty"`
 	ExitCode *int   `json:"exitCode,omitempty"`
-	Output   string `json:"output,omitempty"`
+	// DurationMs is how long a command ran, when codex measured it.
+	DurationMs int    `json:"durationMs,omitempty"`
+	Output     string `json:"output,omitempty"`
 
 	Changes []FileChange `json:"changes,omitempty"`
 

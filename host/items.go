@@ -3,6 +3,7 @@ package host
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/codexhost/codexhost/host/internal/protocol"
 )
@@ -40,6 +41,8 @@ type Item struct {
 	Command  string
 	Cwd      string
 	ExitCode *int
+	// Duration is how long the command ran; zero if codex did not say.
+	Duration time.Duration
 	Output   string // aggregated stdout and stderr
 
 	// File change.
@@ -81,6 +84,13 @@ func itemFromWire(w *protocol.ThreadItem, raw json.RawMessage) *Item {
 	}
 	if w.Cwd != nil {
 		it.Cwd = string(*w.Cwd)
+	}
+	if w.DurationMs != nil {
+		// An integer for a command; other item types use other shapes.
+		var ms int64
+		if json.Unmarshal(*w.DurationMs, &ms) == nil && ms > 0 {
+			it.Duration = time.Duration(ms) * time.Millisecond
+		}
 	}
 	if w.AggregatedOutput != nil {
 		it.Output = *w.AggregatedOutput

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/internal/protocol"
@@ -334,7 +335,7 @@ func (ev *Event) ABIEvent() abi.Event {
 		ThreadID: ev.ThreadID, TurnID: ev.TurnID, ItemID: ev.ItemID, Delta: ev.Delta}
 	if it := ev.Item; it != nil {
 		ai := &abi.Item{ID: it.ID, Type: string(it.Type), Status: it.Status, Text: it.Text, Command: it.Command,
-			Cwd: it.Cwd, ExitCode: it.ExitCode, Output: it.Output, Server: it.Server, Tool: it.Tool,
+			Cwd: it.Cwd, ExitCode: it.ExitCode, DurationMs: int(it.Duration / time.Millisecond), Output: it.Output, Server: it.Server, Tool: it.Tool,
 			Arguments: abi.RawJSON(it.Arguments), Success: it.Success}
 		for _, c := range it.Changes {
 			ai.Changes = append(ai.Changes, abi.FileChange{Path: c.Path, Kind: c.Kind, MovePath: c.MovePath, Diff: c.Diff})

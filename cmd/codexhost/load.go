@@ -13,6 +13,7 @@ import (
 
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/process"
+	"github.com/codexhost/codexhost/plugins/rules"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -123,4 +124,26 @@ func (l *loader) close() {
 	if l.rt != nil {
 		_ = l.rt.Close(ctx)
 	}
+}
+
+// loadPolicy parses the rules file of --policy into the in-process rules
+// plugin. A file that does not validate is a usage error naming the first
+// problem's line and field.
+func loadPolicy(path string) (plugins.Plugin, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usageErr("--policy %s: no such file; check the path of the rules file", path)
+		}
+		return nil, usageErr("--policy %s: %v", path, err)
+	}
+	pol, err := rules.Parse(path, data)
+	if err != nil {
+		msg := err.Error()
+		if n := strings.Count(msg, "\n"); n > 0 {
+			msg = oneLine(msg) + fmt.Sprintf(" (and %d more problems)", n)
+		}
+		return nil, usageErr("--policy: %s", msg)
+	}
+	return rules.NewPlugin(pol), nil
 }

@@ -24,10 +24,10 @@ import (
 const runSynopsis = `run [flags] [PROMPT | -]
 
 Runs PROMPT (or stdin with "-") as one turn on a new thread, or on --thread.
-Approvals are answered by the --plugin chain (Wasm if the file starts with
-\0asm, else a process plugin), then the --judge, then --fallback. Events are
-rendered on stdout (--render); diagnostics go to stderr. codex uses your own
-login and ~/.codex unless --codex-home is set.`
+Approvals are answered by the --policy rules, then the --plugin chain (Wasm
+if the file starts with \0asm, else a process plugin), then the --judge,
+then --fallback. Events are rendered on stdout (--render); diagnostics go to
+stderr. codex uses your own login and ~/.codex unless --codex-home is set.`
 
 type runConfig struct {
 	plugins        []string
@@ -45,6 +45,7 @@ type runConfig struct {
 	codexHome      string
 	thread         string
 	judge          bool
+	policy         string
 	timeout        time.Duration
 	record         string
 	noProgress     bool
@@ -53,6 +54,7 @@ type runConfig struct {
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	var c runConfig
 	fs := newFlagSet(cio, "run", runSynopsis)
+	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE` (TOML; asked before the --plugin files)")
 	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` (repeatable; asked in order)")
 	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
 	fs.StringVar(&c.fallback, "fallback", "decline", "answer when every plugin abstains or one fails: decline, accept or cancel")
@@ -235,6 +237,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	var ld loader
 	defer ld.close()
 	var chainPlugins []plugins.Plugin
+	if c.policy != "" {
+		p, err := loadPolicy(c.policy)
+		if err != nil {
+			return err
+		}
+		chainPlugins = append(chainPlugins, p)
+	}
 	for i, path := range c.plugins {
 		want := ""
 		if i < len(c.sha256s) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -62,9 +63,9 @@ func TestPluginMatchesBuiltIn(t *testing.T) {
 	require.NoError(t, oPlain.Flush(ctx))
 	require.NoError(t, oColor.Flush(ctx))
 
-	want := "Let me check.\n$ /bin/bash -lc 'echo hi'\nhi\nexit 0\n+ " + filepath.Join(env.Work, "hello.txt") +
+	want := "Let me check.\n$ /bin/bash -lc 'echo hi'\nhi\nexit 0 in DURATION\n+ " + filepath.Join(env.Work, "hello.txt") +
 		"\nDone: it printed hi, and hello.txt is written.\ntokens: in 3 (cached 0) out 3\n"
-	assert.Equal(t, want, builtinPlain.String())
+	assert.Equal(t, want, regexp.MustCompile(`exit 0 in [0-9.]+m?s`).ReplaceAllString(builtinPlain.String(), "exit 0 in DURATION"))
 	assert.Equal(t, builtinPlain.String(), plainOut.String())
 	assert.Equal(t, builtinColor.String(), colorOut.String())
 	assert.Contains(t, colorOut.String(), "\x1b[")

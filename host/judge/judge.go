@@ -48,6 +48,11 @@ type Options struct {
 	// answer that is not exactly one valid JSON object. Default:
 	// abi.Decline. abi.Abstain passes the decision to the next plugin.
 	Fallback abi.Decision
+	// FallbackFor overrides Fallback for some kinds of approval, e.g.
+	// {abi.ApprovalPermissions: abi.Cancel} to stop the turn when the judge
+	// cannot decide on a permission request, while commands and patches
+	// are declined.
+	FallbackFor map[abi.ApprovalKind]abi.Decision
 	// Name is the plugin name in audit records. Default: "llm-judge".
 	Name string
 }
@@ -83,6 +88,11 @@ func New(opts *Options) (*Judge, error) {
 	if !o.Fallback.Valid() {
 		return nil, fmt.Errorf("judge: fallback %q is not a decision", o.Fallback)
 	}
+	for kind, d := range o.FallbackFor {
+		if !d.Valid() {
+			return nil, fmt.Errorf("judge: fallback %q for %s approvals is not a decision", d, kind)
+		}
+	}
 	if o.Name == "" {
 		o.Name = "llm-judge"
 	}
@@ -115,9 +125,17 @@ func (j *Judge) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, er
 func (j *Judge) Decide(ctx context.Context, req *abi.ApprovalRequest) *abi.ApprovalResponse {
 	v, err := j.ask(ctx, req)
 	if err != nil {
-		return &abi.ApprovalResponse{Decision: j.opts.Fallback, Reason: j.opts.Name + ": " + err.Error()}
+		return &abi.ApprovalResponse{Decision: j.fallback(req.Kind), Reason: j.opts.Name + ": " + err.Error()}
 	}
 	return v
+}
+
+// fallback is the fallback decision for an approval of kind k.
+func (j *Judge) fallback(k abi.ApprovalKind) abi.Decision {
+	if d, ok := j.opts.FallbackFor[k]; ok {
+		return d
+	}
+	return j.opts.Fallback
 }
 
 func (j *Judge) ask(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {

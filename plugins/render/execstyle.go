@@ -18,7 +18,7 @@ const DefaultMaxOutputLines = 20
 //   - reasoning summaries under a "thinking" line;
 //   - a command as "$ cmd" when it starts, then, when it ends, its output
 //     (the last MaxOutputLines lines, with a count of the ones left out)
-//     and "exit N", or its status if it did not complete;
+//     and "exit N in 12ms", or its status if it did not complete;
 //   - a file change as one line per file: "+ path" (added), "~ path"
 //     (updated), "- path" (deleted), "~ old -> new" (moved), with the
 //     status when it is not "completed";
@@ -167,9 +167,9 @@ func (s *ExecStyle) itemCompleted(b *strings.Builder, it *abi.Item) {
 			if *it.ExitCode != 0 {
 				style = ansiRed
 			}
-			s.line(b, fmt.Sprintf("exit %d", *it.ExitCode), style)
+			s.line(b, fmt.Sprintf("exit %d%s", *it.ExitCode, took(it.DurationMs)), style)
 		case it.ExitCode != nil:
-			s.line(b, fmt.Sprintf("%s (exit %d)", orUnknown(it.Status), *it.ExitCode), ansiRed)
+			s.line(b, fmt.Sprintf("%s (exit %d)%s", orUnknown(it.Status), *it.ExitCode, took(it.DurationMs)), ansiRed)
 		default:
 			s.line(b, orUnknown(it.Status), ansiRed)
 		}
@@ -297,4 +297,18 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// took formats a command's duration as " in 12ms", " in 1.5s" or
+// " in 2m05s"; "" when it is unknown.
+func took(ms int) string {
+	switch {
+	case ms <= 0:
+		return ""
+	case ms < 1000:
+		return fmt.Sprintf(" in %dms", ms)
+	case ms < 60_000:
+		return fmt.Sprintf(" in %.1fs", float64(ms)/1000)
+	}
+	return fmt.Sprintf(" in %dm%02ds", ms/60_000, ms%60_000/1000)
 }

@@ -41,13 +41,19 @@ func TestJudgeOnRealCodex(t *testing.T) {
 		timeout time.Duration
 		runs    bool
 		reason  string
+		// fallbackFor is judge.Options.FallbackFor.
+		fallbackFor map[abi.ApprovalKind]abi.Decision
 	}{
-		{"valid accept", hosttest.Text(`{"decision":"accept","reason":"touching a file in the project is fine"}`), 0, true, "touching a file"},
-		{"valid decline", hosttest.Text(`{"decision":"decline","reason":"not needed"}`), 0, false, "not needed"},
-		{"prose", hosttest.Text(`Looks fine to me, I would accept it.`), 0, false, "not a single JSON object"},
-		{"embedded JSON", hosttest.Text(`Verdict: {"decision":"accept"}`), 0, false, "not a single JSON object"},
-		{"malformed JSON", hosttest.Text(`{"decision": accept}`), 0, false, "not valid JSON"},
-		{"timeout", hosttest.Hang(), 2 * time.Second, false, "no verdict within 2s"},
+		{"valid accept", hosttest.Text(`{"decision":"accept","reason":"touching a file in the project is fine"}`), 0, true, "touching a file", nil},
+		{"valid decline", hosttest.Text(`{"decision":"decline","reason":"not needed"}`), 0, false, "not needed", nil},
+		{"prose", hosttest.Text(`Looks fine to me, I would accept it.`), 0, false, "not a single JSON object", nil},
+		{"embedded JSON", hosttest.Text(`Verdict: {"decision":"accept"}`), 0, false, "not a single JSON object", nil},
+		{"malformed JSON", hosttest.Text(`{"decision": accept}`), 0, false, "not valid JSON", nil},
+		{"timeout", hosttest.Hang(), 2 * time.Second, false, "no verdict within 2s", nil},
+		// A per-kind fallback: commands fall back to accept (say, in a
+		// throwaway sandbox), so the malformed verdict lets it run.
+		{"fallback per kind", hosttest.Text(`{"decision": accept}`), 0, true, "not valid JSON",
+			map[abi.ApprovalKind]abi.Decision{abi.ApprovalCommand: abi.Accept, abi.ApprovalPermissions: abi.Cancel}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var decisions e2e.Decisions
@@ -58,7 +64,7 @@ func TestJudgeOnRealCodex(t *testing.T) {
 				Script: judgeScript(tc.verdict),
 				Chain:  host.ChainOptions{Plugins: []plugins.Plugin{abstainer{}, late}, OnDecision: decisions.Record},
 			})
-			j, err := judge.New(&judge.Options{Client: env.Client, Timeout: tc.timeout})
+			j, err := judge.New(&judge.Options{Client: env.Client, Timeout: tc.timeout, FallbackFor: tc.fallbackFor})
 			require.NoError(t, err)
 			late.j = j
 			start := time.Now()

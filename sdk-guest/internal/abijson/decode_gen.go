@@ -47,13 +47,13 @@ const (
 	hStatus            uint64 = 0x0600737574617473 // "status"
 	hText              uint64 = 0x0400000074786574 // "text"
 	hExitCode          uint64 = 0xed646f4374697865 // "exitCode"
+	hDurationMs        uint64 = 0xe46f697461727564 // "durationMs"
 	hOutput            uint64 = 0x060074757074756f // "output"
 	hServer            uint64 = 0x0600726576726573 // "server"
 	hTool              uint64 = 0x040000006c6f6f74 // "tool"
 	hArguments         uint64 = 0xfd6e656d75677261 // "arguments"
 	hSuccess           uint64 = 0x0773736563637573 // "success"
 	hState             uint64 = 0x0500006574617473 // "state"
-	hDurationMs        uint64 = 0xe46f697461727564 // "durationMs"
 	hLast              uint64 = 0x040000007473616c // "last"
 	hTotal             uint64 = 0x0500006c61746f74 // "total"
 	hContextWindow     uint64 = 0xda747865746e6f63 // "contextWindow"
@@ -1225,6 +1225,14 @@ func (d *decoder) decodeItem(v *abi.Item) error {
 			return err
 		}
 	}
+	if h == hDurationMs && is(k, "durationMs") {
+		if err = d.intInto(&v.DurationMs); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
 	if h == hOutput {
 		if err = d.stringInto(&v.Output, "string"); err != nil {
 			return err
@@ -1290,6 +1298,8 @@ func (d *decoder) decodeItem(v *abi.Item) error {
 			err = d.stringInto(&v.Cwd, "string")
 		case h == hExitCode && is(k, "exitCode"):
 			err = d.intPtrInto(&v.ExitCode)
+		case h == hDurationMs && is(k, "durationMs"):
+			err = d.intInto(&v.DurationMs)
 		case h == hOutput:
 			err = d.stringInto(&v.Output, "string")
 		case h == hChanges:
@@ -1335,6 +1345,8 @@ func foldItem(k string) string {
 		return "cwd"
 	case "EXITCODE":
 		return "exitCode"
+	case "DURATIONMS":
+		return "durationMs"
 	case "OUTPUT":
 		return "output"
 	case "CHANGES":

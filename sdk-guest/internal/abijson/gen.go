@@ -123,6 +123,7 @@ var spec = []structSpec{
 		{"command", "Command", kString, ""},
 		{"cwd", "Cwd", kString, ""},
 		{"exitCode", "ExitCode", kIntPtr, ""},
+		{"durationMs", "DurationMs", kInt, ""},
 		{"output", "Output", kString, ""},
 		{"changes", "Changes", kStructs, "FileChange"},
 		{"server", "Server", kString, ""},

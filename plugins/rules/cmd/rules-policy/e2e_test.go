@@ -17,6 +17,7 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/plugintest"
+	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -39,14 +40,30 @@ message = "text files in the work directory"
 paths = ["WORK/*.txt"]
 `
 
-// The plugin, built as Wasm and given the rules through its settings,
-// decides real codex approvals: the echo runs, the rm and an echo chained
-// with an rm do not, a patch of a text file applies and one of .env does not.
+// The plugin, built as Wasm and as a process plugin from the same source
+// and given the rules through its settings, decides real codex approvals:
+// the echo runs, the rm and an echo chained with an rm do not, a patch of a
+// text file applies and one of .env does not.
 func TestRulesOnRealCodex(t *testing.T) {
 	e2e.RequireCodex(t)
-	work := t.TempDir()
-	rules := strings.ReplaceAll(e2eRules, "WORK", work)
-	policy := e2e.LoadWasm(t, ".", &wasm.Options{Options: plugins.Options{Settings: settingsJSON(t, "rules.toml", rules)}})
+	load := map[string]func(t *testing.T, settings json.RawMessage) plugins.Plugin{
+		"wasm": func(t *testing.T, settings json.RawMessage) plugins.Plugin {
+			return e2e.LoadWasm(t, ".", &wasm.Options{Options: plugins.Options{Settings: settings}})
+		},
+		"process": func(t *testing.T, settings json.RawMessage) plugins.Plugin {
+			return e2e.LoadProcess(t, ".", &process.Options{Options: plugins.Options{Settings: settings}})
+		},
+	}
+	for _, runtime := range []string{"wasm", "process"} {
+		t.Run(runtime, func(t *testing.T) {
+			work := t.TempDir()
+			policy := load[runtime](t, settingsJSON(t, "rules.toml", strings.ReplaceAll(e2eRules, "WORK", work)))
+			testRulesOnRealCodex(t, work, policy)
+		})
+	}
+}
+
+func testRulesOnRealCodex(t *testing.T, work string, policy plugins.Plugin) {
 	var decisions e2e.Decisions
 	env := e2e.Start(t, e2e.Config{
 		Work: work,

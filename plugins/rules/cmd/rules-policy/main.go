@@ -76,15 +76,7 @@ func approve(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalRespon
 	if p == nil {
 		return nil, &abi.Error{Code: abi.CodeBadConfig, Message: "rules: not configured"}
 	}
-	v := p.Evaluate(req)
-	if v.Rule == "" {
-		return &abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched"}, nil
-	}
-	reason := "rule " + v.Rule
-	if v.Message != "" {
-		reason += ": " + v.Message
-	}
-	return &abi.ApprovalResponse{Decision: v.Decision, Reason: reason}, nil
+	return p.Evaluate(req).Response(), nil
 }
 
 func main() { guest.Main() }

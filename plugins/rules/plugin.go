@@ -1,0 +1,57 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
+)
+
+// Response is the approval hook's answer for v: its decision, with the
+// rule's name and message as the reason ("no rule matched" when v
+// abstains).
+func (v Verdict) Response() *abi.ApprovalResponse {
+	if v.Rule == "" {
+		return &abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched"}
+	}
+	reason := "rule " + v.Rule
+	if v.Message != "" {
+		reason += ": " + v.Message
+	}
+	return &abi.ApprovalResponse{Decision: v.Decision, Reason: reason}
+}
+
+// NewPlugin returns p as an in-process approval plugin named "rules", the
+// same plugin as the sandboxed rules-policy module (cmd/rules-policy)
+// without the sandbox: codexhost's --policy flag uses it, so a rules file
+// needs no Wasm build and costs no compilation. It is safe for concurrent
+// use; Close does nothing.
+func NewPlugin(p *Policy) plugins.Plugin { return &inProcess{p: p} }
+
+type inProcess struct{ p *Policy }
+
+var manifest = abi.Manifest{
+	Name: "rules", Version: "1.0.0", ABI: abi.Version,
+	Hooks:       []abi.Hook{abi.HookApproval},
+	Description: "decides approvals with the ordered rules of a rules file",
+}
+
+func (*inProcess) Manifest() *abi.Manifest { return &manifest }
+
+func (*inProcess) Close(context.Context) error { return nil }
+
+func (r *inProcess) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	if hook != abi.HookApproval {
+		return nil, &abi.Error{Code: abi.CodeUnsupportedHook, Message: fmt.Sprintf("rules: hook %q is not implemented", hook)}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var a abi.ApprovalRequest
+	if err := json.Unmarshal(req, &a); err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadRequest, Message: "rules: approval request: " + err.Error()}
+	}
+	return json.Marshal(r.p.Evaluate(&a).Response())
+}
