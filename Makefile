@@ -25,6 +25,7 @@ help:
 	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
+	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
 
 build:
 	$(GO) build ./...
@@ -45,7 +46,7 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@$(CODEX_JS) --version
 
-test: codex testdata
+test: codex testdata registry
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
 
@@ -92,7 +93,7 @@ clean:
 WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat)
 WAT_BINS := $(WAT_SRCS:.wat=.wasm)
 
-.PHONY: testdata wabt
+.PHONY: testdata wabt registry
 
 testdata: $(WAT_BINS)
 
@@ -105,3 +106,13 @@ wabt:
 
 %.wasm: %.wat | wabt
 	wat2wasm -o $@ $<
+
+# The OCI registry the plugin distribution tests push to and pull from:
+# Debian's docker-registry (the CNCF distribution server), unless installed.
+# Tests start their own instance on 127.0.0.1 (plugins/dist/disttest).
+REGISTRY_BIN := /usr/bin/docker-registry
+registry:
+	@test -x $(REGISTRY_BIN) || { \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry; }

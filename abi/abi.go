@@ -115,6 +115,28 @@ type Manifest struct {
 	Capabilities Capabilities `json:"capabilities,omitzero"`
 	// Description is a one-line summary for `codexhost plugin inspect`.
 	Description string `json:"description,omitempty"`
+	// SettingsSchema is the JSON Schema (draft 2020-12 unless it names
+	// another with $schema) the operator's settings must satisfy. The host
+	// validates the settings against it at load time, before configure;
+	// settings that do not validate refuse the plugin with the failing
+	// field's path. The schema must be self-contained: $ref to anything but
+	// the schema itself is refused. Empty: any settings are passed on.
+	SettingsSchema RawJSON `json:"settingsSchema,omitempty"`
+	// Limits are the resources the plugin needs. They are requests, like
+	// Capabilities: the operator's limits stay in force, and a plugin that
+	// asks for more than they allow is refused at load time rather than
+	// failing at its first call.
+	Limits Limits `json:"limits,omitzero"`
+}
+
+// Limits are the resources a plugin declares it needs. Zero means the
+// plugin states no need.
+type Limits struct {
+	// MemoryPages is the linear memory, in 64 KiB pages, a Wasm plugin
+	// needs. Ignored by the process runtime, which has no memory limit.
+	MemoryPages uint32 `json:"memoryPages,omitempty"`
+	// TimeoutMillis is the longest a hook call may need, in milliseconds.
+	TimeoutMillis uint32 `json:"timeoutMillis,omitempty"`
 }
 
 // Implements reports whether the manifest lists hook h.

@@ -89,6 +89,8 @@ import (
 type registry struct {
 	name, version, description string
 	caps                       abi.Capabilities
+	settingsSchema             abi.RawJSON
+	limits                     abi.Limits
 
 	configure func(settings []byte) error
 	approval  func(context.Context, *abi.ApprovalRequest) (*abi.ApprovalResponse, error)
@@ -126,6 +128,27 @@ func Capabilities(c abi.Capabilities) {
 		ReadDirs: slices.Clone(c.ReadDirs),
 		Network:  c.Network,
 	}
+}
+
+// SettingsSchema declares the JSON Schema (draft 2020-12 unless $schema
+// names another) the operator's settings must satisfy. The host validates
+// the settings against it before configure and refuses the plugin, naming
+// the failing field, when they do not match; [OnConfigure] then sees only
+// valid settings. The schema must be self-contained (no $ref to other
+// documents). It panics if schema is not valid JSON.
+func SettingsSchema(schema string) {
+	if !json.Valid([]byte(schema)) {
+		panic("guest: SettingsSchema: the schema is not valid JSON")
+	}
+	std.settingsSchema = abi.RawJSON(schema)
+}
+
+// Limits declares the resources the plugin needs: Wasm memory pages and the
+// longest a hook call may take. They are requests: the host refuses the
+// plugin at load time if its operator's limits are lower, instead of
+// letting it fail at its first call; they never raise a limit.
+func Limits(l abi.Limits) {
+	std.limits = l
 }
 
 // OnConfigure registers fn to receive the operator's settings for the
@@ -191,7 +214,8 @@ func Main() {
 }
 
 // Manifest returns the manifest the plugin describes itself with, built
-// from [Info], [Capabilities] and the registered hooks and tools.
+// from [Info], [Capabilities], [SettingsSchema], [Limits] and the
+// registered hooks and tools.
 func Manifest() abi.Manifest { return std.manifest() }
 
 // Configure passes the operator's settings (JSON, "null" when none) to the
@@ -256,6 +280,8 @@ func (r *registry) manifest() abi.Manifest {
 			ReadDirs: slices.Clone(r.caps.ReadDirs),
 			Network:  r.caps.Network,
 		},
+		SettingsSchema: slices.Clone(r.settingsSchema),
+		Limits:         r.limits,
 	}
 	// abi.Hooks is in numeric order.
 	for _, h := range abi.Hooks {

@@ -90,6 +90,24 @@ func TestManifest(t *testing.T) {
 		"capabilities":{"env":["HOME"],"readDirs":["/etc"]},"description":"registers every hook"}`, string(b))
 }
 
+func TestManifestSettingsSchemaAndLimits(t *testing.T) {
+	guest.UseFreshRegistry(t)
+	guest.Info("configured", "1", "")
+	guest.OnApproval(approve(abi.Accept, ""))
+	guest.SettingsSchema(`{"type":"object","required":["n"]}`)
+	guest.Limits(abi.Limits{MemoryPages: 100, TimeoutMillis: 50})
+	m := guest.Manifest()
+	require.Equal(t, abi.RawJSON(`{"type":"object","required":["n"]}`), m.SettingsSchema)
+	require.Equal(t, abi.Limits{MemoryPages: 100, TimeoutMillis: 50}, m.Limits)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"name":"configured","version":"1","abi":1,"features":1,"hooks":["approval"],
+		"settingsSchema":{"type":"object","required":["n"]},"limits":{"memoryPages":100,"timeoutMillis":50}}`, string(b))
+	require.NoError(t, plugins.CheckSettings(&m, json.RawMessage(`{"n":1}`)))
+	require.ErrorIs(t, plugins.CheckSettings(&m, json.RawMessage(`{}`)), plugins.ErrBadSettings)
+	require.PanicsWithValue(t, "guest: SettingsSchema: the schema is not valid JSON", func() { guest.SettingsSchema("{") })
+}
+
 func TestManifestHooksFollowRegistrations(t *testing.T) {
 	guest.UseFreshRegistry(t)
 	m := guest.Manifest()

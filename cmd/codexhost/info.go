@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/dist"
 )
 
 // testedCodexVersion is the Codex CLI version codexhost is pinned to and
@@ -44,10 +48,10 @@ func cmdVersion(cio *cmdIO, args []string) error {
 }
 
 func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
-	const usage = "Usage: codexhost plugin inspect|test|build|new [flags] ARG\n"
+	const usage = "Usage: codexhost plugin inspect [--json] PATH|oci://REF\n" + pluginDevUsage + pluginDistUsage
 	if len(args) == 0 {
 		fmt.Fprint(cio.stderr, usage)
-		return usageErr("plugin: no subcommand given (want inspect, test, build or new)")
+		return usageErr("plugin: no subcommand given (want inspect, " + pluginDevCommands + ", " + pluginDistCommands + ")")
 	}
 	switch args[0] {
 	case "inspect":
@@ -58,20 +62,26 @@ func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
 		return cmdPluginBuild(ctx, cio, args[1:])
 	case "new":
 		return cmdPluginNew(ctx, cio, args[1:])
+	case "push", "pull", "sign", "verify", "keygen":
+		return cmdPluginDist(ctx, cio, args)
 	case "-h", "--help", "help":
 		fmt.Fprint(cio.stdout, usage)
 		return nil
 	}
 	fmt.Fprint(cio.stderr, usage)
-	return usageErr("plugin: unknown subcommand %q (want inspect, test, build or new)", args[0])
+	return usageErr("plugin: unknown subcommand %q (want inspect, "+pluginDevCommands+", "+pluginDistCommands+")", args[0])
 }
 
 func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 	var asJSON bool
 	var want string
-	fs := newFlagSet(cio, "plugin inspect", "plugin inspect [--json] [--sha256 HEX] PATH\n\nLoads the plugin (Wasm in the sandbox, or a process plugin) and prints its\nmanifest and the sha256 digest of the file.")
+	fs := newFlagSet(cio, "plugin inspect", "plugin inspect [--json] [--sha256 HEX] PATH|oci://REF\n\nLoads the plugin (Wasm in the sandbox, or a process plugin) and prints its\nmanifest and the sha256 digest of the file. An oci:// reference is pulled\ninto the cache (or read from it, if pinned and cached) and shown with its\nsignatures, without loading it.")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.StringVar(&want, "sha256", "", "refuse the plugin unless its sha256 is `HEX`")
+	var settings string
+	fs.StringVar(&settings, "settings", "", "settings `JSON` to load the plugin with, if its schema requires some")
+	var df distFlags
+	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}
@@ -80,9 +90,16 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 		return usageErr("plugin inspect: want exactly one PATH, got %d arguments", fs.NArg())
 	}
 	path := fs.Arg(0)
+	if dist.IsRef(path) {
+		return inspectRef(ctx, cio, path, asJSON, &df)
+	}
 	var ld loader
 	defer ld.close()
-	p, err := ld.load(ctx, path, want)
+	var o *plugins.Options
+	if settings != "" {
+		o = &plugins.Options{Settings: json.RawMessage(settings)}
+	}
+	p, err := ld.loadWith(ctx, path, want, o)
 	if err != nil {
 		return err
 	}
@@ -105,7 +122,13 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 		fmt.Fprintln(cio.stdout, string(b))
 		return nil
 	}
-	w := cio.stdout
+	printManifest(cio.stdout, m, kind)
+	fmt.Fprintf(cio.stdout, "sha256:       %s\n", ld.digests[0])
+	return nil
+}
+
+// printManifest prints a plugin manifest for people.
+func printManifest(w io.Writer, m *abi.Manifest, kind string) {
 	fmt.Fprintf(w, "name:         %s\n", m.Name)
 	fmt.Fprintf(w, "version:      %s\n", orNone(m.Version))
 	if m.Description != "" {
@@ -128,8 +151,12 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	fmt.Fprintf(w, "capabilities: %s\n", capabilities(m.Capabilities))
 	fmt.Fprintf(w, "features:     %s\n", features(m.Features))
-	fmt.Fprintf(w, "sha256:       %s\n", ld.digests[0])
-	return nil
+	if len(m.SettingsSchema) > 0 {
+		fmt.Fprintf(w, "settings:     %s\n", m.SettingsSchema)
+	}
+	if m.Limits != (abi.Limits{}) {
+		fmt.Fprintf(w, "limits:       %d memory pages, %d ms per call\n", m.Limits.MemoryPages, m.Limits.TimeoutMillis)
+	}
 }
 
 func orNone(s string) string {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/dist"
 	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/rules"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -20,12 +21,16 @@ import (
 // wasmMagic starts every WebAssembly binary.
 var wasmMagic = []byte("\x00asm")
 
-// A loader loads plugin files, Wasm or process, and owns what it loaded.
+// A loader loads plugin files, Wasm or process, and plugins from OCI
+// registries (oci://, see dist.go), and owns what it loaded.
 type loader struct {
 	rt      *wasm.Runtime // created on the first Wasm plugin
 	loaded  []plugins.Plugin
-	digests []string        // hex sha256 of each loaded file, in order
-	opts    plugins.Options // for every plugin it loads (settings, timeout)
+	digests []string // hex sha256 of each loaded module, in order
+
+	// Distribution and trust (dist.go); the zero value has no trust policy.
+	trust distConfig
+	cache *dist.Cache // opened on the first oci:// plugin
 }
 
 // isWasm reports whether the file at path starts with the Wasm magic.
@@ -59,14 +64,27 @@ func normDigest(s string) (string, error) {
 	return h, nil
 }
 
-// load loads the plugin at path; want is its expected sha256 or "". The
-// errors are usage errors that name the file and what to fix.
+// load loads the plugin at path (a file or an oci:// reference); want is
+// its module's expected sha256 or "". The errors are usage errors that name
+// the plugin and what to fix.
 func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, error) {
+	return l.loadWith(ctx, path, want, nil)
+}
+
+// loadWith is load with the plugin's settings, grants and limits (nil:
+// none, defaults).
+func (l *loader) loadWith(ctx context.Context, path, want string, o *plugins.Options) (plugins.Plugin, error) {
+	if o == nil {
+		o = &plugins.Options{}
+	}
 	if want != "" {
 		var err error
 		if want, err = normDigest(want); err != nil {
 			return nil, usageErr("%v", err)
 		}
+	}
+	if dist.IsRef(path) {
+		return l.loadRef(ctx, path, want, o)
 	}
 	isW, err := isWasm(path)
 	if err != nil {
@@ -82,14 +100,17 @@ func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, e
 	if want != "" && want != digest {
 		return nil, usageErr("plugin %s: sha256 is %s, --sha256 expects %s; refusing to load it", path, digest, want)
 	}
+	// With a trust policy, a local file needs a trusted signature beside
+	// it (PATH.sig), or --allow-unsigned.
+	signed, err := l.verifyFile(path, digest)
+	if err != nil {
+		return nil, err
+	}
+	if signed != nil && want == "" {
+		want = digest // pin the process binary to the verified digest
+	}
 	var p plugins.Plugin
 	if isW {
-		if l.rt == nil {
-			l.rt, err = wasm.NewRuntime(ctx, nil)
-			if err != nil {
-				return nil, fail(exitConn, "start the Wasm runtime: %v", err)
-			}
-		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, usageErr("plugin %s: %v", path, err)
@@ -98,21 +119,41 @@ func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, e
 		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
 			return nil, usageErr("plugin %s changed while it was being loaded; try again", path)
 		}
-		wp, err := l.rt.Load(ctx, b, &wasm.Options{Options: l.opts, Name: path})
-		if err != nil {
-			return nil, usageErr("plugin %s does not load: %s", path, oneLine(err.Error()))
+		if p, err = l.loadWasm(ctx, path, b, o); err != nil {
+			return nil, err
 		}
-		p = wp
 	} else {
-		pp, err := process.Load(ctx, path, &process.Options{Options: l.opts, SHA256: want})
+		pp, err := process.Load(ctx, path, &process.Options{Options: *o, SHA256: want})
 		if err != nil {
 			return nil, usageErr("plugin %s does not load as a process plugin (a Wasm plugin must start with \\0asm): %s", path, oneLine(err.Error()))
 		}
 		p = pp
 	}
+	if signed != nil {
+		if err := checkSigned(path, p, signed); err != nil {
+			_ = p.Close(context.Background())
+			return nil, err
+		}
+	}
 	l.loaded = append(l.loaded, p)
 	l.digests = append(l.digests, digest)
 	return p, nil
+}
+
+// loadWasm loads Wasm bytes in the loader's runtime.
+func (l *loader) loadWasm(ctx context.Context, name string, b []byte, o *plugins.Options) (plugins.Plugin, error) {
+	if l.rt == nil {
+		var err error
+		l.rt, err = wasm.NewRuntime(ctx, nil)
+		if err != nil {
+			return nil, fail(exitConn, "start the Wasm runtime: %v", err)
+		}
+	}
+	wp, err := l.rt.Load(ctx, b, &wasm.Options{Options: *o, Name: name})
+	if err != nil {
+		return nil, usageErr("plugin %s does not load: %s", name, oneLine(err.Error()))
+	}
+	return wp, nil
 }
 
 // close closes every plugin, then the Wasm runtime.

@@ -6,6 +6,7 @@
 //	codexhost plugin test PATH --cases FILE check a plugin's answers (or --transcript)
 //	codexhost plugin build [DIR]            build an sdk-guest plugin (Wasm or process)
 //	codexhost plugin new NAME               scaffold a plugin with a test
+//	codexhost plugin push|pull|sign|verify  signed plugins in OCI registries
 //	codexhost demo [--mode smoke|demo|full] offline demo on the fake model
 //	codexhost version                       versions
 //
@@ -108,13 +109,16 @@ const mainUsage = `Usage: codexhost <command> [flags]
 Commands:
   run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread;
                               --record FILE saves its JSON-RPC transcript
-  plugin inspect [--json] PATH
+  plugin inspect [--json] PATH|oci://REF
                               print a plugin's manifest and sha256 digest
   plugin test PATH --cases FILE | --transcript FILE
                               check a plugin's answers to recorded requests
   plugin build [--runtime wasm|process] [-o OUT] [DIR]
                               build an sdk-guest plugin
   plugin new [--dir DIR] NAME scaffold an approval policy plugin with a test
+  plugin push|pull|sign|verify|keygen
+                              publish, fetch, sign and verify plugins in
+                              OCI registries (docs/distribution.md)
   demo [--mode smoke|demo|full]
                               offline demo: the real codex on a fake model
   version                     print versions

@@ -110,9 +110,9 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 		}
 	}
 
-	ld := loader{opts: plugins.Options{Settings: settings}}
+	var ld loader
 	defer ld.close()
-	p, err := ld.load(ctx, path, c.sha256)
+	p, err := ld.loadWith(ctx, path, c.sha256, &plugins.Options{Settings: settings})
 	if err != nil {
 		return err
 	}
@@ -744,3 +744,12 @@ func lineDiff(a, b []string) []string {
 	}
 	return out
 }
+
+// The plugin subcommands for plugin authors, for the usage texts.
+const (
+	pluginDevCommands = "test, build, new"
+	pluginDevUsage    = `       codexhost plugin test [flags] PATH (--cases FILE | --transcript FILE)
+       codexhost plugin build [--runtime wasm|process] [-o OUT] [DIR]
+       codexhost plugin new [--dir DIR] NAME
+`
+)

@@ -25,9 +25,11 @@ const runSynopsis = `run [flags] [PROMPT | -]
 
 Runs PROMPT (or stdin with "-") as one turn on a new thread, or on --thread.
 Approvals are answered by the --policy rules, then the --plugin chain (Wasm
-if the file starts with \0asm, else a process plugin), then the --judge,
-then --fallback. Events are rendered on stdout (--render); diagnostics go to
-stderr. codex uses your own login and ~/.codex unless --codex-home is set.`
+if the file starts with \0asm, else a process plugin; oci:// references are
+pulled and verified against the trust policy, see docs/distribution.md),
+then the --judge, then --fallback. Events are rendered on stdout (--render);
+diagnostics go to stderr. codex uses your own login and ~/.codex unless
+--codex-home is set.`
 
 type runConfig struct {
 	plugins        []string
@@ -47,6 +49,8 @@ type runConfig struct {
 	judge          bool
 	policy         string
 	timeout        time.Duration
+	settings       []string
+	dist           distFlags
 	record         string
 	noProgress     bool
 }
@@ -55,7 +59,7 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	var c runConfig
 	fs := newFlagSet(cio, "run", runSynopsis)
 	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE` (TOML; asked before the --plugin files)")
-	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` (repeatable; asked in order)")
+	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` or oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] (repeatable; asked in order)")
 	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
 	fs.StringVar(&c.fallback, "fallback", "decline", "answer when every plugin abstains or one fails: decline, accept or cancel")
 	fs.StringVar(&c.mode, "mode", "deny-wins", "how plugin decisions combine: deny-wins or first-answer")
@@ -71,6 +75,8 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	fs.StringArrayVar(&c.settings, "settings", nil, "settings `JSON` of the --plugin in the same position, checked against its schema (repeatable)")
+	c.dist.register(fs, true)
 	fs.StringVar(&c.record, "record", "", "save the raw JSON-RPC transcript to `FILE` (input for `plugin test --transcript`)")
 	fs.BoolVar(&c.noProgress, "no-progress", false, "no status line on stderr (it is shown only on a terminal)")
 	if err := parseFlags(cio, fs, args); err != nil {
@@ -236,6 +242,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	// Plugins.
 	var ld loader
 	defer ld.close()
+	if err := c.checkDistFlags(cio, &ld); err != nil {
+		return err
+	}
 	var chainPlugins []plugins.Plugin
 	if c.policy != "" {
 		p, err := loadPolicy(c.policy)
@@ -249,7 +258,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if i < len(c.sha256s) {
 			want = c.sha256s[i]
 		}
-		p, err := ld.load(ctx, path, want)
+		p, err := ld.loadWith(ctx, path, want, c.pluginOptions(i))
 		if err != nil {
 			return err
 		}
@@ -322,6 +331,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	res, err := c.turn(ctx, client, prompt, only)
 	if prog != nil {
 		prog.stop()
+	}
+	if err != nil && c.timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// --timeout fired, maybe before the turn started (a slow start).
+		err = fail(exitTurnFailed, "turn timed out after %s", c.timeout)
 	}
 	if obs != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -132,7 +132,8 @@ var _ plugins.Plugin = (*Plugin)(nil)
 //     (the message names both);
 //   - the process exits or does not complete the handshake within
 //     StartTimeout (the message includes its stderr); it is killed;
-//   - plugins.ErrBadManifest, plugins.ErrNotGranted, or a configure error.
+//   - plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits,
+//     plugins.ErrBadSettings, or a configure error.
 func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	p := &Plugin{path: path}
 	if opts != nil {
@@ -185,6 +186,14 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 		return nil, fmt.Errorf("%w: %s: %v", plugins.ErrBadManifest, path, err)
 	}
 	if err := plugins.CheckManifest(&p.manifest, o.Grants); err != nil {
+		p.stop(context.Background(), pr, true)
+		return nil, err
+	}
+	if err := plugins.CheckLimits(&p.manifest, 0, o.Timeout); err != nil {
+		p.stop(context.Background(), pr, true)
+		return nil, err
+	}
+	if err := plugins.CheckSettings(&p.manifest, o.Settings); err != nil {
 		p.stop(context.Background(), pr, true)
 		return nil, err
 	}

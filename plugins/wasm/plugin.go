@@ -253,6 +253,14 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		in.close()
 		return nil, err
 	}
+	if err := plugins.CheckLimits(&p.manifest, limit, timeout); err != nil {
+		in.close()
+		return nil, err
+	}
+	if err := plugins.CheckSettings(&p.manifest, o.Settings); err != nil {
+		in.close()
+		return nil, err
+	}
 	if p.manifest.Capabilities.Network || o.Grants.Network {
 		in.close()
 		return nil, fmt.Errorf("%w: plugin %q: a Wasm plugin cannot have network access; use the process runtime", plugins.ErrNotGranted, p.name)

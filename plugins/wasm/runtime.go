@@ -319,6 +319,10 @@ func (rt *Runtime) LoadFile(ctx context.Context, path string, opts *Options) (*P
 //   - [plugins.ErrNotGranted]: the manifest asks for a capability opts
 //     does not grant, or opts grants one it does not ask for, or it asks
 //     for the network (a Wasm plugin cannot have it).
+//   - [plugins.ErrLimits]: the manifest's Limits ask for more memory than
+//     MemoryLimitPages or a longer call than Timeout.
+//   - [plugins.ErrBadSettings]: opts.Settings do not match the manifest's
+//     SettingsSchema; the guest's configure is not called.
 //   - *abi.Error, with code abi.CodeBadConfig as a rule: configure
 //     refused the settings.
 //   - plugins.ErrClosed: the Runtime is closed.

@@ -2,10 +2,12 @@ package wasm_test
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -101,4 +103,32 @@ func TestGoGuestLog(t *testing.T) {
 	logger, rec := newLogger()
 	mustLoad(t, refGuest(t), &wasm.Options{Logger: logger})
 	assert.Contains(t, rec.messages(), "DEBUG ref: configured plugin=ref")
+}
+
+// testdata/guests/configured declares a settings schema and limits: the
+// host checks both at load time, before configure.
+func TestSettingsSchemaAndLimits(t *testing.T) {
+	b := testdataGuest(t, "configured")
+	good := json.RawMessage(`{"maxFiles": 2}`)
+
+	p := mustLoad(t, b, &wasm.Options{Options: plugins.Options{Settings: good}})
+	require.Equal(t, abi.Limits{MemoryPages: 384, TimeoutMillis: 2000}, p.Manifest().Limits)
+	require.JSONEq(t, `{"type":"object","properties":{"maxFiles":{"type":"integer","minimum":1}},"required":["maxFiles"],"additionalProperties":false}`,
+		string(p.Manifest().SettingsSchema))
+	r, err := plugins.Call[abi.ApprovalResponse](t.Context(), p, abi.HookApproval,
+		&abi.ApprovalRequest{Kind: abi.ApprovalFileChange, Changes: make([]abi.FileChange, 3)})
+	require.NoError(t, err)
+	require.Equal(t, abi.Decline, r.Decision)
+
+	_, err = load(t, b, &wasm.Options{Options: plugins.Options{Settings: json.RawMessage(`{"maxFiles": "2"}`)}})
+	require.ErrorIs(t, err, plugins.ErrBadSettings)
+	require.ErrorContains(t, err, `/maxFiles: got string, want integer`)
+	_, err = load(t, b, nil)
+	require.ErrorIs(t, err, plugins.ErrBadSettings)
+
+	_, err = load(t, b, &wasm.Options{Options: plugins.Options{Settings: good}, MemoryLimitPages: 256})
+	require.ErrorIs(t, err, plugins.ErrLimits)
+	require.ErrorContains(t, err, "needs 24 MiB of memory, the limit is 16 MiB")
+	_, err = load(t, b, &wasm.Options{Options: plugins.Options{Settings: good, Timeout: time.Second}})
+	require.ErrorIs(t, err, plugins.ErrLimits)
 }

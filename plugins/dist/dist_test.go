@@ -1,0 +1,295 @@
+package dist_test
+
+import (
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins/dist"
+)
+
+func TestParseRef(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		in   string
+		want dist.Ref
+		err  string
+	}{
+		{in: "oci://127.0.0.1:5000/policies/deny-rm:1.0", want: dist.Ref{Registry: "127.0.0.1:5000", Repository: "policies/deny-rm", Tag: "1.0"}},
+		{in: "oci://reg.example.com/a/b/c@" + d, want: dist.Ref{Registry: "reg.example.com", Repository: "a/b/c", Digest: d}},
+		{in: "oci://reg.example.com/p:v1@" + d, want: dist.Ref{Registry: "reg.example.com", Repository: "p", Tag: "v1", Digest: d}},
+		{in: "oci://reg.example.com/p@SHA256:" + "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", want: dist.Ref{Registry: "reg.example.com", Repository: "p", Digest: d}},
+		{in: "oci://reg.example.com/p", err: "names no tag or digest"},
+		{in: "oci://reg.example.com", err: "names no repository"},
+		{in: "oci://reg.example.com/p@sha256:12", err: "not a sha256 digest"},
+		{in: "oci://reg.example.com/P:1", err: "invalid reference"},
+		{in: "reg.example.com/p:1", err: "does not start with oci://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			r, err := dist.ParseRef(tt.in)
+			if tt.err != "" {
+				require.ErrorIs(t, err, dist.ErrBadRef)
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, r)
+			again, err := dist.ParseRef(r.String())
+			require.NoError(t, err)
+			require.Equal(t, r, again)
+		})
+	}
+}
+
+func TestKeys(t *testing.T) {
+	pub, priv, err := dist.GenerateKey()
+	require.NoError(t, err)
+	pb, err := dist.MarshalPublicKey(pub)
+	require.NoError(t, err)
+	kb, err := dist.MarshalPrivateKey(priv)
+	require.NoError(t, err)
+	pub2, err := dist.ParsePublicKey(pb)
+	require.NoError(t, err)
+	priv2, err := dist.ParsePrivateKey(kb)
+	require.NoError(t, err)
+	require.True(t, pub.Equal(pub2))
+	require.True(t, priv.Equal(priv2))
+	require.Equal(t, dist.KeyID(pub), dist.KeyID(priv2.Public().(ed25519.PublicKey)))
+	_, err = dist.ParsePublicKey(kb)
+	require.ErrorIs(t, err, dist.ErrBadKey)
+	_, err = dist.ParsePrivateKey(pb)
+	require.ErrorIs(t, err, dist.ErrBadKey)
+	_, err = dist.ParsePrivateKey([]byte("not pem"))
+	require.ErrorIs(t, err, dist.ErrBadKey)
+}
+
+// keyFiles writes a key pair into dir as NAME.key and NAME.pub.
+func keyFiles(t *testing.T, dir, name string) ed25519.PrivateKey {
+	t.Helper()
+	pub, priv, err := dist.GenerateKey()
+	require.NoError(t, err)
+	pb, err := dist.MarshalPublicKey(pub)
+	require.NoError(t, err)
+	kb, err := dist.MarshalPrivateKey(priv)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".pub"), pb, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".key"), kb, 0o600))
+	return priv
+}
+
+func writePolicy(t *testing.T, dir, text string) *dist.TrustPolicy {
+	t.Helper()
+	p := filepath.Join(dir, "trust.toml")
+	require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	pol, err := dist.LoadTrustPolicy(p)
+	require.NoError(t, err)
+	return pol
+}
+
+func TestTrustPolicyErrors(t *testing.T) {
+	dir := t.TempDir()
+	keyFiles(t, dir, "a")
+	for name, text := range map[string]string{
+		"typo":            "[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nrepository = [\"x/*\"]\nkeys = [\"a\"]\n",
+		"no rules":        "[keys.a]\npublic-key-file = \"a.pub\"\n",
+		"unknown key":     "[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nrepositories = [\"x/*\"]\nkeys = [\"b\"]\n",
+		"no keys":         "[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nrepositories = [\"x/*\"]\n",
+		"covers nothing":  "[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nkeys = [\"a\"]\n",
+		"missing file":    "[keys.a]\npublic-key-file = \"nope.pub\"\n[[rule]]\nrepositories = [\"x/*\"]\nkeys = [\"a\"]\n",
+		"private key":     "[keys.a]\npublic-key-file = \"a.key\"\n[[rule]]\nrepositories = [\"x/*\"]\nkeys = [\"a\"]\n",
+		"bad pattern":     "[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nrepositories = [\"x/[\"]\nkeys = [\"a\"]\n",
+		"not toml":        "[keys.a\n",
+		"key without pem": "[keys.a]\n[[rule]]\nrepositories = [\"x/*\"]\nkeys = [\"a\"]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(dir, "trust.toml")
+			require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+			_, err := dist.LoadTrustPolicy(p)
+			require.ErrorIs(t, err, dist.ErrBadPolicy)
+			require.ErrorContains(t, err, p)
+		})
+	}
+}
+
+func TestVerifyStatement(t *testing.T) {
+	dir := t.TempDir()
+	a := keyFiles(t, dir, "a")
+	b := keyFiles(t, dir, "b")
+	pol := writePolicy(t, dir, `
+[keys.a]
+public-key-file = "a.pub"
+[keys.b]
+public-key-file = "b.pub"
+[[rule]]
+repositories = ["reg.example.com/policies/*"]
+plugins = ["deny-*"]
+keys = ["a"]
+[[rule]]
+repositories = ["reg.example.com/team/**"]
+keys = ["b"]
+[[rule]]
+local = true
+keys = ["a"]
+`)
+	module := []byte("\x00asm module")
+	st := dist.Statement{Artifact: dist.Digest([]byte("manifest")), Repository: "reg.example.com/policies/deny-rm",
+		Module: dist.Digest(module), Runtime: dist.RuntimeWasm, Name: "deny-rm", Version: "1.0.0"}
+	subj := dist.Subject{Repository: st.Repository, Artifact: st.Artifact, Module: st.Module, Name: "deny-rm", Version: "1.0.0"}
+	sign := func(st dist.Statement, k ed25519.PrivateKey) []byte {
+		env, err := dist.SignStatement(&st, k)
+		require.NoError(t, err)
+		return env
+	}
+
+	v, err := pol.Verify([][]byte{sign(st, a)}, &subj)
+	require.NoError(t, err)
+	require.Equal(t, "a", v.Key)
+	require.Equal(t, "deny-rm", v.Statement.Name)
+
+	_, err = pol.Verify(nil, &subj)
+	require.ErrorIs(t, err, dist.ErrUnsigned)
+
+	// b is trusted, but not for this repository.
+	_, err = pol.Verify([][]byte{sign(st, b)}, &subj)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.ErrorContains(t, err, `signed by key "b"`)
+
+	// A key the policy does not list.
+	_, other, _ := dist.GenerateKey()
+	_, err = pol.Verify([][]byte{sign(st, other)}, &subj)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.ErrorContains(t, err, "does not list")
+
+	// The rule's plugin pattern.
+	st2, subj2 := st, subj
+	st2.Name, subj2.Name = "allow-all", "allow-all"
+	_, err = pol.Verify([][]byte{sign(st2, a)}, &subj2)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+
+	// "/**" covers nested repositories.
+	st3, subj3 := st, subj
+	st3.Repository, subj3.Repository = "reg.example.com/team/x/y", "reg.example.com/team/x/y"
+	_, err = pol.Verify([][]byte{sign(st3, b)}, &subj3)
+	require.NoError(t, err)
+
+	// A valid signature about something else is a bad signature.
+	for name, mutate := range map[string]func(*dist.Subject){
+		"artifact": func(s *dist.Subject) { s.Artifact = dist.Digest([]byte("other")) },
+		"module":   func(s *dist.Subject) { s.Module = dist.Digest([]byte("other")) },
+		"version":  func(s *dist.Subject) { s.Version = "2.0.0" },
+	} {
+		s := subj
+		mutate(&s)
+		_, err = pol.Verify([][]byte{sign(st, a)}, &s)
+		require.ErrorIs(t, err, dist.ErrBadSignature, name)
+	}
+
+	// A forged payload.
+	env := sign(st, a)
+	forged := []byte(string(env[:20]) + "X" + string(env[21:]))
+	_, err = pol.Verify([][]byte{forged}, &subj)
+	require.Error(t, err)
+
+	// The worst error wins; a good signature among bad ones verifies.
+	_, err = pol.Verify([][]byte{sign(st, other), sign(st, a)}, &subj)
+	require.NoError(t, err)
+
+	// A signature for another repository does not apply here.
+	s := subj
+	s.Repository = "reg.example.com/policies/other"
+	_, err = pol.Verify([][]byte{sign(st, a)}, &s)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+
+	// Local files: a signature of the module alone, under a local rule.
+	m := &abi.Manifest{Name: "deny-rm", Version: "1.0.0"}
+	lenv, err := dist.SignModule(module, dist.RuntimeWasm, m, a)
+	require.NoError(t, err)
+	v, err = pol.Verify([][]byte{lenv}, &dist.Subject{Module: dist.Digest(module)})
+	require.NoError(t, err)
+	require.Equal(t, "deny-rm", v.Statement.Name)
+	lenvB, err := dist.SignModule(module, dist.RuntimeWasm, m, b)
+	require.NoError(t, err)
+	_, err = pol.Verify([][]byte{lenvB}, &dist.Subject{Module: dist.Digest(module)})
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	// A registry signature does not make a local file trusted, nor the
+	// other way round.
+	_, err = pol.Verify([][]byte{sign(st, a)}, &dist.Subject{Module: dist.Digest(module)})
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	_, err = pol.Verify([][]byte{lenv}, &subj)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+}
+
+func TestCache(t *testing.T) {
+	c, err := dist.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	d, err := c.Put("", []byte("hello"))
+	require.NoError(t, err)
+	require.Equal(t, dist.Digest([]byte("hello")), d)
+	b, err := c.Get(d)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(b))
+	_, err = c.Put(d, []byte("other"))
+	require.ErrorIs(t, err, dist.ErrDigestMismatch)
+
+	_, err = c.Get(dist.Digest([]byte("absent")))
+	require.ErrorIs(t, err, dist.ErrNotCached)
+
+	// A corrupt blob is reported and removed.
+	p, err := c.BlobPath(d)
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(p, 0o644))
+	require.NoError(t, os.WriteFile(p, []byte("HELLO"), 0o644))
+	_, err = c.Get(d)
+	require.ErrorIs(t, err, dist.ErrCorrupt)
+	require.False(t, c.Has(d))
+
+	// Executable copies.
+	d, err = c.Put("", []byte("#!/bin/sh\n"))
+	require.NoError(t, err)
+	x, err := c.Executable(d)
+	require.NoError(t, err)
+	st, err := os.Stat(x)
+	require.NoError(t, err)
+	require.NotZero(t, st.Mode()&0o111)
+}
+
+// BenchmarkVerify measures one signature check under a policy (ed25519
+// and the statement and rule checks), without hashing the module.
+func BenchmarkVerify(b *testing.B) {
+	dir := b.TempDir()
+	pub, priv, _ := dist.GenerateKey()
+	pb, _ := dist.MarshalPublicKey(pub)
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "a.pub"), pb, 0o644))
+	pol, err := dist.ParseTrustPolicy([]byte("[keys.a]\npublic-key-file = \"a.pub\"\n[[rule]]\nrepositories = [\"reg.example.com/policies/*\"]\nkeys = [\"a\"]\n"), dir)
+	require.NoError(b, err)
+	st := dist.Statement{Artifact: dist.Digest([]byte("m")), Repository: "reg.example.com/policies/p", Module: dist.Digest([]byte("x")), Name: "p", Version: "1"}
+	env, err := dist.SignStatement(&st, priv)
+	require.NoError(b, err)
+	subj := dist.Subject{Repository: st.Repository, Artifact: st.Artifact, Module: st.Module, Name: "p", Version: "1"}
+	for b.Loop() {
+		if _, err := pol.Verify([][]byte{env}, &subj); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCacheGet measures reading and re-hashing a 4 MiB module from
+// the cache, the cost of every load of a cached plugin.
+func BenchmarkCacheGet(b *testing.B) {
+	c, err := dist.OpenCache(b.TempDir())
+	require.NoError(b, err)
+	blob := make([]byte, 4<<20)
+	d, err := c.Put("", blob)
+	require.NoError(b, err)
+	b.SetBytes(int64(len(blob)))
+	for b.Loop() {
+		if _, err := c.Get(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+// Package disttest runs a real OCI registry for tests: Debian's
+// docker-registry (the CNCF distribution server), installed by `make
+// registry`, on 127.0.0.1 with its storage in a temporary directory.
+package disttest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Binary is the registry executable tests run; $CODEXHOST_REGISTRY_BIN
+// overrides it.
+const Binary = "/usr/bin/docker-registry"
+
+func binary() string {
+	if b := os.Getenv("CODEXHOST_REGISTRY_BIN"); b != "" {
+		return b
+	}
+	return Binary
+}
+
+// RequireRegistry skips the test when docker-registry is not installed,
+// and fails it under CI (CI=true), where `make test` installs it.
+func RequireRegistry(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(binary()); err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed (run `make registry`); registry tests must run in CI", binary())
+	}
+	t.Skipf("%s is not installed; run `make registry`", binary())
+}
+
+// A Registry is a running docker-registry.
+type Registry struct {
+	// Host is "127.0.0.1:PORT", the registry part of a reference.
+	Host string
+	// Storage is the registry's storage root directory: blobs are under
+	// docker/registry/v2/blobs/sha256/XX/HEX/data.
+	Storage string
+
+	cmd    *exec.Cmd
+	config string
+	out    *syncBuffer
+	exited chan struct{}
+	mu     sync.Mutex
+}
+
+// StartRegistry starts docker-registry on a free loopback port with empty
+// storage and waits until it answers /v2/. It is stopped when t ends.
+func StartRegistry(t testing.TB) *Registry {
+	t.Helper()
+	RequireRegistry(t)
+	dir := t.TempDir()
+	r := &Registry{Storage: filepath.Join(dir, "storage"), config: filepath.Join(dir, "config.yml")}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// BlobPath is the file in which the registry keeps the blob with digest
+// ("sha256:HEX").
+func (r *Registry) BlobPath(digest string) string {
+	h := strings.TrimPrefix(digest, "sha256:")
+	return filepath.Join(r.Storage, "docker", "registry", "v2", "blobs", "sha256", h[:2], h, "data")
+}
+
+// Start (re)starts a stopped registry, on the same port if it was started
+// before (the storage is kept).
+func (r *Registry) Start() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		return nil
+	}
+	if r.Host == "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		r.Host = l.Addr().String()
+		_ = l.Close()
+	}
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, r.Storage, r.Host)
+	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	r.out = &syncBuffer{}
+	cmd := exec.Command(binary(), "serve", r.config)
+	cmd.Stdout, cmd.Stderr = r.out, r.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", binary(), err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Host+"/v2/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("docker-registry exited: %s", r.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			return fmt.Errorf("docker-registry did not answer on %s within 15s: %s", r.Host, r.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.cmd = cmd
+	r.exited = exited
+	return nil
+}
+
+// Stop stops the registry (SIGTERM, then SIGKILL after 5s). It is
+// idempotent; Start starts it again.
+func (r *Registry) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+		<-r.exited
+	}
+	r.cmd = nil
+}
+
+// Log returns what the registry printed.
+func (r *Registry) Log() string { return r.out.String() }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,537 @@
+package dist
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+
+	"github.com/codexhost/codexhost/abi"
+)
+
+// Annotations codexhost sets.
+const (
+	annotationKeyID   = "dev.codexhost.signature.keyid"
+	annotationTitle   = ocispec.AnnotationTitle
+	annotationVersion = ocispec.AnnotationVersion
+)
+
+// An Artifact is a plugin read from the cache, its digests checked.
+type Artifact struct {
+	// Ref is the reference it was resolved from, pinned: Digest is the
+	// image manifest's digest.
+	Ref Ref
+	// Config is the artifact's config blob.
+	Config Config
+	// Module is the module's bytes, and ModuleDigest their digest
+	// (computed from these bytes, not taken from the manifest).
+	Module       []byte
+	ModuleDigest string
+	// Signatures are the signatures found for the artifact, verified or
+	// not.
+	Signatures []Signature
+	// Verified is the signature that verified under Options.Policy; nil
+	// when there is no policy, or the artifact is unsigned and
+	// Options.AllowUnsigned let it through.
+	Verified *Verification
+
+	manifest []byte // the image manifest, as fetched
+}
+
+// A Signature is a signature artifact of a plugin.
+type Signature struct {
+	// Digest is the signature manifest's digest.
+	Digest string
+	// KeyID is the key the envelope says signed it (unverified).
+	KeyID string
+	// Envelope is the envelope's JSON.
+	Envelope []byte
+}
+
+func (o *Options) orDefaults() (*Options, error) {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.Cache == nil {
+		var err error
+		if c.Cache, err = OpenCache(""); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// repository returns the oras client for ref's repository.
+func (o *Options) repository(ref Ref) (*remote.Repository, error) {
+	repo, err := remote.NewRepository(ref.Name())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrBadRef, ref, err)
+	}
+	repo.PlainHTTP = o.PlainHTTP || isLoopback(ref.Registry)
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	client := &auth.Client{Client: hc, Cache: auth.NewCache()}
+	// Credentials as docker login and oras login store them; none if there
+	// is no Docker config.
+	if store, err := credentials.NewStoreFromDocker(credentials.StoreOptions{}); err == nil {
+		client.Credential = credentials.Credential(store)
+	}
+	repo.Client = client
+	return repo, nil
+}
+
+// Push publishes module as a plugin artifact tagged ref.Tag, and returns
+// its manifest digest. The manifest is deterministic (no timestamps): the
+// same module and config always have the same digest, so pushing again is
+// a no-op and a signature stays valid.
+func Push(ctx context.Context, ref Ref, module []byte, cfg *Config, opts *Options) (string, error) {
+	o, err := opts.orDefaults()
+	if err != nil {
+		return "", err
+	}
+	if ref.Tag == "" {
+		return "", fmt.Errorf("%w: push to %s needs a tag", ErrBadRef, ref)
+	}
+	layerType, ok := cfg.Runtime.layerMediaType()
+	if !ok {
+		return "", fmt.Errorf("%w: runtime %q", ErrNotPlugin, cfg.Runtime)
+	}
+	if cfg.Manifest.Name == "" {
+		return "", fmt.Errorf("%w: the manifest has no name", ErrNotPlugin)
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	repo, err := o.repository(ref)
+	if err != nil {
+		return "", err
+	}
+	layer := content.NewDescriptorFromBytes(layerType, module)
+	layer.Annotations = map[string]string{annotationTitle: cfg.Manifest.Name + "." + string(cfg.Runtime)}
+	config := content.NewDescriptorFromBytes(ConfigMediaType, cfgJSON)
+	man := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: ArtifactType,
+		Config:       config,
+		Layers:       []ocispec.Descriptor{layer},
+		Annotations: map[string]string{
+			annotationTitle:   cfg.Manifest.Name,
+			annotationVersion: cfg.Manifest.Version,
+		},
+	}
+	manJSON, err := json.Marshal(&man)
+	if err != nil {
+		return "", err
+	}
+	for _, b := range []struct {
+		desc ocispec.Descriptor
+		data []byte
+	}{{layer, module}, {config, cfgJSON}} {
+		if err := pushBlob(ctx, repo, b.desc, b.data); err != nil {
+			return "", fmt.Errorf("push to %s: %w", ref, err)
+		}
+	}
+	manDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manJSON)
+	if err := repo.PushReference(ctx, manDesc, bytes.NewReader(manJSON), ref.Tag); err != nil {
+		return "", fmt.Errorf("push to %s: %w", ref, err)
+	}
+	return manDesc.Digest.String(), nil
+}
+
+func pushBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, data []byte) error {
+	if ok, err := repo.Exists(ctx, desc); err == nil && ok {
+		return nil
+	}
+	err := repo.Push(ctx, desc, bytes.NewReader(data))
+	if errors.Is(err, errdef.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// Pull fetches the artifact ref names, with its signatures, from the
+// registry into the cache, then reads it back as [Resolve] does (verifying
+// it if opts.Policy is set). It always asks the registry, so it also picks
+// up signatures added since the last pull.
+func Pull(ctx context.Context, ref Ref, opts *Options) (*Artifact, error) {
+	o, err := opts.orDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if o.Offline {
+		return nil, fmt.Errorf("%w: pull %s: offline", ErrNotCached, ref)
+	}
+	d, err := o.fetch(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return o.open(ref.WithDigest(d), false)
+}
+
+// Resolve returns the plugin ref names, ready to load: from the cache when
+// ref has a digest that is cached (no network at all), else pulled from
+// the registry first (also when a cached blob was missing or corrupt). When opts.Policy is set the artifact must verify
+// under it; the returned Module is the bytes whose digest the verified
+// statement names. A process plugin must be built for this OS and
+// architecture.
+//
+// # Errors
+//
+//   - ErrNotCached: Offline and not cached.
+//   - ErrDigestMismatch, ErrCorrupt: content that does not match its
+//     digest (a tampered blob in the registry or in the cache).
+//   - ErrNotPlugin: not a codexhost plugin artifact.
+//   - ErrUnsigned, ErrUntrusted, ErrBadSignature: see TrustPolicy.Verify.
+//   - ErrWrongPlatform: a process plugin for another platform.
+//   - registry and network errors.
+func Resolve(ctx context.Context, ref Ref, opts *Options) (*Artifact, error) {
+	o, err := opts.orDefaults()
+	if err != nil {
+		return nil, err
+	}
+	d := ref.Digest
+	if d != "" && o.Cache.Has(d) {
+		a, err := o.open(ref, true)
+		if o.Offline || !(errors.Is(err, ErrNotCached) || errors.Is(err, ErrCorrupt)) {
+			return a, err
+		}
+		// Part of it is missing or was corrupt (and removed): fetch it.
+		if _, ferr := o.fetch(ctx, ref); ferr != nil {
+			return nil, fmt.Errorf("%w; fetching it again failed: %v", err, ferr)
+		}
+		return o.open(ref, true)
+	}
+	switch {
+	case o.Offline && d == "":
+		if d, err = o.Cache.tag(ref); err != nil {
+			return nil, err
+		}
+	case o.Offline:
+		return nil, fmt.Errorf("%w: %s (pull it first)", ErrNotCached, ref)
+	default:
+		if d, err = o.fetch(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	return o.open(ref.WithDigest(d), true)
+}
+
+// fetch copies the artifact and its signatures into the cache and returns
+// the manifest digest.
+func (o *Options) fetch(ctx context.Context, ref Ref) (string, error) {
+	repo, err := o.repository(ref)
+	if err != nil {
+		return "", err
+	}
+	desc, err := repo.Resolve(ctx, ref.reference())
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", ref, err)
+	}
+	if ref.Digest != "" {
+		// Whatever the registry says, the pinned digest is the one the
+		// content must have.
+		desc.Digest = digest.Digest(ref.Digest)
+	}
+	if desc.MediaType != ocispec.MediaTypeImageManifest {
+		return "", fmt.Errorf("%w: %s is a %s, not an OCI image manifest", ErrNotPlugin, ref, desc.MediaType)
+	}
+	manJSON, err := fetchBlob(ctx, repo, desc, 4<<20)
+	if err != nil {
+		return "", fmt.Errorf("fetch %s: %w", ref, err)
+	}
+	man, err := parsePluginManifest(manJSON)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", ref, err)
+	}
+	limits := []int64{maxConfigBytes, o.maxModule()}
+	for i, bd := range []ocispec.Descriptor{man.Config, man.Layers[0]} {
+		if _, err := o.Cache.Get(bd.Digest.String()); err == nil {
+			continue
+		}
+		b, err := fetchBlob(ctx, repo, bd, limits[i])
+		if err != nil {
+			return "", fmt.Errorf("fetch %s: %w", ref, err)
+		}
+		if _, err := o.Cache.Put(bd.Digest.String(), b); err != nil {
+			return "", err
+		}
+	}
+	d, err := o.Cache.Put(desc.Digest.String(), manJSON)
+	if err != nil {
+		return "", err
+	}
+	if ref.Tag != "" && ref.Digest == "" {
+		if err := o.Cache.setTag(ref, d); err != nil {
+			return "", err
+		}
+	}
+	if err := o.fetchSignatures(ctx, repo, ref, desc); err != nil {
+		return "", err
+	}
+	return d, nil
+}
+
+// fetchBlob fetches desc and checks its size and digest.
+func fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, limit int64) ([]byte, error) {
+	if desc.Size > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the limit of %d", desc.Digest, desc.Size, limit)
+	}
+	rc, err := repo.Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := content.ReadAll(rc, desc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrDigestMismatch, desc.Digest, err)
+	}
+	return b, nil
+}
+
+// fetchSignatures caches the signature artifacts that refer to desc.
+func (o *Options) fetchSignatures(ctx context.Context, repo *remote.Repository, ref Ref, desc ocispec.Descriptor) error {
+	var sigs []ocispec.Descriptor
+	err := repo.Referrers(ctx, desc, SignatureArtifactType, func(rs []ocispec.Descriptor) error {
+		sigs = append(sigs, rs...)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
+		return fmt.Errorf("list the signatures of %s: %w", ref, err)
+	}
+	if len(sigs) > maxSignatures {
+		sigs = sigs[:maxSignatures]
+	}
+	for _, sd := range sigs {
+		if sd.MediaType != ocispec.MediaTypeImageManifest {
+			continue
+		}
+		mb, err := fetchBlob(ctx, repo, sd, maxSignatureBytes)
+		if err != nil {
+			return fmt.Errorf("fetch signature %s of %s: %w", sd.Digest, ref, err)
+		}
+		sm, err := parseSignatureManifest(mb, desc.Digest.String())
+		if err != nil {
+			continue // someone else's artifact type; not ours to judge
+		}
+		if _, err := o.Cache.Get(sm.Layers[0].Digest.String()); err != nil {
+			eb, err := fetchBlob(ctx, repo, sm.Layers[0], maxSignatureBytes)
+			if err != nil {
+				return fmt.Errorf("fetch signature %s of %s: %w", sd.Digest, ref, err)
+			}
+			if _, err := o.Cache.Put(sm.Layers[0].Digest.String(), eb); err != nil {
+				return err
+			}
+		}
+		if _, err := o.Cache.Put(sd.Digest.String(), mb); err != nil {
+			return err
+		}
+		if err := o.Cache.addReferrer(ref, desc.Digest.String(), sd.Digest.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parsePluginManifest(b []byte) (*ocispec.Manifest, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: manifest: %v", ErrNotPlugin, err)
+	}
+	if m.MediaType != ocispec.MediaTypeImageManifest || m.ArtifactType != ArtifactType || m.Config.MediaType != ConfigMediaType {
+		return nil, fmt.Errorf("%w: artifact type %q, config %q (want %s)", ErrNotPlugin, m.ArtifactType, m.Config.MediaType, ArtifactType)
+	}
+	if len(m.Layers) != 1 {
+		return nil, fmt.Errorf("%w: %d layers, want 1", ErrNotPlugin, len(m.Layers))
+	}
+	switch m.Layers[0].MediaType {
+	case WasmLayerMediaType, ProcessLayerMediaType:
+	default:
+		return nil, fmt.Errorf("%w: layer type %q", ErrNotPlugin, m.Layers[0].MediaType)
+	}
+	return &m, nil
+}
+
+func parseSignatureManifest(b []byte, subject string) (*ocispec.Manifest, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if m.ArtifactType != SignatureArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != SignatureMediaType {
+		return nil, fmt.Errorf("%w: not a signature", ErrNotPlugin)
+	}
+	if m.Subject == nil || m.Subject.Digest.String() != subject {
+		return nil, fmt.Errorf("%w: signature of another artifact", ErrBadSignature)
+	}
+	return &m, nil
+}
+
+// open reads the artifact with ref.Digest from the cache, checks every
+// blob against its digest, and verifies it if there is a policy. load
+// adds the checks for loading it here (platform).
+func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
+	c := o.Cache
+	manJSON, err := c.Get(ref.Digest)
+	if err != nil {
+		return nil, err
+	}
+	man, err := parsePluginManifest(manJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	cfgJSON, err := c.Get(man.Config.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	a := &Artifact{Ref: ref, manifest: manJSON}
+	if err := json.Unmarshal(cfgJSON, &a.Config); err != nil {
+		return nil, fmt.Errorf("%w: %s: config: %v", ErrNotPlugin, ref, err)
+	}
+	if lt, ok := a.Config.Runtime.layerMediaType(); !ok || lt != man.Layers[0].MediaType {
+		return nil, fmt.Errorf("%w: %s: runtime %q with a %s layer", ErrNotPlugin, ref, a.Config.Runtime, man.Layers[0].MediaType)
+	}
+	if a.Module, err = c.Get(man.Layers[0].Digest.String()); err != nil {
+		return nil, err
+	}
+	a.ModuleDigest = Digest(a.Module)
+	if a.ModuleDigest != man.Layers[0].Digest.String() {
+		return nil, fmt.Errorf("%w: %s: module", ErrDigestMismatch, ref)
+	}
+	sigs, err := c.referrers(ref, ref.Digest)
+	if err != nil {
+		return nil, err
+	}
+	for _, sd := range sigs {
+		mb, err := c.Get(sd)
+		if err != nil {
+			return nil, err
+		}
+		sm, err := parseSignatureManifest(mb, ref.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("cached signature %s of %s: %w", sd, ref, err)
+		}
+		env, err := c.Get(sm.Layers[0].Digest.String())
+		if err != nil {
+			return nil, err
+		}
+		a.Signatures = append(a.Signatures, Signature{Digest: sd, KeyID: sm.Annotations[annotationKeyID], Envelope: env})
+	}
+	if load && a.Config.Runtime == RuntimeProcess && (a.Config.OS != runtime.GOOS || a.Config.Arch != runtime.GOARCH) {
+		return nil, fmt.Errorf("%w: %s is a process plugin for %s/%s, this is %s/%s", ErrWrongPlatform, ref, a.Config.OS, a.Config.Arch, runtime.GOOS, runtime.GOARCH)
+	}
+	if o.Policy == nil {
+		return a, nil
+	}
+	envs := make([][]byte, len(a.Signatures))
+	for i, s := range a.Signatures {
+		envs[i] = s.Envelope
+	}
+	v, err := o.Policy.Verify(envs, &Subject{
+		Repository: ref.Name(), Artifact: ref.Digest, Module: a.ModuleDigest,
+		Name: a.Config.Manifest.Name, Version: a.Config.Manifest.Version,
+	})
+	if errors.Is(err, ErrUnsigned) && o.AllowUnsigned {
+		return a, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The bytes returned are the bytes the statement names.
+	if v.Statement.Module != Digest(a.Module) {
+		return nil, fmt.Errorf("%w: %s: the module is not the signed one", ErrDigestMismatch, ref)
+	}
+	a.Verified = v
+	return a, nil
+}
+
+// Sign signs the artifact ref names with key and attaches the signature to
+// it in the registry (a referrer of its manifest). The statement binds the
+// manifest digest, the repository, the module digest, and the plugin's
+// name and version as its config states them. Signing is deterministic:
+// signing the same artifact with the same key again pushes nothing new.
+func Sign(ctx context.Context, ref Ref, key ed25519.PrivateKey, opts *Options) (*Signature, error) {
+	o, err := opts.orDefaults()
+	if err != nil {
+		return nil, err
+	}
+	o.Policy = nil
+	a, err := Pull(ctx, ref, o)
+	if err != nil {
+		return nil, err
+	}
+	env, err := SignStatement(&Statement{
+		Artifact: a.Ref.Digest, Repository: ref.Name(), Module: a.ModuleDigest,
+		Runtime: a.Config.Runtime, Name: a.Config.Manifest.Name, Version: a.Config.Manifest.Version,
+	}, key)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := o.repository(ref)
+	if err != nil {
+		return nil, err
+	}
+	envDesc := content.NewDescriptorFromBytes(SignatureMediaType, env)
+	keyID := KeyID(key.Public().(ed25519.PublicKey))
+	subject := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, a.manifest)
+	man := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: SignatureArtifactType,
+		Config:       ocispec.DescriptorEmptyJSON,
+		Layers:       []ocispec.Descriptor{envDesc},
+		Subject:      &subject,
+		Annotations:  map[string]string{annotationKeyID: keyID},
+	}
+	manJSON, err := json.Marshal(&man)
+	if err != nil {
+		return nil, err
+	}
+	if err := pushBlob(ctx, repo, ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data); err != nil {
+		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+	}
+	if err := pushBlob(ctx, repo, envDesc, env); err != nil {
+		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+	}
+	manDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manJSON)
+	if err := repo.Push(ctx, manDesc, bytes.NewReader(manJSON)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+	}
+	// Cache it, so that an offline resolve sees it.
+	for _, b := range [][]byte{env, manJSON} {
+		if _, err := o.Cache.Put("", b); err != nil {
+			return nil, err
+		}
+	}
+	if err := o.Cache.addReferrer(ref, a.Ref.Digest, manDesc.Digest.String()); err != nil {
+		return nil, err
+	}
+	return &Signature{Digest: manDesc.Digest.String(), KeyID: keyID, Envelope: env}, nil
+}
+
+// SignModule signs a local plugin file: the statement names only the
+// module's digest and the plugin's runtime, name and version (from m). The
+// envelope belongs next to the file, in SignatureFile(path).
+func SignModule(module []byte, rt Runtime, m *abi.Manifest, key ed25519.PrivateKey) ([]byte, error) {
+	return SignStatement(&Statement{Module: Digest(module), Runtime: rt, Name: m.Name, Version: m.Version}, key)
+}
+
+// SignatureFile is where the signature of the local plugin file path is
+// kept: path + ".sig".
+func SignatureFile(path string) string { return path + ".sig" }
