@@ -52,9 +52,10 @@ test: codex testdata registry
 
 # The offline demo: the real codex with the fake model and the shipped
 # example plugins (streaming, an accepted and a declined command, a tool
-# call, thread list/read/archive).
+# call, thread list/read/archive, a question answered by a plugin, an
+# interrupted turn, a compacted thread).
 demo: codex
-	$(GO) run ./cmd/codexhost demo --mode demo
+	$(GO) run ./cmd/codexhost demo --mode full
 
 # Regenerate the codex wire types. Provenance is recorded in
 # host/internal/protocol/provenance.go.

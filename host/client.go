@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/host/internal/protocol"
+	"github.com/codexhost/codexhost/host/transcript"
 	"github.com/codexhost/codexhost/rpc"
 )
 
@@ -60,6 +61,12 @@ type Options struct {
 	// Observers see every event of every thread on the Client, in order,
 	// exactly once (renderers hook in here; see [Renderer]).
 	Observers []EventObserver
+	// Transcript, if set, records every JSON-RPC line to and from
+	// app-server, raw, as it passes (see package transcript). The Client
+	// writes to it until [Client.Wait] returns; the caller owns it and
+	// checks its Err afterwards. A failed write stops the recording, not
+	// the Client.
+	Transcript *transcript.Writer
 }
 
 // An EventObserver sees every event of a Client, in arrival order.
@@ -162,6 +169,11 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		err2 := p.stdout.Close()
 		return errors.Join(ignoreClosed(err1), ignoreClosed(err2))
 	}}
+	if o.Transcript != nil {
+		_ = o.Transcript.Begin()
+		rwc.Reader = &tapReader{r: p.stdout, tw: o.Transcript}
+		rwc.Writer = &tapWriter{w: p.stdin, tw: o.Transcript}
+	}
 	c.conn = rpc.NewConn(rwc, &rpc.Options{
 		Handler:       rpc.HandlerFunc(c.handleRequest),
 		Notifications: rpc.NotificationHandlerFunc(c.router.deliver),

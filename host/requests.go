@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
@@ -247,27 +248,9 @@ func ToolFailure(why string) *ToolResponse {
 // handleRequest is the single dispatch point for every server request. It
 // runs on a goroutine of its own, started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
-	req := &Request{Kind: requestKinds[protocol.ServerMethod(in.Method)], Method: in.Method, Params: in.Params, files: &c.files}
+	req := newRequest(in.Method, in.Params, &c.files, &c.cwds)
 	if req.Kind == RequestUnknown {
 		return nil, rpc.NewError(rpc.ErrMethodNotFound.Code, "codexhost: unknown server request "+in.Method)
-	}
-	var loc struct {
-		ThreadID       string `json:"threadId"`
-		TurnID         string `json:"turnId"`
-		ItemID         string `json:"itemId"`
-		ConversationID string `json:"conversationId"` // v1 requests
-		CallID         string `json:"callId"`
-	}
-	_ = json.Unmarshal(in.Params, &loc)
-	req.ThreadID, req.TurnID, req.ItemID = loc.ThreadID, loc.TurnID, loc.ItemID
-	if req.ThreadID == "" {
-		req.ThreadID = loc.ConversationID
-	}
-	if req.ItemID == "" {
-		req.ItemID = loc.CallID
-	}
-	if cwd, ok := c.cwds.Load(req.ThreadID); ok {
-		req.cwd = cwd.(string)
 	}
 	res, err := c.callHandler(ctx, req)
 	if err != nil {
@@ -280,6 +263,42 @@ func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error
 		return safeAnswer(ctx, req)
 	}
 	return res, nil
+}
+
+// NewRequest builds the Request a Client hands its handler for a server
+// request with this method and params as they arrived on the wire. A live
+// Client adds what it learned earlier on the connection (the thread's cwd,
+// the paths of a file change); a Request from NewRequest has neither. It is
+// meant for tests and for replaying recorded requests (see [Replay]).
+func NewRequest(method string, params json.RawMessage) *Request {
+	return newRequest(method, params, nil, nil)
+}
+
+// newRequest classifies and locates a server request. files and cwds, if
+// not nil, are the connection's file-change cache and thread cwds.
+func newRequest(method string, params json.RawMessage, files *fileChangeCache, cwds *sync.Map) *Request {
+	req := &Request{Kind: requestKinds[protocol.ServerMethod(method)], Method: method, Params: params, files: files}
+	var loc struct {
+		ThreadID       string `json:"threadId"`
+		TurnID         string `json:"turnId"`
+		ItemID         string `json:"itemId"`
+		ConversationID string `json:"conversationId"` // v1 requests
+		CallID         string `json:"callId"`
+	}
+	_ = json.Unmarshal(params, &loc)
+	req.ThreadID, req.TurnID, req.ItemID = loc.ThreadID, loc.TurnID, loc.ItemID
+	if req.ThreadID == "" {
+		req.ThreadID = loc.ConversationID
+	}
+	if req.ItemID == "" {
+		req.ItemID = loc.CallID
+	}
+	if cwds != nil {
+		if cwd, ok := cwds.Load(req.ThreadID); ok {
+			req.cwd = cwd.(string)
+		}
+	}
+	return req
 }
 
 // callHandler runs the handler, turning a panic into an error.

@@ -22,14 +22,16 @@ import (
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
-const demoSynopsis = `demo [--mode smoke|demo] [--codex BIN]
+const demoSynopsis = `demo [--mode smoke|demo|full] [--codex BIN]
 
 Runs the real codex offline against a fake model, with a temporary
 CODEX_HOME. smoke streams one answer. demo also builds the examples/policy
 and examples/tool plugins for Wasm (it needs the Go toolchain and the
 codexhost source tree: run it from the repository) and shows an accepted
 command (echo), a declined one (rm), a dynamic tool call, and listing,
-reading and archiving threads.`
+reading and archiving threads. full adds the examples/answer plugin
+answering the agent's questions, a turn interrupted while the model is
+busy (turn/interrupt), and compacting a thread (thread/compact).`
 
 // demoAnswer is what the fake model streams in the smoke run.
 const demoAnswer = "Hello from codexhost: this answer came from the fake model through the real codex app-server."
@@ -37,7 +39,7 @@ const demoAnswer = "Hello from codexhost: this answer came from the fake model t
 func cmdDemo(ctx context.Context, cio *cmdIO, args []string) error {
 	var mode, codex string
 	fs := newFlagSet(cio, "demo", demoSynopsis)
-	fs.StringVar(&mode, "mode", "demo", "smoke (one streamed answer) or demo (plugins, tools, threads)")
+	fs.StringVar(&mode, "mode", "demo", "smoke (one streamed answer), demo (plugins, tools, threads) or full (also questions, interrupt, compact)")
 	fs.StringVar(&codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
@@ -50,9 +52,11 @@ func cmdDemo(ctx context.Context, cio *cmdIO, args []string) error {
 	case "smoke":
 		return demoSmoke(ctx, cio, codex)
 	case "demo":
-		return demoFull(ctx, cio, codex)
+		return demoFull(ctx, cio, codex, false)
+	case "full":
+		return demoFull(ctx, cio, codex, true)
 	}
-	return usageErr("--mode %q: want smoke or demo", mode)
+	return usageErr("--mode %q: want smoke, demo or full", mode)
 }
 
 // demoEnv is the fake model, a temporary CODEX_HOME and a work directory.
@@ -61,7 +65,7 @@ type demoEnv struct {
 	home, work string
 }
 
-func newDemoEnv(script hosttest.Script) (*demoEnv, error) {
+func newDemoEnv(script hosttest.Script, home *hosttest.CodexHomeOptions) (*demoEnv, error) {
 	m, err := hosttest.StartModel(&hosttest.ModelOptions{Script: script})
 	if err != nil {
 		return nil, fmt.Errorf("start the fake model: %w", err)
@@ -71,7 +75,7 @@ func newDemoEnv(script hosttest.Script) (*demoEnv, error) {
 		e.work, err = os.MkdirTemp("", "codexhost-demo-work-")
 	}
 	if err == nil {
-		err = hosttest.WriteCodexHome(e.home, m.URL(), nil)
+		err = hosttest.WriteCodexHome(e.home, m.URL(), home)
 	}
 	if err != nil {
 		e.close()
@@ -101,7 +105,7 @@ func (e *demoEnv) start(ctx context.Context, codex string, h host.RequestHandler
 }
 
 func demoSmoke(ctx context.Context, cio *cmdIO, codex string) error {
-	env, err := newDemoEnv(hosttest.Text(demoAnswer).InDeltas(8))
+	env, err := newDemoEnv(hosttest.Text(demoAnswer).InDeltas(8), nil)
 	if err != nil {
 		return err
 	}
@@ -155,18 +159,16 @@ func moduleRoot() (string, error) {
 // buildWasm builds the Go guest in dir for wasip1.
 func buildWasm(ctx context.Context, dir, tmp string) ([]byte, error) {
 	out := filepath.Join(tmp, filepath.Base(dir)+".wasm")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("build %s for Wasm: %v: %s", dir, err, oneLine(stderr.String()))
+	if compilerOut, err := goBuild(ctx, dir, out, runtimeWasm); err != nil {
+		if compilerOut == "" {
+			return nil, err
+		}
+		return nil, fmt.Errorf("build %s for Wasm: %s", dir, oneLine(compilerOut))
 	}
 	return os.ReadFile(out)
 }
 
-func demoFull(ctx context.Context, cio *cmdIO, codex string) error {
+func demoFull(ctx context.Context, cio *cmdIO, codex string, full bool) error {
 	out := &lockedWriter{w: cio.stdout}
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 
@@ -179,14 +181,18 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	say("== building examples/policy and examples/tool for Wasm")
+	examples := []string{"policy", "tool"}
+	if full {
+		examples = append(examples, "answer")
+	}
+	say("== building examples/%s for Wasm", strings.Join(examples, ", examples/"))
 	rt, err := wasm.NewRuntime(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer rt.Close(context.Background())
 	var loaded []plugins.Plugin
-	for _, ex := range []string{"policy", "tool"} {
+	for _, ex := range examples {
 		b, err := buildWasm(ctx, filepath.Join(root, "examples", ex), tmp)
 		if err != nil {
 			return fail(exitTurnFailed, "%v", err)
@@ -200,12 +206,22 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string) error {
 		loaded = append(loaded, p)
 	}
 
-	env, err := newDemoEnv(hosttest.Turns(
+	turns := []hosttest.Script{
 		hosttest.Turn(hosttest.Text("Streaming works: these words arrive in several deltas.").InDeltas(6)),
 		hosttest.Turn(hosttest.ExecCommand("echo hello > echoed.txt"), hosttest.Text("I wrote echoed.txt.")),
 		hosttest.Turn(hosttest.ExecCommand("rm victim.txt"), hosttest.Text("The policy did not let me remove victim.txt.")),
 		hosttest.Turn(hosttest.FunctionCall("word_count", map[string]string{"text": "one two three four"}), hosttest.Text("The text has 4 words.")),
-	))
+	}
+	var home *hosttest.CodexHomeOptions
+	if full {
+		turns = append(turns,
+			hosttest.Turn(demoQuestion, hosttest.Text("Blue it is.")),
+			hosttest.Turn(hosttest.Hang()),
+			hosttest.Turn(hosttest.Text(demoSummary)),
+		)
+		home = &hosttest.CodexHomeOptions{RequestUserInput: true}
+	}
+	env, err := newDemoEnv(hosttest.Turns(turns...), home)
 	if err != nil {
 		return err
 	}
@@ -227,7 +243,13 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string) error {
 	}
 	obs := hostrender.New(&hostrender.Options{Output: out, Renderer: &render.ExecStyle{Color: hostrender.UseColor(cio.stdout)}})
 	defer obs.Close()
-	client, err := env.start(ctx, codex, chain, []host.EventObserver{obs})
+	compactions := &compactionWatch{done: make(chan string, 4)}
+	flush := func() {
+		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_ = obs.Flush(fctx)
+		fcancel()
+	}
+	client, err := env.start(ctx, codex, chain, []host.EventObserver{obs, compactions})
 	if err != nil {
 		return err
 	}
@@ -238,20 +260,25 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string) error {
 		tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		res, err := client.Run(tctx, prompt, &host.RunOptions{Thread: &host.ThreadOptions{Cwd: env.work}})
-		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_ = obs.Flush(fctx)
-		fcancel()
+		flush()
 		if err != nil {
 			return nil, connFailure(tctx, title, err)
 		}
 		mu.Lock()
 		for _, r := range recs {
-			if r.Hook == abi.HookApproval {
+			switch r.Hook {
+			case abi.HookApproval:
 				why := ""
 				if len(r.Answers) > 0 {
 					why = r.Answers[0].Plugin + ": " + r.Answers[0].Reason
 				}
 				say("   policy: %s %q (%s)", r.Decision, r.Summary, why)
+			case abi.HookToolInput:
+				by := "nobody (empty answers)"
+				if r.Why == "answer" && len(r.Answers) > 0 {
+					by = r.Answers[len(r.Answers)-1].Plugin
+				}
+				say("   question %q answered by %s", strings.TrimSpace(r.Summary), by)
 			}
 		}
 		recs = nil
@@ -323,8 +350,103 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string) error {
 		archived++
 	}
 	say("   archived %s; %d archived thread(s) now", ids[0], archived)
+	if full {
+		if err := demoMore(ctx, say, flush, client, env, turn, compactions); err != nil {
+			return err
+		}
+	}
 	say("\ndemo: done")
 	return nil
+}
+
+// The full demo's scripted question, and the fake model's compaction
+// summary.
+var demoQuestion = hosttest.RequestUserInput(hosttest.Question{ID: "color", Header: "Color", Question: "Which color should the banner be?",
+	Options: []hosttest.Option{{Label: "Blue", Description: "calm (recommended)"}, {Label: "Red", Description: "loud"}}})
+
+const demoSummary = "Summary: the user tried streaming, echo, rm, a tool, a question and an interrupt."
+
+// demoMore is the rest of the full demo: a question answered by a plugin,
+// an interrupted turn, and a compacted thread.
+func demoMore(ctx context.Context, say func(string, ...any), flush func(), client *host.Client, env *demoEnv,
+	turn func(title, prompt string) (*host.Result, error), compactions *compactionWatch) error {
+	res, err := turn("6. the agent asks a question; examples/answer answers it", "Ask me which color to use.")
+	if err != nil {
+		return err
+	}
+	answered := ""
+	for _, r := range env.model.Requests() {
+		for _, o := range r.ToolOutputs() {
+			if strings.Contains(o.Text(), `"Blue"`) {
+				answered = o.Text()
+			}
+		}
+	}
+	if !strings.Contains(answered, `"Blue"`) {
+		return fail(exitTurnFailed, "demo: the answer to the agent's question did not reach the model")
+	}
+	say("   the model received the answer: %s", answered)
+	questionThread := res.ThreadID
+
+	say("\n== 7. interrupt a turn while the model is busy (turn/interrupt)")
+	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	th, err := client.StartThread(tctx, &host.ThreadOptions{Cwd: env.work})
+	if err != nil {
+		return connFailure(tctx, "start a thread", err)
+	}
+	before := len(env.model.Requests())
+	t, err := client.StartTurn(tctx, th.ID, []host.Input{host.TextInput("Think about this for a long time.")}, nil)
+	if err != nil {
+		return connFailure(tctx, "start a turn", err)
+	}
+	defer t.Close()
+	for len(env.model.Requests()) == before {
+		select {
+		case <-tctx.Done():
+			return fail(exitTurnFailed, "demo: the model never got the turn's request")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	say("   the model is working on turn %s; interrupting it", t.ID)
+	t0 := time.Now()
+	if err := t.Interrupt(tctx); err != nil {
+		return connFailure(tctx, "interrupt the turn", err)
+	}
+	ires, err := t.Wait(tctx)
+	flush()
+	if err != nil {
+		return connFailure(tctx, "wait for the interrupted turn", err)
+	}
+	if ires.Status != host.TurnInterrupted {
+		return fail(exitTurnFailed, "demo: the interrupted turn ended %s", ires.Status)
+	}
+	say("   turn %s: %s, %s after the interrupt", ires.TurnID, ires.Status, time.Since(t0).Round(time.Millisecond))
+
+	say("\n== 8. compact a thread's context (thread/compact)")
+	if err := client.CompactThread(tctx, questionThread); err != nil {
+		return connFailure(tctx, "compact the thread", err)
+	}
+	select {
+	case id := <-compactions.done:
+		flush()
+		say("   thread %s compacted (a %s item)", id, host.ItemContextCompaction)
+	case <-tctx.Done():
+		return fail(exitTurnFailed, "demo: the compaction did not complete")
+	}
+	return nil
+}
+
+// A compactionWatch reports the threads whose context was compacted.
+type compactionWatch struct{ done chan string }
+
+func (w *compactionWatch) ObserveEvent(ev *host.Event) {
+	if ev.Kind == host.EventItemCompleted && ev.Item != nil && ev.Item.Type == host.ItemContextCompaction {
+		select {
+		case w.done <- ev.ThreadID:
+		default:
+		}
+	}
 }
 
 func firstItems(th *host.Thread) int {

@@ -48,14 +48,20 @@ func cmdVersion(cio *cmdIO, args []string) error {
 }
 
 func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
-	const usage = "Usage: codexhost plugin inspect [--json] PATH|oci://REF\n" + pluginDistUsage
+	const usage = "Usage: codexhost plugin inspect [--json] PATH|oci://REF\n" + pluginDevUsage + pluginDistUsage
 	if len(args) == 0 {
 		fmt.Fprint(cio.stderr, usage)
-		return usageErr("plugin: no subcommand given (want inspect, " + pluginDistCommands + ")")
+		return usageErr("plugin: no subcommand given (want inspect, " + pluginDevCommands + ", " + pluginDistCommands + ")")
 	}
 	switch args[0] {
 	case "inspect":
 		return cmdInspect(ctx, cio, args[1:])
+	case "test":
+		return cmdPluginTest(ctx, cio, args[1:])
+	case "build":
+		return cmdPluginBuild(ctx, cio, args[1:])
+	case "new":
+		return cmdPluginNew(ctx, cio, args[1:])
 	case "push", "pull", "sign", "verify", "keygen":
 		return cmdPluginDist(ctx, cio, args)
 	case "-h", "--help", "help":
@@ -63,7 +69,7 @@ func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
 		return nil
 	}
 	fmt.Fprint(cio.stderr, usage)
-	return usageErr("plugin: unknown subcommand %q (want inspect, "+pluginDistCommands+")", args[0])
+	return usageErr("plugin: unknown subcommand %q (want inspect, "+pluginDevCommands+", "+pluginDistCommands+")", args[0])
 }
 
 func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {

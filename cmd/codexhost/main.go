@@ -3,11 +3,15 @@
 //
 //	codexhost run [flags] [PROMPT | -]     one turn, with plugins as the policy
 //	codexhost plugin inspect [--json] PATH  a plugin's manifest and digest
+//	codexhost plugin test PATH --cases FILE check a plugin's answers (or --transcript)
+//	codexhost plugin build [DIR]            build an sdk-guest plugin (Wasm or process)
+//	codexhost plugin new NAME               scaffold a plugin with a test
 //	codexhost plugin push|pull|sign|verify  signed plugins in OCI registries
-//	codexhost demo [--mode smoke|demo]      offline demo on the fake model
+//	codexhost demo [--mode smoke|demo|full] offline demo on the fake model
 //	codexhost version                       versions
 //
-// Exit codes: see [exitOK] and the constants after it.
+// docs/cli.md is the reference. Exit codes: see [exitOK] and the constants
+// after it.
 package main
 
 import (
@@ -27,7 +31,8 @@ import (
 const (
 	// exitOK: the command succeeded.
 	exitOK = 0
-	// exitTurnFailed: the turn failed, was interrupted, or timed out.
+	// exitTurnFailed: the turn failed, was interrupted, or timed out; a
+	// plugin test case failed; a plugin did not build.
 	exitTurnFailed = 1
 	// exitUsage: bad command line or bad input (flags, files, plugins).
 	exitUsage = 2
@@ -41,7 +46,8 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0  success
-  1  the turn failed, was interrupted, or timed out
+  1  the turn failed, was interrupted, or timed out; a plugin test case
+     failed; a plugin build failed
   2  usage error: bad flag, missing prompt or file, plugin that does not load
   3  the policy declined or cancelled a command or patch during the turn
   4  codex could not start or the connection broke: no codex binary,
@@ -101,13 +107,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const mainUsage = `Usage: codexhost <command> [flags]
 
 Commands:
-  run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread
+  run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread;
+                              --record FILE saves its JSON-RPC transcript
   plugin inspect [--json] PATH|oci://REF
                               print a plugin's manifest and sha256 digest
+  plugin test PATH --cases FILE | --transcript FILE
+                              check a plugin's answers to recorded requests
+  plugin build [--runtime wasm|process] [-o OUT] [DIR]
+                              build an sdk-guest plugin
+  plugin new [--dir DIR] NAME scaffold an approval policy plugin with a test
   plugin push|pull|sign|verify|keygen
                               publish, fetch, sign and verify plugins in
                               OCI registries (docs/distribution.md)
-  demo [--mode smoke|demo]    offline demo: the real codex on a fake model
+  demo [--mode smoke|demo|full]
+                              offline demo: the real codex on a fake model
   version                     print versions
 
 Run 'codexhost <command> --help' for a command's flags.

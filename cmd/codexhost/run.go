@@ -51,6 +51,8 @@ type runConfig struct {
 	timeout        time.Duration
 	settings       []string
 	dist           distFlags
+	record         string
+	noProgress     bool
 	ops            opsFlags // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
@@ -76,6 +78,8 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
 	fs.StringArrayVar(&c.settings, "settings", nil, "settings `JSON` of the --plugin in the same position, checked against its schema (repeatable)")
 	c.dist.register(fs, true)
+	fs.StringVar(&c.record, "record", "", "save the raw JSON-RPC transcript to `FILE` (input for `plugin test --transcript`)")
+	fs.BoolVar(&c.noProgress, "no-progress", false, "no status line on stderr (it is shown only on a terminal)")
 	c.ops.addFlags(fs)
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
@@ -227,6 +231,17 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		defer cancel()
 	}
 
+	rec, err := openRecord(cio, c.record)
+	if err != nil {
+		return err
+	}
+	defer rec.close()
+	color := hostrender.UseColor(cio.stdout)
+	cio, prog := startProgress(cio, c.noProgress)
+	if prog != nil {
+		defer prog.stop()
+	}
+
 	// Plugins, metrics and hot reload (ops.go, reload.go). The trust
 	// policy and --settings are checked once; every plugin set's loader
 	// gets the policy.
@@ -268,7 +283,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	switch c.render {
 	case "exec":
 		obs = hostrender.New(&hostrender.Options{Output: cio.stdout,
-			Renderer: &render.ExecStyle{Color: hostrender.UseColor(cio.stdout)}})
+			Renderer: &render.ExecStyle{Color: color}})
 	case "json":
 		obs = hostrender.New(&hostrender.Options{Output: cio.stdout, Renderer: render.JSONL{}})
 	}
@@ -278,13 +293,16 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		observers = append(observers, only)
 		defer obs.Close()
 	}
+	if prog != nil {
+		observers = append(observers, prog)
+	}
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
-		Handler: chain, Observers: observers,
+		Handler: chain, Observers: observers, Transcript: rec.writer(),
 	})
 	if err != nil {
-		return connFailure(ctx, "start codex", err)
+		return c.failure(ctx, "start codex", err)
 	}
 	defer func() {
 		_ = client.Close()
@@ -300,7 +318,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		late.mu.Unlock()
 	}
 
+	if prog != nil {
+		prog.setLabel("working")
+	}
 	res, err := c.turn(ctx, client, prompt, only)
+	if prog != nil {
+		prog.stop()
+	}
 	if err != nil && c.timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// --timeout fired, maybe before the turn started (a slow start).
 		err = fail(exitTurnFailed, "turn timed out after %s", c.timeout)
@@ -333,7 +357,7 @@ func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string
 		th, err := client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
 		if err != nil {
-			return nil, connFailure(ctx, "start a thread", err)
+			return nil, c.failure(ctx, "start a thread", err)
 		}
 		threadID = th.ID
 	} else {
@@ -352,7 +376,7 @@ func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string
 	}
 	t, err := client.StartTurn(ctx, threadID, []host.Input{host.TextInput(prompt)}, topts)
 	if err != nil {
-		return nil, connFailure(ctx, "start the turn", err)
+		return nil, c.failure(ctx, "start the turn", err)
 	}
 	defer t.Close()
 	res, err := t.Wait(ctx)

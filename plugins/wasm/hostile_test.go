@@ -7,6 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
 // A module that loops forever in _initialize is stopped at the load's
@@ -25,4 +28,19 @@ func TestLoadHangingModule(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second, "stopped near the deadline")
 	assert.Contains(t, err.Error(), "deadline")
 	assert.Contains(t, err.Error(), "failed to start")
+}
+
+// A load whose context ends during compilation says so; it does not blame
+// the module.
+func TestCompileCancelledIsNotABadModule(t *testing.T) {
+	rt, err := wasm.NewRuntime(t.Context(), &wasm.RuntimeOptions{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	defer rt.Close(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = rt.Load(ctx, testdataGuest(t, "configured"), nil)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, plugins.ErrBadModule)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "compile stopped")
 }

@@ -100,6 +100,11 @@ func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, e
 		if rt.isClosed() {
 			return nil, plugins.ErrClosed
 		}
+		if ctx.Err() != nil {
+			// Not the module's fault: compiling a large module takes
+			// seconds on a busy machine (once; then the cache serves it).
+			return nil, fmt.Errorf("compile stopped before it finished (%d bytes; allow more time for the first load): %w", len(wasm), context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("%w: compile: %w", plugins.ErrBadModule, err)
 	}
 	rt.mu.Lock()

@@ -40,7 +40,8 @@ func hostSecrets(t *testing.T) (secret, inside, outside string) {
 	t.Setenv(secretEnv, secret)
 	t.Setenv("CODEXHOST_WASM_TEST_OTHER", "other-"+secret)
 	require.NoError(t, os.MkdirAll(grantedDir, 0o755))
-	inside = filepath.Join(grantedDir, "policy.txt")
+	// A name of its own: test runs of other checkouts share the directory.
+	inside = filepath.Join(grantedDir, "policy-"+rand.Text()+".txt")
 	require.NoError(t, os.WriteFile(inside, []byte("inside-"+secret), 0o644))
 	t.Cleanup(func() { _ = os.Remove(inside) })
 	outside = filepath.Join(t.TempDir(), "secret.txt")
@@ -80,7 +81,7 @@ func TestSandboxGrants(t *testing.T) {
 	assert.Equal(t, "unset", probe(t, p, "env CODEXHOST_WASM_TEST_OTHER"), "only granted variables")
 	assert.Equal(t, "unset", probe(t, p, "env HOME"))
 	assert.Equal(t, "inside-"+secret, probe(t, p, "read "+inside))
-	assert.Equal(t, "policy.txt", probe(t, p, "list "+grantedDir))
+	assert.Contains(t, probe(t, p, "list "+grantedDir), filepath.Base(inside))
 	got := probe(t, p, "read "+outside)
 	assert.True(t, strings.HasPrefix(got, "error: "), "outside the granted directory: %q", got)
 	got = probe(t, p, "write "+filepath.Join(grantedDir, "x"))

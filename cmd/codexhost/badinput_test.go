@@ -1,0 +1,106 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Bad input to the commands of issue 7's second part: one line that says
+// what to do, a non-zero exit, never a stack trace (runCmd checks that).
+func TestBadInputMore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		return path
+	}
+	okCase := "[[case]]\nname = \"x\"\n[case.approval]\nkind = \"command\"\ncommand = \"ls\"\n[case.expect]\ndecision = \"accept\"\n"
+	badTOML := file("bad.toml", "[[case]]\nname = = 1\n")
+	typo := file("typo.toml", strings.Replace(okCase, "decision =", "decison =", 1))
+	noRequest := file("noreq.toml", "[[case]]\nname = \"x\"\n[case.expect]\ndecision = \"accept\"\n")
+	noExpect := file("noexpect.toml", "[[case]]\nname = \"x\"\n[case.approval]\nkind = \"command\"\n")
+	wrongHook := file("wronghook.toml", "[[case]]\nname = \"x\"\n[case.approval]\nkind = \"command\"\n[case.expect]\noutput = \"y\"\n")
+	badField := file("badfield.toml", strings.Replace(okCase, "command = ", "comand = ", 1))
+	badDecision := file("baddecision.toml", strings.Replace(okCase, `"accept"`, `"allow"`, 1))
+	unknownMethod := file("method.toml", "[[case]]\nname = \"x\"\n[case.codex]\nmethod = \"thread/started\"\n[case.expect]\nerror = true\n")
+	badJSON := file("bad.json", `{"case": [{"name": "x", "approve": {}}]}`)
+	cases := file("cases.toml", okCase)
+	notTranscript := file("turn.jsonl", `{"hello": 1}`+"\n")
+	notPlugin := file("notaplugin", "text")
+	full := filepath.Join(dir, "full")
+	require.NoError(t, os.MkdirAll(full, 0o755))
+	file("full/x", "")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr []string
+	}{
+		{"run record into a missing dir", []string{"run", "--record", "/no/such/dir/turn.jsonl", "hi"}, exitUsage, []string{"--record /no/such/dir/turn.jsonl: no such file or directory"}},
+		{"run no-progress is a bool", []string{"run", "--no-progress=maybe", "hi"}, exitUsage, []string{"--no-progress"}},
+
+		{"test no path", []string{"plugin", "test", "--cases", cases}, exitUsage, []string{"want exactly one PATH"}},
+		{"test nothing to test", []string{"plugin", "test", "p.wasm"}, exitUsage, []string{"nothing to test: give --cases FILE, --transcript FILE, or both"}},
+		{"test unknown flag", []string{"plugin", "test", "--case", cases, "p.wasm"}, exitUsage, []string{"unknown flag: --case", "Usage: codexhost plugin test"}},
+		{"test missing cases", []string{"plugin", "test", "p.wasm", "--cases", "/no/such/cases.toml"}, exitUsage, []string{"--cases /no/such/cases.toml: no such file"}},
+		{"test bad toml", []string{"plugin", "test", "p.wasm", "--cases", badTOML}, exitUsage, []string{badTOML + ":2: "}},
+		{"test typo in expect", []string{"plugin", "test", "p.wasm", "--cases", typo}, exitUsage, []string{"unknown key case.expect.decison", "a typo would silently skip a check"}},
+		{"test case without request", []string{"plugin", "test", "p.wasm", "--cases", noRequest}, exitUsage, []string{`case 1 "x": no request: set one of approval`}},
+		{"test case without expect", []string{"plugin", "test", "p.wasm", "--cases", noExpect}, exitUsage, []string{`case 1 "x": expect is empty`}},
+		{"test expect for another hook", []string{"plugin", "test", "p.wasm", "--cases", wrongHook}, exitUsage, []string{"expect.output applies to event-render requests, not approval"}},
+		{"test unknown request field", []string{"plugin", "test", "p.wasm", "--cases", badField}, exitUsage, []string{`approval: json: unknown field "comand"`}},
+		{"test bad decision", []string{"plugin", "test", "p.wasm", "--cases", badDecision}, exitUsage, []string{`expect.decision "allow": want abstain, accept`}},
+		{"test codex method no hook answers", []string{"plugin", "test", "p.wasm", "--cases", unknownMethod}, exitUsage, []string{`codex.method "thread/started" is not a request any plugin hook answers`}},
+		{"test bad json cases", []string{"plugin", "test", "p.wasm", "--cases", badJSON}, exitUsage, []string{`unknown field "approve"`}},
+		{"test missing transcript", []string{"plugin", "test", "p.wasm", "--transcript", "/no/such/turn.jsonl"}, exitUsage, []string{"--transcript /no/such/turn.jsonl: no such file (record one with codexhost run --record FILE)"}},
+		{"test not a transcript", []string{"plugin", "test", "p.wasm", "--transcript", notTranscript}, exitUsage, []string{"not a codexhost transcript: line 1 is not a transcript header"}},
+		{"test print without transcript", []string{"plugin", "test", "--print", "p.wasm", "--cases", cases}, exitUsage, []string{"--print goes with --transcript"}},
+		{"test bad settings", []string{"plugin", "test", "p.wasm", "--cases", cases, "--settings", "{nope"}, exitUsage, []string{"--settings: not valid JSON"}},
+		{"test missing settings file", []string{"plugin", "test", "p.wasm", "--cases", cases, "--settings", "@/no/such.json"}, exitUsage, []string{"--settings @/no/such.json: no such file or directory"}},
+		{"test bad run regexp", []string{"plugin", "test", "p.wasm", "--cases", cases, "--run", "("}, exitUsage, []string{`--run "("`}},
+		{"test missing plugin", []string{"plugin", "test", "/no/such/p.wasm", "--cases", cases}, exitUsage, []string{"plugin /no/such/p.wasm: no such file"}},
+		{"test plugin that does not load", []string{"plugin", "test", notPlugin, "--cases", cases}, exitUsage, []string{notPlugin, "does not load as a process plugin"}},
+
+		{"build bad runtime", []string{"plugin", "build", "--runtime", "jvm", "."}, exitUsage, []string{`--runtime "jvm": want wasm or process`}},
+		{"build missing dir", []string{"plugin", "build", "/no/such/dir"}, exitUsage, []string{"plugin build /no/such/dir: not a directory"}},
+		{"build two dirs", []string{"plugin", "build", "a", "b"}, exitUsage, []string{"want one DIR, got 2 arguments"}},
+
+		{"new no name", []string{"plugin", "new"}, exitUsage, []string{"want exactly one NAME"}},
+		{"new bad name", []string{"plugin", "new", "Deny_Push"}, exitUsage, []string{`plugin new "Deny_Push": a name is lower-case letters`}},
+		{"new into a full dir", []string{"plugin", "new", "--dir", full, "x"}, exitUsage, []string{full + " exists and is not empty"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCmd(t, tc.args...)
+			assert.Equal(t, tc.code, r.code)
+			for _, s := range tc.stderr {
+				assert.Contains(t, r.stderr, s)
+			}
+			assert.True(t, strings.HasPrefix(r.stderr, "codexhost: ") || strings.HasPrefix(r.stderr, "Usage:"), "stderr starts with the error or the usage")
+			assert.Empty(t, r.stdout)
+		})
+	}
+}
+
+func TestHelpMore(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"plugin", "test", "--help"}, {"plugin", "build", "--help"}, {"plugin", "new", "--help"},
+	} {
+		r := runCmd(t, args...)
+		assert.Equal(t, exitOK, r.code)
+		assert.Contains(t, r.stderr, "Usage: codexhost "+strings.Join(args[:2], " "))
+	}
+	r := runCmd(t, "run", "--help")
+	assert.Contains(t, r.stderr, "--record FILE")
+	assert.Contains(t, r.stderr, "--no-progress")
+	r = runCmd(t, "help")
+	for _, s := range []string{"plugin test", "plugin build", "plugin new", "--mode smoke|demo|full", "--record FILE"} {
+		assert.Contains(t, r.stdout, s)
+	}
+}
