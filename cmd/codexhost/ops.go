@@ -18,7 +18,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/metrics"
-	"github.com/codexhost/codexhost/internal/config"
+	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 	"github.com/codexhost/codexhost/plugins"
 )
 

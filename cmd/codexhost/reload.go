@@ -14,7 +14,7 @@ import (
 
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/metrics"
-	"github.com/codexhost/codexhost/internal/config"
+	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 )
 
 // A reloader keeps the chain's plugin set in step with the configuration

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codexhost/codexhost/internal/config"
+	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 )
 
 const full = `# every key
