@@ -90,6 +90,15 @@ func TestManifest(t *testing.T) {
 		"capabilities":{"env":["HOME"],"readDirs":["/etc"]},"description":"registers every hook"}`, string(b))
 }
 
+func TestMergeDeltas(t *testing.T) {
+	guest.UseFreshRegistry(t)
+	guest.Info("renderer", "1", "")
+	guest.MergeDeltas()
+	require.Equal(t, abi.FeatureRenderBatch, guest.Manifest().Features, "declared only with a render hook")
+	guest.OnRender(render)
+	require.Equal(t, abi.FeatureRenderBatch|abi.FeatureRenderMergeDeltas, guest.Manifest().Features)
+}
+
 func TestManifestHooksFollowRegistrations(t *testing.T) {
 	guest.UseFreshRegistry(t)
 	m := guest.Manifest()
