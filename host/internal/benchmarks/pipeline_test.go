@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/render"
@@ -64,9 +65,9 @@ func writeReplay(path, threadID string, deltas int) error {
 			d += "\n\n"
 		}
 		text.WriteString(d)
-		// The field order is codex's.
-		fmt.Fprintf(w, `{"method":"item/agentMessage/delta","params":{"threadId":%q,"turnId":%q,"itemId":%q,"delta":%q}}`+"\n",
-			threadID, replayTurnID, replayItemID, d)
+		// The member order is codex's.
+		fmt.Fprintf(w, `{"method":"item/agentMessage/delta","params":{"threadId":%s,"turnId":%s,"itemId":%s,"delta":%s}}`+"\n",
+			jsonString(threadID), jsonString(replayTurnID), jsonString(replayItemID), jsonString(d))
 	}
 	line("item/completed", map[string]any{"threadId": threadID, "turnId": replayTurnID, "completedAtMs": 1764041299999,
 		"item": map[string]any{"type": "agentMessage", "id": replayItemID, "text": text.String(), "phase": nil, "memoryCitation": nil}})
@@ -77,6 +78,14 @@ func writeReplay(path, threadID string, deltas int) error {
 		return err
 	}
 	return f.Close()
+}
+
+func jsonString(s string) []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // startFake starts the test binary as a fake app-server in mode, with the
@@ -125,19 +134,29 @@ var pipelineRenderers = []pipelineRenderer{
 		b.Cleanup(func() { _ = o.Close() })
 		return o, o.Flush
 	}},
-	// The same renderer as a Wasm plugin (examples/execrender), batched as
-	// shipped: a call takes every event already waiting, up to 512.
+	// The same renderer as a Wasm plugin (examples/execrender), as
+	// shipped: a call takes every event already waiting (up to 512) and
+	// runs of deltas go as one event (abi.FeatureRenderMergeDeltas).
 	{"wasm", func(b *testing.B, out io.Writer) (host.EventObserver, func(context.Context) error) {
-		return wasmRenderer(b, out, 0)
+		return wasmRenderer(b, out, 0, false)
 	}},
-	// The same with one event per call: what batching buys.
+	// Batched, but every delta an event of its own: what merging buys.
+	{"wasm-nomerge", func(b *testing.B, out io.Writer) (host.EventObserver, func(context.Context) error) {
+		return wasmRenderer(b, out, 0, true)
+	}},
+	// One event per call: what batching buys.
 	{"wasm-batch1", func(b *testing.B, out io.Writer) (host.EventObserver, func(context.Context) error) {
-		return wasmRenderer(b, out, 1)
+		return wasmRenderer(b, out, 1, true)
 	}},
 }
 
-func wasmRenderer(b *testing.B, out io.Writer, maxBatch int) (host.EventObserver, func(context.Context) error) {
-	p := loadWasm(b, execRenderDir, &wasm.Options{MaxInstances: 1})
+// wasmRenderer loads examples/execrender; noMerge hides its
+// FeatureRenderMergeDeltas from the host.
+func wasmRenderer(b *testing.B, out io.Writer, maxBatch int, noMerge bool) (host.EventObserver, func(context.Context) error) {
+	var p plugins.Plugin = loadWasm(b, execRenderDir, &wasm.Options{MaxInstances: 1})
+	if noMerge {
+		p = withoutFeatures(p, abi.FeatureRenderMergeDeltas)
+	}
 	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{p}, Output: out, MaxBatch: maxBatch})
 	b.Cleanup(func() { _ = r.Close() })
 	return r, r.Flush
@@ -167,6 +186,20 @@ func replayPath(tb testing.TB) string {
 	}
 	return replayFile.path
 }
+
+// featureMask hides features of a plugin's manifest.
+type featureMask struct {
+	plugins.Plugin
+	m abi.Manifest
+}
+
+func withoutFeatures(p plugins.Plugin, f abi.Features) plugins.Plugin {
+	m := *p.Manifest()
+	m.Features &^= f
+	return &featureMask{p, m}
+}
+
+func (p *featureMask) Manifest() *abi.Manifest { return &p.m }
 
 // countingWriter counts the bytes rendered.
 type countingWriter struct {
