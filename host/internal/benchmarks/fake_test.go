@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +25,9 @@ const (
 	// the other (codex waits for each answer), then the turn completes.
 	envApprovals = "CODEXHOST_BENCH_APPROVALS"
 	envDeltas    = "CODEXHOST_BENCH_DELTAS"
+	// envApprovalFile names the params of the approvals "threads" sends
+	// (testdata/command-approval.json).
+	envApprovalFile = "CODEXHOST_BENCH_APPROVAL_FILE"
 )
 
 type fakeMsg struct {
@@ -61,15 +65,26 @@ func (f *fakeServer) notify(method string, params any) {
 	f.send(map[string]any{"method": method, "params": params})
 }
 
-// request sends a server request and waits for the client's answer.
-func (f *fakeServer) request(method string, params any) *fakeMsg {
+// sendLine writes one encoded message.
+func (f *fakeServer) sendLine(line []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.out.Write(line)
+	f.out.WriteByte('\n')
+	f.out.Flush()
+}
+
+// request sends a server request, its params already encoded, and waits
+// for the client's answer.
+func (f *fakeServer) request(method string, params []byte) *fakeMsg {
 	f.pmu.Lock()
 	f.nextID++
 	id := f.nextID
 	ch := make(chan *fakeMsg, 1)
 	f.pending[strconv.Itoa(id)] = ch
 	f.pmu.Unlock()
-	f.send(map[string]any{"id": id, "method": method, "params": params})
+	line := fmt.Appendf(nil, `{"id":%d,"method":%q,"params":`, id, method)
+	f.sendLine(append(append(line, params...), '}'))
 	return <-ch
 }
 
@@ -159,22 +174,28 @@ func replayTurn(f *fakeServer, _, _ string) {
 	}
 }
 
-// threadsTurn plays a turn of deltas and approvals.
+// threadsTurn plays a turn of deltas and approvals. The lines are encoded
+// from templates: the fake must cost little next to the host it measures.
 func threadsTurn(f *fakeServer, threadID, turnID string) {
 	approvals, _ := strconv.Atoi(os.Getenv(envApprovals))
 	deltas, _ := strconv.Atoi(os.Getenv(envDeltas))
 	f.notify("turn/started", map[string]any{"threadId": threadID, "turn": map[string]any{"id": turnID, "items": []any{}, "status": "inProgress"}})
 	for i := range deltas {
-		f.notify("item/agentMessage/delta", map[string]any{"threadId": threadID, "turnId": turnID, "itemId": "m1", "delta": fmt.Sprintf("d%d ", i)})
+		f.sendLine(fmt.Appendf(nil, `{"method":"item/agentMessage/delta","params":{"threadId":%q,"turnId":%q,"itemId":"m1","delta":"d%d "}}`,
+			threadID, turnID, i))
 	}
 	var params map[string]any
 	if err := json.Unmarshal(approvalParams, &params); err != nil {
 		panic(err)
 	}
-	params["threadId"], params["turnId"] = threadID, turnID
+	params["threadId"], params["turnId"], params["itemId"] = threadID, turnID, "call_@@"
+	tmpl, err := json.Marshal(params)
+	if err != nil {
+		panic(err)
+	}
 	for i := range approvals {
-		params["itemId"] = fmt.Sprintf("call_%d", i)
-		ans := f.request("item/commandExecution/requestApproval", params)
+		p := bytes.Replace(tmpl, []byte("call_@@"), fmt.Appendf(nil, "call_%d", i), 1)
+		ans := f.request("item/commandExecution/requestApproval", p)
 		if ans.Error != nil {
 			fmt.Fprintf(os.Stderr, "fake app-server: approval answered with an error: %s\n", ans.Error)
 			os.Exit(1)

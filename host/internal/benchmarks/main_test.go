@@ -18,6 +18,14 @@ import (
 	guest "github.com/codexhost/codexhost/sdk-guest"
 )
 
+// envSmoke, when set, shrinks every benchmark to a smoke run that checks
+// it still works (make test runs them all once with -benchtime 1x): a
+// stream of 2000 deltas, 8 threads with 2 approvals each, a WebAssembly
+// text guest for the load figure, no warm-up turns.
+const envSmoke = "CODEXHOST_BENCH_SMOKE"
+
+var smoke = os.Getenv(envSmoke) != ""
+
 // envChild names what the test binary does when it is re-executed as a
 // child process (a fake app-server, a memory probe) instead of running
 // tests.
@@ -35,11 +43,13 @@ func TestMain(m *testing.M) {
 // child runs the test binary as the child process named by mode.
 func child(mode string) int {
 	switch mode {
+	case "memory":
+		return memoryChild()
 	case "replay":
 		fixedTurnID = replayTurnID
 		return fakeAppServer(replayTurn)
 	case "threads":
-		b, err := os.ReadFile(filepath.Join("testdata", "command-approval.json"))
+		b, err := os.ReadFile(os.Getenv(envApprovalFile))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

@@ -24,13 +24,23 @@ import (
 // The recorded turn of figure 2: codex 0.169.0's notifications, in its
 // wire shape, for one agent message streamed in pipelineDeltas deltas.
 const (
+	replayTurnID = "019a6f3e-6c2d-7e3b-8f50-1d2c3b4e5f60"
+	replayItemID = "msg_0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+)
+
+var (
 	pipelineDeltas = 100_000
 	// pipelineEvents counts the turn's events: turn/started, item/started,
 	// the deltas, item/completed, turn/completed.
 	pipelineEvents = pipelineDeltas + 4
-	replayTurnID   = "019a6f3e-6c2d-7e3b-8f50-1d2c3b4e5f60"
-	replayItemID   = "msg_0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 )
+
+func init() {
+	if smoke {
+		pipelineDeltas = 2000
+		pipelineEvents = pipelineDeltas + 4
+	}
+}
 
 // deltaWords are the deltas of the recorded message, in turn: tokens of a
 // few bytes, as a model streams them.
@@ -90,7 +100,7 @@ func jsonString(s string) []byte {
 
 // startFake starts the test binary as a fake app-server in mode, with the
 // extra environment env; it is closed with tb.
-func startFake(tb testing.TB, mode string, env []string, observers ...host.EventObserver) *host.Client {
+func startFake(tb testing.TB, mode string, env []string, handler host.RequestHandler, observers ...host.EventObserver) *host.Client {
 	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -103,7 +113,7 @@ func startFake(tb testing.TB, mode string, env []string, observers ...host.Event
 		Env:       append([]string{envChild + "=" + mode, "GORACE=atexit_sleep_ms=0"}, env...),
 		StopGrace: time.Second,
 		Observers: observers,
-		Handler:   nil,
+		Handler:   handler,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -229,7 +239,7 @@ func BenchmarkPipeline(b *testing.B) {
 			if obs != nil {
 				observers = append(observers, obs)
 			}
-			c := startFake(b, "replay", []string{envReplay + "=" + path}, observers...)
+			c := startFake(b, "replay", []string{envReplay + "=" + path}, nil, observers...)
 			ctx := context.Background()
 			th, err := c.StartThread(ctx, nil)
 			if err != nil {
@@ -251,14 +261,56 @@ func BenchmarkPipeline(b *testing.B) {
 					b.Fatalf("turn %s with %d bytes of text", res.Status, len(res.Text))
 				}
 			}
-			turn() // warm up
-			if pr.name != "none" && out.n == 0 {
-				b.Fatal("the renderer wrote nothing")
+			// Warm up, but for the slow variants, which show only the
+			// scale of what batching and merging buy.
+			if !smoke && !strings.HasPrefix(pr.name, "wasm-") {
+				turn()
 			}
 			for b.Loop() {
 				turn()
 			}
+			if pr.name != "none" && out.n == 0 {
+				b.Fatal("the renderer wrote nothing")
+			}
 			b.ReportMetric(float64(pipelineEvents)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// signalWriter reports each write on a channel.
+type signalWriter struct{ ch chan struct{} }
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.ch <- struct{}{}
+	return len(p), nil
+}
+
+// BenchmarkRenderLatency is figure 2's other half: a lone event, arriving
+// when the renderer is idle (a person watching a slow stream), goes out at
+// once: batching and merging take only what is already waiting. One op is
+// one delta from ObserveEvent to its output's write.
+func BenchmarkRenderLatency(b *testing.B) {
+	for _, pr := range pipelineRenderers {
+		if pr.name == "none" || pr.name == "wasm-nomerge" {
+			continue
+		}
+		b.Run(pr.name, func(b *testing.B) {
+			out := &signalWriter{ch: make(chan struct{}, 1)}
+			obs, _ := pr.start(b, out)
+			ev := &host.Event{Kind: host.EventAgentMessageDelta, Method: "item/agentMessage/delta",
+				ThreadID: fakeThreadID(1), TurnID: replayTurnID, ItemID: replayItemID, Delta: " token"}
+			var h hist
+			seq := uint64(0)
+			for b.Loop() {
+				seq++
+				e := *ev
+				e.Seq = seq
+				t0 := time.Now()
+				obs.ObserveEvent(&e)
+				<-out.ch
+				h.record(time.Since(t0))
+			}
+			h.report(b)
 		})
 	}
 }

@@ -1,0 +1,267 @@
+package benchmarks
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/wasm"
+)
+
+// realTurn is figure 5's turn, scripted on the fake model: a message in 40
+// deltas with a command that needs approval, the command's run, then a
+// closing message in 20 deltas.
+func realTurn() hosttest.Script {
+	return hosttest.Turn(
+		hosttest.Text("I will look at the repository first, then summarize what I find in it for you.").InDeltas(40).
+			And(hosttest.ExecCommand("echo benchmark")),
+		hosttest.Text("The command printed benchmark; nothing else needs to be done here.").InDeltas(20),
+	)
+}
+
+// A bareClient is the least a client of app-server can be: JSON-RPC
+// written and read directly on its pipes, every approval accepted, no
+// plugins, no rendering. It is figure 5's floor.
+type bareClient struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	nextID int
+}
+
+func startBare(tb testing.TB, codex, home, work string) *bareClient {
+	tb.Helper()
+	cmd := exec.Command(codex, "app-server")
+	cmd.Env = append(os.Environ(), "CODEX_HOME="+home)
+	cmd.Dir = work
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	c := &bareClient{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20)}
+	tb.Cleanup(func() {
+		_ = in.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	c.call(tb, "initialize", map[string]any{"clientInfo": map[string]any{"name": "bare", "version": "0"},
+		"capabilities": map[string]any{"experimentalApi": true}})
+	c.send(tb, map[string]any{"method": "initialized"})
+	return c
+}
+
+type bareMsg struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+}
+
+func (c *bareClient) send(tb testing.TB, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.in.Write(append(b, '\n')); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// next reads the next message, answering server requests (every approval
+// accepted) on the way.
+func (c *bareClient) next(tb testing.TB) *bareMsg {
+	for {
+		line, err := c.out.ReadBytes('\n')
+		if err != nil {
+			tb.Fatalf("bare client: read: %v", err)
+		}
+		var m bareMsg
+		if err := json.Unmarshal(line, &m); err != nil {
+			tb.Fatalf("bare client: %v: %s", err, line)
+		}
+		if m.Method != "" && m.ID != nil {
+			switch {
+			case strings.HasSuffix(m.Method, "/requestApproval"):
+				c.send(tb, map[string]any{"id": m.ID, "result": map[string]any{"decision": "accept"}})
+			default:
+				c.send(tb, map[string]any{"id": m.ID, "error": map[string]any{"code": -32601, "message": "bare client: no " + m.Method}})
+			}
+			continue
+		}
+		return &m
+	}
+}
+
+func (c *bareClient) call(tb testing.TB, method string, params any) json.RawMessage {
+	c.nextID++
+	id := c.nextID
+	c.send(tb, map[string]any{"id": id, "method": method, "params": params})
+	for {
+		m := c.next(tb)
+		if m.Method == "" && string(m.ID) == fmt.Sprint(id) {
+			if m.Error != nil {
+				tb.Fatalf("bare client: %s: %s", method, m.Error)
+			}
+			return m.Result
+		}
+	}
+}
+
+// turn runs one turn on a new thread and returns how long the turn took,
+// from turn/start to turn/completed.
+func (c *bareClient) turn(tb testing.TB, work, prompt string) time.Duration {
+	var th struct {
+		Thread struct {
+			ID string `json:"id"`
+		} `json:"thread"`
+	}
+	if err := json.Unmarshal(c.call(tb, "thread/start", map[string]any{"cwd": work}), &th); err != nil {
+		tb.Fatal(err)
+	}
+	t0 := time.Now()
+	c.call(tb, "turn/start", map[string]any{"threadId": th.Thread.ID, "input": []any{map[string]any{"type": "text", "text": prompt}}})
+	for {
+		m := c.next(tb)
+		if m.Method == "turn/completed" {
+			d := time.Since(t0)
+			var p struct {
+				Turn struct {
+					Status string `json:"status"`
+				} `json:"turn"`
+			}
+			_ = json.Unmarshal(m.Params, &p)
+			if p.Turn.Status != "completed" {
+				tb.Fatalf("bare client: turn %s: %s", p.Turn.Status, m.Params)
+			}
+			return d
+		}
+	}
+}
+
+// BenchmarkRealTurn is figure 5: the same scripted turn on the real,
+// pinned codex with the fake model, driven by the bare client (A) and by
+// codexhost with the shipped Wasm rule policy deciding the approval and
+// the Wasm exec renderer rendering every event (B). Each has its own
+// app-server; the turns alternate A, B, A, B on new threads, so that drift
+// on a shared machine hits both. One op is one A/B pair; overhead-% is the
+// median over the pairs of (B-A)/A. The wall time of a turn runs from
+// turn/start to turn/completed (for codexhost: Turn.Wait, then the
+// renderer's Flush: its output is written).
+func BenchmarkRealTurn(b *testing.B) {
+	e2e.RequireCodex(b)
+	codex := host.PinnedCodex()
+	if v := os.Getenv(host.EnvCodexBin); v != "" {
+		codex = v
+	}
+	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: realTurn()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = model.Close() })
+	home, work := b.TempDir(), b.TempDir()
+	if err := hosttest.WriteCodexHome(home, model.URL(), nil); err != nil {
+		b.Fatal(err)
+	}
+	const prompt = "look at the repository"
+
+	bare := startBare(b, codex, home, work)
+
+	policy := loadWasm(b, rulesDir, &wasm.Options{Options: plugins.Options{Settings: json.RawMessage(
+		`{"rules":"[[rule]]\nname = \"echo\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"echo\"\n"}`)}})
+	renderer := loadWasm(b, execRenderDir, &wasm.Options{MaxInstances: 1})
+	var rendered countingWriter
+	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{renderer}, Output: &rendered})
+	b.Cleanup(func() { _ = r.Close() })
+	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := host.Start(ctx, &host.Options{Codex: codex, CodexHome: home, Dir: work, Handler: chain, Observers: []host.EventObserver{r}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = c.Close()
+		_ = c.Wait()
+	})
+	hostTurn := func() time.Duration {
+		th, err := c.StartThread(ctx, &host.ThreadOptions{Cwd: work})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		t, err := c.StartTurn(ctx, th.ID, []host.Input{host.TextInput(prompt)}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := t.Wait(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(t0)
+		if res.Status != host.TurnCompleted || !strings.Contains(res.Text, "printed benchmark") {
+			b.Fatalf("codexhost turn %s: %q", res.Status, res.Text)
+		}
+		return d
+	}
+	// Warm up both (codex's first turn loads more).
+	if !smoke {
+		bare.turn(b, work, prompt)
+		hostTurn()
+	}
+	var as, bs, over []float64
+	for b.Loop() {
+		a := bare.turn(b, work, prompt)
+		h := hostTurn()
+		as = append(as, float64(a)/1e6)
+		bs = append(bs, float64(h)/1e6)
+		over = append(over, 100*float64(h-a)/float64(a))
+	}
+	if rendered.n == 0 {
+		b.Fatal("the renderer wrote nothing")
+	}
+	b.ReportMetric(median(as), "bare-ms")
+	b.ReportMetric(median(bs), "codexhost-ms")
+	b.ReportMetric(median(over), "overhead-%")
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
