@@ -45,12 +45,12 @@ type run struct {
 // runs are the invocations of a full table; quick shrinks them.
 func runs(quick bool) []run {
 	rs := []run{
-		{"approval", "^BenchmarkApproval$", "1s", 5, ""},
-		{"pipeline", "^BenchmarkPipeline$/^(none|builtin|wasm)$", "3x", 5, "1"},
+		{"approval", "^BenchmarkApproval$", "1s", 3, ""},
+		{"pipeline", "^BenchmarkPipeline$/^(none|builtin|wasm)$", "3x", 3, "1"},
 		{"pipeline-unbatched", "^BenchmarkPipeline$/^(wasm-nomerge|wasm-batch1)$", "1x", 1, "1"},
 		{"render-latency", "^BenchmarkRenderLatency$", "1s", 3, ""},
 		{"load", "^BenchmarkLoad$", "1x", 3, ""},
-		{"host-start", "^(BenchmarkHostStart|BenchmarkInstance)$", "5x", 3, ""},
+		{"host-start", "^(BenchmarkHostStart|BenchmarkInstance)$", "3x", 3, ""},
 		{"process-start", "^BenchmarkProcessStart$", "20x", 3, ""},
 		{"memory", "^BenchmarkMemory$", "1x", 1, ""},
 		{"threads", "^BenchmarkConcurrentThreads$", "5x", 3, ""},

@@ -143,17 +143,23 @@ func writeTable(w io.Writer, r results) int {
 	}
 
 	// Figure 3: loading.
-	cold, okCold := r.get("BenchmarkLoad/cold", "ns/op")
-	cached, okCached := r.get("BenchmarkLoad/cached", "ns/op")
+	cold, okCold := r.get("BenchmarkLoad/compile-cold", "ns/op")
+	hit, okHit := r.get("BenchmarkLoad/compile-cached", "ns/op")
+	cached, okCached := r.get("BenchmarkLoad/load-cached", "ns/op")
 	if okCold {
-		add(row{"3 load a Go Wasm plugin: cold compile (floor)", dur(cold), "—", "1.0x", "floor", info})
+		add(row{"3 compile a Go Wasm plugin (3.8 MB): cold (floor)", dur(cold), "—", "1.0x", "floor", info})
 	} else {
-		missingRow("3 load a Go Wasm plugin: cold compile (floor)", "floor")
+		missingRow("3 compile a Go Wasm plugin (3.8 MB): cold (floor)", "floor")
 	}
-	if okCold && okCached {
-		add(row{"3 load a Go Wasm plugin: compilation-cache hit", dur(cached), dur(cold), fmt.Sprintf("%.1fx faster", cold/cached), "≥ 10x faster", verdict(cold/cached >= 10)})
+	if okCold && okHit {
+		add(row{"3 compile a Go Wasm plugin: compilation-cache hit", dur(hit), dur(cold), fmt.Sprintf("%.1fx faster", cold/hit), "≥ 10x faster", verdict(cold/hit >= 10)})
 	} else {
-		missingRow("3 load a Go Wasm plugin: compilation-cache hit", "≥ 10x faster")
+		missingRow("3 compile a Go Wasm plugin: compilation-cache hit", "≥ 10x faster")
+	}
+	if okCached {
+		add(row{"3 load a Go Wasm plugin from the cache (cache hit + first instance)", dur(cached), "—", "—", "—", info})
+	} else {
+		missingRow("3 load a Go Wasm plugin from the cache (cache hit + first instance)", "—")
 	}
 	for _, c := range []struct{ name, figure string }{
 		{"sequential", "3 host start, 4 cached plugins, loaded one by one"},
