@@ -233,7 +233,9 @@ func writeTable(w io.Writer, r results) int {
 	over, okOver := r.get("BenchmarkRealTurn", "overhead-%")
 	if okBare && okCH && okOver {
 		add(row{"5 real codex turn: bare minimal client (floor)", dur(bare * 1e6), "—", "1.0x", "floor", info})
-		add(row{"5 real codex turn: codexhost + Wasm policy + Wasm renderer", fmt.Sprintf("%s (overhead %+.2f%%, median of pairs)", dur(ch*1e6), over),
+		p25, _ := r.get("BenchmarkRealTurn", "overhead-p25-%")
+		p75, _ := r.get("BenchmarkRealTurn", "overhead-p75-%")
+		add(row{"5 real codex turn: codexhost + Wasm policy + Wasm renderer", fmt.Sprintf("%s (overhead %+.2f%%: median of pairs, quartiles %+.1f%% .. %+.1f%%)", dur(ch*1e6), over, p25, p75),
 			dur(bare * 1e6), fmt.Sprintf("%.3fx", ch/bare), "< 1% overhead", verdict(over < 1)})
 	} else {
 		missingRow("5 real codex turn: bare minimal client (floor)", "floor")
