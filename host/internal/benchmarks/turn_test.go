@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,10 +173,15 @@ func (c *bareClient) turn(tb testing.TB, work, prompt string) time.Duration {
 // the Wasm exec renderer rendering every event (B). Each has its own
 // app-server; the turns alternate on new threads, A B, B A, A B, ... so
 // that drift on a shared machine hits both alike. One op is one pair;
-// overhead-% is the median over the pairs of (B-A)/A, with its quartiles
-// (the noise of a shared machine is far above 1%: read the spread). The
-// wall time of a turn runs from turn/start to turn/completed (for
-// codexhost: Turn.Wait, then the renderer's Flush: its output is written).
+// overhead-% is the median over the pairs of (B-A)/A, with a bootstrap 95%
+// confidence interval (the noise of a shared machine is far above 1%: read
+// the interval). The wall time of a turn runs from turn/start to
+// turn/completed (for codexhost: Turn.Wait, then the renderer's Flush: its
+// output is written). critical-ms is codexhost's own time on the turn's
+// critical path (the chain deciding the approval, the renderer's drain
+// after turn/completed); bare-cpu-ms and codexhost-cpu-ms the CPU time the
+// test process used per turn as each client, which competes with codex for
+// the machine's cores.
 func BenchmarkRealTurn(b *testing.B) {
 	e2e.RequireCodex(b)
 	codex := host.PinnedCodex()
@@ -199,7 +207,9 @@ func BenchmarkRealTurn(b *testing.B) {
 	var rendered countingWriter
 	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{renderer}, Output: &rendered})
 	b.Cleanup(func() { _ = r.Close() })
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy}})
+	var decided atomic.Int64 // the chain's time on this turn's approvals, ns
+	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy},
+		OnDecision: func(rec *host.DecisionRecord) { decided.Add(int64(rec.Latency)) }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,11 +222,16 @@ func BenchmarkRealTurn(b *testing.B) {
 		_ = c.Close()
 		_ = c.Wait()
 	})
+	// critical is codexhost's own time on the turn's critical path: the
+	// chain's answers to the approvals (codex waits for them) and the
+	// renderer's drain after turn/completed.
+	var critical []float64
 	hostTurn := func() time.Duration {
 		th, err := c.StartThread(ctx, &host.ThreadOptions{Cwd: work})
 		if err != nil {
 			b.Fatal(err)
 		}
+		decided.Store(0)
 		t0 := time.Now()
 		t, err := c.StartTurn(ctx, th.ID, []host.Input{host.TextInput(prompt)}, nil)
 		if err != nil {
@@ -226,10 +241,12 @@ func BenchmarkRealTurn(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		tf := time.Now()
 		if err := r.Flush(ctx); err != nil {
 			b.Fatal(err)
 		}
 		d := time.Since(t0)
+		critical = append(critical, float64(time.Duration(decided.Load())+time.Since(tf))/1e6)
 		if res.Status != host.TurnCompleted || !strings.Contains(res.Text, "printed benchmark") {
 			b.Fatalf("codexhost turn %s: %q", res.Status, res.Text)
 		}
@@ -240,15 +257,28 @@ func BenchmarkRealTurn(b *testing.B) {
 		bare.turn(b, work, prompt)
 		hostTurn()
 	}
-	var as, bs, over []float64
+	var as, bs, over, cpuA, cpuB []float64
+	critical = critical[:0]
+	bareTurn := func() time.Duration {
+		c0 := cpuTime()
+		d := bare.turn(b, work, prompt)
+		cpuA = append(cpuA, float64(cpuTime()-c0)/1e6)
+		return d
+	}
+	cbTurn := func() time.Duration {
+		c0 := cpuTime()
+		d := hostTurn()
+		cpuB = append(cpuB, float64(cpuTime()-c0)/1e6)
+		return d
+	}
 	for b.Loop() {
 		var a, h time.Duration
 		if len(as)%2 == 0 {
-			a = bare.turn(b, work, prompt)
-			h = hostTurn()
+			a = bareTurn()
+			h = cbTurn()
 		} else {
-			h = hostTurn()
-			a = bare.turn(b, work, prompt)
+			h = cbTurn()
+			a = bareTurn()
 		}
 		as = append(as, float64(a)/1e6)
 		bs = append(bs, float64(h)/1e6)
@@ -259,9 +289,41 @@ func BenchmarkRealTurn(b *testing.B) {
 	}
 	b.ReportMetric(median(as), "bare-ms")
 	b.ReportMetric(median(bs), "codexhost-ms")
+	lo, hi := bootstrapMedian(over)
 	b.ReportMetric(median(over), "overhead-%")
-	b.ReportMetric(quantile(over, 0.25), "overhead-p25-%")
-	b.ReportMetric(quantile(over, 0.75), "overhead-p75-%")
+	b.ReportMetric(lo, "overhead-ci-lo-%")
+	b.ReportMetric(hi, "overhead-ci-hi-%")
+	b.ReportMetric(median(critical), "critical-ms")
+	b.ReportMetric(median(cpuA), "bare-cpu-ms")
+	b.ReportMetric(median(cpuB), "codexhost-cpu-ms")
+}
+
+// bootstrapMedian returns a 95% confidence interval of the median of xs
+// (percentile bootstrap, fixed seed).
+func bootstrapMedian(xs []float64) (lo, hi float64) {
+	if len(xs) < 2 {
+		return median(xs), median(xs)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	meds := make([]float64, 2000)
+	s := make([]float64, len(xs))
+	for i := range meds {
+		for j := range s {
+			s[j] = xs[rng.IntN(len(xs))]
+		}
+		meds[i] = median(s)
+	}
+	return quantile(meds, 0.025), quantile(meds, 0.975)
+}
+
+// cpuTime is the CPU time this process (the host, and the bare client:
+// both run in it) has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(xs []float64) float64 { return quantile(xs, 0.5) }

@@ -16,6 +16,9 @@ const (
 	fail    = "FAIL"
 	info    = "info"
 	missing = "MISSING"
+	// unresolved: the measurement's noise is larger than the target's
+	// margin; the target is not shown to be met.
+	unresolved = "UNRESOLVED"
 )
 
 func verdict(ok bool) string {
@@ -232,21 +235,41 @@ func writeTable(w io.Writer, r results) int {
 	ch, okCH := r.get("BenchmarkRealTurn", "codexhost-ms")
 	over, okOver := r.get("BenchmarkRealTurn", "overhead-%")
 	if okBare && okCH && okOver {
-		add(row{"5 real codex turn: bare minimal client (floor)", dur(bare * 1e6), "—", "1.0x", "floor", info})
-		p25, _ := r.get("BenchmarkRealTurn", "overhead-p25-%")
-		p75, _ := r.get("BenchmarkRealTurn", "overhead-p75-%")
-		add(row{"5 real codex turn: codexhost + Wasm policy + Wasm renderer", fmt.Sprintf("%s (overhead %+.2f%%: median of pairs, quartiles %+.1f%% .. %+.1f%%)", dur(ch*1e6), over, p25, p75),
-			dur(bare * 1e6), fmt.Sprintf("%.3fx", ch/bare), "< 1% overhead", verdict(over < 1)})
+		cpuA, _ := r.get("BenchmarkRealTurn", "bare-cpu-ms")
+		add(row{"5 real codex turn: bare minimal client (floor)", fmt.Sprintf("%s (client CPU %.0f ms/turn)", dur(bare*1e6), cpuA), "—", "1.0x", "floor", info})
+		lo, okLo := r.get("BenchmarkRealTurn", "overhead-ci-lo-%")
+		hi, okHi := r.get("BenchmarkRealTurn", "overhead-ci-hi-%")
+		cpuB, _ := r.get("BenchmarkRealTurn", "codexhost-cpu-ms")
+		// Met only if the whole confidence interval is below the target;
+		// missed if it is all above; else the noise hides the answer.
+		res := unresolved
+		switch {
+		case !okLo || !okHi:
+		case hi < 1:
+			res = pass
+		case lo >= 1:
+			res = fail
+		}
+		add(row{"5 real codex turn: codexhost + Wasm policy + Wasm renderer, wall time",
+			fmt.Sprintf("%s, overhead %+.2f%% (median of pairs; 95%% CI %+.1f%% .. %+.1f%%); host CPU %.0f ms/turn", dur(ch*1e6), over, lo, hi, cpuB),
+			dur(bare * 1e6), fmt.Sprintf("%.3fx", ch/bare), "< 1% overhead", res})
+		if crit, ok := r.get("BenchmarkRealTurn", "critical-ms"); ok {
+			add(row{"5 real codex turn: codexhost's own time on the critical path (approval decision, render drain)",
+				fmt.Sprintf("%s = %.3f%% of the bare turn", dur(crit*1e6), 100*crit/bare), dur(bare * 1e6), fmt.Sprintf("%.4fx", crit/bare), "< 1%", verdict(crit/bare < 0.01)})
+		} else {
+			missingRow("5 real codex turn: codexhost's own time on the critical path (approval decision, render drain)", "< 1%")
+		}
 	} else {
 		missingRow("5 real codex turn: bare minimal client (floor)", "floor")
-		missingRow("5 real codex turn: codexhost + Wasm policy + Wasm renderer", "< 1% overhead")
+		missingRow("5 real codex turn: codexhost + Wasm policy + Wasm renderer, wall time", "< 1% overhead")
+		missingRow("5 real codex turn: codexhost's own time on the critical path (approval decision, render drain)", "< 1%")
 	}
 
 	fmt.Fprintln(w, "| figure | value | floor | ratio | target | result |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	failed := 0
 	for _, x := range rows {
-		if x.result == fail || x.result == missing {
+		if x.result == fail || x.result == missing || x.result == unresolved {
 			failed++
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join([]string{x.figure, x.value, x.floor, x.ratio, x.target, x.result}, " | "))
