@@ -40,10 +40,17 @@ bin/execrender.wasm: $(wildcard plugins/render/*.go examples/execrender/*.go sdk
 	@mkdir -p bin
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./examples/execrender
 
-# The pinned Codex CLI, from the committed package.json + lock file.
+# The pinned Codex CLI, from the committed package.json + lock file. In a
+# fresh clone the lock file is newer than any install; if the pinned version
+# is already there (node_modules linked from another checkout, say), it is
+# kept: npm ci would first delete it, and with it the other checkout's.
 codex: $(CODEX_STAMP)
 $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
-	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@if [ -x $(CODEX_JS) ] && [ "`$(CODEX_JS) --version 2>/dev/null`" = "codex-cli $(CODEX_VERSION)" ]; then \
+		echo "codex-cli $(CODEX_VERSION) is installed in $(TOOLS_DIR)/node_modules"; \
+	else \
+		cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error; \
+	fi
 	@$(CODEX_JS) --version
 
 test: codex testdata warm
