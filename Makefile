@@ -14,13 +14,14 @@ TOOLS_DIR     := tools/codex
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test demo codex protocol check format vet clean help plugins
+.PHONY: all build test warm bench demo codex protocol check format vet clean help plugins
 
 all: build plugins
 
 help:
 	@echo "make demo      the offline demo on the real codex with the fake model and example plugins"
 	@echo "make test      install the pinned codex, then run every test with -race"
+	@echo "make bench     run the benchmarks and print the performance table (docs/performance.md)"
 	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
 	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
@@ -40,15 +41,36 @@ bin/execrender.wasm: $(wildcard plugins/render/*.go examples/execrender/*.go sdk
 	@mkdir -p bin
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./examples/execrender
 
-# The pinned Codex CLI, from the committed package.json + lock file.
+# The pinned Codex CLI, from the committed package.json + lock file. In a
+# fresh clone the lock file is newer than any install; if the pinned version
+# is already there (node_modules linked from another checkout, say), it is
+# kept: npm ci would first delete it, and with it the other checkout's.
 codex: $(CODEX_STAMP)
 $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
-	cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@if [ -x $(CODEX_JS) ] && [ "`$(CODEX_JS) --version 2>/dev/null`" = "codex-cli $(CODEX_VERSION)" ]; then \
+		echo "codex-cli $(CODEX_VERSION) is installed in $(TOOLS_DIR)/node_modules"; \
+	else \
+		cd $(TOOLS_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error; \
+	fi
 	@$(CODEX_JS) --version
 
-test: codex testdata registry
+test: codex testdata registry warm
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
+	@# One short run of every benchmark, so that they do not rot.
+	CODEXHOST_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./host/internal/benchmarks
+
+# Build the Go plugin guests the tests load and compile them into the
+# shared wazero compilation cache without the race detector, under which
+# wazero compiles each ~8x slower: on a fresh clone this is most of the
+# test time. See internal/warmcache.
+warm:
+	CODEXHOST_WARM=1 $(GO) test -count=1 -run '^TestWarmGuests$$' ./internal/warmcache
+
+# The performance figures of docs/performance.md (host/internal/benchmarks):
+# one table on stdout; the raw, benchstat-format results in .cache/bench.
+bench: codex testdata
+	$(GO) run ./host/internal/benchmarks/benchtab
 
 # The offline demo: the real codex with the fake model and the shipped
 # example plugins (streaming, an accepted and a declined command, a tool

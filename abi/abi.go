@@ -25,6 +25,15 @@ const (
 	// call (RenderRequest.Events with more than one element). Every v1
 	// plugin built with sdk-guest has it.
 	FeatureRenderBatch Features = 1 << iota
+	// FeatureRenderMergeDeltas: the event-render hook accepts a run of
+	// consecutive delta events of one item (same Kind, Method, ThreadID,
+	// TurnID and ItemID, Kind one of the *Delta kinds) merged into one
+	// event, whose Delta is their deltas concatenated and whose Seq is the
+	// last one's. The host merges only events that are already waiting
+	// for the plugin, so it never delays one. A renderer that shows the
+	// text declares it; one that counts or times deltas does not. It is
+	// used only with FeatureRenderBatch.
+	FeatureRenderMergeDeltas
 )
 
 // Has reports whether every bit of want is set in f.

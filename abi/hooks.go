@@ -199,7 +199,8 @@ type Content struct {
 }
 
 // A RenderRequest is the HookEventRender request: one or more consecutive
-// events of a turn (more than one only with [FeatureRenderBatch]).
+// events of a turn (more than one only with [FeatureRenderBatch]; runs of
+// deltas merged into one event only with [FeatureRenderMergeDeltas]).
 type RenderRequest struct {
 	Events []Event `json:"events"`
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,6 +225,29 @@ func TestRendererOrderAndIsolation(t *testing.T) {
 	}
 	assert.LessOrEqual(t, calls, 3, "the failing renderer is disabled after 3 failures")
 	assert.Equal(t, 1000, len(out.String()))
+}
+
+// A renderer that accepts merged deltas gets the same text, in order, in
+// fewer events, and the last event carries the last seq.
+func TestRendererMergesDeltas(t *testing.T) {
+	p := &renderPlugin{name: "merge", features: abi.FeatureRenderBatch | abi.FeatureRenderMergeDeltas}
+	var out syncBuffer
+	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{p}, Output: &out})
+	defer r.Close()
+	var want strings.Builder
+	for i := 1; i <= 1000; i++ {
+		d := fmt.Sprintf("d%d ", i)
+		want.WriteString(d)
+		r.ObserveEvent(&host.Event{Kind: host.EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: uint64(i), ItemID: "m", Delta: d})
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, r.Flush(ctx))
+	require.Equal(t, want.String(), out.String())
+	require.NotEmpty(t, p.seqs)
+	assert.True(t, slices.IsSorted(p.seqs), "seqs in order")
+	assert.Equal(t, uint64(1000), p.seqs[len(p.seqs)-1])
+	t.Logf("1000 deltas reached the plugin as %d events", len(p.seqs))
 }
 
 // An answer that cannot be recorded is not sent: the chain fails closed.

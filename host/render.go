@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,9 @@ type RendererOptions struct {
 	Output io.Writer
 	// MaxBatch caps how many events go to a plugin in one call (with
 	// abi.FeatureRenderBatch). Batches form only from events already
-	// waiting, so output is never delayed to fill one. Default: 512.
+	// waiting, so output is never delayed to fill one. Within a batch, a
+	// run of deltas of one item becomes one event for a plugin with
+	// abi.FeatureRenderMergeDeltas. Default: 512.
 	MaxBatch int
 	// Queue is how many events may wait per plugin before delivery blocks
 	// (backpressure on the turn). Default: 8192.
@@ -52,6 +55,7 @@ type renderWorker struct {
 	p        plugins.Plugin
 	name     string
 	batch    int
+	merge    bool // merge runs of deltas (abi.FeatureRenderMergeDeltas)
 	ch       chan *Event
 	pending  sync.WaitGroup // events queued but not yet rendered
 	disabled bool
@@ -88,6 +92,7 @@ func NewRenderer(opts *RendererOptions) *Renderer {
 		w := &renderWorker{r: r, p: p, name: m.Name, batch: 1, ch: make(chan *Event, r.opts.Queue)}
 		if m.Features.Has(abi.FeatureRenderBatch) {
 			w.batch = r.opts.MaxBatch
+			w.merge = m.Features.Has(abi.FeatureRenderMergeDeltas)
 		}
 		r.workers = append(r.workers, w)
 		r.wg.Add(1)
@@ -175,11 +180,52 @@ func (w *renderWorker) run() {
 	}
 }
 
-func (w *renderWorker) render(batch []*Event) error {
-	req := abi.RenderRequest{Events: make([]abi.Event, len(batch))}
-	for i, ev := range batch {
-		req.Events[i] = ev.ABIEvent()
+// renderEvents appends the ABI form of batch to dst; with merge, each run
+// of consecutive deltas of one item becomes one event (see
+// abi.FeatureRenderMergeDeltas).
+func renderEvents(dst []abi.Event, batch []*Event, merge bool) []abi.Event {
+	var text strings.Builder // the merged deltas of dst's last event
+	merging := false
+	for _, ev := range batch {
+		a := ev.ABIEvent()
+		if n := len(dst); merge && n > 0 && mergeable(&dst[n-1], &a) {
+			last := &dst[n-1]
+			if !merging {
+				text.Reset()
+				text.WriteString(last.Delta)
+				merging = true
+			}
+			text.WriteString(a.Delta)
+			last.Seq = a.Seq
+			continue
+		}
+		if merging {
+			dst[len(dst)-1].Delta = text.String()
+			merging = false
+		}
+		dst = append(dst, a)
 	}
+	if merging {
+		dst[len(dst)-1].Delta = text.String()
+	}
+	return dst
+}
+
+// mergeable reports whether b continues a's run of deltas.
+func mergeable(a, b *abi.Event) bool {
+	switch a.Kind {
+	case abi.EventAgentMessageDelta, abi.EventReasoningSummaryDelta, abi.EventReasoningDelta,
+		abi.EventCommandOutputDelta, abi.EventFileChangeDelta:
+	default:
+		return false
+	}
+	return a.Kind == b.Kind && a.Method == b.Method && a.ThreadID == b.ThreadID && a.TurnID == b.TurnID &&
+		a.ItemID == b.ItemID && a.Item == nil && b.Item == nil && a.Turn == nil && b.Turn == nil &&
+		a.Usage == nil && b.Usage == nil && a.Error == nil && b.Error == nil
+}
+
+func (w *renderWorker) render(batch []*Event) error {
+	req := abi.RenderRequest{Events: renderEvents(make([]abi.Event, 0, len(batch)), batch, w.merge)}
 	payload, err := json.Marshal(&req)
 	if err != nil {
 		return err

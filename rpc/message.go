@@ -222,6 +222,15 @@ func appendJSONString(dst []byte, s string) []byte {
 // request whose "id" is null, or an id that is neither an integer nor a
 // string.
 func DecodeMessage(data []byte) (Message, error) {
+	if m := decodeFast(data); m != nil {
+		return m, nil
+	}
+	return decodeSlow(data)
+}
+
+// decodeSlow is DecodeMessage with encoding/json: every input decodeFast
+// does not handle, and every error, takes this path.
+func decodeSlow(data []byte) (Message, error) {
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		var se *json.SyntaxError

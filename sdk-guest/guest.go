@@ -97,6 +97,8 @@ type registry struct {
 	toolInput func(context.Context, *abi.ToolInputRequest) (*abi.ToolInputResponse, error)
 	render    func(context.Context, *abi.RenderRequest) (*abi.RenderResponse, error)
 	tools     []tool // in registration order
+	// mergeDeltas declares abi.FeatureRenderMergeDeltas (MergeDeltas).
+	mergeDeltas bool
 
 	// reflectJSON makes the approval and render hooks use encoding/json
 	// instead of the reflection-free codec; tests and benchmarks compare
@@ -196,6 +198,14 @@ func OnRender(fn func(ctx context.Context, req *abi.RenderRequest) (*abi.RenderR
 	std.render = fn
 }
 
+// MergeDeltas tells the host that the [OnRender] function may get a run of
+// consecutive deltas of one item as one event, their text concatenated
+// ([abi.FeatureRenderMergeDeltas]). A renderer that shows the text should
+// call it in init: a streamed message then costs a few calls' worth of
+// events instead of one per delta. A renderer that counts or times deltas
+// must not.
+func MergeDeltas() { std.mergeDeltas = true }
+
 // Log writes a log line through the host: in WebAssembly with the
 // codexhost.log import, in a process to stderr.
 func Log(level abi.LogLevel, msg string) {
@@ -282,6 +292,9 @@ func (r *registry) manifest() abi.Manifest {
 		},
 		SettingsSchema: slices.Clone(r.settingsSchema),
 		Limits:         r.limits,
+	}
+	if r.mergeDeltas && r.render != nil {
+		m.Features |= abi.FeatureRenderMergeDeltas
 	}
 	// abi.Hooks is in numeric order.
 	for _, h := range abi.Hooks {

@@ -108,6 +108,15 @@ func TestManifestSettingsSchemaAndLimits(t *testing.T) {
 	require.PanicsWithValue(t, "guest: SettingsSchema: the schema is not valid JSON", func() { guest.SettingsSchema("{") })
 }
 
+func TestMergeDeltas(t *testing.T) {
+	guest.UseFreshRegistry(t)
+	guest.Info("renderer", "1", "")
+	guest.MergeDeltas()
+	require.Equal(t, abi.FeatureRenderBatch, guest.Manifest().Features, "declared only with a render hook")
+	guest.OnRender(render)
+	require.Equal(t, abi.FeatureRenderBatch|abi.FeatureRenderMergeDeltas, guest.Manifest().Features)
+}
+
 func TestManifestHooksFollowRegistrations(t *testing.T) {
 	guest.UseFreshRegistry(t)
 	m := guest.Manifest()

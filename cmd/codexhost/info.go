@@ -186,6 +186,10 @@ func features(f abi.Features) string {
 		names = append(names, "render-batch")
 		f &^= abi.FeatureRenderBatch
 	}
+	if f.Has(abi.FeatureRenderMergeDeltas) {
+		names = append(names, "render-merge-deltas")
+		f &^= abi.FeatureRenderMergeDeltas
+	}
 	if f != 0 {
 		names = append(names, fmt.Sprintf("0x%x", uint64(f)))
 	}

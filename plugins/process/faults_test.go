@@ -514,12 +514,22 @@ func TestEnvironmentLimited(t *testing.T) {
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
-		case k == "PROBE_OPTION", k == "PROBE_GRANTED", k == abi.HandshakeCookieKey, strings.HasPrefix(k, "PLUGIN_"):
+		case k == "PROBE_OPTION", k == "PROBE_GRANTED", k == abi.HandshakeCookieKey, strings.HasPrefix(k, "PLUGIN_"),
+			k == "CODEXHOST_PLUGIN_TLS_FD": // the runtime's own
 		default:
 			t.Errorf("the plugin sees %s, which nothing gave it", k)
 		}
 	}
 	assert.NotContains(t, strings.Join(env, "\n"), "hunter2")
+}
+
+// A plugin that ignores the key pair the host passes (another language, an
+// older sdk-guest) still connects, with go-plugin's AutoMTLS.
+func TestAutoMTLSFallback(t *testing.T) {
+	o := probeOpts()
+	o.Env = []string{"PROBE_AUTOMTLS=1"}
+	p := load(t, testBin(t, "probe"), o)
+	assert.Equal(t, "ok", mustApprove(t, p, "hello").Reason)
 }
 
 // TestStdinIsDevNull: the plugin does not get the host's stdin.

@@ -73,8 +73,9 @@ type Options struct {
 	SHA256 string
 	// Env is the plugin's whole environment ("KEY=value"); nothing of the
 	// host's environment is passed unless listed here or granted by name
-	// in Options.Grants.Env (copied from the host's environment). go-plugin
-	// adds its own variables: the magic cookie and PLUGIN_*.
+	// in Options.Grants.Env (copied from the host's environment). The
+	// runtime adds its own variables: go-plugin's magic cookie and
+	// PLUGIN_*, and CODEXHOST_PLUGIN_TLS_FD (see tls.go).
 	Env []string
 	// Args are passed to the plugin binary.
 	Args []string
@@ -259,26 +260,40 @@ func (p *Plugin) start() (*proc, error) {
 			env = append(env, k+"="+v)
 		}
 	}
+	host, err := hostTLS()
+	if err != nil {
+		return nil, fmt.Errorf("process: TLS client certificate: %w", err)
+	}
+	server, err := newKeyPair()
+	if err != nil {
+		return nil, fmt.Errorf("process: TLS server certificate: %w", err)
+	}
 	pr := &proc{stderr: &lineLogger{logger: p.logger, stream: "stderr", keep: 20}}
 	var runErr error
 	pr.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: handshake,
 		Plugins:         plugin.PluginSet{abi.PluginName: &grpcPlugin{}},
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
-			// spec.Env holds go-plugin's variables; they come last so
-			// that Options.Env cannot override them.
-			r, err := newProcRunner(p.path, o.Args, append(env, spec.Env...))
+			// spec.Env holds go-plugin's variables, and the TLS ones
+			// ours; they come last so that Options.Env cannot override
+			// them.
+			penv := append(append(env, spec.Env...),
+				envClientCert+"="+string(host.certPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
+			r, err := newProcRunner(p.path, o.Args, penv, tlsBlob(server))
 			pr.runner, runErr = r, err
 			return r, err
 		},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SkipHostEnv:      true,
-		StartTimeout:     o.StartTimeout,
-		Stderr:           pr.stderr,
-		SyncStdout:       &lineLogger{logger: p.logger, stream: "stdout"},
-		SyncStderr:       &lineLogger{logger: p.logger, stream: "stderr"},
-		Logger:           hclog.NewNullLogger(),
+		// Mutual TLS with the certificates above (see tls.go); a plugin
+		// that ignores them answers with go-plugin's AutoMTLS, whose
+		// certificate then replaces the server's in RootCAs.
+		TLSConfig:    clientTLS(host, server),
+		SkipHostEnv:  true,
+		StartTimeout: o.StartTimeout,
+		Stderr:       pr.stderr,
+		SyncStdout:   &lineLogger{logger: p.logger, stream: "stdout"},
+		SyncStderr:   &lineLogger{logger: p.logger, stream: "stderr"},
+		Logger:       hclog.NewNullLogger(),
 	})
 	rpcClient, err := pr.client.Client()
 	if err != nil {

@@ -46,12 +46,30 @@ var _ runner.Runner = (*procRunner)(nil)
 // stay open (for go-plugin to read what is left) before they are closed.
 const pipeGrace = 500 * time.Millisecond
 
-func newProcRunner(path string, args, env []string) (*procRunner, error) {
+// newProcRunner prepares the plugin's command. extra, if not nil, is
+// written to a pipe the plugin inherits as file descriptor 3 (tlsFD).
+func newProcRunner(path string, args, env []string, extra []byte) (*procRunner, error) {
 	cmd := exec.Command(path, args...)
 	if env == nil {
 		env = []string{} // nil would mean the host's environment
 	}
 	cmd.Env = env
+	if extra != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		// A few KiB fit in the pipe's buffer: the write does not wait
+		// for the plugin. The parent's read end is closed once the
+		// plugin has started (Start).
+		_, err = w.Write(extra)
+		_ = w.Close()
+		if err != nil {
+			_ = r.Close()
+			return nil, err
+		}
+		cmd.ExtraFiles = []*os.File{r}
+	}
 	// cmd.Stdin stays nil: /dev/null.
 	setProcAttr(cmd)
 	stdout, err := cmd.StdoutPipe()
@@ -66,7 +84,11 @@ func newProcRunner(path string, args, env []string) (*procRunner, error) {
 }
 
 func (r *procRunner) Start(context.Context) error {
-	if err := r.cmd.Start(); err != nil {
+	err := r.cmd.Start()
+	for _, f := range r.cmd.ExtraFiles {
+		_ = f.Close() // the plugin has its copy
+	}
+	if err != nil {
 		return err
 	}
 	r.mu.Lock()

@@ -2,8 +2,10 @@ package process
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
+	"os"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -141,11 +143,20 @@ var handshake = plugin.HandshakeConfig{
 // The plugin's stdout belongs to go-plugin's handshake: write logs to
 // stderr, which the host captures.
 func Serve(s Server) {
-	plugin.Serve(&plugin.ServeConfig{
+	cfg := &plugin.ServeConfig{
 		HandshakeConfig: handshake,
 		Plugins:         plugin.PluginSet{abi.PluginName: &grpcPlugin{impl: s}},
 		GRPCServer:      plugin.DefaultGRPCServer,
-	})
+	}
+	tlsCfg, err := serverTLS()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "codexhost plugin: mutual TLS:", err)
+		os.Exit(1)
+	}
+	if tlsCfg != nil {
+		cfg.TLSProvider = func() (*tls.Config, error) { return tlsCfg, nil }
+	}
+	plugin.Serve(cfg)
 }
 
 func unpack(b []byte) (abi.Status, []byte, error) {

@@ -281,6 +281,34 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Precompile compiles wasm into the compilation cache without loading it,
+// so that a later [Runtime.Load] of the same bytes, in this process or
+// another one with the same cache directory, skips compiling: an installer
+// can run it ahead of the first start. It neither instantiates the module
+// nor checks its manifest; a plugin already loaded from the same bytes makes
+// it a no-op.
+//
+// # Errors
+//
+//   - [plugins.ErrBadModule]: wasm is not a WebAssembly module or does not
+//     compile.
+//   - [plugins.ErrClosed]: the Runtime is closed.
+func (rt *Runtime) Precompile(ctx context.Context, wasm []byte) error {
+	if err := checkHeader(wasm); err != nil {
+		return fmt.Errorf("wasm: precompile: %w", err)
+	}
+	if !rt.startLoad() {
+		return plugins.ErrClosed
+	}
+	defer rt.loads.Done()
+	c, err := rt.compile(ctx, wasm)
+	if err != nil {
+		return fmt.Errorf("wasm: precompile: %w", err)
+	}
+	rt.release(c)
+	return nil
+}
+
 // LoadFile reads a Wasm plugin from path and loads it like [Runtime.Load].
 // Unless opts.Name is set, the file's base name names the plugin in logs
 // until its manifest is read.

@@ -341,6 +341,31 @@ func TestCompilationCache(t *testing.T) {
 	}
 }
 
+// Precompile fills the cache that a later runtime's Load reads.
+func TestPrecompile(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	b := testdataWAT(t, "misbehave")
+	rt, err := wasm.NewRuntime(ctx, &wasm.RuntimeOptions{CacheDir: dir})
+	require.NoError(t, err)
+	require.NoError(t, rt.Precompile(ctx, b))
+	require.ErrorIs(t, rt.Precompile(ctx, []byte("\x00asm\x01\x00\x00\x00garbage")), plugins.ErrBadModule)
+	require.ErrorIs(t, rt.Precompile(ctx, []byte("not wasm")), plugins.ErrBadModule)
+	require.NoError(t, rt.Close(ctx))
+	require.ErrorIs(t, rt.Precompile(ctx, b), plugins.ErrClosed)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries, "the compiled module is in the cache directory")
+
+	rt2, err := wasm.NewRuntime(ctx, &wasm.RuntimeOptions{CacheDir: dir})
+	require.NoError(t, err)
+	defer rt2.Close(ctx)
+	p, err := rt2.Load(ctx, b, nil)
+	require.NoError(t, err)
+	_, err = p.Call(ctx, abi.HookApproval, []byte(`{"kind":"command","command":"echo"}`))
+	require.NoError(t, err)
+}
+
 func TestLoadCommandModule(t *testing.T) {
 	_, err := load(t, testdataWAT(t, "command"), nil)
 	require.ErrorIs(t, err, plugins.ErrBadModule)

@@ -3,7 +3,9 @@
 //
 // In init, before anything else: with PROBE_SLEEP set it only sleeps (the
 // grandchild of "spawn"); with PROBE_MARKER set it writes its pid to that
-// file (proof that it ran). It then writes one line to its raw stderr, and
+// file (proof that it ran); with PROBE_AUTOMTLS set it ignores the TLS key
+// pair the host passes and falls back to go-plugin's AutoMTLS, as a plugin
+// of another language or an older sdk-guest does. It then writes one line to its raw stderr, and
 // with PROBE_STDOUT_EARLY set one line to stdout, before the handshake.
 // Its manifest asks for the environment variable PROBE_GRANTED.
 //
@@ -35,6 +37,9 @@ func init() {
 	if os.Getenv("PROBE_SLEEP") != "" {
 		time.Sleep(time.Hour)
 		os.Exit(0)
+	}
+	if os.Getenv("PROBE_AUTOMTLS") != "" {
+		_ = os.Unsetenv("CODEXHOST_PLUGIN_TLS_FD")
 	}
 	if m := os.Getenv("PROBE_MARKER"); m != "" {
 		if err := os.WriteFile(m, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
