@@ -16,9 +16,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/metrics"
-	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 	"github.com/codexhost/codexhost/plugins"
 )
 

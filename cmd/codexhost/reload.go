@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/metrics"
-	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
 )
 
 // A reloader keeps the chain's plugin set in step with the configuration
