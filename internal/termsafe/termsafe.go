@@ -1,0 +1,247 @@
+// Package termsafe makes text that a plugin, the agent or any other
+// untrusted party controls safe to print on a terminal.
+//
+// A terminal obeys the bytes it is sent: an escape sequence can set the
+// window title (OSC 0), plant a hyperlink (OSC 8), clear the screen, move
+// the cursor, or a carriage return can rewrite a line so that the reader
+// sees a decision other than the one printed. codexhost therefore never
+// prints untrusted text raw. Two filters cover the two kinds of output:
+//
+//   - [Text] and [Line] are for untrusted text inside codexhost's own
+//     messages (reasons, error messages, plugin names and descriptions,
+//     tool names, log lines). Every control character is shown in a
+//     visible escaped form, so nothing is hidden and nothing is obeyed.
+//   - [Render] is for a renderer's output, which may legitimately colour
+//     its text: it keeps newlines, tabs and SGR colour sequences (ESC [ …
+//     m) and removes every other control sequence and control character.
+//
+// All functions are pure and safe for concurrent use. Their output is
+// valid UTF-8: invalid bytes are shown as \xNN.
+package termsafe
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Text returns s with every control character escaped except newline
+// and tab: C0 controls, DEL, C1 controls (U+0080–U+009F), and the
+// Unicode format characters that reorder or hide text (bidirectional
+// overrides and isolates, zero-width characters). An escaped character is
+// written as Go writes it in a string literal (\x1b, \r, \u202e), so the
+// reader sees that it was there.
+func Text(s string) string { return escape(s, false) }
+
+// Line is [Text] for text that must stay on one line: newlines and tabs
+// are escaped too (\n, \t).
+func Line(s string) string { return escape(s, true) }
+
+func escape(s string, oneLine bool) string {
+	if clean(s, oneLine) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteString(`\x`)
+			b.WriteString(hex2(s[i]))
+		case (r == '\n' || r == '\t') && !oneLine:
+			b.WriteRune(r)
+		case unsafeRune(r):
+			q := strconv.QuoteRune(r) // e.g. '\x1b', '\u202e'
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// clean reports whether s needs no escaping, without allocating.
+func clean(s string, oneLine bool) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				if oneLine || (c != '\n' && c != '\t') {
+					return false
+				}
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && n == 1) || unsafeRune(r) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// unsafeRune reports whether r must never reach a terminal as itself:
+// C0 (other than what the caller keeps), DEL, C1, and format characters
+// that hide or reorder text.
+func unsafeRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f:
+		return true
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r >= 0x200b && r <= 0x200f, // zero-width space/joiners, LRM, RLM
+		r >= 0x202a && r <= 0x202e, // bidi embeddings and overrides
+		r >= 0x2066 && r <= 0x2069, // bidi isolates
+		r == 0x2028, r == 0x2029, // line and paragraph separators
+		r == 0x061c, r == 0xfeff: // Arabic letter mark, BOM / zero-width no-break space
+		return true
+	}
+	return false
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&0xf]})
+}
+
+// Render filters a renderer's output for a terminal. It keeps printable
+// text, newlines, tabs and SGR sequences (ESC [ params m, the colours and
+// text attributes); it removes every other escape sequence whole (CSI
+// cursor and erase commands, OSC such as titles and hyperlinks, DCS, SOS,
+// PM, APC, and two-byte escapes) and every other control character,
+// carriage return included, and the format characters [Text] escapes.
+// Invalid UTF-8 bytes are shown as \xNN.
+//
+// An unterminated string sequence (OSC, DCS, …) runs to the end of s and
+// is removed, as a terminal would swallow it.
+func Render(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == 0x1b {
+			i = renderEscape(&b, s, i)
+			continue
+		}
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != 0x7f || c == '\n' || c == '\t' {
+				b.WriteByte(c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteString(`\x`)
+			b.WriteString(hex2(c))
+		case r == 0x9b || r == 0x9d || r == 0x90 || r == 0x98 || r == 0x9e || r == 0x9f:
+			// C1 CSI, OSC, DCS, SOS, PM, APC in their 8-bit form: drop the
+			// whole sequence.
+			i = skipC1(s, i+n, r)
+			continue
+		case unsafeRune(r):
+			// other C1 controls and hiding format characters: dropped
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// renderEscape handles the escape sequence that starts at s[i] (ESC),
+// writes it to b if it is SGR, and returns the index after it.
+func renderEscape(b *strings.Builder, s string, i int) int {
+	if i+1 >= len(s) {
+		return len(s)
+	}
+	switch s[i+1] {
+	case '[': // CSI: parameters 0x30–0x3f, intermediates 0x20–0x2f, final 0x40–0x7e
+		j := i + 2
+		for j < len(s) && s[j] >= 0x30 && s[j] <= 0x3f {
+			j++
+		}
+		params := s[i+2 : j]
+		for j < len(s) && s[j] >= 0x20 && s[j] <= 0x2f {
+			j++
+		}
+		if j >= len(s) {
+			return len(s)
+		}
+		final := s[j]
+		if final < 0x40 || final > 0x7e {
+			// malformed: drop the introducer, the rest is shown as text
+			return i + 2
+		}
+		if final == 'm' && j == i+2+len(params) && sgrParams(params) {
+			b.WriteString(s[i : j+1])
+		}
+		return j + 1
+	case ']', 'P', 'X', '^', '_': // OSC, DCS, SOS, PM, APC: up to BEL or ST
+		j := i + 2
+		for j < len(s) {
+			if s[j] == 0x07 {
+				return j + 1
+			}
+			if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
+				return j + 2
+			}
+			j++
+		}
+		return len(s)
+	default:
+		// two-byte escapes (ESC c reset, ESC 7/8 cursor save, ESC ( charset …)
+		j := i + 1
+		for j < len(s) && s[j] >= 0x20 && s[j] <= 0x2f { // intermediates
+			j++
+		}
+		if j < len(s) {
+			j++
+		}
+		return j
+	}
+}
+
+// sgrParams reports whether p is a plain SGR parameter list: digits
+// separated by ';' or ':' (colour sub-parameters).
+func sgrParams(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if (c < '0' || c > '9') && c != ';' && c != ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// skipC1 skips an 8-bit C1 sequence whose introducer r ended at i.
+func skipC1(s string, i int, r rune) int {
+	if r == 0x9b { // CSI
+		for i < len(s) && s[i] >= 0x20 && s[i] <= 0x3f {
+			i++
+		}
+		if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
+			i++
+		}
+		return i
+	}
+	for i < len(s) {
+		if s[i] == 0x07 {
+			return i + 1
+		}
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
+			return i + 2
+		}
+		if rr, n := utf8.DecodeRuneInString(s[i:]); rr == 0x9c { // C1 ST
+			return i + n
+		} else {
+			i += n
+		}
+	}
+	return len(s)
+}
