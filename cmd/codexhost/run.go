@@ -19,6 +19,7 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/plugins/render/hostrender"
+	"github.com/codexhost/codexhost/rpc"
 )
 
 const runSynopsis = `run [flags] [PROMPT | -]
@@ -53,6 +54,7 @@ type runConfig struct {
 	dist           distFlags
 	record         string
 	noProgress     bool
+	allowUnasked   bool
 	ops            opsFlags // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
@@ -68,8 +70,9 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.StringVar(&c.audit, "audit", "", "append every decision to `FILE` (JSON lines); a failed write declines (fail closed)")
 	fs.StringVar(&c.model, "model", "", "model for the thread")
 	fs.StringVar(&c.cwd, "cwd", "", "working `DIR` of the thread and of app-server")
-	fs.StringVar(&c.sandbox, "sandbox", "", "sandbox: read-only, workspace-write or danger-full-access")
-	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "approval policy: untrusted, on-failure, on-request or never")
+	fs.StringVar(&c.sandbox, "sandbox", "", "sandbox: "+strings.Join(host.SandboxModes, ", "))
+	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "when codex asks the policy: "+strings.Join(host.ApprovalPolicies, ", ")+" (default with a policy or plugin: "+defaultGuardedApprovalPolicy+"; never is refused with one)")
+	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when codex's effective approval policy is never and a policy or plugin is loaded")
 	fs.StringArrayVarP(&c.config, "config", "c", nil, "codex config override `key=value` (TOML value; repeatable)")
 	fs.StringVar(&c.codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
 	fs.StringVar(&c.codexHome, "codex-home", "", "CODEX_HOME `DIR` (default: codex's own, ~/.codex)")
@@ -195,6 +198,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if _, err := parseMode(c.mode); err != nil {
 		return err
 	}
+	if err := c.checkApprovalFlags(); err != nil {
+		return err
+	}
 	switch c.render {
 	case "exec", "json", "none":
 	default:
@@ -318,10 +324,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		late.mu.Unlock()
 	}
 
+	if err := checkAccount(ctx, client); err != nil {
+		return err
+	}
 	if prog != nil {
 		prog.setLabel("working")
 	}
-	res, err := c.turn(ctx, client, prompt, only)
+	res, err := c.turn(ctx, cio, client, prompt, only)
 	if prog != nil {
 		prog.stop()
 	}
@@ -351,23 +360,32 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 
 // turn starts the turn and waits for it. When ctx ends (Ctrl-C, --timeout)
 // it interrupts the turn and waits briefly for it to stop.
-func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string, only *threadFilter) (*host.Result, error) {
+func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, prompt string, only *threadFilter) (*host.Result, error) {
 	threadID := c.thread
+	var th *host.Thread
+	var err error
 	if threadID == "" {
-		th, err := client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+		th, err = client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
 		if err != nil {
 			return nil, c.failure(ctx, "start a thread", err)
 		}
 		threadID = th.ID
 	} else {
-		if _, err := client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
-			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox}); err != nil {
+		th, err = client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
+		if err != nil {
 			if errors.Is(err, host.ErrThreadNotFound) {
 				return nil, usageErr("--thread %s: no such thread in this CODEX_HOME", threadID)
 			}
+			if errors.Is(err, rpc.ErrInvalidParams) || errors.Is(err, rpc.ErrInvalidRequest) {
+				return nil, usageErr("--thread %s: codex refused it: %s", threadID, innermost(err))
+			}
 			return nil, connFailure(ctx, "resume the thread", err)
 		}
+	}
+	if err := c.checkEffectiveApproval(cio, th.ApprovalPolicy); err != nil {
+		return nil, err
 	}
 	only.thread.Store(&threadID)
 	var topts *host.TurnOptions
