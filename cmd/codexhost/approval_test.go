@@ -210,3 +210,14 @@ hook_kind = "fileChange"
 		})
 	}
 }
+
+// A thread id codex rejects is a usage error (exit 2), not a connection
+// failure.
+func TestRunBadThreadID(t *testing.T) {
+	t.Parallel()
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("ok")))
+	r := runCmd(t, "run", "--codex-home", home, "--thread", "not-a-uuid", "x")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--thread not-a-uuid: codex refused it: invalid session id")
+	assert.Equal(t, 1, countLines(r.stderr), "one line: %q", r.stderr)
+}
