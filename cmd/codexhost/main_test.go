@@ -144,8 +144,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	r := runCmd(t, "run", "--help")
 	assert.Equal(t, exitOK, r.code)
-	assert.Contains(t, r.stderr, "--fallback")
-	assert.Contains(t, r.stderr, "3  the policy declined")
+	assert.Contains(t, r.stdout, "--fallback")
+	assert.Contains(t, r.stdout, "3  the policy declined")
 
 	r = runCmd(t, "help")
 	assert.Equal(t, exitOK, r.code)
@@ -216,7 +216,10 @@ func TestRunExec(t *testing.T) {
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "--render", "exec", "say", "something")
 	require.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, answer)
-	assert.Contains(t, r.stderr, "codexhost: thread ")
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	assert.Regexp(t, `^thread [0-9a-f-]+: continue it with codexhost run --thread [0-9a-f-]+ PROMPT$`, last)
+	assert.NotContains(t, last, "codexhost:", "the last line of a successful run does not read like an error")
 	reqs := model.Requests()
 	require.NotEmpty(t, reqs)
 	assert.Equal(t, "say something", reqs[0].LastUserText())

@@ -344,7 +344,8 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		cancel()
 	}
 	if res != nil && res.ThreadID != "" {
-		fmt.Fprintf(cio.stderr, "codexhost: thread %s (continue it with --thread %s)\n", res.ThreadID, res.ThreadID)
+		// Not an error: no "codexhost:" prefix, which marks the error lines.
+		fmt.Fprintf(cio.stderr, "thread %s: continue it with codexhost run --thread %s PROMPT\n", res.ThreadID, res.ThreadID)
 	}
 	if err != nil {
 		return err
