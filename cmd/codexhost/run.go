@@ -55,6 +55,7 @@ type runConfig struct {
 	record         string
 	noProgress     bool
 	allowUnasked   bool
+	scripted       string
 	ops            opsFlags // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
@@ -72,6 +73,7 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.StringVar(&c.cwd, "cwd", "", "working `DIR` of the thread and of app-server")
 	fs.StringVar(&c.sandbox, "sandbox", "", "sandbox: "+strings.Join(host.SandboxModes, ", "))
 	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "when codex asks the policy: "+strings.Join(host.ApprovalPolicies, ", ")+" (default with a policy or plugin: "+defaultGuardedApprovalPolicy+"; never is refused with one)")
+	fs.StringVar(&c.scripted, "scripted", "", "run offline against the agent script `SCRIPT` (TOML) on a fake model, in a fresh CODEX_HOME (see agent serve)")
 	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when codex's effective approval policy is never and a policy or plugin is loaded")
 	fs.StringArrayVarP(&c.config, "config", "c", nil, "codex config override `key=value` (TOML value; repeatable)")
 	fs.StringVar(&c.codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
@@ -197,6 +199,22 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	if _, err := parseMode(c.mode); err != nil {
 		return err
+	}
+	if c.scripted != "" {
+		if c.codexHome != "" {
+			return usageErr("--scripted makes its own CODEX_HOME; leave out --codex-home (or use agent serve --codex-home DIR)")
+		}
+		home, err := os.MkdirTemp("", "codexhost-scripted-")
+		if err != nil {
+			return usageErr("--scripted: %v", err)
+		}
+		defer os.RemoveAll(home)
+		a, err := startScriptedAgent(c.scripted, home)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		c.codexHome = home
 	}
 	if err := c.checkApprovalFlags(); err != nil {
 		return err
