@@ -28,7 +28,7 @@ import (
 // todo_list item (the ABI event carries no plan steps), web searches and
 // collab tool calls.
 //
-// codexhost adds one event type of its own, written by [ExecJSON.Decision]:
+// codexhost adds one event type of its own, written by [WriteExecDecision]:
 // {"type":"codexhost.decision", …}. A `codex exec --json` consumer that
 // switches on "type" ignores it.
 //
@@ -121,9 +121,10 @@ func (r *ExecJSON) Render(w io.Writer, ev *abi.Event) error {
 	return writeLines(w, out)
 }
 
-// Decision writes a codexhost.decision event: what the policy answered
-// to one of codex's requests. Fields a decision lacks are omitted.
-func (r *ExecJSON) Decision(w io.Writer, d *ExecDecision) error {
+// WriteExecDecision writes a codexhost.decision event line: what the
+// policy answered to one of codex's requests. Fields a decision lacks are
+// omitted. It is safe for concurrent use if w is.
+func WriteExecDecision(w io.Writer, d *ExecDecision) error {
 	d.Type = "codexhost.decision"
 	return writeLines(w, []any{d})
 }

@@ -76,7 +76,7 @@ func TestExecJSONFailedTurn(t *testing.T) {
 `, out.String())
 
 	out.Reset()
-	require.NoError(t, r.Decision(&out, &render.ExecDecision{Hook: "approval", Kind: "command", Decision: "decline", Plugin: "rules", Reason: "no"}))
+	require.NoError(t, render.WriteExecDecision(&out, &render.ExecDecision{Hook: "approval", Kind: "command", Decision: "decline", Plugin: "rules", Reason: "no"}))
 	assert.Equal(t, `{"type":"codexhost.decision","hook":"approval","kind":"command","decision":"decline","plugin":"rules","reason":"no"}`+"\n", out.String())
 }
 
