@@ -219,3 +219,16 @@ func TestRunResume(t *testing.T) {
 		assert.Contains(t, r.stderr, tc.want)
 	}
 }
+
+// codex's configuration warnings and deprecation notices reach stderr,
+// one escaped line each, and stdout stays the renderer's.
+func TestRunShowsConfigNotices(t *testing.T) {
+	t.Parallel()
+	_, home := fakeCodexHome(t, hosttest.Text("ok"))
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none",
+		"-c", "features.web_search_request=true", "-c", "experimental_use_freeform_apply_patch=true", "hi")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "codex deprecated: `[features].web_search_request` is deprecated")
+	assert.Contains(t, r.stderr, "codex warning: Codex is ignoring 1 unrecognized configuration setting. Check for typos or deprecated settings.\\n  session-flags: `experimental_use_freeform_apply_patch` is ignored.")
+	assert.Equal(t, "ok\n", r.stdout)
+}

@@ -350,6 +350,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if prog != nil {
 		observers = append(observers, prog)
 	}
+	observers = append(observers, &notices{stderr: cio.stderr})
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
