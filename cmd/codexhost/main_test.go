@@ -254,7 +254,7 @@ func TestRunStdinAndRenderNone(t *testing.T) {
 	require.Equal(t, exitOK, r.code)
 	assert.Equal(t, answer+"\n", r.stdout, "none prints the final answer only")
 	require.NotEmpty(t, model.Requests())
-	assert.Equal(t, "a prompt\nfrom stdin", model.Requests()[0].LastUserText())
+	assert.Equal(t, "a prompt\nfrom stdin\n", model.Requests()[0].LastUserText(), "as codex exec sends it")
 }
 
 // The examples/policy Wasm plugin declines rm on the real codex: the run
@@ -326,7 +326,7 @@ func TestRunBadConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte("model = [unterminated\n"), 0o644))
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "hi")
 	assert.Equal(t, exitConn, r.code)
-	assert.Equal(t, 1, strings.Count(strings.TrimSpace(r.stderr), "\n")+1, "one line")
+	assert.Equal(t, 1, countLines(r.stderr), "one line: %q", r.stderr)
 }
 
 // Cancelling the context (Ctrl-C) interrupts the turn.
@@ -433,7 +433,7 @@ func TestRunContinueThread(t *testing.T) {
 	work := t.TempDir()
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--render", "none", "one")
 	require.Equal(t, exitOK, r.code)
-	m := regexp.MustCompile(`--thread (\S+)\)`).FindStringSubmatch(r.stderr)
+	m := regexp.MustCompile(`--thread (\S+) PROMPT`).FindStringSubmatch(r.stderr)
 	require.NotNil(t, m)
 
 	r = runCmd(t, "run", "--codex-home", home, "--cwd", work, "--render", "none", "--thread", m[1], "two")
