@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,4 +232,34 @@ func TestRunShowsConfigNotices(t *testing.T) {
 	assert.Contains(t, r.stderr, "codex deprecated: `[features].web_search_request` is deprecated")
 	assert.Contains(t, r.stderr, "codex warning: Codex is ignoring 1 unrecognized configuration setting. Check for typos or deprecated settings.\\n  session-flags: `experimental_use_freeform_apply_patch` is ignored.")
 	assert.Equal(t, "ok\n", r.stdout)
+}
+
+// A model provider that cannot be reached ends the run with exit 4 after
+// --max-reconnects retries in a row, instead of codex's endless "waiting
+// for network"; the retry notices go to stderr, not stdout.
+func TestRunUnreachableProviderExits4(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+	home := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte(`model = "mock-model"
+model_provider = "mock"
+check_for_update_on_startup = false
+[model_providers.mock]
+name = "mock"
+base_url = "http://`+addr+`/v1"
+wire_api = "responses"
+[features]
+plugins = false
+`), 0o644))
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--max-reconnects", "1", "hi")
+	assert.Equal(t, exitConn, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "codex: Reconnecting")
+	assert.Contains(t, r.stderr, "codexhost: the model provider cannot be reached: Reconnecting")
+	assert.NotContains(t, r.stdout, "Reconnecting", "retries are diagnostics, on stderr")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "codexhost: the model provider cannot be reached"), "the error is the last line")
 }

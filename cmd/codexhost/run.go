@@ -58,6 +58,7 @@ type runConfig struct {
 	noProgress     bool
 	allowUnasked   bool
 	json           bool
+	maxReconnects  int
 	resumeLast     bool // run resume --last
 	resumeAll      bool // run resume --last --all
 	scripted       string
@@ -99,6 +100,7 @@ func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	fs.IntVar(&c.maxReconnects, "max-reconnects", defaultMaxReconnects, "end the run (exit 4) after `N` reconnect attempts to the model in a row; 0: let codex retry without end")
 	fs.StringArrayVar(&c.settings, "settings", nil, "settings `JSON` of the --plugin in the same position, checked against its schema (repeatable)")
 	c.dist.register(fs, true)
 	fs.StringVar(&c.record, "record", "", "save the raw JSON-RPC transcript to `FILE` (input for `plugin test --transcript`)")
@@ -343,14 +345,17 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	only := &threadFilter{}
 	if obs != nil {
-		only.inner = obs
+		only.inner = stdoutEvents{obs}
 		observers = append(observers, only)
 		defer obs.Close()
 	}
 	if prog != nil {
 		observers = append(observers, prog)
 	}
-	observers = append(observers, &notices{stderr: cio.stderr})
+	turnCtx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	observers = append(observers, &notices{stderr: cio.stderr},
+		&reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
@@ -379,7 +384,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if prog != nil {
 		prog.setLabel("working")
 	}
-	res, err := c.turn(ctx, cio, client, prompt, only)
+	res, err := c.turn(turnCtx, cio, client, prompt, only)
+	if cause := context.Cause(turnCtx); errors.Is(cause, errUnreachable) {
+		err = fail(exitConn, "%v; check the network and the model provider's base_url in codex's config", cause)
+	}
 	if prog != nil {
 		prog.stop()
 	}
