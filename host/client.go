@@ -42,7 +42,7 @@ type Options struct {
 	// Default: "codexhost" and [Version].
 	ClientName, ClientVersion string
 	// Handler answers every request app-server sends. Default: [SafeHandler].
-	Handler RequestHandler
+	Handler Handler
 	// Logger receives diagnostics, including app-server's stderr at debug
 	// level. Default: discard.
 	Logger *slog.Logger
@@ -91,7 +91,7 @@ func (o *Options) withDefaults() *Options {
 		c.ClientVersion = Version
 	}
 	if c.Handler == nil {
-		c.Handler = SafeHandler
+		c.Handler = SafeHandler{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"github.com/codexhost/codexhost/abi"
 	"iter"
 	"sync"
 	"time"
@@ -124,7 +125,7 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 				continue // another turn of the same thread
 			}
 			t.observe(ev)
-			if ev.Kind == EventTurnCompleted {
+			if ev.Kind == abi.EventTurnCompleted {
 				t.finished = true
 				t.sub.close()
 			}
@@ -215,18 +216,18 @@ func (t *Turn) observe(ev *Event) {
 	defer t.mu.Unlock()
 	r := &t.res
 	switch ev.Kind {
-	case EventItemCompleted:
+	case abi.EventItemCompleted:
 		r.Items = append(r.Items, ev.Item)
 		if ev.Item.Type == ItemAgentMessage {
 			r.Text = ev.Item.Text
 		}
-	case EventTokenUsage:
+	case abi.EventTokenUsage:
 		r.Usage = ev.Usage
-	case EventError:
+	case abi.EventError:
 		if !ev.WillRetry {
 			r.Error = ev.Error
 		}
-	case EventTurnCompleted:
+	case abi.EventTurnCompleted:
 		r.Status = ev.Turn.State
 		r.DurationMs = ev.Turn.DurationMs
 		if ev.Error != nil {
@@ -298,7 +299,7 @@ type Result struct {
 	Text string
 	// Items are the turn's completed items, in order.
 	Items      []*Item
-	Usage      *TokenUsage
+	Usage      *abi.TokenUsage
 	Error      *TurnError
 	DurationMs int
 }
@@ -369,11 +370,11 @@ func (c *Client) Stream(ctx context.Context, prompt string, opts *RunOptions) it
 				return
 			}
 			switch ev.Kind {
-			case EventAgentMessageDelta:
+			case abi.EventAgentMessageDelta:
 				if !yield(ev.Delta, nil) {
 					return
 				}
-			case EventTurnCompleted:
+			case abi.EventTurnCompleted:
 				if ev.Turn.State == TurnFailed {
 					te := ev.Error
 					if te == nil {

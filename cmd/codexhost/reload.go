@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
-	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/metrics"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
 // A reloader keeps the chain's plugin set in step with the configuration
@@ -28,8 +28,8 @@ import (
 // them. Close waits for all of them.
 type reloader struct {
 	c       *runConfig
-	chain   *host.Chain
-	extra   []host.Member
+	chain   *chain.Chain
+	extra   []chain.Member
 	m       *metrics.Host // nil without metrics
 	stderr  io.Writer
 	initial *config.File // the file at start, for start-time keys
@@ -61,7 +61,7 @@ type fileStat struct {
 }
 
 // newReloader takes ownership of gen. It does not start; call start.
-func newReloader(c *runConfig, chain *host.Chain, gen *generation, extra []host.Member, m *metrics.Host, stderr io.Writer) *reloader {
+func newReloader(c *runConfig, chain *chain.Chain, gen *generation, extra []chain.Member, m *metrics.Host, stderr io.Writer) *reloader {
 	r := &reloader{c: c, chain: chain, cur: gen, extra: extra, m: m, stderr: stderr, initial: c.ops.file,
 		hup: make(chan os.Signal, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		drainTimeout: 30 * time.Second, reloadTimeout: 5 * time.Minute}

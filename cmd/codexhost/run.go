@@ -14,11 +14,11 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/audit"
 	"github.com/codexhost/codexhost/host/judge"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 	"github.com/codexhost/codexhost/plugins/render"
-	"github.com/codexhost/codexhost/plugins/render/hostrender"
 )
 
 const runSynopsis = `run [flags] [PROMPT | -]
@@ -99,12 +99,12 @@ func parseFallback(s string) (abi.Decision, error) {
 	return "", usageErr("--fallback %q: want decline, accept or cancel", s)
 }
 
-func parseMode(s string) (host.ChainMode, error) {
+func parseMode(s string) (chain.Mode, error) {
 	switch s {
 	case "deny-wins":
-		return host.DenyWins, nil
+		return chain.DenyWins, nil
 	case "first-answer":
-		return host.FirstAnswer, nil
+		return chain.FirstAnswer, nil
 	}
 	return 0, usageErr("--mode %q: want deny-wins or first-answer", s)
 }
@@ -132,13 +132,13 @@ type decisions struct {
 	stderr   io.Writer
 }
 
-func (d *decisions) record(rec *host.DecisionRecord) {
+func (d *decisions) record(rec *chain.DecisionRecord) {
 	if rec.Hook != abi.HookApproval {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	reason := rec.Why
+	reason := rec.Why.String()
 	for _, a := range rec.Answers {
 		if a.Decision == rec.Decision && a.Reason != "" && !a.Monitor {
 			reason = a.Plugin + ": " + a.Reason
@@ -236,7 +236,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	defer rec.close()
-	color := hostrender.UseColor(cio.stdout)
+	color := render.UseColor(cio.stdout)
 	cio, prog := startProgress(cio, c.noProgress)
 	if prog != nil {
 		defer prog.stop()
@@ -251,18 +251,20 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	c.ops.trust = proto.trust
 	var late *lateJudge
-	var extra []host.Member
+	var extra []chain.Member
 	if c.judge {
 		late = &lateJudge{}
-		extra = append(extra, host.Member{Plugin: late})
+		extra = append(extra, chain.Member{Plugin: late})
 	}
 	pr, err := c.startPlugins(ctx, cio, extra)
 	if err != nil {
 		return err
 	}
 	defer pr.close()
+	renders := pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 	dec := &decisions{stderr: cio.stderr}
 	chainOpts := pr.chainOptions(cio, dec.record)
+	chainOpts.Render = chain.RenderOptions{Output: cio.stdout}
 	if c.audit != "" {
 		log, err := audit.Open(c.audit, nil)
 		if err != nil {
@@ -271,35 +273,24 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		defer log.Close()
 		chainOpts.Audit = log.Append
 	}
-	chain, err := host.NewChain(chainOpts)
+	ch, err := chain.New(chainOpts)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	pr.attach(chain, cio)
+	defer ch.Close()
+	pr.attach(ch, cio)
 
-	// Renderer.
-	var obs *hostrender.Observer
-	var observers []host.EventObserver
-	switch c.render {
-	case "exec":
-		obs = hostrender.New(&hostrender.Options{Output: cio.stdout,
-			Renderer: &render.ExecStyle{Color: color}})
-	case "json":
-		obs = hostrender.New(&hostrender.Options{Output: cio.stdout, Renderer: render.JSONL{}})
-	}
-	only := &threadFilter{}
-	if obs != nil {
-		only.inner = obs
-		observers = append(observers, only)
-		defer obs.Close()
-	}
+	// The chain renders the session's thread (not the judge's) with its
+	// render members: the built-in renderer or render plugins.
+	only := &threadFilter{inner: ch}
+	observers := []host.EventObserver{only}
 	if prog != nil {
 		observers = append(observers, prog)
 	}
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
-		Handler: chain, Observers: observers, Transcript: rec.writer(),
+		Handler: ch, Observers: observers, Transcript: rec.writer(),
 	})
 	if err != nil {
 		return c.failure(ctx, "start codex", err)
@@ -329,18 +320,16 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		// --timeout fired, maybe before the turn started (a slow start).
 		err = fail(exitTurnFailed, "turn timed out after %s", c.timeout)
 	}
-	if obs != nil {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_ = obs.Flush(fctx)
-		cancel()
-	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	_ = ch.Flush(fctx)
+	cancel()
 	if res != nil && res.ThreadID != "" {
 		fmt.Fprintf(cio.stderr, "codexhost: thread %s (continue it with --thread %s)\n", res.ThreadID, res.ThreadID)
 	}
 	if err != nil {
 		return err
 	}
-	if c.render == "none" && res.Text != "" {
+	if !renders && res.Text != "" {
 		fmt.Fprintln(cio.stdout, res.Text)
 	}
 	if n := dec.count(); n > 0 {
@@ -491,3 +480,25 @@ func lastLine(lines []string) string {
 
 // marshalIndent is json.MarshalIndent with the house indentation.
 func marshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+
+// builtinRenderer is the member that renders with --render exec or json,
+// or nil: with --render none, and when a loaded plugin renders and the
+// render setting was left at its default (the plugin replaces the
+// built-in renderer).
+func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
+	explicit := c.ops.fs.Changed("render") || (c.ops.file != nil && c.ops.file.Defined("render"))
+	if !explicit {
+		for _, m := range gen.members {
+			if m.Plugin.Manifest().Implements(abi.HookEventRender) {
+				return nil
+			}
+		}
+	}
+	switch c.render {
+	case "exec":
+		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color})}
+	case "json":
+		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
+	}
+	return nil
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -205,16 +206,19 @@ func BenchmarkRealTurn(b *testing.B) {
 		`{"rules":"[[rule]]\nname = \"echo\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"echo\"\n"}`)}})
 	renderer := loadWasm(b, execRenderDir, &wasm.Options{MaxInstances: 1})
 	var rendered countingWriter
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{renderer}, Output: &rendered})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{renderer}, Render: chain.RenderOptions{Output: &rendered}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { _ = r.Close() })
 	var decided atomic.Int64 // the chain's time on this turn's approvals, ns
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy},
-		OnDecision: func(rec *host.DecisionRecord) { decided.Add(int64(rec.Latency)) }})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy},
+		OnDecision: func(rec *chain.DecisionRecord) { decided.Add(int64(rec.Latency)) }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	c, err := host.Start(ctx, &host.Options{Codex: codex, CodexHome: home, Dir: work, Handler: chain, Observers: []host.EventObserver{r}})
+	c, err := host.Start(ctx, &host.Options{Codex: codex, CodexHome: home, Dir: work, Handler: ch, Observers: []host.EventObserver{r}})
 	if err != nil {
 		b.Fatal(err)
 	}

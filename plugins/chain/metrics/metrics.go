@@ -4,8 +4,8 @@
 //
 //	m := metrics.NewHost(nil)
 //	policy = m.Instrument(policy) // every call: count, errors, latency
-//	chain, _ := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
-//	m.SetStatus(chain.Status)     // plugin info and state at each scrape
+//	ch, _ := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
+//	m.SetStatus(ch.Status)        // plugin info and state at each scrape
 //	srv, _ := metrics.Listen("127.0.0.1:9464", m, nil)
 //	defer srv.Close()
 //
@@ -17,6 +17,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"net/http"
 	"slices"
 	"sync"
@@ -24,7 +25,6 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -118,7 +118,7 @@ type Host struct {
 	answers   *CounterVec
 	disagree  *CounterVec
 
-	status atomic.Pointer[func() []host.PluginStatus]
+	status atomic.Pointer[func() []chain.PluginStatus]
 }
 
 // NewHost registers codexhost's metrics.
@@ -154,7 +154,7 @@ func NewHost(opts *HostOptions) *Host {
 		"1 if the plugin is called, 0 if its crash budget disabled it.", []string{"plugin"}, func(emit func(float64, ...string)) {
 			for _, st := range h.statuses() {
 				v := 1.0
-				if st.State == host.PluginDisabled {
+				if st.State == chain.PluginDisabled {
 					v = 0
 				}
 				emit(v, st.Name)
@@ -181,11 +181,11 @@ func (h *Host) Registry() *Registry { return h.reg }
 // ServeHTTP serves the registry's metrics.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.reg.ServeHTTP(w, r) }
 
-// SetStatus sets where plugin status comes from, e.g. a host.Chain's
+// SetStatus sets where plugin status comes from, e.g. a chain.Chain's
 // Status method. It is called at each scrape.
-func (h *Host) SetStatus(status func() []host.PluginStatus) { h.status.Store(&status) }
+func (h *Host) SetStatus(status func() []chain.PluginStatus) { h.status.Store(&status) }
 
-func (h *Host) statuses() []host.PluginStatus {
+func (h *Host) statuses() []chain.PluginStatus {
 	if f := h.status.Load(); f != nil && *f != nil {
 		return (*f)()
 	}
@@ -211,15 +211,15 @@ func hookName(h abi.Hook) string {
 }
 
 // ObserveDecision counts a chain's answer and each plugin's part in it.
-// Its signature fits host.ChainOptions.OnDecision.
-func (h *Host) ObserveDecision(rec *host.DecisionRecord) {
+// Its signature fits chain.Options.OnDecision.
+func (h *Host) ObserveDecision(rec *chain.DecisionRecord) {
 	hook := hookName(rec.Hook)
 	decision := string(rec.Decision)
 	if decision == "" {
 		decision = "answer"
 	}
 	source := "plugin"
-	if len(rec.Why) >= 8 && rec.Why[:8] == "fallback" {
+	if rec.Why.Fallback() {
 		source = "fallback"
 	}
 	h.decisions.With(hook, decision, source).Inc()
@@ -227,7 +227,7 @@ func (h *Host) ObserveDecision(rec *host.DecisionRecord) {
 	for _, a := range rec.Answers {
 		answer := string(a.Decision)
 		switch {
-		case errors.Is(a.Err, host.ErrPluginDisabled):
+		case errors.Is(a.Err, chain.ErrPluginDisabled):
 			answer = "disabled"
 		case a.Err != nil:
 			answer = "failed"

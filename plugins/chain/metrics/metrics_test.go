@@ -20,8 +20,9 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/metrics"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
 // fakePlugin answers approvals with a fixed decision, or fails.
@@ -50,7 +51,7 @@ func approver(name string, d abi.Decision) *fakePlugin {
 
 func commandRequest(cmd string) *host.Request {
 	p, _ := json.Marshal(map[string]any{"threadId": "th", "turnId": "tu", "itemId": "it", "command": cmd, "cwd": "/w", "startedAtMs": 1})
-	return &host.Request{Kind: host.RequestCommandApproval, Method: "item/commandExecution/requestApproval", ThreadID: "th", TurnID: "tu", ItemID: "it", Params: p}
+	return host.NewRequest("item/commandExecution/requestApproval", p)
 }
 
 // sample is one parsed sample line.
@@ -151,18 +152,18 @@ func TestScrapeOverHTTP(t *testing.T) {
 	slow := m.Instrument(&fakePlugin{m: abi.Manifest{Name: "slow", ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}},
 		err: &plugins.CallError{Plugin: "slow", Kind: plugins.FailTimeout, Err: context.DeadlineExceeded}, sleep: 3 * time.Millisecond})
 
-	chain, err := host.NewChain(&host.ChainOptions{
-		Members: []host.Member{
+	ch, err := chain.New(&chain.Options{
+		Members: []chain.Member{
 			{Plugin: accept, Digest: "d1g35t", Source: `/plugins/allow "v1".wasm`},
 			{Plugin: strict, Monitor: true},
-			{Plugin: crashy, CrashBudget: host.CrashBudget{Failures: 2, Window: time.Minute}},
+			{Plugin: crashy, CrashBudget: chain.CrashBudget{Failures: 2, Window: time.Minute}},
 		},
 		OnDecision: m.ObserveDecision,
 	})
 	require.NoError(t, err)
-	m.SetStatus(chain.Status)
+	m.SetStatus(ch.Status)
 	for range 3 {
-		_, err := chain.HandleRequest(t.Context(), commandRequest("touch x"))
+		_, err := commandRequest("touch x").Serve(t.Context(), ch)
 		require.NoError(t, err)
 	}
 	// A direct call of a plugin that times out.
@@ -241,13 +242,13 @@ func TestScrapeOverHTTP(t *testing.T) {
 
 func TestMonitorDisagreements(t *testing.T) {
 	m := metrics.NewHost(nil)
-	chain, err := host.NewChain(&host.ChainOptions{
-		Members:    []host.Member{{Plugin: approver("allow", abi.Accept)}, {Plugin: approver("strict", abi.Decline), Monitor: true}},
+	ch, err := chain.New(&chain.Options{
+		Members:    []chain.Member{{Plugin: approver("allow", abi.Accept)}, {Plugin: approver("strict", abi.Decline), Monitor: true}},
 		OnDecision: m.ObserveDecision,
 	})
 	require.NoError(t, err)
 	for range 4 {
-		_, err := chain.HandleRequest(t.Context(), commandRequest("touch x"))
+		_, err := commandRequest("touch x").Serve(t.Context(), ch)
 		require.NoError(t, err)
 	}
 	var b strings.Builder
@@ -368,8 +369,8 @@ func BenchmarkCallRaw(b *testing.B) {
 
 func BenchmarkObserveDecision(b *testing.B) {
 	m := metrics.NewHost(nil)
-	rec := &host.DecisionRecord{Hook: abi.HookApproval, Decision: abi.Accept, Why: "answer", Latency: time.Millisecond,
-		Answers: []host.PluginAnswer{{Plugin: "a", Decision: abi.Accept}, {Plugin: "m", Decision: abi.Decline, Monitor: true}}}
+	rec := &chain.DecisionRecord{Hook: abi.HookApproval, Decision: abi.Accept, Why: chain.Why{Kind: chain.WhyAnswer, Plugin: "allow"}, Latency: time.Millisecond,
+		Answers: []chain.PluginAnswer{{Plugin: "a", Decision: abi.Accept}, {Plugin: "m", Decision: abi.Decline, Monitor: true}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveDecision(rec)
@@ -390,9 +391,9 @@ func BenchmarkScrape(b *testing.B) {
 func Example() {
 	m := metrics.NewHost(nil)
 	policy := m.Instrument(approver("deny-rm", abi.Decline))
-	chain, _ := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
-	m.SetStatus(chain.Status)
-	_, _ = chain.HandleRequest(context.Background(), commandRequest("rm -rf /"))
+	ch, _ := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
+	m.SetStatus(ch.Status)
+	_, _ = commandRequest("rm -rf /").Serve(context.Background(), ch)
 
 	var b strings.Builder
 	_ = m.Registry().WriteText(&b)
@@ -442,20 +443,21 @@ func (p *renderer) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte,
 }
 
 // Render hooks fail open: an instrumented renderer that traps is measured
-// and disabled by the host.Renderer, and the events keep flowing to the
+// and disabled by its crash budget in the chain, and the events keep flowing to the
 // others.
 func TestRenderFailsOpen(t *testing.T) {
 	m := metrics.NewHost(nil)
 	good, bad := &renderer{name: "good"}, &renderer{name: "bad", trap: true}
 	var out strings.Builder
 	var outMu sync.Mutex
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{m.Instrument(bad), m.Instrument(good)},
-		Output: writerFunc(func(b []byte) (int, error) { outMu.Lock(); defer outMu.Unlock(); return out.Write(b) })})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{m.Instrument(bad), m.Instrument(good)}, CrashBudget: chain.CrashBudget{Failures: 3},
+		Render: chain.RenderOptions{Output: writerFunc(func(b []byte) (int, error) { outMu.Lock(); defer outMu.Unlock(); return out.Write(b) })}})
+	require.NoError(t, err)
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	for i := range 100 {
-		r.ObserveEvent(&host.Event{Kind: host.EventAgentMessageDelta, Seq: uint64(i + 1), Delta: "x"})
+		r.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Seq: uint64(i + 1), Delta: "x"})
 		if i < 5 {
 			require.NoError(t, r.Flush(ctx)) // one event per call at first
 		}
