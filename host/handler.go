@@ -85,7 +85,7 @@ type ElicitationAction string
 // The elicitation answers codex takes.
 const (
 	ElicitationAccept  ElicitationAction = ElicitationAction(protocol.MCPServerElicitationActionAccept)
-	ElicitationDecline ElicitationAction = "decline"
+	ElicitationDecline ElicitationAction = ElicitationAction(protocol.MCPServerElicitationActionDecline)
 	ElicitationCancel  ElicitationAction = ElicitationAction(protocol.MCPServerElicitationActionCancel)
 )
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/rpc"
 )
 
@@ -248,7 +249,7 @@ func TestMissingBinary(t *testing.T) {
 }
 
 func TestMissingBinaryFromEnv(t *testing.T) {
-	t.Setenv(host.EnvCodexBin, "/nonexistent/from-env")
+	t.Setenv(codexbin.Env, "/nonexistent/from-env")
 	_, err := host.Start(t.Context(), nil)
 	require.ErrorIs(t, err, host.ErrCodexNotFound)
 	assert.Contains(t, err.Error(), "CODEX_BIN")

@@ -15,6 +15,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 )
 
 // These tests drive the real, pinned Codex CLI (`make codex`) against the
@@ -22,9 +23,9 @@ import (
 // under CI=true they fail instead, so CI can never pass without them.
 func requireCodex(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv(host.EnvCodexBin)
+	bin := os.Getenv(codexbin.Env)
 	if bin == "" {
-		bin = host.PinnedCodex()
+		bin = codexbin.Pinned()
 	}
 	if bin == "" {
 		if os.Getenv("CI") != "" {

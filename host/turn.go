@@ -22,9 +22,6 @@ type Input struct {
 // TextInput is a text part of a user message.
 func TextInput(text string) Input { return Input{Type: "text", Text: text} }
 
-// LocalImageInput is an image file attached to a user message.
-func LocalImageInput(path string) Input { return Input{Type: "localImage", Path: path} }
-
 func inputsToWire(in []Input) []protocol.UserInput {
 	out := make([]protocol.UserInput, len(in))
 	for i, x := range in {

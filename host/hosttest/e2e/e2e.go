@@ -16,6 +16,7 @@ import (
 
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
@@ -27,7 +28,7 @@ import (
 // is not installed (`make codex`).
 func RequireCodex(t testing.TB) {
 	t.Helper()
-	if os.Getenv(host.EnvCodexBin) != "" || host.PinnedCodex() != "" {
+	if os.Getenv(codexbin.Env) != "" || codexbin.Pinned() != "" {
 		return
 	}
 	if os.Getenv("CI") != "" {

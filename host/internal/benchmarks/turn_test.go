@@ -19,6 +19,7 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -185,8 +186,8 @@ func (c *bareClient) turn(tb testing.TB, work, prompt string) time.Duration {
 // the machine's cores.
 func BenchmarkRealTurn(b *testing.B) {
 	e2e.RequireCodex(b)
-	codex := host.PinnedCodex()
-	if v := os.Getenv(host.EnvCodexBin); v != "" {
+	codex := codexbin.Pinned()
+	if v := os.Getenv(codexbin.Env); v != "" {
 		codex = v
 	}
 	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: realTurn()})

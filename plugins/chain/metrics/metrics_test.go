@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,55 +253,10 @@ func TestMonitorDisagreements(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var b strings.Builder
-	require.NoError(t, m.Registry().WriteText(&b))
+	b.WriteString(scrape(t, m))
 	s := parseText(t, strings.NewReader(b.String()))
 	assert.Equal(t, 4.0, value(t, s, "codexhost_monitor_disagreements_total", "plugin=strict"))
 	assert.Equal(t, 4.0, value(t, s, "codexhost_decisions_total", "decision=accept", "source=plugin"))
-}
-
-func TestRegistryFormat(t *testing.T) {
-	r := metrics.NewRegistry()
-	c := r.Counter("x_total", "A counter\\with \"quotes\"\nand a newline.", "a", "b")
-	c.With("1", `q"uo\te`+"\n").Add(2)
-	c.With("0", "z").Inc()
-	g := r.Gauge("g", "A gauge.")
-	g.With().Set(1.5)
-	h := r.Histogram("h_seconds", "A histogram.", []float64{0.1, 1}, "k")
-	h.With("v").Observe(0.05)
-	h.With("v").Observe(0.1)
-	h.With("v").Observe(0.5)
-	h.With("v").Observe(7)
-	r.GaugeFunc("f", "A func.", []string{"n"}, func(emit func(float64, ...string)) {
-		emit(2, "b")
-		emit(1, "a")
-	})
-	var b strings.Builder
-	require.NoError(t, r.WriteText(&b))
-	assert.Equal(t, `# HELP x_total A counter\\with "quotes"\nand a newline.
-# TYPE x_total counter
-x_total{a="0",b="z"} 1
-x_total{a="1",b="q\"uo\\te\n"} 2
-# HELP g A gauge.
-# TYPE g gauge
-g 1.5
-# HELP h_seconds A histogram.
-# TYPE h_seconds histogram
-h_seconds_bucket{k="v",le="0.1"} 2
-h_seconds_bucket{k="v",le="1"} 3
-h_seconds_bucket{k="v",le="+Inf"} 4
-h_seconds_sum{k="v"} 7.65
-h_seconds_count{k="v"} 4
-# HELP f A func.
-# TYPE f gauge
-f{n="a"} 1
-f{n="b"} 2
-`, b.String())
-	parseText(t, strings.NewReader(b.String()))
-
-	assert.Panics(t, func() { r.Counter("x_total", "again") }, "duplicate")
-	assert.Panics(t, func() { r.Counter("bad-name", "x") })
-	assert.Panics(t, func() { r.Counter("ok_total", "x", "le") })
-	assert.Panics(t, func() { c.With("only one") })
 }
 
 func TestListenLoopbackOnly(t *testing.T) {
@@ -313,9 +269,9 @@ func TestListenLoopbackOnly(t *testing.T) {
 	}
 	assert.ErrorContains(t, metrics.CheckLoopback("127.0.0.1"), "want host:port")
 
-	_, err := metrics.Listen(":0", metrics.NewRegistry(), nil)
+	_, err := metrics.Listen(":0", metrics.NewHost(nil), nil)
 	require.ErrorIs(t, err, metrics.ErrNotLoopback)
-	srv, err := metrics.Listen(":0", metrics.NewRegistry(), &metrics.ListenOptions{AllowRemote: true})
+	srv, err := metrics.Listen(":0", metrics.NewHost(nil), &metrics.ListenOptions{AllowRemote: true})
 	require.NoError(t, err)
 	require.NoError(t, srv.Close())
 	require.NoError(t, srv.Close(), "idempotent")
@@ -384,7 +340,7 @@ func BenchmarkScrape(b *testing.B) {
 		_, _ = p.Call(context.Background(), abi.HookApproval, nil)
 	}
 	for b.Loop() {
-		_ = m.Registry().WriteText(io.Discard)
+		_ = scrape(b, m)
 	}
 }
 
@@ -396,7 +352,7 @@ func Example() {
 	_, _ = commandRequest("rm -rf /").Serve(context.Background(), ch)
 
 	var b strings.Builder
-	_ = m.Registry().WriteText(&b)
+	b.WriteString(scrape(nil, m))
 	for _, line := range strings.Split(b.String(), "\n") {
 		if strings.HasPrefix(line, "codexhost_decisions_total") || strings.HasPrefix(line, "codexhost_plugin_info") {
 			fmt.Println(line)
@@ -471,7 +427,7 @@ func TestRenderFailsOpen(t *testing.T) {
 	outMu.Unlock()
 
 	var b strings.Builder
-	require.NoError(t, m.Registry().WriteText(&b))
+	b.WriteString(scrape(t, m))
 	s := parseText(t, strings.NewReader(b.String()))
 	assert.Equal(t, 3.0, value(t, s, "codexhost_plugin_errors_total", "plugin=bad", "hook=event-render", "kind=trap"), "disabled after 3 failures")
 	assert.Positive(t, value(t, s, "codexhost_plugin_calls_total", "plugin=good", "hook=event-render", "outcome=ok"))
@@ -480,3 +436,13 @@ func TestRenderFailsOpen(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// scrape returns what a Prometheus scrape of h reads.
+func scrape(t testing.TB, h http.Handler) string {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if t != nil && rec.Code != http.StatusOK {
+		t.Fatalf("scrape: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
