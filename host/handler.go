@@ -28,7 +28,9 @@ import (
 // the [SafeHandler] answer (approvals are declined). Return an
 // *rpc.WireError to send app-server that error instead.
 //
-// Embed [SafeHandler] to implement only some methods.
+// Embed [SafeHandler] to implement only some methods. A Handler that also
+// has a method Tools() []ToolSpec (as chain.Chain does) has those dynamic
+// tools registered with every thread [Client.StartThread] starts.
 type Handler interface {
 	// Approval answers a command, file-change or permissions approval
 	// (item/commandExecution/requestApproval, item/fileChange/requestApproval,
