@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,4 +154,39 @@ func TestRendererPluginCall(t *testing.T) {
 	require.NoError(t, p.Close(t.Context()))
 	_, err = p.Call(t.Context(), abi.HookEventRender, req)
 	require.ErrorIs(t, err, plugins.ErrClosed)
+}
+
+// prefixRenderer writes prefix and the delta of each event.
+type prefixRenderer struct {
+	prefix string
+	n      int
+}
+
+func (p *prefixRenderer) Render(w io.Writer, ev *abi.Event) error {
+	p.n++
+	_, err := io.WriteString(w, p.prefix+ev.Delta)
+	return err
+}
+
+// Render members follow the plugin set: a swap replaces the renderer from
+// the next event on, and a monitor member renders with its output
+// discarded.
+func TestRenderMembersFollowSwapAndMonitor(t *testing.T) {
+	var out e2e.Buffer
+	a, b, mon := &prefixRenderer{prefix: "a:"}, &prefixRenderer{prefix: "b:"}, &prefixRenderer{prefix: "m:"}
+	c, err := chain.New(&chain.Options{Members: []chain.Member{{Plugin: chain.RendererPlugin("a", a)},
+		{Plugin: chain.RendererPlugin("mon", mon), Monitor: true}}, Render: chain.RenderOptions{Output: &out}})
+	require.NoError(t, err)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Seq: 1, Delta: "1 "})
+	require.NoError(t, c.Flush(ctx))
+	retired, err := c.Swap(&chain.PluginSet{Members: []chain.Member{{Plugin: chain.RendererPlugin("b", b)}}})
+	require.NoError(t, err)
+	require.NoError(t, retired.Wait(ctx))
+	c.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Seq: 2, Delta: "2 "})
+	require.NoError(t, c.Flush(ctx))
+	assert.Equal(t, "a:1 b:2 ", out.String())
+	assert.Equal(t, 1, mon.n, "the monitor member rendered the first event, into nothing")
 }

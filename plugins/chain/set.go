@@ -21,8 +21,9 @@ type Member struct {
 	// others, and its answer is recorded (PluginAnswer.Monitor) and
 	// measured, but it never changes the answer sent to codex, and
 	// neither does its failure. Use it to roll out a new policy. A monitor
-	// plugin takes part in the approval and tool-input hooks; its dynamic
-	// tools are not registered (a tool call cannot be answered twice).
+	// plugin takes part in the approval and tool-input hooks, and renders
+	// events with its output discarded; its dynamic tools are not
+	// registered (a tool call cannot be answered twice).
 	Monitor bool
 	// CrashBudget overrides Options.CrashBudget for this plugin when
 	// its Failures is not zero.
