@@ -45,7 +45,7 @@ type Event struct {
 	// Item is set for abi.EventItemStarted and abi.EventItemCompleted.
 	Item *Item
 	// Turn is set for abi.EventTurnStarted and abi.EventTurnCompleted.
-	Turn *TurnStatus
+	Turn *abi.TurnStatus
 	// Usage is set for abi.EventTokenUsage.
 	Usage *abi.TokenUsage
 	// Error is set for abi.EventError and for a failed abi.EventTurnCompleted.
@@ -133,15 +133,8 @@ const (
 	TurnInProgress  TurnState = "inProgress"
 )
 
-// TurnStatus describes a turn as of a turn/started or turn/completed event.
-type TurnStatus struct {
-	ID         string
-	State      TurnState
-	DurationMs int
-}
-
-func turnStatusFromWire(t *protocol.Turn) *TurnStatus {
-	ts := &TurnStatus{ID: t.ID, State: TurnState(t.Status)}
+func turnStatusFromWire(t *protocol.Turn) *abi.TurnStatus {
+	ts := &abi.TurnStatus{ID: t.ID, State: string(t.Status)}
 	if t.DurationMs != nil {
 		ts.DurationMs = *t.DurationMs
 	}

@@ -91,7 +91,7 @@ func TestRealTextStreams1000DeltasInOrder(t *testing.T) {
 			i++
 		case abi.EventTurnCompleted:
 			turnCompleted = true
-			assert.Equal(t, host.TurnCompleted, ev.Turn.State)
+			assert.Equal(t, string(host.TurnCompleted), ev.Turn.State)
 		}
 	}
 	require.Equal(t, n, i, "every delta arrives")
@@ -212,7 +212,7 @@ func TestRealInterruptSlowTurn(t *testing.T) {
 			}
 		}
 		if ev.Kind == abi.EventTurnCompleted {
-			state = ev.Turn.State
+			state = host.TurnState(ev.Turn.State)
 		}
 	}
 	assert.Equal(t, host.TurnInterrupted, state)

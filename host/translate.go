@@ -207,10 +207,7 @@ func (ev *Event) ABIEvent() abi.Event {
 		ai.Changes = it.Changes
 		out.Item = ai
 	}
-	if t := ev.Turn; t != nil {
-		out.Turn = &abi.TurnStatus{ID: t.ID, State: string(t.State), DurationMs: t.DurationMs}
-	}
-	out.Usage = ev.Usage
+	out.Turn, out.Usage = ev.Turn, ev.Usage
 	if e := ev.Error; e != nil {
 		out.Error = &abi.TurnFailure{Message: e.Message, Info: e.Info, WillRetry: ev.WillRetry}
 	}

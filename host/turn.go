@@ -225,7 +225,7 @@ func (t *Turn) observe(ev *Event) {
 			r.Error = ev.Error
 		}
 	case abi.EventTurnCompleted:
-		r.Status = ev.Turn.State
+		r.Status = TurnState(ev.Turn.State)
 		r.DurationMs = ev.Turn.DurationMs
 		if ev.Error != nil {
 			r.Error = ev.Error
@@ -372,7 +372,7 @@ func (c *Client) Stream(ctx context.Context, prompt string, opts *RunOptions) it
 					return
 				}
 			case abi.EventTurnCompleted:
-				if ev.Turn.State == TurnFailed {
+				if TurnState(ev.Turn.State) == TurnFailed {
 					te := ev.Error
 					if te == nil {
 						te = &TurnError{ThreadID: ev.ThreadID, TurnID: ev.TurnID, Message: "turn failed"}

@@ -20,7 +20,7 @@ func TestRenderEventsMergesRunsOfDeltas(t *testing.T) {
 		delta(5, "b", "other item"),
 		{Kind: abi.EventReasoningDelta, Method: "item/reasoning/textDelta", Seq: 6, ThreadID: "th", TurnID: "tu", ItemID: "b", Delta: "kind"},
 		delta(7, "a", "wor"), delta(8, "a", "ld"),
-		{Kind: abi.EventTurnCompleted, Seq: 9, ThreadID: "th", Turn: &host.TurnStatus{ID: "tu", State: host.TurnCompleted}},
+		{Kind: abi.EventTurnCompleted, Seq: 9, ThreadID: "th", Turn: &abi.TurnStatus{ID: "tu", State: "completed"}},
 	}
 	type got struct {
 		kind  abi.EventKind

@@ -51,4 +51,3 @@ f{n="b"} 2
 	assert.Panics(t, func() { r.Counter("ok_total", "x", "le") })
 	assert.Panics(t, func() { c.With("only one") })
 }
-
