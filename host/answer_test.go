@@ -156,3 +156,16 @@ func TestToolImageMustBeDataURL(t *testing.T) {
 		assert.Equal(t, `{"contentItems":[{"text":"codexhost: no handler serves the tool \"shot\"","type":"inputText"}],"success":false}`, string(got), url)
 	}
 }
+
+// Over a live connection too, an answer the request does not entitle
+// never reaches app-server: the bytes it receives are a plain decline.
+func TestFakeInvalidAnswerIsNeverSent(t *testing.T) {
+	for _, resp := range []abi.ApprovalResponse{
+		{Decision: abi.Accept, Amendment: []string{"rm", "-rf", "/"}}, // codex proposed none
+		{Decision: abi.Cancel, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}},
+	} {
+		c := startFake(t, "approval", 0, &host.Options{Handler: answers{resp: &resp}})
+		a := answerOf(t, nil, collect(t, c))
+		assert.Equal(t, `{"decision":"decline"}`, string(a["result"]))
+	}
+}
