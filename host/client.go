@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,7 @@ const CodexVersion = protocol.CodexVersion
 // Options configure [Start]. A nil *Options means all defaults.
 type Options struct {
 	// Codex is the codex binary. Default: $CODEX_BIN, then the project's
-	// pinned install (see [PinnedCodex]), then "codex" on PATH.
+	// pinned install (tools/codex, installed by `make codex`, in the working directory or a parent), then "codex" on PATH.
 	Codex string
 	// CodexHome sets CODEX_HOME for app-server. Default: inherited, which
 	// means codex uses ~/.codex and the user's own login.
@@ -42,7 +43,7 @@ type Options struct {
 	// Default: "codexhost" and [Version].
 	ClientName, ClientVersion string
 	// Handler answers every request app-server sends. Default: [SafeHandler].
-	Handler RequestHandler
+	Handler Handler
 	// Logger receives diagnostics, including app-server's stderr at debug
 	// level. Default: discard.
 	Logger *slog.Logger
@@ -91,7 +92,7 @@ func (o *Options) withDefaults() *Options {
 		c.ClientVersion = Version
 	}
 	if c.Handler == nil {
-		c.Handler = SafeHandler
+		c.Handler = SafeHandler{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -202,7 +203,7 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 }
 
 func ignoreClosed(err error) error {
-	if err == nil || errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), "file already closed") {
+	if err == nil || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
 		return nil
 	}
 	return err

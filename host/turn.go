@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"github.com/codexhost/codexhost/abi"
 	"iter"
 	"sync"
 	"time"
@@ -20,9 +21,6 @@ type Input struct {
 
 // TextInput is a text part of a user message.
 func TextInput(text string) Input { return Input{Type: "text", Text: text} }
-
-// LocalImageInput is an image file attached to a user message.
-func LocalImageInput(path string) Input { return Input{Type: "localImage", Path: path} }
 
 func inputsToWire(in []Input) []protocol.UserInput {
 	out := make([]protocol.UserInput, len(in))
@@ -124,7 +122,7 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 				continue // another turn of the same thread
 			}
 			t.observe(ev)
-			if ev.Kind == EventTurnCompleted {
+			if ev.Kind == abi.EventTurnCompleted {
 				t.finished = true
 				t.sub.close()
 			}
@@ -215,19 +213,19 @@ func (t *Turn) observe(ev *Event) {
 	defer t.mu.Unlock()
 	r := &t.res
 	switch ev.Kind {
-	case EventItemCompleted:
+	case abi.EventItemCompleted:
 		r.Items = append(r.Items, ev.Item)
 		if ev.Item.Type == ItemAgentMessage {
 			r.Text = ev.Item.Text
 		}
-	case EventTokenUsage:
+	case abi.EventTokenUsage:
 		r.Usage = ev.Usage
-	case EventError:
+	case abi.EventError:
 		if !ev.WillRetry {
 			r.Error = ev.Error
 		}
-	case EventTurnCompleted:
-		r.Status = ev.Turn.State
+	case abi.EventTurnCompleted:
+		r.Status = TurnState(ev.Turn.State)
 		r.DurationMs = ev.Turn.DurationMs
 		if ev.Error != nil {
 			r.Error = ev.Error
@@ -298,7 +296,7 @@ type Result struct {
 	Text string
 	// Items are the turn's completed items, in order.
 	Items      []*Item
-	Usage      *TokenUsage
+	Usage      *abi.TokenUsage
 	Error      *TurnError
 	DurationMs int
 }
@@ -369,12 +367,12 @@ func (c *Client) Stream(ctx context.Context, prompt string, opts *RunOptions) it
 				return
 			}
 			switch ev.Kind {
-			case EventAgentMessageDelta:
+			case abi.EventAgentMessageDelta:
 				if !yield(ev.Delta, nil) {
 					return
 				}
-			case EventTurnCompleted:
-				if ev.Turn.State == TurnFailed {
+			case abi.EventTurnCompleted:
+				if TurnState(ev.Turn.State) == TurnFailed {
 					te := ev.Error
 					if te == nil {
 						te = &TurnError{ThreadID: ev.ThreadID, TurnID: ev.TurnID, Message: "turn failed"}

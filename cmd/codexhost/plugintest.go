@@ -21,6 +21,7 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/transcript"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 const pluginTestSynopsis = `plugin test [flags] PATH (--cases FILE | --transcript FILE)
@@ -119,7 +120,7 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 	m := p.Manifest()
 	tap := &tapPlugin{Plugin: p}
 	r := &tester{plugin: p, tap: tap, manifest: m, verbose: c.verbose || c.print, print: c.print, out: cio.stdout}
-	r.chain, err = host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{tap}, Fallback: fallback, OnDecision: r.onDecision})
+	r.chain, err = chain.New(&chain.Options{Plugins: []plugins.Plugin{tap}, Fallback: fallback, OnDecision: r.onDecision})
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -209,13 +210,13 @@ func transcriptCases(tr *transcript.Transcript, name string, m *abi.Manifest) (c
 			continue
 		}
 		hook, ok := hookOf(r.Request)
-		title := fmt.Sprintf("%s:%d %s %s", name, r.Line, r.Request.Kind, requestSummary(r.Request))
+		title := fmt.Sprintf("%s:%d %s %s", name, r.Line, requestName(r.Request), requestSummary(r.Request))
 		if !ok || !m.Implements(hook) {
 			skipped = append(skipped, title)
 			continue
 		}
 		if hook == abi.HookToolCall {
-			if tc, err := r.Request.ToolCallRequest(); err != nil || !servesTool(m, tc.Tool) {
+			if tc, err := r.Request.ToolCall(); err != nil || !servesTool(m, tc.Tool) {
 				skipped = append(skipped, title)
 				continue
 			}
@@ -241,25 +242,50 @@ func servesTool(m *abi.Manifest, name string) bool {
 	return false
 }
 
+// requestName is a short name of a codex request's kind.
+func requestName(req *host.Request) string {
+	switch hook, _ := req.Hook(); hook {
+	case abi.HookApproval:
+		a, err := req.Approval()
+		if err != nil {
+			break
+		}
+		switch {
+		case a.Legacy && a.Kind == abi.ApprovalCommand:
+			return "legacyExecApproval"
+		case a.Legacy:
+			return "legacyPatchApproval"
+		case a.Kind == abi.ApprovalPermissions:
+			return "permissions"
+		}
+		return string(a.Kind) + "Approval"
+	case abi.HookToolInput:
+		return "userInput"
+	case abi.HookToolCall:
+		return "toolCall"
+	}
+	return req.Method
+}
+
 // requestSummary describes a codex request in a few words.
 func requestSummary(req *host.Request) string {
 	var s string
-	switch {
-	case req.Kind.IsApproval():
-		if a, err := req.ApprovalRequest(); err == nil {
+	switch hook, _ := req.Hook(); hook {
+	case abi.HookApproval:
+		if a, err := req.Approval(); err == nil {
 			s = a.Command
 			for _, c := range a.Changes {
 				s += " " + c.Kind + ":" + c.Path
 			}
 		}
-	case req.Kind == host.RequestUserInput:
-		if t, err := req.ToolInputRequest(); err == nil {
+	case abi.HookToolInput:
+		if t, err := req.UserInput(); err == nil {
 			for _, q := range t.Questions {
 				s += " " + q.Question
 			}
 		}
-	case req.Kind == host.RequestToolCall:
-		if t, err := req.ToolCallRequest(); err == nil {
+	case abi.HookToolCall:
+		if t, err := req.ToolCall(); err == nil {
 			s = t.Tool + " " + string(t.Arguments)
 		}
 	}
@@ -303,17 +329,17 @@ type tester struct {
 	plugin   plugins.Plugin
 	tap      *tapPlugin
 	manifest *abi.Manifest
-	chain    *host.Chain
+	chain    *chain.Chain
 	verbose  bool
 	print    bool
 	out      io.Writer
 	skipped  []string
 
 	mu  sync.Mutex
-	rec *host.DecisionRecord
+	rec *chain.DecisionRecord
 }
 
-func (r *tester) onDecision(rec *host.DecisionRecord) {
+func (r *tester) onDecision(rec *chain.DecisionRecord) {
 	r.mu.Lock()
 	r.rec = rec
 	r.mu.Unlock()
@@ -400,19 +426,19 @@ func (r *tester) direct(ctx context.Context, tc *testCase) outcome {
 		var resp abi.ApprovalResponse
 		_ = json.Unmarshal(tc.payload, &req)
 		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && resp.Decision != abi.Abstain {
-			_, o.refused = host.NewRequest(approvalMethod(&req), nil).ApprovalAnswer(&req, &resp)
+			_, o.refused = (&host.ApprovalRequest{Method: approvalMethod(&req), ApprovalRequest: &req}).Answer(&resp)
 		}
 	case abi.HookToolInput:
 		var req abi.ToolInputRequest
 		var resp abi.ToolInputResponse
 		_ = json.Unmarshal(tc.payload, &req)
 		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && !resp.Abstain {
-			_, o.refused = host.ToolInputAnswer(&req, &resp)
+			_, o.refused = (&host.UserInputRequest{ToolInputRequest: &req}).Answer(&resp)
 		}
 	case abi.HookToolCall:
 		var resp abi.ToolCallResponse
 		if o.refused = decodeResp(o.resp, &resp); o.refused == nil {
-			_, o.refused = host.ToolCallAnswer(&resp)
+			_, o.refused = (&host.ToolCallRequest{ToolCallRequest: &abi.ToolCallRequest{}}).Answer(&resp)
 		}
 	case abi.HookEventRender:
 		var resp abi.RenderResponse
@@ -456,19 +482,17 @@ func (r *tester) viaHost(ctx context.Context, tc *testCase) outcome {
 	r.mu.Lock()
 	r.rec = nil
 	r.mu.Unlock()
-	ans, err := r.chain.HandleRequest(ctx, tc.req)
+	ans, err := tc.req.Serve(ctx, r.chain)
 	if err != nil {
 		o.err = err
 		return o
 	}
-	if b, err := json.Marshal(ans); err == nil {
-		_ = json.Unmarshal(b, &o.wire)
-	}
+	_ = json.Unmarshal(ans, &o.wire)
 	calls := r.tap.take()
 	if len(calls) == 0 {
 		if tc.hook == abi.HookToolCall {
 			name := ""
-			if t, err := tc.req.ToolCallRequest(); err == nil {
+			if t, err := tc.req.ToolCall(); err == nil {
 				name = t.Tool
 			}
 			o.notAsk = fmt.Sprintf("the plugin does not serve the tool %q", name)

@@ -2,7 +2,7 @@
 // request is put to a judge session on its own app-server thread, with a
 // rubric, and the model must answer with exactly one JSON object
 // {"decision": "...", "reason": "..."}. It is a [plugins.Plugin], so it
-// composes in a host.Chain like any plugin (e.g. rules first, the judge
+// composes in a chain.Chain like any plugin (e.g. rules first, the judge
 // only for what the rules leave undecided).
 package judge
 

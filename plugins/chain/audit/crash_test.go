@@ -15,9 +15,10 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/audit"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
 
 // envCrashHelper makes the test binary a helper host that writes its
@@ -53,7 +54,7 @@ func crashHelper(path string) {
 	if err := hosttest.WriteCodexHome(home, model.URL(), nil); err != nil {
 		fail(err)
 	}
-	chain, err := host.NewChain(&host.ChainOptions{Fallback: abi.Accept, OnDecision: func(rec *host.DecisionRecord) {
+	ch, err := chain.New(&chain.Options{Fallback: abi.Accept, OnDecision: func(rec *chain.DecisionRecord) {
 		alog.Record(rec)
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Minute)
@@ -63,7 +64,7 @@ func crashHelper(path string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: work, Handler: chain})
+	c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: work, Handler: ch})
 	if err != nil {
 		fail(err)
 	}
@@ -92,7 +93,8 @@ func TestCrashAfterDecisionIsOnDisk(t *testing.T) {
 	assert.Contains(t, e.Summary, "touch x")
 	assert.Equal(t, "accept", e.Decision)
 	assert.Equal(t, "approval", e.Hook)
-	assert.Equal(t, "commandApproval", e.Kind)
+	assert.Equal(t, "command", e.Kind)
+	assert.JSONEq(t, `{"decision":"accept"}`, string(e.Answer), "the exact answer codex got")
 	assert.Equal(t, "fallback: all abstained", e.Why)
 	assert.NotEmpty(t, e.ThreadID)
 	assert.NotEmpty(t, e.ItemID)

@@ -1,4 +1,4 @@
-package host_test
+package chain_test
 
 import (
 	"context"
@@ -15,28 +15,29 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/audit"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
 
 // records collects decision records by item id.
 type records struct {
 	mu   sync.Mutex
-	byID map[string][]*host.DecisionRecord
+	byID map[string][]*chain.DecisionRecord
 	n    int
 }
 
-func (r *records) record(rec *host.DecisionRecord) {
+func (r *records) record(rec *chain.DecisionRecord) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byID == nil {
-		r.byID = map[string][]*host.DecisionRecord{}
+		r.byID = map[string][]*chain.DecisionRecord{}
 	}
 	r.byID[rec.ItemID] = append(r.byID[rec.ItemID], rec)
 	r.n++
 }
 
-func (r *records) get(id string) []*host.DecisionRecord {
+func (r *records) get(id string) []*chain.DecisionRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.byID[id]
@@ -65,9 +66,9 @@ func TestChainSwapMidStream(t *testing.T) {
 			return &abi.ApprovalResponse{Decision: abi.Decline, Reason: "new policy"}, nil
 		}}
 	var recs records
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{old}, OnDecision: recs.record})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{old}, OnDecision: recs.record})
 	require.NoError(t, err)
-	c := startFake(t, "approvals", 0, &host.Options{Handler: chain,
+	c := startFake(t, "approvals", 0, &host.Options{Handler: ch,
 		Env: []string{fmt.Sprintf("FAKE_APPROVALS=%d", total), "FAKE_INTERVAL_MS=2"}})
 
 	type turnResult struct {
@@ -92,9 +93,9 @@ func TestChainSwapMidStream(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the slow request never reached the old policy")
 	}
-	retired, err := chain.Swap(&host.PluginSet{Members: []host.Member{{Plugin: newer}}})
+	retired, err := ch.Swap(&chain.PluginSet{Members: []chain.Member{{Plugin: newer}}})
 	require.NoError(t, err)
-	assert.Equal(t, uint64(2), chain.Generation())
+	assert.Equal(t, uint64(2), ch.Generation())
 	assert.Equal(t, uint64(1), retired.Generation())
 	// Let the new set answer a good part of the stream while the old
 	// set's request is still in flight.
@@ -172,24 +173,24 @@ func TestChainSwapInvalidKeepsOld(t *testing.T) {
 				return &abi.ApprovalResponse{Decision: abi.Accept}, nil
 			}}
 	}
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{decides("old", abi.Accept)}})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{decides("old", abi.Accept)}})
 	require.NoError(t, err)
-	for _, set := range []*host.PluginSet{
-		{Members: []host.Member{{Plugin: tool("a")}, {Plugin: tool("b")}}},
-		{Members: []host.Member{{Plugin: decides("new", abi.Decline)}}, Fallback: abi.AcceptForSession},
-		{Members: []host.Member{{}}},
+	for _, set := range []*chain.PluginSet{
+		{Members: []chain.Member{{Plugin: tool("a")}, {Plugin: tool("b")}}},
+		{Members: []chain.Member{{Plugin: decides("new", abi.Decline)}}, Fallback: abi.AcceptForSession},
+		{Members: []chain.Member{{}}},
 	} {
-		retired, err := chain.Swap(set)
+		retired, err := ch.Swap(set)
 		require.Error(t, err)
 		assert.Nil(t, retired)
 	}
-	assert.Equal(t, uint64(1), chain.Generation())
-	var rec *host.DecisionRecord
-	chain2, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{decides("old", abi.Accept)}, OnDecision: func(r *host.DecisionRecord) { rec = r }})
+	assert.Equal(t, uint64(1), ch.Generation())
+	var rec *chain.DecisionRecord
+	ch2, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{decides("old", abi.Accept)}, OnDecision: func(r *chain.DecisionRecord) { rec = r }})
 	require.NoError(t, err)
-	_, err = chain2.Swap(&host.PluginSet{Members: []host.Member{{Plugin: tool("a")}, {Plugin: tool("b")}}})
+	_, err = ch2.Swap(&chain.PluginSet{Members: []chain.Member{{Plugin: tool("a")}, {Plugin: tool("b")}}})
 	require.ErrorContains(t, err, `tool "lookup" is declared by both "a" and "b"`)
-	ans, err := chain2.HandleRequest(t.Context(), commandRequest("touch x"))
+	ans, err := serveRaw(t.Context(), ch2, commandRequest("touch x"))
 	require.NoError(t, err)
 	b, _ := json.Marshal(ans)
 	require.JSONEq(t, `{"decision":"accept"}`, string(b))
@@ -208,26 +209,25 @@ func TestChainSwapTools(t *testing.T) {
 			}}
 	}
 	call := func(name string) *host.Request {
-		return &host.Request{Kind: host.RequestToolCall, Method: "item/tool/call",
-			Params: json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"` + name + `","arguments":{}}`)}
+		return host.NewRequest("item/tool/call", json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"`+name+`","arguments":{}}`))
 	}
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{tool("p1", "lookup", "v1")}})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{tool("p1", "lookup", "v1")}})
 	require.NoError(t, err)
-	require.Equal(t, "lookup", chain.Tools()[0].Name)
-	_, err = chain.Swap(&host.PluginSet{Members: []host.Member{{Plugin: tool("p2", "search", "v2")}}})
+	require.Equal(t, "lookup", ch.Tools()[0].Name)
+	_, err = ch.Swap(&chain.PluginSet{Members: []chain.Member{{Plugin: tool("p2", "search", "v2")}}})
 	require.NoError(t, err)
-	require.Len(t, chain.Tools(), 1)
-	assert.Equal(t, "search", chain.Tools()[0].Name)
+	require.Len(t, ch.Tools(), 1)
+	assert.Equal(t, "search", ch.Tools()[0].Name)
 
-	ans, err := chain.HandleRequest(t.Context(), call("lookup"))
+	ans, err := serveRaw(t.Context(), ch, call("lookup"))
 	require.NoError(t, err)
-	r := ans.(*host.ToolResponse)
+	r := toolResult(t, ans)
 	assert.False(t, r.Success)
 	assert.Contains(t, r.ContentItems[0].Text, `no plugin serves the tool "lookup"`)
 	assert.Contains(t, r.ContentItems[0].Text, "reload")
-	ans, err = chain.HandleRequest(t.Context(), call("search"))
+	ans, err = serveRaw(t.Context(), ch, call("search"))
 	require.NoError(t, err)
-	assert.True(t, ans.(*host.ToolResponse).Success)
+	assert.True(t, toolResult(t, ans).Success)
 }
 
 // A plugin in monitor mode is asked and recorded, but never changes the
@@ -247,20 +247,20 @@ func TestChainMonitorMode(t *testing.T) {
 		{"monitor alone: fallback", decides("strict", abi.Accept), nil, abi.Decline, abi.Accept, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var rec *host.DecisionRecord
-			members := []host.Member{{Plugin: tc.monitor, Monitor: true}}
+			var rec *chain.DecisionRecord
+			members := []chain.Member{{Plugin: tc.monitor, Monitor: true}}
 			if tc.enforced != nil {
-				members = append(members, host.Member{Plugin: tc.enforced})
+				members = append(members, chain.Member{Plugin: tc.enforced})
 			}
-			chain, err := host.NewChain(&host.ChainOptions{Members: members, OnDecision: func(r *host.DecisionRecord) { rec = r }})
+			ch, err := chain.New(&chain.Options{Members: members, OnDecision: func(r *chain.DecisionRecord) { rec = r }})
 			require.NoError(t, err)
-			ans, err := chain.HandleRequest(t.Context(), commandRequest("touch x"))
+			ans, err := serveRaw(t.Context(), ch, commandRequest("touch x"))
 			require.NoError(t, err)
 			b, _ := json.Marshal(ans)
 			require.JSONEq(t, `{"decision":"`+string(tc.want)+`"}`, string(b))
 			require.NotNil(t, rec)
 			assert.Equal(t, tc.want, rec.Decision)
-			var mon *host.PluginAnswer
+			var mon *chain.PluginAnswer
 			for i := range rec.Answers {
 				if rec.Answers[i].Monitor {
 					mon = &rec.Answers[i]
@@ -271,7 +271,7 @@ func TestChainMonitorMode(t *testing.T) {
 			assert.Equal(t, tc.monDec, mon.Decision)
 			assert.Equal(t, tc.monErr, mon.Err != nil)
 			if tc.enforced != nil {
-				assert.Equal(t, "answer", rec.Why)
+				assert.Equal(t, "answer", rec.Why.String())
 			}
 
 			// The audit log marks it.
@@ -304,52 +304,51 @@ func (p *trapper) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, 
 // the record say why. A new set enables it again.
 func TestChainCrashBudget(t *testing.T) {
 	bad := newTrapper("crashy", plugins.FailTrap)
-	var rec *host.DecisionRecord
-	chain, err := host.NewChain(&host.ChainOptions{
-		Members:     []host.Member{{Plugin: decides("ok", abi.Accept)}, {Plugin: bad, Digest: "abc", Source: "crashy.wasm"}},
-		CrashBudget: host.CrashBudget{Failures: 3, Window: time.Minute},
-		OnDecision:  func(r *host.DecisionRecord) { rec = r },
+	var rec *chain.DecisionRecord
+	ch, err := chain.New(&chain.Options{
+		Members:     []chain.Member{{Plugin: decides("ok", abi.Accept)}, {Plugin: bad, Digest: "abc", Source: "crashy.wasm"}},
+		CrashBudget: chain.CrashBudget{Failures: 3, Window: time.Minute},
+		OnDecision:  func(r *chain.DecisionRecord) { rec = r },
 	})
 	require.NoError(t, err)
 	decide := func() string {
-		ans, err := chain.HandleRequest(t.Context(), commandRequest("touch x"))
+		ans, err := serveRaw(t.Context(), ch, commandRequest("touch x"))
 		require.NoError(t, err)
 		b, _ := json.Marshal(ans)
 		return string(b)
 	}
 	for i := range 3 {
 		assert.JSONEq(t, `{"decision":"decline"}`, decide(), "call %d fails closed", i)
-		assert.Equal(t, "fallback: plugin crashy failed", rec.Why)
+		assert.Equal(t, "fallback: plugin crashy failed", rec.Why.String())
 	}
-	st := chain.Status()
+	st := ch.Status()
 	require.Len(t, st, 2)
-	assert.Equal(t, host.PluginDisabled, st[1].State)
+	assert.Equal(t, chain.PluginDisabled, st[1].State)
 	assert.Equal(t, uint64(3), st[1].Failures)
 	assert.Contains(t, st[1].DisabledWhy, "3 failures within 1m0s")
 	assert.Equal(t, "abc", st[1].Digest)
-	assert.Equal(t, host.PluginEnabled, st[0].State)
+	assert.Equal(t, chain.PluginEnabled, st[0].State)
 
 	for range 5 {
 		assert.JSONEq(t, `{"decision":"decline"}`, decide(), "a disabled plugin still fails closed")
 	}
 	assert.Equal(t, int32(3), bad.calls.Load(), "a disabled plugin is not called")
-	assert.Equal(t, "fallback: plugin crashy disabled (crash budget)", rec.Why)
+	assert.Equal(t, "fallback: plugin crashy disabled (crash budget)", rec.Why.String())
 	require.Len(t, rec.Answers, 2)
-	assert.ErrorIs(t, rec.Answers[1].Err, host.ErrPluginDisabled)
+	assert.ErrorIs(t, rec.Answers[1].Err, chain.ErrPluginDisabled)
 	assert.Equal(t, abi.Decline, rec.Answers[1].Decision)
 
 	// Its tool fails at once with the reason.
-	ans, err := chain.HandleRequest(t.Context(), &host.Request{Kind: host.RequestToolCall, Method: "item/tool/call",
-		Params: json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"t","arguments":{}}`)})
+	ans, err := serveRaw(t.Context(), ch, host.NewRequest("item/tool/call", json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"t","arguments":{}}`)))
 	require.NoError(t, err)
-	assert.Contains(t, ans.(*host.ToolResponse).ContentItems[0].Text, "disabled after repeated failures")
+	assert.Contains(t, toolResult(t, ans).ContentItems[0].Text, "disabled after repeated failures")
 	assert.Equal(t, int32(3), bad.calls.Load())
 
 	// A reload brings it back (here as a member that works).
-	_, err = chain.Swap(&host.PluginSet{Members: []host.Member{{Plugin: decides("ok", abi.Accept)}, {Plugin: decides("crashy", abi.Accept)}}})
+	_, err = ch.Swap(&chain.PluginSet{Members: []chain.Member{{Plugin: decides("ok", abi.Accept)}, {Plugin: decides("crashy", abi.Accept)}}})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"decision":"accept"}`, decide())
-	assert.Equal(t, host.PluginEnabled, chain.Status()[1].State)
+	assert.Equal(t, chain.PluginEnabled, ch.Status()[1].State)
 }
 
 // What counts against the budget: runtime failures and internal errors,
@@ -369,48 +368,48 @@ func TestChainCrashBudgetCounts(t *testing.T) {
 		{"bad request", &abi.Error{Code: abi.CodeBadRequest, Message: "no"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{fails("p", tc.err)},
-				CrashBudget: host.CrashBudget{Failures: 2, Window: time.Minute}})
+			ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{fails("p", tc.err)},
+				CrashBudget: chain.CrashBudget{Failures: 2, Window: time.Minute}})
 			require.NoError(t, err)
 			for range 2 {
-				_, err := chain.HandleRequest(t.Context(), commandRequest("x"))
+				_, err := serveRaw(t.Context(), ch, commandRequest("x"))
 				require.NoError(t, err)
 			}
-			assert.Equal(t, tc.disabled, chain.Status()[0].State == host.PluginDisabled)
+			assert.Equal(t, tc.disabled, ch.Status()[0].State == chain.PluginDisabled)
 		})
 	}
 	t.Run("never", func(t *testing.T) {
-		chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{fails("p", &plugins.CallError{Kind: plugins.FailTrap})},
-			CrashBudget: host.CrashBudget{Failures: -1}})
+		ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{fails("p", &plugins.CallError{Kind: plugins.FailTrap})},
+			CrashBudget: chain.CrashBudget{Failures: -1}})
 		require.NoError(t, err)
 		for range 10 {
-			_, err := chain.HandleRequest(t.Context(), commandRequest("x"))
+			_, err := serveRaw(t.Context(), ch, commandRequest("x"))
 			require.NoError(t, err)
 		}
-		st := chain.Status()[0]
-		assert.Equal(t, host.PluginEnabled, st.State)
+		st := ch.Status()[0]
+		assert.Equal(t, chain.PluginEnabled, st.State)
 		assert.Equal(t, uint64(10), st.Failures)
 	})
 	t.Run("window", func(t *testing.T) {
-		chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{fails("p", &plugins.CallError{Kind: plugins.FailTrap})},
-			CrashBudget: host.CrashBudget{Failures: 2, Window: 50 * time.Millisecond}})
+		ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{fails("p", &plugins.CallError{Kind: plugins.FailTrap})},
+			CrashBudget: chain.CrashBudget{Failures: 2, Window: 50 * time.Millisecond}})
 		require.NoError(t, err)
 		for range 3 {
-			_, err := chain.HandleRequest(t.Context(), commandRequest("x"))
+			_, err := serveRaw(t.Context(), ch, commandRequest("x"))
 			require.NoError(t, err)
 			time.Sleep(80 * time.Millisecond)
 		}
-		assert.Equal(t, host.PluginEnabled, chain.Status()[0].State, "failures spread over more than the window")
+		assert.Equal(t, chain.PluginEnabled, ch.Status()[0].State, "failures spread over more than the window")
 	})
 }
 
 // Swap costs microseconds and never waits for requests in flight.
 func BenchmarkChainSwap(b *testing.B) {
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{decides("a", abi.Accept)}})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{decides("a", abi.Accept)}})
 	require.NoError(b, err)
-	set := &host.PluginSet{Members: []host.Member{{Plugin: decides("b", abi.Accept)}, {Plugin: decides("c", abi.Decline)}}}
+	set := &chain.PluginSet{Members: []chain.Member{{Plugin: decides("b", abi.Accept)}, {Plugin: decides("c", abi.Decline)}}}
 	for b.Loop() {
-		if _, err := chain.Swap(set); err != nil {
+		if _, err := ch.Swap(set); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -419,9 +418,9 @@ func BenchmarkChainSwap(b *testing.B) {
 // HandleRequest with swaps happening concurrently: the price of the
 // snapshot's reference count on the hot path.
 func BenchmarkChainHandleDuringSwaps(b *testing.B) {
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{decides("a", abi.Accept)}})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{decides("a", abi.Accept)}})
 	require.NoError(b, err)
-	set := &host.PluginSet{Members: []host.Member{{Plugin: decides("b", abi.Accept)}}}
+	set := &chain.PluginSet{Members: []chain.Member{{Plugin: decides("b", abi.Accept)}}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -430,7 +429,7 @@ func BenchmarkChainHandleDuringSwaps(b *testing.B) {
 			case <-stop:
 				return
 			default:
-				_, _ = chain.Swap(set)
+				_, _ = ch.Swap(set)
 				time.Sleep(100 * time.Microsecond)
 			}
 		}
@@ -438,7 +437,7 @@ func BenchmarkChainHandleDuringSwaps(b *testing.B) {
 	req := commandRequest("touch x")
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := chain.HandleRequest(ctx, req); err != nil {
+		if _, err := serveRaw(ctx, ch, req); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package host_test
+package chain_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 // goPlugin is an in-process plugins.Plugin backed by Go functions.
@@ -75,51 +76,50 @@ func responds(name string, r *abi.ApprovalResponse) *goPlugin {
 }
 
 func commandRequest(cmd string) *host.Request {
-	p, _ := json.Marshal(map[string]any{"threadId": "th", "turnId": "tu", "itemId": "it", "command": cmd, "cwd": "/w", "startedAtMs": 1})
-	return &host.Request{Kind: host.RequestCommandApproval, Method: "item/commandExecution/requestApproval", ThreadID: "th", TurnID: "tu", ItemID: "it", Params: p}
+	p, _ := json.Marshal(map[string]any{"threadId": "th", "turnId": "tu", "itemId": "it", "command": cmd, "cwd": "/w", "startedAtMs": 1,
+		"proposedExecpolicyAmendment": strings.Fields(cmd)})
+	return host.NewRequest("item/commandExecution/requestApproval", p)
 }
 
 func TestChainApproval(t *testing.T) {
 	timeout := &plugins.CallError{Plugin: "slow", Hook: abi.HookApproval, Kind: plugins.FailTimeout, Err: context.DeadlineExceeded}
 	for _, tc := range []struct {
 		name     string
-		mode     host.ChainMode
+		mode     chain.Mode
 		fallback abi.Decision
 		chain    []plugins.Plugin
 		want     string // JSON of the answer
 		why      string
 	}{
-		{"single accept", host.DenyWins, "", []plugins.Plugin{decides("a", abi.Accept)}, `{"decision":"accept"}`, "answer"},
-		{"deny wins over accept", host.DenyWins, "", []plugins.Plugin{decides("a", abi.Accept), decides("b", abi.Decline)}, `{"decision":"decline"}`, "answer"},
-		{"cancel wins over decline", host.DenyWins, "", []plugins.Plugin{decides("a", abi.Decline), decides("b", abi.Cancel)}, `{"decision":"cancel"}`, "answer"},
-		{"accept beats acceptForSession", host.DenyWins, "", []plugins.Plugin{decides("a", abi.AcceptForSession), decides("b", abi.Accept)}, `{"decision":"accept"}`, "answer"},
-		{"abstain then accept", host.DenyWins, "", []plugins.Plugin{decides("a", abi.Abstain), decides("b", abi.Accept)}, `{"decision":"accept"}`, "answer"},
-		{"all abstain: fallback decline", host.DenyWins, "", []plugins.Plugin{decides("a", abi.Abstain), decides("b", abi.Abstain)}, `{"decision":"decline"}`, "fallback: all abstained"},
-		{"empty chain: fallback decline", host.DenyWins, "", nil, `{"decision":"decline"}`, "fallback: all abstained"},
-		{"all abstain: configured fallback accept", host.DenyWins, abi.Accept, []plugins.Plugin{decides("a", abi.Abstain)}, `{"decision":"accept"}`, "fallback: all abstained"},
-		{"first answer wins", host.FirstAnswer, "", []plugins.Plugin{decides("a", abi.Abstain), decides("b", abi.Accept), decides("c", abi.Decline)}, `{"decision":"accept"}`, "answer"},
-		{"plugin error fails closed", host.DenyWins, "", []plugins.Plugin{decides("a", abi.Accept), fails("b", errors.New("boom"))}, `{"decision":"decline"}`, "fallback: plugin b failed"},
-		{"timeout fails closed", host.DenyWins, "", []plugins.Plugin{fails("slow", timeout), decides("b", abi.Accept)}, `{"decision":"decline"}`, "fallback: plugin slow failed"},
-		{"error in first-answer mode fails closed", host.FirstAnswer, "", []plugins.Plugin{fails("a", errors.New("boom")), decides("b", abi.Accept)}, `{"decision":"decline"}`, "fallback: plugin a failed"},
-		{"invalid decision fails closed", host.DenyWins, "", []plugins.Plugin{decides("a", "maybe")}, `{"decision":"decline"}`, "fallback: plugin a failed"},
-		{"amendment with accept", host.DenyWins, "", []plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"touch"}})},
-			`{"decision":{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["touch"]}}}`, "answer"},
-		{"amendment with decline is refused", host.DenyWins, abi.Cancel, []plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Decline, Amendment: []string{"touch"}})},
+		{"single accept", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.Accept)}, `{"decision":"accept"}`, "answer"},
+		{"deny wins over accept", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.Accept), decides("b", abi.Decline)}, `{"decision":"decline"}`, "answer"},
+		{"cancel wins over decline", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.Decline), decides("b", abi.Cancel)}, `{"decision":"cancel"}`, "answer"},
+		{"accept beats acceptForSession", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.AcceptForSession), decides("b", abi.Accept)}, `{"decision":"accept"}`, "answer"},
+		{"abstain then accept", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.Abstain), decides("b", abi.Accept)}, `{"decision":"accept"}`, "answer"},
+		{"all abstain: fallback decline", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.Abstain), decides("b", abi.Abstain)}, `{"decision":"decline"}`, "fallback: all abstained"},
+		{"empty chain: fallback decline", chain.DenyWins, "", nil, `{"decision":"decline"}`, "fallback: all abstained"},
+		{"all abstain: configured fallback accept", chain.DenyWins, abi.Accept, []plugins.Plugin{decides("a", abi.Abstain)}, `{"decision":"accept"}`, "fallback: all abstained"},
+		{"first answer wins", chain.FirstAnswer, "", []plugins.Plugin{decides("a", abi.Abstain), decides("b", abi.Accept), decides("c", abi.Decline)}, `{"decision":"accept"}`, "answer"},
+		{"plugin error fails closed", chain.DenyWins, "", []plugins.Plugin{decides("a", abi.Accept), fails("b", errors.New("boom"))}, `{"decision":"decline"}`, "fallback: plugin b failed"},
+		{"timeout fails closed", chain.DenyWins, "", []plugins.Plugin{fails("slow", timeout), decides("b", abi.Accept)}, `{"decision":"decline"}`, "fallback: plugin slow failed"},
+		{"error in first-answer mode fails closed", chain.FirstAnswer, "", []plugins.Plugin{fails("a", errors.New("boom")), decides("b", abi.Accept)}, `{"decision":"decline"}`, "fallback: plugin a failed"},
+		{"invalid decision fails closed", chain.DenyWins, "", []plugins.Plugin{decides("a", "maybe")}, `{"decision":"decline"}`, "fallback: plugin a failed"},
+		{"amendment with accept", chain.DenyWins, "", []plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"touch", "x"}})},
+			`{"decision":{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["touch","x"]}}}`, "answer"},
+		{"amendment with decline is refused", chain.DenyWins, abi.Cancel, []plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Decline, Amendment: []string{"touch"}})},
 			`{"decision":"cancel"}`, "fallback: plugin a failed"},
-		{"network rule without a network request is refused", host.DenyWins, "", []plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "x", Action: "allow"}})},
+		{"network rule without a network request is refused", chain.DenyWins, "", []plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "x", Action: "allow"}})},
 			`{"decision":"decline"}`, "fallback: plugin a failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var rec *host.DecisionRecord
-			ch, err := host.NewChain(&host.ChainOptions{Plugins: tc.chain, Mode: tc.mode, Fallback: tc.fallback,
-				OnDecision: func(r *host.DecisionRecord) { rec = r }})
+			var rec *chain.DecisionRecord
+			ch, err := chain.New(&chain.Options{Plugins: tc.chain, Mode: tc.mode, Fallback: tc.fallback,
+				OnDecision: func(r *chain.DecisionRecord) { rec = r }})
 			require.NoError(t, err)
-			ans, err := ch.HandleRequest(t.Context(), commandRequest("touch x"))
-			require.NoError(t, err)
-			b, _ := json.Marshal(ans)
+			b := serve(t, ch, commandRequest("touch x"))
 			require.JSONEq(t, tc.want, string(b))
 			require.NotNil(t, rec)
-			assert.Equal(t, tc.why, rec.Why)
+			assert.Equal(t, tc.why, rec.Why.String())
 			assert.Equal(t, "touch x", rec.Summary)
 			assert.Equal(t, abi.HookApproval, rec.Hook)
 		})
@@ -127,19 +127,18 @@ func TestChainApproval(t *testing.T) {
 }
 
 func TestChainRejectsBadConfig(t *testing.T) {
-	_, err := host.NewChain(&host.ChainOptions{Fallback: abi.Abstain})
+	_, err := chain.New(&chain.Options{Fallback: abi.Abstain})
 	require.Error(t, err)
 	tool := func(name string) *goPlugin {
 		return &goPlugin{m: abi.Manifest{Name: name, ABI: abi.Version, Hooks: []abi.Hook{abi.HookToolCall}, Tools: []abi.Tool{{Name: "lookup"}}}}
 	}
-	_, err = host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{tool("a"), tool("b")}})
+	_, err = chain.New(&chain.Options{Plugins: []plugins.Plugin{tool("a"), tool("b")}})
 	require.ErrorContains(t, err, `tool "lookup" is declared by both "a" and "b"`)
 }
 
 func TestChainLegacyAndPermissions(t *testing.T) {
-	legacy := &host.Request{Kind: host.RequestLegacyExecApproval, Method: "execCommandApproval",
-		Params: json.RawMessage(`{"conversationId":"th","callId":"c1","command":["rm","-rf","/tmp/x y"],"cwd":"/w","parsedCmd":[]}`)}
-	ch, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{&goPlugin{
+	legacy := host.NewRequest("execCommandApproval", json.RawMessage(`{"conversationId":"th","callId":"c1","command":["rm","-rf","/tmp/x y"],"cwd":"/w","parsedCmd":[]}`))
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{&goPlugin{
 		m: abi.Manifest{Name: "p", ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}},
 		approval: func(r *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
 			if r.Kind == abi.ApprovalPermissions {
@@ -150,16 +149,11 @@ func TestChainLegacyAndPermissions(t *testing.T) {
 			return &abi.ApprovalResponse{Decision: abi.Decline, Reason: "no rm"}, nil
 		}}}})
 	require.NoError(t, err)
-	ans, err := ch.HandleRequest(t.Context(), legacy)
-	require.NoError(t, err)
-	b, _ := json.Marshal(ans)
+	b := serve(t, ch, legacy)
 	require.JSONEq(t, `{"decision":{"denied":{"rejection":"no rm"}}}`, string(b))
 
-	perm := &host.Request{Kind: host.RequestPermissions, Method: "item/permissions/requestApproval",
-		Params: json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"i","cwd":"/w","startedAtMs":1,"permissions":{"fileSystem":{"read":["/a","/b"]}}}`)}
-	ans, err = ch.HandleRequest(t.Context(), perm)
-	require.NoError(t, err)
-	b, _ = json.Marshal(ans)
+	perm := host.NewRequest("item/permissions/requestApproval", json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"i","cwd":"/w","startedAtMs":1,"permissions":{"fileSystem":{"read":["/a","/b"]}}}`))
+	b = serve(t, ch, perm)
 	require.JSONEq(t, `{"permissions":{"fileSystem":{"read":["/a"]}},"scope":"session"}`, string(b))
 }
 
@@ -180,29 +174,22 @@ func TestChainToolInputAndToolCall(t *testing.T) {
 		tool: func(r *abi.ToolCallRequest) (*abi.ToolCallResponse, error) {
 			return &abi.ToolCallResponse{Success: true, Content: []abi.Content{{Type: "text", Text: "found " + string(r.Arguments)}}}, nil
 		}}
-	ch, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{abstainer, liar, asker, tooler}})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{abstainer, liar, asker, tooler}})
 	require.NoError(t, err)
 	require.Len(t, ch.Tools(), 1)
 
-	in := &host.Request{Kind: host.RequestUserInput, Method: "item/tool/requestUserInput",
-		Params: json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"i","isBlocking":true,"questions":[{"id":"color","header":"h","question":"Color?"},{"id":"size","header":"h","question":"Size?"}]}`)}
-	ans, err := ch.HandleRequest(t.Context(), in)
-	require.NoError(t, err)
-	b, _ := json.Marshal(ans)
+	in := host.NewRequest("item/tool/requestUserInput", json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"i","isBlocking":true,"questions":[{"id":"color","header":"h","question":"Color?"},{"id":"size","header":"h","question":"Size?"}]}`))
+	b := serve(t, ch, in)
 	require.JSONEq(t, `{"answers":{"color":{"answers":["blue"]},"size":{"answers":[]}}}`, string(b))
 
-	call := &host.Request{Kind: host.RequestToolCall, Method: "item/tool/call",
-		Params: json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"lookup","arguments":{"q":1}}`)}
-	ans, err = ch.HandleRequest(t.Context(), call)
-	require.NoError(t, err)
-	b, _ = json.Marshal(ans)
+	call := host.NewRequest("item/tool/call", json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"lookup","arguments":{"q":1}}`))
+	b = serve(t, ch, call)
 	require.JSONEq(t, `{"contentItems":[{"type":"inputText","text":"found {\"q\":1}"}],"success":true}`, string(b))
 
-	unknown := &host.Request{Kind: host.RequestToolCall, Method: "item/tool/call",
-		Params: json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"nope","arguments":{}}`)}
-	ans, err = ch.HandleRequest(t.Context(), unknown)
-	require.NoError(t, err)
-	assert.False(t, ans.(*host.ToolResponse).Success)
+	unknown := host.NewRequest("item/tool/call", json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"nope","arguments":{}}`))
+	b = serve(t, ch, unknown)
+	assert.Contains(t, string(b), `"success":false`)
+	assert.Contains(t, string(b), `no plugin serves the tool \"nope\"`)
 }
 
 func TestRendererOrderAndIsolation(t *testing.T) {
@@ -211,10 +198,12 @@ func TestRendererOrderAndIsolation(t *testing.T) {
 	good := &renderPlugin{name: "good", features: abi.FeatureRenderBatch}
 	bad := &renderPlugin{name: "bad", fail: true, calls: &calls}
 	var out syncBuffer
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{bad, good}, Output: &out})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{bad, good}, CrashBudget: chain.CrashBudget{Failures: 3},
+		Render: chain.RenderOptions{Output: &out}})
+	require.NoError(t, err)
 	defer r.Close()
 	for i := 1; i <= 1000; i++ {
-		r.ObserveEvent(&host.Event{Kind: host.EventAgentMessageDelta, Seq: uint64(i), Delta: "x"})
+		r.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Seq: uint64(i), Delta: "x"})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
@@ -223,7 +212,8 @@ func TestRendererOrderAndIsolation(t *testing.T) {
 	for i, s := range good.seqs {
 		require.Equal(t, uint64(i+1), s)
 	}
-	assert.LessOrEqual(t, calls, 3, "the failing renderer is disabled after 3 failures")
+	assert.Equal(t, 3, calls, "the failing renderer is disabled by its crash budget after 3 failures")
+	assert.Equal(t, chain.PluginDisabled, r.Status()[0].State)
 	assert.Equal(t, 1000, len(out.String()))
 }
 
@@ -232,13 +222,14 @@ func TestRendererOrderAndIsolation(t *testing.T) {
 func TestRendererMergesDeltas(t *testing.T) {
 	p := &renderPlugin{name: "merge", features: abi.FeatureRenderBatch | abi.FeatureRenderMergeDeltas}
 	var out syncBuffer
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{p}, Output: &out})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{p}, Render: chain.RenderOptions{Output: &out}})
+	require.NoError(t, err)
 	defer r.Close()
 	var want strings.Builder
 	for i := 1; i <= 1000; i++ {
 		d := fmt.Sprintf("d%d ", i)
 		want.WriteString(d)
-		r.ObserveEvent(&host.Event{Kind: host.EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: uint64(i), ItemID: "m", Delta: d})
+		r.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: uint64(i), ItemID: "m", Delta: d})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
@@ -252,18 +243,44 @@ func TestRendererMergesDeltas(t *testing.T) {
 
 // An answer that cannot be recorded is not sent: the chain fails closed.
 func TestChainAuditFailureFailsClosed(t *testing.T) {
-	var seen *host.DecisionRecord
-	ch, err := host.NewChain(&host.ChainOptions{
+	var seen *chain.DecisionRecord
+	ch, err := chain.New(&chain.Options{
 		Plugins:    []plugins.Plugin{decides("a", abi.Accept)},
-		Audit:      func(*host.DecisionRecord) error { return errors.New("disk full") },
-		OnDecision: func(r *host.DecisionRecord) { seen = r },
+		Audit:      func(*chain.DecisionRecord) error { return errors.New("disk full") },
+		OnDecision: func(r *chain.DecisionRecord) { seen = r },
 	})
 	require.NoError(t, err)
-	ans, err := ch.HandleRequest(t.Context(), commandRequest("touch x"))
-	require.NoError(t, err)
-	b, _ := json.Marshal(ans)
+	b := serve(t, ch, commandRequest("touch x"))
 	require.JSONEq(t, `{"decision":"decline"}`, string(b))
 	require.NotNil(t, seen)
 	assert.Equal(t, abi.Decline, seen.Decision)
-	assert.Contains(t, seen.Why, "audit write failed: disk full")
+	assert.Contains(t, seen.Why.String(), "audit write failed: disk full")
+}
+
+// serve answers req with h as a live host.Client does and returns the
+// exact bytes codex receives.
+func serve(t testing.TB, h host.Handler, req *host.Request) json.RawMessage {
+	t.Helper()
+	b, err := req.Serve(t.Context(), h)
+	require.NoError(t, err)
+	return b
+}
+
+func serveRaw(ctx context.Context, h host.Handler, req *host.Request) (json.RawMessage, error) {
+	return req.Serve(ctx, h)
+}
+
+type toolResp struct {
+	Success      bool `json:"success"`
+	ContentItems []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	} `json:"contentItems"`
+}
+
+func toolResult(t testing.TB, b json.RawMessage) *toolResp {
+	t.Helper()
+	var r toolResp
+	require.NoError(t, json.Unmarshal(b, &r))
+	return &r
 }

@@ -1,4 +1,4 @@
-package host_test
+package chain_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
 )
 
 type renderPlugin struct {
@@ -27,7 +28,7 @@ func (p *renderPlugin) Close(context.Context) error { return nil }
 func (p *renderPlugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
 	if p.fail {
 		*p.calls++
-		return nil, errors.New("renderer broken")
+		return nil, &plugins.CallError{Plugin: p.name, Hook: hook, Kind: plugins.FailTrap, Err: errors.New("renderer broken")}
 	}
 	var r abi.RenderRequest
 	if err := json.Unmarshal(req, &r); err != nil {

@@ -1,4 +1,4 @@
-package host
+package chain
 
 import (
 	"testing"
@@ -6,20 +6,21 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
 )
 
 func TestRenderEventsMergesRunsOfDeltas(t *testing.T) {
-	delta := func(seq uint64, item, text string) *Event {
-		return &Event{Kind: EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: seq,
+	delta := func(seq uint64, item, text string) *host.Event {
+		return &host.Event{Kind: abi.EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: seq,
 			ThreadID: "th", TurnID: "tu", ItemID: item, Delta: text}
 	}
-	batch := []*Event{
-		{Kind: EventItemStarted, Seq: 1, ThreadID: "th", TurnID: "tu", ItemID: "a", Item: &Item{ID: "a", Type: ItemAgentMessage}},
+	batch := []*host.Event{
+		{Kind: abi.EventItemStarted, Seq: 1, ThreadID: "th", TurnID: "tu", ItemID: "a", Item: &host.Item{ID: "a", Type: host.ItemAgentMessage}},
 		delta(2, "a", "Hel"), delta(3, "a", "lo"), delta(4, "a", ", "),
 		delta(5, "b", "other item"),
-		{Kind: EventReasoningDelta, Method: "item/reasoning/textDelta", Seq: 6, ThreadID: "th", TurnID: "tu", ItemID: "b", Delta: "kind"},
+		{Kind: abi.EventReasoningDelta, Method: "item/reasoning/textDelta", Seq: 6, ThreadID: "th", TurnID: "tu", ItemID: "b", Delta: "kind"},
 		delta(7, "a", "wor"), delta(8, "a", "ld"),
-		{Kind: EventTurnCompleted, Seq: 9, ThreadID: "th", Turn: &TurnStatus{ID: "tu", State: TurnCompleted}},
+		{Kind: abi.EventTurnCompleted, Seq: 9, ThreadID: "th", Turn: &abi.TurnStatus{ID: "tu", State: "completed"}},
 	}
 	type got struct {
 		kind  abi.EventKind
@@ -40,8 +41,8 @@ func TestRenderEventsMergesRunsOfDeltas(t *testing.T) {
 		{abi.EventReasoningDelta, 6, "b", "kind"},
 		{abi.EventAgentMessageDelta, 8, "a", "world"},
 		{abi.EventTurnCompleted, 9, "", ""},
-	}, summarize(renderEvents(nil, batch, true)))
-	assert.Len(t, renderEvents(nil, batch, false), len(batch), "without the feature every event goes as is")
-	one := renderEvents(nil, batch[1:2], true)
+	}, summarize(abiEvents(batch, true)))
+	assert.Len(t, abiEvents(batch, false), len(batch), "without the feature every event goes as is")
+	one := abiEvents(batch[1:2], true)
 	assert.Equal(t, []got{{abi.EventAgentMessageDelta, 2, "a", "Hel"}}, summarize(one))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,8 +21,9 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/metrics"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
 // fakePlugin answers approvals with a fixed decision, or fails.
@@ -50,7 +52,7 @@ func approver(name string, d abi.Decision) *fakePlugin {
 
 func commandRequest(cmd string) *host.Request {
 	p, _ := json.Marshal(map[string]any{"threadId": "th", "turnId": "tu", "itemId": "it", "command": cmd, "cwd": "/w", "startedAtMs": 1})
-	return &host.Request{Kind: host.RequestCommandApproval, Method: "item/commandExecution/requestApproval", ThreadID: "th", TurnID: "tu", ItemID: "it", Params: p}
+	return host.NewRequest("item/commandExecution/requestApproval", p)
 }
 
 // sample is one parsed sample line.
@@ -151,18 +153,18 @@ func TestScrapeOverHTTP(t *testing.T) {
 	slow := m.Instrument(&fakePlugin{m: abi.Manifest{Name: "slow", ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}},
 		err: &plugins.CallError{Plugin: "slow", Kind: plugins.FailTimeout, Err: context.DeadlineExceeded}, sleep: 3 * time.Millisecond})
 
-	chain, err := host.NewChain(&host.ChainOptions{
-		Members: []host.Member{
+	ch, err := chain.New(&chain.Options{
+		Members: []chain.Member{
 			{Plugin: accept, Digest: "d1g35t", Source: `/plugins/allow "v1".wasm`},
 			{Plugin: strict, Monitor: true},
-			{Plugin: crashy, CrashBudget: host.CrashBudget{Failures: 2, Window: time.Minute}},
+			{Plugin: crashy, CrashBudget: chain.CrashBudget{Failures: 2, Window: time.Minute}},
 		},
 		OnDecision: m.ObserveDecision,
 	})
 	require.NoError(t, err)
-	m.SetStatus(chain.Status)
+	m.SetStatus(ch.Status)
 	for range 3 {
-		_, err := chain.HandleRequest(t.Context(), commandRequest("touch x"))
+		_, err := commandRequest("touch x").Serve(t.Context(), ch)
 		require.NoError(t, err)
 	}
 	// A direct call of a plugin that times out.
@@ -241,65 +243,20 @@ func TestScrapeOverHTTP(t *testing.T) {
 
 func TestMonitorDisagreements(t *testing.T) {
 	m := metrics.NewHost(nil)
-	chain, err := host.NewChain(&host.ChainOptions{
-		Members:    []host.Member{{Plugin: approver("allow", abi.Accept)}, {Plugin: approver("strict", abi.Decline), Monitor: true}},
+	ch, err := chain.New(&chain.Options{
+		Members:    []chain.Member{{Plugin: approver("allow", abi.Accept)}, {Plugin: approver("strict", abi.Decline), Monitor: true}},
 		OnDecision: m.ObserveDecision,
 	})
 	require.NoError(t, err)
 	for range 4 {
-		_, err := chain.HandleRequest(t.Context(), commandRequest("touch x"))
+		_, err := commandRequest("touch x").Serve(t.Context(), ch)
 		require.NoError(t, err)
 	}
 	var b strings.Builder
-	require.NoError(t, m.Registry().WriteText(&b))
+	b.WriteString(scrape(t, m))
 	s := parseText(t, strings.NewReader(b.String()))
 	assert.Equal(t, 4.0, value(t, s, "codexhost_monitor_disagreements_total", "plugin=strict"))
 	assert.Equal(t, 4.0, value(t, s, "codexhost_decisions_total", "decision=accept", "source=plugin"))
-}
-
-func TestRegistryFormat(t *testing.T) {
-	r := metrics.NewRegistry()
-	c := r.Counter("x_total", "A counter\\with \"quotes\"\nand a newline.", "a", "b")
-	c.With("1", `q"uo\te`+"\n").Add(2)
-	c.With("0", "z").Inc()
-	g := r.Gauge("g", "A gauge.")
-	g.With().Set(1.5)
-	h := r.Histogram("h_seconds", "A histogram.", []float64{0.1, 1}, "k")
-	h.With("v").Observe(0.05)
-	h.With("v").Observe(0.1)
-	h.With("v").Observe(0.5)
-	h.With("v").Observe(7)
-	r.GaugeFunc("f", "A func.", []string{"n"}, func(emit func(float64, ...string)) {
-		emit(2, "b")
-		emit(1, "a")
-	})
-	var b strings.Builder
-	require.NoError(t, r.WriteText(&b))
-	assert.Equal(t, `# HELP x_total A counter\\with "quotes"\nand a newline.
-# TYPE x_total counter
-x_total{a="0",b="z"} 1
-x_total{a="1",b="q\"uo\\te\n"} 2
-# HELP g A gauge.
-# TYPE g gauge
-g 1.5
-# HELP h_seconds A histogram.
-# TYPE h_seconds histogram
-h_seconds_bucket{k="v",le="0.1"} 2
-h_seconds_bucket{k="v",le="1"} 3
-h_seconds_bucket{k="v",le="+Inf"} 4
-h_seconds_sum{k="v"} 7.65
-h_seconds_count{k="v"} 4
-# HELP f A func.
-# TYPE f gauge
-f{n="a"} 1
-f{n="b"} 2
-`, b.String())
-	parseText(t, strings.NewReader(b.String()))
-
-	assert.Panics(t, func() { r.Counter("x_total", "again") }, "duplicate")
-	assert.Panics(t, func() { r.Counter("bad-name", "x") })
-	assert.Panics(t, func() { r.Counter("ok_total", "x", "le") })
-	assert.Panics(t, func() { c.With("only one") })
 }
 
 func TestListenLoopbackOnly(t *testing.T) {
@@ -312,9 +269,9 @@ func TestListenLoopbackOnly(t *testing.T) {
 	}
 	assert.ErrorContains(t, metrics.CheckLoopback("127.0.0.1"), "want host:port")
 
-	_, err := metrics.Listen(":0", metrics.NewRegistry(), nil)
+	_, err := metrics.Listen(":0", metrics.NewHost(nil), nil)
 	require.ErrorIs(t, err, metrics.ErrNotLoopback)
-	srv, err := metrics.Listen(":0", metrics.NewRegistry(), &metrics.ListenOptions{AllowRemote: true})
+	srv, err := metrics.Listen(":0", metrics.NewHost(nil), &metrics.ListenOptions{AllowRemote: true})
 	require.NoError(t, err)
 	require.NoError(t, srv.Close())
 	require.NoError(t, srv.Close(), "idempotent")
@@ -368,8 +325,8 @@ func BenchmarkCallRaw(b *testing.B) {
 
 func BenchmarkObserveDecision(b *testing.B) {
 	m := metrics.NewHost(nil)
-	rec := &host.DecisionRecord{Hook: abi.HookApproval, Decision: abi.Accept, Why: "answer", Latency: time.Millisecond,
-		Answers: []host.PluginAnswer{{Plugin: "a", Decision: abi.Accept}, {Plugin: "m", Decision: abi.Decline, Monitor: true}}}
+	rec := &chain.DecisionRecord{Hook: abi.HookApproval, Decision: abi.Accept, Why: chain.Why{Kind: chain.WhyAnswer, Plugin: "allow"}, Latency: time.Millisecond,
+		Answers: []chain.PluginAnswer{{Plugin: "a", Decision: abi.Accept}, {Plugin: "m", Decision: abi.Decline, Monitor: true}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveDecision(rec)
@@ -383,19 +340,19 @@ func BenchmarkScrape(b *testing.B) {
 		_, _ = p.Call(context.Background(), abi.HookApproval, nil)
 	}
 	for b.Loop() {
-		_ = m.Registry().WriteText(io.Discard)
+		_ = scrape(b, m)
 	}
 }
 
 func Example() {
 	m := metrics.NewHost(nil)
 	policy := m.Instrument(approver("deny-rm", abi.Decline))
-	chain, _ := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
-	m.SetStatus(chain.Status)
-	_, _ = chain.HandleRequest(context.Background(), commandRequest("rm -rf /"))
+	ch, _ := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
+	m.SetStatus(ch.Status)
+	_, _ = commandRequest("rm -rf /").Serve(context.Background(), ch)
 
 	var b strings.Builder
-	_ = m.Registry().WriteText(&b)
+	b.WriteString(scrape(nil, m))
 	for _, line := range strings.Split(b.String(), "\n") {
 		if strings.HasPrefix(line, "codexhost_decisions_total") || strings.HasPrefix(line, "codexhost_plugin_info") {
 			fmt.Println(line)
@@ -442,20 +399,21 @@ func (p *renderer) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte,
 }
 
 // Render hooks fail open: an instrumented renderer that traps is measured
-// and disabled by the host.Renderer, and the events keep flowing to the
+// and disabled by its crash budget in the chain, and the events keep flowing to the
 // others.
 func TestRenderFailsOpen(t *testing.T) {
 	m := metrics.NewHost(nil)
 	good, bad := &renderer{name: "good"}, &renderer{name: "bad", trap: true}
 	var out strings.Builder
 	var outMu sync.Mutex
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{m.Instrument(bad), m.Instrument(good)},
-		Output: writerFunc(func(b []byte) (int, error) { outMu.Lock(); defer outMu.Unlock(); return out.Write(b) })})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{m.Instrument(bad), m.Instrument(good)}, CrashBudget: chain.CrashBudget{Failures: 3},
+		Render: chain.RenderOptions{Output: writerFunc(func(b []byte) (int, error) { outMu.Lock(); defer outMu.Unlock(); return out.Write(b) })}})
+	require.NoError(t, err)
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	for i := range 100 {
-		r.ObserveEvent(&host.Event{Kind: host.EventAgentMessageDelta, Seq: uint64(i + 1), Delta: "x"})
+		r.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Seq: uint64(i + 1), Delta: "x"})
 		if i < 5 {
 			require.NoError(t, r.Flush(ctx)) // one event per call at first
 		}
@@ -469,7 +427,7 @@ func TestRenderFailsOpen(t *testing.T) {
 	outMu.Unlock()
 
 	var b strings.Builder
-	require.NoError(t, m.Registry().WriteText(&b))
+	b.WriteString(scrape(t, m))
 	s := parseText(t, strings.NewReader(b.String()))
 	assert.Equal(t, 3.0, value(t, s, "codexhost_plugin_errors_total", "plugin=bad", "hook=event-render", "kind=trap"), "disabled after 3 failures")
 	assert.Positive(t, value(t, s, "codexhost_plugin_calls_total", "plugin=good", "hook=event-render", "outcome=ok"))
@@ -478,3 +436,13 @@ func TestRenderFailsOpen(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// scrape returns what a Prometheus scrape of h reads.
+func scrape(t testing.TB, h http.Handler) string {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if t != nil && rec.Code != http.StatusOK {
+		t.Fatalf("scrape: %d", rec.Code)
+	}
+	return rec.Body.String()
+}

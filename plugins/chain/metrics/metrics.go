@@ -4,35 +4,33 @@
 //
 //	m := metrics.NewHost(nil)
 //	policy = m.Instrument(policy) // every call: count, errors, latency
-//	chain, _ := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
-//	m.SetStatus(chain.Status)     // plugin info and state at each scrape
+//	ch, _ := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: m.ObserveDecision})
+//	m.SetStatus(ch.Status)        // plugin info and state at each scrape
 //	srv, _ := metrics.Listen("127.0.0.1:9464", m, nil)
 //	defer srv.Close()
 //
 // The metrics and their labels are listed in docs/operations.md. The
-// Prometheus format is written by hand (a small [Registry]); there is no
+// Prometheus format is written by hand (a small internal registry); there is no
 // dependency on a Prometheus client library.
 package metrics
 
 import (
 	"context"
 	"errors"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain/metrics/internal/prom"
 )
 
-// DurationBuckets returns the upper bounds, in seconds, of the latency
+// durationBuckets are the upper bounds, in seconds, of the latency
 // histograms: from 50µs (a warm Wasm call) to 10s (beyond the default
 // plugin timeout).
-func DurationBuckets() []float64 { return slices.Clone(durationBuckets) }
-
 var durationBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // Values of the outcome label of codexhost_plugin_calls_total.
@@ -98,37 +96,32 @@ func isABIError(err error) bool {
 	return ok
 }
 
-// HostOptions configure [NewHost]. A nil *HostOptions means defaults.
-type HostOptions struct {
-	// Registry receives the metrics. Default: a new one.
-	Registry *Registry
-}
+// HostOptions configure [NewHost]. A nil *HostOptions means defaults;
+// there are no options yet.
+type HostOptions struct{}
 
-// Host is codexhost's set of metrics on a [Registry]. It implements
-// http.Handler (the registry's text output). All methods are safe for
-// concurrent use.
+// Host is codexhost's set of metrics. It implements http.Handler (the
+// Prometheus text output). All methods are safe for concurrent use.
 type Host struct {
-	reg *Registry
+	reg *prom.Registry
 
-	calls     *CounterVec
-	errs      *CounterVec
-	callDur   *HistogramVec
-	decisions *CounterVec
-	decDur    *HistogramVec
-	answers   *CounterVec
-	disagree  *CounterVec
+	calls     *prom.CounterVec
+	errs      *prom.CounterVec
+	callDur   *prom.HistogramVec
+	decisions *prom.CounterVec
+	decDur    *prom.HistogramVec
+	answers   *prom.CounterVec
+	disagree  *prom.CounterVec
 
-	status atomic.Pointer[func() []host.PluginStatus]
+	reloadsOnce sync.Once
+	reloads     *Reloads
+	status      atomic.Pointer[func() []chain.PluginStatus]
 }
 
 // NewHost registers codexhost's metrics.
 func NewHost(opts *HostOptions) *Host {
 	h := &Host{}
-	if opts != nil && opts.Registry != nil {
-		h.reg = opts.Registry
-	} else {
-		h.reg = NewRegistry()
-	}
+	h.reg = prom.NewRegistry()
 	r := h.reg
 	h.calls = r.Counter("codexhost_plugin_calls_total",
 		"Plugin hook calls, by plugin, hook and outcome (ok, error, timeout).", "plugin", "hook", "outcome")
@@ -154,7 +147,7 @@ func NewHost(opts *HostOptions) *Host {
 		"1 if the plugin is called, 0 if its crash budget disabled it.", []string{"plugin"}, func(emit func(float64, ...string)) {
 			for _, st := range h.statuses() {
 				v := 1.0
-				if st.State == host.PluginDisabled {
+				if st.State == chain.PluginDisabled {
 					v = 0
 				}
 				emit(v, st.Name)
@@ -175,17 +168,53 @@ func NewHost(opts *HostOptions) *Host {
 	return h
 }
 
-// Registry returns the registry the metrics are on, to add more.
-func (h *Host) Registry() *Registry { return h.reg }
+// Reloads registers the configuration-reload metrics (once) and returns
+// them: codexhost_config_reloads_total{result},
+// codexhost_config_last_reload_successful and
+// codexhost_config_last_reload_success_timestamp_seconds, the latter set to
+// now.
+func (h *Host) Reloads() *Reloads {
+	h.reloadsOnce.Do(func() {
+		r := &Reloads{}
+		r.total = h.reg.Counter("codexhost_config_reloads_total", "Reloads of the configuration file, by result (success or failure).", "result")
+		r.lastOK = h.reg.Gauge("codexhost_config_last_reload_successful", "1 if the last reload succeeded (or none happened), 0 if it failed and the previous plugin set is still in use.").With()
+		r.ts = h.reg.Gauge("codexhost_config_last_reload_success_timestamp_seconds", "When the plugin set in use was loaded (Unix time).").With()
+		r.total.With("success")
+		r.total.With("failure")
+		r.lastOK.Set(1)
+		r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+		h.reloads = r
+	})
+	return h.reloads
+}
+
+// Reloads are a Host's configuration-reload metrics. Observe is safe for
+// concurrent use.
+type Reloads struct {
+	total      *prom.CounterVec
+	lastOK, ts *prom.Gauge
+}
+
+// Observe counts one reload attempt.
+func (r *Reloads) Observe(ok bool) {
+	if !ok {
+		r.total.With("failure").Inc()
+		r.lastOK.Set(0)
+		return
+	}
+	r.total.With("success").Inc()
+	r.lastOK.Set(1)
+	r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+}
 
 // ServeHTTP serves the registry's metrics.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.reg.ServeHTTP(w, r) }
 
-// SetStatus sets where plugin status comes from, e.g. a host.Chain's
+// SetStatus sets where plugin status comes from, e.g. a chain.Chain's
 // Status method. It is called at each scrape.
-func (h *Host) SetStatus(status func() []host.PluginStatus) { h.status.Store(&status) }
+func (h *Host) SetStatus(status func() []chain.PluginStatus) { h.status.Store(&status) }
 
-func (h *Host) statuses() []host.PluginStatus {
+func (h *Host) statuses() []chain.PluginStatus {
 	if f := h.status.Load(); f != nil && *f != nil {
 		return (*f)()
 	}
@@ -211,15 +240,15 @@ func hookName(h abi.Hook) string {
 }
 
 // ObserveDecision counts a chain's answer and each plugin's part in it.
-// Its signature fits host.ChainOptions.OnDecision.
-func (h *Host) ObserveDecision(rec *host.DecisionRecord) {
+// Its signature fits chain.Options.OnDecision.
+func (h *Host) ObserveDecision(rec *chain.DecisionRecord) {
 	hook := hookName(rec.Hook)
 	decision := string(rec.Decision)
 	if decision == "" {
 		decision = "answer"
 	}
 	source := "plugin"
-	if len(rec.Why) >= 8 && rec.Why[:8] == "fallback" {
+	if rec.Why.Fallback() {
 		source = "fallback"
 	}
 	h.decisions.With(hook, decision, source).Inc()
@@ -227,7 +256,7 @@ func (h *Host) ObserveDecision(rec *host.DecisionRecord) {
 	for _, a := range rec.Answers {
 		answer := string(a.Decision)
 		switch {
-		case errors.Is(a.Err, host.ErrPluginDisabled):
+		case errors.Is(a.Err, chain.ErrPluginDisabled):
 			answer = "disabled"
 		case a.Err != nil:
 			answer = "failed"
@@ -261,9 +290,9 @@ func (h *Host) Instrument(p plugins.Plugin) plugins.Plugin {
 }
 
 type hookSeries struct {
-	ok, failed, timeout *Counter
-	kinds               [len(errorKinds)]*Counter
-	dur                 *Histogram
+	ok, failed, timeout *prom.Counter
+	kinds               [len(errorKinds)]*prom.Counter
+	dur                 *prom.Histogram
 	once                sync.Once
 	h                   *Host
 	plugin, hook        string
@@ -284,7 +313,7 @@ func (h *Host) series(plugin string, hook abi.Hook) *hookSeries {
 // are created together at its first failure, so a plugin that never
 // failed exports none, and one that did exports every kind (zeros
 // included), which keeps rate() queries simple.
-func (s *hookSeries) kind(k int) *Counter {
+func (s *hookSeries) kind(k int) *prom.Counter {
 	s.once.Do(func() {
 		for i, name := range errorKinds {
 			s.kinds[i] = s.h.errs.With(s.plugin, s.hook, name)

@@ -1,4 +1,4 @@
-package host_test
+package chain_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
@@ -28,13 +28,13 @@ func TestChainCrashBudgetWasmTrap(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ref.Close(ctx) })
 
-	var rec *host.DecisionRecord
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{ref},
-		CrashBudget: host.CrashBudget{Failures: 3, Window: time.Minute},
-		OnDecision:  func(r *host.DecisionRecord) { rec = r }})
+	var rec *chain.DecisionRecord
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{ref},
+		CrashBudget: chain.CrashBudget{Failures: 3, Window: time.Minute},
+		OnDecision:  func(r *chain.DecisionRecord) { rec = r }})
 	require.NoError(t, err)
 	decide := func(cmd string) string {
-		ans, err := chain.HandleRequest(t.Context(), commandRequest(cmd))
+		ans, err := serveRaw(t.Context(), ch, commandRequest(cmd))
 		require.NoError(t, err)
 		b, _ := json.Marshal(ans)
 		return string(b)
@@ -47,12 +47,12 @@ func TestChainCrashBudgetWasmTrap(t *testing.T) {
 		assert.Equal(t, plugins.FailTrap, ce.Kind)
 		// Between traps the guest still works: its instance was replaced.
 	}
-	st := chain.Status()[0]
-	assert.Equal(t, host.PluginDisabled, st.State)
+	st := ch.Status()[0]
+	assert.Equal(t, chain.PluginDisabled, st.State)
 	assert.Equal(t, "ref", st.Name)
 	assert.Equal(t, uint64(3), st.Failures)
 	assert.Equal(t, []abi.Hook{abi.HookApproval, abi.HookToolInput, abi.HookToolCall, abi.HookEventRender}, st.Hooks)
 
 	require.JSONEq(t, `{"decision":"decline"}`, decide("echo ok"), "disabled: the fallback stands in")
-	assert.Equal(t, "fallback: plugin ref disabled (crash budget)", rec.Why)
+	assert.Equal(t, "fallback: plugin ref disabled (crash budget)", rec.Why.String())
 }

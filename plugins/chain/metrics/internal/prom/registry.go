@@ -1,4 +1,8 @@
-package metrics
+// Package prom is a small Prometheus client: a registry of counters,
+// gauges and histograms written in the text exposition format, version
+// 0.0.4. It is internal: package metrics exposes measurements, not a
+// metrics library.
+package prom
 
 import (
 	"bufio"

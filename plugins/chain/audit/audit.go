@@ -1,11 +1,11 @@
 // Package audit writes codexhost's decision audit log: one JSON line for
-// every request a host.Chain answered, on disk before the answer reaches
+// every request a chain.Chain answered, on disk before the answer reaches
 // codex.
 //
 //	log, err := audit.Open("/var/log/codexhost/decisions.jsonl", nil)
 //	...
 //	defer log.Close()
-//	chain, err := host.NewChain(&host.ChainOptions{..., OnDecision: log.Record})
+//	ch, err := chain.New(&chain.Options{..., OnDecision: log.Record})
 //
 // # Durability
 //
@@ -19,7 +19,7 @@
 //
 // # Failures
 //
-// Install [Log.Append] as host.ChainOptions.Audit: when a write fails, the
+// Install [Log.Append] as chain.Options.Audit: when a write fails, the
 // chain does not send the answer it could not record; it declines (fail
 // closed) and logs why. [Log.Record], as ChainOptions.OnDecision, cannot
 // change the answer: a failed write is logged at error level with the
@@ -37,7 +37,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 // ErrClosed is returned for records appended after Close.
@@ -83,8 +83,9 @@ type Entry struct {
 	// Hook is the hook that answered ("approval", "tool-input",
 	// "tool-call").
 	Hook string `json:"hook"`
-	// Kind is the request kind (host.RequestKind.String()).
-	Kind   string `json:"kind"`
+	// Kind is what an approval asks about ("command", "fileChange",
+	// "permissions"); empty for the other hooks.
+	Kind   string `json:"kind,omitempty"`
 	Method string `json:"method"`
 	// Summary is the command, the changed paths, the tool, the questions.
 	Summary string   `json:"summary,omitempty"`
@@ -92,8 +93,10 @@ type Entry struct {
 	// Decision is the final decision of an approval.
 	Decision string `json:"decision,omitempty"`
 	// Why is "answer" or "fallback: ...".
-	Why       string  `json:"why"`
-	LatencyMs float64 `json:"latencyMs"`
+	Why string `json:"why"`
+	// Answer is the exact result sent to codex, extras included.
+	Answer    json.RawMessage `json:"answer,omitempty"`
+	LatencyMs float64         `json:"latencyMs"`
 	// Generation is the plugin set that answered (1, then one more per
 	// reload).
 	Generation uint64 `json:"generation,omitempty"`
@@ -111,10 +114,10 @@ type Answer struct {
 }
 
 // NewEntry converts a decision record into its log entry.
-func NewEntry(rec *host.DecisionRecord) *Entry {
+func NewEntry(rec *chain.DecisionRecord) *Entry {
 	e := &Entry{Time: rec.Time, ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID,
-		Hook: hookName(rec.Hook), Kind: rec.Kind.String(), Method: rec.Method, Summary: rec.Summary,
-		Answers: make([]Answer, 0, len(rec.Answers)), Decision: string(rec.Decision), Why: rec.Why,
+		Hook: hookName(rec.Hook), Kind: string(rec.ApprovalKind), Method: rec.Method, Summary: rec.Summary,
+		Answers: make([]Answer, 0, len(rec.Answers)), Decision: string(rec.Decision), Why: rec.Why.String(), Answer: rec.Answer,
 		LatencyMs: ms(rec.Latency), Generation: rec.Generation}
 	for _, a := range rec.Answers {
 		ans := Answer{Plugin: a.Plugin, Decision: string(a.Decision), Reason: a.Reason, LatencyMs: ms(a.Latency), Monitor: a.Monitor}
@@ -174,9 +177,9 @@ func (l *Log) open() error {
 }
 
 // Record appends rec and fsyncs it. Its signature fits
-// host.ChainOptions.OnDecision. A failure is logged and kept for Err; it
+// chain.Options.OnDecision. A failure is logged and kept for Err; it
 // does not change the chain's answer (see the package doc).
-func (l *Log) Record(rec *host.DecisionRecord) {
+func (l *Log) Record(rec *chain.DecisionRecord) {
 	if err := l.Append(rec); err != nil {
 		l.opts.Logger.Error("codexhost: AUDIT LOG WRITE FAILED; the decision was still sent to codex",
 			"path", l.path, "err", err, "method", rec.Method, "summary", rec.Summary,
@@ -186,7 +189,7 @@ func (l *Log) Record(rec *host.DecisionRecord) {
 
 // Append is Record returning the error: it returns once the record is on
 // disk (written and fsync'd), or with the reason it is not.
-func (l *Log) Append(rec *host.DecisionRecord) error {
+func (l *Log) Append(rec *chain.DecisionRecord) error {
 	line, err := json.Marshal(NewEntry(rec))
 	if err != nil {
 		return l.fail(fmt.Errorf("audit: encode: %w", err))

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/audit"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
 
 func TestMain(m *testing.M) {
@@ -44,16 +44,16 @@ func readEntries(t *testing.T, path string) []audit.Entry {
 	return out
 }
 
-func sampleRecord(i int) *host.DecisionRecord {
-	return &host.DecisionRecord{
+func sampleRecord(i int) *chain.DecisionRecord {
+	return &chain.DecisionRecord{
 		Time: time.Date(2026, 11, 25, 2, 0, 0, 123456789, time.UTC), Hook: abi.HookApproval,
-		Kind: host.RequestCommandApproval, Method: "item/commandExecution/requestApproval",
+		ApprovalKind: abi.ApprovalCommand, Method: "item/commandExecution/requestApproval",
 		ThreadID: "th", TurnID: "tu", ItemID: fmt.Sprintf("item-%d", i), Summary: fmt.Sprintf("touch x%d", i),
-		Answers: []host.PluginAnswer{
+		Answers: []chain.PluginAnswer{
 			{Plugin: "allow", Decision: abi.Accept, Reason: "ok", Latency: 1500 * time.Microsecond},
 			{Plugin: "broken", Decision: abi.Decline, Err: errors.New("boom"), Latency: time.Millisecond},
 		},
-		Decision: abi.Decline, Why: "fallback: plugin broken failed", Latency: 3 * time.Millisecond,
+		Decision: abi.Decline, Why: chain.Why{Kind: chain.WhyFailed, Plugin: "broken"}, Answer: json.RawMessage(`{"decision":"decline"}`), Latency: 3 * time.Millisecond,
 	}
 }
 
@@ -62,7 +62,7 @@ func TestRoundTrip(t *testing.T) {
 	l, err := audit.Open(path, nil)
 	require.NoError(t, err)
 	l.Record(sampleRecord(1))
-	l.Record(&host.DecisionRecord{Hook: abi.HookToolCall, Kind: host.RequestToolCall, Method: "item/tool/call", Summary: "lookup", Why: "answer"})
+	l.Record(&chain.DecisionRecord{Hook: abi.HookToolCall, Method: "item/tool/call", Summary: "lookup", Why: chain.Why{Kind: chain.WhyAnswer, Plugin: "p"}})
 	require.NoError(t, l.Err())
 	require.NoError(t, l.Close())
 	require.NoError(t, l.Close())
@@ -71,10 +71,10 @@ func TestRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	first, _, _ := strings.Cut(string(b), "\n")
 	assert.JSONEq(t, `{"time":"2026-11-25T02:00:00.123456789Z","threadId":"th","turnId":"tu","itemId":"item-1",
-		"hook":"approval","kind":"commandApproval","method":"item/commandExecution/requestApproval","summary":"touch x1",
+		"hook":"approval","kind":"command","method":"item/commandExecution/requestApproval","summary":"touch x1",
 		"answers":[{"plugin":"allow","decision":"accept","reason":"ok","latencyMs":1.5},
 		           {"plugin":"broken","decision":"decline","error":"boom","latencyMs":1}],
-		"decision":"decline","why":"fallback: plugin broken failed","latencyMs":3}`, first)
+		"decision":"decline","why":"fallback: plugin broken failed","answer":{"decision":"decline"},"latencyMs":3}`, first)
 	es := readEntries(t, path)
 	require.Len(t, es, 2)
 	assert.Equal(t, "tool-call", es[1].Hook)

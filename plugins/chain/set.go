@@ -1,9 +1,8 @@
-package host
+package chain
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -21,10 +21,11 @@ type Member struct {
 	// others, and its answer is recorded (PluginAnswer.Monitor) and
 	// measured, but it never changes the answer sent to codex, and
 	// neither does its failure. Use it to roll out a new policy. A monitor
-	// plugin takes part in the approval and tool-input hooks; its dynamic
-	// tools are not registered (a tool call cannot be answered twice).
+	// plugin takes part in the approval and tool-input hooks, and renders
+	// events with its output discarded; its dynamic tools are not
+	// registered (a tool call cannot be answered twice).
 	Monitor bool
-	// CrashBudget overrides ChainOptions.CrashBudget for this plugin when
+	// CrashBudget overrides Options.CrashBudget for this plugin when
 	// its Failures is not zero.
 	CrashBudget CrashBudget
 	// Digest and Source describe where the plugin came from (its sha256
@@ -32,40 +33,12 @@ type Member struct {
 	Digest, Source string
 }
 
-// A CrashBudget disables a plugin that keeps failing: after Failures
-// counted failures within Window, the chain stops calling it, and its part
-// in every later request falls back as if it had failed (approvals: the
-// chain's fallback, fail closed). It stays disabled until a [Chain.Swap]
-// installs a new instance of it.
-//
-// Counted failures are those of the plugin, not of the request: a
-// *plugins.CallError other than plugins.FailUnavailable (a trap, crash,
-// timeout, memory limit, malformed or oversize result) and an *abi.Error
-// with abi.CodeInternal (e.g. a panic the guest SDK recovered).
-type CrashBudget struct {
-	// Failures is how many counted failures within Window disable the
-	// plugin. Zero means [DefaultCrashFailures]; negative means never.
-	Failures int
-	// Window is the sliding window. Default: [DefaultCrashWindow].
-	Window time.Duration
-}
-
-// The default crash budget: five failures in a minute.
-const (
-	DefaultCrashFailures = 5
-	DefaultCrashWindow   = time.Minute
-)
-
-// ErrPluginDisabled is the error recorded (PluginAnswer.Err, wrapped) for
-// a plugin the crash budget disabled.
-var ErrPluginDisabled = errors.New("plugin disabled after repeated failures")
-
 // A PluginSet is the part of a [Chain] that [Chain.Swap] replaces: its
 // plugins, and how their approvals combine.
 type PluginSet struct {
 	Members []Member
-	Mode    ChainMode
-	// Fallback is as in [ChainOptions]. Default: abi.Decline.
+	Mode    Mode
+	// Fallback is as in [Options]. Default: abi.Decline.
 	Fallback abi.Decision
 }
 
@@ -74,10 +47,11 @@ type PluginSet struct {
 type pluginSet struct {
 	gen      uint64
 	members  []*member
-	mode     ChainMode
+	mode     Mode
 	fallback abi.Decision
 	tools    map[string]*member
-	specs    []ToolSpec
+	specs    []host.ToolSpec
+	renders  bool // a member implements abi.HookEventRender
 
 	refs    atomic.Int64
 	retired atomic.Bool
@@ -88,16 +62,10 @@ type pluginSet struct {
 // member is a Member in a pluginSet, with its crash-budget state.
 type member struct {
 	Member
-	name   string
-	budget CrashBudget
-
-	disabled atomic.Bool
-	failures atomic.Uint64 // counted failures since the set was installed
-
-	mu          sync.Mutex
-	recent      []time.Time // counted failures within the window, oldest first
-	disabledAt  time.Time
-	disabledWhy string
+	name     string
+	hooks    uint64 // 1<<hook for each hook the manifest lists
+	features abi.Features
+	budgetState
 }
 
 func newPluginSet(set *PluginSet, budget CrashBudget) (*pluginSet, error) {
@@ -108,20 +76,27 @@ func newPluginSet(set *PluginSet, budget CrashBudget) (*pluginSet, error) {
 	switch s.fallback {
 	case abi.Decline, abi.Cancel, abi.Accept:
 	default:
-		return nil, fmt.Errorf("host: chain fallback %q must be decline, cancel or accept", s.fallback)
+		return nil, fmt.Errorf("chain: chain fallback %q must be decline, cancel or accept", s.fallback)
 	}
 	switch s.mode {
 	case DenyWins, FirstAnswer:
 	default:
-		return nil, fmt.Errorf("host: unknown chain mode %d", s.mode)
+		return nil, fmt.Errorf("chain: unknown chain mode %d", s.mode)
 	}
 	budget = budget.withDefaults()
 	for i, mem := range set.Members {
 		if mem.Plugin == nil {
-			return nil, fmt.Errorf("host: chain member %d has no plugin", i)
+			return nil, fmt.Errorf("chain: chain member %d has no plugin", i)
 		}
 		man := mem.Plugin.Manifest()
-		m := &member{Member: mem, name: man.Name, budget: budget}
+		m := &member{Member: mem, name: man.Name, budgetState: budgetState{name: man.Name, budget: budget}}
+		for _, h := range man.Hooks {
+			m.hooks |= 1 << h
+		}
+		m.features = man.Features
+		if m.implements(abi.HookEventRender) {
+			s.renders = true
+		}
 		if mem.CrashBudget.Failures != 0 {
 			m.budget = mem.CrashBudget.withDefaults()
 		}
@@ -131,23 +106,13 @@ func newPluginSet(set *PluginSet, budget CrashBudget) (*pluginSet, error) {
 		}
 		for _, t := range man.Tools {
 			if prev, ok := s.tools[t.Name]; ok {
-				return nil, fmt.Errorf("host: tool %q is declared by both %q and %q", t.Name, prev.name, m.name)
+				return nil, fmt.Errorf("chain: tool %q is declared by both %q and %q", t.Name, prev.name, m.name)
 			}
 			s.tools[t.Name] = m
-			s.specs = append(s.specs, ToolSpec{Name: t.Name, Description: t.Description, InputSchema: json.RawMessage(t.InputSchema)})
+			s.specs = append(s.specs, host.ToolSpec{Name: t.Name, Description: t.Description, InputSchema: json.RawMessage(t.InputSchema)})
 		}
 	}
 	return s, nil
-}
-
-func (b CrashBudget) withDefaults() CrashBudget {
-	if b.Failures == 0 {
-		b.Failures = DefaultCrashFailures
-	}
-	if b.Window <= 0 {
-		b.Window = DefaultCrashWindow
-	}
-	return b
 }
 
 // release ends one request's use of s.
@@ -207,6 +172,9 @@ func (c *Chain) Swap(set *PluginSet) (*RetiredSet, error) {
 		return nil, err
 	}
 	s.gen = c.cur.Load().gen + 1
+	if s.renders {
+		c.renders.Store(true)
+	}
 	old := c.cur.Swap(s)
 	old.retire()
 	c.opts.Logger.Info("codexhost: plugin set swapped", "generation", s.gen, "plugins", len(s.members))
@@ -239,61 +207,19 @@ func (r *RetiredSet) Wait(ctx context.Context) error {
 }
 
 // call calls the member's plugin, unless its crash budget disabled it, and
-// counts failures against the budget.
+// charges failures to the budget.
 func (m *member) call(ctx context.Context, hook abi.Hook, payload []byte, log *slog.Logger) ([]byte, error) {
 	if m.disabled.Load() {
 		return nil, m.disabledErr()
 	}
 	out, err := m.Plugin.Call(ctx, hook, payload)
-	if err != nil && countsAgainstBudget(err) && ctx.Err() == nil {
+	if err != nil && countsAgainstBudget(ctx, err) {
 		m.fail(err, log)
 	}
 	return out, err
 }
 
-func (m *member) disabledErr() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return fmt.Errorf("plugin %q: %w (%s)", m.name, ErrPluginDisabled, m.disabledWhy)
-}
-
-// countsAgainstBudget reports whether err is a failure of the plugin
-// itself (see CrashBudget).
-func countsAgainstBudget(err error) bool {
-	if ce, ok := errors.AsType[*plugins.CallError](err); ok {
-		return ce.Kind != plugins.FailUnavailable
-	}
-	ae, ok := errors.AsType[*abi.Error](err)
-	return ok && ae.Code == abi.CodeInternal
-}
-
-func (m *member) fail(err error, log *slog.Logger) {
-	n := m.failures.Add(1)
-	if m.budget.Failures < 0 {
-		return
-	}
-	now := time.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.disabled.Load() {
-		return
-	}
-	keep := m.recent[:0]
-	for _, t := range m.recent {
-		if now.Sub(t) < m.budget.Window {
-			keep = append(keep, t)
-		}
-	}
-	m.recent = append(keep, now)
-	if len(m.recent) < m.budget.Failures {
-		return
-	}
-	m.disabledAt = now
-	m.disabledWhy = fmt.Sprintf("%d failures within %s, the last: %v", len(m.recent), m.budget.Window, err)
-	m.disabled.Store(true)
-	log.Error("codexhost: plugin disabled by its crash budget; its part falls back until the plugin set is reloaded",
-		"plugin", m.name, "failures", len(m.recent), "window", m.budget.Window, "total_failures", n, "err", err)
-}
+func (m *member) implements(h abi.Hook) bool { return m.hooks&(1<<h) != 0 }
 
 // A PluginState is whether a chain still calls a plugin.
 type PluginState uint8
