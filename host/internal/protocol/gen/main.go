@@ -53,6 +53,33 @@ var clientMethods = []string{
 	"turn/start", "turn/steer", "turn/interrupt",
 	"account/read", "account/rateLimits/read",
 	"model/list",
+	// The rest of the seed SDK's surface (issue 17) and the paged history
+	// that codex points thread/read, resume and fork users to.
+	"thread/name/set", "thread/turns/list", "thread/items/list",
+	"skills/list", "skills/config/write", "app/list",
+	"review/start", "command/exec",
+	"config/read", "config/value/write", "config/batchWrite",
+	"configRequirements/read", "config/mcpServer/reload",
+	"mcpServerStatus/list", "mcpServer/oauth/login",
+	"fuzzyFileSearch",
+}
+
+// nullParamResponses names the results of the client methods that take no
+// params, whose result type cannot be derived from a params type.
+var nullParamResponses = map[string]string{
+	"configRequirements/read": "ConfigRequirementsReadResponse",
+	"config/mcpServer/reload": "McpServerRefreshResponse",
+}
+
+// retiredMethods are methods a supported codex version has and a newer one
+// dropped. When the schema lacks one, its constant is still written, with
+// a note, so that host code handling it for the older versions compiles
+// against either schema; its params and result types are not (nothing
+// may depend on them). A client method codexhost calls may be listed too:
+// generation then succeeds without it.
+var retiredMethods = []methodConst{
+	// Dropped in codex 0.171.0; 0.169.0 still sends it.
+	{kind: "server", method: "currentTime/read", params: "CurrentTimeReadParams", result: "CurrentTimeReadResponse"},
 }
 
 type schema = map[string]any
@@ -104,14 +131,20 @@ func run(schemaDir, outDir, version string) error {
 		}
 		params := refName(v.(schema)["properties"].(schema)["params"])
 		resp := responseFor(params)
+		if params == "" {
+			resp = nullParamResponses[m]
+		}
 		methods = append(methods, methodConst{kind: "client", method: m, params: params, result: resp})
-		roots = append(roots, params)
-		if g.lookup(resp) != nil {
+		if params != "" {
+			roots = append(roots, params)
+		}
+		if resp != "" && g.lookup(resp) != nil {
 			roots = append(roots, resp)
 		}
 	}
 	for _, m := range clientMethods {
-		if !slices.ContainsFunc(methods, func(c methodConst) bool { return c.method == m }) {
+		if !slices.ContainsFunc(methods, func(c methodConst) bool { return c.method == m }) &&
+			!slices.ContainsFunc(retiredMethods, func(c methodConst) bool { return c.method == m }) {
 			return fmt.Errorf("client method %q is not in this schema", m)
 		}
 	}
@@ -134,6 +167,13 @@ func run(schemaDir, outDir, version string) error {
 		methods = append(methods, methodConst{kind: "notification", method: m, params: params})
 		if params != "" {
 			roots = append(roots, params)
+		}
+	}
+	// Retired methods this schema no longer has keep their constants.
+	for _, r := range retiredMethods {
+		if !slices.ContainsFunc(methods, func(c methodConst) bool { return c.kind == r.kind && c.method == r.method }) {
+			r.retired = version
+			methods = append(methods, r)
 		}
 	}
 	for _, r := range roots {
@@ -535,6 +575,9 @@ type methodConst struct {
 	kind           string // client, server, notification
 	method         string
 	params, result string
+	// retired is the codex version whose schema lacks this method, for
+	// a constant kept from retiredMethods.
+	retired string
 }
 
 func goName(method string) string {
@@ -577,8 +620,14 @@ func methodsFile(ms []methodConst) []byte {
 			if m.result != "" {
 				doc += " → " + m.result
 			}
+			if m.params == "" && m.result != "" {
+				doc = "no params → " + m.result
+			}
 			if doc == "" {
 				doc = "no params"
+			}
+			if m.retired != "" {
+				doc += "; not in codex " + m.retired + ", kept for the older versions that send it (its types are not generated)"
 			}
 			fmt.Fprintf(&b, "\t// %s: %s.\n\t%s %s = %q\n", name, doc, name, sec.typ, m.method)
 		}
