@@ -60,9 +60,9 @@ const (
 	ClientCommandExec ClientMethod = "command/exec"
 	// ClientConfigRead: ConfigReadParams → ConfigReadResponse.
 	ClientConfigRead ClientMethod = "config/read"
-	// ClientConfigValueWrite: ConfigValueWriteParams → ConfigValueWriteResponse.
+	// ClientConfigValueWrite: ConfigValueWriteParams → ConfigWriteResponse.
 	ClientConfigValueWrite ClientMethod = "config/value/write"
-	// ClientConfigBatchWrite: ConfigBatchWriteParams → ConfigBatchWriteResponse.
+	// ClientConfigBatchWrite: ConfigBatchWriteParams → ConfigWriteResponse.
 	ClientConfigBatchWrite ClientMethod = "config/batchWrite"
 	// ClientConfigRequirementsRead: no params → ConfigRequirementsReadResponse.
 	ClientConfigRequirementsRead ClientMethod = "configRequirements/read"

@@ -1441,6 +1441,20 @@ type ConfigWarningNotification struct {
 	Summary string `json:"summary"`
 }
 
+type ConfigWriteResponse struct {
+	// Canonical path to the config file that was written.
+	FilePath AbsolutePathBuf `json:"filePath"`
+
+	// OverriddenMetadata corresponds to the JSON schema field "overriddenMetadata".
+	OverriddenMetadata *OverriddenMetadata `json:"overriddenMetadata,omitempty,omitzero"`
+
+	// Status corresponds to the JSON schema field "status".
+	Status WriteStatus `json:"status"`
+
+	// Version corresponds to the JSON schema field "version".
+	Version string `json:"version"`
+}
+
 // Reasoning settings interpreted by the backend for the routed model.
 type ConfigurationReasoning struct {
 	// Effort corresponds to the JSON schema field "effort".
@@ -3788,6 +3802,17 @@ type OtelToolResultLogConfig struct {
 	MaxBytes int `json:"max_bytes"`
 }
 
+type OverriddenMetadata struct {
+	// EffectiveValue corresponds to the JSON schema field "effectiveValue".
+	EffectiveValue json.RawMessage `json:"effectiveValue"`
+
+	// Message corresponds to the JSON schema field "message".
+	Message string `json:"message"`
+
+	// OverridingLayer corresponds to the JSON schema field "overridingLayer".
+	OverridingLayer ConfigLayerMetadata `json:"overridingLayer"`
+}
+
 type ParsedCommand struct {
 	// Cmd corresponds to the JSON schema field "cmd".
 	Cmd string `json:"cmd"`
@@ -4091,6 +4116,9 @@ type Protocol struct {
 	// ConfigWarningNotification corresponds to the JSON schema field
 	// "ConfigWarningNotification".
 	ConfigWarningNotification *ConfigWarningNotification `json:"ConfigWarningNotification,omitempty,omitzero"`
+
+	// ConfigWriteResponse corresponds to the JSON schema field "ConfigWriteResponse".
+	ConfigWriteResponse *ConfigWriteResponse `json:"ConfigWriteResponse,omitempty,omitzero"`
 
 	// ContextCompactedNotification corresponds to the JSON schema field
 	// "ContextCompactedNotification".
@@ -7693,3 +7721,8 @@ type WorkspaceRouting struct {
 	// ChatgptAccountID corresponds to the JSON schema field "chatgptAccountId".
 	ChatgptAccountID string `json:"chatgptAccountId"`
 }
+
+type WriteStatus string
+
+const WriteStatusOk WriteStatus = "ok"
+const WriteStatusOkOverridden WriteStatus = "okOverridden"

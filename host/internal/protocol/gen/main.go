@@ -64,11 +64,14 @@ var clientMethods = []string{
 	"fuzzyFileSearch",
 }
 
-// nullParamResponses names the results of the client methods that take no
-// params, whose result type cannot be derived from a params type.
-var nullParamResponses = map[string]string{
+// responseNames names the results of the client methods whose result type
+// is not named after their params type (FooParams → FooResponse): those
+// that take no params, and those that share a result type.
+var responseNames = map[string]string{
 	"configRequirements/read": "ConfigRequirementsReadResponse",
 	"config/mcpServer/reload": "McpServerRefreshResponse",
+	"config/value/write":      "ConfigWriteResponse",
+	"config/batchWrite":       "ConfigWriteResponse",
 }
 
 // retiredMethods are methods a supported codex version has and a newer one
@@ -131,8 +134,8 @@ func run(schemaDir, outDir, version string) error {
 		}
 		params := refName(v.(schema)["properties"].(schema)["params"])
 		resp := responseFor(params)
-		if params == "" {
-			resp = nullParamResponses[m]
+		if r, ok := responseNames[m]; ok {
+			resp = r
 		}
 		methods = append(methods, methodConst{kind: "client", method: m, params: params, result: resp})
 		if params != "" {
