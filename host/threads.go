@@ -28,6 +28,17 @@ type ThreadOptions struct {
 	Ephemeral bool
 	// Config overrides config.toml keys for this thread (dotted keys).
 	Config map[string]any
+	// Personality is the agent's tone: one of [Personalities].
+	Personality string
+	// ServiceTier selects the provider's service tier (e.g. "flex").
+	ServiceTier string
+	// ApprovalsReviewer routes approval requests: one of [ApprovalsReviewers].
+	ApprovalsReviewer string
+	// Extra holds raw params for thread/start, thread/resume or
+	// thread/fork, set over everything above (merged last; a nil value
+	// removes a key): the escape hatch for params codexhost has no field
+	// for.
+	Extra map[string]any
 }
 
 // A ToolSpec declares a dynamic tool.
@@ -157,7 +168,7 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 		p.DynamicTools = append(p.DynamicTools, spec)
 	}
 	var resp protocol.ThreadStartResponse
-	if err := c.call(ctx, protocol.ClientThreadStart, p, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientThreadStart, p, o.extraParams(), &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/start: %w", err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
@@ -179,7 +190,7 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 		p.Sandbox = ptr(protocol.SandboxMode(o.Sandbox))
 	}
 	var resp protocol.ThreadResumeResponse
-	if err := c.call(ctx, protocol.ClientThreadResume, p, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientThreadResume, p, o.extraParams(), &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/resume %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
@@ -204,7 +215,7 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 		p.Ephemeral = ptr(true)
 	}
 	var resp protocol.ThreadForkResponse
-	if err := c.call(ctx, protocol.ClientThreadFork, p, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientThreadFork, p, o.extraParams(), &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/fork %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
@@ -232,6 +243,8 @@ type ListOptions struct {
 	PageSize int
 	// Search filters by a term in the thread's text.
 	Search string
+	// SortKey orders the threads. Default: [ThreadsByUpdated].
+	SortKey ThreadSortKey
 }
 
 // Threads yields every stored thread matching opts, fetching pages as the
@@ -250,6 +263,9 @@ func (c *Client) Threads(ctx context.Context, opts *ListOptions) iter.Seq2[*Thre
 			p.Limit = ptr(o.PageSize)
 		}
 		p.SearchTerm = optStr(o.Search)
+		if o.SortKey != "" {
+			p.SortKey = ptr(protocol.ThreadSortKey(o.SortKey))
+		}
 		for {
 			var resp protocol.ThreadListResponse
 			if err := c.call(ctx, protocol.ClientThreadList, p, &resp); err != nil {
