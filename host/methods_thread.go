@@ -83,6 +83,7 @@ func (c *Client) ThreadTurns(ctx context.Context, threadID string, opts *History
 		if o.PageSize > 0 {
 			p.Limit = ptr(o.PageSize)
 		}
+		p.ItemsView = ptr(protocol.TurnItemsViewFull)
 		if o.WithoutItems {
 			p.ItemsView = ptr(protocol.TurnItemsViewNotLoaded)
 		}
@@ -167,4 +168,43 @@ func turnRecordFromWire(wt *protocol.Turn, threadID string) *TurnRecord {
 		tr.Error = turnErrorFromWire(wt.Error, threadID, wt.ID)
 	}
 	return tr
+}
+
+// readThreadWithTurns reads a thread with its whole history the way codex
+// asks for it: a paginated thread's turns paged with thread/turns/list
+// (newer codex versions deprecate includeTurns for those), a legacy
+// thread's with thread/read includeTurns.
+func (c *Client) readThreadWithTurns(ctx context.Context, threadID string) (*Thread, error) {
+	var resp protocol.ThreadReadResponse
+	if err := c.call(ctx, protocol.ClientThreadRead, protocol.ThreadReadParams{ThreadID: threadID}, &resp); err != nil {
+		return nil, fmt.Errorf("host: thread/read %s: %w", threadID, err)
+	}
+	th := threadFromWire(&resp.Thread)
+	if err := c.fillTurns(ctx, th, resp.Thread.HistoryMode); err != nil {
+		return nil, err
+	}
+	return th, nil
+}
+
+// fillTurns sets th.Turns to the thread's whole history, oldest first.
+func (c *Client) fillTurns(ctx context.Context, th *Thread, mode protocol.ThreadHistoryMode) error {
+	th.Turns = nil
+	if mode == protocol.ThreadHistoryModeLegacy {
+		var resp protocol.ThreadReadResponse
+		p := protocol.ThreadReadParams{ThreadID: th.ID, IncludeTurns: ptr(true)}
+		if err := c.call(ctx, protocol.ClientThreadRead, p, &resp); err != nil {
+			return fmt.Errorf("host: thread/read %s: %w", th.ID, err)
+		}
+		for i := range resp.Thread.Turns {
+			th.Turns = append(th.Turns, *turnRecordFromWire(&resp.Thread.Turns[i], th.ID))
+		}
+		return nil
+	}
+	for tr, err := range c.ThreadTurns(ctx, th.ID, nil) {
+		if err != nil {
+			return err
+		}
+		th.Turns = append(th.Turns, *tr)
+	}
+	return nil
 }

@@ -159,7 +159,7 @@ func (c *Client) resumeForRun(ctx context.Context, threadID string, opts *Thread
 	if opts != nil {
 		o = *opts
 	}
-	o.Extra = joinExtra(map[string]any{"excludeTurns": true}, o.Extra)
+	o.noHistory = true
 	if _, err := c.ResumeThread(ctx, threadID, &o); err != nil && !errors.Is(err, ErrThreadNotFound) {
 		return err
 	}

@@ -39,6 +39,9 @@ type ThreadOptions struct {
 	// removes a key): the escape hatch for params codexhost has no field
 	// for.
 	Extra map[string]any
+
+	// noHistory makes ResumeThread skip the thread's turns (resumeForRun).
+	noHistory bool
 }
 
 // A ToolSpec declares a dynamic tool.
@@ -109,16 +112,7 @@ func threadFromWire(w *protocol.Thread) *Thread {
 		t.Model = *w.Model
 	}
 	for i := range w.Turns {
-		wt := &w.Turns[i]
-		tr := TurnRecord{ID: wt.ID, Status: TurnState(wt.Status)}
-		for j := range wt.Items {
-			raw, _ := json.Marshal(&wt.Items[j])
-			tr.Items = append(tr.Items, itemFromWire(&wt.Items[j], raw))
-		}
-		if wt.Error != nil {
-			tr.Error = turnErrorFromWire(wt.Error, w.ID, wt.ID)
-		}
-		t.Turns = append(t.Turns, tr)
+		t.Turns = append(t.Turns, *turnRecordFromWire(&w.Turns[i], w.ID))
 	}
 	return t
 }
@@ -185,7 +179,8 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 	}
 	p := protocol.ThreadResumeParams{ThreadID: threadID, Model: optStr(o.Model), Cwd: optStr(o.Cwd),
 		ApprovalPolicy: approvalPolicy(o.ApprovalPolicy), BaseInstructions: optStr(o.BaseInstructions),
-		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config}
+		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config,
+		ExcludeTurns: ptr(true)} // the turns are paged in below, as codex asks
 	if o.Sandbox != "" {
 		p.Sandbox = ptr(protocol.SandboxMode(o.Sandbox))
 	}
@@ -196,6 +191,11 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
 	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	if !o.noHistory {
+		if err := c.fillTurns(ctx, th, resp.Thread.HistoryMode); err != nil {
+			return nil, err
+		}
+	}
 	return th, nil
 }
 
@@ -207,7 +207,8 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 	}
 	p := protocol.ThreadForkParams{ThreadID: threadID, Model: optStr(o.Model), Cwd: optStr(o.Cwd),
 		ApprovalPolicy: approvalPolicy(o.ApprovalPolicy), BaseInstructions: optStr(o.BaseInstructions),
-		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config}
+		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config,
+		ExcludeTurns: ptr(true)} // page them with ThreadTurns, as codex asks
 	if o.Sandbox != "" {
 		p.Sandbox = ptr(protocol.SandboxMode(o.Sandbox))
 	}
@@ -227,6 +228,9 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 // ReadThread reads a stored thread, with its turns and items if
 // includeTurns is set.
 func (c *Client) ReadThread(ctx context.Context, threadID string, includeTurns bool) (*Thread, error) {
+	if includeTurns {
+		return c.readThreadWithTurns(ctx, threadID)
+	}
 	var resp protocol.ThreadReadResponse
 	p := protocol.ThreadReadParams{ThreadID: threadID, IncludeTurns: &includeTurns}
 	if err := c.call(ctx, protocol.ClientThreadRead, p, &resp); err != nil {
