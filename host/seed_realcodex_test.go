@@ -205,8 +205,10 @@ func TestRealSeedMethods(t *testing.T) {
 		},
 		"turn/steer": func() error {
 			var steerErr, interruptErr error
+			steered := make(chan struct{})
 			res, err := c.Run(ctx, "hold on", &host.RunOptions{ThreadID: thread.ID, OnTurn: func(turn *host.Turn) {
 				go func() {
+					defer close(steered)
 					select {
 					case <-hang:
 					case <-ctx.Done():
@@ -219,6 +221,7 @@ func TestRealSeedMethods(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			<-steered // OnTurn ran: Run started the turn
 			if steerErr != nil {
 				return steerErr
 			}
