@@ -34,7 +34,7 @@ help:
 	@echo "make bench     run the benchmarks and print the performance table (docs/performance.md)"
 	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR) (CODEX_VERSION=$(NEWEST_CODEX_VERSION) for the newest tested)"
 	@echo "make test-codex-newest  run the real-codex tests against codex $(NEWEST_CODEX_VERSION)"
-	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
+	@echo "make protocol  regenerate the wire types (host/protocol) from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
@@ -103,13 +103,15 @@ bench: codex testdata
 demo: codex
 	$(GO) run ./cmd/codexhost demo --mode full
 
-# Regenerate the codex wire types. Provenance is recorded in
-# host/internal/protocol/provenance.go.
-PROTO_DIR := host/internal/protocol
+# Regenerate the codex wire types into the public host/protocol, and the
+# aliases that host/internal/protocol (what host imports) keeps of them.
+# Provenance is recorded in host/protocol/provenance.go.
+PROTO_DIR := host/protocol
+PROTO_GEN := ./host/internal/protocol/gen
 protocol: codex
 	@rm -rf .cache/schema && mkdir -p .cache/schema
 	$(CODEX_JS) app-server generate-json-schema --experimental --out .cache/schema
-	$(GO) run ./$(PROTO_DIR)/gen -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
+	$(GO) run $(PROTO_GEN) -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
 	cd $(PROTO_DIR) && GOFLAGS=-mod=mod $(GO) run $(go_jsonschema) -p protocol --only-models --tags json \
 		--struct-name-from-title -e \
 		--capitalization ID --capitalization URL --capitalization JSON --capitalization MCP \
@@ -118,6 +120,8 @@ protocol: codex
 	@# A defined type over json.RawMessage loses its MarshalJSON; make those aliases.
 	sed -i -E 's/^type ([A-Za-z0-9_]+) json\.RawMessage$$/type \1 = json.RawMessage/' $(PROTO_DIR)/types.go
 	gofmt -w $(PROTO_DIR)
+	$(GO) run $(PROTO_GEN) -out $(PROTO_DIR) -import github.com/codexhost/codexhost/$(PROTO_DIR) \
+		-aliases host/internal/protocol/aliases.go
 
 format:
 	gofmt -w $$(git ls-files '*.go')

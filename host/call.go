@@ -15,7 +15,9 @@ import (
 //
 // params is encoded as JSON (nil sends none); result, if non-nil, receives
 // the JSON result, decoded as by [json.Unmarshal] (a *json.RawMessage keeps
-// it raw). Call is safe for concurrent use, like every Client method.
+// it raw). The generated wire types of package
+// [github.com/codexhost/codexhost/host/protocol] fit both. Call is safe for
+// concurrent use, like every Client method.
 //
 // Call does not subscribe to anything: notifications the method causes
 // (turn/start's events, say) go to [Options.Observers] and to any [Turn]

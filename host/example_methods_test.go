@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/protocol"
 )
 
 // fakeClient starts the test binary's fake app-server (see TestMain), so
@@ -45,6 +46,25 @@ func ExampleClient_Call() {
 	// plan Plan
 	// default Default
 }
+
+// The generated wire types of package protocol type Call's params and
+// result.
+func ExampleClient_Call_wireTypes() {
+	ctx := context.Background()
+	client := fakeClient(ctx)
+	defer client.Close()
+
+	var loaded protocol.ThreadLoadedListResponse
+	err := client.Call(ctx, string(protocol.ClientThreadLoadedList), protocol.ThreadLoadedListParams{Limit: ptrTo(10)}, &loaded)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(loaded.Data)
+	// Output:
+	// [th1 th2]
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // Fuzzy-search the files under a directory, best match first.
 func ExampleClient_SearchFiles() {

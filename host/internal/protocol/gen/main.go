@@ -21,7 +21,14 @@
 //   - any other union (mixed strings and objects, integers or strings, ...)
 //     becomes json.RawMessage, decoded by hand-written code in host.
 //
+// With -aliases FILE (and no -schema), gen instead writes FILE: aliases,
+// in package protocol, of every exported type and constant of the package
+// in -out (imported as -import), so that host/internal/protocol mirrors the
+// public host/protocol.
+//
 // Usage: go run ./host/internal/protocol/gen -schema DIR -out DIR -codex-version V
+//
+//	go run ./host/internal/protocol/gen -out DIR -import PATH -aliases FILE
 package main
 
 import (
@@ -93,7 +100,19 @@ func main() {
 	schemaDir := flag.String("schema", "", "directory written by `codex app-server generate-json-schema`")
 	outDir := flag.String("out", "", "output directory")
 	version := flag.String("codex-version", "", "codex version that produced the schema")
+	aliases := flag.String("aliases", "", "write aliases of the package in -out to this file")
+	importPath := flag.String("import", "", "import path of the package in -out (with -aliases)")
 	flag.Parse()
+	if *aliases != "" {
+		if *outDir == "" || *importPath == "" {
+			flag.Usage()
+			os.Exit(2)
+		}
+		if err := writeAliases(*outDir, *importPath, *aliases); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *schemaDir == "" || *outDir == "" || *version == "" {
 		flag.Usage()
 		os.Exit(2)
@@ -190,7 +209,7 @@ func run(schemaDir, outDir, version string) error {
 	}
 	doc := schema{
 		"$schema":     "http://json-schema.org/draft-07/schema#",
-		"$id":         "https://github.com/codexhost/codexhost/host/internal/protocol/schema.json",
+		"$id":         "https://github.com/codexhost/codexhost/host/protocol/schema.json",
 		"title":       "Protocol",
 		"type":        "object",
 		"definitions": g.out,
@@ -647,7 +666,7 @@ package protocol
 // Provenance of the generated wire types.
 //
 // They were generated from `+"`codex app-server generate-json-schema --experimental`"+`
-// of the pinned Codex CLI, normalized by host/internal/protocol/gen, then
+// of the Codex CLI, normalized by host/internal/protocol/gen, then
 // rendered by github.com/atombender/go-jsonschema. Run `+"`make protocol`"+` to
 // regenerate them.
 const (

@@ -5,7 +5,7 @@ package protocol
 // Provenance of the generated wire types.
 //
 // They were generated from `codex app-server generate-json-schema --experimental`
-// of the pinned Codex CLI, normalized by host/internal/protocol/gen, then
+// of the Codex CLI, normalized by host/internal/protocol/gen, then
 // rendered by github.com/atombender/go-jsonschema. Run `make protocol` to
 // regenerate them.
 const (
