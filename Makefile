@@ -10,11 +10,21 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout=15m
 CODEX_VERSION := 0.169.0
 go_jsonschema := github.com/atombender/go-jsonschema@v0.24.1
 
-TOOLS_DIR     := tools/codex
+# The range of codex versions codexhost supports and tests: the minimum is the
+# pinned one above (host.MinCodexVersion), the newest is
+# host.NewestTestedCodexVersion. Each has a committed lock file: tools/codex
+# for the minimum, tools/codex-VERSION for the others. `make codex
+# CODEX_VERSION=0.171.0` installs that one into its own node_modules, and
+# `make protocol CODEX_VERSION=...` regenerates the wire types from it.
+MIN_CODEX_VERSION    := 0.169.0
+NEWEST_CODEX_VERSION := 0.171.0
+codex_dir = $(if $(filter $(MIN_CODEX_VERSION),$(1)),tools/codex,tools/codex-$(1))
+
+TOOLS_DIR     := $(call codex_dir,$(CODEX_VERSION))
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test warm bench demo codex protocol check format vet clean help plugins
+.PHONY: all build test warm bench demo codex protocol check format vet clean help plugins test-codex-newest
 
 all: build plugins
 
@@ -22,8 +32,9 @@ help:
 	@echo "make demo      the offline demo on the real codex with the fake model and example plugins"
 	@echo "make test      install the pinned codex, then run every test with -race"
 	@echo "make bench     run the benchmarks and print the performance table (docs/performance.md)"
-	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
-	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
+	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR) (CODEX_VERSION=$(NEWEST_CODEX_VERSION) for the newest tested)"
+	@echo "make test-codex-newest  run the real-codex tests against codex $(NEWEST_CODEX_VERSION)"
+	@echo "make protocol  regenerate the wire types (host/protocol) from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
@@ -54,6 +65,19 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	fi
 	@$(CODEX_JS) --version
 
+# The real-codex tests against the newest tested codex: every package whose
+# tests start the real app-server, with CODEX_BIN (host.EnvCodexBin) pointing
+# at that install's native binary.
+REAL_CODEX_PKGS := ./host ./host/audit ./host/hosttest/... ./cmd/codexhost ./examples/... \
+	./plugins/render/hostrender ./plugins/rules/cmd/rules-policy
+NEWEST_CODEX_DIR := $(call codex_dir,$(NEWEST_CODEX_VERSION))
+test-codex-newest: testdata
+	$(MAKE) codex CODEX_VERSION=$(NEWEST_CODEX_VERSION)
+	@bin=`ls $(CURDIR)/$(NEWEST_CODEX_DIR)/node_modules/@openai/codex-*/vendor/*/bin/codex 2>/dev/null | head -n1`; \
+	if [ -z "$$bin" ]; then bin=$(CURDIR)/$(NEWEST_CODEX_DIR)/node_modules/.bin/codex; fi; \
+	echo "CODEX_BIN=$$bin"; \
+	CODEX_BIN=$$bin CODEXHOST_WANT_CODEX_VERSION=$(NEWEST_CODEX_VERSION) $(GO) test $(GOTEST_FLAGS) $(REAL_CODEX_PKGS)
+
 test: codex testdata registry warm
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
@@ -79,13 +103,15 @@ bench: codex testdata
 demo: codex
 	$(GO) run ./cmd/codexhost demo --mode full
 
-# Regenerate the codex wire types. Provenance is recorded in
-# host/internal/protocol/provenance.go.
-PROTO_DIR := host/internal/protocol
+# Regenerate the codex wire types into the public host/protocol, and the
+# aliases that host/internal/protocol (what host imports) keeps of them.
+# Provenance is recorded in host/protocol/provenance.go.
+PROTO_DIR := host/protocol
+PROTO_GEN := ./host/internal/protocol/gen
 protocol: codex
 	@rm -rf .cache/schema && mkdir -p .cache/schema
 	$(CODEX_JS) app-server generate-json-schema --experimental --out .cache/schema
-	$(GO) run ./$(PROTO_DIR)/gen -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
+	$(GO) run $(PROTO_GEN) -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
 	cd $(PROTO_DIR) && GOFLAGS=-mod=mod $(GO) run $(go_jsonschema) -p protocol --only-models --tags json \
 		--struct-name-from-title -e \
 		--capitalization ID --capitalization URL --capitalization JSON --capitalization MCP \
@@ -94,6 +120,8 @@ protocol: codex
 	@# A defined type over json.RawMessage loses its MarshalJSON; make those aliases.
 	sed -i -E 's/^type ([A-Za-z0-9_]+) json\.RawMessage$$/type \1 = json.RawMessage/' $(PROTO_DIR)/types.go
 	gofmt -w $(PROTO_DIR)
+	$(GO) run $(PROTO_GEN) -out $(PROTO_DIR) -import github.com/codexhost/codexhost/$(PROTO_DIR) \
+		-aliases host/internal/protocol/aliases.go
 
 format:
 	gofmt -w $$(git ls-files '*.go')

@@ -73,11 +73,7 @@ type process struct {
 func startProcess(bin string, args []string, o *Options) (*process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = o.Dir
-	cmd.Env = os.Environ()
-	if o.CodexHome != "" {
-		cmd.Env = append(cmd.Env, "CODEX_HOME="+o.CodexHome)
-	}
-	cmd.Env = append(cmd.Env, o.Env...)
+	cmd.Env = o.processEnv()
 	setProcAttr(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -45,7 +45,7 @@ func init() {
 		{path: "plugin keygen", args: "NAME", summary: "make a signing key pair", run: func(_ context.Context, cio *cmdIO, args []string) error { return cmdKeygen(cio, args) }},
 		{path: "agent serve", args: "[--codex-home DIR] SCRIPT", summary: "serve an offline agent script for codex (no account, no network)", run: cmdAgentServe},
 		{path: "demo", args: "[--mode smoke|demo|full]", summary: "offline demo: the real codex on a fake model", run: cmdDemo},
-		{path: "version", args: "[--json]", summary: "print versions", run: func(_ context.Context, cio *cmdIO, args []string) error { return cmdVersion(cio, args) }},
+		{path: "version", args: "[--json] [--codex BIN]", summary: "print versions", run: func(_ context.Context, cio *cmdIO, args []string) error { return cmdVersion(cio, args) }},
 		{path: "help", args: "[COMMAND]", summary: "print the usage of codexhost or of a command", run: cmdHelp},
 		{path: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", run: cmdCompletion},
 		{path: "__complete", hidden: true, run: cmdComplete},

@@ -87,6 +87,15 @@ func FakeAppServer(scenario string) int {
 		case "initialize":
 			send(map[string]any{"id": m.ID, "result": map[string]any{"codexHome": "/fake", "platformFamily": "unix", "platformOs": "linux", "userAgent": "fake/0"}})
 		case "initialized":
+		// Methods the examples of host's example_methods_test.go call.
+		case "thread/loaded/list":
+			send(map[string]any{"id": m.ID, "result": map[string]any{"data": []string{"th1", "th2"}}})
+		case "fuzzyFileSearch":
+			send(map[string]any{"id": m.ID, "result": map[string]any{"files": []any{
+				map[string]any{"root": "/src", "path": "cmd/main.go", "file_name": "main.go", "score": 90, "match_type": "file"}}}})
+		case "collaborationMode/list":
+			send(map[string]any{"id": m.ID, "result": map[string]any{"data": []any{
+				map[string]any{"name": "Plan", "mode": "plan"}, map[string]any{"name": "Default", "mode": "default"}}}})
 		case "thread/start":
 			send(map[string]any{"id": m.ID, "result": map[string]any{"thread": thread, "model": "m", "modelProvider": "fake",
 				"cwd": "/tmp", "approvalPolicy": "on-request", "approvalsReviewer": "user", "sandbox": map[string]any{"type": "readOnly"}}})

@@ -5,7 +5,7 @@ package protocol
 // Provenance of the generated wire types.
 //
 // They were generated from `codex app-server generate-json-schema --experimental`
-// of the pinned Codex CLI, normalized by host/internal/protocol/gen, then
+// of the Codex CLI, normalized by host/internal/protocol/gen, then
 // rendered by github.com/atombender/go-jsonschema. Run `make protocol` to
 // regenerate them.
 const (
@@ -14,5 +14,5 @@ const (
 	// SchemaSHA256 is the sha256 of codex_app_server_protocol.schemas.json.
 	SchemaSHA256 = "d2d0612646b0739dd264067ef944442a5485e44529c793bebf3985e9a9df6cfc"
 	// DefinitionCount is how many schema definitions were generated.
-	DefinitionCount = 368
+	DefinitionCount = 482
 )

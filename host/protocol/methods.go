@@ -16,6 +16,8 @@ const (
 	ClientThreadFork ClientMethod = "thread/fork"
 	// ClientThreadArchive: ThreadArchiveParams → ThreadArchiveResponse.
 	ClientThreadArchive ClientMethod = "thread/archive"
+	// ClientThreadNameSet: ThreadSetNameParams → ThreadSetNameResponse.
+	ClientThreadNameSet ClientMethod = "thread/name/set"
 	// ClientThreadUnarchive: ThreadUnarchiveParams → ThreadUnarchiveResponse.
 	ClientThreadUnarchive ClientMethod = "thread/unarchive"
 	// ClientThreadCompactStart: ThreadCompactStartParams → ThreadCompactStartResponse.
@@ -26,18 +28,48 @@ const (
 	ClientThreadLoadedList ClientMethod = "thread/loaded/list"
 	// ClientThreadRead: ThreadReadParams → ThreadReadResponse.
 	ClientThreadRead ClientMethod = "thread/read"
+	// ClientThreadTurnsList: ThreadTurnsListParams → ThreadTurnsListResponse.
+	ClientThreadTurnsList ClientMethod = "thread/turns/list"
+	// ClientThreadItemsList: ThreadItemsListParams → ThreadItemsListResponse.
+	ClientThreadItemsList ClientMethod = "thread/items/list"
+	// ClientSkillsList: SkillsListParams → SkillsListResponse.
+	ClientSkillsList ClientMethod = "skills/list"
+	// ClientAppList: AppsListParams → AppsListResponse.
+	ClientAppList ClientMethod = "app/list"
+	// ClientSkillsConfigWrite: SkillsConfigWriteParams → SkillsConfigWriteResponse.
+	ClientSkillsConfigWrite ClientMethod = "skills/config/write"
 	// ClientTurnStart: TurnStartParams → TurnStartResponse.
 	ClientTurnStart ClientMethod = "turn/start"
 	// ClientTurnSteer: TurnSteerParams → TurnSteerResponse.
 	ClientTurnSteer ClientMethod = "turn/steer"
 	// ClientTurnInterrupt: TurnInterruptParams → TurnInterruptResponse.
 	ClientTurnInterrupt ClientMethod = "turn/interrupt"
+	// ClientReviewStart: ReviewStartParams → ReviewStartResponse.
+	ClientReviewStart ClientMethod = "review/start"
 	// ClientModelList: ModelListParams → ModelListResponse.
 	ClientModelList ClientMethod = "model/list"
+	// ClientMcpServerOauthLogin: McpServerOauthLoginParams → McpServerOauthLoginResponse.
+	ClientMcpServerOauthLogin ClientMethod = "mcpServer/oauth/login"
+	// ClientConfigMcpServerReload: no params → McpServerRefreshResponse.
+	ClientConfigMcpServerReload ClientMethod = "config/mcpServer/reload"
+	// ClientMcpServerStatusList: ListMcpServerStatusParams → ListMcpServerStatusResponse.
+	ClientMcpServerStatusList ClientMethod = "mcpServerStatus/list"
 	// ClientAccountRateLimitsRead: GetAccountRateLimitsParams → GetAccountRateLimitsResponse.
 	ClientAccountRateLimitsRead ClientMethod = "account/rateLimits/read"
+	// ClientCommandExec: CommandExecParams → CommandExecResponse.
+	ClientCommandExec ClientMethod = "command/exec"
+	// ClientConfigRead: ConfigReadParams → ConfigReadResponse.
+	ClientConfigRead ClientMethod = "config/read"
+	// ClientConfigValueWrite: ConfigValueWriteParams → ConfigWriteResponse.
+	ClientConfigValueWrite ClientMethod = "config/value/write"
+	// ClientConfigBatchWrite: ConfigBatchWriteParams → ConfigWriteResponse.
+	ClientConfigBatchWrite ClientMethod = "config/batchWrite"
+	// ClientConfigRequirementsRead: no params → ConfigRequirementsReadResponse.
+	ClientConfigRequirementsRead ClientMethod = "configRequirements/read"
 	// ClientAccountRead: GetAccountParams → GetAccountResponse.
 	ClientAccountRead ClientMethod = "account/read"
+	// ClientFuzzyFileSearch: FuzzyFileSearchParams → FuzzyFileSearchResponse.
+	ClientFuzzyFileSearch ClientMethod = "fuzzyFileSearch"
 )
 
 // A ServerMethod is a request app-server sends to the client; it needs an answer.

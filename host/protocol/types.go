@@ -191,6 +191,18 @@ type AgentMessageModeration struct {
 
 type AgentPath string
 
+type AllowDenyRequirement string
+
+const AllowDenyRequirementAllow AllowDenyRequirement = "allow"
+const AllowDenyRequirementDeny AllowDenyRequirement = "deny"
+
+type AnalyticsConfig struct {
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled *bool `json:"enabled,omitempty,omitzero"`
+
+	AdditionalProperties interface{} `mapstructure:",remain"`
+}
+
 // EXPERIMENTAL - app metadata returned by app-list APIs.
 type AppBranding struct {
 	// Category corresponds to the JSON schema field "category".
@@ -326,6 +338,43 @@ type AppScreenshot struct {
 	UserPrompt string `json:"userPrompt"`
 }
 
+type AppToolApproval string
+
+const AppToolApprovalApprove AppToolApproval = "approve"
+const AppToolApprovalAuto AppToolApproval = "auto"
+const AppToolApprovalPrompt AppToolApproval = "prompt"
+const AppToolApprovalWrites AppToolApproval = "writes"
+
+type ApplicationNetworkRequirements struct {
+	// Domains corresponds to the JSON schema field "domains".
+	Domains ApplicationNetworkRequirementsDomains `json:"domains"`
+
+	// When enabled, only explicitly allowed exact domains may be contacted.
+	Enabled bool `json:"enabled"`
+}
+
+type ApplicationNetworkRequirementsDomains map[string]NetworkDomainPermission
+
+type ApplicationRequirements struct {
+	// Network corresponds to the JSON schema field "network".
+	Network *ApplicationNetworkRequirements `json:"network,omitempty,omitzero"`
+
+	// Storage corresponds to the JSON schema field "storage".
+	Storage *ApplicationStorageRequirements `json:"storage,omitempty,omitzero"`
+}
+
+// Managed storage settings for new Desktop workspaces, not filesystem access
+// restrictions.
+type ApplicationStorageRequirements struct {
+	// DefaultProjectParent corresponds to the JSON schema field
+	// "defaultProjectParent".
+	DefaultProjectParent *LegacyAppPathString `json:"defaultProjectParent,omitempty,omitzero"`
+
+	// ProjectlessWorkspaceRoot corresponds to the JSON schema field
+	// "projectlessWorkspaceRoot".
+	ProjectlessWorkspaceRoot *LegacyAppPathString `json:"projectlessWorkspaceRoot,omitempty,omitzero"`
+}
+
 type ApplyPatchApprovalParams struct {
 	// Use to correlate this with [codex_protocol::protocol::PatchApplyBeginEvent] and
 	// [codex_protocol::protocol::PatchApplyEndEvent].
@@ -357,6 +406,55 @@ type ApprovalsReviewer string
 const ApprovalsReviewerAutoReview ApprovalsReviewer = "auto_review"
 const ApprovalsReviewerGuardianSubagent ApprovalsReviewer = "guardian_subagent"
 const ApprovalsReviewerUser ApprovalsReviewer = "user"
+
+type AppsConfig struct {
+	// Default corresponds to the JSON schema field "_default".
+	Default *AppsDefaultConfig `json:"_default,omitempty,omitzero"`
+}
+
+type AppsDefaultConfig struct {
+	// ApprovalsReviewer corresponds to the JSON schema field "approvals_reviewer".
+	ApprovalsReviewer *ApprovalsReviewer `json:"approvals_reviewer,omitempty,omitzero"`
+
+	// DefaultToolsApprovalMode corresponds to the JSON schema field
+	// "default_tools_approval_mode".
+	DefaultToolsApprovalMode *AppToolApproval `json:"default_tools_approval_mode,omitempty,omitzero"`
+
+	// DestructiveEnabled corresponds to the JSON schema field "destructive_enabled".
+	DestructiveEnabled bool `json:"destructive_enabled,omitempty,omitzero"`
+
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled bool `json:"enabled,omitempty,omitzero"`
+
+	// OpenWorldEnabled corresponds to the JSON schema field "open_world_enabled".
+	OpenWorldEnabled bool `json:"open_world_enabled,omitempty,omitzero"`
+}
+
+// EXPERIMENTAL - list available apps/connectors.
+type AppsListParams struct {
+	// Opaque pagination cursor returned by a previous call.
+	Cursor *string `json:"cursor,omitempty,omitzero"`
+
+	// When true, bypass app caches and fetch the latest data from sources.
+	ForceRefetch *bool `json:"forceRefetch,omitempty,omitzero"`
+
+	// Optional page size; defaults to a reasonable server-side value.
+	Limit *int `json:"limit,omitempty,omitzero"`
+
+	// Optional thread id used to evaluate app feature gating from that thread's
+	// config.
+	ThreadID *string `json:"threadId,omitempty,omitzero"`
+}
+
+// EXPERIMENTAL - app list response.
+type AppsListResponse struct {
+	// Data corresponds to the JSON schema field "data".
+	Data []AppInfo `json:"data"`
+
+	// Opaque cursor to pass to the next call to continue after the last item. If
+	// None, there are no more items to return.
+	NextCursor *string `json:"nextCursor,omitempty,omitzero"`
+}
 
 type AskForApproval = json.RawMessage
 
@@ -400,9 +498,110 @@ type AuthRecoveryNotification struct {
 	TurnID string `json:"turnId"`
 }
 
+type AutoCompactTokenLimitScope string
+
+const AutoCompactTokenLimitScopeBodyAfterPrefix AutoCompactTokenLimitScope = "body_after_prefix"
+const AutoCompactTokenLimitScopeTotal AutoCompactTokenLimitScope = "total"
+
 type AutoReviewDecisionSource string
 
 const AutoReviewDecisionSourceAgent AutoReviewDecisionSource = "agent"
+
+type AutoReviewRequirements struct {
+	// IgnoreRules corresponds to the JSON schema field "ignoreRules".
+	IgnoreRules []string `json:"ignoreRules,omitempty,omitzero"`
+
+	// RequiredOnModels corresponds to the JSON schema field "requiredOnModels".
+	RequiredOnModels []string `json:"requiredOnModels,omitempty,omitzero"`
+}
+
+type BrowserUseAccessApprovalLifetime string
+
+const BrowserUseAccessApprovalLifetimeThread BrowserUseAccessApprovalLifetime = "thread"
+const BrowserUseAccessApprovalLifetimeTurn BrowserUseAccessApprovalLifetime = "turn"
+
+type BrowserUseConfig struct {
+	// AllowHistoryAccess corresponds to the JSON schema field "allow_history_access".
+	AllowHistoryAccess *bool `json:"allow_history_access,omitempty,omitzero"`
+
+	// DefaultOriginPolicy corresponds to the JSON schema field
+	// "default_origin_policy".
+	DefaultOriginPolicy *BrowserUseOriginPolicyConfig `json:"default_origin_policy,omitempty,omitzero"`
+
+	// Origins corresponds to the JSON schema field "origins".
+	Origins BrowserUseConfigOrigins `json:"origins,omitempty,omitzero"`
+}
+
+type BrowserUseConfigOrigins map[string]BrowserUseOriginPolicyConfig
+
+type BrowserUseExtensionRequirements struct {
+	// RequestHeaders corresponds to the JSON schema field "requestHeaders".
+	RequestHeaders []RequestHeader `json:"requestHeaders,omitempty,omitzero"`
+}
+
+type BrowserUseOriginPolicy struct {
+	// Access corresponds to the JSON schema field "access".
+	Access *AllowDenyRequirement `json:"access,omitempty,omitzero"`
+
+	// AccessApprovalLifetime corresponds to the JSON schema field
+	// "accessApprovalLifetime".
+	AccessApprovalLifetime *BrowserUseAccessApprovalLifetime `json:"accessApprovalLifetime,omitempty,omitzero"`
+
+	// AutoReview corresponds to the JSON schema field "autoReview".
+	AutoReview *AllowDenyRequirement `json:"autoReview,omitempty,omitzero"`
+
+	// Downloads corresponds to the JSON schema field "downloads".
+	Downloads *AllowDenyRequirement `json:"downloads,omitempty,omitzero"`
+
+	// FullCdpAccess corresponds to the JSON schema field "fullCdpAccess".
+	FullCdpAccess *AllowDenyRequirement `json:"fullCdpAccess,omitempty,omitzero"`
+
+	// PersistentApproval corresponds to the JSON schema field "persistentApproval".
+	PersistentApproval *bool `json:"persistentApproval,omitempty,omitzero"`
+
+	// Uploads corresponds to the JSON schema field "uploads".
+	Uploads *AllowDenyRequirement `json:"uploads,omitempty,omitzero"`
+}
+
+type BrowserUseOriginPolicyConfig struct {
+	// Access corresponds to the JSON schema field "access".
+	Access *AllowDenyRequirement `json:"access,omitempty,omitzero"`
+
+	// Downloads corresponds to the JSON schema field "downloads".
+	Downloads *AllowDenyRequirement `json:"downloads,omitempty,omitzero"`
+
+	// FullCdpAccess corresponds to the JSON schema field "full_cdp_access".
+	FullCdpAccess *AllowDenyRequirement `json:"full_cdp_access,omitempty,omitzero"`
+
+	// Uploads corresponds to the JSON schema field "uploads".
+	Uploads *AllowDenyRequirement `json:"uploads,omitempty,omitzero"`
+}
+
+type BrowserUseRequirements struct {
+	// AllowGlobalPersistentApproval corresponds to the JSON schema field
+	// "allowGlobalPersistentApproval".
+	AllowGlobalPersistentApproval *bool `json:"allowGlobalPersistentApproval,omitempty,omitzero"`
+
+	// AllowHistoryAccess corresponds to the JSON schema field "allowHistoryAccess".
+	AllowHistoryAccess *bool `json:"allowHistoryAccess,omitempty,omitzero"`
+
+	// AllowWebmcp corresponds to the JSON schema field "allowWebmcp".
+	AllowWebmcp *bool `json:"allowWebmcp,omitempty,omitzero"`
+
+	// DefaultOriginPolicy corresponds to the JSON schema field "defaultOriginPolicy".
+	DefaultOriginPolicy *BrowserUseOriginPolicy `json:"defaultOriginPolicy,omitempty,omitzero"`
+
+	// DisableAutoReview corresponds to the JSON schema field "disableAutoReview".
+	DisableAutoReview *bool `json:"disableAutoReview,omitempty,omitzero"`
+
+	// Extension corresponds to the JSON schema field "extension".
+	Extension *BrowserUseExtensionRequirements `json:"extension,omitempty,omitzero"`
+
+	// Origins corresponds to the JSON schema field "origins".
+	Origins BrowserUseRequirementsOrigins `json:"origins,omitempty,omitzero"`
+}
+
+type BrowserUseRequirementsOrigins map[string]BrowserUseOriginPolicy
 
 type ByteRange struct {
 	// End corresponds to the JSON schema field "end".
@@ -444,6 +643,13 @@ type ChatgptAuthTokensRefreshResponse struct {
 	// ChatgptPlanType corresponds to the JSON schema field "chatgptPlanType".
 	ChatgptPlanType *string `json:"chatgptPlanType,omitempty,omitzero"`
 }
+
+type CliAuthCredentialsStoreMode string
+
+const CliAuthCredentialsStoreModeAuto CliAuthCredentialsStoreMode = "auto"
+const CliAuthCredentialsStoreModeEphemeral CliAuthCredentialsStoreMode = "ephemeral"
+const CliAuthCredentialsStoreModeFile CliAuthCredentialsStoreMode = "file"
+const CliAuthCredentialsStoreModeKeyring CliAuthCredentialsStoreMode = "keyring"
 
 type ClientInfo struct {
 	// Name corresponds to the JSON schema field "name".
@@ -557,6 +763,119 @@ type CommandExecOutputStream string
 const CommandExecOutputStreamStderr CommandExecOutputStream = "stderr"
 const CommandExecOutputStreamStdout CommandExecOutputStream = "stdout"
 
+// Run a standalone command (argv vector) in the server sandbox without creating a
+// thread or turn.
+//
+// The final `command/exec` response is deferred until the process exits and is
+// sent only after all `command/exec/outputDelta` notifications for that connection
+// have been emitted.
+type CommandExecParams struct {
+	// Command argv vector. Empty arrays are rejected.
+	Command []string `json:"command"`
+
+	// Optional working directory. Defaults to the server cwd.
+	Cwd *string `json:"cwd,omitempty,omitzero"`
+
+	// Disable stdout/stderr capture truncation for this request.
+	//
+	// Cannot be combined with `outputBytesCap`.
+	DisableOutputCap *bool `json:"disableOutputCap,omitempty,omitzero"`
+
+	// Disable the timeout entirely for this request.
+	//
+	// Cannot be combined with `timeoutMs`.
+	DisableTimeout *bool `json:"disableTimeout,omitempty,omitzero"`
+
+	// Optional environment overrides merged into the server-computed environment.
+	//
+	// Matching names override inherited values. Set a key to `null` to unset an
+	// inherited variable.
+	Env CommandExecParamsEnv `json:"env,omitempty,omitzero"`
+
+	// Optional per-stream stdout/stderr capture cap in bytes.
+	//
+	// When omitted, the server default applies. Cannot be combined with
+	// `disableOutputCap`.
+	OutputBytesCap *int `json:"outputBytesCap,omitempty,omitzero"`
+
+	// Optional active permissions profile id for this command.
+	//
+	// Defaults to the user's configured permissions when omitted. Cannot be combined
+	// with `sandboxPolicy`.
+	PermissionProfile *string `json:"permissionProfile,omitempty,omitzero"`
+
+	// Optional client-supplied, connection-scoped process id.
+	//
+	// Required for `tty`, `streamStdin`, `streamStdoutStderr`, and follow-up
+	// `command/exec/write`, `command/exec/resize`, and `command/exec/terminate`
+	// calls. When omitted, buffered execution gets an internal id that is not exposed
+	// to the client.
+	ProcessID *string `json:"processId,omitempty,omitzero"`
+
+	// Optional sandbox policy for this command.
+	//
+	// Uses the same shape as thread/turn execution sandbox configuration and defaults
+	// to the user's configured policy when omitted. Cannot be combined with
+	// `permissionProfile`.
+	SandboxPolicy *SandboxPolicy `json:"sandboxPolicy,omitempty,omitzero"`
+
+	// Optional initial PTY size in character cells. Only valid when `tty` is true.
+	Size *CommandExecTerminalSize `json:"size,omitempty,omitzero"`
+
+	// Allow follow-up `command/exec/write` requests to write stdin bytes.
+	//
+	// Requires a client-supplied `processId`.
+	StreamStdin *bool `json:"streamStdin,omitempty,omitzero"`
+
+	// Stream stdout/stderr via `command/exec/outputDelta` notifications.
+	//
+	// Streamed bytes are not duplicated into the final response and require a
+	// client-supplied `processId`.
+	StreamStdoutStderr *bool `json:"streamStdoutStderr,omitempty,omitzero"`
+
+	// Optional timeout in milliseconds.
+	//
+	// When omitted, the server default applies. Cannot be combined with
+	// `disableTimeout`.
+	TimeoutMs *int `json:"timeoutMs,omitempty,omitzero"`
+
+	// Enable PTY mode.
+	//
+	// This implies `streamStdin` and `streamStdoutStderr`.
+	Tty *bool `json:"tty,omitempty,omitzero"`
+}
+
+// Optional environment overrides merged into the server-computed environment.
+//
+// Matching names override inherited values. Set a key to `null` to unset an
+// inherited variable.
+type CommandExecParamsEnv map[string]string
+
+// Final buffered result for `command/exec`.
+type CommandExecResponse struct {
+	// Process exit code.
+	ExitCode int `json:"exitCode"`
+
+	// Buffered stderr capture.
+	//
+	// Empty when stderr was streamed via `command/exec/outputDelta`.
+	Stderr string `json:"stderr"`
+
+	// Buffered stdout capture.
+	//
+	// Empty when stdout was streamed via `command/exec/outputDelta`.
+	Stdout string `json:"stdout"`
+}
+
+// PTY size in character cells for `command/exec` PTY sessions.
+type CommandExecTerminalSize struct {
+	// Terminal width in character cells.
+	Cols int `json:"cols"`
+
+	// Terminal height in character cells.
+	Rows int `json:"rows"`
+}
+
 type CommandExecutionApprovalDecision = json.RawMessage
 
 type CommandExecutionApprovalKind string
@@ -657,6 +976,457 @@ const CommandExecutionStatusDeclined CommandExecutionStatus = "declined"
 const CommandExecutionStatusFailed CommandExecutionStatus = "failed"
 const CommandExecutionStatusInProgress CommandExecutionStatus = "inProgress"
 
+type ComputerUseConfig struct {
+	// DefaultAppAccess corresponds to the JSON schema field "default_app_access".
+	DefaultAppAccess *AllowDenyRequirement `json:"default_app_access,omitempty,omitzero"`
+
+	// Macos corresponds to the JSON schema field "macos".
+	Macos *ComputerUseMacosConfig `json:"macos,omitempty,omitzero"`
+
+	// Windows corresponds to the JSON schema field "windows".
+	Windows *ComputerUseWindowsConfig `json:"windows,omitempty,omitzero"`
+}
+
+type ComputerUseMacosConfig struct {
+	// BundleIds corresponds to the JSON schema field "bundle_ids".
+	BundleIds ComputerUseMacosConfigBundleIds `json:"bundle_ids,omitempty,omitzero"`
+}
+
+type ComputerUseMacosConfigBundleIds map[string]AllowDenyRequirement
+
+type ComputerUseMacosRequirements struct {
+	// BundleIds corresponds to the JSON schema field "bundleIds".
+	BundleIds ComputerUseMacosRequirementsBundleIds `json:"bundleIds,omitempty,omitzero"`
+}
+
+type ComputerUseMacosRequirementsBundleIds map[string]AllowDenyRequirement
+
+type ComputerUseRequirements struct {
+	// AllowLockedComputerUse corresponds to the JSON schema field
+	// "allowLockedComputerUse".
+	AllowLockedComputerUse *bool `json:"allowLockedComputerUse,omitempty,omitzero"`
+
+	// AllowPersistentApproval corresponds to the JSON schema field
+	// "allowPersistentApproval".
+	AllowPersistentApproval *bool `json:"allowPersistentApproval,omitempty,omitzero"`
+
+	// DefaultAppAccess corresponds to the JSON schema field "defaultAppAccess".
+	DefaultAppAccess *AllowDenyRequirement `json:"defaultAppAccess,omitempty,omitzero"`
+
+	// Macos corresponds to the JSON schema field "macos".
+	Macos *ComputerUseMacosRequirements `json:"macos,omitempty,omitzero"`
+
+	// Windows corresponds to the JSON schema field "windows".
+	Windows *ComputerUseWindowsRequirements `json:"windows,omitempty,omitzero"`
+}
+
+type ComputerUseWindowsConfig struct {
+	// Aumids corresponds to the JSON schema field "aumids".
+	Aumids ComputerUseWindowsConfigAumids `json:"aumids,omitempty,omitzero"`
+
+	// Exes corresponds to the JSON schema field "exes".
+	Exes []ComputerUseWindowsExeConfig `json:"exes,omitempty,omitzero"`
+}
+
+type ComputerUseWindowsConfigAumids map[string]AllowDenyRequirement
+
+type ComputerUseWindowsExeConfig struct {
+	// Access corresponds to the JSON schema field "access".
+	Access AllowDenyRequirement `json:"access"`
+
+	// BinaryName corresponds to the JSON schema field "binary_name".
+	BinaryName *string `json:"binary_name,omitempty,omitzero"`
+
+	// ProductName corresponds to the JSON schema field "product_name".
+	ProductName string `json:"product_name"`
+
+	// PublisherName corresponds to the JSON schema field "publisher_name".
+	PublisherName string `json:"publisher_name"`
+}
+
+type ComputerUseWindowsExeRequirement struct {
+	// Access corresponds to the JSON schema field "access".
+	Access AllowDenyRequirement `json:"access"`
+
+	// BinaryName corresponds to the JSON schema field "binaryName".
+	BinaryName *string `json:"binaryName,omitempty,omitzero"`
+
+	// ProductName corresponds to the JSON schema field "productName".
+	ProductName string `json:"productName"`
+
+	// PublisherName corresponds to the JSON schema field "publisherName".
+	PublisherName string `json:"publisherName"`
+}
+
+type ComputerUseWindowsRequirements struct {
+	// Aumids corresponds to the JSON schema field "aumids".
+	Aumids ComputerUseWindowsRequirementsAumids `json:"aumids,omitempty,omitzero"`
+
+	// Exes corresponds to the JSON schema field "exes".
+	Exes []ComputerUseWindowsExeRequirement `json:"exes,omitempty,omitzero"`
+}
+
+type ComputerUseWindowsRequirementsAumids map[string]AllowDenyRequirement
+
+type Config struct {
+	// Analytics corresponds to the JSON schema field "analytics".
+	Analytics *AnalyticsConfig `json:"analytics,omitempty,omitzero"`
+
+	// ApprovalPolicy corresponds to the JSON schema field "approval_policy".
+	ApprovalPolicy *AskForApproval `json:"approval_policy,omitempty,omitzero"`
+
+	// [UNSTABLE] Optional default for where approval requests are routed for review.
+	ApprovalsReviewer *ApprovalsReviewer `json:"approvals_reviewer,omitempty,omitzero"`
+
+	// Apps corresponds to the JSON schema field "apps".
+	Apps *AppsConfig `json:"apps,omitempty,omitzero"`
+
+	// BrowserUse corresponds to the JSON schema field "browser_use".
+	BrowserUse *BrowserUseConfig `json:"browser_use,omitempty,omitzero"`
+
+	// Effective tools.client_search_provider hint. Model-selected providers take
+	// precedence.
+	ClientSearchProvider *WebSearchProvider `json:"client_search_provider,omitempty,omitzero"`
+
+	// CompactPrompt corresponds to the JSON schema field "compact_prompt".
+	CompactPrompt *string `json:"compact_prompt,omitempty,omitzero"`
+
+	// ComputerUse corresponds to the JSON schema field "computer_use".
+	ComputerUse *ComputerUseConfig `json:"computer_use,omitempty,omitzero"`
+
+	// Desktop corresponds to the JSON schema field "desktop".
+	Desktop ConfigDesktop `json:"desktop,omitempty,omitzero"`
+
+	// DeveloperInstructions corresponds to the JSON schema field
+	// "developer_instructions".
+	DeveloperInstructions *string `json:"developer_instructions,omitempty,omitzero"`
+
+	// ForcedChatgptWorkspaceID corresponds to the JSON schema field
+	// "forced_chatgpt_workspace_id".
+	ForcedChatgptWorkspaceID *ForcedChatgptWorkspaceIds `json:"forced_chatgpt_workspace_id,omitempty,omitzero"`
+
+	// ForcedLoginMethod corresponds to the JSON schema field "forced_login_method".
+	ForcedLoginMethod *ForcedLoginMethod `json:"forced_login_method,omitempty,omitzero"`
+
+	// Instructions corresponds to the JSON schema field "instructions".
+	Instructions *string `json:"instructions,omitempty,omitzero"`
+
+	// Model corresponds to the JSON schema field "model".
+	Model *string `json:"model,omitempty,omitzero"`
+
+	// ModelAutoCompactTokenLimit corresponds to the JSON schema field
+	// "model_auto_compact_token_limit".
+	ModelAutoCompactTokenLimit *int `json:"model_auto_compact_token_limit,omitempty,omitzero"`
+
+	// ModelAutoCompactTokenLimitScope corresponds to the JSON schema field
+	// "model_auto_compact_token_limit_scope".
+	ModelAutoCompactTokenLimitScope *AutoCompactTokenLimitScope `json:"model_auto_compact_token_limit_scope,omitempty,omitzero"`
+
+	// ModelContextWindow corresponds to the JSON schema field "model_context_window".
+	ModelContextWindow *int `json:"model_context_window,omitempty,omitzero"`
+
+	// ModelProvider corresponds to the JSON schema field "model_provider".
+	ModelProvider *string `json:"model_provider,omitempty,omitzero"`
+
+	// ModelReasoningEffort corresponds to the JSON schema field
+	// "model_reasoning_effort".
+	ModelReasoningEffort *ReasoningEffort `json:"model_reasoning_effort,omitempty,omitzero"`
+
+	// ModelReasoningSummary corresponds to the JSON schema field
+	// "model_reasoning_summary".
+	ModelReasoningSummary *ReasoningSummary `json:"model_reasoning_summary,omitempty,omitzero"`
+
+	// ModelVerbosity corresponds to the JSON schema field "model_verbosity".
+	ModelVerbosity *Verbosity `json:"model_verbosity,omitempty,omitzero"`
+
+	// ReviewModel corresponds to the JSON schema field "review_model".
+	ReviewModel *string `json:"review_model,omitempty,omitzero"`
+
+	// SandboxMode corresponds to the JSON schema field "sandbox_mode".
+	SandboxMode *SandboxMode `json:"sandbox_mode,omitempty,omitzero"`
+
+	// SandboxWorkspaceWrite corresponds to the JSON schema field
+	// "sandbox_workspace_write".
+	SandboxWorkspaceWrite *SandboxWorkspaceWrite `json:"sandbox_workspace_write,omitempty,omitzero"`
+
+	// ServiceTier corresponds to the JSON schema field "service_tier".
+	ServiceTier *string `json:"service_tier,omitempty,omitzero"`
+
+	// Tools corresponds to the JSON schema field "tools".
+	Tools *ToolsV2 `json:"tools,omitempty,omitzero"`
+
+	// WebSearch corresponds to the JSON schema field "web_search".
+	WebSearch *WebSearchMode `json:"web_search,omitempty,omitzero"`
+
+	AdditionalProperties interface{} `mapstructure:",remain"`
+}
+
+type ConfigBatchWriteParams struct {
+	// Edits corresponds to the JSON schema field "edits".
+	Edits []ConfigEdit `json:"edits"`
+
+	// ExpectedVersion corresponds to the JSON schema field "expectedVersion".
+	ExpectedVersion *string `json:"expectedVersion,omitempty,omitzero"`
+
+	// Path to the config file to write; defaults to the user's `config.toml` when
+	// omitted.
+	FilePath *string `json:"filePath,omitempty,omitzero"`
+
+	// When true, hot-reload updated runtime settings into loaded threads after
+	// writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort,
+	// and service-tier defaults are not reloaded. The deprecated personality setting
+	// is also not reloaded.
+	ReloadUserConfig *bool `json:"reloadUserConfig,omitempty,omitzero"`
+}
+
+type ConfigDesktop map[string]interface{}
+
+type ConfigEdit struct {
+	// KeyPath corresponds to the JSON schema field "keyPath".
+	KeyPath string `json:"keyPath"`
+
+	// MergeStrategy corresponds to the JSON schema field "mergeStrategy".
+	MergeStrategy MergeStrategy `json:"mergeStrategy"`
+
+	// Value corresponds to the JSON schema field "value".
+	Value json.RawMessage `json:"value"`
+}
+
+type ConfigLayer struct {
+	// Config corresponds to the JSON schema field "config".
+	Config json.RawMessage `json:"config"`
+
+	// DisabledReason corresponds to the JSON schema field "disabledReason".
+	DisabledReason *string `json:"disabledReason,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name ConfigLayerSource `json:"name"`
+
+	// Version corresponds to the JSON schema field "version".
+	Version string `json:"version"`
+}
+
+type ConfigLayerMetadata struct {
+	// Name corresponds to the JSON schema field "name".
+	Name ConfigLayerSource `json:"name"`
+
+	// Version corresponds to the JSON schema field "version".
+	Version string `json:"version"`
+}
+
+type ConfigLayerSource struct {
+	// Domain corresponds to the JSON schema field "domain".
+	Domain *string `json:"domain,omitempty,omitzero"`
+
+	// DotCodexFolder corresponds to the JSON schema field "dotCodexFolder".
+	DotCodexFolder *AbsolutePathBuf `json:"dotCodexFolder,omitempty,omitzero"`
+
+	// Path to the packaged default configuration file.
+	File *AbsolutePathBuf `json:"file,omitempty,omitzero"`
+
+	// Stable identifier for the delivered layer.
+	ID *string `json:"id,omitempty,omitzero"`
+
+	// Key corresponds to the JSON schema field "key".
+	Key *string `json:"key,omitempty,omitzero"`
+
+	// Admin-facing name for the delivered layer. This is surfaced in diagnostics so
+	// users know which cloud layer needs administrator attention.
+	Name *string `json:"name,omitempty,omitzero"`
+
+	// Name of the selected profile-v2 config layered on top of the base user config,
+	// when this layer represents one.
+	Profile *string `json:"profile,omitempty,omitzero"`
+
+	// Type corresponds to the JSON schema field "type".
+	Type ConfigLayerSourceType `json:"type"`
+}
+
+type ConfigLayerSourceType string
+
+const ConfigLayerSourceTypeEnterpriseManaged ConfigLayerSourceType = "enterpriseManaged"
+const ConfigLayerSourceTypeLegacyManagedConfigTomlFromFile ConfigLayerSourceType = "legacyManagedConfigTomlFromFile"
+const ConfigLayerSourceTypeLegacyManagedConfigTomlFromMdm ConfigLayerSourceType = "legacyManagedConfigTomlFromMdm"
+const ConfigLayerSourceTypeMdm ConfigLayerSourceType = "mdm"
+const ConfigLayerSourceTypePackagedDefaults ConfigLayerSourceType = "packagedDefaults"
+const ConfigLayerSourceTypeProject ConfigLayerSourceType = "project"
+const ConfigLayerSourceTypeSessionFlags ConfigLayerSourceType = "sessionFlags"
+const ConfigLayerSourceTypeSystem ConfigLayerSourceType = "system"
+const ConfigLayerSourceTypeUser ConfigLayerSourceType = "user"
+
+type ConfigReadParams struct {
+	// Optional working directory to resolve project config layers. If specified,
+	// return the effective config as seen from that directory (i.e., including any
+	// project layers between `cwd` and the project/repo root).
+	Cwd *string `json:"cwd,omitempty,omitzero"`
+
+	// IncludeLayers corresponds to the JSON schema field "includeLayers".
+	IncludeLayers *bool `json:"includeLayers,omitempty,omitzero"`
+}
+
+type ConfigReadResponse struct {
+	// Config corresponds to the JSON schema field "config".
+	Config Config `json:"config"`
+
+	// Layers corresponds to the JSON schema field "layers".
+	Layers []ConfigLayer `json:"layers,omitempty,omitzero"`
+
+	// Origins corresponds to the JSON schema field "origins".
+	Origins ConfigReadResponseOrigins `json:"origins"`
+}
+
+type ConfigReadResponseOrigins map[string]ConfigLayerMetadata
+
+type ConfigRequirements struct {
+	// AdditionalDeveloperInstructions corresponds to the JSON schema field
+	// "additionalDeveloperInstructions".
+	AdditionalDeveloperInstructions *string `json:"additionalDeveloperInstructions,omitempty,omitzero"`
+
+	// AllowAppshots corresponds to the JSON schema field "allowAppshots".
+	AllowAppshots *bool `json:"allowAppshots,omitempty,omitzero"`
+
+	// AllowBrowserAndComputerUse corresponds to the JSON schema field
+	// "allowBrowserAndComputerUse".
+	AllowBrowserAndComputerUse *bool `json:"allowBrowserAndComputerUse,omitempty,omitzero"`
+
+	// AllowLoginShell corresponds to the JSON schema field "allowLoginShell".
+	AllowLoginShell *bool `json:"allowLoginShell,omitempty,omitzero"`
+
+	// AllowManagedHooksOnly corresponds to the JSON schema field
+	// "allowManagedHooksOnly".
+	AllowManagedHooksOnly *bool `json:"allowManagedHooksOnly,omitempty,omitzero"`
+
+	// AllowRemoteControl corresponds to the JSON schema field "allowRemoteControl".
+	AllowRemoteControl *bool `json:"allowRemoteControl,omitempty,omitzero"`
+
+	// AllowedApprovalPolicies corresponds to the JSON schema field
+	// "allowedApprovalPolicies".
+	AllowedApprovalPolicies []AskForApproval `json:"allowedApprovalPolicies,omitempty,omitzero"`
+
+	// AllowedApprovalsReviewers corresponds to the JSON schema field
+	// "allowedApprovalsReviewers".
+	AllowedApprovalsReviewers []ApprovalsReviewer `json:"allowedApprovalsReviewers,omitempty,omitzero"`
+
+	// Effective login methods after managed, forced-login, and workspace
+	// restrictions. An empty list permits no login method. Older servers may omit
+	// this field.
+	AllowedLoginMethods []ForcedLoginMethod `json:"allowedLoginMethods,omitempty,omitzero"`
+
+	// AllowedPermissionProfiles corresponds to the JSON schema field
+	// "allowedPermissionProfiles".
+	AllowedPermissionProfiles ConfigRequirementsAllowedPermissionProfiles `json:"allowedPermissionProfiles,omitempty,omitzero"`
+
+	// AllowedSandboxModes corresponds to the JSON schema field "allowedSandboxModes".
+	AllowedSandboxModes []SandboxMode `json:"allowedSandboxModes,omitempty,omitzero"`
+
+	// AllowedWebSearchModes corresponds to the JSON schema field
+	// "allowedWebSearchModes".
+	AllowedWebSearchModes []WebSearchMode `json:"allowedWebSearchModes,omitempty,omitzero"`
+
+	// AllowedWindowsSandboxImplementations corresponds to the JSON schema field
+	// "allowedWindowsSandboxImplementations".
+	AllowedWindowsSandboxImplementations []WindowsSandboxImplementation `json:"allowedWindowsSandboxImplementations,omitempty,omitzero"`
+
+	// Application corresponds to the JSON schema field "application".
+	Application *ApplicationRequirements `json:"application,omitempty,omitzero"`
+
+	// AutoReview corresponds to the JSON schema field "autoReview".
+	AutoReview *AutoReviewRequirements `json:"autoReview,omitempty,omitzero"`
+
+	// BrowserUse corresponds to the JSON schema field "browserUse".
+	BrowserUse *BrowserUseRequirements `json:"browserUse,omitempty,omitzero"`
+
+	// ChatgptBaseURL corresponds to the JSON schema field "chatgptBaseUrl".
+	ChatgptBaseURL *string `json:"chatgptBaseUrl,omitempty,omitzero"`
+
+	// CheckForUpdateOnStartup corresponds to the JSON schema field
+	// "checkForUpdateOnStartup".
+	CheckForUpdateOnStartup *bool `json:"checkForUpdateOnStartup,omitempty,omitzero"`
+
+	// CliAuthCredentialsStore corresponds to the JSON schema field
+	// "cliAuthCredentialsStore".
+	CliAuthCredentialsStore *CliAuthCredentialsStoreMode `json:"cliAuthCredentialsStore,omitempty,omitzero"`
+
+	// ComputerUse corresponds to the JSON schema field "computerUse".
+	ComputerUse *ComputerUseRequirements `json:"computerUse,omitempty,omitzero"`
+
+	// DefaultPermissions corresponds to the JSON schema field "defaultPermissions".
+	DefaultPermissions *string `json:"defaultPermissions,omitempty,omitzero"`
+
+	// EnforceResidency corresponds to the JSON schema field "enforceResidency".
+	EnforceResidency *ResidencyRequirement `json:"enforceResidency,omitempty,omitzero"`
+
+	// FeatureRequirements corresponds to the JSON schema field "featureRequirements".
+	FeatureRequirements ConfigRequirementsFeatureRequirements `json:"featureRequirements,omitempty,omitzero"`
+
+	// Feedback corresponds to the JSON schema field "feedback".
+	Feedback *FeedbackRequirements `json:"feedback,omitempty,omitzero"`
+
+	// Hooks corresponds to the JSON schema field "hooks".
+	Hooks *ManagedHooksRequirements `json:"hooks,omitempty,omitzero"`
+
+	// InAppBrowser corresponds to the JSON schema field "inAppBrowser".
+	InAppBrowser *InAppBrowserRequirements `json:"inAppBrowser,omitempty,omitzero"`
+
+	// LogDir corresponds to the JSON schema field "logDir".
+	LogDir *string `json:"logDir,omitempty,omitzero"`
+
+	// ModelCatalogJSON corresponds to the JSON schema field "modelCatalogJson".
+	ModelCatalogJSON *string `json:"modelCatalogJson,omitempty,omitzero"`
+
+	// Exact provider selection required by managed policy.
+	ModelProvider *string `json:"modelProvider,omitempty,omitzero"`
+
+	// Complete required provider definitions, using config.toml field names.
+	ModelProviders ConfigRequirementsModelProviders `json:"modelProviders,omitempty,omitzero"`
+
+	// Models corresponds to the JSON schema field "models".
+	Models *ModelsRequirements `json:"models,omitempty,omitzero"`
+
+	// Network corresponds to the JSON schema field "network".
+	Network *NetworkRequirements `json:"network,omitempty,omitzero"`
+
+	// Otel corresponds to the JSON schema field "otel".
+	Otel *OtelRequirements `json:"otel,omitempty,omitzero"`
+
+	// SqliteHome corresponds to the JSON schema field "sqliteHome".
+	SqliteHome *string `json:"sqliteHome,omitempty,omitzero"`
+}
+
+type ConfigRequirementsAllowedPermissionProfiles map[string]bool
+
+type ConfigRequirementsFeatureRequirements map[string]bool
+
+// Complete required provider definitions, using config.toml field names.
+type ConfigRequirementsModelProviders map[string]interface{}
+
+type ConfigRequirementsReadResponse struct {
+	// Null if no requirements are configured (e.g. no requirements.toml/MDM entries).
+	Requirements *ConfigRequirements `json:"requirements,omitempty,omitzero"`
+
+	// Whether Fast and Ultra Fast requirements are enforced independently. Older
+	// servers omit this field and use Fast mode as a shared speed gate.
+	SupportsIndependentSpeedModes *bool `json:"supportsIndependentSpeedModes,omitempty,omitzero"`
+}
+
+type ConfigValueWriteParams struct {
+	// ExpectedVersion corresponds to the JSON schema field "expectedVersion".
+	ExpectedVersion *string `json:"expectedVersion,omitempty,omitzero"`
+
+	// Path to the config file to write; defaults to the user's `config.toml` when
+	// omitted.
+	FilePath *string `json:"filePath,omitempty,omitzero"`
+
+	// KeyPath corresponds to the JSON schema field "keyPath".
+	KeyPath string `json:"keyPath"`
+
+	// MergeStrategy corresponds to the JSON schema field "mergeStrategy".
+	MergeStrategy MergeStrategy `json:"mergeStrategy"`
+
+	// Value corresponds to the JSON schema field "value".
+	Value json.RawMessage `json:"value"`
+}
+
 type ConfigWarningNotification struct {
 	// Optional extra guidance or error details.
 	Details *string `json:"details,omitempty,omitzero"`
@@ -671,10 +1441,76 @@ type ConfigWarningNotification struct {
 	Summary string `json:"summary"`
 }
 
+type ConfigWriteResponse struct {
+	// Canonical path to the config file that was written.
+	FilePath AbsolutePathBuf `json:"filePath"`
+
+	// OverriddenMetadata corresponds to the JSON schema field "overriddenMetadata".
+	OverriddenMetadata *OverriddenMetadata `json:"overriddenMetadata,omitempty,omitzero"`
+
+	// Status corresponds to the JSON schema field "status".
+	Status WriteStatus `json:"status"`
+
+	// Version corresponds to the JSON schema field "version".
+	Version string `json:"version"`
+}
+
 // Reasoning settings interpreted by the backend for the routed model.
 type ConfigurationReasoning struct {
 	// Effort corresponds to the JSON schema field "effort".
 	Effort ReasoningEffort `json:"effort"`
+}
+
+type ConfiguredHookHandler struct {
+	// Approximate token threshold for spilling this hook's `additionalContext` to
+	// disk. `null` uses 2,500 tokens; `0` disables spilling for this hook. The
+	// threshold is evaluated against the original context; a spilled preview also
+	// includes recovery metadata.
+	AdditionalContextLimit *int `json:"additionalContextLimit,omitempty,omitzero"`
+
+	// Async corresponds to the JSON schema field "async".
+	Async *bool `json:"async,omitempty,omitzero"`
+
+	// Command corresponds to the JSON schema field "command".
+	Command *string `json:"command,omitempty,omitzero"`
+
+	// CommandWindows corresponds to the JSON schema field "commandWindows".
+	CommandWindows *string `json:"commandWindows,omitempty,omitzero"`
+
+	// Input corresponds to the JSON schema field "input".
+	Input ConfiguredHookHandlerInput `json:"input,omitempty,omitzero"`
+
+	// Server corresponds to the JSON schema field "server".
+	Server *string `json:"server,omitempty,omitzero"`
+
+	// StatusMessage corresponds to the JSON schema field "statusMessage".
+	StatusMessage *string `json:"statusMessage,omitempty,omitzero"`
+
+	// TimeoutSec corresponds to the JSON schema field "timeoutSec".
+	TimeoutSec *int `json:"timeoutSec,omitempty,omitzero"`
+
+	// Tool corresponds to the JSON schema field "tool".
+	Tool *string `json:"tool,omitempty,omitzero"`
+
+	// Type corresponds to the JSON schema field "type".
+	Type ConfiguredHookHandlerType `json:"type"`
+}
+
+type ConfiguredHookHandlerInput map[string]interface{}
+
+type ConfiguredHookHandlerType string
+
+const ConfiguredHookHandlerTypeAgent ConfiguredHookHandlerType = "agent"
+const ConfiguredHookHandlerTypeCommand ConfiguredHookHandlerType = "command"
+const ConfiguredHookHandlerTypeMCPTool ConfiguredHookHandlerType = "mcp_tool"
+const ConfiguredHookHandlerTypePrompt ConfiguredHookHandlerType = "prompt"
+
+type ConfiguredHookMatcherGroup struct {
+	// Hooks corresponds to the JSON schema field "hooks".
+	Hooks []ConfiguredHookHandler `json:"hooks"`
+
+	// Matcher corresponds to the JSON schema field "matcher".
+	Matcher *string `json:"matcher,omitempty,omitzero"`
 }
 
 type ContentItem struct {
@@ -1004,6 +1840,11 @@ const ExternalAgentConfigMigrationItemTypeSESSIONS ExternalAgentConfigMigrationI
 const ExternalAgentConfigMigrationItemTypeSKILLS ExternalAgentConfigMigrationItemType = "SKILLS"
 const ExternalAgentConfigMigrationItemTypeSUBAGENTS ExternalAgentConfigMigrationItemType = "SUBAGENTS"
 
+type FeedbackRequirements struct {
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled *bool `json:"enabled,omitempty,omitzero"`
+}
+
 type FileChange struct {
 	// Content corresponds to the JSON schema field "content".
 	Content *string `json:"content,omitempty,omitzero"`
@@ -1153,6 +1994,14 @@ type FileUpdateChange struct {
 	Path string `json:"path"`
 }
 
+// Backward-compatible API shape for ChatGPT workspace login restrictions.
+type ForcedChatgptWorkspaceIds = json.RawMessage
+
+type ForcedLoginMethod string
+
+const ForcedLoginMethodAPI ForcedLoginMethod = "api"
+const ForcedLoginMethodChatgpt ForcedLoginMethod = "chatgpt"
+
 // Filesystem watch notification emitted for `fs/watch` subscribers.
 type FsChangedNotification struct {
 	// File or directory paths associated with this event.
@@ -1217,6 +2066,22 @@ type FuzzyFileSearchMatchType string
 
 const FuzzyFileSearchMatchTypeDirectory FuzzyFileSearchMatchType = "directory"
 const FuzzyFileSearchMatchTypeFile FuzzyFileSearchMatchType = "file"
+
+type FuzzyFileSearchParams struct {
+	// CancellationToken corresponds to the JSON schema field "cancellationToken".
+	CancellationToken *string `json:"cancellationToken,omitempty,omitzero"`
+
+	// Query corresponds to the JSON schema field "query".
+	Query string `json:"query"`
+
+	// Roots corresponds to the JSON schema field "roots".
+	Roots []string `json:"roots"`
+}
+
+type FuzzyFileSearchResponse struct {
+	// Files corresponds to the JSON schema field "files".
+	Files []FuzzyFileSearchResult `json:"files"`
+}
 
 // Superset of [`codex_file_search::FileMatch`]
 type FuzzyFileSearchResult struct {
@@ -1656,6 +2521,12 @@ type ImageGenerationInputImage struct {
 	Sha256 string `json:"sha256"`
 }
 
+type InAppBrowserRequirements struct {
+	// AllowExternalBrowserSettingsImport corresponds to the JSON schema field
+	// "allowExternalBrowserSettingsImport".
+	AllowExternalBrowserSettingsImport *bool `json:"allowExternalBrowserSettingsImport,omitempty,omitzero"`
+}
+
 // Client-declared capabilities negotiated during initialize.
 type InitializeCapabilities struct {
 	// Opt into receiving experimental API methods and fields.
@@ -1840,7 +2711,44 @@ type ItemStartedNotification struct {
 	TurnID string `json:"turnId"`
 }
 
+// An exclusive item position within the requested visible turn.
+type ItemThreadItemsListAnchor struct {
+	// ItemID corresponds to the JSON schema field "itemId".
+	ItemID string `json:"itemId"`
+
+	// Type corresponds to the JSON schema field "type".
+	Type ThreadItemsListAnchorType `json:"type"`
+}
+
 type LegacyAppPathString string
+
+type ListMCPServerStatusParams struct {
+	// Opaque pagination cursor returned by a previous call.
+	Cursor *string `json:"cursor,omitempty,omitzero"`
+
+	// Controls how much MCP inventory data to fetch for each server. Defaults to
+	// `Full` when omitted.
+	Detail *MCPServerStatusDetail `json:"detail,omitempty,omitzero"`
+
+	// Optional page size; defaults to a server-defined value.
+	Limit *int `json:"limit,omitempty,omitzero"`
+
+	// Limit discovery to one server. With a thread ID, reuse that thread's MCP
+	// connection.
+	ServerName *string `json:"serverName,omitempty,omitzero"`
+
+	// ThreadID corresponds to the JSON schema field "threadId".
+	ThreadID *string `json:"threadId,omitempty,omitzero"`
+}
+
+type ListMCPServerStatusResponse struct {
+	// Data corresponds to the JSON schema field "data".
+	Data []MCPServerStatus `json:"data"`
+
+	// Opaque cursor to pass to the next call to continue after the last item. If
+	// None, there are no more items to return.
+	NextCursor *string `json:"nextCursor,omitempty,omitzero"`
+}
 
 type LocalShellActionEnv map[string]string
 
@@ -1869,6 +2777,14 @@ type MCPAppUi struct {
 	// ResourceUri corresponds to the JSON schema field "resourceUri".
 	ResourceUri string `json:"resourceUri"`
 }
+
+type MCPAuthStatus string
+
+const MCPAuthStatusBearerToken MCPAuthStatus = "bearerToken"
+const MCPAuthStatusNotLoggedIn MCPAuthStatus = "notLoggedIn"
+const MCPAuthStatusOAuth MCPAuthStatus = "oAuth"
+const MCPAuthStatusUnknown MCPAuthStatus = "unknown"
+const MCPAuthStatusUnsupported MCPAuthStatus = "unsupported"
 
 type MCPElicitationArrayType string
 
@@ -2104,6 +3020,16 @@ type MCPElicitationUntitledSingleSelectEnumSchema struct {
 	Type MCPElicitationStringType `json:"type"`
 }
 
+type MCPServerConnectionStatus string
+
+const MCPServerConnectionStatusAuthenticationRequired MCPServerConnectionStatus = "authenticationRequired"
+const MCPServerConnectionStatusCancelled MCPServerConnectionStatus = "cancelled"
+const MCPServerConnectionStatusConnected MCPServerConnectionStatus = "connected"
+const MCPServerConnectionStatusDisabled MCPServerConnectionStatus = "disabled"
+const MCPServerConnectionStatusFailed MCPServerConnectionStatus = "failed"
+const MCPServerConnectionStatusNotStarted MCPServerConnectionStatus = "notStarted"
+const MCPServerConnectionStatusStarting MCPServerConnectionStatus = "starting"
+
 type MCPServerElicitationAction string
 
 const MCPServerElicitationActionAccept MCPServerElicitationAction = "accept"
@@ -2191,6 +3117,33 @@ type MCPServerEventStreamNotification struct {
 	SubscriptionID string `json:"subscriptionId"`
 }
 
+// Presentation metadata advertised by an initialized MCP server.
+type MCPServerInfo struct {
+	// Description corresponds to the JSON schema field "description".
+	Description *string `json:"description,omitempty,omitzero"`
+
+	// Icons corresponds to the JSON schema field "icons".
+	Icons []json.RawMessage `json:"icons,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// Title corresponds to the JSON schema field "title".
+	Title *string `json:"title,omitempty,omitzero"`
+
+	// Version corresponds to the JSON schema field "version".
+	Version string `json:"version"`
+
+	// WebsiteURL corresponds to the JSON schema field "websiteUrl".
+	WebsiteURL *string `json:"websiteUrl,omitempty,omitzero"`
+}
+
+type MCPServerOauthClientRegistration string
+
+const MCPServerOauthClientRegistrationAuto MCPServerOauthClientRegistration = "auto"
+const MCPServerOauthClientRegistrationCimd MCPServerOauthClientRegistration = "cimd"
+const MCPServerOauthClientRegistrationDcr MCPServerOauthClientRegistration = "dcr"
+
 type MCPServerOauthLoginCompletedNotification struct {
 	// Error corresponds to the JSON schema field "error".
 	Error *string `json:"error,omitempty,omitzero"`
@@ -2208,6 +3161,35 @@ type MCPServerOauthLoginCompletedNotification struct {
 	ThreadID *string `json:"threadId,omitempty,omitzero"`
 }
 
+type MCPServerOauthLoginParams struct {
+	// Registration strategy for this login only; omission selects automatic
+	// discovery.
+	ClientRegistration *MCPServerOauthClientRegistration `json:"clientRegistration,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// Scopes corresponds to the JSON schema field "scopes".
+	Scopes []string `json:"scopes,omitempty,omitzero"`
+
+	// ThreadID corresponds to the JSON schema field "threadId".
+	ThreadID *string `json:"threadId,omitempty,omitzero"`
+
+	// TimeoutSecs corresponds to the JSON schema field "timeoutSecs".
+	TimeoutSecs *int `json:"timeoutSecs,omitempty,omitzero"`
+}
+
+type MCPServerOauthLoginResponse struct {
+	// AuthorizationURL corresponds to the JSON schema field "authorizationUrl".
+	AuthorizationURL string `json:"authorizationUrl"`
+
+	// Identifies this login attempt across the response and completion notification.
+	// Older servers omit this field; current servers always return it.
+	LoginID *string `json:"loginId,omitempty,omitzero"`
+}
+
+type MCPServerRefreshResponse map[string]interface{}
+
 type MCPServerStartupFailureReason string
 
 const MCPServerStartupFailureReasonReauthenticationRequired MCPServerStartupFailureReason = "reauthenticationRequired"
@@ -2218,6 +3200,55 @@ const MCPServerStartupStateCancelled MCPServerStartupState = "cancelled"
 const MCPServerStartupStateFailed MCPServerStartupState = "failed"
 const MCPServerStartupStateReady MCPServerStartupState = "ready"
 const MCPServerStartupStateStarting MCPServerStartupState = "starting"
+
+type MCPServerStatus struct {
+	// AuthStatus corresponds to the JSON schema field "authStatus".
+	AuthStatus MCPAuthStatus `json:"authStatus"`
+
+	// HTTP origin of the effective configured endpoint, including plugin servers.
+	// Excludes credentials, path, query, and fragment; null for non-HTTP transports.
+	HTTPOrigin *string `json:"httpOrigin,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// PluginID corresponds to the JSON schema field "pluginId".
+	PluginID *string `json:"pluginId,omitempty,omitzero"`
+
+	// ResourceTemplates corresponds to the JSON schema field "resourceTemplates".
+	ResourceTemplates []ResourceTemplate `json:"resourceTemplates"`
+
+	// Resources corresponds to the JSON schema field "resources".
+	Resources []Resource `json:"resources"`
+
+	// Current thread-runtime connection state; null when unavailable or the
+	// configuration changed.
+	RuntimeStatus *MCPServerConnectionStatus `json:"runtimeStatus,omitempty,omitzero"`
+
+	// Capabilities advertised by the initialized MCP server; null when unavailable.
+	ServerCapabilities *json.RawMessage `json:"serverCapabilities,omitempty,omitzero"`
+
+	// ServerInfo corresponds to the JSON schema field "serverInfo".
+	ServerInfo *MCPServerInfo `json:"serverInfo,omitempty,omitzero"`
+
+	// Opaque `_meta` from the first page of the corresponding MCP tool catalog. Null
+	// when unavailable.
+	ToolListMeta *json.RawMessage `json:"toolListMeta,omitempty,omitzero"`
+
+	// Tools corresponds to the JSON schema field "tools".
+	Tools MCPServerStatusTools `json:"tools"`
+
+	// Tool discovery failed and no catalog was returned. Null when a catalog is
+	// returned, including cached or empty catalogs.
+	ToolsError *string `json:"toolsError,omitempty,omitzero"`
+}
+
+type MCPServerStatusDetail string
+
+const MCPServerStatusDetailFull MCPServerStatusDetail = "full"
+const MCPServerStatusDetailToolsAndAuthOnly MCPServerStatusDetail = "toolsAndAuthOnly"
+
+type MCPServerStatusTools map[string]Tool
 
 type MCPServerStatusUpdatedNotification struct {
 	// Error corresponds to the JSON schema field "error".
@@ -2289,6 +3320,56 @@ const MCPToolCallStatusCompleted MCPToolCallStatus = "completed"
 const MCPToolCallStatusFailed MCPToolCallStatus = "failed"
 const MCPToolCallStatusInProgress MCPToolCallStatus = "inProgress"
 
+type ManagedHooksRequirements struct {
+	// Interrupt corresponds to the JSON schema field "Interrupt".
+	Interrupt []ConfiguredHookMatcherGroup `json:"Interrupt,omitempty,omitzero"`
+
+	// PermissionRequest corresponds to the JSON schema field "PermissionRequest".
+	PermissionRequest []ConfiguredHookMatcherGroup `json:"PermissionRequest"`
+
+	// PostCompact corresponds to the JSON schema field "PostCompact".
+	PostCompact []ConfiguredHookMatcherGroup `json:"PostCompact"`
+
+	// PostModelRequest corresponds to the JSON schema field "PostModelRequest".
+	PostModelRequest []ConfiguredHookMatcherGroup `json:"PostModelRequest,omitempty,omitzero"`
+
+	// PostToolUse corresponds to the JSON schema field "PostToolUse".
+	PostToolUse []ConfiguredHookMatcherGroup `json:"PostToolUse"`
+
+	// PreCompact corresponds to the JSON schema field "PreCompact".
+	PreCompact []ConfiguredHookMatcherGroup `json:"PreCompact"`
+
+	// PreModelRequest corresponds to the JSON schema field "PreModelRequest".
+	PreModelRequest []ConfiguredHookMatcherGroup `json:"PreModelRequest,omitempty,omitzero"`
+
+	// PreToolUse corresponds to the JSON schema field "PreToolUse".
+	PreToolUse []ConfiguredHookMatcherGroup `json:"PreToolUse"`
+
+	// SessionEnd corresponds to the JSON schema field "SessionEnd".
+	SessionEnd []ConfiguredHookMatcherGroup `json:"SessionEnd,omitempty,omitzero"`
+
+	// SessionStart corresponds to the JSON schema field "SessionStart".
+	SessionStart []ConfiguredHookMatcherGroup `json:"SessionStart"`
+
+	// Stop corresponds to the JSON schema field "Stop".
+	Stop []ConfiguredHookMatcherGroup `json:"Stop"`
+
+	// SubagentStart corresponds to the JSON schema field "SubagentStart".
+	SubagentStart []ConfiguredHookMatcherGroup `json:"SubagentStart"`
+
+	// SubagentStop corresponds to the JSON schema field "SubagentStop".
+	SubagentStop []ConfiguredHookMatcherGroup `json:"SubagentStop"`
+
+	// UserPromptSubmit corresponds to the JSON schema field "UserPromptSubmit".
+	UserPromptSubmit []ConfiguredHookMatcherGroup `json:"UserPromptSubmit"`
+
+	// ManagedDir corresponds to the JSON schema field "managedDir".
+	ManagedDir *string `json:"managedDir,omitempty,omitzero"`
+
+	// WindowsManagedDir corresponds to the JSON schema field "windowsManagedDir".
+	WindowsManagedDir *string `json:"windowsManagedDir,omitempty,omitzero"`
+}
+
 type MemoryCitation struct {
 	// Entries corresponds to the JSON schema field "entries".
 	Entries []MemoryCitationEntry `json:"entries"`
@@ -2310,6 +3391,11 @@ type MemoryCitationEntry struct {
 	// Path corresponds to the JSON schema field "path".
 	Path string `json:"path"`
 }
+
+type MergeStrategy string
+
+const MergeStrategyReplace MergeStrategy = "replace"
+const MergeStrategyUpsert MergeStrategy = "upsert"
 
 type MessagePhase string
 
@@ -2525,6 +3611,11 @@ type ModelVerificationNotification struct {
 
 const ModelVerificationTrustedAccessForCyber ModelVerification = "trustedAccessForCyber"
 
+type ModelsRequirements struct {
+	// NewThread corresponds to the JSON schema field "newThread".
+	NewThread *NewThreadModelDefaults `json:"newThread,omitempty,omitzero"`
+}
+
 // Controls the effective multi-agent delegation instructions for a turn. `custom`
 // means the configured mode hint defines the policy instead of a built-in policy.
 type MultiAgentMode = json.RawMessage
@@ -2555,6 +3646,11 @@ const NetworkApprovalProtocolHttps NetworkApprovalProtocol = "https"
 const NetworkApprovalProtocolSocks5Tcp NetworkApprovalProtocol = "socks5Tcp"
 const NetworkApprovalProtocolSocks5Udp NetworkApprovalProtocol = "socks5Udp"
 
+type NetworkDomainPermission string
+
+const NetworkDomainPermissionAllow NetworkDomainPermission = "allow"
+const NetworkDomainPermissionDeny NetworkDomainPermission = "deny"
+
 type NetworkPolicyAmendment struct {
 	// Action corresponds to the JSON schema field "action".
 	Action NetworkPolicyRuleAction `json:"action"`
@@ -2568,10 +3664,154 @@ type NetworkPolicyRuleAction string
 const NetworkPolicyRuleActionAllow NetworkPolicyRuleAction = "allow"
 const NetworkPolicyRuleActionDeny NetworkPolicyRuleAction = "deny"
 
+type NetworkRequirements struct {
+	// AllowLocalBinding corresponds to the JSON schema field "allowLocalBinding".
+	AllowLocalBinding *bool `json:"allowLocalBinding,omitempty,omitzero"`
+
+	// Legacy compatibility view derived from `unix_sockets`.
+	AllowUnixSockets []string `json:"allowUnixSockets,omitempty,omitzero"`
+
+	// AllowUpstreamProxy corresponds to the JSON schema field "allowUpstreamProxy".
+	AllowUpstreamProxy *bool `json:"allowUpstreamProxy,omitempty,omitzero"`
+
+	// Legacy compatibility view derived from `domains`.
+	AllowedDomains []string `json:"allowedDomains,omitempty,omitzero"`
+
+	// DangerouslyAllowAllUnixSockets corresponds to the JSON schema field
+	// "dangerouslyAllowAllUnixSockets".
+	DangerouslyAllowAllUnixSockets *bool `json:"dangerouslyAllowAllUnixSockets,omitempty,omitzero"`
+
+	// DangerouslyAllowNonLoopbackProxy corresponds to the JSON schema field
+	// "dangerouslyAllowNonLoopbackProxy".
+	DangerouslyAllowNonLoopbackProxy *bool `json:"dangerouslyAllowNonLoopbackProxy,omitempty,omitzero"`
+
+	// Legacy compatibility view derived from `domains`.
+	DeniedDomains []string `json:"deniedDomains,omitempty,omitzero"`
+
+	// Canonical managed network permission map.
+	Domains NetworkRequirementsDomains `json:"domains,omitempty,omitzero"`
+
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled *bool `json:"enabled,omitempty,omitzero"`
+
+	// HTTPPort corresponds to the JSON schema field "httpPort".
+	HTTPPort *int `json:"httpPort,omitempty,omitzero"`
+
+	// When true, only managed allowlist entries are respected while managed network
+	// enforcement is active.
+	ManagedAllowedDomainsOnly *bool `json:"managedAllowedDomainsOnly,omitempty,omitzero"`
+
+	// Host patterns routed to network approval before ordinary allow rules.
+	ReviewDomains []string `json:"reviewDomains,omitempty,omitzero"`
+
+	// SocksPort corresponds to the JSON schema field "socksPort".
+	SocksPort *int `json:"socksPort,omitempty,omitzero"`
+
+	// Canonical managed unix socket permission map.
+	UnixSockets NetworkRequirementsUnixSockets `json:"unixSockets,omitempty,omitzero"`
+}
+
+// Canonical managed network permission map.
+type NetworkRequirementsDomains map[string]NetworkDomainPermission
+
+// Canonical managed unix socket permission map.
+type NetworkRequirementsUnixSockets map[string]NetworkUnixSocketPermission
+
+type NetworkUnixSocketPermission string
+
+const NetworkUnixSocketPermissionAllow NetworkUnixSocketPermission = "allow"
+const NetworkUnixSocketPermissionDeny NetworkUnixSocketPermission = "deny"
+
+type NewThreadModelDefaults struct {
+	// Model corresponds to the JSON schema field "model".
+	Model *string `json:"model,omitempty,omitzero"`
+
+	// ModelReasoningEffort corresponds to the JSON schema field
+	// "modelReasoningEffort".
+	ModelReasoningEffort *ReasoningEffort `json:"modelReasoningEffort,omitempty,omitzero"`
+
+	// ServiceTier corresponds to the JSON schema field "serviceTier".
+	ServiceTier *string `json:"serviceTier,omitempty,omitzero"`
+}
+
 type NonSteerableTurnKind string
 
 const NonSteerableTurnKindCompact NonSteerableTurnKind = "compact"
 const NonSteerableTurnKindReview NonSteerableTurnKind = "review"
+
+type OtelExporter = json.RawMessage
+
+type OtelHTTPProtocol string
+
+const OtelHTTPProtocolBinary OtelHTTPProtocol = "binary"
+const OtelHTTPProtocolJSON OtelHTTPProtocol = "json"
+
+type OtelRequirements struct {
+	// Environment corresponds to the JSON schema field "environment".
+	Environment *string `json:"environment,omitempty,omitzero"`
+
+	// Exporter corresponds to the JSON schema field "exporter".
+	Exporter *OtelExporter `json:"exporter,omitempty,omitzero"`
+
+	// LogAgentResponses corresponds to the JSON schema field "log_agent_responses".
+	LogAgentResponses *bool `json:"log_agent_responses,omitempty,omitzero"`
+
+	// LogGuardianAssessments corresponds to the JSON schema field
+	// "log_guardian_assessments".
+	LogGuardianAssessments *bool `json:"log_guardian_assessments,omitempty,omitzero"`
+
+	// LogSseDeltas corresponds to the JSON schema field "log_sse_deltas".
+	LogSseDeltas *bool `json:"log_sse_deltas,omitempty,omitzero"`
+
+	// LogUserPrompt corresponds to the JSON schema field "log_user_prompt".
+	LogUserPrompt *bool `json:"log_user_prompt,omitempty,omitzero"`
+
+	// MetricsExporter corresponds to the JSON schema field "metrics_exporter".
+	MetricsExporter *OtelExporter `json:"metrics_exporter,omitempty,omitzero"`
+
+	// SpanAttributes corresponds to the JSON schema field "span_attributes".
+	SpanAttributes OtelRequirementsSpanAttributes `json:"span_attributes,omitempty,omitzero"`
+
+	// ToolResult corresponds to the JSON schema field "tool_result".
+	ToolResult *OtelToolResultLogConfig `json:"tool_result,omitempty,omitzero"`
+
+	// TraceExporter corresponds to the JSON schema field "trace_exporter".
+	TraceExporter *OtelExporter `json:"trace_exporter,omitempty,omitzero"`
+
+	// Tracestate corresponds to the JSON schema field "tracestate".
+	Tracestate OtelRequirementsTracestate `json:"tracestate,omitempty,omitzero"`
+}
+
+type OtelRequirementsSpanAttributes map[string]string
+
+type OtelRequirementsTracestate map[string]map[string]string
+
+type OtelTlsConfig struct {
+	// CaCertificate corresponds to the JSON schema field "ca-certificate".
+	CaCertificate *string `json:"ca-certificate,omitempty,omitzero"`
+
+	// ClientCertificate corresponds to the JSON schema field "client-certificate".
+	ClientCertificate *string `json:"client-certificate,omitempty,omitzero"`
+
+	// ClientPrivateKey corresponds to the JSON schema field "client-private-key".
+	ClientPrivateKey *string `json:"client-private-key,omitempty,omitzero"`
+}
+
+type OtelToolResultLogConfig struct {
+	// MaxBytes corresponds to the JSON schema field "max_bytes".
+	MaxBytes int `json:"max_bytes"`
+}
+
+type OverriddenMetadata struct {
+	// EffectiveValue corresponds to the JSON schema field "effectiveValue".
+	EffectiveValue json.RawMessage `json:"effectiveValue"`
+
+	// Message corresponds to the JSON schema field "message".
+	Message string `json:"message"`
+
+	// OverridingLayer corresponds to the JSON schema field "overridingLayer".
+	OverridingLayer ConfigLayerMetadata `json:"overridingLayer"`
+}
 
 type ParsedCommand struct {
 	// Cmd corresponds to the JSON schema field "cmd".
@@ -2807,6 +4047,12 @@ type Protocol struct {
 	// "ApplyPatchApprovalResponse".
 	ApplyPatchApprovalResponse *ApplyPatchApprovalResponse `json:"ApplyPatchApprovalResponse,omitempty,omitzero"`
 
+	// AppsListParams corresponds to the JSON schema field "AppsListParams".
+	AppsListParams *AppsListParams `json:"AppsListParams,omitempty,omitzero"`
+
+	// AppsListResponse corresponds to the JSON schema field "AppsListResponse".
+	AppsListResponse *AppsListResponse `json:"AppsListResponse,omitempty,omitzero"`
+
 	// AttestationGenerateParams corresponds to the JSON schema field
 	// "AttestationGenerateParams".
 	AttestationGenerateParams AttestationGenerateParams `json:"AttestationGenerateParams,omitempty,omitzero"`
@@ -2831,6 +4077,12 @@ type Protocol struct {
 	// "CommandExecOutputDeltaNotification".
 	CommandExecOutputDeltaNotification *CommandExecOutputDeltaNotification `json:"CommandExecOutputDeltaNotification,omitempty,omitzero"`
 
+	// CommandExecParams corresponds to the JSON schema field "CommandExecParams".
+	CommandExecParams *CommandExecParams `json:"CommandExecParams,omitempty,omitzero"`
+
+	// CommandExecResponse corresponds to the JSON schema field "CommandExecResponse".
+	CommandExecResponse *CommandExecResponse `json:"CommandExecResponse,omitempty,omitzero"`
+
 	// CommandExecutionOutputDeltaNotification corresponds to the JSON schema field
 	// "CommandExecutionOutputDeltaNotification".
 	CommandExecutionOutputDeltaNotification *CommandExecutionOutputDeltaNotification `json:"CommandExecutionOutputDeltaNotification,omitempty,omitzero"`
@@ -2843,9 +4095,30 @@ type Protocol struct {
 	// "CommandExecutionRequestApprovalResponse".
 	CommandExecutionRequestApprovalResponse *CommandExecutionRequestApprovalResponse `json:"CommandExecutionRequestApprovalResponse,omitempty,omitzero"`
 
+	// ConfigBatchWriteParams corresponds to the JSON schema field
+	// "ConfigBatchWriteParams".
+	ConfigBatchWriteParams *ConfigBatchWriteParams `json:"ConfigBatchWriteParams,omitempty,omitzero"`
+
+	// ConfigReadParams corresponds to the JSON schema field "ConfigReadParams".
+	ConfigReadParams *ConfigReadParams `json:"ConfigReadParams,omitempty,omitzero"`
+
+	// ConfigReadResponse corresponds to the JSON schema field "ConfigReadResponse".
+	ConfigReadResponse *ConfigReadResponse `json:"ConfigReadResponse,omitempty,omitzero"`
+
+	// ConfigRequirementsReadResponse corresponds to the JSON schema field
+	// "ConfigRequirementsReadResponse".
+	ConfigRequirementsReadResponse *ConfigRequirementsReadResponse `json:"ConfigRequirementsReadResponse,omitempty,omitzero"`
+
+	// ConfigValueWriteParams corresponds to the JSON schema field
+	// "ConfigValueWriteParams".
+	ConfigValueWriteParams *ConfigValueWriteParams `json:"ConfigValueWriteParams,omitempty,omitzero"`
+
 	// ConfigWarningNotification corresponds to the JSON schema field
 	// "ConfigWarningNotification".
 	ConfigWarningNotification *ConfigWarningNotification `json:"ConfigWarningNotification,omitempty,omitzero"`
+
+	// ConfigWriteResponse corresponds to the JSON schema field "ConfigWriteResponse".
+	ConfigWriteResponse *ConfigWriteResponse `json:"ConfigWriteResponse,omitempty,omitzero"`
 
 	// ContextCompactedNotification corresponds to the JSON schema field
 	// "ContextCompactedNotification".
@@ -2914,6 +4187,14 @@ type Protocol struct {
 	// "FsChangedNotification".
 	FsChangedNotification *FsChangedNotification `json:"FsChangedNotification,omitempty,omitzero"`
 
+	// FuzzyFileSearchParams corresponds to the JSON schema field
+	// "FuzzyFileSearchParams".
+	FuzzyFileSearchParams *FuzzyFileSearchParams `json:"FuzzyFileSearchParams,omitempty,omitzero"`
+
+	// FuzzyFileSearchResponse corresponds to the JSON schema field
+	// "FuzzyFileSearchResponse".
+	FuzzyFileSearchResponse *FuzzyFileSearchResponse `json:"FuzzyFileSearchResponse,omitempty,omitzero"`
+
 	// FuzzyFileSearchSessionCompletedNotification corresponds to the JSON schema
 	// field "FuzzyFileSearchSessionCompletedNotification".
 	FuzzyFileSearchSessionCompletedNotification *FuzzyFileSearchSessionCompletedNotification `json:"FuzzyFileSearchSessionCompletedNotification,omitempty,omitzero"`
@@ -2974,6 +4255,14 @@ type Protocol struct {
 	// "ItemStartedNotification".
 	ItemStartedNotification *ItemStartedNotification `json:"ItemStartedNotification,omitempty,omitzero"`
 
+	// ListMCPServerStatusParams corresponds to the JSON schema field
+	// "ListMcpServerStatusParams".
+	ListMCPServerStatusParams *ListMCPServerStatusParams `json:"ListMcpServerStatusParams,omitempty,omitzero"`
+
+	// ListMCPServerStatusResponse corresponds to the JSON schema field
+	// "ListMcpServerStatusResponse".
+	ListMCPServerStatusResponse *ListMCPServerStatusResponse `json:"ListMcpServerStatusResponse,omitempty,omitzero"`
+
 	// MCPServerElicitationRequestParams corresponds to the JSON schema field
 	// "McpServerElicitationRequestParams".
 	MCPServerElicitationRequestParams *MCPServerElicitationRequestParams `json:"McpServerElicitationRequestParams,omitempty,omitzero"`
@@ -2989,6 +4278,18 @@ type Protocol struct {
 	// MCPServerOauthLoginCompletedNotification corresponds to the JSON schema field
 	// "McpServerOauthLoginCompletedNotification".
 	MCPServerOauthLoginCompletedNotification *MCPServerOauthLoginCompletedNotification `json:"McpServerOauthLoginCompletedNotification,omitempty,omitzero"`
+
+	// MCPServerOauthLoginParams corresponds to the JSON schema field
+	// "McpServerOauthLoginParams".
+	MCPServerOauthLoginParams *MCPServerOauthLoginParams `json:"McpServerOauthLoginParams,omitempty,omitzero"`
+
+	// MCPServerOauthLoginResponse corresponds to the JSON schema field
+	// "McpServerOauthLoginResponse".
+	MCPServerOauthLoginResponse *MCPServerOauthLoginResponse `json:"McpServerOauthLoginResponse,omitempty,omitzero"`
+
+	// MCPServerRefreshResponse corresponds to the JSON schema field
+	// "McpServerRefreshResponse".
+	MCPServerRefreshResponse MCPServerRefreshResponse `json:"McpServerRefreshResponse,omitempty,omitzero"`
 
 	// MCPServerStatusUpdatedNotification corresponds to the JSON schema field
 	// "McpServerStatusUpdatedNotification".
@@ -3056,6 +4357,12 @@ type Protocol struct {
 	// "RemoteControlStatusChangedNotification".
 	RemoteControlStatusChangedNotification *RemoteControlStatusChangedNotification `json:"RemoteControlStatusChangedNotification,omitempty,omitzero"`
 
+	// ReviewStartParams corresponds to the JSON schema field "ReviewStartParams".
+	ReviewStartParams *ReviewStartParams `json:"ReviewStartParams,omitempty,omitzero"`
+
+	// ReviewStartResponse corresponds to the JSON schema field "ReviewStartResponse".
+	ReviewStartResponse *ReviewStartResponse `json:"ReviewStartResponse,omitempty,omitzero"`
+
 	// ServerRequestResolvedNotification corresponds to the JSON schema field
 	// "ServerRequestResolvedNotification".
 	ServerRequestResolvedNotification *ServerRequestResolvedNotification `json:"ServerRequestResolvedNotification,omitempty,omitzero"`
@@ -3063,6 +4370,20 @@ type Protocol struct {
 	// SkillsChangedNotification corresponds to the JSON schema field
 	// "SkillsChangedNotification".
 	SkillsChangedNotification SkillsChangedNotification `json:"SkillsChangedNotification,omitempty,omitzero"`
+
+	// SkillsConfigWriteParams corresponds to the JSON schema field
+	// "SkillsConfigWriteParams".
+	SkillsConfigWriteParams *SkillsConfigWriteParams `json:"SkillsConfigWriteParams,omitempty,omitzero"`
+
+	// SkillsConfigWriteResponse corresponds to the JSON schema field
+	// "SkillsConfigWriteResponse".
+	SkillsConfigWriteResponse *SkillsConfigWriteResponse `json:"SkillsConfigWriteResponse,omitempty,omitzero"`
+
+	// SkillsListParams corresponds to the JSON schema field "SkillsListParams".
+	SkillsListParams *SkillsListParams `json:"SkillsListParams,omitempty,omitzero"`
+
+	// SkillsListResponse corresponds to the JSON schema field "SkillsListResponse".
+	SkillsListResponse *SkillsListResponse `json:"SkillsListResponse,omitempty,omitzero"`
 
 	// StrictReviewRequiredNotification corresponds to the JSON schema field
 	// "StrictReviewRequiredNotification".
@@ -3116,6 +4437,14 @@ type Protocol struct {
 	// ThreadGoalUpdatedNotification corresponds to the JSON schema field
 	// "ThreadGoalUpdatedNotification".
 	ThreadGoalUpdatedNotification *ThreadGoalUpdatedNotification `json:"ThreadGoalUpdatedNotification,omitempty,omitzero"`
+
+	// ThreadItemsListParams corresponds to the JSON schema field
+	// "ThreadItemsListParams".
+	ThreadItemsListParams *ThreadItemsListParams `json:"ThreadItemsListParams,omitempty,omitzero"`
+
+	// ThreadItemsListResponse corresponds to the JSON schema field
+	// "ThreadItemsListResponse".
+	ThreadItemsListResponse *ThreadItemsListResponse `json:"ThreadItemsListResponse,omitempty,omitzero"`
 
 	// ThreadListParams corresponds to the JSON schema field "ThreadListParams".
 	ThreadListParams *ThreadListParams `json:"ThreadListParams,omitempty,omitzero"`
@@ -3216,6 +4545,13 @@ type Protocol struct {
 	// "ThreadSectionChangedNotification".
 	ThreadSectionChangedNotification *ThreadSectionChangedNotification `json:"ThreadSectionChangedNotification,omitempty,omitzero"`
 
+	// ThreadSetNameParams corresponds to the JSON schema field "ThreadSetNameParams".
+	ThreadSetNameParams *ThreadSetNameParams `json:"ThreadSetNameParams,omitempty,omitzero"`
+
+	// ThreadSetNameResponse corresponds to the JSON schema field
+	// "ThreadSetNameResponse".
+	ThreadSetNameResponse ThreadSetNameResponse `json:"ThreadSetNameResponse,omitempty,omitzero"`
+
 	// ThreadSettingsUpdatedNotification corresponds to the JSON schema field
 	// "ThreadSettingsUpdatedNotification".
 	ThreadSettingsUpdatedNotification *ThreadSettingsUpdatedNotification `json:"ThreadSettingsUpdatedNotification,omitempty,omitzero"`
@@ -3237,6 +4573,14 @@ type Protocol struct {
 	// ThreadTokenUsageUpdatedNotification corresponds to the JSON schema field
 	// "ThreadTokenUsageUpdatedNotification".
 	ThreadTokenUsageUpdatedNotification *ThreadTokenUsageUpdatedNotification `json:"ThreadTokenUsageUpdatedNotification,omitempty,omitzero"`
+
+	// ThreadTurnsListParams corresponds to the JSON schema field
+	// "ThreadTurnsListParams".
+	ThreadTurnsListParams *ThreadTurnsListParams `json:"ThreadTurnsListParams,omitempty,omitzero"`
+
+	// ThreadTurnsListResponse corresponds to the JSON schema field
+	// "ThreadTurnsListResponse".
+	ThreadTurnsListResponse *ThreadTurnsListResponse `json:"ThreadTurnsListResponse,omitempty,omitzero"`
 
 	// ThreadUnarchiveParams corresponds to the JSON schema field
 	// "ThreadUnarchiveParams".
@@ -3523,6 +4867,14 @@ type RemoteControlStatusChangedNotification struct {
 	Status RemoteControlConnectionStatus `json:"status"`
 }
 
+type RequestHeader struct {
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// Value corresponds to the JSON schema field "value".
+	Value string `json:"value"`
+}
+
 type RequestID = json.RawMessage
 
 type RequestPermissionProfile struct {
@@ -3531,6 +4883,61 @@ type RequestPermissionProfile struct {
 
 	// Network corresponds to the JSON schema field "network".
 	Network *AdditionalNetworkPermissions `json:"network,omitempty,omitzero"`
+}
+
+type ResidencyRequirement string
+
+const ResidencyRequirementUs ResidencyRequirement = "us"
+
+// A known resource that the server is capable of reading.
+type Resource struct {
+	// Meta corresponds to the JSON schema field "_meta".
+	Meta *json.RawMessage `json:"_meta,omitempty,omitzero"`
+
+	// Annotations corresponds to the JSON schema field "annotations".
+	Annotations *json.RawMessage `json:"annotations,omitempty,omitzero"`
+
+	// Description corresponds to the JSON schema field "description".
+	Description *string `json:"description,omitempty,omitzero"`
+
+	// Icons corresponds to the JSON schema field "icons".
+	Icons []json.RawMessage `json:"icons,omitempty,omitzero"`
+
+	// MimeType corresponds to the JSON schema field "mimeType".
+	MimeType *string `json:"mimeType,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// Size corresponds to the JSON schema field "size".
+	Size *int `json:"size,omitempty,omitzero"`
+
+	// Title corresponds to the JSON schema field "title".
+	Title *string `json:"title,omitempty,omitzero"`
+
+	// Uri corresponds to the JSON schema field "uri".
+	Uri string `json:"uri"`
+}
+
+// A template description for resources available on the server.
+type ResourceTemplate struct {
+	// Annotations corresponds to the JSON schema field "annotations".
+	Annotations *json.RawMessage `json:"annotations,omitempty,omitzero"`
+
+	// Description corresponds to the JSON schema field "description".
+	Description *string `json:"description,omitempty,omitzero"`
+
+	// MimeType corresponds to the JSON schema field "mimeType".
+	MimeType *string `json:"mimeType,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// Title corresponds to the JSON schema field "title".
+	Title *string `json:"title,omitempty,omitzero"`
+
+	// UriTemplate corresponds to the JSON schema field "uriTemplate".
+	UriTemplate string `json:"uriTemplate"`
 }
 
 type ResponseItem struct {
@@ -3657,6 +5064,54 @@ const ResponsesAPIWebSearchActionTypeSearch ResponsesAPIWebSearchActionType = "s
 // User's decision in response to an ExecApprovalRequest.
 type ReviewDecision = json.RawMessage
 
+type ReviewDelivery string
+
+const ReviewDeliveryInline ReviewDelivery = "inline"
+
+type ReviewStartParams struct {
+	// Reviews run inline on the supplied thread. Omit this field or pass `inline`. To
+	// review on a separate thread, start a thread first and use its id.
+	Delivery *ReviewDelivery `json:"delivery,omitempty,omitzero"`
+
+	// Target corresponds to the JSON schema field "target".
+	Target ReviewTarget `json:"target"`
+
+	// ThreadID corresponds to the JSON schema field "threadId".
+	ThreadID string `json:"threadId"`
+}
+
+type ReviewStartResponse struct {
+	// The thread id supplied to `review/start`.
+	ReviewThreadID string `json:"reviewThreadId"`
+
+	// Turn corresponds to the JSON schema field "turn".
+	Turn Turn `json:"turn"`
+}
+
+type ReviewTarget struct {
+	// Branch corresponds to the JSON schema field "branch".
+	Branch *string `json:"branch,omitempty,omitzero"`
+
+	// Instructions corresponds to the JSON schema field "instructions".
+	Instructions *string `json:"instructions,omitempty,omitzero"`
+
+	// Sha corresponds to the JSON schema field "sha".
+	Sha *string `json:"sha,omitempty,omitzero"`
+
+	// Optional human-readable label (e.g., commit subject) for UIs.
+	Title *string `json:"title,omitempty,omitzero"`
+
+	// Type corresponds to the JSON schema field "type".
+	Type ReviewTargetType `json:"type"`
+}
+
+type ReviewTargetType string
+
+const ReviewTargetTypeBaseBranch ReviewTargetType = "baseBranch"
+const ReviewTargetTypeCommit ReviewTargetType = "commit"
+const ReviewTargetTypeCustom ReviewTargetType = "custom"
+const ReviewTargetTypeUncommittedChanges ReviewTargetType = "uncommittedChanges"
+
 type SandboxMode string
 
 const SandboxModeDangerFullAccess SandboxMode = "danger-full-access"
@@ -3686,6 +5141,21 @@ const SandboxPolicyTypeDangerFullAccess SandboxPolicyType = "dangerFullAccess"
 const SandboxPolicyTypeExternalSandbox SandboxPolicyType = "externalSandbox"
 const SandboxPolicyTypeReadOnly SandboxPolicyType = "readOnly"
 const SandboxPolicyTypeWorkspaceWrite SandboxPolicyType = "workspaceWrite"
+
+type SandboxWorkspaceWrite struct {
+	// ExcludeSlashTmp corresponds to the JSON schema field "exclude_slash_tmp".
+	ExcludeSlashTmp bool `json:"exclude_slash_tmp,omitempty,omitzero"`
+
+	// ExcludeTmpdirEnvVar corresponds to the JSON schema field
+	// "exclude_tmpdir_env_var".
+	ExcludeTmpdirEnvVar bool `json:"exclude_tmpdir_env_var,omitempty,omitzero"`
+
+	// NetworkAccess corresponds to the JSON schema field "network_access".
+	NetworkAccess bool `json:"network_access,omitempty,omitzero"`
+
+	// WritableRoots corresponds to the JSON schema field "writable_roots".
+	WritableRoots []string `json:"writable_roots,omitempty,omitzero"`
+}
 
 // A user-selected root that can expose one or more runtime capabilities.
 type SelectedCapabilityRoot struct {
@@ -3719,11 +5189,147 @@ type Settings struct {
 	ReasoningEffort *ReasoningEffort `json:"reasoning_effort,omitempty,omitzero"`
 }
 
+type SkillDependencies struct {
+	// Tools corresponds to the JSON schema field "tools".
+	Tools []SkillToolDependency `json:"tools"`
+}
+
+type SkillErrorInfo struct {
+	// Message corresponds to the JSON schema field "message".
+	Message string `json:"message"`
+
+	// Path corresponds to the JSON schema field "path".
+	Path string `json:"path"`
+}
+
+type SkillInterface struct {
+	// BrandColor corresponds to the JSON schema field "brandColor".
+	BrandColor *string `json:"brandColor,omitempty,omitzero"`
+
+	// DefaultPrompt corresponds to the JSON schema field "defaultPrompt".
+	DefaultPrompt *string `json:"defaultPrompt,omitempty,omitzero"`
+
+	// DisplayName corresponds to the JSON schema field "displayName".
+	DisplayName *string `json:"displayName,omitempty,omitzero"`
+
+	// IconLarge corresponds to the JSON schema field "iconLarge".
+	IconLarge *AbsolutePathBuf `json:"iconLarge,omitempty,omitzero"`
+
+	// Remote large icon URL from the plugin catalog.
+	IconLargeURL *string `json:"iconLargeUrl,omitempty,omitzero"`
+
+	// IconSmall corresponds to the JSON schema field "iconSmall".
+	IconSmall *AbsolutePathBuf `json:"iconSmall,omitempty,omitzero"`
+
+	// Remote small icon URL from the plugin catalog.
+	IconSmallURL *string `json:"iconSmallUrl,omitempty,omitzero"`
+
+	// ShortDescription corresponds to the JSON schema field "shortDescription".
+	ShortDescription *string `json:"shortDescription,omitempty,omitzero"`
+}
+
+type SkillMetadata struct {
+	// Dependencies corresponds to the JSON schema field "dependencies".
+	Dependencies *SkillDependencies `json:"dependencies,omitempty,omitzero"`
+
+	// Description corresponds to the JSON schema field "description".
+	Description string `json:"description"`
+
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled bool `json:"enabled"`
+
+	// Interface corresponds to the JSON schema field "interface".
+	Interface *SkillInterface `json:"interface,omitempty,omitzero"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// Path corresponds to the JSON schema field "path".
+	Path LegacyAppPathString `json:"path"`
+
+	// Owning plugin ID, matching `PluginSummary.id`, when known.
+	PluginID *string `json:"pluginId,omitempty,omitzero"`
+
+	// Scope corresponds to the JSON schema field "scope".
+	Scope SkillScope `json:"scope"`
+
+	// Legacy short_description from SKILL.md. Prefer SKILL.json
+	// interface.short_description.
+	ShortDescription *string `json:"shortDescription,omitempty,omitzero"`
+}
+
+type SkillScope string
+
+const SkillScopeAdmin SkillScope = "admin"
+const SkillScopeRepo SkillScope = "repo"
+const SkillScopeSystem SkillScope = "system"
+const SkillScopeUser SkillScope = "user"
+
+type SkillToolDependency struct {
+	// Command corresponds to the JSON schema field "command".
+	Command *string `json:"command,omitempty,omitzero"`
+
+	// Description corresponds to the JSON schema field "description".
+	Description *string `json:"description,omitempty,omitzero"`
+
+	// Transport corresponds to the JSON schema field "transport".
+	Transport *string `json:"transport,omitempty,omitzero"`
+
+	// Type corresponds to the JSON schema field "type".
+	Type string `json:"type"`
+
+	// URL corresponds to the JSON schema field "url".
+	URL *string `json:"url,omitempty,omitzero"`
+
+	// Value corresponds to the JSON schema field "value".
+	Value string `json:"value"`
+}
+
 // Notification emitted when watched local skill files change.
 //
 // Treat this as an invalidation signal and re-run `skills/list` with the client's
 // current parameters when refreshed skill metadata is needed.
 type SkillsChangedNotification map[string]interface{}
+
+type SkillsConfigWriteParams struct {
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled bool `json:"enabled"`
+
+	// Name-based selector.
+	Name *string `json:"name,omitempty,omitzero"`
+
+	// Path-based selector.
+	Path *AbsolutePathBuf `json:"path,omitempty,omitzero"`
+}
+
+type SkillsConfigWriteResponse struct {
+	// EffectiveEnabled corresponds to the JSON schema field "effectiveEnabled".
+	EffectiveEnabled bool `json:"effectiveEnabled"`
+}
+
+type SkillsListEntry struct {
+	// Cwd corresponds to the JSON schema field "cwd".
+	Cwd string `json:"cwd"`
+
+	// Errors corresponds to the JSON schema field "errors".
+	Errors []SkillErrorInfo `json:"errors"`
+
+	// Skills corresponds to the JSON schema field "skills".
+	Skills []SkillMetadata `json:"skills"`
+}
+
+type SkillsListParams struct {
+	// When empty, defaults to the current session working directory.
+	Cwds []string `json:"cwds,omitempty,omitzero"`
+
+	// When true, bypass the skills cache and re-scan skills from disk.
+	ForceReload *bool `json:"forceReload,omitempty,omitzero"`
+}
+
+type SkillsListResponse struct {
+	// Data corresponds to the JSON schema field "data".
+	Data []SkillsListEntry `json:"data"`
+}
 
 type SortDirection string
 
@@ -4407,6 +6013,33 @@ type ThreadItem struct {
 // Last known status of the target agents, when available.
 type ThreadItemAgentsStates map[string]CollabAgentState
 
+type ThreadItemEntry struct {
+	// Unix timestamp (milliseconds) when the item completed, if recorded by the
+	// producer.
+	CompletedAtMs *int `json:"completedAtMs,omitempty,omitzero"`
+
+	// Item corresponds to the JSON schema field "item".
+	Item ThreadItem `json:"item"`
+
+	// The saved output was omitted. Fetch the complete item with `thread/items/read`.
+	OutputDeferred *bool `json:"outputDeferred,omitempty,omitzero"`
+
+	// Unix timestamp (milliseconds) when the item started, if recorded by the
+	// producer.
+	StartedAtMs *int `json:"startedAtMs,omitempty,omitzero"`
+
+	// Turn containing this item.
+	TurnID string `json:"turnId"`
+}
+
+type ThreadItemOutputDeferral struct {
+	// Defer nonempty output from successful commands.
+	CommandExecution *bool `json:"commandExecution,omitempty,omitzero"`
+
+	// Defer nonempty plain-text results from successful MCP tool calls.
+	MCPToolCall *bool `json:"mcpToolCall,omitempty,omitzero"`
+}
+
 type ThreadItemType string
 
 const ThreadItemTypeAgentMessage ThreadItemType = "agentMessage"
@@ -4428,6 +6061,49 @@ const ThreadItemTypeSleep ThreadItemType = "sleep"
 const ThreadItemTypeSubAgentActivity ThreadItemType = "subAgentActivity"
 const ThreadItemTypeUserMessage ThreadItemType = "userMessage"
 const ThreadItemTypeWebSearch ThreadItemType = "webSearch"
+
+type ThreadItemsListAnchorType string
+
+const ThreadItemsListAnchorTypeItem ThreadItemsListAnchorType = "item"
+
+// Starting position for an item-history page.
+type ThreadItemsListCursor = json.RawMessage
+
+type ThreadItemsListParams struct {
+	// Opaque continuation cursor or an exclusive item anchor in the requested visible
+	// turn. An item anchor requires a non-empty `turnId`; ascending (the default)
+	// returns items after it, and descending returns items before it. Continue with
+	// the returned string cursor.
+	Cursor *ThreadItemsListCursor `json:"cursor,omitempty,omitzero"`
+
+	// For a single turn, choose which saved outputs to fetch separately by item ID.
+	DeferOutput *ThreadItemOutputDeferral `json:"deferOutput,omitempty,omitzero"`
+
+	// Optional item page size.
+	Limit *int `json:"limit,omitempty,omitzero"`
+
+	// Optional item pagination direction; defaults to ascending.
+	SortDirection *SortDirection `json:"sortDirection,omitempty,omitzero"`
+
+	// ThreadID corresponds to the JSON schema field "threadId".
+	ThreadID string `json:"threadId"`
+
+	// Optional turn id to filter by. When omitted, returns items across the thread.
+	TurnID *string `json:"turnId,omitempty,omitzero"`
+}
+
+type ThreadItemsListResponse struct {
+	// Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only
+	// populated when the page contains at least one item.
+	BackwardsCursor *string `json:"backwardsCursor,omitempty,omitzero"`
+
+	// Data corresponds to the JSON schema field "data".
+	Data []ThreadItemEntry `json:"data"`
+
+	// Opaque cursor to pass to the next call to continue after the last item. if
+	// None, there are no more items to return.
+	NextCursor *string `json:"nextCursor,omitempty,omitzero"`
+}
 
 type ThreadListCwdFilter = json.RawMessage
 
@@ -5016,6 +6692,16 @@ type ThreadSectionChangedNotification struct {
 	ThreadID string `json:"threadId"`
 }
 
+type ThreadSetNameParams struct {
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// ThreadID corresponds to the JSON schema field "threadId".
+	ThreadID string `json:"threadId"`
+}
+
+type ThreadSetNameResponse map[string]interface{}
+
 type ThreadSettings struct {
 	// ActivePermissionProfile corresponds to the JSON schema field
 	// "activePermissionProfile".
@@ -5299,6 +6985,38 @@ type ThreadTokenUsageUpdatedNotification struct {
 	TurnID string `json:"turnId"`
 }
 
+type ThreadTurnsListParams struct {
+	// Opaque cursor to pass to the next call to continue after the last turn.
+	Cursor *string `json:"cursor,omitempty,omitzero"`
+
+	// How much item detail to include for each returned turn; defaults to summary.
+	ItemsView *TurnItemsView `json:"itemsView,omitempty,omitzero"`
+
+	// Optional turn page size.
+	Limit *int `json:"limit,omitempty,omitzero"`
+
+	// Optional turn pagination direction; defaults to descending.
+	SortDirection *SortDirection `json:"sortDirection,omitempty,omitzero"`
+
+	// ThreadID corresponds to the JSON schema field "threadId".
+	ThreadID string `json:"threadId"`
+}
+
+type ThreadTurnsListResponse struct {
+	// Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only
+	// populated when the page contains at least one turn. Use it with the opposite
+	// `sortDirection` to include the anchor turn again and catch updates to that
+	// turn.
+	BackwardsCursor *string `json:"backwardsCursor,omitempty,omitzero"`
+
+	// Data corresponds to the JSON schema field "data".
+	Data []Turn `json:"data"`
+
+	// Opaque cursor to pass to the next call to continue after the last turn. if
+	// None, there are no more turns to return.
+	NextCursor *string `json:"nextCursor,omitempty,omitzero"`
+}
+
 type ThreadUnarchiveParams struct {
 	// ThreadID corresponds to the JSON schema field "threadId".
 	ThreadID string `json:"threadId"`
@@ -5347,6 +7065,33 @@ type TokenUsageBreakdown struct {
 
 	// TotalTokens corresponds to the JSON schema field "totalTokens".
 	TotalTokens int `json:"totalTokens"`
+}
+
+// Definition for a tool the client can call.
+type Tool struct {
+	// Meta corresponds to the JSON schema field "_meta".
+	Meta *json.RawMessage `json:"_meta,omitempty,omitzero"`
+
+	// Annotations corresponds to the JSON schema field "annotations".
+	Annotations *json.RawMessage `json:"annotations,omitempty,omitzero"`
+
+	// Description corresponds to the JSON schema field "description".
+	Description *string `json:"description,omitempty,omitzero"`
+
+	// Icons corresponds to the JSON schema field "icons".
+	Icons []json.RawMessage `json:"icons,omitempty,omitzero"`
+
+	// InputSchema corresponds to the JSON schema field "inputSchema".
+	InputSchema json.RawMessage `json:"inputSchema"`
+
+	// Name corresponds to the JSON schema field "name".
+	Name string `json:"name"`
+
+	// OutputSchema corresponds to the JSON schema field "outputSchema".
+	OutputSchema *json.RawMessage `json:"outputSchema,omitempty,omitzero"`
+
+	// Title corresponds to the JSON schema field "title".
+	Title *string `json:"title,omitempty,omitzero"`
 }
 
 // EXPERIMENTAL. Captures a user's answer to a request_user_input question.
@@ -5414,6 +7159,11 @@ type ToolRequestUserInputResponse struct {
 }
 
 type ToolRequestUserInputResponseAnswers map[string]ToolRequestUserInputAnswer
+
+type ToolsV2 struct {
+	// WebSearch corresponds to the JSON schema field "web_search".
+	WebSearch *WebSearchToolConfig `json:"web_search,omitempty,omitzero"`
+}
 
 type Turn struct {
 	// Unix timestamp (in seconds) when the turn completed.
@@ -5846,6 +7596,12 @@ const UserInputTypeMention UserInputType = "mention"
 const UserInputTypeSkill UserInputType = "skill"
 const UserInputTypeText UserInputType = "text"
 
+type Verbosity string
+
+const VerbosityHigh Verbosity = "high"
+const VerbosityLow Verbosity = "low"
+const VerbosityMedium Verbosity = "medium"
+
 type WarningNotification struct {
 	// Concise warning message for the user.
 	Message string `json:"message"`
@@ -5877,6 +7633,55 @@ const WebSearchActionTypeFindInPage WebSearchActionType = "findInPage"
 const WebSearchActionTypeOpenPage WebSearchActionType = "openPage"
 const WebSearchActionTypeOther WebSearchActionType = "other"
 const WebSearchActionTypeSearch WebSearchActionType = "search"
+
+type WebSearchContextSize string
+
+const WebSearchContextSizeHigh WebSearchContextSize = "high"
+const WebSearchContextSizeLow WebSearchContextSize = "low"
+const WebSearchContextSizeMedium WebSearchContextSize = "medium"
+
+type WebSearchLocation struct {
+	// City corresponds to the JSON schema field "city".
+	City *string `json:"city,omitempty,omitzero"`
+
+	// Country corresponds to the JSON schema field "country".
+	Country *string `json:"country,omitempty,omitzero"`
+
+	// Region corresponds to the JSON schema field "region".
+	Region *string `json:"region,omitempty,omitzero"`
+
+	// Timezone corresponds to the JSON schema field "timezone".
+	Timezone *string `json:"timezone,omitempty,omitzero"`
+}
+
+type WebSearchMode string
+
+const WebSearchModeCached WebSearchMode = "cached"
+const WebSearchModeDisabled WebSearchMode = "disabled"
+const WebSearchModeIndexed WebSearchMode = "indexed"
+const WebSearchModeLive WebSearchMode = "live"
+
+type WebSearchProvider string
+
+const WebSearchProviderSearchMCP WebSearchProvider = "search_mcp"
+const WebSearchProviderStandalone WebSearchProvider = "standalone"
+
+type WebSearchToolConfig struct {
+	// AllowedDomains corresponds to the JSON schema field "allowed_domains".
+	AllowedDomains []string `json:"allowed_domains,omitempty,omitzero"`
+
+	// ContextSize corresponds to the JSON schema field "context_size".
+	ContextSize *WebSearchContextSize `json:"context_size,omitempty,omitzero"`
+
+	// Location corresponds to the JSON schema field "location".
+	Location *WebSearchLocation `json:"location,omitempty,omitzero"`
+}
+
+type WindowsSandboxImplementation string
+
+const WindowsSandboxImplementationElevated WindowsSandboxImplementation = "elevated"
+const WindowsSandboxImplementationMxc WindowsSandboxImplementation = "mxc"
+const WindowsSandboxImplementationUnelevated WindowsSandboxImplementation = "unelevated"
 
 type WindowsSandboxSetupCompletedNotification struct {
 	// Error corresponds to the JSON schema field "error".
@@ -5916,3 +7721,8 @@ type WorkspaceRouting struct {
 	// ChatgptAccountID corresponds to the JSON schema field "chatgptAccountId".
 	ChatgptAccountID string `json:"chatgptAccountId"`
 }
+
+type WriteStatus string
+
+const WriteStatusOk WriteStatus = "ok"
+const WriteStatusOkOverridden WriteStatus = "okOverridden"
