@@ -198,6 +198,24 @@ func (p *parser) match(r *rule, m map[string]any) {
 			}
 		case "command_regex":
 			r.commandRegex = p.regex(m, k, key)
+		case "arg_regex":
+			r.argRegex = p.regex(m, k, key)
+		case "options", "forbid_options":
+			if ss, ok := p.strs(m, k, key); ok {
+				if len(ss) == 0 {
+					p.errorf(key, "%s: want a non-empty list of options", key)
+				}
+				for _, o := range ss {
+					if len(o) < 2 || o[0] != '-' || strings.ContainsAny(o, " \t\n=") {
+						p.errorf(key, "%s: %q is not an option (want -x, --long or -name)", key, o)
+					}
+				}
+				if k == "options" {
+					r.options = ss
+				} else {
+					r.forbidOptions = ss
+				}
+			}
 		case "reason_regex":
 			r.reasonRegex = p.regex(m, k, key)
 		case "cwd_prefix":
@@ -217,7 +235,7 @@ func (p *parser) match(r *rule, m map[string]any) {
 			}
 			r.perms = p.permissions(pt)
 		default:
-			p.errorf(key, "unknown field %q in match (want hook_kind, program, argv_prefix, command_regex, cwd_prefix, paths, reason_regex or permissions)", k)
+			p.errorf(key, "unknown field %q in match (want hook_kind, program, argv_prefix, command_regex, arg_regex, options, forbid_options, cwd_prefix, paths, reason_regex or permissions)", k)
 		}
 	}
 	conflict := func(field string, kind abi.ApprovalKind, set bool) {
@@ -228,6 +246,9 @@ func (p *parser) match(r *rule, m map[string]any) {
 	conflict("program", abi.ApprovalCommand, m["program"] != nil)
 	conflict("argv_prefix", abi.ApprovalCommand, m["argv_prefix"] != nil)
 	conflict("command_regex", abi.ApprovalCommand, m["command_regex"] != nil)
+	conflict("arg_regex", abi.ApprovalCommand, m["arg_regex"] != nil)
+	conflict("options", abi.ApprovalCommand, m["options"] != nil)
+	conflict("forbid_options", abi.ApprovalCommand, m["forbid_options"] != nil)
 	conflict("paths", abi.ApprovalFileChange, m["paths"] != nil)
 	conflict("permissions", abi.ApprovalPermissions, m["permissions"] != nil)
 	kinds := 0
@@ -237,10 +258,10 @@ func (p *parser) match(r *rule, m map[string]any) {
 		}
 	}
 	if kinds > 1 {
-		p.errorf("match", "match: mixes conditions of different hook kinds (program/argv_prefix/command_regex, paths, permissions); a request has one kind")
+		p.errorf("match", "match: mixes conditions of different hook kinds (program/argv_prefix/command_regex/arg_regex/options/forbid_options, paths, permissions); a request has one kind")
 	}
-	if r.allowRedirects && !r.hasCommandCond() {
-		p.errorf("allow_redirects", "allow_redirects: only applies to rules with program, argv_prefix or command_regex")
+	if r.allowRedirects && !r.hasCommandCond() && r.kind != abi.ApprovalCommand {
+		p.errorf("allow_redirects", "allow_redirects: only applies to command rules (hook_kind = \"command\", or program, argv_prefix, …)")
 	}
 }
 

@@ -154,7 +154,7 @@ decision = "accept"
 allow_redirects = true
 [rule.match]
 cwd_prefix = "/w"
-`, []string{`rules.toml:4: rule "x": allow_redirects: only applies to rules with program`}},
+`, []string{`rules.toml:4: rule "x": allow_redirects: only applies to command rules`}},
 		{"TOML syntax", `[[rule]]
 name = "x"
 decision = accept

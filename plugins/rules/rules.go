@@ -5,6 +5,8 @@
 package rules
 
 import (
+	"context"
+	"fmt"
 	"path"
 	"regexp"
 	"strings"
@@ -27,6 +29,10 @@ type Verdict struct {
 	Rule string
 	// Message is the matching rule's message.
 	Message string
+	// Analysis is what the engine read of a command request's line (nil
+	// for other kinds). When Decision is accept or acceptForSession it is
+	// vouched, and its Commands are exactly what bash will execute.
+	Analysis *Analysis
 }
 
 // Rules returns the names of p's rules, in order.
@@ -44,14 +50,17 @@ type rule struct {
 	message        string
 	allowRedirects bool
 
-	kind         abi.ApprovalKind // "" for any
-	programs     []string
-	argvPrefix   []string
-	commandRegex *regexp.Regexp
-	cwdPrefix    string
-	paths        []string
-	reasonRegex  *regexp.Regexp
-	perms        *permRule
+	kind          abi.ApprovalKind // "" for any
+	programs      []string
+	argvPrefix    []string
+	commandRegex  *regexp.Regexp
+	argRegex      *regexp.Regexp
+	options       []string
+	forbidOptions []string
+	cwdPrefix     string
+	paths         []string
+	reasonRegex   *regexp.Regexp
+	perms         *permRule
 }
 
 type permRule struct {
@@ -68,105 +77,292 @@ func (r *rule) permissive() bool {
 }
 
 func (r *rule) hasCommandCond() bool {
-	return len(r.programs) > 0 || r.argvPrefix != nil || r.commandRegex != nil
+	return len(r.programs) > 0 || r.argvPrefix != nil || r.commandRegex != nil ||
+		r.argRegex != nil || r.options != nil || r.forbidOptions != nil
+}
+
+// A Trial is what one rule made of a request, for Explain.
+type Trial struct {
+	// Rule is the rule's name.
+	Rule string
+	// Matched reports that the rule matched (the last trial of a verdict
+	// that has a rule).
+	Matched bool
+	// Why says why the rule did not match; empty when it matched.
+	Why string
 }
 
 // Evaluate returns the verdict of the first rule that matches req, or
-// abi.Abstain if none does.
+// abi.Abstain if none does. It honours ctx: when ctx ends, the line is not
+// vouched and the rules not yet tried are not tried.
 //
 // Rules whose decision is accept, acceptForSession or abstain must cover
-// the whole request: every simple command of a command line (after
-// unwrapping bash -lc '…'), with no construct the engine cannot vouch for;
-// every changed path; every requested permission. Rules that decline or
-// cancel match if any part of the request matches.
-func (p *Policy) Evaluate(req *abi.ApprovalRequest) Verdict {
-	var info *cmdInfo
+// the whole request: a command line must be vouched (see Analyze), and
+// every command it runs satisfy the rule; every changed path; every
+// requested permission. Rules that decline or cancel match if any part of
+// the request matches, reading the line as loosely as needed to find every
+// command that might run. Safe for concurrent use.
+func (p *Policy) Evaluate(ctx context.Context, req *abi.ApprovalRequest) Verdict {
+	v, _ := p.eval(ctx, req, false)
+	return v
+}
+
+// Explain is Evaluate, and also says of each rule tried why it did or did
+// not match.
+func (p *Policy) Explain(ctx context.Context, req *abi.ApprovalRequest) (Verdict, []Trial) {
+	return p.eval(ctx, req, true)
+}
+
+// A reading is what the rules match a command request against.
+type reading struct {
+	strict *Analysis
+	loose  *loose
+	raw    string
+}
+
+func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain bool) (Verdict, []Trial) {
+	var rd *reading
+	var trials []Trial
 	if req.Kind == abi.ApprovalCommand {
-		info = analyze(req.Command)
+		f := parseLine(req.Command)
+		strictF := f
+		if len(req.Command) > MaxLineBytes {
+			strictF = nil
+		}
+		rd = &reading{strict: analyzeLine(ctx, req.Command, strictF), raw: req.Command}
+		rd.loose = looseAnalyze(ctx, req.Command, f)
+	}
+	v := Verdict{Decision: abi.Abstain}
+	if rd != nil {
+		v.Analysis = rd.strict
 	}
 	for _, r := range p.rules {
-		if r.match(req, info) {
-			return Verdict{Decision: r.decision, Rule: r.name, Message: r.message}
+		if ctx != nil && ctx.Err() != nil {
+			if explain {
+				trials = append(trials, Trial{Rule: r.name, Why: "not tried: " + ctx.Err().Error()})
+			}
+			break
+		}
+		why := r.match(req, rd)
+		if explain {
+			trials = append(trials, Trial{Rule: r.name, Matched: why == "", Why: why})
+		}
+		if why == "" {
+			v.Decision, v.Rule, v.Message = r.decision, r.name, r.message
+			break
 		}
 	}
-	return Verdict{Decision: abi.Abstain}
+	return v, trials
 }
 
-func (r *rule) match(req *abi.ApprovalRequest, info *cmdInfo) bool {
+// match returns why r does not match req, or "" if it does.
+func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 	if r.kind != "" && r.kind != req.Kind {
-		return false
+		return fmt.Sprintf("hook_kind is %s, the request is %s", r.kind, req.Kind)
 	}
 	if r.cwdPrefix != "" && !underDir(cleanPath(req.Cwd), r.cwdPrefix) {
-		return false
+		return fmt.Sprintf("cwd %q is not under %s", req.Cwd, r.cwdPrefix)
 	}
 	if r.reasonRegex != nil && !r.reasonRegex.MatchString(req.Reason) {
-		return false
+		return fmt.Sprintf("reason %q does not match reason_regex", req.Reason)
 	}
-	if r.hasCommandCond() && (req.Kind != abi.ApprovalCommand || !r.matchCommand(req.Command, info)) {
-		return false
-	}
-	if r.paths != nil && (req.Kind != abi.ApprovalFileChange || !r.matchChanges(req)) {
-		return false
-	}
-	if r.perms != nil && (req.Kind != abi.ApprovalPermissions || !r.matchPermissions(req)) {
-		return false
-	}
-	return true
-}
-
-func (r *rule) matchCommand(raw string, info *cmdInfo) bool {
-	if r.permissive() {
-		if len(info.unsafe) > 0 || (len(info.writes) > 0 && !r.allowRedirects) || len(info.cmds) == 0 {
-			return false
-		}
-		for _, c := range info.cmds {
-			if !r.matchSimple(c, true) {
-				return false
+	if req.Kind == abi.ApprovalCommand {
+		if r.permissive() {
+			if why := r.matchStrict(rd.strict, req.Cwd); why != "" {
+				return why
+			}
+		} else if r.hasCommandCond() {
+			if why := r.matchLoose(rd); why != "" {
+				return why
 			}
 		}
-		return true
+	} else if r.hasCommandCond() {
+		return "its conditions are about commands"
 	}
-	if r.commandRegex != nil && len(r.programs) == 0 && r.argvPrefix == nil && r.commandRegex.MatchString(raw) {
-		return true
+	if r.paths != nil && (req.Kind != abi.ApprovalFileChange || !r.matchChanges(req)) {
+		return "paths do not match"
 	}
-	for _, c := range info.all {
-		if r.matchSimple(c, false) {
-			return true
-		}
+	if r.perms != nil && (req.Kind != abi.ApprovalPermissions || !r.matchPermissions(req)) {
+		return "permissions do not match"
 	}
-	return false
+	return ""
 }
 
-func (r *rule) matchSimple(c simpleCmd, strict bool) bool {
-	if len(r.programs) > 0 {
-		if !c.lit[0] {
-			return false
+// matchStrict returns why a permissive rule does not cover a command
+// line: the line must be vouched, every redirection allowed, and every
+// command satisfy the rule and use no option that writes or executes.
+func (r *rule) matchStrict(an *Analysis, cwd string) string {
+	if !an.Vouched {
+		return an.Reason
+	}
+	if len(an.Commands) == 0 {
+		return "the line runs no command"
+	}
+	for i := range an.Commands {
+		c := &an.Commands[i]
+		for _, rd := range c.Redirects {
+			if rd.Writes() && rd.Path != "/dev/null" && !r.allowRedirects {
+				return fmt.Sprintf("%s: redirection %s %s writes a file (the rule does not set allow_redirects)", cmdLabel(c), rd.Op, rd.Path)
+			}
+			if rd.Path != "" && rd.Op != ">&" && rd.Op != "<&" && !path.IsAbs(rd.Path) && cwd != "" && special(path.Join(cwd, rd.Path)) {
+				return fmt.Sprintf("%s: redirection %s %s opens a device or kernel file in %s", cmdLabel(c), rd.Op, rd.Path, cwd)
+			}
 		}
+		if !r.hasCommandCond() {
+			continue
+		}
+		argv := c.Resolved()
+		if why := r.matchArgv(argv, nil, true); why != "" {
+			return cmdLabel(c) + ": " + why
+		}
+		if d := danger(argv); d != "" {
+			return cmdLabel(c) + ": " + d
+		}
+	}
+	return ""
+}
+
+// cmdLabel names a command in a reason.
+func cmdLabel(c *Command) string {
+	const max = 60
+	s := strings.Join(c.Argv, " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// matchLoose returns why a restrictive rule touches no command the line
+// might run.
+func (r *rule) matchLoose(rd *reading) string {
+	if r.commandRegex != nil && len(r.programs) == 0 && r.argvPrefix == nil && r.argRegex == nil &&
+		r.options == nil && r.forbidOptions == nil && r.commandRegex.MatchString(rd.raw) {
+		return ""
+	}
+	for i := range rd.strict.Commands {
+		if r.matchArgv(rd.strict.Commands[i].Resolved(), nil, false) == "" {
+			return ""
+		}
+	}
+	for _, c := range rd.loose.cands {
+		if len(c.argv) > 0 && r.matchArgv(c.argv, c.lit, false) == "" {
+			return ""
+		}
+	}
+	return "no command the line might run matches"
+}
+
+// matchArgv returns why argv does not satisfy the rule's command
+// conditions, or "". lit[i] reports argv[i] a known literal (nil: all
+// are). Strictly (permissive rules), program names match exactly;
+// loosely, by base name.
+func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
+	isLit := func(i int) bool { return lit == nil || lit[i] }
+	if len(r.programs) > 0 {
 		found := false
 		for _, p := range r.programs {
-			if programIs(c.argv[0], p, strict) {
+			if isLit(0) && programIs(argv[0], p, strict) {
 				found = true
 				break
 			}
 		}
 		if !found {
-			return false
+			return fmt.Sprintf("program %s is not %s", argv[0], strings.Join(r.programs, ", "))
 		}
 	}
+	rest := 1
 	if r.argvPrefix != nil {
-		if len(c.argv) < len(r.argvPrefix) {
-			return false
+		want := r.argvPrefix
+		if !isLit(0) || !programIs(argv[0], want[0], strict) {
+			return fmt.Sprintf("program %s is not %s", argv[0], want[0])
 		}
-		for i, want := range r.argvPrefix {
-			if !c.lit[i] {
-				return false
+		i := 1
+		if path.Base(want[0]) == "git" && len(want) > 1 && !strings.HasPrefix(want[1], "-") {
+			sub, reason := gitSubcommand(argv, strict)
+			if reason != "" {
+				return reason
 			}
-			if i == 0 && !programIs(c.argv[0], want, strict) || i > 0 && c.argv[i] != want {
-				return false
+			i = sub
+		}
+		for _, w := range want[1:] {
+			if i >= len(argv) || !isLit(i) || argv[i] != w {
+				return fmt.Sprintf("argv does not start with %s", strings.Join(want, " "))
+			}
+			i++
+		}
+		rest = i
+	}
+	if rest > len(argv) {
+		rest = len(argv)
+	}
+	args := argv[rest:]
+	end := len(args)
+	for i, a := range args {
+		if a == "--" && isLit(rest+i) {
+			end = i
+			break
+		}
+	}
+	if r.forbidOptions != nil {
+		for _, a := range args[:end] {
+			if o := optionIn(a, r.forbidOptions); o != "" {
+				return fmt.Sprintf("argument %s is the forbidden option %s", a, o)
 			}
 		}
 	}
-	return r.commandRegex == nil || r.commandRegex.MatchString(c.text)
+	if r.options != nil {
+		found := false
+		for _, a := range args[:end] {
+			if optionIn(a, r.options) != "" {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return "no argument is one of the options " + strings.Join(r.options, ", ")
+		}
+	}
+	if r.argRegex != nil {
+		any := false
+		for i, a := range args {
+			m := isLit(rest+i) && r.argRegex.MatchString(a)
+			if strict && !m {
+				return fmt.Sprintf("argument %q does not match arg_regex", a)
+			}
+			any = any || m
+		}
+		if !strict && !any {
+			return "no argument matches arg_regex"
+		}
+	}
+	if r.commandRegex != nil && !r.commandRegex.MatchString(strings.Join(argv, " ")) {
+		return "command_regex does not match"
+	}
+	return ""
+}
+
+// optionIn returns the option of opts that arg is, or "". A long option
+// matches itself, with a value (--opt=v), and abbreviated (--outp); a
+// one-letter option (-o) matches itself and any cluster of short options
+// that contains its letter (-xo, -ofile); any other option matches
+// exactly.
+func optionIn(arg string, opts []string) string {
+	for _, o := range opts {
+		switch {
+		case arg == o:
+			return o
+		case strings.HasPrefix(o, "--"):
+			name, _, _ := strings.Cut(arg, "=")
+			if name == o || longAbbrev(arg, o) {
+				return o
+			}
+		case len(o) == 2 && o[0] == '-':
+			if len(arg) > 1 && arg[0] == '-' && arg[1] != '-' && strings.IndexByte(arg[1:], o[1]) >= 0 {
+				return o
+			}
+		}
+	}
+	return ""
 }
 
 // systemDirs are the directories where a program named without a directory

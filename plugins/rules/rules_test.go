@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -51,6 +52,9 @@ func with(req *abi.ApprovalRequest, f func(*abi.ApprovalRequest)) *abi.ApprovalR
 	return req
 }
 
+// ctx0 is the context of evaluations that are not about contexts.
+var ctx0 = context.Background()
+
 // none is the verdict when no rule matches.
 const none = ""
 
@@ -67,13 +71,13 @@ func TestEvaluate(t *testing.T) {
 		{"ls in /bin", cmd("/bin/ls"), "read-only-tools"},
 		{"ls and cat", bash("ls && cat go.mod | grep module"), "read-only-tools"},
 		{"ls; pwd newline wc", bash("ls; pwd\nwc -l x"), "read-only-tools"},
-		{"subshell of ls", bash("(ls; cat x) || pwd"), "read-only-tools"},
-		{"ls with glob arg", bash("ls *.go"), "read-only-tools"},
-		{"ls with var arg", bash("ls $HOME"), "read-only-tools"},
+		{"subshell of ls", bash("(ls; cat x) || pwd"), none}, // compound commands are not vouched,
+		{"ls with glob arg", bash("ls *.go"), none},          // a glob changes the argv,
+		{"ls with var arg", bash("ls $HOME"), none},
 		{"quoted ls", bash(`'l''s' "-la"`), "read-only-tools"},
 		{"ls 2>&1 and >/dev/null", bash("ls 2>&1 >/dev/null"), "read-only-tools"},
 		{"ls < input", bash("cat < go.mod"), "read-only-tools"},
-		{"if with ls", bash("if ls x; then cat x; fi"), "read-only-tools"},
+		{"if with ls", bash("if ls x; then cat x; fi"), none},
 		{"git status", bash("git status --short"), "git-read"},
 		{"git log", cmd("git log -1"), "git-log"},
 		{"echo redirect allowed by opt-in", bash("echo hi > out.txt"), "echo-to-files"},
@@ -116,9 +120,11 @@ func TestEvaluate(t *testing.T) {
 		{"newline rm", bash("ls\nrm x"), "no-rm"},
 		{"$PROG", bash("$PROG x"), none},
 		{"${PROG}", bash("${P:-ls} x"), none},
-		{"here-doc", bash("cat <<EOF\nhi\nEOF"), none},
+		{"here-doc with a literal body", bash("cat <<EOF\nhi\nEOF"), "read-only-tools"},
+		{"here-doc that expands", bash("cat <<EOF\n$HOME\nEOF"), none},
+		{"quoted here-doc", bash("cat <<'EOF'\n$HOME `x`\nEOF"), "read-only-tools"},
 		{"here-doc to sh", bash("sh <<EOF\nrm x\nEOF"), "no-rm"},
-		{"here-doc to cat mentioning rm", bash("cat <<EOF\nrm x\nEOF"), none},
+		{"here-doc to cat mentioning rm", bash("cat <<EOF\nrm x\nEOF"), "read-only-tools"},
 		{"echo rm | sh", bash("echo 'ls; rm x' | sh"), "no-rm"},
 		{"echo rm | bash -s", bash("echo 'rm x' | bash -s"), "no-rm"},
 		{"echo rm, no shell", bash("echo 'rm x'"), "echo-to-files"},
@@ -173,7 +179,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := p.Evaluate(tt.req)
+			v := p.Evaluate(ctx0, tt.req)
 			assert.Equal(t, tt.rule, v.Rule, "command %q", tt.req.Command)
 			if tt.rule == none {
 				assert.Equal(t, abi.Abstain, v.Decision)
@@ -193,10 +199,14 @@ func deepNest(script string, n int) string {
 
 func TestVerdict(t *testing.T) {
 	p := examplePolicy(t)
-	assert.Equal(t, Verdict{Decision: abi.Decline, Rule: "no-rm", Message: "removing files is not allowed"}, p.Evaluate(bash("ls; rm x")))
-	assert.Equal(t, Verdict{Decision: abi.AcceptForSession, Rule: "git-read", Message: "read-only git"}, p.Evaluate(cmd("git status")))
-	assert.Equal(t, Verdict{Decision: abi.Cancel, Rule: "no-force-push", Message: "force pushes are never ok"}, p.Evaluate(cmd("git push --force")))
-	assert.Equal(t, Verdict{Decision: abi.Abstain}, p.Evaluate(cmd("make")))
+	strip := func(v Verdict) Verdict { v.Analysis = nil; return v }
+	assert.Equal(t, Verdict{Decision: abi.Decline, Rule: "no-rm", Message: "removing files is not allowed"}, strip(p.Evaluate(ctx0, bash("ls; rm x"))))
+	v := p.Evaluate(ctx0, cmd("git status"))
+	assert.Equal(t, Verdict{Decision: abi.AcceptForSession, Rule: "git-read", Message: "read-only git"}, strip(v))
+	assert.Equal(t, &Analysis{Vouched: true, Commands: []Command{{Argv: []string{"git", "status"}}}}, v.Analysis)
+	assert.Equal(t, Verdict{Decision: abi.Cancel, Rule: "no-force-push", Message: "force pushes are never ok"}, strip(p.Evaluate(ctx0, cmd("git push --force"))))
+	assert.Equal(t, Verdict{Decision: abi.Abstain}, strip(p.Evaluate(ctx0, cmd("make"))))
+	assert.Nil(t, p.Evaluate(ctx0, files("/work/proj/src/a.go")).Analysis)
 }
 
 // The first matching rule wins, and an abstain rule must cover the whole
@@ -237,13 +247,14 @@ hook_kind = "command"
 	p, err := Parse("order.toml", []byte(src))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"first", "second", "skip-echo", "no-rm", "all-commands"}, p.Rules())
-	assert.Equal(t, "first", p.Evaluate(cmd("ls")).Rule)
-	assert.Equal(t, "second", p.Evaluate(cmd("ls; rm x")).Rule)
-	v := p.Evaluate(cmd("echo hi"))
+	assert.Equal(t, "first", p.Evaluate(ctx0, cmd("ls")).Rule)
+	assert.Equal(t, "second", p.Evaluate(ctx0, cmd("ls; rm x")).Rule)
+	v := p.Evaluate(ctx0, cmd("echo hi"))
+	v.Analysis = nil
 	assert.Equal(t, Verdict{Decision: abi.Abstain, Rule: "skip-echo", Message: "someone else decides"}, v)
-	assert.Equal(t, "no-rm", p.Evaluate(cmd("echo hi; rm x")).Rule)
-	assert.Equal(t, "all-commands", p.Evaluate(cmd("make")).Rule)
-	assert.Equal(t, "", p.Evaluate(files("/a")).Rule)
+	assert.Equal(t, "no-rm", p.Evaluate(ctx0, cmd("echo hi; rm x")).Rule)
+	assert.Equal(t, "all-commands", p.Evaluate(ctx0, cmd("make")).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, files("/a")).Rule)
 }
 
 func TestGlob(t *testing.T) {
@@ -279,9 +290,9 @@ func TestPathological(t *testing.T) {
 		strings.Repeat("ls;", 2000) + "rm x",
 	} {
 		start := time.Now()
-		v := p.Evaluate(bash(line))
+		v := p.Evaluate(ctx0, bash(line))
 		assert.NotEqual(t, abi.Accept, v.Decision, "%.40s", line)
 		assert.Less(t, time.Since(start), 5*time.Second, "%.40s", line)
 	}
-	assert.Equal(t, "no-rm", p.Evaluate(bash(strings.Repeat("sudo ", 300)+"rm x")).Rule)
+	assert.Equal(t, "no-rm", p.Evaluate(ctx0, bash(strings.Repeat("sudo ", 300)+"rm x")).Rule)
 }

@@ -76,7 +76,7 @@ func approve(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalRespon
 	if p == nil {
 		return nil, &abi.Error{Code: abi.CodeBadConfig, Message: "rules: not configured"}
 	}
-	return p.Evaluate(req).Response(), nil
+	return p.Evaluate(ctx, req).Response(), nil
 }
 
 func main() { guest.Main() }
