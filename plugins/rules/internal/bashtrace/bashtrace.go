@@ -430,6 +430,9 @@ type Trace struct {
 	Sockets []Socket
 	// Stdout and Stderr are the line's output, cut at the output limit.
 	Stdout, Stderr []byte
+	// Parents maps the pid of each process forked during the run to its
+	// parent's.
+	Parents map[int]int
 	// ExitCode is the shell's exit status (-1 when it was killed).
 	ExitCode int
 	// TimedOut is set when the run was killed at its timeout.
@@ -519,7 +522,7 @@ func (r *Runner) Run(ctx context.Context, s Shell, line string) (*Trace, error) 
 	if fi.Size() > r.opts.TraceLimit {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTraceTooLarge, fi.Size())
 	}
-	calls, err := parseTrace(io.LimitReader(f, r.opts.TraceLimit))
+	calls, err := parseTrace(io.LimitReader(f, r.opts.TraceLimit), tr.TimedOut)
 	if err != nil {
 		return nil, err
 	}
@@ -571,6 +574,10 @@ func (tr *Trace) fill(calls []call) error {
 				forks[child] = fork{c.pid, c.idx}
 			}
 		}
+	}
+	tr.Parents = map[int]int{}
+	for child, f := range forks {
+		tr.Parents[child] = f.parent
 	}
 	var imageAt func(pid, idx, depth int) string
 	imageAt = func(pid, idx, depth int) string {

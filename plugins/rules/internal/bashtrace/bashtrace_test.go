@@ -23,7 +23,7 @@ func TestParseTrace(t *testing.T) {
 		`100 rename("\x61", "\x62") = 0`,
 		`100 +++ exited with 0 +++`,
 	}, "\n")
-	calls, err := parseTrace(strings.NewReader(in))
+	calls, err := parseTrace(strings.NewReader(in), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +57,16 @@ func TestParseTraceMalformed(t *testing.T) {
 		`100 execve("\xZZ", [], 0x0) = 0`,
 		`100 execve("/bin/x", ["a"], 0x0)`,
 	} {
-		if _, err := parseTrace(strings.NewReader(in)); err == nil {
+		if _, err := parseTrace(strings.NewReader(in), false); err == nil {
 			t.Errorf("%q: no error", in)
 		}
 	}
+	// Killed at the timeout, strace may leave its last line cut short.
+	if _, err := parseTrace(strings.NewReader(`1 execve("\x61", ["\x61"], 0x0) = 0`+"\n"+`1 clone(child_stack=NULL, flags=SIG`), true); err != nil {
+		t.Errorf("a cut last line after a kill: %v", err)
+	}
 	// An abbreviated argv cannot be judged.
-	calls, err := parseTrace(strings.NewReader(`1 execve("\x61", ["\x61"], 0x0) = 0` + "\n" + `1 execve("\x62", ["\x62", ...], 0x0) = 0`))
+	calls, err := parseTrace(strings.NewReader(`1 execve("\x61", ["\x61"], 0x0) = 0`+"\n"+`1 execve("\x62", ["\x62", ...], 0x0) = 0`), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func TestRun(t *testing.T) {
 		want    []string // substrings of the violations, in order; none: no violation
 	}{
 		{line: "echo hi > out; cat a.txt | cat", vouched: []Vouched{
-			{Argv: []string{"echo", "hi"}, Redirects: []Redirect{{Fd: 1, Op: ">", Path: "out"}}},
+			{Argv: []string{"echo", "hi"}, Redirects: []Redirect{{Fd: 1, Op: ">", Path: "out", Writes: true}}},
 			{Argv: []string{"cat", "a.txt"}}, {Argv: []string{"cat"}}}},
 		{line: "echo hi > out", vouched: []Vouched{{Argv: []string{"echo", "hi"}}},
 			want: []string{`openat(["out"]`}},
@@ -121,8 +125,15 @@ func TestRun(t *testing.T) {
 		{line: "/bin/bash -lc 'git status'", vouched: []Vouched{{Argv: []string{"git", "status"}}}},
 		{line: "sh -c 'echo hi; ls'", vouched: []Vouched{{Argv: []string{"echo", "hi"}}, {Argv: []string{"ls"}}}},
 		{line: "./bash -c ls", vouched: []Vouched{{Argv: []string{"ls"}}},
-			want: []string{"program ./bash executed /usr/bin/touch", "executed [./bash"}},
+			want: []string{"executed [./bash", "program ./bash executed /usr/bin/touch"}},
 		{line: "exec 3<>/dev/tcp/127.0.0.1/9", vouched: nil, want: []string{"socket AF_INET"}},
+		{line: "env ls && timeout 5 git status", vouched: []Vouched{{Argv: []string{"env", "ls"}, Inner: 1}, {Argv: []string{"timeout", "5", "git", "status"}, Inner: 2}}},
+		{line: "exec ls -la", vouched: []Vouched{{Argv: []string{"exec", "ls", "-la"}, Inner: 1}}},
+		{line: "command -p ls", vouched: []Vouched{{Argv: []string{"command", "-p", "ls"}, Inner: 2}}},
+		{line: "env ls", vouched: []Vouched{{Argv: []string{"env", "ls"}}}, want: []string{"program /usr/bin/env executed /usr/local/bin/ls", "program /usr/bin/env executed /usr/bin/ls"}},
+		{line: "env ls", vouched: []Vouched{{Argv: []string{"ls"}}}, want: []string{"executed [/usr/bin/env", "program /usr/bin/env executed", "program /usr/bin/env executed"}},
+		{line: "echo hi >& out", vouched: []Vouched{{Argv: []string{"echo", "hi"}, Redirects: []Redirect{{Fd: 1, Op: ">&", Path: "out"}}}},
+			want: []string{`openat(["out"]`}},
 		{line: "cd sub && ls", vouched: []Vouched{{Argv: []string{"cd", "sub"}}, {Argv: []string{"ls"}}}},
 		{line: "git -c core.pager='touch x' -p log", vouched: []Vouched{{Argv: []string{"git", "-c", "core.pager=touch x", "-p", "log"}}},
 			want: nil}, // no terminal: git starts no pager; listed to show that such a line is judged by its execs

@@ -11,19 +11,55 @@ import (
 // A Vouched command is what a rule engine says bash will execute: the argv
 // of one simple command and its redirections.
 type Vouched struct {
-	Argv      []string
+	Argv []string
+	// Inner is the index in Argv of the program a wrapper runs (env,
+	// timeout, nice, …: the wrapper executes Argv[Inner:]; exec and
+	// command: the shell itself does); 0 when Argv[0] is no wrapper.
+	Inner     int
 	Redirects []Redirect
 }
 
 // A Redirect is a redirection of a vouched command.
 type Redirect struct {
 	Fd   int
-	Op   string // ">", ">>", "<", "<>", "&>", ">|", …
+	Op   string // ">", ">>", "<", "&>", ">|", …
 	Path string
+	// Writes: the engine vouched that the shell opens Path for writing.
+	Writes bool
 }
 
-// writes reports whether the redirection may open its file for writing.
-func (rd Redirect) writes() bool { return strings.ContainsAny(rd.Op, ">") }
+// wantExec is what one vouched command lets the shell execute.
+type wantExec struct {
+	v        Vouched
+	first    int  // the smallest k with Argv[k:] a form bash may execute
+	optional bool // a builtin in a dash the line started: may be missing
+}
+
+// path is where the shell finds the program of argv, and whether it does.
+func progPath(argv []string) (string, bool) {
+	if strings.Contains(argv[0], "/") {
+		return argv[0], true
+	}
+	return lookPath(argv[0])
+}
+
+// matches reports whether the exec e is this command's (Argv[k:] for a k
+// the shell may execute), and which k.
+func (w wantExec) matches(e Exec) (int, bool) {
+	if e.Err != "" {
+		return 0, false
+	}
+	last := 0 // a program: the shell executes Argv itself
+	if w.first > 0 {
+		last = w.v.Inner // exec, command: the shell executes Argv[k:]
+	}
+	for k := w.first; k <= last && k < len(w.v.Argv); k++ {
+		if p, ok := progPath(w.v.Argv[k:]); ok && samePath(p, e.Path) && slices.Equal(w.v.Argv[k:], e.Argv) {
+			return k, true
+		}
+	}
+	return 0, false
+}
 
 // Check compares a trace with what was vouched for the line and returns
 // one message per violation (none: the shell did exactly that).
@@ -38,11 +74,16 @@ func (rd Redirect) writes() bool { return strings.ContainsAny(rd.Op, ">") }
 //     is a wrapper the engine unwrapped: it is transparent (what that
 //     shell executes is checked), and a login shell's startup commands
 //     (LoginBaseline) are removed once per such shell.
-//   - The programs the shell executed execute nothing themselves.
+//   - A vouched wrapper (Inner > 0) that is a shell builtin (exec,
+//     command) makes the shell execute Argv[k:] for some 0 < k <= Inner;
+//     a wrapper program executes, in its own process, Argv[k:] for
+//     0 < k <= Inner (a PATH search may fail first). Any other exec by a
+//     program the shell executed is a violation.
 //   - A shell opens for writing only the files of vouched redirections
-//     (and its own here-document files in TMPDIR, and its /dev/tty probe),
-//     and changes no file otherwise. Programs may write (what a vouched
-//     program does with its arguments is outside the guarantee).
+//     that write (and its own here-document files in TMPDIR, and its
+//     /dev/tty probe), and changes no file otherwise. Programs may write
+//     (what a vouched program does with its arguments is outside the
+//     guarantee).
 //   - Nobody creates a socket other than AF_UNIX (/dev/tcp, /dev/udp).
 //   - The run finished before its timeout.
 func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []string {
@@ -50,54 +91,26 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 	if tr.TimedOut {
 		v = append(v, "the run timed out")
 	}
-	// Expected execs.
-	var want []Exec
-	for _, c := range vouched {
-		if len(c.Argv) == 0 {
-			continue
-		}
-		name := c.Argv[0]
-		path := name
-		if !strings.Contains(name, "/") {
-			if r.Builtin(s, name) {
-				continue
-			}
-			var ok bool
-			if path, ok = lookPath(name); !ok {
-				continue // command not found: bash executes nothing
-			}
-		}
-		want = append(want, Exec{Path: path, Argv: c.Argv})
-	}
-	// Observed execs by shells.
-	var got []Exec
+	// Observed execs by shells; unvouched system shells are transparent
+	// wrappers.
+	var got, progs, wrappers []Exec
 	for _, e := range tr.Execs {
-		if e.ByShell {
-			got = append(got, e)
-		} else {
-			v = append(v, fmt.Sprintf("program %s executed %s", e.Caller, fmtExec(e)))
-		}
-	}
-	// Unvouched system shells are transparent wrappers.
-	var wrappers []Exec
-	rest := got[:0:0]
-	for _, e := range got {
-		if e.Err == "" && IsShell(e.Path) && !containsExec(want, e) {
+		switch {
+		case !e.ByShell:
+			progs = append(progs, e)
+		case e.Err == "" && IsShell(e.Path) && !slices.ContainsFunc(vouched, func(c Vouched) bool {
+			return len(c.Argv) > 0 && slices.Equal(c.Argv, e.Argv)
+		}):
 			wrappers = append(wrappers, e)
-			continue
+		default:
+			got = append(got, e)
 		}
-		rest = append(rest, e)
 	}
-	got = rest
 	for _, w := range wrappers {
 		if !loginShell(w.Argv) {
 			continue
 		}
-		ws := Bash
-		if real, _ := filepath.EvalSymlinks(w.Path); real == DashPath {
-			ws = Dash
-		}
-		for _, b := range r.LoginBaseline(ws) {
+		for _, b := range r.LoginBaseline(shellOf(w.Path)) {
 			if i := slices.IndexFunc(got, func(e Exec) bool { return slices.Equal(e.Argv, b) }); i >= 0 {
 				got = slices.Delete(got, i, i+1)
 			}
@@ -105,18 +118,38 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 	}
 	// In a dash the line started, echo and the like are builtins again:
 	// their execs may be missing.
-	var optional []bool
-	dash := slices.ContainsFunc(wrappers, func(w Exec) bool {
-		real, _ := filepath.EvalSymlinks(w.Path)
-		return real == DashPath
-	})
-	for _, w := range want {
-		optional = append(optional, dash && !strings.Contains(w.Argv[0], "/") && r.Builtin(Dash, w.Argv[0]))
-	}
-	if !sameExecs(want, optional, got, false) {
-		if !(strings.Contains(line, "|") && sameExecs(want, optional, got, true)) {
-			v = append(v, fmt.Sprintf("executed %s, vouched %s", fmtExecs(got), fmtExecs(want)))
+	dash := slices.ContainsFunc(wrappers, func(w Exec) bool { return shellOf(w.Path) == Dash })
+	var want []wantExec
+	for _, c := range vouched {
+		if len(c.Argv) == 0 {
+			continue
 		}
+		w := wantExec{v: c}
+		name := c.Argv[0]
+		if !strings.Contains(name, "/") && r.Builtin(s, name) {
+			if c.Inner == 0 {
+				continue // a builtin: the shell executes nothing
+			}
+			w.first = 1 // exec, command: the shell executes the program
+		} else if _, ok := progPath(c.Argv); !ok {
+			continue // command not found: bash executes nothing
+		}
+		w.optional = dash && !strings.Contains(name, "/") && r.Builtin(Dash, name)
+		want = append(want, w)
+	}
+	match, ok := matchExecs(want, got, false)
+	if !ok && strings.Contains(line, "|") {
+		match, ok = matchExecs(want, got, true)
+	}
+	if !ok {
+		v = append(v, fmt.Sprintf("executed %s, vouched %s", fmtExecs(got), fmtWant(want)))
+	}
+	// What the programs executed: only a vouched wrapper's inner program.
+	for _, e := range progs {
+		if m, found := tr.nearest(match, e.Pid); found && innerExec(m.w.v, m.k, e) {
+			continue
+		}
+		v = append(v, fmt.Sprintf("program %s executed %s", e.Caller, fmtExec(e)))
 	}
 	// Files.
 	tmp := filepath.Join(tr.Dir, "tmp") + "/"
@@ -177,7 +210,7 @@ func redirected(dir, path string, vouched []Vouched) bool {
 	}
 	for _, c := range vouched {
 		for _, rd := range c.Redirects {
-			if rd.writes() && rd.Path != "" && (rd.Path == path || abs(rd.Path) == abs(path)) {
+			if rd.Writes && rd.Path != "" && (rd.Path == path || abs(rd.Path) == abs(path)) {
 				return true
 			}
 		}
@@ -185,39 +218,115 @@ func redirected(dir, path string, vouched []Vouched) bool {
 	return false
 }
 
-func containsExec(es []Exec, e Exec) bool {
-	return slices.ContainsFunc(es, func(w Exec) bool { return w.Path == e.Path && slices.Equal(w.Argv, e.Argv) })
+// matched is the vouched command (and the k of its Argv[k:]) whose exec
+// a process made.
+type matched struct {
+	w wantExec
+	k int
 }
 
-// sameExecs compares the paths and argv of two exec lists, in order or as
-// multisets; an optional wanted exec may be missing.
-func sameExecs(want []Exec, optional []bool, got []Exec, anyOrder bool) bool {
-	same := func(w, g Exec) bool { return g.Err == "" && w.Path == g.Path && slices.Equal(w.Argv, g.Argv) }
+// matchExecs matches the shell's execs with the vouched commands, in order
+// or as multisets; an optional command may be missing. It returns the
+// match by pid.
+func matchExecs(want []wantExec, got []Exec, anyOrder bool) (map[int]matched, bool) {
+	m := map[int]matched{}
 	if !anyOrder {
 		j := 0
-		for i, w := range want {
-			if j < len(got) && same(w, got[j]) {
-				j++
-			} else if !optional[i] {
-				return false
+		for _, w := range want {
+			if j < len(got) {
+				if k, ok := w.matches(got[j]); ok {
+					m[got[j].Pid] = matched{w, k}
+					j++
+					continue
+				}
+			}
+			if !w.optional {
+				return nil, false
 			}
 		}
-		return j == len(got)
+		return m, j == len(got)
 	}
 	used := make([]bool, len(got))
-	for i, w := range want {
+	for _, w := range want {
 		found := false
-		for k, g := range got {
-			if !used[k] && same(w, g) {
-				used[k], found = true, true
+		for i, g := range got {
+			if k, ok := w.matches(g); ok && !used[i] {
+				used[i], found = true, true
+				m[g.Pid] = matched{w, k}
 				break
 			}
 		}
-		if !found && !optional[i] {
-			return false
+		if !found && !w.optional {
+			return nil, false
 		}
 	}
-	return !slices.Contains(used, false)
+	return m, !slices.Contains(used, false)
+}
+
+// innerExec reports whether e, made by the process that executed
+// c.Argv[k:], is c's wrapper executing c.Argv[j:] for k < j <= Inner (or
+// a PATH search for it failing).
+func innerExec(c Vouched, k int, e Exec) bool {
+	for j := k + 1; j <= c.Inner && j < len(c.Argv); j++ {
+		if !slices.Equal(c.Argv[j:], e.Argv) {
+			continue
+		}
+		if e.Err != "" {
+			return true
+		}
+		if p, ok := progPath(c.Argv[j:]); ok && samePath(p, e.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// samePath reports whether two paths name the same file (/bin/ls is
+// /usr/bin/ls where /bin links to usr/bin).
+func samePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+// nearest finds the match of pid or of its nearest ancestor that has one
+// (a wrapper such as timeout forks before it executes the program).
+func (tr *Trace) nearest(m map[int]matched, pid int) (matched, bool) {
+	for range 1000 {
+		if x, ok := m[pid]; ok {
+			return x, true
+		}
+		parent, ok := tr.Parents[pid]
+		if !ok {
+			break
+		}
+		pid = parent
+	}
+	return matched{}, false
+}
+
+func shellOf(path string) Shell {
+	if real, _ := filepath.EvalSymlinks(path); real == DashPath {
+		return Dash
+	}
+	return Bash
+}
+
+func fmtWant(ws []wantExec) string {
+	if len(ws) == 0 {
+		return "nothing"
+	}
+	parts := make([]string, len(ws))
+	for i, w := range ws {
+		parts[i] = fmt.Sprintf("%q", w.v.Argv)
+		if w.v.Inner > 0 {
+			parts[i] += fmt.Sprintf(" (inner %d)", w.v.Inner)
+		}
+	}
+	return "[" + strings.Join(parts, "; ") + "]"
 }
 
 // loginShell reports whether a shell's argv makes a login shell: argv[0]
@@ -284,4 +393,81 @@ func fmtExecs(es []Exec) string {
 		parts[i] = fmtExec(e)
 	}
 	return "[" + strings.Join(parts, "; ") + "]"
+}
+
+// Outside lists what a run did beyond allowed: the execs of the shell
+// whose program and argv allow rejects (system shells are transparent and
+// a login shell's startup commands are left out, as in Check), every exec
+// by a program, every file the shell wrote or changed (but /dev/null and
+// its own files), every file a program wrote outside .git, every socket
+// other than AF_UNIX, and a command the shell did not find. It tells
+// whether a line is hostile; an empty result means the run stayed within
+// allowed.
+func (r *Runner) Outside(tr *Trace, allow func(path string, argv []string) bool) []string {
+	var out []string
+	var got []Exec
+	for _, e := range tr.Execs {
+		switch {
+		case !e.ByShell:
+			out = append(out, fmt.Sprintf("program %s executed %s", e.Caller, fmtExec(e)))
+		case e.Err == "" && IsShell(e.Path):
+			if loginShell(e.Argv) {
+				for _, b := range r.LoginBaseline(shellOf(e.Path)) {
+					got = append(got, Exec{Path: "(baseline)", Argv: b})
+				}
+			}
+		default:
+			got = append(got, e)
+		}
+	}
+	// Remove the baselines, once each.
+	for i := 0; i < len(got); i++ {
+		if got[i].Path != "(baseline)" {
+			continue
+		}
+		b := got[i].Argv
+		got = slices.Delete(got, i, i+1)
+		i--
+		if j := slices.IndexFunc(got, func(e Exec) bool { return e.Path != "(baseline)" && slices.Equal(e.Argv, b) }); j >= 0 {
+			got = slices.Delete(got, j, j+1)
+			if j <= i {
+				i--
+			}
+		}
+	}
+	for _, e := range got {
+		if e.Err != "" || !allow(e.Path, e.Argv) {
+			out = append(out, "shell executed "+fmtExec(e))
+		}
+	}
+	tmp := filepath.Join(tr.Dir, "tmp") + "/"
+	for _, op := range tr.FileOps {
+		if len(op.Paths) == 1 && op.Paths[0] == "/dev/null" || shellInternal(op, tmp) && op.ByShell {
+			continue
+		}
+		if !op.ByShell {
+			inGit := true
+			for _, p := range op.Paths {
+				if !strings.Contains(p, "/.git/") && !strings.HasPrefix(p, ".git/") {
+					inGit = false
+				}
+			}
+			if inGit || op.Err != "" {
+				continue
+			}
+		}
+		out = append(out, fmt.Sprintf("%s: %s(%q, %s)%s", op.Caller, op.Syscall, op.Paths, op.Flags, errSuffix(op.Err)))
+	}
+	for _, so := range tr.Sockets {
+		if so.Domain != "AF_UNIX" {
+			out = append(out, fmt.Sprintf("%s created a socket %s%s", so.Caller, so.Domain, errSuffix(so.Err)))
+		}
+	}
+	if strings.Contains(string(tr.Stderr), "command not found") {
+		out = append(out, "a command was not found")
+	}
+	if tr.TimedOut {
+		out = append(out, "the run timed out")
+	}
+	return out
 }

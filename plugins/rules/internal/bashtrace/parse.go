@@ -37,7 +37,10 @@ func (a arg) isStr() bool { return a.str != nil }
 
 // parseTrace reads strace -f output (one "PID call" a line) into calls in
 // the order they started.
-func parseTrace(r io.Reader) ([]call, error) {
+//
+// When killed is set (strace was killed at the timeout), the last line may
+// be cut short: it is dropped instead of failing the parse.
+func parseTrace(r io.Reader, killed bool) ([]call, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	type pending struct {
@@ -47,8 +50,17 @@ func parseTrace(r io.Reader) ([]call, error) {
 	open := map[int]pending{}
 	var calls []call
 	idx := 0
+	var lines []string
 	for sc.Scan() {
-		line := sc.Text()
+		lines = append(lines, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errMalformed, err)
+	}
+	if killed && len(lines) > 0 {
+		lines = lines[:len(lines)-1]
+	}
+	for _, line := range lines {
 		idx++
 		sp := strings.IndexByte(line, ' ')
 		if sp <= 0 {
@@ -72,10 +84,16 @@ func parseTrace(r io.Reader) ([]call, error) {
 			if i < 0 {
 				return nil, fmt.Errorf("%w: line %d: %q", errMalformed, idx, clip(line))
 			}
-			rest = p.text + rest[i+len(" resumed>"):]
-			c, err := parseCall(rest)
+			tail := rest[i+len(" resumed>"):]
+			// A process killed in the call: "<... clone resumed> <unfinished ...>) = ?",
+			// or a bare "<... clone resumed>" when it is gone.
+			tail = strings.Replace(tail, " <unfinished ...>", "", 1)
+			if strings.TrimSpace(tail) == "" {
+				tail = ") = ?"
+			}
+			c, err := parseCall(p.text + tail)
 			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", idx, err)
+				return nil, fmt.Errorf("line %d (%q): %w", idx, clip(line), err)
 			}
 			c.idx, c.pid = p.idx, pid
 			calls = append(calls, c)
@@ -92,9 +110,6 @@ func parseTrace(r io.Reader) ([]call, error) {
 			c.idx, c.pid = idx, pid
 			calls = append(calls, c)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errMalformed, err)
 	}
 	// A call still unfinished when the trace ends (a process killed in a
 	// system call): keep it, without a result, so that an execve or an
