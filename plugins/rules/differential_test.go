@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins/rules/internal/bashtrace"
 )
 
@@ -245,4 +246,272 @@ func TestEvasionCorpusHostile(t *testing.T) {
 		}
 	}
 	t.Logf("evasion corpus: %d lines, %d not hostile here", len(lines), tame)
+}
+
+// The rules files of the differential tests.
+func diffPolicy(t testing.TB, name string) *Policy {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse(name, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A judged line is a line and what a rules file decided for it.
+type judged struct {
+	corpusLine
+	rules    string // the rules file
+	accepted bool
+	verdict  Verdict
+}
+
+// judge evaluates lines with a rules file, in parallel.
+func judge(t testing.TB, p *Policy, rulesName string, lines []corpusLine) []judged {
+	out := make([]judged, len(lines))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				v := p.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: lines[i].text, Cwd: "/work/proj"})
+				out[i] = judged{corpusLine: lines[i], rules: rulesName, verdict: v,
+					accepted: v.Decision == abi.Accept || v.Decision == abi.AcceptForSession}
+			}
+		})
+	}
+	for i := range lines {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// vouchedOf converts the engine's analysis for bashtrace.Check.
+func vouchedOf(a *Analysis) []bashtrace.Vouched {
+	if a == nil {
+		return nil
+	}
+	var vs []bashtrace.Vouched
+	for _, c := range a.Commands {
+		v := bashtrace.Vouched{Argv: c.Argv, Inner: c.Inner}
+		for _, r := range c.Redirects {
+			v.Redirects = append(v.Redirects, bashtrace.Redirect{Fd: r.Fd, Op: r.Op, Path: r.Path, Writes: r.Writes()})
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// A diffResult is one accepted line run under bash.
+type diffResult struct {
+	j          judged
+	violations []string
+	err        error
+}
+
+// differential runs every accepted line (once per text) under bash and
+// checks the trace against the analysis.
+func differential(t testing.TB, tr *bashtrace.Runner, js []judged) []diffResult {
+	seen := map[string]bool{}
+	var run []judged
+	for _, j := range js {
+		if j.accepted && !seen[j.text] {
+			seen[j.text] = true
+			run = append(run, j)
+		}
+	}
+	res := make([]diffResult, len(run))
+	forEach(len(run), func(i int) {
+		j := run[i]
+		res[i].j = j
+		if j.verdict.Analysis == nil || !j.verdict.Analysis.Vouched {
+			res[i].violations = []string{fmt.Sprintf("accepted by rule %q without a vouched analysis", j.verdict.Rule)}
+			return
+		}
+		if strings.ContainsRune(j.text, 0) {
+			res[i].violations = []string{"accepted a line with a NUL, which bash cannot receive"}
+			return
+		}
+		trace, err := tr.Run(t.Context(), bashtrace.Bash, j.text)
+		if err != nil {
+			res[i].err = err
+			return
+		}
+		res[i].violations = tr.Check(trace, bashtrace.Bash, j.text, vouchedOf(j.verdict.Analysis))
+	})
+	return res
+}
+
+// knownFailing lists the corpus lines the engine still gets wrong (see
+// /work/wt/notes/rules-findings.md): they are reported loudly on every run,
+// and a line that passes again must be taken off the list.
+func knownFailing(t testing.TB) map[string]bool {
+	data, err := os.ReadFile(filepath.Join("testdata", "corpus", "known-failing.txt"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := parseCorpus("known-failing.txt", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]bool{}
+	for _, l := range lines {
+		m[l.text] = true
+	}
+	return m
+}
+
+// mustAccept are the lines the issue requires the strict rules file to
+// accept.
+var mustAccept = []string{
+	"ls -la",
+	"git --no-pager diff",
+	"git -C sub status",
+	"ls && git status",
+	"/bin/bash -lc 'git status'",
+}
+
+// TestEvasionCorpusDeclined: the strict rules file (ls, cat, git status,
+// git diff, echo) accepts no line of the evasion corpus.
+func TestEvasionCorpusDeclined(t *testing.T) {
+	lines := loadCorpus(t, "evasion")
+	known := knownFailing(t)
+	js := judge(t, diffPolicy(t, "rules-strict.toml"), "rules-strict.toml", lines)
+	perClass := map[string][2]int{} // lines, accepted
+	var classes []string
+	accepted, knownAccepted := 0, 0
+	for _, j := range js {
+		c := perClass[j.file]
+		if c[0] == 0 {
+			classes = append(classes, j.file)
+		}
+		c[0]++
+		if j.accepted {
+			c[1]++
+			if known[j.text] {
+				knownAccepted++
+				t.Logf("KNOWN FAILING (accepted): %s", j.corpusLine)
+			} else {
+				accepted++
+				t.Errorf("accepted evasion %s: rule %q, commands %q", j.corpusLine, j.verdict.Rule, commandsOf(j.verdict.Analysis))
+			}
+		} else if known[j.text] {
+			t.Errorf("known-failing line %s is declined now: take it off testdata/corpus/known-failing.txt", j.corpusLine)
+		}
+		perClass[j.file] = c
+	}
+	var parts []string
+	for _, c := range classes {
+		parts = append(parts, fmt.Sprintf("%s %d/%d", c, perClass[c][1], perClass[c][0]))
+	}
+	summary := fmt.Sprintf("evasion corpus: %d lines, %d accepted (%d of them known failing); accepted/lines per class: %s",
+		len(js), accepted+knownAccepted, knownAccepted, strings.Join(parts, ", "))
+	t.Log(summary)
+	fmt.Println(summary)
+	if knownAccepted > 0 {
+		fmt.Printf("evasion corpus: WARNING: %d known-failing lines are still accepted (testdata/corpus/known-failing.txt)\n", knownAccepted)
+	}
+}
+
+func commandsOf(a *Analysis) [][]string {
+	if a == nil {
+		return nil
+	}
+	var out [][]string
+	for _, c := range a.Commands {
+		out = append(out, c.Argv)
+	}
+	return out
+}
+
+// TestAllowedCorpus counts the false declines of the allowed corpus and
+// requires the lines of the issue to be accepted.
+func TestAllowedCorpus(t *testing.T) {
+	strict := diffPolicy(t, "rules-strict.toml")
+	for _, l := range mustAccept {
+		v := strict.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: l, Cwd: "/work/proj"})
+		if v.Decision != abi.Accept && v.Decision != abi.AcceptForSession {
+			t.Errorf("the strict rules file does not accept %q: %s (%s)", l, v.Decision, reasonOf(v))
+		}
+	}
+	for _, f := range []struct{ corpus, rules string }{
+		{"strict", "rules-strict.toml"},
+		{"permissive", "rules-permissive.toml"},
+	} {
+		var lines []corpusLine
+		for _, l := range loadCorpus(t, "allowed") {
+			if l.file == f.corpus {
+				lines = append(lines, l)
+			}
+		}
+		js := judge(t, diffPolicy(t, f.rules), f.rules, lines)
+		declined := 0
+		for _, j := range js {
+			if !j.accepted {
+				declined++
+				t.Logf("false decline (%s): %s: %s", f.rules, j.corpusLine, reasonOf(j.verdict))
+			}
+		}
+		summary := fmt.Sprintf("allowed corpus %s.txt with %s: %d lines, %d declined (%.1f%% false declines)",
+			f.corpus, f.rules, len(js), declined, 100*float64(declined)/float64(max(1, len(js))))
+		t.Log(summary)
+		fmt.Println(summary)
+	}
+}
+
+func reasonOf(v Verdict) string {
+	if v.Analysis != nil && v.Analysis.Reason != "" {
+		return v.Analysis.Reason
+	}
+	if v.Rule != "" {
+		return "rule " + v.Rule
+	}
+	return "no rule matched"
+}
+
+// TestDifferential runs every line of the corpora that either rules file
+// accepts under bash and requires the trace to match the analysis exactly.
+func TestDifferential(t *testing.T) {
+	tr := newTracer(t)
+	var js []judged
+	all := append(loadCorpus(t, "allowed"), loadCorpus(t, "evasion")...)
+	for _, rules := range []string{"rules-strict.toml", "rules-permissive.toml"} {
+		js = append(js, judge(t, diffPolicy(t, rules), rules, all)...)
+	}
+	reportDifferential(t, "differential", len(all), differential(t, tr, js), knownFailing(t))
+}
+
+// reportDifferential fails the test for each violation and prints the
+// summary line.
+func reportDifferential(t testing.TB, what string, lines int, res []diffResult, known map[string]bool) {
+	t.Helper()
+	violations, knownBad := 0, 0
+	for _, r := range res {
+		switch {
+		case r.err != nil:
+			violations++
+			t.Errorf("%s (%s): the run cannot be judged: %v", r.j.corpusLine, r.j.rules, r.err)
+		case len(r.violations) > 0 && known[r.j.text]:
+			knownBad++
+			t.Logf("KNOWN FAILING (violation): %s (%s): %s", r.j.corpusLine, r.j.rules, strings.Join(r.violations, "; "))
+		case len(r.violations) > 0:
+			violations++
+			t.Errorf("violation: %s (%s): commands %q: %s", r.j.corpusLine, r.j.rules, commandsOf(r.j.verdict.Analysis), strings.Join(r.violations, "; "))
+		}
+	}
+	summary := fmt.Sprintf("%s: %d lines, %d accepted and executed under bash, %d violations", what, lines, len(res), violations)
+	if knownBad > 0 {
+		summary += fmt.Sprintf(" (and %d known failing)", knownBad)
+	}
+	t.Log(summary)
+	fmt.Println(summary)
 }

@@ -134,6 +134,9 @@ func TestRun(t *testing.T) {
 		{line: "env ls", vouched: []Vouched{{Argv: []string{"ls"}}}, want: []string{"executed [/usr/bin/env", "program /usr/bin/env executed", "program /usr/bin/env executed"}},
 		{line: "echo hi >& out", vouched: []Vouched{{Argv: []string{"echo", "hi"}, Redirects: []Redirect{{Fd: 1, Op: ">&", Path: "out"}}}},
 			want: []string{`openat(["out"]`}},
+		{line: "ls nonexist || echo none; ls -d sub && echo yes", vouched: []Vouched{{Argv: []string{"ls", "nonexist"}}, {Argv: []string{"echo", "none"}}, {Argv: []string{"ls", "-d", "sub"}}, {Argv: []string{"echo", "yes"}}}},
+		{line: "ls || echo none", vouched: []Vouched{{Argv: []string{"ls"}}, {Argv: []string{"echo", "none"}}}},
+		{line: "ls nonexist || echo none", vouched: []Vouched{{Argv: []string{"ls", "nonexist"}}}, want: []string{"executed"}},
 		{line: "cd sub && ls", vouched: []Vouched{{Argv: []string{"cd", "sub"}}, {Argv: []string{"ls"}}}},
 		{line: "git -c core.pager='touch x' -p log", vouched: []Vouched{{Argv: []string{"git", "-c", "core.pager=touch x", "-p", "log"}}},
 			want: nil}, // no terminal: git starts no pager; listed to show that such a line is judged by its execs

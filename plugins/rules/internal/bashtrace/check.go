@@ -70,7 +70,8 @@ func (w wantExec) matches(e Exec) (int, bool) {
 //     whose program is a builtin of the shell (it executes nothing), with
 //     each argv[0] without a slash resolved through SearchPath. Order is
 //     compared as a multiset only when the line has a pipe, whose commands
-//     start concurrently. An exec of a system shell that was not vouched
+//     start concurrently. When the line has && or ||, a vouched command
+//     may be missing (never replaced or reordered). An exec of a system shell that was not vouched
 //     is a wrapper the engine unwrapped: it is transparent (what that
 //     shell executes is checked), and a login shell's startup commands
 //     (LoginBaseline) are removed once per such shell.
@@ -119,6 +120,9 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 	// In a dash the line started, echo and the like are builtins again:
 	// their execs may be missing.
 	dash := slices.ContainsFunc(wrappers, func(w Exec) bool { return shellOf(w.Path) == Dash })
+	// After && and || a command may not run; it may never run in another
+	// order, or be replaced.
+	conditional := strings.Contains(line, "&&") || strings.Contains(line, "||")
 	var want []wantExec
 	for _, c := range vouched {
 		if len(c.Argv) == 0 {
@@ -134,7 +138,7 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 		} else if _, ok := progPath(c.Argv); !ok {
 			continue // command not found: bash executes nothing
 		}
-		w.optional = dash && !strings.Contains(name, "/") && r.Builtin(Dash, name)
+		w.optional = dash && !strings.Contains(name, "/") && r.Builtin(Dash, name) || conditional
 		want = append(want, w)
 	}
 	match, ok := matchExecs(want, got, false)
