@@ -163,6 +163,8 @@ type vouch struct {
 	// redirections after it are relative to a directory Evaluate does not
 	// know.
 	cd bool
+	// exec reports an exec: the shell runs nothing after it.
+	exec bool
 }
 
 // offsets maps a byte offset of a nested script to the offset in the
@@ -519,6 +521,9 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	if len(c.Assigns) > 0 {
 		return v.failPos(m, c.Assigns[0].Pos(), "assignment prefix")
 	}
+	if v.exec {
+		return v.failPos(m, c.Pos(), "command after exec")
+	}
 	argv := make([]string, len(c.Args))
 	for i, w := range c.Args {
 		wv, ok := v.word(w, m, false)
@@ -585,6 +590,8 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	switch argv[0] {
 	case "cd", "pushd", "popd":
 		v.cd = true
+	case "exec":
+		v.exec = true
 	}
 	v.a.Commands = append(v.a.Commands, cmd)
 	return true

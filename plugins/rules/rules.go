@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
@@ -118,6 +119,11 @@ type reading struct {
 	strict *Analysis
 	loose  *loose
 	raw    string
+	// covered[i] is the index of the first permissive rule that covers
+	// command i of a vouched line, -1 if none has yet; cur is the index of
+	// the rule being tried.
+	covered []int
+	cur     int
 }
 
 func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain bool) (Verdict, []Trial) {
@@ -131,12 +137,19 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 		}
 		rd = &reading{strict: analyzeLine(ctx, req.Command, strictF), raw: req.Command}
 		rd.loose = looseAnalyze(ctx, req.Command, f)
+		rd.covered = make([]int, len(rd.strict.Commands))
+		for i := range rd.covered {
+			rd.covered[i] = -1
+		}
 	}
 	v := Verdict{Decision: abi.Abstain}
 	if rd != nil {
 		v.Analysis = rd.strict
 	}
-	for _, r := range p.rules {
+	for i, r := range p.rules {
+		if rd != nil {
+			rd.cur = i
+		}
 		if ctx != nil && ctx.Err() != nil {
 			if explain {
 				trials = append(trials, Trial{Rule: r.name, Why: "not tried: " + ctx.Err().Error()})
@@ -149,10 +162,51 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 		}
 		if why == "" {
 			v.Decision, v.Rule, v.Message = r.decision, r.name, r.message
-			break
+			return v, trials
 		}
 	}
+	if rd != nil && (ctx == nil || ctx.Err() == nil) {
+		p.combine(&v, rd, explain, &trials)
+	}
 	return v, trials
+}
+
+// combine accepts a vouched line no single rule matched when each of its
+// commands is covered by an accept or acceptForSession rule (no decline
+// or cancel rule matched any part of it, or it would have won): the
+// verdict is acceptForSession if all those rules say so, else accept, and
+// names them all.
+func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial) {
+	if !rd.strict.Vouched || len(rd.covered) < 2 {
+		return
+	}
+	var names, msgs []string
+	seen := map[int]bool{}
+	decision := abi.AcceptForSession
+	for _, i := range rd.covered {
+		if i < 0 {
+			return
+		}
+		r := p.rules[i]
+		switch r.decision {
+		case abi.Accept:
+			decision = abi.Accept
+		case abi.AcceptForSession:
+		default:
+			return
+		}
+		if !seen[i] {
+			seen[i] = true
+			names = append(names, r.name)
+			if r.message != "" && !slices.Contains(msgs, r.message) {
+				msgs = append(msgs, r.message)
+			}
+		}
+	}
+	v.Decision, v.Rule, v.Message = decision, strings.Join(names, "+"), strings.Join(msgs, "; ")
+	if explain {
+		*trials = append(*trials, Trial{Rule: v.Rule, Matched: true})
+	}
 }
 
 // match returns why r does not match req, or "" if it does.
@@ -168,7 +222,7 @@ func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 	}
 	if req.Kind == abi.ApprovalCommand {
 		if r.permissive() {
-			if why := r.matchStrict(rd.strict, req.Cwd); why != "" {
+			if why := r.matchStrict(rd, req.Cwd); why != "" {
 				return why
 			}
 		} else if r.hasCommandCond() {
@@ -191,33 +245,47 @@ func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 // matchStrict returns why a permissive rule does not cover a command
 // line: the line must be vouched, every redirection allowed, and every
 // command satisfy the rule and use no option that writes or executes.
-func (r *rule) matchStrict(an *Analysis, cwd string) string {
+func (r *rule) matchStrict(rd *reading, cwd string) string {
+	an := rd.strict
 	if !an.Vouched {
 		return an.Reason
 	}
 	if len(an.Commands) == 0 {
 		return "the line runs no command"
 	}
+	first := ""
 	for i := range an.Commands {
-		c := &an.Commands[i]
-		for _, rd := range c.Redirects {
-			if rd.Writes() && rd.Path != "/dev/null" && !r.allowRedirects {
-				return fmt.Sprintf("%s: redirection %s %s writes a file (the rule does not set allow_redirects)", cmdLabel(c), rd.Op, rd.Path)
-			}
-			if rd.Path != "" && rd.Op != ">&" && rd.Op != "<&" && !path.IsAbs(rd.Path) && cwd != "" && special(path.Join(cwd, rd.Path)) {
-				return fmt.Sprintf("%s: redirection %s %s opens a device or kernel file in %s", cmdLabel(c), rd.Op, rd.Path, cwd)
-			}
+		why := r.coverCommand(&an.Commands[i], cwd)
+		if why == "" && rd.covered[i] < 0 {
+			rd.covered[i] = rd.cur
 		}
-		if !r.hasCommandCond() {
-			continue
+		if first == "" {
+			first = why
 		}
-		argv := c.Resolved()
-		if why := r.matchArgv(argv, nil, true); why != "" {
-			return cmdLabel(c) + ": " + why
+	}
+	return first
+}
+
+// coverCommand returns why a permissive rule does not cover the command
+// c of a vouched line.
+func (r *rule) coverCommand(c *Command, cwd string) string {
+	for _, rd := range c.Redirects {
+		if rd.Writes() && rd.Path != "/dev/null" && !r.allowRedirects {
+			return fmt.Sprintf("%s: redirection %s %s writes a file (the rule does not set allow_redirects)", cmdLabel(c), rd.Op, rd.Path)
 		}
-		if d := danger(argv); d != "" {
-			return cmdLabel(c) + ": " + d
+		if rd.Path != "" && rd.Op != ">&" && rd.Op != "<&" && !path.IsAbs(rd.Path) && cwd != "" && special(path.Join(cwd, rd.Path)) {
+			return fmt.Sprintf("%s: redirection %s %s opens a device or kernel file in %s", cmdLabel(c), rd.Op, rd.Path, cwd)
 		}
+	}
+	if !r.hasCommandCond() {
+		return ""
+	}
+	argv := c.Resolved()
+	if why := r.matchArgv(argv, nil, true); why != "" {
+		return cmdLabel(c) + ": " + why
+	}
+	if d := danger(argv); d != "" {
+		return cmdLabel(c) + ": " + d
 	}
 	return ""
 }

@@ -143,7 +143,7 @@ func TestEvaluate(t *testing.T) {
 		{"unparsable", bash("ls 'unterminated"), none},
 		{"parse error but rm regex", cmd("git push --force 'x"), "no-force-push"},
 		{"force push", bash("git status && git push -f origin"), "no-force-push"},
-		{"git status && git log", bash("git status && git log"), none}, // different accept rules: neither covers both
+		{"git status && git log", bash("git status && git log"), "git-read+git-log"}, // each command covered by an accept rule
 		{"git stash", bash("git stash"), none},
 		{"deep nesting", cmd(deepNest("ls", 10)), none},
 

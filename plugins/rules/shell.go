@@ -18,7 +18,7 @@ import (
 // can match it).
 
 // maxParse bounds the bytes of shell source one loose analysis parses.
-const maxParse = 1 << 20
+const maxParse = 256 << 10
 
 // maxSuffixArgs bounds the arguments of the suffix candidates of the
 // wrappers whose grammar the engine does not know.
@@ -44,17 +44,27 @@ type loose struct {
 	// parsed reports that the line itself parsed.
 	parsed bool
 	steps  int
+	// parser is reused for the scripts found in the line, which wait in
+	// queue.
+	parser *syntax.Parser
+	queue  []pending
 }
 
 func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 	l := &loose{ctx: ctx, parseLeft: maxParse, suffixLeft: maxSuffixArgs}
-	if f != nil {
+	switch {
+	case f != nil:
 		l.parseLeft -= len(command)
 		l.parsed = true
 		l.file(f, 0)
-	} else {
+	case len(command) > MaxLineBytes:
+		// Too long for the strict analysis, so never accepted: a quick
+		// lexer finds the commands for the decline rules.
+		l.lex(command)
+	default:
 		l.parsed = l.script(command, 0)
 	}
+	l.drain()
 	if l.stdinShell {
 		// What the shell reads may be any literal of the line
 		// (echo 'rm x' | sh): each one that looks like a script is one.
@@ -66,14 +76,15 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 				}
 			}
 		}
+		l.drain()
 	}
 	return l
 }
 
 // parseLine parses a line as bash for both analyses, if it is within the
-// loose budget.
+// strict budget.
 func parseLine(command string) *syntax.File {
-	if len(command) > maxParse {
+	if len(command) > MaxLineBytes {
 		return nil
 	}
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(command), "")
@@ -90,8 +101,15 @@ func (l *loose) alive() bool {
 	return l.parseLeft > 0
 }
 
-// script adds the commands of the shell script src; false if it does not
-// parse (or is over budget).
+// A pending script is one found in the line, to parse after the walk of
+// the script it was found in (the parser is reused).
+type pending struct {
+	src   string
+	depth int
+}
+
+// script queues the shell script src, within the budget; false if over
+// it.
 func (l *loose) script(src string, depth int) bool {
 	if depth > maxDepth || !l.alive() {
 		return false
@@ -99,12 +117,85 @@ func (l *loose) script(src string, depth int) bool {
 	if l.parseLeft -= len(src) + 64; l.parseLeft < 0 {
 		return false
 	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
-	if err != nil {
-		return false
-	}
-	l.file(f, depth)
+	l.queue = append(l.queue, pending{src, depth})
 	return true
+}
+
+// drain parses and walks the queued scripts, and those they queue.
+func (l *loose) drain() {
+	for len(l.queue) > 0 {
+		p := l.queue[0]
+		l.queue = l.queue[1:]
+		if l.parser == nil {
+			l.parser = syntax.NewParser(syntax.Variant(syntax.LangBash))
+		}
+		f, err := l.parser.Parse(strings.NewReader(p.src), "")
+		if err != nil {
+			continue
+		}
+		if p.depth == 0 {
+			l.parsed = true
+		}
+		l.file(f, p.depth)
+	}
+}
+
+// lex adds the simple commands of a line too long to parse, read
+// roughly: words split at unquoted blanks, commands at unquoted ; & | ( )
+// and newlines, quotes removed; a word with $, ` or a glob character is
+// not a literal.
+func (l *loose) lex(src string) {
+	var c candidate
+	var b strings.Builder
+	inWord, lit := false, true
+	endWord := func() {
+		if inWord {
+			c.argv = append(c.argv, b.String())
+			c.lit = append(c.lit, lit)
+		}
+		b.Reset()
+		inWord, lit = false, true
+	}
+	endCmd := func() {
+		endWord()
+		if len(c.argv) > 0 {
+			l.call(c, 1)
+		}
+		c = candidate{}
+	}
+	for i := 0; i < len(src); i++ {
+		switch ch := src[i]; ch {
+		case ' ', '\t':
+			endWord()
+		case '\n', ';', '&', '|', '(', ')':
+			endCmd()
+		case '\\':
+			inWord = true
+			if i+1 < len(src) {
+				i++
+				b.WriteByte(src[i])
+			}
+		case '\'', '"':
+			inWord = true
+			j := strings.IndexByte(src[i+1:], ch)
+			if j < 0 {
+				j = len(src) - i - 1
+			}
+			part := src[i+1 : i+1+j]
+			if ch == '"' && strings.ContainsAny(part, "$`\\") {
+				lit = false
+			}
+			b.WriteString(part)
+			i += j + 1
+		default:
+			inWord = true
+			if strings.IndexByte("$`*?[{~<>", ch) >= 0 {
+				lit = false
+			}
+			b.WriteByte(ch)
+		}
+	}
+	endCmd()
 }
 
 func (l *loose) file(f *syntax.File, depth int) {
