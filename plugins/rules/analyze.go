@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -264,8 +265,11 @@ func (v *vouch) parse(src string, lang syntax.LangVariant, m offsets) *syntax.Fi
 	f, err := syntax.NewParser(syntax.Variant(lang), syntax.KeepComments(true)).Parse(strings.NewReader(src), "")
 	if err != nil {
 		var pe syntax.ParseError
+		var le syntax.LangError
 		if asParseError(err, &pe) {
 			v.fail(m, int(pe.Pos.Offset()), "%s does not parse it (%s)", dialectName(lang), pe.Text)
+		} else if errors.As(err, &le) {
+			v.fail(m, int(le.Pos.Offset()), "%s does not have %s", dialectName(lang), le.Feature)
 		} else {
 			v.fail(m, 0, "%s does not parse it (%v)", dialectName(lang), err)
 		}
