@@ -70,8 +70,9 @@ func (w wantExec) matches(e Exec) (int, bool) {
 //     whose program is a builtin of the shell (it executes nothing), with
 //     each argv[0] without a slash resolved through SearchPath. Order is
 //     compared as a multiset only when the line has a pipe, whose commands
-//     start concurrently. When the line has && or ||, a vouched command
-//     may be missing (never replaced or reordered). An exec of a system shell that was not vouched
+//     start concurrently. When the line has && or ||, or the command has
+//     a redirection (which may fail), a vouched command may be missing
+//     (never replaced or reordered). An exec of a system shell that was not vouched
 //     is a wrapper the engine unwrapped: it is transparent (what that
 //     shell executes is checked), and a login shell's startup commands
 //     (LoginBaseline) are removed once per such shell.
@@ -138,7 +139,7 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 		} else if _, ok := progPath(c.Argv); !ok {
 			continue // command not found: bash executes nothing
 		}
-		w.optional = dash && !strings.Contains(name, "/") && r.Builtin(Dash, name) || conditional
+		w.optional = dash && !strings.Contains(name, "/") && r.Builtin(Dash, name) || conditional || len(c.Redirects) > 0
 		want = append(want, w)
 	}
 	match, ok := matchExecs(want, got, false)
