@@ -60,6 +60,19 @@ func Parse(name string, data []byte) (*Policy, error) {
 	return pol, nil
 }
 
+// ParseDocument validates a rules document already decoded from JSON (or
+// TOML) into maps, lists and scalars: {"rule": [{"name": …, "decision":
+// …, "match": {…}}, …]}, the same structure as a rules file. name is the
+// document's name for error messages, which have no line numbers.
+func ParseDocument(name string, doc map[string]any) (*Policy, error) {
+	p := &parser{file: name, lines: indexLines("")}
+	pol := p.policy(doc)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return pol, nil
+}
+
 type parser struct {
 	file  string
 	lines lineIndex
@@ -88,6 +101,16 @@ func (p *parser) policy(doc map[string]any) *Policy {
 		return pol
 	}
 	tables, ok := raw.([]map[string]any)
+	if list, isList := raw.([]any); isList {
+		// Decoded from JSON.
+		tables, ok = make([]map[string]any, len(list)), true
+		for i, e := range list {
+			if tables[i], ok = e.(map[string]any); !ok {
+				p.errorf("rule", "rule[%d]: want a table, got %s", i, typeName(e))
+				return pol
+			}
+		}
+	}
 	if !ok {
 		p.errorf("rule", "rule: want [[rule]] tables, got %s", typeName(raw))
 		return pol
