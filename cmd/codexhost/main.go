@@ -8,6 +8,7 @@
 //	codexhost plugin new NAME               scaffold a plugin with a test
 //	codexhost plugin push|pull|sign|verify  signed plugins in OCI registries
 //	codexhost demo [--mode smoke|demo|full] offline demo on the fake model
+//	codexhost policy explain RULES 'CMD'    what a rules file makes of a line
 //	codexhost version                       versions
 //
 // docs/cli.md is the reference. Exit codes: see [exitOK] and the constants
@@ -121,6 +122,8 @@ Commands:
                               OCI registries (docs/distribution.md)
   demo [--mode smoke|demo|full]
                               offline demo: the real codex on a fake model
+  policy explain RULES_FILE 'CMD'
+                              what the rule policy makes of a command line
   version                     print versions
 
 Run 'codexhost <command> --help' for a command's flags.
@@ -141,6 +144,8 @@ func dispatch(ctx context.Context, cio *cmdIO, args []string) error {
 		return cmdPlugin(ctx, cio, args[1:])
 	case "demo":
 		return cmdDemo(ctx, cio, args[1:])
+	case "policy":
+		return cmdPolicy(ctx, cio, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(cio.stdout, mainUsage)
 		return nil

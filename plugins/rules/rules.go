@@ -91,6 +91,10 @@ type Trial struct {
 	Matched bool
 	// Why says why the rule did not match; empty when it matched.
 	Why string
+	// Combined reports the trial of the rules (Rule is their names joined
+	// with "+") that together cover every command of a line no single
+	// rule covers.
+	Combined bool
 }
 
 // Evaluate returns the verdict of the first rule that matches req, or
@@ -205,7 +209,7 @@ func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial)
 	}
 	v.Decision, v.Rule, v.Message = decision, strings.Join(names, "+"), strings.Join(msgs, "; ")
 	if explain {
-		*trials = append(*trials, Trial{Rule: v.Rule, Matched: true})
+		*trials = append(*trials, Trial{Rule: v.Rule, Matched: true, Combined: true})
 	}
 }
 
