@@ -58,13 +58,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // ErrNoStrace is returned (wrapped) when strace or the shell is not
-// installed.
+// installed, or strace cannot trace (ptrace forbidden).
 var ErrNoStrace = errors.New("bashtrace: strace is not installed")
 
 // ErrTraceTooLarge is returned (wrapped) when the trace exceeds its size
@@ -124,16 +125,23 @@ type Runner struct {
 	builtins map[Shell]map[string]bool
 }
 
-// Available reports whether strace and the shells are installed; the
-// error wraps ErrNoStrace.
-func Available() error {
+// Available reports whether strace and the shells are installed and
+// strace can trace here (a container may forbid ptrace); the error wraps
+// ErrNoStrace. The answer is computed once.
+func Available() error { return available() }
+
+var available = sync.OnceValue(func() error {
 	for _, p := range []string{"strace", BashPath, DashPath} {
 		if _, err := exec.LookPath(p); err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrNoStrace, p, err)
 		}
 	}
+	out, err := exec.Command("strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=execve", BashPath, "--noprofile", "--norc", "-c", ":").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: strace cannot trace here: %v: %s", ErrNoStrace, err, bytes.TrimSpace(out))
+	}
 	return nil
-}
+})
 
 // NewRunner prepares a workspace template and measures the login
 // baselines. The caller must Close it.
