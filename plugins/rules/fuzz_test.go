@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -236,17 +237,34 @@ func FuzzDifferential(f *testing.F) {
 
 // genCount and genTraceCap size TestDifferentialGenerated: every mutant is
 // evaluated, the first genTraceCap distinct accepted ones run under bash.
-const (
-	genCount    = 4000
-	genTraceCap = 120
-)
+// CODEXHOST_DIFF_GEN=N,M overrides them for a longer run.
+var genCount, genTraceCap = func() (int, int) {
+	n, m := 4000, 120
+	if v := os.Getenv("CODEXHOST_DIFF_GEN"); v != "" {
+		a, b, _ := strings.Cut(v, ",")
+		if x, err := strconv.Atoi(a); err == nil && x > 0 {
+			n = x
+		}
+		if x, err := strconv.Atoi(b); err == nil && x > 0 {
+			m = x
+		}
+	}
+	return n, m
+}()
 
 // TestDifferentialGenerated is a deterministic run of the fuzzer's
-// mutator: genCount mutants of the allowed corpus (fixed seed), evaluated
-// with both rules files; the accepted ones run under bash.
+// mutator: genCount mutants of the allowed and the evasion corpora (fixed
+// seed), evaluated with both rules files; the accepted ones run under bash.
 func TestDifferentialGenerated(t *testing.T) {
 	tr := newTracer(t)
 	seeds := loadCorpus(t, "allowed")
+	// Mutants of evasion lines too: one edit may make the engine accept
+	// what bash still reads as hostile.
+	for _, l := range loadCorpus(t, "evasion") {
+		if l.bytes <= 300 {
+			seeds = append(seeds, l)
+		}
+	}
 	r := rand.New(rand.NewPCG(14, 2026))
 	var gen []corpusLine
 	for i := range genCount {
