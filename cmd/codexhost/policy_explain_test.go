@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const explainRules = `
@@ -91,4 +94,20 @@ decision: abstain (no rule matched)
 	r = runCmd(t, "policy", "bogus")
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, `unknown subcommand "bogus"`)
+}
+
+// The explanation shown in plugins/rules/README.md is what the command
+// prints.
+func TestPolicyExplainREADME(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../plugins/rules/README.md")
+	require.NoError(t, err)
+	const intro = "`codexhost policy explain plugins/rules/testdata/example.toml 'ls *.go'`"
+	_, rest, ok := strings.Cut(string(data), intro)
+	require.True(t, ok, "the README shows an explanation")
+	_, rest, _ = strings.Cut(rest, "```\n")
+	want, _, _ := strings.Cut(rest, "```\n")
+	r := runCmd(t, "policy", "explain", "--cwd", "/work/proj", "../../plugins/rules/testdata/example.toml", "ls *.go")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, want, r.stdout)
 }

@@ -202,6 +202,6 @@ func TestParseExample(t *testing.T) {
 	require.NoError(t, err)
 	p, err := Parse("example.toml", data)
 	require.NoError(t, err)
-	assert.Equal(t, 11, len(p.Rules()))
+	assert.Equal(t, 14, len(p.Rules()))
 	assert.True(t, strings.HasPrefix(p.Rules()[0], "no-rm"))
 }

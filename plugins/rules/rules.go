@@ -224,24 +224,30 @@ func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 	if r.reasonRegex != nil && !r.reasonRegex.MatchString(req.Reason) {
 		return fmt.Sprintf("reason %q does not match reason_regex", req.Reason)
 	}
-	if req.Kind == abi.ApprovalCommand {
-		if r.permissive() {
-			if why := r.matchStrict(rd, req.Cwd); why != "" {
-				return why
-			}
-		} else if r.hasCommandCond() {
-			if why := r.matchLoose(rd); why != "" {
-				return why
-			}
-		}
-	} else if r.hasCommandCond() {
+	switch {
+	case r.hasCommandCond() && req.Kind != abi.ApprovalCommand:
 		return "its conditions are about commands"
+	case r.paths != nil && req.Kind != abi.ApprovalFileChange:
+		return "its paths are about file changes"
+	case r.perms != nil && req.Kind != abi.ApprovalPermissions:
+		return "its permissions are about permission requests"
 	}
-	if r.paths != nil && (req.Kind != abi.ApprovalFileChange || !r.matchChanges(req)) {
-		return "paths do not match"
-	}
-	if r.perms != nil && (req.Kind != abi.ApprovalPermissions || !r.matchPermissions(req)) {
-		return "permissions do not match"
+	switch req.Kind {
+	case abi.ApprovalCommand:
+		if r.permissive() {
+			return r.matchStrict(rd, req.Cwd)
+		}
+		if r.hasCommandCond() {
+			return r.matchLoose(rd)
+		}
+	case abi.ApprovalFileChange:
+		if r.paths != nil && !r.matchChanges(req) {
+			return "paths do not match"
+		}
+	case abi.ApprovalPermissions:
+		if r.perms != nil && !r.matchPermissions(req) {
+			return "permissions do not match"
+		}
 	}
 	return ""
 }
