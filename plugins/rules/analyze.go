@@ -110,7 +110,8 @@ var shellStateBuiltins = map[string]bool{
 	"shift": true, "fc": true, "history": true, "compgen": true, "complete": true, "compopt": true,
 	"exit": true, "return": true, "break": true, "continue": true, "logout": true,
 	"disown": true, "suspend": true, "coproc": true, "select": true, "function": true,
-	"fg": true, "bg": true,
+	"fg": true, "bg": true, "wait": true, "kill": true, "ulimit": true, "caller": true,
+	"[[": true, "]]": true,
 }
 
 // otherWrappers run another program in a way the engine does not follow
@@ -407,6 +408,7 @@ func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool
 	// an unquoted }.
 	braceOpen, braceSep := -1, false
 	lastUnquoted := byte(0) // the previous unquoted byte, 0 if quoted or none
+	bracketAt, bracketOff := -1, 0 // the first unquoted [, in the value and the script
 	for i, p := range w.Parts {
 		switch p := p.(type) {
 		case *syntax.Lit:
@@ -428,8 +430,13 @@ func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool
 					return wordVal{}, v.fail(m, at, "dollar sign")
 				case '`':
 					return wordVal{}, v.fail(m, at, "command substitution")
-				case '*', '?', '[':
+				case '*', '?':
 					return wordVal{}, v.fail(m, at, "glob character %q", c)
+				case '[':
+					// A pattern only if a ] follows in the word.
+					if bracketAt < 0 {
+						bracketAt, bracketOff = b.Len(), at
+					}
 				case '~':
 					if (i == 0 && j == 0) || lastUnquoted == '=' || lastUnquoted == ':' {
 						return wordVal{}, v.fail(m, at, "tilde expansion")
@@ -490,7 +497,11 @@ func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool
 			return wordVal{}, v.failPos(m, p.Pos(), "%s", partName(p))
 		}
 	}
-	return wordVal{s: b.String(), off: off}, true
+	val := b.String()
+	if bracketAt >= 0 && strings.IndexByte(val[bracketAt+1:], ']') >= 0 {
+		return wordVal{}, v.fail(m, bracketOff, "glob character '['")
+	}
+	return wordVal{s: val, off: off}, true
 }
 
 func partName(p syntax.WordPart) string {
@@ -578,6 +589,13 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			return v.fail(m, wordOff(i), "builtin %s", name)
 		case !strings.Contains(name, "/") && name == "printf" && i+1 < len(argv) && strings.HasPrefix(argv[i+1], "-v"):
 			return v.fail(m, wordOff(i+1), "printf -v")
+		case name == "test" || name == "[":
+			// test -v 'a[$(id)]' evaluates the subscript.
+			for k := i + 1; k < len(argv); k++ {
+				if argv[k] == "-v" || argv[k] == "-R" {
+					return v.fail(m, wordOff(k), "%s %s", name, argv[k])
+				}
+			}
 		case otherWrappers[base]:
 			return v.fail(m, wordOff(i), "%s runs another program", name)
 		}

@@ -60,6 +60,8 @@ func TestAnalyzeVouched(t *testing.T) {
 		{"ls; exec git status", []Command{argv("ls"), {Argv: []string{"exec", "git", "status"}, Inner: 1}}},
 		{"cd sub && git status > /tmp/out", []Command{argv("cd", "sub"), {Argv: []string{"git", "status"}, Redirects: []Redirect{{1, ">", "/tmp/out"}}}}},
 		{"echo ünïcode\tx", []Command{argv("echo", "ünïcode", "x")}},
+		{"[ -f x ] && cat x", []Command{argv("[", "-f", "x", "]"), argv("cat", "x")}},
+		{"echo a[ ]b", []Command{argv("echo", "a[", "]b")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -90,6 +92,10 @@ func TestAnalyzeNotVouched(t *testing.T) {
 		{"echo *.go", "glob character '*' at column 6"},
 		{"echo a?", "glob character '?' at column 7"},
 		{"echo [ab]", "glob character '[' at column 6"},
+		{"echo a[b']'", "glob character '[' at column 7"},
+		{"[ -v 'a[$(id)]' ]", "[ -v at column 3"},
+		{"test -R x", "test -R at column 6"},
+		{"sh -c \"'[[' 'a[1]' -eq 1 ']]'\"", "builtin [[ at column 8"},
 		{"echo @(a|b)", "extended glob at column 6"},
 		{"echo {a,b}", "brace expansion at column 6"},
 		{"echo x{1..3}", "brace expansion at column 7"},
