@@ -407,7 +407,7 @@ func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool
 	// Brace expansion needs an unquoted {, then an unquoted , or .., then
 	// an unquoted }.
 	braceOpen, braceSep := -1, false
-	lastUnquoted := byte(0) // the previous unquoted byte, 0 if quoted or none
+	lastUnquoted := byte(0)        // the previous unquoted byte, 0 if quoted or none
 	bracketAt, bracketOff := -1, 0 // the first unquoted [, in the value and the script
 	for i, p := range w.Parts {
 		switch p := p.(type) {
