@@ -241,6 +241,20 @@ func (p *parser) match(r *rule, m map[string]any) {
 			}
 		case "reason_regex":
 			r.reasonRegex = p.regex(m, k, key)
+		case "thread_id_regex":
+			r.threadRegex = p.regex(m, k, key)
+		case "turn_id_regex":
+			r.turnRegex = p.regex(m, k, key)
+		case "has_proposed_execpolicy", "grant_root_present":
+			b, ok := m[k].(bool)
+			if !ok {
+				p.errorf(key, "%s: want true or false, got %s", key, typeName(m[k]))
+			}
+			if k == "grant_root_present" {
+				r.grantRoot = &b
+			} else {
+				r.hasAmendment = &b
+			}
 		case "cwd_prefix":
 			if s, ok := p.str(m, k, key); ok {
 				if !path.IsAbs(s) {
@@ -258,7 +272,7 @@ func (p *parser) match(r *rule, m map[string]any) {
 			}
 			r.perms = p.permissions(pt)
 		default:
-			p.errorf(key, "unknown field %q in match (want hook_kind, program, argv_prefix, command_regex, arg_regex, options, forbid_options, cwd_prefix, paths, reason_regex or permissions)", k)
+			p.errorf(key, "unknown field %q in match (want hook_kind, program, argv_prefix, command_regex, arg_regex, options, forbid_options, cwd_prefix, paths, reason_regex, thread_id_regex, turn_id_regex, has_proposed_execpolicy, grant_root_present or permissions)", k)
 		}
 	}
 	conflict := func(field string, kind abi.ApprovalKind, set bool) {
@@ -273,6 +287,8 @@ func (p *parser) match(r *rule, m map[string]any) {
 	conflict("options", abi.ApprovalCommand, m["options"] != nil)
 	conflict("forbid_options", abi.ApprovalCommand, m["forbid_options"] != nil)
 	conflict("paths", abi.ApprovalFileChange, m["paths"] != nil)
+	conflict("has_proposed_execpolicy", abi.ApprovalCommand, m["has_proposed_execpolicy"] != nil)
+	conflict("grant_root_present", abi.ApprovalFileChange, m["grant_root_present"] != nil)
 	conflict("permissions", abi.ApprovalPermissions, m["permissions"] != nil)
 	kinds := 0
 	for _, set := range []bool{r.hasCommandCond(), r.paths != nil, r.perms != nil} {

@@ -62,6 +62,11 @@ type rule struct {
 	paths         []string
 	reasonRegex   *regexp.Regexp
 	perms         *permRule
+
+	threadRegex, turnRegex *regexp.Regexp
+	// hasAmendment and grantRoot are has_proposed_execpolicy and
+	// grant_root_present, nil when unset.
+	hasAmendment, grantRoot *bool
 }
 
 type permRule struct {
@@ -223,6 +228,18 @@ func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 	}
 	if r.reasonRegex != nil && !r.reasonRegex.MatchString(req.Reason) {
 		return fmt.Sprintf("reason %q does not match reason_regex", req.Reason)
+	}
+	if r.threadRegex != nil && !r.threadRegex.MatchString(req.ThreadID) {
+		return fmt.Sprintf("thread %q does not match thread_id_regex", req.ThreadID)
+	}
+	if r.turnRegex != nil && !r.turnRegex.MatchString(req.TurnID) {
+		return fmt.Sprintf("turn %q does not match turn_id_regex", req.TurnID)
+	}
+	if r.hasAmendment != nil && (req.Kind != abi.ApprovalCommand || (len(req.ProposedAmendment) > 0) != *r.hasAmendment) {
+		return fmt.Sprintf("has_proposed_execpolicy is %v", *r.hasAmendment)
+	}
+	if r.grantRoot != nil && (req.Kind != abi.ApprovalFileChange || (req.GrantRoot != "") != *r.grantRoot) {
+		return fmt.Sprintf("grant_root_present is %v", *r.grantRoot)
 	}
 	switch {
 	case r.hasCommandCond() && req.Kind != abi.ApprovalCommand:

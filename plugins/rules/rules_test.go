@@ -296,3 +296,46 @@ func TestPathological(t *testing.T) {
 	}
 	assert.Equal(t, "no-rm", p.Evaluate(ctx0, bash(strings.Repeat("sudo ", 300)+"rm x")).Rule)
 }
+
+// The request-level conditions of issue 17.
+func TestRequestConditions(t *testing.T) {
+	const src = `
+[[rule]]
+name = "no-grant"
+decision = "decline"
+[rule.match]
+grant_root_present = true
+
+[[rule]]
+name = "no-amendment"
+decision = "decline"
+[rule.match]
+has_proposed_execpolicy = true
+
+[[rule]]
+name = "ci-thread"
+decision = "accept"
+[rule.match]
+thread_id_regex = '^ci-'
+turn_id_regex = '^t[0-9]+$'
+program = "ls"
+`
+	p, err := Parse("cond.toml", []byte(src))
+	require.NoError(t, err)
+	req := func(thread, turn string, amend []string) *abi.ApprovalRequest {
+		r := cmd("ls")
+		r.ThreadID, r.TurnID, r.ProposedAmendment = thread, turn, amend
+		return r
+	}
+	assert.Equal(t, "ci-thread", p.Evaluate(ctx0, req("ci-1", "t2", nil)).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, req("dev-1", "t2", nil)).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, req("ci-1", "x", nil)).Rule)
+	assert.Equal(t, "no-amendment", p.Evaluate(ctx0, req("ci-1", "t2", []string{"ls"})).Rule)
+	assert.Equal(t, "no-grant", p.Evaluate(ctx0, with(files("/work/proj/src/a.go"), func(r *abi.ApprovalRequest) { r.GrantRoot = "/work" })).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, files("/work/proj/src/a.go")).Rule)
+
+	_, err = Parse("bad.toml", []byte("[[rule]]\nname = \"x\"\ndecision = \"decline\"\n[rule.match]\nhook_kind = \"command\"\ngrant_root_present = 1\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bad.toml:6: rule \"x\": match.grant_root_present: want true or false, got an integer")
+	assert.Contains(t, err.Error(), "match.grant_root_present: applies only to hook_kind fileChange, not command")
+}
