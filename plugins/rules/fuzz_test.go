@@ -189,13 +189,34 @@ func checkLine(t testing.TB, tr *bashtrace.Runner, line string) (bool, diffResul
 		}
 		j := judged{corpusLine: corpusLine{file: "fuzz", text: line, bytes: len(line)},
 			rules: []string{"rules-strict.toml", "rules-permissive.toml"}[i], accepted: true, verdict: v}
-		return true, differential(t, tr, []judged{j})[0]
+		_, cached := checked.Load(line)
+		res := differential(t, tr, []judged{j})[0]
+		if !cached {
+			logTraced(line, res)
+		}
+		return true, res
 	}
 	return false, diffResult{}
 }
 
 // seedStride thins the seed corpus when go test runs it without -fuzz.
 const seedStride = 6
+
+// logTraced appends a traced line and its number of violations to the
+// file CODEXHOST_FUZZ_LOG names, if any: the fuzzing workers print
+// nothing, and this is how a run tells how many lines it executed.
+func logTraced(line string, res diffResult) {
+	name := os.Getenv("CODEXHOST_FUZZ_LOG")
+	if name == "" {
+		return
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%d %s\n", len(res.violations), strconv.Quote(line))
+}
 
 // FuzzDifferential mutates accepted lines; every mutant a rules file
 // accepts must run under bash exactly as the engine vouched. The seeds are
