@@ -282,7 +282,7 @@ func (r *rule) matchStrict(rd *reading, cwd string) string {
 	}
 	first := ""
 	for i := range an.Commands {
-		why := r.coverCommand(&an.Commands[i], cwd)
+		why := r.coverCommand(&an.Commands[i], cwd, first == "")
 		if why == "" && rd.covered[i] < 0 {
 			rd.covered[i] = rd.cur
 		}
@@ -295,12 +295,18 @@ func (r *rule) matchStrict(rd *reading, cwd string) string {
 
 // coverCommand returns why a permissive rule does not cover the command
 // c of a vouched line.
-func (r *rule) coverCommand(c *Command, cwd string) string {
+func (r *rule) coverCommand(c *Command, cwd string, why bool) string {
 	for _, rd := range c.Redirects {
 		if rd.Writes() && rd.Path != "/dev/null" && !r.allowRedirects {
+			if !why {
+				return no
+			}
 			return fmt.Sprintf("%s: redirection %s %s writes a file (the rule does not set allow_redirects)", cmdLabel(c), rd.Op, rd.Path)
 		}
 		if rd.Path != "" && rd.Op != ">&" && rd.Op != "<&" && !path.IsAbs(rd.Path) && cwd != "" && special(path.Join(cwd, rd.Path)) {
+			if !why {
+				return no
+			}
 			return fmt.Sprintf("%s: redirection %s %s opens a device or kernel file in %s", cmdLabel(c), rd.Op, rd.Path, cwd)
 		}
 	}
@@ -308,14 +314,20 @@ func (r *rule) coverCommand(c *Command, cwd string) string {
 		return ""
 	}
 	argv := c.Resolved()
-	if why := r.matchArgv(argv, nil, true); why != "" {
-		return cmdLabel(c) + ": " + why
+	w := r.matchArgv(argv, nil, true, why)
+	if w == "" {
+		w = danger(argv)
 	}
-	if d := danger(argv); d != "" {
-		return cmdLabel(c) + ": " + d
+	if w == "" || !why {
+		return w
 	}
-	return ""
+	return cmdLabel(c) + ": " + w
 }
+
+// no is a reason not asked for: the rule does not match, and the caller
+// needs no words for it (formatting reasons is most of the cost of
+// matching a long line).
+const no = "no"
 
 // cmdLabel names a command in a reason.
 func cmdLabel(c *Command) string {
@@ -335,12 +347,12 @@ func (r *rule) matchLoose(rd *reading) string {
 		return ""
 	}
 	for i := range rd.strict.Commands {
-		if r.matchArgv(rd.strict.Commands[i].Resolved(), nil, false) == "" {
+		if r.matchArgv(rd.strict.Commands[i].Resolved(), nil, false, false) == "" {
 			return ""
 		}
 	}
 	for _, c := range rd.loose.cands {
-		if len(c.argv) > 0 && r.matchArgv(c.argv, c.lit, false) == "" {
+		if len(c.argv) > 0 && r.matchArgv(c.argv, c.lit, false, false) == "" {
 			return ""
 		}
 	}
@@ -351,7 +363,7 @@ func (r *rule) matchLoose(rd *reading) string {
 // conditions, or "". lit[i] reports argv[i] a known literal (nil: all
 // are). Strictly (permissive rules), program names match exactly;
 // loosely, by base name.
-func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
+func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	isLit := func(i int) bool { return lit == nil || lit[i] }
 	if len(r.programs) > 0 {
 		found := false
@@ -362,6 +374,9 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
 			}
 		}
 		if !found {
+			if !why {
+				return no
+			}
 			return fmt.Sprintf("program %s is not %s", argv[0], strings.Join(r.programs, ", "))
 		}
 	}
@@ -369,18 +384,27 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
 	if r.argvPrefix != nil {
 		want := r.argvPrefix
 		if !isLit(0) || !programIs(argv[0], want[0], strict) {
+			if !why {
+				return no
+			}
 			return fmt.Sprintf("program %s is not %s", argv[0], want[0])
 		}
 		i := 1
 		if path.Base(want[0]) == "git" && len(want) > 1 && !strings.HasPrefix(want[1], "-") {
 			sub, reason := gitSubcommand(argv, strict)
 			if reason != "" {
-				return reason
+				if !why {
+					return no
+				}
+				return fmt.Sprintf("%s", reason)
 			}
 			i = sub
 		}
 		for _, w := range want[1:] {
 			if i >= len(argv) || !isLit(i) || argv[i] != w {
+				if !why {
+					return no
+				}
 				return fmt.Sprintf("argv does not start with %s", strings.Join(want, " "))
 			}
 			i++
@@ -401,6 +425,9 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
 	if r.forbidOptions != nil {
 		for _, a := range args[:end] {
 			if o := optionIn(a, r.forbidOptions); o != "" {
+				if !why {
+					return no
+				}
 				return fmt.Sprintf("argument %s is the forbidden option %s", a, o)
 			}
 		}
@@ -414,7 +441,10 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
 			}
 		}
 		if !found {
-			return "no argument is one of the options " + strings.Join(r.options, ", ")
+			if !why {
+				return no
+			}
+			return fmt.Sprintf("no argument is one of the options %s", strings.Join(r.options, ", "))
 		}
 	}
 	if r.argRegex != nil {
@@ -422,16 +452,22 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict bool) string {
 		for i, a := range args {
 			m := isLit(rest+i) && r.argRegex.MatchString(a)
 			if strict && !m {
+				if !why {
+					return no
+				}
 				return fmt.Sprintf("argument %q does not match arg_regex", a)
 			}
 			any = any || m
 		}
 		if !strict && !any {
-			return "no argument matches arg_regex"
+			return no
 		}
 	}
 	if r.commandRegex != nil && !r.commandRegex.MatchString(strings.Join(argv, " ")) {
-		return "command_regex does not match"
+		if !why {
+			return no
+		}
+		return fmt.Sprintf("command_regex does not match")
 	}
 	return ""
 }
