@@ -206,7 +206,11 @@ func (l *loose) file(f *syntax.File, depth int) {
 				// A here-document fed to a shell is a script.
 				if prog, ok, glob := literal(call.Args[0]); ok && !glob && (shellNames[path.Base(prog)] || path.Base(prog) == "xargs") {
 					for _, r := range n.Redirs {
-						if body, ok, _ := literal(r.Hdoc); ok && r.Hdoc != nil {
+						w := r.Hdoc
+						if r.Op == syntax.WordHdoc {
+							w = r.Word // bash <<< 'rm x'
+						}
+						if body, ok, _ := literal(w); ok && w != nil {
 							l.script(body, depth+1)
 						}
 					}
