@@ -324,3 +324,22 @@ func TestOptionIn(t *testing.T) {
 		assert.Equal(t, want, optionIn(arg, opts), arg)
 	}
 }
+
+// The quick lexer of lines too long to parse splits words and commands
+// and removes quotes; a word with an expansion is not a literal.
+func TestLex(t *testing.T) {
+	l := &loose{parseLeft: maxParse, suffixLeft: maxSuffixArgs}
+	l.lex(`a b'c d'e "f g" h\ i; j $k|l  `)
+	var got [][]string
+	for _, c := range l.cands {
+		got = append(got, c.argv)
+	}
+	assert.Equal(t, [][]string{{"a", "bc de", "f g", "h i"}, {"j", "$k"}, {"l"}}, got)
+	assert.Equal(t, []bool{true, false}, l.cands[1].lit)
+
+	// A decline rule sees the rm of a line too long for the strict reading.
+	line := "ls " + strings.Repeat("x ", MaxLineBytes) + "; sudo -u root 'r'm -rf /"
+	v := examplePolicy(t).Evaluate(context.Background(), cmd(line))
+	assert.Equal(t, "no-rm", v.Rule)
+	assert.Equal(t, "not vouched: line longer than 65536 bytes", v.Analysis.Reason)
+}

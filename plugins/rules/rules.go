@@ -1,7 +1,11 @@
 // Package rules is the rule engine of codexhost's rule policy plugin: an
-// ordered list of rules, read from a TOML file, that decides approval
-// requests. See README.md for the file format and RATIONALE.md for the
-// design.
+// ordered list of rules, read from a TOML file (or a JSON document), that
+// decides approval requests. [Analyze] reads a command line the way bash
+// will and vouches for it only when every construct is on a syntax
+// allow-list; an accept of a command means bash will execute exactly the
+// argv vectors of [Verdict.Analysis], with only its redirections. See
+// README.md for the file format and the guarantee's limits, and
+// RATIONALE.md for the design.
 package rules
 
 import (

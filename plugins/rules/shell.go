@@ -147,17 +147,34 @@ func (l *loose) drain() {
 func (l *loose) lex(src string) {
 	var c candidate
 	var b strings.Builder
-	inWord, lit := false, true
-	endWord := func() {
+	// A word is src[start:i] while it is plain (no quotes, no escapes),
+	// and built in b once it is not.
+	start, inWord, plain, lit := 0, false, true, true
+	begin := func(i int) {
+		if !inWord {
+			start, inWord, plain, lit = i, true, true, true
+		}
+	}
+	unplain := func(i int) {
+		if plain {
+			b.Reset()
+			b.WriteString(src[start:i])
+			plain = false
+		}
+	}
+	endWord := func(i int) {
 		if inWord {
-			c.argv = append(c.argv, b.String())
+			w := src[start:i]
+			if !plain {
+				w = b.String()
+			}
+			c.argv = append(c.argv, w)
 			c.lit = append(c.lit, lit)
 		}
-		b.Reset()
-		inWord, lit = false, true
+		inWord = false
 	}
-	endCmd := func() {
-		endWord()
+	endCmd := func(i int) {
+		endWord(i)
 		if len(c.argv) > 0 {
 			l.call(c, 1)
 		}
@@ -166,17 +183,19 @@ func (l *loose) lex(src string) {
 	for i := 0; i < len(src); i++ {
 		switch ch := src[i]; ch {
 		case ' ', '\t':
-			endWord()
+			endWord(i)
 		case '\n', ';', '&', '|', '(', ')':
-			endCmd()
+			endCmd(i)
 		case '\\':
-			inWord = true
+			begin(i)
+			unplain(i)
 			if i+1 < len(src) {
 				i++
 				b.WriteByte(src[i])
 			}
 		case '\'', '"':
-			inWord = true
+			begin(i)
+			unplain(i)
 			j := strings.IndexByte(src[i+1:], ch)
 			if j < 0 {
 				j = len(src) - i - 1
@@ -188,14 +207,16 @@ func (l *loose) lex(src string) {
 			b.WriteString(part)
 			i += j + 1
 		default:
-			inWord = true
+			begin(i)
 			if strings.IndexByte("$`*?[{~<>", ch) >= 0 {
 				lit = false
 			}
-			b.WriteByte(ch)
+			if !plain {
+				b.WriteByte(ch)
+			}
 		}
 	}
-	endCmd()
+	endCmd(len(src))
 }
 
 func (l *loose) file(f *syntax.File, depth int) {
