@@ -609,11 +609,13 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		i = next
 		cmd.Inner = i
 	}
-	switch argv[0] {
-	case "cd", "pushd", "popd":
-		v.cd = true
-	case "exec":
-		v.exec = true
+	for _, name := range argv[:cmd.Inner+1] {
+		switch name {
+		case "cd", "pushd", "popd":
+			v.cd = true
+		case "exec":
+			v.exec = true
+		}
 	}
 	v.a.Commands = append(v.a.Commands, cmd)
 	return true

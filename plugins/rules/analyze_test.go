@@ -150,6 +150,8 @@ func TestAnalyzeNotVouched(t *testing.T) {
 		{"cat <<EOF\n$x\nEOF", "parameter expansion in a here-document at line 2, column 1"},
 		{"cat <<EOF\na \\$x\nEOF", `'\\' in a here-document with an unquoted delimiter at line 2, column 3`},
 		{"cd /dev && echo x > tcp", "relative redirection after cd at column 21"},
+		{"command cd /dev && echo x > sda", "relative redirection after cd at column 29"},
+		{"command exec ls; ls", "command after exec at column 18"},
 		// Characters.
 		{"ls\rrm x", "carriage return at column 3"},
 		{"ls\x00", "NUL byte at column 3"},
