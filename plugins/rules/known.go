@@ -20,6 +20,9 @@ func danger(argv []string) string {
 		if reason != "" {
 			return reason
 		}
+		if sub < len(argv) && !gitBuiltins[argv[sub]] {
+			return fmt.Sprintf("git %s is not one of git's builtin commands (git would run an alias or git-%s from its exec path or PATH)", argv[sub], argv[sub])
+		}
 		return gitDanger(argv, sub)
 	case "find":
 		for _, a := range argv[1:] {
@@ -95,6 +98,31 @@ func gitSubcommand(argv []string, strict bool) (int, string) {
 		}
 	}
 	return i, ""
+}
+
+// gitBuiltins are the git subcommands built into the git program: any
+// other subcommand is an alias from the repository's config (which may
+// run a shell command) or a git-NAME program found on the exec path or
+// PATH. Built-ins that run other programs by design (difftool,
+// mergetool, help, submodule, filter-branch, …) are not among them.
+var gitBuiltins = map[string]bool{
+	"add": true, "am": true, "annotate": true, "apply": true, "archive": true, "bisect": true,
+	"blame": true, "branch": true, "bundle": true, "cat-file": true, "check-attr": true,
+	"check-ignore": true, "check-mailmap": true, "check-ref-format": true, "checkout": true,
+	"cherry": true, "cherry-pick": true, "clean": true, "clone": true, "column": true,
+	"commit": true, "commit-graph": true, "commit-tree": true, "config": true,
+	"count-objects": true, "describe": true, "diff": true, "diff-files": true,
+	"diff-index": true, "diff-tree": true, "fetch": true, "for-each-ref": true,
+	"format-patch": true, "fsck": true, "gc": true, "grep": true, "hash-object": true,
+	"init": true, "log": true, "ls-files": true, "ls-remote": true, "ls-tree": true,
+	"merge": true, "merge-base": true, "mv": true, "name-rev": true, "notes": true,
+	"pull": true, "push": true, "range-diff": true, "rebase": true, "reflog": true,
+	"remote": true, "reset": true, "restore": true, "rev-list": true, "rev-parse": true,
+	"revert": true, "rm": true, "shortlog": true, "show": true, "show-branch": true,
+	"show-ref": true, "sparse-checkout": true, "stash": true, "status": true, "switch": true,
+	"symbolic-ref": true, "tag": true, "update-index": true, "update-ref": true, "var": true,
+	"verify-commit": true, "verify-tag": true, "version": true, "whatchanged": true,
+	"worktree": true, "write-tree": true,
 }
 
 // gitLongDanger are git options that write files or run programs.
