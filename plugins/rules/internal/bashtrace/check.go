@@ -83,9 +83,11 @@ func (w wantExec) matches(e Exec) (int, bool) {
 //     program the shell executed is a violation.
 //   - A shell opens for writing only the files of vouched redirections
 //     that write (and its own here-document files in TMPDIR, and its
-//     /dev/tty probe), and changes no file otherwise. Programs may write
-//     (what a vouched program does with its arguments is outside the
-//     guarantee).
+//     /dev/tty probe), and changes no file otherwise. A program changes no
+//     file outside the repository's .git directory: what a vouched program
+//     does with its arguments is outside the engine's guarantee, but the
+//     rules files of these tests allow only programs that write nothing
+//     (git updates its index), so a write is an option the engine missed.
 //   - Nobody creates a socket other than AF_UNIX (/dev/tcp, /dev/udp).
 //   - The run finished before its timeout.
 func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []string {
@@ -160,6 +162,9 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 	tmp := filepath.Join(tr.Dir, "tmp") + "/"
 	for _, op := range tr.FileOps {
 		if !op.ByShell {
+			if w := programWrite(tr.Dir, op); w != "" {
+				v = append(v, w)
+			}
 			continue
 		}
 		if shellInternal(op, tmp) {
@@ -176,6 +181,28 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 		}
 	}
 	return v
+}
+
+// programWrite describes a file a program changed outside its
+// repository's .git directory (and /dev/null and /dev/tty), or returns "".
+// The guarantee is about what the shell does; the rules files of the
+// differential tests allow only programs that write nothing, so a write
+// is an option the engine should have known (sort -o, tree -o, …).
+func programWrite(dir string, op FileOp) string {
+	if op.Err != "" {
+		return ""
+	}
+	git := filepath.Join(dir, ".git") + "/"
+	for _, p := range op.Paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p) // the programs run in the workspace
+		}
+		if p == "/dev/null" || p == "/dev/tty" || strings.HasPrefix(p, git) {
+			continue
+		}
+		return fmt.Sprintf("program %s: %s(%q, %s) wrote a file", op.Caller, op.Syscall, op.Paths, op.Flags)
+	}
+	return ""
 }
 
 func errSuffix(e string) string {
