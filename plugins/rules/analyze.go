@@ -37,6 +37,10 @@ type Analysis struct {
 	// Vouched; otherwise they are the commands found before the first
 	// construct the engine would not vouch for.
 	Commands []Command
+
+	// glob reports that the construct not vouched for is a glob pattern
+	// (a rule with allow_globs may accept the line).
+	glob bool
 }
 
 // A Command is one simple command a vouched line executes.
@@ -53,6 +57,11 @@ type Command struct {
 	// is not such a wrapper. (exec and command are shell builtins: the
 	// shell itself executes Argv[Inner:].)
 	Inner int
+	// Patterns are the indices in Argv of glob patterns (src/*.go), which
+	// bash replaces by the names of the files they match (or leaves as
+	// they are when none does). Only in the analysis for rules with
+	// allow_globs (see README.md); Analyze never vouches for a pattern.
+	Patterns []int
 }
 
 // Resolved is the argv the command's program runs with once the
@@ -131,12 +140,12 @@ var otherWrappers = map[string]bool{
 // work: when ctx ends, or the line is over budget, the result is not
 // vouched. Safe for concurrent use.
 func Analyze(ctx context.Context, command string) *Analysis {
-	return analyzeLine(ctx, command, nil)
+	return analyzeLine(ctx, command, nil, false)
 }
 
 // analyzeLine is Analyze on an already parsed line (f may be nil).
-func analyzeLine(ctx context.Context, command string, f *syntax.File) *Analysis {
-	v := &vouch{ctx: ctx, line: command, a: &Analysis{}}
+func analyzeLine(ctx context.Context, command string, f *syntax.File, globs bool) *Analysis {
+	v := &vouch{ctx: ctx, line: command, a: &Analysis{}, globs: globs}
 	if len(command) > MaxLineBytes {
 		v.a.Reason = fmt.Sprintf("not vouched: line longer than %d bytes", MaxLineBytes)
 		return v.a
@@ -167,6 +176,9 @@ type vouch struct {
 	cd bool
 	// exec reports an exec: the shell runs nothing after it.
 	exec bool
+	// globs allows glob patterns in arguments (for rules with
+	// allow_globs).
+	globs bool
 }
 
 // offsets maps a byte offset of a nested script to the offset in the
@@ -391,12 +403,41 @@ func (v *vouch) stmt(st *syntax.Stmt, m offsets, depth int) bool {
 type wordVal struct {
 	s   string
 	off []int32
+	// pattern reports unquoted glob characters (only where allowed).
+	pattern bool
 }
+
+// globMode says where a word may be a glob pattern.
+type globMode int
+
+const (
+	noGlob globMode = iota
+	// globIfPrefixed: a pattern whose expansion starts with a literal
+	// byte that is not '-' (src/*.go), so it cannot become an option.
+	globIfPrefixed
+	// globOperand: any pattern (after a literal --).
+	globOperand
+)
 
 // word returns w's value if it is a literal after quote removal: plain
 // text, single quotes, double quotes with only plain text in them.
 func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool) {
+	return v.wordGlob(w, m, withOffsets, noGlob)
+}
+
+// wordGlob is word, where the word may be a glob pattern as gm says.
+func (v *vouch) wordGlob(w *syntax.Word, m offsets, withOffsets bool, gm globMode) (wordVal, bool) {
 	var b strings.Builder
+	pattern := false
+	globOK := func() bool {
+		switch gm {
+		case globOperand:
+			return true
+		case globIfPrefixed:
+			return b0(&b) != 0 && b0(&b) != '-'
+		}
+		return false
+	}
 	var off []int32
 	put := func(c byte, at int) {
 		b.WriteByte(c)
@@ -431,12 +472,17 @@ func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool
 				case '`':
 					return wordVal{}, v.fail(m, at, "command substitution")
 				case '*', '?':
-					return wordVal{}, v.fail(m, at, "glob character %q", c)
+					if !globOK() {
+						v.a.glob = v.a.Reason == ""
+						return wordVal{}, v.fail(m, at, "glob character %q", c)
+					}
+					pattern = true
 				case '[':
 					// A pattern only if a ] follows in the word.
-					if bracketAt < 0 {
+					if bracketAt < 0 && !globOK() {
 						bracketAt, bracketOff = b.Len(), at
 					}
+					pattern = pattern || globOK()
 				case '~':
 					if (i == 0 && j == 0) || lastUnquoted == '=' || lastUnquoted == ':' {
 						return wordVal{}, v.fail(m, at, "tilde expansion")
@@ -499,9 +545,18 @@ func (v *vouch) word(w *syntax.Word, m offsets, withOffsets bool) (wordVal, bool
 	}
 	val := b.String()
 	if bracketAt >= 0 && strings.IndexByte(val[bracketAt+1:], ']') >= 0 {
+		v.a.glob = v.a.Reason == ""
 		return wordVal{}, v.fail(m, bracketOff, "glob character '['")
 	}
-	return wordVal{s: val, off: off}, true
+	return wordVal{s: val, off: off, pattern: pattern}, true
+}
+
+// b0 returns the first byte written to b, 0 if none.
+func b0(b *strings.Builder) byte {
+	if b.Len() == 0 {
+		return 0
+	}
+	return b.String()[0]
 }
 
 func partName(p syntax.WordPart) string {
@@ -540,14 +595,28 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		return v.failPos(m, c.Pos(), "command after exec")
 	}
 	argv := make([]string, len(c.Args))
+	var patterns []int
+	dashdash := false
 	for i, w := range c.Args {
-		wv, ok := v.word(w, m, false)
+		gm := noGlob
+		switch {
+		case !v.globs || i == 0:
+		case dashdash:
+			gm = globOperand
+		default:
+			gm = globIfPrefixed
+		}
+		wv, ok := v.wordGlob(w, m, false, gm)
 		if !ok {
 			return false
 		}
 		argv[i] = wv.s
+		dashdash = dashdash || wv.s == "--" && !wv.pattern
+		if wv.pattern {
+			patterns = append(patterns, i)
+		}
 	}
-	cmd := Command{Argv: argv}
+	cmd := Command{Argv: argv, Patterns: patterns}
 	for _, r := range redirs {
 		rd, ok := v.redirect(r, m)
 		if !ok {
@@ -608,6 +677,14 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		}
 		i = next
 		cmd.Inner = i
+	}
+	if len(patterns) > 0 && patterns[0] <= cmd.Inner {
+		return v.fail(m, wordOff(patterns[0]), "glob pattern in a wrapper's arguments")
+	}
+	if len(patterns) > 0 {
+		if _, isShell := shellDialects[argv[0]]; isShell {
+			return v.fail(m, wordOff(patterns[0]), "glob pattern in a shell's arguments")
+		}
 	}
 	for _, name := range argv[:cmd.Inner+1] {
 		switch name {

@@ -348,3 +348,44 @@ func TestLex(t *testing.T) {
 	assert.Equal(t, "no-rm", v.Rule)
 	assert.Equal(t, "not vouched: line longer than 65536 bytes", v.Analysis.Reason)
 }
+
+// Rules with allow_globs accept glob patterns whose expansion cannot be
+// an option; others do not.
+func TestAllowGlobs(t *testing.T) {
+	p := examplePolicy(t)
+	tests := []struct {
+		line, rule string
+		patterns   [][]int
+	}{
+		{"ls src/*.go", "read-only-tools", [][]int{{1}}},
+		{"ls -la src/*.go docs/[ab].md x?", "read-only-tools", [][]int{{2, 3, 4}}},
+		{"cat -- *.txt -x*", "read-only-tools", [][]int{{2, 3}}},
+		{"/bin/bash -lc 'ls src/*.go && git status'", "read-only-tools+git-read", [][]int{{1}, nil}},
+		{"ls *.go", "", nil},
+		{"ls -*", "", nil},
+		{"ls src/{a,b}*.go", "", nil},
+		{"ls ~/*.go", "", nil},
+		{"l? src", "", nil},
+		{"timeout 5* ls", "", nil},
+		{"ls > out*", "", nil},
+		{"git diff src/*.go", "", nil}, // git-read does not set allow_globs
+		{"echo src/*.go", "", nil},
+		{"ls src/*.go; rm x", "no-rm", nil},
+	}
+	for _, tt := range tests {
+		v := p.Evaluate(context.Background(), cmd(tt.line))
+		assert.Equal(t, tt.rule, v.Rule, "%q: %s", tt.line, v.Response().Reason)
+		if tt.patterns != nil {
+			require.True(t, v.Analysis.Vouched, tt.line)
+			var got [][]int
+			for _, c := range v.Analysis.Commands {
+				got = append(got, c.Patterns)
+			}
+			assert.Equal(t, tt.patterns, got, tt.line)
+		}
+	}
+	// Analyze itself never vouches for a pattern.
+	a := Analyze(context.Background(), "ls src/*.go")
+	assert.False(t, a.Vouched)
+	assert.Equal(t, "not vouched: glob character '*' at column 8", a.Reason)
+}

@@ -145,9 +145,9 @@ func (p *parser) rule(t map[string]any) *rule {
 	}
 	for _, k := range sortedKeys(t) {
 		switch k {
-		case "name", "decision", "message", "allow_redirects", "match":
+		case "name", "decision", "message", "allow_redirects", "allow_globs", "match":
 		default:
-			p.errorf(k, "unknown field %q (want name, decision, message, allow_redirects or match)", k)
+			p.errorf(k, "unknown field %q (want name, decision, message, allow_redirects, allow_globs or match)", k)
 		}
 	}
 	if d, ok := p.str(t, "decision", "decision"); ok {
@@ -159,12 +159,18 @@ func (p *parser) rule(t map[string]any) *rule {
 		p.errorf("", "decision: missing (%s)", wantDecisions)
 	}
 	r.message, _ = p.str(t, "message", "message")
-	if v, has := t["allow_redirects"]; has {
-		b, ok := v.(bool)
-		if !ok {
-			p.errorf("allow_redirects", "allow_redirects: want true or false, got %s", typeName(v))
+	for _, k := range []string{"allow_redirects", "allow_globs"} {
+		if v, has := t[k]; has {
+			b, ok := v.(bool)
+			if !ok {
+				p.errorf(k, "%s: want true or false, got %s", k, typeName(v))
+			}
+			if k == "allow_globs" {
+				r.allowGlobs = b
+			} else {
+				r.allowRedirects = b
+			}
 		}
-		r.allowRedirects = b
 	}
 	m, has := t["match"]
 	if !has {
@@ -301,6 +307,9 @@ func (p *parser) match(r *rule, m map[string]any) {
 	}
 	if r.allowRedirects && !r.hasCommandCond() && r.kind != abi.ApprovalCommand {
 		p.errorf("allow_redirects", "allow_redirects: only applies to command rules (hook_kind = \"command\", or program, argv_prefix, …)")
+	}
+	if r.allowGlobs && !r.hasCommandCond() && r.kind != abi.ApprovalCommand {
+		p.errorf("allow_globs", "allow_globs: only applies to command rules (hook_kind = \"command\", or program, argv_prefix, …)")
 	}
 }
 

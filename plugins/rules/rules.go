@@ -54,6 +54,7 @@ type rule struct {
 	decision       abi.Decision
 	message        string
 	allowRedirects bool
+	allowGlobs     bool
 
 	kind          abi.ApprovalKind // "" for any
 	programs      []string
@@ -130,8 +131,12 @@ func (p *Policy) Explain(ctx context.Context, req *abi.ApprovalRequest) (Verdict
 // A reading is what the rules match a command request against.
 type reading struct {
 	strict *Analysis
-	loose  *loose
-	raw    string
+	// globbed is the analysis with glob patterns allowed in arguments,
+	// when the strict one failed on a glob and a rule sets allow_globs;
+	// the permissive rules then match against it.
+	globbed *Analysis
+	loose   *loose
+	raw     string
 	// covered[i] is the index of the first permissive rule that covers
 	// command i of a vouched line, -1 if none has yet; cur is the index of
 	// the rule being tried.
@@ -148,9 +153,14 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 		if len(req.Command) > MaxLineBytes {
 			strictF = nil
 		}
-		rd = &reading{strict: analyzeLine(ctx, req.Command, strictF), raw: req.Command}
+		rd = &reading{strict: analyzeLine(ctx, req.Command, strictF, false), raw: req.Command}
+		if !rd.strict.Vouched && rd.strict.glob && p.allowGlobs() {
+			if g := analyzeLine(ctx, req.Command, strictF, true); g.Vouched {
+				rd.globbed = g
+			}
+		}
 		rd.loose = looseAnalyze(ctx, req.Command, f)
-		rd.covered = make([]int, len(rd.strict.Commands))
+		rd.covered = make([]int, len(rd.permissive().Commands))
 		for i := range rd.covered {
 			rd.covered[i] = -1
 		}
@@ -158,6 +168,11 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 	v := Verdict{Decision: abi.Abstain}
 	if rd != nil {
 		v.Analysis = rd.strict
+	}
+	accept := func() {
+		if rd != nil && v.Decision != abi.Decline && v.Decision != abi.Cancel {
+			v.Analysis = rd.permissive()
+		}
 	}
 	for i, r := range p.rules {
 		if rd != nil {
@@ -175,13 +190,35 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 		}
 		if why == "" {
 			v.Decision, v.Rule, v.Message = r.decision, r.name, r.message
+			accept()
 			return v, trials
 		}
 	}
 	if rd != nil && (ctx == nil || ctx.Err() == nil) {
-		p.combine(&v, rd, explain, &trials)
+		if p.combine(&v, rd, explain, &trials) {
+			accept()
+		}
 	}
 	return v, trials
+}
+
+// permissive returns the analysis permissive rules match: the globbed one
+// if there is one, else the strict one.
+func (rd *reading) permissive() *Analysis {
+	if rd.globbed != nil {
+		return rd.globbed
+	}
+	return rd.strict
+}
+
+// allowGlobs reports whether a rule sets allow_globs.
+func (p *Policy) allowGlobs() bool {
+	for _, r := range p.rules {
+		if r.allowGlobs {
+			return true
+		}
+	}
+	return false
 }
 
 // combine accepts a vouched line no single rule matched when each of its
@@ -189,16 +226,16 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 // or cancel rule matched any part of it, or it would have won): the
 // verdict is acceptForSession if all those rules say so, else accept, and
 // names them all.
-func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial) {
-	if !rd.strict.Vouched || len(rd.covered) < 2 {
-		return
+func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial) bool {
+	if !rd.permissive().Vouched || len(rd.covered) < 2 {
+		return false
 	}
 	var names, msgs []string
 	seen := map[int]bool{}
 	decision := abi.AcceptForSession
 	for _, i := range rd.covered {
 		if i < 0 {
-			return
+			return false
 		}
 		r := p.rules[i]
 		switch r.decision {
@@ -206,7 +243,7 @@ func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial)
 			decision = abi.Accept
 		case abi.AcceptForSession:
 		default:
-			return
+			return false
 		}
 		if !seen[i] {
 			seen[i] = true
@@ -220,6 +257,7 @@ func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial)
 	if explain {
 		*trials = append(*trials, Trial{Rule: v.Rule, Matched: true, Combined: true})
 	}
+	return true
 }
 
 // match returns why r does not match req, or "" if it does.
@@ -277,7 +315,7 @@ func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 // line: the line must be vouched, every redirection allowed, and every
 // command satisfy the rule and use no option that writes or executes.
 func (r *rule) matchStrict(rd *reading, cwd string) string {
-	an := rd.strict
+	an := rd.permissive()
 	if !an.Vouched {
 		return an.Reason
 	}
@@ -300,6 +338,12 @@ func (r *rule) matchStrict(rd *reading, cwd string) string {
 // coverCommand returns why a permissive rule does not cover the command
 // c of a vouched line.
 func (r *rule) coverCommand(c *Command, cwd string, why bool) string {
+	if len(c.Patterns) > 0 && !r.allowGlobs {
+		if !why {
+			return no
+		}
+		return fmt.Sprintf("%s: argument %q is a glob pattern (the rule does not set allow_globs)", cmdLabel(c), c.Argv[c.Patterns[0]])
+	}
 	for _, rd := range c.Redirects {
 		if rd.Writes() && rd.Path != "/dev/null" && !r.allowRedirects {
 			if !why {
