@@ -304,6 +304,8 @@ func TestDanger(t *testing.T) {
 		{"sed s/a/b/e f", "sed s///e executes"},
 		{"sed s/a/b/w\tout f", "sed s///w writes a file"},
 		{"sed 1e\tid f", "sed e executes"},
+		{"sed -- 1e\tid f", "sed e executes"},
+		{"sed -n -- p f", ""},
 		{"sed -n /x/w\tout f", "sed w writes a file"},
 		{"sed s/a/b f", "sed script: unterminated s"},
 		{"sort -o x f", "sort -o writes or executes"},

@@ -163,6 +163,10 @@ func sedDanger(argv []string) string {
 		a := args[i]
 		switch {
 		case a == "--":
+			// The first operand after it is the script, if no -e gave one.
+			if !explicit && len(scripts) == 0 && i+1 < len(args) {
+				scripts = append(scripts, args[i+1])
+			}
 			i = len(args)
 			continue
 		case !strings.HasPrefix(a, "-") || a == "-":
