@@ -20,6 +20,10 @@ import (
 // maxParse bounds the bytes of shell source one loose analysis parses.
 const maxParse = 256 << 10
 
+// maxLex bounds the bytes of a line too long to parse that the quick
+// lexer reads.
+const maxLex = 1 << 20
+
 // maxSuffixArgs bounds the arguments of the suffix candidates of the
 // wrappers whose grammar the engine does not know.
 const maxSuffixArgs = 1 << 16
@@ -59,8 +63,9 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 		l.file(f, 0)
 	case len(command) > MaxLineBytes:
 		// Too long for the strict analysis, so never accepted: a quick
-		// lexer finds the commands for the decline rules.
-		l.lex(command)
+		// lexer finds the commands for the decline rules, in the first
+		// maxLex bytes.
+		l.lex(command[:min(len(command), maxLex)])
 	default:
 		l.parsed = l.script(command, 0)
 	}
