@@ -284,6 +284,7 @@ func TestDanger(t *testing.T) {
 		{"git diff --output=x", "git --output=x writes or executes"},
 		{"git diff --out=x", "git --out=x writes or executes"},
 		{"git diff --ext-diff", "git --ext-diff writes or executes"},
+		{"git status --help", "git --help writes or executes"},
 		{"git log --textconv", "git --textconv writes or executes"},
 		{"git grep -O x", "git grep -O runs a pager"},
 		{"git diff -- --output=x", ""},

@@ -129,7 +129,7 @@ var gitBuiltins = map[string]bool{
 var gitLongDanger = []string{
 	"--output", "--ext-diff", "--textconv", "--exec", "--upload-pack", "--receive-pack",
 	"--open-files-in-pager", "--config-env", "--paginate", "--run", "--command", "--tool",
-	"--extcmd", "--gpg-program", "--sequence-editor", "--editor",
+	"--extcmd", "--gpg-program", "--sequence-editor", "--editor", "--help",
 }
 
 func gitDanger(argv []string, sub int) string {
