@@ -299,7 +299,7 @@ func vouchedOf(a *Analysis) []bashtrace.Vouched {
 	}
 	var vs []bashtrace.Vouched
 	for _, c := range a.Commands {
-		v := bashtrace.Vouched{Argv: c.Argv, Inner: c.Inner}
+		v := bashtrace.Vouched{Argv: c.Argv, Inner: c.Inner, Patterns: c.Patterns}
 		for _, r := range c.Redirects {
 			v.Redirects = append(v.Redirects, bashtrace.Redirect{Fd: r.Fd, Op: r.Op, Path: r.Path, Writes: r.Writes()})
 		}

@@ -139,6 +139,9 @@ func TestRun(t *testing.T) {
 		{line: "ls nonexist || echo none; ls -d sub && echo yes", vouched: []Vouched{{Argv: []string{"ls", "nonexist"}}, {Argv: []string{"echo", "none"}}, {Argv: []string{"ls", "-d", "sub"}}, {Argv: []string{"echo", "yes"}}}},
 		{line: "ls || echo none", vouched: []Vouched{{Argv: []string{"ls"}}, {Argv: []string{"echo", "none"}}}},
 		{line: "ls nonexist || echo none", vouched: []Vouched{{Argv: []string{"ls", "nonexist"}}}, want: []string{"executed"}},
+		{line: "ls *.md src/*.go x* nomatch*", vouched: []Vouched{{Argv: []string{"ls", "*.md", "src/*.go", "x*", "nomatch*"}, Patterns: []int{1, 2, 3, 4}}}},
+		{line: "ls *.md", vouched: []Vouched{{Argv: []string{"ls", "*.md"}}}, want: []string{"executed"}},
+		{line: "ls .*", vouched: []Vouched{{Argv: []string{"ls", "*"}, Patterns: []int{1}}}, want: []string{"executed"}},
 		{line: "cd sub && ls", vouched: []Vouched{{Argv: []string{"cd", "sub"}}, {Argv: []string{"ls"}}}},
 		{line: "git -c core.pager='touch x' -p log", vouched: []Vouched{{Argv: []string{"git", "-c", "core.pager=touch x", "-p", "log"}}},
 			want: nil}, // no terminal: git starts no pager; listed to show that such a line is judged by its execs

@@ -3,6 +3,7 @@ package bashtrace
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +16,11 @@ type Vouched struct {
 	// Inner is the index in Argv of the program a wrapper runs (env,
 	// timeout, nice, …: the wrapper executes Argv[Inner:]; exec and
 	// command: the shell itself does); 0 when Argv[0] is no wrapper.
-	Inner     int
+	Inner int
+	// Patterns are the indices in Argv of glob patterns: bash replaces
+	// each by the names it matches, in byte order (LANG=C), or leaves it
+	// as it is when none matches.
+	Patterns  []int
 	Redirects []Redirect
 }
 
@@ -54,7 +59,7 @@ func (w wantExec) matches(e Exec) (int, bool) {
 		last = w.v.Inner // exec, command: the shell executes Argv[k:]
 	}
 	for k := w.first; k <= last && k < len(w.v.Argv); k++ {
-		if p, ok := progPath(w.v.Argv[k:]); ok && samePath(p, e.Path) && slices.Equal(w.v.Argv[k:], e.Argv) {
+		if p, ok := progPath(w.v.Argv[k:]); ok && samePath(p, e.Path) && argvMatch(w.v, k, e.Argv) {
 			return k, true
 		}
 	}
@@ -300,7 +305,7 @@ func matchExecs(want []wantExec, got []Exec, anyOrder bool) (map[int]matched, bo
 // a PATH search for it failing).
 func innerExec(c Vouched, k int, e Exec) bool {
 	for j := k + 1; j <= c.Inner && j < len(c.Argv); j++ {
-		if !slices.Equal(c.Argv[j:], e.Argv) {
+		if !argvMatch(c, j, e.Argv) {
 			continue
 		}
 		if e.Err != "" {
@@ -311,6 +316,62 @@ func innerExec(c Vouched, k int, e Exec) bool {
 		}
 	}
 	return false
+}
+
+// argvMatch reports whether got is c.Argv[k:] once bash has expanded the
+// glob patterns of c.Patterns.
+func argvMatch(c Vouched, k int, got []string) bool {
+	want := c.Argv[k:]
+	if len(c.Patterns) == 0 {
+		return slices.Equal(want, got)
+	}
+	if len(got) > 100_000 {
+		return false
+	}
+	pat := make([]bool, len(want))
+	for _, i := range c.Patterns {
+		if i-k >= 0 && i-k < len(want) {
+			pat[i-k] = true
+		}
+	}
+	var rec func(i, j int) bool
+	rec = func(i, j int) bool {
+		if i == len(want) {
+			return j == len(got)
+		}
+		if !pat[i] {
+			return j < len(got) && want[i] == got[j] && rec(i+1, j+1)
+		}
+		if j < len(got) && got[j] == want[i] && rec(i+1, j+1) {
+			return true // no file matched: the pattern stays
+		}
+		for n := j; n < len(got) && globMatch(want[i], got[n]) && (n == j || got[n-1] < got[n]); n++ {
+			if rec(i+1, n+1) {
+				return true
+			}
+		}
+		return false
+	}
+	return rec(0, 0)
+}
+
+// globMatch reports whether bash's pattern matches name: * ? [...] within
+// one path component, and a leading dot only matched by a dot.
+func globMatch(pattern, name string) bool {
+	pc, nc := strings.Split(pattern, "/"), strings.Split(name, "/")
+	if len(pc) != len(nc) {
+		return false
+	}
+	for i := range pc {
+		if strings.HasPrefix(nc[i], ".") && !strings.HasPrefix(pc[i], ".") {
+			return false
+		}
+		ok, err := path.Match(strings.ReplaceAll(pc[i], "[!", "[^"), nc[i])
+		if err != nil || !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // samePath reports whether two paths name the same file (/bin/ls is
