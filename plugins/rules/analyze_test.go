@@ -312,6 +312,10 @@ func TestDanger(t *testing.T) {
 		{"sort -o x f", "sort -o writes or executes"},
 		{"sort --outp=x f", "sort --outp=x writes or executes"},
 		{"sort -r f", ""},
+		{"uniq -c f", ""},
+		{"uniq -f 1 f", ""},
+		{"uniq a.txt PWNED", "uniq writes its second operand"},
+		{"uniq -c -- a -b", "uniq writes its second operand"},
 	}
 	for _, tt := range tests {
 		args := strings.Split(tt.argv, " ")

@@ -33,6 +33,23 @@ func danger(argv []string) string {
 		}
 	case "sed":
 		return sedDanger(argv)
+	case "uniq":
+		// uniq [OPTION]... [INPUT [OUTPUT]]: a second operand is written.
+		operands, opts := 0, true
+		for i := 1; i < len(argv); i++ {
+			switch a := argv[i]; {
+			case opts && a == "--":
+				opts = false
+			case opts && (a == "-f" || a == "-s" || a == "-w"):
+				i++
+			case opts && len(a) > 1 && a[0] == '-':
+			default:
+				operands++
+			}
+		}
+		if operands > 1 {
+			return "uniq writes its second operand"
+		}
 	case "sort":
 		for _, a := range afterOptions(argv[1:]) {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {
