@@ -33,6 +33,25 @@ func danger(argv []string) string {
 		}
 	case "sed":
 		return sedDanger(argv)
+	case "rg":
+		for _, a := range afterOptions(argv[1:]) {
+			if longAbbrev(a, "--pre") || a == "--pre" || longAbbrev(a, "--search-zip") || longAbbrev(a, "--hostname-bin") ||
+				len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'z') >= 0 {
+				return "rg " + a + " runs other programs"
+			}
+		}
+	case "file":
+		for _, a := range afterOptions(argv[1:]) {
+			if longAbbrev(a, "--compile") || a == "--compile" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'C') >= 0 {
+				return "file " + a + " writes a file"
+			}
+		}
+	case "tree":
+		for _, a := range afterOptions(argv[1:]) {
+			if a == "-o" || len(a) > 2 && strings.HasPrefix(a, "-o") {
+				return "tree " + a + " writes a file"
+			}
+		}
 	case "uniq":
 		// uniq [OPTION]... [INPUT [OUTPUT]]: a second operand is written.
 		operands, opts := 0, true
