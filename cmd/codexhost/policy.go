@@ -41,9 +41,15 @@ func cmdPolicy(ctx context.Context, cio *cmdIO, args []string) error {
 		fmt.Fprint(cio.stderr, policyUsage)
 		return usageErr("policy: unknown subcommand %q (want explain)", args[0])
 	}
+	return cmdPolicyExplain(ctx, cio, args[1:])
+}
+
+// cmdPolicyExplain runs "codexhost policy explain" with the arguments
+// after "explain".
+func cmdPolicyExplain(ctx context.Context, cio *cmdIO, args []string) error {
 	fset := newFlagSet(cio, "policy explain", "policy explain [--cwd DIR] RULES_FILE 'COMMAND LINE'")
 	cwd := fset.String("cwd", "", "the request's working directory (default: the current one)")
-	if err := parseFlags(cio, fset, args[1:]); err != nil {
+	if err := parseFlags(cio, fset, args); err != nil {
 		return err
 	}
 	if fset.NArg() != 2 {
