@@ -84,12 +84,12 @@ func boundaries(s string) (between, inside []int) {
 			}
 			inside = append(inside, i)
 		case quote == '"':
+			inside = append(inside, i)
 			if c == '\\' {
 				i++
 			} else if c == '"' {
 				quote = 0
 			}
-			inside = append(inside, i)
 		case c == '\'' || c == '"':
 			quote = c
 			inside = append(inside, i)
@@ -123,8 +123,9 @@ func mutate(line string, r *rand.Rand, n int) string {
 			f := []string{"'", `"`, "''", `""`, `\`, "$", "\r", "$'", "{", "}", "*", "[", "]", "=", "~", "#", "`", "\x00", "\u200b"}[r.IntN(19)]
 			line = line[:at] + f + line[at:]
 		case op < 7 && len(inside) > 0: // a character deleted
-			at := inside[r.IntN(len(inside))]
-			line = line[:at] + line[at+1:]
+			if at := inside[r.IntN(len(inside))]; at < len(line) {
+				line = line[:at] + line[at+1:]
+			}
 		case op < 9: // a wrapper
 			line = wrappers[r.IntN(len(wrappers))](line)
 		default: // a word quoted another way
