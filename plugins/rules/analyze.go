@@ -155,7 +155,7 @@ func analyzeLine(ctx context.Context, command string, f *syntax.File, globs bool
 			f = v.parse(command, syntax.LangBash, nil)
 		}
 		if f != nil {
-			v.file(f, nil, 0)
+			v.file(f, command, nil, 0)
 		}
 	}
 	v.a.Vouched = v.a.Reason == ""
@@ -179,6 +179,8 @@ type vouch struct {
 	// globs allows glob patterns in arguments (for rules with
 	// allow_globs).
 	globs bool
+	// src is the script being read.
+	src string
 }
 
 // offsets maps a byte offset of a nested script to the offset in the
@@ -303,7 +305,10 @@ func asParseError(err error, pe *syntax.ParseError) bool {
 	return false
 }
 
-func (v *vouch) file(f *syntax.File, m offsets, depth int) bool {
+func (v *vouch) file(f *syntax.File, src string, m offsets, depth int) bool {
+	outer := v.src
+	v.src = src
+	defer func() { v.src = outer }()
 	if !v.comments(f.Last, m) {
 		return false
 	}
@@ -317,12 +322,31 @@ func (v *vouch) file(f *syntax.File, m offsets, depth int) bool {
 
 func (v *vouch) comments(cs []syntax.Comment, m offsets) bool {
 	for _, c := range cs {
+		// bash starts a comment only at the start of a word; mvdan/sh
+		// also after some words ('EOF'# of a here-document).
+		if at := int(c.Hash.Offset()); at > 0 && at <= len(v.src) && !blankBefore(v.src, at) {
+			return v.fail(m, at, "# glued to the word before it")
+		}
 		// bash ends a comment at the newline, even after a backslash.
 		if i := strings.IndexByte(c.Text, '\\'); i >= 0 {
 			return v.fail(m, int(c.Hash.Offset())+1+i, "backslash in a comment")
 		}
 	}
 	return true
+}
+
+// blankBefore reports whether src[at-1] is a blank that ends a word: a
+// space, tab or newline not escaped by a backslash (a backslash-newline
+// joins the lines).
+func blankBefore(src string, at int) bool {
+	if strings.IndexByte(" \t\n", src[at-1]) < 0 {
+		return false
+	}
+	n := 0
+	for k := at - 2; k >= 0 && src[k] == '\\'; k-- {
+		n++
+	}
+	return n%2 == 0
 }
 
 // compoundNames names the commands that are not on the allow-list.
@@ -642,7 +666,7 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			return false
 		}
 		f := v.parse(wv.s, lang, inner)
-		return f != nil && v.file(f, inner, depth+1)
+		return f != nil && v.file(f, wv.s, inner, depth+1)
 	}
 	// Transparent wrappers, builtins and programs the engine will not vouch for.
 	for i := 0; ; {
