@@ -969,6 +969,14 @@ func (v *vouch) redirect(r *syntax.Redirect, m offsets) (Redirect, bool) {
 	case syntax.Hdoc, syntax.DashHdoc:
 		setFd(0)
 		rd.Op = r.Op.String()
+		// Where the body ends must be beyond doubt: a plain delimiter.
+		wv, ok := v.word(r.Word, m, false)
+		if !ok {
+			return rd, false
+		}
+		if !plainDelimiter(wv.s) {
+			return rd, v.failPos(m, r.Word.Pos(), "here-document delimiter %q", wv.s)
+		}
 		if hdocQuoted(r.Word) {
 			return rd, true
 		}
@@ -1026,6 +1034,18 @@ func special(p string) bool {
 		}
 	}
 	return false
+}
+
+// plainDelimiter reports whether a here-document delimiter has only
+// letters, digits, '_' and '-'.
+func plainDelimiter(d string) bool {
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return d != ""
 }
 
 // hdocQuoted reports whether a here-document's delimiter is quoted (its

@@ -50,6 +50,8 @@ func TestAnalyzeVouched(t *testing.T) {
 		{"ls \\\\ # a comment after a backslash", []Command{argv("ls", "\\")}},
 		{"cat <<'EOF'\nhello $x `y` \\z\nEOF", []Command{{Argv: []string{"cat"}, Redirects: []Redirect{{Fd: 0, Op: "<<"}}}}},
 		{"cat <<EOF\nplain text\nEOF", []Command{{Argv: []string{"cat"}, Redirects: []Redirect{{Fd: 0, Op: "<<"}}}}},
+		{"cat <<E\\\nOF\nfoo\nEOF\nls", []Command{{Argv: []string{"cat"}, Redirects: []Redirect{{Fd: 0, Op: "<<"}}}, argv("ls")}},
+		{"cat <<\\EOF && cat <<-\"END_1\"\n$a\nEOF\n\t$b\n\tEND_1", []Command{{Argv: []string{"cat"}, Redirects: []Redirect{{Fd: 0, Op: "<<"}}}, {Argv: []string{"cat"}, Redirects: []Redirect{{Fd: 0, Op: "<<-"}}}}},
 		{"cat <<< 'a b'", []Command{{Argv: []string{"cat"}, Redirects: []Redirect{{Fd: 0, Op: "<<<"}}}}},
 		{"ls 2>&1 >/dev/null", []Command{{Argv: []string{"ls"}, Redirects: []Redirect{{2, ">&", "1"}, {1, ">", "/dev/null"}}}}},
 		{"echo hi > out.txt 2>> err.txt", []Command{{Argv: []string{"echo", "hi"}, Redirects: []Redirect{{1, ">", "out.txt"}, {2, ">>", "err.txt"}}}}},
@@ -151,6 +153,8 @@ func TestAnalyzeNotVouched(t *testing.T) {
 		{"cat <<EOF\n$x\nEOF", "parameter expansion in a here-document at line 2, column 1"},
 		{"cat <<EOF\na \\$x\nEOF", `'\\' in a here-document with an unquoted delimiter at line 2, column 3`},
 		{"cd /dev && echo x > tcp", "relative redirection after cd at column 21"},
+		{"cat <<$x\nfoo\n$x\nid", "bash does not parse it (expansions not allowed in heredoc words) at column 7"},
+		{"cat <<'a b'\nfoo\na b\nid", `here-document delimiter "a b" at column 7`},
 		{"command cd /dev && echo x > sda", "relative redirection after cd at column 29"},
 		{"command exec ls; ls", "command after exec at column 18"},
 		// Characters.
