@@ -142,6 +142,7 @@ func TestRun(t *testing.T) {
 		{line: "ls *.md src/*.go x* nomatch*", vouched: []Vouched{{Argv: []string{"ls", "*.md", "src/*.go", "x*", "nomatch*"}, Patterns: []int{1, 2, 3, 4}}}},
 		{line: "ls *.md", vouched: []Vouched{{Argv: []string{"ls", "*.md"}}}, want: []string{"executed"}},
 		{line: "ls .*", vouched: []Vouched{{Argv: []string{"ls", "*"}, Patterns: []int{1}}}, want: []string{"executed"}},
+		{line: "exec nosuchprogram-x", vouched: []Vouched{{Argv: []string{"exec", "nosuchprogram-x"}, Inner: 1}}},
 		{line: "cd sub && ls", vouched: []Vouched{{Argv: []string{"cd", "sub"}}, {Argv: []string{"ls"}}}},
 		{line: "git -c core.pager='touch x' -p log", vouched: []Vouched{{Argv: []string{"git", "-c", "core.pager=touch x", "-p", "log"}}},
 			want: nil}, // no terminal: git starts no pager; listed to show that such a line is judged by its execs

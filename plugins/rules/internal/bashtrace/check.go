@@ -143,6 +143,9 @@ func (r *Runner) Check(tr *Trace, s Shell, line string, vouched []Vouched) []str
 				continue // a builtin: the shell executes nothing
 			}
 			w.first = 1 // exec, command: the shell executes the program
+			if _, ok := progPath(c.Argv[min(c.Inner, len(c.Argv)-1):]); !ok {
+				continue // not found: the shell executes nothing
+			}
 		} else if _, ok := progPath(c.Argv); !ok {
 			continue // command not found: bash executes nothing
 		}
