@@ -38,6 +38,8 @@ help:
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
+	@echo "make strace    install strace (Debian) for the rule engine's differential tests against bash"
+	@echo "make fuzz-rules  fuzz the rule engine against real bash for FUZZTIME (default 10m)"
 
 build:
 	$(GO) build ./...
@@ -78,7 +80,7 @@ test-codex-newest: testdata
 	echo "CODEX_BIN=$$bin"; \
 	CODEX_BIN=$$bin CODEXHOST_WANT_CODEX_VERSION=$(NEWEST_CODEX_VERSION) $(GO) test $(GOTEST_FLAGS) $(REAL_CODEX_PKGS)
 
-test: codex testdata registry warm
+test: codex testdata registry strace warm
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@# One short run of every benchmark, so that they do not rot.
@@ -143,7 +145,7 @@ clean:
 WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat)
 WAT_BINS := $(WAT_SRCS:.wat=.wasm)
 
-.PHONY: testdata wabt registry
+.PHONY: testdata wabt registry strace fuzz-rules
 
 testdata: $(WAT_BINS)
 
@@ -166,3 +168,20 @@ registry:
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry; }
+
+# strace from Debian's packages, unless installed: the rule engine's
+# differential tests (plugins/rules) run every accepted line under real bash
+# traced by it. Under CI=true those tests fail without it.
+STRACE_BIN := /usr/bin/strace
+strace:
+	@test -x $(STRACE_BIN) || { \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace; }
+
+# The long differential run: the grammar-aware fuzzer of plugins/rules
+# mutates accepted lines, and every mutant the engine accepts runs under
+# bash and strace. FUZZTIME=30m make fuzz-rules for a longer run.
+FUZZTIME ?= 10m
+fuzz-rules: strace
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) ./plugins/rules
