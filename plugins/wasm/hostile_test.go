@@ -26,7 +26,11 @@ func TestLoadHangingModule(t *testing.T) {
 	}
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 5*time.Second, "stopped near the deadline")
-	assert.Contains(t, err.Error(), "deadline")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	var ce *plugins.CallError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, plugins.FailTimeout, ce.Kind)
+	assert.Contains(t, err.Error(), "the caller's deadline")
 	assert.Contains(t, err.Error(), "failed to start")
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -28,9 +29,13 @@ const (
 	// DefaultMaxInstances bounds the instances of one plugin, hence the
 	// calls into it that run at once.
 	DefaultMaxInstances = 4
-	// DefaultMaxOutputBytes bounds the stdout and stderr output captured
-	// from one instance over its lifetime.
-	DefaultMaxOutputBytes = 64 << 10
+	// DefaultMaxOutputBytes bounds the output (codexhost.log lines,
+	// stdout and stderr together) logged from one instance over its
+	// lifetime: 1 MiB.
+	DefaultMaxOutputBytes = 1 << 20
+	// DefaultMaxCallOutputBytes bounds the output logged from one call
+	// (or the start of an instance): 64 KiB.
+	DefaultMaxCallOutputBytes = 64 << 10
 	// maxMemoryLimitPages is the most a 32-bit memory can have (4 GiB).
 	maxMemoryLimitPages = 65536
 	// maxLogLineBytes bounds one line the guest logs with codexhost.log.
@@ -62,11 +67,23 @@ type Options struct {
 	// instance (or for their ctx). Instances are created on demand and
 	// kept until Close. Default: DefaultMaxInstances.
 	MaxInstances int
-	// MaxOutputBytes bounds what one instance may write to stdout and
-	// stderr, together, over its lifetime; the output is logged line by
-	// line and the rest is dropped with one "truncated" note. Default:
-	// DefaultMaxOutputBytes. Negative: drop everything (with the note).
-	MaxOutputBytes int
+	// MaxOutputBytes bounds what one instance may log (codexhost.log)
+	// and write to stdout and stderr, together, over its lifetime;
+	// MaxCallOutputBytes bounds the same in one call (the start of an
+	// instance counts as a call). The output is logged line by line; what
+	// is over a budget is dropped, and the call ends with one "dropped N
+	// bytes" warning. Defaults: DefaultMaxOutputBytes,
+	// DefaultMaxCallOutputBytes. Negative: drop everything (with the
+	// warning).
+	MaxOutputBytes, MaxCallOutputBytes int
+	// MaxModuleBytes bounds the size of the module. Default:
+	// DefaultMaxModuleBytes.
+	MaxModuleBytes int
+	// MaxTableElements bounds each table of the module: a larger minimum
+	// or declared maximum refuses the module, and a table with no
+	// declared maximum cannot grow past it. Default:
+	// DefaultMaxTableElements.
+	MaxTableElements uint32
 	// Logger receives the plugin's log lines (codexhost.log) and output.
 	// Default: the Runtime's logger.
 	Logger *slog.Logger
@@ -111,10 +128,17 @@ type Plugin struct {
 	name     string
 	logger   *slog.Logger
 
-	timeout        time.Duration
-	maxResult      int
-	memLimitBytes  uint64
-	maxOutputBytes int
+	timeout            time.Duration
+	maxResult          int
+	memLimitBytes      uint64
+	maxOutputBytes     int
+	maxCallOutputBytes int
+
+	// closing is cancelled by Close when its ctx is done before the calls
+	// in flight end: instance starts stop at once (calls have their own
+	// contexts, in busy).
+	closing     context.Context
+	stopClosing context.CancelCauseFunc
 
 	// slots holds one token per instance in use; its capacity is
 	// MaxInstances.
@@ -124,6 +148,7 @@ type Plugin struct {
 
 	mu       sync.Mutex
 	idle     []*instance // LIFO: the most recently used first
+	busy     map[*instance]struct{}
 	inflight int
 	shut     bool
 
@@ -166,6 +191,13 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	if maxOut < 0 {
 		maxOut = 0
 	}
+	maxCallOut := o.MaxCallOutputBytes
+	if maxCallOut == 0 {
+		maxCallOut = DefaultMaxCallOutputBytes
+	}
+	if maxCallOut < 0 {
+		maxCallOut = 0
+	}
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = plugins.DefaultTimeout
@@ -186,23 +218,34 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		name = "wasm plugin"
 	}
 
-	compiled, err := rt.compile(ctx, wasm)
+	wasm, err = prepare(wasm, moduleLimits(o))
 	if err != nil {
 		return nil, err
 	}
 	p := &Plugin{
-		rt:             rt,
-		compiled:       compiled,
-		name:           name,
-		logger:         logger.With("plugin", name),
-		timeout:        timeout,
-		maxResult:      maxResult,
-		memLimitBytes:  uint64(limit) * 65536,
-		maxOutputBytes: maxOut,
-		slots:          make(chan struct{}, maxInst),
-		done:           make(chan struct{}),
-		drained:        make(chan struct{}),
+		rt:                 rt,
+		name:               name,
+		logger:             logger.With("plugin", name),
+		timeout:            timeout,
+		maxResult:          maxResult,
+		memLimitBytes:      uint64(limit) * 65536,
+		maxOutputBytes:     maxOut,
+		maxCallOutputBytes: maxCallOut,
+		slots:              make(chan struct{}, maxInst),
+		done:               make(chan struct{}),
+		drained:            make(chan struct{}),
+		busy:               make(map[*instance]struct{}),
 	}
+	p.closing, p.stopClosing = context.WithCancelCause(context.Background())
+	// The load is bounded by the start timeout, compilation included, and
+	// ends when the runtime is closed.
+	cctx, cancel := p.startContext(ctx)
+	defer cancel()
+	compiled, err := rt.compile(cctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	p.compiled = compiled
 	defer func() {
 		if err != nil {
 			p.release()
@@ -226,8 +269,6 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	}
 
 	// The first instance: fail fast on anything wrong with the plugin.
-	cctx, cancel := context.WithTimeout(ctx, p.startTimeout())
-	defer cancel()
 	in, err := p.newInstance(cctx)
 	if err != nil {
 		return nil, p.loadError(cctx, err)
@@ -269,6 +310,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		in.close()
 		return nil, p.loadError(cctx, err)
 	}
+	in.out.callEnd()
 	p.idle = append(p.idle, in)
 	if !rt.register(p) {
 		in.close()
@@ -284,9 +326,34 @@ func (p *Plugin) loadError(ctx context.Context, err error) error {
 	err = p.startError(ctx, err)
 	var ce *plugins.CallError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("the plugin failed to start: %s: %w", ce.Kind, ce.Err)
+		return &startFailure{ce: ce}
 	}
 	return err
+}
+
+// A startFailure is the first instance of a plugin failing to start. It
+// unwraps to the *plugins.CallError that says how (its Kind).
+type startFailure struct{ ce *plugins.CallError }
+
+func (e *startFailure) Error() string {
+	return fmt.Sprintf("the plugin failed to start: %s: %v", e.ce.Kind, e.ce.Err)
+}
+
+func (e *startFailure) Unwrap() error { return e.ce }
+
+// startContext bounds ctx by the start timeout (named as the cause) and
+// ends it when the plugin or its runtime is closing.
+func (p *Plugin) startContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	tctx, cancelT := p.withStartTimeout(ctx)
+	cctx, cancelC := context.WithCancelCause(tctx)
+	stop1 := context.AfterFunc(p.closing, func() { cancelC(plugins.ErrClosed) })
+	stop2 := context.AfterFunc(p.rt.closing, func() { cancelC(plugins.ErrClosed) })
+	return cctx, func() {
+		stop1()
+		stop2()
+		cancelC(nil)
+		cancelT()
+	}
 }
 
 // startError turns an error of starting an instance into the error Call
@@ -449,8 +516,14 @@ func (p *Plugin) instantiateHost(ctx context.Context) (api.Module, error) {
 }
 
 // hostLog implements codexhost.log: (level i32, ptr i32, len i32) -> ().
+// Each line counts against the instance's output budgets (see output), its
+// full length included; the logged text is escaped for terminals.
 func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	level, ptr, n := slog.Level(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
+	in := instanceFrom(ctx)
+	if in == nil || !in.out.takeAll(int(n)) {
+		return // dropped, and counted
+	}
 	cut := n > maxLogLineBytes
 	if cut {
 		n = maxLogLineBytes
@@ -460,7 +533,7 @@ func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 		p.logger.Warn("wasm: guest log line out of memory bounds", "ptr", ptr, "len", n)
 		return
 	}
-	msg := string(b)
+	msg := termsafe.Line(string(b))
 	if cut {
 		msg += " [truncated]"
 	}
@@ -494,7 +567,7 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		return nil, err
 	}
 	if in == nil {
-		sctx, cancel := context.WithTimeout(ctx, p.startTimeout())
+		sctx, cancel := p.startContext(ctx)
 		in, err = p.newConfiguredInstance(sctx)
 		cancel()
 		if err != nil {
@@ -511,8 +584,15 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		}
 	}
 	cctx := in.ctx
+	p.mu.Lock()
+	p.busy[in] = struct{}{}
+	p.mu.Unlock()
 	cctx.begin(ctx, p.timeout)
 	out, err := in.handle(cctx, hook, req)
+	in.out.callEnd()
+	p.mu.Lock()
+	delete(p.busy, in)
+	p.mu.Unlock()
 	if err == nil {
 		p.end(in)
 		return out, nil
@@ -525,9 +605,12 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 	cctx.end()
 	p.put(nil)
 	in.close()
-	if p.closed.Load() && ce.Kind == plugins.FailTrap {
-		// Runtime.Close closed the module under the call.
-		return nil, plugins.ErrClosed
+	if p.closed.Load() && (ce.Kind == plugins.FailTrap || ce.Kind == plugins.FailUnavailable) {
+		// Close stopped the call, or Runtime.Close closed the module
+		// under it.
+		ce.Kind = plugins.FailUnavailable
+		ce.Err = fmt.Errorf("wasm: the plugin was closed during the call: %w", plugins.ErrClosed)
+		return nil, ce
 	}
 	return nil, ce
 }
@@ -626,15 +709,17 @@ func (p *Plugin) newConfiguredInstance(ctx context.Context) (*instance, error) {
 		in.close()
 		return nil, p.startError(ctx, err)
 	}
+	in.out.callEnd()
 	return in, nil
 }
 
 // Close implements [plugins.Plugin.Close]. It is idempotent. Later calls,
 // and callers waiting for an instance, get plugins.ErrClosed at once; idle
 // instances are closed at once; Close then waits for the calls in flight
-// to return (each bounded by Options.Timeout), whose instances are then
-// closed. If ctx is done first, Close returns without waiting: those
-// instances are still closed when their calls return.
+// to return (each bounded by its deadline), whose instances are then
+// closed. If ctx is done first, Close stops the calls in flight (they
+// fail with a *plugins.CallError matching plugins.ErrClosed), waits for
+// them to return, which they do at once, and returns.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.shut {
@@ -657,9 +742,23 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	select {
 	case <-p.drained:
+		return nil
 	case <-ctx.Done():
 	}
+	p.stopInFlight()
+	<-p.drained
 	return nil
+}
+
+// stopInFlight stops the calls in flight and the instance starts of a
+// closed plugin.
+func (p *Plugin) stopInFlight() {
+	p.stopClosing(plugins.ErrClosed)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for in := range p.busy {
+		in.ctx.cancel(context.Canceled, plugins.ErrClosed)
+	}
 }
 
 // finish releases what the instances shared, once none is left.
@@ -695,10 +794,10 @@ func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		kind = plugins.FailTimeout
-		err = fmt.Errorf("wasm: stopped at the deadline (timeout %v): %w", p.timeout, err)
+		err = fmt.Errorf("wasm: stopped at the deadline (%v): %w", why(ctx), err)
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
 		kind = plugins.FailUnavailable
-		err = fmt.Errorf("wasm: stopped, the call was cancelled: %w", err)
+		err = fmt.Errorf("wasm: stopped, the call was cancelled (%v): %w", why(ctx), err)
 	case in != nil && in.outOfMemory():
 		kind = plugins.FailMemory
 		err = fmt.Errorf("wasm: memory limit of %d MiB reached: %w", p.memLimitBytes>>20, err)
@@ -709,6 +808,20 @@ func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err
 		}
 	}
 	return &plugins.CallError{Plugin: p.name, Hook: hook, Kind: kind, Err: err}
+}
+
+// why says why ctx ended: the deadline that applied, or the cancellation.
+func why(ctx context.Context) error {
+	if cc, ok := ctx.(*callCtx); ok {
+		if err := cc.why(); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	if ctx.Err() == nil {
+		return context.DeadlineExceeded // the guest's own deadline error
+	}
+	return deadlineCause(ctx)
 }
 
 // oneLineError is an error whose message is cut to its first line.
