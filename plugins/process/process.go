@@ -216,7 +216,7 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	}
 	if err := p.configure(lctx, pr); err != nil {
 		p.stop(context.Background(), pr, true)
-		return nil, err
+		return nil, ctxError(lctx, err)
 	}
 	p.cur = pr
 	return p, nil

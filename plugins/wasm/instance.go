@@ -154,10 +154,20 @@ func (in *instance) outOfMemory() bool {
 	return in.lim.refused || strings.Contains(in.out.firstErrLine(), "out of memory")
 }
 
+// call calls f with in.stack. A function that returns after ctx is done
+// (a guest woken from its sleep by the deadline returns before wazero
+// stops it) fails with ctx's error: its result is not used.
+func (in *instance) call(ctx context.Context, f api.Function) error {
+	if err := f.CallWithStack(ctx, in.stack); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
 // checkVersion calls codexhost_abi_version.
 func (in *instance) checkVersion(ctx context.Context) error {
 	ctx = in.enter(ctx)
-	if err := in.version.CallWithStack(ctx, in.stack); err != nil {
+	if err := in.call(ctx, in.version); err != nil {
 		return err
 	}
 	if v := uint32(in.stack[0]); v != abi.Version {
@@ -169,7 +179,7 @@ func (in *instance) checkVersion(ctx context.Context) error {
 // describe calls codexhost_describe and returns the manifest JSON.
 func (in *instance) describe(ctx context.Context) ([]byte, error) {
 	ctx = in.enter(ctx)
-	if err := in.describeFn.CallWithStack(ctx, in.stack); err != nil {
+	if err := in.call(ctx, in.describeFn); err != nil {
 		return nil, err
 	}
 	b, err := in.result(in.stack[0], plugins.DefaultMaxResultBytes)
@@ -187,7 +197,7 @@ func (in *instance) configure(ctx context.Context, settings []byte) error {
 		return err
 	}
 	in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(len(settings))
-	if err := in.configureFn.CallWithStack(ctx, in.stack); err != nil {
+	if err := in.call(ctx, in.configureFn); err != nil {
 		return err
 	}
 	_, err := in.result(in.stack[0], plugins.DefaultMaxResultBytes)
@@ -204,7 +214,7 @@ func (in *instance) handle(ctx context.Context, hook abi.Hook, req []byte) ([]by
 		return nil, err
 	}
 	in.stack[0], in.stack[1], in.stack[2] = uint64(hook), uint64(in.inPtr), uint64(len(req))
-	if err := in.handleFn.CallWithStack(ctx, in.stack); err != nil {
+	if err := in.call(ctx, in.handleFn); err != nil {
 		return nil, err
 	}
 	return in.result(in.stack[0], in.p.maxResult)
@@ -221,7 +231,7 @@ func (in *instance) write(ctx context.Context, b []byte) error {
 	if in.inPtr == 0 || n > in.inCap {
 		if in.inPtr != 0 {
 			in.stack[0] = uint64(in.inPtr)
-			if err := in.free.CallWithStack(ctx, in.stack); err != nil {
+			if err := in.call(ctx, in.free); err != nil {
 				return err
 			}
 			in.inPtr, in.inCap = 0, 0
@@ -231,7 +241,7 @@ func (in *instance) write(ctx context.Context, b []byte) error {
 			size = 1 << bits.Len32(size)
 		}
 		in.stack[0] = uint64(size)
-		if err := in.alloc.CallWithStack(ctx, in.stack); err != nil {
+		if err := in.call(ctx, in.alloc); err != nil {
 			return err
 		}
 		ptr := uint32(in.stack[0])

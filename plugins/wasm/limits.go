@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/wasm/internal/scan"
 )
@@ -14,9 +15,9 @@ import (
 // "Resource limits"). A module over one is refused with an error matching
 // both plugins.ErrBadModule and plugins.ErrLimits.
 const (
-	// DefaultMaxModuleBytes bounds the size of a module: 32 MiB. A Go
-	// guest is 4-8 MiB.
-	DefaultMaxModuleBytes = 32 << 20
+	// DefaultMaxModuleBytes bounds the size of a module: 64 MiB. A small
+	// Go guest is 4-8 MiB; all of codexhost built for Wasm is 37 MiB.
+	DefaultMaxModuleBytes = 64 << 20
 	// DefaultMaxTableElements bounds each table of a module: a table
 	// whose minimum or declared maximum is larger is refused, and a table
 	// that declares no maximum (as Go's does) gets this one, so that
@@ -73,6 +74,9 @@ func prepare(wasm []byte, l scan.Limits) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %w: %w", plugins.ErrBadModule, plugins.ErrLimits, le)
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", plugins.ErrBadModule, err)
+	case st.ImportedTables > 0 || st.ImportedGlobals > 0:
+		return nil, fmt.Errorf("%w: the module imports a table or a global; a plugin may import only functions of wasi_snapshot_preview1 and %s",
+			plugins.ErrBadModule, abi.ImportModule)
 	}
 	if st.UncappedTables == 0 {
 		return wasm, nil

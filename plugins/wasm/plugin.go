@@ -15,6 +15,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/internal/termsafe"
@@ -225,7 +226,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	p := &Plugin{
 		rt:                 rt,
 		name:               name,
-		logger:             logger.With("plugin", name),
+		logger:             logger.With("plugin", termsafe.Line(name)),
 		timeout:            timeout,
 		maxResult:          maxResult,
 		memLimitBytes:      uint64(limit) * 65536,
@@ -251,7 +252,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 			p.release()
 		}
 	}()
-	importsLog, err := checkModule(compiled.mod, limit)
+	importsLog, err := checkModule(compiled.mod, limit, rt.wasi)
 	if err != nil {
 		return nil, err
 	}
@@ -271,16 +272,16 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	// The first instance: fail fast on anything wrong with the plugin.
 	in, err := p.newInstance(cctx)
 	if err != nil {
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, nil, err)
 	}
 	if err := in.checkVersion(cctx); err != nil {
 		in.close()
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, in, err)
 	}
 	mb, err := in.describe(cctx)
 	if err != nil {
 		in.close()
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, in, err)
 	}
 	if err := json.Unmarshal(mb, &p.manifest); err != nil {
 		in.close()
@@ -288,7 +289,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	}
 	if o.Name == "" && p.manifest.Name != "" {
 		p.name = p.manifest.Name
-		p.logger = logger.With("plugin", p.name)
+		p.logger = logger.With("plugin", termsafe.Line(p.name))
 	}
 	if err := plugins.CheckManifest(&p.manifest, o.Grants); err != nil {
 		in.close()
@@ -308,7 +309,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	}
 	if err := in.configure(cctx, p.settings); err != nil {
 		in.close()
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, in, err)
 	}
 	in.out.callEnd()
 	p.idle = append(p.idle, in)
@@ -322,8 +323,8 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 // loadError turns an error of starting the first instance into the error
 // Load returns: a runtime failure is not a *plugins.CallError (there is no
 // call) but an error naming the kind of failure.
-func (p *Plugin) loadError(ctx context.Context, err error) error {
-	err = p.startError(ctx, err)
+func (p *Plugin) loadError(ctx context.Context, in *instance, err error) error {
+	err = p.startError(ctx, in, err)
 	var ce *plugins.CallError
 	if errors.As(err, &ce) {
 		return &startFailure{ce: ce}
@@ -359,7 +360,7 @@ func (p *Plugin) startContext(ctx context.Context) (context.Context, context.Can
 // startError turns an error of starting an instance into the error Call
 // returns: plugin errors (*abi.Error) and classified errors as they are,
 // anything else as a *plugins.CallError.
-func (p *Plugin) startError(ctx context.Context, err error) error {
+func (p *Plugin) startError(ctx context.Context, in *instance, err error) error {
 	var ae *abi.Error
 	var ce *plugins.CallError
 	if errors.As(err, &ae) || errors.As(err, &ce) ||
@@ -367,12 +368,12 @@ func (p *Plugin) startError(ctx context.Context, err error) error {
 		errors.Is(err, plugins.ErrBadManifest) {
 		return err
 	}
-	return p.callError(ctx, 0, nil, err)
+	return p.callError(ctx, 0, in, err)
 }
 
 // checkModule checks a compiled module's exports and imports against the
 // ABI and reports whether it imports codexhost.log.
-func checkModule(m wazero.CompiledModule, limitPages uint32) (importsLog bool, err error) {
+func checkModule(m wazero.CompiledModule, limitPages uint32, wasi map[string]api.FunctionDefinition) (importsLog bool, err error) {
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
 	want := []struct {
 		name    string
@@ -419,8 +420,15 @@ func checkModule(m wazero.CompiledModule, limitPages uint32) (importsLog bool, e
 	for _, def := range m.ImportedFunctions() {
 		mod, name, _ := def.Import()
 		switch mod {
-		case "wasi_snapshot_preview1":
-			// Checked by wazero at instantiation.
+		case wasi_snapshot_preview1.ModuleName:
+			have, ok := wasi[name]
+			if !ok {
+				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, mod, name)
+			}
+			if !sameTypes(def.ParamTypes(), have.ParamTypes()) || !sameTypes(def.ResultTypes(), have.ResultTypes()) {
+				return false, fmt.Errorf("%w: import %s.%s has signature %s, want %s", plugins.ErrBadModule, mod, name,
+					signature(def.ParamTypes(), def.ResultTypes()), signature(have.ParamTypes(), have.ResultTypes()))
+			}
 		case abi.ImportModule:
 			if name != abi.ImportLog {
 				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, mod, name)
@@ -589,6 +597,12 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 	p.mu.Unlock()
 	cctx.begin(ctx, p.timeout)
 	out, err := in.handle(cctx, hook, req)
+	if err == nil && cctx.Err() != nil {
+		// It returned, but after its deadline (a guest sleeping in WASI
+		// wakes up at the deadline, and may return before wazero stops
+		// it): the caller has given up on it.
+		out, err = nil, cctx.Err()
+	}
 	in.out.callEnd()
 	p.mu.Lock()
 	delete(p.busy, in)
@@ -696,7 +710,7 @@ func (p *Plugin) put(in *instance) {
 func (p *Plugin) newConfiguredInstance(ctx context.Context) (*instance, error) {
 	in, err := p.newInstance(ctx)
 	if err != nil {
-		return nil, p.startError(ctx, err)
+		return nil, p.startError(ctx, nil, err)
 	}
 	err = in.checkVersion(ctx)
 	if err == nil {
@@ -707,7 +721,7 @@ func (p *Plugin) newConfiguredInstance(ctx context.Context) (*instance, error) {
 	}
 	if err != nil {
 		in.close()
-		return nil, p.startError(ctx, err)
+		return nil, p.startError(ctx, in, err)
 	}
 	in.out.callEnd()
 	return in, nil
@@ -787,7 +801,8 @@ func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err
 	if msg := err.Error(); strings.Contains(msg, "\n") {
 		// wazero appends the guest's stack trace; keep it out of the
 		// error, in the debug log.
-		p.logger.Debug("wasm: guest failure", "hook", hook.String(), "err", msg)
+		// The trace names the guest's functions: escape it.
+		p.logger.Debug("wasm: guest failure", "hook", hook.String(), "err", termsafe.Line(msg))
 		err = &oneLineError{msg: msg[:strings.IndexByte(msg, '\n')], err: err}
 	}
 	kind := plugins.FailTrap

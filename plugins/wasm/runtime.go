@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
@@ -60,6 +61,7 @@ type Runtime struct {
 	r      wazero.Runtime
 	cache  wazero.CompilationCache
 	logger *slog.Logger
+	wasi   map[string]api.FunctionDefinition // what WASI provides
 
 	loads sync.WaitGroup // loads in progress
 	// closing is cancelled when Close begins: loads in progress stop.
@@ -263,6 +265,7 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 		return nil, fmt.Errorf("wasm: instantiate WASI: %w", err)
 	}
 	rt := &Runtime{
+		wasi:     r.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
 		r:        r,
 		cache:    cache,
 		logger:   logger,

@@ -50,12 +50,15 @@ type Limits struct {
 type Stats struct {
 	Functions      int
 	Tables         int
-	UncappedTables int    // tables without a declared maximum
-	TableElements  uint64 // the largest minimum or declared maximum
-	MaxLocals      uint64 // the most of any function
-	MaxBranches    int    // the most of any function
-	CompileCost    uint64 // the sum of the branch counts squared
-	LargestFunBody int    // bytes
+	UncappedTables int // tables without a declared maximum
+	// ImportedTables and ImportedGlobals count the module's imports of
+	// tables and globals.
+	ImportedTables, ImportedGlobals int
+	TableElements                   uint64 // the largest minimum or declared maximum
+	MaxLocals                       uint64 // the most of any function
+	MaxBranches                     int    // the most of any function
+	CompileCost                     uint64 // the sum of the branch counts squared
+	LargestFunBody                  int    // bytes
 }
 
 // A LimitError is a module over one of its limits.
@@ -161,6 +164,7 @@ func scanImports(r *reader, st *Stats, l Limits) error {
 		case 0: // func
 			r.u32()
 		case 1: // table
+			st.ImportedTables++
 			r.reftype()
 			hasMax, min, max := r.limits()
 			if r.err == nil {
@@ -171,6 +175,7 @@ func scanImports(r *reader, st *Stats, l Limits) error {
 		case 2: // memory
 			r.limits()
 		case 3: // global
+			st.ImportedGlobals++
 			r.reftype()
 			r.byte()
 		default:
