@@ -89,6 +89,7 @@ func watGuests() []Guest {
 		{Name: "log-long-lines", Class: ClassLogFlood, Stage: AtCall, Want: Want{}, Deadline: FloodCall},                                           // logs 10000 lines of 64 KiB
 		{Name: "log-oob", Class: ClassPointer, Stage: AtCall, Want: Want{}, Deadline: WasmCall},                                                    // logs a line outside its memory
 		{Name: "loop-alloc-call", Class: ClassLoop, Stage: AtCall, Want: Want{Kind: plugins.FailTimeout}, Deadline: WasmCall, Request: bigRequest}, // loops in codexhost_alloc when asked for more than 4 KiB (a large request)
+		{Name: "log-then-sleep-handle", Class: ClassSleep, Stage: AtCall, Want: Want{Kind: plugins.FailTimeout}, Deadline: WasmCall},               // logs at ERROR, then sleeps (cmd/codexhost's stopping tests use it)
 		{Name: "loop-alloc", Class: ClassLoop, Stage: AtLoad, Want: Want{Kind: plugins.FailTimeout}, Deadline: WasmLoad},                           // loops forever in codexhost_alloc
 		{Name: "loop-calls-handle", Class: ClassLoop, Stage: AtCall, Want: Want{Kind: plugins.FailTimeout}, Deadline: WasmCall},                    // loops forever calling a function
 		{Name: "loop-configure", Class: ClassLoop, Stage: AtLoad, Want: Want{Kind: plugins.FailTimeout}, Deadline: WasmLoad},                       // loops forever in codexhost_configure
