@@ -573,21 +573,22 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		}
 		return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: kind, Err: err}
 	}
-	// The call's deadline bounds a restart too.
-	cctx, cancel := context.WithTimeoutCause(ctx, p.opts.Timeout,
-		&deadlineError{what: "the call timeout", d: p.opts.Timeout})
-	defer cancel()
-	pr, err := p.current(cctx)
+	// A restart runs within the caller's deadline (and the StartTimeout);
+	// Options.Timeout bounds the hook call itself.
+	pr, err := p.current(ctx)
 	if err != nil {
 		if errors.Is(err, plugins.ErrClosed) {
 			return nil, err
 		}
 		kind := plugins.FailUnavailable
-		if cctx.Err() != nil && errors.Is(context.Cause(cctx), context.DeadlineExceeded) {
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			kind = plugins.FailTimeout
 		}
 		return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: kind, Err: err}
 	}
+	cctx, cancel := context.WithTimeoutCause(ctx, p.opts.Timeout,
+		&deadlineError{what: "the call timeout", d: p.opts.Timeout})
+	defer cancel()
 	// Room for the status byte and the protobuf framing of BytesValue.
 	res, err := pr.stub.handle(cctx, hook, req, p.opts.MaxResultBytes+16)
 	if err != nil {

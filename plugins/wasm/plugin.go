@@ -117,7 +117,8 @@ type Options struct {
 //
 // Close marks the plugin closed at once: later calls, and callers waiting
 // for an instance, get plugins.ErrClosed. Calls in flight run to their end
-// (each is bounded by Options.Timeout) and their instances are then
+// (each is bounded by its deadline, a guest asleep in WASI included), or
+// are stopped once Close's context is done, and their instances are then
 // closed.
 type Plugin struct {
 	rt       *Runtime
@@ -476,14 +477,16 @@ func signature(params, results []api.ValueType) string {
 }
 
 // moduleConfig is the sandbox of every instance: no args, no environment
-// and no files except what is granted, real clocks and randomness.
+// and no files except what is granted, real clocks and randomness; sleeps
+// end at the deadline.
 func moduleConfig(g *abi.Capabilities) (wazero.ModuleConfig, error) {
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances coexist
 		WithStartFunctions(abi.ExportInitialize).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
+		// No WithSysNanosleep: each instance sleeps on its own, waking
+		// at its call's deadline (instance.sleep).
 		WithRandSource(rand.Reader)
 	for _, k := range g.Env {
 		if v, ok := os.LookupEnv(k); ok {

@@ -355,8 +355,11 @@ func (g *Guest) Load(ctx context.Context, s *Setup) (plugins.Plugin, error) {
 }
 
 // Call makes the guest's call: an approval request, decoded as the host
-// decodes it.
+// decodes it, under a caller's deadline of the guest's Deadline (which
+// bounds a process plugin's restart, as the call timeout bounds the call).
 func (g *Guest) Call(ctx context.Context, p plugins.Plugin) (*abi.ApprovalResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.Deadline)
+	defer cancel()
 	req := g.Request
 	if req == nil {
 		req = &abi.ApprovalRequest{Kind: abi.ApprovalCommand, ThreadID: "thr-hostile", Command: "git status"}
