@@ -391,6 +391,8 @@ func (p *Plugin) startError(err error, pr *proc) error {
 		return fmt.Errorf("%w: plugin %s speaks %s, this host speaks ABI v%d (%s)",
 			plugins.ErrIncompatibleABI, p.path, theirs, abi.Version, msg)
 	}
+	// go-plugin's message quotes what the plugin wrote on stdout.
+	err = &escapedError{err: err}
 	how := ""
 	if pr.runner != nil {
 		if st := pr.runner.exitState(); st != nil {
@@ -618,8 +620,10 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 // callError classifies a failed gRPC call on pr; ctx is the caller's, cctx
 // the call's (with Options.Timeout).
 func (p *Plugin) callError(ctx, cctx context.Context, pr *proc, hook abi.Hook, err error) error {
-	ce := &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailTrap, Err: err}
 	code := status.Code(err)
+	// A gRPC error's message may be the plugin's own text.
+	err = &escapedError{err: err}
+	ce := &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailTrap, Err: err}
 	switch {
 	case p.isClosed():
 		ce.Kind = plugins.FailUnavailable
@@ -989,3 +993,10 @@ func ctxError(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("%w (%w)", err, deadlineCause(ctx))
 }
+
+// An escapedError is an error whose message quotes what a plugin wrote:
+// its message is escaped for terminals; it unwraps to the original.
+type escapedError struct{ err error }
+
+func (e *escapedError) Error() string { return termsafe.Text(e.err.Error()) }
+func (e *escapedError) Unwrap() error { return e.err }

@@ -420,27 +420,29 @@ func checkModule(m wazero.CompiledModule, limitPages uint32, wasi map[string]api
 	}
 	for _, def := range m.ImportedFunctions() {
 		mod, name, _ := def.Import()
+		// The names are the module's: escape them in messages.
+		qmod, qname := termsafe.Line(mod), termsafe.Line(name)
 		switch mod {
 		case wasi_snapshot_preview1.ModuleName:
 			have, ok := wasi[name]
 			if !ok {
-				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, mod, name)
+				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, qmod, qname)
 			}
 			if !sameTypes(def.ParamTypes(), have.ParamTypes()) || !sameTypes(def.ResultTypes(), have.ResultTypes()) {
-				return false, fmt.Errorf("%w: import %s.%s has signature %s, want %s", plugins.ErrBadModule, mod, name,
+				return false, fmt.Errorf("%w: import %s.%s has signature %s, want %s", plugins.ErrBadModule, qmod, qname,
 					signature(def.ParamTypes(), def.ResultTypes()), signature(have.ParamTypes(), have.ResultTypes()))
 			}
 		case abi.ImportModule:
 			if name != abi.ImportLog {
-				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, mod, name)
+				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, qmod, qname)
 			}
 			if !sameTypes(def.ParamTypes(), []api.ValueType{i32, i32, i32}) || len(def.ResultTypes()) != 0 {
-				return false, fmt.Errorf("%w: import %s.%s has signature %s, want (i32, i32, i32)", plugins.ErrBadModule, mod, name,
+				return false, fmt.Errorf("%w: import %s.%s has signature %s, want (i32, i32, i32)", plugins.ErrBadModule, qmod, qname,
 					signature(def.ParamTypes(), def.ResultTypes()))
 			}
 			importsLog = true
 		default:
-			return false, fmt.Errorf("%w: imports %s.%s; a plugin may import only wasi_snapshot_preview1 and %s", plugins.ErrBadModule, mod, name, abi.ImportModule)
+			return false, fmt.Errorf("%w: imports %s.%s; a plugin may import only wasi_snapshot_preview1 and %s", plugins.ErrBadModule, qmod, qname, abi.ImportModule)
 		}
 	}
 	return importsLog, nil
@@ -806,7 +808,7 @@ func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err
 		// error, in the debug log.
 		// The trace names the guest's functions: escape it.
 		p.logger.Debug("wasm: guest failure", "hook", hook.String(), "err", termsafe.Line(msg))
-		err = &oneLineError{msg: msg[:strings.IndexByte(msg, '\n')], err: err}
+		err = &oneLineError{msg: termsafe.Line(msg[:strings.IndexByte(msg, '\n')]), err: err}
 	}
 	kind := plugins.FailTrap
 	switch {

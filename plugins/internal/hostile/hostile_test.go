@@ -142,6 +142,9 @@ func runGuest(t *testing.T, rt *wasm.Runtime, g *Guest) time.Duration {
 	if cerr := g.Check(err); cerr != nil {
 		t.Errorf("%s: %v", g.Name, cerr)
 	}
+	if err != nil && hasControl(strings.ReplaceAll(err.Error(), "\n", "")) {
+		t.Errorf("the error carries raw control characters: %q", err)
+	}
 	t.Logf("%s (%s), %s: %v after %v", g.Name, g.Class, g.Want, err, elapsed.Round(time.Millisecond))
 
 	margin := g.Margin()
