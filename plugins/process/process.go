@@ -637,7 +637,7 @@ func (p *Plugin) callError(ctx, cctx context.Context, pr *proc, hook abi.Hook, e
 		// It hung past its deadline: kill it, so that it is restarted
 		// fresh rather than left stuck (and to stop what it is running).
 		ce.Kind = plugins.FailTimeout
-		ce.Err = fmt.Errorf("process: no answer by the deadline (%v); the plugin process was killed: %w", deadlineCause(cctx), err)
+		ce.Err = fmt.Errorf("process: no answer by the deadline (%v); the plugin process was killed: %w", p.whichDeadline(ctx, cctx), err)
 		p.logger.Warn("process: plugin timed out; killing it", "hook", hook.String(), "pid", pr.runner.runningPid())
 		p.killIfCurrent(pr)
 	case code == codes.ResourceExhausted:
@@ -984,6 +984,20 @@ func deadlineCause(ctx context.Context) error {
 		return fmt.Errorf("the caller's deadline passed: %w", cause)
 	}
 	return cause
+}
+
+// whichDeadline names the deadline of a call that ran past it: cctx is ctx
+// bounded by the call timeout. (gRPC may report the deadline a moment
+// before cctx is done.)
+func (p *Plugin) whichDeadline(ctx, cctx context.Context) error {
+	if cctx.Err() != nil {
+		return deadlineCause(cctx)
+	}
+	cd, _ := cctx.Deadline()
+	if d, ok := ctx.Deadline(); ok && !d.After(cd) {
+		return fmt.Errorf("the caller's deadline passed: %w", context.DeadlineExceeded)
+	}
+	return &deadlineError{what: "the call timeout", d: p.opts.Timeout}
 }
 
 // ctxError adds to err, if ctx is done, why.
