@@ -102,13 +102,6 @@ func (e *deadlineError) Error() string {
 
 func (e *deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-// withStartTimeout bounds ctx by the plugin's start timeout, naming it as
-// the cause.
-func (p *Plugin) withStartTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := p.startTimeout()
-	return context.WithTimeoutCause(ctx, d, &deadlineError{what: "the start timeout", d: d})
-}
-
 // deadlineCause returns why ctx is done: a *deadlineError naming the
 // runtime's timeout that ended it, else the caller's cause, with "the
 // caller's deadline" said for a plain context.DeadlineExceeded.

@@ -46,12 +46,23 @@ const (
 	// minStartTimeout bounds starting an instance (instantiate,
 	// _initialize, describe, configure) when Options.Timeout is shorter.
 	minStartTimeout = 10 * time.Second
+	// minCompileTimeout bounds compiling a module when the start timeout
+	// is shorter. The module limits bound what a compilation costs (a
+	// module within them compiles in seconds on an idle core); this is
+	// the backstop, generous so that the first load of a large plugin on
+	// a slow or busy machine does not fail (a 7 MiB Go guest took over
+	// 10 s on a loaded 2-core machine). Later loads hit the compilation
+	// cache.
+	minCompileTimeout = time.Minute
 )
 
 // startTimeout bounds starting an instance: a hook's Timeout may be
 // shorter than a Go guest's start (~5-30 ms, far more under -race), but an
 // _initialize that never returns must still be stopped.
 func (p *Plugin) startTimeout() time.Duration { return max(p.timeout, minStartTimeout) }
+
+// compileTimeout bounds compiling the module.
+func (p *Plugin) compileTimeout() time.Duration { return max(p.startTimeout(), minCompileTimeout) }
 
 // Options configure a Wasm plugin. A nil *Options means defaults.
 type Options struct {
@@ -239,15 +250,18 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		busy:               make(map[*instance]struct{}),
 	}
 	p.closing, p.stopClosing = context.WithCancelCause(context.Background())
-	// The load is bounded by the start timeout, compilation included, and
-	// ends when the runtime is closed.
-	cctx, cancel := p.startContext(ctx)
-	defer cancel()
-	compiled, err := rt.compile(cctx, wasm)
+	// The compilation is bounded by the compile timeout, the start of the
+	// first instance by the start timeout; both end when the runtime is
+	// closed.
+	compCtx, cancelComp := p.boundedContext(ctx, p.compileTimeout(), "the compile timeout")
+	compiled, err := rt.compile(compCtx, wasm)
+	cancelComp()
 	if err != nil {
 		return nil, err
 	}
 	p.compiled = compiled
+	cctx, cancel := p.startContext(ctx)
+	defer cancel()
 	defer func() {
 		if err != nil {
 			p.release()
@@ -346,7 +360,13 @@ func (e *startFailure) Unwrap() error { return e.ce }
 // startContext bounds ctx by the start timeout (named as the cause) and
 // ends it when the plugin or its runtime is closing.
 func (p *Plugin) startContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	tctx, cancelT := p.withStartTimeout(ctx)
+	return p.boundedContext(ctx, p.startTimeout(), "the start timeout")
+}
+
+// boundedContext bounds ctx by d (named what in the cause) and ends it
+// when the plugin or its runtime is closing.
+func (p *Plugin) boundedContext(ctx context.Context, d time.Duration, what string) (context.Context, context.CancelFunc) {
+	tctx, cancelT := context.WithTimeoutCause(ctx, d, &deadlineError{what: what, d: d})
 	cctx, cancelC := context.WithCancelCause(tctx)
 	stop1 := context.AfterFunc(p.closing, func() { cancelC(plugins.ErrClosed) })
 	stop2 := context.AfterFunc(p.rt.closing, func() { cancelC(plugins.ErrClosed) })
