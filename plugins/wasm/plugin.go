@@ -48,12 +48,13 @@ const (
 	minStartTimeout = 10 * time.Second
 	// minCompileTimeout bounds compiling a module when the start timeout
 	// is shorter. The module limits bound what a compilation costs (a
-	// module within them compiles in seconds on an idle core); this is
-	// the backstop, generous so that the first load of a large plugin on
-	// a slow or busy machine does not fail (a 7 MiB Go guest took over
-	// 10 s on a loaded 2-core machine). Later loads hit the compilation
-	// cache.
-	minCompileTimeout = time.Minute
+	// module within them compiles in seconds on an idle core, a bomb is
+	// refused before compiling); this is the backstop, generous so that
+	// the first load of a large plugin on a slow or busy machine does not
+	// fail: a 7 MiB Go guest took 18 s on a loaded 2-core machine, and
+	// the race detector makes wazero's compiler ~8x slower. Later loads
+	// hit the compilation cache.
+	minCompileTimeout = 5 * time.Minute
 )
 
 // startTimeout bounds starting an instance: a hook's Timeout may be
