@@ -1,11 +1,13 @@
 package warmcache
 
 import (
-	"bytes"
 	"context"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,12 +40,20 @@ func guestDirs(t *testing.T, root string) []string {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		b, err := os.ReadFile(path)
+		// A guest is a main package that imports sdk-guest; the text
+		// guest.Main() alone also appears in cmd/codexhost's templates.
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
 		if err != nil {
 			return err
 		}
-		if bytes.Contains(b, []byte("\npackage main\n")) && bytes.Contains(b, []byte("guest.Main()")) {
-			dirs = append(dirs, filepath.Dir(path))
+		if f.Name.Name != "main" {
+			return nil
+		}
+		for _, imp := range f.Imports {
+			if imp.Path.Value == `"github.com/codexhost/codexhost/sdk-guest"` && !slices.Contains(dirs, filepath.Dir(path)) {
+				dirs = append(dirs, filepath.Dir(path))
+				break
+			}
 		}
 		return nil
 	})
