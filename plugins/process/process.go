@@ -134,7 +134,7 @@ var _ plugins.Plugin = (*Plugin)(nil)
 //   - the process exits or does not complete the handshake within
 //     StartTimeout (the message includes its stderr); it is killed;
 //   - plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits,
-//     plugins.ErrBadSettings, or a configure error.
+//     an error of Options.Admit, or a configure error.
 func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	p := &Plugin{path: path}
 	if opts != nil {
@@ -194,9 +194,11 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 		p.stop(context.Background(), pr, true)
 		return nil, err
 	}
-	if err := plugins.CheckSettings(&p.manifest, o.Settings); err != nil {
-		p.stop(context.Background(), pr, true)
-		return nil, err
+	if o.Admit != nil {
+		if err := o.Admit(&p.manifest); err != nil {
+			p.stop(context.Background(), pr, true)
+			return nil, err
+		}
 	}
 	if err := p.configure(lctx, pr); err != nil {
 		p.stop(context.Background(), pr, true)
