@@ -99,7 +99,7 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 		}
 	}
 	if c.settings != "" {
-		if settings, err = readSettings(c.settings); err != nil {
+		if settings, err = readSettings("--settings", c.settings); err != nil {
 			return err
 		}
 	}
@@ -161,22 +161,6 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 	}
 	fmt.Fprintf(cio.stdout, "ok  \t%s\t%s (%s)\n", path, summary, took)
 	return nil
-}
-
-// readSettings reads --settings: JSON text, or @FILE.
-func readSettings(s string) (json.RawMessage, error) {
-	data := []byte(s)
-	if name, ok := strings.CutPrefix(s, "@"); ok {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, usageErr("--settings %s: %v", s, unwrapPathError(err))
-		}
-		data = b
-	}
-	if !json.Valid(data) {
-		return nil, usageErr("--settings: not valid JSON")
-	}
-	return json.RawMessage(bytes.TrimSpace(data)), nil
 }
 
 func readTranscript(path string) (*transcript.Transcript, error) {

@@ -103,6 +103,20 @@ func (e *Error) Error() string { return "plugin " + e.Source + ": " + e.Err.Erro
 // Unwrap returns Err.
 func (e *Error) Unwrap() error { return e.Err }
 
+// A DigestError is a module whose sha256 is not the pinned one.
+// errors.Is(err, ErrDigestMismatch) holds.
+type DigestError struct {
+	// Got is the module's hex sha256, Want the pinned one.
+	Got, Want string
+}
+
+func (e *DigestError) Error() string {
+	return fmt.Sprintf("%v: the module's is %s, %s is pinned; it was not started", ErrDigestMismatch, e.Got, e.Want)
+}
+
+// Is reports whether target is ErrDigestMismatch.
+func (e *DigestError) Is(target error) bool { return target == ErrDigestMismatch }
+
 // Options configure a [Set]. A nil *Options means defaults.
 type Options struct {
 	// Trust is the trust policy in force: every plugin must carry a
@@ -206,7 +220,7 @@ func NewSet(opts *Options) *Set {
 // # Errors
 //
 // An *Error naming source, wrapping one of: fs errors (no such file);
-// ErrBadDigest, ErrDigestMismatch; ErrUnsigned, ErrUntrusted, ErrUnpinned,
+// ErrBadDigest, ErrDigestMismatch (*DigestError); ErrUnsigned, ErrUntrusted, ErrUnpinned,
 // ErrNotAsSigned; ErrCache and plugins/dist's errors (a bad reference, a
 // registry or cache failure); the runtime's load errors
 // (plugins.ErrBadModule, ErrIncompatibleABI, ErrBadManifest,
@@ -300,7 +314,7 @@ func (s *Set) loadFile(ctx context.Context, path, pin string, o *plugins.Options
 	sum := sha256.Sum256(b)
 	digest := hex.EncodeToString(sum[:])
 	if pin != "" && pin != digest {
-		return nil, &Error{Source: path, Err: fmt.Errorf("%w: it is %s, %s is pinned; it was not started", ErrDigestMismatch, digest, pin)}
+		return nil, &Error{Source: path, Err: &DigestError{Got: digest, Want: pin}}
 	}
 	rt := Detect(b)
 	var verified *dist.Verification
@@ -370,7 +384,7 @@ func (s *Set) loadRef(ctx context.Context, source, pin string, o *plugins.Option
 	}
 	rt := a.Config.Runtime
 	if pin != "" && pin != digest {
-		return fail(rt, fmt.Errorf("%w: its module is %s, %s is pinned; it was not started", ErrDigestMismatch, digest, pin))
+		return fail(rt, &DigestError{Got: digest, Want: pin})
 	}
 	var p plugins.Plugin
 	switch rt {
