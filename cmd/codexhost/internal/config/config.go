@@ -94,9 +94,9 @@ type Plugin struct {
 	// SettingsFile is a file that holds the whole settings object: TOML
 	// for a .toml file, else JSON (see ReadSettingsFile). It goes alone,
 	// without Settings and SettingsFiles.
-	SettingsFile string `toml:"settings_file"`
-	Grants        Grants            `toml:"grants"`
-	CrashBudget   CrashBudget       `toml:"crash_budget"`
+	SettingsFile string      `toml:"settings_file"`
+	Grants       Grants      `toml:"grants"`
+	CrashBudget  CrashBudget `toml:"crash_budget"`
 	// RawSettings, if set, are the settings as JSON (from a flag); they
 	// replace Settings and SettingsFiles.
 	RawSettings json.RawMessage `toml:"-"`
