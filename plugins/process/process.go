@@ -280,7 +280,7 @@ func (p *Plugin) start() (*proc, error) {
 			// ours; they come last so that Options.Env cannot override
 			// them.
 			penv := append(append(env, spec.Env...),
-				envClientCert+"="+string(host.certPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
+				envClientCert+"="+string(host.CertPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
 			r, err := newProcRunner(p.path, o.Args, penv, tlsBlob(server))
 			pr.runner, runErr = r, err
 			return r, err
