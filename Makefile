@@ -9,12 +9,19 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout=15m
 # Pinned tools.
 CODEX_VERSION := 0.169.0
 go_jsonschema := github.com/atombender/go-jsonschema@v0.24.1
+# The linters of make lint, installed from the Go module proxy into
+# .cache/tools/NAME@VERSION (staticcheck v0.8 is the first with Go 1.26).
+STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION    := v0.52.0
+TOOLS_BIN   := .cache/tools
+STATICCHECK := $(TOOLS_BIN)/staticcheck@$(STATICCHECK_VERSION)/staticcheck
+DEADCODE    := $(TOOLS_BIN)/deadcode@$(DEADCODE_VERSION)/deadcode
 
 TOOLS_DIR     := tools/codex
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test warm bench demo codex protocol check format vet clean help plugins
+.PHONY: all build test warm bench demo codex protocol check lint format vet clean help plugins
 
 all: build plugins
 
@@ -25,7 +32,8 @@ help:
 	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
 	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
-	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
+	@echo "make lint      gofmt -l, go vet, staticcheck, deadcode (make test runs it)"
+	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
 
 build:
@@ -54,8 +62,7 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	fi
 	@$(CODEX_JS) --version
 
-test: codex testdata registry warm
-	$(GO) vet ./...
+test: codex testdata registry warm lint
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@# One short run of every benchmark, so that they do not rot.
 	CODEXHOST_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./host/internal/benchmarks
@@ -101,7 +108,23 @@ format:
 vet:
 	$(GO) vet ./...
 
-check: format vet
+# The checks that do not need a clean tree; make test runs them first.
+# deadcode -test counts what tests reach as used; the functions of
+# tools/lint/deadcode-known.txt are tolerated (each line says why).
+lint: vet $(STATICCHECK) $(DEADCODE)
+	@unformatted="`gofmt -l $$(git ls-files '*.go')`"; if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files need gofmt -w (make format):"; echo "$$unformatted"; exit 1; fi
+	$(STATICCHECK) ./...
+	@dead="`$(DEADCODE) -test ./... | grep -Ev -f tools/lint/deadcode-known.txt`"; if [ -n "$$dead" ]; then \
+		echo "deadcode: unreachable functions (delete them, or use them in a test):"; echo "$$dead"; exit 1; fi
+
+$(STATICCHECK):
+	GOBIN=$(abspath $(dir $@)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(DEADCODE):
+	GOBIN=$(abspath $(dir $@)) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+
+# lint, plus a tidy go.mod and a clean tree.
+check: lint
 	$(GO) mod tidy
 	@if [ -n "`git status --porcelain`" ]; then \
 		echo "The following differences will fail CI until committed:"; \

@@ -585,15 +585,6 @@ func cmdPluginDist(ctx context.Context, cio *cmdIO, args []string) error {
 	return cmdKeygen(cio, args[1:])
 }
 
-// pluginOptions are the options of the i-th --plugin: the --settings in
-// the same position, or nil.
-func (c *runConfig) pluginOptions(i int) *plugins.Options {
-	if i >= len(c.settings) || c.settings[i] == "" {
-		return nil
-	}
-	return &plugins.Options{Settings: []byte(c.settings[i])}
-}
-
 // checkDistFlags validates run's --settings and loads the trust policy
 // into ld.
 func (c *runConfig) checkDistFlags(cio *cmdIO, ld *loader) error {

@@ -61,18 +61,11 @@ func DeltaText(n int) string { return fakemodel.DeltaText(n) }
 // and the dynamic tools a client declared in thread/start.
 func FunctionCall(name string, args any) Reply { return fakemodel.FunctionCall(name, args) }
 
-// CustomToolCall is a custom_tool_call output item (a freeform tool such as
-// apply_patch) with this raw input.
-func CustomToolCall(name, input string) Reply { return fakemodel.CustomToolCall(name, input) }
-
 // ExecCommand is an exec_command call of cmd asking to run outside the
 // sandbox (sandbox_permissions "require_escalated"), so that with
 // approval_policy "on-request" app-server asks the client with
 // item/commandExecution/requestApproval before running it in the turn's cwd.
 func ExecCommand(cmd string) Reply { return fakemodel.ExecCommand(cmd) }
-
-// ExecCommandArgs is an exec_command call with these arguments.
-func ExecCommandArgs(args ExecArgs) Reply { return fakemodel.ExecCommandArgs(args) }
 
 // ApplyPatch is a call of codex's freeform apply_patch tool (a
 // custom_tool_call) with this patch text. Codex only offers the tool when the

@@ -227,9 +227,6 @@ func ExecCommand(cmd string) Reply {
 	})
 }
 
-// ExecCommandArgs is an exec_command call with these arguments.
-func ExecCommandArgs(args ExecArgs) Reply { return FunctionCall("exec_command", args) }
-
 // ApplyPatch is a call of codex's freeform apply_patch tool (a
 // custom_tool_call) with this patch text. Codex only offers the tool when the
 // model's catalog entry has an apply_patch_tool_type, which WriteCodexHome
