@@ -20,6 +20,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/transcript"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -143,6 +144,10 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 			failed++
 		}
 	}
+	differ := ""
+	if c.print {
+		differ = fmt.Sprintf(", %d differ from the recording", r.differ)
+	}
 	if ctx.Err() != nil {
 		return fail(exitTurnFailed, "plugin test: %v", ctx.Err())
 	}
@@ -156,10 +161,10 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 		return fail(exitTurnFailed, "")
 	}
 	if failed > 0 {
-		fmt.Fprintf(cio.stdout, "FAIL\t%s\t%s, %d failed (%s)\n", path, summary, failed, took)
+		fmt.Fprintf(cio.stdout, "FAIL\t%s\t%s%s, %d failed (%s)\n", path, summary, differ, failed, took)
 		return fail(exitTurnFailed, "")
 	}
-	fmt.Fprintf(cio.stdout, "ok  \t%s\t%s (%s)\n", path, summary, took)
+	fmt.Fprintf(cio.stdout, "ok  \t%s\t%s%s (%s)\n", path, summary, differ, took)
 	return nil
 }
 
@@ -293,6 +298,10 @@ type tester struct {
 	out      io.Writer
 	skipped  []string
 
+	// differ counts, with print, the cases whose answer differs from the
+	// recorded one.
+	differ int
+
 	mu  sync.Mutex
 	rec *host.DecisionRecord
 }
@@ -337,16 +346,27 @@ func (r *tester) runCase(ctx context.Context, tc *testCase) bool {
 	if len(problems) > 0 {
 		status = "FAIL"
 	}
+	// --print compares nothing: a replayed request is labelled by whether
+	// the answer is the recorded one, never PASS, and does not fail.
+	var diff []string
+	if r.print && tc.hasRecorded && len(problems) == 0 {
+		status = "SAME"
+		if diff = tc.recordedDiff(&o); len(diff) > 0 {
+			status = "DIFFERS"
+			r.differ++
+		}
+	}
 	if status == "PASS" && !r.verbose {
 		return true
 	}
-	fmt.Fprintf(r.out, "--- %s: %s (%s)\n", status, tc.name, fmtDuration(took))
-	for _, p := range problems {
-		fmt.Fprintln(r.out, indent(p, "    "))
+	// Names, problems and answers carry the plugin's text: escaped.
+	fmt.Fprintf(r.out, "--- %s: %s (%s)\n", status, termsafe.Line(tc.name), fmtDuration(took))
+	for _, p := range append(problems, diff...) {
+		fmt.Fprintln(r.out, indent(termsafe.Text(p), "    "))
 	}
 	if r.verbose || len(problems) > 0 {
 		for _, line := range tc.describe(&o) {
-			fmt.Fprintln(r.out, indent(line, "    "))
+			fmt.Fprintln(r.out, indent(termsafe.Text(line), "    "))
 		}
 	}
 	return len(problems) == 0
@@ -527,16 +547,8 @@ func (tc *testCase) check(o *outcome, printOnly bool) []string {
 	if tc.answer != nil && !reflect.DeepEqual(tc.answer, o.wire) {
 		problems = append(problems, jsonDiff("answer to codex", tc.answer, o.wire))
 	}
-	if tc.hasRecorded && !printOnly {
-		if tc.recordedErr != "" {
-			add("the recorded run answered with an error (%s); the plugin's answer cannot match it", tc.recordedErr)
-		} else {
-			var rec any
-			_ = json.Unmarshal(tc.recorded, &rec)
-			if !reflect.DeepEqual(rec, o.wire) {
-				problems = append(problems, jsonDiff("answer to codex, recorded", rec, o.wire))
-			}
-		}
+	if !printOnly {
+		problems = append(problems, tc.recordedDiff(o)...)
 	}
 	if o.failure() != nil {
 		return problems
@@ -587,6 +599,23 @@ func (tc *testCase) check(o *outcome, printOnly bool) []string {
 		}
 	}
 	return problems
+}
+
+// recordedDiff says how the answer to codex differs from the one in the
+// transcript, if the case has one.
+func (tc *testCase) recordedDiff(o *outcome) []string {
+	if !tc.hasRecorded {
+		return nil
+	}
+	if tc.recordedErr != "" {
+		return []string{fmt.Sprintf("the recorded run answered with an error (%s); the plugin's answer cannot match it", tc.recordedErr)}
+	}
+	var rec any
+	_ = json.Unmarshal(tc.recorded, &rec)
+	if reflect.DeepEqual(rec, o.wire) {
+		return nil
+	}
+	return []string{jsonDiff("answer to codex, recorded", rec, o.wire)}
 }
 
 func equalAnswers(a, b map[string][]string) bool {
