@@ -69,8 +69,9 @@
 //
 // With GOOS=wasip1 the package exports the functions of the WebAssembly
 // binding (see [abi.ExportHandle] and its neighbours). On other systems,
-// [Main] will serve the process runtime (hashicorp/go-plugin); in this
-// version it reports that the build serves only WebAssembly. [Manifest],
+// [Main] serves the process runtime (hashicorp/go-plugin's handshake, with
+// internal/pluginwire: the binary links neither go-plugin nor grpc-go nor
+// anything of the host). [Manifest],
 // [Configure] and [Handle] are the runtime-independent entry points both
 // bindings use; tests can call them directly on the host OS.
 package guest
