@@ -316,7 +316,7 @@ func (s *Set) loadFile(ctx context.Context, path, pin string, o *plugins.Options
 	if pin != "" && pin != digest {
 		return nil, &Error{Source: path, Err: &DigestError{Got: digest, Want: pin}}
 	}
-	rt := Detect(b)
+	rt := detect(b)
 	var verified *dist.Verification
 	if s.opts.Trust != nil {
 		if verified, err = verifyFile(s.opts.Trust, path, digest); errors.Is(err, ErrUnsigned) && s.opts.AllowUnsigned {
@@ -423,9 +423,9 @@ func (s *Set) loadWasm(ctx context.Context, name string, b []byte, o *plugins.Op
 	return s.rt.Load(ctx, b, &wasm.Options{Options: *o, Name: name})
 }
 
-// Detect returns the runtime of a module: Wasm if b starts with the
+// detect returns the runtime of a module: Wasm if b starts with the
 // WebAssembly magic number, else process.
-func Detect(b []byte) dist.Runtime {
+func detect(b []byte) dist.Runtime {
 	if len(b) >= 4 && string(b[:4]) == "\x00asm" {
 		return dist.RuntimeWasm
 	}
