@@ -80,8 +80,10 @@ type TokenUsage struct {
 
 // TokenCounts is one token-usage breakdown.
 type TokenCounts struct {
-	Input           int `json:"input"`
-	CachedInput     int `json:"cachedInput,omitempty"`
+	Input       int `json:"input"`
+	CachedInput int `json:"cachedInput,omitempty"`
+	// CacheWriteInput counts input tokens written to the prompt cache.
+	CacheWriteInput int `json:"cacheWriteInput,omitempty"`
 	Output          int `json:"output"`
 	ReasoningOutput int `json:"reasoningOutput,omitempty"`
 	Total           int `json:"total"`

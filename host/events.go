@@ -221,12 +221,12 @@ type TokenUsage struct {
 
 // TokenCounts is one token-usage breakdown.
 type TokenCounts struct {
-	Input, CachedInput, Output, ReasoningOutput, Total int
+	Input, CachedInput, CacheWriteInput, Output, ReasoningOutput, Total int
 }
 
 func usageFromWire(u *protocol.ThreadTokenUsage) *TokenUsage {
 	conv := func(b protocol.TokenUsageBreakdown) TokenCounts {
-		return TokenCounts{Input: b.InputTokens, CachedInput: b.CachedInputTokens, Output: b.OutputTokens,
+		return TokenCounts{Input: b.InputTokens, CachedInput: b.CachedInputTokens, CacheWriteInput: b.CacheWriteInputTokens, Output: b.OutputTokens,
 			ReasoningOutput: b.ReasoningOutputTokens, Total: b.TotalTokens}
 	}
 	tu := &TokenUsage{Last: conv(u.Last), Total: conv(u.Total)}

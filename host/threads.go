@@ -14,7 +14,8 @@ import (
 type ThreadOptions struct {
 	Model string
 	Cwd   string
-	// ApprovalPolicy: "untrusted", "on-failure", "on-request" or "never".
+	// ApprovalPolicy: one of [ApprovalPolicies] ("untrusted",
+	// "on-request" or "never"); empty means codex's configured default.
 	ApprovalPolicy string
 	// Sandbox: "read-only", "workspace-write" or "danger-full-access".
 	Sandbox               string
@@ -51,6 +52,32 @@ type Thread struct {
 	Ephemeral bool
 	// Turns are included by ReadThread(…, true) and ResumeThread.
 	Turns []TurnRecord
+	// ApprovalPolicy is the approval policy codex reports in effect for
+	// the thread, after its own config, profiles and overrides: one of
+	// the [ApprovalPolicies], or "granular". Set by StartThread,
+	// ResumeThread and ForkThread only.
+	ApprovalPolicy string
+}
+
+// ApprovalPolicies are the approval policies the pinned codex accepts, as
+// [ThreadOptions.ApprovalPolicy] takes them. Under "never" codex sends no
+// approval request at all, so no handler is ever asked.
+var ApprovalPolicies = []string{"untrusted", "on-request", "never"}
+
+// SandboxModes are the sandbox modes the pinned codex accepts.
+var SandboxModes = []string{"read-only", "workspace-write", "danger-full-access"}
+
+// approvalPolicyName names a wire AskForApproval: the string, or
+// "granular" for the object form.
+func approvalPolicyName(raw protocol.AskForApproval) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if len(raw) > 0 && raw[0] == '{' {
+		return "granular"
+	}
+	return ""
 }
 
 // A TurnRecord is a past turn of a thread.
@@ -134,7 +161,9 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 		return nil, fmt.Errorf("host: thread/start: %w", err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
-	return threadFromWire(&resp.Thread), nil
+	th := threadFromWire(&resp.Thread)
+	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	return th, nil
 }
 
 // ResumeThread loads a stored thread so that turns can run on it.
@@ -154,7 +183,9 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 		return nil, fmt.Errorf("host: thread/resume %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
-	return threadFromWire(&resp.Thread), nil
+	th := threadFromWire(&resp.Thread)
+	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	return th, nil
 }
 
 // ForkThread copies a thread's history into a new thread.
@@ -177,7 +208,9 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 		return nil, fmt.Errorf("host: thread/fork %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
-	return threadFromWire(&resp.Thread), nil
+	th := threadFromWire(&resp.Thread)
+	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	return th, nil
 }
 
 // ReadThread reads a stored thread, with its turns and items if

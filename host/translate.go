@@ -347,7 +347,7 @@ func (ev *Event) ABIEvent() abi.Event {
 	}
 	if u := ev.Usage; u != nil {
 		conv := func(c TokenCounts) abi.TokenCounts {
-			return abi.TokenCounts{Input: c.Input, CachedInput: c.CachedInput, Output: c.Output, ReasoningOutput: c.ReasoningOutput, Total: c.Total}
+			return abi.TokenCounts{Input: c.Input, CachedInput: c.CachedInput, CacheWriteInput: c.CacheWriteInput, Output: c.Output, ReasoningOutput: c.ReasoningOutput, Total: c.Total}
 		}
 		out.Usage = &abi.TokenUsage{Last: conv(u.Last), Total: conv(u.Total), ContextWindow: u.ContextWindow}
 	}

@@ -50,7 +50,7 @@ type TurnOptions struct {
 	Model  string
 	Effort string // reasoning effort: "low", "medium", "high", ...
 	Cwd    string
-	// ApprovalPolicy: "untrusted", "on-failure", "on-request" or "never".
+	// ApprovalPolicy: one of [ApprovalPolicies]; empty keeps the thread's.
 	ApprovalPolicy string
 }
 

@@ -94,13 +94,14 @@ func TestHelpMore(t *testing.T) {
 	} {
 		r := runCmd(t, args...)
 		assert.Equal(t, exitOK, r.code)
-		assert.Contains(t, r.stderr, "Usage: codexhost "+strings.Join(args[:2], " "))
+		assert.Contains(t, r.stdout, "Usage: codexhost "+strings.Join(args[:2], " "), "help goes to stdout")
+		assert.Empty(t, r.stderr)
 	}
 	r := runCmd(t, "run", "--help")
-	assert.Contains(t, r.stderr, "--record FILE")
-	assert.Contains(t, r.stderr, "--no-progress")
+	assert.Contains(t, r.stdout, "--record FILE")
+	assert.Contains(t, r.stdout, "--no-progress")
 	r = runCmd(t, "help")
-	for _, s := range []string{"plugin test", "plugin build", "plugin new", "--mode smoke|demo|full", "--record FILE"} {
+	for _, s := range []string{"plugin test", "plugin build", "plugin new", "--mode smoke|demo|full", "completion bash|zsh|fish"} {
 		assert.Contains(t, r.stdout, s)
 	}
 }

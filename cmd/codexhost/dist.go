@@ -560,31 +560,6 @@ func cmdKeygen(cio *cmdIO, args []string) error {
 	return nil
 }
 
-// The plugin subcommands of this file, for the usage texts.
-const (
-	pluginDistCommands = "push, pull, sign, verify or keygen"
-	pluginDistUsage    = `       codexhost plugin push [--sign KEY] PATH oci://REGISTRY/REPOSITORY:TAG
-       codexhost plugin pull oci://REF
-       codexhost plugin sign --key KEY oci://REF|PATH
-       codexhost plugin verify [--trust-policy FILE] oci://REF|PATH
-       codexhost plugin keygen NAME
-`
-)
-
-func cmdPluginDist(ctx context.Context, cio *cmdIO, args []string) error {
-	switch args[0] {
-	case "push":
-		return cmdPush(ctx, cio, args[1:])
-	case "pull":
-		return cmdPull(ctx, cio, args[1:])
-	case "sign":
-		return cmdSign(ctx, cio, args[1:])
-	case "verify":
-		return cmdVerify(ctx, cio, args[1:])
-	}
-	return cmdKeygen(cio, args[1:])
-}
-
 // checkDistFlags validates run's --settings and loads the trust policy
 // into ld.
 func (c *runConfig) checkDistFlags(cio *cmdIO, ld *loader) error {

@@ -48,31 +48,6 @@ func cmdVersion(cio *cmdIO, args []string) error {
 	return nil
 }
 
-func cmdPlugin(ctx context.Context, cio *cmdIO, args []string) error {
-	const usage = "Usage: codexhost plugin inspect [--json] PATH|oci://REF\n" + pluginDevUsage + pluginDistUsage
-	if len(args) == 0 {
-		fmt.Fprint(cio.stderr, usage)
-		return usageErr("plugin: no subcommand given (want inspect, " + pluginDevCommands + ", " + pluginDistCommands + ")")
-	}
-	switch args[0] {
-	case "inspect":
-		return cmdInspect(ctx, cio, args[1:])
-	case "test":
-		return cmdPluginTest(ctx, cio, args[1:])
-	case "build":
-		return cmdPluginBuild(ctx, cio, args[1:])
-	case "new":
-		return cmdPluginNew(ctx, cio, args[1:])
-	case "push", "pull", "sign", "verify", "keygen":
-		return cmdPluginDist(ctx, cio, args)
-	case "-h", "--help", "help":
-		fmt.Fprint(cio.stdout, usage)
-		return nil
-	}
-	fmt.Fprint(cio.stderr, usage)
-	return usageErr("plugin: unknown subcommand %q (want inspect, "+pluginDevCommands+", "+pluginDistCommands+")", args[0])
-}
-
 func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 	var asJSON bool
 	var want string

@@ -83,6 +83,9 @@ func usageErr(format string, args ...any) error { return fail(exitUsage, format,
 type cmdIO struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// probe, when set, makes the command stop at parseFlags: its flag set
+	// is stored here and parseFlags returns errProbe (shell completion).
+	probe **pflag.FlagSet
 }
 
 // run runs codexhost with args (without the program name) and returns the
@@ -108,75 +111,38 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitTurnFailed
 }
 
-const mainUsage = `Usage: codexhost <command> [flags]
-
-Commands:
-  run [flags] [PROMPT | -]    run one turn on a new (or --thread) thread;
-                              --record FILE saves its JSON-RPC transcript
-  plugin inspect [--json] PATH|oci://REF
-                              print a plugin's manifest and sha256 digest
-  plugin test PATH --cases FILE | --transcript FILE
-                              check a plugin's answers to recorded requests
-  plugin build [--runtime wasm|process] [-o OUT] [DIR]
-                              build an sdk-guest plugin
-  plugin new [--dir DIR] NAME scaffold an approval policy plugin with a test
-  plugin push|pull|sign|verify|keygen
-                              publish, fetch, sign and verify plugins in
-                              OCI registries (docs/distribution.md)
-  demo [--mode smoke|demo|full]
-                              offline demo: the real codex on a fake model
-  version                     print versions
-
-Run 'codexhost <command> --help' for a command's flags.
-
-` + exitCodesHelp
-
-func dispatch(ctx context.Context, cio *cmdIO, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(cio.stderr, mainUsage)
-		return usageErr("no command given")
-	}
-	switch args[0] {
-	case "run":
-		return cmdRun(ctx, cio, args[1:])
-	case "version":
-		return cmdVersion(cio, args[1:])
-	case "plugin":
-		return cmdPlugin(ctx, cio, args[1:])
-	case "demo":
-		return cmdDemo(ctx, cio, args[1:])
-	case "help", "-h", "--help":
-		fmt.Fprint(cio.stdout, mainUsage)
-		return nil
-	}
-	fmt.Fprint(cio.stderr, mainUsage)
-	return usageErr("unknown command %q", args[0])
-}
-
-// newFlagSet returns a FlagSet for a subcommand that prints its usage (with
-// the exit codes) to stderr.
+// newFlagSet returns a FlagSet for a subcommand. Its usage (with the exit
+// codes) goes to the flag set's output: stdout for --help, stderr for a
+// usage error (see [parseFlags]).
 func newFlagSet(cio *cmdIO, name, synopsis string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(cio.stderr)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(cio.stderr, "Usage: codexhost %s\n\nFlags:\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: codexhost %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
-		fmt.Fprint(cio.stderr, "\n"+exitCodesHelp)
+		fmt.Fprint(fs.Output(), "\n"+exitCodesHelp)
 	}
 	return fs
 }
 
-// parseFlags parses args. A parse error is printed with the usage and
-// becomes a usage error; --help prints the usage and ends with exit 0.
+// parseFlags parses args. --help prints the usage on stdout and ends with
+// exit 0; a parse error prints the usage on stderr, then the error as the
+// last line, with the closest flag if one is near.
 func parseFlags(cio *cmdIO, fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if cio.probe != nil {
+		*cio.probe = fs
+		return errProbe
+	}
+	fs.SetOutput(cio.stdout) // pflag prints the usage only for --help
+	err := fs.Parse(args)
+	fs.SetOutput(cio.stderr)
+	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return err // pflag printed the usage
+			return err
 		}
-		fmt.Fprintln(cio.stderr, "codexhost: "+err.Error())
 		fs.Usage()
-		return &exitError{code: exitUsage}
+		return usageErr("%v%s", err, flagSuggestion(fs, err))
 	}
 	return nil
 }

@@ -144,8 +144,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	r := runCmd(t, "run", "--help")
 	assert.Equal(t, exitOK, r.code)
-	assert.Contains(t, r.stderr, "--fallback")
-	assert.Contains(t, r.stderr, "3  the policy declined")
+	assert.Contains(t, r.stdout, "--fallback")
+	assert.Contains(t, r.stdout, "3  the policy declined")
 
 	r = runCmd(t, "help")
 	assert.Equal(t, exitOK, r.code)
@@ -216,7 +216,10 @@ func TestRunExec(t *testing.T) {
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "--render", "exec", "say", "something")
 	require.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, answer)
-	assert.Contains(t, r.stderr, "codexhost: thread ")
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	assert.Regexp(t, `^thread [0-9a-f-]+: continue it with codexhost run --thread [0-9a-f-]+ PROMPT$`, last)
+	assert.NotContains(t, last, "codexhost:", "the last line of a successful run does not read like an error")
 	reqs := model.Requests()
 	require.NotEmpty(t, reqs)
 	assert.Equal(t, "say something", reqs[0].LastUserText())
@@ -251,7 +254,7 @@ func TestRunStdinAndRenderNone(t *testing.T) {
 	require.Equal(t, exitOK, r.code)
 	assert.Equal(t, answer+"\n", r.stdout, "none prints the final answer only")
 	require.NotEmpty(t, model.Requests())
-	assert.Equal(t, "a prompt\nfrom stdin", model.Requests()[0].LastUserText())
+	assert.Equal(t, "a prompt\nfrom stdin\n", model.Requests()[0].LastUserText(), "as codex exec sends it")
 }
 
 // The examples/policy Wasm plugin declines rm on the real codex: the run
@@ -323,7 +326,7 @@ func TestRunBadConfig(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte("model = [unterminated\n"), 0o644))
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "hi")
 	assert.Equal(t, exitConn, r.code)
-	assert.Equal(t, 1, strings.Count(strings.TrimSpace(r.stderr), "\n")+1, "one line")
+	assert.Equal(t, 1, countLines(r.stderr), "one line: %q", r.stderr)
 }
 
 // Cancelling the context (Ctrl-C) interrupts the turn.
@@ -430,7 +433,7 @@ func TestRunContinueThread(t *testing.T) {
 	work := t.TempDir()
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--render", "none", "one")
 	require.Equal(t, exitOK, r.code)
-	m := regexp.MustCompile(`--thread (\S+)\)`).FindStringSubmatch(r.stderr)
+	m := regexp.MustCompile(`--thread (\S+) PROMPT`).FindStringSubmatch(r.stderr)
 	require.NotNil(t, m)
 
 	r = runCmd(t, "run", "--codex-home", home, "--cwd", work, "--render", "none", "--thread", m[1], "two")

@@ -54,7 +54,7 @@ func cmdPluginTest(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.BoolVar(&c.print, "print", false, "with --transcript: print the plugin's answers, do not compare them with the recorded ones")
 	fs.StringVar(&c.sha256, "sha256", "", "refuse the plugin unless its sha256 is `HEX`")
 	fs.Usage = func() {
-		fmt.Fprintf(cio.stderr, "Usage: codexhost %s\n\nFlags:\n", pluginTestSynopsis)
+		fmt.Fprintf(fs.Output(), "Usage: codexhost %s\n\nFlags:\n", pluginTestSynopsis)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(cio, fs, args); err != nil {
@@ -207,12 +207,3 @@ func fmtDuration(d time.Duration) string {
 func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
 }
-
-// The plugin subcommands for plugin authors, for the usage texts.
-const (
-	pluginDevCommands = "test, build, new"
-	pluginDevUsage    = `       codexhost plugin test [flags] PATH (--cases FILE | --transcript FILE)
-       codexhost plugin build [--runtime wasm|process] [-o OUT] [DIR]
-       codexhost plugin new [--dir DIR] NAME
-`
-)

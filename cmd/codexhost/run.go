@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/audit"
@@ -19,6 +21,7 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/plugins/render/hostrender"
+	"github.com/codexhost/codexhost/rpc"
 )
 
 const runSynopsis = `run [flags] [PROMPT | -]
@@ -53,39 +56,61 @@ type runConfig struct {
 	dist           distFlags
 	record         string
 	noProgress     bool
-	ops            opsFlags // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
+	allowUnasked   bool
+	json           bool
+	maxReconnects  int
+	resumeLast     bool // run resume --last
+	resumeAll      bool // run resume --last --all
+	scripted       string
+	exec           execFlags // execflags.go: the codex exec flags
+	ops            opsFlags  // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	var c runConfig
 	fs := newFlagSet(cio, "run", runSynopsis+opsSynopsis)
+	c.register(fs)
+	if err := parseFlags(cio, fs, args); err != nil {
+		return err
+	}
+	return c.run(ctx, cio, fs.Args())
+}
+
+// register declares run's flags on fs (run and run resume).
+func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE` (TOML; asked before the --plugin files)")
 	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` or oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] (repeatable; asked in order)")
 	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
 	fs.StringVar(&c.fallback, "fallback", "decline", "answer when every plugin abstains or one fails: decline, accept or cancel")
 	fs.StringVar(&c.mode, "mode", "deny-wins", "how plugin decisions combine: deny-wins or first-answer")
-	fs.StringVar(&c.render, "render", "exec", "event rendering on stdout: exec, json (JSON lines) or none (final answer only)")
+	fs.StringVar(&c.render, "render", "exec", "event rendering on stdout: exec, json (codexhost's ABI events as JSON lines) or none (final answer only)")
+	fs.BoolVar(&c.json, "json", false, "print codex exec --json's JSONL events on stdout, plus codexhost.decision events")
 	fs.StringVar(&c.audit, "audit", "", "append every decision to `FILE` (JSON lines); a failed write declines (fail closed)")
-	fs.StringVar(&c.model, "model", "", "model for the thread")
-	fs.StringVar(&c.cwd, "cwd", "", "working `DIR` of the thread and of app-server")
-	fs.StringVar(&c.sandbox, "sandbox", "", "sandbox: read-only, workspace-write or danger-full-access")
-	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "approval policy: untrusted, on-failure, on-request or never")
+	fs.StringVarP(&c.model, "model", "m", "", "model for the thread")
+	fs.StringVarP(&c.cwd, "cwd", "C", "", "working `DIR` of the thread and of app-server")
+	fs.StringVar(&c.cwd, "cd", "", "the same as --cwd (codex exec's name)")
+	_ = fs.MarkHidden("cd")
+	fs.StringVarP(&c.sandbox, "sandbox", "s", "", "sandbox: "+strings.Join(host.SandboxModes, ", "))
+	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "when codex asks the policy: "+strings.Join(host.ApprovalPolicies, ", ")+" (default with a policy or plugin: "+defaultGuardedApprovalPolicy+"; never is refused with one)")
+	fs.StringVar(&c.scripted, "scripted", "", "run offline against the agent script `SCRIPT` (TOML) on a fake model, in a fresh CODEX_HOME (see agent serve)")
+	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when codex's effective approval policy is never and a policy or plugin is loaded")
 	fs.StringArrayVarP(&c.config, "config", "c", nil, "codex config override `key=value` (TOML value; repeatable)")
 	fs.StringVar(&c.codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
 	fs.StringVar(&c.codexHome, "codex-home", "", "CODEX_HOME `DIR` (default: codex's own, ~/.codex)")
 	fs.StringVar(&c.thread, "thread", "", "continue the thread `ID` instead of starting one")
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
+	fs.IntVar(&c.maxReconnects, "max-reconnects", defaultMaxReconnects, "end the run (exit 4) after `N` reconnect attempts to the model in a row; 0: let codex retry without end")
 	fs.StringArrayVar(&c.settings, "settings", nil, "settings `JSON` of the --plugin in the same position, checked against its schema (repeatable)")
 	c.dist.register(fs, true)
 	fs.StringVar(&c.record, "record", "", "save the raw JSON-RPC transcript to `FILE` (input for `plugin test --transcript`)")
 	fs.BoolVar(&c.noProgress, "no-progress", false, "no status line on stderr (it is shown only on a terminal)")
 	c.ops.addFlags(fs)
-	if err := parseFlags(cio, fs, args); err != nil {
-		return err
-	}
-	return c.run(ctx, cio, fs.Args())
+	c.exec.register(fs)
 }
+
+// renderCodexJSON is the --render value --json selects: codex exec's JSONL.
+const renderCodexJSON = "codex-json"
 
 func parseFallback(s string) (abi.Decision, error) {
 	switch s {
@@ -110,18 +135,7 @@ func parseMode(s string) (host.ChainMode, error) {
 }
 
 func (c *runConfig) prompt(cio *cmdIO, args []string) (string, error) {
-	if len(args) == 1 && args[0] == "-" {
-		b, err := io.ReadAll(cio.stdin)
-		if err != nil {
-			return "", usageErr("read the prompt from stdin: %v", err)
-		}
-		args = []string{string(b)}
-	}
-	p := strings.TrimSpace(strings.Join(args, " "))
-	if p == "" {
-		return "", usageErr("no prompt: give it as arguments, or \"-\" to read it from stdin")
-	}
-	return p, nil
+	return readPrompt(cio.stdin, args)
 }
 
 // decisions counts the policy's refusals during the run and reports them.
@@ -130,6 +144,9 @@ type decisions struct {
 	refused  int
 	accepted int
 	stderr   io.Writer
+	// json, with --json, receives each decision as a codexhost.decision
+	// event beside codex exec's events.
+	json io.Writer
 }
 
 func (d *decisions) record(rec *host.DecisionRecord) {
@@ -144,6 +161,11 @@ func (d *decisions) record(rec *host.DecisionRecord) {
 			reason = a.Plugin + ": " + a.Reason
 			break
 		}
+	}
+	if d.json != nil {
+		_ = render.WriteExecDecision(d.json, &render.ExecDecision{Hook: rec.Hook.String(), Kind: rec.Kind.String(),
+			ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID, Summary: rec.Summary,
+			Decision: string(rec.Decision), Reason: reason, Why: rec.Why})
 	}
 	switch rec.Decision {
 	case abi.Decline, abi.Cancel:
@@ -195,8 +217,37 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if _, err := parseMode(c.mode); err != nil {
 		return err
 	}
+	if c.scripted != "" {
+		if c.codexHome != "" {
+			return usageErr("--scripted makes its own CODEX_HOME; leave out --codex-home (or use agent serve --codex-home DIR)")
+		}
+		home, err := os.MkdirTemp("", "codexhost-scripted-")
+		if err != nil {
+			return usageErr("--scripted: %v", err)
+		}
+		defer os.RemoveAll(home)
+		a, err := startScriptedAgent(c.scripted, home)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		c.codexHome = home
+	}
+	if err := c.checkApprovalFlags(); err != nil {
+		return err
+	}
+	var err error
+	if c.config, err = c.exec.check(c.config); err != nil {
+		return err
+	}
+	if c.json {
+		if c.ops.fs.Changed("render") {
+			return usageErr("--json and --render %s: choose one", c.render)
+		}
+		c.render = renderCodexJSON
+	}
 	switch c.render {
-	case "exec", "json", "none":
+	case "exec", "json", "none", renderCodexJSON:
 	default:
 		return usageErr("--render %q: want exec, json or none", c.render)
 	}
@@ -236,7 +287,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	defer rec.close()
-	color := hostrender.UseColor(cio.stdout)
+	color := c.exec.useColor(hostrender.UseColor(cio.stdout))
 	cio, prog := startProgress(cio, c.noProgress)
 	if prog != nil {
 		defer prog.stop()
@@ -286,16 +337,25 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 			Renderer: &render.ExecStyle{Color: color}})
 	case "json":
 		obs = hostrender.New(&hostrender.Options{Output: cio.stdout, Renderer: render.JSONL{}})
+	case renderCodexJSON:
+		// The renderer and the decisions write whole lines to one stdout.
+		out := &lockedWriter{w: cio.stdout}
+		obs = hostrender.New(&hostrender.Options{Output: out, Renderer: &render.ExecJSON{}})
+		dec.json = out
 	}
 	only := &threadFilter{}
 	if obs != nil {
-		only.inner = obs
+		only.inner = stdoutEvents{obs}
 		observers = append(observers, only)
 		defer obs.Close()
 	}
 	if prog != nil {
 		observers = append(observers, prog)
 	}
+	turnCtx, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	observers = append(observers, &notices{stderr: cio.stderr},
+		&reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
@@ -318,10 +378,16 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		late.mu.Unlock()
 	}
 
+	if err := checkAccount(ctx, client); err != nil {
+		return err
+	}
 	if prog != nil {
 		prog.setLabel("working")
 	}
-	res, err := c.turn(ctx, client, prompt, only)
+	res, err := c.turn(turnCtx, cio, client, prompt, only)
+	if cause := context.Cause(turnCtx); errors.Is(cause, errUnreachable) {
+		err = fail(exitConn, "%v; check the network and the model provider's base_url in codex's config", cause)
+	}
 	if prog != nil {
 		prog.stop()
 	}
@@ -335,9 +401,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		cancel()
 	}
 	if res != nil && res.ThreadID != "" {
-		fmt.Fprintf(cio.stderr, "codexhost: thread %s (continue it with --thread %s)\n", res.ThreadID, res.ThreadID)
+		// Not an error: no "codexhost:" prefix, which marks the error lines.
+		fmt.Fprintf(cio.stderr, "thread %s: continue it with codexhost run --thread %s PROMPT\n", res.ThreadID, res.ThreadID)
 	}
 	if err != nil {
+		return err
+	}
+	if err := c.exec.writeLastMessage(res.Text); err != nil {
 		return err
 	}
 	if c.render == "none" && res.Text != "" {
@@ -351,30 +421,45 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 
 // turn starts the turn and waits for it. When ctx ends (Ctrl-C, --timeout)
 // it interrupts the turn and waits briefly for it to stop.
-func (c *runConfig) turn(ctx context.Context, client *host.Client, prompt string, only *threadFilter) (*host.Result, error) {
+func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, prompt string, only *threadFilter) (*host.Result, error) {
 	threadID := c.thread
+	var th *host.Thread
+	var err error
+	if c.resumeLast {
+		if threadID, err = c.lastThread(ctx, client); err != nil {
+			return nil, err
+		}
+		c.thread = threadID
+	}
 	if threadID == "" {
-		th, err := client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
-			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
+		th, err = client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Ephemeral: c.exec.ephemeral})
 		if err != nil {
 			return nil, c.failure(ctx, "start a thread", err)
 		}
 		threadID = th.ID
 	} else {
-		if _, err := client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
-			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox}); err != nil {
+		th, err = client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
+		if err != nil {
 			if errors.Is(err, host.ErrThreadNotFound) {
 				return nil, usageErr("--thread %s: no such thread in this CODEX_HOME", threadID)
 			}
+			if errors.Is(err, rpc.ErrInvalidParams) || errors.Is(err, rpc.ErrInvalidRequest) {
+				return nil, usageErr("--thread %s: codex refused it: %s", threadID, innermost(err))
+			}
 			return nil, connFailure(ctx, "resume the thread", err)
 		}
+	}
+	if err := c.checkEffectiveApproval(cio, th.ApprovalPolicy); err != nil {
+		return nil, err
 	}
 	only.thread.Store(&threadID)
 	var topts *host.TurnOptions
 	if c.thread != "" && (c.model != "" || c.approvalPolicy != "") {
 		topts = &host.TurnOptions{Model: c.model, ApprovalPolicy: c.approvalPolicy}
 	}
-	t, err := client.StartTurn(ctx, threadID, []host.Input{host.TextInput(prompt)}, topts)
+	t, err := client.StartTurn(ctx, threadID, c.exec.inputs(prompt), topts)
 	if err != nil {
 		return nil, c.failure(ctx, "start the turn", err)
 	}

@@ -61,6 +61,9 @@ func DeltaText(n int) string { return fakemodel.DeltaText(n) }
 // and the dynamic tools a client declared in thread/start.
 func FunctionCall(name string, args any) Reply { return fakemodel.FunctionCall(name, args) }
 
+// ExecCommandArgs is an exec_command call with these arguments.
+func ExecCommandArgs(args ExecArgs) Reply { return fakemodel.ExecCommandArgs(args) }
+
 // ExecCommand is an exec_command call of cmd asking to run outside the
 // sandbox (sandbox_permissions "require_escalated"), so that with
 // approval_policy "on-request" app-server asks the client with

@@ -13,6 +13,9 @@ import (
 type CodexHomeOptions struct {
 	// Model is the model slug codex asks for. Default "mock-model".
 	Model string
+	// OmitApprovalPolicy leaves approval_policy out of config.toml, as in
+	// a user's CODEX_HOME where none was chosen.
+	OmitApprovalPolicy bool
 	// ApprovalPolicy is "on-request" or "never". Default "on-request".
 	// (codex 0.169.0 refuses to start with approval_policy = "untrusted"
 	// in config.toml.)
@@ -73,7 +76,9 @@ func WriteCodexHome(dir, modelURL string, opts *CodexHomeOptions) error {
 	line := func(key, value string) { fmt.Fprintf(&b, "%s = %s\n", key, value) }
 	b.WriteString("# Written by hosttest.WriteCodexHome: codex against a local fake model.\n")
 	line("model", tomlString(model))
-	line("approval_policy", tomlString(orDefault(opts.ApprovalPolicy, "on-request")))
+	if !opts.OmitApprovalPolicy {
+		line("approval_policy", tomlString(orDefault(opts.ApprovalPolicy, "on-request")))
+	}
 	line("sandbox_mode", tomlString(orDefault(opts.SandboxMode, "read-only")))
 	line("model_provider", tomlString(ProviderID))
 	if !opts.NoModelCatalog {

@@ -59,6 +59,7 @@ const (
 	hContextWindow     uint64 = 0xda747865746e6f63 // "contextWindow"
 	hInput             uint64 = 0x0500007475706e69 // "input"
 	hCachedInput       uint64 = 0xe549646568636163 // "cachedInput"
+	hCacheWriteInput   uint64 = 0xe672576568636163 // "cacheWriteInput"
 	hReasoningOutput   uint64 = 0xe1696e6f73616572 // "reasoningOutput"
 	hMessage           uint64 = 0x076567617373656d // "message"
 	hInfo              uint64 = 0x040000006f666e69 // "info"
@@ -1578,6 +1579,14 @@ func (d *decoder) decodeTokenCounts(v *abi.TokenCounts) error {
 			return err
 		}
 	}
+	if h == hCacheWriteInput && is(k, "cacheWriteInput") {
+		if err = d.intInto(&v.CacheWriteInput); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
 	if h == hOutput {
 		if err = d.intInto(&v.Output); err != nil {
 			return err
@@ -1609,6 +1618,8 @@ func (d *decoder) decodeTokenCounts(v *abi.TokenCounts) error {
 			err = d.intInto(&v.Input)
 		case h == hCachedInput && is(k, "cachedInput"):
 			err = d.intInto(&v.CachedInput)
+		case h == hCacheWriteInput && is(k, "cacheWriteInput"):
+			err = d.intInto(&v.CacheWriteInput)
 		case h == hOutput:
 			err = d.intInto(&v.Output)
 		case h == hReasoningOutput && is(k, "reasoningOutput"):
@@ -1638,6 +1649,8 @@ func foldTokenCounts(k string) string {
 		return "input"
 	case "CACHEDINPUT":
 		return "cachedInput"
+	case "CACHEWRITEINPUT":
+		return "cacheWriteInput"
 	case "OUTPUT":
 		return "output"
 	case "REASONINGOUTPUT":

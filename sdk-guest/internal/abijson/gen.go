@@ -144,6 +144,7 @@ var spec = []structSpec{
 	{name: "TokenCounts", fields: []field{
 		{"input", "Input", kInt, ""},
 		{"cachedInput", "CachedInput", kInt, ""},
+		{"cacheWriteInput", "CacheWriteInput", kInt, ""},
 		{"output", "Output", kInt, ""},
 		{"reasoningOutput", "ReasoningOutput", kInt, ""},
 		{"total", "Total", kInt, ""},

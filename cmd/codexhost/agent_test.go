@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const scriptRules = `
+[[rule]]
+name = "no-push"
+decision = "decline"
+message = "pushing is not allowed"
+[rule.match]
+argv_prefix = ["git", "push"]
+
+[[rule]]
+name = "read-git"
+decision = "accept"
+[rule.match]
+argv_prefix = ["git", "status"]
+
+[[rule]]
+name = "notes"
+decision = "accept"
+[rule.match]
+hook_kind = "fileChange"
+paths = ["**/NOTES.md"]
+`
+
+// The issue's must-show, on the real codex with a scripted agent and the
+// default flags: the policy is asked about git push, the audit log records
+// it, and the push does not run; the other steps are asked and accepted.
+func TestRunScriptedPolicyAskedAboutPush(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	work := t.TempDir()
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	r := runCmd(t, "run", "--scripted", "testdata/push.agent.toml", "--cwd", work,
+		"--policy", writeRules(t, scriptRules), "--audit", auditFile, "push my work")
+	assert.Equal(t, exitDeclined, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "rule no-push: pushing is not allowed")
+	assert.Contains(t, r.stdout, "I tried to push the branch.")
+	assert.FileExists(t, filepath.Join(work, "NOTES.md"), "the accepted write was applied")
+
+	recs := readAudit(t, auditFile)
+	var got []string
+	for _, rec := range recs {
+		got = append(got, rec["decision"].(string)+" "+rec["summary"].(string))
+	}
+	require.Len(t, recs, 3, "%v", got)
+	assert.Equal(t, "accept", recs[0]["decision"])
+	assert.Contains(t, got[0], "git status")
+	assert.Equal(t, "accept", recs[1]["decision"])
+	assert.Contains(t, got[1], "NOTES.md")
+	assert.Equal(t, "decline", recs[2]["decision"])
+	assert.Contains(t, got[2], "git push origin main")
+}
+
+func TestAgentScriptBadInput(t *testing.T) {
+	t.Parallel()
+	write := func(text string) string {
+		p := filepath.Join(t.TempDir(), "script.toml")
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	for _, tc := range []struct {
+		name, script, want string
+	}{
+		{"no turn", "", "no [[turn]]"},
+		{"no step", "[[turn]]\n", "turn 1 has no [[turn.step]]"},
+		{"unknown key", "[[turn]]\n[[turn.step]]\nshout = \"x\"\n", `unknown key "turn.step.shout"`},
+		{"two actions", "[[turn]]\n[[turn.step]]\nrun = \"ls\"\npatch = \"x\"\n", "turn 1, step 1: more than one action"},
+		{"say not last", "[[turn]]\n[[turn.step]]\nsay = \"a\"\n[[turn.step]]\nsay = \"b\"\n", "turn 1, step 1: a step with only say ends the turn"},
+		{"escalate alone", "[[turn]]\n[[turn.step]]\nsay = \"x\"\nescalate = true\n", "escalate and workdir go with run"},
+		{"empty step", "[[turn]]\n[[turn.step]]\n", "empty step"},
+		{"not TOML", "[[turn]\n", "not a valid script"},
+		{"bad question", "[[turn]]\n[[turn.step]]\nask = [{ id = \"q\" }]\n", "question 1 needs an id and a question"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCmd(t, "run", "--scripted", write(tc.script), "hi")
+			assert.Equal(t, exitUsage, r.code)
+			assert.Contains(t, r.stderr, tc.want)
+			assert.Equal(t, 1, countLines(r.stderr), "one line: %q", r.stderr)
+		})
+	}
+	r := runCmd(t, "run", "--scripted", "/no/such/script.toml", "hi")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "/no/such/script.toml: no such script file")
+	r = runCmd(t, "run", "--scripted", "testdata/push.agent.toml", "--codex-home", t.TempDir(), "hi")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "leave out --codex-home")
+}
+
+// agent serve writes a CODEX_HOME and serves the script until its context
+// ends; a run against that CODEX_HOME follows the script.
+func TestAgentServe(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	home := filepath.Join(t.TempDir(), "agent-home")
+	script := filepath.Join(t.TempDir(), "hello.toml")
+	require.NoError(t, os.WriteFile(script, []byte("[[turn]]\n[[turn.step]]\nsay = \"hello from the script\"\n"), 0o644))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var stderr syncBuffer
+	go func() {
+		done <- run(ctx, []string{"agent", "serve", "--codex-home", home, script}, strings.NewReader(""), pw, &stderr)
+		_ = pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	require.True(t, sc.Scan(), "serving line")
+	assert.Contains(t, sc.Text(), "serving "+script+" at http://127.0.0.1:")
+	require.True(t, sc.Scan(), "CODEX_HOME line")
+	assert.Equal(t, "CODEX_HOME="+home, sc.Text())
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "say hello")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "hello from the script")
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, exitOK, code)
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent serve did not stop with its context")
+	}
+}

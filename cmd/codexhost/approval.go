@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/codexhost/codexhost/host"
+)
+
+// The approval model: codex decides which actions it asks about, and the
+// policy (--policy, --plugin, --judge, the config file's plugins) can only
+// answer what codex asks. This file makes that visible and enforced:
+//
+//   - --approval-policy and --sandbox take only the values the pinned codex
+//     accepts (exit 2 with the list otherwise);
+//   - with a policy configured and no approval policy chosen (flag, -c,
+//     config.toml), run asks codex for "untrusted": codex 0.169.0 then asks
+//     about every command and patch;
+//   - the effective policy codex reports for the thread is checked before
+//     the first turn: "never" means no plugin is ever asked, so run refuses
+//     (exit 2) unless --allow-unasked-policy turns that into a warning;
+//   - without usable credentials, run stops with exit 4 before any turn
+//     instead of letting codex retry for minutes.
+
+// defaultGuardedApprovalPolicy is the approval policy run asks for when a
+// policy is configured and the user chose none.
+const defaultGuardedApprovalPolicy = "untrusted"
+
+// guarded reports whether anything would answer codex's approval
+// requests besides the safe default: a rules policy, a plugin, the judge.
+func (c *runConfig) guarded() bool {
+	if c.policy != "" || len(c.plugins) > 0 || c.judge {
+		return true
+	}
+	if f := c.ops.file; f != nil && (len(f.Plugins) > 0 || f.Policy != "") {
+		return true
+	}
+	return false
+}
+
+// checkApprovalFlags validates --approval-policy and --sandbox against
+// the values the pinned codex accepts, and picks the guarded default.
+// It runs after the config file is applied.
+func (c *runConfig) checkApprovalFlags() error {
+	if c.approvalPolicy != "" && !slices.Contains(host.ApprovalPolicies, c.approvalPolicy) {
+		return usageErr("--approval-policy %q: want one of %s", c.approvalPolicy, strings.Join(host.ApprovalPolicies, ", "))
+	}
+	if c.sandbox != "" && !slices.Contains(host.SandboxModes, c.sandbox) {
+		return usageErr("--sandbox %q: want one of %s", c.sandbox, strings.Join(host.SandboxModes, ", "))
+	}
+	if c.approvalPolicy == "" && c.guarded() && !c.codexConfigSetsApprovalPolicy() {
+		c.approvalPolicy = defaultGuardedApprovalPolicy
+	}
+	return nil
+}
+
+// codexConfigSetsApprovalPolicy reports whether the user chose an
+// approval policy in codex's own configuration: a -c override, or
+// approval_policy in CODEX_HOME/config.toml, at the top level or in the
+// profile it selects. That choice is respected (and checked after the
+// thread starts); only a policy nobody chose is replaced by the guarded
+// default.
+func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
+	for _, kv := range c.config {
+		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "approval_policy" {
+			return true
+		}
+	}
+	home := c.codexHome
+	if home == "" {
+		home = os.Getenv("CODEX_HOME")
+	}
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return false
+		}
+		home = filepath.Join(h, ".codex")
+	}
+	var cfg struct {
+		ApprovalPolicy any                       `toml:"approval_policy"`
+		Profile        string                    `toml:"profile"`
+		Profiles       map[string]map[string]any `toml:"profiles"`
+	}
+	if _, err := toml.DecodeFile(filepath.Join(home, "config.toml"), &cfg); err != nil {
+		return false // codex reports a bad config itself
+	}
+	if cfg.ApprovalPolicy != nil {
+		return true
+	}
+	_, ok := cfg.Profiles[cfg.Profile]["approval_policy"]
+	return ok
+}
+
+// checkEffectiveApproval refuses a run whose policy would never be
+// asked. policy is what codex reports in effect for the thread, after
+// its config.toml, profiles and -c overrides.
+func (c *runConfig) checkEffectiveApproval(cio *cmdIO, policy string) error {
+	if !c.guarded() {
+		return nil
+	}
+	if policy == "on-request" && c.approvalPolicy == "" {
+		fmt.Fprintln(cio.stderr, `codexhost: note: codex's approval policy is "on-request" (from codex's config): the policy is asked only about actions codex escalates, and commands inside the sandbox run unasked; --approval-policy untrusted asks about every command`)
+		return nil
+	}
+	if policy != "never" {
+		return nil
+	}
+	why := "codex's approval policy is \"never\": codex will run commands without asking, so the policy and plugins are never consulted"
+	if c.allowUnasked {
+		fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", why)
+		return nil
+	}
+	return usageErr("%s; use --approval-policy untrusted or on-request (and check approval_policy in config.toml, profiles and -c), or pass --allow-unasked-policy to run anyway", why)
+}
+
+// checkAccount stops a run that cannot reach a model: codex requires an
+// OpenAI login for the configured provider and has none. Without this
+// check codex would retry the model for minutes before the turn fails.
+func checkAccount(ctx context.Context, client *host.Client) error {
+	a, err := client.Account(ctx)
+	if err != nil {
+		return connFailure(ctx, "read the account", err)
+	}
+	if a.RequiresOpenAIAuth && !a.LoggedIn {
+		return fail(exitConn, "codex is not logged in: run `codex login`, set OPENAI_API_KEY (then `codex login --with-api-key`), or pass --codex-home with a configured model provider")
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/codexhost/codexhost/host"
+)
+
+// The flags of `codex exec` that `codexhost run` takes with the same names
+// and meanings, so that a codex exec command line works as it is. The
+// shared ones (-m/--model, -C/--cd, -s/--sandbox, -c/--config) are
+// declared with run's own flags.
+type execFlags struct {
+	images      []string // -i/--image
+	lastMessage string   // -o/--output-last-message
+	ephemeral   bool     // --ephemeral
+	enable      []string // --enable FEATURE
+	disable     []string // --disable FEATURE
+	addDirs     []string // --add-dir DIR
+	color       string   // --color always|never|auto
+	profile     string   // -p/--profile
+	skipGit     bool     // --skip-git-repo-check (accepted: app-server never checks)
+}
+
+func (e *execFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&e.images, "image", "i", nil, "attach the image `FILE` to the prompt (repeatable)")
+	fs.StringVarP(&e.lastMessage, "output-last-message", "o", "", "write the agent's last message to `FILE`")
+	fs.BoolVar(&e.ephemeral, "ephemeral", false, "do not persist the thread")
+	fs.StringArrayVar(&e.enable, "enable", nil, "enable the codex `FEATURE` (-c features.FEATURE=true; repeatable)")
+	fs.StringArrayVar(&e.disable, "disable", nil, "disable the codex `FEATURE` (-c features.FEATURE=false; repeatable)")
+	fs.StringArrayVar(&e.addDirs, "add-dir", nil, "make `DIR` writable beside the workspace (repeatable)")
+	fs.StringVar(&e.color, "color", "auto", "colour on stdout: always, never or auto (a terminal without NO_COLOR)")
+	fs.StringVarP(&e.profile, "profile", "p", "", "the codex config profile `NAME` (-c profile=NAME)")
+	fs.BoolVar(&e.skipGit, "skip-git-repo-check", false, "accepted for codex exec compatibility (codexhost never requires a git repository)")
+}
+
+// check validates the flags and turns the config-shaped ones into codex
+// -c overrides, appended to config.
+func (e *execFlags) check(config []string) ([]string, error) {
+	switch e.color {
+	case "always", "never", "auto":
+	default:
+		return nil, usageErr("--color %q: want always, never or auto%s", e.color, suggest(e.color, []string{"always", "never", "auto"}))
+	}
+	for _, img := range e.images {
+		if st, err := os.Stat(img); err != nil || st.IsDir() {
+			return nil, usageErr("--image %s: not a readable file", img)
+		}
+	}
+	for _, d := range e.addDirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return nil, usageErr("--add-dir %s: not a directory", d)
+		}
+	}
+	for _, f := range append(append([]string(nil), e.enable...), e.disable...) {
+		if f == "" || strings.ContainsAny(f, " .=\"'") {
+			return nil, usageErr("--enable/--disable %q: want a feature name such as web_search_request", f)
+		}
+	}
+	out := append([]string(nil), config...)
+	if e.profile != "" {
+		out = append(out, "profile="+strconv.Quote(e.profile))
+	}
+	for _, f := range e.enable {
+		out = append(out, "features."+f+"=true")
+	}
+	for _, f := range e.disable {
+		out = append(out, "features."+f+"=false")
+	}
+	if len(e.addDirs) > 0 {
+		quoted := make([]string, 0, len(e.addDirs))
+		for _, d := range e.addDirs {
+			abs, err := absPath(d)
+			if err != nil {
+				return nil, usageErr("--add-dir %s: %v", d, err)
+			}
+			quoted = append(quoted, strconv.Quote(abs))
+		}
+		out = append(out, "sandbox_workspace_write.writable_roots=["+strings.Join(quoted, ",")+"]")
+	}
+	return out, nil
+}
+
+// inputs are the turn's inputs: the prompt, then the --image files.
+func (e *execFlags) inputs(prompt string) []host.Input {
+	in := []host.Input{host.TextInput(prompt)}
+	for _, img := range e.images {
+		abs, err := absPath(img)
+		if err != nil {
+			abs = img
+		}
+		in = append(in, host.LocalImageInput(abs))
+	}
+	return in
+}
+
+// useColor decides colour on stdout: --color always or never, else auto
+// (what the renderer decides for stdout: a terminal, no NO_COLOR).
+func (e *execFlags) useColor(auto bool) bool {
+	switch e.color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return auto
+}
+
+// writeLastMessage writes the agent's last message to -o FILE, as codex
+// exec does (an empty file when the turn produced none).
+func (e *execFlags) writeLastMessage(text string) error {
+	if e.lastMessage == "" {
+		return nil
+	}
+	if err := os.WriteFile(e.lastMessage, []byte(text), 0o644); err != nil {
+		return fail(exitTurnFailed, "--output-last-message %s: %v", e.lastMessage, err)
+	}
+	return nil
+}
+
+func absPath(p string) (string, error) {
+	if strings.HasPrefix(p, "/") {
+		return p, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return wd + "/" + p, nil
+}
+
+// readPrompt reads the prompt as codex exec does: from the arguments; from
+// stdin when there are none or the only one is "-"; and with a prompt
+// given and stdin piped (a pipe or a file, not a terminal), stdin is
+// appended as a <stdin> block.
+func readPrompt(stdin io.Reader, args []string) (string, error) {
+	const noPrompt = "no prompt: give it as arguments, or \"-\" (or nothing) to read it from a piped stdin"
+	if len(args) == 0 || len(args) == 1 && args[0] == "-" {
+		if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+			return "", usageErr("%s", noPrompt)
+		}
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return "", usageErr("read the prompt from stdin: %v", err)
+		}
+		if strings.TrimSpace(string(b)) == "" {
+			return "", usageErr("%s", noPrompt)
+		}
+		return string(b), nil
+	}
+	p := strings.TrimSpace(strings.Join(args, " "))
+	if p == "" {
+		return "", usageErr("%s", noPrompt)
+	}
+	if !stdinPiped(stdin) {
+		return p, nil
+	}
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return "", usageErr("read stdin: %v", err)
+	}
+	if len(b) == 0 {
+		return p, nil
+	}
+	s := string(b)
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return fmt.Sprintf("%s\n\n<stdin>\n%s</stdin>", p, s), nil
+}
+
+// stdinPiped reports whether r is data piped in: a pipe or a regular file.
+// A terminal, /dev/null and a socket (e.g. an inherited connection that
+// never closes) are not, so run never blocks on them.
+func stdinPiped(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return r != nil // a reader given by a caller (tests, embedding)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	m := st.Mode()
+	return m&os.ModeNamedPipe != 0 || m.IsRegular()
+}
+
+const runResumeSynopsis = `run resume [flags] (--last | THREAD_ID) [PROMPT | -]
+
+Runs PROMPT as the next turn of a stored thread, as codex exec resume does:
+THREAD_ID, or with --last the most recently updated thread whose working
+directory is --cwd (default: the current directory; --all: any). Takes every
+flag of run.`
+
+// cmdRunResume is `run resume`: run on a stored thread, named or the last.
+func cmdRunResume(ctx context.Context, cio *cmdIO, args []string) error {
+	var c runConfig
+	fs := newFlagSet(cio, "run resume", runResumeSynopsis)
+	c.register(fs)
+	fs.BoolVar(&c.resumeLast, "last", false, "resume the most recently updated thread of the working directory")
+	fs.BoolVar(&c.resumeAll, "all", false, "with --last: of any working directory")
+	if err := parseFlags(cio, fs, args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	switch {
+	case c.thread != "":
+		return usageErr("run resume: give the thread as THREAD_ID (or --last), not --thread")
+	case c.resumeAll && !c.resumeLast:
+		return usageErr("run resume: --all goes with --last")
+	case c.resumeLast:
+	case len(rest) == 0:
+		fs.Usage()
+		return usageErr("run resume: give a THREAD_ID or --last")
+	default:
+		c.thread, rest = rest[0], rest[1:]
+	}
+	return c.run(ctx, cio, rest)
+}
+
+// lastThread finds the thread run resume --last continues.
+func (c *runConfig) lastThread(ctx context.Context, client *host.Client) (string, error) {
+	cwd := c.cwd
+	if cwd == "" {
+		var err error
+		if cwd, err = os.Getwd(); err != nil {
+			return "", usageErr("run resume --last: %v", err)
+		}
+	}
+	if abs, err := filepath.Abs(cwd); err == nil {
+		cwd = abs
+	}
+	var best *host.Thread
+	for th, err := range client.Threads(ctx, nil) {
+		if err != nil {
+			return "", connFailure(ctx, "list the threads", err)
+		}
+		if !c.resumeAll && filepath.Clean(th.Cwd) != cwd {
+			continue
+		}
+		if best == nil || th.UpdatedAt > best.UpdatedAt {
+			best = th
+		}
+	}
+	if best == nil {
+		where := "in " + cwd
+		if c.resumeAll {
+			where = "in this CODEX_HOME"
+		}
+		return "", usageErr("run resume --last: no thread %s to resume", where)
+	}
+	return best.ID, nil
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/hosttest"
+)
+
+// codex exec's JSONL schema (codex-rs/exec/src/exec_events.rs), strictly:
+// a line of a known type must decode into its shape with no unknown field.
+type execEvent struct {
+	Type     string          `json:"type"`
+	ThreadID string          `json:"thread_id,omitempty"`
+	Item     *execItem       `json:"item,omitempty"`
+	Usage    *execUsageShape `json:"usage,omitempty"`
+	Error    *struct {
+		Message string `json:"message"`
+	} `json:"error,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type execItem struct {
+	ID               string          `json:"id"`
+	Type             string          `json:"type"`
+	Text             string          `json:"text,omitempty"`
+	Command          string          `json:"command,omitempty"`
+	AggregatedOutput *string         `json:"aggregated_output,omitempty"`
+	ExitCode         *int            `json:"exit_code,omitempty"`
+	Status           string          `json:"status,omitempty"`
+	Changes          []execChange    `json:"changes,omitempty"`
+	Server           string          `json:"server,omitempty"`
+	Tool             string          `json:"tool,omitempty"`
+	Arguments        json.RawMessage `json:"arguments,omitempty"`
+}
+
+type execChange struct {
+	Path string `json:"path"`
+	Kind string `json:"kind"`
+}
+
+type execUsageShape struct {
+	InputTokens           int `json:"input_tokens"`
+	CachedInputTokens     int `json:"cached_input_tokens"`
+	CacheWriteInputTokens int `json:"cache_write_input_tokens"`
+	OutputTokens          int `json:"output_tokens"`
+	ReasoningOutputTokens int `json:"reasoning_output_tokens"`
+}
+
+// run --json on a real turn prints codex exec's event schema, with the
+// policy's decisions as codexhost.decision events a codex exec consumer
+// skips; -o writes the last message.
+func TestRunJSONIsCodexExecSchema(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	work := t.TempDir()
+	last := filepath.Join(t.TempDir(), "last.txt")
+	r := runCmd(t, "run", "--json", "-o", last, "--scripted", "testdata/push.agent.toml", "-C", work,
+		"-s", "workspace-write", "--policy", writeRules(t, scriptRules), "push my work")
+	require.Equal(t, exitDeclined, r.code, r.stderr)
+
+	var types []string
+	var decisions []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var probe struct{ Type string }
+		require.NoError(t, json.Unmarshal([]byte(line), &probe), line)
+		types = append(types, probe.Type)
+		if probe.Type == "codexhost.decision" {
+			var d map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &d))
+			decisions = append(decisions, d)
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader([]byte(line)))
+		dec.DisallowUnknownFields()
+		var ev execEvent
+		require.NoError(t, dec.Decode(&ev), "not codex exec's schema: %s", line)
+		switch ev.Type {
+		case "thread.started":
+			assert.NotEmpty(t, ev.ThreadID)
+		case "item.started", "item.completed", "item.updated":
+			require.NotNil(t, ev.Item, line)
+			assert.Regexp(t, `^item_\d+$`, ev.Item.ID)
+			assert.Contains(t, []string{"command_execution", "file_change", "agent_message", "reasoning", "mcp_tool_call"}, ev.Item.Type)
+		case "turn.completed":
+			require.NotNil(t, ev.Usage, line)
+		case "turn.started":
+		default:
+			t.Errorf("unexpected event type %q", ev.Type)
+		}
+	}
+	assert.Equal(t, "thread.started", types[0])
+	assert.Equal(t, "turn.started", types[1])
+	assert.Equal(t, "turn.completed", types[len(types)-1])
+	require.Len(t, decisions, 3)
+	assert.Equal(t, "decline", decisions[2]["decision"])
+	assert.Contains(t, decisions[2]["summary"], "git push origin main")
+	assert.Equal(t, "rules: rule no-push: pushing is not allowed", decisions[2]["reason"])
+
+	b, err := os.ReadFile(last)
+	require.NoError(t, err)
+	assert.Equal(t, "I tried to push the branch.", string(b))
+
+	r = runCmd(t, "run", "--json", "--render", "exec", "hi")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--json and --render exec: choose one")
+}
+
+// The prompt as codex exec reads it: piped stdin is appended to a prompt
+// as a <stdin> block, or is the prompt with none or "-"; images and
+// features reach codex.
+func TestRunPromptFromStdinAndImages(t *testing.T) {
+	t.Parallel()
+	img := filepath.Join(t.TempDir(), "pixel.png")
+	require.NoError(t, os.WriteFile(img, pngPixel, 0o644))
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"appended", "line one\nline two", []string{"summarise this"}, "summarise this\n\n<stdin>\nline one\nline two\n</stdin>"},
+		{"only stdin", "the whole prompt\n", nil, "the whole prompt\n"},
+		{"dash", "dash prompt\n", []string{"-"}, "dash prompt\n"},
+		{"empty stdin", "", []string{"just args"}, "just args"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			model, home := fakeCodexHome(t, hosttest.Text("ok"))
+			ctx := t.Context()
+			args := append([]string{"run", "--codex-home", home, "-C", t.TempDir(), "--render", "none"}, tc.args...)
+			r := runCtx(ctx, t, tc.stdin, args...)
+			require.Equal(t, exitOK, r.code, r.stderr)
+			reqs := model.Requests()
+			require.NotEmpty(t, reqs)
+			assert.Equal(t, tc.want, reqs[0].LastUserText())
+		})
+	}
+
+	model, home := fakeCodexHome(t, hosttest.Text("ok"))
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "-i", img, "--enable", "shell_snapshot", "--ephemeral", "look")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	reqs := model.Requests()
+	require.NotEmpty(t, reqs)
+	// The fake model's catalog entry takes no images, so codex sends the
+	// image's tag with its path instead of its pixels.
+	assert.True(t, strings.Contains(string(reqs[0].Body), `<image name=[Image #1] path=\"`+img+`\">`), "the image reached codex")
+}
+
+func TestExecFlagsBadInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--color", "sometimes", "hi"}, `--color "sometimes": want always, never or auto`},
+		{[]string{"run", "-i", "/no/such.png", "hi"}, "--image /no/such.png: not a readable file"},
+		{[]string{"run", "--add-dir", "/no/such/dir", "hi"}, "--add-dir /no/such/dir: not a directory"},
+		{[]string{"run", "--enable", "a.b", "hi"}, `--enable/--disable "a.b": want a feature name`},
+		{[]string{"run"}, "no prompt"},
+	} {
+		r := runCmd(t, tc.args...)
+		assert.Equal(t, exitUsage, r.code, tc.args)
+		assert.Contains(t, r.stderr, tc.want)
+	}
+}
+
+// A 1x1 PNG.
+var pngPixel = []byte{0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00,
+	0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00,
+	0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82}
+
+// run resume --last continues the working directory's most recent
+// thread, and run resume ID a named one, as codex exec resume does.
+func TestRunResume(t *testing.T) {
+	t.Parallel()
+	model, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("first answer")),
+		hosttest.Turn(hosttest.Text("second answer")), hosttest.Turn(hosttest.Text("third answer"))))
+	work, other := t.TempDir(), t.TempDir()
+	r := runCmd(t, "run", "--codex-home", home, "-C", work, "first prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := strings.Fields(strings.TrimPrefix(strings.TrimSpace(r.stderr[strings.LastIndex(r.stderr, "thread "):]), "thread "))[0]
+	id = strings.TrimSuffix(id, ":")
+
+	r = runCmd(t, "run", "resume", "--last", "--codex-home", home, "-C", other, "elsewhere")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "run resume --last: no thread in "+other)
+
+	r = runCmd(t, "run", "resume", "--last", "--codex-home", home, "-C", work, "second prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "thread "+id+":", "the same thread")
+	reqs := model.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "second prompt", reqs[1].LastUserText())
+	assert.True(t, strings.Contains(string(reqs[1].Body), "first answer"), "the resumed turn carries the thread's history")
+
+	r = runCmd(t, "run", "resume", "--codex-home", home, "-C", work, id, "third prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "thread "+id+":")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "resume", "hi"}[:2], "give a THREAD_ID or --last"},
+		{[]string{"run", "resume", "--all", id, "x"}, "--all goes with --last"},
+		{[]string{"run", "resume", "--thread", id, "x"}, "not --thread"},
+	} {
+		r := runCmd(t, tc.args...)
+		assert.Equal(t, exitUsage, r.code)
+		assert.Contains(t, r.stderr, tc.want)
+	}
+}
+
+// codex's configuration warnings and deprecation notices reach stderr,
+// one escaped line each, and stdout stays the renderer's.
+func TestRunShowsConfigNotices(t *testing.T) {
+	t.Parallel()
+	_, home := fakeCodexHome(t, hosttest.Text("ok"))
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none",
+		"-c", "features.web_search_request=true", "-c", "experimental_use_freeform_apply_patch=true", "hi")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "codex deprecated: `[features].web_search_request` is deprecated")
+	assert.Contains(t, r.stderr, "codex warning: Codex is ignoring 1 unrecognized configuration setting. Check for typos or deprecated settings.\\n  session-flags: `experimental_use_freeform_apply_patch` is ignored.")
+	assert.Equal(t, "ok\n", r.stdout)
+}
+
+// A model provider that cannot be reached ends the run with exit 4 after
+// --max-reconnects retries in a row, instead of codex's endless "waiting
+// for network"; the retry notices go to stderr, not stdout.
+func TestRunUnreachableProviderExits4(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+	home := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte(`model = "mock-model"
+model_provider = "mock"
+check_for_update_on_startup = false
+[model_providers.mock]
+name = "mock"
+base_url = "http://`+addr+`/v1"
+wire_api = "responses"
+[features]
+plugins = false
+`), 0o644))
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--max-reconnects", "1", "hi")
+	assert.Equal(t, exitConn, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "codex: Reconnecting")
+	assert.Contains(t, r.stderr, "codexhost: the model provider cannot be reached: Reconnecting")
+	assert.NotContains(t, r.stdout, "Reconnecting", "retries are diagnostics, on stderr")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "codexhost: the model provider cannot be reached"), "the error is the last line")
+}
