@@ -20,7 +20,6 @@ import (
 	"github.com/codexhost/codexhost/plugins/render"
 )
 
-
 // The exec schema, event by event, for a synthetic turn.
 func TestExecJSONEvents(t *testing.T) {
 	events := []abi.Event{
