@@ -142,7 +142,7 @@ clean:
 
 # The hand-written WebAssembly guests of plugins/ (*.wat), built with
 # Debian's wabt. The .wasm files are build outputs; they are not committed.
-WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat)
+WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat plugins/internal/hostile/testdata/wat/*.wat)
 WAT_BINS := $(WAT_SRCS:.wat=.wasm)
 
 .PHONY: testdata wabt registry strace fuzz-rules
