@@ -17,11 +17,21 @@ TOOLS_BIN   := .cache/tools
 STATICCHECK := $(TOOLS_BIN)/staticcheck@$(STATICCHECK_VERSION)/staticcheck
 DEADCODE    := $(TOOLS_BIN)/deadcode@$(DEADCODE_VERSION)/deadcode
 
-TOOLS_DIR     := tools/codex
+# The range of codex versions codexhost supports and tests: the minimum is the
+# pinned one above (host.MinCodexVersion), the newest is
+# host.NewestTestedCodexVersion. Each has a committed lock file: tools/codex
+# for the minimum, tools/codex-VERSION for the others. `make codex
+# CODEX_VERSION=0.171.0` installs that one into its own node_modules, and
+# `make protocol CODEX_VERSION=...` regenerates the wire types from it.
+MIN_CODEX_VERSION    := 0.169.0
+NEWEST_CODEX_VERSION := 0.171.0
+codex_dir = $(if $(filter $(MIN_CODEX_VERSION),$(1)),tools/codex,tools/codex-$(1))
+
+TOOLS_DIR     := $(call codex_dir,$(CODEX_VERSION))
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test warm bench demo codex protocol check lint format vet clean help plugins
+.PHONY: all build test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest
 
 all: build plugins
 
@@ -29,12 +39,15 @@ help:
 	@echo "make demo      the offline demo on the real codex with the fake model and example plugins"
 	@echo "make test      install the pinned codex, then run every test with -race"
 	@echo "make bench     run the benchmarks and print the performance table (docs/performance.md)"
-	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR)"
-	@echo "make protocol  regenerate host/internal/protocol from the pinned codex's schema"
+	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR) (CODEX_VERSION=$(NEWEST_CODEX_VERSION) for the newest tested)"
+	@echo "make test-codex-newest  run the real-codex tests against codex $(NEWEST_CODEX_VERSION)"
+	@echo "make protocol  regenerate the wire types (host/protocol) from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make lint      gofmt -l, go vet, staticcheck, deadcode (make test runs it)"
 	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
+	@echo "make strace    install strace (Debian) for the rule engine's differential tests against bash"
+	@echo "make fuzz-rules  fuzz the rule engine against real bash for FUZZTIME (default 10m)"
 
 build:
 	$(GO) build ./...
@@ -62,7 +75,20 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 	fi
 	@$(CODEX_JS) --version
 
-test: codex testdata registry warm lint
+# The real-codex tests against the newest tested codex: every package whose
+# tests start the real app-server, with CODEX_BIN (host.EnvCodexBin) pointing
+# at that install's native binary.
+REAL_CODEX_PKGS := ./host ./host/hosttest/... ./plugins/chain/... ./cmd/codexhost ./examples/... \
+	./plugins/rules/cmd/rules-policy
+NEWEST_CODEX_DIR := $(call codex_dir,$(NEWEST_CODEX_VERSION))
+test-codex-newest: testdata
+	$(MAKE) codex CODEX_VERSION=$(NEWEST_CODEX_VERSION)
+	@bin=`ls $(CURDIR)/$(NEWEST_CODEX_DIR)/node_modules/@openai/codex-*/vendor/*/bin/codex 2>/dev/null | head -n1`; \
+	if [ -z "$$bin" ]; then bin=$(CURDIR)/$(NEWEST_CODEX_DIR)/node_modules/.bin/codex; fi; \
+	echo "CODEX_BIN=$$bin"; \
+	CODEX_BIN=$$bin CODEXHOST_WANT_CODEX_VERSION=$(NEWEST_CODEX_VERSION) $(GO) test $(GOTEST_FLAGS) $(REAL_CODEX_PKGS)
+
+test: codex testdata registry strace warm lint
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@# One short run of every benchmark, so that they do not rot.
 	CODEXHOST_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./host/internal/benchmarks
@@ -86,13 +112,15 @@ bench: codex testdata
 demo: codex
 	$(GO) run ./cmd/codexhost demo --mode full
 
-# Regenerate the codex wire types. Provenance is recorded in
-# host/internal/protocol/provenance.go.
-PROTO_DIR := host/internal/protocol
+# Regenerate the codex wire types into the public host/protocol, and the
+# aliases that host/internal/protocol (what host imports) keeps of them.
+# Provenance is recorded in host/protocol/provenance.go.
+PROTO_DIR := host/protocol
+PROTO_GEN := ./host/internal/protocol/gen
 protocol: codex
 	@rm -rf .cache/schema && mkdir -p .cache/schema
 	$(CODEX_JS) app-server generate-json-schema --experimental --out .cache/schema
-	$(GO) run ./$(PROTO_DIR)/gen -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
+	$(GO) run $(PROTO_GEN) -schema .cache/schema -out $(PROTO_DIR) -codex-version $(CODEX_VERSION)
 	cd $(PROTO_DIR) && GOFLAGS=-mod=mod $(GO) run $(go_jsonschema) -p protocol --only-models --tags json \
 		--struct-name-from-title -e \
 		--capitalization ID --capitalization URL --capitalization JSON --capitalization MCP \
@@ -101,6 +129,8 @@ protocol: codex
 	@# A defined type over json.RawMessage loses its MarshalJSON; make those aliases.
 	sed -i -E 's/^type ([A-Za-z0-9_]+) json\.RawMessage$$/type \1 = json.RawMessage/' $(PROTO_DIR)/types.go
 	gofmt -w $(PROTO_DIR)
+	$(GO) run $(PROTO_GEN) -out $(PROTO_DIR) -import github.com/codexhost/codexhost/$(PROTO_DIR) \
+		-aliases host/internal/protocol/aliases.go
 
 format:
 	gofmt -w $$(git ls-files '*.go')
@@ -135,10 +165,10 @@ clean:
 
 # The hand-written WebAssembly guests of plugins/ (*.wat), built with
 # Debian's wabt. The .wasm files are build outputs; they are not committed.
-WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat)
+WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat plugins/internal/hostile/testdata/wat/*.wat)
 WAT_BINS := $(WAT_SRCS:.wat=.wasm)
 
-.PHONY: testdata wabt registry
+.PHONY: testdata wabt registry strace fuzz-rules
 
 testdata: $(WAT_BINS)
 
@@ -161,3 +191,20 @@ registry:
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry; }
+
+# strace from Debian's packages, unless installed: the rule engine's
+# differential tests (plugins/rules) run every accepted line under real bash
+# traced by it. Under CI=true those tests fail without it.
+STRACE_BIN := /usr/bin/strace
+strace:
+	@test -x $(STRACE_BIN) || { \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace; }
+
+# The long differential run: the grammar-aware fuzzer of plugins/rules
+# mutates accepted lines, and every mutant the engine accepts runs under
+# bash and strace. FUZZTIME=30m make fuzz-rules for a longer run.
+FUZZTIME ?= 10m
+fuzz-rules: strace
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime $(FUZZTIME) ./plugins/rules

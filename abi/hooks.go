@@ -47,6 +47,27 @@ type ApprovalRequest struct {
 
 	// Permissions are the permissions an ApprovalPermissions asks for.
 	Permissions *Permissions `json:"permissions,omitempty"`
+
+	// AvailableDecisions are the answers codex offers for this request,
+	// when it lists them (command approvals). The host refuses any other
+	// answer, as a failure of the plugin that gave it. Empty means codex
+	// did not say.
+	AvailableDecisions []DecisionOption `json:"availableDecisions,omitempty"`
+	// AdditionalPermissions are extra sandbox permissions an
+	// ApprovalCommand asks for together with the command, if any.
+	AdditionalPermissions *Permissions `json:"additionalPermissions,omitempty"`
+}
+
+// A DecisionOption is one answer codex offers for an approval request:
+// a decision with the extras that go with it. For example codex offers
+// {Decision: Accept, Amendment: ["git", "status"]} for a command whose
+// proposed amendment is ["git", "status"], and
+// {Decision: Decline, NetworkRule: {Host: "example.com", Action: "deny"}}
+// for a network access it may remember as denied.
+type DecisionOption struct {
+	Decision    Decision     `json:"decision"`
+	Amendment   []string     `json:"amendment,omitempty"`
+	NetworkRule *NetworkRule `json:"networkRule,omitempty"`
 }
 
 // A CommandAction is one parsed part of a command.
@@ -118,10 +139,12 @@ type ApprovalResponse struct {
 
 	// Amendment, with Accept on an ApprovalCommand, asks codex to add this
 	// command prefix to its exec policy so that matching commands run
-	// without asking.
+	// without asking. It must equal the request's ProposedAmendment.
 	Amendment []string `json:"amendment,omitempty"`
-	// NetworkRule, with Accept or Decline on an ApprovalCommand that
-	// carries Network, persists an allow or deny rule for that host.
+	// NetworkRule persists an allow or deny rule for the host of an
+	// ApprovalCommand that carries Network: action "allow" goes only with
+	// Accept or AcceptForSession, "deny" only with Decline, and Host must
+	// be the requested host.
 	NetworkRule *NetworkRule `json:"networkRule,omitempty"`
 	// Granted, with Accept or AcceptForSession on an ApprovalPermissions,
 	// grants a subset of the requested permissions; nil grants all of them.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,7 @@ const CodexVersion = protocol.CodexVersion
 // Options configure [Start]. A nil *Options means all defaults.
 type Options struct {
 	// Codex is the codex binary. Default: $CODEX_BIN, then the project's
-	// pinned install (see [PinnedCodex]), then "codex" on PATH.
+	// pinned install (tools/codex, installed by `make codex`, in the working directory or a parent), then "codex" on PATH.
 	Codex string
 	// CodexHome sets CODEX_HOME for app-server. Default: inherited, which
 	// means codex uses ~/.codex and the user's own login.
@@ -35,14 +36,22 @@ type Options struct {
 	Dir string
 	// Env holds extra "KEY=value" entries added to the inherited environment.
 	Env []string
+	// ReplaceEnv makes Env app-server's whole environment (with CODEX_HOME
+	// when CodexHome is set) instead of additions to the inherited one.
+	// codex needs at least HOME (or CODEX_HOME) and, to find its helpers,
+	// PATH.
+	ReplaceEnv bool
 	// Config holds `-c key=value` overrides passed to app-server, e.g.
 	// `model="o3"`. The value part is TOML.
 	Config []string
 	// ClientName and ClientVersion identify the client in initialize.
 	// Default: "codexhost" and [Version].
 	ClientName, ClientVersion string
+	// Extra holds raw initialize params, set over the ones codexhost sends
+	// (merged last; a nil value removes a key).
+	Extra map[string]any
 	// Handler answers every request app-server sends. Default: [SafeHandler].
-	Handler RequestHandler
+	Handler Handler
 	// Logger receives diagnostics, including app-server's stderr at debug
 	// level. Default: discard.
 	Logger *slog.Logger
@@ -91,7 +100,7 @@ func (o *Options) withDefaults() *Options {
 		c.ClientVersion = Version
 	}
 	if c.Handler == nil {
-		c.Handler = SafeHandler
+		c.Handler = SafeHandler{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -170,7 +179,7 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		return errors.Join(ignoreClosed(err1), ignoreClosed(err2))
 	}}
 	if o.Transcript != nil {
-		_ = o.Transcript.Begin()
+		c.startTranscript()
 		rwc.Reader = &tapReader{r: p.stdout, tw: o.Transcript}
 		rwc.Writer = &tapWriter{w: p.stdin, tw: o.Transcript}
 	}
@@ -190,9 +199,15 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		// Dynamic tools and several fields codexhost uses are experimental.
 		Capabilities: &protocol.InitializeCapabilities{ExperimentalAPI: true},
 	}
-	if err := c.call(ctx, protocol.ClientInitialize, init, &c.initResp); err != nil {
+	err = c.callExtra(ctx, protocol.ClientInitialize, init, o.Extra, &c.initResp)
+	c.finishTranscriptHeader()
+	if err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("host: initialize: %w", err)
+	}
+	if err := c.checkCodexVersion(bin); err != nil {
+		_ = c.Close()
+		return nil, err
 	}
 	if err := c.conn.Notify(ctx, "initialized", nil); err != nil {
 		_ = c.Close()
@@ -202,7 +217,7 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 }
 
 func ignoreClosed(err error) error {
-	if err == nil || errors.Is(err, io.ErrClosedPipe) || strings.Contains(err.Error(), "file already closed") {
+	if err == nil || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
 		return nil
 	}
 	return err

@@ -7,9 +7,16 @@
 // concurrently: a Client is safe for concurrent use by many goroutines, and
 // many threads and turns may be active on one Client at once.
 //
-// Server requests go through [Options.Handler]. When it is nil, the client
-// answers safely: approvals are declined, user-input questions get empty
-// answers, and dynamic tool calls fail with an explanation. See [SafeHandler].
+// Server requests go to [Options.Handler], a [Handler] with one typed
+// method per request, in [abi] terms. The answer codex receives is derived
+// from the handler's result and the request alone, never forwarded: an
+// answer the request does not entitle is refused and the request answered
+// fail-closed. When Handler is nil, the client answers safely: approvals
+// are declined, user-input questions get empty answers, and dynamic tool
+// calls fail with an explanation. See [SafeHandler].
+//
+// host is a codex client only: the plugin chain that answers with
+// plugins is package plugins/chain, which implements [Handler].
 //
 // # Events are never dropped
 //

@@ -4,76 +4,27 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/codexhost/codexhost/abi"
+
 	"github.com/codexhost/codexhost/host/internal/protocol"
 )
 
-// An EventKind classifies a turn [Event].
-type EventKind uint8
-
-const (
-	// EventOther is any notification about the turn that has no kind of its
-	// own; Method and Params tell what it is. Events are never dropped
-	// because codexhost does not know them.
-	EventOther EventKind = iota
-	EventTurnStarted
-	EventTurnCompleted
-	EventItemStarted
-	EventItemCompleted
-	EventAgentMessageDelta
-	EventReasoningSummaryDelta
-	EventReasoningDelta
-	EventCommandOutputDelta
-	EventFileChangeDelta
-	EventPlanUpdated
-	EventDiffUpdated
-	EventTokenUsage
-	EventError
-	EventRequestResolved
-	EventThreadStatus
-)
-
-var eventKindNames = [...]string{
-	EventOther:                 "other",
-	EventTurnStarted:           "turnStarted",
-	EventTurnCompleted:         "turnCompleted",
-	EventItemStarted:           "itemStarted",
-	EventItemCompleted:         "itemCompleted",
-	EventAgentMessageDelta:     "agentMessageDelta",
-	EventReasoningSummaryDelta: "reasoningSummaryDelta",
-	EventReasoningDelta:        "reasoningDelta",
-	EventCommandOutputDelta:    "commandOutputDelta",
-	EventFileChangeDelta:       "fileChangeDelta",
-	EventPlanUpdated:           "planUpdated",
-	EventDiffUpdated:           "diffUpdated",
-	EventTokenUsage:            "tokenUsage",
-	EventError:                 "error",
-	EventRequestResolved:       "requestResolved",
-	EventThreadStatus:          "threadStatus",
-}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventKindNames) {
-		return eventKindNames[k]
-	}
-	return fmt.Sprintf("EventKind(%d)", k)
-}
-
-var kindByMethod = map[protocol.NotificationMethod]EventKind{
-	protocol.NotifTurnStarted:                     EventTurnStarted,
-	protocol.NotifTurnCompleted:                   EventTurnCompleted,
-	protocol.NotifItemStarted:                     EventItemStarted,
-	protocol.NotifItemCompleted:                   EventItemCompleted,
-	protocol.NotifItemAgentMessageDelta:           EventAgentMessageDelta,
-	protocol.NotifItemReasoningSummaryTextDelta:   EventReasoningSummaryDelta,
-	protocol.NotifItemReasoningTextDelta:          EventReasoningDelta,
-	protocol.NotifItemCommandExecutionOutputDelta: EventCommandOutputDelta,
-	protocol.NotifItemFileChangeOutputDelta:       EventFileChangeDelta,
-	protocol.NotifTurnPlanUpdated:                 EventPlanUpdated,
-	protocol.NotifTurnDiffUpdated:                 EventDiffUpdated,
-	protocol.NotifThreadTokenUsageUpdated:         EventTokenUsage,
-	protocol.NotifError:                           EventError,
-	protocol.NotifServerRequestResolved:           EventRequestResolved,
-	protocol.NotifThreadStatusChanged:             EventThreadStatus,
+var kindByMethod = map[protocol.NotificationMethod]abi.EventKind{
+	protocol.NotifTurnStarted:                     abi.EventTurnStarted,
+	protocol.NotifTurnCompleted:                   abi.EventTurnCompleted,
+	protocol.NotifItemStarted:                     abi.EventItemStarted,
+	protocol.NotifItemCompleted:                   abi.EventItemCompleted,
+	protocol.NotifItemAgentMessageDelta:           abi.EventAgentMessageDelta,
+	protocol.NotifItemReasoningSummaryTextDelta:   abi.EventReasoningSummaryDelta,
+	protocol.NotifItemReasoningTextDelta:          abi.EventReasoningDelta,
+	protocol.NotifItemCommandExecutionOutputDelta: abi.EventCommandOutputDelta,
+	protocol.NotifItemFileChangeOutputDelta:       abi.EventFileChangeDelta,
+	protocol.NotifTurnPlanUpdated:                 abi.EventPlanUpdated,
+	protocol.NotifTurnDiffUpdated:                 abi.EventDiffUpdated,
+	protocol.NotifThreadTokenUsageUpdated:         abi.EventTokenUsage,
+	protocol.NotifError:                           abi.EventError,
+	protocol.NotifServerRequestResolved:           abi.EventRequestResolved,
+	protocol.NotifThreadStatusChanged:             abi.EventThreadStatus,
 }
 
 // An Event is one notification of a turn, normalized.
@@ -82,7 +33,7 @@ var kindByMethod = map[protocol.NotificationMethod]EventKind{
 // for the kinds that have them. Events are values owned by the receiver:
 // the host does not touch an Event after delivering it.
 type Event struct {
-	Kind   EventKind
+	Kind   abi.EventKind
 	Method string // the app-server notification method
 	// Seq numbers the events of one Client in arrival order, from 1.
 	Seq uint64
@@ -91,15 +42,15 @@ type Event struct {
 
 	// Delta is the text of a delta event.
 	Delta string
-	// Item is set for EventItemStarted and EventItemCompleted.
+	// Item is set for abi.EventItemStarted and abi.EventItemCompleted.
 	Item *Item
-	// Turn is set for EventTurnStarted and EventTurnCompleted.
-	Turn *TurnStatus
-	// Usage is set for EventTokenUsage.
-	Usage *TokenUsage
-	// Error is set for EventError and for a failed EventTurnCompleted.
+	// Turn is set for abi.EventTurnStarted and abi.EventTurnCompleted.
+	Turn *abi.TurnStatus
+	// Usage is set for abi.EventTokenUsage.
+	Usage *abi.TokenUsage
+	// Error is set for abi.EventError and for a failed abi.EventTurnCompleted.
 	Error *TurnError
-	// WillRetry is set on EventError when codex will retry by itself.
+	// WillRetry is set on abi.EventError when codex will retry by itself.
 	WillRetry bool
 
 	// Params are the notification's params exactly as app-server sent them.
@@ -139,14 +90,14 @@ func decodeEvent(method string, params json.RawMessage) (*Event, error) {
 		ev.ThreadID = env.Thread.ID
 	}
 	switch ev.Kind {
-	case EventItemStarted, EventItemCompleted:
+	case abi.EventItemStarted, abi.EventItemCompleted:
 		var it protocol.ThreadItem
 		if err := json.Unmarshal(env.Item, &it); err != nil {
 			return ev, fmt.Errorf("host: decode %s item: %w", method, err)
 		}
 		ev.Item = itemFromWire(&it, env.Item)
 		ev.ItemID = ev.Item.ID
-	case EventTurnStarted, EventTurnCompleted:
+	case abi.EventTurnStarted, abi.EventTurnCompleted:
 		var t protocol.Turn
 		if err := json.Unmarshal(env.Turn, &t); err != nil {
 			return ev, fmt.Errorf("host: decode %s turn: %w", method, err)
@@ -156,13 +107,13 @@ func decodeEvent(method string, params json.RawMessage) (*Event, error) {
 		if t.Error != nil {
 			ev.Error = turnErrorFromWire(t.Error, ev.ThreadID, t.ID)
 		}
-	case EventTokenUsage:
+	case abi.EventTokenUsage:
 		var u protocol.ThreadTokenUsage
 		if err := json.Unmarshal(env.TokenUsage, &u); err != nil {
 			return ev, fmt.Errorf("host: decode %s: %w", method, err)
 		}
 		ev.Usage = usageFromWire(&u)
-	case EventError:
+	case abi.EventError:
 		var te protocol.TurnError
 		if err := json.Unmarshal(env.Error, &te); err != nil {
 			return ev, fmt.Errorf("host: decode %s: %w", method, err)
@@ -182,15 +133,8 @@ const (
 	TurnInProgress  TurnState = "inProgress"
 )
 
-// TurnStatus describes a turn as of a turn/started or turn/completed event.
-type TurnStatus struct {
-	ID         string
-	State      TurnState
-	DurationMs int
-}
-
-func turnStatusFromWire(t *protocol.Turn) *TurnStatus {
-	ts := &TurnStatus{ID: t.ID, State: TurnState(t.Status)}
+func turnStatusFromWire(t *protocol.Turn) *abi.TurnStatus {
+	ts := &abi.TurnStatus{ID: t.ID, State: string(t.Status)}
 	if t.DurationMs != nil {
 		ts.DurationMs = *t.DurationMs
 	}
@@ -213,23 +157,12 @@ func turnErrorFromWire(e *protocol.TurnError, threadID, turnID string) *TurnErro
 	return te
 }
 
-// TokenUsage counts the tokens of the last model call and of the whole thread.
-type TokenUsage struct {
-	Last, Total   TokenCounts
-	ContextWindow int
-}
-
-// TokenCounts is one token-usage breakdown.
-type TokenCounts struct {
-	Input, CachedInput, CacheWriteInput, Output, ReasoningOutput, Total int
-}
-
-func usageFromWire(u *protocol.ThreadTokenUsage) *TokenUsage {
-	conv := func(b protocol.TokenUsageBreakdown) TokenCounts {
-		return TokenCounts{Input: b.InputTokens, CachedInput: b.CachedInputTokens, CacheWriteInput: b.CacheWriteInputTokens, Output: b.OutputTokens,
+func usageFromWire(u *protocol.ThreadTokenUsage) *abi.TokenUsage {
+	conv := func(b protocol.TokenUsageBreakdown) abi.TokenCounts {
+		return abi.TokenCounts{Input: b.InputTokens, CachedInput: b.CachedInputTokens, CacheWriteInput: b.CacheWriteInputTokens, Output: b.OutputTokens,
 			ReasoningOutput: b.ReasoningOutputTokens, Total: b.TotalTokens}
 	}
-	tu := &TokenUsage{Last: conv(u.Last), Total: conv(u.Total)}
+	tu := &abi.TokenUsage{Last: conv(u.Last), Total: conv(u.Total)}
 	if u.ModelContextWindow != nil {
 		tu.ContextWindow = *u.ModelContextWindow
 	}

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"github.com/codexhost/codexhost/abi"
 
 	"github.com/codexhost/codexhost/host/internal/protocol"
 	"github.com/codexhost/codexhost/internal/jsonscan"
@@ -36,7 +37,7 @@ var envelopeKeys = map[string]bool{
 // only matches case-insensitively or has escapes, a duplicate, a value
 // that is not a string, invalid JSON. decodeEvent then takes its usual
 // path, so the result is always encoding/json's (FuzzDecodeEvent checks).
-func decodeEventFast(method string, kind EventKind, params json.RawMessage, ids *idCache, buf *[]byte) (*Event, bool) {
+func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, ids *idCache, buf *[]byte) (*Event, bool) {
 	b := []byte(params)
 	i := jsonscan.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -123,7 +124,7 @@ func decodeEventFast(method string, kind EventKind, params json.RawMessage, ids 
 		return nil, false
 	}
 	switch kind {
-	case EventItemStarted, EventItemCompleted, EventTurnStarted, EventTurnCompleted, EventTokenUsage, EventError:
+	case abi.EventItemStarted, abi.EventItemCompleted, abi.EventTurnStarted, abi.EventTurnCompleted, abi.EventTokenUsage, abi.EventError:
 		// Their nested member is missing: decodeEvent reports that.
 		return nil, false
 	}

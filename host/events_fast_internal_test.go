@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"github.com/codexhost/codexhost/abi"
 	"reflect"
 	"testing"
 )
@@ -43,7 +44,7 @@ func FuzzDecodeEvent(f *testing.F) {
 	})
 }
 
-func kindOf(method string) EventKind {
+func kindOf(method string) abi.EventKind {
 	ev, _ := decodeEvent(method, nil)
 	return ev.Kind
 }
@@ -58,7 +59,7 @@ func TestDecodeEventFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(100, func() { _, _ = r.decode("item/agentMessage/delta", params) })
-	if a.Kind != EventAgentMessageDelta || a.ThreadID != "t1" || a.TurnID != "u1" || a.ItemID != "i1" || a.Delta != "hi\n" {
+	if a.Kind != abi.EventAgentMessageDelta || a.ThreadID != "t1" || a.TurnID != "u1" || a.ItemID != "i1" || a.Delta != "hi\n" {
 		t.Fatalf("decoded %+v", a)
 	}
 	if allocs > 2 { // the Event and its Delta

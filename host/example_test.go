@@ -4,33 +4,45 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"strings"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/plugins"
-	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
-// Run one turn with the user's own codex login and a handler that accepts
-// read-only commands and declines everything else. (These examples start a
-// real codex, so they are compiled but not run by go test; host/hosttest
-// has a fake model to run them offline.)
+// fakeCodex returns options that run this test binary as a fake
+// app-server playing scenario (see fake_appserver_test.go), so that the
+// examples run offline. A real program leaves Codex empty: the Client
+// finds the pinned or installed codex.
+func fakeCodex(scenario string, deltas int) *host.Options {
+	exe, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return &host.Options{Codex: exe, Env: []string{"GORACE=atexit_sleep_ms=0",
+		"FAKE_APPSERVER=" + scenario, fmt.Sprintf("FAKE_DELTAS=%d", deltas)}}
+}
+
+// readOnly accepts `ls` and declines every other command; it answers the
+// other requests safely (the embedded SafeHandler).
+type readOnly struct{ host.SafeHandler }
+
+func (readOnly) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	fmt.Printf("codex asks to run %q\n", req.Command)
+	if req.Kind == abi.ApprovalCommand && (req.Command == "ls" || strings.HasPrefix(req.Command, "ls ")) {
+		return &abi.ApprovalResponse{Decision: abi.Accept}, nil
+	}
+	return &abi.ApprovalResponse{Decision: abi.Decline, Reason: "only ls may run"}, nil
+}
+
+// Run one turn with a handler that accepts read-only commands and declines
+// everything else.
 func Example() {
 	ctx := context.Background()
-	handler := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
-		if req.Kind != host.RequestCommandApproval {
-			return host.SafeHandler.HandleRequest(ctx, req) // fail closed
-		}
-		a, err := req.ApprovalRequest()
-		if err != nil {
-			return nil, err // an error declines
-		}
-		if strings.HasPrefix(a.Command, "ls ") || a.Command == "ls" {
-			return host.Approve(), nil
-		}
-		return host.Decline(), nil
-	})
-	client, err := host.Start(ctx, &host.Options{Handler: handler})
+	opts := fakeCodex("approval", 0) // a real program: &host.Options{}
+	opts.Handler = readOnly{}
+	client, err := host.Start(ctx, opts)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -43,13 +55,16 @@ func Example() {
 		log.Fatal(err) // *host.TurnError if the turn failed, *host.ConnError if codex died
 	}
 	fmt.Println(res.Status, res.Text)
+	// Output:
+	// codex asks to run "rm -rf /"
+	// completed done
 }
 
 // Stream the agent's text as it is written. The iterator blocks on a slow
 // consumer instead of dropping deltas.
 func ExampleClient_Stream() {
 	ctx := context.Background()
-	client, err := host.Start(ctx, nil)
+	client, err := host.Start(ctx, fakeCodex("text", 3))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,12 +75,14 @@ func ExampleClient_Stream() {
 		}
 		fmt.Print(delta)
 	}
+	fmt.Println()
+	// Output: d0 d1 d2
 }
 
 // Every notification of a turn as a typed event, in order.
 func ExampleClient_Events() {
 	ctx := context.Background()
-	client, err := host.Start(ctx, nil)
+	client, err := host.Start(ctx, fakeCodex("text", 2))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,47 +92,17 @@ func ExampleClient_Events() {
 			log.Fatal(err)
 		}
 		switch ev.Kind {
-		case host.EventItemCompleted:
-			if ev.Item.Type == host.ItemCommandExecution {
-				fmt.Printf("$ %s (exit %d in %s)\n", ev.Item.Command, *ev.Item.ExitCode, ev.Item.Duration)
-			}
-		case host.EventTurnCompleted:
+		case abi.EventAgentMessageDelta:
+			fmt.Printf("delta %q\n", ev.Delta)
+		case abi.EventItemCompleted:
+			fmt.Printf("%s: %s\n", ev.Item.Type, ev.Item.Text)
+		case abi.EventTurnCompleted:
 			fmt.Println("turn", ev.Turn.State)
 		}
 	}
-}
-
-// A chain of sandboxed plugins answers codex's requests: here one Wasm
-// policy, asked for every approval, with decline as the fallback when it
-// abstains or fails.
-func ExampleNewChain() {
-	ctx := context.Background()
-	rt, err := wasm.NewRuntime(ctx, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer rt.Close(ctx)
-	policy, err := rt.LoadFile(ctx, "policy.wasm", nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer policy.Close(ctx)
-
-	chain, err := host.NewChain(&host.ChainOptions{
-		Plugins: []plugins.Plugin{policy},
-		OnDecision: func(r *host.DecisionRecord) {
-			log.Printf("%s %s: %s (%s)", r.Hook, r.Summary, r.Decision, r.Why)
-		},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	client, err := host.Start(ctx, &host.Options{Handler: chain})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer client.Close()
-	if _, err := client.Run(ctx, "Clean up the build directory.", nil); err != nil {
-		log.Fatal(err)
-	}
+	// Output:
+	// delta "d0 "
+	// delta "d1 "
+	// agentMessage: done
+	// turn completed
 }

@@ -1,162 +1,23 @@
 package host_test
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
 	"os"
-	"strconv"
-	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/codexhost/codexhost/host/hosttest"
 )
 
-// The test binary doubles as a fake app-server: when FAKE_APPSERVER names a
-// scenario, TestMain plays it on stdin/stdout instead of running tests. The
-// real codex is exercised by the tests in realcodex_test.go; these cover
-// what the real one cannot be made to do on demand (die mid-turn, send an
-// unknown request, stream 10k deltas in a tight loop).
+// The test binary doubles as a fake app-server (hosttest.FakeAppServer):
+// when FAKE_APPSERVER names a scenario, TestMain plays it on stdin/stdout
+// instead of running tests. The real codex is exercised by the tests in
+// realcodex_test.go; these cover what the real one cannot be made to do on
+// demand (die mid-turn, send an unknown request, stream 10k deltas in a
+// tight loop).
 func TestMain(m *testing.M) {
-	if sc := os.Getenv("FAKE_APPSERVER"); sc != "" {
-		os.Exit(fakeAppServer(sc))
+	if sc := os.Getenv(hosttest.EnvFakeAppServer); sc != "" {
+		os.Exit(hosttest.FakeAppServer(sc))
 	}
 	goleak.VerifyTestMain(m)
-}
-
-type fakeMsg struct {
-	ID     json.RawMessage `json:"id,omitempty"`
-	Method string          `json:"method,omitempty"`
-	Params json.RawMessage `json:"params,omitempty"`
-	Result json.RawMessage `json:"result,omitempty"`
-	Error  json.RawMessage `json:"error,omitempty"`
-}
-
-func fakeAppServer(scenario string) int {
-	in := bufio.NewReaderSize(os.Stdin, 1<<20)
-	out := bufio.NewWriterSize(os.Stdout, 1<<16)
-	var outMu sync.Mutex // the "approvals" scenario writes from two goroutines
-	send := func(v any) {
-		b, _ := json.Marshal(v)
-		outMu.Lock()
-		out.Write(b)
-		out.WriteByte('\n')
-		outMu.Unlock()
-	}
-	flush := func() {
-		outMu.Lock()
-		out.Flush()
-		outMu.Unlock()
-	}
-	notify := func(method string, params any) { send(map[string]any{"method": method, "params": params}) }
-	read := func() (*fakeMsg, bool) {
-		line, err := in.ReadBytes('\n')
-		if err != nil {
-			return nil, false
-		}
-		var m fakeMsg
-		if json.Unmarshal(line, &m) != nil {
-			fmt.Fprintf(os.Stderr, "fake: bad line %q\n", line)
-			return nil, false
-		}
-		return &m, true
-	}
-	n, _ := strconv.Atoi(os.Getenv("FAKE_DELTAS"))
-	thread := map[string]any{"id": "th1", "preview": "", "ephemeral": false, "modelProvider": "fake",
-		"createdAt": 1, "updatedAt": 1, "status": map[string]any{"type": "idle"}, "path": nil,
-		"cwd": "/tmp", "cliVersion": "0", "source": "appServer", "turns": []any{}, "sessionId": "s", "projectId": "p"}
-	if scenario == "exit-at-start" {
-		fmt.Fprintln(os.Stderr, "Error: config.toml: invalid type: expected a string for key `model`")
-		return 1
-	}
-	for {
-		m, ok := read()
-		if !ok {
-			return 0
-		}
-		if m.Method == "" { // a response from the client
-			continue
-		}
-		switch m.Method {
-		case "initialize":
-			send(map[string]any{"id": m.ID, "result": map[string]any{"codexHome": "/fake", "platformFamily": "unix", "platformOs": "linux", "userAgent": "fake/0"}})
-		case "initialized":
-		case "thread/start":
-			send(map[string]any{"id": m.ID, "result": map[string]any{"thread": thread, "model": "m", "modelProvider": "fake",
-				"cwd": "/tmp", "approvalPolicy": "on-request", "approvalsReviewer": "user", "sandbox": map[string]any{"type": "readOnly"}}})
-		case "turn/start":
-			turn := map[string]any{"id": "tu1", "items": []any{}, "status": "inProgress"}
-			send(map[string]any{"id": m.ID, "result": map[string]any{"turn": turn}})
-			notify("turn/started", map[string]any{"threadId": "th1", "turn": turn})
-			for i := range n {
-				notify("item/agentMessage/delta", map[string]any{"threadId": "th1", "turnId": "tu1", "itemId": "m1", "delta": fmt.Sprintf("d%d ", i)})
-			}
-			switch scenario {
-			case "die":
-				flush()
-				fmt.Fprintln(os.Stderr, "thread 'main' panicked: fake app-server dies mid-turn")
-				os.Exit(3)
-			case "approval", "unknown-request", "tool":
-				method, params := "item/commandExecution/requestApproval", map[string]any{"threadId": "th1", "turnId": "tu1", "itemId": "c1", "command": "rm -rf /", "startedAtMs": 1}
-				if scenario == "unknown-request" {
-					method = "codexhost/notARealRequest"
-				}
-				if scenario == "tool" {
-					method, params = "item/tool/call", map[string]any{"threadId": "th1", "turnId": "tu1", "callId": "c1", "tool": "lookup", "arguments": map[string]any{}}
-				}
-				send(map[string]any{"id": 0, "method": method, "params": params})
-				flush()
-				var answer *fakeMsg
-				for answer == nil {
-					r, ok := read()
-					if !ok {
-						return 0
-					}
-					if r.Method == "" {
-						answer = r
-					}
-				}
-				// Echo the client's answer back so the test can see it.
-				notify("codexhost/test/answer", map[string]any{"threadId": "th1", "turnId": "tu1", "result": answer.Result, "error": answer.Error})
-			case "approvals":
-				// A steady stream of command approvals ("cmd-0", "cmd-1",
-				// ...), FAKE_INTERVAL_MS apart, sent without waiting for
-				// answers; then every answer is echoed back, by id.
-				total, _ := strconv.Atoi(os.Getenv("FAKE_APPROVALS"))
-				ms, _ := strconv.Atoi(os.Getenv("FAKE_INTERVAL_MS"))
-				go func() {
-					for i := range total {
-						send(map[string]any{"id": i, "method": "item/commandExecution/requestApproval", "params": map[string]any{
-							"threadId": "th1", "turnId": "tu1", "itemId": fmt.Sprintf("c%d", i), "command": fmt.Sprintf("cmd-%d", i), "startedAtMs": 1}})
-						flush()
-						time.Sleep(time.Duration(ms) * time.Millisecond)
-					}
-				}()
-				var answers []*fakeMsg
-				for len(answers) < total {
-					r, ok := read()
-					if !ok {
-						return 0
-					}
-					if r.Method == "" {
-						answers = append(answers, r)
-					}
-				}
-				for _, a := range answers {
-					notify("codexhost/test/answer", map[string]any{"threadId": "th1", "turnId": "tu1", "id": a.ID, "result": a.Result, "error": a.Error})
-				}
-			case "hang":
-				flush()
-				select {} // never completes the turn
-			}
-			notify("item/completed", map[string]any{"threadId": "th1", "turnId": "tu1", "completedAtMs": 2,
-				"item": map[string]any{"type": "agentMessage", "id": "m1", "text": "done"}})
-			done := map[string]any{"id": "tu1", "items": []any{}, "status": "completed", "durationMs": 5}
-			notify("turn/completed", map[string]any{"threadId": "th1", "turn": done})
-		default:
-			send(map[string]any{"id": m.ID, "error": map[string]any{"code": -32601, "message": "fake: no " + m.Method}})
-		}
-		flush()
-	}
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/rpc"
 )
 
@@ -44,7 +46,7 @@ func TestFakeDeltasArriveInOrder(t *testing.T) {
 	var last *host.Event
 	for ev, err := range c.Events(t.Context(), "hi", nil) {
 		require.NoError(t, err)
-		if ev.Kind == host.EventAgentMessageDelta {
+		if ev.Kind == abi.EventAgentMessageDelta {
 			require.Equal(t, fmt.Sprintf("d%d ", i), ev.Delta, "delta %d out of order", i)
 			i++
 		}
@@ -54,7 +56,7 @@ func TestFakeDeltasArriveInOrder(t *testing.T) {
 		last = ev
 	}
 	require.Equal(t, n, i)
-	require.Equal(t, host.EventTurnCompleted, last.Kind)
+	require.Equal(t, abi.EventTurnCompleted, last.Kind)
 }
 
 // A slow consumer gets every event: delivery blocks rather than drops.
@@ -64,7 +66,7 @@ func TestFakeSlowConsumerLosesNothing(t *testing.T) {
 	i := 0
 	for ev, err := range c.Events(t.Context(), "hi", nil) {
 		require.NoError(t, err)
-		if ev.Kind == host.EventAgentMessageDelta {
+		if ev.Kind == abi.EventAgentMessageDelta {
 			if i%500 == 0 {
 				time.Sleep(20 * time.Millisecond)
 			}
@@ -107,42 +109,60 @@ func TestFakeSafeDefaultDeclines(t *testing.T) {
 func TestFakeSafeDefaultFailsToolCall(t *testing.T) {
 	c := startFake(t, "tool", 0, nil)
 	a := answerOf(t, nil, collect(t, c))
-	var r host.ToolResponse
+	var r struct {
+		Success      bool `json:"success"`
+		ContentItems []struct {
+			Type, Text string
+		} `json:"contentItems"`
+	}
 	require.NoError(t, json.Unmarshal(a["result"], &r))
 	assert.False(t, r.Success)
+	assert.Equal(t, "inputText", r.ContentItems[0].Type)
 	assert.Contains(t, r.ContentItems[0].Text, `"lookup"`)
 }
 
+// approvalHandler answers approvals with a function and everything else
+// safely.
+type approvalHandler struct {
+	host.SafeHandler
+	f func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error)
+}
+
+func (h approvalHandler) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	return h.f(ctx, req)
+}
+
 func TestFakeHandlerErrorFailsClosed(t *testing.T) {
-	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
 		return nil, errors.New("plugin crashed")
-	})
+	}}
 	c := startFake(t, "approval", 0, &host.Options{Handler: h})
 	a := answerOf(t, nil, collect(t, c))
 	require.JSONEq(t, `{"decision":"decline"}`, string(a["result"]))
 }
 
 func TestFakeHandlerPanicFailsClosed(t *testing.T) {
-	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
 		panic("boom")
-	})
+	}}
 	c := startFake(t, "approval", 0, &host.Options{Handler: h})
 	a := answerOf(t, nil, collect(t, c))
 	require.JSONEq(t, `{"decision":"decline"}`, string(a["result"]))
 }
 
 func TestFakeHandlerSeesTypedRequest(t *testing.T) {
-	got := make(chan *host.Request, 1)
-	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+	got := make(chan *host.ApprovalRequest, 1)
+	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
 		got <- req
-		return host.Approve(), nil
-	})
+		return &abi.ApprovalResponse{Decision: abi.Accept}, nil
+	}}
 	c := startFake(t, "approval", 0, &host.Options{Handler: h})
 	a := answerOf(t, nil, collect(t, c))
 	require.JSONEq(t, `{"decision":"accept"}`, string(a["result"]))
 	req := <-got
-	assert.Equal(t, host.RequestCommandApproval, req.Kind)
-	assert.True(t, req.Kind.IsApproval())
+	assert.Equal(t, "item/commandExecution/requestApproval", req.Method)
+	assert.Equal(t, abi.ApprovalCommand, req.Kind)
+	assert.Equal(t, "rm -rf /", req.Command)
 	assert.Equal(t, "th1", req.ThreadID)
 	assert.Equal(t, "tu1", req.TurnID)
 	assert.Equal(t, "c1", req.ItemID)
@@ -150,10 +170,10 @@ func TestFakeHandlerSeesTypedRequest(t *testing.T) {
 
 func TestFakeUnknownRequestGetsMethodNotFound(t *testing.T) {
 	called := false
-	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
 		called = true
-		return host.Approve(), nil
-	})
+		return &abi.ApprovalResponse{Decision: abi.Accept}, nil
+	}}
 	c := startFake(t, "unknown-request", 0, &host.Options{Handler: h})
 	a := answerOf(t, nil, collect(t, c))
 	var we rpc.WireError
@@ -173,7 +193,7 @@ func TestFakeDeathMidTurnIsReportedQuickly(t *testing.T) {
 			gotErr = err
 			break
 		}
-		if ev.Kind == host.EventAgentMessageDelta {
+		if ev.Kind == abi.EventAgentMessageDelta {
 			deltas++
 		}
 	}
@@ -229,7 +249,7 @@ func TestMissingBinary(t *testing.T) {
 }
 
 func TestMissingBinaryFromEnv(t *testing.T) {
-	t.Setenv(host.EnvCodexBin, "/nonexistent/from-env")
+	t.Setenv(codexbin.Env, "/nonexistent/from-env")
 	_, err := host.Start(t.Context(), nil)
 	require.ErrorIs(t, err, host.ErrCodexNotFound)
 	assert.Contains(t, err.Error(), "CODEX_BIN")

@@ -2,6 +2,7 @@ package host
 
 import (
 	"encoding/json"
+	"github.com/codexhost/codexhost/abi"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ type Item struct {
 	Output   string // aggregated stdout and stderr
 
 	// File change.
-	Changes []FileChange
+	Changes []abi.FileChange
 
 	// Tool calls (MCP and dynamic).
 	Server, Tool string
@@ -54,15 +55,6 @@ type Item struct {
 	Success      *bool
 
 	Raw json.RawMessage
-}
-
-// A FileChange is one file of a file-change item.
-type FileChange struct {
-	Path string
-	Kind string // "add", "delete" or "update"
-	// MovePath is the new path of a moved file.
-	MovePath string
-	Diff     string
 }
 
 func itemFromWire(w *protocol.ThreadItem, raw json.RawMessage) *Item {
@@ -96,7 +88,7 @@ func itemFromWire(w *protocol.ThreadItem, raw json.RawMessage) *Item {
 		it.Output = *w.AggregatedOutput
 	}
 	for _, c := range w.Changes {
-		fc := FileChange{Path: c.Path, Kind: string(c.Kind.Type), Diff: c.Diff}
+		fc := abi.FileChange{Path: c.Path, Kind: string(c.Kind.Type), Diff: c.Diff}
 		if c.Kind.MovePath != nil {
 			fc.MovePath = *c.Kind.MovePath
 		}

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bufio"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 
 	"errors"
 	"fmt"
@@ -10,16 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// EnvCodexBin names the environment variable that selects the codex binary
-// when [Options.Codex] is empty.
-const EnvCodexBin = "CODEX_BIN"
+// envCodexBin is the environment variable that selects the codex binary.
+const envCodexBin = codexbin.Env
 
 // findCodex resolves the codex binary: explicit, then $CODEX_BIN, then the
 // project's pinned install (tools/codex in this directory or a parent), then
@@ -28,16 +27,16 @@ func findCodex(explicit string) (string, error) {
 	if explicit != "" {
 		return checkBinary(explicit, "Options.Codex")
 	}
-	if env := os.Getenv(EnvCodexBin); env != "" {
-		return checkBinary(env, EnvCodexBin)
+	if env := os.Getenv(envCodexBin); env != "" {
+		return checkBinary(env, envCodexBin)
 	}
-	if p := pinnedCodex(); p != "" {
+	if p := codexbin.Pinned(); p != "" {
 		return p, nil
 	}
 	if p, err := exec.LookPath("codex"); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%w: not set in Options.Codex or $%s, no pinned install under tools/codex (run `make codex`), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, EnvCodexBin)
+	return "", fmt.Errorf("%w: not set in Options.Codex or $%s, no pinned install under tools/codex (run `make codex`), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, envCodexBin)
 }
 
 func checkBinary(path, from string) (string, error) {
@@ -58,39 +57,6 @@ func checkBinary(path, from string) (string, error) {
 	return path, nil
 }
 
-// PinnedCodex returns the codex binary of the project's pinned install
-// (tools/codex, installed by `make codex`) found in the working directory or
-// one of its parents, or "" if there is none. It prefers the native binary
-// over the npm launcher script, so that signals reach app-server directly.
-func PinnedCodex() string { return pinnedCodex() }
-
-func pinnedCodex() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		modules := filepath.Join(dir, "tools", "codex", "node_modules")
-		if _, err := os.Stat(modules); err == nil {
-			native, _ := filepath.Glob(filepath.Join(modules, "@openai", "codex-"+runtime.GOOS+"-*", "vendor", "*", "bin", "codex"))
-			for _, n := range native {
-				if st, err := os.Stat(n); err == nil && st.Mode()&0o111 != 0 {
-					return n
-				}
-			}
-			launcher := filepath.Join(modules, ".bin", "codex")
-			if _, err := os.Stat(launcher); err == nil {
-				return launcher
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 // process is a running app-server and the goroutines that watch it.
 type process struct {
 	cmd    *exec.Cmd
@@ -107,11 +73,7 @@ type process struct {
 func startProcess(bin string, args []string, o *Options) (*process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = o.Dir
-	cmd.Env = os.Environ()
-	if o.CodexHome != "" {
-		cmd.Env = append(cmd.Env, "CODEX_HOME="+o.CodexHome)
-	}
-	cmd.Env = append(cmd.Env, o.Env...)
+	cmd.Env = o.processEnv()
 	setProcAttr(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

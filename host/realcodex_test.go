@@ -15,6 +15,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 )
 
 // These tests drive the real, pinned Codex CLI (`make codex`) against the
@@ -22,9 +23,9 @@ import (
 // under CI=true they fail instead, so CI can never pass without them.
 func requireCodex(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv(host.EnvCodexBin)
+	bin := os.Getenv(codexbin.Env)
 	if bin == "" {
-		bin = host.PinnedCodex()
+		bin = codexbin.Pinned()
 	}
 	if bin == "" {
 		if os.Getenv("CI") != "" {
@@ -85,12 +86,12 @@ func TestRealTextStreams1000DeltasInOrder(t *testing.T) {
 	for ev, err := range e.client.Events(ctxFor(t, 60*time.Second), "stream please", e.thread()) {
 		require.NoError(t, err)
 		switch ev.Kind {
-		case host.EventAgentMessageDelta:
+		case abi.EventAgentMessageDelta:
 			require.Equal(t, fmt.Sprintf("d%d ", i), ev.Delta, "delta %d", i)
 			i++
-		case host.EventTurnCompleted:
+		case abi.EventTurnCompleted:
 			turnCompleted = true
-			assert.Equal(t, host.TurnCompleted, ev.Turn.State)
+			assert.Equal(t, string(host.TurnCompleted), ev.Turn.State)
 		}
 	}
 	require.Equal(t, n, i, "every delta arrives")
@@ -119,30 +120,27 @@ func TestRealRunReturnsTextAndUsage(t *testing.T) {
 func TestRealCommandApproval(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		decision *host.ApprovalResponse
+		decision abi.Decision
 		exists   bool
 	}{
-		{"accepted runs the command", host.Approve(), true},
-		{"declined does not", host.Decline(), false},
+		{"accepted runs the command", abi.Accept, true},
+		{"declined does not", abi.Decline, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			asked := make(chan *host.Request, 4)
-			h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
+			asked := make(chan *host.ApprovalRequest, 4)
+			h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
 				asked <- req
-				if req.Kind == host.RequestCommandApproval {
-					return tc.decision, nil
-				}
-				return host.SafeHandler.HandleRequest(ctx, req)
-			})
+				return &abi.ApprovalResponse{Decision: tc.decision}, nil
+			}}
 			script := hosttest.Turn(hosttest.ExecCommand("touch approved.txt"), hosttest.Text("done"))
 			e := startReal(t, script, &host.Options{Handler: h}, nil)
 			res, err := e.client.Run(ctxFor(t, 60*time.Second), "make a file", e.thread())
 			require.NoError(t, err)
 			assert.Equal(t, "done", res.Text)
 			req := <-asked
-			require.Equal(t, host.RequestCommandApproval, req.Kind)
+			require.Equal(t, abi.ApprovalCommand, req.Kind)
 			assert.Equal(t, res.ThreadID, req.ThreadID)
-			assert.Contains(t, string(req.Params), "touch approved.txt")
+			assert.Contains(t, req.Command, "touch approved.txt")
 			_, statErr := os.Stat(filepath.Join(e.work, "approved.txt"))
 			if tc.exists {
 				require.NoError(t, statErr, "the accepted command ran")
@@ -207,14 +205,14 @@ func TestRealInterruptSlowTurn(t *testing.T) {
 	var state host.TurnState
 	for ev, err := range turn.Events(ctx) {
 		require.NoError(t, err)
-		if ev.Kind == host.EventAgentMessageDelta {
+		if ev.Kind == abi.EventAgentMessageDelta {
 			deltas++
 			if deltas == 3 {
 				require.NoError(t, turn.Interrupt(ctx))
 			}
 		}
-		if ev.Kind == host.EventTurnCompleted {
-			state = ev.Turn.State
+		if ev.Kind == abi.EventTurnCompleted {
+			state = host.TurnState(ev.Turn.State)
 		}
 	}
 	assert.Equal(t, host.TurnInterrupted, state)
@@ -231,7 +229,7 @@ func TestRealKilledMidTurnReportsConnError(t *testing.T) {
 			gotErr = err
 			break
 		}
-		if ev.Kind == host.EventAgentMessageDelta && killedAt.IsZero() {
+		if ev.Kind == abi.EventAgentMessageDelta && killedAt.IsZero() {
 			killedAt = time.Now()
 			require.NoError(t, syscall.Kill(e.client.Pid(), syscall.SIGKILL))
 		}
@@ -328,7 +326,7 @@ func TestRealSteer(t *testing.T) {
 	steered := false
 	for ev, err := range turn.Events(ctx) {
 		require.NoError(t, err)
-		if ev.Kind == host.EventAgentMessageDelta && !steered {
+		if ev.Kind == abi.EventAgentMessageDelta && !steered {
 			steered = true
 			require.NoError(t, turn.Steer(ctx, []host.Input{host.TextInput("also this")}))
 		}
@@ -347,17 +345,13 @@ func TestRealSteer(t *testing.T) {
 // thread's cwd.
 func TestRealFileChangeApprovalCarriesChanges(t *testing.T) {
 	got := make(chan *abi.ApprovalRequest, 1)
-	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
-		if req.Kind == host.RequestFileChangeApproval {
-			a, err := req.ApprovalRequest()
-			if err != nil {
-				return nil, err
-			}
-			got <- a
-			return host.Approve(), nil
+	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+		if req.Kind == abi.ApprovalFileChange {
+			got <- req.ApprovalRequest
+			return &abi.ApprovalResponse{Decision: abi.Accept}, nil
 		}
-		return host.SafeHandler.HandleRequest(ctx, req)
-	})
+		return &abi.ApprovalResponse{Decision: abi.Decline}, nil
+	}}
 	script := hosttest.Turn(hosttest.ApplyPatch(hosttest.AddFilePatch("hello.txt", "hi\n")), hosttest.Text("patched"))
 	e := startReal(t, script, &host.Options{Handler: h}, nil)
 	_, err := e.client.Run(ctxFor(t, 60*time.Second), "add hello.txt", e.thread())

@@ -19,7 +19,7 @@ type Replayed struct {
 	// Request is a server request, as a live Client would have handed it
 	// to its handler: a file-change approval carries the changes of its
 	// item's item/started event, and approvals carry the thread's cwd.
-	// Its Kind is RequestUnknown for a method codexhost does not know.
+	// Its Hook reports false for a method no plugin hook answers.
 	Request *Request
 	// Answer is the result the host sent for Request, as recorded, or nil
 	// if the transcript has none; AnswerError is the error it sent
@@ -33,8 +33,8 @@ type Replayed struct {
 
 // Replay yields the server requests and the events of a transcript, in
 // order, translated as a live Client translates them, so that their
-// [Request.ApprovalRequest], [Request.ToolInputRequest],
-// [Request.ToolCallRequest] and [Event.ABIEvent] are what plugins saw.
+// [Request.Approval], [Request.UserInput], [Request.ToolCall] and
+// [Event.ABIEvent] are what plugins saw.
 // Responses, the host's own calls and lines that are not JSON are
 // skipped. A line that is JSON but not a JSON-RPC message ends the
 // iteration with an error naming it.

@@ -24,19 +24,15 @@ func TestTranscriptRecordAndReplay(t *testing.T) {
 	var mu sync.Mutex
 	var live []*abi.ApprovalRequest
 	var liveEvents []abi.Event
-	h := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
-		if req.Kind.IsApproval() {
-			a, err := req.ApprovalRequest()
-			require.NoError(t, err)
-			mu.Lock()
-			live = append(live, a)
-			mu.Unlock()
-			if a.Kind == abi.ApprovalFileChange {
-				return host.Approve(), nil
-			}
+	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+		mu.Lock()
+		live = append(live, req.ApprovalRequest)
+		mu.Unlock()
+		if req.Kind == abi.ApprovalFileChange {
+			return &abi.ApprovalResponse{Decision: abi.Accept}, nil
 		}
-		return host.SafeHandler.HandleRequest(ctx, req)
-	})
+		return &abi.ApprovalResponse{Decision: abi.Decline}, nil
+	}}
 	var buf bytes.Buffer
 	tw := transcript.NewWriter(&buf, transcript.Header{Codexhost: host.Version})
 	script := hosttest.Turn(
@@ -74,12 +70,12 @@ func TestTranscriptRecordAndReplay(t *testing.T) {
 			events = append(events, r.Event.ABIEvent())
 			continue
 		}
-		if !r.Request.Kind.IsApproval() {
+		if hook, _ := r.Request.Hook(); hook != abi.HookApproval {
 			continue
 		}
-		a, err := r.Request.ApprovalRequest()
+		a, err := r.Request.Approval()
 		require.NoError(t, err)
-		replayed = append(replayed, a)
+		replayed = append(replayed, a.ApprovalRequest)
 		answers = append(answers, string(r.Answer))
 	}
 	require.Len(t, live, 2)

@@ -28,6 +28,20 @@ type ThreadOptions struct {
 	Ephemeral bool
 	// Config overrides config.toml keys for this thread (dotted keys).
 	Config map[string]any
+	// Personality is the agent's tone: one of [Personalities].
+	Personality string
+	// ServiceTier selects the provider's service tier (e.g. "flex").
+	ServiceTier string
+	// ApprovalsReviewer routes approval requests: one of [ApprovalsReviewers].
+	ApprovalsReviewer string
+	// Extra holds raw params for thread/start, thread/resume or
+	// thread/fork, set over everything above (merged last; a nil value
+	// removes a key): the escape hatch for params codexhost has no field
+	// for.
+	Extra map[string]any
+
+	// noHistory makes ResumeThread skip the thread's turns (resumeForRun).
+	noHistory bool
 }
 
 // A ToolSpec declares a dynamic tool.
@@ -98,16 +112,7 @@ func threadFromWire(w *protocol.Thread) *Thread {
 		t.Model = *w.Model
 	}
 	for i := range w.Turns {
-		wt := &w.Turns[i]
-		tr := TurnRecord{ID: wt.ID, Status: TurnState(wt.Status)}
-		for j := range wt.Items {
-			raw, _ := json.Marshal(&wt.Items[j])
-			tr.Items = append(tr.Items, itemFromWire(&wt.Items[j], raw))
-		}
-		if wt.Error != nil {
-			tr.Error = turnErrorFromWire(wt.Error, w.ID, wt.ID)
-		}
-		t.Turns = append(t.Turns, tr)
+		t.Turns = append(t.Turns, *turnRecordFromWire(&w.Turns[i], w.ID))
 	}
 	return t
 }
@@ -157,7 +162,7 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 		p.DynamicTools = append(p.DynamicTools, spec)
 	}
 	var resp protocol.ThreadStartResponse
-	if err := c.call(ctx, protocol.ClientThreadStart, p, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientThreadStart, p, o.extraParams(), &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/start: %w", err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
@@ -174,17 +179,23 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 	}
 	p := protocol.ThreadResumeParams{ThreadID: threadID, Model: optStr(o.Model), Cwd: optStr(o.Cwd),
 		ApprovalPolicy: approvalPolicy(o.ApprovalPolicy), BaseInstructions: optStr(o.BaseInstructions),
-		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config}
+		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config,
+		ExcludeTurns: ptr(true)} // the turns are paged in below, as codex asks
 	if o.Sandbox != "" {
 		p.Sandbox = ptr(protocol.SandboxMode(o.Sandbox))
 	}
 	var resp protocol.ThreadResumeResponse
-	if err := c.call(ctx, protocol.ClientThreadResume, p, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientThreadResume, p, o.extraParams(), &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/resume %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
 	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	if !o.noHistory {
+		if err := c.fillTurns(ctx, th, resp.Thread.HistoryMode); err != nil {
+			return nil, err
+		}
+	}
 	return th, nil
 }
 
@@ -196,7 +207,8 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 	}
 	p := protocol.ThreadForkParams{ThreadID: threadID, Model: optStr(o.Model), Cwd: optStr(o.Cwd),
 		ApprovalPolicy: approvalPolicy(o.ApprovalPolicy), BaseInstructions: optStr(o.BaseInstructions),
-		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config}
+		DeveloperInstructions: optStr(o.DeveloperInstructions), Config: o.Config,
+		ExcludeTurns: ptr(true)} // page them with ThreadTurns, as codex asks
 	if o.Sandbox != "" {
 		p.Sandbox = ptr(protocol.SandboxMode(o.Sandbox))
 	}
@@ -204,7 +216,7 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 		p.Ephemeral = ptr(true)
 	}
 	var resp protocol.ThreadForkResponse
-	if err := c.call(ctx, protocol.ClientThreadFork, p, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientThreadFork, p, o.extraParams(), &resp); err != nil {
 		return nil, fmt.Errorf("host: thread/fork %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
@@ -216,6 +228,9 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 // ReadThread reads a stored thread, with its turns and items if
 // includeTurns is set.
 func (c *Client) ReadThread(ctx context.Context, threadID string, includeTurns bool) (*Thread, error) {
+	if includeTurns {
+		return c.readThreadWithTurns(ctx, threadID)
+	}
 	var resp protocol.ThreadReadResponse
 	p := protocol.ThreadReadParams{ThreadID: threadID, IncludeTurns: &includeTurns}
 	if err := c.call(ctx, protocol.ClientThreadRead, p, &resp); err != nil {
@@ -232,6 +247,8 @@ type ListOptions struct {
 	PageSize int
 	// Search filters by a term in the thread's text.
 	Search string
+	// SortKey orders the threads. Default: [ThreadsByUpdated].
+	SortKey ThreadSortKey
 }
 
 // Threads yields every stored thread matching opts, fetching pages as the
@@ -250,6 +267,9 @@ func (c *Client) Threads(ctx context.Context, opts *ListOptions) iter.Seq2[*Thre
 			p.Limit = ptr(o.PageSize)
 		}
 		p.SearchTerm = optStr(o.Search)
+		if o.SortKey != "" {
+			p.SortKey = ptr(protocol.ThreadSortKey(o.SortKey))
+		}
 		for {
 			var resp protocol.ThreadListResponse
 			if err := c.call(ctx, protocol.ClientThreadList, p, &resp); err != nil {

@@ -2,7 +2,9 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/codexhost/codexhost/abi"
 	"iter"
 	"sync"
 	"time"
@@ -20,9 +22,6 @@ type Input struct {
 
 // TextInput is a text part of a user message.
 func TextInput(text string) Input { return Input{Type: "text", Text: text} }
-
-// LocalImageInput is an image file attached to a user message.
-func LocalImageInput(path string) Input { return Input{Type: "localImage", Path: path} }
 
 func inputsToWire(in []Input) []protocol.UserInput {
 	out := make([]protocol.UserInput, len(in))
@@ -52,6 +51,20 @@ type TurnOptions struct {
 	Cwd    string
 	// ApprovalPolicy: one of [ApprovalPolicies]; empty keeps the thread's.
 	ApprovalPolicy string
+	// OutputSchema is a JSON Schema the agent's final message must match
+	// (this turn only).
+	OutputSchema json.RawMessage
+	// Summary is the reasoning summary mode: one of [ReasoningSummaries].
+	Summary string
+	// SandboxPolicy replaces the thread's sandbox.
+	SandboxPolicy *SandboxPolicy
+	// Collaboration selects a collaboration mode preset.
+	Collaboration *CollaborationMode
+	// Personality and ServiceTier are as in [ThreadOptions].
+	Personality, ServiceTier string
+	// Extra holds raw turn/start params, set over everything above
+	// (merged last; a nil value removes a key).
+	Extra map[string]any
 }
 
 // A Turn is a turn in progress on a thread. Its events are delivered in
@@ -95,7 +108,7 @@ func (c *Client) StartTurn(ctx context.Context, threadID string, input []Input, 
 	// Subscribe before starting, so that no event of the turn is missed.
 	sub := c.router.subscribe(threadID)
 	var resp protocol.TurnStartResponse
-	if err := c.call(ctx, protocol.ClientTurnStart, params, &resp); err != nil {
+	if err := c.callExtra(ctx, protocol.ClientTurnStart, params, opts.extraParams(), &resp); err != nil {
 		sub.close()
 		return nil, fmt.Errorf("host: turn/start: %w", err)
 	}
@@ -124,7 +137,7 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 				continue // another turn of the same thread
 			}
 			t.observe(ev)
-			if ev.Kind == EventTurnCompleted {
+			if ev.Kind == abi.EventTurnCompleted {
 				t.finished = true
 				t.sub.close()
 			}
@@ -215,19 +228,19 @@ func (t *Turn) observe(ev *Event) {
 	defer t.mu.Unlock()
 	r := &t.res
 	switch ev.Kind {
-	case EventItemCompleted:
+	case abi.EventItemCompleted:
 		r.Items = append(r.Items, ev.Item)
 		if ev.Item.Type == ItemAgentMessage {
 			r.Text = ev.Item.Text
 		}
-	case EventTokenUsage:
+	case abi.EventTokenUsage:
 		r.Usage = ev.Usage
-	case EventError:
+	case abi.EventError:
 		if !ev.WillRetry {
 			r.Error = ev.Error
 		}
-	case EventTurnCompleted:
-		r.Status = ev.Turn.State
+	case abi.EventTurnCompleted:
+		r.Status = TurnState(ev.Turn.State)
 		r.DurationMs = ev.Turn.DurationMs
 		if ev.Error != nil {
 			r.Error = ev.Error
@@ -298,7 +311,7 @@ type Result struct {
 	Text string
 	// Items are the turn's completed items, in order.
 	Items      []*Item
-	Usage      *TokenUsage
+	Usage      *abi.TokenUsage
 	Error      *TurnError
 	DurationMs int
 }
@@ -306,11 +319,19 @@ type Result struct {
 // RunOptions configure [Client.Run], [Client.Events] and [Client.Stream].
 // A nil *RunOptions starts a new thread with default settings.
 type RunOptions struct {
-	// ThreadID continues an existing (loaded or resumable) thread. When
-	// empty, a new thread is started with Thread.
+	// ThreadID continues an existing thread: it is resumed first, with
+	// Thread's settings (as [Client.ResumeThread], without its history),
+	// then the turn starts on it. When empty, a new thread is started with
+	// Thread.
 	ThreadID string
 	Thread   *ThreadOptions
 	Turn     *TurnOptions
+	// OnTurn, if set, is called with the turn as soon as app-server has
+	// started it, before any of its events is consumed, on the caller's
+	// goroutine. Keep the *Turn to [Turn.Interrupt] or [Turn.Steer] it
+	// from another goroutine; do not consume its events or Close it: Run,
+	// Events and Stream do that.
+	OnTurn func(*Turn)
 }
 
 func (c *Client) startRun(ctx context.Context, prompt string, opts *RunOptions) (*Turn, error) {
@@ -324,8 +345,14 @@ func (c *Client) startRun(ctx context.Context, prompt string, opts *RunOptions) 
 			return nil, err
 		}
 		threadID = th.ID
+	} else if err := c.resumeForRun(ctx, threadID, opts.Thread); err != nil {
+		return nil, err
 	}
-	return c.StartTurn(ctx, threadID, []Input{TextInput(prompt)}, opts.Turn)
+	t, err := c.StartTurn(ctx, threadID, []Input{TextInput(prompt)}, opts.Turn)
+	if err == nil && opts.OnTurn != nil {
+		opts.OnTurn(t)
+	}
+	return t, err
 }
 
 // Run sends prompt as one turn (on a new thread unless opts.ThreadID is set)
@@ -369,12 +396,12 @@ func (c *Client) Stream(ctx context.Context, prompt string, opts *RunOptions) it
 				return
 			}
 			switch ev.Kind {
-			case EventAgentMessageDelta:
+			case abi.EventAgentMessageDelta:
 				if !yield(ev.Delta, nil) {
 					return
 				}
-			case EventTurnCompleted:
-				if ev.Turn.State == TurnFailed {
+			case abi.EventTurnCompleted:
+				if TurnState(ev.Turn.State) == TurnFailed {
 					te := ev.Error
 					if te == nil {
 						te = &TurnError{ThreadID: ev.ThreadID, TurnID: ev.TurnID, Message: "turn failed"}

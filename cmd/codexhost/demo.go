@@ -17,8 +17,8 @@ import (
 	"github.com/codexhost/codexhost/host"
 	hosttest "github.com/codexhost/codexhost/internal/fakemodel"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/render"
-	"github.com/codexhost/codexhost/plugins/render/hostrender"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -94,7 +94,7 @@ func (e *demoEnv) close() {
 	}
 }
 
-func (e *demoEnv) start(ctx context.Context, codex string, h host.RequestHandler, obs []host.EventObserver) (*host.Client, error) {
+func (e *demoEnv) start(ctx context.Context, codex string, h host.Handler, obs []host.EventObserver) (*host.Client, error) {
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	c, err := host.Start(sctx, &host.Options{Codex: codex, CodexHome: e.home, Dir: e.work, Handler: h, Observers: obs})
@@ -232,8 +232,9 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string, full bool) error {
 	}
 
 	var mu sync.Mutex
-	var recs []*host.DecisionRecord
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: loaded, OnDecision: func(r *host.DecisionRecord) {
+	var recs []*chain.DecisionRecord
+	members := append(loaded[:len(loaded):len(loaded)], chain.RendererPlugin("exec", &render.ExecStyle{Color: render.UseColor(cio.stdout)}))
+	obs, err := chain.New(&chain.Options{Plugins: members, Render: chain.RenderOptions{Output: out}, OnDecision: func(r *chain.DecisionRecord) {
 		mu.Lock()
 		recs = append(recs, r)
 		mu.Unlock()
@@ -241,7 +242,6 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string, full bool) error {
 	if err != nil {
 		return err
 	}
-	obs := hostrender.New(&hostrender.Options{Output: out, Renderer: &render.ExecStyle{Color: hostrender.UseColor(cio.stdout)}})
 	defer obs.Close()
 	compactions := &compactionWatch{done: make(chan string, 4)}
 	flush := func() {
@@ -249,7 +249,7 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string, full bool) error {
 		_ = obs.Flush(fctx)
 		fcancel()
 	}
-	client, err := env.start(ctx, codex, chain, []host.EventObserver{obs, compactions})
+	client, err := env.start(ctx, codex, obs, []host.EventObserver{obs, compactions})
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func demoFull(ctx context.Context, cio *cmdIO, codex string, full bool) error {
 				say("   policy: %s %q (%s)", r.Decision, r.Summary, why)
 			case abi.HookToolInput:
 				by := "nobody (empty answers)"
-				if r.Why == "answer" && len(r.Answers) > 0 {
+				if !r.Why.Fallback() && len(r.Answers) > 0 {
 					by = r.Answers[len(r.Answers)-1].Plugin
 				}
 				say("   question %q answered by %s", strings.TrimSpace(r.Summary), by)
@@ -441,7 +441,7 @@ func demoMore(ctx context.Context, say func(string, ...any), flush func(), clien
 type compactionWatch struct{ done chan string }
 
 func (w *compactionWatch) ObserveEvent(ev *host.Event) {
-	if ev.Kind == host.EventItemCompleted && ev.Item != nil && ev.Item.Type == host.ItemContextCompaction {
+	if ev.Kind == abi.EventItemCompleted && ev.Item != nil && ev.Item.Type == host.ItemContextCompaction {
 		select {
 		case w.done <- ev.ThreadID:
 		default:

@@ -97,7 +97,7 @@ func (e *execFlags) inputs(prompt string) []host.Input {
 		if err != nil {
 			abs = img
 		}
-		in = append(in, host.LocalImageInput(abs))
+		in = append(in, host.Input{Type: "localImage", Path: abs})
 	}
 	return in
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
@@ -23,8 +22,10 @@ const testedCodexVersion = host.CodexVersion
 // the codex version it was tested with, and the plugin ABI version.
 func cmdVersion(cio *cmdIO, args []string) error {
 	var asJSON bool
-	fs := newFlagSet(cio, "version", "version [--json]")
+	var codex string
+	fs := newFlagSet(cio, "version", "version [--json] [--codex BIN]")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	fs.StringVar(&codex, "codex", "", "codex `BIN` to report (default: $CODEX_BIN, the pinned install, then PATH)")
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}
@@ -32,20 +33,7 @@ func cmdVersion(cio *cmdIO, args []string) error {
 		fs.Usage()
 		return usageErr("version takes no arguments")
 	}
-	if asJSON {
-		b, err := marshalIndent(map[string]any{
-			"codexhost": host.Version, "go": runtime.Version(),
-			"codex": testedCodexVersion, "abi": abi.Version,
-		})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(cio.stdout, string(b))
-		return nil
-	}
-	fmt.Fprintf(cio.stdout, "codexhost %s\ngo        %s %s/%s\ncodex     %s (the version codexhost is tested with)\nabi       v%d\n",
-		host.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, testedCodexVersion, abi.Version)
-	return nil
+	return printVersions(cio, asJSON, codex)
 }
 
 func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {

@@ -8,6 +8,7 @@
 //	codexhost plugin new NAME               scaffold a plugin with a test
 //	codexhost plugin push|pull|sign|verify  signed plugins in OCI registries
 //	codexhost demo [--mode smoke|demo|full] offline demo on the fake model
+//	codexhost policy explain RULES 'CMD'    what a rules file makes of a line
 //	codexhost version                       versions
 //
 // docs/cli.md is the reference. Exit codes: see [exitOK] and the constants

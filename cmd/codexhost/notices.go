@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/internal/termsafe"
 )
@@ -80,7 +81,7 @@ func (r *reconnects) ObserveEvent(ev *host.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
-	case ev.Kind == host.EventError && ev.WillRetry:
+	case ev.Kind == abi.EventError && ev.WillRetry:
 		r.n++
 		if ev.Error != nil {
 			r.last = ev.Error.Message
@@ -90,7 +91,7 @@ func (r *reconnects) ObserveEvent(ev *host.Event) {
 			r.give(fmt.Errorf("%w: %s, %d retries in a row", errUnreachable, r.last, r.n))
 			r.give = nil
 		}
-	case ev.ThreadID != "" && ev.Kind != host.EventOther:
+	case ev.ThreadID != "" && ev.Kind != abi.EventOther:
 		r.n = 0 // the turn moved on: codex reached the model
 	}
 }
@@ -100,7 +101,7 @@ func (r *reconnects) ObserveEvent(ev *host.Event) {
 type stdoutEvents struct{ inner host.EventObserver }
 
 func (s stdoutEvents) ObserveEvent(ev *host.Event) {
-	if ev.Kind == host.EventError && ev.WillRetry {
+	if ev.Kind == abi.EventError && ev.WillRetry {
 		return
 	}
 	s.inner.ObserveEvent(ev)

@@ -17,9 +17,9 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
-	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/metrics"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
 // opsFlags are the run flags of the configuration file, grants, monitor
@@ -113,9 +113,9 @@ func (c *runConfig) loadConfig() error {
 type setSpec struct {
 	policy   string // the --policy rules file, asked first; "" for none
 	plugins  []config.Plugin
-	mode     host.ChainMode
+	mode     chain.Mode
 	fallback abi.Decision
-	budget   host.CrashBudget
+	budget   chain.CrashBudget
 }
 
 // spec computes the plugin set of f (nil: no file) with the flags
@@ -212,8 +212,8 @@ func orDefault(v, def string) string {
 	return v
 }
 
-func hostBudget(b config.CrashBudget) host.CrashBudget {
-	var hb host.CrashBudget
+func hostBudget(b config.CrashBudget) chain.CrashBudget {
+	var hb chain.CrashBudget
 	if b.Failures != nil {
 		hb.Failures = *b.Failures
 		if hb.Failures == 0 {
@@ -225,19 +225,19 @@ func hostBudget(b config.CrashBudget) host.CrashBudget {
 }
 
 // parseCrashBudget parses --crash-budget: N, N/WINDOW, or 0 for never.
-func parseCrashBudget(s string) (host.CrashBudget, error) {
+func parseCrashBudget(s string) (chain.CrashBudget, error) {
 	n, w, hasW := strings.Cut(s, "/")
 	failures, err := strconv.Atoi(n)
 	if err != nil || failures < 0 {
-		return host.CrashBudget{}, usageErr("--crash-budget %q: want N/WINDOW, e.g. 5/1m (0: never disable)", s)
+		return chain.CrashBudget{}, usageErr("--crash-budget %q: want N/WINDOW, e.g. 5/1m (0: never disable)", s)
 	}
-	b := host.CrashBudget{Failures: failures}
+	b := chain.CrashBudget{Failures: failures}
 	if failures == 0 {
 		b.Failures = -1
 	}
 	if hasW {
 		if b.Window, err = time.ParseDuration(w); err != nil || b.Window <= 0 {
-			return host.CrashBudget{}, usageErr("--crash-budget %q: %q is not a positive duration (e.g. 30s, 1m)", s, w)
+			return chain.CrashBudget{}, usageErr("--crash-budget %q: %q is not a positive duration (e.g. 30s, 1m)", s, w)
 		}
 	}
 	return b, nil
@@ -247,7 +247,7 @@ func parseCrashBudget(s string) (host.CrashBudget, error) {
 // plugins, and the members to install.
 type generation struct {
 	ld      *loader
-	members []host.Member
+	members []chain.Member
 	spec    *setSpec
 }
 
@@ -259,7 +259,7 @@ func (c *runConfig) newLoader() *loader { return &loader{trust: c.ops.trust} }
 // loadGeneration loads every plugin of spec with its settings, grants and
 // timeout, measured by m (if not nil), followed by extra (the judge, which
 // the generation does not own). On error, what was loaded is closed.
-func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []host.Member, m *metrics.Host) (*generation, error) {
+func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []chain.Member, m *metrics.Host) (*generation, error) {
 	g := &generation{ld: c.newLoader(), spec: spec}
 	if spec.policy != "" {
 		p, err := loadPolicy(spec.policy)
@@ -270,7 +270,7 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []h
 		if m != nil {
 			p = m.Instrument(p)
 		}
-		g.members = append(g.members, host.Member{Plugin: p, Digest: digest, Source: spec.policy, CrashBudget: spec.budget})
+		g.members = append(g.members, chain.Member{Plugin: p, Digest: digest, Source: spec.policy, CrashBudget: spec.budget})
 	}
 	for i := range spec.plugins {
 		entry := &spec.plugins[i]
@@ -301,16 +301,16 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []h
 		if budget.Window == 0 {
 			budget.Window = spec.budget.Window
 		}
-		g.members = append(g.members, host.Member{Plugin: p, Monitor: entry.Mode == "monitor",
+		g.members = append(g.members, chain.Member{Plugin: p, Monitor: entry.Mode == "monitor",
 			CrashBudget: budget, Digest: g.ld.digests[len(g.ld.digests)-1], Source: entry.Path})
 	}
 	g.members = append(g.members, extra...)
 	return g, nil
 }
 
-// set is the generation as a host.PluginSet.
-func (g *generation) set() *host.PluginSet {
-	return &host.PluginSet{Members: g.members, Mode: g.spec.mode, Fallback: g.spec.fallback}
+// set is the generation as a chain.PluginSet.
+func (g *generation) set() *chain.PluginSet {
+	return &chain.PluginSet{Members: g.members, Mode: g.spec.mode, Fallback: g.spec.fallback}
 }
 
 // describe names the generation's plugins for a message.
@@ -366,12 +366,12 @@ type pluginRun struct {
 	m     *metrics.Host
 	srv   *metrics.Server
 	rl    *reloader
-	extra []host.Member
+	extra []chain.Member
 }
 
 // startPlugins loads the first plugin set (followed by extra, e.g. the
 // judge) and starts the metrics endpoint if one is configured.
-func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []host.Member) (*pluginRun, error) {
+func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []chain.Member) (*pluginRun, error) {
 	pr := &pluginRun{c: c}
 	spec, err := c.spec(c.ops.file)
 	if err != nil {
@@ -401,15 +401,31 @@ func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []host.M
 	return pr, nil
 }
 
+// addBuiltinRenderer adds m, if not nil, to the plugin set, this
+// generation's and every reloaded one's, and reports whether the set
+// renders at all.
+func (pr *pluginRun) addBuiltinRenderer(m *chain.Member) bool {
+	if m != nil {
+		pr.extra = append(pr.extra, *m)
+		pr.gen.members = append(pr.gen.members, *m)
+	}
+	for _, mem := range pr.gen.members {
+		if mem.Plugin.Manifest().Implements(abi.HookEventRender) {
+			return true
+		}
+	}
+	return false
+}
+
 // chainOptions are the options of the run's chain; onDecision is called
 // for every decision, after the metrics.
-func (pr *pluginRun) chainOptions(cio *cmdIO, onDecision func(*host.DecisionRecord)) *host.ChainOptions {
-	o := &host.ChainOptions{Members: pr.gen.members, Mode: pr.spec.mode, Fallback: pr.spec.fallback,
+func (pr *pluginRun) chainOptions(cio *cmdIO, onDecision func(*chain.DecisionRecord)) *chain.Options {
+	o := &chain.Options{Members: pr.gen.members, Mode: pr.spec.mode, Fallback: pr.spec.fallback,
 		CrashBudget: pr.spec.budget, OnDecision: onDecision,
 		// Errors only: a disabled plugin, an audit write that failed.
 		Logger: newLineLogger(cio.stderr, slog.LevelError)}
 	if m := pr.m; m != nil {
-		o.OnDecision = func(rec *host.DecisionRecord) {
+		o.OnDecision = func(rec *chain.DecisionRecord) {
 			m.ObserveDecision(rec)
 			onDecision(rec)
 		}
@@ -419,7 +435,7 @@ func (pr *pluginRun) chainOptions(cio *cmdIO, onDecision func(*host.DecisionReco
 
 // attach connects the chain: its status to the metrics, and, with a
 // configuration file, the reloader.
-func (pr *pluginRun) attach(chain *host.Chain, cio *cmdIO) {
+func (pr *pluginRun) attach(chain *chain.Chain, cio *cmdIO) {
 	if pr.m != nil {
 		pr.m.SetStatus(chain.Status)
 	}

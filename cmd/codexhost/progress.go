@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 )
 
@@ -95,7 +96,7 @@ func (p *progress) setLabel(label string) {
 
 // ObserveEvent counts the turn's commands.
 func (p *progress) ObserveEvent(ev *host.Event) {
-	if ev.Kind == host.EventItemStarted && ev.Item != nil && ev.Item.Type == host.ItemCommandExecution {
+	if ev.Kind == abi.EventItemStarted && ev.Item != nil && ev.Item.Type == host.ItemCommandExecution {
 		p.mu.Lock()
 		p.commands++
 		p.mu.Unlock()

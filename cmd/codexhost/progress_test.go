@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 )
 
@@ -33,9 +34,9 @@ func TestProgressLine(t *testing.T) {
 
 	clock.advance(12 * time.Second)
 	for range 3 {
-		p.ObserveEvent(&host.Event{Kind: host.EventItemStarted, Item: &host.Item{Type: host.ItemCommandExecution}})
+		p.ObserveEvent(&host.Event{Kind: abi.EventItemStarted, Item: &host.Item{Type: host.ItemCommandExecution}})
 	}
-	p.ObserveEvent(&host.Event{Kind: host.EventItemStarted, Item: &host.Item{Type: host.ItemAgentMessage}})
+	p.ObserveEvent(&host.Event{Kind: abi.EventItemStarted, Item: &host.Item{Type: host.ItemAgentMessage}})
 	p.draw()
 	assert.Equal(t, "\r⠹ working… 12s · 3 commands\x1b[K", term.String())
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/transcript"
@@ -65,8 +66,11 @@ func TestRunRecord(t *testing.T) {
 	var approvals []string
 	for r, err := range host.Replay(tr) {
 		require.NoError(t, err)
-		if r.Request != nil && r.Request.Kind.IsApproval() {
-			a, err := r.Request.ApprovalRequest()
+		if r.Request == nil {
+			continue
+		}
+		if hook, _ := r.Request.Hook(); hook == abi.HookApproval {
+			a, err := r.Request.Approval()
 			require.NoError(t, err)
 			approvals = append(approvals, a.Command+" → "+string(r.Answer))
 		}

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
-	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/metrics"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
 // A reloader keeps the chain's plugin set in step with the configuration
@@ -28,8 +28,8 @@ import (
 // them. Close waits for all of them.
 type reloader struct {
 	c       *runConfig
-	chain   *host.Chain
-	extra   []host.Member
+	chain   *chain.Chain
+	extra   []chain.Member
 	m       *metrics.Host // nil without metrics
 	stderr  io.Writer
 	initial *config.File // the file at start, for start-time keys
@@ -47,8 +47,7 @@ type reloader struct {
 	done    chan struct{}
 	retired sync.WaitGroup
 
-	reloads       *metrics.CounterVec
-	lastOK, ts    *metrics.Gauge
+	reloads       *metrics.Reloads
 	closeOnce     sync.Once
 	drainTimeout  time.Duration
 	reloadTimeout time.Duration
@@ -61,20 +60,12 @@ type fileStat struct {
 }
 
 // newReloader takes ownership of gen. It does not start; call start.
-func newReloader(c *runConfig, chain *host.Chain, gen *generation, extra []host.Member, m *metrics.Host, stderr io.Writer) *reloader {
+func newReloader(c *runConfig, chain *chain.Chain, gen *generation, extra []chain.Member, m *metrics.Host, stderr io.Writer) *reloader {
 	r := &reloader{c: c, chain: chain, cur: gen, extra: extra, m: m, stderr: stderr, initial: c.ops.file,
 		hup: make(chan os.Signal, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		drainTimeout: 30 * time.Second, reloadTimeout: 5 * time.Minute}
 	if m != nil {
-		reg := m.Registry()
-		r.reloads = reg.Counter("codexhost_config_reloads_total", "Reloads of the configuration file, by result (success or failure).", "result")
-		g := reg.Gauge("codexhost_config_last_reload_successful", "1 if the last reload succeeded (or none happened), 0 if it failed and the previous plugin set is still in use.")
-		r.lastOK = g.With()
-		r.lastOK.Set(1)
-		r.ts = reg.Gauge("codexhost_config_last_reload_success_timestamp_seconds", "When the plugin set in use was loaded (Unix time).").With()
-		r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
-		r.reloads.With("success")
-		r.reloads.With("failure")
+		r.reloads = m.Reloads()
 	}
 	r.watched = c.ops.file.WatchedFiles()
 	r.stats, r.sum = snapshot(r.watched)
@@ -183,8 +174,7 @@ func (r *reloader) reload(why string) {
 		fmt.Fprintf(r.stderr, "codexhost: reload of %s (%s) failed; still using plugin set %d: %s\n",
 			path, why, r.chain.Generation(), oneLine(err.Error()))
 		if r.m != nil {
-			r.reloads.With("failure").Inc()
-			r.lastOK.Set(0)
+			r.reloads.Observe(false)
 		}
 	}
 	f, err := config.Load(path)
@@ -236,9 +226,7 @@ func (r *reloader) reload(why string) {
 	fmt.Fprintf(r.stderr, "codexhost: reloaded %s (%s): plugin set %d: %s (loaded in %s)\n",
 		path, why, r.chain.Generation(), gen.describe(), took)
 	if r.m != nil {
-		r.reloads.With("success").Inc()
-		r.lastOK.Set(1)
-		r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+		r.reloads.Observe(true)
 	}
 	if keys := startTimeChanges(r.initial, f); len(keys) > 0 {
 		fmt.Fprintf(r.stderr, "codexhost: reload: %v changed in %s; they apply at the next start\n", keys, path)

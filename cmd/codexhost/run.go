@@ -16,11 +16,11 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/audit"
-	"github.com/codexhost/codexhost/host/judge"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
+	"github.com/codexhost/codexhost/plugins/judge"
 	"github.com/codexhost/codexhost/plugins/render"
-	"github.com/codexhost/codexhost/plugins/render/hostrender"
 	"github.com/codexhost/codexhost/rpc"
 )
 
@@ -124,12 +124,12 @@ func parseFallback(s string) (abi.Decision, error) {
 	return "", usageErr("--fallback %q: want decline, accept or cancel", s)
 }
 
-func parseMode(s string) (host.ChainMode, error) {
+func parseMode(s string) (chain.Mode, error) {
 	switch s {
 	case "deny-wins":
-		return host.DenyWins, nil
+		return chain.DenyWins, nil
 	case "first-answer":
-		return host.FirstAnswer, nil
+		return chain.FirstAnswer, nil
 	}
 	return 0, usageErr("--mode %q: want deny-wins or first-answer", s)
 }
@@ -149,13 +149,13 @@ type decisions struct {
 	json io.Writer
 }
 
-func (d *decisions) record(rec *host.DecisionRecord) {
+func (d *decisions) record(rec *chain.DecisionRecord) {
 	if rec.Hook != abi.HookApproval {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	reason := rec.Why
+	reason := rec.Why.String()
 	for _, a := range rec.Answers {
 		if a.Decision == rec.Decision && a.Reason != "" && !a.Monitor {
 			reason = a.Plugin + ": " + a.Reason
@@ -163,9 +163,9 @@ func (d *decisions) record(rec *host.DecisionRecord) {
 		}
 	}
 	if d.json != nil {
-		_ = render.WriteExecDecision(d.json, &render.ExecDecision{Hook: rec.Hook.String(), Kind: rec.Kind.String(),
+		_ = render.WriteExecDecision(d.json, &render.ExecDecision{Hook: rec.Hook.String(), Kind: string(rec.ApprovalKind),
 			ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID, Summary: rec.Summary,
-			Decision: string(rec.Decision), Reason: reason, Why: rec.Why})
+			Decision: string(rec.Decision), Reason: reason, Why: rec.Why.String()})
 	}
 	switch rec.Decision {
 	case abi.Decline, abi.Cancel:
@@ -287,7 +287,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	defer rec.close()
-	color := c.exec.useColor(hostrender.UseColor(cio.stdout))
+	color := c.exec.useColor(render.UseColor(cio.stdout))
 	cio, prog := startProgress(cio, c.noProgress)
 	if prog != nil {
 		defer prog.stop()
@@ -302,18 +302,26 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	c.ops.trust = proto.trust
 	var late *lateJudge
-	var extra []host.Member
+	var extra []chain.Member
 	if c.judge {
 		late = &lateJudge{}
-		extra = append(extra, host.Member{Plugin: late})
+		extra = append(extra, chain.Member{Plugin: late})
 	}
 	pr, err := c.startPlugins(ctx, cio, extra)
 	if err != nil {
 		return err
 	}
 	defer pr.close()
+	renders := pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 	dec := &decisions{stderr: cio.stderr}
 	chainOpts := pr.chainOptions(cio, dec.record)
+	renderOut := io.Writer(cio.stdout)
+	if c.render == renderCodexJSON {
+		// The renderer and the decisions write whole lines to one stdout.
+		renderOut = &lockedWriter{w: cio.stdout}
+		dec.json = renderOut
+	}
+	chainOpts.Render = chain.RenderOptions{Output: renderOut}
 	if c.audit != "" {
 		log, err := audit.Open(c.audit, nil)
 		if err != nil {
@@ -322,33 +330,18 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		defer log.Close()
 		chainOpts.Audit = log.Append
 	}
-	chain, err := host.NewChain(chainOpts)
+	ch, err := chain.New(chainOpts)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	pr.attach(chain, cio)
+	defer ch.Close()
+	pr.attach(ch, cio)
 
-	// Renderer.
-	var obs *hostrender.Observer
-	var observers []host.EventObserver
-	switch c.render {
-	case "exec":
-		obs = hostrender.New(&hostrender.Options{Output: cio.stdout,
-			Renderer: &render.ExecStyle{Color: color}})
-	case "json":
-		obs = hostrender.New(&hostrender.Options{Output: cio.stdout, Renderer: render.JSONL{}})
-	case renderCodexJSON:
-		// The renderer and the decisions write whole lines to one stdout.
-		out := &lockedWriter{w: cio.stdout}
-		obs = hostrender.New(&hostrender.Options{Output: out, Renderer: &render.ExecJSON{}})
-		dec.json = out
-	}
-	only := &threadFilter{}
-	if obs != nil {
-		only.inner = stdoutEvents{obs}
-		observers = append(observers, only)
-		defer obs.Close()
-	}
+	// The chain renders the session's thread (not the judge's) with its
+	// render members: the built-in renderer or render plugins. Retry
+	// notices are diagnostics, printed on stderr by reconnects.
+	only := &threadFilter{inner: stdoutEvents{ch}}
+	observers := []host.EventObserver{only}
 	if prog != nil {
 		observers = append(observers, prog)
 	}
@@ -359,7 +352,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
-		Handler: chain, Observers: observers, Transcript: rec.writer(),
+		Handler: ch, Observers: observers, Transcript: rec.writer(),
 	})
 	if err != nil {
 		return c.failure(ctx, "start codex", err)
@@ -395,11 +388,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		// --timeout fired, maybe before the turn started (a slow start).
 		err = fail(exitTurnFailed, "turn timed out after %s", c.timeout)
 	}
-	if obs != nil {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_ = obs.Flush(fctx)
-		cancel()
-	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	_ = ch.Flush(fctx)
+	cancel()
 	if res != nil && res.ThreadID != "" {
 		// Not an error: no "codexhost:" prefix, which marks the error lines.
 		fmt.Fprintf(cio.stderr, "thread %s: continue it with codexhost run --thread %s PROMPT\n", res.ThreadID, res.ThreadID)
@@ -410,7 +401,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if err := c.exec.writeLastMessage(res.Text); err != nil {
 		return err
 	}
-	if c.render == "none" && res.Text != "" {
+	if !renders && res.Text != "" {
 		fmt.Fprintln(cio.stdout, res.Text)
 	}
 	if n := dec.count(); n > 0 {
@@ -576,3 +567,27 @@ func lastLine(lines []string) string {
 
 // marshalIndent is json.MarshalIndent with the house indentation.
 func marshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+
+// builtinRenderer is the member that renders with --render exec or json,
+// or nil: with --render none, and when a loaded plugin renders and the
+// render setting was left at its default (the plugin replaces the
+// built-in renderer).
+func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
+	explicit := c.ops.fs.Changed("render") || (c.ops.file != nil && c.ops.file.Defined("render"))
+	if !explicit {
+		for _, m := range gen.members {
+			if m.Plugin.Manifest().Implements(abi.HookEventRender) {
+				return nil
+			}
+		}
+	}
+	switch c.render {
+	case "exec":
+		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color})}
+	case "json":
+		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
+	case renderCodexJSON:
+		return &chain.Member{Plugin: chain.RendererPlugin("codex-json", &render.ExecJSON{})}
+	}
+	return nil
+}

@@ -15,10 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -54,7 +54,7 @@ func TestAllowlistOnRealCodex(t *testing.T) {
 			hosttest.Turn(hosttest.ExecCommand("touch forbidden.txt"), hosttest.Text("tried")),
 			hosttest.Turn(hosttest.ExecCommand("touch ok.txt.again"), hosttest.Text("tried again")),
 		),
-		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
+		Chain: chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
 	})
 	env.Run(t, "make ok.txt")
 	env.Run(t, "make forbidden.txt")

@@ -6,10 +6,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -28,7 +28,7 @@ func TestAnswerOnRealCodex(t *testing.T) {
 	var decisions e2e.Decisions
 	env := e2e.Start(t, e2e.Config{
 		Script: hosttest.Turn(ask, hosttest.Text("thanks")),
-		Chain:  host.ChainOptions{Plugins: []plugins.Plugin{p}, OnDecision: decisions.Record},
+		Chain:  chain.Options{Plugins: []plugins.Plugin{p}, OnDecision: decisions.Record},
 		Home:   &hosttest.CodexHomeOptions{RequestUserInput: true},
 	})
 	res := env.Run(t, "ask me")
@@ -43,6 +43,6 @@ func TestAnswerOnRealCodex(t *testing.T) {
 
 	records := decisions.All()
 	require.Len(t, records, 1)
-	assert.Equal(t, "answer", records[0].Why)
+	assert.Equal(t, "answer", records[0].Why.String())
 	assert.Equal(t, "answer", records[0].Answers[0].Plugin)
 }

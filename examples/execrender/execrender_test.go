@@ -16,8 +16,8 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/render"
-	"github.com/codexhost/codexhost/plugins/render/hostrender"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -37,14 +37,17 @@ func TestPluginMatchesBuiltIn(t *testing.T) {
 	}
 	plain, color := load(settings{}), load(settings{Color: true})
 	var plainOut, colorOut, builtinPlain, builtinColor lockedBuffer
-	rPlain := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{plain}, Output: &plainOut})
-	defer rPlain.Close()
-	rColor := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{color}, Output: &colorOut})
-	defer rColor.Close()
-	oPlain := hostrender.New(&hostrender.Options{Output: &builtinPlain, Renderer: &render.ExecStyle{}})
-	defer oPlain.Close()
-	oColor := hostrender.New(&hostrender.Options{Output: &builtinColor, Renderer: &render.ExecStyle{Color: true}})
-	defer oColor.Close()
+	// Each renderer is the only member of a chain of its own, so that
+	// each writes to its own buffer.
+	renders := func(p plugins.Plugin, out *lockedBuffer) *chain.Chain {
+		c, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{p}, Render: chain.RenderOptions{Output: out}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	rPlain, rColor := renders(plain, &plainOut), renders(color, &colorOut)
+	oPlain := renders(chain.RendererPlugin("exec", &render.ExecStyle{}), &builtinPlain)
+	oColor := renders(chain.RendererPlugin("exec", &render.ExecStyle{Color: true}), &builtinColor)
 
 	env := e2e.Start(t, e2e.Config{
 		Script: hosttest.Turn(
@@ -52,7 +55,7 @@ func TestPluginMatchesBuiltIn(t *testing.T) {
 			hosttest.ApplyPatch(hosttest.AddFilePatch("hello.txt", "hi\n")),
 			hosttest.Text("Done: it printed hi, and hello.txt is written.").InDeltas(4),
 		),
-		Chain:     host.ChainOptions{Fallback: abi.Accept},
+		Chain:     chain.Options{Fallback: abi.Accept},
 		Observers: []host.EventObserver{rPlain, rColor, oPlain, oColor},
 	})
 	env.Run(t, "say hi and write hello.txt")

@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 // The policy, built from this directory both as a sandboxed Wasm plugin and
@@ -32,7 +32,7 @@ func testPolicy(t *testing.T, policy plugins.Plugin) {
 			hosttest.Turn(hosttest.ExecCommand("echo hello > echoed.txt"), hosttest.Text("echoed")),
 			hosttest.Turn(hosttest.ExecCommand("rm victim.txt"), hosttest.Text("tried")),
 		),
-		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
+		Chain: chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
 	})
 	victim := filepath.Join(env.Work, "victim.txt")
 	require.NoError(t, os.WriteFile(victim, []byte("keep me"), 0o644))

@@ -14,6 +14,7 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 )
 
@@ -26,11 +27,12 @@ func TestRendererGoldenTurn(t *testing.T) {
 	renderer := e2e.LoadWasm(t, ".", nil)
 	approve := e2e.LoadWasm(t, mustSource(t, plugintest.GuestApproveAll), nil)
 	var out e2e.Buffer
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{renderer}, Output: &out})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{renderer}, Render: chain.RenderOptions{Output: &out}})
+	require.NoError(t, err)
 	defer r.Close()
 	env := e2e.Start(t, e2e.Config{
 		Script:    hosttest.Turn(hosttest.Text("Let me check.").InDeltas(3).And(hosttest.ExecCommand("echo hi")), hosttest.Text("All done, it printed hi.").InDeltas(4)),
-		Chain:     host.ChainOptions{Plugins: []plugins.Plugin{approve}},
+		Chain:     chain.Options{Plugins: []plugins.Plugin{approve}},
 		Observers: []host.EventObserver{r},
 	})
 	env.Run(t, "say hi")

@@ -6,10 +6,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 // The model calls the plugin's tool; the plugin's answer reaches the
@@ -20,7 +20,7 @@ func TestToolOnRealCodex(t *testing.T) {
 	call := hosttest.FunctionCall("word_count", map[string]string{"text": "one two three"})
 	env := e2e.Start(t, e2e.Config{
 		Script: hosttest.Turn(call, hosttest.Text("counted")),
-		Chain:  host.ChainOptions{Plugins: []plugins.Plugin{tool}},
+		Chain:  chain.Options{Plugins: []plugins.Plugin{tool}},
 	})
 	res := env.Run(t, "count the words")
 	assert.Equal(t, "counted", res.Text)

@@ -54,8 +54,10 @@ type Header struct {
 	Version int `json:"version"`
 	// Codexhost is the version of the codexhost that wrote it.
 	Codexhost string `json:"codexhost,omitempty"`
-	// Codex is the codex version codexhost was built against; the
-	// version codex reported is in the initialize response.
+	// Codex is the version of the codex the transcript was recorded from,
+	// as codex reported it at initialize (host sets it with
+	// [Writer.SetCodex]); else, in transcripts of older codexhost
+	// versions, the codex version codexhost was built against.
 	Codex string `json:"codex,omitempty"`
 	// Start is when the transcript was started.
 	Start time.Time `json:"start"`
@@ -82,6 +84,8 @@ type Writer struct {
 	w      io.Writer
 	header Header
 	begun  bool
+	held   bool     // Hold was called and Begin not yet
+	queued [][]byte // records held, in order
 	err    error
 	buf    []byte
 	now    func() time.Time
@@ -95,12 +99,49 @@ func NewWriter(w io.Writer, h Header) *Writer {
 	return &Writer{w: w, header: h, now: time.Now}
 }
 
-// Begin writes the header if it has not been written yet.
+// Begin writes the header if it has not been written yet, then the records
+// held since [Writer.Hold].
 func (w *Writer) Begin() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.held = false
 	w.begin()
+	for _, b := range w.queued {
+		if w.err != nil {
+			break
+		}
+		if _, err := w.w.Write(b); err != nil {
+			w.err = fmt.Errorf("transcript: %w", err)
+		}
+	}
+	w.queued = nil
 	return w.err
+}
+
+// Hold defers the header until [Writer.Begin]: records written meanwhile
+// are kept in memory, in order, and written after the header. A host holds
+// the transcript during the initialize handshake, to put the codex version
+// codex reports into the header; hold only that long, since held records
+// are lost if the process dies. Hold does nothing once the header is
+// written.
+func (w *Writer) Hold() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.begun {
+		w.held = true
+	}
+}
+
+// SetCodex sets the header's Codex version. It reports false, and does
+// nothing, once the header is written.
+func (w *Writer) SetCodex(version string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.begun {
+		return false
+	}
+	w.header.Codex = version
+	return true
 }
 
 func (w *Writer) begin() {
@@ -128,7 +169,9 @@ func (w *Writer) Record(dir Direction, line []byte) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.begin()
+	if !w.held {
+		w.begin()
+	}
 	if w.err != nil {
 		return
 	}
@@ -145,6 +188,10 @@ func (w *Writer) Record(dir Direction, line []byte) {
 		b = append(b, s...)
 	}
 	b = append(b, "}\n"...)
+	if w.held {
+		w.queued = append(w.queued, bytes.Clone(b))
+		return
+	}
 	if _, err := w.w.Write(b); err != nil {
 		w.err = fmt.Errorf("transcript: %w", err)
 	}

@@ -102,14 +102,18 @@ var rules = []rule{
 		why:      "guests link nothing of the host"},
 	{dir: "plugins/rules", except: []string{"plugins/rules/cmd"}, deny: []string{"host", "cmd"},
 		denyDeps: []string{"github.com/santhosh-tekuri/jsonschema", "golang.org/x/text"}, why: "the rules engine goes into a Wasm guest"},
+	{dir: "host", except: []string{"host/hosttest", "host/internal/benchmarks"}, deny: []string{"plugins"},
+		why: "host is a codex client: it never imports plugins"},
+	{dir: "plugins/chain", deny: []string{"plugins/wasm", "plugins/process", "plugins/load", "plugins/dist", "plugins/cases", "plugins/plugintest", "cmd"},
+		why: "the chain composes plugins through the plugins contract and answers host's handlers: it imports host and plugins, never a runtime or admission"},
+	{dir: "plugins/load", deny: []string{"host", "plugins/chain"}, why: "admission opens plugins: it knows no codex client and no chain"},
+	{dir: "plugins/wasm", deny: []string{"host", "plugins/chain", "plugins/load"}, why: "a runtime sits below the chain and admission"},
+	{dir: "plugins/process", deny: []string{"host", "plugins/chain", "plugins/load"}, why: "a runtime sits below the chain and admission"},
+	{dir: "plugins/dist", deny: []string{"host", "plugins/chain", "plugins/load"}, why: "distribution sits below admission"},
+	{dir: "internal", except: []string{"internal/layering"}, deny: []string{"host", "plugins", "cmd"}, why: "the module's shared internal packages sit below host and plugins"},
 	{dir: "cmd/codexhost", deny: []string{"host/hosttest"}, why: "the codexhost binary does not link test packages"},
 	{dir: "", except: []string{"cmd", "examples"}, deny: []string{"cmd", "examples"}, why: "nothing imports commands or examples"},
 }
-
-// hostRule: host is a pure codex client. It holds once the plugin chain
-// has moved out of host (issue 15, item 2).
-var hostRule = rule{dir: "host", except: []string{"host/hosttest", "host/internal/benchmarks"}, deny: []string{"plugins"},
-	why: "host is a codex client: it never imports plugins"}
 
 func (r *rule) applies(p string) bool {
 	if !under(p, r.dir) && r.dir != "" {
@@ -168,15 +172,6 @@ func TestLayering(t *testing.T) {
 			}
 		})
 	}
-	t.Run("host", func(t *testing.T) {
-		bad := hostRule.check(pkgs)
-		if len(bad) > 0 && slices.ContainsFunc(pkgs["host"].Imports, func(s string) bool { return strings.HasPrefix(s, module+"/plugins") }) {
-			t.Skipf("pending: host still imports plugins (the chain moves to plugins/chain, issue 15 item 2); %d violations, e.g. %s", len(bad), bad[0])
-		}
-		for _, v := range bad {
-			t.Errorf("%s: %s", v, hostRule.why)
-		}
-	})
 }
 
 // Guests are built for GOOS=wasip1 too, with other files: the same rules
@@ -193,11 +188,15 @@ func TestLayeringWasm(t *testing.T) {
 // The rules catch what they are meant to catch.
 func TestRulesCatch(t *testing.T) {
 	pkgs := map[string]*pkg{
-		"abi":       {ImportPath: module + "/abi", Imports: []string{"fmt", module + "/rpc"}},
-		"sdk-guest": {ImportPath: module + "/sdk-guest", Deps: []string{module + "/plugins/process", "golang.org/x/text/language"}},
-		"rpc":       {ImportPath: module + "/rpc", Imports: []string{module + "/abi", module + "/internal/jsonscan", module + "/host"}},
-		"plugins":   {ImportPath: module + "/plugins", Imports: []string{module + "/abi", module + "/plugins/dist"}},
-		"plugins/x": {ImportPath: module + "/plugins/x", Imports: []string{module + "/host"}},
+		"abi":           {ImportPath: module + "/abi", Imports: []string{"fmt", module + "/rpc"}},
+		"sdk-guest":     {ImportPath: module + "/sdk-guest", Deps: []string{module + "/plugins/process", "golang.org/x/text/language"}},
+		"rpc":           {ImportPath: module + "/rpc", Imports: []string{module + "/abi", module + "/internal/jsonscan", module + "/host"}},
+		"plugins":       {ImportPath: module + "/plugins", Imports: []string{module + "/abi", module + "/plugins/dist"}},
+		"plugins/x":     {ImportPath: module + "/plugins/x", Imports: []string{module + "/host"}},
+		"host":          {ImportPath: module + "/host", Imports: []string{module + "/rpc"}, Deps: []string{module + "/rpc", module + "/plugins"}},
+		"host/hosttest": {ImportPath: module + "/host/hosttest", Deps: []string{module + "/plugins/chain"}},
+		"plugins/chain": {ImportPath: module + "/plugins/chain", Deps: []string{module + "/host", module + "/plugins", module + "/plugins/wasm"}},
+		"plugins/wasm":  {ImportPath: module + "/plugins/wasm", Deps: []string{module + "/plugins", module + "/plugins/chain"}},
 	}
 	var got []string
 	for _, r := range rules {
@@ -206,7 +205,10 @@ func TestRulesCatch(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"abi imports rpc",
+		"host depends on plugins",
 		"plugins imports plugins/dist",
+		"plugins/chain depends on plugins/wasm",
+		"plugins/wasm depends on plugins/chain",
 		"rpc imports host",
 		"sdk-guest depends on golang.org/x/text/language",
 		"sdk-guest depends on plugins/process",

@@ -338,14 +338,4 @@ func (tc *Case) checkExpect() error {
 }
 
 // hookOf is the hook that answers a codex request.
-func hookOf(req *host.Request) (abi.Hook, bool) {
-	switch {
-	case req.Kind.IsApproval():
-		return abi.HookApproval, true
-	case req.Kind == host.RequestUserInput:
-		return abi.HookToolInput, true
-	case req.Kind == host.RequestToolCall:
-		return abi.HookToolCall, true
-	}
-	return 0, false
-}
+func hookOf(req *host.Request) (abi.Hook, bool) { return req.Hook() }

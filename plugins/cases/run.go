@@ -16,6 +16,7 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/transcript"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 // transcriptCases turns the requests of a transcript that the plugin
@@ -32,13 +33,13 @@ func transcriptCases(tr *transcript.Transcript, name string, m *abi.Manifest) (c
 			continue
 		}
 		hook, ok := hookOf(r.Request)
-		title := fmt.Sprintf("%s:%d %s %s", name, r.Line, r.Request.Kind, requestSummary(r.Request))
+		title := fmt.Sprintf("%s:%d %s %s", name, r.Line, requestName(r.Request), requestSummary(r.Request))
 		if !ok || !m.Implements(hook) {
 			skipped = append(skipped, title)
 			continue
 		}
 		if hook == abi.HookToolCall {
-			if tc, err := r.Request.ToolCallRequest(); err != nil || !servesTool(m, tc.Tool) {
+			if tc, err := r.Request.ToolCall(); err != nil || !servesTool(m, tc.Tool) {
 				skipped = append(skipped, title)
 				continue
 			}
@@ -64,25 +65,50 @@ func servesTool(m *abi.Manifest, name string) bool {
 	return false
 }
 
+// requestName is a short name of a codex request's kind.
+func requestName(req *host.Request) string {
+	switch hook, _ := req.Hook(); hook {
+	case abi.HookApproval:
+		a, err := req.Approval()
+		if err != nil {
+			break
+		}
+		switch {
+		case a.Legacy && a.Kind == abi.ApprovalCommand:
+			return "legacyExecApproval"
+		case a.Legacy:
+			return "legacyPatchApproval"
+		case a.Kind == abi.ApprovalPermissions:
+			return "permissions"
+		}
+		return string(a.Kind) + "Approval"
+	case abi.HookToolInput:
+		return "userInput"
+	case abi.HookToolCall:
+		return "toolCall"
+	}
+	return req.Method
+}
+
 // requestSummary describes a codex request in a few words.
 func requestSummary(req *host.Request) string {
 	var s string
-	switch {
-	case req.Kind.IsApproval():
-		if a, err := req.ApprovalRequest(); err == nil {
+	switch hook, _ := req.Hook(); hook {
+	case abi.HookApproval:
+		if a, err := req.Approval(); err == nil {
 			s = a.Command
 			for _, c := range a.Changes {
 				s += " " + c.Kind + ":" + c.Path
 			}
 		}
-	case req.Kind == host.RequestUserInput:
-		if t, err := req.ToolInputRequest(); err == nil {
+	case abi.HookToolInput:
+		if t, err := req.UserInput(); err == nil {
 			for _, q := range t.Questions {
 				s += " " + q.Question
 			}
 		}
-	case req.Kind == host.RequestToolCall:
-		if t, err := req.ToolCallRequest(); err == nil {
+	case abi.HookToolCall:
+		if t, err := req.ToolCall(); err == nil {
 			s = t.Tool + " " + string(t.Arguments)
 		}
 	}
@@ -216,11 +242,11 @@ type Runner struct {
 	plugin   plugins.Plugin
 	tap      *tapPlugin
 	manifest *abi.Manifest
-	chain    *host.Chain
+	chain    *chain.Chain
 	print    bool
 
 	mu  sync.Mutex
-	rec *host.DecisionRecord
+	rec *chain.DecisionRecord
 }
 
 // NewRunner returns a Runner for p.
@@ -235,14 +261,14 @@ func NewRunner(p plugins.Plugin, opts *Options) (*Runner, error) {
 	tap := &tapPlugin{Plugin: p}
 	r := &Runner{plugin: p, tap: tap, manifest: p.Manifest(), print: o.Print}
 	var err error
-	r.chain, err = host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{tap}, Fallback: o.Fallback, OnDecision: r.onDecision})
+	r.chain, err = chain.New(&chain.Options{Plugins: []plugins.Plugin{tap}, Fallback: o.Fallback, OnDecision: r.onDecision})
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *Runner) onDecision(rec *host.DecisionRecord) {
+func (r *Runner) onDecision(rec *chain.DecisionRecord) {
 	r.mu.Lock()
 	r.rec = rec
 	r.mu.Unlock()
@@ -312,19 +338,19 @@ func (r *Runner) direct(ctx context.Context, tc *Case) outcome {
 		var resp abi.ApprovalResponse
 		_ = json.Unmarshal(tc.payload, &req)
 		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && resp.Decision != abi.Abstain {
-			_, o.refused = host.NewRequest(approvalMethod(&req), nil).ApprovalAnswer(&req, &resp)
+			_, o.refused = (&host.ApprovalRequest{Method: approvalMethod(&req), ApprovalRequest: &req}).Answer(&resp)
 		}
 	case abi.HookToolInput:
 		var req abi.ToolInputRequest
 		var resp abi.ToolInputResponse
 		_ = json.Unmarshal(tc.payload, &req)
 		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && !resp.Abstain {
-			_, o.refused = host.ToolInputAnswer(&req, &resp)
+			_, o.refused = (&host.UserInputRequest{ToolInputRequest: &req}).Answer(&resp)
 		}
 	case abi.HookToolCall:
 		var resp abi.ToolCallResponse
 		if o.refused = decodeResp(o.resp, &resp); o.refused == nil {
-			_, o.refused = host.ToolCallAnswer(&resp)
+			_, o.refused = (&host.ToolCallRequest{ToolCallRequest: &abi.ToolCallRequest{}}).Answer(&resp)
 		}
 	case abi.HookEventRender:
 		var resp abi.RenderResponse
@@ -368,19 +394,17 @@ func (r *Runner) viaHost(ctx context.Context, tc *Case) outcome {
 	r.mu.Lock()
 	r.rec = nil
 	r.mu.Unlock()
-	ans, err := r.chain.HandleRequest(ctx, tc.req)
+	ans, err := tc.req.Serve(ctx, r.chain)
 	if err != nil {
 		o.err = err
 		return o
 	}
-	if b, err := json.Marshal(ans); err == nil {
-		_ = json.Unmarshal(b, &o.wire)
-	}
+	_ = json.Unmarshal(ans, &o.wire)
 	calls := r.tap.take()
 	if len(calls) == 0 {
 		if tc.hook == abi.HookToolCall {
 			name := ""
-			if t, err := tc.req.ToolCallRequest(); err == nil {
+			if t, err := tc.req.ToolCall(); err == nil {
 				name = t.Tool
 			}
 			o.notAsk = fmt.Sprintf("the plugin does not serve the tool %q", name)

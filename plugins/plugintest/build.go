@@ -34,7 +34,7 @@ func moduleRoot() (string, error) {
 
 // GuestSource returns the source of a reference guest: the package
 // directory of a Go guest (GuestRef, GuestApproveAll, GuestAbstain), or
-// the .wat file of GuestDeclineAllWAT.
+// the .wat file of GuestDeclineAllWAT or GuestSleeperWAT.
 func GuestSource(guest string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
@@ -45,6 +45,8 @@ func GuestSource(guest string) (string, error) {
 		return filepath.Join(root, "sdk-guest", "internal", "testguests", guest), nil
 	case GuestDeclineAllWAT:
 		return filepath.Join(root, "plugins", "plugintest", "testdata", "wat", "declineall.wat"), nil
+	case GuestSleeperWAT:
+		return filepath.Join(root, "plugins", "plugintest", "testdata", "wat", "sleeper.wat"), nil
 	}
 	return "", fmt.Errorf("plugintest: unknown guest %q", guest)
 }

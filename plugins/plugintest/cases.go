@@ -59,6 +59,12 @@ var (
 		{"concurrent", watConcurrent},
 		{"close", closeCase(abi.HookApproval, command("ls"))},
 	}
+	sleeperCases = []testCase{
+		{"manifest", manifestCase("sleeper-wat")},
+		{"sleep-deadline", sleepDeadline},
+		{"sleep-cancel", sleepCancel},
+		{"sleep-close", sleepClose},
+	}
 )
 
 // --- ref -------------------------------------------------------------------
@@ -438,4 +444,61 @@ func watConcurrent(t *testing.T, k *kit) {
 			assertDecision(t, r, abi.Decline, "declined by a WAT guest")
 		}
 	})
+}
+
+// --- sleeper-wat ---------------------------------------------------------
+
+// sleepDeadline: a guest asleep in WASI is woken and stopped at the call's
+// deadline, and the plugin stays usable.
+func sleepDeadline(t *testing.T, k *kit) {
+	const timeout = 200 * time.Millisecond
+	p := k.mustLoad(t, &plugins.Options{Timeout: timeout})
+	for range 2 {
+		start := time.Now()
+		_, err := call[abi.ApprovalResponse](t, p, abi.HookApproval, command("sleep"))
+		elapsed := time.Since(start)
+		requireCallError(t, err, plugins.FailTimeout)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.GreaterOrEqual(t, elapsed, timeout*3/4, "stopped before the timeout")
+		assert.Less(t, elapsed, timeout+time.Second, "a sleeping guest must be stopped at the timeout")
+		t.Logf("stopped after %v (timeout %v)", elapsed, timeout)
+		// The next call is answered (on a fresh instance).
+		_, err = p.Call(t.Context(), abi.HookEventRender, []byte(`{"events":[]}`))
+		assert.ErrorIs(t, err, &abi.Error{Code: abi.CodeUnsupportedHook})
+	}
+}
+
+// sleepCancel: cancelling the call's context wakes and stops the guest.
+func sleepCancel(t *testing.T, k *kit) {
+	p := k.mustLoad(t, &plugins.Options{Timeout: time.Minute})
+	ctx, cancel := context.WithCancel(t.Context())
+	stop := time.AfterFunc(100*time.Millisecond, cancel)
+	defer stop.Stop()
+	start := time.Now()
+	_, err := p.Call(ctx, abi.HookApproval, []byte(`{"kind":"command","command":"sleep"}`))
+	elapsed := time.Since(start)
+	requireCallError(t, err, plugins.FailUnavailable)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, elapsed, 5*time.Second, "the call's deadline is a minute away")
+}
+
+// sleepClose: closing the plugin with a done context stops a call asleep
+// in it: Close returns at once, and the call fails with ErrClosed.
+func sleepClose(t *testing.T, k *kit) {
+	p := k.mustLoad(t, &plugins.Options{Timeout: time.Minute})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Call(context.Background(), abi.HookApproval, []byte(`{"kind":"command","command":"sleep"}`))
+		done <- err
+	}()
+	// Close whether or not the call has begun: either way it must end
+	// with ErrClosed, at once.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	start := time.Now()
+	require.NoError(t, p.Close(ctx))
+	err := <-done
+	elapsed := time.Since(start)
+	require.ErrorIs(t, err, plugins.ErrClosed)
+	assert.Less(t, elapsed, 5*time.Second, "the call's deadline is a minute away")
 }

@@ -11,7 +11,7 @@
 //	}
 //
 // The reference guests are sdk-guest/internal/testguests/{ref,approveall,
-// abstain} (Go, built with sdk-guest) and testdata/wat/declineall.wat
+// abstain} (Go, built with sdk-guest) and testdata/wat/{declineall,sleeper}.wat
 // (hand-written WebAssembly text: it proves the ABI does not need Go). A
 // runtime that cannot run one returns [ErrNoGuest] from its Loader, and
 // that guest's cases are skipped; [Options] skips single cases.
@@ -37,10 +37,15 @@ const (
 	// GuestDeclineAllWAT declines every approval and implements no other
 	// hook; it is written in WebAssembly text (testdata/wat/declineall.wat).
 	GuestDeclineAllWAT = "declineall-wat"
+	// GuestSleeperWAT sleeps in WASI poll_oneoff for hours on every
+	// approval and implements no other hook (testdata/wat/sleeper.wat): a
+	// runtime must wake it at the deadline, on cancellation and on Close.
+	// It is a WebAssembly guest only.
+	GuestSleeperWAT = "sleeper-wat"
 )
 
 // Guests lists the reference guests, in the order Run runs them.
-var Guests = []string{GuestRef, GuestApproveAll, GuestAbstain, GuestDeclineAllWAT}
+var Guests = []string{GuestRef, GuestApproveAll, GuestAbstain, GuestDeclineAllWAT, GuestSleeperWAT}
 
 // A Loader loads the named reference guest in the runtime under test, with
 // opts (never nil; zero fields mean the runtime's defaults). It returns the
@@ -93,6 +98,8 @@ func RunGuest(t *testing.T, load Loader, guest string, opts *Options) {
 		cases = abstainCases
 	case GuestDeclineAllWAT:
 		cases = declineAllCases
+	case GuestSleeperWAT:
+		cases = sleeperCases
 	default:
 		t.Fatalf("plugintest: unknown guest %q", guest)
 	}

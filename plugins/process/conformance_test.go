@@ -16,7 +16,7 @@ func loader(t *testing.T, guest string, o *plugins.Options) (plugins.Plugin, err
 	if err != nil {
 		return nil, err
 	}
-	if guest == plugintest.GuestDeclineAllWAT {
+	if guest == plugintest.GuestDeclineAllWAT || guest == plugintest.GuestSleeperWAT {
 		return nil, fmt.Errorf("%w: a WAT guest is not a process plugin", plugintest.ErrNoGuest)
 	}
 	bin := plugintest.BuildProcessGuest(t, src)

@@ -3,8 +3,11 @@
 package process
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"unsafe"
 )
@@ -46,4 +49,82 @@ func waitExited(pid int) bool {
 			return true
 		}
 	}
+}
+
+// killTree kills (SIGKILL) the descendants of pid, found through /proc by
+// their parent pid: those that left its process group (setsid) too. It
+// stops them first (SIGSTOP), pass after pass until no new one appears, so
+// that none can fork a child it would miss. A descendant whose parent
+// exited before (a double-forked daemon) is the child of init, or of a
+// subreaper, and is not found.
+func killTree(pid int) {
+	if pid <= 0 {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	seen := map[int]bool{}
+	for range 8 {
+		found := false
+		for _, d := range descendants(pid) {
+			if !seen[d] {
+				seen[d], found = true, true
+				_ = syscall.Kill(d, syscall.SIGSTOP)
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	for d := range seen {
+		_ = syscall.Kill(d, syscall.SIGKILL)
+	}
+}
+
+// descendants returns the pids of the processes below pid in the process
+// tree, read from /proc.
+func descendants(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if pp := parentPid(p); pp > 0 {
+			children[pp] = append(children[pp], p)
+		}
+	}
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// parentPid reads the parent pid of pid from /proc/pid/stat, or 0.
+func parentPid(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	pp, _ := strconv.Atoi(string(f[1]))
+	return pp
 }

@@ -14,3 +14,6 @@ func killGroup(int) {}
 
 // waitExited returns false: it is not supported, and Wait reaps at once.
 func waitExited(int) bool { return false }
+
+// killTree does nothing: only Linux finds a process's descendants.
+func killTree(int) {}

@@ -23,7 +23,8 @@
 // # Host shutdown
 //
 // Close ends the plugin gracefully: go-plugin asks it to exit, and it is
-// killed if it has not within 2 to 3s, or when Close's context is done. A
+// killed, with its process tree, if it has not within 1s, or when Close's
+// context is done. A
 // host killed with SIGKILL, or dying of SIGTERM or SIGINT without a handler
 // (Go's default), cannot do that: on Linux the kernel kills the plugin with
 // SIGKILL (Pdeathsig) when the host dies, but not the children the plugin
@@ -58,6 +59,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -104,8 +106,15 @@ type Plugin struct {
 	logger   *slog.Logger
 	wantSum  []byte // the pinned sha256, or nil
 
-	// mu guards the fields below. It is held while a process starts, so a
-	// Close during a restart waits for the restart (at most StartTimeout).
+	// restarting holds one token while a process (re)starts: callers
+	// wait for it, or for their ctx. It is never held with mu.
+	restarting chan struct{}
+	// closing is cancelled by Close: a restart in progress stops.
+	closing     context.Context
+	stopClosing context.CancelFunc
+
+	// mu guards the fields below. It is held only briefly, never while a
+	// process starts.
 	mu       sync.Mutex
 	cur      *proc // nil: not running
 	restarts []time.Time
@@ -118,6 +127,11 @@ type proc struct {
 	stub   *stub
 	runner *procRunner
 	stderr *lineLogger // the raw stderr
+	output *budget     // what its output may still log
+
+	// runnerMu guards runner until Client returns: go-plugin sets it on
+	// a goroutine of its own, and a start stopped early kills it.
+	runnerMu sync.Mutex
 }
 
 var _ plugins.Plugin = (*Plugin)(nil)
@@ -136,7 +150,8 @@ var _ plugins.Plugin = (*Plugin)(nil)
 //   - plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits,
 //     an error of Options.Admit, or a configure error.
 func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
-	p := &Plugin{path: path}
+	p := &Plugin{path: path, restarting: make(chan struct{}, 1)}
+	p.closing, p.stopClosing = context.WithCancel(context.Background())
 	if opts != nil {
 		p.opts = *opts
 	}
@@ -171,16 +186,17 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("process: plugin %s: %w", path, err)
 	}
-	pr, err := p.start()
+	lctx, cancel := context.WithTimeoutCause(ctx, o.StartTimeout,
+		&deadlineError{what: "the start timeout", d: o.StartTimeout})
+	defer cancel()
+	pr, err := p.start(lctx)
 	if err != nil {
 		return nil, err
 	}
-	lctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
-	defer cancel()
 	raw, err := pr.stub.describe(lctx)
 	if err != nil {
 		p.stop(context.Background(), pr, true)
-		return nil, fmt.Errorf("process: describe %s: %w", path, err)
+		return nil, fmt.Errorf("process: describe %s: %w", path, ctxError(lctx, err))
 	}
 	if err := json.Unmarshal(raw, &p.manifest); err != nil {
 		p.stop(context.Background(), pr, true)
@@ -202,7 +218,7 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	}
 	if err := p.configure(lctx, pr); err != nil {
 		p.stop(context.Background(), pr, true)
-		return nil, err
+		return nil, ctxError(lctx, err)
 	}
 	p.cur = pr
 	return p, nil
@@ -249,11 +265,21 @@ func (p *Plugin) checkSum() error {
 	return nil
 }
 
-// start checks and launches the process. The caller holds p.mu or owns p
-// exclusively.
-func (p *Plugin) start() (*proc, error) {
+// start checks and launches the process, and performs the handshake
+// within the start timeout and ctx's deadline; it stops when ctx is done.
+// The caller holds p.restarting or owns p exclusively.
+func (p *Plugin) start(ctx context.Context) (*proc, error) {
 	if err := p.checkSum(); err != nil {
 		return nil, err
+	}
+	startTimeout := p.opts.StartTimeout
+	var timeoutErr error = &deadlineError{what: "the start timeout", d: startTimeout}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < startTimeout-10*time.Millisecond {
+		startTimeout = time.Until(d)
+		timeoutErr = fmt.Errorf("the caller's deadline, %v away when the start began", startTimeout.Round(time.Millisecond))
+	}
+	if err := ctx.Err(); err != nil || startTimeout <= 0 {
+		return nil, fmt.Errorf("process: start plugin %s: no time left: %w", p.path, deadlineCause(ctx))
 	}
 	o := &p.opts
 	env := append([]string(nil), o.Env...)
@@ -270,7 +296,8 @@ func (p *Plugin) start() (*proc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process: TLS server certificate: %w", err)
 	}
-	pr := &proc{stderr: &lineLogger{logger: p.logger, stream: "stderr", keep: 20}}
+	out := newBudget(maxOutputBytes)
+	pr := &proc{output: out, stderr: &lineLogger{logger: p.logger, stream: "stderr", keep: 20, budget: out}}
 	var runErr error
 	pr.client = plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: handshake,
@@ -282,7 +309,9 @@ func (p *Plugin) start() (*proc, error) {
 			penv := append(append(env, spec.Env...),
 				envClientCert+"="+string(host.CertPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
 			r, err := newProcRunner(p.path, o.Args, penv, tlsBlob(server))
+			pr.runnerMu.Lock()
 			pr.runner, runErr = r, err
+			pr.runnerMu.Unlock()
 			return r, err
 		},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -291,19 +320,51 @@ func (p *Plugin) start() (*proc, error) {
 		// certificate then replaces the server's in RootCAs.
 		TLSConfig:    clientTLS(host, server),
 		SkipHostEnv:  true,
-		StartTimeout: o.StartTimeout,
+		StartTimeout: startTimeout,
 		Stderr:       pr.stderr,
-		SyncStdout:   &lineLogger{logger: p.logger, stream: "stdout"},
-		SyncStderr:   &lineLogger{logger: p.logger, stream: "stderr"},
+		SyncStdout:   &lineLogger{logger: p.logger, stream: "stdout", budget: out},
+		SyncStderr:   &lineLogger{logger: p.logger, stream: "stderr", budget: out},
 		Logger:       hclog.NewNullLogger(),
 	})
-	rpcClient, err := pr.client.Client()
+	type started struct {
+		c   plugin.ClientProtocol
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		c, err := pr.client.Client()
+		ch <- started{c, err}
+	}()
+	var res started
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		// Kill it: the handshake then fails at once.
+		pr.runnerMu.Lock()
+		if pr.runner != nil {
+			pr.runner.kill()
+		}
+		pr.runnerMu.Unlock()
+		pr.client.Kill()
+		res = <-ch
+		if res.err == nil {
+			res.err = context.Cause(ctx)
+		}
+	}
+	rpcClient, err := res.c, res.err
 	if err != nil {
 		pr.client.Kill()
 		if runErr != nil {
 			err = runErr
 		}
-		return nil, p.startError(err, pr.stderr)
+		if ctx.Err() != nil {
+			// Killed at the deadline: what go-plugin says of it then
+			// ("Unrecognized remote plugin message") is beside the point.
+			err = fmt.Errorf("no handshake before the deadline (%w)", deadlineCause(ctx))
+		} else if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
+			err = fmt.Errorf("%w (%w)", err, timeoutErr)
+		}
+		return nil, p.startError(err, pr)
 	}
 	raw, err := rpcClient.Dispense(abi.PluginName)
 	if err != nil {
@@ -316,7 +377,13 @@ func (p *Plugin) start() (*proc, error) {
 
 var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
 
-func (p *Plugin) startError(err error, stderr *lineLogger) error {
+func (p *Plugin) startError(err error, pr *proc) error {
+	stderr := pr.stderr
+	if pr.runner != nil {
+		// The error may come before go-plugin has read the plugin's
+		// last words: wait for its stderr to end (it is killed).
+		pr.runner.waitStderr(pipeGrace + 500*time.Millisecond)
+	}
 	msg := err.Error()
 	if strings.Contains(strings.ToLower(msg), "incompatible api version") {
 		theirs := "another version"
@@ -326,10 +393,18 @@ func (p *Plugin) startError(err error, stderr *lineLogger) error {
 		return fmt.Errorf("%w: plugin %s speaks %s, this host speaks ABI v%d (%s)",
 			plugins.ErrIncompatibleABI, p.path, theirs, abi.Version, msg)
 	}
-	if tail := stderr.tail(); tail != "" {
-		return fmt.Errorf("process: start plugin %s: %w; its stderr:\n%s", p.path, err, tail)
+	// go-plugin's message quotes what the plugin wrote on stdout.
+	err = &escapedError{err: err}
+	how := ""
+	if pr.runner != nil {
+		if st := pr.runner.exitState(); st != nil {
+			how = fmt.Sprintf(" (the plugin process ended: %s)", st)
+		}
 	}
-	return fmt.Errorf("process: start plugin %s: %w", p.path, err)
+	if tail := stderr.tail(); tail != "" {
+		return fmt.Errorf("process: start plugin %s: %w%s; its stderr:\n%s", p.path, err, how, tail)
+	}
+	return fmt.Errorf("process: start plugin %s: %w%s; its stderr is empty", p.path, err, how)
 }
 
 // Manifest implements plugins.Plugin.
@@ -362,56 +437,98 @@ func admitRestart(restarts []time.Time, now time.Time, max int, window time.Dura
 }
 
 // current returns the live process, restarting a dead one if the restart
-// budget allows.
-func (p *Plugin) current() (*proc, error) {
+// budget allows. A restart runs within ctx's deadline (and the start
+// timeout); callers wait for a restart in progress, or for their ctx.
+func (p *Plugin) current(ctx context.Context) (*proc, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil, plugins.ErrClosed
 	}
+	if pr := p.cur; pr != nil && !pr.client.Exited() {
+		p.mu.Unlock()
+		return pr, nil
+	}
+	p.mu.Unlock()
+
+	select {
+	case p.restarting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the plugin to restart: %w", deadlineCause(ctx))
+	}
+	defer func() { <-p.restarting }()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, plugins.ErrClosed
+	}
+	var dead *proc
 	if pr := p.cur; pr != nil {
-		if !pr.client.Exited() {
+		if !pr.client.Exited() { // restarted meanwhile
+			p.mu.Unlock()
 			return pr, nil
 		}
-		p.cur = nil
-		p.stop(context.Background(), pr, true)
+		p.cur, dead = nil, pr
 	}
 	var err error
 	p.restarts, err = admitRestart(p.restarts, time.Now(), p.opts.MaxRestarts, p.opts.RestartWindow)
+	n := len(p.restarts)
+	p.mu.Unlock()
+	if dead != nil {
+		p.stop(context.Background(), dead, true)
+	}
 	if err != nil {
 		return nil, err
 	}
-	p.logger.Warn("process: restarting plugin", "restarts", len(p.restarts)+1, "window", p.opts.RestartWindow)
-	pr, err := p.restart()
+	p.logger.Warn("process: restarting plugin", "restarts", n+1, "window", p.opts.RestartWindow)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopOnClose := context.AfterFunc(p.closing, cancel)
+	defer stopOnClose()
+	pr, err := p.restart(rctx)
 	// The backoff counts from the end of this restart, whether it worked
 	// or not: the time a plugin takes to start is not a pause.
 	at := time.Now()
+	p.mu.Lock()
 	p.restarts = append(p.restarts, at)
+	closed := p.closed
+	if err == nil && !closed {
+		p.cur = pr
+	}
+	p.mu.Unlock()
 	if err != nil {
+		if closed {
+			return nil, plugins.ErrClosed
+		}
 		p.logger.Warn("process: restart failed", "err", err)
 		return nil, err
 	}
-	p.cur = pr
+	if closed {
+		p.stop(context.Background(), pr, true)
+		return nil, plugins.ErrClosed
+	}
 	p.logger.Info("process: plugin restarted", "pid", pr.runner.runningPid(), "at", at)
 	return pr, nil
 }
 
 // restart starts a new process for the plugin and checks and configures
-// it. The caller holds p.mu.
-func (p *Plugin) restart() (*proc, error) {
-	pr, err := p.start()
+// it, within ctx's deadline and the start timeout. The caller holds
+// p.restarting.
+func (p *Plugin) restart(ctx context.Context) (*proc, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, p.opts.StartTimeout,
+		&deadlineError{what: "the start timeout", d: p.opts.StartTimeout})
+	defer cancel()
+	pr, err := p.start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.opts.StartTimeout)
-	defer cancel()
 	if err := p.redescribe(ctx, pr); err != nil {
 		p.stop(context.Background(), pr, true)
-		return nil, err
+		return nil, ctxError(ctx, err)
 	}
 	if err := p.configure(ctx, pr); err != nil {
 		p.stop(context.Background(), pr, true)
-		return nil, err
+		return nil, ctxError(ctx, err)
 	}
 	return pr, nil
 }
@@ -460,14 +577,21 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		}
 		return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: kind, Err: err}
 	}
-	pr, err := p.current()
+	// A restart runs within the caller's deadline (and the StartTimeout);
+	// Options.Timeout bounds the hook call itself.
+	pr, err := p.current(ctx)
 	if err != nil {
 		if errors.Is(err, plugins.ErrClosed) {
 			return nil, err
 		}
-		return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailUnavailable, Err: err}
+		kind := plugins.FailUnavailable
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			kind = plugins.FailTimeout
+		}
+		return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: kind, Err: err}
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	cctx, cancel := context.WithTimeoutCause(ctx, p.opts.Timeout,
+		&deadlineError{what: "the call timeout", d: p.opts.Timeout})
 	defer cancel()
 	// Room for the status byte and the protobuf framing of BytesValue.
 	res, err := pr.stub.handle(cctx, hook, req, p.opts.MaxResultBytes+16)
@@ -498,8 +622,10 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 // callError classifies a failed gRPC call on pr; ctx is the caller's, cctx
 // the call's (with Options.Timeout).
 func (p *Plugin) callError(ctx, cctx context.Context, pr *proc, hook abi.Hook, err error) error {
-	ce := &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailTrap, Err: err}
 	code := status.Code(err)
+	// A gRPC error's message may be the plugin's own text.
+	err = &escapedError{err: err}
+	ce := &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailTrap, Err: err}
 	switch {
 	case p.isClosed():
 		ce.Kind = plugins.FailUnavailable
@@ -513,7 +639,7 @@ func (p *Plugin) callError(ctx, cctx context.Context, pr *proc, hook abi.Hook, e
 		// It hung past its deadline: kill it, so that it is restarted
 		// fresh rather than left stuck (and to stop what it is running).
 		ce.Kind = plugins.FailTimeout
-		ce.Err = fmt.Errorf("process: no answer within %s; the plugin process was killed: %w", p.opts.Timeout, err)
+		ce.Err = fmt.Errorf("process: no answer by the deadline (%v); the plugin process was killed: %w", p.whichDeadline(ctx, cctx), err)
 		p.logger.Warn("process: plugin timed out; killing it", "hook", hook.String(), "pid", pr.runner.runningPid())
 		p.killIfCurrent(pr)
 	case code == codes.ResourceExhausted:
@@ -552,13 +678,16 @@ func (p *Plugin) killIfCurrent(pr *proc) {
 
 // closeGrace bounds a graceful stop: go-plugin asks the plugin to exit over
 // gRPC, which a wedged plugin never answers.
-const closeGrace = 3 * time.Second
+const closeGrace = time.Second
 
 // stop ends pr's process and waits for it to be reaped and for go-plugin's
 // goroutines to end. force kills it at once (SIGKILL, with its process
 // group); otherwise go-plugin asks it to exit first, and it is killed if
 // it has not after closeGrace or when ctx is done.
 func (p *Plugin) stop(ctx context.Context, pr *proc, force bool) {
+	if pr.output != nil {
+		defer pr.output.report(p.logger)
+	}
 	kill := func() {
 		if pr.runner != nil { // nil if go-plugin failed before starting it
 			pr.runner.kill()
@@ -598,8 +727,8 @@ func (p *Plugin) Pid() int {
 }
 
 // Close ends the plugin process and waits for it: go-plugin asks it to exit,
-// and it is killed (with its process group, on Linux) if it has not after
-// 3s or when ctx is done. Close is idempotent. A call in flight fails with
+// and it is killed (with its process tree, on Linux) if it has not after
+// 1s or when ctx is done. A restart in progress is stopped. Close is idempotent. A call in flight fails with
 // an error matching plugins.ErrClosed.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
@@ -611,23 +740,81 @@ func (p *Plugin) Close(ctx context.Context) error {
 	pr := p.cur
 	p.cur = nil
 	p.mu.Unlock()
+	// A restart in progress stops (it kills what it started); wait for it.
+	p.stopClosing()
+	p.restarting <- struct{}{}
+	<-p.restarting
 	if pr != nil {
 		p.stop(ctx, pr, false)
 	}
 	return nil
 }
 
-// lineLogger logs one output stream of the plugin line by line and, if keep
-// is set, keeps its last lines for errors.
+// maxOutputBytes bounds what one plugin process may log, stdout and
+// stderr together, over its lifetime: 1 MiB. Past it, lines are dropped
+// and counted; one warning says so at once, another how much when the
+// process ends.
+const maxOutputBytes = 1 << 20
+
+// A budget is what a process's output may still log.
+type budget struct {
+	mu      sync.Mutex
+	left    int
+	limit   int
+	dropped int
+}
+
+func newBudget(n int) *budget { return &budget{left: n, limit: n} }
+
+// take reports whether n bytes may be logged, and counts them; first
+// reports whether this is the first drop.
+func (b *budget) take(n int) (ok, first bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n <= b.left {
+		b.left -= n
+		return true, false
+	}
+	b.left = 0
+	first = b.dropped == 0
+	b.dropped += n
+	return false, first
+}
+
+// report logs how much output was dropped, if any.
+func (b *budget) report(logger *slog.Logger) {
+	b.mu.Lock()
+	n := b.dropped
+	b.dropped = 0
+	b.mu.Unlock()
+	if n > 0 {
+		logger.Warn(fmt.Sprintf("process: dropped %d bytes of plugin output over its budget of %d bytes", n, b.limit),
+			"dropped", n, "limit", b.limit)
+	}
+}
+
+// lineLogger logs one output stream of the plugin line by line, within
+// budget, escaped for terminals, and, if keep is set, keeps its first
+// lines and its last keep lines for errors.
 type lineLogger struct {
 	logger *slog.Logger
 	stream string // "stdout" or "stderr"
 	keep   int
+	budget *budget
 
-	mu   sync.Mutex
-	buf  []byte
-	last []string
+	mu    sync.Mutex
+	buf   []byte
+	first []string // the first keepFirst lines
+	last  []string // the last keep lines
+	lines int      // lines kept in all
 }
+
+// keepFirst is how many of its first lines a lineLogger keeps: a crash
+// says why at its start (a Go panic, "SIGSEGV: segmentation violation").
+const keepFirst = 10
+
+// maxKeptLine bounds a kept line.
+const maxKeptLine = 512
 
 func (l *lineLogger) Write(b []byte) (int, error) {
 	l.mu.Lock()
@@ -652,6 +839,28 @@ func (l *lineLogger) Write(b []byte) (int, error) {
 // sdk-guest's Log writes), as the record it is if it is one of go-plugin's
 // JSON log lines, else at INFO.
 func (l *lineLogger) line(s string) {
+	if l.keep > 0 && !strings.HasPrefix(s, "{\"@") {
+		k := termsafe.Line(truncate(s, maxKeptLine))
+		l.lines++
+		if len(l.first) < keepFirst {
+			l.first = append(l.first, k)
+		} else {
+			l.last = append(l.last, k)
+			if len(l.last) > l.keep {
+				l.last = l.last[1:]
+			}
+		}
+	}
+	if l.budget != nil {
+		ok, first := l.budget.take(len(s) + 1)
+		if first {
+			l.logger.Warn(fmt.Sprintf("process: plugin output over its budget of %d bytes; dropping the rest", l.budget.limit))
+		}
+		if !ok {
+			return
+		}
+	}
+	s = termsafe.Line(s)
 	level, msg, attrs := slog.LevelInfo, s, []any{"stream", l.stream}
 	rec, isRecord := hclogRecord(s)
 	if isRecord {
@@ -664,12 +873,6 @@ func (l *lineLogger) line(s string) {
 		}
 	}
 	l.logger.Log(context.Background(), level, "plugin: "+msg, attrs...)
-	if l.keep > 0 && !isRecord {
-		l.last = append(l.last, s)
-		if len(l.last) > l.keep {
-			l.last = l.last[1:]
-		}
-	}
 }
 
 type hclogLine struct {
@@ -712,27 +915,36 @@ func hclogRecord(s string) (hclogLine, bool) {
 	return rec, true
 }
 
+// tail returns the kept lines: the first ones, and the last ones, with a
+// note of how many were left out between.
 func (l *lineLogger) tail() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return strings.Join(l.last, "\n")
+	lines := append([]string(nil), l.first...)
+	if skipped := l.lines - len(l.first) - len(l.last); skipped > 0 {
+		lines = append(lines, fmt.Sprintf("[... %d lines ...]", skipped))
+	}
+	lines = append(lines, l.last...)
+	return strings.Join(lines, "\n")
 }
 
 // crashLine returns, as `; its stderr: "..."`, the line of the kept output
-// that best says why the process died (a Go panic or fatal error, else the
-// last line), or "".
+// that best says why the process died (a Go panic or fatal error, a signal
+// report, else the last line), or "".
 func (l *lineLogger) crashLine() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	line := ""
-	for _, s := range l.last {
-		if strings.HasPrefix(s, "panic: ") || strings.HasPrefix(s, "fatal error: ") {
+	for _, s := range append(append([]string(nil), l.first...), l.last...) {
+		if strings.HasPrefix(s, "panic: ") || strings.HasPrefix(s, "fatal error: ") || signalLineRE.MatchString(s) {
 			line = s
 			break
 		}
 	}
 	if line == "" && len(l.last) > 0 {
 		line = l.last[len(l.last)-1]
+	} else if line == "" && len(l.first) > 0 {
+		line = l.first[len(l.first)-1]
 	}
 	if line == "" {
 		return ""
@@ -740,4 +952,67 @@ func (l *lineLogger) crashLine() string {
 	return fmt.Sprintf("; its stderr: %q", line)
 }
 
+// signalLineRE matches the Go runtime's report of a fatal signal
+// ("SIGSEGV: segmentation violation").
+var signalLineRE = regexp.MustCompile(`^SIG[A-Z]+: `)
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
 var _ io.Writer = (*lineLogger)(nil)
+
+// A deadlineError is the cause of a context that one of the runtime's
+// timeouts ended: it names the timeout. It matches
+// context.DeadlineExceeded.
+type deadlineError struct {
+	what string // "the call timeout", "the start timeout"
+	d    time.Duration
+}
+
+func (e *deadlineError) Error() string { return fmt.Sprintf("%s of %v passed", e.what, e.d) }
+
+func (e *deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// deadlineCause returns why ctx is done: a *deadlineError naming the
+// runtime's timeout that ended it, else the caller's cause, "the caller's
+// deadline" for a plain context.DeadlineExceeded.
+func deadlineCause(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == context.DeadlineExceeded {
+		return fmt.Errorf("the caller's deadline passed: %w", cause)
+	}
+	return cause
+}
+
+// whichDeadline names the deadline of a call that ran past it: cctx is ctx
+// bounded by the call timeout. (gRPC may report the deadline a moment
+// before cctx is done.)
+func (p *Plugin) whichDeadline(ctx, cctx context.Context) error {
+	if cctx.Err() != nil {
+		return deadlineCause(cctx)
+	}
+	cd, _ := cctx.Deadline()
+	if d, ok := ctx.Deadline(); ok && !d.After(cd) {
+		return fmt.Errorf("the caller's deadline passed: %w", context.DeadlineExceeded)
+	}
+	return &deadlineError{what: "the call timeout", d: p.opts.Timeout}
+}
+
+// ctxError adds to err, if ctx is done, why.
+func ctxError(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, deadlineCause(ctx))
+}
+
+// An escapedError is an error whose message quotes what a plugin wrote:
+// its message is escaped for terminals; it unwraps to the original.
+type escapedError struct{ err error }
+
+func (e *escapedError) Error() string { return termsafe.Text(e.err.Error()) }
+func (e *escapedError) Unwrap() error { return e.err }

@@ -23,6 +23,9 @@ import (
 //   - on Linux the plugin leads a process group of its own and gets SIGKILL
 //     when the host dies (Pdeathsig); when it exits or is killed, so is the
 //     rest of its group: a child the plugin started does not outlive it;
+//     when the host kills it, every descendant still attached to it is
+//     killed first, in or out of its group (a child that called setsid);
+//     see docs/security.md for what can escape;
 //   - shortly after the plugin exits (pipeGrace), the host's ends of its
 //     stdout and stderr are closed if they are still open (a descendant
 //     that left the group holds them), so that go-plugin, which waits for
@@ -32,6 +35,7 @@ type procRunner struct {
 	cmd            *exec.Cmd
 	stdout, stderr io.ReadCloser
 	exited         chan struct{} // closed when the process has exited (watch)
+	stderrEnded    chan struct{} // closed when a read of stderr has failed (EOF)
 
 	mu     sync.Mutex
 	pid    int  // set by Start
@@ -80,7 +84,36 @@ func newProcRunner(path string, args, env []string, extra []byte) (*procRunner, 
 	if err != nil {
 		return nil, err
 	}
-	return &procRunner{cmd: cmd, stdout: stdout, stderr: stderr, exited: make(chan struct{})}, nil
+	ended := make(chan struct{})
+	return &procRunner{cmd: cmd, stdout: stdout, stderr: &endReader{ReadCloser: stderr, ended: ended},
+		exited: make(chan struct{}), stderrEnded: ended}, nil
+}
+
+// An endReader closes ended when a read fails: the stream has ended, and
+// what it carried has been passed on.
+type endReader struct {
+	io.ReadCloser
+	once  sync.Once
+	ended chan struct{}
+}
+
+func (r *endReader) Read(b []byte) (int, error) {
+	n, err := r.ReadCloser.Read(b)
+	if err != nil {
+		r.once.Do(func() { close(r.ended) })
+	}
+	return n, err
+}
+
+// waitStderr waits, at most d, until the plugin's stderr has been read to
+// its end.
+func (r *procRunner) waitStderr(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.stderrEnded:
+	case <-t.C:
+	}
 }
 
 func (r *procRunner) Start(context.Context) error {
@@ -142,8 +175,9 @@ func (r *procRunner) Kill(context.Context) error {
 	return nil
 }
 
-// kill kills the process and its process group (SIGKILL). It does not
-// wait.
+// kill kills the process and its process tree (SIGKILL): its process
+// group, and on Linux every descendant, those that left the group
+// (setsid) included. It does not wait.
 func (r *procRunner) kill() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -151,6 +185,7 @@ func (r *procRunner) kill() {
 		// Never started, or it has exited (and watch killed the group).
 		return
 	}
+	killTree(r.pid)
 	_ = r.cmd.Process.Kill()
 	killGroup(r.pid)
 }

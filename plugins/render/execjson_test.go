@@ -100,10 +100,7 @@ func TestExecJSONMatchesCodexExec(t *testing.T) {
 	t.Cleanup(func() { _ = m1.Close() })
 	home1, work1 := t.TempDir(), t.TempDir()
 	require.NoError(t, hosttest.WriteCodexHome(home1, m1.URL(), codexOpts))
-	bin := os.Getenv(host.EnvCodexBin)
-	if bin == "" {
-		bin = host.PinnedCodex()
-	}
+	bin := e2e.CodexBin(t)
 	cmd := exec.Command(bin, "exec", "--json", "--skip-git-repo-check", "-C", work1, "do it")
 	cmd.Env = append(os.Environ(), "CODEX_HOME="+home1)
 	cmd.Stdin = strings.NewReader("")

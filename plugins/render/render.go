@@ -3,14 +3,15 @@
 // which writes one JSON object per event for machines.
 //
 // The package depends only on the standard library and abi, so the same
-// code runs in the host process (see the hostrender sub-package, which
-// adapts it to host.EventObserver) and inside a WebAssembly render plugin
-// (see examples/execrender).
+// code runs in the host process (as a member of a plugin chain, through
+// chain.RendererPlugin, which calls it without JSON) and inside a
+// WebAssembly render plugin (see examples/execrender).
 package render
 
 import (
 	"encoding/json"
 	"io"
+	"os"
 
 	"github.com/codexhost/codexhost/abi"
 )
@@ -38,4 +39,18 @@ func (JSONL) Render(w io.Writer, ev *abi.Event) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// UseColor reports whether w is a terminal and NO_COLOR is unset or empty
+// (https://no-color.org): whether a renderer writing to w should colour.
+func UseColor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // loadTurn reads testdata/turn.jsonl: the events of a real codex turn
 // (streamed text, an accepted command with output, an accepted file
 // change, more text, token usage), recorded by
-// `go test ./plugins/render/hostrender -run TestObserverRealTurn -record`.
+// `go test ./plugins/chain -run TestBuiltinRendererRealTurn -record`.
 func loadTurn(t *testing.T) []abi.Event {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "turn.jsonl"))
@@ -156,4 +156,19 @@ func TestExecStyleCases(t *testing.T) {
 	none := &render.ExecStyle{MaxOutputLines: -1}
 	out := renderAll(t, none, evs[5:8])
 	assert.Equal(t, "$ seq 25\nexit 0\n", out)
+}
+
+func TestUseColor(t *testing.T) {
+	t.Setenv("NO_COLOR", "")
+	assert.False(t, render.UseColor(&bytes.Buffer{}))
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	require.NoError(t, err)
+	defer f.Close()
+	assert.False(t, render.UseColor(f))
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		assert.True(t, render.UseColor(tty))
+		t.Setenv("NO_COLOR", "1")
+		assert.False(t, render.UseColor(tty))
+	}
 }

@@ -60,6 +60,19 @@ func Parse(name string, data []byte) (*Policy, error) {
 	return pol, nil
 }
 
+// ParseDocument validates a rules document already decoded from JSON (or
+// TOML) into maps, lists and scalars: {"rule": [{"name": …, "decision":
+// …, "match": {…}}, …]}, the same structure as a rules file. name is the
+// document's name for error messages, which have no line numbers.
+func ParseDocument(name string, doc map[string]any) (*Policy, error) {
+	p := &parser{file: name, lines: indexLines("")}
+	pol := p.policy(doc)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return pol, nil
+}
+
 type parser struct {
 	file  string
 	lines lineIndex
@@ -88,6 +101,16 @@ func (p *parser) policy(doc map[string]any) *Policy {
 		return pol
 	}
 	tables, ok := raw.([]map[string]any)
+	if list, isList := raw.([]any); isList {
+		// Decoded from JSON.
+		tables, ok = make([]map[string]any, len(list)), true
+		for i, e := range list {
+			if tables[i], ok = e.(map[string]any); !ok {
+				p.errorf("rule", "rule[%d]: want a table, got %s", i, typeName(e))
+				return pol
+			}
+		}
+	}
 	if !ok {
 		p.errorf("rule", "rule: want [[rule]] tables, got %s", typeName(raw))
 		return pol
@@ -122,9 +145,9 @@ func (p *parser) rule(t map[string]any) *rule {
 	}
 	for _, k := range sortedKeys(t) {
 		switch k {
-		case "name", "decision", "message", "allow_redirects", "match":
+		case "name", "decision", "message", "allow_redirects", "allow_globs", "match":
 		default:
-			p.errorf(k, "unknown field %q (want name, decision, message, allow_redirects or match)", k)
+			p.errorf(k, "unknown field %q (want name, decision, message, allow_redirects, allow_globs or match)", k)
 		}
 	}
 	if d, ok := p.str(t, "decision", "decision"); ok {
@@ -136,12 +159,18 @@ func (p *parser) rule(t map[string]any) *rule {
 		p.errorf("", "decision: missing (%s)", wantDecisions)
 	}
 	r.message, _ = p.str(t, "message", "message")
-	if v, has := t["allow_redirects"]; has {
-		b, ok := v.(bool)
-		if !ok {
-			p.errorf("allow_redirects", "allow_redirects: want true or false, got %s", typeName(v))
+	for _, k := range []string{"allow_redirects", "allow_globs"} {
+		if v, has := t[k]; has {
+			b, ok := v.(bool)
+			if !ok {
+				p.errorf(k, "%s: want true or false, got %s", k, typeName(v))
+			}
+			if k == "allow_globs" {
+				r.allowGlobs = b
+			} else {
+				r.allowRedirects = b
+			}
 		}
-		r.allowRedirects = b
 	}
 	m, has := t["match"]
 	if !has {
@@ -198,8 +227,40 @@ func (p *parser) match(r *rule, m map[string]any) {
 			}
 		case "command_regex":
 			r.commandRegex = p.regex(m, k, key)
+		case "arg_regex":
+			r.argRegex = p.regex(m, k, key)
+		case "options", "forbid_options":
+			if ss, ok := p.strs(m, k, key); ok {
+				if len(ss) == 0 {
+					p.errorf(key, "%s: want a non-empty list of options", key)
+				}
+				for _, o := range ss {
+					if len(o) < 2 || o[0] != '-' || strings.ContainsAny(o, " \t\n=") {
+						p.errorf(key, "%s: %q is not an option (want -x, --long or -name)", key, o)
+					}
+				}
+				if k == "options" {
+					r.options = ss
+				} else {
+					r.forbidOptions = ss
+				}
+			}
 		case "reason_regex":
 			r.reasonRegex = p.regex(m, k, key)
+		case "thread_id_regex":
+			r.threadRegex = p.regex(m, k, key)
+		case "turn_id_regex":
+			r.turnRegex = p.regex(m, k, key)
+		case "has_proposed_execpolicy", "grant_root_present":
+			b, ok := m[k].(bool)
+			if !ok {
+				p.errorf(key, "%s: want true or false, got %s", key, typeName(m[k]))
+			}
+			if k == "grant_root_present" {
+				r.grantRoot = &b
+			} else {
+				r.hasAmendment = &b
+			}
 		case "cwd_prefix":
 			if s, ok := p.str(m, k, key); ok {
 				if !path.IsAbs(s) {
@@ -217,7 +278,7 @@ func (p *parser) match(r *rule, m map[string]any) {
 			}
 			r.perms = p.permissions(pt)
 		default:
-			p.errorf(key, "unknown field %q in match (want hook_kind, program, argv_prefix, command_regex, cwd_prefix, paths, reason_regex or permissions)", k)
+			p.errorf(key, "unknown field %q in match (want hook_kind, program, argv_prefix, command_regex, arg_regex, options, forbid_options, cwd_prefix, paths, reason_regex, thread_id_regex, turn_id_regex, has_proposed_execpolicy, grant_root_present or permissions)", k)
 		}
 	}
 	conflict := func(field string, kind abi.ApprovalKind, set bool) {
@@ -228,7 +289,12 @@ func (p *parser) match(r *rule, m map[string]any) {
 	conflict("program", abi.ApprovalCommand, m["program"] != nil)
 	conflict("argv_prefix", abi.ApprovalCommand, m["argv_prefix"] != nil)
 	conflict("command_regex", abi.ApprovalCommand, m["command_regex"] != nil)
+	conflict("arg_regex", abi.ApprovalCommand, m["arg_regex"] != nil)
+	conflict("options", abi.ApprovalCommand, m["options"] != nil)
+	conflict("forbid_options", abi.ApprovalCommand, m["forbid_options"] != nil)
 	conflict("paths", abi.ApprovalFileChange, m["paths"] != nil)
+	conflict("has_proposed_execpolicy", abi.ApprovalCommand, m["has_proposed_execpolicy"] != nil)
+	conflict("grant_root_present", abi.ApprovalFileChange, m["grant_root_present"] != nil)
 	conflict("permissions", abi.ApprovalPermissions, m["permissions"] != nil)
 	kinds := 0
 	for _, set := range []bool{r.hasCommandCond(), r.paths != nil, r.perms != nil} {
@@ -237,10 +303,13 @@ func (p *parser) match(r *rule, m map[string]any) {
 		}
 	}
 	if kinds > 1 {
-		p.errorf("match", "match: mixes conditions of different hook kinds (program/argv_prefix/command_regex, paths, permissions); a request has one kind")
+		p.errorf("match", "match: mixes conditions of different hook kinds (program/argv_prefix/command_regex/arg_regex/options/forbid_options, paths, permissions); a request has one kind")
 	}
-	if r.allowRedirects && !r.hasCommandCond() {
-		p.errorf("allow_redirects", "allow_redirects: only applies to rules with program, argv_prefix or command_regex")
+	if r.allowRedirects && !r.hasCommandCond() && r.kind != abi.ApprovalCommand {
+		p.errorf("allow_redirects", "allow_redirects: only applies to command rules (hook_kind = \"command\", or program, argv_prefix, …)")
+	}
+	if r.allowGlobs && !r.hasCommandCond() && r.kind != abi.ApprovalCommand {
+		p.errorf("allow_globs", "allow_globs: only applies to command rules (hook_kind = \"command\", or program, argv_prefix, …)")
 	}
 }
 

@@ -154,7 +154,7 @@ decision = "accept"
 allow_redirects = true
 [rule.match]
 cwd_prefix = "/w"
-`, []string{`rules.toml:4: rule "x": allow_redirects: only applies to rules with program`}},
+`, []string{`rules.toml:4: rule "x": allow_redirects: only applies to command rules`}},
 		{"TOML syntax", `[[rule]]
 name = "x"
 decision = accept
@@ -202,6 +202,6 @@ func TestParseExample(t *testing.T) {
 	require.NoError(t, err)
 	p, err := Parse("example.toml", data)
 	require.NoError(t, err)
-	assert.Equal(t, 11, len(p.Rules()))
+	assert.Equal(t, 14, len(p.Rules()))
 	assert.True(t, strings.HasPrefix(p.Rules()[0], "no-rm"))
 }

@@ -11,10 +11,14 @@ import (
 
 // Response is the approval hook's answer for v: its decision, with the
 // rule's name and message as the reason ("no rule matched" when v
-// abstains).
+// abstains, followed by why the line was not vouched if it was not).
 func (v Verdict) Response() *abi.ApprovalResponse {
 	if v.Rule == "" {
-		return &abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched"}
+		reason := "no rule matched"
+		if v.Analysis != nil && !v.Analysis.Vouched {
+			reason += " (" + v.Analysis.Reason + ")"
+		}
+		return &abi.ApprovalResponse{Decision: abi.Abstain, Reason: reason}
 	}
 	reason := "rule " + v.Rule
 	if v.Message != "" {
@@ -53,5 +57,5 @@ func (r *inProcess) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte
 	if err := json.Unmarshal(req, &a); err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadRequest, Message: "rules: approval request: " + err.Error()}
 	}
-	return json.Marshal(r.p.Evaluate(&a).Response())
+	return json.Marshal(r.p.Evaluate(ctx, &a).Response())
 }

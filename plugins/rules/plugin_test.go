@@ -23,7 +23,7 @@ func TestNewPlugin(t *testing.T) {
 	for _, req := range []*abi.ApprovalRequest{cmd("ls -la"), cmd("ls; rm -rf /"), bash("git status && rm -rf /"), files("/work/proj/.env"), cmd("some-unknown-tool")} {
 		resp, err := plugins.Call[abi.ApprovalResponse](ctx, p, abi.HookApproval, req)
 		require.NoError(t, err, req.Command)
-		want := pol.Evaluate(req).Response()
+		want := pol.Evaluate(ctx, req).Response()
 		assert.Equal(t, want, resp, req.Command)
 	}
 

@@ -1,12 +1,19 @@
 // Package rules is the rule engine of codexhost's rule policy plugin: an
-// ordered list of rules, read from a TOML file, that decides approval
-// requests. See README.md for the file format and RATIONALE.md for the
-// design.
+// ordered list of rules, read from a TOML file (or a JSON document), that
+// decides approval requests. [Analyze] reads a command line the way bash
+// will and vouches for it only when every construct is on a syntax
+// allow-list; an accept of a command means bash will execute exactly the
+// argv vectors of [Verdict.Analysis], with only its redirections. See
+// README.md for the file format and the guarantee's limits, and
+// RATIONALE.md for the design.
 package rules
 
 import (
+	"context"
+	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
@@ -27,6 +34,10 @@ type Verdict struct {
 	Rule string
 	// Message is the matching rule's message.
 	Message string
+	// Analysis is what the engine read of a command request's line (nil
+	// for other kinds). When Decision is accept or acceptForSession it is
+	// vouched, and its Commands are exactly what bash will execute.
+	Analysis *Analysis
 }
 
 // Rules returns the names of p's rules, in order.
@@ -43,15 +54,24 @@ type rule struct {
 	decision       abi.Decision
 	message        string
 	allowRedirects bool
+	allowGlobs     bool
 
-	kind         abi.ApprovalKind // "" for any
-	programs     []string
-	argvPrefix   []string
-	commandRegex *regexp.Regexp
-	cwdPrefix    string
-	paths        []string
-	reasonRegex  *regexp.Regexp
-	perms        *permRule
+	kind          abi.ApprovalKind // "" for any
+	programs      []string
+	argvPrefix    []string
+	commandRegex  *regexp.Regexp
+	argRegex      *regexp.Regexp
+	options       []string
+	forbidOptions []string
+	cwdPrefix     string
+	paths         []string
+	reasonRegex   *regexp.Regexp
+	perms         *permRule
+
+	threadRegex, turnRegex *regexp.Regexp
+	// hasAmendment and grantRoot are has_proposed_execpolicy and
+	// grant_root_present, nil when unset.
+	hasAmendment, grantRoot *bool
 }
 
 type permRule struct {
@@ -68,105 +88,460 @@ func (r *rule) permissive() bool {
 }
 
 func (r *rule) hasCommandCond() bool {
-	return len(r.programs) > 0 || r.argvPrefix != nil || r.commandRegex != nil
+	return len(r.programs) > 0 || r.argvPrefix != nil || r.commandRegex != nil ||
+		r.argRegex != nil || r.options != nil || r.forbidOptions != nil
+}
+
+// A Trial is what one rule made of a request, for Explain.
+type Trial struct {
+	// Rule is the rule's name.
+	Rule string
+	// Matched reports that the rule matched (the last trial of a verdict
+	// that has a rule).
+	Matched bool
+	// Why says why the rule did not match; empty when it matched.
+	Why string
+	// Combined reports the trial of the rules (Rule is their names joined
+	// with "+") that together cover every command of a line no single
+	// rule covers.
+	Combined bool
 }
 
 // Evaluate returns the verdict of the first rule that matches req, or
-// abi.Abstain if none does.
+// abi.Abstain if none does. It honours ctx: when ctx ends, the line is not
+// vouched and the rules not yet tried are not tried.
 //
 // Rules whose decision is accept, acceptForSession or abstain must cover
-// the whole request: every simple command of a command line (after
-// unwrapping bash -lc '…'), with no construct the engine cannot vouch for;
-// every changed path; every requested permission. Rules that decline or
-// cancel match if any part of the request matches.
-func (p *Policy) Evaluate(req *abi.ApprovalRequest) Verdict {
-	var info *cmdInfo
+// the whole request: a command line must be vouched (see Analyze), and
+// every command it runs satisfy the rule; every changed path; every
+// requested permission. Rules that decline or cancel match if any part of
+// the request matches, reading the line as loosely as needed to find every
+// command that might run. Safe for concurrent use.
+func (p *Policy) Evaluate(ctx context.Context, req *abi.ApprovalRequest) Verdict {
+	v, _ := p.eval(ctx, req, false)
+	return v
+}
+
+// Explain is Evaluate, and also says of each rule tried why it did or did
+// not match.
+func (p *Policy) Explain(ctx context.Context, req *abi.ApprovalRequest) (Verdict, []Trial) {
+	return p.eval(ctx, req, true)
+}
+
+// A reading is what the rules match a command request against.
+type reading struct {
+	strict *Analysis
+	// globbed is the analysis with glob patterns allowed in arguments,
+	// when the strict one failed on a glob and a rule sets allow_globs;
+	// the permissive rules then match against it.
+	globbed *Analysis
+	loose   *loose
+	raw     string
+	// covered[i] is the index of the first permissive rule that covers
+	// command i of a vouched line, -1 if none has yet; cur is the index of
+	// the rule being tried.
+	covered []int
+	cur     int
+}
+
+func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain bool) (Verdict, []Trial) {
+	var rd *reading
+	var trials []Trial
 	if req.Kind == abi.ApprovalCommand {
-		info = analyze(req.Command)
-	}
-	for _, r := range p.rules {
-		if r.match(req, info) {
-			return Verdict{Decision: r.decision, Rule: r.name, Message: r.message}
+		f := parseLine(req.Command)
+		strictF := f
+		if len(req.Command) > MaxLineBytes {
+			strictF = nil
 		}
-	}
-	return Verdict{Decision: abi.Abstain}
-}
-
-func (r *rule) match(req *abi.ApprovalRequest, info *cmdInfo) bool {
-	if r.kind != "" && r.kind != req.Kind {
-		return false
-	}
-	if r.cwdPrefix != "" && !underDir(cleanPath(req.Cwd), r.cwdPrefix) {
-		return false
-	}
-	if r.reasonRegex != nil && !r.reasonRegex.MatchString(req.Reason) {
-		return false
-	}
-	if r.hasCommandCond() && (req.Kind != abi.ApprovalCommand || !r.matchCommand(req.Command, info)) {
-		return false
-	}
-	if r.paths != nil && (req.Kind != abi.ApprovalFileChange || !r.matchChanges(req)) {
-		return false
-	}
-	if r.perms != nil && (req.Kind != abi.ApprovalPermissions || !r.matchPermissions(req)) {
-		return false
-	}
-	return true
-}
-
-func (r *rule) matchCommand(raw string, info *cmdInfo) bool {
-	if r.permissive() {
-		if len(info.unsafe) > 0 || (len(info.writes) > 0 && !r.allowRedirects) || len(info.cmds) == 0 {
-			return false
-		}
-		for _, c := range info.cmds {
-			if !r.matchSimple(c, true) {
-				return false
+		rd = &reading{strict: analyzeLine(ctx, req.Command, strictF, false), raw: req.Command}
+		if !rd.strict.Vouched && rd.strict.glob && p.allowGlobs() {
+			if g := analyzeLine(ctx, req.Command, strictF, true); g.Vouched {
+				rd.globbed = g
 			}
 		}
-		return true
+		rd.loose = looseAnalyze(ctx, req.Command, f)
+		rd.covered = make([]int, len(rd.permissive().Commands))
+		for i := range rd.covered {
+			rd.covered[i] = -1
+		}
 	}
-	if r.commandRegex != nil && len(r.programs) == 0 && r.argvPrefix == nil && r.commandRegex.MatchString(raw) {
-		return true
+	v := Verdict{Decision: abi.Abstain}
+	if rd != nil {
+		v.Analysis = rd.strict
 	}
-	for _, c := range info.all {
-		if r.matchSimple(c, false) {
+	accept := func() {
+		if rd != nil && v.Decision != abi.Decline && v.Decision != abi.Cancel {
+			v.Analysis = rd.permissive()
+		}
+	}
+	for i, r := range p.rules {
+		if rd != nil {
+			rd.cur = i
+		}
+		if ctx != nil && ctx.Err() != nil {
+			if explain {
+				trials = append(trials, Trial{Rule: r.name, Why: "not tried: " + ctx.Err().Error()})
+			}
+			break
+		}
+		why := r.match(req, rd)
+		if explain {
+			trials = append(trials, Trial{Rule: r.name, Matched: why == "", Why: why})
+		}
+		if why == "" {
+			v.Decision, v.Rule, v.Message = r.decision, r.name, r.message
+			accept()
+			return v, trials
+		}
+	}
+	if rd != nil && (ctx == nil || ctx.Err() == nil) {
+		if p.combine(&v, rd, explain, &trials) {
+			accept()
+		}
+	}
+	return v, trials
+}
+
+// permissive returns the analysis permissive rules match: the globbed one
+// if there is one, else the strict one.
+func (rd *reading) permissive() *Analysis {
+	if rd.globbed != nil {
+		return rd.globbed
+	}
+	return rd.strict
+}
+
+// allowGlobs reports whether a rule sets allow_globs.
+func (p *Policy) allowGlobs() bool {
+	for _, r := range p.rules {
+		if r.allowGlobs {
 			return true
 		}
 	}
 	return false
 }
 
-func (r *rule) matchSimple(c simpleCmd, strict bool) bool {
-	if len(r.programs) > 0 {
-		if !c.lit[0] {
+// combine accepts a vouched line no single rule matched when each of its
+// commands is covered by an accept or acceptForSession rule (no decline
+// or cancel rule matched any part of it, or it would have won): the
+// verdict is acceptForSession if all those rules say so, else accept, and
+// names them all.
+func (p *Policy) combine(v *Verdict, rd *reading, explain bool, trials *[]Trial) bool {
+	if !rd.permissive().Vouched || len(rd.covered) < 2 {
+		return false
+	}
+	var names, msgs []string
+	seen := map[int]bool{}
+	decision := abi.AcceptForSession
+	for _, i := range rd.covered {
+		if i < 0 {
 			return false
 		}
+		r := p.rules[i]
+		switch r.decision {
+		case abi.Accept:
+			decision = abi.Accept
+		case abi.AcceptForSession:
+		default:
+			return false
+		}
+		if !seen[i] {
+			seen[i] = true
+			names = append(names, r.name)
+			if r.message != "" && !slices.Contains(msgs, r.message) {
+				msgs = append(msgs, r.message)
+			}
+		}
+	}
+	v.Decision, v.Rule, v.Message = decision, strings.Join(names, "+"), strings.Join(msgs, "; ")
+	if explain {
+		*trials = append(*trials, Trial{Rule: v.Rule, Matched: true, Combined: true})
+	}
+	return true
+}
+
+// match returns why r does not match req, or "" if it does.
+func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
+	if r.kind != "" && r.kind != req.Kind {
+		return fmt.Sprintf("hook_kind is %s, the request is %s", r.kind, req.Kind)
+	}
+	if r.cwdPrefix != "" && !underDir(cleanPath(req.Cwd), r.cwdPrefix) {
+		return fmt.Sprintf("cwd %q is not under %s", req.Cwd, r.cwdPrefix)
+	}
+	if r.reasonRegex != nil && !r.reasonRegex.MatchString(req.Reason) {
+		return fmt.Sprintf("reason %q does not match reason_regex", req.Reason)
+	}
+	if r.threadRegex != nil && !r.threadRegex.MatchString(req.ThreadID) {
+		return fmt.Sprintf("thread %q does not match thread_id_regex", req.ThreadID)
+	}
+	if r.turnRegex != nil && !r.turnRegex.MatchString(req.TurnID) {
+		return fmt.Sprintf("turn %q does not match turn_id_regex", req.TurnID)
+	}
+	if r.hasAmendment != nil && (req.Kind != abi.ApprovalCommand || (len(req.ProposedAmendment) > 0) != *r.hasAmendment) {
+		return fmt.Sprintf("has_proposed_execpolicy is %v", *r.hasAmendment)
+	}
+	if r.grantRoot != nil && (req.Kind != abi.ApprovalFileChange || (req.GrantRoot != "") != *r.grantRoot) {
+		return fmt.Sprintf("grant_root_present is %v", *r.grantRoot)
+	}
+	switch {
+	case r.hasCommandCond() && req.Kind != abi.ApprovalCommand:
+		return "its conditions are about commands"
+	case r.paths != nil && req.Kind != abi.ApprovalFileChange:
+		return "its paths are about file changes"
+	case r.perms != nil && req.Kind != abi.ApprovalPermissions:
+		return "its permissions are about permission requests"
+	}
+	switch req.Kind {
+	case abi.ApprovalCommand:
+		if r.permissive() {
+			return r.matchStrict(rd, req.Cwd)
+		}
+		if r.hasCommandCond() {
+			return r.matchLoose(rd)
+		}
+	case abi.ApprovalFileChange:
+		if r.paths != nil && !r.matchChanges(req) {
+			return "paths do not match"
+		}
+	case abi.ApprovalPermissions:
+		if r.perms != nil && !r.matchPermissions(req) {
+			return "permissions do not match"
+		}
+	}
+	return ""
+}
+
+// matchStrict returns why a permissive rule does not cover a command
+// line: the line must be vouched, every redirection allowed, and every
+// command satisfy the rule and use no option that writes or executes.
+func (r *rule) matchStrict(rd *reading, cwd string) string {
+	an := rd.permissive()
+	if !an.Vouched {
+		return an.Reason
+	}
+	if len(an.Commands) == 0 {
+		return "the line runs no command"
+	}
+	first := ""
+	for i := range an.Commands {
+		why := r.coverCommand(&an.Commands[i], cwd, first == "")
+		if why == "" && rd.covered[i] < 0 {
+			rd.covered[i] = rd.cur
+		}
+		if first == "" {
+			first = why
+		}
+	}
+	return first
+}
+
+// coverCommand returns why a permissive rule does not cover the command
+// c of a vouched line.
+func (r *rule) coverCommand(c *Command, cwd string, why bool) string {
+	if len(c.Patterns) > 0 && !r.allowGlobs {
+		if !why {
+			return no
+		}
+		return fmt.Sprintf("%s: argument %q is a glob pattern (the rule does not set allow_globs)", cmdLabel(c), c.Argv[c.Patterns[0]])
+	}
+	for _, rd := range c.Redirects {
+		if rd.Writes() && rd.Path != "/dev/null" && !r.allowRedirects {
+			if !why {
+				return no
+			}
+			return fmt.Sprintf("%s: redirection %s %s writes a file (the rule does not set allow_redirects)", cmdLabel(c), rd.Op, rd.Path)
+		}
+		if rd.Path != "" && rd.Op != ">&" && rd.Op != "<&" && !path.IsAbs(rd.Path) && cwd != "" && special(path.Join(cwd, rd.Path)) {
+			if !why {
+				return no
+			}
+			return fmt.Sprintf("%s: redirection %s %s opens a device or kernel file in %s", cmdLabel(c), rd.Op, rd.Path, cwd)
+		}
+	}
+	if !r.hasCommandCond() {
+		return ""
+	}
+	argv := c.Resolved()
+	w := r.matchArgv(argv, nil, true, why)
+	if w == "" {
+		w = danger(argv)
+	}
+	if w == "" || !why {
+		return w
+	}
+	return cmdLabel(c) + ": " + w
+}
+
+// no is a reason not asked for: the rule does not match, and the caller
+// needs no words for it (formatting reasons is most of the cost of
+// matching a long line).
+const no = "no"
+
+// cmdLabel names a command in a reason.
+func cmdLabel(c *Command) string {
+	const max = 60
+	s := strings.Join(c.Argv, " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// matchLoose returns why a restrictive rule touches no command the line
+// might run.
+func (r *rule) matchLoose(rd *reading) string {
+	if r.commandRegex != nil && len(r.programs) == 0 && r.argvPrefix == nil && r.argRegex == nil &&
+		r.options == nil && r.forbidOptions == nil && r.commandRegex.MatchString(rd.raw) {
+		return ""
+	}
+	for i := range rd.strict.Commands {
+		if r.matchArgv(rd.strict.Commands[i].Resolved(), nil, false, false) == "" {
+			return ""
+		}
+	}
+	for _, c := range rd.loose.cands {
+		if len(c.argv) > 0 && r.matchArgv(c.argv, c.lit, false, false) == "" {
+			return ""
+		}
+	}
+	return "no command the line might run matches"
+}
+
+// matchArgv returns why argv does not satisfy the rule's command
+// conditions, or "". lit[i] reports argv[i] a known literal (nil: all
+// are). Strictly (permissive rules), program names match exactly;
+// loosely, by base name.
+func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
+	isLit := func(i int) bool { return lit == nil || lit[i] }
+	if len(r.programs) > 0 {
 		found := false
 		for _, p := range r.programs {
-			if programIs(c.argv[0], p, strict) {
+			if isLit(0) && programIs(argv[0], p, strict) {
 				found = true
 				break
 			}
 		}
 		if !found {
-			return false
+			if !why {
+				return no
+			}
+			return fmt.Sprintf("program %s is not %s", argv[0], strings.Join(r.programs, ", "))
 		}
 	}
+	rest := 1
 	if r.argvPrefix != nil {
-		if len(c.argv) < len(r.argvPrefix) {
-			return false
-		}
-		for i, want := range r.argvPrefix {
-			if !c.lit[i] {
-				return false
+		want := r.argvPrefix
+		if !isLit(0) || !programIs(argv[0], want[0], strict) {
+			if !why {
+				return no
 			}
-			if i == 0 && !programIs(c.argv[0], want, strict) || i > 0 && c.argv[i] != want {
-				return false
+			return fmt.Sprintf("program %s is not %s", argv[0], want[0])
+		}
+		i := 1
+		if path.Base(want[0]) == "git" && len(want) > 1 && !strings.HasPrefix(want[1], "-") {
+			sub, reason := gitSubcommand(argv, strict)
+			if reason != "" {
+				if !why {
+					return no
+				}
+				return reason
+			}
+			i = sub
+		}
+		for _, w := range want[1:] {
+			if i >= len(argv) || !isLit(i) || argv[i] != w {
+				if !why {
+					return no
+				}
+				return fmt.Sprintf("argv does not start with %s", strings.Join(want, " "))
+			}
+			i++
+		}
+		rest = i
+	}
+	if rest > len(argv) {
+		rest = len(argv)
+	}
+	args := argv[rest:]
+	end := len(args)
+	for i, a := range args {
+		if a == "--" && isLit(rest+i) {
+			end = i
+			break
+		}
+	}
+	if r.forbidOptions != nil {
+		for _, a := range args[:end] {
+			if o := optionIn(a, r.forbidOptions); o != "" {
+				if !why {
+					return no
+				}
+				return fmt.Sprintf("argument %s is the forbidden option %s", a, o)
 			}
 		}
 	}
-	return r.commandRegex == nil || r.commandRegex.MatchString(c.text)
+	if r.options != nil {
+		found := false
+		for _, a := range args[:end] {
+			if optionIn(a, r.options) != "" {
+				found = true
+				break
+			}
+		}
+		if !found {
+			if !why {
+				return no
+			}
+			return fmt.Sprintf("no argument is one of the options %s", strings.Join(r.options, ", "))
+		}
+	}
+	if r.argRegex != nil {
+		any := false
+		for i, a := range args {
+			m := isLit(rest+i) && r.argRegex.MatchString(a)
+			if strict && !m {
+				if !why {
+					return no
+				}
+				return fmt.Sprintf("argument %q does not match arg_regex", a)
+			}
+			any = any || m
+		}
+		if !strict && !any {
+			return no
+		}
+	}
+	if r.commandRegex != nil && !r.commandRegex.MatchString(strings.Join(argv, " ")) {
+		if !why {
+			return no
+		}
+		return "command_regex does not match"
+	}
+	return ""
+}
+
+// optionIn returns the option of opts that arg is, or "". A long option
+// matches itself, with a value (--opt=v), and abbreviated (--outp); a
+// one-letter option (-o) matches itself and any cluster of short options
+// that contains its letter (-xo, -ofile); any other option matches
+// exactly.
+func optionIn(arg string, opts []string) string {
+	for _, o := range opts {
+		switch {
+		case arg == o:
+			return o
+		case strings.HasPrefix(o, "--"):
+			name, _, _ := strings.Cut(arg, "=")
+			if name == o || longAbbrev(arg, o) {
+				return o
+			}
+		case len(o) == 2 && o[0] == '-':
+			if len(arg) > 1 && arg[0] == '-' && arg[1] != '-' && strings.IndexByte(arg[1:], o[1]) >= 0 {
+				return o
+			}
+		}
+	}
+	return ""
 }
 
 // systemDirs are the directories where a program named without a directory

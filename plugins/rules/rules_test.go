@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -51,6 +52,9 @@ func with(req *abi.ApprovalRequest, f func(*abi.ApprovalRequest)) *abi.ApprovalR
 	return req
 }
 
+// ctx0 is the context of evaluations that are not about contexts.
+var ctx0 = context.Background()
+
 // none is the verdict when no rule matches.
 const none = ""
 
@@ -67,13 +71,13 @@ func TestEvaluate(t *testing.T) {
 		{"ls in /bin", cmd("/bin/ls"), "read-only-tools"},
 		{"ls and cat", bash("ls && cat go.mod | grep module"), "read-only-tools"},
 		{"ls; pwd newline wc", bash("ls; pwd\nwc -l x"), "read-only-tools"},
-		{"subshell of ls", bash("(ls; cat x) || pwd"), "read-only-tools"},
-		{"ls with glob arg", bash("ls *.go"), "read-only-tools"},
-		{"ls with var arg", bash("ls $HOME"), "read-only-tools"},
+		{"subshell of ls", bash("(ls; cat x) || pwd"), none}, // compound commands are not vouched,
+		{"ls with glob arg", bash("ls *.go"), none},          // a glob changes the argv,
+		{"ls with var arg", bash("ls $HOME"), none},
 		{"quoted ls", bash(`'l''s' "-la"`), "read-only-tools"},
 		{"ls 2>&1 and >/dev/null", bash("ls 2>&1 >/dev/null"), "read-only-tools"},
 		{"ls < input", bash("cat < go.mod"), "read-only-tools"},
-		{"if with ls", bash("if ls x; then cat x; fi"), "read-only-tools"},
+		{"if with ls", bash("if ls x; then cat x; fi"), none},
 		{"git status", bash("git status --short"), "git-read"},
 		{"git log", cmd("git log -1"), "git-log"},
 		{"echo redirect allowed by opt-in", bash("echo hi > out.txt"), "echo-to-files"},
@@ -116,13 +120,30 @@ func TestEvaluate(t *testing.T) {
 		{"newline rm", bash("ls\nrm x"), "no-rm"},
 		{"$PROG", bash("$PROG x"), none},
 		{"${PROG}", bash("${P:-ls} x"), none},
-		{"here-doc", bash("cat <<EOF\nhi\nEOF"), none},
+		{"here-doc with a literal body", bash("cat <<EOF\nhi\nEOF"), "read-only-tools"},
+		{"here-doc that expands", bash("cat <<EOF\n$HOME\nEOF"), none},
+		{"quoted here-doc", bash("cat <<'EOF'\n$HOME `x`\nEOF"), "read-only-tools"},
 		{"here-doc to sh", bash("sh <<EOF\nrm x\nEOF"), "no-rm"},
-		{"here-doc to cat mentioning rm", bash("cat <<EOF\nrm x\nEOF"), none},
+		{"here-doc to cat mentioning rm", bash("cat <<EOF\nrm x\nEOF"), "read-only-tools"},
 		{"echo rm | sh", bash("echo 'ls; rm x' | sh"), "no-rm"},
 		{"echo rm | bash -s", bash("echo 'rm x' | bash -s"), "no-rm"},
 		{"echo rm, no shell", bash("echo 'rm x'"), "echo-to-files"},
 		{"exec rm", bash("exec rm x"), "no-rm"},
+		{"bash -c -x rm", cmd("bash -c -x 'rm x'"), "no-rm"},
+		{"bash -lc -- rm", cmd("bash -lc -- 'rm x'"), "no-rm"},
+		{"./bash -c rm", cmd("./bash -c 'rm x'"), "no-rm"},
+		{"zsh -c rm", cmd("zsh -c 'rm x'"), "no-rm"},
+		{"env -S rm", bash("env -S 'rm x'"), "no-rm"},
+		{"timeout -s KILL 5 rm", bash("timeout -s KILL 5 rm x"), "no-rm"},
+		{"nice -n 5 rm", bash("nice -n 5 rm x"), "no-rm"},
+		{"xargs -I{} rm", bash("ls | xargs -I{} rm {}"), "no-rm"},
+		{"command -p rm", bash("command -p rm x"), "no-rm"},
+		{"here-string to bash", bash("bash <<< 'rm x'"), "no-rm"},
+		{"rm in a function", bash("f() { rm x; }; f"), "no-rm"},
+		{"rm in a loop", bash("for i in 1; do rm x; done"), "no-rm"},
+		{"rm in arithmetic", bash("echo $(( $(rm x) ))"), "no-rm"},
+		{"rm after CR", bash("ls\r\nrm x"), "no-rm"},
+		{"quoted rm with options", bash(`r"m" -rf /`), "no-rm"},
 		{"su -c rm", bash("su -c 'rm x' root"), "no-rm"},
 		{"bash script file", bash("bash ./script.sh"), none},
 		{"assignment PATH", bash("PATH=/tmp ls"), none},
@@ -137,7 +158,7 @@ func TestEvaluate(t *testing.T) {
 		{"unparsable", bash("ls 'unterminated"), none},
 		{"parse error but rm regex", cmd("git push --force 'x"), "no-force-push"},
 		{"force push", bash("git status && git push -f origin"), "no-force-push"},
-		{"git status && git log", bash("git status && git log"), none}, // different accept rules: neither covers both
+		{"git status && git log", bash("git status && git log"), "git-read+git-log"}, // each command covered by an accept rule
 		{"git stash", bash("git stash"), none},
 		{"deep nesting", cmd(deepNest("ls", 10)), none},
 
@@ -173,7 +194,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := p.Evaluate(tt.req)
+			v := p.Evaluate(ctx0, tt.req)
 			assert.Equal(t, tt.rule, v.Rule, "command %q", tt.req.Command)
 			if tt.rule == none {
 				assert.Equal(t, abi.Abstain, v.Decision)
@@ -193,10 +214,14 @@ func deepNest(script string, n int) string {
 
 func TestVerdict(t *testing.T) {
 	p := examplePolicy(t)
-	assert.Equal(t, Verdict{Decision: abi.Decline, Rule: "no-rm", Message: "removing files is not allowed"}, p.Evaluate(bash("ls; rm x")))
-	assert.Equal(t, Verdict{Decision: abi.AcceptForSession, Rule: "git-read", Message: "read-only git"}, p.Evaluate(cmd("git status")))
-	assert.Equal(t, Verdict{Decision: abi.Cancel, Rule: "no-force-push", Message: "force pushes are never ok"}, p.Evaluate(cmd("git push --force")))
-	assert.Equal(t, Verdict{Decision: abi.Abstain}, p.Evaluate(cmd("make")))
+	strip := func(v Verdict) Verdict { v.Analysis = nil; return v }
+	assert.Equal(t, Verdict{Decision: abi.Decline, Rule: "no-rm", Message: "removing files is not allowed"}, strip(p.Evaluate(ctx0, bash("ls; rm x"))))
+	v := p.Evaluate(ctx0, cmd("git status"))
+	assert.Equal(t, Verdict{Decision: abi.AcceptForSession, Rule: "git-read", Message: "read-only git"}, strip(v))
+	assert.Equal(t, &Analysis{Vouched: true, Commands: []Command{{Argv: []string{"git", "status"}}}}, v.Analysis)
+	assert.Equal(t, Verdict{Decision: abi.Cancel, Rule: "no-force-push", Message: "force pushes are never ok"}, strip(p.Evaluate(ctx0, cmd("git push --force"))))
+	assert.Equal(t, Verdict{Decision: abi.Abstain}, strip(p.Evaluate(ctx0, cmd("make"))))
+	assert.Nil(t, p.Evaluate(ctx0, files("/work/proj/src/a.go")).Analysis)
 }
 
 // The first matching rule wins, and an abstain rule must cover the whole
@@ -237,13 +262,14 @@ hook_kind = "command"
 	p, err := Parse("order.toml", []byte(src))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"first", "second", "skip-echo", "no-rm", "all-commands"}, p.Rules())
-	assert.Equal(t, "first", p.Evaluate(cmd("ls")).Rule)
-	assert.Equal(t, "second", p.Evaluate(cmd("ls; rm x")).Rule)
-	v := p.Evaluate(cmd("echo hi"))
+	assert.Equal(t, "first", p.Evaluate(ctx0, cmd("ls")).Rule)
+	assert.Equal(t, "second", p.Evaluate(ctx0, cmd("ls; rm x")).Rule)
+	v := p.Evaluate(ctx0, cmd("echo hi"))
+	v.Analysis = nil
 	assert.Equal(t, Verdict{Decision: abi.Abstain, Rule: "skip-echo", Message: "someone else decides"}, v)
-	assert.Equal(t, "no-rm", p.Evaluate(cmd("echo hi; rm x")).Rule)
-	assert.Equal(t, "all-commands", p.Evaluate(cmd("make")).Rule)
-	assert.Equal(t, "", p.Evaluate(files("/a")).Rule)
+	assert.Equal(t, "no-rm", p.Evaluate(ctx0, cmd("echo hi; rm x")).Rule)
+	assert.Equal(t, "all-commands", p.Evaluate(ctx0, cmd("make")).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, files("/a")).Rule)
 }
 
 func TestGlob(t *testing.T) {
@@ -279,9 +305,52 @@ func TestPathological(t *testing.T) {
 		strings.Repeat("ls;", 2000) + "rm x",
 	} {
 		start := time.Now()
-		v := p.Evaluate(bash(line))
+		v := p.Evaluate(ctx0, bash(line))
 		assert.NotEqual(t, abi.Accept, v.Decision, "%.40s", line)
 		assert.Less(t, time.Since(start), 5*time.Second, "%.40s", line)
 	}
-	assert.Equal(t, "no-rm", p.Evaluate(bash(strings.Repeat("sudo ", 300)+"rm x")).Rule)
+	assert.Equal(t, "no-rm", p.Evaluate(ctx0, bash(strings.Repeat("sudo ", 300)+"rm x")).Rule)
+}
+
+// The request-level conditions of issue 17.
+func TestRequestConditions(t *testing.T) {
+	const src = `
+[[rule]]
+name = "no-grant"
+decision = "decline"
+[rule.match]
+grant_root_present = true
+
+[[rule]]
+name = "no-amendment"
+decision = "decline"
+[rule.match]
+has_proposed_execpolicy = true
+
+[[rule]]
+name = "ci-thread"
+decision = "accept"
+[rule.match]
+thread_id_regex = '^ci-'
+turn_id_regex = '^t[0-9]+$'
+program = "ls"
+`
+	p, err := Parse("cond.toml", []byte(src))
+	require.NoError(t, err)
+	req := func(thread, turn string, amend []string) *abi.ApprovalRequest {
+		r := cmd("ls")
+		r.ThreadID, r.TurnID, r.ProposedAmendment = thread, turn, amend
+		return r
+	}
+	assert.Equal(t, "ci-thread", p.Evaluate(ctx0, req("ci-1", "t2", nil)).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, req("dev-1", "t2", nil)).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, req("ci-1", "x", nil)).Rule)
+	assert.Equal(t, "no-amendment", p.Evaluate(ctx0, req("ci-1", "t2", []string{"ls"})).Rule)
+	assert.Equal(t, "no-grant", p.Evaluate(ctx0, with(files("/work/proj/src/a.go"), func(r *abi.ApprovalRequest) { r.GrantRoot = "/work" })).Rule)
+	assert.Equal(t, "", p.Evaluate(ctx0, files("/work/proj/src/a.go")).Rule)
+
+	_, err = Parse("bad.toml", []byte("[[rule]]\nname = \"x\"\ndecision = \"decline\"\n[rule.match]\nhook_kind = \"command\"\ngrant_root_present = 1\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "bad.toml:6: rule \"x\": match.grant_root_present: want true or false, got an integer")
+	assert.Contains(t, err.Error(), "match.grant_root_present: applies only to hook_kind fileChange, not command")
 }

@@ -1,318 +1,384 @@
 package rules
 
 import (
+	"context"
 	"path"
-	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// A simpleCmd is one simple command of a command line.
-type simpleCmd struct {
+// The loose analysis finds, for decline and cancel rules, every command a
+// line might run, over-approximating where it cannot be sure: it reads
+// whatever parses, unwraps every shell by base name, and looks behind
+// every wrapper. Its work is bounded: it parses at most maxParse bytes of
+// shell source in all, and adds at most maxSuffixArgs arguments' worth of
+// "any suffix may be a command" candidates; past either it stops adding
+// (the strict analysis has already refused such a line, so no accept rule
+// can match it).
+
+// maxParse bounds the bytes of shell source one loose analysis parses.
+const maxParse = 256 << 10
+
+// maxLex bounds the bytes of a line too long to parse that the quick
+// lexer reads.
+const maxLex = 1 << 20
+
+// maxSuffixArgs bounds the arguments of the suffix candidates of the
+// wrappers whose grammar the engine does not know.
+const maxSuffixArgs = 1 << 16
+
+// A candidate is a command that might run.
+type candidate struct {
 	argv []string
 	// lit[i] reports whether argv[i] is a known literal: no expansion,
 	// substitution or unquoted glob character.
 	lit []bool
-	// text is the command's source text.
-	text string
 }
 
-// A cmdInfo is what the engine knows of a command line.
-type cmdInfo struct {
-	// cmds are the simple commands that run, with the shell wrappers
-	// (bash -lc '…') unwrapped: an accept rule must cover each of them.
-	cmds []simpleCmd
-	// all are the commands that might run: cmds, the shell wrappers
-	// themselves, and what wrappers such as sudo, env or xargs would run.
-	// A decline rule matches if it matches any of them.
-	all []simpleCmd
-	// unsafe names the constructs the engine cannot vouch for.
-	unsafe []string
-	// writes are the file-writing redirections.
-	writes []string
-	// parseErr is the first parse error.
-	parseErr error
+// A loose analysis.
+type loose struct {
+	ctx   context.Context
+	cands []candidate
+	// parseLeft is the budget of bytes of shell source still to parse;
+	// suffixLeft that of suffix arguments.
+	parseLeft, suffixLeft int
 	// stdinShell reports a shell that reads its script from stdin (ls | sh).
 	stdinShell bool
-	// budget bounds the work of an analysis, shared by the cmdInfos of the
-	// scripts it finds.
-	budget *budget
+	// parsed reports that the line itself parsed.
+	parsed bool
+	steps  int
+	// parser is reused for the scripts found in the line, which wait in
+	// queue.
+	parser *syntax.Parser
+	queue  []pending
 }
 
-// A budget is the work an analysis may still do, in bytes of shell source
-// to parse; nested wrappers and evaluators could otherwise make the
-// analysis of a short line take exponential time.
-type budget struct {
-	left     int
-	exceeded bool
-}
-
-// maxParse bounds the bytes of shell source one analysis parses.
-const maxParse = 256 << 10
-
-// maxDepth bounds the nesting of shells (bash -c "sh -c '…'") and of
-// wrappers the engine unwraps.
-const maxDepth = 8
-
-func analyze(command string) *cmdInfo {
-	a := &cmdInfo{budget: &budget{left: maxParse}}
-	a.script(command, 0)
-	if a.stdinShell {
+func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
+	l := &loose{ctx: ctx, parseLeft: maxParse, suffixLeft: maxSuffixArgs}
+	switch {
+	case f != nil:
+		l.parseLeft -= len(command)
+		l.parsed = true
+		l.file(f, 0)
+	case len(command) > MaxLineBytes:
+		// Too long for the strict analysis, so never accepted: a quick
+		// lexer finds the commands for the decline rules, in the first
+		// maxLex bytes.
+		l.lex(command[:min(len(command), maxLex)])
+	default:
+		l.parsed = l.script(command, 0)
+	}
+	l.drain()
+	if l.stdinShell {
 		// What the shell reads may be any literal of the line
-		// (echo 'rm x' | sh): a decline rule sees them all as scripts.
-		sub := &cmdInfo{budget: a.budget}
-		for _, c := range a.all {
+		// (echo 'rm x' | sh): each one that looks like a script is one.
+		n := len(l.cands)
+		for _, c := range l.cands[:n] {
 			for i, arg := range c.argv {
 				if c.lit[i] && strings.ContainsAny(arg, " \t\n;&|") {
-					sub.script(arg, 1)
+					l.script(arg, 1)
 				}
 			}
 		}
-		a.all = append(a.all, sub.all...)
+		l.drain()
 	}
-	if a.budget.exceeded {
-		a.unsafe = append(a.unsafe, "command too complex")
-	}
-	return a
+	return l
 }
 
-func (a *cmdInfo) unsafeIf(cond bool, what string) {
-	if cond {
-		a.unsafe = append(a.unsafe, what)
+// parseLine parses a line as bash for both analyses, if it is within the
+// strict budget.
+func parseLine(command string) *syntax.File {
+	if len(command) > MaxLineBytes {
+		return nil
 	}
-}
-
-// script adds the commands of the shell script src.
-func (a *cmdInfo) script(src string, depth int) {
-	if depth > maxDepth {
-		a.unsafe = append(a.unsafe, "shell nesting too deep")
-		return
-	}
-	if a.budget.left -= len(src) + 64; a.budget.left < 0 {
-		a.budget.exceeded = true
-		return
-	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(command), "")
 	if err != nil {
-		if a.parseErr == nil {
-			a.parseErr = err
-		}
-		a.unsafe = append(a.unsafe, "unparsable shell")
-		return
+		return nil
 	}
+	return f
+}
+
+func (l *loose) alive() bool {
+	if l.steps++; l.steps%256 == 0 && l.ctx != nil && l.ctx.Err() != nil {
+		l.parseLeft, l.suffixLeft = 0, 0
+	}
+	return l.parseLeft > 0
+}
+
+// A pending script is one found in the line, to parse after the walk of
+// the script it was found in (the parser is reused).
+type pending struct {
+	src   string
+	depth int
+}
+
+// script queues the shell script src, within the budget; false if over
+// it.
+func (l *loose) script(src string, depth int) bool {
+	if depth > maxDepth || !l.alive() {
+		return false
+	}
+	if l.parseLeft -= len(src) + 64; l.parseLeft < 0 {
+		return false
+	}
+	l.queue = append(l.queue, pending{src, depth})
+	return true
+}
+
+// drain parses and walks the queued scripts, and those they queue.
+func (l *loose) drain() {
+	for len(l.queue) > 0 {
+		p := l.queue[0]
+		l.queue = l.queue[1:]
+		if l.parser == nil {
+			l.parser = syntax.NewParser(syntax.Variant(syntax.LangBash))
+		}
+		f, err := l.parser.Parse(strings.NewReader(p.src), "")
+		if err != nil {
+			continue
+		}
+		if p.depth == 0 {
+			l.parsed = true
+		}
+		l.file(f, p.depth)
+	}
+}
+
+// lex adds the simple commands of a line too long to parse, read
+// roughly: words split at unquoted blanks, commands at unquoted ; & | ( )
+// and newlines, quotes removed; a word with $, ` or a glob character is
+// not a literal.
+func (l *loose) lex(src string) {
+	var c candidate
+	var b strings.Builder
+	// A word is src[start:i] while it is plain (no quotes, no escapes),
+	// and built in b once it is not.
+	start, inWord, plain, lit := 0, false, true, true
+	begin := func(i int) {
+		if !inWord {
+			start, inWord, plain, lit = i, true, true, true
+		}
+	}
+	unplain := func(i int) {
+		if plain {
+			b.Reset()
+			b.WriteString(src[start:i])
+			plain = false
+		}
+	}
+	endWord := func(i int) {
+		if inWord {
+			w := src[start:i]
+			if !plain {
+				w = b.String()
+			}
+			c.argv = append(c.argv, w)
+			c.lit = append(c.lit, lit)
+		}
+		inWord = false
+	}
+	endCmd := func(i int) {
+		endWord(i)
+		if len(c.argv) > 0 {
+			l.call(c, 1)
+		}
+		c = candidate{}
+	}
+	for i := 0; i < len(src); i++ {
+		switch ch := src[i]; ch {
+		case ' ', '\t':
+			endWord(i)
+		case '\n', ';', '&', '|', '(', ')':
+			endCmd(i)
+		case '\\':
+			begin(i)
+			unplain(i)
+			if i+1 < len(src) {
+				i++
+				b.WriteByte(src[i])
+			}
+		case '\'', '"':
+			begin(i)
+			unplain(i)
+			j := strings.IndexByte(src[i+1:], ch)
+			if j < 0 {
+				j = len(src) - i - 1
+			}
+			part := src[i+1 : i+1+j]
+			if ch == '"' && strings.ContainsAny(part, "$`\\") {
+				lit = false
+			}
+			b.WriteString(part)
+			i += j + 1
+		default:
+			begin(i)
+			if strings.IndexByte("$`*?[{~<>", ch) >= 0 {
+				lit = false
+			}
+			if !plain {
+				b.WriteByte(ch)
+			}
+		}
+	}
+	endCmd(len(src))
+}
+
+func (l *loose) file(f *syntax.File, depth int) {
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.Stmt:
-			a.unsafeIf(n.Background || n.Disown, "background job")
 			if call, ok := n.Cmd.(*syntax.CallExpr); ok && len(call.Args) > 0 {
 				// A here-document fed to a shell is a script.
-				if prog, ok, glob := literal(call.Args[0]); ok && !glob && (shells[path.Base(prog)] || path.Base(prog) == "xargs") {
+				if prog, ok, glob := literal(call.Args[0]); ok && !glob && (shellNames[path.Base(prog)] || path.Base(prog) == "xargs") {
 					for _, r := range n.Redirs {
-						if body, ok, _ := literal(r.Hdoc); ok && r.Hdoc != nil {
-							sub := &cmdInfo{budget: a.budget}
-							sub.script(body, depth+1)
-							a.all = append(a.all, sub.all...)
+						w := r.Hdoc
+						if r.Op == syntax.WordHdoc {
+							w = r.Word // bash <<< 'rm x'
+						}
+						if body, ok, _ := literal(w); ok && w != nil {
+							l.script(body, depth+1)
 						}
 					}
 				}
 			}
-			a.unsafeIf(n.Coprocess, "coprocess")
-			for _, r := range n.Redirs {
-				a.redirect(r)
-			}
 		case *syntax.CallExpr:
-			a.call(n, src, depth)
-		case *syntax.CmdSubst:
-			a.unsafe = append(a.unsafe, "command substitution")
-		case *syntax.ProcSubst:
-			a.unsafe = append(a.unsafe, "process substitution")
-		case *syntax.FuncDecl:
-			a.unsafe = append(a.unsafe, "function definition")
-		case *syntax.DeclClause:
-			a.unsafe = append(a.unsafe, "declaration")
-		case *syntax.LetClause, *syntax.ArithmCmd:
-			a.unsafe = append(a.unsafe, "arithmetic command")
-		case *syntax.CoprocClause:
-			a.unsafe = append(a.unsafe, "coprocess")
-		case *syntax.ExtGlob:
-			a.unsafe = append(a.unsafe, "extended glob")
+			if len(n.Args) > 0 && l.alive() {
+				c := candidate{argv: make([]string, len(n.Args)), lit: make([]bool, len(n.Args))}
+				for i, w := range n.Args {
+					s, ok, glob := literal(w)
+					c.argv[i], c.lit[i] = s, ok && !glob
+				}
+				l.call(c, depth)
+			}
 		}
 		return true
 	})
 }
 
-// harmlessTargets are files a redirection may write without writing a file.
-var harmlessTargets = map[string]bool{"/dev/null": true, "/dev/stdout": true, "/dev/stderr": true}
-
-func (a *cmdInfo) redirect(r *syntax.Redirect) {
-	target, ok, glob := literal(r.Word)
-	switch r.Op {
-	case syntax.RdrIn, syntax.DplIn, syntax.WordHdoc:
-		return
-	case syntax.Hdoc, syntax.DashHdoc:
-		a.unsafe = append(a.unsafe, "here-document")
-		return
-	case syntax.DplOut:
-		// >&2 and >&- duplicate or close a descriptor; >&file writes file.
-		if ok && !glob && (target == "-" || isDigits(target)) {
-			return
-		}
-	}
-	if ok && !glob && harmlessTargets[target] {
-		return
-	}
-	a.writes = append(a.writes, r.Op.String())
-}
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// shells are the programs whose -c script the engine unwraps.
-var shells = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true, "ksh": true, "mksh": true, "ash": true}
-
 // evaluators run their arguments as shell code.
 var evaluators = map[string]bool{"eval": true, "source": true, ".": true}
 
-// wrappers run another program given in their arguments. A decline rule
-// sees every suffix of their arguments as a command, and every argument
-// as a script.
-var wrappers = map[string]bool{
-	"sudo": true, "doas": true, "su": true, "runuser": true, "env": true, "command": true,
-	"builtin": true, "exec": true, "nohup": true, "nice": true, "time": true, "timeout": true,
-	"stdbuf": true, "xargs": true, "setsid": true, "ionice": true, "chrt": true, "taskset": true,
-	"chroot": true, "unbuffer": true, "watch": true, "strace": true, "ltrace": true, "flock": true,
-	"find": true, "parallel": true, "busybox": true, "nsenter": true, "unshare": true, "script": true,
-	"fakeroot": true, "firejail": true, "systemd-run": true, "catchsegv": true,
+// call adds c and what it might run. Each wrapper of a chain (nice nice
+// … ls) costs a candidate from the suffix budget, but the program at the
+// end of the chain is always added; the suffixes of the first wrapper
+// whose grammar the engine does not know cover all the later ones.
+func (l *loose) call(c candidate, depth int) {
+	l.cands = append(l.cands, c)
+	suffixed := false
+	i, added := 0, 0
+	// add adds the command starting at i, once.
+	add := func(force bool) {
+		if cost := len(c.argv) - i; i != added && (force || l.suffixLeft >= cost) {
+			l.suffixLeft -= cost
+			l.cands = append(l.cands, candidate{argv: c.argv[i:], lit: c.lit[i:]})
+			added = i
+		}
+	}
+	for i < len(c.argv) && c.lit[i] {
+		prog := path.Base(c.argv[i])
+		switch {
+		case shellNames[prog]:
+			add(true)
+			l.shellArgs(c, i, depth)
+			return
+		case evaluators[prog]:
+			add(true)
+			l.script(strings.Join(c.argv[i+1:], " "), depth+1)
+			return
+		case prog == "find":
+			add(true)
+			l.find(c, i)
+			return
+		}
+		next, reason := unwrapWrapper(c.argv[i], c.argv, i)
+		if next == i && !otherWrappers[prog] && reason == "" {
+			break
+		}
+		add(false)
+		if reason != "" || otherWrappers[prog] {
+			if !suffixed {
+				l.suffixes(c, i, depth)
+				suffixed = true
+			}
+			next = firstOperand(c.argv, i)
+		}
+		if next >= len(c.argv) {
+			return
+		}
+		i = next
+	}
+	add(true)
+}
+
+// firstOperand returns the index of the first argument after i that is
+// not an option or an assignment: the likely program of a wrapper.
+func firstOperand(argv []string, i int) int {
+	for i++; i < len(argv); i++ {
+		if !strings.HasPrefix(argv[i], "-") && !strings.Contains(argv[i], "=") {
+			break
+		}
+	}
+	return i
+}
+
+// suffixes adds each suffix of the wrapper c.argv[i]'s arguments as a
+// command, within the budget, and each argument that looks like a script
+// as one.
+func (l *loose) suffixes(c candidate, i, depth int) {
+	for k := i + 1; k < len(c.argv); k++ {
+		if !c.lit[k] {
+			continue
+		}
+		if n := len(c.argv) - k; l.suffixLeft >= n {
+			l.suffixLeft -= n
+			l.cands = append(l.cands, candidate{argv: c.argv[k:], lit: c.lit[k:]})
+			if shellNames[path.Base(c.argv[k])] {
+				l.shellArgs(c, k, depth)
+			}
+		}
+		if strings.ContainsAny(c.argv[k], " \t\n;&|") {
+			l.script(c.argv[k], depth+1)
+		}
+	}
+}
+
+// shellArgs adds the scripts a shell c.argv[i] may run: each literal
+// argument that is not a plain option.
+func (l *loose) shellArgs(c candidate, i, depth int) {
+	scripts := 0
+	for k := i + 1; k < len(c.argv); k++ {
+		arg := c.argv[k]
+		if !c.lit[k] || strings.HasPrefix(arg, "-") && !strings.ContainsAny(arg, " \t\n;&|") || arg == "" {
+			continue
+		}
+		scripts++
+		l.script(arg, depth+1)
+	}
+	if scripts == 0 {
+		l.stdinShell = true
+	}
 }
 
 // findExec are the find actions that run a command.
 var findExec = map[string]bool{"-exec": true, "-execdir": true, "-ok": true, "-okdir": true}
 
-func (a *cmdInfo) call(n *syntax.CallExpr, src string, depth int) {
-	a.unsafeIf(len(n.Assigns) > 0, "variable assignment")
-	if len(n.Args) == 0 {
-		return
-	}
-	c := simpleCmd{text: src[n.Pos().Offset():n.End().Offset()]}
-	for _, w := range n.Args {
-		s, ok, glob := literal(w)
-		c.argv = append(c.argv, s)
-		c.lit = append(c.lit, ok && !glob)
-	}
-	a.all = append(a.all, c)
-	if !c.lit[0] {
-		a.unsafe = append(a.unsafe, "program is not a literal")
-		a.cmds = append(a.cmds, c)
-		return
-	}
-	prog := path.Base(c.argv[0])
-	if shells[prog] {
-		if script, ok, dyn := shellScript(c); ok {
-			a.script(script, depth+1)
-			return
-		} else if dyn {
-			a.unsafe = append(a.unsafe, "shell script is not a literal")
-		} else if len(c.argv) == 1 || strings.HasPrefix(c.argv[len(c.argv)-1], "-") {
-			a.stdinShell = true
-		}
-	}
-	a.cmds = append(a.cmds, c)
-	switch {
-	case evaluators[prog]:
-		a.unsafe = append(a.unsafe, prog)
-		a.scan(c.argv[1:], c.lit[1:], depth, true)
-	case wrappers[prog]:
-		if prog == "find" {
-			for _, arg := range c.argv[1:] {
-				a.unsafeIf(findExec[arg], "find "+arg)
+func (l *loose) find(c candidate, i int) {
+	for k := i + 1; k < len(c.argv); k++ {
+		if findExec[c.argv[k]] && k+1 < len(c.argv) {
+			end := k + 1
+			for end < len(c.argv) && c.argv[end] != ";" && c.argv[end] != "+" {
+				end++
 			}
+			l.cands = append(l.cands, candidate{argv: c.argv[k+1 : end], lit: c.lit[k+1 : end]})
+			k = end
 		}
-		a.scan(c.argv[1:], c.lit[1:], depth, false)
 	}
 }
 
-// scan adds to a.all what the arguments of a wrapper or evaluator might
-// run: each suffix of them as a command, and each of them (and, for eval,
-// all of them joined) as a script. Nested wrappers need no recursion: the
-// suffixes cover them.
-func (a *cmdInfo) scan(argv []string, lit []bool, depth int, join bool) {
-	if depth >= maxDepth {
-		return
-	}
-	sub := &cmdInfo{budget: a.budget}
-	if join {
-		sub.script(strings.Join(argv, " "), depth+1)
-	}
-	parsed := make([]bool, len(argv))
-	for i := range argv {
-		if !lit[i] {
-			continue
-		}
-		c := simpleCmd{argv: argv[i:], lit: lit[i:], text: strings.Join(argv[i:], " ")}
-		sub.all = append(sub.all, c)
-		prog := path.Base(argv[i])
-		if shells[prog] {
-			if script, ok, _ := shellScript(c); ok {
-				sub.script(script, depth+1)
-				parsed[i+slices.Index(argv[i+1:], script)+1] = true
-			}
-		}
-		if evaluators[prog] && !join {
-			sub.script(strings.Join(argv[i+1:], " "), depth+1)
-		}
-		if strings.ContainsAny(argv[i], " \t\n;&|") && !parsed[i] {
-			sub.script(argv[i], depth+1)
-		}
-	}
-	a.all = append(a.all, sub.all...)
-}
-
-// shellScript returns the script of a shell called with -c. ok is false
-// if c is not such a call, or its script is not a literal (dyn).
-func shellScript(c simpleCmd) (script string, ok, dyn bool) {
-	hasC := false
-	for i := 1; i < len(c.argv); i++ {
-		arg := c.argv[i]
-		if !c.lit[i] {
-			return "", false, hasC
-		}
-		switch {
-		case hasC:
-			return arg, true, false
-		case arg == "--":
-			continue
-		case arg == "--login" || arg == "--noprofile" || arg == "--norc" || arg == "--posix":
-			continue
-		case strings.HasPrefix(arg, "--"):
-			return "", false, false
-		case len(arg) > 1 && (arg[0] == '-' || arg[0] == '+'):
-			for _, f := range arg[1:] {
-				switch {
-				case f == 'c':
-					hasC = true
-				case f == 'o' || f == 'O':
-					i++ // the option's argument
-				case f < 'a' || f > 'z':
-					return "", false, false
-				}
-			}
-		default:
-			// A script file, or a -c without its script before it.
-			return "", false, false
-		}
-	}
-	return "", false, false
-}
-
-// literal returns the value of w if it is a literal. glob reports unquoted
-// characters that a shell expands (*, ?, [, {, ~).
+// literal returns the value of w if it is a literal, for the loose
+// analysis. glob reports unquoted characters that a shell expands (*, ?,
+// [, {, ~).
 func literal(w *syntax.Word) (s string, ok, glob bool) {
 	if w == nil {
 		return "", false, false

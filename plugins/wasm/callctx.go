@@ -17,19 +17,22 @@ import (
 type callCtx struct {
 	timer *time.Timer // fires expire; stopped between calls
 	done  chan struct{}
+	in    *instance // the instance it runs calls on (Value(instanceKey{}))
 
 	mu       sync.Mutex
 	parent   context.Context // the caller's ctx during a call
 	deadline time.Time
-	active   bool  // between begin and end
-	err      error // set, and done closed, when the context is done
+	timeout  time.Duration // the call timeout of the current call
+	active   bool          // between begin and end
+	err      error         // set, and done closed, when the context is done
+	cause    error         // why: names the deadline or the cancellation
 	stop     func() bool
 }
 
 var _ context.Context = (*callCtx)(nil)
 
-func newCallCtx() *callCtx {
-	c := &callCtx{done: make(chan struct{}), parent: context.Background()}
+func newCallCtx(in *instance) *callCtx {
+	c := &callCtx{done: make(chan struct{}), parent: context.Background(), in: in}
 	c.timer = time.AfterFunc(time.Hour, c.expire)
 	c.timer.Stop()
 	return c
@@ -42,10 +45,10 @@ func (c *callCtx) begin(parent context.Context, timeout time.Duration) {
 		deadline = d
 	}
 	c.mu.Lock()
-	c.parent, c.deadline, c.active = parent, deadline, true
+	c.parent, c.deadline, c.timeout, c.active = parent, deadline, timeout, true
 	c.mu.Unlock()
 	if err := parent.Err(); err != nil {
-		c.cancel(err)
+		c.cancel(err, deadlineCause(parent))
 		return
 	}
 	c.timer.Reset(time.Until(deadline))
@@ -75,7 +78,7 @@ func (c *callCtx) expire() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.active && !time.Now().Before(c.deadline) {
-		c.doneLocked(context.DeadlineExceeded)
+		c.doneLocked(context.DeadlineExceeded, &deadlineError{what: "the call timeout", d: c.timeout})
 	}
 }
 
@@ -84,21 +87,30 @@ func (c *callCtx) parentDone() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.parent.Err(); c.active && err != nil {
-		c.doneLocked(err)
+		c.doneLocked(err, deadlineCause(c.parent))
 	}
 }
 
-func (c *callCtx) cancel(err error) {
+// cancel ends the context with err (context.Canceled or
+// context.DeadlineExceeded) for cause.
+func (c *callCtx) cancel(err, cause error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.doneLocked(err)
+	c.doneLocked(err, cause)
 }
 
-func (c *callCtx) doneLocked(err error) {
+func (c *callCtx) doneLocked(err, cause error) {
 	if c.err == nil {
-		c.err = err
+		c.err, c.cause = err, cause
 		close(c.done)
 	}
+}
+
+// why returns the cause of the end of the context, or nil.
+func (c *callCtx) why() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
 }
 
 // Deadline implements context.Context.
@@ -118,8 +130,12 @@ func (c *callCtx) Err() error {
 	return c.err
 }
 
-// Value implements context.Context: the caller's values.
+// Value implements context.Context: the caller's values, and the instance
+// for instanceKey.
 func (c *callCtx) Value(key any) any {
+	if key == (instanceKey{}) {
+		return c.in
+	}
 	c.mu.Lock()
 	p := c.parent
 	c.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 )
 
 func TestCallCtxDeadline(t *testing.T) {
-	c := newCallCtx()
+	c := newCallCtx(nil)
 	start := time.Now()
 	c.begin(context.Background(), 20*time.Millisecond)
 	<-c.Done()
@@ -22,7 +22,7 @@ func TestCallCtxDeadline(t *testing.T) {
 func TestCallCtxParent(t *testing.T) {
 	type key struct{}
 	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
-	c := newCallCtx()
+	c := newCallCtx(nil)
 	c.begin(parent, time.Hour)
 	assert.Equal(t, "v", c.Value(key{}))
 	d, ok := c.Deadline()
@@ -39,7 +39,7 @@ func TestCallCtxParent(t *testing.T) {
 	assert.False(t, c.end())
 
 	// A parent done already.
-	c = newCallCtx()
+	c = newCallCtx(nil)
 	c.begin(parent, time.Hour)
 	assert.ErrorIs(t, c.Err(), context.Canceled)
 	assert.False(t, c.end())
@@ -47,7 +47,7 @@ func TestCallCtxParent(t *testing.T) {
 	// A parent with an earlier deadline.
 	parent, cancel = context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	c = newCallCtx()
+	c = newCallCtx(nil)
 	c.begin(parent, time.Hour)
 	pd, _ := parent.Deadline()
 	d, _ = c.Deadline()
@@ -60,7 +60,7 @@ func TestCallCtxParent(t *testing.T) {
 // Reuse: calls that end before their deadline leave the context usable,
 // and a timer stopped too late never cancels a later call.
 func TestCallCtxReuse(t *testing.T) {
-	c := newCallCtx()
+	c := newCallCtx(nil)
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for i := range 2000 {
@@ -70,7 +70,7 @@ func TestCallCtxReuse(t *testing.T) {
 			// The deadline passed: the instance would be discarded with
 			// its context.
 			require.ErrorIs(t, c.Err(), context.DeadlineExceeded)
-			c = newCallCtx()
+			c = newCallCtx(nil)
 			continue
 		}
 		require.NoError(t, c.Err())

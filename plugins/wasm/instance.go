@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"math/bits"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -35,6 +37,50 @@ type instance struct {
 	lim *limitedMemory
 	out *output
 	ctx *callCtx // the context of hook calls, reused
+
+	// cur is the context of what runs in the instance now (the start or a
+	// call): a guest's sleep (WASI poll_oneoff, which Go's time.Sleep
+	// uses) waits on it, so that the deadline or a cancellation ends the
+	// sleep. Written and read by the goroutine using the instance.
+	cur context.Context
+}
+
+// instanceKey is the context key of the instance a guest function runs in:
+// host functions (codexhost.log) find it there.
+type instanceKey struct{}
+
+func instanceFrom(ctx context.Context) *instance {
+	in, _ := ctx.Value(instanceKey{}).(*instance)
+	return in
+}
+
+// enter makes ctx the context of what runs next in the instance, and
+// returns it bound to the instance.
+func (in *instance) enter(ctx context.Context) context.Context {
+	if cc, ok := ctx.(*callCtx); !ok || cc.in != in {
+		ctx = context.WithValue(ctx, instanceKey{}, in)
+	}
+	in.cur = ctx
+	return ctx
+}
+
+// sleep implements the instance's sys.Nanosleep: it returns after ns, or
+// when the context of what runs in the instance is done; wazero then stops
+// the guest at its next function call or loop.
+func (in *instance) sleep(ns int64) {
+	ctx := in.cur
+	if ctx == nil || ns <= 0 {
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // newInstance instantiates the plugin's module in its sandbox (running
@@ -44,10 +90,11 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		p:     p,
 		stack: make([]uint64, 3),
 		lim:   &limitedMemory{limit: p.memLimitBytes},
-		ctx:   newCallCtx(),
 	}
+	in.ctx = newCallCtx(in)
 	in.out = &output{p: p, remaining: p.maxOutputBytes}
-	ictx := experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(in.lim.allocate))
+	in.out.callStart() // the start counts as a call
+	ictx := experimental.WithMemoryAllocator(in.enter(ctx), experimental.MemoryAllocatorFunc(in.lim.allocate))
 	if p.host != nil {
 		ictx = experimental.WithImportResolver(ictx, func(name string) api.Module {
 			if name == abi.ImportModule {
@@ -58,7 +105,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	}
 	cfg := p.config.
 		WithStdout(&stream{out: in.out, name: "stdout", level: slog.LevelInfo}).
-		WithStderr(&stream{out: in.out, name: "stderr", level: slog.LevelWarn, stderr: true})
+		WithStderr(&stream{out: in.out, name: "stderr", level: slog.LevelWarn, stderr: true}).
+		WithNanosleep(in.sleep)
 	mod, err := p.rt.r.InstantiateModule(ictx, p.compiled.mod, cfg)
 	if err != nil {
 		if mod != nil {
@@ -94,6 +142,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 func (in *instance) close() {
 	in.ctx.timer.Stop()
 	in.out.flush()
+	in.out.callEnd()
 	if in.mod != nil {
 		_ = in.mod.Close(context.Background())
 	}
@@ -105,9 +154,20 @@ func (in *instance) outOfMemory() bool {
 	return in.lim.refused || strings.Contains(in.out.firstErrLine(), "out of memory")
 }
 
+// call calls f with in.stack. A function that returns after ctx is done
+// (a guest woken from its sleep by the deadline returns before wazero
+// stops it) fails with ctx's error: its result is not used.
+func (in *instance) call(ctx context.Context, f api.Function) error {
+	if err := f.CallWithStack(ctx, in.stack); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
 // checkVersion calls codexhost_abi_version.
 func (in *instance) checkVersion(ctx context.Context) error {
-	if err := in.version.CallWithStack(ctx, in.stack); err != nil {
+	ctx = in.enter(ctx)
+	if err := in.call(ctx, in.version); err != nil {
 		return err
 	}
 	if v := uint32(in.stack[0]); v != abi.Version {
@@ -118,7 +178,8 @@ func (in *instance) checkVersion(ctx context.Context) error {
 
 // describe calls codexhost_describe and returns the manifest JSON.
 func (in *instance) describe(ctx context.Context) ([]byte, error) {
-	if err := in.describeFn.CallWithStack(ctx, in.stack); err != nil {
+	ctx = in.enter(ctx)
+	if err := in.call(ctx, in.describeFn); err != nil {
 		return nil, err
 	}
 	b, err := in.result(in.stack[0], plugins.DefaultMaxResultBytes)
@@ -131,11 +192,12 @@ func (in *instance) describe(ctx context.Context) ([]byte, error) {
 
 // configure writes settings and calls codexhost_configure.
 func (in *instance) configure(ctx context.Context, settings []byte) error {
+	ctx = in.enter(ctx)
 	if err := in.write(ctx, settings); err != nil {
 		return err
 	}
 	in.stack[0], in.stack[1] = uint64(in.inPtr), uint64(len(settings))
-	if err := in.configureFn.CallWithStack(ctx, in.stack); err != nil {
+	if err := in.call(ctx, in.configureFn); err != nil {
 		return err
 	}
 	_, err := in.result(in.stack[0], plugins.DefaultMaxResultBytes)
@@ -147,11 +209,12 @@ func (in *instance) configure(ctx context.Context, settings []byte) error {
 func (in *instance) handle(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
 	in.lim.refused = false
 	in.out.callStart()
+	ctx = in.enter(ctx)
 	if err := in.write(ctx, req); err != nil {
 		return nil, err
 	}
 	in.stack[0], in.stack[1], in.stack[2] = uint64(hook), uint64(in.inPtr), uint64(len(req))
-	if err := in.handleFn.CallWithStack(ctx, in.stack); err != nil {
+	if err := in.call(ctx, in.handleFn); err != nil {
 		return nil, err
 	}
 	return in.result(in.stack[0], in.p.maxResult)
@@ -168,7 +231,7 @@ func (in *instance) write(ctx context.Context, b []byte) error {
 	if in.inPtr == 0 || n > in.inCap {
 		if in.inPtr != 0 {
 			in.stack[0] = uint64(in.inPtr)
-			if err := in.free.CallWithStack(ctx, in.stack); err != nil {
+			if err := in.call(ctx, in.free); err != nil {
 				return err
 			}
 			in.inPtr, in.inCap = 0, 0
@@ -178,7 +241,7 @@ func (in *instance) write(ctx context.Context, b []byte) error {
 			size = 1 << bits.Len32(size)
 		}
 		in.stack[0] = uint64(size)
-		if err := in.alloc.CallWithStack(ctx, in.stack); err != nil {
+		if err := in.call(ctx, in.alloc); err != nil {
 			return err
 		}
 		ptr := uint32(in.stack[0])
@@ -269,19 +332,63 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 // that the runtime is closing.
 func (m *limitedMemory) Free() {}
 
-// output captures an instance's stdout and stderr into the plugin's
-// logger, line by line, up to a byte budget for the instance's lifetime.
+// output captures an instance's stdout, stderr and codexhost.log lines
+// into the plugin's logger, line by line, up to two byte budgets: one for
+// each call (the start of the instance counts as one), one for the
+// instance's lifetime. What is over either is dropped and counted, and
+// callEnd logs one line saying how much.
 type output struct {
-	p         *Plugin
-	remaining int
-	truncated bool
-	streams   []*stream
+	p             *Plugin
+	remaining     int // the lifetime budget left
+	callRemaining int // the call's budget left
+	dropped       int // bytes dropped in this call
+	streams       []*stream
 	// firstErr is the first stderr line of the current call (e.g. a Go
 	// runtime's "fatal error: out of memory"), for error messages.
 	firstErr string
 }
 
-func (o *output) callStart() { o.firstErr = "" }
+func (o *output) callStart() {
+	o.firstErr = ""
+	o.callRemaining = o.p.maxCallOutputBytes
+	o.dropped = 0
+}
+
+// callEnd logs how much output the call dropped, if any.
+func (o *output) callEnd() {
+	if o.dropped == 0 {
+		return
+	}
+	budget, limit := "call", o.p.maxCallOutputBytes
+	if o.remaining <= 0 {
+		budget, limit = "instance lifetime", o.p.maxOutputBytes
+	}
+	o.p.logger.Warn(fmt.Sprintf("wasm: dropped %d bytes of guest output over the %s budget of %d bytes", o.dropped, budget, limit),
+		"dropped", o.dropped, "budget", budget, "limit", limit)
+	o.dropped = 0
+}
+
+// take returns how many of n bytes of output fit in the budgets, and
+// counts them; the rest is counted as dropped.
+func (o *output) take(n int) int {
+	ok := max(min(n, o.remaining, o.callRemaining), 0)
+	o.remaining -= ok
+	o.callRemaining -= ok
+	o.dropped += n - ok
+	return ok
+}
+
+// takeAll reports whether n bytes fit in the budgets, and counts them
+// there if they do, as dropped if not.
+func (o *output) takeAll(n int) bool {
+	if n > o.remaining || n > o.callRemaining {
+		o.dropped += n
+		return false
+	}
+	o.remaining -= n
+	o.callRemaining -= n
+	return true
+}
 
 func (o *output) firstErrLine() string { return o.firstErr }
 
@@ -314,14 +421,7 @@ func (s *stream) Write(b []byte) (int, error) {
 		s.added = true
 		o.streams = append(o.streams, s)
 	}
-	if o.truncated {
-		return n, nil
-	}
-	cut := false
-	if len(b) > o.remaining {
-		b, cut = b[:o.remaining], true
-	}
-	o.remaining -= len(b)
+	b = b[:o.take(len(b))]
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -340,11 +440,6 @@ func (s *stream) Write(b []byte) (int, error) {
 		}
 		b = b[i+1:]
 	}
-	if cut {
-		o.truncated = true
-		o.flush()
-		o.p.logger.Warn("wasm: guest output truncated", "limit", o.p.maxOutputBytes)
-	}
 	return n, nil
 }
 
@@ -356,7 +451,7 @@ func (s *stream) flush() {
 }
 
 func (s *stream) emit(line []byte) {
-	msg := string(line)
+	msg := termsafe.Line(string(line))
 	if s.stderr && s.out.firstErr == "" && strings.TrimSpace(msg) != "" {
 		s.out.firstErr = truncate(msg, 200)
 	}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -28,9 +30,13 @@ const (
 	// DefaultMaxInstances bounds the instances of one plugin, hence the
 	// calls into it that run at once.
 	DefaultMaxInstances = 4
-	// DefaultMaxOutputBytes bounds the stdout and stderr output captured
-	// from one instance over its lifetime.
-	DefaultMaxOutputBytes = 64 << 10
+	// DefaultMaxOutputBytes bounds the output (codexhost.log lines,
+	// stdout and stderr together) logged from one instance over its
+	// lifetime: 1 MiB.
+	DefaultMaxOutputBytes = 1 << 20
+	// DefaultMaxCallOutputBytes bounds the output logged from one call
+	// (or the start of an instance): 64 KiB.
+	DefaultMaxCallOutputBytes = 64 << 10
 	// maxMemoryLimitPages is the most a 32-bit memory can have (4 GiB).
 	maxMemoryLimitPages = 65536
 	// maxLogLineBytes bounds one line the guest logs with codexhost.log.
@@ -40,12 +46,24 @@ const (
 	// minStartTimeout bounds starting an instance (instantiate,
 	// _initialize, describe, configure) when Options.Timeout is shorter.
 	minStartTimeout = 10 * time.Second
+	// minCompileTimeout bounds compiling a module when the start timeout
+	// is shorter. The module limits bound what a compilation costs (a
+	// module within them compiles in seconds on an idle core, a bomb is
+	// refused before compiling); this is the backstop, generous so that
+	// the first load of a large plugin on a slow or busy machine does not
+	// fail: a 7 MiB Go guest took 18 s on a loaded 2-core machine, and
+	// the race detector makes wazero's compiler ~8x slower. Later loads
+	// hit the compilation cache.
+	minCompileTimeout = 5 * time.Minute
 )
 
 // startTimeout bounds starting an instance: a hook's Timeout may be
 // shorter than a Go guest's start (~5-30 ms, far more under -race), but an
 // _initialize that never returns must still be stopped.
 func (p *Plugin) startTimeout() time.Duration { return max(p.timeout, minStartTimeout) }
+
+// compileTimeout bounds compiling the module.
+func (p *Plugin) compileTimeout() time.Duration { return max(p.startTimeout(), minCompileTimeout) }
 
 // Options configure a Wasm plugin. A nil *Options means defaults.
 type Options struct {
@@ -62,11 +80,23 @@ type Options struct {
 	// instance (or for their ctx). Instances are created on demand and
 	// kept until Close. Default: DefaultMaxInstances.
 	MaxInstances int
-	// MaxOutputBytes bounds what one instance may write to stdout and
-	// stderr, together, over its lifetime; the output is logged line by
-	// line and the rest is dropped with one "truncated" note. Default:
-	// DefaultMaxOutputBytes. Negative: drop everything (with the note).
-	MaxOutputBytes int
+	// MaxOutputBytes bounds what one instance may log (codexhost.log)
+	// and write to stdout and stderr, together, over its lifetime;
+	// MaxCallOutputBytes bounds the same in one call (the start of an
+	// instance counts as a call). The output is logged line by line; what
+	// is over a budget is dropped, and the call ends with one "dropped N
+	// bytes" warning. Defaults: DefaultMaxOutputBytes,
+	// DefaultMaxCallOutputBytes. Negative: drop everything (with the
+	// warning).
+	MaxOutputBytes, MaxCallOutputBytes int
+	// MaxModuleBytes bounds the size of the module. Default:
+	// DefaultMaxModuleBytes.
+	MaxModuleBytes int
+	// MaxTableElements bounds each table of the module: a larger minimum
+	// or declared maximum refuses the module, and a table with no
+	// declared maximum cannot grow past it. Default:
+	// DefaultMaxTableElements.
+	MaxTableElements uint32
 	// Logger receives the plugin's log lines (codexhost.log) and output.
 	// Default: the Runtime's logger.
 	Logger *slog.Logger
@@ -99,7 +129,8 @@ type Options struct {
 //
 // Close marks the plugin closed at once: later calls, and callers waiting
 // for an instance, get plugins.ErrClosed. Calls in flight run to their end
-// (each is bounded by Options.Timeout) and their instances are then
+// (each is bounded by its deadline, a guest asleep in WASI included), or
+// are stopped once Close's context is done, and their instances are then
 // closed.
 type Plugin struct {
 	rt       *Runtime
@@ -111,10 +142,17 @@ type Plugin struct {
 	name     string
 	logger   *slog.Logger
 
-	timeout        time.Duration
-	maxResult      int
-	memLimitBytes  uint64
-	maxOutputBytes int
+	timeout            time.Duration
+	maxResult          int
+	memLimitBytes      uint64
+	maxOutputBytes     int
+	maxCallOutputBytes int
+
+	// closing is cancelled by Close when its ctx is done before the calls
+	// in flight end: instance starts stop at once (calls have their own
+	// contexts, in busy).
+	closing     context.Context
+	stopClosing context.CancelCauseFunc
 
 	// slots holds one token per instance in use; its capacity is
 	// MaxInstances.
@@ -124,6 +162,7 @@ type Plugin struct {
 
 	mu       sync.Mutex
 	idle     []*instance // LIFO: the most recently used first
+	busy     map[*instance]struct{}
 	inflight int
 	shut     bool
 
@@ -166,6 +205,13 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	if maxOut < 0 {
 		maxOut = 0
 	}
+	maxCallOut := o.MaxCallOutputBytes
+	if maxCallOut == 0 {
+		maxCallOut = DefaultMaxCallOutputBytes
+	}
+	if maxCallOut < 0 {
+		maxCallOut = 0
+	}
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = plugins.DefaultTimeout
@@ -186,29 +232,43 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		name = "wasm plugin"
 	}
 
-	compiled, err := rt.compile(ctx, wasm)
+	wasm, err = prepare(wasm, moduleLimits(o))
 	if err != nil {
 		return nil, err
 	}
 	p := &Plugin{
-		rt:             rt,
-		compiled:       compiled,
-		name:           name,
-		logger:         logger.With("plugin", name),
-		timeout:        timeout,
-		maxResult:      maxResult,
-		memLimitBytes:  uint64(limit) * 65536,
-		maxOutputBytes: maxOut,
-		slots:          make(chan struct{}, maxInst),
-		done:           make(chan struct{}),
-		drained:        make(chan struct{}),
+		rt:                 rt,
+		name:               name,
+		logger:             logger.With("plugin", termsafe.Line(name)),
+		timeout:            timeout,
+		maxResult:          maxResult,
+		memLimitBytes:      uint64(limit) * 65536,
+		maxOutputBytes:     maxOut,
+		maxCallOutputBytes: maxCallOut,
+		slots:              make(chan struct{}, maxInst),
+		done:               make(chan struct{}),
+		drained:            make(chan struct{}),
+		busy:               make(map[*instance]struct{}),
 	}
+	p.closing, p.stopClosing = context.WithCancelCause(context.Background())
+	// The compilation is bounded by the compile timeout, the start of the
+	// first instance by the start timeout; both end when the runtime is
+	// closed.
+	compCtx, cancelComp := p.boundedContext(ctx, p.compileTimeout(), "the compile timeout")
+	compiled, err := rt.compile(compCtx, wasm)
+	cancelComp()
+	if err != nil {
+		return nil, err
+	}
+	p.compiled = compiled
+	cctx, cancel := p.startContext(ctx)
+	defer cancel()
 	defer func() {
 		if err != nil {
 			p.release()
 		}
 	}()
-	importsLog, err := checkModule(compiled.mod, limit)
+	importsLog, err := checkModule(compiled.mod, limit, rt.wasi)
 	if err != nil {
 		return nil, err
 	}
@@ -226,20 +286,18 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	}
 
 	// The first instance: fail fast on anything wrong with the plugin.
-	cctx, cancel := context.WithTimeout(ctx, p.startTimeout())
-	defer cancel()
 	in, err := p.newInstance(cctx)
 	if err != nil {
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, nil, err)
 	}
 	if err := in.checkVersion(cctx); err != nil {
 		in.close()
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, in, err)
 	}
 	mb, err := in.describe(cctx)
 	if err != nil {
 		in.close()
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, in, err)
 	}
 	if err := json.Unmarshal(mb, &p.manifest); err != nil {
 		in.close()
@@ -247,7 +305,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	}
 	if o.Name == "" && p.manifest.Name != "" {
 		p.name = p.manifest.Name
-		p.logger = logger.With("plugin", p.name)
+		p.logger = logger.With("plugin", termsafe.Line(p.name))
 	}
 	if err := plugins.CheckManifest(&p.manifest, o.Grants); err != nil {
 		in.close()
@@ -269,8 +327,9 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	}
 	if err := in.configure(cctx, p.settings); err != nil {
 		in.close()
-		return nil, p.loadError(cctx, err)
+		return nil, p.loadError(cctx, in, err)
 	}
+	in.out.callEnd()
 	p.idle = append(p.idle, in)
 	if !rt.register(p) {
 		in.close()
@@ -282,19 +341,50 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 // loadError turns an error of starting the first instance into the error
 // Load returns: a runtime failure is not a *plugins.CallError (there is no
 // call) but an error naming the kind of failure.
-func (p *Plugin) loadError(ctx context.Context, err error) error {
-	err = p.startError(ctx, err)
+func (p *Plugin) loadError(ctx context.Context, in *instance, err error) error {
+	err = p.startError(ctx, in, err)
 	var ce *plugins.CallError
 	if errors.As(err, &ce) {
-		return fmt.Errorf("the plugin failed to start: %s: %w", ce.Kind, ce.Err)
+		return &startFailure{ce: ce}
 	}
 	return err
+}
+
+// A startFailure is the first instance of a plugin failing to start. It
+// unwraps to the *plugins.CallError that says how (its Kind).
+type startFailure struct{ ce *plugins.CallError }
+
+func (e *startFailure) Error() string {
+	return fmt.Sprintf("the plugin failed to start: %s: %v", e.ce.Kind, e.ce.Err)
+}
+
+func (e *startFailure) Unwrap() error { return e.ce }
+
+// startContext bounds ctx by the start timeout (named as the cause) and
+// ends it when the plugin or its runtime is closing.
+func (p *Plugin) startContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return p.boundedContext(ctx, p.startTimeout(), "the start timeout")
+}
+
+// boundedContext bounds ctx by d (named what in the cause) and ends it
+// when the plugin or its runtime is closing.
+func (p *Plugin) boundedContext(ctx context.Context, d time.Duration, what string) (context.Context, context.CancelFunc) {
+	tctx, cancelT := context.WithTimeoutCause(ctx, d, &deadlineError{what: what, d: d})
+	cctx, cancelC := context.WithCancelCause(tctx)
+	stop1 := context.AfterFunc(p.closing, func() { cancelC(plugins.ErrClosed) })
+	stop2 := context.AfterFunc(p.rt.closing, func() { cancelC(plugins.ErrClosed) })
+	return cctx, func() {
+		stop1()
+		stop2()
+		cancelC(nil)
+		cancelT()
+	}
 }
 
 // startError turns an error of starting an instance into the error Call
 // returns: plugin errors (*abi.Error) and classified errors as they are,
 // anything else as a *plugins.CallError.
-func (p *Plugin) startError(ctx context.Context, err error) error {
+func (p *Plugin) startError(ctx context.Context, in *instance, err error) error {
 	var ae *abi.Error
 	var ce *plugins.CallError
 	if errors.As(err, &ae) || errors.As(err, &ce) ||
@@ -302,12 +392,12 @@ func (p *Plugin) startError(ctx context.Context, err error) error {
 		errors.Is(err, plugins.ErrBadManifest) {
 		return err
 	}
-	return p.callError(ctx, 0, nil, err)
+	return p.callError(ctx, 0, in, err)
 }
 
 // checkModule checks a compiled module's exports and imports against the
 // ABI and reports whether it imports codexhost.log.
-func checkModule(m wazero.CompiledModule, limitPages uint32) (importsLog bool, err error) {
+func checkModule(m wazero.CompiledModule, limitPages uint32, wasi map[string]api.FunctionDefinition) (importsLog bool, err error) {
 	i32, i64 := api.ValueTypeI32, api.ValueTypeI64
 	want := []struct {
 		name    string
@@ -353,20 +443,29 @@ func checkModule(m wazero.CompiledModule, limitPages uint32) (importsLog bool, e
 	}
 	for _, def := range m.ImportedFunctions() {
 		mod, name, _ := def.Import()
+		// The names are the module's: escape them in messages.
+		qmod, qname := termsafe.Line(mod), termsafe.Line(name)
 		switch mod {
-		case "wasi_snapshot_preview1":
-			// Checked by wazero at instantiation.
+		case wasi_snapshot_preview1.ModuleName:
+			have, ok := wasi[name]
+			if !ok {
+				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, qmod, qname)
+			}
+			if !sameTypes(def.ParamTypes(), have.ParamTypes()) || !sameTypes(def.ResultTypes(), have.ResultTypes()) {
+				return false, fmt.Errorf("%w: import %s.%s has signature %s, want %s", plugins.ErrBadModule, qmod, qname,
+					signature(def.ParamTypes(), def.ResultTypes()), signature(have.ParamTypes(), have.ResultTypes()))
+			}
 		case abi.ImportModule:
 			if name != abi.ImportLog {
-				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, mod, name)
+				return false, fmt.Errorf("%w: imports %s.%s, which the host does not provide", plugins.ErrBadModule, qmod, qname)
 			}
 			if !sameTypes(def.ParamTypes(), []api.ValueType{i32, i32, i32}) || len(def.ResultTypes()) != 0 {
-				return false, fmt.Errorf("%w: import %s.%s has signature %s, want (i32, i32, i32)", plugins.ErrBadModule, mod, name,
+				return false, fmt.Errorf("%w: import %s.%s has signature %s, want (i32, i32, i32)", plugins.ErrBadModule, qmod, qname,
 					signature(def.ParamTypes(), def.ResultTypes()))
 			}
 			importsLog = true
 		default:
-			return false, fmt.Errorf("%w: imports %s.%s; a plugin may import only wasi_snapshot_preview1 and %s", plugins.ErrBadModule, mod, name, abi.ImportModule)
+			return false, fmt.Errorf("%w: imports %s.%s; a plugin may import only wasi_snapshot_preview1 and %s", plugins.ErrBadModule, qmod, qname, abi.ImportModule)
 		}
 	}
 	return importsLog, nil
@@ -403,14 +502,16 @@ func signature(params, results []api.ValueType) string {
 }
 
 // moduleConfig is the sandbox of every instance: no args, no environment
-// and no files except what is granted, real clocks and randomness.
+// and no files except what is granted, real clocks and randomness; sleeps
+// end at the deadline.
 func moduleConfig(g *abi.Capabilities) (wazero.ModuleConfig, error) {
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances coexist
 		WithStartFunctions(abi.ExportInitialize).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
+		// No WithSysNanosleep: each instance sleeps on its own, waking
+		// at its call's deadline (instance.sleep).
 		WithRandSource(rand.Reader)
 	for _, k := range g.Env {
 		if v, ok := os.LookupEnv(k); ok {
@@ -451,8 +552,14 @@ func (p *Plugin) instantiateHost(ctx context.Context) (api.Module, error) {
 }
 
 // hostLog implements codexhost.log: (level i32, ptr i32, len i32) -> ().
+// Each line counts against the instance's output budgets (see output), its
+// full length included; the logged text is escaped for terminals.
 func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	level, ptr, n := slog.Level(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
+	in := instanceFrom(ctx)
+	if in == nil || !in.out.takeAll(int(n)) {
+		return // dropped, and counted
+	}
 	cut := n > maxLogLineBytes
 	if cut {
 		n = maxLogLineBytes
@@ -462,7 +569,7 @@ func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 		p.logger.Warn("wasm: guest log line out of memory bounds", "ptr", ptr, "len", n)
 		return
 	}
-	msg := string(b)
+	msg := termsafe.Line(string(b))
 	if cut {
 		msg += " [truncated]"
 	}
@@ -496,7 +603,7 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		return nil, err
 	}
 	if in == nil {
-		sctx, cancel := context.WithTimeout(ctx, p.startTimeout())
+		sctx, cancel := p.startContext(ctx)
 		in, err = p.newConfiguredInstance(sctx)
 		cancel()
 		if err != nil {
@@ -513,8 +620,21 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		}
 	}
 	cctx := in.ctx
+	p.mu.Lock()
+	p.busy[in] = struct{}{}
+	p.mu.Unlock()
 	cctx.begin(ctx, p.timeout)
 	out, err := in.handle(cctx, hook, req)
+	if err == nil && cctx.Err() != nil {
+		// It returned, but after its deadline (a guest sleeping in WASI
+		// wakes up at the deadline, and may return before wazero stops
+		// it): the caller has given up on it.
+		out, err = nil, cctx.Err()
+	}
+	in.out.callEnd()
+	p.mu.Lock()
+	delete(p.busy, in)
+	p.mu.Unlock()
 	if err == nil {
 		p.end(in)
 		return out, nil
@@ -527,9 +647,12 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 	cctx.end()
 	p.put(nil)
 	in.close()
-	if p.closed.Load() && ce.Kind == plugins.FailTrap {
-		// Runtime.Close closed the module under the call.
-		return nil, plugins.ErrClosed
+	if p.closed.Load() && (ce.Kind == plugins.FailTrap || ce.Kind == plugins.FailUnavailable) {
+		// Close stopped the call, or Runtime.Close closed the module
+		// under it.
+		ce.Kind = plugins.FailUnavailable
+		ce.Err = fmt.Errorf("wasm: the plugin was closed during the call: %w", plugins.ErrClosed)
+		return nil, ce
 	}
 	return nil, ce
 }
@@ -615,7 +738,7 @@ func (p *Plugin) put(in *instance) {
 func (p *Plugin) newConfiguredInstance(ctx context.Context) (*instance, error) {
 	in, err := p.newInstance(ctx)
 	if err != nil {
-		return nil, p.startError(ctx, err)
+		return nil, p.startError(ctx, nil, err)
 	}
 	err = in.checkVersion(ctx)
 	if err == nil {
@@ -626,17 +749,19 @@ func (p *Plugin) newConfiguredInstance(ctx context.Context) (*instance, error) {
 	}
 	if err != nil {
 		in.close()
-		return nil, p.startError(ctx, err)
+		return nil, p.startError(ctx, in, err)
 	}
+	in.out.callEnd()
 	return in, nil
 }
 
 // Close implements [plugins.Plugin.Close]. It is idempotent. Later calls,
 // and callers waiting for an instance, get plugins.ErrClosed at once; idle
 // instances are closed at once; Close then waits for the calls in flight
-// to return (each bounded by Options.Timeout), whose instances are then
-// closed. If ctx is done first, Close returns without waiting: those
-// instances are still closed when their calls return.
+// to return (each bounded by its deadline), whose instances are then
+// closed. If ctx is done first, Close stops the calls in flight (they
+// fail with a *plugins.CallError matching plugins.ErrClosed), waits for
+// them to return, which they do at once, and returns.
 func (p *Plugin) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.shut {
@@ -659,9 +784,23 @@ func (p *Plugin) Close(ctx context.Context) error {
 	}
 	select {
 	case <-p.drained:
+		return nil
 	case <-ctx.Done():
 	}
+	p.stopInFlight()
+	<-p.drained
 	return nil
+}
+
+// stopInFlight stops the calls in flight and the instance starts of a
+// closed plugin.
+func (p *Plugin) stopInFlight() {
+	p.stopClosing(plugins.ErrClosed)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for in := range p.busy {
+		in.ctx.cancel(context.Canceled, plugins.ErrClosed)
+	}
 }
 
 // finish releases what the instances shared, once none is left.
@@ -690,17 +829,18 @@ func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err
 	if msg := err.Error(); strings.Contains(msg, "\n") {
 		// wazero appends the guest's stack trace; keep it out of the
 		// error, in the debug log.
-		p.logger.Debug("wasm: guest failure", "hook", hook.String(), "err", msg)
-		err = &oneLineError{msg: msg[:strings.IndexByte(msg, '\n')], err: err}
+		// The trace names the guest's functions: escape it.
+		p.logger.Debug("wasm: guest failure", "hook", hook.String(), "err", termsafe.Line(msg))
+		err = &oneLineError{msg: termsafe.Line(msg[:strings.IndexByte(msg, '\n')]), err: err}
 	}
 	kind := plugins.FailTrap
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		kind = plugins.FailTimeout
-		err = fmt.Errorf("wasm: stopped at the deadline (timeout %v): %w", p.timeout, err)
+		err = fmt.Errorf("wasm: stopped at the deadline (%v): %w", why(ctx), err)
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
 		kind = plugins.FailUnavailable
-		err = fmt.Errorf("wasm: stopped, the call was cancelled: %w", err)
+		err = fmt.Errorf("wasm: stopped, the call was cancelled (%v): %w", why(ctx), err)
 	case in != nil && in.outOfMemory():
 		kind = plugins.FailMemory
 		err = fmt.Errorf("wasm: memory limit of %d MiB reached: %w", p.memLimitBytes>>20, err)
@@ -711,6 +851,20 @@ func (p *Plugin) callError(ctx context.Context, hook abi.Hook, in *instance, err
 		}
 	}
 	return &plugins.CallError{Plugin: p.name, Hook: hook, Kind: kind, Err: err}
+}
+
+// why says why ctx ended: the deadline that applied, or the cancellation.
+func why(ctx context.Context) error {
+	if cc, ok := ctx.(*callCtx); ok {
+		if err := cc.why(); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	if ctx.Err() == nil {
+		return context.DeadlineExceeded // the guest's own deadline error
+	}
+	return deadlineCause(ctx)
 }
 
 // oneLineError is an error whose message is cut to its first line.

@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
@@ -60,8 +61,12 @@ type Runtime struct {
 	r      wazero.Runtime
 	cache  wazero.CompilationCache
 	logger *slog.Logger
+	wasi   map[string]api.FunctionDefinition // what WASI provides
 
 	loads sync.WaitGroup // loads in progress
+	// closing is cancelled when Close begins: loads in progress stop.
+	closing     context.Context
+	stopClosing context.CancelCauseFunc
 
 	mu       sync.Mutex
 	plugins  map[*Plugin]struct{} // until their instances are all closed
@@ -80,6 +85,12 @@ type compiledModule struct {
 // compile returns the compiled module of wasm, compiling it (with every
 // CPU, through the compilation cache) unless a loaded plugin already did.
 // Release it with release.
+//
+// wazero cannot stop a compilation half-way (it checks its context only
+// between functions), so the compilation runs on a goroutine of its own
+// and compile returns when ctx is done, abandoning it: the goroutine
+// closes the module when it is compiled. What an abandoned compilation
+// can cost is bounded by the module limits checked before (see limits.go).
 func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, error) {
 	key := sha256.Sum256(wasm)
 	rt.mu.Lock()
@@ -94,16 +105,58 @@ func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, e
 	}
 	rt.mu.Unlock()
 
-	cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
-	mod, err := rt.r.CompileModule(cctx, wasm)
+	stopped := func() error {
+		// Not the module's fault: compiling a large module takes seconds
+		// on a busy machine (once; then the cache serves it).
+		return fmt.Errorf("compile stopped before it finished (%d bytes; allow more time for the first load): %w",
+			len(wasm), deadlineCause(ctx))
+	}
+	if ctx.Err() != nil {
+		return nil, stopped()
+	}
+	type result struct {
+		mod wazero.CompiledModule
+		err error
+	}
+	done := make(chan result, 1)
+	var mu sync.Mutex
+	abandoned := false
+	go func() {
+		// Several workers stop between two functions when ctx is done.
+		cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+		mod, err := rt.r.CompileModule(cctx, wasm)
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			if err == nil {
+				_ = mod.Close(context.Background())
+			}
+			return
+		}
+		done <- result{mod, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		mu.Lock()
+		select {
+		case res = <-done: // finished meanwhile: use it
+		default:
+			abandoned = true
+		}
+		mu.Unlock()
+		if abandoned {
+			return nil, stopped()
+		}
+	}
+	mod, err := res.mod, res.err
 	if err != nil {
 		if rt.isClosed() {
 			return nil, plugins.ErrClosed
 		}
 		if ctx.Err() != nil {
-			// Not the module's fault: compiling a large module takes
-			// seconds on a busy machine (once; then the cache serves it).
-			return nil, fmt.Errorf("compile stopped before it finished (%d bytes; allow more time for the first load): %w", len(wasm), context.Cause(ctx))
+			return nil, stopped()
 		}
 		return nil, fmt.Errorf("%w: compile: %w", plugins.ErrBadModule, err)
 	}
@@ -211,13 +264,16 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiate WASI: %w", err)
 	}
-	return &Runtime{
+	rt := &Runtime{
+		wasi:     r.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
 		r:        r,
 		cache:    cache,
 		logger:   logger,
 		plugins:  make(map[*Plugin]struct{}),
 		compiled: make(map[[sha256.Size]byte]*compiledModule),
-	}, nil
+	}
+	rt.closing, rt.stopClosing = context.WithCancelCause(context.Background())
+	return rt, nil
 }
 
 // newFileCache returns a file compilation cache in dir, after checking
@@ -240,12 +296,14 @@ func newFileCache(dir string) (wazero.CompilationCache, error) {
 }
 
 // Close closes every plugin loaded from the runtime (see [Plugin.Close]),
-// then the runtime and its compilation cache. Loads in progress fail with
-// plugins.ErrClosed, later ones too. It is idempotent.
+// then the runtime and its compilation cache. Loads in progress stop and
+// fail with plugins.ErrClosed, later ones too. It is idempotent.
 //
-// Close waits for the loads and calls in flight to end, even if ctx is
-// done: closing the runtime under running guest code is not safe. The
-// wait is bounded: every call and instance start has a deadline.
+// Close waits for the calls in flight to end, each by its deadline (a
+// guest asleep in WASI wakes up at it), or, once ctx is done, stops them:
+// closing the runtime under running guest code is not safe. A compilation
+// that a stopped load abandoned is not waited for (its cost is bounded by
+// the module limits).
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed {
@@ -254,6 +312,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	rt.closed = true
 	rt.mu.Unlock()
+	rt.stopClosing(plugins.ErrClosed)
 	rt.loads.Wait() // no plugin is registered after this
 
 	rt.mu.Lock()
@@ -294,7 +353,8 @@ func (rt *Runtime) Close(ctx context.Context) error {
 //     compile.
 //   - [plugins.ErrClosed]: the Runtime is closed.
 func (rt *Runtime) Precompile(ctx context.Context, wasm []byte) error {
-	if err := checkHeader(wasm); err != nil {
+	wasm, err := prepare(wasm, moduleLimits(&Options{}))
+	if err != nil {
 		return fmt.Errorf("wasm: precompile: %w", err)
 	}
 	if !rt.startLoad() {

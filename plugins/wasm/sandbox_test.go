@@ -98,7 +98,7 @@ func TestGoGuestOutputCapture(t *testing.T) {
 	msgs := rec.messages()
 	require.Len(t, msgs, 11, "%q", msgs)
 	assert.Equal(t, "INFO "+strings.Repeat("o", 99)+" plugin=snoop stream=stdout", msgs[0])
-	assert.Contains(t, msgs[10], "guest output truncated")
+	assert.Contains(t, msgs[10], "dropped 99000 bytes of guest output")
 }
 
 func TestGoGuestLog(t *testing.T) {

@@ -2,6 +2,7 @@ package wasm_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestLoadGarbage(t *testing.T) {
 		{"empty", nil, "not a WebAssembly binary"},
 		{"text", []byte("#!/bin/sh\necho hello\n"), "not a WebAssembly binary"},
 		{"component", []byte("\x00asm\x0d\x00\x01\x00"), "components are not supported"},
-		{"truncated", []byte("\x00asm\x01\x00\x00\x00\x01\x05"), "compile"},
+		{"truncated", []byte("\x00asm\x01\x00\x00\x00\x01\x05"), "malformed module"},
 		{"empty module", []byte("\x00asm\x01\x00\x00\x00"), `no export "codexhost_abi_version"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,14 +155,31 @@ func TestOutputCapture(t *testing.T) {
 		require.NoError(t, err)
 	}
 	msgs := rec.messages()
-	// 1000 bytes: 10 lines of 100, then one note; nothing from the later
-	// calls (the budget is per instance lifetime).
-	require.Len(t, msgs, 11, "%q", msgs)
+	// 1000 bytes: 10 lines of 100, then one note per call; nothing more
+	// from the later calls (the budget is per instance lifetime).
+	require.Len(t, msgs, 13, "%q", msgs)
 	for _, m := range msgs[:10] {
 		assert.Equal(t, "INFO "+strings.Repeat("x", 99)+" plugin=misbehave stream=stdout", m)
 	}
-	assert.Contains(t, msgs[10], "WARN wasm: guest output truncated")
+	assert.Contains(t, msgs[10], "WARN wasm: dropped 199000 bytes of guest output over the instance lifetime budget of 1000 bytes")
 	assert.Contains(t, msgs[10], "plugin=misbehave")
+	assert.Contains(t, msgs[11], "WARN wasm: dropped 200000 bytes")
+	assert.Contains(t, msgs[12], "WARN wasm: dropped 200000 bytes")
+}
+
+func TestOutputCallBudget(t *testing.T) {
+	logger, rec := newLogger()
+	p := misbehave(t, &wasm.Options{MaxCallOutputBytes: 1000, Logger: logger})
+	for range 2 {
+		_, err := p.Call(t.Context(), abi.HookApproval, []byte("p"))
+		require.NoError(t, err)
+	}
+	msgs := rec.messages()
+	// Each call logs its first 1000 bytes and one note.
+	require.Len(t, msgs, 22, "%q", msgs)
+	assert.Contains(t, msgs[10], "WARN wasm: dropped 199000 bytes of guest output over the call budget of 1000 bytes")
+	assert.Equal(t, "INFO "+strings.Repeat("x", 99)+" plugin=misbehave stream=stdout", msgs[11])
+	assert.Contains(t, msgs[21], "over the call budget")
 }
 
 func TestGuestLog(t *testing.T) {
@@ -198,62 +216,137 @@ func TestCancel(t *testing.T) {
 }
 
 func TestPoolWaitsForAnInstance(t *testing.T) {
-	p := misbehave(t, &wasm.Options{MaxInstances: 1, Options: plugins.Options{Timeout: 300 * time.Millisecond}})
-	busy := make(chan error)
+	logger, sig := signalLogger("hello from wat")
+	running := sig[0]
+	p := misbehave(t, &wasm.Options{MaxInstances: 1, Logger: logger, Options: plugins.Options{Timeout: time.Minute}})
+	loopCtx, stopLoop := context.WithCancel(t.Context())
+	busy := make(chan error, 1)
 	go func() {
-		_, err := p.Call(context.Background(), abi.HookApproval, []byte("l"))
+		_, err := p.Call(loopCtx, abi.HookApproval, []byte("w"))
 		busy <- err
 	}()
+	<-running // the only instance loops
+
 	// A caller whose ctx ends while it waits gives up.
-	err := waitBusy(t, p)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	_, err := p.Call(ctx, abi.HookApproval, []byte("fine"))
+	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var ce *plugins.CallError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, plugins.FailTimeout, ce.Kind)
 
 	// A patient one gets the instance (a new one) once the loop is stopped.
-	start := time.Now()
-	out, err := p.Call(t.Context(), abi.HookApproval, []byte("fine"))
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"decision":"abstain"}`, string(out))
-	t.Logf("waited %v", time.Since(start))
-	require.ErrorIs(t, <-busy, context.DeadlineExceeded)
+	type result struct {
+		out []byte
+		err error
+	}
+	patient := make(chan result, 1)
+	go func() {
+		out, err := p.Call(t.Context(), abi.HookApproval, []byte("fine"))
+		patient <- result{out, err}
+	}()
+	stopLoop()
+	err = <-busy
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, plugins.FailUnavailable, ce.Kind)
+	r := <-patient
+	require.NoError(t, r.err)
+	assert.JSONEq(t, `{"decision":"abstain"}`, string(r.out))
 }
 
-// waitBusy waits until the only instance of p is busy: until a call gets
-// tired of waiting for it. It returns that call's error.
-func waitBusy(t *testing.T, p *wasm.Plugin) error {
-	t.Helper()
-	for range 200 {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
-		_, err := p.Call(ctx, abi.HookApproval, []byte("fine"))
-		cancel()
-		if err != nil {
-			require.ErrorContains(t, err, "waiting for a free instance")
-			return err
+// signalLogger returns a logger that closes the i-th channel when it first
+// logs a message that starts with prefixes[i].
+func signalLogger(prefixes ...string) (*slog.Logger, []chan struct{}) {
+	h := &signalHandler{prefixes: prefixes}
+	for range prefixes {
+		h.chans = append(h.chans, make(chan struct{}))
+		h.once = append(h.once, new(sync.Once))
+	}
+	return slog.New(h), h.chans
+}
+
+type signalHandler struct {
+	prefixes []string
+	chans    []chan struct{}
+	once     []*sync.Once
+}
+
+func (h *signalHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *signalHandler) Handle(_ context.Context, r slog.Record) error {
+	for i, p := range h.prefixes {
+		if strings.HasPrefix(r.Message, p) {
+			h.once[i].Do(func() { close(h.chans[i]) })
 		}
 	}
-	t.Fatal("the instance never got busy")
 	return nil
 }
+func (h *signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *signalHandler) WithGroup(string) slog.Handler      { return h }
 
 func TestCloseWaitsForCallsInFlight(t *testing.T) {
+	// The call logs one line and drops the next (over its budget): the
+	// note saying so is logged as the call ends, before its instance is
+	// put back.
+	logger, sig := signalLogger("hello from wat", "wasm: dropped 14 bytes")
+	running, ended := sig[0], sig[1]
 	p, err := testRuntime.Load(t.Context(), testdataWAT(t, "misbehave"),
-		&wasm.Options{MaxInstances: 1, Options: plugins.Options{Timeout: 300 * time.Millisecond}})
+		&wasm.Options{MaxInstances: 1, Logger: logger, MaxCallOutputBytes: 14, Options: plugins.Options{Timeout: 300 * time.Millisecond}})
 	require.NoError(t, err)
-	var wg sync.WaitGroup
-	var inflight, waiting error
-	wg.Go(func() { _, inflight = p.Call(context.Background(), abi.HookApproval, []byte("l")) })
-	waitBusy(t, p)
-	wg.Go(func() { _, waiting = p.Call(context.Background(), abi.HookApproval, []byte("fine")) })
-	time.Sleep(20 * time.Millisecond) // let it wait
+	inflight := make(chan error, 1)
+	go func() {
+		_, err := p.Call(context.Background(), abi.HookApproval, []byte("w"))
+		inflight <- err
+	}()
+	<-running
+	// A caller waiting for the instance, or calling after Close began:
+	// either way it gets ErrClosed.
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := p.Call(context.Background(), abi.HookApproval, []byte("fine"))
+		waiting <- err
+	}()
 
-	start := time.Now()
 	require.NoError(t, p.Close(t.Context()))
-	elapsed := time.Since(start)
-	wg.Wait()
-	assert.ErrorIs(t, waiting, plugins.ErrClosed, "a caller waiting for an instance")
-	assert.ErrorIs(t, inflight, context.DeadlineExceeded, "the call in flight ran to its deadline")
-	assert.Greater(t, elapsed, 100*time.Millisecond, "Close waited for the call in flight")
+	select {
+	case <-ended:
+	default:
+		t.Fatal("Close returned before the call in flight ended")
+	}
+	assert.ErrorIs(t, <-inflight, context.DeadlineExceeded, "the call in flight ran to its deadline")
+	assert.ErrorIs(t, <-waiting, plugins.ErrClosed, "a caller waiting for an instance")
 	_, err = p.Call(t.Context(), abi.HookApproval, []byte("fine"))
 	require.ErrorIs(t, err, plugins.ErrClosed)
+}
+
+// Close with a done ctx stops the calls in flight instead of waiting for
+// their deadline.
+func TestCloseStopsCallsInFlight(t *testing.T) {
+	logger, sig := signalLogger("hello from wat")
+	running := sig[0]
+	p, err := testRuntime.Load(t.Context(), testdataWAT(t, "misbehave"),
+		&wasm.Options{MaxInstances: 1, Logger: logger, Options: plugins.Options{Timeout: time.Minute}})
+	require.NoError(t, err)
+	inflight := make(chan error, 1)
+	go func() {
+		_, err := p.Call(context.Background(), abi.HookApproval, []byte("w"))
+		inflight <- err
+	}()
+	<-running
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	start := time.Now()
+	require.NoError(t, p.Close(ctx))
+	elapsed := time.Since(start)
+	err = <-inflight
+	require.ErrorIs(t, err, plugins.ErrClosed)
+	var ce *plugins.CallError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, plugins.FailUnavailable, ce.Kind)
+	// Generous for -race on a loaded machine; the call's own deadline is
+	// a minute away.
+	assert.Less(t, elapsed, 5*time.Second)
 }
 
 func TestRuntimeClose(t *testing.T) {

@@ -16,7 +16,9 @@ import (
 
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -26,13 +28,24 @@ import (
 // is not installed (`make codex`).
 func RequireCodex(t testing.TB) {
 	t.Helper()
-	if os.Getenv(host.EnvCodexBin) != "" || host.PinnedCodex() != "" {
+	if os.Getenv(codexbin.Env) != "" || codexbin.Pinned() != "" {
 		return
 	}
 	if os.Getenv("CI") != "" {
 		t.Fatal("the pinned codex is not installed (run `make codex`); end-to-end tests must run in CI")
 	}
 	t.Skip("the pinned codex is not installed; run `make codex`")
+}
+
+// CodexBin is the codex binary the host would run: $CODEX_BIN, else the
+// pinned install. It calls RequireCodex first.
+func CodexBin(t testing.TB) string {
+	t.Helper()
+	RequireCodex(t)
+	if b := os.Getenv(codexbin.Env); b != "" {
+		return b
+	}
+	return codexbin.Pinned()
 }
 
 // LoadWasm builds the Go guest in dir and loads it into a fresh runtime
@@ -78,17 +91,25 @@ var Runtimes = []Runtime{
 type Env struct {
 	Client *host.Client
 	Model  *hosttest.Model
-	Chain  *host.Chain
+	Chain  *chain.Chain
 	// Work is the threads' working directory.
 	Work string
+	// Home is codex's CODEX_HOME.
+	Home string
 }
 
 // Config configures [Start].
 type Config struct {
 	Script hosttest.Script
-	Chain  host.ChainOptions
+	Chain  chain.Options
 	Home   *hosttest.CodexHomeOptions
-	// Observers are added to the client's options (renderers).
+	// CodexHome is the CODEX_HOME to use, e.g. an earlier Env's, to run a
+	// later session on what codex persisted (its config.toml is rewritten
+	// for this Env's model). Default: a new temporary one.
+	CodexHome string
+	// Observers are added to the client's options. The chain itself is
+	// an observer too when it has render plugins (its Render.Output
+	// receives their output, flushed before Run returns).
 	Observers []host.EventObserver
 	// Work is the threads' working directory. Default: a new temporary one.
 	Work string
@@ -101,22 +122,27 @@ func Start(t testing.TB, cfg Config) *Env {
 	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: cfg.Script})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = model.Close() })
-	home, work := t.TempDir(), cfg.Work
+	home, work := cfg.CodexHome, cfg.Work
+	if home == "" {
+		home = t.TempDir()
+	}
 	if work == "" {
 		work = t.TempDir()
 	}
 	require.NoError(t, hosttest.WriteCodexHome(home, model.URL(), cfg.Home))
-	chain, err := host.NewChain(&cfg.Chain)
+	ch, err := chain.New(&cfg.Chain)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: work, Handler: chain, Observers: cfg.Observers})
+	observers := append([]host.EventObserver{ch}, cfg.Observers...)
+	c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: work, Handler: ch, Observers: observers})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = c.Close()
 		_ = c.Wait()
+		_ = ch.Close()
 	})
-	return &Env{Client: c, Model: model, Chain: chain, Work: work}
+	return &Env{Client: c, Model: model, Chain: ch, Work: work, Home: home}
 }
 
 // Run runs one turn on a new thread in e.Work.
@@ -126,28 +152,29 @@ func (e *Env) Run(t testing.TB, prompt string) *host.Result {
 	defer cancel()
 	res, err := e.Client.Run(ctx, prompt, &host.RunOptions{Thread: &host.ThreadOptions{Cwd: e.Work}})
 	require.NoError(t, err)
+	require.NoError(t, e.Chain.Flush(ctx))
 	return res
 }
 
 // Decisions collects the chain's decision records; use Record as
-// ChainOptions.OnDecision.
+// chain.Options.OnDecision.
 type Decisions struct {
 	mu   sync.Mutex
-	list []*host.DecisionRecord
+	list []*chain.DecisionRecord
 }
 
 // Record appends r. It is safe for concurrent use.
-func (d *Decisions) Record(r *host.DecisionRecord) {
+func (d *Decisions) Record(r *chain.DecisionRecord) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.list = append(d.list, r)
 }
 
 // All returns the records so far, in order.
-func (d *Decisions) All() []*host.DecisionRecord {
+func (d *Decisions) All() []*chain.DecisionRecord {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]*host.DecisionRecord(nil), d.list...)
+	return append([]*chain.DecisionRecord(nil), d.list...)
 }
 
 // Buffer is a bytes.Buffer safe for concurrent writes (a renderer's output).

@@ -6,10 +6,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 )
 
@@ -24,7 +24,7 @@ func TestToolInputOnRealCodex(t *testing.T) {
 		Options: []hosttest.Option{{Label: "Blue", Description: "calm"}, {Label: "Red", Description: "bold"}}})
 	env := e2e.Start(t, e2e.Config{
 		Script: hosttest.Turn(ask, hosttest.Text("blue it is")),
-		Chain:  host.ChainOptions{Plugins: []plugins.Plugin{ref}},
+		Chain:  chain.Options{Plugins: []plugins.Plugin{ref}},
 		Home:   &hosttest.CodexHomeOptions{RequestUserInput: true},
 	})
 	res := env.Run(t, "pick a color")

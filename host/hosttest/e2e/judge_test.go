@@ -12,11 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
-	"github.com/codexhost/codexhost/host/judge"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/judge"
 )
 
 // judgeScript answers the judge's turns with verdict and plays the agent
@@ -62,7 +62,7 @@ func TestJudgeOnRealCodex(t *testing.T) {
 			late := &lateJudge{}
 			env := e2e.Start(t, e2e.Config{
 				Script: judgeScript(tc.verdict),
-				Chain:  host.ChainOptions{Plugins: []plugins.Plugin{abstainer{}, late}, OnDecision: decisions.Record},
+				Chain:  chain.Options{Plugins: []plugins.Plugin{abstainer{}, late}, OnDecision: decisions.Record},
 			})
 			j, err := judge.New(&judge.Options{Client: env.Client, Timeout: tc.timeout, FallbackFor: tc.fallbackFor})
 			require.NoError(t, err)

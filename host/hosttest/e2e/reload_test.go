@@ -16,6 +16,7 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
@@ -58,7 +59,7 @@ func TestReloadRulesMidTurn(t *testing.T) {
 	})
 	var decisions e2e.Decisions
 	env := e2e.Start(t, e2e.Config{Script: script,
-		Chain: host.ChainOptions{Plugins: []plugins.Plugin{oldRules}, OnDecision: decisions.Record}})
+		Chain: chain.Options{Plugins: []plugins.Plugin{oldRules}, OnDecision: decisions.Record}})
 
 	done := make(chan *host.Result, 1)
 	go func() { done <- env.Run(t, "write two files") }()
@@ -79,7 +80,7 @@ func TestReloadRulesMidTurn(t *testing.T) {
 	assert.Equal(t, uint64(1), env.Chain.Generation())
 
 	newRules := e2e.LoadWasm(t, rulesDir, &wasm.Options{Options: plugins.Options{Settings: echoRules(t, abi.Decline, "echo is forbidden now")}})
-	retired, err := env.Chain.Swap(&host.PluginSet{Members: []host.Member{{Plugin: newRules}}})
+	retired, err := env.Chain.Swap(&chain.PluginSet{Members: []chain.Member{{Plugin: newRules}}})
 	require.NoError(t, err)
 	require.NoError(t, retired.Wait(t.Context()), "nothing in flight on the old set")
 	close(swapped)

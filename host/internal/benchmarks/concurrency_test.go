@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 )
 
 // The shape of figure 4: concurrentThreads threads on one app-server
@@ -56,17 +58,12 @@ func BenchmarkConcurrentThreads(b *testing.B) {
 			continue
 		}
 		b.Run(ap.name, func(b *testing.B) {
-			chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{ap.load(b)}})
+			ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{ap.load(b)}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			var lat lockedHist
-			handler := host.RequestHandlerFunc(func(ctx context.Context, req *host.Request) (any, error) {
-				t0 := time.Now()
-				ans, err := chain.HandleRequest(ctx, req)
-				lat.record(time.Since(t0))
-				return ans, err
-			})
+			handler := timedApprovals{Chain: ch, lat: &lat}
 			c := startFake(b, "threads", []string{
 				fmt.Sprintf("%s=%d", envApprovals, threadApprovals),
 				fmt.Sprintf("%s=%d", envDeltas, threadDeltas),
@@ -118,4 +115,17 @@ func BenchmarkConcurrentThreads(b *testing.B) {
 			lat.mu.Unlock()
 		})
 	}
+}
+
+// timedApprovals measures the chain's approval latency.
+type timedApprovals struct {
+	*chain.Chain
+	lat *lockedHist
+}
+
+func (h timedApprovals) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	t0 := time.Now()
+	resp, err := h.Chain.Approval(ctx, req)
+	h.lat.record(time.Since(t0))
+	return resp, err
 }

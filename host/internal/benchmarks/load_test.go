@@ -18,6 +18,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -127,7 +128,7 @@ func benchmarkHostStart(b *testing.B, parallel bool) {
 		opts[i] = &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}}
 		loadWasm(b, sp.dir, opts[i])
 	}
-	start := func() (*wasm.Runtime, *host.Renderer) {
+	start := func() (*wasm.Runtime, *chain.Chain) {
 		rt := newRuntime(b, warm)
 		ps := make([]plugins.Plugin, len(bins))
 		errs := make([]error, len(bins))
@@ -148,10 +149,11 @@ func benchmarkHostStart(b *testing.B, parallel bool) {
 		if err := errors.Join(errs...); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := host.NewChain(&host.ChainOptions{Plugins: ps}); err != nil {
+		ch, err := chain.New(&chain.Options{Plugins: ps})
+		if err != nil {
 			b.Fatal(err)
 		}
-		return rt, host.NewRenderer(&host.RendererOptions{Plugins: ps})
+		return rt, ch
 	}
 	for b.Loop() {
 		rt, r := start()
@@ -216,11 +218,11 @@ func BenchmarkProcessStart(b *testing.B) {
 // approvalABIRequest is the ABI form of approvalRequest.
 func approvalABIRequest(tb testing.TB) []byte {
 	tb.Helper()
-	a, err := approvalRequest(tb).ApprovalRequest()
+	a, err := approvalRequest(tb).Approval()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b, err := json.Marshal(a)
+	b, err := json.Marshal(a.ApprovalRequest)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -361,12 +363,11 @@ func approvalABIRequestFromFile() []byte {
 	if err != nil {
 		panic(err)
 	}
-	r := &host.Request{Kind: host.RequestCommandApproval, Method: "item/commandExecution/requestApproval", Params: params}
-	a, err := r.ApprovalRequest()
+	a, err := host.NewRequest("item/commandExecution/requestApproval", params).Approval()
 	if err != nil {
 		panic(err)
 	}
-	b, _ := json.Marshal(a)
+	b, _ := json.Marshal(a.ApprovalRequest)
 	return b
 }
 

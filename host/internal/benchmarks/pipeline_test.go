@@ -16,8 +16,8 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/render"
-	"github.com/codexhost/codexhost/plugins/render/hostrender"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -100,7 +100,7 @@ func jsonString(s string) []byte {
 
 // startFake starts the test binary as a fake app-server in mode, with the
 // extra environment env; it is closed with tb.
-func startFake(tb testing.TB, mode string, env []string, handler host.RequestHandler, observers ...host.EventObserver) *host.Client {
+func startFake(tb testing.TB, mode string, env []string, handler host.Handler, observers ...host.EventObserver) *host.Client {
 	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -140,7 +140,11 @@ var pipelineRenderers = []pipelineRenderer{
 	}},
 	// The built-in renderer, render.ExecStyle in the host process.
 	{"builtin", func(b *testing.B, out io.Writer) (host.EventObserver, func(context.Context) error) {
-		o := hostrender.New(&hostrender.Options{Output: out, Renderer: &render.ExecStyle{}})
+		o, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{chain.RendererPlugin("exec", &render.ExecStyle{})},
+			Render: chain.RenderOptions{Output: out}})
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Cleanup(func() { _ = o.Close() })
 		return o, o.Flush
 	}},
@@ -167,7 +171,10 @@ func wasmRenderer(b *testing.B, out io.Writer, maxBatch int, noMerge bool) (host
 	if noMerge {
 		p = withoutFeatures(p, abi.FeatureRenderMergeDeltas)
 	}
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{p}, Output: out, MaxBatch: maxBatch})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{p}, Render: chain.RenderOptions{Output: out, MaxBatch: maxBatch}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { _ = r.Close() })
 	return r, r.Flush
 }
@@ -297,7 +304,7 @@ func BenchmarkRenderLatency(b *testing.B) {
 		b.Run(pr.name, func(b *testing.B) {
 			out := &signalWriter{ch: make(chan struct{}, 1)}
 			obs, _ := pr.start(b, out)
-			ev := &host.Event{Kind: host.EventAgentMessageDelta, Method: "item/agentMessage/delta",
+			ev := &host.Event{Kind: abi.EventAgentMessageDelta, Method: "item/agentMessage/delta",
 				ThreadID: fakeThreadID(1), TurnID: replayTurnID, ItemID: replayItemID, Delta: " token"}
 			var h hist
 			seq := uint64(0)

@@ -19,7 +19,9 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
+	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -184,8 +186,8 @@ func (c *bareClient) turn(tb testing.TB, work, prompt string) time.Duration {
 // the machine's cores.
 func BenchmarkRealTurn(b *testing.B) {
 	e2e.RequireCodex(b)
-	codex := host.PinnedCodex()
-	if v := os.Getenv(host.EnvCodexBin); v != "" {
+	codex := codexbin.Pinned()
+	if v := os.Getenv(codexbin.Env); v != "" {
 		codex = v
 	}
 	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: realTurn()})
@@ -205,16 +207,19 @@ func BenchmarkRealTurn(b *testing.B) {
 		`{"rules":"[[rule]]\nname = \"echo\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"echo\"\n"}`)}})
 	renderer := loadWasm(b, execRenderDir, &wasm.Options{MaxInstances: 1})
 	var rendered countingWriter
-	r := host.NewRenderer(&host.RendererOptions{Plugins: []plugins.Plugin{renderer}, Output: &rendered})
+	r, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{renderer}, Render: chain.RenderOptions{Output: &rendered}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Cleanup(func() { _ = r.Close() })
 	var decided atomic.Int64 // the chain's time on this turn's approvals, ns
-	chain, err := host.NewChain(&host.ChainOptions{Plugins: []plugins.Plugin{policy},
-		OnDecision: func(rec *host.DecisionRecord) { decided.Add(int64(rec.Latency)) }})
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy},
+		OnDecision: func(rec *chain.DecisionRecord) { decided.Add(int64(rec.Latency)) }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	c, err := host.Start(ctx, &host.Options{Codex: codex, CodexHome: home, Dir: work, Handler: chain, Observers: []host.EventObserver{r}})
+	c, err := host.Start(ctx, &host.Options{Codex: codex, CodexHome: home, Dir: work, Handler: ch, Observers: []host.EventObserver{r}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-// Package protocol holds the codex app-server wire types, generated from the
-// pinned Codex CLI's JSON Schema (see provenance.go and `make protocol`).
+// Package protocol is the codex app-server wire types as host uses them:
+// aliases (aliases.go, generated) of the public package
+// github.com/codexhost/codexhost/host/protocol, where `make protocol`
+// generates them.
 //
-// Nothing here is hand-edited except this file. host translates these types
-// into its own public types, so codex protocol churn stays inside host.
+// Nothing here is hand-edited except this file.
 package protocol

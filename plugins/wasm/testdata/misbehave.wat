@@ -10,6 +10,8 @@
 ;;   l  loop forever                       -> FailTimeout
 ;;   p  print 2000 lines of 100 bytes to stdout, then answer
 ;;   L  log "hello from wat" through codexhost.log, then answer
+;;   w  log "hello from wat" twice, then loop forever (the log line tells
+;;      a test that the call is running)  -> FailTimeout
 ;;   anything else: answer {"decision":"abstain"}
 ;;
 ;; codexhost_alloc refuses (returns 0) buffers over 1 MiB.
@@ -120,6 +122,12 @@
             (drop (call $fd_write (i32.const 1) (i32.const 700) (i32.const 1) (i32.const 712)))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $more)))))
+    ;; w: log at info level, then loop forever
+    (if (i32.eq (local.get $op) (i32.const 119))
+      (then
+        (call $log (i32.const 0) (i32.const 920) (i32.const 14))
+        (call $log (i32.const 0) (i32.const 920) (i32.const 14))
+        (loop $forever2 (br $forever2))))
     ;; L: log at info level (0)
     (if (i32.eq (local.get $op) (i32.const 76))
       (then (call $log (i32.const 0) (i32.const 920) (i32.const 14))))

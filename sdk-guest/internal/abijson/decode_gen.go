@@ -6,64 +6,66 @@ import "github.com/codexhost/codexhost/abi"
 
 // Hashes of the field names (see keyHashString).
 const (
-	hKind              uint64 = 0x04000000646e696b // "kind"
-	hLegacy            uint64 = 0x060079636167656c // "legacy"
-	hThreadId          uint64 = 0xec49646165726874 // "threadId"
-	hTurnId            uint64 = 0x060064496e727574 // "turnId"
-	hItemId            uint64 = 0x060064496d657469 // "itemId"
-	hReason            uint64 = 0x06006e6f73616572 // "reason"
-	hCwd               uint64 = 0x0300000000647763 // "cwd"
-	hCommand           uint64 = 0x07646e616d6d6f63 // "command"
-	hActions           uint64 = 0x07736e6f69746361 // "actions"
-	hProposedAmendment uint64 = 0xf565736f706f7270 // "proposedAmendment"
-	hNetwork           uint64 = 0x076b726f7774656e // "network"
-	hChanges           uint64 = 0x077365676e616863 // "changes"
-	hGrantRoot         uint64 = 0xe66f52746e617267 // "grantRoot"
-	hPermissions       uint64 = 0xe27373696d726570 // "permissions"
-	hType              uint64 = 0x0400000065707974 // "type"
-	hPath              uint64 = 0x0400000068746170 // "path"
-	hQuery             uint64 = 0x0500007972657571 // "query"
-	hHost              uint64 = 0x0400000074736f68 // "host"
-	hProtocol          uint64 = 0xe46f636f746f7270 // "protocol"
-	hMovePath          uint64 = 0xe074615065766f6d // "movePath"
-	hDiff              uint64 = 0x0400000066666964 // "diff"
-	hReadPaths         uint64 = 0xe174615064616572 // "readPaths"
-	hWritePaths        uint64 = 0xfe61506574697277 // "writePaths"
-	hRaw               uint64 = 0x0300000000776172 // "raw"
-	hDecision          uint64 = 0xe66f697369636564 // "decision"
-	hAmendment         uint64 = 0xe7656d646e656d61 // "amendment"
-	hNetworkRule       uint64 = 0xd96b726f7774656e // "networkRule"
-	hGranted           uint64 = 0x076465746e617267 // "granted"
-	hAction            uint64 = 0x06006e6f69746361 // "action"
-	hEvents            uint64 = 0x060073746e657665 // "events"
-	hMethod            uint64 = 0x0600646f6874656d // "method"
-	hSeq               uint64 = 0x0300000000716573 // "seq"
-	hDelta             uint64 = 0x05000061746c6564 // "delta"
-	hItem              uint64 = 0x040000006d657469 // "item"
-	hTurn              uint64 = 0x040000006e727574 // "turn"
-	hUsage             uint64 = 0x0500006567617375 // "usage"
-	hError             uint64 = 0x050000726f727265 // "error"
-	hId                uint64 = 0x0200000000006469 // "id"
-	hStatus            uint64 = 0x0600737574617473 // "status"
-	hText              uint64 = 0x0400000074786574 // "text"
-	hExitCode          uint64 = 0xed646f4374697865 // "exitCode"
-	hDurationMs        uint64 = 0xe46f697461727564 // "durationMs"
-	hOutput            uint64 = 0x060074757074756f // "output"
-	hServer            uint64 = 0x0600726576726573 // "server"
-	hTool              uint64 = 0x040000006c6f6f74 // "tool"
-	hArguments         uint64 = 0xfd6e656d75677261 // "arguments"
-	hSuccess           uint64 = 0x0773736563637573 // "success"
-	hState             uint64 = 0x0500006574617473 // "state"
-	hLast              uint64 = 0x040000007473616c // "last"
-	hTotal             uint64 = 0x0500006c61746f74 // "total"
-	hContextWindow     uint64 = 0xda747865746e6f63 // "contextWindow"
-	hInput             uint64 = 0x0500007475706e69 // "input"
-	hCachedInput       uint64 = 0xe549646568636163 // "cachedInput"
-	hCacheWriteInput   uint64 = 0xe672576568636163 // "cacheWriteInput"
-	hReasoningOutput   uint64 = 0xe1696e6f73616572 // "reasoningOutput"
-	hMessage           uint64 = 0x076567617373656d // "message"
-	hInfo              uint64 = 0x040000006f666e69 // "info"
-	hWillRetry         uint64 = 0xfb7465526c6c6977 // "willRetry"
+	hKind                  uint64 = 0x04000000646e696b // "kind"
+	hLegacy                uint64 = 0x060079636167656c // "legacy"
+	hThreadId              uint64 = 0xec49646165726874 // "threadId"
+	hTurnId                uint64 = 0x060064496e727574 // "turnId"
+	hItemId                uint64 = 0x060064496d657469 // "itemId"
+	hReason                uint64 = 0x06006e6f73616572 // "reason"
+	hCwd                   uint64 = 0x0300000000647763 // "cwd"
+	hCommand               uint64 = 0x07646e616d6d6f63 // "command"
+	hActions               uint64 = 0x07736e6f69746361 // "actions"
+	hProposedAmendment     uint64 = 0xf565736f706f7270 // "proposedAmendment"
+	hNetwork               uint64 = 0x076b726f7774656e // "network"
+	hChanges               uint64 = 0x077365676e616863 // "changes"
+	hGrantRoot             uint64 = 0xe66f52746e617267 // "grantRoot"
+	hPermissions           uint64 = 0xe27373696d726570 // "permissions"
+	hAvailableDecisions    uint64 = 0xfe62616c69617661 // "availableDecisions"
+	hAdditionalPermissions uint64 = 0xfb6f697469646461 // "additionalPermissions"
+	hDecision              uint64 = 0xe66f697369636564 // "decision"
+	hAmendment             uint64 = 0xe7656d646e656d61 // "amendment"
+	hNetworkRule           uint64 = 0xd96b726f7774656e // "networkRule"
+	hType                  uint64 = 0x0400000065707974 // "type"
+	hPath                  uint64 = 0x0400000068746170 // "path"
+	hQuery                 uint64 = 0x0500007972657571 // "query"
+	hHost                  uint64 = 0x0400000074736f68 // "host"
+	hProtocol              uint64 = 0xe46f636f746f7270 // "protocol"
+	hMovePath              uint64 = 0xe074615065766f6d // "movePath"
+	hDiff                  uint64 = 0x0400000066666964 // "diff"
+	hReadPaths             uint64 = 0xe174615064616572 // "readPaths"
+	hWritePaths            uint64 = 0xfe61506574697277 // "writePaths"
+	hRaw                   uint64 = 0x0300000000776172 // "raw"
+	hGranted               uint64 = 0x076465746e617267 // "granted"
+	hAction                uint64 = 0x06006e6f69746361 // "action"
+	hEvents                uint64 = 0x060073746e657665 // "events"
+	hMethod                uint64 = 0x0600646f6874656d // "method"
+	hSeq                   uint64 = 0x0300000000716573 // "seq"
+	hDelta                 uint64 = 0x05000061746c6564 // "delta"
+	hItem                  uint64 = 0x040000006d657469 // "item"
+	hTurn                  uint64 = 0x040000006e727574 // "turn"
+	hUsage                 uint64 = 0x0500006567617375 // "usage"
+	hError                 uint64 = 0x050000726f727265 // "error"
+	hId                    uint64 = 0x0200000000006469 // "id"
+	hStatus                uint64 = 0x0600737574617473 // "status"
+	hText                  uint64 = 0x0400000074786574 // "text"
+	hExitCode              uint64 = 0xed646f4374697865 // "exitCode"
+	hDurationMs            uint64 = 0xe46f697461727564 // "durationMs"
+	hOutput                uint64 = 0x060074757074756f // "output"
+	hServer                uint64 = 0x0600726576726573 // "server"
+	hTool                  uint64 = 0x040000006c6f6f74 // "tool"
+	hArguments             uint64 = 0xfd6e656d75677261 // "arguments"
+	hSuccess               uint64 = 0x0773736563637573 // "success"
+	hState                 uint64 = 0x0500006574617473 // "state"
+	hLast                  uint64 = 0x040000007473616c // "last"
+	hTotal                 uint64 = 0x0500006c61746f74 // "total"
+	hContextWindow         uint64 = 0xda747865746e6f63 // "contextWindow"
+	hInput                 uint64 = 0x0500007475706e69 // "input"
+	hCachedInput           uint64 = 0xe549646568636163 // "cachedInput"
+	hCacheWriteInput       uint64 = 0xe672576568636163 // "cacheWriteInput"
+	hReasoningOutput       uint64 = 0xe1696e6f73616572 // "reasoningOutput"
+	hMessage               uint64 = 0x076567617373656d // "message"
+	hInfo                  uint64 = 0x040000006f666e69 // "info"
+	hWillRetry             uint64 = 0xfb7465526c6c6977 // "willRetry"
 )
 
 // decodeApprovalRequest decodes the object at d.b[d.i] (a '{') into *v.
@@ -186,6 +188,22 @@ func (d *decoder) decodeApprovalRequest(v *abi.ApprovalRequest) error {
 			return err
 		}
 	}
+	if h == hAvailableDecisions && is(k, "availableDecisions") {
+		if err = d.decodeDecisionOptionSlice(&v.AvailableDecisions); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hAdditionalPermissions && is(k, "additionalPermissions") {
+		if err = d.decodePermissionsPtr(&v.AdditionalPermissions); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
 	// Any other order, duplicates, unknown and case-folded keys.
 	for {
 		switch {
@@ -217,6 +235,10 @@ func (d *decoder) decodeApprovalRequest(v *abi.ApprovalRequest) error {
 			err = d.stringInto(&v.GrantRoot, "string")
 		case h == hPermissions && is(k, "permissions"):
 			err = d.decodePermissionsPtr(&v.Permissions)
+		case h == hAvailableDecisions && is(k, "availableDecisions"):
+			err = d.decodeDecisionOptionSlice(&v.AvailableDecisions)
+		case h == hAdditionalPermissions && is(k, "additionalPermissions"):
+			err = d.decodePermissionsPtr(&v.AdditionalPermissions)
 		default:
 			if f := foldApprovalRequest(k); f != "" {
 				k, h = f, keyHashString(f)
@@ -264,8 +286,135 @@ func foldApprovalRequest(k string) string {
 		return "grantRoot"
 	case "PERMISSIONS":
 		return "permissions"
+	case "AVAILABLEDECISIONS":
+		return "availableDecisions"
+	case "ADDITIONALPERMISSIONS":
+		return "additionalPermissions"
 	}
 	return ""
+}
+
+// decodeDecisionOption decodes the object at d.b[d.i] (a '{') into *v.
+func (d *decoder) decodeDecisionOption(v *abi.DecisionOption) error {
+	k, h, more, err := d.first()
+	if !more {
+		return err
+	}
+	// Members in declaration order, as json.Marshal writes them, take
+	// this straight path: one branch per field.
+	if h == hDecision && is(k, "decision") {
+		if err = d.stringInto((*string)(&v.Decision), "abi.Decision"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hAmendment && is(k, "amendment") {
+		if err = d.stringsInto(&v.Amendment); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hNetworkRule && is(k, "networkRule") {
+		if err = d.decodeNetworkRulePtr(&v.NetworkRule); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	// Any other order, duplicates, unknown and case-folded keys.
+	for {
+		switch {
+		case h == hDecision && is(k, "decision"):
+			err = d.stringInto((*string)(&v.Decision), "abi.Decision")
+		case h == hAmendment && is(k, "amendment"):
+			err = d.stringsInto(&v.Amendment)
+		case h == hNetworkRule && is(k, "networkRule"):
+			err = d.decodeNetworkRulePtr(&v.NetworkRule)
+		default:
+			if f := foldDecisionOption(k); f != "" {
+				k, h = f, keyHashString(f)
+				continue
+			}
+			err = d.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+}
+
+// foldDecisionOption returns the field name k matches case-insensitively, or "".
+func foldDecisionOption(k string) string {
+	switch foldName(k) {
+	case "DECISION":
+		return "decision"
+	case "AMENDMENT":
+		return "amendment"
+	case "NETWORKRULE":
+		return "networkRule"
+	}
+	return ""
+}
+
+// decodeDecisionOptionSlice decodes an array (or null) into *p with encoding/json's
+// slice semantics: elements decode into the existing slice's elements (null
+// keeps one), and [] gives an empty, non-nil slice.
+func (d *decoder) decodeDecisionOptionSlice(p *[]abi.DecisionOption) error {
+	switch d.peek() {
+	case 'n':
+		*p = nil
+		return d.literal("null")
+	case '[':
+	default:
+		return d.valueTypeError("[]abi.DecisionOption")
+	}
+	s := *p
+	n := 0
+	more, err := d.arrayBegin()
+	for more && err == nil {
+		switch {
+		case n < cap(s):
+			s = s[:n+1]
+		case s == nil:
+			s = make([]abi.DecisionOption, 1, 4)
+		default:
+			s = append(s[:n], abi.DecisionOption{})
+		}
+		switch d.peek() {
+		case '{':
+			err = d.decodeDecisionOption(&s[n])
+		case 'n':
+			err = d.literal("null")
+		default:
+			err = d.valueTypeError("abi.DecisionOption")
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if i := d.i; i < len(d.b) && d.b[i] == ',' {
+			d.i = i + 1 // the fast path of arrayNext
+			continue
+		}
+		more, err = d.arrayNextSlow()
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		*p = []abi.DecisionOption{}
+	} else {
+		*p = s[:n]
+	}
+	return nil
 }
 
 // decodeCommandAction decodes the object at d.b[d.i] (a '{') into *v.

@@ -65,6 +65,13 @@ var spec = []structSpec{
 		{"changes", "Changes", kStructs, "FileChange"},
 		{"grantRoot", "GrantRoot", kString, ""},
 		{"permissions", "Permissions", kStructPtr, "Permissions"},
+		{"availableDecisions", "AvailableDecisions", kStructs, "DecisionOption"},
+		{"additionalPermissions", "AdditionalPermissions", kStructPtr, "Permissions"},
+	}},
+	{name: "DecisionOption", fields: []field{
+		{"decision", "Decision", kString, "abi.Decision"},
+		{"amendment", "Amendment", kStrings, ""},
+		{"networkRule", "NetworkRule", kStructPtr, "NetworkRule"},
 	}},
 	{name: "CommandAction", spareSlice: "actions", fields: []field{
 		{"type", "Type", kString, ""},

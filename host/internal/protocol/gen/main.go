@@ -21,7 +21,14 @@
 //   - any other union (mixed strings and objects, integers or strings, ...)
 //     becomes json.RawMessage, decoded by hand-written code in host.
 //
+// With -aliases FILE (and no -schema), gen instead writes FILE: aliases,
+// in package protocol, of every exported type and constant of the package
+// in -out (imported as -import), so that host/internal/protocol mirrors the
+// public host/protocol.
+//
 // Usage: go run ./host/internal/protocol/gen -schema DIR -out DIR -codex-version V
+//
+//	go run ./host/internal/protocol/gen -out DIR -import PATH -aliases FILE
 package main
 
 import (
@@ -53,6 +60,36 @@ var clientMethods = []string{
 	"turn/start", "turn/steer", "turn/interrupt",
 	"account/read", "account/rateLimits/read",
 	"model/list",
+	// The rest of the seed SDK's surface (issue 17) and the paged history
+	// that codex points thread/read, resume and fork users to.
+	"thread/name/set", "thread/turns/list", "thread/items/list",
+	"skills/list", "skills/config/write", "app/list",
+	"review/start", "command/exec",
+	"config/read", "config/value/write", "config/batchWrite",
+	"configRequirements/read", "config/mcpServer/reload",
+	"mcpServerStatus/list", "mcpServer/oauth/login",
+	"fuzzyFileSearch",
+}
+
+// responseNames names the results of the client methods whose result type
+// is not named after their params type (FooParams → FooResponse): those
+// that take no params, and those that share a result type.
+var responseNames = map[string]string{
+	"configRequirements/read": "ConfigRequirementsReadResponse",
+	"config/mcpServer/reload": "McpServerRefreshResponse",
+	"config/value/write":      "ConfigWriteResponse",
+	"config/batchWrite":       "ConfigWriteResponse",
+}
+
+// retiredMethods are methods a supported codex version has and a newer one
+// dropped. When the schema lacks one, its constant is still written, with
+// a note, so that host code handling it for the older versions compiles
+// against either schema; its params and result types are not (nothing
+// may depend on them). A client method codexhost calls may be listed too:
+// generation then succeeds without it.
+var retiredMethods = []methodConst{
+	// Dropped in codex 0.171.0; 0.169.0 still sends it.
+	{kind: "server", method: "currentTime/read", params: "CurrentTimeReadParams", result: "CurrentTimeReadResponse"},
 }
 
 type schema = map[string]any
@@ -63,7 +100,19 @@ func main() {
 	schemaDir := flag.String("schema", "", "directory written by `codex app-server generate-json-schema`")
 	outDir := flag.String("out", "", "output directory")
 	version := flag.String("codex-version", "", "codex version that produced the schema")
+	aliases := flag.String("aliases", "", "write aliases of the package in -out to this file")
+	importPath := flag.String("import", "", "import path of the package in -out (with -aliases)")
 	flag.Parse()
+	if *aliases != "" {
+		if *outDir == "" || *importPath == "" {
+			flag.Usage()
+			os.Exit(2)
+		}
+		if err := writeAliases(*outDir, *importPath, *aliases); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *schemaDir == "" || *outDir == "" || *version == "" {
 		flag.Usage()
 		os.Exit(2)
@@ -104,14 +153,20 @@ func run(schemaDir, outDir, version string) error {
 		}
 		params := refName(v.(schema)["properties"].(schema)["params"])
 		resp := responseFor(params)
+		if r, ok := responseNames[m]; ok {
+			resp = r
+		}
 		methods = append(methods, methodConst{kind: "client", method: m, params: params, result: resp})
-		roots = append(roots, params)
-		if g.lookup(resp) != nil {
+		if params != "" {
+			roots = append(roots, params)
+		}
+		if resp != "" && g.lookup(resp) != nil {
 			roots = append(roots, resp)
 		}
 	}
 	for _, m := range clientMethods {
-		if !slices.ContainsFunc(methods, func(c methodConst) bool { return c.method == m }) {
+		if !slices.ContainsFunc(methods, func(c methodConst) bool { return c.method == m }) &&
+			!slices.ContainsFunc(retiredMethods, func(c methodConst) bool { return c.method == m }) {
 			return fmt.Errorf("client method %q is not in this schema", m)
 		}
 	}
@@ -136,6 +191,13 @@ func run(schemaDir, outDir, version string) error {
 			roots = append(roots, params)
 		}
 	}
+	// Retired methods this schema no longer has keep their constants.
+	for _, r := range retiredMethods {
+		if !slices.ContainsFunc(methods, func(c methodConst) bool { return c.kind == r.kind && c.method == r.method }) {
+			r.retired = version
+			methods = append(methods, r)
+		}
+	}
 	for _, r := range roots {
 		if err := g.add(r); err != nil {
 			return err
@@ -147,7 +209,7 @@ func run(schemaDir, outDir, version string) error {
 	}
 	doc := schema{
 		"$schema":     "http://json-schema.org/draft-07/schema#",
-		"$id":         "https://github.com/codexhost/codexhost/host/internal/protocol/schema.json",
+		"$id":         "https://github.com/codexhost/codexhost/host/protocol/schema.json",
 		"title":       "Protocol",
 		"type":        "object",
 		"definitions": g.out,
@@ -535,6 +597,9 @@ type methodConst struct {
 	kind           string // client, server, notification
 	method         string
 	params, result string
+	// retired is the codex version whose schema lacks this method, for
+	// a constant kept from retiredMethods.
+	retired string
 }
 
 func goName(method string) string {
@@ -577,8 +642,14 @@ func methodsFile(ms []methodConst) []byte {
 			if m.result != "" {
 				doc += " → " + m.result
 			}
+			if m.params == "" && m.result != "" {
+				doc = "no params → " + m.result
+			}
 			if doc == "" {
 				doc = "no params"
+			}
+			if m.retired != "" {
+				doc += "; not in codex " + m.retired + ", kept for the older versions that send it (its types are not generated)"
 			}
 			fmt.Fprintf(&b, "\t// %s: %s.\n\t%s %s = %q\n", name, doc, name, sec.typ, m.method)
 		}
@@ -595,7 +666,7 @@ package protocol
 // Provenance of the generated wire types.
 //
 // They were generated from `+"`codex app-server generate-json-schema --experimental`"+`
-// of the pinned Codex CLI, normalized by host/internal/protocol/gen, then
+// of the Codex CLI, normalized by host/internal/protocol/gen, then
 // rendered by github.com/atombender/go-jsonschema. Run `+"`make protocol`"+` to
 // regenerate them.
 const (

@@ -12,10 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -74,7 +74,7 @@ func testRulesOnRealCodex(t *testing.T, work string, policy plugins.Plugin) {
 			hosttest.Turn(hosttest.ApplyPatch(hosttest.AddFilePatch("ok.txt", "ok\n")), hosttest.Text("patched")),
 			hosttest.Turn(hosttest.ApplyPatch(hosttest.AddFilePatch(".env", "SECRET=1\n")), hosttest.Text("tried")),
 		),
-		Chain: host.ChainOptions{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
+		Chain: chain.Options{Plugins: []plugins.Plugin{policy}, OnDecision: decisions.Record},
 	})
 	victim := filepath.Join(env.Work, "victim.txt")
 	require.NoError(t, os.WriteFile(victim, []byte("keep me"), 0o644))

@@ -2,8 +2,12 @@
 // approval requests with the ordered rules of a TOML rules file (see
 // package [github.com/codexhost/codexhost/plugins/rules]).
 //
-// The host passes the file's text as the plugin's settings, not through a
-// file grant:
+// Its settings are the rules document itself, as JSON (codexhost run
+// --settings @rules.toml reads a TOML rules file into it):
+//
+//	{"rule": [{"name": "no-rm", "decision": "decline", "match": {"program": "rm"}}]}
+//
+// or, as before, the rules file's text:
 //
 //	{"name": "rules.toml", "rules": "[[rule]]\nname = ..."}
 //
@@ -47,23 +51,43 @@ func badConfig(msg string) error {
 	return &abi.Error{Code: abi.CodeBadConfig, Message: msg}
 }
 
+const wantSettings = `want the rules document itself ({"rule": [...]}) or {"name": "rules.toml", "rules": "<the rules file's text>"}`
+
 func configure(data []byte) error {
-	var s settings
 	if string(data) == "null" || len(data) == 0 {
-		return badConfig(`rules: no settings; want {"name": "rules.toml", "rules": "<the rules file>"}`)
+		return badConfig("rules: no settings; " + wantSettings)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		return badConfig("rules: settings: " + err.Error() + `; want {"name": "rules.toml", "rules": "<the rules file>"}`)
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return badConfig("rules: settings: " + err.Error() + "; " + wantSettings)
 	}
-	if s.Rules == nil {
-		return badConfig(`rules: settings: missing "rules" (the rules file's text)`)
+	var p *rules.Policy
+	var err error
+	if _, text := doc["rules"]; text {
+		// The rules file's text.
+		var s settings
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s); err != nil {
+			return badConfig("rules: settings: " + err.Error() + "; " + wantSettings)
+		}
+		if s.Rules == nil {
+			return badConfig(`rules: settings: "rules" is null (want the rules file's text)`)
+		}
+		if s.Name == "" {
+			s.Name = "rules.toml"
+		}
+		p, err = rules.Parse(s.Name, []byte(*s.Rules))
+	} else {
+		// The rules document itself, e.g. a rules file the host read
+		// (--settings @rules.toml).
+		name := "settings"
+		if n, ok := doc["name"].(string); ok {
+			name = n
+			delete(doc, "name")
+		}
+		p, err = rules.ParseDocument(name, doc)
 	}
-	if s.Name == "" {
-		s.Name = "rules.toml"
-	}
-	p, err := rules.Parse(s.Name, []byte(*s.Rules))
 	if err != nil {
 		return badConfig(err.Error())
 	}
@@ -76,7 +100,7 @@ func approve(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalRespon
 	if p == nil {
 		return nil, &abi.Error{Code: abi.CodeBadConfig, Message: "rules: not configured"}
 	}
-	return p.Evaluate(req).Response(), nil
+	return p.Evaluate(ctx, req).Response(), nil
 }
 
 func main() { guest.Main() }

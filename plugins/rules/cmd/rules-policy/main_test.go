@@ -58,7 +58,12 @@ func TestConfigureErrors(t *testing.T) {
 		{"null", "null", "no settings"},
 		{"not an object", `"rules.toml"`, "rules: settings:"},
 		{"unknown field", `{"file": "rules.toml"}`, `unknown field "file"`},
-		{"no rules", `{"name": "rules.toml"}`, `missing "rules"`},
+		{"no rules", `{"name": "rules.toml"}`, `rules.toml: no rules (want at least one [[rule]] table)`},
+		{"null rules", `{"rules": null}`, `"rules" is null`},
+		{"rules text and document", `{"rules": "", "rule": []}`, `unknown field "rule"`},
+		{"bad document", `{"rule": [{"name": "x", "decision": "allow", "match": {"program": "ls"}}]}`, `settings: rule "x": unknown decision "allow" (want accept, acceptForSession, decline, cancel or abstain)`},
+		{"document rule not a table", `{"rule": ["x"]}`, `settings: rule[0]: want a table, got a string`},
+		{"document with a name", `{"name": "mine.toml", "rule": [{"name": "x", "decision": "accept", "match": {"program": 1}}]}`, `mine.toml: rule "x": match.program: want a list of strings, got a float`},
 		{"bad rules", string(settingsJSON(t, "my.toml", badRulesFile)), `my.toml:3: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel or abstain)`},
 		{"default name", `{"rules": "[[rule]]\nname = 1"}`, `rules.toml:2: rule #1: name: want a string, got an integer`},
 	}
@@ -85,6 +90,21 @@ func handle(t *testing.T, req abi.ApprovalRequest) abi.ApprovalResponse {
 	return resp
 }
 
+// The settings may be the rules document itself, as JSON: what codexhost
+// run --settings @rules.toml passes.
+func TestConfigureDocument(t *testing.T) {
+	doc := `{"rule": [
+		{"name": "no-rm", "decision": "decline", "message": "removing files is not allowed", "match": {"program": ["rm"]}},
+		{"name": "echo", "decision": "accept", "allow_redirects": true, "match": {"program": "echo"}}
+	]}`
+	st, payload := guest.Configure([]byte(doc))
+	require.Equal(t, abi.StatusOK, st, "%s", payload)
+	got := handle(t, abi.ApprovalRequest{Kind: abi.ApprovalCommand, ThreadID: "t", Command: "/bin/bash -lc 'echo hi > x && rm y'"})
+	assert.Equal(t, abi.ApprovalResponse{Decision: abi.Decline, Reason: "rule no-rm: removing files is not allowed"}, got)
+	got = handle(t, abi.ApprovalRequest{Kind: abi.ApprovalCommand, ThreadID: "t", Command: "/bin/bash -lc 'echo hi > x'"})
+	assert.Equal(t, abi.ApprovalResponse{Decision: abi.Accept, Reason: "rule echo"}, got)
+}
+
 func TestApproval(t *testing.T) {
 	st, payload := guest.Configure(settingsJSON(t, "rules.toml", rulesFile))
 	require.Equal(t, abi.StatusOK, st, "%s", payload)
@@ -95,7 +115,7 @@ func TestApproval(t *testing.T) {
 	}{
 		{"/bin/bash -lc 'echo hello > echoed.txt'", abi.ApprovalResponse{Decision: abi.Accept, Reason: "rule echo: echo is harmless"}},
 		{"/bin/bash -lc 'echo hi && rm victim.txt'", abi.ApprovalResponse{Decision: abi.Decline, Reason: "rule no-rm: removing files is not allowed"}},
-		{"/bin/bash -lc 'echo $(touch x)'", abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched"}},
+		{"/bin/bash -lc 'echo $(touch x)'", abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched (not vouched: command substitution at column 21)"}},
 		{"make", abi.ApprovalResponse{Decision: abi.Abstain, Reason: "no rule matched"}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/plugins/plugintest"
+)
+
+// sleeperPlugin writes the hostile suite's guest that logs "hostile:
+// sleeping in WASI" at level ERROR, then sleeps in WASI poll_oneoff for
+// hours, to a file.
+func sleeperPlugin(t *testing.T) string {
+	t.Helper()
+	b := plugintest.BuildWAT(t, "../../plugins/internal/hostile/testdata/wat/log-then-sleep-handle.wat")
+	path := filepath.Join(t.TempDir(), "sleeper.wasm")
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	return path
+}
+
+// Ctrl-C (SIGINT: main turns it into the cancellation of run's context)
+// while a plugin sleeps in WASI in an approval ends the run within a
+// second, with the documented status of an interrupted turn (1).
+//
+// The CLI does not show plugin logs, so the test cannot see the plugin
+// fall asleep: it interrupts 1 s after the fake model answered with the
+// command (codex asks for the approval within milliseconds), and checks
+// afterwards that the plugin was interrupted, not timed out (its deadline
+// is 5 s).
+func TestRunInterruptDuringWASISleep(t *testing.T) {
+	t.Parallel()
+	sleeper := sleeperPlugin(t)
+	model, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("echo hi"), hosttest.Text("done")))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var interrupted time.Time
+	go func() {
+		for len(model.Requests()) == 0 && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		interrupted = time.Now()
+		cancel()
+	}()
+	start := time.Now()
+	r := runCtx(ctx, t, "", "run", "--codex-home", home, "--cwd", t.TempDir(), "--plugin", sleeper, "say hi")
+	end := time.Now()
+	require.False(t, interrupted.IsZero(), "the run ended before the interrupt")
+	took := end.Sub(interrupted)
+	t.Logf("exit %d %v after the interrupt, %v after the start", r.code, took, end.Sub(start))
+	assert.Equal(t, exitTurnFailed, r.code)
+	assert.Contains(t, r.stderr, "turn interrupted")
+	assert.NotContains(t, r.stderr, "timeout", "the plugin was interrupted, not timed out")
+	assert.Less(t, took, time.Second, "the run ends within a second of the interrupt")
+}
+
+// plugin test on a plugin that sleeps in WASI reports a timeout at its
+// deadline (the default call timeout, 5s), naming it.
+func TestPluginTestSleeperTimesOut(t *testing.T) {
+	t.Parallel()
+	sleeper := sleeperPlugin(t)
+	cases := filepath.Join(t.TempDir(), "cases.json")
+	require.NoError(t, os.WriteFile(cases, []byte(`{"case": [
+		{"name": "sleeps", "approval": {"kind": "command", "command": "echo hi"}, "expect": {"decision": "accept"}}
+	]}`), 0o644))
+	start := time.Now()
+	r := runCmd(t, "plugin", "test", "-v", sleeper, "--cases", cases)
+	took := time.Since(start)
+	assert.Equal(t, exitTurnFailed, r.code)
+	out := r.stdout + r.stderr
+	assert.Contains(t, out, "timeout")
+	assert.Contains(t, out, "the call timeout of 5s passed")
+	// The deadline, plus loading the plugin and the 100 ms margin.
+	assert.GreaterOrEqual(t, took, 5*time.Second)
+	assert.Less(t, took, 5*time.Second+time.Second)
+}

@@ -1,0 +1,171 @@
+package host_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+)
+
+// gitStatus is a command approval as codex 0.169.0 sends it: with a
+// proposed amendment and the decisions it offers.
+const gitStatus = `{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,"command":"/bin/bash -lc 'git status'","cwd":"/w",
+	"proposedExecpolicyAmendment":["git","status"],
+	"availableDecisions":["accept",{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}},"cancel"]}`
+
+// curl asks for network access to example.com and offers to remember it.
+const curl = `{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,"command":"curl https://example.com","cwd":"/w",
+	"networkApprovalContext":{"host":"example.com","protocol":"https"},
+	"proposedNetworkPolicyAmendments":[{"host":"example.com","action":"allow"},{"host":"example.com","action":"deny"}],
+	"availableDecisions":["accept",{"applyNetworkPolicyAmendment":{"network_policy_amendment":{"host":"example.com","action":"allow"}}},
+		{"applyNetworkPolicyAmendment":{"network_policy_amendment":{"host":"example.com","action":"deny"}}},"cancel"]}`
+
+// An older codex: no available decisions listed.
+const unlisted = `{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,"command":"git status","cwd":"/w",
+	"proposedExecpolicyAmendment":["git","status"],"networkApprovalContext":{"host":"example.com","protocol":"https"}}`
+
+const commandMethod = "item/commandExecution/requestApproval"
+
+// answers is a handler that answers every approval with resp.
+type answers struct {
+	host.SafeHandler
+	resp *abi.ApprovalResponse
+}
+
+func (a answers) Approval(context.Context, *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	return a.resp, nil
+}
+
+// The wire answer is derived from the decision and the request alone:
+// every extra the request does not entitle makes the answer invalid, and
+// the request is answered fail-closed (a plain decline). Each case checks
+// the exact bytes codex receives.
+func TestApprovalAnswerIsDerived(t *testing.T) {
+	const declined = `{"decision":"decline"}`
+	for _, tc := range []struct {
+		name, params string
+		resp         abi.ApprovalResponse
+		want         string
+	}{
+		{"accept", gitStatus, abi.ApprovalResponse{Decision: abi.Accept}, `{"decision":"accept"}`},
+		{"decline is taken though codex does not list it", gitStatus, abi.ApprovalResponse{Decision: abi.Decline}, declined},
+		{"cancel", gitStatus, abi.ApprovalResponse{Decision: abi.Cancel}, `{"decision":"cancel"}`},
+		{"accept with the proposed amendment", gitStatus, abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git", "status"}},
+			`{"decision":{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}}}`},
+		{"accept with an unrelated amendment", gitStatus, abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"rm", "-rf"}}, declined},
+		{"accept with a longer amendment", gitStatus, abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git"}}, declined},
+		{"an amendment with decline", gitStatus, abi.ApprovalResponse{Decision: abi.Decline, Amendment: []string{"git", "status"}}, declined},
+		{"an amendment with acceptForSession", unlisted, abi.ApprovalResponse{Decision: abi.AcceptForSession, Amendment: []string{"git", "status"}}, declined},
+		{"an answer outside availableDecisions", gitStatus, abi.ApprovalResponse{Decision: abi.AcceptForSession}, declined},
+		{"acceptForSession when codex lists nothing", unlisted, abi.ApprovalResponse{Decision: abi.AcceptForSession}, `{"decision":"acceptForSession"}`},
+		{"abstain is not an answer", gitStatus, abi.ApprovalResponse{Decision: abi.Abstain}, declined},
+		{"an unknown decision", gitStatus, abi.ApprovalResponse{Decision: "maybe"}, declined},
+		{"a network rule on a request without network access", gitStatus,
+			abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}}, declined},
+		{"a decline carrying a network allow", curl,
+			abi.ApprovalResponse{Decision: abi.Decline, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}}, declined},
+		{"a cancel carrying a network allow", curl,
+			abi.ApprovalResponse{Decision: abi.Cancel, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}}, declined},
+		{"a cancel carrying a network deny", curl,
+			abi.ApprovalResponse{Decision: abi.Cancel, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "deny"}}, declined},
+		{"an accept carrying a network deny", curl,
+			abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "deny"}}, declined},
+		{"a network allow for another host", curl,
+			abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "evil.example", Action: "allow"}}, declined},
+		{"an unknown network action", curl,
+			abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "maybe"}}, declined},
+		{"accept with a network allow for the requested host", curl,
+			abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}},
+			`{"decision":{"applyNetworkPolicyAmendment":{"network_policy_amendment":{"action":"allow","host":"example.com"}}}}`},
+		{"decline with a network deny for the requested host", curl,
+			abi.ApprovalResponse{Decision: abi.Decline, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "deny"}},
+			`{"decision":{"applyNetworkPolicyAmendment":{"network_policy_amendment":{"action":"deny","host":"example.com"}}}}`},
+		{"an amendment and a network rule together", unlisted,
+			abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git", "status"}, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}}, declined},
+		{"granted permissions on a command", unlisted, abi.ApprovalResponse{Decision: abi.Accept, Granted: &abi.Permissions{Network: true}}, declined},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := host.NewRequest(commandMethod, json.RawMessage(tc.params))
+			got, err := req.Serve(t.Context(), answers{resp: &tc.resp})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(got), "the exact bytes codex receives")
+
+			// Answer says why, with ErrInvalidAnswer.
+			a, err := req.Approval()
+			require.NoError(t, err)
+			b, err := a.Answer(&tc.resp)
+			plainDecline := tc.resp.Decision == abi.Decline && tc.resp.Amendment == nil && tc.resp.NetworkRule == nil
+			if tc.want == declined && !plainDecline {
+				require.ErrorIs(t, err, host.ErrInvalidAnswer)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(b))
+		})
+	}
+}
+
+// Codex's available decisions and additional permissions reach plugins in
+// abi terms.
+func TestApprovalRequestCarriesOffers(t *testing.T) {
+	a, err := host.NewRequest(commandMethod, json.RawMessage(curl)).Approval()
+	require.NoError(t, err)
+	assert.Equal(t, []abi.DecisionOption{
+		{Decision: abi.Accept},
+		{Decision: abi.Accept, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}},
+		{Decision: abi.Decline, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "deny"}},
+		{Decision: abi.Cancel},
+	}, a.AvailableDecisions)
+	a, err = host.NewRequest(commandMethod, json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,"command":"ls",
+		"additionalPermissions":{"fileSystem":{"read":["/etc"]},"network":{"enabled":true}}}`)).Approval()
+	require.NoError(t, err)
+	require.NotNil(t, a.AdditionalPermissions)
+	assert.Equal(t, []string{"/etc"}, a.AdditionalPermissions.ReadPaths)
+	assert.True(t, a.AdditionalPermissions.Network)
+	b, err := json.Marshal(a.ApprovalRequest)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"additionalPermissions":{"readPaths":["/etc"],"network":true,`)
+}
+
+// answersTool answers every tool call with resp.
+type answersTool struct {
+	host.SafeHandler
+	resp *abi.ToolCallResponse
+}
+
+func (a answersTool) ToolCall(context.Context, *host.ToolCallRequest) (*abi.ToolCallResponse, error) {
+	return a.resp, nil
+}
+
+// A tool image must be a data: URL; anything else fails the call.
+func TestToolImageMustBeDataURL(t *testing.T) {
+	req := host.NewRequest("item/tool/call", json.RawMessage(`{"threadId":"th","turnId":"tu","callId":"c","tool":"shot","arguments":{}}`))
+	got, err := req.Serve(t.Context(), answersTool{resp: &abi.ToolCallResponse{Success: true,
+		Content: []abi.Content{{Type: "image", ImageURL: "data:image/png;base64,AAAA"}}}})
+	require.NoError(t, err)
+	assert.Equal(t, `{"contentItems":[{"imageUrl":"data:image/png;base64,AAAA","type":"inputImage"}],"success":true}`, string(got))
+	for _, url := range []string{"file:///etc/passwd", "https://example.com/x.png", "DATA:image/png;base64,AAAA"} {
+		got, err := req.Serve(t.Context(), answersTool{resp: &abi.ToolCallResponse{Success: true,
+			Content: []abi.Content{{Type: "image", ImageURL: url}}}})
+		require.NoError(t, err)
+		assert.Equal(t, `{"contentItems":[{"text":"codexhost: no handler serves the tool \"shot\"","type":"inputText"}],"success":false}`, string(got), url)
+	}
+}
+
+// Over a live connection too, an answer the request does not entitle
+// never reaches app-server: the bytes it receives are a plain decline.
+func TestFakeInvalidAnswerIsNeverSent(t *testing.T) {
+	for _, resp := range []abi.ApprovalResponse{
+		{Decision: abi.Accept, Amendment: []string{"rm", "-rf", "/"}}, // codex proposed none
+		{Decision: abi.Cancel, NetworkRule: &abi.NetworkRule{Host: "example.com", Action: "allow"}},
+	} {
+		c := startFake(t, "approval", 0, &host.Options{Handler: answers{resp: &resp}})
+		a := answerOf(t, nil, collect(t, c))
+		assert.Equal(t, `{"decision":"decline"}`, string(a["result"]))
+	}
+}

@@ -1,0 +1,337 @@
+package host
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host/internal/protocol"
+	"github.com/codexhost/codexhost/rpc"
+)
+
+// A Handler answers the requests app-server sends the client, one typed
+// method per request, in [abi] terms. The Client translates codex's
+// request into the method's request type, and derives the answer codex
+// receives from the method's result and the request alone (see
+// [ApprovalRequest.Answer]): nothing a handler returns is forwarded as is.
+//
+// Each method is called on a goroutine of its own for each request, so a
+// slow handler never delays events: a Handler must be safe for concurrent
+// use. ctx is cancelled when the Client closes.
+//
+// Every request is answered exactly once. An error, a panic, a nil result
+// or a result codex must not receive answers the request fail-closed, with
+// the [SafeHandler] answer (approvals are declined). Return an
+// *rpc.WireError to send app-server that error instead.
+//
+// Embed [SafeHandler] to implement only some methods. A Handler that also
+// has a method Tools() []ToolSpec (as chain.Chain does) has those dynamic
+// tools registered with every thread [Client.StartThread] starts.
+type Handler interface {
+	// Approval answers a command, file-change or permissions approval
+	// (item/commandExecution/requestApproval, item/fileChange/requestApproval,
+	// item/permissions/requestApproval, and the v1 execCommandApproval and
+	// applyPatchApproval). Abstain is not an answer codex takes: it is
+	// answered as a failure.
+	Approval(ctx context.Context, req *ApprovalRequest) (*abi.ApprovalResponse, error)
+	// UserInput answers the agent's questions (item/tool/requestUserInput).
+	// Abstain answers every question with an empty answer.
+	UserInput(ctx context.Context, req *UserInputRequest) (*abi.ToolInputResponse, error)
+	// ToolCall runs a dynamic tool the client registered (item/tool/call).
+	ToolCall(ctx context.Context, req *ToolCallRequest) (*abi.ToolCallResponse, error)
+	// Elicitation answers an MCP server's elicitation
+	// (mcpServer/elicitation/request).
+	Elicitation(ctx context.Context, req *ElicitationRequest) (*ElicitationResponse, error)
+}
+
+// An ApprovalRequest is the request of [Handler.Approval]: codex's request
+// in abi terms, and the method it came as.
+type ApprovalRequest struct {
+	// Method is the app-server method, e.g. item/commandExecution/requestApproval.
+	Method string
+	*abi.ApprovalRequest
+}
+
+// A UserInputRequest is the request of [Handler.UserInput].
+type UserInputRequest struct {
+	Method string
+	*abi.ToolInputRequest
+}
+
+// A ToolCallRequest is the request of [Handler.ToolCall].
+type ToolCallRequest struct {
+	Method string
+	*abi.ToolCallRequest
+}
+
+// An ElicitationRequest is the request of [Handler.Elicitation]. ABI v1
+// has no elicitation hook, so it stays in codex's terms.
+type ElicitationRequest struct {
+	Method           string
+	ThreadID, TurnID string
+	// ServerName is the MCP server that asks.
+	ServerName string
+	// Message is what the server asks the user.
+	Message string
+	// Params are the request's params exactly as app-server sent them.
+	Params json.RawMessage
+}
+
+// An ElicitationAction is the answer to an MCP elicitation.
+type ElicitationAction string
+
+// The elicitation answers codex takes.
+const (
+	ElicitationAccept  ElicitationAction = ElicitationAction(protocol.MCPServerElicitationActionAccept)
+	ElicitationDecline ElicitationAction = ElicitationAction(protocol.MCPServerElicitationActionDecline)
+	ElicitationCancel  ElicitationAction = ElicitationAction(protocol.MCPServerElicitationActionCancel)
+)
+
+// An ElicitationResponse is the result of [Handler.Elicitation].
+type ElicitationResponse struct {
+	Action ElicitationAction
+	// Content is the user's structured answer, for ElicitationAccept.
+	Content json.RawMessage
+}
+
+// SafeHandler answers every request without granting anything: approvals
+// are declined, questions get empty answers, dynamic tool calls fail with
+// an explanation, and elicitations are declined. It is the default
+// [Options.Handler]; embed it in a handler to implement only some methods.
+type SafeHandler struct{}
+
+var _ Handler = SafeHandler{}
+
+// Approval declines.
+func (SafeHandler) Approval(context.Context, *ApprovalRequest) (*abi.ApprovalResponse, error) {
+	return &abi.ApprovalResponse{Decision: abi.Decline, Reason: "declined by codexhost (no policy accepted it)"}, nil
+}
+
+// UserInput answers every question with an empty answer.
+func (SafeHandler) UserInput(context.Context, *UserInputRequest) (*abi.ToolInputResponse, error) {
+	return &abi.ToolInputResponse{}, nil
+}
+
+// ToolCall fails, naming the tool.
+func (SafeHandler) ToolCall(_ context.Context, req *ToolCallRequest) (*abi.ToolCallResponse, error) {
+	return &abi.ToolCallResponse{Content: []abi.Content{{Type: "text",
+		Text: fmt.Sprintf("codexhost: no handler serves the tool %q", req.Tool)}}}, nil
+}
+
+// Elicitation declines.
+func (SafeHandler) Elicitation(context.Context, *ElicitationRequest) (*ElicitationResponse, error) {
+	return &ElicitationResponse{Action: ElicitationDecline}, nil
+}
+
+// requestKind classifies a request app-server sends to the client.
+type requestKind uint8
+
+const (
+	requestUnknown requestKind = iota
+	requestCommandApproval
+	requestFileChangeApproval
+	requestPermissions
+	requestUserInput
+	requestToolCall
+	requestElicitation
+	requestLegacyExecApproval
+	requestLegacyPatchApproval
+	requestCurrentTime
+)
+
+var requestKinds = map[protocol.ServerMethod]requestKind{
+	protocol.ServerItemCommandExecutionRequestApproval: requestCommandApproval,
+	protocol.ServerItemFileChangeRequestApproval:       requestFileChangeApproval,
+	protocol.ServerItemPermissionsRequestApproval:      requestPermissions,
+	protocol.ServerItemToolRequestUserInput:            requestUserInput,
+	protocol.ServerItemToolCall:                        requestToolCall,
+	protocol.ServerMcpServerElicitationRequest:         requestElicitation,
+	protocol.ServerExecCommandApproval:                 requestLegacyExecApproval,
+	protocol.ServerApplyPatchApproval:                  requestLegacyPatchApproval,
+	protocol.ServerCurrentTimeRead:                     requestCurrentTime,
+}
+
+func (k requestKind) isApproval() bool {
+	switch k {
+	case requestCommandApproval, requestFileChangeApproval, requestPermissions,
+		requestLegacyExecApproval, requestLegacyPatchApproval:
+		return true
+	}
+	return false
+}
+
+// A Request is a request app-server sent to the client, as it came on the
+// wire. A live Client builds one for every server request; [Replay] yields
+// them from a transcript, and [NewRequest] builds one for a test.
+type Request struct {
+	Method string
+	// ThreadID, TurnID and ItemID locate the request, when app-server says.
+	ThreadID, TurnID, ItemID string
+	// Params are the request's params exactly as app-server sent them.
+	Params json.RawMessage
+
+	kind  requestKind
+	files *fileChangeCache
+	// cwd is the thread's working directory, when the client knows it.
+	cwd string
+}
+
+// NewRequest builds the Request a Client would build for a server request
+// with this method and params as they arrived on the wire. A live Client
+// adds what it learned earlier on the connection (the thread's cwd, the
+// paths of a file change); a Request from NewRequest has neither. It is
+// meant for tests and for replaying recorded requests (see [Replay]).
+func NewRequest(method string, params json.RawMessage) *Request {
+	return newRequest(method, params, nil, nil)
+}
+
+// newRequest classifies and locates a server request. files and cwds, if
+// not nil, are the connection's file-change cache and thread cwds.
+func newRequest(method string, params json.RawMessage, files *fileChangeCache, cwds *sync.Map) *Request {
+	req := &Request{kind: requestKinds[protocol.ServerMethod(method)], Method: method, Params: params, files: files}
+	var loc struct {
+		ThreadID       string `json:"threadId"`
+		TurnID         string `json:"turnId"`
+		ItemID         string `json:"itemId"`
+		ConversationID string `json:"conversationId"` // v1 requests
+		CallID         string `json:"callId"`
+	}
+	_ = json.Unmarshal(params, &loc)
+	req.ThreadID, req.TurnID, req.ItemID = loc.ThreadID, loc.TurnID, loc.ItemID
+	if req.ThreadID == "" {
+		req.ThreadID = loc.ConversationID
+	}
+	if req.ItemID == "" {
+		req.ItemID = loc.CallID
+	}
+	if cwds != nil {
+		if cwd, ok := cwds.Load(req.ThreadID); ok {
+			req.cwd = cwd.(string)
+		}
+	}
+	return req
+}
+
+// Hook reports the plugin hook that answers the request, and false for a
+// request no hook answers (elicitations, the clock, unknown methods).
+func (r *Request) Hook() (abi.Hook, bool) {
+	switch {
+	case r.kind.isApproval():
+		return abi.HookApproval, true
+	case r.kind == requestUserInput:
+		return abi.HookToolInput, true
+	case r.kind == requestToolCall:
+		return abi.HookToolCall, true
+	}
+	return 0, false
+}
+
+// decode unmarshals the request's params into v.
+func (r *Request) decode(v any) error {
+	if err := json.Unmarshal(r.Params, v); err != nil {
+		return fmt.Errorf("host: decode %s params: %w", r.Method, err)
+	}
+	return nil
+}
+
+// Serve answers the request with h the way a live Client does, and returns
+// the result the Client sends app-server. The error is the JSON-RPC error
+// the Client sends instead (an *rpc.WireError): for a method codexhost
+// does not know, or when h returned one.
+func (r *Request) Serve(ctx context.Context, h Handler) (json.RawMessage, error) {
+	return serve(ctx, h, r, nil)
+}
+
+// serve is the single dispatch point for every server request. A handler
+// that fails (error, panic, no answer, an answer codex must not get) is
+// logged and the request is answered fail-closed.
+func serve(ctx context.Context, h Handler, r *Request, logger interface {
+	Warn(msg string, args ...any)
+}) (json.RawMessage, error) {
+	res, err := callHandler(ctx, h, r)
+	if err == nil {
+		return res, nil
+	}
+	if we, ok := errors.AsType[*rpc.WireError](err); ok {
+		return nil, we
+	}
+	if errors.Is(err, errUnknownRequest) {
+		return nil, rpc.NewError(rpc.ErrMethodNotFound.Code, "codexhost: unknown server request "+r.Method)
+	}
+	if logger != nil {
+		logger.Warn("codexhost: request handler failed; answering fail-closed", "method", r.Method, "err", err)
+	}
+	return safeAnswer(r), nil
+}
+
+var errUnknownRequest = errors.New("host: unknown server request")
+
+// callHandler translates the request, runs the handler (a panic becomes an
+// error) and derives the answer.
+func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessage, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("host: request handler panicked: %v", p)
+		}
+	}()
+	switch {
+	case r.kind.isApproval():
+		req, err := r.Approval()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h.Approval(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return req.Answer(resp)
+	case r.kind == requestUserInput:
+		req, err := r.UserInput()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h.UserInput(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return req.Answer(resp)
+	case r.kind == requestToolCall:
+		req, err := r.ToolCall()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h.ToolCall(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return req.Answer(resp)
+	case r.kind == requestElicitation:
+		req, err := r.elicitation()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := h.Elicitation(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return elicitationAnswer(resp)
+	case r.kind == requestCurrentTime:
+		return marshal(protocol.CurrentTimeReadResponse{CurrentTimeAt: int(time.Now().Unix())}), nil
+	}
+	return nil, errUnknownRequest
+}
+
+// handleRequest is the rpc handler. It runs on a goroutine of its own,
+// started by rpc.
+func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
+	req := newRequest(in.Method, in.Params, &c.files, &c.cwds)
+	res, err := serve(ctx, c.opts.Handler, req, c.opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}

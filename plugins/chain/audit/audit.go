@@ -1,0 +1,284 @@
+// Package audit writes codexhost's decision audit log: one JSON line for
+// every request a chain.Chain answered, on disk before the answer reaches
+// codex.
+//
+//	log, err := audit.Open("/var/log/codexhost/decisions.jsonl", nil)
+//	...
+//	defer log.Close()
+//	ch, err := chain.New(&chain.Options{..., OnDecision: log.Record})
+//
+// # Durability
+//
+// The chain calls OnDecision before it sends the answer, and Record returns
+// only after the line is written with one write(2) to a file opened with
+// O_APPEND and fsync'd. A host that crashes after Record returns has the
+// decision on disk, whether or not codex got the answer; a host that
+// crashes during Record loses at most that one record (a torn last line,
+// which readers skip). Records are serialized: concurrent calls never
+// interleave.
+//
+// # Failures
+//
+// Install [Log.Append] as chain.Options.Audit: when a write fails, the
+// chain does not send the answer it could not record; it declines (fail
+// closed) and logs why. [Log.Record], as ChainOptions.OnDecision, cannot
+// change the answer: a failed write is logged at error level with the
+// record's contents and reported by [Log.Err].
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins/chain"
+)
+
+// ErrClosed is returned for records appended after Close.
+var ErrClosed = errors.New("audit: log is closed")
+
+// DefaultMaxFiles is how many rotated files are kept when
+// Options.MaxFiles is zero.
+const DefaultMaxFiles = 5
+
+// Options configure [Open]. A nil *Options means the defaults.
+type Options struct {
+	// MaxBytes, if positive, rotates the file before a record would make
+	// it larger than MaxBytes: path becomes path.1, path.1 becomes path.2,
+	// and so on up to path.MaxFiles; the oldest is removed. A single
+	// record larger than MaxBytes is still written, alone in its file.
+	MaxBytes int64
+	// MaxFiles is how many rotated files to keep. Default: DefaultMaxFiles.
+	MaxFiles int
+	// Logger receives write failures, at error level. Default:
+	// slog.Default(), so that a failing audit log is never silent.
+	Logger *slog.Logger
+}
+
+// A Log is an append-only JSON-lines file of decisions. It is safe for
+// concurrent use.
+type Log struct {
+	path string
+	opts Options
+
+	mu     sync.Mutex
+	f      *os.File
+	size   int64
+	err    error
+	closed bool
+}
+
+// An Entry is one line of the log.
+type Entry struct {
+	Time     time.Time `json:"time"` // RFC 3339 with nanoseconds
+	ThreadID string    `json:"threadId,omitempty"`
+	TurnID   string    `json:"turnId,omitempty"`
+	ItemID   string    `json:"itemId,omitempty"`
+	// Hook is the hook that answered ("approval", "tool-input",
+	// "tool-call").
+	Hook string `json:"hook"`
+	// Kind is what an approval asks about ("command", "fileChange",
+	// "permissions"); empty for the other hooks.
+	Kind   string `json:"kind,omitempty"`
+	Method string `json:"method"`
+	// Summary is the command, the changed paths, the tool, the questions.
+	Summary string   `json:"summary,omitempty"`
+	Answers []Answer `json:"answers"`
+	// Decision is the final decision of an approval.
+	Decision string `json:"decision,omitempty"`
+	// Why is "answer" or "fallback: ...".
+	Why string `json:"why"`
+	// Answer is the exact result sent to codex, extras included.
+	Answer    json.RawMessage `json:"answer,omitempty"`
+	LatencyMs float64         `json:"latencyMs"`
+	// Generation is the plugin set that answered (1, then one more per
+	// reload).
+	Generation uint64 `json:"generation,omitempty"`
+}
+
+// An Answer is one plugin's part in a decision.
+type Answer struct {
+	Plugin    string  `json:"plugin"`
+	Decision  string  `json:"decision,omitempty"`
+	Reason    string  `json:"reason,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	LatencyMs float64 `json:"latencyMs"`
+	// Monitor marks a plugin in monitor mode: its answer did not count.
+	Monitor bool `json:"monitor,omitempty"`
+}
+
+// NewEntry converts a decision record into its log entry.
+func NewEntry(rec *chain.DecisionRecord) *Entry {
+	e := &Entry{Time: rec.Time, ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID,
+		Hook: hookName(rec.Hook), Kind: string(rec.ApprovalKind), Method: rec.Method, Summary: rec.Summary,
+		Answers: make([]Answer, 0, len(rec.Answers)), Decision: string(rec.Decision), Why: rec.Why.String(), Answer: rec.Answer,
+		LatencyMs: ms(rec.Latency), Generation: rec.Generation}
+	for _, a := range rec.Answers {
+		ans := Answer{Plugin: a.Plugin, Decision: string(a.Decision), Reason: a.Reason, LatencyMs: ms(a.Latency), Monitor: a.Monitor}
+		if a.Err != nil {
+			ans.Error = a.Err.Error()
+		}
+		e.Answers = append(e.Answers, ans)
+	}
+	return e
+}
+
+func hookName(h abi.Hook) string {
+	if h == 0 {
+		return ""
+	}
+	return h.String()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Open opens (creating it with mode 0600 if needed) the log at path for
+// appending.
+func Open(path string, opts *Options) (*Log, error) {
+	l := &Log{path: path}
+	if opts != nil {
+		l.opts = *opts
+	}
+	if l.opts.MaxFiles <= 0 {
+		l.opts.MaxFiles = DefaultMaxFiles
+	}
+	if l.opts.Logger == nil {
+		l.opts.Logger = slog.Default()
+	}
+	if err := l.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Log) open() error {
+	_, statErr := os.Stat(l.path)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return fmt.Errorf("audit: %w", err)
+	}
+	if os.IsNotExist(statErr) {
+		// Make the new name durable too.
+		syncDir(filepath.Dir(l.path))
+	}
+	l.f, l.size = f, fi.Size()
+	return nil
+}
+
+// Record appends rec and fsyncs it. Its signature fits
+// chain.Options.OnDecision. A failure is logged and kept for Err; it
+// does not change the chain's answer (see the package doc).
+func (l *Log) Record(rec *chain.DecisionRecord) {
+	if err := l.Append(rec); err != nil {
+		l.opts.Logger.Error("codexhost: AUDIT LOG WRITE FAILED; the decision was still sent to codex",
+			"path", l.path, "err", err, "method", rec.Method, "summary", rec.Summary,
+			"decision", rec.Decision, "why", rec.Why, "thread", rec.ThreadID, "item", rec.ItemID)
+	}
+}
+
+// Append is Record returning the error: it returns once the record is on
+// disk (written and fsync'd), or with the reason it is not.
+func (l *Log) Append(rec *chain.DecisionRecord) error {
+	line, err := json.Marshal(NewEntry(rec))
+	if err != nil {
+		return l.fail(fmt.Errorf("audit: encode: %w", err))
+	}
+	line = append(line, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return l.failLocked(ErrClosed)
+	}
+	if l.opts.MaxBytes > 0 && l.size > 0 && l.size+int64(len(line)) > l.opts.MaxBytes {
+		if err := l.rotate(); err != nil {
+			return l.failLocked(err)
+		}
+	}
+	n, err := l.f.Write(line)
+	l.size += int64(n)
+	if err == nil && n != len(line) {
+		err = fmt.Errorf("short write: %d of %d bytes", n, len(line))
+	}
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if err != nil {
+		return l.failLocked(fmt.Errorf("audit: %w", err))
+	}
+	return nil
+}
+
+// rotate shifts the files and opens a new one. On failure the log keeps
+// appending to whatever file is open.
+func (l *Log) rotate() error {
+	for i := l.opts.MaxFiles - 1; i >= 1; i-- {
+		old := fmt.Sprintf("%s.%d", l.path, i)
+		if err := os.Rename(old, fmt.Sprintf("%s.%d", l.path, i+1)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("audit: rotate: %w", err)
+		}
+	}
+	if err := os.Rename(l.path, l.path+".1"); err != nil {
+		return fmt.Errorf("audit: rotate: %w", err)
+	}
+	old := l.f
+	if err := l.open(); err != nil {
+		// Keep writing to the renamed file rather than losing records.
+		return fmt.Errorf("audit: rotate: %w", err)
+	}
+	_ = old.Close()
+	syncDir(filepath.Dir(l.path))
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+func (l *Log) fail(err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failLocked(err)
+}
+
+func (l *Log) failLocked(err error) error {
+	l.err = err
+	return err
+}
+
+// Err returns the last error of a write (or of Close), or nil if every
+// write so far succeeded. It stays set after later writes succeed, so
+// that a gap in the log is never hidden.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Close closes the file. Records after Close fail with ErrClosed. It is
+// idempotent.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	if err := l.f.Close(); err != nil {
+		return l.failLocked(fmt.Errorf("audit: %w", err))
+	}
+	return nil
+}

@@ -1,0 +1,479 @@
+// Package chain answers codex's requests with plugins: a [Chain] asks its
+// plugins in order, combines their answers, and implements [host.Handler].
+// It owns the plugin set and its hot swap, each plugin's crash budget,
+// monitor mode and the decision record of every request.
+//
+//	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{policy}})
+//	...
+//	client, err := host.Start(ctx, &host.Options{Handler: ch})
+//
+// The answer codex receives is derived by host from the winning plugin's
+// decision and the request alone: a plugin answer the request does not
+// entitle is a failure of that plugin, charged to its crash budget and
+// answered with the fallback.
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain/internal/strictjson"
+)
+
+// A Mode decides how a [Chain] combines the approval decisions of its
+// plugins.
+type Mode uint8
+
+const (
+	// DenyWins asks every approval plugin in order: any cancel or decline
+	// wins (cancel over decline), else an accept (accept over
+	// acceptForSession), else the fallback. This is how codex's own
+	// permission hooks combine. Between equal decisions the first plugin's
+	// wins, with its extras.
+	DenyWins Mode = iota
+	// FirstAnswer stops at the first plugin that does not abstain.
+	FirstAnswer
+)
+
+// Options configure [New]. A nil *Options is an empty chain that answers
+// everything with the fallbacks.
+type Options struct {
+	// Plugins are asked in order. A plugin takes part in the hooks its
+	// manifest lists.
+	Plugins []plugins.Plugin
+	// Members are Plugins with per-plugin settings (monitor mode, crash
+	// budget); set Plugins or Members, not both.
+	Members []Member
+	Mode    Mode
+	// Fallback answers an approval when every plugin abstains, and stands
+	// in for a plugin that fails (error, timeout, crash, invalid answer).
+	// Default: abi.Decline (fail closed). It must be Decline, Cancel or
+	// Accept.
+	Fallback abi.Decision
+	// Logger records every failure with the plugin's name and why.
+	// Default: discard.
+	Logger *slog.Logger
+	// CrashBudget disables a plugin that keeps failing (see [CrashBudget]).
+	// Default: DefaultCrashFailures in DefaultCrashWindow.
+	CrashBudget CrashBudget
+	// OnDecision, if set, receives a record of every request the chain
+	// answered, before the answer is sent to codex. It must not block for
+	// long.
+	OnDecision func(*DecisionRecord)
+	// Audit, if set, records every decision before the answer is sent
+	// (e.g. audit.Log.Append). If it fails, the chain does not send an
+	// answer it could not record: approvals are declined and other requests
+	// get the safe answer (fail closed), and the failure is logged.
+	Audit func(*DecisionRecord) error
+	// Render configures the render pipeline (see [Chain.ObserveEvent]).
+	Render RenderOptions
+}
+
+// A Chain answers app-server's requests with plugins. It implements
+// [host.Handler]; install it as host.Options.Handler. Its dynamic tools
+// ([Chain.Tools]) are for host.ThreadOptions.Tools. It also implements
+// [host.EventObserver]: install it in host.Options.Observers and its
+// render plugins render every event.
+//
+// The plugins, mode and fallback form an immutable plugin set that
+// [Chain.Swap] replaces atomically (hot reload): each request uses the set
+// that was current when it arrived, from its first plugin call to its
+// answer.
+//
+// A Chain is safe for concurrent use. It does not own its plugins: close
+// them after the Client (and a swapped-out set's after [RetiredSet.Wait]).
+// [Chain.Close] stops the render goroutines.
+type Chain struct {
+	opts   Options
+	cur    atomic.Pointer[pluginSet]
+	swapMu sync.Mutex
+	render *renderer
+	// renders is set once a plugin set of the chain has had a render
+	// member; until then ObserveEvent does nothing.
+	renders atomic.Bool
+}
+
+var (
+	_ host.Handler       = (*Chain)(nil)
+	_ host.EventObserver = (*Chain)(nil)
+)
+
+// New builds a chain. It fails if two plugins declare the same tool, or if
+// the fallback is not a final decision.
+func New(opts *Options) (*Chain, error) {
+	c := &Chain{}
+	if opts != nil {
+		c.opts = *opts
+	}
+	if c.opts.Logger == nil {
+		c.opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(c.opts.Plugins) > 0 && len(c.opts.Members) > 0 {
+		return nil, errors.New("chain: set Options.Plugins or Members, not both")
+	}
+	set := &PluginSet{Members: c.opts.Members, Mode: c.opts.Mode, Fallback: c.opts.Fallback}
+	for _, p := range c.opts.Plugins {
+		set.Members = append(set.Members, Member{Plugin: p})
+	}
+	s, err := newPluginSet(set, c.opts.CrashBudget)
+	if err != nil {
+		return nil, err
+	}
+	s.gen = 1
+	c.cur.Store(s)
+	c.renders.Store(s.renders)
+	c.render = newRenderer(c, &c.opts.Render)
+	return c, nil
+}
+
+// Tools returns the dynamic tools the chain's current plugin set serves.
+func (c *Chain) Tools() []host.ToolSpec { return c.cur.Load().specs }
+
+// finish records rec (Audit, then OnDecision) and returns what the chain
+// answers. If the audit write fails, safe replaces the answer.
+func (c *Chain) finish(rec *DecisionRecord, start time.Time, answer json.RawMessage, safe func() json.RawMessage) {
+	rec.Latency = time.Since(start)
+	rec.Answer = answer
+	if c.opts.Audit != nil {
+		if err := c.opts.Audit(rec); err != nil {
+			c.opts.Logger.Error("codexhost: audit write failed; answering fail-closed", "method", rec.Method, "err", err)
+			rec.Why = Why{Kind: WhyAuditFailed, Detail: err.Error()}
+			rec.Answer = safe()
+		}
+	}
+	if c.opts.OnDecision != nil {
+		c.opts.OnDecision(rec)
+	}
+}
+
+func newRecord(start time.Time, s *pluginSet, hook abi.Hook, method, thread, turn, item string) *DecisionRecord {
+	return &DecisionRecord{Time: start, Hook: hook, Method: method, ThreadID: thread, TurnID: turn, ItemID: item, Generation: s.gen}
+}
+
+// restrictiveness orders decisions for DenyWins.
+func restrictiveness(d abi.Decision) int {
+	switch d {
+	case abi.Cancel:
+		return 4
+	case abi.Decline:
+		return 3
+	case abi.Accept:
+		return 2
+	case abi.AcceptForSession:
+		return 1
+	}
+	return 0
+}
+
+// Approval implements [host.Handler]: it asks the set's approval plugins
+// and returns the winning plugin's response, or the fallback.
+func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	start := time.Now()
+	s := c.acquire()
+	defer s.release()
+	rec := newRecord(start, s, abi.HookApproval, req.Method, req.ThreadID, req.TurnID, req.ItemID)
+	rec.ApprovalKind = req.Kind
+	rec.Summary = approvalSummary(req.ApprovalRequest)
+	payload, err := json.Marshal(req.ApprovalRequest)
+	if err != nil {
+		return nil, err
+	}
+	monitors := startMonitors(s, abi.HookApproval, func(m *member) PluginAnswer {
+		ans, _ := c.askApproval(ctx, s, m, req, payload)
+		return ans
+	})
+	var best *abi.ApprovalResponse
+	var winner PluginAnswer
+	for _, m := range s.members {
+		if m.Monitor || !m.implements(abi.HookApproval) {
+			continue
+		}
+		ans, resp := c.askApproval(ctx, s, m, req, payload)
+		rec.Answers = append(rec.Answers, ans)
+		if resp.Decision == abi.Abstain {
+			continue
+		}
+		if s.mode == FirstAnswer {
+			best, winner = resp, ans
+			break
+		}
+		if best == nil || restrictiveness(resp.Decision) > restrictiveness(best.Decision) {
+			best, winner = resp, ans
+		}
+		if best.Decision == abi.Cancel {
+			break
+		}
+	}
+	rec.Answers = append(rec.Answers, monitors()...)
+	// Why is decided once, from the winner alone: a decline followed by
+	// another plugin's failure is still the decline's answer.
+	switch {
+	case best == nil:
+		best = &abi.ApprovalResponse{Decision: s.fallback, Reason: "every plugin abstained"}
+		rec.Why = Why{Kind: WhyAbstained}
+	case errors.Is(winner.Err, ErrPluginDisabled):
+		rec.Why = Why{Kind: WhyDisabled, Plugin: winner.Plugin}
+	case winner.Err != nil:
+		rec.Why = Why{Kind: WhyFailed, Plugin: winner.Plugin}
+	default:
+		rec.Why = Why{Kind: WhyAnswer, Plugin: winner.Plugin}
+	}
+	best = safeApproval(req, best)
+	rec.Decision = best.Decision
+	answer, err := req.Answer(best)
+	if err != nil {
+		// Unreachable: safeApproval returns an answer that derives.
+		return nil, err
+	}
+	c.finish(rec, start, answer, func() json.RawMessage {
+		best = safeApproval(req, &abi.ApprovalResponse{Decision: abi.Decline, Reason: "codexhost: the decision could not be recorded"})
+		rec.Decision = best.Decision
+		b, _ := req.Answer(best)
+		return b
+	})
+	return best, nil
+}
+
+// safeApproval returns resp if codex takes it for req, else a decline
+// with its reason (a fallback of accept may not be on offer; a decline
+// always is).
+func safeApproval(req *host.ApprovalRequest, resp *abi.ApprovalResponse) *abi.ApprovalResponse {
+	if _, err := req.Answer(resp); err == nil {
+		return resp
+	}
+	return &abi.ApprovalResponse{Decision: abi.Decline, Reason: resp.Reason}
+}
+
+// askApproval asks one member. A failure, including an answer host would
+// refuse, is charged to the member's crash budget and answered with the
+// fallback, which the returned response then carries (without extras).
+func (c *Chain) askApproval(ctx context.Context, s *pluginSet, m *member, req *host.ApprovalRequest, payload []byte) (PluginAnswer, *abi.ApprovalResponse) {
+	t0 := time.Now()
+	resp, err := callMember[abi.ApprovalResponse](ctx, m, abi.HookApproval, payload, c.opts.Logger, func(r *abi.ApprovalResponse) error {
+		if r.Decision == abi.Abstain {
+			if r.Amendment != nil || r.NetworkRule != nil || r.Granted != nil {
+				return fmt.Errorf("%w: abstain carries extras", host.ErrInvalidAnswer)
+			}
+			return nil
+		}
+		_, err := req.Answer(r)
+		return err
+	})
+	ans := PluginAnswer{Plugin: m.name, Latency: time.Since(t0), Monitor: m.Monitor}
+	if err != nil {
+		if m.Monitor {
+			c.opts.Logger.Warn("codexhost: monitor plugin failed (no effect on the decision)", "plugin", m.name, "err", err)
+		} else {
+			c.opts.Logger.Warn("codexhost: approval plugin failed; using the fallback",
+				"plugin", m.name, "fallback", s.fallback, "err", err)
+		}
+		ans.Err, ans.Decision = err, s.fallback
+		return ans, &abi.ApprovalResponse{Decision: s.fallback, Reason: fmt.Sprintf("plugin %s failed: %v", m.name, err)}
+	}
+	ans.Decision, ans.Reason = resp.Decision, resp.Reason
+	return ans, resp
+}
+
+// startMonitors asks the set's monitor plugins that implement hook, each
+// on a goroutine of its own, and returns a function that waits for their
+// answers, in chain order. The caller must call it.
+func startMonitors(s *pluginSet, hook abi.Hook, ask func(*member) PluginAnswer) func() []PluginAnswer {
+	var ms []*member
+	for _, m := range s.members {
+		if m.Monitor && m.implements(hook) {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return func() []PluginAnswer { return nil }
+	}
+	answers := make([]PluginAnswer, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					answers[i] = PluginAnswer{Plugin: m.name, Monitor: true, Err: fmt.Errorf("chain: monitor plugin call panicked: %v", p)}
+				}
+			}()
+			answers[i] = ask(m)
+		})
+	}
+	return func() []PluginAnswer {
+		wg.Wait()
+		return answers
+	}
+}
+
+// callMember calls hook on m with payload, decodes the response strictly
+// and checks it with valid. A response that does not decode or that valid
+// refuses is a failure of the plugin, charged to its crash budget.
+func callMember[R any](ctx context.Context, m *member, hook abi.Hook, payload []byte, log *slog.Logger, valid func(*R) error) (*R, error) {
+	out, err := m.call(ctx, hook, payload, log)
+	if err != nil {
+		return nil, err
+	}
+	r := new(R)
+	err = strictjson.Unmarshal(out, r)
+	if err == nil && valid != nil {
+		err = valid(r)
+	}
+	if err != nil {
+		err = &plugins.CallError{Plugin: m.name, Hook: hook, Kind: plugins.FailBadOutput, Err: err}
+		m.fail(err, log)
+		return nil, err
+	}
+	return r, nil
+}
+
+func approvalSummary(a *abi.ApprovalRequest) string {
+	switch a.Kind {
+	case abi.ApprovalCommand:
+		return a.Command
+	case abi.ApprovalFileChange:
+		s := ""
+		for i, c := range a.Changes {
+			if i > 0 {
+				s += " "
+			}
+			s += c.Kind + ":" + c.Path
+		}
+		return s
+	case abi.ApprovalPermissions:
+		b, _ := json.Marshal(a.Permissions)
+		return string(b)
+	}
+	return ""
+}
+
+// UserInput implements [host.Handler]: the first plugin that answers
+// (does not abstain or fail) answers; if none does, every question gets
+// an empty answer.
+func (c *Chain) UserInput(ctx context.Context, req *host.UserInputRequest) (*abi.ToolInputResponse, error) {
+	start := time.Now()
+	s := c.acquire()
+	defer s.release()
+	rec := newRecord(start, s, abi.HookToolInput, req.Method, req.ThreadID, req.TurnID, req.ItemID)
+	for _, q := range req.Questions {
+		rec.Summary += q.Question + " "
+	}
+	payload, err := json.Marshal(req.ToolInputRequest)
+	if err != nil {
+		return nil, err
+	}
+	valid := func(r *abi.ToolInputResponse) error {
+		_, err := req.Answer(r)
+		return err
+	}
+	monitors := startMonitors(s, abi.HookToolInput, func(m *member) PluginAnswer {
+		t0 := time.Now()
+		_, err := callMember(ctx, m, abi.HookToolInput, payload, c.opts.Logger, valid)
+		if err != nil {
+			c.opts.Logger.Warn("codexhost: monitor plugin failed (no effect on the answer)", "plugin", m.name, "err", err)
+		}
+		return PluginAnswer{Plugin: m.name, Latency: time.Since(t0), Err: err, Monitor: true}
+	})
+	var answer *abi.ToolInputResponse
+	for _, m := range s.members {
+		if m.Monitor || !m.implements(abi.HookToolInput) {
+			continue
+		}
+		t0 := time.Now()
+		resp, err := callMember(ctx, m, abi.HookToolInput, payload, c.opts.Logger, valid)
+		rec.Answers = append(rec.Answers, PluginAnswer{Plugin: m.name, Latency: time.Since(t0), Err: err})
+		if err != nil {
+			c.opts.Logger.Warn("codexhost: tool-input plugin failed; asking the next", "plugin", m.name, "err", err)
+			continue
+		}
+		if resp.Abstain {
+			continue
+		}
+		answer, rec.Why = resp, Why{Kind: WhyAnswer, Plugin: m.name}
+		break
+	}
+	rec.Answers = append(rec.Answers, monitors()...)
+	if answer == nil {
+		answer, rec.Why = &abi.ToolInputResponse{Abstain: true}, Why{Kind: WhyUnanswered}
+	}
+	b, err := req.Answer(answer)
+	if err != nil {
+		return nil, err // unreachable: answer was checked
+	}
+	c.finish(rec, start, b, func() json.RawMessage {
+		answer = &abi.ToolInputResponse{Abstain: true}
+		b, _ := req.Answer(answer)
+		return b
+	})
+	return answer, nil
+}
+
+// ToolCall implements [host.Handler]: the plugin that declared the tool
+// runs it; its failure reaches the model as a failed tool call.
+func (c *Chain) ToolCall(ctx context.Context, req *host.ToolCallRequest) (*abi.ToolCallResponse, error) {
+	start := time.Now()
+	s := c.acquire()
+	defer s.release()
+	rec := newRecord(start, s, abi.HookToolCall, req.Method, req.ThreadID, req.TurnID, req.CallID)
+	rec.Summary = req.Tool
+	var resp *abi.ToolCallResponse
+	m, ok := s.tools[req.Tool]
+	if !ok {
+		rec.Why = Why{Kind: WhyUnanswered}
+		resp = toolFailure(fmt.Sprintf("codexhost: no plugin serves the tool %q (if it was served before, a reload of the plugin set removed it)", req.Tool))
+	} else {
+		payload, err := json.Marshal(req.ToolCallRequest)
+		if err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		resp, err = callMember(ctx, m, abi.HookToolCall, payload, c.opts.Logger, func(r *abi.ToolCallResponse) error {
+			_, err := req.Answer(r)
+			return err
+		})
+		rec.Answers = append(rec.Answers, PluginAnswer{Plugin: m.name, Latency: time.Since(t0), Err: err})
+		switch {
+		case err == nil:
+			rec.Why = Why{Kind: WhyAnswer, Plugin: m.name}
+		default:
+			c.opts.Logger.Warn("codexhost: tool plugin failed", "plugin", m.name, "tool", req.Tool, "err", err)
+			rec.Why = Why{Kind: WhyFailed, Plugin: m.name}
+			if errors.Is(err, ErrPluginDisabled) {
+				rec.Why.Kind = WhyDisabled
+			}
+			if ae, ok := errors.AsType[*abi.Error](err); ok {
+				resp = toolFailure(fmt.Sprintf("tool %s failed: %s", req.Tool, ae.Message))
+			} else {
+				resp = toolFailure(fmt.Sprintf("tool %s failed: %v", req.Tool, err))
+			}
+		}
+	}
+	b, err := req.Answer(resp)
+	if err != nil {
+		return nil, err // unreachable: resp was checked or is text
+	}
+	c.finish(rec, start, b, func() json.RawMessage {
+		resp = toolFailure("codexhost: the tool's result could not be recorded")
+		b, _ := req.Answer(resp)
+		return b
+	})
+	return resp, nil
+}
+
+func toolFailure(why string) *abi.ToolCallResponse {
+	return &abi.ToolCallResponse{Content: []abi.Content{{Type: "text", Text: why}}}
+}
+
+// Elicitation implements [host.Handler]. ABI v1 has no elicitation hook:
+// the chain declines.
+func (c *Chain) Elicitation(ctx context.Context, req *host.ElicitationRequest) (*host.ElicitationResponse, error) {
+	return host.SafeHandler{}.Elicitation(ctx, req)
+}

@@ -1,0 +1,51 @@
+package strictjson
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+)
+
+func TestUnmarshal(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		err      string // "" for success
+	}{
+		{"exact names", `{"decision":"accept","reason":"ok","networkRule":{"host":"h","action":"allow"}}`, ""},
+		{"unknown members are ignored", `{"decision":"accept","extra":{"Decision":1},"Extra":[{"a":1}]}`, ""},
+		{"a duplicate inside an unknown member is refused too", `{"decision":"accept","extra":{"a":1,"a":2}}`, `member "a" appears twice in extra`},
+		{"a member spelled in another case", `{"Decision":"accept"}`, `member "Decision" of the answer must be spelled "decision"`},
+		{"a nested member in another case", `{"decision":"accept","networkRule":{"HOST":"h","action":"allow"}}`, `member "HOST" of networkRule must be spelled "host"`},
+		{"a duplicate member", `{"decision":"decline","decision":"accept"}`, `member "decision" appears twice in the answer`},
+		{"a duplicate nested member", `{"decision":"accept","granted":{"network":false,"network":true}}`, `member "network" appears twice in granted`},
+		{"a duplicate inside a raw member is refused too", `{"decision":"accept","granted":{"raw":{"a":1,"a":2}}}`, `member "a" appears twice in granted.raw`},
+		{"names inside a raw member are free", `{"decision":"accept","granted":{"raw":{"Network":1}}}`, ""},
+		{"trailing data", `{"decision":"accept"} {}`, "data after the value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r abi.ApprovalResponse
+			err := Unmarshal([]byte(tc.in), &r)
+			if tc.err == "" {
+				require.NoError(t, err)
+				assert.Equal(t, abi.Accept, r.Decision)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.err)
+		})
+	}
+}
+
+// Members of a map and of slices of structs are checked too.
+func TestUnmarshalNested(t *testing.T) {
+	var r abi.ToolCallResponse
+	err := Unmarshal([]byte(`{"success":true,"content":[{"type":"text","Text":"x"}]}`), &r)
+	require.ErrorContains(t, err, `member "Text" of content[0] must be spelled "text"`)
+	var in abi.ToolInputResponse
+	require.NoError(t, Unmarshal([]byte(`{"answers":{"Q":["a"],"q":["b"]}}`), &in), "map keys are data, not member names")
+	assert.Equal(t, []string{"a"}, in.Answers["Q"])
+	require.ErrorContains(t, Unmarshal([]byte(`{"answers":{"q":["a"],"q":["b"]}}`), &in), `member "q" appears twice in answers`)
+}

@@ -1,0 +1,403 @@
+package chain
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/plugins"
+)
+
+// RenderOptions configure a chain's render pipeline: the members of its
+// plugin set that implement abi.HookEventRender get every event the chain
+// observes, in order.
+type RenderOptions struct {
+	// Output receives the rendered bytes of the non-monitor render
+	// members. Default: io.Discard.
+	Output io.Writer
+	// MaxBatch caps how many events go to a plugin in one call (with
+	// abi.FeatureRenderBatch). Batches form only from events already
+	// waiting, so output is never delayed to fill one. Within a batch, a
+	// run of deltas of one item becomes one event for a plugin with
+	// abi.FeatureRenderMergeDeltas. Default: 512.
+	MaxBatch int
+	// Queue is how many events may wait before delivery blocks
+	// (backpressure on the turn). Default: 8192.
+	Queue int
+	// Timeout bounds each render call. Default: plugins.DefaultTimeout.
+	Timeout time.Duration
+}
+
+// ObserveEvent implements [host.EventObserver]: it queues ev for the render
+// members of the plugin set current when the event is rendered. It blocks
+// only while the queue is full, and not at all after [Chain.Close] or when
+// no plugin set of the chain has had a render member.
+//
+// One goroutine, started by the first event and stopped by Close, renders
+// the queue: it hands each render member the events already waiting (one
+// call per event for a plugin without abi.FeatureRenderBatch), writes the
+// output to RenderOptions.Output when no more events are waiting, and
+// charges failures to the member's crash budget. A member in monitor mode
+// is called and measured, but its output is discarded.
+func (c *Chain) ObserveEvent(ev *host.Event) { c.render.observe(ev) }
+
+// Flush waits until every event observed so far has been rendered and
+// written, or ctx ends, or the chain is closed.
+func (c *Chain) Flush(ctx context.Context) error { return c.render.flush(ctx) }
+
+// Close stops the render goroutine after the call in progress; events
+// still queued are not rendered (call Flush first to keep them). It does
+// not close the plugins. It is idempotent.
+func (c *Chain) Close() error { return c.render.close() }
+
+// A fastRenderer is an in-process renderer the chain calls without JSON
+// (see [RendererPlugin]).
+type fastRenderer interface {
+	plugins.Plugin
+	renderEvents(w io.Writer, events []abi.Event) error
+}
+
+// An EventRenderer renders events in the host process, in order; it is
+// render.Renderer's method set. It keeps state across the events of a
+// turn and need not be safe for concurrent use.
+type EventRenderer interface {
+	Render(w io.Writer, ev *abi.Event) error
+}
+
+// RendererPlugin adapts an in-process renderer to a plugin, so that it is a
+// member of a plugin set like a Wasm or process render plugin (reload,
+// crash budget, monitor mode, metrics). A chain calls it without JSON,
+// with whole batches; its Call, for other callers, takes and returns the
+// event-render hook's JSON. Calls are serialized.
+func RendererPlugin(name string, r EventRenderer) plugins.Plugin {
+	return &rendererPlugin{r: r, man: &abi.Manifest{ABI: abi.Version, Name: name, Version: "builtin",
+		Hooks: []abi.Hook{abi.HookEventRender}, Features: abi.FeatureRenderBatch | abi.FeatureRenderMergeDeltas}}
+}
+
+type rendererPlugin struct {
+	mu     sync.Mutex
+	r      EventRenderer
+	man    *abi.Manifest
+	closed bool
+}
+
+func (p *rendererPlugin) Manifest() *abi.Manifest { return p.man }
+
+func (p *rendererPlugin) renderEvents(w io.Writer, events []abi.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return plugins.ErrClosed
+	}
+	var first error
+	for i := range events {
+		if err := p.r.Render(w, &events[i]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (p *rendererPlugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	if hook != abi.HookEventRender {
+		return nil, &abi.Error{Code: abi.CodeUnsupportedHook, Message: "only event-render"}
+	}
+	var r abi.RenderRequest
+	if err := json.Unmarshal(req, &r); err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadRequest, Message: err.Error()}
+	}
+	var b strings.Builder
+	if err := p.renderEvents(&b, r.Events); err != nil {
+		return nil, err
+	}
+	return json.Marshal(abi.RenderResponse{Output: b.String()})
+}
+
+func (p *rendererPlugin) Close(context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	return nil
+}
+
+// renderer is a chain's render pipeline.
+type renderer struct {
+	c       *Chain
+	out     *bufio.Writer
+	batch   int
+	timeout time.Duration
+
+	// ctx is cancelled by close, ending the call in progress.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	start  sync.Once
+	ch     chan *host.Event
+	closed chan struct{}
+	done   chan struct{}
+	once   sync.Once
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queued  uint64 // events handed to ch
+	written uint64 // events rendered and written
+	failed  bool   // only touched by run
+}
+
+func newRenderer(c *Chain, o *RenderOptions) *renderer {
+	r := &renderer{c: c, batch: o.MaxBatch, timeout: o.Timeout, closed: make(chan struct{}), done: make(chan struct{})}
+	out := o.Output
+	if out == nil {
+		out = io.Discard
+	}
+	r.out = bufio.NewWriterSize(out, 32<<10)
+	if r.batch <= 0 {
+		r.batch = 512
+	}
+	if r.timeout <= 0 {
+		r.timeout = plugins.DefaultTimeout
+	}
+	q := o.Queue
+	if q <= 0 {
+		q = 8192
+	}
+	r.ch = make(chan *host.Event, q)
+	r.cond = sync.NewCond(&r.mu)
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	return r
+}
+
+func (r *renderer) observe(ev *host.Event) {
+	if !r.c.renders.Load() {
+		return
+	}
+	r.start.Do(func() {
+		select {
+		case <-r.closed:
+			close(r.done)
+		default:
+			go r.run()
+		}
+	})
+	r.mu.Lock()
+	r.queued++
+	r.mu.Unlock()
+	select {
+	case r.ch <- ev:
+	case <-r.closed:
+		r.mu.Lock()
+		r.queued--
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}
+}
+
+func (r *renderer) run() {
+	defer close(r.done)
+	batch := make([]*host.Event, 0, r.batch)
+	for {
+		select {
+		case ev := <-r.ch:
+			batch = append(batch[:0], ev)
+		case <-r.closed:
+			return
+		}
+		// Take what is already waiting, without waiting for more.
+	fill:
+		for len(batch) < r.batch {
+			select {
+			case ev := <-r.ch:
+				batch = append(batch, ev)
+			default:
+				break fill
+			}
+		}
+		r.renderBatch(batch)
+		if len(r.ch) == 0 {
+			if err := r.out.Flush(); err != nil {
+				r.outputFailed(err)
+			}
+		}
+		r.mu.Lock()
+		r.written += uint64(len(batch))
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	}
+}
+
+// renderBatch hands batch to every render member of the current set.
+func (r *renderer) renderBatch(batch []*host.Event) {
+	s := r.c.acquire()
+	defer s.release()
+	var events, merged []abi.Event // built once, shared by the members
+	for _, m := range s.members {
+		if !m.implements(abi.HookEventRender) {
+			continue
+		}
+		var w io.Writer = r.out
+		if m.Monitor {
+			w = io.Discard
+		}
+		if fp, ok := m.Plugin.(fastRenderer); ok {
+			if events == nil {
+				events = abiEvents(batch, false)
+			}
+			r.fast(m, fp, w, events)
+			continue
+		}
+		switch {
+		case !m.features.Has(abi.FeatureRenderBatch):
+			if events == nil {
+				events = abiEvents(batch, false)
+			}
+			for i := range events {
+				r.call(m, w, events[i:i+1])
+			}
+		case m.features.Has(abi.FeatureRenderMergeDeltas):
+			if merged == nil {
+				merged = abiEvents(batch, true)
+			}
+			r.call(m, w, merged)
+		default:
+			if events == nil {
+				events = abiEvents(batch, false)
+			}
+			r.call(m, w, events)
+		}
+	}
+}
+
+func (r *renderer) fast(m *member, fp fastRenderer, w io.Writer, events []abi.Event) {
+	if m.disabled.Load() {
+		return
+	}
+	if err := fp.renderEvents(w, events); err != nil {
+		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
+		m.fail(&plugins.CallError{Plugin: m.name, Hook: abi.HookEventRender, Kind: plugins.FailTrap, Err: err}, r.c.opts.Logger)
+	}
+}
+
+// call renders events with one call of m's plugin.
+func (r *renderer) call(m *member, w io.Writer, events []abi.Event) {
+	if m.disabled.Load() {
+		return
+	}
+	payload, err := json.Marshal(&abi.RenderRequest{Events: events})
+	if err != nil {
+		r.c.opts.Logger.Error("codexhost: encode render request", "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	defer cancel()
+	t0 := time.Now()
+	resp, err := callMember[abi.RenderResponse](ctx, m, abi.HookEventRender, payload, r.c.opts.Logger, nil)
+	if err != nil {
+		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
+		return
+	}
+	if resp.Output != "" {
+		_, _ = io.WriteString(w, resp.Output)
+	}
+	r.c.opts.Logger.Debug("codexhost: rendered", "plugin", m.name, "events", len(events), "took", time.Since(t0))
+}
+
+// outputFailed stops writing after the first write error; rendering goes
+// on so that renderers keep their state.
+func (r *renderer) outputFailed(err error) {
+	if !r.failed {
+		r.failed = true
+		r.c.opts.Logger.Error("codexhost: render output failed; output stops here", "err", err)
+	}
+	r.out.Reset(io.Discard)
+}
+
+func (r *renderer) flush(ctx context.Context) error {
+	r.mu.Lock()
+	target := r.queued
+	r.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		r.cond.Broadcast()
+		r.mu.Unlock()
+	})
+	defer stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.written < target {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-r.done:
+			return nil
+		case <-r.closed:
+			return nil
+		default:
+		}
+		r.cond.Wait()
+	}
+	return nil
+}
+
+func (r *renderer) close() error {
+	r.once.Do(func() {
+		close(r.closed)
+		r.cancel()
+	})
+	r.start.Do(func() { close(r.done) }) // never started
+	<-r.done
+	r.mu.Lock()
+	r.cond.Broadcast()
+	r.mu.Unlock()
+	return nil
+}
+
+// abiEvents translates batch; with merge, each run of consecutive deltas
+// of one item becomes one event (see abi.FeatureRenderMergeDeltas).
+func abiEvents(batch []*host.Event, merge bool) []abi.Event {
+	dst := make([]abi.Event, 0, len(batch))
+	var text strings.Builder // the merged deltas of dst's last event
+	merging := false
+	for _, ev := range batch {
+		a := ev.ABIEvent()
+		if n := len(dst); merge && n > 0 && mergeable(&dst[n-1], &a) {
+			last := &dst[n-1]
+			if !merging {
+				text.Reset()
+				text.WriteString(last.Delta)
+				merging = true
+			}
+			text.WriteString(a.Delta)
+			last.Seq = a.Seq
+			continue
+		}
+		if merging {
+			dst[len(dst)-1].Delta = text.String()
+			merging = false
+		}
+		dst = append(dst, a)
+	}
+	if merging {
+		dst[len(dst)-1].Delta = text.String()
+	}
+	return dst
+}
+
+// mergeable reports whether b continues a's run of deltas.
+func mergeable(a, b *abi.Event) bool {
+	switch a.Kind {
+	case abi.EventAgentMessageDelta, abi.EventReasoningSummaryDelta, abi.EventReasoningDelta,
+		abi.EventCommandOutputDelta, abi.EventFileChangeDelta:
+	default:
+		return false
+	}
+	return a.Kind == b.Kind && a.Method == b.Method && a.ThreadID == b.ThreadID && a.TurnID == b.TurnID &&
+		a.ItemID == b.ItemID && a.Item == nil && b.Item == nil && a.Turn == nil && b.Turn == nil &&
+		a.Usage == nil && b.Usage == nil && a.Error == nil && b.Error == nil
+}

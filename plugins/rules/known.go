@@ -1,0 +1,428 @@
+package rules
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Built-in knowledge of the programs people allow most: the options with
+// which they write files or run other programs. A permissive rule never
+// matches a command that uses one (the verdict says which), whatever the
+// rule says.
+
+// danger returns why the resolved argv writes or executes through its own
+// options, or "".
+func danger(argv []string) string {
+	switch path.Base(argv[0]) {
+	case "git":
+		sub, reason := gitSubcommand(argv, true)
+		if reason != "" {
+			return reason
+		}
+		if sub < len(argv) && !gitBuiltins[argv[sub]] {
+			return fmt.Sprintf("git %s is not one of git's builtin commands (git would run an alias or git-%s from its exec path or PATH)", argv[sub], argv[sub])
+		}
+		return gitDanger(argv, sub)
+	case "find":
+		for _, a := range argv[1:] {
+			switch a {
+			case "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls":
+				return "find " + a + " executes or writes"
+			}
+		}
+	case "sed":
+		return sedDanger(argv)
+	case "rg":
+		for _, a := range afterOptions(argv[1:]) {
+			if longAbbrev(a, "--pre") || a == "--pre" || longAbbrev(a, "--search-zip") || longAbbrev(a, "--hostname-bin") ||
+				len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'z') >= 0 {
+				return "rg " + a + " runs other programs"
+			}
+		}
+	case "file":
+		for _, a := range afterOptions(argv[1:]) {
+			if longAbbrev(a, "--compile") || a == "--compile" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'C') >= 0 {
+				return "file " + a + " writes a file"
+			}
+		}
+	case "tree":
+		for _, a := range afterOptions(argv[1:]) {
+			if a == "-o" || len(a) > 2 && strings.HasPrefix(a, "-o") {
+				return "tree " + a + " writes a file"
+			}
+		}
+	case "uniq":
+		// uniq [OPTION]... [INPUT [OUTPUT]]: a second operand is written.
+		operands, opts := 0, true
+		for i := 1; i < len(argv); i++ {
+			switch a := argv[i]; {
+			case opts && a == "--":
+				opts = false
+			case opts && (a == "-f" || a == "-s" || a == "-w"):
+				i++
+			case opts && len(a) > 1 && a[0] == '-':
+			default:
+				operands++
+			}
+		}
+		if operands > 1 {
+			return "uniq writes its second operand"
+		}
+	case "sort":
+		for _, a := range afterOptions(argv[1:]) {
+			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {
+				return "sort " + a + " writes or executes"
+			}
+		}
+	}
+	return ""
+}
+
+// afterOptions returns args up to a "--".
+func afterOptions(args []string) []string {
+	for i, a := range args {
+		if a == "--" {
+			return args[:i]
+		}
+	}
+	return args
+}
+
+// longAbbrev reports whether arg is the long option opt, with a value
+// (--opt=v) or abbreviated as getopt_long and git accept (--outp).
+func longAbbrev(arg, opt string) bool {
+	name, _, _ := strings.Cut(arg, "=")
+	return len(name) > 3 && strings.HasPrefix(name, "--") && strings.HasPrefix(opt, name)
+}
+
+// gitGlobalHarmless are the git options before the subcommand that
+// change nothing a rule cares about; gitGlobalArg those of them that take
+// the next argument.
+var gitGlobalHarmless = map[string]bool{
+	"--no-pager": true, "-P": true, "--no-optional-locks": true, "--literal-pathspecs": true,
+	"--glob-pathspecs": true, "--noglob-pathspecs": true, "--icase-pathspecs": true,
+	"--no-replace-objects": true, "--no-lazy-fetch": true, "--no-advice": true, "--bare": true,
+}
+
+// gitGlobalArg are git's global options that take the next argument; a
+// strict reading allows only -C.
+var gitGlobalArg = map[string]bool{
+	"-C": true, "-c": true, "--git-dir": true, "--work-tree": true, "--namespace": true,
+	"--config-env": true, "--exec-path": false, "--super-prefix": true, "--list-cmds": false,
+}
+
+// gitSubcommand returns the index of git's subcommand in argv, skipping
+// the global options. Strictly, only harmless global options (-C DIR,
+// --no-pager, …) may be there and anything else is a reason; loosely,
+// every option is skipped.
+func gitSubcommand(argv []string, strict bool) (int, string) {
+	i := 1
+	for ; i < len(argv); i++ {
+		a := argv[i]
+		if !strings.HasPrefix(a, "-") {
+			return i, ""
+		}
+		switch {
+		case gitGlobalHarmless[a]:
+		case a == "-C":
+			i++
+		case strict:
+			return i, fmt.Sprintf("git option %s", a)
+		case gitGlobalArg[a]:
+			i++
+		}
+	}
+	return i, ""
+}
+
+// gitBuiltins are the git subcommands built into the git program: any
+// other subcommand is an alias from the repository's config (which may
+// run a shell command) or a git-NAME program found on the exec path or
+// PATH. Built-ins that run other programs by design (difftool,
+// mergetool, help, submodule, filter-branch, …) are not among them.
+var gitBuiltins = map[string]bool{
+	"add": true, "am": true, "annotate": true, "apply": true, "archive": true, "bisect": true,
+	"blame": true, "branch": true, "bundle": true, "cat-file": true, "check-attr": true,
+	"check-ignore": true, "check-mailmap": true, "check-ref-format": true, "checkout": true,
+	"cherry": true, "cherry-pick": true, "clean": true, "clone": true, "column": true,
+	"commit": true, "commit-graph": true, "commit-tree": true, "config": true,
+	"count-objects": true, "describe": true, "diff": true, "diff-files": true,
+	"diff-index": true, "diff-tree": true, "fetch": true, "for-each-ref": true,
+	"format-patch": true, "fsck": true, "gc": true, "grep": true, "hash-object": true,
+	"init": true, "log": true, "ls-files": true, "ls-remote": true, "ls-tree": true,
+	"merge": true, "merge-base": true, "mv": true, "name-rev": true, "notes": true,
+	"pull": true, "push": true, "range-diff": true, "rebase": true, "reflog": true,
+	"remote": true, "reset": true, "restore": true, "rev-list": true, "rev-parse": true,
+	"revert": true, "rm": true, "shortlog": true, "show": true, "show-branch": true,
+	"show-ref": true, "sparse-checkout": true, "stash": true, "status": true, "switch": true,
+	"symbolic-ref": true, "tag": true, "update-index": true, "update-ref": true, "var": true,
+	"verify-commit": true, "verify-tag": true, "version": true, "whatchanged": true,
+	"worktree": true, "write-tree": true,
+}
+
+// gitLongDanger are git options that write files or run programs.
+var gitLongDanger = []string{
+	"--output", "--ext-diff", "--textconv", "--exec", "--upload-pack", "--receive-pack",
+	"--open-files-in-pager", "--config-env", "--paginate", "--run", "--command", "--tool",
+	"--extcmd", "--gpg-program", "--sequence-editor", "--editor", "--help",
+}
+
+func gitDanger(argv []string, sub int) string {
+	if sub >= len(argv) {
+		return ""
+	}
+	for _, a := range afterOptions(argv[sub+1:]) {
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		for _, d := range gitLongDanger {
+			if a == d || longAbbrev(a, d) {
+				return "git " + a + " writes or executes"
+			}
+		}
+		if argv[sub] == "grep" && !strings.HasPrefix(a, "--") && strings.Contains(a, "O") {
+			return "git grep " + a + " runs a pager"
+		}
+	}
+	return ""
+}
+
+// sedDanger returns why a sed command line may write files or run
+// programs: -i, a script file, or a script with w/W/e commands or s///w,e
+// flags, or a script the engine does not fully read.
+func sedDanger(argv []string) string {
+	var scripts []string
+	explicit := false
+	args := argv[1:]
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			// The first operand after it is the script, if no -e gave one.
+			if !explicit && len(scripts) == 0 && i+1 < len(args) {
+				scripts = append(scripts, args[i+1])
+			}
+			i = len(args)
+			continue
+		case !strings.HasPrefix(a, "-") || a == "-":
+			if !explicit && len(scripts) == 0 {
+				scripts = append(scripts, a)
+			}
+			continue
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a, "=")
+			switch {
+			case longAbbrev(name, "--expression"):
+				explicit = true
+				if !hasVal {
+					if i++; i >= len(args) {
+						return "sed --expression without a script"
+					}
+					val = args[i]
+				}
+				scripts = append(scripts, val)
+			case longAbbrev(name, "--line-length"):
+				if !hasVal {
+					i++
+				}
+			case name == "--quiet", name == "--silent", name == "--regexp-extended", name == "--separate",
+				name == "--unbuffered", name == "--null-data", name == "--posix", name == "--debug",
+				name == "--sandbox", name == "--follow-symlinks":
+			default:
+				return "sed option " + a
+			}
+			continue
+		}
+		// A cluster of short options.
+		for j := 1; j < len(a); j++ {
+			switch a[j] {
+			case 'n', 'E', 'r', 's', 'u', 'z':
+			case 'e', 'l':
+				val := a[j+1:]
+				if val == "" {
+					if i++; i >= len(args) {
+						return "sed -" + string(a[j]) + " without its argument"
+					}
+					val = args[i]
+				}
+				if a[j] == 'e' {
+					explicit = true
+					scripts = append(scripts, val)
+				}
+				j = len(a)
+			default:
+				return "sed option -" + string(a[j]) + " (in " + a + ")"
+			}
+		}
+	}
+	for _, s := range scripts {
+		if r := sedScriptDanger(s); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
+// sedScriptDanger reads a sed script and returns why it may write files
+// or run programs, or "".
+func sedScriptDanger(s string) string {
+	i := 0
+	skipSpace := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+	}
+	// delimited skips a part delimited by d, honouring backslashes; false
+	// if it does not end.
+	delimited := func(d byte) bool {
+		for ; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case '\n':
+				return false
+			case d:
+				i++
+				return true
+			}
+		}
+		return false
+	}
+	toEOL := func() {
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+	}
+	address := func() bool {
+		switch {
+		case i < len(s) && s[i] >= '0' && s[i] <= '9':
+			for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '~') {
+				i++
+			}
+		case i < len(s) && s[i] == '$':
+			i++
+		case i < len(s) && s[i] == '/':
+			i++
+			if !delimited('/') {
+				return false
+			}
+			for i < len(s) && (s[i] == 'I' || s[i] == 'M') {
+				i++
+			}
+		case i+1 < len(s) && s[i] == '\\':
+			d := s[i+1]
+			i += 2
+			if !delimited(d) {
+				return false
+			}
+		}
+		return true
+	}
+	for {
+		for i < len(s) && strings.IndexByte(" \t\n;", s[i]) >= 0 {
+			i++
+		}
+		if i >= len(s) {
+			return ""
+		}
+		if !address() {
+			return "sed script: unterminated address"
+		}
+		skipSpace()
+		if i < len(s) && s[i] == ',' {
+			i++
+			skipSpace()
+			if i < len(s) && (s[i] == '+' || s[i] == '~') {
+				i++
+			}
+			if !address() {
+				return "sed script: unterminated address"
+			}
+			skipSpace()
+		}
+		for i < len(s) && s[i] == '!' {
+			i++
+			skipSpace()
+		}
+		if i >= len(s) {
+			return "sed script: missing command"
+		}
+		c := s[i]
+		i++
+		switch c {
+		case '{', '}', '=', 'd', 'D', 'g', 'G', 'h', 'H', 'n', 'N', 'p', 'P', 'x', 'z', 'F':
+		case 'l', 'q', 'Q', 'L':
+			skipSpace()
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				i++
+			}
+		case '#', ':', 'a', 'i', 'c', 'b', 't', 'T', 'v':
+			if c == 'a' || c == 'i' || c == 'c' {
+				// Text up to an unescaped newline.
+				for i < len(s) && s[i] != '\n' {
+					if s[i] == '\\' {
+						i++
+					}
+					i++
+				}
+				continue
+			}
+			if c == '#' || c == ':' {
+				toEOL()
+				continue
+			}
+			for i < len(s) && s[i] != ';' && s[i] != '\n' && s[i] != '}' {
+				i++
+			}
+		case 'r', 'R':
+			toEOL() // reads a file, as cat would
+		case 'y':
+			if i >= len(s) {
+				return "sed script: y without its delimiter"
+			}
+			d := s[i]
+			i++
+			// Two delimited parts: the pattern, then the replacement
+			// (or the target set).
+			if !delimited(d) {
+				return "sed script: unterminated y"
+			}
+			if !delimited(d) {
+				return "sed script: unterminated y"
+			}
+		case 's':
+			if i >= len(s) || s[i] == '\n' || s[i] == '\\' {
+				return "sed script: s without its delimiter"
+			}
+			d := s[i]
+			i++
+			// Two delimited parts: the pattern, then the replacement
+			// (or the target set).
+			if !delimited(d) {
+				return "sed script: unterminated s"
+			}
+			if !delimited(d) {
+				return "sed script: unterminated s"
+			}
+			for i < len(s) && strings.IndexByte(" \t\n;}", s[i]) < 0 {
+				switch f := s[i]; {
+				case f == 'g', f == 'p', f == 'i', f == 'I', f == 'm', f == 'M', f >= '0' && f <= '9':
+				case f == 'e':
+					return "sed s///e executes"
+				case f == 'w':
+					return "sed s///w writes a file"
+				default:
+					return fmt.Sprintf("sed script: s flag %q", f)
+				}
+				i++
+			}
+		case 'e':
+			return "sed e executes"
+		case 'w', 'W':
+			return "sed " + string(c) + " writes a file"
+		default:
+			return fmt.Sprintf("sed script: command %q", c)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/wasm/internal/scan"
+)
+
+// Limits on a module, checked before it is compiled (see docs/security.md,
+// "Resource limits"). A module over one is refused with an error matching
+// both plugins.ErrBadModule and plugins.ErrLimits.
+const (
+	// DefaultMaxModuleBytes bounds the size of a module: 64 MiB. A small
+	// Go guest is 4-8 MiB; all of codexhost built for Wasm is 37 MiB.
+	DefaultMaxModuleBytes = 64 << 20
+	// DefaultMaxTableElements bounds each table of a module: a table
+	// whose minimum or declared maximum is larger is refused, and a table
+	// that declares no maximum (as Go's does) gets this one, so that
+	// table.grow fails (returns -1) past it. An element costs the host 8
+	// bytes: 2 MiB per table and instance. A Go guest's table holds one
+	// element per function whose address is taken (about 4000).
+	DefaultMaxTableElements = 1 << 18
+	// maxTables bounds the tables of a module (WebAssembly 2.0 allows
+	// several; a Go guest has one).
+	maxTables = 8
+	// maxLocalsPerFunction bounds the locals of a function (a Go guest's
+	// functions have at most about 20); wazero allocates a byte per local
+	// before it validates anything.
+	maxLocalsPerFunction = 10000
+	// maxBranchesPerFunction bounds the block, loop, if, else, br, br_if
+	// and br_table instructions of a function; compiling a function takes
+	// time quadratic in their number (a Go guest has at most about 1700).
+	maxBranchesPerFunction = 5000
+	// maxCompileCost bounds the sum over a module's functions of their
+	// branch count squared: 1e8, twice a 7 MiB Go guest's (4.7e7), a
+	// compilation of about 3 s on one idle core at worst.
+	maxCompileCost = 100_000_000
+)
+
+// moduleLimits returns the scan limits of a plugin loaded with o.
+func moduleLimits(o *Options) scan.Limits {
+	l := scan.Limits{
+		ModuleBytes:         o.MaxModuleBytes,
+		TableElements:       uint64(o.MaxTableElements),
+		Tables:              maxTables,
+		LocalsPerFunction:   maxLocalsPerFunction,
+		BranchesPerFunction: maxBranchesPerFunction,
+		CompileCost:         maxCompileCost,
+	}
+	if l.ModuleBytes <= 0 {
+		l.ModuleBytes = DefaultMaxModuleBytes
+	}
+	if l.TableElements == 0 {
+		l.TableElements = DefaultMaxTableElements
+	}
+	return l
+}
+
+// prepare checks wasm against the module limits and returns the module to
+// compile: wasm with a maximum given to every table that has none.
+func prepare(wasm []byte, l scan.Limits) ([]byte, error) {
+	if err := checkHeader(wasm); err != nil {
+		return nil, err
+	}
+	st, err := scan.Module(wasm, l)
+	var le *scan.LimitError
+	switch {
+	case errors.As(err, &le):
+		return nil, fmt.Errorf("%w: %w: %w", plugins.ErrBadModule, plugins.ErrLimits, le)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", plugins.ErrBadModule, err)
+	case st.ImportedTables > 0 || st.ImportedGlobals > 0:
+		return nil, fmt.Errorf("%w: the module imports a table or a global; a plugin may import only functions of wasi_snapshot_preview1 and %s",
+			plugins.ErrBadModule, abi.ImportModule)
+	}
+	if st.UncappedTables == 0 {
+		return wasm, nil
+	}
+	out, err := scan.CapTables(wasm, uint32(l.TableElements))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", plugins.ErrBadModule, err)
+	}
+	return out, nil
+}
+
+// A deadlineError is the cause of a context that one of the runtime's
+// timeouts ended: it names the timeout. It matches
+// context.DeadlineExceeded.
+type deadlineError struct {
+	what string // "the call timeout", "the start timeout"
+	d    time.Duration
+}
+
+func (e *deadlineError) Error() string {
+	return fmt.Sprintf("%s of %v passed", e.what, e.d)
+}
+
+func (e *deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// deadlineCause returns why ctx is done: a *deadlineError naming the
+// runtime's timeout that ended it, else the caller's cause, with "the
+// caller's deadline" said for a plain context.DeadlineExceeded.
+func deadlineCause(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	if cause == context.DeadlineExceeded {
+		return fmt.Errorf("the caller's deadline passed: %w", cause)
+	}
+	return cause
+}
