@@ -9,6 +9,13 @@ GOTEST_FLAGS  ?= -race -count=1 -timeout=15m
 # Pinned tools.
 CODEX_VERSION := 0.169.0
 go_jsonschema := github.com/atombender/go-jsonschema@v0.24.1
+# The linters of make lint, installed from the Go module proxy into
+# .cache/tools/NAME@VERSION (staticcheck v0.8 is the first with Go 1.26).
+STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION    := v0.52.0
+TOOLS_BIN   := .cache/tools
+STATICCHECK := $(TOOLS_BIN)/staticcheck@$(STATICCHECK_VERSION)/staticcheck
+DEADCODE    := $(TOOLS_BIN)/deadcode@$(DEADCODE_VERSION)/deadcode
 
 # The range of codex versions codexhost supports and tests: the minimum is the
 # pinned one above (host.MinCodexVersion), the newest is
@@ -24,7 +31,7 @@ TOOLS_DIR     := $(call codex_dir,$(CODEX_VERSION))
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test warm bench demo codex protocol check format vet clean help plugins test-codex-newest
+.PHONY: all build test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest
 
 all: build plugins
 
@@ -36,7 +43,8 @@ help:
 	@echo "make test-codex-newest  run the real-codex tests against codex $(NEWEST_CODEX_VERSION)"
 	@echo "make protocol  regenerate the wire types (host/protocol) from the pinned codex's schema"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
-	@echo "make check     gofmt, go vet, go mod tidy; fails on a dirty tree"
+	@echo "make lint      gofmt -l, go vet, staticcheck, deadcode (make test runs it)"
+	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
 	@echo "make strace    install strace (Debian) for the rule engine's differential tests against bash"
 	@echo "make fuzz-rules  fuzz the rule engine against real bash for FUZZTIME (default 10m)"
@@ -70,8 +78,8 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 # The real-codex tests against the newest tested codex: every package whose
 # tests start the real app-server, with CODEX_BIN (host.EnvCodexBin) pointing
 # at that install's native binary.
-REAL_CODEX_PKGS := ./host ./host/audit ./host/hosttest/... ./cmd/codexhost ./examples/... \
-	./plugins/render/hostrender ./plugins/rules/cmd/rules-policy
+REAL_CODEX_PKGS := ./host ./host/hosttest/... ./plugins/chain/... ./cmd/codexhost ./examples/... \
+	./plugins/rules/cmd/rules-policy
 NEWEST_CODEX_DIR := $(call codex_dir,$(NEWEST_CODEX_VERSION))
 test-codex-newest: testdata
 	$(MAKE) codex CODEX_VERSION=$(NEWEST_CODEX_VERSION)
@@ -80,8 +88,7 @@ test-codex-newest: testdata
 	echo "CODEX_BIN=$$bin"; \
 	CODEX_BIN=$$bin CODEXHOST_WANT_CODEX_VERSION=$(NEWEST_CODEX_VERSION) $(GO) test $(GOTEST_FLAGS) $(REAL_CODEX_PKGS)
 
-test: codex testdata registry strace warm
-	$(GO) vet ./...
+test: codex testdata registry strace warm lint
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@# One short run of every benchmark, so that they do not rot.
 	CODEXHOST_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./host/internal/benchmarks
@@ -131,7 +138,23 @@ format:
 vet:
 	$(GO) vet ./...
 
-check: format vet
+# The checks that do not need a clean tree; make test runs them first.
+# deadcode -test counts what tests reach as used; the functions of
+# tools/lint/deadcode-known.txt are tolerated (each line says why).
+lint: vet $(STATICCHECK) $(DEADCODE)
+	@unformatted="`gofmt -l $$(git ls-files '*.go')`"; if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files need gofmt -w (make format):"; echo "$$unformatted"; exit 1; fi
+	$(STATICCHECK) ./...
+	@dead="`$(DEADCODE) -test ./... | grep -Ev -f tools/lint/deadcode-known.txt`"; if [ -n "$$dead" ]; then \
+		echo "deadcode: unreachable functions (delete them, or use them in a test):"; echo "$$dead"; exit 1; fi
+
+$(STATICCHECK):
+	GOBIN=$(abspath $(dir $@)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(DEADCODE):
+	GOBIN=$(abspath $(dir $@)) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+
+# lint, plus a tidy go.mod and a clean tree.
+check: lint
 	$(GO) mod tidy
 	@if [ -n "`git status --porcelain`" ]; then \
 		echo "The following differences will fail CI until committed:"; \

@@ -104,14 +104,11 @@ func ExampleClient_LoadedThreads() {
 // interrupt it after a minute from another goroutine.
 func ExampleRunOptions_OnTurn() {
 	ctx := context.Background()
-	client, err := host.Start(ctx, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
+	client := fakeClient(ctx) // a real program: host.Start(ctx, nil)
 	defer client.Close()
 
 	res, err := client.Run(ctx, "Now fix the failing test.", &host.RunOptions{
-		ThreadID: "0199a213-81c0-7800-8aa1-bbab2a035a53",
+		ThreadID: "th1", // e.g. "0199a213-81c0-7800-8aa1-bbab2a035a53"
 		OnTurn: func(turn *host.Turn) {
 			time.AfterFunc(time.Minute, func() { _ = turn.Interrupt(context.Background()) })
 		},
@@ -120,21 +117,23 @@ func ExampleRunOptions_OnTurn() {
 		log.Fatal(err)
 	}
 	fmt.Println(res.Status)
+	// Output:
+	// completed
 }
 
 // A thread's history, newest turn first, page by page as the loop advances.
 func ExampleClient_ThreadTurns() {
 	ctx := context.Background()
-	client, err := host.Start(ctx, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
+	client := fakeClient(ctx) // a real program: host.Start(ctx, nil)
 	defer client.Close()
 
-	for turn, err := range client.ThreadTurns(ctx, "0199a213-81c0-7800-8aa1-bbab2a035a53", &host.HistoryOptions{NewestFirst: true}) {
+	for turn, err := range client.ThreadTurns(ctx, "th1", &host.HistoryOptions{NewestFirst: true}) {
 		if err != nil {
 			log.Fatal(err)
 		}
 		fmt.Println(turn.ID, turn.Status, len(turn.Items))
 	}
+	// Output:
+	// tu-b interrupted 0
+	// tu-a completed 1
 }

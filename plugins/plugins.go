@@ -126,6 +126,15 @@ type Options struct {
 	Timeout time.Duration
 	// MaxResultBytes bounds a call's result. Default: DefaultMaxResultBytes.
 	MaxResultBytes int
+	// Admit, if not nil, is called with the plugin's manifest once the
+	// runtime has checked it (ABI, hooks, grants, limits) and before the
+	// plugin is configured; an error refuses the plugin, and the
+	// runtime's Load returns it as is. plugins/load sets it to check
+	// Settings against the manifest's settings schema and the plugin's
+	// tools: the runtimes themselves do not validate Settings. A process
+	// plugin's restarts do not call it again; the runtime refuses a
+	// restarted plugin whose manifest changed.
+	Admit func(m *abi.Manifest) error
 }
 
 const (

@@ -69,8 +69,9 @@
 //
 // With GOOS=wasip1 the package exports the functions of the WebAssembly
 // binding (see [abi.ExportHandle] and its neighbours). On other systems,
-// [Main] will serve the process runtime (hashicorp/go-plugin); in this
-// version it reports that the build serves only WebAssembly. [Manifest],
+// [Main] serves the process runtime (hashicorp/go-plugin's handshake, with
+// internal/pluginwire: the binary links neither go-plugin nor grpc-go nor
+// anything of the host). [Manifest],
 // [Configure] and [Handle] are the runtime-independent entry points both
 // bindings use; tests can call them directly on the host OS.
 package guest
@@ -216,9 +217,11 @@ func Log(level abi.LogLevel, msg string) {
 //
 // In a WebAssembly reactor module (GOOS=wasip1, -buildmode=c-shared) the
 // runtime never calls main, and Main does nothing. Built for another OS,
-// the plugin is meant to be served by the process runtime, which this
-// version does not have yet: Main prints how to build for WebAssembly and
-// exits with status 1.
+// the binary is a process plugin: started by codexhost's process runtime
+// (plugins/process), Main serves it over go-plugin's handshake and gRPC
+// (see docs/abi.md, "Process binding") until the host stops it, and never
+// returns; started by hand, it prints how to use the binary and exits
+// with status 1.
 func Main() {
 	serve()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/load"
 	guest "github.com/codexhost/codexhost/sdk-guest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,8 +104,8 @@ func TestManifestSettingsSchemaAndLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"name":"configured","version":"1","abi":1,"features":1,"hooks":["approval"],
 		"settingsSchema":{"type":"object","required":["n"]},"limits":{"memoryPages":100,"timeoutMillis":50}}`, string(b))
-	require.NoError(t, plugins.CheckSettings(&m, json.RawMessage(`{"n":1}`)))
-	require.ErrorIs(t, plugins.CheckSettings(&m, json.RawMessage(`{}`)), plugins.ErrBadSettings)
+	require.NoError(t, load.CheckSettings(&m, json.RawMessage(`{"n":1}`)))
+	require.ErrorIs(t, load.CheckSettings(&m, json.RawMessage(`{}`)), load.ErrBadSettings)
 	require.PanicsWithValue(t, "guest: SettingsSchema: the schema is not valid JSON", func() { guest.SettingsSchema("{") })
 }
 

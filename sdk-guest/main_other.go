@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/plugins/process"
+	"github.com/codexhost/codexhost/internal/pluginwire"
 )
 
 // serve serves the plugin as a process plugin (hashicorp/go-plugin over
@@ -22,7 +22,7 @@ func serve() {
 			"or build the same source for the Wasm sandbox with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared\n", std.name)
 		os.Exit(1)
 	}
-	process.Serve(processServer{})
+	pluginwire.Serve(processServer{})
 }
 
 type processServer struct{}

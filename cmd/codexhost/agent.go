@@ -11,7 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/codexhost/codexhost/host/hosttest"
+	hosttest "github.com/codexhost/codexhost/internal/fakemodel"
 )
 
 // The offline scripted agent: a script file (TOML) says what the agent

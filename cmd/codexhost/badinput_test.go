@@ -61,7 +61,7 @@ func TestBadInputMore(t *testing.T) {
 		{"test missing transcript", []string{"plugin", "test", "p.wasm", "--transcript", "/no/such/turn.jsonl"}, exitUsage, []string{"--transcript /no/such/turn.jsonl: no such file (record one with codexhost run --record FILE)"}},
 		{"test not a transcript", []string{"plugin", "test", "p.wasm", "--transcript", notTranscript}, exitUsage, []string{"not a codexhost transcript: line 1 is not a transcript header"}},
 		{"test print without transcript", []string{"plugin", "test", "--print", "p.wasm", "--cases", cases}, exitUsage, []string{"--print goes with --transcript"}},
-		{"test bad settings", []string{"plugin", "test", "p.wasm", "--cases", cases, "--settings", "{nope"}, exitUsage, []string{"--settings: not valid JSON"}},
+		{"test bad settings", []string{"plugin", "test", "p.wasm", "--cases", cases, "--settings", "{nope"}, exitUsage, []string{`--settings "{nope" is not JSON`}},
 		{"test missing settings file", []string{"plugin", "test", "p.wasm", "--cases", cases, "--settings", "@/no/such.json"}, exitUsage, []string{"--settings @/no/such.json: no such file or directory"}},
 		{"test bad run regexp", []string{"plugin", "test", "p.wasm", "--cases", cases, "--run", "("}, exitUsage, []string{`--run "("`}},
 		{"test missing plugin", []string{"plugin", "test", "/no/such/p.wasm", "--cases", cases}, exitUsage, []string{"plugin /no/such/p.wasm: no such file"}},

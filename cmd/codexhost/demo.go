@@ -15,7 +15,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/hosttest"
+	hosttest "github.com/codexhost/codexhost/internal/fakemodel"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/render"

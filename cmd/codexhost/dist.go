@@ -6,10 +6,8 @@ package main
 // docs/distribution.md.
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,9 +20,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/dist"
-	"github.com/codexhost/codexhost/plugins/process"
+	"github.com/codexhost/codexhost/plugins/load"
 )
 
 // envTrustPolicy names the trust policy file when --trust-policy is not
@@ -116,21 +115,30 @@ func (d *distFlags) config(cio *cmdIO, require bool) (distConfig, error) {
 	return c, nil
 }
 
-func (c *distConfig) options(l *loader) (*dist.Options, error) {
-	if l.cache == nil {
-		cache, err := dist.OpenCache(c.cacheDir)
-		if err != nil {
-			return nil, usageErr("plugin cache: %s; pass --plugin-cache DIR", oneLine(err.Error()))
-		}
-		l.cache = cache
+// options opens the plugin cache and returns the options of package
+// dist's registry functions.
+func (c *distConfig) options() (*dist.Options, error) {
+	cache, err := dist.OpenCache(c.cacheDir)
+	if err != nil {
+		return nil, usageErr("plugin cache: %s; pass --plugin-cache DIR", termsafe.Line(oneLine(err.Error())))
 	}
-	return &dist.Options{Cache: l.cache, Policy: c.policy, AllowUnsigned: c.allowUnsigned, PlainHTTP: c.plainHTTP}, nil
+	return &dist.Options{Cache: cache, Policy: c.policy, AllowUnsigned: c.allowUnsigned, PlainHTTP: c.plainHTTP}, nil
+}
+
+// loadOptions are the options of a load.Set under this configuration.
+func (c *distConfig) loadOptions() *load.Options {
+	o := &load.Options{Trust: c.policy, AllowUnsigned: c.allowUnsigned, CacheDir: c.cacheDir, PlainHTTP: c.plainHTTP}
+	if c.warn != nil {
+		warn := c.warn
+		o.OnUnsigned = func(source string) { warn("loading unsigned plugin %s (--allow-unsigned)", source) }
+	}
+	return o
 }
 
 // distErr turns an error of package dist about what into a one-line usage
 // error that says what to do.
 func distErr(what string, err error) error {
-	msg := oneLine(err.Error())
+	msg := termsafe.Line(oneLine(err.Error()))
 	switch {
 	case errors.Is(err, dist.ErrUnsigned):
 		return usageErr("%s is not signed, and the trust policy requires a signature; sign it (codexhost plugin sign) or pass --allow-unsigned for local development", what)
@@ -148,109 +156,6 @@ func distErr(what string, err error) error {
 	return usageErr("%s: %s", what, msg)
 }
 
-// verifyFile checks the signature of a local plugin file against the trust
-// policy. It returns the verification, or nil when there is no policy or
-// the file is unsigned and --allow-unsigned lets it through.
-func (l *loader) verifyFile(path, hexDigest string) (*dist.Verification, error) {
-	c := &l.trust
-	if c.policy == nil {
-		return nil, nil
-	}
-	var envs [][]byte
-	sig, err := os.ReadFile(dist.SignatureFile(path))
-	switch {
-	case err == nil:
-		envs = [][]byte{sig}
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, usageErr("plugin %s: %v", path, err)
-	}
-	v, err := c.policy.Verify(envs, &dist.Subject{Module: "sha256:" + hexDigest})
-	if errors.Is(err, dist.ErrUnsigned) {
-		if c.allowUnsigned {
-			c.warn("loading unsigned plugin %s (--allow-unsigned)", path)
-			return nil, nil
-		}
-		return nil, usageErr("plugin %s has no signature (%s) and trust policy %s is in force; sign it (codexhost plugin sign %s --key KEY) or pass --allow-unsigned for local development",
-			path, dist.SignatureFile(path), c.policy.Path(), path)
-	}
-	if err != nil {
-		return nil, distErr("plugin "+path, err)
-	}
-	return v, nil
-}
-
-// checkSigned refuses a local plugin whose name or version is not the
-// signed one.
-func checkSigned(path string, p plugins.Plugin, v *dist.Verification) error {
-	m := p.Manifest()
-	if m.Name != v.Statement.Name || m.Version != v.Statement.Version {
-		return usageErr("plugin %s says it is %s %s, its signature is for %s %s; refusing it", path, m.Name, m.Version, v.Statement.Name, v.Statement.Version)
-	}
-	return nil
-}
-
-// loadRef loads the plugin an oci:// reference names: from the cache if
-// pinned and cached, else from the registry; verified if a trust policy is
-// in force.
-func (l *loader) loadRef(ctx context.Context, s, want string, o *plugins.Options) (plugins.Plugin, error) {
-	ref, err := dist.ParseRef(s)
-	if err != nil {
-		return nil, usageErr("plugin %s", strings.TrimPrefix(oneLine(err.Error()), "dist: "))
-	}
-	c := &l.trust
-	if c.policy == nil && ref.Digest == "" && !c.allowUnsigned {
-		return nil, usageErr("plugin %s: a tag with no trust policy to verify it is not trusted; pass --trust-policy FILE, pin it with @sha256:DIGEST, or --allow-unsigned", s)
-	}
-	dopts, err := c.options(l)
-	if err != nil {
-		return nil, err
-	}
-	a, err := dist.Resolve(ctx, ref, dopts)
-	if err != nil {
-		return nil, distErr("plugin "+s, err)
-	}
-	if c.policy != nil && a.Verified == nil {
-		c.warn("loading unsigned plugin %s (--allow-unsigned)", s)
-	}
-	digest := strings.TrimPrefix(a.ModuleDigest, "sha256:")
-	if want != "" && want != digest {
-		return nil, usageErr("plugin %s: module sha256 is %s, --sha256 expects %s; refusing to load it", s, digest, want)
-	}
-	var p plugins.Plugin
-	switch a.Config.Runtime {
-	case dist.RuntimeWasm:
-		if p, err = l.loadWasm(ctx, s, a.Module, o); err != nil {
-			return nil, err
-		}
-	case dist.RuntimeProcess:
-		exe, err := l.cache.Executable(a.ModuleDigest)
-		if err != nil {
-			return nil, distErr("plugin "+s, err)
-		}
-		// The pin re-checks the file before every start.
-		if p, err = process.Load(ctx, exe, &process.Options{Options: *o, SHA256: a.ModuleDigest}); err != nil {
-			return nil, usageErr("plugin %s does not load: %s", s, oneLine(err.Error()))
-		}
-	default:
-		return nil, usageErr("plugin %s: unknown runtime %q", s, a.Config.Runtime)
-	}
-	// The module must describe itself exactly as its (signed) artifact
-	// does: what the operator reviewed is what runs.
-	if !sameManifest(p.Manifest(), &a.Config.Manifest) {
-		_ = p.Close(context.Background())
-		return nil, usageErr("plugin %s describes itself differently from its artifact's manifest; refusing it", s)
-	}
-	l.loaded = append(l.loaded, p)
-	l.digests = append(l.digests, digest)
-	return p, nil
-}
-
-func sameManifest(a, b *abi.Manifest) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
-}
-
 // describePlugin loads a local plugin without a trust policy and returns
 // its manifest and runtime, for push and sign. settings are needed only if
 // the plugin's schema requires some.
@@ -259,12 +164,13 @@ func describePlugin(ctx context.Context, path, settings string) (*abi.Manifest, 
 	defer ld.close()
 	var o *plugins.Options
 	if settings != "" {
-		if !json.Valid([]byte(settings)) {
-			return nil, "", nil, usageErr("--settings %q is not JSON", settings)
+		b, err := readSettings("--settings", settings)
+		if err != nil {
+			return nil, "", nil, err
 		}
-		o = &plugins.Options{Settings: json.RawMessage(settings)}
+		o = &plugins.Options{Settings: b}
 	}
-	p, err := ld.loadWith(ctx, path, "", o)
+	p, err := ld.loadPlugin(ctx, path, "", o)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -272,15 +178,11 @@ func describePlugin(ctx context.Context, path, settings string) (*abi.Manifest, 
 	if err != nil {
 		return nil, "", nil, usageErr("plugin %s: %v", path, err)
 	}
-	if "sha256:"+ld.digests[0] != dist.Digest(b) {
+	if "sha256:"+p.SHA256 != dist.Digest(b) {
 		return nil, "", nil, usageErr("plugin %s changed while it was being read; try again", path)
 	}
-	rt := dist.RuntimeProcess
-	if bytes.HasPrefix(b, wasmMagic) {
-		rt = dist.RuntimeWasm
-	}
 	m := *p.Manifest()
-	return &m, rt, b, nil
+	return &m, p.Runtime, b, nil
 }
 
 func readKey(flag, path string) (*keyFile, error) {
@@ -293,7 +195,7 @@ func readKey(flag, path string) (*keyFile, error) {
 	}
 	k, err := dist.ParsePrivateKey(b)
 	if err != nil {
-		return nil, usageErr("%s %s: %s", flag, path, strings.TrimPrefix(oneLine(err.Error()), "dist: "))
+		return nil, usageErr("%s %s: %s", flag, path, oneLine(err.Error()))
 	}
 	return &keyFile{path: path, key: k}, nil
 }
@@ -301,7 +203,7 @@ func readKey(flag, path string) (*keyFile, error) {
 func parseRefArg(s string) (dist.Ref, error) {
 	r, err := dist.ParseRef(s)
 	if err != nil {
-		return r, usageErr("%s", strings.TrimPrefix(oneLine(err.Error()), "dist: "))
+		return r, usageErr("%s", oneLine(err.Error()))
 	}
 	return r, nil
 }
@@ -343,8 +245,7 @@ func cmdPush(ctx context.Context, cio *cmdIO, args []string) error {
 	if rt == dist.RuntimeProcess {
 		cfg.OS, cfg.Arch = runtime.GOOS, runtime.GOARCH
 	}
-	var ld loader
-	dopts, err := (&distConfig{cacheDir: df.cacheDir, plainHTTP: df.plainHTTP}).options(&ld)
+	dopts, err := (&distConfig{cacheDir: df.cacheDir, plainHTTP: df.plainHTTP}).options()
 	if err != nil {
 		return err
 	}
@@ -353,7 +254,7 @@ func cmdPush(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return distErr("push "+ref.String(), err)
 	}
-	fmt.Fprintf(cio.stdout, "pushed %s %s (%s, %d bytes) as %s in %v\n", m.Name, orNone(m.Version), rt, len(module), ref.WithDigest(d), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(cio.stdout, "pushed %s %s (%s, %d bytes) as %s in %v\n", termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), rt, len(module), ref.WithDigest(d), time.Since(start).Round(time.Millisecond))
 	if key != nil {
 		return signRef(ctx, cio, ref.WithDigest(d), key, dopts)
 	}
@@ -394,8 +295,7 @@ func cmdPull(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ld loader
-	o, err := c.options(&ld)
+	o, err := c.options()
 	if err != nil {
 		return err
 	}
@@ -405,7 +305,7 @@ func cmdPull(ctx context.Context, cio *cmdIO, args []string) error {
 		return distErr("pull "+ref.String(), err)
 	}
 	m := a.Config.Manifest
-	fmt.Fprintf(cio.stdout, "pulled %s %s (%s) in %v\n", m.Name, orNone(m.Version), a.Config.Runtime, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(cio.stdout, "pulled %s %s (%s) in %v\n", termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), a.Config.Runtime, time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(cio.stdout, "digest:    %s\n", a.Ref.Digest)
 	fmt.Fprintf(cio.stdout, "reference: %s\n", a.Ref)
 	fmt.Fprintf(cio.stdout, "verified:  %s\n", verifiedText(a, c.policy))
@@ -450,8 +350,7 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	if dist.IsRef(target) {
-		var ld loader
-		o, err := (&distConfig{cacheDir: df.cacheDir, plainHTTP: df.plainHTTP}).options(&ld)
+		o, err := (&distConfig{cacheDir: df.cacheDir, plainHTTP: df.plainHTTP}).options()
 		if err != nil {
 			return err
 		}
@@ -469,7 +368,7 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	if err := os.WriteFile(out, env, 0o644); err != nil {
 		return usageErr("write %s: %v", out, err)
 	}
-	fmt.Fprintf(cio.stdout, "signed %s (%s %s, %s) with key %s (%s); signature %s\n", target, m.Name, orNone(m.Version), dist.Digest(module), keyIDOf(k), k.path, out)
+	fmt.Fprintf(cio.stdout, "signed %s (%s %s, %s) with key %s (%s); signature %s\n", target, termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), dist.Digest(module), keyIDOf(k), k.path, out)
 	return nil
 }
 
@@ -493,25 +392,19 @@ func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	if !dist.IsRef(target) {
-		b, err := os.ReadFile(target)
+		v, err := load.VerifyFile(c.policy, target)
 		if err != nil {
-			return usageErr("plugin %s: %v", target, err)
-		}
-		ld := loader{trust: c}
-		v, err := ld.verifyFile(target, strings.TrimPrefix(dist.Digest(b), "sha256:"))
-		if err != nil {
-			return err
+			return (&loader{trust: c}).loadErr(target, "", &load.Error{Source: target, Err: err})
 		}
 		fmt.Fprintf(cio.stdout, "verified %s: %s %s (%s), signed by key %q (%s), trust policy %s\n",
-			target, v.Statement.Name, orNone(v.Statement.Version), v.Statement.Module, v.Key, v.KeyID, c.policy.Path())
+			target, termsafe.Line(v.Statement.Name), termsafe.Line(orNone(v.Statement.Version)), v.Statement.Module, v.Key, v.KeyID, c.policy.Path())
 		return nil
 	}
 	ref, err := parseRefArg(target)
 	if err != nil {
 		return err
 	}
-	var ld loader
-	o, err := c.options(&ld)
+	o, err := c.options()
 	if err != nil {
 		return err
 	}
@@ -521,7 +414,7 @@ func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
 		return distErr(ref.String(), err)
 	}
 	fmt.Fprintf(cio.stdout, "verified %s: %s %s (%s), signed by key %q (%s), trust policy %s, in %v\n",
-		a.Ref, a.Config.Manifest.Name, orNone(a.Config.Manifest.Version), a.ModuleDigest, a.Verified.Key, a.Verified.KeyID, c.policy.Path(), time.Since(start).Round(time.Millisecond))
+		a.Ref, termsafe.Line(a.Config.Manifest.Name), termsafe.Line(orNone(a.Config.Manifest.Version)), a.ModuleDigest, a.Verified.Key, a.Verified.KeyID, c.policy.Path(), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -538,8 +431,7 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 	}
 	policy := c.policy
 	c.policy = nil // list the signatures, judge them below
-	var ld loader
-	o, err := c.options(&ld)
+	o, err := c.options()
 	if err != nil {
 		return err
 	}
@@ -564,7 +456,7 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 			_, err := policy.Verify([][]byte{sg.Envelope}, &dist.Subject{Repository: ref.Name(), Artifact: a.Ref.Digest,
 				Module: a.ModuleDigest, Name: a.Config.Manifest.Name, Version: a.Config.Manifest.Version})
 			if err != nil {
-				sigs[i].Trusted = "no: " + strings.TrimPrefix(oneLine(err.Error()), "dist: ")
+				sigs[i].Trusted = "no: " + termsafe.Line(oneLine(err.Error()))
 			} else {
 				sigs[i].Trusted = "yes"
 			}
@@ -668,25 +560,22 @@ func cmdKeygen(cio *cmdIO, args []string) error {
 	return nil
 }
 
-// pluginOptions are the options of the i-th --plugin: the --settings in
-// the same position, or nil.
-func (c *runConfig) pluginOptions(i int) *plugins.Options {
-	if i >= len(c.settings) || c.settings[i] == "" {
-		return nil
-	}
-	return &plugins.Options{Settings: json.RawMessage(c.settings[i])}
-}
-
 // checkDistFlags validates run's --settings and loads the trust policy
 // into ld.
 func (c *runConfig) checkDistFlags(cio *cmdIO, ld *loader) error {
 	if len(c.settings) > len(c.plugins) {
 		return usageErr("%d --settings values for %d --plugin files; each --settings pairs with the --plugin in the same position", len(c.settings), len(c.plugins))
 	}
+	// --settings @FILE is read once, here: c.settings holds JSON after.
 	for i, s := range c.settings {
-		if s != "" && !json.Valid([]byte(s)) {
-			return usageErr("--settings %q (for --plugin %s) is not JSON", s, c.plugins[i])
+		if s == "" {
+			continue
 		}
+		b, err := readSettings("--settings", s)
+		if err != nil {
+			return err
+		}
+		c.settings[i] = string(b)
 	}
 	var err error
 	ld.trust, err = c.dist.config(cio, false)

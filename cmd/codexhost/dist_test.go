@@ -260,11 +260,30 @@ func TestRunSettingsAndGrantsCheckedAtLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(granted, b, 0o644))
 
+	// --settings @FILE: TOML for a .toml file, JSON otherwise.
+	dir := t.TempDir()
+	settingsFile := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		return path
+	}
+	goodTOML := settingsFile("good.toml", "# the limit\nmaxFiles = 2\n")
+	badTOML := settingsFile("bad.toml", "maxFiles = \"many\"\n")
+	brokenTOML := settingsFile("broken.toml", "maxFiles = = 2\n")
+	goodJSON := settingsFile("good.json", `{"maxFiles": 3}`)
+	brokenJSON := settingsFile("broken.settings", `maxFiles = 3`)
+
 	for _, tc := range []struct {
 		args   []string
 		code   int
 		stderr string
 	}{
+		{[]string{"--plugin", configured, "--settings", "@" + goodTOML}, exitConn, `codex binary not found`},
+		{[]string{"--plugin", configured, "--settings", "@" + goodJSON}, exitConn, `codex binary not found`},
+		{[]string{"--plugin", configured, "--settings", "@" + badTOML}, exitUsage, `/maxFiles: got string, want integer`},
+		{[]string{"--plugin", configured, "--settings", "@" + brokenTOML}, exitUsage, brokenTOML + `:1: not valid TOML`},
+		{[]string{"--plugin", configured, "--settings", "@" + brokenJSON}, exitUsage, `not valid JSON (name a TOML file .toml)`},
+		{[]string{"--plugin", configured, "--settings", "@" + filepath.Join(dir, "missing.toml")}, exitUsage, `missing.toml: no such file or directory`},
 		{[]string{"--plugin", configured, "--settings", `{"maxFiles": "many"}`}, exitUsage, `/maxFiles: got string, want integer`},
 		{[]string{"--plugin", configured}, exitUsage, `settings do not match the plugin's schema`},
 		{[]string{"--plugin", configured, "--settings", `{"maxFiles": 2, "x": 1}`}, exitUsage, `additional properties 'x' not allowed`},
@@ -278,6 +297,18 @@ func TestRunSettingsAndGrantsCheckedAtLoad(t *testing.T) {
 	}
 	r := runCmd(t, "plugin", "inspect", "--settings", `{"maxFiles": 1}`, configured)
 	assert.Contains(t, r.stdout, "limits:       384 memory pages, 2000 ms per call")
+	r = runCmd(t, "plugin", "inspect", "--settings", "@"+goodTOML, configured)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "name:         configured")
+
+	// In the configuration file: settings_file.
+	cfg := settingsFile("codexhost.toml", "[[plugin]]\npath = \""+configured+"\"\nsettings_file = \"bad.toml\"\n")
+	r = runCmd(t, "run", "--codex", "/nonexistent", "--config-file", cfg, "hi")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `/maxFiles: got string, want integer`)
+	cfg = settingsFile("codexhost.toml", "[[plugin]]\npath = \""+configured+"\"\nsettings_file = \"good.toml\"\n")
+	r = runCmd(t, "run", "--codex", "/nonexistent", "--config-file", cfg, "hi")
+	assert.Equal(t, exitConn, r.code, r.stderr)
 }
 
 func TestDistBadInput(t *testing.T) {

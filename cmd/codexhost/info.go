@@ -9,6 +9,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/dist"
 )
@@ -42,7 +43,7 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.StringVar(&want, "sha256", "", "refuse the plugin unless its sha256 is `HEX`")
 	var settings string
-	fs.StringVar(&settings, "settings", "", "settings `JSON` to load the plugin with, if its schema requires some")
+	fs.StringVar(&settings, "settings", "", "settings `JSON` (or @FILE, TOML or JSON) to load the plugin with, if its schema requires some")
 	var df distFlags
 	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {
@@ -60,16 +61,17 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 	defer ld.close()
 	var o *plugins.Options
 	if settings != "" {
-		o = &plugins.Options{Settings: json.RawMessage(settings)}
+		b, err := readSettings("--settings", settings)
+		if err != nil {
+			return err
+		}
+		o = &plugins.Options{Settings: b}
 	}
-	p, err := ld.loadWith(ctx, path, want, o)
+	p, err := ld.loadPlugin(ctx, path, want, o)
 	if err != nil {
 		return err
 	}
-	kind := "process"
-	if isW, _ := isWasm(path); isW {
-		kind = "wasm"
-	}
+	kind := string(p.Runtime)
 	m := p.Manifest()
 	if asJSON {
 		type out struct {
@@ -78,7 +80,7 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 			SHA256  string `json:"sha256"`
 			*abi.Manifest
 		}
-		b, err := marshalIndent(out{Path: path, Runtime: kind, SHA256: ld.digests[0], Manifest: m})
+		b, err := marshalIndent(out{Path: path, Runtime: kind, SHA256: p.SHA256, Manifest: m})
 		if err != nil {
 			return err
 		}
@@ -86,16 +88,18 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 		return nil
 	}
 	printManifest(cio.stdout, m, kind)
-	fmt.Fprintf(cio.stdout, "sha256:       %s\n", ld.digests[0])
+	fmt.Fprintf(cio.stdout, "sha256:       %s\n", p.SHA256)
 	return nil
 }
 
-// printManifest prints a plugin manifest for people.
+// printManifest prints a plugin manifest for people. Everything in it is
+// the plugin's: it is escaped for the terminal.
 func printManifest(w io.Writer, m *abi.Manifest, kind string) {
-	fmt.Fprintf(w, "name:         %s\n", m.Name)
-	fmt.Fprintf(w, "version:      %s\n", orNone(m.Version))
+	line := termsafe.Line
+	fmt.Fprintf(w, "name:         %s\n", line(m.Name))
+	fmt.Fprintf(w, "version:      %s\n", line(orNone(m.Version)))
 	if m.Description != "" {
-		fmt.Fprintf(w, "description:  %s\n", m.Description)
+		fmt.Fprintf(w, "description:  %s\n", line(m.Description))
 	}
 	fmt.Fprintf(w, "runtime:      %s\n", kind)
 	fmt.Fprintf(w, "abi:          v%d\n", m.ABI)
@@ -109,13 +113,13 @@ func printManifest(w io.Writer, m *abi.Manifest, kind string) {
 	} else {
 		fmt.Fprintf(w, "tools:\n")
 		for _, t := range m.Tools {
-			fmt.Fprintf(w, "  %s: %s\n", t.Name, t.Description)
+			fmt.Fprintf(w, "  %s: %s\n", line(t.Name), line(t.Description))
 		}
 	}
-	fmt.Fprintf(w, "capabilities: %s\n", capabilities(m.Capabilities))
+	fmt.Fprintf(w, "capabilities: %s\n", line(capabilities(m.Capabilities)))
 	fmt.Fprintf(w, "features:     %s\n", features(m.Features))
 	if len(m.SettingsSchema) > 0 {
-		fmt.Fprintf(w, "settings:     %s\n", m.SettingsSchema)
+		fmt.Fprintf(w, "settings:     %s\n", line(string(m.SettingsSchema)))
 	}
 	if m.Limits != (abi.Limits{}) {
 		fmt.Fprintf(w, "limits:       %d memory pages, %d ms per call\n", m.Limits.MemoryPages, m.Limits.TimeoutMillis)
@@ -158,3 +162,6 @@ func features(f abi.Features) string {
 	}
 	return orNone(strings.Join(names, ", "))
 }
+
+// jsonValid reports whether s is one JSON value.
+func jsonValid(s string) bool { return json.Valid([]byte(s)) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,38 +10,24 @@ import (
 	"os"
 	"strings"
 
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/dist"
-	"github.com/codexhost/codexhost/plugins/process"
+	"github.com/codexhost/codexhost/plugins/load"
 	"github.com/codexhost/codexhost/plugins/rules"
-	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
-// wasmMagic starts every WebAssembly binary.
-var wasmMagic = []byte("\x00asm")
-
 // A loader loads plugin files, Wasm or process, and plugins from OCI
-// registries (oci://, see dist.go), and owns what it loaded.
+// registries (oci://) through plugins/load, and owns what it loaded: one
+// load.Set per plugin set, created on the first plugin.
 type loader struct {
-	rt      *wasm.Runtime // created on the first Wasm plugin
-	loaded  []plugins.Plugin
+	set     *load.Set
 	digests []string // hex sha256 of each loaded module, in order
 
 	// Distribution and trust (dist.go); the zero value has no trust policy.
 	trust distConfig
-	cache *dist.Cache // opened on the first oci:// plugin
-}
-
-// isWasm reports whether the file at path starts with the Wasm magic.
-func isWasm(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	head := make([]byte, 4)
-	n, _ := f.Read(head)
-	return bytes.Equal(head[:n], wasmMagic), nil
 }
 
 func fileDigest(path string) (string, error) {
@@ -52,16 +37,6 @@ func fileDigest(path string) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// normDigest validates a --sha256 value and returns it in lower-case hex.
-func normDigest(s string) (string, error) {
-	h := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "sha256:")
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != sha256.Size {
-		return "", fmt.Errorf("--sha256 %q is not a hex sha256 digest (64 hex digits)", s)
-	}
-	return h, nil
 }
 
 // load loads the plugin at path (a file or an oci:// reference); want is
@@ -74,96 +49,96 @@ func (l *loader) load(ctx context.Context, path, want string) (plugins.Plugin, e
 // loadWith is load with the plugin's settings, grants and limits (nil:
 // none, defaults).
 func (l *loader) loadWith(ctx context.Context, path, want string, o *plugins.Options) (plugins.Plugin, error) {
-	if o == nil {
-		o = &plugins.Options{}
-	}
-	if want != "" {
-		var err error
-		if want, err = normDigest(want); err != nil {
-			return nil, usageErr("%v", err)
-		}
-	}
-	if dist.IsRef(path) {
-		return l.loadRef(ctx, path, want, o)
-	}
-	isW, err := isWasm(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, usageErr("plugin %s: no such file; check the --plugin path", path)
-		}
-		return nil, usageErr("plugin %s: %v", path, err)
-	}
-	digest, err := fileDigest(path)
-	if err != nil {
-		return nil, usageErr("plugin %s: %v", path, err)
-	}
-	if want != "" && want != digest {
-		return nil, usageErr("plugin %s: sha256 is %s, --sha256 expects %s; refusing to load it", path, digest, want)
-	}
-	// With a trust policy, a local file needs a trusted signature beside
-	// it (PATH.sig), or --allow-unsigned.
-	signed, err := l.verifyFile(path, digest)
+	p, err := l.loadPlugin(ctx, path, want, o)
 	if err != nil {
 		return nil, err
 	}
-	if signed != nil && want == "" {
-		want = digest // pin the process binary to the verified digest
-	}
-	var p plugins.Plugin
-	if isW {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, usageErr("plugin %s: %v", path, err)
-		}
-		// Load the bytes that were hashed, not the file again.
-		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
-			return nil, usageErr("plugin %s changed while it was being loaded; try again", path)
-		}
-		if p, err = l.loadWasm(ctx, path, b, o); err != nil {
-			return nil, err
-		}
-	} else {
-		pp, err := process.Load(ctx, path, &process.Options{Options: *o, SHA256: want})
-		if err != nil {
-			return nil, usageErr("plugin %s does not load as a process plugin (a Wasm plugin must start with \\0asm): %s", path, oneLine(err.Error()))
-		}
-		p = pp
-	}
-	if signed != nil {
-		if err := checkSigned(path, p, signed); err != nil {
-			_ = p.Close(context.Background())
-			return nil, err
-		}
-	}
-	l.loaded = append(l.loaded, p)
-	l.digests = append(l.digests, digest)
 	return p, nil
 }
 
-// loadWasm loads Wasm bytes in the loader's runtime.
-func (l *loader) loadWasm(ctx context.Context, name string, b []byte, o *plugins.Options) (plugins.Plugin, error) {
-	if l.rt == nil {
-		var err error
-		l.rt, err = wasm.NewRuntime(ctx, nil)
-		if err != nil {
-			return nil, fail(exitConn, "start the Wasm runtime: %v", err)
+// loadPlugin is loadWith returning what the loader knows of the plugin.
+func (l *loader) loadPlugin(ctx context.Context, path, want string, o *plugins.Options) (*load.Plugin, error) {
+	if l.set == nil {
+		l.set = load.NewSet(l.trust.loadOptions())
+	}
+	po := &load.PluginOptions{SHA256: want}
+	if o != nil {
+		po.Options = *o
+	}
+	p, err := l.set.Load(ctx, path, po)
+	if err != nil {
+		ue := l.loadErr(path, want, err)
+		if ee := (*exitError)(nil); errors.As(ue, &ee) {
+			ee.cause = err
+		}
+		return nil, ue
+	}
+	l.digests = append(l.digests, p.SHA256)
+	return p, nil
+}
+
+// loadErr turns an error of load.Set.Load into a one-line usage error that
+// names the plugin and says what to do. It reads no error's text: the
+// cases are told apart with errors.Is and errors.As, and what the error
+// says is printed, escaped for the terminal.
+func (l *loader) loadErr(path, want string, err error) error {
+	msg := termsafe.Line(oneLine(err.Error()))
+	var le *load.Error
+	if errors.As(err, &le) {
+		msg = termsafe.Line(oneLine(le.Err.Error())) // without the "plugin PATH: " prefix
+	}
+	ref := dist.IsRef(path)
+	var de *load.DigestError
+	switch {
+	case errors.Is(err, load.ErrBadDigest):
+		return usageErr("--sha256 %q is not a hex sha256 digest (64 hex digits)", want)
+	case errors.Is(err, fs.ErrNotExist) && !ref:
+		return usageErr("plugin %s: no such file; check the --plugin path", path)
+	case errors.As(err, &de):
+		return usageErr("plugin %s: sha256 is %s, --sha256 expects %s; refusing to load it", path, de.Got, de.Want)
+	case errors.Is(err, load.ErrUnsigned) && ref:
+		return usageErr("plugin %s is not signed, and the trust policy requires a signature; sign it (codexhost plugin sign) or pass --allow-unsigned for local development", path)
+	case errors.Is(err, load.ErrUnsigned):
+		return usageErr("plugin %s has no signature (%s) and trust policy %s is in force; sign it (codexhost plugin sign %s --key KEY) or pass --allow-unsigned for local development",
+			path, dist.SignatureFile(path), l.trust.policy.Path(), path)
+	case errors.Is(err, load.ErrUntrusted):
+		return usageErr("plugin %s: %s; refusing it (add the key to the trust policy if you trust it)", path, msg)
+	case errors.Is(err, load.ErrUnpinned):
+		return usageErr("plugin %s: a tag with no trust policy to verify it is not trusted; pass --trust-policy FILE, pin it with @sha256:DIGEST, or --allow-unsigned", path)
+	case errors.Is(err, load.ErrNotAsSigned) && ref:
+		return usageErr("plugin %s describes itself differently from its artifact's manifest; refusing it", path)
+	case errors.Is(err, load.ErrNotAsSigned):
+		return usageErr("plugin %s: %s; refusing it", path, msg)
+	case errors.Is(err, load.ErrCache):
+		return usageErr("plugin cache: %s; pass --plugin-cache DIR", msg)
+	case le != nil && le.Runtime == "" && ref:
+		// The reference, the registry or the cache.
+		return distErr("plugin "+path, le.Err)
+	case admission(err):
+		return usageErr("plugin %s: %s", path, msg)
+	case le != nil && le.Runtime == dist.RuntimeProcess && !ref:
+		return usageErr("plugin %s does not load as a process plugin (a Wasm plugin must start with \\0asm): %s", path, msg)
+	}
+	return usageErr("plugin %s does not load: %s", path, msg)
+}
+
+// admission reports whether err is a check of the plugin's manifest,
+// settings or tools that failed, or its configure.
+func admission(err error) bool {
+	var ae *abi.Error
+	for _, target := range []error{plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits, plugins.ErrIncompatibleABI,
+		load.ErrBadSettings, load.ErrTool, load.ErrTooManyTools} {
+		if errors.Is(err, target) {
+			return true
 		}
 	}
-	wp, err := l.rt.Load(ctx, b, &wasm.Options{Options: *o, Name: name})
-	if err != nil {
-		return nil, usageErr("plugin %s does not load: %s", name, oneLine(err.Error()))
-	}
-	return wp, nil
+	return errors.As(err, &ae)
 }
 
 // close closes every plugin, then the Wasm runtime.
 func (l *loader) close() {
-	ctx := context.Background()
-	for _, p := range l.loaded {
-		_ = p.Close(ctx)
-	}
-	if l.rt != nil {
-		_ = l.rt.Close(ctx)
+	if l.set != nil {
+		_ = l.set.Close(context.Background())
 	}
 }
 
@@ -187,4 +162,24 @@ func loadPolicy(path string) (plugins.Plugin, error) {
 		return nil, usageErr("--policy: %s", msg)
 	}
 	return rules.NewPlugin(pol), nil
+}
+
+// readSettings reads a --settings value: JSON text, or @FILE, a file of
+// settings: TOML for a .toml file, JSON for a .json file, else JSON (see
+// config.ReadSettingsFile).
+func readSettings(flag, s string) ([]byte, error) {
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		b, err := config.ReadSettingsFile(name)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, usageErr("%s %s: no such file or directory", flag, s)
+			}
+			return nil, usageErr("%s %s: %v", flag, s, unwrapPathError(err))
+		}
+		return b, nil
+	}
+	if !jsonValid(s) {
+		return nil, usageErr("%s %q is not JSON (give JSON text, or @FILE for a .toml or .json file)", flag, s)
+	}
+	return []byte(strings.TrimSpace(s)), nil
 }

@@ -62,13 +62,17 @@ func main() {
 	os.Exit(code)
 }
 
-// An exitError carries an exit code and a one-line message for stderr.
+// An exitError carries an exit code and a one-line message for stderr,
+// and the error it reports, if any, for errors.Is and errors.As.
 type exitError struct {
-	code int
-	msg  string
+	code  int
+	msg   string
+	cause error
 }
 
 func (e *exitError) Error() string { return e.msg }
+
+func (e *exitError) Unwrap() error { return e.cause }
 
 func fail(code int, format string, args ...any) error {
 	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}

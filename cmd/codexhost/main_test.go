@@ -21,7 +21,7 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
-	"github.com/codexhost/codexhost/host/judge"
+	"github.com/codexhost/codexhost/plugins/judge"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 )
 

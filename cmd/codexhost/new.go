@@ -275,6 +275,9 @@ func TestWasm(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, abi.Decline, resp.Decision)
 	assert.Equal(t, "rm is not allowed", resp.Reason)
+
+	// cases.toml, as codexhost plugin test --cases runs it.
+	plugintest.RunCases(t, p, "cases.toml")
 }
 `))
 

@@ -284,7 +284,7 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []c
 		p, err := g.ld.loadWith(ctx, entry.Path, entry.SHA256, &opts)
 		if err != nil {
 			g.close()
-			if strings.Contains(err.Error(), "capability not granted") {
+			if errors.Is(err, plugins.ErrNotGranted) {
 				return nil, usageErr("%s; grant it with --grant %s:CAP or in the [plugin.grants] of the config file", err.Error(), entry.Name)
 			}
 			return nil, err

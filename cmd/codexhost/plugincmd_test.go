@@ -186,9 +186,18 @@ func TestPluginTestTranscript(t *testing.T) {
 	assert.Contains(t, r.stdout, "    plugin:  accept (approve-all)")
 	assert.Contains(t, r.stdout, "1 cases, 1 failed")
 
+	// --print labels what differs from the recording as such, never PASS.
 	r = runCmd(t, "plugin", "test", "--print", approveAll, "--transcript", turn)
 	require.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, `    codex gets: {"decision":"accept"}`)
+	assert.Regexp(t, `--- DIFFERS: turn.jsonl:\d+ commandApproval`, r.stdout)
+	assert.Contains(t, r.stdout, "    answer to codex, recorded differs (-want +got):")
+	assert.NotContains(t, r.stdout, "PASS")
+	assert.Contains(t, r.stdout, "1 cases, 1 differ from the recording")
+	r = runCmd(t, "plugin", "test", "--print", policy, "--transcript", turn)
+	require.Equal(t, exitOK, r.code)
+	assert.Regexp(t, `--- SAME: turn.jsonl:\d+ commandApproval`, r.stdout)
+	assert.Contains(t, r.stdout, "0 differ from the recording")
 
 	renderer := guestFile(t, "../../examples/renderer")
 	r = runCmd(t, "plugin", "test", "-v", renderer, "--transcript", turn)

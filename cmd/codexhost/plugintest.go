@@ -1,27 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"maps"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/transcript"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
-	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/cases"
 )
 
 const pluginTestSynopsis = `plugin test [flags] PATH (--cases FILE | --transcript FILE)
@@ -92,15 +85,18 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 			return usageErr("--run %q: %v", c.run, err)
 		}
 	}
-	var cases []*testCase
-	var settings json.RawMessage
+	suite := &cases.Suite{}
 	if c.cases != "" {
-		if cases, settings, err = loadCases(c.cases); err != nil {
-			return err
+		if suite, err = cases.ReadFile(c.cases); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return usageErr("--cases %s: no such file", c.cases)
+			}
+			return usageErr("%s", oneLine(err.Error()))
 		}
 	}
+	settings := suite.Settings
 	if c.settings != "" {
-		if settings, err = readSettings(c.settings); err != nil {
+		if settings, err = readSettings("--settings", c.settings); err != nil {
 			return err
 		}
 	}
@@ -117,39 +113,57 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 	if err != nil {
 		return err
 	}
-	m := p.Manifest()
-	tap := &tapPlugin{Plugin: p}
-	r := &tester{plugin: p, tap: tap, manifest: m, verbose: c.verbose || c.print, print: c.print, out: cio.stdout}
-	r.chain, err = chain.New(&chain.Options{Plugins: []plugins.Plugin{tap}, Fallback: fallback, OnDecision: r.onDecision})
+	runner, err := cases.NewRunner(p, &cases.Options{Fallback: fallback, Print: c.print})
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	if tr != nil {
-		tcases, skipped, err := transcriptCases(tr, filepath.Base(c.transcript), m)
+		ts, err := cases.FromTranscript(tr, filepath.Base(c.transcript), p.Manifest())
 		if err != nil {
-			return err
+			return usageErr("--transcript %s", oneLine(err.Error()))
 		}
-		cases = append(cases, tcases...)
-		r.skipped = skipped
+		suite.Add(ts)
 	}
 
 	start := time.Now()
-	failed, ran := 0, 0
-	for _, tc := range cases {
-		if filter != nil && !filter.MatchString(tc.name) {
+	failed, ran, differ := 0, 0, 0
+	verbose := c.verbose || c.print
+	for _, tc := range suite.Cases() {
+		if filter != nil && !filter.MatchString(tc.Name) {
 			continue
 		}
 		ran++
-		if !r.runCase(ctx, tc) {
+		res := runner.Run(ctx, tc)
+		switch res.Status {
+		case cases.Fail:
 			failed++
+		case cases.Differs:
+			differ++
+		}
+		if res.Status == cases.Pass && !verbose {
+			continue
+		}
+		// Names, problems and answers carry the plugin's text: escaped.
+		w := cio.stdout
+		fmt.Fprintf(w, "--- %s: %s (%s)\n", res.Status, termsafe.Line(tc.Name), fmtDuration(res.Took))
+		for _, p := range res.Problems {
+			fmt.Fprintln(w, indent(termsafe.Text(p), "    "))
+		}
+		if verbose || res.Status == cases.Fail {
+			for _, line := range res.Answer {
+				fmt.Fprintln(w, indent(termsafe.Text(line), "    "))
+			}
 		}
 	}
 	if ctx.Err() != nil {
 		return fail(exitTurnFailed, "plugin test: %v", ctx.Err())
 	}
 	summary := fmt.Sprintf("%d cases", ran)
-	if len(r.skipped) > 0 {
-		summary += fmt.Sprintf(", %d requests skipped (not for this plugin)", len(r.skipped))
+	if len(suite.Skipped) > 0 {
+		summary += fmt.Sprintf(", %d requests skipped (not for this plugin)", len(suite.Skipped))
+	}
+	if c.print {
+		summary += fmt.Sprintf(", %d differ from the recording", differ)
 	}
 	took := time.Since(start).Round(time.Millisecond)
 	if ran == 0 {
@@ -162,22 +176,6 @@ func (c *pluginTestConfig) runTests(ctx context.Context, cio *cmdIO, path string
 	}
 	fmt.Fprintf(cio.stdout, "ok  \t%s\t%s (%s)\n", path, summary, took)
 	return nil
-}
-
-// readSettings reads --settings: JSON text, or @FILE.
-func readSettings(s string) (json.RawMessage, error) {
-	data := []byte(s)
-	if name, ok := strings.CutPrefix(s, "@"); ok {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, usageErr("--settings %s: %v", s, unwrapPathError(err))
-		}
-		data = b
-	}
-	if !json.Valid(data) {
-		return nil, usageErr("--settings: not valid JSON")
-	}
-	return json.RawMessage(bytes.TrimSpace(data)), nil
 }
 
 func readTranscript(path string) (*transcript.Transcript, error) {
@@ -196,204 +194,6 @@ func readTranscript(path string) (*transcript.Transcript, error) {
 	return tr, nil
 }
 
-// transcriptCases turns the requests of a transcript that the plugin
-// answers into cases that expect the recorded answers; skipped lists the
-// others. A plugin that renders gets one more case: rendering every event.
-func transcriptCases(tr *transcript.Transcript, name string, m *abi.Manifest) (cases []*testCase, skipped []string, err error) {
-	var events []abi.Event
-	for r, err := range host.Replay(tr) {
-		if err != nil {
-			return nil, nil, usageErr("--transcript %s: %v", name, err)
-		}
-		if r.Event != nil {
-			events = append(events, r.Event.ABIEvent())
-			continue
-		}
-		hook, ok := hookOf(r.Request)
-		title := fmt.Sprintf("%s:%d %s %s", name, r.Line, requestName(r.Request), requestSummary(r.Request))
-		if !ok || !m.Implements(hook) {
-			skipped = append(skipped, title)
-			continue
-		}
-		if hook == abi.HookToolCall {
-			if tc, err := r.Request.ToolCall(); err != nil || !servesTool(m, tc.Tool) {
-				skipped = append(skipped, title)
-				continue
-			}
-		}
-		tc := &testCase{name: title, hook: hook, req: r.Request, recorded: r.Answer, hasRecorded: r.Answer != nil || r.AnswerError != nil}
-		if r.AnswerError != nil {
-			tc.recordedErr = r.AnswerError.Error()
-		}
-		cases = append(cases, tc)
-	}
-	if m.Implements(abi.HookEventRender) && len(events) > 0 {
-		cases = append(cases, &testCase{name: fmt.Sprintf("%s render %d events", name, len(events)), hook: abi.HookEventRender, events: events})
-	}
-	return cases, skipped, nil
-}
-
-func servesTool(m *abi.Manifest, name string) bool {
-	for _, t := range m.Tools {
-		if t.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// requestName is a short name of a codex request's kind.
-func requestName(req *host.Request) string {
-	switch hook, _ := req.Hook(); hook {
-	case abi.HookApproval:
-		a, err := req.Approval()
-		if err != nil {
-			break
-		}
-		switch {
-		case a.Legacy && a.Kind == abi.ApprovalCommand:
-			return "legacyExecApproval"
-		case a.Legacy:
-			return "legacyPatchApproval"
-		case a.Kind == abi.ApprovalPermissions:
-			return "permissions"
-		}
-		return string(a.Kind) + "Approval"
-	case abi.HookToolInput:
-		return "userInput"
-	case abi.HookToolCall:
-		return "toolCall"
-	}
-	return req.Method
-}
-
-// requestSummary describes a codex request in a few words.
-func requestSummary(req *host.Request) string {
-	var s string
-	switch hook, _ := req.Hook(); hook {
-	case abi.HookApproval:
-		if a, err := req.Approval(); err == nil {
-			s = a.Command
-			for _, c := range a.Changes {
-				s += " " + c.Kind + ":" + c.Path
-			}
-		}
-	case abi.HookToolInput:
-		if t, err := req.UserInput(); err == nil {
-			for _, q := range t.Questions {
-				s += " " + q.Question
-			}
-		}
-	case abi.HookToolCall:
-		if t, err := req.ToolCall(); err == nil {
-			s = t.Tool + " " + string(t.Arguments)
-		}
-	}
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 70 {
-		s = string(r[:69]) + "…"
-	}
-	return s
-}
-
-// A tapPlugin remembers the plugin's raw answers while the chain asks it.
-type tapPlugin struct {
-	plugins.Plugin
-	mu    sync.Mutex
-	calls []tapCall
-}
-
-type tapCall struct {
-	resp []byte
-	err  error
-}
-
-func (t *tapPlugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
-	resp, err := t.Plugin.Call(ctx, hook, req)
-	t.mu.Lock()
-	t.calls = append(t.calls, tapCall{resp, err})
-	t.mu.Unlock()
-	return resp, err
-}
-
-func (t *tapPlugin) take() []tapCall {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	c := t.calls
-	t.calls = nil
-	return c
-}
-
-// A tester runs cases and prints their results.
-type tester struct {
-	plugin   plugins.Plugin
-	tap      *tapPlugin
-	manifest *abi.Manifest
-	chain    *chain.Chain
-	verbose  bool
-	print    bool
-	out      io.Writer
-	skipped  []string
-
-	mu  sync.Mutex
-	rec *chain.DecisionRecord
-}
-
-func (r *tester) onDecision(rec *chain.DecisionRecord) {
-	r.mu.Lock()
-	r.rec = rec
-	r.mu.Unlock()
-}
-
-// An outcome is what happened to one case's request.
-type outcome struct {
-	resp    []byte // the plugin's response (ABI JSON)
-	err     error  // the plugin failed
-	refused error  // the host refused the plugin's answer
-	wire    any    // what the host sends codex (codex requests)
-	notAsk  string // why the plugin was not asked
-}
-
-// failure is the plugin's failure, or the host's refusal of its answer.
-func (o *outcome) failure() error {
-	if o.err != nil {
-		return o.err
-	}
-	return o.refused
-}
-
-func (r *tester) runCase(ctx context.Context, tc *testCase) bool {
-	t0 := time.Now()
-	var o outcome
-	switch {
-	case tc.events != nil:
-		o = r.render(ctx, tc.events)
-	case tc.req != nil:
-		o = r.viaHost(ctx, tc)
-	default:
-		o = r.direct(ctx, tc)
-	}
-	took := time.Since(t0)
-	problems := tc.check(&o, r.print)
-	status := "PASS"
-	if len(problems) > 0 {
-		status = "FAIL"
-	}
-	if status == "PASS" && !r.verbose {
-		return true
-	}
-	fmt.Fprintf(r.out, "--- %s: %s (%s)\n", status, tc.name, fmtDuration(took))
-	for _, p := range problems {
-		fmt.Fprintln(r.out, indent(p, "    "))
-	}
-	if r.verbose || len(problems) > 0 {
-		for _, line := range tc.describe(&o) {
-			fmt.Fprintln(r.out, indent(line, "    "))
-		}
-	}
-	return len(problems) == 0
-}
-
 func fmtDuration(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
@@ -406,365 +206,4 @@ func fmtDuration(d time.Duration) string {
 
 func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
-}
-
-// direct asks the plugin an ABI request and checks its answer the way the
-// host would.
-func (r *tester) direct(ctx context.Context, tc *testCase) outcome {
-	var o outcome
-	if !r.manifest.Implements(tc.hook) {
-		o.notAsk = fmt.Sprintf("the plugin does not implement the %s hook (its hooks: %s)", tc.hook, hookList(r.manifest))
-		return o
-	}
-	o.resp, o.err = r.plugin.Call(ctx, tc.hook, tc.payload)
-	if o.err != nil {
-		return o
-	}
-	switch tc.hook {
-	case abi.HookApproval:
-		var req abi.ApprovalRequest
-		var resp abi.ApprovalResponse
-		_ = json.Unmarshal(tc.payload, &req)
-		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && resp.Decision != abi.Abstain {
-			_, o.refused = (&host.ApprovalRequest{Method: approvalMethod(&req), ApprovalRequest: &req}).Answer(&resp)
-		}
-	case abi.HookToolInput:
-		var req abi.ToolInputRequest
-		var resp abi.ToolInputResponse
-		_ = json.Unmarshal(tc.payload, &req)
-		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && !resp.Abstain {
-			_, o.refused = (&host.UserInputRequest{ToolInputRequest: &req}).Answer(&resp)
-		}
-	case abi.HookToolCall:
-		var resp abi.ToolCallResponse
-		if o.refused = decodeResp(o.resp, &resp); o.refused == nil {
-			_, o.refused = (&host.ToolCallRequest{ToolCallRequest: &abi.ToolCallRequest{}}).Answer(&resp)
-		}
-	case abi.HookEventRender:
-		var resp abi.RenderResponse
-		o.refused = decodeResp(o.resp, &resp)
-	}
-	return o
-}
-
-func decodeResp(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("the response is not valid JSON for the hook: %v", err)
-	}
-	if a, ok := v.(*abi.ApprovalResponse); ok && !a.Decision.Valid() {
-		return fmt.Errorf("invalid decision %q", a.Decision)
-	}
-	return nil
-}
-
-// approvalMethod is the codex method of an ABI approval's kind, for the
-// host's check of the answer.
-func approvalMethod(a *abi.ApprovalRequest) string {
-	switch {
-	case a.Kind == abi.ApprovalCommand && a.Legacy:
-		return "execCommandApproval"
-	case a.Kind == abi.ApprovalFileChange && a.Legacy:
-		return "applyPatchApproval"
-	case a.Kind == abi.ApprovalFileChange:
-		return "item/fileChange/requestApproval"
-	case a.Kind == abi.ApprovalPermissions:
-		return "item/permissions/requestApproval"
-	}
-	return "item/commandExecution/requestApproval"
-}
-
-// viaHost answers a codex request with the host's chain holding only the
-// plugin, as in a live run, and keeps both the plugin's own answer and the
-// one the host sends codex.
-func (r *tester) viaHost(ctx context.Context, tc *testCase) outcome {
-	var o outcome
-	r.tap.take()
-	r.mu.Lock()
-	r.rec = nil
-	r.mu.Unlock()
-	ans, err := tc.req.Serve(ctx, r.chain)
-	if err != nil {
-		o.err = err
-		return o
-	}
-	_ = json.Unmarshal(ans, &o.wire)
-	calls := r.tap.take()
-	if len(calls) == 0 {
-		if tc.hook == abi.HookToolCall {
-			name := ""
-			if t, err := tc.req.ToolCall(); err == nil {
-				name = t.Tool
-			}
-			o.notAsk = fmt.Sprintf("the plugin does not serve the tool %q", name)
-		} else {
-			o.notAsk = fmt.Sprintf("the plugin does not implement the %s hook (its hooks: %s)", tc.hook, hookList(r.manifest))
-		}
-		return o
-	}
-	o.resp, o.err = calls[0].resp, calls[0].err
-	r.mu.Lock()
-	rec := r.rec
-	r.mu.Unlock()
-	if o.err == nil && rec != nil && len(rec.Answers) > 0 && rec.Answers[0].Err != nil {
-		o.refused = rec.Answers[0].Err
-	}
-	return o
-}
-
-// render renders events the way the host's renderer does: in batches
-// when the plugin declares FeatureRenderBatch, else one at a time.
-func (r *tester) render(ctx context.Context, events []abi.Event) outcome {
-	var o outcome
-	var out strings.Builder
-	batch := 1
-	if r.manifest.Features.Has(abi.FeatureRenderBatch) {
-		batch = 64
-	}
-	for i := 0; i < len(events); i += batch {
-		resp, err := plugins.Call[abi.RenderResponse](ctx, r.plugin, abi.HookEventRender, &abi.RenderRequest{Events: events[i:min(i+batch, len(events))]})
-		if err != nil {
-			o.err = err
-			break
-		}
-		out.WriteString(resp.Output)
-	}
-	o.resp, _ = json.Marshal(abi.RenderResponse{Output: out.String()})
-	return o
-}
-
-func hookList(m *abi.Manifest) string {
-	var s []string
-	for _, h := range m.Hooks {
-		s = append(s, h.String())
-	}
-	return strings.Join(s, ", ")
-}
-
-// check compares an outcome with the case's expectations and returns
-// what differs, each as a short text (possibly with a diff).
-func (tc *testCase) check(o *outcome, printOnly bool) []string {
-	if o.notAsk != "" {
-		return []string{o.notAsk}
-	}
-	e := &tc.expect
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	wantErr := (e.Error != nil && *e.Error) || e.ErrorContains != nil
-	if f := o.failure(); f != nil {
-		switch {
-		case wantErr:
-			if e.ErrorContains != nil && !strings.Contains(f.Error(), *e.ErrorContains) {
-				add("error: want it to contain %q, got %q", *e.ErrorContains, oneLine(f.Error()))
-			}
-		case o.err != nil:
-			add("the plugin failed: %s", oneLine(o.err.Error()))
-		default:
-			add("the host refuses the plugin's answer: %s", oneLine(o.refused.Error()))
-		}
-	} else if wantErr {
-		add("error: want the plugin to fail, it answered %s", compactJSON(o.resp))
-	}
-	if tc.answer != nil && !reflect.DeepEqual(tc.answer, o.wire) {
-		problems = append(problems, jsonDiff("answer to codex", tc.answer, o.wire))
-	}
-	if tc.hasRecorded && !printOnly {
-		if tc.recordedErr != "" {
-			add("the recorded run answered with an error (%s); the plugin's answer cannot match it", tc.recordedErr)
-		} else {
-			var rec any
-			_ = json.Unmarshal(tc.recorded, &rec)
-			if !reflect.DeepEqual(rec, o.wire) {
-				problems = append(problems, jsonDiff("answer to codex, recorded", rec, o.wire))
-			}
-		}
-	}
-	if o.failure() != nil {
-		return problems
-	}
-	switch tc.hook {
-	case abi.HookApproval:
-		var resp abi.ApprovalResponse
-		_ = json.Unmarshal(o.resp, &resp)
-		if e.Decision != nil && string(resp.Decision) != *e.Decision {
-			add("decision: want %q, got %q", *e.Decision, resp.Decision)
-		}
-		if e.Reason != nil && resp.Reason != *e.Reason {
-			add("reason: want %q, got %q", *e.Reason, resp.Reason)
-		}
-		if e.ReasonContains != nil && !strings.Contains(resp.Reason, *e.ReasonContains) {
-			add("reason: want it to contain %q, got %q", *e.ReasonContains, resp.Reason)
-		}
-	case abi.HookToolInput:
-		var resp abi.ToolInputResponse
-		_ = json.Unmarshal(o.resp, &resp)
-		if e.Abstain != nil && resp.Abstain != *e.Abstain {
-			add("abstain: want %v, got %v", *e.Abstain, resp.Abstain)
-		}
-		if e.Answers != nil && !equalAnswers(e.Answers, resp.Answers) {
-			problems = append(problems, jsonDiff("answers", e.Answers, resp.Answers))
-		}
-	case abi.HookToolCall:
-		var resp abi.ToolCallResponse
-		_ = json.Unmarshal(o.resp, &resp)
-		text := contentText(resp.Content)
-		if e.Success != nil && resp.Success != *e.Success {
-			add("success: want %v, got %v", *e.Success, resp.Success)
-		}
-		if e.Content != nil && text != *e.Content {
-			problems = append(problems, textDiff("content", *e.Content, text))
-		}
-		if e.ContentContains != nil && !strings.Contains(text, *e.ContentContains) {
-			add("content: want it to contain %q, got %q", *e.ContentContains, text)
-		}
-	case abi.HookEventRender:
-		var resp abi.RenderResponse
-		_ = json.Unmarshal(o.resp, &resp)
-		if e.Output != nil && resp.Output != *e.Output {
-			problems = append(problems, textDiff("output", *e.Output, resp.Output))
-		}
-		if e.OutputContains != nil && !strings.Contains(resp.Output, *e.OutputContains) {
-			add("output: want it to contain %q, got %q", *e.OutputContains, resp.Output)
-		}
-	}
-	return problems
-}
-
-func equalAnswers(a, b map[string][]string) bool {
-	return maps.EqualFunc(a, b, slices.Equal[[]string])
-}
-
-func contentText(cs []abi.Content) string {
-	var parts []string
-	for _, c := range cs {
-		if c.Type == "text" {
-			parts = append(parts, c.Text)
-		} else {
-			parts = append(parts, "["+c.Type+" "+c.ImageURL+"]")
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
-// describe prints what the plugin answered, for -v and failures.
-func (tc *testCase) describe(o *outcome) []string {
-	if o.notAsk != "" {
-		return nil
-	}
-	var lines []string
-	if f := o.failure(); f != nil {
-		if o.err == nil {
-			lines = append(lines, "plugin:  "+compactJSON(o.resp))
-		} else {
-			lines = append(lines, "plugin failed: "+oneLine(o.err.Error()))
-		}
-	} else {
-		switch tc.hook {
-		case abi.HookApproval:
-			var resp abi.ApprovalResponse
-			_ = json.Unmarshal(o.resp, &resp)
-			s := "plugin:  " + string(resp.Decision)
-			if resp.Reason != "" {
-				s += fmt.Sprintf(" (%s)", resp.Reason)
-			}
-			lines = append(lines, s)
-		case abi.HookEventRender:
-			var resp abi.RenderResponse
-			_ = json.Unmarshal(o.resp, &resp)
-			lines = append(lines, "output:")
-			if resp.Output == "" {
-				lines = append(lines, "  (empty)")
-			} else {
-				lines = append(lines, indent(resp.Output, "  | "))
-			}
-		default:
-			lines = append(lines, "plugin:  "+compactJSON(o.resp))
-		}
-	}
-	if o.wire != nil {
-		b, _ := json.Marshal(o.wire)
-		lines = append(lines, "codex gets: "+string(b))
-	}
-	return lines
-}
-
-func compactJSON(b []byte) string {
-	var buf bytes.Buffer
-	if json.Compact(&buf, b) != nil {
-		return string(b)
-	}
-	s := buf.String()
-	if len(s) > 300 {
-		s = s[:299] + "…"
-	}
-	return s
-}
-
-// jsonDiff shows two JSON values as indented lines with a line diff.
-func jsonDiff(what string, want, got any) string {
-	w, _ := json.MarshalIndent(want, "", "  ")
-	g, _ := json.MarshalIndent(got, "", "  ")
-	return textDiff(what, string(w), string(g))
-}
-
-// textDiff shows want and got as a line diff: "-" lines are expected
-// only, "+" lines are what the plugin gave instead.
-func textDiff(what, want, got string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s differs (-want +got):", what)
-	for _, l := range lineDiff(strings.Split(want, "\n"), strings.Split(got, "\n")) {
-		b.WriteString("\n  " + l)
-	}
-	return b.String()
-}
-
-// lineDiff is a longest-common-subsequence line diff.
-func lineDiff(a, b []string) []string {
-	const maxLines = 2000
-	if len(a) > maxLines || len(b) > maxLines {
-		var out []string
-		for _, l := range a {
-			out = append(out, "- "+l)
-		}
-		for _, l := range b {
-			out = append(out, "+ "+l)
-		}
-		return out
-	}
-	// lcs[i][j] is the LCS length of a[i:] and b[j:].
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out []string
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] == b[j]:
-			out = append(out, "  "+a[i])
-			i++
-			j++
-		case lcs[i+1][j] >= lcs[i][j+1]:
-			out = append(out, "- "+a[i])
-			i++
-		default:
-			out = append(out, "+ "+b[j])
-			j++
-		}
-	}
-	for ; i < len(a); i++ {
-		out = append(out, "- "+a[i])
-	}
-	for ; j < len(b); j++ {
-		out = append(out, "+ "+b[j])
-	}
-	return out
 }

@@ -15,19 +15,6 @@ import (
 	"github.com/codexhost/codexhost/plugins/rules"
 )
 
-const policyUsage = `Usage: codexhost policy explain [--cwd DIR] RULES_FILE 'COMMAND LINE'
-
-Reads COMMAND LINE as bash would and prints what the rule policy of
-RULES_FILE makes of it: whether the engine vouches for the line (and if
-not, the construct and its column), each simple command's resolved argv
-and redirections, each rule tried and why it did or did not match, and
-the decision. Nothing is run.
-
-Flags:
-  --cwd DIR   the request's working directory (default: the current one)
-
-` + exitCodesHelp
-
 // cmdPolicyExplain runs "codexhost policy explain" with the arguments
 // after "explain".
 func cmdPolicyExplain(ctx context.Context, cio *cmdIO, args []string) error {

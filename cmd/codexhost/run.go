@@ -16,10 +16,10 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
-	"github.com/codexhost/codexhost/host/judge"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/audit"
+	"github.com/codexhost/codexhost/plugins/judge"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/rpc"
 )

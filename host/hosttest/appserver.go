@@ -96,7 +96,21 @@ func FakeAppServer(scenario string) int {
 		case "collaborationMode/list":
 			send(map[string]any{"id": m.ID, "result": map[string]any{"data": []any{
 				map[string]any{"name": "Plan", "mode": "plan"}, map[string]any{"name": "Default", "mode": "default"}}}})
-		case "thread/start":
+		case "thread/turns/list":
+			// Two stored turns of th1, in the order asked for.
+			var p struct {
+				SortDirection string `json:"sortDirection"`
+			}
+			_ = json.Unmarshal(m.Params, &p)
+			turns := []any{
+				map[string]any{"id": "tu-a", "items": []any{map[string]any{"type": "agentMessage", "id": "m-a", "text": "first"}}, "status": "completed"},
+				map[string]any{"id": "tu-b", "items": []any{}, "status": "interrupted"},
+			}
+			if p.SortDirection == "desc" {
+				turns[0], turns[1] = turns[1], turns[0]
+			}
+			send(map[string]any{"id": m.ID, "result": map[string]any{"data": turns}})
+		case "thread/start", "thread/resume":
 			send(map[string]any{"id": m.ID, "result": map[string]any{"thread": thread, "model": "m", "modelProvider": "fake",
 				"cwd": "/tmp", "approvalPolicy": "on-request", "approvalsReviewer": "user", "sandbox": map[string]any{"type": "readOnly"}}})
 		case "turn/start":

@@ -60,9 +60,6 @@ func OpenCache(dir string) (*Cache, error) {
 	return &Cache{dir: dir}, nil
 }
 
-// Dir returns the cache's directory.
-func (c *Cache) Dir() string { return c.dir }
-
 func hexOf(digest string) (string, error) {
 	d, err := normDigest(digest)
 	if err != nil {

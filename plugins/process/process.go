@@ -148,7 +148,7 @@ var _ plugins.Plugin = (*Plugin)(nil)
 //   - the process exits or does not complete the handshake within
 //     StartTimeout (the message includes its stderr); it is killed;
 //   - plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits,
-//     plugins.ErrBadSettings, or a configure error.
+//     an error of Options.Admit, or a configure error.
 func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	p := &Plugin{path: path, restarting: make(chan struct{}, 1)}
 	p.closing, p.stopClosing = context.WithCancel(context.Background())
@@ -210,9 +210,11 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 		p.stop(context.Background(), pr, true)
 		return nil, err
 	}
-	if err := plugins.CheckSettings(&p.manifest, o.Settings); err != nil {
-		p.stop(context.Background(), pr, true)
-		return nil, err
+	if o.Admit != nil {
+		if err := o.Admit(&p.manifest); err != nil {
+			p.stop(context.Background(), pr, true)
+			return nil, err
+		}
 	}
 	if err := p.configure(lctx, pr); err != nil {
 		p.stop(context.Background(), pr, true)
@@ -305,7 +307,7 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 			// ours; they come last so that Options.Env cannot override
 			// them.
 			penv := append(append(env, spec.Env...),
-				envClientCert+"="+string(host.certPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
+				envClientCert+"="+string(host.CertPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
 			r, err := newProcRunner(p.path, o.Args, penv, tlsBlob(server))
 			pr.runnerMu.Lock()
 			pr.runner, runErr = r, err

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/internal/pluginwire"
 )
 
 // handshake runs a TLS handshake between client and server configurations.
@@ -47,8 +49,8 @@ func TestServerTLSFromHost(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, r.Close())
 	t.Setenv(envTLSFD, fmt.Sprint(fd))
-	t.Setenv(envClientCert, string(host.certPEM))
-	scfg, err := serverTLS()
+	t.Setenv(envClientCert, string(host.CertPEM))
+	scfg, err := pluginwire.ServerTLS()
 	require.NoError(t, err)
 	require.NotNil(t, scfg)
 
@@ -67,10 +69,10 @@ func TestServerTLSFromHost(t *testing.T) {
 
 func TestServerTLSWithoutHostKeys(t *testing.T) {
 	t.Setenv(envTLSFD, "")
-	cfg, err := serverTLS()
+	cfg, err := pluginwire.ServerTLS()
 	require.NoError(t, err)
 	assert.Nil(t, cfg, "go-plugin's AutoMTLS then")
 	t.Setenv(envTLSFD, "x")
-	_, err = serverTLS()
+	_, err = pluginwire.ServerTLS()
 	assert.Error(t, err)
 }

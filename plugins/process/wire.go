@@ -2,10 +2,9 @@ package process
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"os"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -13,85 +12,23 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/pluginwire"
 )
 
-// The gRPC service a process plugin serves (see docs/abi.md, "Process
-// binding"). It is defined by hand over the well-known wrapper messages so
-// that no generated code is needed, and a plugin in another language can
-// implement it with any gRPC library:
-//
-//	service codexhost.v1.Plugin {
-//	  rpc Describe(google.protobuf.Empty) returns (google.protobuf.BytesValue);   // manifest JSON
-//	  rpc Configure(google.protobuf.BytesValue) returns (google.protobuf.BytesValue); // settings → result
-//	  rpc Handle(google.protobuf.BytesValue) returns (google.protobuf.BytesValue);    // request → result
-//	}
-//
-// A Handle request is the hook number as 4 big-endian bytes followed by the
-// request JSON. A result is a status byte followed by the JSON payload,
-// exactly as in the Wasm binding.
-const serviceName = "codexhost.v1.Plugin"
+// The gRPC service a process plugin serves: see pluginwire.ServiceName.
+// The host is a go-plugin client and calls it with grpc-go; the plugin side
+// (sdk-guest) serves it with internal/pluginwire.
+const serviceName = pluginwire.ServiceName
 
-// A Server is what a process plugin implements; sdk-guest implements it.
-type Server interface {
-	Describe() []byte
-	Configure(settings []byte) (abi.Status, []byte)
-	Handle(ctx context.Context, hook abi.Hook, req []byte) (abi.Status, []byte)
-}
-
-var serviceDesc = grpc.ServiceDesc{
-	ServiceName: serviceName,
-	HandlerType: (*Server)(nil),
-	Methods: []grpc.MethodDesc{
-		{MethodName: "Describe", Handler: describeHandler},
-		{MethodName: "Configure", Handler: configureHandler},
-		{MethodName: "Handle", Handler: handleHandler},
-	},
-	Metadata: "codexhost/plugin.proto",
-}
-
-func result(st abi.Status, payload []byte) *wrapperspb.BytesValue {
-	out := make([]byte, 1+len(payload))
-	out[0] = byte(st)
-	copy(out[1:], payload)
-	return wrapperspb.Bytes(out)
-}
-
-func describeHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-	if err := dec(new(emptypb.Empty)); err != nil {
-		return nil, err
-	}
-	return wrapperspb.Bytes(srv.(Server).Describe()), nil
-}
-
-func configureHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-	in := new(wrapperspb.BytesValue)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	return result(srv.(Server).Configure(in.Value)), nil
-}
-
-func handleHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-	in := new(wrapperspb.BytesValue)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if len(in.Value) < 4 {
-		return result(abi.StatusError, []byte(`{"code":3,"message":"request shorter than its hook number"}`)), nil
-	}
-	hook := abi.Hook(binary.BigEndian.Uint32(in.Value))
-	return result(srv.(Server).Handle(ctx, hook, in.Value[4:])), nil
-}
-
-// grpcPlugin adapts the service to go-plugin.
+// grpcPlugin adapts the service to go-plugin, host side: the plugin side
+// is internal/pluginwire.
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	impl Server // set on the plugin side only
 }
 
-func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	s.RegisterService(&serviceDesc, p.impl)
-	return nil
+// GRPCServer implements plugin.GRPCPlugin; the host never serves.
+func (p *grpcPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("process: the host does not serve plugins")
 }
 
 func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
@@ -136,27 +73,6 @@ var handshake = plugin.HandshakeConfig{
 	ProtocolVersion:  uint(abi.Version),
 	MagicCookieKey:   abi.HandshakeCookieKey,
 	MagicCookieValue: abi.HandshakeCookieValue,
-}
-
-// Serve serves s as a codexhost process plugin over gRPC and does not
-// return. It is called by sdk-guest's Main; plugin authors do not call it.
-// The plugin's stdout belongs to go-plugin's handshake: write logs to
-// stderr, which the host captures.
-func Serve(s Server) {
-	cfg := &plugin.ServeConfig{
-		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{abi.PluginName: &grpcPlugin{impl: s}},
-		GRPCServer:      plugin.DefaultGRPCServer,
-	}
-	tlsCfg, err := serverTLS()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "codexhost plugin: mutual TLS:", err)
-		os.Exit(1)
-	}
-	if tlsCfg != nil {
-		cfg.TLSProvider = func() (*tls.Config, error) { return tlsCfg, nil }
-	}
-	plugin.Serve(cfg)
 }
 
 func unpack(b []byte) (abi.Status, []byte, error) {

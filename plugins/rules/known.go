@@ -383,7 +383,12 @@ func sedScriptDanger(s string) string {
 			}
 			d := s[i]
 			i++
-			if !delimited(d) || !delimited(d) {
+			// Two delimited parts: the pattern, then the replacement
+			// (or the target set).
+			if !delimited(d) {
+				return "sed script: unterminated y"
+			}
+			if !delimited(d) {
 				return "sed script: unterminated y"
 			}
 		case 's':
@@ -392,7 +397,12 @@ func sedScriptDanger(s string) string {
 			}
 			d := s[i]
 			i++
-			if !delimited(d) || !delimited(d) {
+			// Two delimited parts: the pattern, then the replacement
+			// (or the target set).
+			if !delimited(d) {
+				return "sed script: unterminated s"
+			}
+			if !delimited(d) {
 				return "sed script: unterminated s"
 			}
 			for i < len(s) && strings.IndexByte(" \t\n;}", s[i]) < 0 {

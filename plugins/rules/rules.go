@@ -444,7 +444,7 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 				if !why {
 					return no
 				}
-				return fmt.Sprintf("%s", reason)
+				return reason
 			}
 			i = sub
 		}
@@ -515,7 +515,7 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 		if !why {
 			return no
 		}
-		return fmt.Sprintf("command_regex does not match")
+		return "command_regex does not match"
 	}
 	return ""
 }

@@ -315,9 +315,11 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		in.close()
 		return nil, err
 	}
-	if err := plugins.CheckSettings(&p.manifest, o.Settings); err != nil {
-		in.close()
-		return nil, err
+	if o.Admit != nil {
+		if err := o.Admit(&p.manifest); err != nil {
+			in.close()
+			return nil, err
+		}
 	}
 	if p.manifest.Capabilities.Network || o.Grants.Network {
 		in.close()

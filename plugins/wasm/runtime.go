@@ -414,8 +414,8 @@ func (rt *Runtime) LoadFile(ctx context.Context, path string, opts *Options) (*P
 //     for the network (a Wasm plugin cannot have it).
 //   - [plugins.ErrLimits]: the manifest's Limits ask for more memory than
 //     MemoryLimitPages or a longer call than Timeout.
-//   - [plugins.ErrBadSettings]: opts.Settings do not match the manifest's
-//     SettingsSchema; the guest's configure is not called.
+//   - an error of opts.Admit (plugins/load's settings and tool checks);
+//     the guest's configure is not called.
 //   - *abi.Error, with code abi.CodeBadConfig as a rule: configure
 //     refused the settings.
 //   - plugins.ErrClosed: the Runtime is closed.

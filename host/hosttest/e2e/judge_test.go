@@ -14,9 +14,9 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
-	"github.com/codexhost/codexhost/host/judge"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/judge"
 )
 
 // judgeScript answers the judge's turns with verdict and plays the agent

@@ -44,13 +44,6 @@ func (h *hist) record(d time.Duration) {
 	h.n++
 }
 
-func (h *hist) merge(o *hist) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-}
-
 // quantile returns the q-quantile (0 < q <= 1) of the recorded values.
 func (h *hist) quantile(q float64) time.Duration {
 	if h.n == 0 {

@@ -137,7 +137,6 @@ type (
 	ConfiguredHookMatcherGroup                      = wire.ConfiguredHookMatcherGroup
 	ContentItem                                     = wire.ContentItem
 	ContentItemType                                 = wire.ContentItemType
-	ContextCompactedNotification                    = wire.ContextCompactedNotification
 	CreditsSnapshot                                 = wire.CreditsSnapshot
 	CurrentTimeReadParams                           = wire.CurrentTimeReadParams
 	CurrentTimeReadResponse                         = wire.CurrentTimeReadResponse

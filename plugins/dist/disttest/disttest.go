@@ -167,9 +167,6 @@ func (r *Registry) Stop() {
 	r.cmd = nil
 }
 
-// Log returns what the registry printed.
-func (r *Registry) Log() string { return r.out.String() }
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

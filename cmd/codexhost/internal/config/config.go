@@ -91,8 +91,12 @@ type Plugin struct {
 	// SettingsFiles maps a settings key to a file whose text becomes that
 	// key's string value (e.g. rules = "rules.toml").
 	SettingsFiles map[string]string `toml:"settings_files"`
-	Grants        Grants            `toml:"grants"`
-	CrashBudget   CrashBudget       `toml:"crash_budget"`
+	// SettingsFile is a file that holds the whole settings object: TOML
+	// for a .toml file, else JSON (see ReadSettingsFile). It goes alone,
+	// without Settings and SettingsFiles.
+	SettingsFile string      `toml:"settings_file"`
+	Grants       Grants      `toml:"grants"`
+	CrashBudget  CrashBudget `toml:"crash_budget"`
 	// RawSettings, if set, are the settings as JSON (from a flag); they
 	// replace Settings and SettingsFiles.
 	RawSettings json.RawMessage `toml:"-"`
@@ -410,6 +414,9 @@ func (f *File) validate(name string, data []byte) error {
 				return fmt.Errorf("%s: plugin %q: settings key %q is set both in settings and in settings_files", name, p.Name, k)
 			}
 		}
+		if p.SettingsFile != "" && (len(p.Settings) > 0 || len(p.SettingsFiles) > 0) {
+			return fmt.Errorf("%s: plugin %q: settings_file goes alone, without settings and settings_files", name, p.Name)
+		}
 		if _, err := json.Marshal(p.Settings); err != nil {
 			return fmt.Errorf("%s: plugin %q: settings cannot be passed as JSON: %v", name, p.Name, err)
 		}
@@ -468,6 +475,7 @@ func (f *File) resolve() {
 	for i := range f.Plugins {
 		p := &f.Plugins[i]
 		abs(&p.Path)
+		abs(&p.SettingsFile)
 		for k, v := range p.SettingsFiles {
 			abs(&v)
 			p.SettingsFiles[k] = v
@@ -483,6 +491,13 @@ func (f *File) resolve() {
 func (p *Plugin) SettingsJSON() (json.RawMessage, error) {
 	if p.RawSettings != nil {
 		return p.RawSettings, nil
+	}
+	if p.SettingsFile != "" {
+		b, err := ReadSettingsFile(p.SettingsFile)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q: settings_file: %w", p.Name, err)
+		}
+		return b, nil
 	}
 	if len(p.Settings) == 0 && len(p.SettingsFiles) == 0 {
 		return nil, nil
@@ -528,6 +543,9 @@ func (f *File) WatchedFiles() []string {
 		}
 		for _, s := range p.SettingsFiles {
 			out = append(out, s)
+		}
+		if p.SettingsFile != "" {
+			out = append(out, p.SettingsFile)
 		}
 	}
 	return out

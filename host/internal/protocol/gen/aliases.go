@@ -27,7 +27,7 @@ func writeAliases(srcDir, importPath, outFile string) error {
 		if strings.HasSuffix(f, "_test.go") {
 			continue
 		}
-		af, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		af, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution|parser.ParseComments)
 		if err != nil {
 			return err
 		}
@@ -39,7 +39,9 @@ func writeAliases(srcDir, importPath, outFile string) error {
 			for _, spec := range gd.Specs {
 				switch s := spec.(type) {
 				case *ast.TypeSpec:
-					if s.Name.IsExported() {
+					// A deprecated wire type gets no alias: host does
+					// not use it, and an alias would be a use of it.
+					if s.Name.IsExported() && !deprecated(gd.Doc) && !deprecated(s.Doc) {
 						types = append(types, s.Name.Name)
 					}
 				case *ast.ValueSpec:
@@ -85,4 +87,18 @@ import wire %[1]q
 		return err
 	}
 	return os.Chmod(outFile, 0o644)
+}
+
+// deprecated reports whether doc has a paragraph that starts with
+// "Deprecated:", as go doc and staticcheck read it.
+func deprecated(doc *ast.CommentGroup) bool {
+	if doc == nil {
+		return false
+	}
+	for _, p := range strings.Split(doc.Text(), "\n\n") {
+		if strings.HasPrefix(p, "Deprecated:") {
+			return true
+		}
+	}
+	return false
 }

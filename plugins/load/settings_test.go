@@ -1,4 +1,4 @@
-package plugins_test
+package load_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/load"
 )
 
 const testSchema = `{
@@ -37,20 +38,20 @@ func TestCheckSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := plugins.CheckSettings(m, json.RawMessage(tt.settings))
+			err := load.CheckSettings(m, json.RawMessage(tt.settings))
 			if tt.err == "" {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, plugins.ErrBadSettings)
+			require.ErrorIs(t, err, load.ErrBadSettings)
 			require.ErrorContains(t, err, tt.err)
 		})
 	}
 }
 
 func TestCheckSettingsWithoutSchema(t *testing.T) {
-	require.NoError(t, plugins.CheckSettings(&abi.Manifest{Name: "p"}, json.RawMessage(`{"anything": 1}`)))
-	require.NoError(t, plugins.CheckSettings(&abi.Manifest{Name: "p"}, nil))
+	require.NoError(t, load.CheckSettings(&abi.Manifest{Name: "p"}, json.RawMessage(`{"anything": 1}`)))
+	require.NoError(t, load.CheckSettings(&abi.Manifest{Name: "p"}, nil))
 }
 
 func TestCheckSettingsBadSchema(t *testing.T) {
@@ -63,7 +64,7 @@ func TestCheckSettingsBadSchema(t *testing.T) {
 		"file ref":   `{"$ref": "file:///etc/passwd"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := plugins.CheckSettings(&abi.Manifest{Name: "p", SettingsSchema: abi.RawJSON(schema)}, json.RawMessage(`{}`))
+			err := load.CheckSettings(&abi.Manifest{Name: "p", SettingsSchema: abi.RawJSON(schema)}, json.RawMessage(`{}`))
 			require.ErrorIs(t, err, plugins.ErrBadManifest)
 		})
 	}

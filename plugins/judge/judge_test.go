@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
-	"github.com/codexhost/codexhost/host/judge"
+	"github.com/codexhost/codexhost/plugins/judge"
 )
 
 func TestParseVerdict(t *testing.T) {

@@ -1,4 +1,10 @@
-package main
+// Package cases runs a plugin against requests and checks its answers: the
+// cases of a cases file (TOML or JSON, docs/cli.md), or the requests of a
+// transcript recorded with codexhost run --record, replayed through the
+// host's own translation and checks. codexhost plugin test is its command
+// line; plugin authors call it from go test through
+// plugins/plugintest.RunCases.
+package cases
 
 import (
 	"bytes"
@@ -83,9 +89,11 @@ type expectSpec struct {
 	Answer any `toml:"answer" json:"answer"`
 }
 
-// A testCase is a case ready to run.
-type testCase struct {
-	name string
+// A Case is a request ready to run, and what to expect of the answer.
+type Case struct {
+	// Name names the case: the cases file's name, or the transcript's
+	// file, line and request.
+	Name string
 	hook abi.Hook
 	// payload is the ABI request (abi-form cases).
 	payload []byte
@@ -102,31 +110,30 @@ type testCase struct {
 	events []abi.Event
 }
 
-// loadCases reads and checks a cases file. Errors name the file and the
-// case.
-func loadCases(path string) (cases []*testCase, settings json.RawMessage, err error) {
+// ReadFile reads and checks a cases file. Errors name the file and the
+// case; errors.Is(err, fs.ErrNotExist) holds for a missing file.
+func ReadFile(path string) (*Suite, error) {
+	var cases []*Case
+	var settings json.RawMessage
 	data, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, usageErr("--cases %s: no such file", path)
-		}
-		return nil, nil, usageErr("--cases %s: %v", path, unwrapPathError(err))
+		return nil, err
 	}
 	var f casesFile
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
-			return nil, nil, usageErr("%s: %v", path, err)
+			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	} else {
 		md, err := toml.Decode(string(data), &f)
 		if err != nil {
 			var pe toml.ParseError
 			if errors.As(err, &pe) {
-				return nil, nil, usageErr("%s:%d: %s", path, pe.Position.Line, oneLine(pe.Message))
+				return nil, fmt.Errorf("%s:%d: %s", path, pe.Position.Line, firstLine(pe.Message))
 			}
-			return nil, nil, usageErr("%s: %s", path, oneLine(err.Error()))
+			return nil, fmt.Errorf("%s: %s", path, firstLine(err.Error()))
 		}
 		var unknown []string
 		for _, k := range md.Undecoded() {
@@ -139,21 +146,22 @@ func loadCases(path string) (cases []*testCase, settings json.RawMessage, err er
 			unknown = append(unknown, k.String())
 		}
 		if len(unknown) > 0 {
-			return nil, nil, usageErr("%s: unknown key %s (a typo would silently skip a check)", path, strings.Join(unknown, ", "))
+			return nil, fmt.Errorf("%s: unknown key %s (a typo would silently skip a check)", path, strings.Join(unknown, ", "))
 		}
 	}
 	if f.Settings != nil {
+		var err error
 		if settings, err = jsonValue(f.Settings); err != nil {
-			return nil, nil, usageErr("%s: settings: %v", path, err)
+			return nil, fmt.Errorf("%s: settings: %v", path, err)
 		}
 	}
 	if len(f.Cases) == 0 {
-		return nil, nil, usageErr("%s: no cases (add [[case]] tables)", path)
+		return nil, fmt.Errorf("%s: no cases (add [[case]] tables)", path)
 	}
 	seen := map[string]bool{}
 	for i, spec := range f.Cases {
 		tc, err := spec.compile()
-		if tc != nil && seen[tc.name] {
+		if tc != nil && seen[tc.Name] {
 			err = fmt.Errorf("the name is used twice")
 		}
 		if err != nil {
@@ -161,12 +169,12 @@ func loadCases(path string) (cases []*testCase, settings json.RawMessage, err er
 			if name == "" {
 				name = "(no name)"
 			}
-			return nil, nil, usageErr("%s: case %d %q: %v", path, i+1, name, err)
+			return nil, fmt.Errorf("%s: case %d %q: %v", path, i+1, name, err)
 		}
-		seen[tc.name] = true
+		seen[tc.Name] = true
 		cases = append(cases, tc)
 	}
-	return cases, settings, nil
+	return &Suite{Settings: settings, cases: cases}, nil
 }
 
 // jsonValue turns a TOML or JSON value into JSON; a string is JSON text.
@@ -198,11 +206,11 @@ func strictJSON[T any](table map[string]any) ([]byte, *T, error) {
 }
 
 // compile checks a case and prepares its request.
-func (s *caseSpec) compile() (*testCase, error) {
+func (s *caseSpec) compile() (*Case, error) {
 	if s.Name == "" {
 		return nil, errors.New("no name")
 	}
-	tc := &testCase{name: s.Name, expect: s.Expect}
+	tc := &Case{Name: s.Name, expect: s.Expect}
 	var set []string
 	var err error
 	if s.Approval != nil {
@@ -270,7 +278,7 @@ func (s *caseSpec) compile() (*testCase, error) {
 
 // checkExpect refuses expectations that do not apply to the case's hook,
 // and a case that expects nothing.
-func (tc *testCase) checkExpect() error {
+func (tc *Case) checkExpect() error {
 	e := &tc.expect
 	type field struct {
 		name string

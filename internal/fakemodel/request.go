@@ -1,4 +1,4 @@
-package hosttest
+package fakemodel
 
 import (
 	"encoding/json"

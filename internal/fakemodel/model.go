@@ -1,4 +1,4 @@
-package hosttest
+package fakemodel
 
 import (
 	"compress/gzip"

@@ -1,4 +1,4 @@
-package hosttest
+package fakemodel
 
 import (
 	"encoding/json"
@@ -215,6 +215,9 @@ type ExecArgs struct {
 	PrefixRule         []string `json:"prefix_rule,omitempty"`
 }
 
+// ExecCommandArgs is an exec_command call with these arguments.
+func ExecCommandArgs(args ExecArgs) Reply { return FunctionCall("exec_command", args) }
+
 // ExecCommand is an exec_command call of cmd asking to run outside the
 // sandbox (sandbox_permissions "require_escalated"), so that with
 // approval_policy "on-request" app-server asks the client with
@@ -226,9 +229,6 @@ func ExecCommand(cmd string) Reply {
 		Justification:      "run " + cmd,
 	})
 }
-
-// ExecCommandArgs is an exec_command call with these arguments.
-func ExecCommandArgs(args ExecArgs) Reply { return FunctionCall("exec_command", args) }
 
 // ApplyPatch is a call of codex's freeform apply_patch tool (a
 // custom_tool_call) with this patch text. Codex only offers the tool when the

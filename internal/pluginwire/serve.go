@@ -1,0 +1,412 @@
+package pluginwire
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+)
+
+// maxRequestBytes bounds a request message from the host.
+const maxRequestBytes = 64 << 20
+
+// gRPC status codes used here.
+const (
+	codeOK            = 0
+	codeInvalidArg    = 3
+	codeResourceLimit = 8
+	codeUnimplemented = 12
+	codeInternal      = 13
+)
+
+// Serve serves s as a codexhost process plugin and does not return: it
+// prints go-plugin's handshake line on stdout and answers the host on a
+// Unix socket (TCP on loopback on Windows) with mutual TLS when the host
+// asks for it. Afterwards the plugin's stdout and stderr go to the host
+// through go-plugin's stdio stream. It exits 0 when the host asks it to
+// shut down, 1 if it cannot serve.
+func Serve(s Server) {
+	if err := serve(s); err != nil {
+		fmt.Fprintln(os.Stderr, "codexhost plugin:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func serve(s Server) error {
+	tlsCfg, err := ServerTLS()
+	if err != nil {
+		return fmt.Errorf("mutual TLS: %w", err)
+	}
+	serverCert := ""
+	if tlsCfg == nil && os.Getenv(EnvClientCert) != "" {
+		// A host with go-plugin's AutoMTLS: answer with a certificate of
+		// our own, announced in the handshake.
+		if tlsCfg, serverCert, err = autoTLS(); err != nil {
+			return fmt.Errorf("mutual TLS: %w", err)
+		}
+	}
+	l, err := listen()
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer l.Close()
+
+	w := &wire{s: s, done: make(chan struct{})}
+	srv := &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	srv.Protocols = new(http.Protocols)
+	if tlsCfg != nil {
+		srv.Protocols.SetHTTP2(true)
+		tlsCfg.NextProtos = []string{"h2"}
+		l = tls.NewListener(l, tlsCfg)
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
+
+	// The plugin's stdout and stderr go to the host on the stdio stream
+	// from now on; the handshake line is the last thing on the real
+	// stdout.
+	if err := w.redirectStdio(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w.stdout, "%d|%d|%s|%s|grpc|%s\n", coreProtocolVersion, protocolVersion(),
+		l.Addr().Network(), l.Addr().String(), serverCert)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-w.done:
+		// Shutdown: let the answer go out, then exit.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		return nil
+	}
+}
+
+// protocolVersion is the ABI version, the handshake's app protocol
+// version; a host that speaks another refuses the plugin with a message
+// naming both.
+func protocolVersion() int {
+	_ = os.Getenv(envProtocolVersions) // the host checks; we speak one version
+	return int(abi.Version)
+}
+
+// listen listens where go-plugin's client expects a plugin to.
+func listen() (net.Listener, error) {
+	if runtime.GOOS == "windows" {
+		return net.Listen("tcp", "127.0.0.1:0")
+	}
+	f, err := os.CreateTemp(os.Getenv(envUnixSocketDir), "plugin")
+	if err != nil {
+		return nil, err
+	}
+	path := f.Name()
+	_ = f.Close()
+	if err := os.Remove(path); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil // a UnixListener removes its file on Close
+}
+
+// wire is the HTTP/2 handler of the plugin's gRPC services.
+type wire struct {
+	s Server
+
+	stdout                 *os.File // the real stdout, for the handshake
+	stdoutPipe, stderrPipe *os.File // read ends of the redirected stdio
+	stdioOnce              sync.Once
+	done                   chan struct{}
+	shutdown               sync.Once
+}
+
+// redirectStdio replaces os.Stdout and os.Stderr with pipes that the stdio
+// stream forwards to the host, as go-plugin does.
+func (w *wire) redirectStdio() error {
+	w.stdout = os.Stdout
+	or, ow, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	er, ew, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	w.stdoutPipe, w.stderrPipe = or, er
+	os.Stdout, os.Stderr = ow, ew
+	return nil
+}
+
+func (w *wire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+		http.Error(rw, "codexhost plugin: gRPC only", http.StatusUnsupportedMediaType)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/grpc")
+	rw.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+	ctx := r.Context()
+	if d, ok := grpcTimeout(r.Header.Get("Grpc-Timeout")); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	switch r.URL.Path {
+	case "/" + ServiceName + "/Describe":
+		w.unary(rw, r, func([]byte) []byte { return encodeBytes(w.s.Describe()) })
+	case "/" + ServiceName + "/Configure":
+		w.unary(rw, r, func(in []byte) []byte { return encodeBytes(result(w.s.Configure(decodeBytes(in)))) })
+	case "/" + ServiceName + "/Handle":
+		w.unary(rw, r, func(in []byte) []byte {
+			req := decodeBytes(in)
+			if len(req) < 4 {
+				return encodeBytes(result(abi.StatusError, []byte(`{"code":3,"message":"request shorter than its hook number"}`)))
+			}
+			return encodeBytes(result(w.s.Handle(ctx, abi.Hook(binary.BigEndian.Uint32(req)), req[4:])))
+		})
+	case "/plugin.GRPCController/Shutdown":
+		w.unary(rw, r, func([]byte) []byte { return nil })
+		w.shutdown.Do(func() { close(w.done) })
+	case "/plugin.GRPCStdio/StreamStdio":
+		w.streamStdio(rw, r)
+	default:
+		// go-plugin's broker, and anything else.
+		status(rw, codeUnimplemented, "unknown method "+r.URL.Path)
+	}
+}
+
+// unary reads one request message, and writes f's answer (a message).
+func (w *wire) unary(rw http.ResponseWriter, r *http.Request, f func(in []byte) []byte) {
+	in, err := readMessage(r.Body)
+	if err != nil {
+		code := codeInvalidArg
+		if errors.Is(err, errTooLarge) {
+			code = codeResourceLimit
+		}
+		status(rw, code, err.Error())
+		return
+	}
+	out := f(in)
+	var hdr [5]byte
+	binary.BigEndian.PutUint32(hdr[1:], uint32(len(out)))
+	_, _ = rw.Write(hdr[:])
+	_, _ = rw.Write(out)
+	status(rw, codeOK, "")
+}
+
+// streamStdio forwards the plugin's stdout and stderr as StdioData
+// messages (channel 1 stdout, 2 stderr) until the host goes away. Only the
+// first call streams.
+func (w *wire) streamStdio(rw http.ResponseWriter, r *http.Request) {
+	if _, err := readMessage(r.Body); err != nil {
+		status(rw, codeInvalidArg, err.Error())
+		return
+	}
+	first := false
+	w.stdioOnce.Do(func() { first = true })
+	if !first {
+		status(rw, codeUnimplemented, "the stdio stream is taken")
+		return
+	}
+	rw.WriteHeader(http.StatusOK)
+	flusher, _ := rw.(http.Flusher)
+	type chunk struct {
+		channel byte
+		data    []byte
+	}
+	chunks := make(chan chunk)
+	pump := func(f *os.File, channel byte) {
+		br := bufio.NewReader(f)
+		for {
+			buf := make([]byte, 4096)
+			n, err := br.Read(buf)
+			if n > 0 {
+				select {
+				case chunks <- chunk{channel, buf[:n]}:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	go pump(w.stdoutPipe, 1)
+	go pump(w.stderrPipe, 2)
+	for {
+		select {
+		case c := <-chunks:
+			msg := append([]byte{0x08, c.channel, 0x12}, binary.AppendUvarint(nil, uint64(len(c.data)))...)
+			msg = append(msg, c.data...)
+			var hdr [5]byte
+			binary.BigEndian.PutUint32(hdr[1:], uint32(len(msg)))
+			if _, err := rw.Write(append(hdr[:], msg...)); err != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// status ends a response with its gRPC status in the trailers.
+func status(rw http.ResponseWriter, code int, msg string) {
+	rw.Header().Set("Grpc-Status", strconv.Itoa(code))
+	if msg != "" {
+		rw.Header().Set("Grpc-Message", percentEncode(msg))
+	}
+}
+
+var errTooLarge = errors.New("request message too large")
+
+// readMessage reads one length-prefixed gRPC message.
+func readMessage(body io.Reader) ([]byte, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(body, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil // no message: an empty one
+		}
+		return nil, fmt.Errorf("read request: %w", err)
+	}
+	if hdr[0] != 0 {
+		return nil, errors.New("compressed requests are not supported")
+	}
+	n := binary.BigEndian.Uint32(hdr[1:])
+	if n > maxRequestBytes {
+		return nil, errTooLarge
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, fmt.Errorf("read request: %w", err)
+	}
+	return b, nil
+}
+
+// grpcTimeout parses a grpc-timeout header ("100m", "5S").
+func grpcTimeout(s string) (time.Duration, bool) {
+	if len(s) < 2 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
+		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[s[len(s)-1]]
+	if unit == 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// percentEncode encodes a grpc-message value.
+func percentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// result is a result message: the status byte and the payload.
+func result(st abi.Status, payload []byte) []byte {
+	out := make([]byte, 1+len(payload))
+	out[0] = byte(st)
+	copy(out[1:], payload)
+	return out
+}
+
+// encodeBytes encodes a google.protobuf.BytesValue: field 1, bytes.
+func encodeBytes(v []byte) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	out := append([]byte{0x0a}, binary.AppendUvarint(nil, uint64(len(v)))...)
+	return append(out, v...)
+}
+
+// decodeBytes decodes a google.protobuf.BytesValue, skipping unknown
+// fields; a malformed message decodes as far as it is well-formed.
+func decodeBytes(b []byte) []byte {
+	var v []byte
+	for len(b) > 0 {
+		key, n := binary.Uvarint(b)
+		if n <= 0 {
+			return v
+		}
+		b = b[n:]
+		switch key & 7 {
+		case 0: // varint
+			_, n := binary.Uvarint(b)
+			if n <= 0 {
+				return v
+			}
+			b = b[n:]
+		case 1: // 64-bit
+			if len(b) < 8 {
+				return v
+			}
+			b = b[8:]
+		case 2: // length-delimited
+			l, n := binary.Uvarint(b)
+			if n <= 0 || uint64(len(b)-n) < l {
+				return v
+			}
+			if key>>3 == 1 {
+				v = b[n : n+int(l)]
+			}
+			b = b[n+int(l):]
+		case 5: // 32-bit
+			if len(b) < 4 {
+				return v
+			}
+			b = b[4:]
+		default:
+			return v
+		}
+	}
+	return v
+}
+
+// autoTLS is go-plugin's AutoMTLS, plugin side: a fresh certificate,
+// announced base64-encoded in the handshake, and only the host's client
+// certificate accepted.
+func autoTLS() (*tls.Config, string, error) {
+	kp, err := NewKeyPair()
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := serverConfig(kp.CertPEM, kp.KeyPEM)
+	if err != nil {
+		return nil, "", err
+	}
+	return cfg, base64.RawStdEncoding.EncodeToString(kp.Leaf.Raw), nil
+}
