@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -270,4 +271,56 @@ func (p *promServer) query(ctx context.Context, t *testing.T, q string) map[stri
 	}
 	t.Logf("%s => %v", q, out)
 	return out
+}
+
+// The alert rules and the PromQL queries of docs/operations.md are valid:
+// promtool (from the same Debian package) checks the rule file, and every
+// query as the expression of a recording rule.
+func TestOperationsDocPromQL(t *testing.T) {
+	t.Parallel()
+	promtool := filepath.Join(filepath.Dir(prometheusBin), "promtool")
+	if _, err := os.Stat(promtool); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s: %v: needed under CI (make prometheus installs it)", promtool, err)
+		}
+		t.Skipf("%s is not installed (make prometheus installs it)", promtool)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	require.NoError(t, err)
+	blocks := func(lang string) []string {
+		re := regexp.MustCompile("(?ms)^```" + lang + "\n(.*?)^```\n")
+		var out []string
+		for _, m := range re.FindAllStringSubmatch(string(doc), -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	var alerts string
+	for _, b := range blocks("yaml") {
+		if strings.HasPrefix(b, "groups:") {
+			alerts = b
+		}
+	}
+	require.NotEmpty(t, alerts, "docs/operations.md has no ```yaml block of alert rules")
+	var queries []string
+	for _, b := range blocks("promql") {
+		for _, line := range strings.Split(b, "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				queries = append(queries, line)
+			}
+		}
+	}
+	require.GreaterOrEqual(t, len(queries), 5)
+	rec := "groups:\n  - name: docs-queries\n    rules:\n"
+	for i, q := range queries {
+		rec += fmt.Sprintf("      - record: docs:query%d\n        expr: %s\n", i, strconv.Quote(q))
+	}
+	dir := t.TempDir()
+	alertFile, recFile := filepath.Join(dir, "alerts.yml"), filepath.Join(dir, "queries.yml")
+	require.NoError(t, os.WriteFile(alertFile, []byte(alerts), 0o644))
+	require.NoError(t, os.WriteFile(recFile, []byte(rec), 0o644))
+	out, err := exec.Command(promtool, "check", "rules", alertFile, recFile).CombinedOutput()
+	require.NoError(t, err, "promtool check rules:\n%s", out)
+	assert.Contains(t, string(out), "SUCCESS: 5 rules found")
+	assert.Contains(t, string(out), fmt.Sprintf("SUCCESS: %d rules found", len(queries)))
 }
