@@ -275,6 +275,11 @@ func writeTable(w io.Writer, r results) int {
 		over := ins - raw
 		add(row{"6 plugin call, measured (metrics.Host.Instrument)", fmt.Sprintf("%s (+%s), %.0f allocs/op", dur(ins), dur(over), insAllocs),
 			dur(raw), times(ins / raw), "≤ 120 ns over the floor, 0 allocs", verdict(over <= 120 && insAllocs == 0)})
+		if tr, ok := r.get("BenchmarkPluginCall/traced", "ns/op"); ok {
+			trAllocs, _ := r.get("BenchmarkPluginCall/traced", "allocs/op")
+			add(row{"6 plugin call, traced (OpenTelemetry span; off: not wrapped, 0 ns)", fmt.Sprintf("%s (+%s), %.0f allocs/op", dur(tr), dur(tr-raw), trAllocs),
+				dur(raw), times(tr / raw), "—", info})
+		}
 	} else {
 		missingRow("6 plugin call, unmeasured (floor)", "floor")
 		missingRow("6 plugin call, measured (metrics.Host.Instrument)", "≤ 120 ns over the floor, 0 allocs")
