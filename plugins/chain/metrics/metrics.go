@@ -188,20 +188,43 @@ func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- generationDesc
 }
 
+// Collect writes the status of each plugin. Two plugins of one name (the
+// same plugin loaded twice, say) make one series each: enabled is 0 if
+// either is disabled, failures are added up; a registry refuses two
+// samples with the same labels.
 func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	sts := c.h.statuses()
+	type agg struct {
+		enabled  float64
+		failures float64
+	}
+	byName := map[string]*agg{}
+	var names []string
+	infos := map[[6]string]bool{}
 	for _, st := range sts {
 		mode := "enforce"
 		if st.Monitor {
 			mode = "monitor"
 		}
-		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, st.Name, st.Version, st.Digest, st.Source, mode, st.State.String())
-		enabled := 1.0
-		if st.State == chain.PluginDisabled {
-			enabled = 0
+		info := [6]string{st.Name, st.Version, st.Digest, st.Source, mode, st.State.String()}
+		if !infos[info] {
+			infos[info] = true
+			ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, info[:]...)
 		}
-		ch <- prometheus.MustNewConstMetric(enabledDesc, prometheus.GaugeValue, enabled, st.Name)
-		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, float64(st.Failures), st.Name)
+		a := byName[st.Name]
+		if a == nil {
+			a = &agg{enabled: 1}
+			byName[st.Name] = a
+			names = append(names, st.Name)
+		}
+		if st.State == chain.PluginDisabled {
+			a.enabled = 0
+		}
+		a.failures += float64(st.Failures)
+	}
+	for _, n := range names {
+		ch <- prometheus.MustNewConstMetric(enabledDesc, prometheus.GaugeValue, byName[n].enabled, n)
+		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, byName[n].failures, n)
 	}
 	if len(sts) > 0 {
 		ch <- prometheus.MustNewConstMetric(generationDesc, prometheus.GaugeValue, float64(sts[0].Generation))

@@ -484,3 +484,24 @@ func TestOpenMetricsNegotiation(t *testing.T) {
 	assert.NotContains(t, bare, "go_goroutines")
 	assert.NotContains(t, bare, "process_")
 }
+
+// Two plugins of one name make one series of each status metric, and
+// the scrape succeeds.
+func TestSameNameTwice(t *testing.T) {
+	m := metrics.NewHost(nil)
+	ch, err := chain.New(&chain.Options{Members: []chain.Member{
+		{Plugin: m.Instrument(approver("twin", abi.Accept)), Digest: "d"},
+		{Plugin: m.Instrument(approver("twin", abi.Accept)), Digest: "d"},
+	}, OnDecision: m.ObserveDecision})
+	require.NoError(t, err)
+	m.SetStatus(ch.Status)
+	_, err = commandRequest("ls").Serve(t.Context(), ch)
+	require.NoError(t, err)
+	s := parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_info", "plugin=twin"))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_enabled", "plugin=twin"))
+	assert.Equal(t, 2.0, value(t, s, "codexhost_plugin_calls_total", "plugin=twin", "outcome=ok"))
+	// A failed gathering is counted; the second scrape shows the first.
+	s = parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 0.0, value(t, s, "promhttp_metric_handler_errors_total", "cause=gathering"))
+}
