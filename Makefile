@@ -47,6 +47,7 @@ help:
 	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
 	@echo "make strace    install strace (Debian) for the rule engine's differential tests against bash"
+	@echo "make prometheus  install prometheus (Debian) for the test that scrapes a real-codex run"
 	@echo "make fuzz-rules  fuzz the rule engine against real bash for FUZZTIME (default 10m)"
 
 build:
@@ -88,7 +89,7 @@ test-codex-newest: testdata
 	echo "CODEX_BIN=$$bin"; \
 	CODEX_BIN=$$bin CODEXHOST_WANT_CODEX_VERSION=$(NEWEST_CODEX_VERSION) $(GO) test $(GOTEST_FLAGS) $(REAL_CODEX_PKGS)
 
-test: codex testdata registry strace warm lint
+test: codex testdata registry strace prometheus warm lint
 	$(GO) test $(GOTEST_FLAGS) ./...
 	@# One short run of every benchmark, so that they do not rot.
 	CODEXHOST_BENCH_SMOKE=1 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./host/internal/benchmarks
@@ -168,7 +169,7 @@ clean:
 WAT_SRCS := $(wildcard plugins/plugintest/testdata/wat/*.wat plugins/wasm/testdata/*.wat plugins/internal/hostile/testdata/wat/*.wat)
 WAT_BINS := $(WAT_SRCS:.wat=.wasm)
 
-.PHONY: testdata wabt registry strace fuzz-rules
+.PHONY: testdata wabt registry strace prometheus fuzz-rules
 
 testdata: $(WAT_BINS)
 
@@ -201,6 +202,17 @@ strace:
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace; }
+
+# The Prometheus server from Debian's packages, unless installed: a test of
+# cmd/codexhost (TestPrometheusScrapesRealRun) starts its own instance on
+# 127.0.0.1, scraping a real-codex run, and reads the counts back through
+# its query API. Under CI=true that test fails without it.
+PROMETHEUS_BIN := /usr/bin/prometheus
+prometheus:
+	@test -x $(PROMETHEUS_BIN) || { \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
 # The long differential run: the grammar-aware fuzzer of plugins/rules
 # mutates accepted lines, and every mutant the engine accepts runs under

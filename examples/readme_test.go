@@ -75,3 +75,22 @@ func TestREADMECommands(t *testing.T) {
 		})
 	}
 }
+
+// The ```sh blocks of docs/operations.md work as written, from the
+// repository root (they need no codex).
+func TestOperationsDocCommands(t *testing.T) {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	doc := filepath.Join(root, "docs", "operations.md")
+	blocks := shBlocks(t, doc)
+	require.NotEmpty(t, blocks)
+	for _, block := range blocks {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", block)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		t.Logf("$ %s\n%s", strings.ReplaceAll(block, "\n", "\n$ "), out)
+		require.NoError(t, err, "docs/operations.md: a command failed")
+	}
+}

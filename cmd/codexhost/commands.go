@@ -44,6 +44,7 @@ func init() {
 		{path: "plugin verify", args: "[--trust-policy FILE] oci://REF|PATH", summary: "verify a plugin's signatures", run: cmdVerify},
 		{path: "plugin keygen", args: "NAME", summary: "make a signing key pair", run: func(_ context.Context, cio *cmdIO, args []string) error { return cmdKeygen(cio, args) }},
 		{path: "policy explain", args: "[--cwd DIR] RULES_FILE 'CMD'", summary: "what the rule policy makes of a command line", run: cmdPolicyExplain},
+		{path: "audit verify", args: "[--prev HASH] FILE...", summary: "check the hash chain of a decision audit log", run: cmdAuditVerify},
 		{path: "agent serve", args: "[--codex-home DIR] SCRIPT", summary: "serve an offline agent script for codex (no account, no network)", run: cmdAgentServe},
 		{path: "demo", args: "[--mode smoke|demo|full]", summary: "offline demo: the real codex on a fake model", run: cmdDemo},
 		{path: "version", args: "[--json] [--codex BIN]", summary: "print versions", run: func(_ context.Context, cio *cmdIO, args []string) error { return cmdVersion(cio, args) }},

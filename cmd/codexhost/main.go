@@ -9,6 +9,7 @@
 //	codexhost plugin push|pull|sign|verify  signed plugins in OCI registries
 //	codexhost demo [--mode smoke|demo|full] offline demo on the fake model
 //	codexhost policy explain RULES 'CMD'    what a rules file makes of a line
+//	codexhost audit verify FILE...          check an audit log's hash chain
 //	codexhost version                       versions
 //
 // docs/cli.md is the reference. Exit codes: see [exitOK] and the constants
@@ -48,7 +49,7 @@ const (
 const exitCodesHelp = `Exit codes:
   0  success
   1  the turn failed, was interrupted, or timed out; a plugin test case
-     failed; a plugin build failed
+     failed; a plugin build failed; an audit log does not verify
   2  usage error: bad flag, missing prompt or file, plugin that does not load
   3  the policy declined or cancelled a command or patch during the turn
   4  codex could not start or the connection broke: no codex binary,

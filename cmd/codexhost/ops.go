@@ -20,6 +20,8 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/metrics"
+	"github.com/codexhost/codexhost/plugins/process"
+	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
 // opsFlags are the run flags of the configuration file, grants, monitor
@@ -270,6 +272,9 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []c
 		if m != nil {
 			p = m.Instrument(p)
 		}
+		if c.tracer != nil {
+			p = c.tracer.Instrument(chain.Member{Plugin: p, Digest: digest}, "builtin")
+		}
 		g.members = append(g.members, chain.Member{Plugin: p, Digest: digest, Source: spec.policy, CrashBudget: spec.budget})
 	}
 	for i := range spec.plugins {
@@ -289,8 +294,12 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []c
 			}
 			return nil, err
 		}
+		runtime := runtimeOf(p)
 		if m != nil {
 			p = m.Instrument(p)
+		}
+		if c.tracer != nil {
+			p = c.tracer.Instrument(chain.Member{Plugin: p, Digest: g.ld.digests[len(g.ld.digests)-1], Monitor: entry.Mode == "monitor"}, runtime)
 		}
 		// The chain-wide budget is applied here, not in ChainOptions, so
 		// that a reload changes it too.
@@ -510,3 +519,14 @@ func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
+
+// runtimeOf names where p runs, for traces.
+func runtimeOf(p plugins.Plugin) string {
+	switch p.(type) {
+	case *wasm.Plugin:
+		return "wasm"
+	case *process.Plugin:
+		return "process"
+	}
+	return "other"
+}

@@ -417,14 +417,14 @@ watch = false
 	a.waitStderr(t, `codexhost: reloaded \S+ \(SIGHUP\): plugin set 2: deny-rm@1.0.0 \(loaded in \S+\)\n`)
 
 	s := scrape(t, addr)
-	assert.Equal(t, "1", s[`codexhost_plugin_calls_total{plugin="deny-rm",hook="approval",outcome="ok"}`])
-	assert.Equal(t, "1", s[`codexhost_decisions_total{hook="approval",decision="accept",source="plugin"}`])
-	assert.Equal(t, "1", s[`codexhost_plugin_call_duration_seconds_count{plugin="deny-rm",hook="approval"}`])
+	assert.Equal(t, "1", s[`codexhost_plugin_calls_total{hook="approval",outcome="ok",plugin="deny-rm"}`])
+	assert.Equal(t, "1", s[`codexhost_decisions_total{decision="accept",hook="approval",source="plugin"}`])
+	assert.Equal(t, "1", s[`codexhost_plugin_call_duration_seconds_count{hook="approval",plugin="deny-rm"}`])
 	assert.Equal(t, "1", s[`codexhost_config_reloads_total{result="success"}`])
 	assert.Equal(t, "0", s[`codexhost_config_reloads_total{result="failure"}`])
 	assert.Equal(t, "1", s[`codexhost_config_last_reload_successful`])
 	assert.Equal(t, "2", s[`codexhost_plugin_set_generation`])
-	info := fmt.Sprintf(`codexhost_plugin_info{plugin="deny-rm",version="1.0.0",digest="%s",source="%s",mode="enforce",state="enabled"}`, digestOf(t, policy), policy)
+	info := fmt.Sprintf(`codexhost_plugin_info{digest="%s",mode="enforce",plugin="deny-rm",source="%s",state="enabled",version="1.0.0"}`, digestOf(t, policy), policy)
 	assert.Equal(t, "1", s[info], "status of the reloaded plugin")
 	ts, err := strconv.ParseFloat(s["codexhost_config_last_reload_success_timestamp_seconds"], 64)
 	require.NoError(t, err)
@@ -435,7 +435,9 @@ watch = false
 	assert.FileExists(t, filepath.Join(work, "two.txt"), "the reloaded policy accepted the second echo")
 }
 
-// scrape fetches the metrics as a map from the series to its value.
+// scrape fetches the metrics (the Prometheus text format, labels in
+// name order as client_golang writes them) as a map from the series to
+// its value.
 func scrape(t *testing.T, url string) map[string]string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -491,9 +493,9 @@ func TestRunCrashBudget(t *testing.T) {
 	s := scrape(t, addr)
 	assert.Equal(t, "0", s[`codexhost_plugin_enabled{plugin="ref"}`])
 	assert.Equal(t, "1", s[`codexhost_plugin_failures{plugin="ref"}`])
-	assert.Equal(t, "1", s[`codexhost_plugin_errors_total{plugin="ref",hook="approval",kind="trap"}`])
-	assert.Equal(t, "1", s[`codexhost_decisions_total{hook="approval",decision="decline",source="fallback"}`])
-	assert.Equal(t, "1", s[fmt.Sprintf(`codexhost_plugin_info{plugin="ref",version="1.0.0",digest="%s",source="%s",mode="enforce",state="disabled"}`, digestOf(t, ref), ref)])
+	assert.Equal(t, "1", s[`codexhost_plugin_errors_total{hook="approval",kind="trap",plugin="ref"}`])
+	assert.Equal(t, "1", s[`codexhost_decisions_total{decision="decline",hook="approval",source="fallback"}`])
+	assert.Equal(t, "1", s[fmt.Sprintf(`codexhost_plugin_info{digest="%s",mode="enforce",plugin="ref",source="%s",state="disabled",version="1.0.0"}`, digestOf(t, ref), ref)])
 
 	close(open)
 	assert.Equal(t, exitDeclined, a.wait(t))

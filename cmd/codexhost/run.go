@@ -19,6 +19,7 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/audit"
+	"github.com/codexhost/codexhost/plugins/chain/tracing"
 	"github.com/codexhost/codexhost/plugins/judge"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/rpc"
@@ -35,6 +36,9 @@ diagnostics go to stderr. codex uses your own login and ~/.codex unless
 --codex-home is set.`
 
 type runConfig struct {
+	// tracer traces the run when the OTEL_* environment asks for it
+	// (plugins/chain/tracing); nil otherwise.
+	tracer         *tracing.Tracer
 	plugins        []string
 	sha256s        []string
 	fallback       string
@@ -301,6 +305,21 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	c.ops.trust = proto.trust
+	if c.tracer, err = tracing.FromEnv(ctx); err != nil {
+		return usageErr("%v", err)
+	}
+	if c.tracer != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := c.tracer.Shutdown(sctx); err != nil {
+				fmt.Fprintf(cio.stderr, "codexhost: export traces: %s\n", oneLine(err.Error()))
+			}
+		}()
+		var endRun func(error)
+		ctx, endRun = c.tracer.StartRun(ctx, "codexhost run")
+		defer endRun(nil)
+	}
 	var late *lateJudge
 	var extra []chain.Member
 	if c.judge {
@@ -350,9 +369,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	observers = append(observers, &notices{stderr: cio.stderr},
 		&reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
 
+	var handler host.Handler = ch
+	if c.tracer != nil {
+		handler = c.tracer.Handler(ch)
+	}
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
-		Handler: ch, Observers: observers, Transcript: rec.writer(),
+		Handler: handler, Observers: observers, Transcript: rec.writer(),
 	})
 	if err != nil {
 		return c.failure(ctx, "start codex", err)
@@ -377,7 +400,18 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if prog != nil {
 		prog.setLabel("working")
 	}
-	res, err := c.turn(turnCtx, cio, client, prompt, only)
+	var res *host.Result
+	if c.tracer != nil {
+		tctx, endTurn := c.tracer.StartTurn(turnCtx)
+		res, err = c.turn(tctx, cio, client, prompt, only)
+		var threadID string
+		if res != nil {
+			threadID = res.ThreadID
+		}
+		endTurn(threadID, err)
+	} else {
+		res, err = c.turn(turnCtx, cio, client, prompt, only)
+	}
 	if cause := context.Cause(turnCtx); errors.Is(cause, errUnreachable) {
 		err = fail(exitConn, "%v; check the network and the model provider's base_url in codex's config", cause)
 	}

@@ -17,6 +17,19 @@
 // which readers skip). Records are serialized: concurrent calls never
 // interleave.
 //
+// # Tamper evidence
+//
+// Each line carries the hash of the record before it and its own hash
+// (prev first, hash last; see chain.go for the exact definition and
+// docs/operations.md), so a changed, removed, inserted or moved record
+// breaks the chain, and [Verify] (codexhost audit verify) finds the first
+// broken record. The chain continues across reopening and rotation. A
+// file lock (flock) serializes Logs of several processes on one file, so
+// that they keep one chain. Opening a file whose last line is torn cuts
+// that line off (with a warning): it is a record whose write never
+// finished, so its answer was never sent. A file whose last record has no
+// chain is refused.
+//
 // # Failures
 //
 // Install [Log.Append] as chain.Options.Audit: when a write fails, the
@@ -27,6 +40,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,12 +84,17 @@ type Log struct {
 	mu     sync.Mutex
 	f      *os.File
 	size   int64
+	prev   string // the hash of the last record written
 	err    error
 	closed bool
 }
 
 // An Entry is one line of the log.
 type Entry struct {
+	// Prev is the hash of the record before this one, or GenesisHash
+	// (see the hash chain in chain.go and docs/operations.md). It is set
+	// when the entry is read back; Append writes it.
+	Prev     string    `json:"prev,omitempty"`
 	Time     time.Time `json:"time"` // RFC 3339 with nanoseconds
 	ThreadID string    `json:"threadId,omitempty"`
 	TurnID   string    `json:"turnId,omitempty"`
@@ -100,6 +119,10 @@ type Entry struct {
 	// Generation is the plugin set that answered (1, then one more per
 	// reload).
 	Generation uint64 `json:"generation,omitempty"`
+	// Hash is this record's hash: the SHA-256 of its line up to the
+	// `,"hash":` before it. It is set when the entry is read back; Append
+	// writes it, always as the last field.
+	Hash string `json:"hash,omitempty"`
 }
 
 // An Answer is one plugin's part in a decision.
@@ -141,7 +164,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // Open opens (creating it with mode 0600 if needed) the log at path for
 // appending.
 func Open(path string, opts *Options) (*Log, error) {
-	l := &Log{path: path}
+	l := &Log{path: path, prev: GenesisHash}
 	if opts != nil {
 		l.opts = *opts
 	}
@@ -159,21 +182,131 @@ func Open(path string, opts *Options) (*Log, error) {
 
 func (l *Log) open() error {
 	_, statErr := os.Stat(l.path)
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		_ = f.Close()
 		return fmt.Errorf("audit: %w", err)
 	}
 	if os.IsNotExist(statErr) {
 		// Make the new name durable too.
 		syncDir(filepath.Dir(l.path))
 	}
-	l.f, l.size = f, fi.Size()
+	if err := lock(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	size, err := l.resume(f)
+	unlock(f)
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	l.f, l.size = f, size
 	return nil
+}
+
+// resume reads the hash of the last record of f (with f locked) into
+// l.prev and returns f's size. An empty file continues the chain of the
+// file rotated before it, if there is one, else of l.prev. A torn last
+// line (a write that never finished, so a record whose answer was never
+// sent) is cut off, with a warning.
+func (l *Log) resume(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	size := fi.Size()
+	if size == 0 || !fi.Mode().IsRegular() {
+		if l.prev == GenesisHash {
+			if h, err := lastHash(l.path + ".1"); err == nil {
+				l.prev = h
+			}
+		}
+		return size, nil
+	}
+	line, end, err := lastLine(f, size)
+	if err != nil {
+		return 0, fmt.Errorf("audit: %s: %w", l.path, err)
+	}
+	if end < size {
+		l.opts.Logger.Warn("codexhost: audit log ends with a torn record (a write that did not finish); cutting it off",
+			"path", l.path, "bytes", size-end, "torn", string(tail(f, end, size)))
+		if err := f.Truncate(end); err != nil {
+			return 0, fmt.Errorf("audit: %s: cut the torn record: %w", l.path, err)
+		}
+		size = end
+	}
+	if line == nil { // only a torn line
+		return size, nil
+	}
+	h, _, msg := parseLine(line)
+	if msg != "" {
+		return 0, fmt.Errorf("audit: %s: the last record is %s: the file was not written by this version (a log without a hash chain) or was changed; move it away to start a new log", l.path, msg)
+	}
+	l.prev = h
+	return size, nil
+}
+
+// lastHash is the hash of the last record of the file at path.
+func lastHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	line, _, err := lastLine(f, fi.Size())
+	if err != nil || line == nil {
+		return "", errors.New("no record")
+	}
+	h, _, msg := parseLine(line)
+	if msg != "" {
+		return "", errors.New(msg)
+	}
+	return h, nil
+}
+
+// lastLine returns the last complete line of f (without its newline; nil
+// if there is none) and the offset just past its newline: the end of the
+// complete lines, size unless a torn line follows.
+func lastLine(f *os.File, size int64) ([]byte, int64, error) {
+	const chunk = 64 << 10
+	var buf []byte // the bytes from off to size
+	off := size
+	end := int64(-1) // just past the last newline
+	for off > 0 {
+		n := min(int64(chunk), off)
+		off -= n
+		b := make([]byte, n)
+		if _, err := f.ReadAt(b, off); err != nil {
+			return nil, 0, err
+		}
+		buf = append(b, buf...)
+		if end < 0 {
+			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+				end = off + int64(i) + 1
+			} else {
+				continue
+			}
+		}
+		// The line ending at end starts after the newline before it.
+		lineEnd := end - 1 - off
+		if i := bytes.LastIndexByte(buf[:lineEnd], '\n'); i >= 0 || off == 0 {
+			return buf[i+1 : lineEnd], end, nil
+		}
+	}
+	if end < 0 {
+		return nil, 0, nil // no newline: one torn line
+	}
+	return nil, 0, errors.New("unreachable")
+}
+
+func tail(f *os.File, from, to int64) []byte {
+	b := make([]byte, min(to-from, 4096))
+	n, _ := f.ReadAt(b, from)
+	return b[:n]
 }
 
 // Record appends rec and fsyncs it. Its signature fits
@@ -190,25 +323,40 @@ func (l *Log) Record(rec *chain.DecisionRecord) {
 // Append is Record returning the error: it returns once the record is on
 // disk (written and fsync'd), or with the reason it is not.
 func (l *Log) Append(rec *chain.DecisionRecord) error {
-	line, err := json.Marshal(NewEntry(rec))
+	body, err := json.Marshal(NewEntry(rec))
 	if err != nil {
 		return l.fail(fmt.Errorf("audit: encode: %w", err))
 	}
-	line = append(line, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return l.failLocked(ErrClosed)
 	}
-	if l.opts.MaxBytes > 0 && l.size > 0 && l.size+int64(len(line)) > l.opts.MaxBytes {
+	// The record's length does not depend on the hashes.
+	n := int64(len(body) + len(prevHead) + hashLen + 2 + len(hashHead) + hashLen + len(lineTail) - 1)
+	if l.opts.MaxBytes > 0 && l.size > 0 && l.size+n > l.opts.MaxBytes {
 		if err := l.rotate(); err != nil {
 			return l.failLocked(err)
 		}
 	}
-	n, err := l.f.Write(line)
-	l.size += int64(n)
-	if err == nil && n != len(line) {
-		err = fmt.Errorf("short write: %d of %d bytes", n, len(line))
+	if err := lock(l.f); err != nil {
+		return l.failLocked(err)
+	}
+	defer unlock(l.f)
+	// Another process may have appended to the file since: chain on its
+	// last record.
+	if fi, err := l.f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() != l.size {
+		size, err := l.resume(l.f)
+		if err != nil {
+			return l.failLocked(err)
+		}
+		l.size = size
+	}
+	line, hash := chainLine(l.prev, body)
+	w, err := l.f.Write(line)
+	l.size += int64(w)
+	if err == nil && w != len(line) {
+		err = fmt.Errorf("short write: %d of %d bytes", w, len(line))
 	}
 	if err == nil {
 		err = l.f.Sync()
@@ -216,6 +364,7 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	if err != nil {
 		return l.failLocked(fmt.Errorf("audit: %w", err))
 	}
+	l.prev = hash
 	return nil
 }
 

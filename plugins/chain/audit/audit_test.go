@@ -70,7 +70,10 @@ func TestRoundTrip(t *testing.T) {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	first, _, _ := strings.Cut(string(b), "\n")
-	assert.JSONEq(t, `{"time":"2026-11-25T02:00:00.123456789Z","threadId":"th","turnId":"tu","itemId":"item-1",
+	es0 := readEntries(t, path)[0]
+	assert.True(t, strings.HasPrefix(first, `{"prev":"`+audit.GenesisHash+`","time":`), first)
+	assert.True(t, strings.HasSuffix(first, `,"hash":"`+es0.Hash+`"}`), first)
+	assert.JSONEq(t, `{"prev":"`+audit.GenesisHash+`","hash":"`+es0.Hash+`","time":"2026-11-25T02:00:00.123456789Z","threadId":"th","turnId":"tu","itemId":"item-1",
 		"hook":"approval","kind":"command","method":"item/commandExecution/requestApproval","summary":"touch x1",
 		"answers":[{"plugin":"allow","decision":"accept","reason":"ok","latencyMs":1.5},
 		           {"plugin":"broken","decision":"decline","error":"boom","latencyMs":1}],
@@ -124,9 +127,15 @@ func TestConcurrentWriters(t *testing.T) {
 func TestRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.jsonl")
-	line, err := json.Marshal(audit.NewEntry(sampleRecord(10)))
+	// The size of one record as written, hashes included.
+	one := filepath.Join(t.TempDir(), "one.jsonl")
+	l1, err := audit.Open(one, nil)
 	require.NoError(t, err)
-	size := int64(len(line) + 1)
+	require.NoError(t, l1.Append(sampleRecord(10)))
+	require.NoError(t, l1.Close())
+	fi1, err := os.Stat(one)
+	require.NoError(t, err)
+	size := fi1.Size()
 	l, err := audit.Open(path, &audit.Options{MaxBytes: 3 * size, MaxFiles: 2})
 	require.NoError(t, err)
 	for i := range 10 { // item-10 .. item-19: same length
@@ -147,6 +156,18 @@ func TestRotation(t *testing.T) {
 	assert.Equal(t, []string{"item-13", "item-14", "item-15"}, ids(path+".2"))
 	_, err = os.Stat(path + ".3")
 	assert.True(t, os.IsNotExist(err), "only MaxFiles rotated files are kept")
+	// One chain through the files; the oldest kept file starts where the
+	// removed one ended, which Verify reports unless told its prev.
+	files := []string{path + ".2", path + ".1", path}
+	_, err = audit.Verify(files, nil)
+	var be *audit.BrokenError
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, audit.BreakPrev, be.Kind)
+	assert.Equal(t, path+".2:1", fmt.Sprintf("%s:%d", be.File, be.Line))
+	sum, err := audit.Verify(files, &audit.VerifyOptions{Prev: readEntries(t, path+".2")[0].Prev})
+	require.NoError(t, err)
+	assert.Equal(t, 7, sum.Records)
+	assert.Equal(t, readEntries(t, path)[0].Hash, sum.Head)
 	for _, p := range []string{path, path + ".1", path + ".2"} {
 		fi, err := os.Stat(p)
 		require.NoError(t, err)

@@ -1,6 +1,7 @@
 // Package metrics measures a codexhost host (plugin calls, decisions,
-// plugin status) and serves the measurements in the Prometheus text
-// exposition format, version 0.0.4.
+// plugin status, reloads; the process and the Go runtime) with the
+// Prometheus client library, and serves them with its standard handler,
+// in the OpenMetrics or the Prometheus text format.
 //
 //	m := metrics.NewHost(nil)
 //	policy = m.Instrument(policy) // every call: count, errors, latency
@@ -10,8 +11,9 @@
 //	defer srv.Close()
 //
 // The metrics and their labels are listed in docs/operations.md. The
-// Prometheus format is written by hand (a small internal registry); there is no
-// dependency on a Prometheus client library.
+// series of a plugin's hooks are bound once, in [Host.Instrument], so that
+// measuring a call costs two clock reads and a few atomic adds and does
+// not allocate.
 package metrics
 
 import (
@@ -25,7 +27,9 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
-	"github.com/codexhost/codexhost/plugins/chain/metrics/internal/prom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // durationBuckets are the upper bounds, in seconds, of the latency
@@ -96,76 +100,135 @@ func isABIError(err error) bool {
 	return ok
 }
 
-// HostOptions configure [NewHost]. A nil *HostOptions means defaults;
-// there are no options yet.
-type HostOptions struct{}
+// HostOptions configure [NewHost]. A nil *HostOptions means defaults.
+type HostOptions struct {
+	// NoRuntimeMetrics leaves out the process (process_*) and Go runtime
+	// (go_*) collectors, which are registered by default.
+	NoRuntimeMetrics bool
+}
 
-// Host is codexhost's set of metrics. It implements http.Handler (the
-// Prometheus text output). All methods are safe for concurrent use.
+// Host is codexhost's set of metrics, in a prometheus.Registry of its own.
+// It implements http.Handler: the standard promhttp handler, which
+// negotiates the format (the OpenMetrics text format when the scraper asks
+// for it, the Prometheus text format otherwise). All methods are safe for
+// concurrent use.
 type Host struct {
-	reg *prom.Registry
+	reg     *prometheus.Registry
+	handler http.Handler
 
-	calls     *prom.CounterVec
-	errs      *prom.CounterVec
-	callDur   *prom.HistogramVec
-	decisions *prom.CounterVec
-	decDur    *prom.HistogramVec
-	answers   *prom.CounterVec
-	disagree  *prom.CounterVec
+	calls     *prometheus.CounterVec
+	errs      *prometheus.CounterVec
+	callDur   *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+	decDur    *prometheus.HistogramVec
+	answers   *prometheus.CounterVec
+	disagree  *prometheus.CounterVec
 
 	reloadsOnce sync.Once
 	reloads     *Reloads
 	status      atomic.Pointer[func() []chain.PluginStatus]
 }
 
-// NewHost registers codexhost's metrics.
+// NewHost registers codexhost's metrics, and unless opts say otherwise
+// the process and Go runtime collectors.
 func NewHost(opts *HostOptions) *Host {
-	h := &Host{}
-	h.reg = prom.NewRegistry()
-	r := h.reg
-	h.calls = r.Counter("codexhost_plugin_calls_total",
-		"Plugin hook calls, by plugin, hook and outcome (ok, error, timeout).", "plugin", "hook", "outcome")
-	h.errs = r.Counter("codexhost_plugin_errors_total",
-		"Failed plugin hook calls, by plugin, hook and kind (plugin_error, trap, timeout, memory, bad_output, too_large, unavailable, closed, canceled, other).",
-		"plugin", "hook", "kind")
-	h.callDur = r.Histogram("codexhost_plugin_call_duration_seconds",
-		"Latency of plugin hook calls, failed ones included.", durationBuckets, "plugin", "hook")
-	h.decisions = r.Counter("codexhost_decisions_total",
-		"Requests the chain answered, by hook, decision (approvals: accept, acceptForSession, decline, cancel; other hooks: answer) and source (plugin or fallback).",
-		"hook", "decision", "source")
-	h.decDur = r.Histogram("codexhost_decision_duration_seconds",
-		"Time the chain took to answer a request, every plugin included.", durationBuckets, "hook")
-	h.answers = r.Counter("codexhost_plugin_answers_total",
-		"Each plugin's part in the chain's answers, by plugin, hook, answer (a decision, answer, failed or disabled) and mode (enforce or monitor).",
-		"plugin", "hook", "answer", "mode")
-	h.disagree = r.Counter("codexhost_monitor_disagreements_total",
-		"Approvals where a monitor-mode plugin decided (not abstain) differently from the chain.", "plugin")
-	r.GaugeFunc("codexhost_plugin_info",
-		"The plugins of the current set (value 1), with version, sha256 digest, source, mode (enforce or monitor) and state (enabled or disabled).",
-		[]string{"plugin", "version", "digest", "source", "mode", "state"}, h.collectInfo)
-	r.GaugeFunc("codexhost_plugin_enabled",
-		"1 if the plugin is called, 0 if its crash budget disabled it.", []string{"plugin"}, func(emit func(float64, ...string)) {
-			for _, st := range h.statuses() {
-				v := 1.0
-				if st.State == chain.PluginDisabled {
-					v = 0
-				}
-				emit(v, st.Name)
-			}
-		})
-	r.GaugeFunc("codexhost_plugin_failures",
-		"Failures charged to the plugin's crash budget since its set was loaded.", []string{"plugin"}, func(emit func(float64, ...string)) {
-			for _, st := range h.statuses() {
-				emit(float64(st.Failures), st.Name)
-			}
-		})
-	r.GaugeFunc("codexhost_plugin_set_generation",
-		"Generation of the current plugin set: 1 at start, one more per successful reload.", nil, func(emit func(float64, ...string)) {
-			if sts := h.statuses(); len(sts) > 0 {
-				emit(float64(sts[0].Generation))
-			}
-		})
+	var o HostOptions
+	if opts != nil {
+		o = *opts
+	}
+	h := &Host{reg: prometheus.NewRegistry()}
+	h.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codexhost_plugin_calls_total",
+		Help: "Plugin hook calls, by plugin, hook and outcome (ok, error, timeout)."}, []string{"plugin", "hook", "outcome"})
+	h.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codexhost_plugin_errors_total",
+		Help: "Failed plugin hook calls, by plugin, hook and kind (plugin_error, trap, timeout, memory, bad_output, too_large, unavailable, closed, canceled, other)."},
+		[]string{"plugin", "hook", "kind"})
+	h.callDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "codexhost_plugin_call_duration_seconds",
+		Help: "Latency of plugin hook calls, failed ones included.", Buckets: durationBuckets}, []string{"plugin", "hook"})
+	h.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codexhost_decisions_total",
+		Help: "Requests the chain answered, by hook, decision (approvals: accept, acceptForSession, decline, cancel; other hooks: answer) and source (plugin or fallback)."},
+		[]string{"hook", "decision", "source"})
+	h.decDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "codexhost_decision_duration_seconds",
+		Help: "Time the chain took to answer a request, every plugin included.", Buckets: durationBuckets}, []string{"hook"})
+	h.answers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codexhost_plugin_answers_total",
+		Help: "Each plugin's part in the chain's answers, by plugin, hook, answer (a decision, answer, failed or disabled) and mode (enforce or monitor)."},
+		[]string{"plugin", "hook", "answer", "mode"})
+	h.disagree = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codexhost_monitor_disagreements_total",
+		Help: "Approvals where a monitor-mode plugin decided (not abstain) differently from the chain."}, []string{"plugin"})
+	h.reg.MustRegister(h.calls, h.errs, h.callDur, h.decisions, h.decDur, h.answers, h.disagree, statusCollector{h})
+	if !o.NoRuntimeMetrics {
+		h.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	}
+	h.handler = promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{
+		EnableOpenMetrics: true,
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          h.reg, // promhttp_metric_handler_errors_total
+	})
 	return h
+}
+
+var (
+	infoDesc = prometheus.NewDesc("codexhost_plugin_info",
+		"The plugins of the current set (value 1), with version, sha256 digest, source, mode (enforce or monitor) and state (enabled or disabled).",
+		[]string{"plugin", "version", "digest", "source", "mode", "state"}, nil)
+	enabledDesc = prometheus.NewDesc("codexhost_plugin_enabled",
+		"1 if the plugin is called, 0 if its crash budget disabled it.", []string{"plugin"}, nil)
+	failuresDesc = prometheus.NewDesc("codexhost_plugin_failures",
+		"Failures charged to the plugin's crash budget since its set was loaded.", []string{"plugin"}, nil)
+	generationDesc = prometheus.NewDesc("codexhost_plugin_set_generation",
+		"Generation of the current plugin set: 1 at start, one more per successful reload.", nil, nil)
+)
+
+// statusCollector reads the plugin status at each scrape.
+type statusCollector struct{ h *Host }
+
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- infoDesc
+	ch <- enabledDesc
+	ch <- failuresDesc
+	ch <- generationDesc
+}
+
+// Collect writes the status of each plugin. Two plugins of one name (the
+// same plugin loaded twice, say) make one series each: enabled is 0 if
+// either is disabled, failures are added up; a registry refuses two
+// samples with the same labels.
+func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
+	sts := c.h.statuses()
+	type agg struct {
+		enabled  float64
+		failures float64
+	}
+	byName := map[string]*agg{}
+	var names []string
+	infos := map[[6]string]bool{}
+	for _, st := range sts {
+		mode := "enforce"
+		if st.Monitor {
+			mode = "monitor"
+		}
+		info := [6]string{st.Name, st.Version, st.Digest, st.Source, mode, st.State.String()}
+		if !infos[info] {
+			infos[info] = true
+			ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, info[:]...)
+		}
+		a := byName[st.Name]
+		if a == nil {
+			a = &agg{enabled: 1}
+			byName[st.Name] = a
+			names = append(names, st.Name)
+		}
+		if st.State == chain.PluginDisabled {
+			a.enabled = 0
+		}
+		a.failures += float64(st.Failures)
+	}
+	for _, n := range names {
+		ch <- prometheus.MustNewConstMetric(enabledDesc, prometheus.GaugeValue, byName[n].enabled, n)
+		ch <- prometheus.MustNewConstMetric(failuresDesc, prometheus.GaugeValue, byName[n].failures, n)
+	}
+	if len(sts) > 0 {
+		ch <- prometheus.MustNewConstMetric(generationDesc, prometheus.GaugeValue, float64(sts[0].Generation))
+	}
 }
 
 // Reloads registers the configuration-reload metrics (once) and returns
@@ -175,14 +238,16 @@ func NewHost(opts *HostOptions) *Host {
 // now.
 func (h *Host) Reloads() *Reloads {
 	h.reloadsOnce.Do(func() {
-		r := &Reloads{}
-		r.total = h.reg.Counter("codexhost_config_reloads_total", "Reloads of the configuration file, by result (success or failure).", "result")
-		r.lastOK = h.reg.Gauge("codexhost_config_last_reload_successful", "1 if the last reload succeeded (or none happened), 0 if it failed and the previous plugin set is still in use.").With()
-		r.ts = h.reg.Gauge("codexhost_config_last_reload_success_timestamp_seconds", "When the plugin set in use was loaded (Unix time).").With()
-		r.total.With("success")
-		r.total.With("failure")
+		total := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "codexhost_config_reloads_total",
+			Help: "Reloads of the configuration file, by result (success or failure)."}, []string{"result"})
+		lastOK := prometheus.NewGauge(prometheus.GaugeOpts{Name: "codexhost_config_last_reload_successful",
+			Help: "1 if the last reload succeeded (or none happened), 0 if it failed and the previous plugin set is still in use."})
+		ts := prometheus.NewGauge(prometheus.GaugeOpts{Name: "codexhost_config_last_reload_success_timestamp_seconds",
+			Help: "When the plugin set in use was loaded (Unix time)."})
+		h.reg.MustRegister(total, lastOK, ts)
+		r := &Reloads{success: total.WithLabelValues("success"), failure: total.WithLabelValues("failure"), lastOK: lastOK, ts: ts}
 		r.lastOK.Set(1)
-		r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+		r.ts.SetToCurrentTime()
 		h.reloads = r
 	})
 	return h.reloads
@@ -191,24 +256,34 @@ func (h *Host) Reloads() *Reloads {
 // Reloads are a Host's configuration-reload metrics. Observe is safe for
 // concurrent use.
 type Reloads struct {
-	total      *prom.CounterVec
-	lastOK, ts *prom.Gauge
+	success, failure prometheus.Counter
+	lastOK, ts       prometheus.Gauge
 }
 
 // Observe counts one reload attempt.
 func (r *Reloads) Observe(ok bool) {
 	if !ok {
-		r.total.With("failure").Inc()
+		r.failure.Inc()
 		r.lastOK.Set(0)
 		return
 	}
-	r.total.With("success").Inc()
+	r.success.Inc()
 	r.lastOK.Set(1)
-	r.ts.Set(float64(time.Now().UnixNano()) / 1e9)
+	r.ts.SetToCurrentTime()
 }
 
-// ServeHTTP serves the registry's metrics.
-func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.reg.ServeHTTP(w, r) }
+// ServeHTTP serves the metrics (GET or HEAD) with promhttp, in the format
+// the request's Accept header negotiates: OpenMetrics 1.0 for a scraper
+// that asks for it (Prometheus does), the Prometheus text format 0.0.4
+// otherwise.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.handler.ServeHTTP(w, r)
+}
 
 // SetStatus sets where plugin status comes from, e.g. a chain.Chain's
 // Status method. It is called at each scrape.
@@ -219,16 +294,6 @@ func (h *Host) statuses() []chain.PluginStatus {
 		return (*f)()
 	}
 	return nil
-}
-
-func (h *Host) collectInfo(emit func(float64, ...string)) {
-	for _, st := range h.statuses() {
-		mode := "enforce"
-		if st.Monitor {
-			mode = "monitor"
-		}
-		emit(1, st.Name, st.Version, st.Digest, st.Source, mode, st.State.String())
-	}
 }
 
 // hookName is the hook label value.
@@ -251,8 +316,8 @@ func (h *Host) ObserveDecision(rec *chain.DecisionRecord) {
 	if rec.Why.Fallback() {
 		source = "fallback"
 	}
-	h.decisions.With(hook, decision, source).Inc()
-	h.decDur.With(hook).Observe(rec.Latency.Seconds())
+	h.decisions.WithLabelValues(hook, decision, source).Inc()
+	h.decDur.WithLabelValues(hook).Observe(rec.Latency.Seconds())
 	for _, a := range rec.Answers {
 		answer := string(a.Decision)
 		switch {
@@ -267,10 +332,10 @@ func (h *Host) ObserveDecision(rec *chain.DecisionRecord) {
 		if a.Monitor {
 			mode = "monitor"
 			if rec.Hook == abi.HookApproval && a.Err == nil && a.Decision != abi.Abstain && a.Decision != rec.Decision {
-				h.disagree.With(a.Plugin).Inc()
+				h.disagree.WithLabelValues(a.Plugin).Inc()
 			}
 		}
-		h.answers.With(a.Plugin, hook, answer, mode).Inc()
+		h.answers.WithLabelValues(a.Plugin, hook, answer, mode).Inc()
 	}
 }
 
@@ -282,17 +347,19 @@ func (h *Host) ObserveDecision(rec *chain.DecisionRecord) {
 // adds, without allocating.
 func (h *Host) Instrument(p plugins.Plugin) plugins.Plugin {
 	m := p.Manifest()
-	ip := &instrumented{Plugin: p, h: h, name: m.Name, hooks: map[abi.Hook]*hookSeries{}}
+	ip := &instrumented{Plugin: p, h: h, name: m.Name}
 	for _, hk := range m.Hooks {
-		ip.hooks[hk] = h.series(m.Name, hk)
+		if int(hk) < len(ip.hooks) && ip.hooks[hk] == nil {
+			ip.hooks[hk] = h.series(m.Name, hk)
+		}
 	}
 	return ip
 }
 
 type hookSeries struct {
-	ok, failed, timeout *prom.Counter
-	kinds               [len(errorKinds)]*prom.Counter
-	dur                 *prom.Histogram
+	ok, failed, timeout prometheus.Counter
+	kinds               [len(errorKinds)]prometheus.Counter
+	dur                 prometheus.Observer
 	once                sync.Once
 	h                   *Host
 	plugin, hook        string
@@ -301,10 +368,10 @@ type hookSeries struct {
 func (h *Host) series(plugin string, hook abi.Hook) *hookSeries {
 	name := hookName(hook)
 	return &hookSeries{
-		ok:      h.calls.With(plugin, name, OutcomeOK),
-		failed:  h.calls.With(plugin, name, OutcomeError),
-		timeout: h.calls.With(plugin, name, OutcomeTimeout),
-		dur:     h.callDur.With(plugin, name),
+		ok:      h.calls.WithLabelValues(plugin, name, OutcomeOK),
+		failed:  h.calls.WithLabelValues(plugin, name, OutcomeError),
+		timeout: h.calls.WithLabelValues(plugin, name, OutcomeTimeout),
+		dur:     h.callDur.WithLabelValues(plugin, name),
 		h:       h, plugin: plugin, hook: name,
 	}
 }
@@ -313,10 +380,10 @@ func (h *Host) series(plugin string, hook abi.Hook) *hookSeries {
 // are created together at its first failure, so a plugin that never
 // failed exports none, and one that did exports every kind (zeros
 // included), which keeps rate() queries simple.
-func (s *hookSeries) kind(k int) *prom.Counter {
+func (s *hookSeries) kind(k int) prometheus.Counter {
 	s.once.Do(func() {
 		for i, name := range errorKinds {
-			s.kinds[i] = s.h.errs.With(s.plugin, s.hook, name)
+			s.kinds[i] = s.h.errs.WithLabelValues(s.plugin, s.hook, name)
 		}
 	})
 	return s.kinds[k]
@@ -324,13 +391,18 @@ func (s *hookSeries) kind(k int) *prom.Counter {
 
 type instrumented struct {
 	plugins.Plugin
-	h     *Host
-	name  string
-	hooks map[abi.Hook]*hookSeries // read-only after Instrument
+	h    *Host
+	name string
+	// hooks are the series of the manifest's hooks, by hook number;
+	// read-only after Instrument.
+	hooks [8]*hookSeries
 }
 
 func (ip *instrumented) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
-	s := ip.hooks[hook]
+	var s *hookSeries
+	if int(hook) < len(ip.hooks) {
+		s = ip.hooks[hook]
+	}
 	if s == nil { // a hook the manifest does not list
 		s = ip.h.series(ip.name, hook)
 	}

@@ -98,6 +98,8 @@ func parseText(t *testing.T, r io.Reader) []sample {
 		require.NotNil(t, m, "line %d is not a sample: %q", lineNo, line)
 		name := m[1]
 		switch typ {
+		case "summary":
+			require.Contains(t, []string{family, family + "_sum", family + "_count"}, name, "line %d", lineNo)
 		case "histogram":
 			require.Contains(t, []string{family + "_bucket", family + "_sum", family + "_count"}, name, "line %d", lineNo)
 		default:
@@ -178,7 +180,7 @@ func TestScrapeOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "text/plain; version=0.0.4; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8"), resp.Header.Get("Content-Type"))
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	t.Logf("scrape:\n%s", body)
@@ -359,8 +361,8 @@ func Example() {
 		}
 	}
 	// Output:
-	// codexhost_decisions_total{hook="approval",decision="decline",source="plugin"} 1
-	// codexhost_plugin_info{plugin="deny-rm",version="1.2.3",digest="",source="",mode="enforce",state="enabled"} 1
+	// codexhost_decisions_total{decision="decline",hook="approval",source="plugin"} 1
+	// codexhost_plugin_info{digest="",mode="enforce",plugin="deny-rm",source="",state="enabled",version="1.2.3"} 1
 }
 
 func BenchmarkCallInstrumentedSerial(b *testing.B) {
@@ -445,4 +447,61 @@ func scrape(t testing.TB, h http.Handler) string {
 		t.Fatalf("scrape: %d", rec.Code)
 	}
 	return rec.Body.String()
+}
+
+// A scraper that asks for OpenMetrics (as Prometheus does) gets it, with
+// the same series; the process and Go runtime collectors are there.
+func TestOpenMetricsNegotiation(t *testing.T) {
+	m := metrics.NewHost(nil)
+	p := m.Instrument(approver("allow", abi.Accept))
+	for range 2 {
+		_, err := p.Call(t.Context(), abi.HookApproval, nil)
+		require.NoError(t, err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.True(t, strings.HasPrefix(rec.Header().Get("Content-Type"), "application/openmetrics-text; version=1.0.0"), rec.Header().Get("Content-Type"))
+	body := rec.Body.String()
+	assert.True(t, strings.HasSuffix(body, "# EOF\n"), "an OpenMetrics exposition ends with # EOF")
+	// OpenMetrics names the counter family without _total, its sample with it.
+	assert.Contains(t, body, "# TYPE codexhost_plugin_calls counter\n")
+	assert.Contains(t, body, `codexhost_plugin_calls_total{hook="approval",outcome="ok",plugin="allow"} 2.0`+"\n")
+	assert.Contains(t, body, `codexhost_plugin_call_duration_seconds_count{hook="approval",plugin="allow"} 2`+"\n")
+
+	// Without an Accept header: the Prometheus text format, with the
+	// runtime collectors.
+	s := parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 2.0, value(t, s, "codexhost_plugin_calls_total", "plugin=allow", "outcome=ok"))
+	assert.Positive(t, value(t, s, "go_goroutines"))
+	assert.Positive(t, value(t, s, "process_resident_memory_bytes"))
+	assert.Positive(t, value(t, s, "process_start_time_seconds"))
+
+	// Without them, on request.
+	bare := scrape(t, metrics.NewHost(&metrics.HostOptions{NoRuntimeMetrics: true}))
+	assert.NotContains(t, bare, "go_goroutines")
+	assert.NotContains(t, bare, "process_")
+}
+
+// Two plugins of one name make one series of each status metric, and
+// the scrape succeeds.
+func TestSameNameTwice(t *testing.T) {
+	m := metrics.NewHost(nil)
+	ch, err := chain.New(&chain.Options{Members: []chain.Member{
+		{Plugin: m.Instrument(approver("twin", abi.Accept)), Digest: "d"},
+		{Plugin: m.Instrument(approver("twin", abi.Accept)), Digest: "d"},
+	}, OnDecision: m.ObserveDecision})
+	require.NoError(t, err)
+	m.SetStatus(ch.Status)
+	_, err = commandRequest("ls").Serve(t.Context(), ch)
+	require.NoError(t, err)
+	s := parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_info", "plugin=twin"))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_enabled", "plugin=twin"))
+	assert.Equal(t, 2.0, value(t, s, "codexhost_plugin_calls_total", "plugin=twin", "outcome=ok"))
+	// A failed gathering is counted; the second scrape shows the first.
+	s = parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 0.0, value(t, s, "promhttp_metric_handler_errors_total", "cause=gathering"))
 }

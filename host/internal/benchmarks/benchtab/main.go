@@ -55,6 +55,7 @@ func runs(quick bool) []run {
 		{"memory", "^BenchmarkMemory$", "1x", 1, ""},
 		{"threads", "^BenchmarkConcurrentThreads$", "5x", 3, ""},
 		{"real-turn", "^BenchmarkRealTurn$", "16x", 1, ""},
+		{"plugin-call", "^BenchmarkPluginCall$", "1s", 3, ""},
 	}
 	if quick {
 		for i := range rs {

@@ -265,6 +265,26 @@ func writeTable(w io.Writer, r results) int {
 		missingRow("5 real codex turn: codexhost's own time on the critical path (approval decision, render drain)", "< 1%")
 	}
 
+	// Figure 6: what measuring a plugin call costs (plugins/chain/metrics,
+	// on client_golang), next to the unmeasured call.
+	raw, okRaw := r.get("BenchmarkPluginCall/raw", "ns/op")
+	ins, okIns := r.get("BenchmarkPluginCall/instrumented", "ns/op")
+	insAllocs, _ := r.get("BenchmarkPluginCall/instrumented", "allocs/op")
+	if okRaw && okIns {
+		add(row{"6 plugin call, unmeasured (floor)", dur(raw), "—", "1.0x", "floor", info})
+		over := ins - raw
+		add(row{"6 plugin call, measured (metrics.Host.Instrument)", fmt.Sprintf("%s (+%s), %.0f allocs/op", dur(ins), dur(over), insAllocs),
+			dur(raw), times(ins / raw), "≤ 120 ns over the floor, 0 allocs", verdict(over <= 120 && insAllocs == 0)})
+		if tr, ok := r.get("BenchmarkPluginCall/traced", "ns/op"); ok {
+			trAllocs, _ := r.get("BenchmarkPluginCall/traced", "allocs/op")
+			add(row{"6 plugin call, traced (OpenTelemetry span; off: not wrapped, 0 ns)", fmt.Sprintf("%s (+%s), %.0f allocs/op", dur(tr), dur(tr-raw), trAllocs),
+				dur(raw), times(tr / raw), "—", info})
+		}
+	} else {
+		missingRow("6 plugin call, unmeasured (floor)", "floor")
+		missingRow("6 plugin call, measured (metrics.Host.Instrument)", "≤ 120 ns over the floor, 0 allocs")
+	}
+
 	fmt.Fprintln(w, "| figure | value | floor | ratio | target | result |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	failed := 0
