@@ -133,8 +133,8 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 				yield(nil, err)
 				return
 			}
-			if ev.TurnID != "" && ev.TurnID != t.ID {
-				continue // another turn of the same thread
+			if !t.owns(ev) {
+				continue
 			}
 			t.observe(ev)
 			if ev.Kind == abi.EventTurnCompleted {
@@ -146,6 +146,22 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 			}
 		}
 	}
+}
+
+// owns reports whether ev is one of the turn's events. The subscription
+// sees every event of the thread from just before turn/start was sent: it
+// skips the events of other turns, and thread/started, which announces the
+// thread, not a turn. codex sends thread/started right after its thread/start
+// response, so when a turn starts right after [Client.StartThread] the
+// notification may still be on its way through the rpc inbox when the turn
+// subscribes (the response is routed by the reader, the notification by the
+// dispatcher after it), and whether it reached the turn depended on that
+// race. Observers still see it, in order.
+func (t *Turn) owns(ev *Event) bool {
+	if ev.TurnID != "" {
+		return ev.TurnID == t.ID
+	}
+	return ev.Method != string(protocol.NotifThreadStarted)
 }
 
 // drainGrace bounds how long a turn keeps reading, after the connection
