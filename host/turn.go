@@ -172,6 +172,7 @@ const drainGrace = 700 * time.Millisecond
 func (t *Turn) next(ctx context.Context) (*Event, error) {
 	select {
 	case ev := <-t.sub.ch:
+		t.sub.taken(ev)
 		return ev, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -200,6 +201,7 @@ func (t *Turn) next(ctx context.Context) (*Event, error) {
 	for {
 		select {
 		case ev := <-t.sub.ch:
+			t.sub.taken(ev)
 			return ev, nil
 		case <-t.c.connDrained:
 			if ev := t.drain(); ev != nil {
@@ -218,14 +220,7 @@ func (t *Turn) next(ctx context.Context) (*Event, error) {
 }
 
 // drain returns a buffered event, or nil.
-func (t *Turn) drain() *Event {
-	select {
-	case ev := <-t.sub.ch:
-		return ev
-	default:
-		return nil
-	}
-}
+func (t *Turn) drain() *Event { return t.sub.take() }
 
 func (t *Turn) endErr() error {
 	if t.c.closed.Load() {
