@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,25 @@ const Version = "0.1.0"
 // CodexVersion is the Codex CLI version whose app-server protocol host was
 // generated from and is tested against (`make protocol`).
 const CodexVersion = protocol.CodexVersion
+
+// DefaultMaxQueuedBytes is the default [Options.MaxQueuedBytes] (8 MiB): with
+// it a stalled consumer of a stream of a million deltas keeps the peak RSS
+// of the whole process well under 64 MB (docs/performance.md).
+const DefaultMaxQueuedBytes = 8 << 20
+
+// minQueuedBytes is the least default MaxQueuedBytes under a small
+// GOMEMLIMIT.
+const minQueuedBytes = 1 << 20
+
+// defaultMaxQueuedBytes sizes the default bound for the Go memory limit
+// memLimit (math.MaxInt64 when none is set).
+func defaultMaxQueuedBytes(memLimit int64) int {
+	n := int64(DefaultMaxQueuedBytes)
+	if l := memLimit / 8; l < n {
+		n = max(l, minQueuedBytes)
+	}
+	return int(n)
+}
 
 // Options configure [Start]. A nil *Options means all defaults.
 type Options struct {
@@ -65,8 +85,28 @@ type Options struct {
 	// Default: rpc.DefaultMaxLineBytes (64 MiB).
 	MaxLineBytes int
 	// EventBuffer is how many events each turn buffers before delivery
-	// blocks (backpressure). Default: 1024.
+	// blocks (backpressure). Default: 1024. It bounds a count, not memory:
+	// MaxQueuedBytes does that.
 	EventBuffer int
+	// MaxQueuedBytes bounds the memory of what app-server has sent and the
+	// consumers have not taken yet. Half of it bounds the raw lines read
+	// and waiting for the connection's dispatcher (rpc.Options.MaxQueuedBytes),
+	// the other half the events waiting in the turns' buffers, each counted
+	// as its raw params plus its decoded text plus 256 bytes. When either
+	// half is full, delivery blocks, the reader stops reading and app-server
+	// blocks writing to its stdout pipe: a stalled consumer slows codex
+	// down, and no event is ever discarded. One message larger than its
+	// half still passes, alone; MaxLineBytes bounds that.
+	//
+	// What a stalled consumer costs is this bound, plus the decoded form
+	// of the queued lines (about as much again for small events), plus the
+	// Go heap's headroom (GOGC), plus the reader's buffer for the longest
+	// line so far. docs/performance.md has the measured figure.
+	//
+	// Default: [DefaultMaxQueuedBytes], or an eighth of the Go memory limit
+	// (GOMEMLIMIT, debug.SetMemoryLimit) when one is set and that is
+	// smaller, but not under 1 MiB.
+	MaxQueuedBytes int
 	// Observers see every event of every thread on the Client, in order,
 	// exactly once (renderers hook in here; see [Renderer]).
 	Observers []EventObserver
@@ -113,6 +153,9 @@ func (o *Options) withDefaults() *Options {
 	}
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = 1024
+	}
+	if c.MaxQueuedBytes <= 0 {
+		c.MaxQueuedBytes = defaultMaxQueuedBytes(debug.SetMemoryLimit(-1))
 	}
 	return &c
 }
@@ -166,7 +209,7 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{opts: o, proc: p}
-	c.router.init(o.EventBuffer, o.Logger)
+	c.router.init(o.EventBuffer, max(o.MaxQueuedBytes/2, 1), o.Logger)
 	c.router.observe = func(ev *Event) {
 		c.files.observe(ev)
 		for _, obs := range o.Observers {
@@ -184,10 +227,11 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		rwc.Writer = &tapWriter{w: p.stdin, tw: o.Transcript}
 	}
 	c.conn = rpc.NewConn(rwc, &rpc.Options{
-		Handler:       rpc.HandlerFunc(c.handleRequest),
-		Notifications: rpc.NotificationHandlerFunc(c.router.deliver),
-		MaxLineBytes:  o.MaxLineBytes,
-		Logger:        o.Logger,
+		Handler:        rpc.HandlerFunc(c.handleRequest),
+		Notifications:  rpc.NotificationHandlerFunc(c.router.deliver),
+		MaxLineBytes:   o.MaxLineBytes,
+		MaxQueuedBytes: max(o.MaxQueuedBytes/2, 1),
+		Logger:         o.Logger,
 	})
 	c.connDrained = make(chan struct{})
 	go func() { // owned by c; ends when the connection ends

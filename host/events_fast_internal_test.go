@@ -52,7 +52,7 @@ func kindOf(method string) abi.EventKind {
 // A stream of deltas takes the fast path, and shares its id strings.
 func TestDecodeEventFast(t *testing.T) {
 	var r router
-	r.init(1, nil)
+	r.init(1, 1<<20, nil)
 	params := json.RawMessage(`{"threadId":"t1","turnId":"u1","itemId":"i1","delta":"hi\n"}`)
 	a, err := r.decode("item/agentMessage/delta", params)
 	if err != nil {

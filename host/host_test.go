@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,4 +254,50 @@ func TestMissingBinaryFromEnv(t *testing.T) {
 	_, err := host.Start(t.Context(), nil)
 	require.ErrorIs(t, err, host.ErrCodexNotFound)
 	assert.Contains(t, err.Error(), "CODEX_BIN")
+}
+
+// thread/started announces a thread, not a turn: it never appears in a
+// turn's Events, wherever it falls relative to the turn's subscription.
+// "at-turn-start" makes the fake deliver it after the turn has subscribed,
+// the interleaving that used to put it in the stream about one run in
+// twelve; "after-response" is codex's own order. Each repeats StartThread
+// then StartTurn many times on one Client, and an observer checks that the
+// notification still reaches the Client, once per thread start.
+func TestFakeThreadStartedIsNotATurnEvent(t *testing.T) {
+	for _, placement := range []string{"at-turn-start", "after-response"} {
+		t.Run(placement, func(t *testing.T) {
+			const runs = 50
+			obs := &methodCounter{method: "thread/started"}
+			c := startFake(t, "text", 3, &host.Options{Env: []string{"FAKE_THREAD_STARTED=" + placement},
+				Observers: []host.EventObserver{obs}})
+			for i := range runs {
+				th, err := c.StartThread(t.Context(), nil)
+				require.NoError(t, err)
+				turn, err := c.StartTurn(t.Context(), th.ID, []host.Input{host.TextInput("hi")}, nil)
+				require.NoError(t, err)
+				var kinds []string
+				for ev, err := range turn.Events(t.Context()) {
+					require.NoError(t, err)
+					require.NotEqual(t, "thread/started", ev.Method, "run %d: thread/started in the turn's events", i)
+					kinds = append(kinds, ev.Method)
+				}
+				require.Equal(t, "turn/started", kinds[0], "run %d", i)
+				require.Equal(t, "turn/completed", kinds[len(kinds)-1], "run %d", i)
+			}
+			// Every thread/started was delivered to the Client before the
+			// last turn's turn/completed (it precedes it on the wire).
+			require.Equal(t, int64(runs), obs.n.Load())
+		})
+	}
+}
+
+type methodCounter struct {
+	method string
+	n      atomic.Int64
+}
+
+func (m *methodCounter) ObserveEvent(ev *host.Event) {
+	if ev.Method == m.method {
+		m.n.Add(1)
+	}
 }

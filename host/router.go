@@ -19,7 +19,8 @@ type router struct {
 	subs    map[string][]*subscription
 	closed  bool
 	buf     int
-	seq     uint64 // only touched by deliver
+	budget  byteBudget // bytes of events waiting in subscriptions' buffers
+	seq     uint64     // only touched by deliver
 	ids     idCache
 	scratch []byte // decode's; ids and scratch are only touched by deliver
 	logger  *slog.Logger
@@ -34,12 +35,65 @@ type subscription struct {
 	done     chan struct{} // closed by close
 	once     sync.Once
 	r        *router
+
+	// mu guards isClosed and queued, the budget bytes of the events this
+	// subscription holds. close returns queued to the budget at once, so
+	// that a turn that stops listening frees the budget even though its
+	// buffered events stay readable (Turn.next drains them after
+	// Client.Close).
+	mu       sync.Mutex
+	isClosed bool
+	queued   int
 }
 
-func (r *router) init(buf int, logger *slog.Logger) {
+// init sets up the router: buf events at most in each subscription's
+// buffer, and maxBytes of events (by eventCost) at most in all of them.
+func (r *router) init(buf, maxBytes int, logger *slog.Logger) {
 	r.subs = map[string][]*subscription{}
 	r.buf = buf
+	r.budget.init(maxBytes)
 	r.logger = logger
+}
+
+// sent accounts for an event deliver has put in s.ch, its cost already
+// acquired from the budget.
+func (s *subscription) sent(cost int) {
+	s.mu.Lock()
+	closed := s.isClosed
+	if !closed {
+		s.queued += cost
+	}
+	s.mu.Unlock()
+	if closed {
+		s.r.budget.release(cost)
+	}
+}
+
+// taken returns the bytes of an event received from s.ch to the budget.
+// (It may run before the sent of the same event: queued dips below zero
+// for that moment, and the sums still match.)
+func (s *subscription) taken(ev *Event) {
+	cost := eventCost(ev)
+	s.mu.Lock()
+	closed := s.isClosed
+	if !closed {
+		s.queued -= cost
+	}
+	s.mu.Unlock()
+	if !closed {
+		s.r.budget.release(cost)
+	}
+}
+
+// take returns the next queued event of s, if any, without blocking.
+func (s *subscription) take() *Event {
+	select {
+	case ev := <-s.ch:
+		s.taken(ev)
+		return ev
+	default:
+		return nil
+	}
 }
 
 func (r *router) subscribe(threadID string) *subscription {
@@ -69,6 +123,12 @@ func (s *subscription) close() {
 			r.subs[s.threadID] = list
 		}
 		r.mu.Unlock()
+		s.mu.Lock()
+		s.isClosed = true
+		q := s.queued
+		s.queued = 0
+		s.mu.Unlock()
+		s.r.budget.release(q)
 		close(s.done)
 	})
 }
@@ -115,12 +175,85 @@ func (r *router) deliver(ctx context.Context, n *rpc.Request) {
 		subs = slices.Clone(subs)
 	}
 	r.mu.Unlock()
+	cost := eventCost(ev)
 	for _, s := range subs {
+		if !r.budget.acquire(ctx, cost) {
+			return
+		}
 		select {
 		case s.ch <- ev:
+			s.sent(cost)
 		case <-s.done:
+			r.budget.release(cost)
 		case <-ctx.Done():
+			r.budget.release(cost)
 			return
 		}
 	}
+}
+
+// eventOverhead is what eventCost counts for an event besides its params:
+// the Event and the strings and typed values decoded from it.
+const eventOverhead = 256
+
+// eventCost is the bytes an event is counted for in the router's budget:
+// its params (which hold the line they were read from alive), the text it
+// carries decoded a second time, and eventOverhead.
+func eventCost(ev *Event) int {
+	n := eventOverhead + len(ev.Params) + len(ev.Delta)
+	if ev.Item != nil {
+		n += len(ev.Item.Text)
+	}
+	return n
+}
+
+// byteBudget is a counting bound on bytes that a blocked acquire can wait
+// on with a context. One acquire always succeeds when nothing is held, so an
+// event larger than the whole budget still passes, alone.
+type byteBudget struct {
+	mu      sync.Mutex
+	used    int
+	max     int
+	waiting bool          // an acquire waits on wake
+	wake    chan struct{} // closed by release when waiting
+}
+
+func (b *byteBudget) init(max int) {
+	b.max = max
+	b.wake = make(chan struct{})
+}
+
+// acquire takes n bytes, blocking while they would exceed the bound. It
+// reports false, having taken nothing, when ctx ends first.
+func (b *byteBudget) acquire(ctx context.Context, n int) bool {
+	for {
+		b.mu.Lock()
+		if b.used == 0 || b.used+n <= b.max {
+			b.used += n
+			b.mu.Unlock()
+			return true
+		}
+		b.waiting = true
+		wake := b.wake
+		b.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// release returns n bytes and wakes a waiting acquire. n may be negative
+// (subscription.close returning a balance that a racing deliver has yet to
+// add).
+func (b *byteBudget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	if b.waiting {
+		close(b.wake)
+		b.wake = make(chan struct{})
+		b.waiting = false
+	}
+	b.mu.Unlock()
 }

@@ -133,8 +133,8 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 				yield(nil, err)
 				return
 			}
-			if ev.TurnID != "" && ev.TurnID != t.ID {
-				continue // another turn of the same thread
+			if !t.owns(ev) {
+				continue
 			}
 			t.observe(ev)
 			if ev.Kind == abi.EventTurnCompleted {
@@ -148,6 +148,22 @@ func (t *Turn) Events(ctx context.Context) iter.Seq2[*Event, error] {
 	}
 }
 
+// owns reports whether ev is one of the turn's events. The subscription
+// sees every event of the thread from just before turn/start was sent: it
+// skips the events of other turns, and thread/started, which announces the
+// thread, not a turn. codex sends thread/started right after its thread/start
+// response, so when a turn starts right after [Client.StartThread] the
+// notification may still be on its way through the rpc inbox when the turn
+// subscribes (the response is routed by the reader, the notification by the
+// dispatcher after it), and whether it reached the turn depended on that
+// race. Observers still see it, in order.
+func (t *Turn) owns(ev *Event) bool {
+	if ev.TurnID != "" {
+		return ev.TurnID == t.ID
+	}
+	return ev.Method != string(protocol.NotifThreadStarted)
+}
+
 // drainGrace bounds how long a turn keeps reading, after the connection
 // broke, the notifications the rpc dispatcher still holds.
 const drainGrace = 700 * time.Millisecond
@@ -156,6 +172,7 @@ const drainGrace = 700 * time.Millisecond
 func (t *Turn) next(ctx context.Context) (*Event, error) {
 	select {
 	case ev := <-t.sub.ch:
+		t.sub.taken(ev)
 		return ev, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -184,6 +201,7 @@ func (t *Turn) next(ctx context.Context) (*Event, error) {
 	for {
 		select {
 		case ev := <-t.sub.ch:
+			t.sub.taken(ev)
 			return ev, nil
 		case <-t.c.connDrained:
 			if ev := t.drain(); ev != nil {
@@ -202,14 +220,7 @@ func (t *Turn) next(ctx context.Context) (*Event, error) {
 }
 
 // drain returns a buffered event, or nil.
-func (t *Turn) drain() *Event {
-	select {
-	case ev := <-t.sub.ch:
-		return ev
-	default:
-		return nil
-	}
-}
+func (t *Turn) drain() *Event { return t.sub.take() }
 
 func (t *Turn) endErr() error {
 	if t.c.closed.Load() {

@@ -38,6 +38,12 @@ type fakeMsg struct {
 // as a codexhost/test/answer notification), "approvals" (FAKE_APPROVALS
 // command approvals FAKE_INTERVAL_MS apart, answers echoed by id), "die",
 // "hang" and "exit-at-start". It returns the exit status.
+//
+// FAKE_THREAD_STARTED places the thread/started notification, which the
+// fake otherwise does not send: "after-response" sends it right after the
+// thread/start response, as codex does; "at-turn-start" holds it until the
+// next turn/start arrives and sends it first, the interleaving in which a
+// client reads it only after it has started a turn.
 func FakeAppServer(scenario string) int {
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriterSize(os.Stdout, 1<<16)
@@ -71,6 +77,8 @@ func FakeAppServer(scenario string) int {
 	thread := map[string]any{"id": "th1", "preview": "", "ephemeral": false, "modelProvider": "fake",
 		"createdAt": 1, "updatedAt": 1, "status": map[string]any{"type": "idle"}, "path": nil,
 		"cwd": "/tmp", "cliVersion": "0", "source": "appServer", "turns": []any{}, "sessionId": "s", "projectId": "p"}
+	threadStarted := os.Getenv("FAKE_THREAD_STARTED")
+	pendingThreadStarted := false
 	if scenario == "exit-at-start" {
 		fmt.Fprintln(os.Stderr, "Error: config.toml: invalid type: expected a string for key `model`")
 		return 1
@@ -113,7 +121,18 @@ func FakeAppServer(scenario string) int {
 		case "thread/start", "thread/resume":
 			send(map[string]any{"id": m.ID, "result": map[string]any{"thread": thread, "model": "m", "modelProvider": "fake",
 				"cwd": "/tmp", "approvalPolicy": "on-request", "approvalsReviewer": "user", "sandbox": map[string]any{"type": "readOnly"}}})
+			switch threadStarted {
+			case "after-response":
+				notify("thread/started", map[string]any{"thread": thread})
+			case "at-turn-start":
+				pendingThreadStarted = true
+			}
 		case "turn/start":
+			if pendingThreadStarted {
+				pendingThreadStarted = false
+				notify("thread/started", map[string]any{"thread": thread})
+				flush()
+			}
 			turn := map[string]any{"id": "tu1", "items": []any{}, "status": "inProgress"}
 			send(map[string]any{"id": m.ID, "result": map[string]any{"turn": turn}})
 			notify("turn/started", map[string]any{"threadId": "th1", "turn": turn})

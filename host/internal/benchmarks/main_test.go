@@ -48,6 +48,11 @@ func child(mode string) int {
 	case "replay":
 		fixedTurnID = replayTurnID
 		return fakeAppServer(replayTurn)
+	case "stream":
+		fixedTurnID = replayTurnID
+		return fakeAppServer(streamTurn)
+	case "stalled":
+		return stalledChild()
 	case "threads":
 		b, err := os.ReadFile(os.Getenv(envApprovalFile))
 		if err != nil {

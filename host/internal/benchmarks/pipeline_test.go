@@ -54,6 +54,15 @@ func writeReplay(path, threadID string, deltas int) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
+	writeTurnStream(w, threadID, deltas)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// writeTurnStream writes the recorded turn's notifications to w.
+func writeTurnStream(w *bufio.Writer, threadID string, deltas int) {
 	line := func(method string, params any) {
 		b, err := json.Marshal(map[string]any{"method": method, "params": params})
 		if err != nil {
@@ -84,10 +93,6 @@ func writeReplay(path, threadID string, deltas int) error {
 	done := turn("completed")
 	done["durationMs"] = 65432
 	line("turn/completed", map[string]any{"threadId": threadID, "turn": done})
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
 }
 
 func jsonString(s string) []byte {

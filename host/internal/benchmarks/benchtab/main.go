@@ -54,6 +54,7 @@ func runs(quick bool) []run {
 		{"process-start", "^BenchmarkProcessStart$", "20x", 3, ""},
 		{"memory", "^BenchmarkMemory$", "1x", 1, ""},
 		{"threads", "^BenchmarkConcurrentThreads$", "5x", 3, ""},
+		{"stalled", "^BenchmarkStalledConsumer$", "1x", 3, ""},
 		{"real-turn", "^BenchmarkRealTurn$", "16x", 1, ""},
 		{"plugin-call", "^BenchmarkPluginCall$", "1s", 3, ""},
 	}

@@ -285,6 +285,21 @@ func writeTable(w io.Writer, r results) int {
 		missingRow("6 plugin call, measured (metrics.Host.Instrument)", "≤ 120 ns over the floor, 0 allocs")
 	}
 
+	// Figure 7: a stalled consumer of a stream of a million deltas.
+	if v, ok := r.get("BenchmarkStalledConsumer/default", "MB-peak-rss"); ok {
+		st, _ := r.get("BenchmarkStalledConsumer/default", "MB-peak-rss-stalled")
+		old, okOld := r.get("BenchmarkStalledConsumer/inbox-64MiB", "MB-peak-rss")
+		floor, ratio := "—", "—"
+		if okOld {
+			oldSt, _ := r.get("BenchmarkStalledConsumer/inbox-64MiB", "MB-peak-rss-stalled")
+			floor, ratio = fmt.Sprintf("%.0f MB (%.0f MB stalled) with a 64 MiB inbox", old, oldSt), fmt.Sprintf("%.2fx", v/old)
+		}
+		add(row{"7 stalled consumer, 1M deltas, default MaxQueuedBytes: peak RSS (none lost)",
+			fmt.Sprintf("%.1f MB (%.1f MB at the end of the stall)", v, st), floor, ratio, "≤ 64 MB", verdict(v <= 64)})
+	} else {
+		missingRow("7 stalled consumer, 1M deltas, default MaxQueuedBytes: peak RSS (none lost)", "≤ 64 MB")
+	}
+
 	fmt.Fprintln(w, "| figure | value | floor | ratio | target | result |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	failed := 0
