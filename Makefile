@@ -31,7 +31,7 @@ TOOLS_DIR     := $(call codex_dir,$(CODEX_VERSION))
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest
+.PHONY: all build install test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest
 
 all: build plugins
 
@@ -42,6 +42,7 @@ help:
 	@echo "make codex     install @openai/codex@$(CODEX_VERSION) into $(TOOLS_DIR) (CODEX_VERSION=$(NEWEST_CODEX_VERSION) for the newest tested)"
 	@echo "make test-codex-newest  run the real-codex tests against codex $(NEWEST_CODEX_VERSION)"
 	@echo "make protocol  regenerate the wire types (host/protocol) from the pinned codex's schema"
+	@echo "make install   go install ./cmd/codexhost, make plugins and make codex"
 	@echo "make plugins   build the shipped Wasm plugins into bin/"
 	@echo "make lint      gofmt -l, go vet, staticcheck, deadcode (make test runs it)"
 	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
@@ -52,6 +53,11 @@ help:
 
 build:
 	$(GO) build ./...
+
+# codexhost into $(go env GOBIN) or $(go env GOPATH)/bin, the shipped plugins
+# into bin/, and the pinned codex it drives.
+install: codex plugins
+	$(GO) install ./cmd/codexhost
 
 # The shipped plugins, prebuilt as sandboxed Wasm modules.
 SHIPPED_PLUGINS := bin/rules-policy.wasm bin/execrender.wasm

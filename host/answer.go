@@ -77,14 +77,35 @@ type (
 //     rule) and is not one of the request's AvailableDecisions, when it
 //     lists them. A plain decline or cancel is always taken: it grants
 //     nothing, and codex takes both even when it does not list them.
+//
+// A plain acceptForSession that codex does not offer, where it offers a
+// plain accept (0.169.0 under the untrusted approval policy), is
+// answered as accept: it grants less (this command, once), never more.
 func (r *ApprovalRequest) Answer(resp *abi.ApprovalResponse) (json.RawMessage, error) {
 	if resp == nil {
 		return nil, invalid("no answer")
 	}
+	resp = r.narrow(resp)
 	if err := r.check(resp); err != nil {
 		return nil, err
 	}
 	return r.encode(resp), nil
+}
+
+// narrow returns resp, or a plain accept for a plain acceptForSession
+// that codex does not offer when it offers a plain accept.
+func (r *ApprovalRequest) narrow(resp *abi.ApprovalResponse) *abi.ApprovalResponse {
+	a := r.ApprovalRequest
+	if resp.Decision != abi.AcceptForSession || len(a.AvailableDecisions) == 0 ||
+		len(resp.Amendment) > 0 || resp.NetworkRule != nil || resp.Granted != nil ||
+		slices.ContainsFunc(a.AvailableDecisions, offered(resp)) {
+		return resp
+	}
+	plain := &abi.ApprovalResponse{Decision: abi.Accept, Reason: resp.Reason}
+	if !slices.ContainsFunc(a.AvailableDecisions, offered(plain)) {
+		return resp
+	}
+	return plain
 }
 
 // check refuses an answer the request does not entitle.

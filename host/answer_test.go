@@ -18,6 +18,11 @@ const gitStatus = `{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,
 	"proposedExecpolicyAmendment":["git","status"],
 	"availableDecisions":["accept",{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}},"cancel"]}`
 
+// amendmentOnly offers no plain accept.
+const amendmentOnly = `{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,"command":"git status","cwd":"/w",
+	"proposedExecpolicyAmendment":["git","status"],
+	"availableDecisions":[{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}},"cancel"]}`
+
 // curl asks for network access to example.com and offers to remember it.
 const curl = `{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,"command":"curl https://example.com","cwd":"/w",
 	"networkApprovalContext":{"host":"example.com","protocol":"https"},
@@ -61,7 +66,10 @@ func TestApprovalAnswerIsDerived(t *testing.T) {
 		{"accept with a longer amendment", gitStatus, abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git"}}, declined},
 		{"an amendment with decline", gitStatus, abi.ApprovalResponse{Decision: abi.Decline, Amendment: []string{"git", "status"}}, declined},
 		{"an amendment with acceptForSession", unlisted, abi.ApprovalResponse{Decision: abi.AcceptForSession, Amendment: []string{"git", "status"}}, declined},
-		{"an answer outside availableDecisions", gitStatus, abi.ApprovalResponse{Decision: abi.AcceptForSession}, declined},
+		{"acceptForSession, not offered, is narrowed to the plain accept codex offers", gitStatus,
+			abi.ApprovalResponse{Decision: abi.AcceptForSession, Reason: "read-only"}, `{"decision":"accept"}`},
+		{"an answer outside availableDecisions", amendmentOnly, abi.ApprovalResponse{Decision: abi.AcceptForSession}, declined},
+		{"accept outside availableDecisions", amendmentOnly, abi.ApprovalResponse{Decision: abi.Accept}, declined},
 		{"acceptForSession when codex lists nothing", unlisted, abi.ApprovalResponse{Decision: abi.AcceptForSession}, `{"decision":"acceptForSession"}`},
 		{"abstain is not an answer", gitStatus, abi.ApprovalResponse{Decision: abi.Abstain}, declined},
 		{"an unknown decision", gitStatus, abi.ApprovalResponse{Decision: "maybe"}, declined},

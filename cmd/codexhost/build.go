@@ -100,7 +100,7 @@ func goBuild(ctx context.Context, dir, out, runtime string) (compilerOut string,
 	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
 		return "", usageErr("-o %s: %v", out, unwrapPathError(err))
 	}
-	args := []string{"build", "-trimpath", "-o", absOut}
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-o", absOut}
 	env := append(os.Environ(), "CGO_ENABLED=0")
 	if runtime == runtimeWasm {
 		args = append(args, "-buildmode=c-shared")

@@ -31,6 +31,13 @@ func gitStatusRequest() *host.Request {
 	"availableDecisions":["accept",{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}},"cancel"]}`))
 }
 
+// amendmentOnlyRequest offers no plain accept.
+func amendmentOnlyRequest() *host.Request {
+	return host.NewRequest("item/commandExecution/requestApproval", json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"it","startedAtMs":1,
+	"command":"git status","cwd":"/w","proposedExecpolicyAmendment":["git","status"],
+	"availableDecisions":[{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}},"cancel"]}`))
+}
+
 // rawPlugin answers approvals with fixed bytes.
 func rawPlugin(name, answer string) *rawAnswer {
 	return &rawAnswer{m: abi.Manifest{Name: name, ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}}, answer: answer}
@@ -75,7 +82,10 @@ func TestChainDerivesAnswers(t *testing.T) {
 		{"an accept with the proposed amendment goes through", gitStatusRequest,
 			[]plugins.Plugin{responds("a", &abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git", "status"}})},
 			`{"decision":{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}}}`, "answer", nil},
-		{"an answer outside availableDecisions is a failure", gitStatusRequest,
+		{"acceptForSession where codex offers only accept is answered accept", gitStatusRequest,
+			[]plugins.Plugin{decides("a", abi.AcceptForSession)},
+			`{"decision":"accept"}`, "answer", nil},
+		{"an answer outside availableDecisions is a failure", amendmentOnlyRequest,
 			[]plugins.Plugin{decides("a", abi.AcceptForSession)},
 			`{"decision":"decline"}`, "fallback: plugin a failed", []string{"a"}},
 		{"extras of a losing plugin never reach codex", gitStatusRequest,

@@ -112,7 +112,7 @@ func GoGuest(dir string) ([]byte, error) {
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, filepath.Base(abs)+".wasm")
-		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-o", out, ".")
 		cmd.Dir = abs
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		var stderr bytes.Buffer
@@ -151,7 +151,7 @@ func ProcessGuest(dir string) (string, error) {
 			return nil, err
 		}
 		out := filepath.Join(tmp, filepath.Base(abs))
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", out, ".")
 		cmd.Dir = abs
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		var stderr bytes.Buffer

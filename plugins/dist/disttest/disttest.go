@@ -72,6 +72,20 @@ func StartRegistry(t testing.TB) *Registry {
 	return r
 }
 
+// StartRegistryOn is StartRegistry on a fixed address, such as the
+// 127.0.0.1:5000 the documentation uses. It fails if the port is taken.
+func StartRegistryOn(t testing.TB, host string) *Registry {
+	t.Helper()
+	RequireRegistry(t)
+	dir := t.TempDir()
+	r := &Registry{Host: host, Storage: filepath.Join(dir, "storage"), config: filepath.Join(dir, "config.yml")}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
 // BlobPath is the file in which the registry keeps the blob with digest
 // ("sha256:HEX").
 func (r *Registry) BlobPath(digest string) string {
