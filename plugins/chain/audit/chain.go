@@ -163,7 +163,6 @@ func Verify(paths []string, opts *VerifyOptions) (Summary, error) {
 type verifier struct {
 	prev    string
 	records int
-	first   bool // the next record is the first one read
 }
 
 func (v *verifier) summary() Summary { return Summary{Records: v.records, Head: v.prev} }
