@@ -17,6 +17,11 @@
 //
 //	<!-- doc-test: exit=3 -->          the block must exit with 3
 //	<!-- doc-test: skip REASON -->     not run; counted and printed with REASON
+//	<!-- doc-test: file=PATH -->       (above a block of any language, such as
+//	                                   ```go) the block is not run but written
+//	                                   to PATH, relative to the current
+//	                                   directory, so that later blocks build
+//	                                   or run the code the page shows
 //
 // The test prints how many blocks it ran and skipped.
 package docs_test
@@ -45,11 +50,12 @@ import (
 
 // A block is one ```sh block of a Markdown file.
 type block struct {
-	file string
-	line int // of the opening fence
-	text string
-	exit int    // the exit status it must end with
-	skip string // why it is not run, if it is not
+	file    string
+	line    int // of the opening fence
+	text    string
+	exit    int    // the exit status it must end with
+	skip    string // why it is not run, if it is not
+	writeTo string // where the block is written instead of run, if set
 }
 
 var marker = regexp.MustCompile(`^<!--\s*doc-test:\s*(.*?)\s*-->$`)
@@ -71,10 +77,14 @@ func blocksOf(t *testing.T, path string) []block {
 		line := sc.Text()
 		trimmed := strings.TrimSpace(line)
 		switch {
-		case cur == nil && trimmed == "```sh":
+		case cur == nil && strings.HasPrefix(trimmed, "```") && (trimmed == "```sh" || strings.HasPrefix(pending, "file=")):
 			cur = &block{file: path, line: n}
 			if pending != "" {
 				switch {
+				case strings.HasPrefix(pending, "file="):
+					cur.writeTo = strings.TrimSpace(strings.TrimPrefix(pending, "file="))
+					require.True(t, cur.writeTo != "" && !filepath.IsAbs(cur.writeTo) && !strings.Contains(cur.writeTo, ".."),
+						"%s:%d: doc-test: file= needs a relative path inside the directory, got %q", path, n, cur.writeTo)
 				case strings.HasPrefix(pending, "skip"):
 					cur.skip = strings.TrimSpace(strings.TrimPrefix(pending, "skip"))
 					require.NotEmpty(t, cur.skip, "%s:%d: doc-test: skip needs a reason", path, n)
@@ -105,7 +115,8 @@ func blocksOf(t *testing.T, path string) []block {
 }
 
 // copyRepo copies the files of the checkout git knows (tracked, and
-// untracked but not ignored) into dir, and links tools/codex/node_modules.
+// untracked but not ignored) into dir, commits them there as a fresh git
+// repository, and links tools/codex/node_modules.
 func copyRepo(t *testing.T, root, dir string) {
 	t.Helper()
 	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
@@ -122,13 +133,23 @@ func copyRepo(t *testing.T, root, dir string) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(dst, b, st.Mode().Perm()))
 	}
+	// A reader follows the docs in a clone: the copy is a git checkout with
+	// one commit, so `git diff` and codex's repository check see one.
+	for _, args := range [][]string{
+		{"init", "-q"},
+		{"add", "-A"},
+		{"-c", "user.name=docs", "-c", "user.email=docs@example.invalid", "commit", "-q", "--no-gpg-sign", "-m", "copy"},
+	} {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+	}
 	nm := filepath.Join(root, "tools", "codex", "node_modules")
 	if _, err := os.Stat(nm); err == nil {
 		require.NoError(t, os.Symlink(nm, filepath.Join(dir, "tools", "codex", "node_modules")))
 	}
 }
 
-var ran, skipped atomic.Int64
+var ran, skipped, written atomic.Int64
 
 func TestDocs(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") == "" {
@@ -177,8 +198,8 @@ func TestDocs(t *testing.T) {
 			})
 		}
 	})
-	t.Logf("docs: %d blocks run, %d skipped (marked), in %d files", ran.Load(), skipped.Load(), len(files))
-	fmt.Printf("docs: %d blocks run, %d skipped (marked), in %d files\n", ran.Load(), skipped.Load(), len(files))
+	t.Logf("docs: %d blocks run, %d written to files, %d skipped (marked), in %d files", ran.Load(), written.Load(), skipped.Load(), len(files))
+	fmt.Printf("docs: %d blocks run, %d written to files, %d skipped (marked), in %d files\n", ran.Load(), written.Load(), skipped.Load(), len(files))
 }
 
 func runFile(t *testing.T, root, rel string, blocks []block, modelURL string) {
@@ -215,6 +236,16 @@ func runFile(t *testing.T, root, rel string, blocks []block, modelURL string) {
 		if b.skip != "" {
 			skipped.Add(1)
 			t.Logf("%s: skipped: %s", where, b.skip)
+			continue
+		}
+		if b.writeTo != "" {
+			cwd, err := os.ReadFile(filepath.Join(state, "cwd"))
+			require.NoError(t, err)
+			dst := filepath.Join(string(cwd), b.writeTo)
+			require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+			require.NoError(t, os.WriteFile(dst, []byte(b.text), 0o644), where)
+			written.Add(1)
+			t.Logf("%s: wrote %s", where, b.writeTo)
 			continue
 		}
 		script := fmt.Sprintf(`cd "$(cat %[1]q/cwd)"
