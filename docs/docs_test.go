@@ -11,7 +11,7 @@
 //   - HOME and XDG_CONFIG_HOME in a scratch directory;
 //   - Debian's docker-registry on 127.0.0.1:5000 when the file names it.
 //
-// The blocks of one file share the working directory and exported
+// The blocks of one file share the working directory and the shell
 // variables, as in one terminal. An HTML comment just above a block
 // changes how it runs:
 //
@@ -151,6 +151,12 @@ func copyRepo(t *testing.T, root, dir string) {
 
 var ran, skipped, written atomic.Int64
 
+// bashInternal matches the lines of `declare -p` that a later block must
+// not set again: read-only variables and bash's own state. Every other
+// variable, exported or not, carries over to the next block, as in one
+// terminal.
+const bashInternal = `^declare -[^ ]*r[^ ]* |^declare -[^ ]* (BASH[A-Z_]*|FUNCNAME|PIPESTATUS|GROUPS|DIRSTACK|LINENO|RANDOM|SRANDOM|SECONDS|EPOCHSECONDS|EPOCHREALTIME|SHLVL|PWD|OLDPWD|_)=`
+
 func TestDocs(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("runs every command of the docs; skipped with -short outside CI")
@@ -250,9 +256,9 @@ func runFile(t *testing.T, root, rel string, blocks []block, modelURL string) {
 		}
 		script := fmt.Sprintf(`cd "$(cat %[1]q/cwd)"
 . %[1]q/env
-trap 'pwd > %[1]q/cwd; export -p > %[1]q/env' EXIT
+trap 'pwd > %[1]q/cwd; declare -p | grep -Ev %[3]q > %[1]q/env' EXIT
 set -e -o pipefail
-%[2]s`, state, b.text)
+%[2]s`, state, b.text, bashInternal)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script)
 		cmd.Env = env

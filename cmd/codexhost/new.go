@@ -58,6 +58,7 @@ func cmdPluginNew(ctx context.Context, cio *cmdIO, args []string) error {
 	files := map[string]*template.Template{
 		"main.go": scaffoldMain, "main_test.go": scaffoldTest,
 		"cases.toml": scaffoldCases, "README.md": scaffoldReadme,
+		".gitignore": scaffoldGitignore,
 	}
 	inModule := enclosingModule(filepath.Dir(abs)) != ""
 	if !inModule {
@@ -77,7 +78,7 @@ func cmdPluginNew(ctx context.Context, cio *cmdIO, args []string) error {
 			return usageErr("plugin new: %v", unwrapPathError(err))
 		}
 	}
-	fmt.Fprintf(cio.stdout, "created %s: main.go, main_test.go, cases.toml, README.md", dir)
+	fmt.Fprintf(cio.stdout, "created %s: main.go, main_test.go, cases.toml, README.md, .gitignore", dir)
 	if !inModule {
 		fmt.Fprint(cio.stdout, ", go.mod")
 	}
@@ -281,6 +282,14 @@ func TestWasm(t *testing.T) {
 }
 `))
 
+	// The build outputs and signing keys stay out of the plugin's
+	// repository: plugin keygen writes NAME.key next to them.
+	scaffoldGitignore = template.Must(template.New(".gitignore").Parse(`# Signing keys (codexhost plugin keygen): keep them out of version control.
+*.key
+# Build outputs (codexhost plugin build).
+/{{.Name}}.wasm
+/{{.Name}}
+`))
 	scaffoldCases = template.Must(template.New("cases.toml").Parse(`# Cases for codexhost plugin test: each asks the plugin one request and
 # says what it must answer. Run them with
 #

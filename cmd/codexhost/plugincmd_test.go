@@ -276,9 +276,26 @@ func TestPluginNew(t *testing.T) {
 			dir := filepath.Join(tc.parent, "deny-push")
 			r := runCmdLong(t, "plugin", "new", "--dir", dir, "deny-push")
 			require.Equal(t, exitOK, r.code)
-			assert.Contains(t, r.stdout, "created "+dir+": main.go, main_test.go, cases.toml, README.md")
-			for _, f := range []string{"main.go", "main_test.go", "cases.toml", "README.md"} {
+			assert.Contains(t, r.stdout, "created "+dir+": main.go, main_test.go, cases.toml, README.md, .gitignore")
+			for _, f := range []string{"main.go", "main_test.go", "cases.toml", "README.md", ".gitignore"} {
 				assert.FileExists(t, filepath.Join(dir, f))
+			}
+			if !tc.gomod {
+				// The scaffold's .gitignore, read by the real git: a key that
+				// plugin keygen writes there, and the build outputs, are never
+				// committed; the sources are.
+				repo := t.TempDir()
+				b, err := os.ReadFile(filepath.Join(dir, ".gitignore"))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(repo, ".gitignore"), b, 0o644))
+				out, err := exec.Command("git", "-C", repo, "init", "-q").CombinedOutput()
+				require.NoError(t, err, "%s", out)
+				for _, f := range []string{"release.key", "deny-push.wasm", "deny-push"} {
+					assert.NoError(t, exec.Command("git", "-C", repo, "check-ignore", "-q", f).Run(), "%s is ignored", f)
+				}
+				for _, f := range []string{"main.go", "cases.toml", "release.pub", "sub/deny-push.wasm"} {
+					assert.Error(t, exec.Command("git", "-C", repo, "check-ignore", "-q", f).Run(), "%s is not ignored", f)
+				}
 			}
 			if tc.gomod {
 				b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
