@@ -120,12 +120,20 @@ const (
 	Decline Decision = "decline"
 	// Cancel refuses and interrupts the turn.
 	Cancel Decision = "cancel"
+	// Ask escalates the request to a human. The host prompts its operator
+	// (on a terminal) with the request and the reason, and codex gets the
+	// operator's decision; a host with no one to ask decides with its
+	// fallback. "ask" itself never reaches codex. An ask carries no extras
+	// (amendment, network rule, grants): one that does is an invalid
+	// answer. Among several plugins a decline or cancel beats an ask, and
+	// an ask beats an accept.
+	Ask Decision = "ask"
 )
 
 // Valid reports whether d is one of the defined decisions.
 func (d Decision) Valid() bool {
 	switch d {
-	case Abstain, Accept, AcceptForSession, Decline, Cancel:
+	case Abstain, Accept, AcceptForSession, Decline, Cancel, Ask:
 		return true
 	}
 	return false

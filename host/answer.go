@@ -118,6 +118,9 @@ func (r *ApprovalRequest) check(resp *abi.ApprovalResponse) error {
 	if d == abi.Abstain {
 		return invalid("abstain is not an answer codex takes")
 	}
+	if d == abi.Ask {
+		return invalid("ask is not an answer codex takes: a human, or the fallback, decides instead")
+	}
 	accepting := d == abi.Accept || d == abi.AcceptForSession
 	if len(resp.Amendment) > 0 {
 		switch {

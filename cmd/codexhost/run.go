@@ -16,6 +16,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/audit"
@@ -174,7 +175,9 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 	switch rec.Decision {
 	case abi.Decline, abi.Cancel:
 		d.refused++
-		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, oneLine(rec.Summary), reason)
+		// The summary is the agent's, the reason a plugin's: neither may drive the
+		// terminal.
+		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, termsafe.Line(oneLine(rec.Summary)), termsafe.Line(reason))
 	default:
 		d.accepted++
 	}
@@ -292,9 +295,16 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	defer rec.close()
 	color := c.exec.useColor(render.UseColor(cio.stdout))
+	stdin, stderr := cio.stdin, cio.stderr
 	cio, prog := startProgress(cio, c.noProgress)
 	if prog != nil {
 		defer prog.stop()
+	}
+	// A plugin's "ask" goes to the operator when there is one at a
+	// terminal (escalate.go); otherwise the fallback decides.
+	human := openTerminalHuman(stdin, stderr, cio.stderr)
+	if human != nil {
+		defer human.Close()
 	}
 
 	// Plugins, metrics and hot reload (ops.go, reload.go). The trust
@@ -334,6 +344,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	renders := pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 	dec := &decisions{stderr: cio.stderr}
 	chainOpts := pr.chainOptions(cio, dec.record)
+	if human != nil {
+		chainOpts.Escalate = human.Escalate
+	}
 	renderOut := io.Writer(cio.stdout)
 	if c.render == renderCodexJSON {
 		// The renderer and the decisions write whole lines to one stdout.

@@ -35,8 +35,9 @@ type Mode uint8
 
 const (
 	// DenyWins asks every approval plugin in order: any cancel or decline
-	// wins (cancel over decline), else an accept (accept over
-	// acceptForSession), else the fallback. This is how codex's own
+	// wins (cancel over decline), else an ask (a human decides, see
+	// Options.Escalate), else an accept (accept over acceptForSession),
+	// else the fallback. This is how codex's own
 	// permission hooks combine. Between equal decisions the first plugin's
 	// wins, with its extras.
 	DenyWins Mode = iota
@@ -76,6 +77,23 @@ type Options struct {
 	Audit func(*DecisionRecord) error
 	// Render configures the render pipeline (see [Chain.ObserveEvent]).
 	Render RenderOptions
+	// Escalate, if set, decides an approval whose winning plugin answered
+	// abi.Ask: it asks a human. It returns Accept, AcceptForSession,
+	// Decline or Cancel; codex gets that decision, derived from the request
+	// like any other answer (the ask's extras are not carried over, and an
+	// acceptForSession codex does not offer is narrowed or declined). If
+	// Escalate is nil, fails, or returns anything else, the fallback
+	// decides and the record says why (WhyNoHuman). It must return when
+	// ctx is done; calls may be concurrent.
+	Escalate func(ctx context.Context, e *Escalation) (abi.Decision, error)
+}
+
+// An Escalation is an approval a plugin handed to a human ([Options.Escalate]).
+type Escalation struct {
+	// Request is codex's request.
+	Request *host.ApprovalRequest
+	// Plugin asked, with Reason.
+	Plugin, Reason string
 }
 
 // A Chain answers app-server's requests with plugins. It implements
@@ -163,8 +181,10 @@ func newRecord(start time.Time, s *pluginSet, hook abi.Hook, method, thread, tur
 func restrictiveness(d abi.Decision) int {
 	switch d {
 	case abi.Cancel:
-		return 4
+		return 5
 	case abi.Decline:
+		return 4
+	case abi.Ask:
 		return 3
 	case abi.Accept:
 		return 2
@@ -227,6 +247,9 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 	default:
 		rec.Why = Why{Kind: WhyAnswer, Plugin: winner.Plugin}
 	}
+	if best.Decision == abi.Ask {
+		best = c.escalate(ctx, s, rec, req, winner.Plugin, best.Reason)
+	}
 	best = safeApproval(req, best)
 	rec.Decision = best.Decision
 	answer, err := req.Answer(best)
@@ -241,6 +264,28 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 		return b
 	})
 	return best, nil
+}
+
+// escalate asks Options.Escalate for the decision a plugin escalated,
+// and sets rec.Why to say who decided: the human, or the fallback.
+func (c *Chain) escalate(ctx context.Context, s *pluginSet, rec *DecisionRecord, req *host.ApprovalRequest, plugin, reason string) *abi.ApprovalResponse {
+	fallback := func(detail string) *abi.ApprovalResponse {
+		rec.Why = Why{Kind: WhyNoHuman, Plugin: plugin, Detail: detail}
+		return &abi.ApprovalResponse{Decision: s.fallback, Reason: reason}
+	}
+	if c.opts.Escalate == nil {
+		return fallback("no one to ask")
+	}
+	d, err := c.opts.Escalate(ctx, &Escalation{Request: req, Plugin: plugin, Reason: reason})
+	switch {
+	case err != nil:
+		c.opts.Logger.Warn("codexhost: escalation failed; the fallback decides", "plugin", plugin, "err", err)
+		return fallback(err.Error())
+	case d != abi.Accept && d != abi.AcceptForSession && d != abi.Decline && d != abi.Cancel:
+		return fallback(fmt.Sprintf("the answer %q is not a decision", d))
+	}
+	rec.Why = Why{Kind: WhyHuman, Plugin: plugin}
+	return &abi.ApprovalResponse{Decision: d, Reason: reason}
 }
 
 // safeApproval returns resp if codex takes it for req, else a decline
@@ -259,9 +304,9 @@ func safeApproval(req *host.ApprovalRequest, resp *abi.ApprovalResponse) *abi.Ap
 func (c *Chain) askApproval(ctx context.Context, s *pluginSet, m *member, req *host.ApprovalRequest, payload []byte) (PluginAnswer, *abi.ApprovalResponse) {
 	t0 := time.Now()
 	resp, err := callMember[abi.ApprovalResponse](ctx, m, abi.HookApproval, payload, c.opts.Logger, func(r *abi.ApprovalResponse) error {
-		if r.Decision == abi.Abstain {
+		if r.Decision == abi.Abstain || r.Decision == abi.Ask {
 			if r.Amendment != nil || r.NetworkRule != nil || r.Granted != nil {
-				return fmt.Errorf("%w: abstain carries extras", host.ErrInvalidAnswer)
+				return fmt.Errorf("%w: %s carries extras", host.ErrInvalidAnswer, r.Decision)
 			}
 			return nil
 		}

@@ -31,6 +31,12 @@ const (
 	// WhyAuditFailed: the decision could not be recorded (Why.Detail), so
 	// the chain answered fail-closed instead.
 	WhyAuditFailed
+	// WhyHuman: a plugin answered ask (Why.Plugin) and a human decided
+	// (Options.Escalate).
+	WhyHuman
+	// WhyNoHuman: a plugin answered ask (Why.Plugin) and no human decided
+	// (Why.Detail says why); the fallback answered.
+	WhyNoHuman
 )
 
 // A Why explains a chain's answer. It is set once, after every plugin has
@@ -39,12 +45,14 @@ type Why struct {
 	Kind WhyKind
 	// Plugin is the plugin that answered, failed or was disabled.
 	Plugin string
-	// Detail is the audit failure, for WhyAuditFailed.
+	// Detail is the audit failure, for WhyAuditFailed, or why no human
+	// decided, for WhyNoHuman.
 	Detail string
 }
 
-// Fallback reports whether the answer is not a plugin's own.
-func (w Why) Fallback() bool { return w.Kind != WhyAnswer }
+// Fallback reports whether the answer is neither a plugin's own nor a
+// human's.
+func (w Why) Fallback() bool { return w.Kind != WhyAnswer && w.Kind != WhyHuman }
 
 // String is the form the audit log and the CLI print: "answer", or
 // "fallback: ..." saying why.
@@ -64,6 +72,10 @@ func (w Why) String() string {
 		return "fallback: no plugin answered"
 	case WhyAuditFailed:
 		return "fallback: audit write failed: " + w.Detail
+	case WhyHuman:
+		return "human: asked by plugin " + w.Plugin
+	case WhyNoHuman:
+		return "fallback: plugin " + w.Plugin + " asked for a human: " + w.Detail
 	}
 	return fmt.Sprintf("WhyKind(%d)", w.Kind)
 }

@@ -38,7 +38,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-const wantDecisions = "want accept, acceptForSession, decline, cancel or abstain"
+const wantDecisions = "want accept, acceptForSession, decline, cancel, ask or abstain"
 
 // Parse parses and validates a rules file; name is the file's name for
 // error messages. The error, if any, joins one *Error per problem, each

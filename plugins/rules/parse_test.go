@@ -28,7 +28,7 @@ name = "allow-ls"
 decision = "allow"
 [rule.match]
 program = "ls"
-`, []string{`rules.toml:4: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel or abstain)`}},
+`, []string{`rules.toml:4: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel, ask or abstain)`}},
 		{"invalid command regex", `
 [[rule]]
 name = "r"

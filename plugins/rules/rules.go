@@ -170,7 +170,7 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 		v.Analysis = rd.strict
 	}
 	accept := func() {
-		if rd != nil && v.Decision != abi.Decline && v.Decision != abi.Cancel {
+		if rd != nil && v.Decision != abi.Decline && v.Decision != abi.Cancel && v.Decision != abi.Ask {
 			v.Analysis = rd.permissive()
 		}
 	}

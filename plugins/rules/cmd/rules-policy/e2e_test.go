@@ -131,7 +131,7 @@ func TestBadRulesRefusedAtLoad(t *testing.T) {
 		_ = p.Close(context.Background())
 	}
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `rules.toml:3: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel or abstain)`)
+	assert.Contains(t, err.Error(), `rules.toml:3: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel, ask or abstain)`)
 	var ae *abi.Error
 	if assert.ErrorAs(t, err, &ae) {
 		assert.Equal(t, abi.CodeBadConfig, ae.Code)

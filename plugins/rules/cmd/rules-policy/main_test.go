@@ -61,10 +61,10 @@ func TestConfigureErrors(t *testing.T) {
 		{"no rules", `{"name": "rules.toml"}`, `rules.toml: no rules (want at least one [[rule]] table)`},
 		{"null rules", `{"rules": null}`, `"rules" is null`},
 		{"rules text and document", `{"rules": "", "rule": []}`, `unknown field "rule"`},
-		{"bad document", `{"rule": [{"name": "x", "decision": "allow", "match": {"program": "ls"}}]}`, `settings: rule "x": unknown decision "allow" (want accept, acceptForSession, decline, cancel or abstain)`},
+		{"bad document", `{"rule": [{"name": "x", "decision": "allow", "match": {"program": "ls"}}]}`, `settings: rule "x": unknown decision "allow" (want accept, acceptForSession, decline, cancel, ask or abstain)`},
 		{"document rule not a table", `{"rule": ["x"]}`, `settings: rule[0]: want a table, got a string`},
 		{"document with a name", `{"name": "mine.toml", "rule": [{"name": "x", "decision": "accept", "match": {"program": 1}}]}`, `mine.toml: rule "x": match.program: want a list of strings, got a float`},
-		{"bad rules", string(settingsJSON(t, "my.toml", badRulesFile)), `my.toml:3: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel or abstain)`},
+		{"bad rules", string(settingsJSON(t, "my.toml", badRulesFile)), `my.toml:3: rule "allow-ls": unknown decision "allow" (want accept, acceptForSession, decline, cancel, ask or abstain)`},
 		{"default name", `{"rules": "[[rule]]\nname = 1"}`, `rules.toml:2: rule #1: name: want a string, got an integer`},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/plugins/chain"
+)
+
+// pipeHuman is a terminalHuman reading its answers from a pipe (pollable,
+// as a terminal is, so read deadlines work) that the test writes to.
+func pipeHuman(t *testing.T) (*terminalHuman, *os.File, *syncBuffer) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	out := &syncBuffer{}
+	h := newTerminalHuman(r, out)
+	t.Cleanup(func() { _ = h.Close(); _ = w.Close() })
+	return h, w, out
+}
+
+func escalation(cmd, plugin, reason string, offered ...abi.DecisionOption) *chain.Escalation {
+	return &chain.Escalation{Plugin: plugin, Reason: reason, Request: &host.ApprovalRequest{
+		Method:          "item/commandExecution/requestApproval",
+		ApprovalRequest: &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: cmd, AvailableDecisions: offered}}}
+}
+
+func TestTerminalHumanAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		typed string
+		want  abi.Decision
+	}{
+		{"a\n", abi.Accept},
+		{"yes\n", abi.Accept},
+		{"s\n", abi.AcceptForSession},
+		{"d\n", abi.Decline},
+		{"N\n", abi.Decline},
+		{"c\n", abi.Cancel},
+		{"maybe\n\nd\n", abi.Decline}, // asked again until a choice
+	} {
+		t.Run(strings.TrimSpace(tc.typed), func(t *testing.T) {
+			h, w, out := pipeHuman(t)
+			_, err := io.WriteString(w, tc.typed)
+			require.NoError(t, err)
+			d, err := h.Escalate(t.Context(), escalation("git push origin main", "guard", "pushes need a human"))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, d)
+			assert.Contains(t, out.String(), "codexhost: plugin guard asks you to decide: pushes need a human\n  command git push origin main\n")
+			assert.Contains(t, out.String(), "accept for the [s]ession")
+			assert.Contains(t, out.String(), "codexhost: you chose "+string(tc.want)+"\n")
+		})
+	}
+}
+
+// An acceptForSession that codex does not offer is not offered, and "s" is
+// then not an answer.
+func TestTerminalHumanOffersOnlyWhatCodexTakes(t *testing.T) {
+	h, w, out := pipeHuman(t)
+	_, err := io.WriteString(w, "s\na\n")
+	require.NoError(t, err)
+	d, err := h.Escalate(t.Context(), escalation("make", "guard", "", abi.DecisionOption{Decision: abi.Accept}, abi.DecisionOption{Decision: abi.Cancel}))
+	require.NoError(t, err)
+	assert.Equal(t, abi.Accept, d)
+	assert.NotContains(t, out.String(), "[s]ession")
+	assert.Equal(t, 2, strings.Count(out.String(), "[a]ccept once"), "asked twice")
+}
+
+// The plugin's name and reason and the agent's command are escaped: none
+// of them can drive the terminal the operator answers on.
+func TestTerminalHumanEscapesWhatItShows(t *testing.T) {
+	h, w, out := pipeHuman(t)
+	_, err := io.WriteString(w, "d\n")
+	require.NoError(t, err)
+	_, err = h.Escalate(t.Context(), escalation("echo \x1b]0;owned\x07 hi\rrm -rf /", "evil\x1b[2J", "press a \x1b[8m(hidden)\x1b[0m\x9b31m"))
+	require.NoError(t, err)
+	for _, c := range []string{"\x1b", "\x07", "\r", "\x9b"} {
+		assert.NotContains(t, out.String(), c)
+	}
+}
+
+// promptSeen is a writer that closes seen when the question's prompt
+// ("? ") has been written: the human is then waiting for an answer.
+type promptSeen struct {
+	once sync.Once
+	seen chan struct{}
+}
+
+func (p *promptSeen) Write(b []byte) (int, error) {
+	if bytes.HasSuffix(b, []byte("? ")) {
+		p.once.Do(func() { close(p.seen) })
+	}
+	return len(b), nil
+}
+
+// A question ends with the request: the turn interrupted, the read stops
+// at once, and the chain's fallback decides. The next question is asked
+// and answered normally.
+func TestTerminalHumanEndsWithTheRequest(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
+	ps := &promptSeen{seen: make(chan struct{})}
+	h := newTerminalHuman(r, ps)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := h.Escalate(ctx, escalation("git push", "guard", ""))
+		errc <- err
+	}()
+	<-ps.seen
+	gone := errors.New("turn interrupted")
+	cancel(gone)
+	require.ErrorIs(t, <-errc, gone)
+
+	_, err = io.WriteString(w, "a\n")
+	require.NoError(t, err)
+	d, err := h.Escalate(t.Context(), escalation("git push", "guard", ""))
+	require.NoError(t, err)
+	assert.Equal(t, abi.Accept, d)
+}
+
+// A closed terminal is no answer.
+func TestTerminalHumanClosedTerminal(t *testing.T) {
+	h, w, _ := pipeHuman(t)
+	require.NoError(t, w.Close())
+	_, err := h.Escalate(t.Context(), escalation("git push", "guard", ""))
+	require.ErrorIs(t, err, errNoAnswer)
+}
+
+// The decline notice on stderr carries the agent's command and a plugin's
+// reason; neither can drive the terminal.
+func TestDeclineNoticeIsEscaped(t *testing.T) {
+	var stderr bytes.Buffer
+	d := &decisions{stderr: &stderr}
+	d.record(&chain.DecisionRecord{Hook: abi.HookApproval, Decision: abi.Decline,
+		Summary: "rm -rf /\x1b[2J",
+		Answers: []chain.PluginAnswer{{Plugin: "evil", Decision: abi.Decline, Reason: "no \x1b]52;c;b3duZWQ=\x07 way\x9b1m"}}})
+	assert.Contains(t, stderr.String(), "codexhost: decline rm -rf /")
+	assert.Contains(t, stderr.String(), "evil: no ")
+	for _, c := range []string{"\x1b", "\x07", "\x9b"} {
+		assert.NotContains(t, stderr.String(), c)
+	}
+}
