@@ -35,19 +35,22 @@ type terminalHuman struct {
 	out io.Writer
 }
 
-// openTerminalHuman returns a terminalHuman reading from the controlling
-// terminal, or nil when stdin or stderr is not a terminal (CI, a pipe):
+// openTerminalHuman returns a terminalHuman reading from stdin's terminal,
+// or nil when stdin or stderr is not a terminal (CI, a pipe):
 // then no one is asked and an ask is decided by the fallback.
 func openTerminalHuman(stdin io.Reader, stderr, out io.Writer) *terminalHuman {
 	f, ok := stdin.(*os.File)
 	if !ok || !isTerminal(f) || !isTerminal(stderr) {
 		return nil
 	}
-	// A file of its own, so that its read deadline (which needs the
-	// descriptor in non-blocking mode) leaves the shell's stdin alone.
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	// The same terminal, opened again: a file description of its own, so
+	// that its read deadline (which needs it in non-blocking mode) leaves
+	// the shell's stdin alone.
+	tty, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_RDWR, 0)
 	if err != nil {
-		return nil
+		if tty, err = os.OpenFile("/dev/tty", os.O_RDWR, 0); err != nil {
+			return nil
+		}
 	}
 	return newTerminalHuman(tty, out)
 }

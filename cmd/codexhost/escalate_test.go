@@ -6,15 +6,18 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/plugins/chain"
 )
 
@@ -151,4 +154,106 @@ func TestDeclineNoticeIsEscaped(t *testing.T) {
 	for _, c := range []string{"\x1b", "\x07", "\x9b"} {
 		assert.NotContains(t, stderr.String(), c)
 	}
+}
+
+// askRules is a rules file that asks a human about every touch.
+const askRules = `[[rule]]
+name = "touch-needs-a-human"
+decision = "ask"
+message = "touching files needs a human"
+[rule.match]
+program = ["touch"]
+`
+
+// On the real codex: a rule answers ask, codexhost run (on a terminal, a
+// pty here) puts the question to the operator, and the operator's answer
+// is what codex gets: accepted, the command runs; declined, it does not.
+// The audit log records the plugin's ask and the human's decision.
+func TestRunAskPromptsOnTheTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		answer string
+		want   abi.Decision
+		code   int
+	}{
+		{"a", abi.Accept, exitOK},
+		{"d", abi.Decline, exitDeclined},
+	} {
+		t.Run(string(tc.want), func(t *testing.T) {
+			t.Parallel()
+			_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("touch made-by-the-agent"), hosttest.Text("done")))
+			dir, work := t.TempDir(), t.TempDir()
+			rules := filepath.Join(dir, "rules.toml")
+			require.NoError(t, os.WriteFile(rules, []byte(askRules), 0o644))
+			auditLog := filepath.Join(dir, "decisions.jsonl")
+
+			ptm, pts, err := pty.Open()
+			require.NoError(t, err)
+			defer ptm.Close()
+			// Everything the run writes to the terminal, and a signal when
+			// the question waits for its answer.
+			var screen syncBuffer
+			asked := make(chan struct{})
+			copied := make(chan struct{})
+			go func() {
+				defer close(copied)
+				var once sync.Once
+				buf := make([]byte, 4096)
+				for {
+					n, err := ptm.Read(buf)
+					screen.Write(buf[:n])
+					if strings.Contains(screen.String(), "[c]ancel the turn? ") {
+						once.Do(func() { close(asked) })
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+			code := make(chan int, 1)
+			go func() {
+				code <- run(t.Context(), []string{"run", "--codex-home", home, "--cwd", work, "--policy", rules,
+					"--audit", auditLog, "--no-progress", "make a file"}, pts, pts, pts)
+			}()
+			select {
+			case <-asked:
+			case c := <-code:
+				t.Fatalf("the run ended (exit %d) without asking:\n%s", c, screen.String())
+			}
+			_, err = io.WriteString(ptm, tc.answer+"\n")
+			require.NoError(t, err)
+			got := <-code
+			require.NoError(t, pts.Close())
+			<-copied
+			out := screen.String()
+			t.Logf("terminal:\n%s", out)
+			assert.Equal(t, tc.code, got)
+			assert.Contains(t, out, "codexhost: plugin rules asks you to decide: rule touch-needs-a-human: touching files needs a human")
+			assert.Contains(t, out, "touch made-by-the-agent")
+			assert.Contains(t, out, "codexhost: you chose "+string(tc.want))
+			if tc.want == abi.Accept {
+				assert.FileExists(t, filepath.Join(work, "made-by-the-agent"), "accepted: the command ran")
+			} else {
+				assert.NoFileExists(t, filepath.Join(work, "made-by-the-agent"), "declined: the command did not run")
+			}
+			b, err := os.ReadFile(auditLog)
+			require.NoError(t, err)
+			assert.Contains(t, string(b), `"decision":"ask"`, "the plugin's ask is recorded")
+			assert.Contains(t, string(b), `"why":"human: asked by plugin rules"`)
+			assert.Contains(t, string(b), `"decision":"`+string(tc.want)+`"`)
+		})
+	}
+}
+
+// Without a terminal (CI), no one is asked: the fallback declines, the
+// command does not run, and stderr and the audit log say why.
+func TestRunAskWithoutATerminalFallsBack(t *testing.T) {
+	t.Parallel()
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("touch made-by-the-agent"), hosttest.Text("done")))
+	dir, work := t.TempDir(), t.TempDir()
+	rules := filepath.Join(dir, "rules.toml")
+	require.NoError(t, os.WriteFile(rules, []byte(askRules), 0o644))
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--policy", rules, "make a file")
+	assert.Equal(t, exitDeclined, r.code)
+	assert.Contains(t, r.stderr, "(fallback: plugin rules asked for a human: no one to ask)")
+	assert.NoFileExists(t, filepath.Join(work, "made-by-the-agent"))
 }
