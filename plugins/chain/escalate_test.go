@@ -35,7 +35,7 @@ func TestChainAskEscalatesToAHuman(t *testing.T) {
 		fallback abi.Decision
 		chain    []plugins.Plugin
 		human    *human // nil: no Escalate
-		want     string  // JSON of the answer codex gets
+		want     string // JSON of the answer codex gets
 		why      string
 		asked    int
 	}{
