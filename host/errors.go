@@ -6,9 +6,39 @@ import (
 	"strings"
 )
 
+// A CodexNotFoundError says why [Start] found no usable codex binary. It
+// matches [ErrCodexNotFound] with errors.Is.
+type CodexNotFoundError struct {
+	// Source names the setting the path came from: "Options.Codex" or
+	// "CODEX_BIN"; empty when none named one, and the pinned install and
+	// PATH had none either.
+	Source string
+	// Path is the path the setting gave.
+	Path string
+	// Err is why it is not usable (not found, not executable).
+	Err error
+}
+
+// errNotExecutable is the Err of a CodexNotFoundError whose path is a
+// directory or has no execute permission.
+var errNotExecutable = errors.New("not an executable file")
+
+func (e *CodexNotFoundError) Error() string {
+	if e.Source == "" {
+		return fmt.Sprintf("%v: not set in Options.Codex or $%s, no pinned install under tools/codex (run `make codex`), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, envCodexBin)
+	}
+	return fmt.Sprintf("%v: %s=%q: %v", ErrCodexNotFound, e.Source, e.Path, e.Err)
+}
+
+// Is reports whether target is [ErrCodexNotFound].
+func (e *CodexNotFoundError) Is(target error) bool { return target == ErrCodexNotFound }
+
+// Unwrap returns Err.
+func (e *CodexNotFoundError) Unwrap() error { return e.Err }
+
 var (
-	// ErrCodexNotFound means no codex binary could be located. The error
-	// that wraps it says where the client looked.
+	// ErrCodexNotFound means no codex binary could be located; the error
+	// is a [*CodexNotFoundError] that says where the client looked.
 	ErrCodexNotFound = errors.New("host: codex binary not found")
 
 	// ErrClosed is returned by calls made after [Client.Close].

@@ -36,23 +36,23 @@ func findCodex(explicit string) (string, error) {
 	if p, err := exec.LookPath("codex"); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%w: not set in Options.Codex or $%s, no pinned install under tools/codex (run `make codex`), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, envCodexBin)
+	return "", &CodexNotFoundError{}
 }
 
 func checkBinary(path, from string) (string, error) {
 	if !strings.ContainsRune(path, filepath.Separator) {
 		p, err := exec.LookPath(path)
 		if err != nil {
-			return "", fmt.Errorf("%w: %s=%q: %v", ErrCodexNotFound, from, path, err)
+			return "", &CodexNotFoundError{Source: from, Path: path, Err: err}
 		}
 		return p, nil
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s=%q: %v", ErrCodexNotFound, from, path, err)
+		return "", &CodexNotFoundError{Source: from, Path: path, Err: err}
 	}
 	if st.IsDir() || st.Mode()&0o111 == 0 {
-		return "", fmt.Errorf("%w: %s=%q is not an executable file", ErrCodexNotFound, from, path)
+		return "", &CodexNotFoundError{Source: from, Path: path, Err: errNotExecutable}
 	}
 	return path, nil
 }

@@ -359,7 +359,7 @@ func (o *opsFlags) startMetrics(cio *cmdIO, m *metrics.Host) (*metrics.Server, e
 		return nil, usageErr("--metrics-addr %s is not a loopback address: the endpoint has no authentication and shows which plugins run; use 127.0.0.1:PORT, or pass --metrics-allow-remote if something else protects it", o.metricsAddr)
 	}
 	if err != nil {
-		return nil, usageErr("--metrics-addr %s: %s", o.metricsAddr, oneLine(strings.TrimPrefix(err.Error(), "metrics: ")))
+		return nil, usageErr("--metrics-addr %s: %s", o.metricsAddr, oneLine(err.Error()))
 	}
 	fmt.Fprintf(cio.stderr, "codexhost: metrics at http://%s/metrics\n", srv.Addr())
 	return srv, nil

@@ -538,11 +538,16 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 // ctx that ended) with a message that says what to do.
 func connFailure(ctx context.Context, what string, err error) error {
 	var ce *host.ConnError
+	var nf *host.CodexNotFoundError
 	switch {
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		return fail(exitTurnFailed, "%s: %v", what, ctx.Err())
-	case errors.Is(err, host.ErrCodexNotFound):
-		return fail(exitConn, "codex binary not found (%s): install it (npm install -g @openai/codex) or pass --codex PATH", detail(err, host.ErrCodexNotFound))
+	case errors.As(err, &nf):
+		where := "not given with --codex or $CODEX_BIN, no pinned install under tools/codex (make codex), none on PATH"
+		if nf.Source != "" {
+			where = fmt.Sprintf("%s=%q: %v", strings.Replace(nf.Source, "Options.Codex", "--codex", 1), nf.Path, nf.Err)
+		}
+		return fail(exitConn, "codex binary not found (%s): install it (npm install -g @openai/codex) or pass --codex PATH", where)
 	case errors.Is(err, host.ErrNotAuthenticated):
 		return fail(exitConn, "codex is not authenticated: run `codex login`, set OPENAI_API_KEY, or pass --codex-home with a configured provider")
 	case errors.Is(err, host.ErrConfig):
@@ -557,9 +562,13 @@ func connFailure(ctx context.Context, what string, err error) error {
 	return fail(exitConn, "%s: %s", what, oneLine(err.Error()))
 }
 
-// innermost is the message of the innermost wrapped error, without its
-// "rpc: " prefix and wire error code.
+// innermost is codex's own message when err carries a JSON-RPC error
+// from app-server, else the message of the innermost wrapped error.
 func innermost(err error) string {
+	var we *rpc.WireError
+	if errors.As(err, &we) {
+		return oneLine(we.Message)
+	}
 	for {
 		var next error
 		switch u := err.(type) {
@@ -571,15 +580,10 @@ func innermost(err error) string {
 			}
 		}
 		if next == nil {
-			break
+			return oneLine(err.Error())
 		}
 		err = next
 	}
-	s := strings.TrimPrefix(oneLine(err.Error()), "rpc: ")
-	if i := strings.LastIndex(s, " (code "); i > 0 && strings.HasSuffix(s, ")") {
-		s = s[:i]
-	}
-	return s
 }
 
 // A threadFilter passes on the events of the run's thread only, once that
@@ -594,13 +598,6 @@ func (f *threadFilter) ObserveEvent(ev *host.Event) {
 		return
 	}
 	f.inner.ObserveEvent(ev)
-}
-
-// detail is err's message without the sentinel's own text.
-func detail(err, sentinel error) string {
-	s := strings.TrimPrefix(err.Error(), sentinel.Error())
-	s = strings.ReplaceAll(s, "Options.Codex=", "--codex=")
-	return strings.TrimSpace(strings.TrimPrefix(s, ":"))
 }
 
 func lastLine(lines []string) string {
