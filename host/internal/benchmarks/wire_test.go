@@ -64,8 +64,8 @@ type floorEvent struct {
 	Delta    string `json:"delta"`
 	Item     *struct {
 		ID, Type, Status, Command, Cwd string
-		AggregatedOutput          *string `json:"aggregatedOutput"`
-		ExitCode                  *int    `json:"exitCode"`
+		AggregatedOutput               *string `json:"aggregatedOutput"`
+		ExitCode                       *int    `json:"exitCode"`
 	} `json:"item"`
 	Turn *struct{ ID, Status string } `json:"turn"`
 }
