@@ -2,6 +2,8 @@ package host
 
 import (
 	"encoding/json"
+	"time"
+
 	"github.com/codexhost/codexhost/abi"
 
 	"github.com/codexhost/codexhost/host/internal/protocol"
@@ -30,14 +32,16 @@ var envelopeKeys = map[string]bool{
 }
 
 // decodeEventFast decodes the notifications whose envelope is flat strings
-// (every delta kind, and others with nothing nested that codexhost reads)
+// (every delta kind, and others with nothing nested that codexhost reads),
+// and item/started and item/completed of the items decodeItemFast takes,
 // in one pass, without encoding/json. It reports false, having decoded
 // nothing, for anything else: a member decodeEvent must decode itself
 // (item, turn, tokenUsage, error, willRetry, thread), a member name that
 // only matches case-insensitively or has escapes, a duplicate, a value
 // that is not a string, invalid JSON. decodeEvent then takes its usual
 // path, so the result is always encoding/json's (FuzzDecodeEvent checks).
-func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, ids *idCache, buf *[]byte) (*Event, bool) {
+func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, ids *idCache, sc *scanner) (*Event, bool) {
+	buf := &sc.scratch
 	b := []byte(params)
 	i := jsonscan.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -72,6 +76,13 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 				bit = 4
 			case "delta":
 				bit = 8
+			case "item":
+				// The item of item/started and item/completed, when
+				// decodeItemFast takes it.
+				if kind != abi.EventItemStarted && kind != abi.EventItemCompleted {
+					return nil, false
+				}
+				bit = 16
 			default:
 				*buf = appendLowerASCII((*buf)[:0], key)
 				if envelopeKeys[string(*buf)] {
@@ -85,7 +96,14 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 				return nil, false
 			}
 			v := b[vstart:vend]
-			if bit != 0 {
+			if bit == 16 {
+				if ev.Item != nil {
+					return nil, false
+				}
+				if ev.Item, ok = sc.decodeItemFast(v); !ok {
+					return nil, false
+				}
+			} else if bit != 0 {
 				if seen&bit != 0 || v[0] != '"' {
 					return nil, false
 				}
@@ -124,7 +142,12 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 		return nil, false
 	}
 	switch kind {
-	case abi.EventItemStarted, abi.EventItemCompleted, abi.EventTurnStarted, abi.EventTurnCompleted, abi.EventTokenUsage, abi.EventError:
+	case abi.EventItemStarted, abi.EventItemCompleted:
+		if ev.Item == nil {
+			return nil, false // no item: decodeEvent reports that
+		}
+		ev.ItemID = ev.Item.ID
+	case abi.EventTurnStarted, abi.EventTurnCompleted, abi.EventTokenUsage, abi.EventError:
 		// Their nested member is missing: decodeEvent reports that.
 		return nil, false
 	}
@@ -148,9 +171,94 @@ func appendLowerASCII(dst, b []byte) []byte {
 func (r *router) decode(method string, params json.RawMessage) (*Event, error) {
 	if len(params) > 0 {
 		kind := kindByMethod[protocol.NotificationMethod(method)]
-		if ev, ok := decodeEventFast(method, kind, params, &r.ids, &r.scratch); ok {
+		if ev, ok := decodeEventFast(method, kind, params, &r.ids, &r.scan); ok {
 			return ev, nil
 		}
 	}
 	return decodeEvent(method, params)
+}
+
+// decodeItemFast decodes the item of item/started and item/completed as
+// itemFromWire does, for the items that come with every command and
+// message: commandExecution and agentMessage items. It reports false for
+// any other type, and for a member it does not handle (a member of
+// ThreadItem that these types do not carry, a name that matches one only
+// case-insensitively), a duplicate or a value of another type: decodeEvent
+// then decodes the item with encoding/json.
+func (s *scanner) decodeItemFast(v []byte) (*Item, bool) {
+	it := &Item{Raw: v}
+	var seen uint32
+	ok := eachMember(v, func(key, v []byte) bool {
+		var bit uint32
+		ok := true
+		switch string(key) {
+		case "type":
+			var t string
+			bit, ok = 1<<0, s.optStr(v, &t)
+			it.Type = ItemType(t)
+		case "id":
+			bit, ok = 1<<1, s.optStr(v, &it.ID)
+		case "status":
+			bit, ok = 1<<2, s.optStr(v, &it.Status)
+		case "text":
+			bit, ok = 1<<3, s.optStr(v, &it.Text)
+		case "command":
+			bit, ok = 1<<4, s.optStr(v, &it.Command)
+		case "cwd":
+			bit, ok = 1<<5, s.optStr(v, &it.Cwd)
+		case "aggregatedOutput":
+			bit, ok = 1<<6, s.optStr(v, &it.Output)
+		case "exitCode":
+			bit = 1 << 7
+			var n int
+			var null bool
+			if n, null, ok = optInt(v); ok && !null {
+				it.ExitCode = &n
+			}
+		case "durationMs":
+			// Raw on the wire; an integer for a command.
+			bit = 1 << 8
+			var n int
+			if n, _, ok = optInt(v); ok && n > 0 {
+				it.Duration = time.Duration(n) * time.Millisecond
+			}
+		case "success":
+			bit = 1 << 9
+			switch string(v) {
+			case "true", "false":
+				b := string(v) == "true"
+				it.Success = &b
+			default:
+				ok = isNull(v)
+			}
+		case "processId":
+			bit, ok = 1<<10, s.checkStr(v)
+		case "source":
+			bit, ok = 1<<11, s.checkStr(v)
+		case "phase":
+			bit, ok = 1<<12, s.checkStr(v)
+		case "commandActions":
+			bit = 1 << 13
+			_, ok = s.commandActions(v)
+		case "startedAtMs":
+			bit = 1 << 14
+			_, _, ok = optInt(v)
+		case "completedAtMs":
+			bit = 1 << 15
+			_, _, ok = optInt(v)
+		case "memoryCitation":
+			bit, ok = 1<<16, isNull(v)
+		default:
+			return s.otherMember(key, threadItemFields())
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
+	if !ok || it.Type != ItemCommandExecution && it.Type != ItemAgentMessage {
+		return nil, false
+	}
+	return it, true
 }

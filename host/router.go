@@ -15,15 +15,15 @@ import (
 // thread. deliver runs on the rpc dispatcher goroutine, one notification at
 // a time, in arrival order.
 type router struct {
-	mu      sync.Mutex
-	subs    map[string][]*subscription
-	closed  bool
-	buf     int
-	budget  byteBudget // bytes of events waiting in subscriptions' buffers
-	seq     uint64     // only touched by deliver
-	ids     idCache
-	scratch []byte // decode's; ids and scratch are only touched by deliver
-	logger  *slog.Logger
+	mu     sync.Mutex
+	subs   map[string][]*subscription
+	closed bool
+	buf    int
+	budget byteBudget // bytes of events waiting in subscriptions' buffers
+	seq    uint64     // only touched by deliver
+	ids    idCache
+	scan   scanner // decode's; ids and scan are only touched by deliver
+	logger *slog.Logger
 	// observers see every event, subscribed or not (used by tests and by
 	// the recorder); they must not block for long.
 	observe func(*Event)
