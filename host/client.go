@@ -229,6 +229,7 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 	c.conn = rpc.NewConn(rwc, &rpc.Options{
 		Handler:        rpc.HandlerFunc(c.handleRequest),
 		Notifications:  rpc.NotificationHandlerFunc(c.router.deliver),
+		Params:         &paramsDecoder{},
 		MaxLineBytes:   o.MaxLineBytes,
 		MaxQueuedBytes: max(o.MaxQueuedBytes/2, 1),
 		Logger:         o.Logger,

@@ -41,13 +41,25 @@ var envelopeKeys = map[string]bool{
 // that is not a string, invalid JSON. decodeEvent then takes its usual
 // path, so the result is always encoding/json's (FuzzDecodeEvent checks).
 func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, ids *idCache, sc *scanner) (*Event, bool) {
-	buf := &sc.scratch
-	b := []byte(params)
-	i := jsonscan.SkipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	i := jsonscan.SkipSpace(params, 0)
+	ev, end, ok := decodeEventPrefix(method, kind, params[i:], ids, sc)
+	if !ok || jsonscan.SkipSpace(params, i+end) != len(params) {
 		return nil, false
 	}
-	ev := &Event{Method: method, Params: params, Kind: kind}
+	ev.Params = params
+	return ev, true
+}
+
+// decodeEventPrefix is decodeEventFast for the params b starts with (no
+// leading space), followed by anything; it returns where they end. The
+// event's Params are b up to there.
+func decodeEventPrefix(method string, kind abi.EventKind, b []byte, ids *idCache, sc *scanner) (*Event, int, bool) {
+	buf := &sc.scratch
+	i := 0
+	if len(b) == 0 || b[0] != '{' {
+		return nil, 0, false
+	}
+	ev := &Event{Method: method, Kind: kind}
 	var seen uint8
 	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
@@ -55,16 +67,16 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 	} else {
 		for {
 			if i >= len(b) || b[i] != '"' {
-				return nil, false
+				return nil, 0, false
 			}
 			kend, plain, ok := jsonscan.ScanString(b, i)
 			if !ok || !plain {
-				return nil, false
+				return nil, 0, false
 			}
 			key := b[i+1 : kend-1]
 			i = jsonscan.SkipSpace(b, kend)
 			if i >= len(b) || b[i] != ':' {
-				return nil, false
+				return nil, 0, false
 			}
 			var bit uint8
 			switch string(key) {
@@ -80,32 +92,32 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 				// The item of item/started and item/completed, when
 				// decodeItemFast takes it.
 				if kind != abi.EventItemStarted && kind != abi.EventItemCompleted {
-					return nil, false
+					return nil, 0, false
 				}
 				bit = 16
 			default:
 				*buf = appendLowerASCII((*buf)[:0], key)
 				if envelopeKeys[string(*buf)] {
-					return nil, false
+					return nil, 0, false
 				}
 			}
 			i = jsonscan.SkipSpace(b, i+1)
 			vstart := i
 			vend, ok := jsonscan.SkipValue(b, i)
 			if !ok {
-				return nil, false
+				return nil, 0, false
 			}
 			v := b[vstart:vend]
 			if bit == 16 {
 				if ev.Item != nil {
-					return nil, false
+					return nil, 0, false
 				}
 				if ev.Item, ok = sc.decodeItemFast(v); !ok {
-					return nil, false
+					return nil, 0, false
 				}
 			} else if bit != 0 {
 				if seen&bit != 0 || v[0] != '"' {
-					return nil, false
+					return nil, 0, false
 				}
 				seen |= bit
 				s := v[1 : len(v)-1]
@@ -126,32 +138,30 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 			}
 			i = jsonscan.SkipSpace(b, vend)
 			if i >= len(b) {
-				return nil, false
+				return nil, 0, false
 			}
 			if b[i] == '}' {
 				i++
 				break
 			}
 			if b[i] != ',' {
-				return nil, false
+				return nil, 0, false
 			}
 			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
-	if jsonscan.SkipSpace(b, i) != len(b) {
-		return nil, false
-	}
 	switch kind {
 	case abi.EventItemStarted, abi.EventItemCompleted:
 		if ev.Item == nil {
-			return nil, false // no item: decodeEvent reports that
+			return nil, 0, false // no item: decodeEvent reports that
 		}
 		ev.ItemID = ev.Item.ID
 	case abi.EventTurnStarted, abi.EventTurnCompleted, abi.EventTokenUsage, abi.EventError:
 		// Their nested member is missing: decodeEvent reports that.
-		return nil, false
+		return nil, 0, false
 	}
-	return ev, true
+	ev.Params = b[:i:i]
+	return ev, i, true
 }
 
 // appendLowerASCII appends b in lower case to dst. A plain member name is

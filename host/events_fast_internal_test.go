@@ -40,6 +40,20 @@ func FuzzDecodeEvent(f *testing.F) {
 		var sc scanner
 		kind := kindOf(method)
 		fast, ok := decodeEventFast(method, kind, params, &ids, &sc)
+		// The rpc reader's decoder, given the params and the rest of a
+		// line, decodes the same.
+		var d paramsDecoder
+		line := append(append([]byte(nil), params...), "}\n"...)
+		if v, n, pok := d.DecodeParams(method, line); pok {
+			if ev, isEvent := v.(*Event); isEvent {
+				var sc2 scanner
+				var ids2 idCache
+				want, wok := decodeEventFast(method, kind, line[:n], &ids2, &sc2)
+				if !wok || !reflect.DeepEqual(ev, want) {
+					t.Fatalf("%s %q: the reader's decoder took %d bytes: %+v; decodeEventFast %v %+v", method, params, n, ev, wok, want)
+				}
+			}
+		}
 		if !ok {
 			return
 		}

@@ -367,7 +367,12 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
-	req := newRequest(in.Method, in.Params, &c.files, &c.cwds)
+	req, ok := in.Decoded.(*Request)
+	if ok {
+		req.files, req.cwd = &c.files, loadCwd(&c.cwds, req.ThreadID)
+	} else {
+		req = newRequest(in.Method, in.Params, &c.files, &c.cwds)
+	}
 	res, err := serve(ctx, c.opts.Handler, req, c.opts.Logger)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/internal/protocol"
 	"github.com/codexhost/codexhost/internal/jsonscan"
+	"github.com/codexhost/codexhost/rpc"
 )
 
 // This file decodes the params of the server requests that come by the
@@ -66,41 +67,48 @@ type scanner struct {
 // escapes, printable ASCII) and raw value. It reports false if v is not
 // an object, a name is not plain, v is not valid JSON, or f reports false.
 func eachMember(v []byte, f func(key, val []byte) bool) bool {
+	end, ok := scanMembers(v, f)
+	return ok && end == len(v)
+}
+
+// scanMembers is eachMember for the object b starts with, followed by
+// anything: it returns the index just after the object.
+func scanMembers(v []byte, f func(key, val []byte) bool) (end int, ok bool) {
 	if len(v) == 0 || v[0] != '{' {
-		return false
+		return 0, false
 	}
 	i := jsonscan.SkipSpace(v, 1)
 	if i < len(v) && v[i] == '}' {
-		return i+1 == len(v)
+		return i + 1, true
 	}
 	for {
 		if i >= len(v) || v[i] != '"' {
-			return false
+			return 0, false
 		}
 		kend, plain, ok := jsonscan.ScanString(v, i)
 		if !ok || !plain {
-			return false
+			return 0, false
 		}
 		key := v[i+1 : kend-1]
 		i = jsonscan.SkipSpace(v, kend)
 		if i >= len(v) || v[i] != ':' {
-			return false
+			return 0, false
 		}
 		i = jsonscan.SkipSpace(v, i+1)
 		vstart := i
 		vend, ok := jsonscan.SkipValue(v, i)
 		if !ok || !f(key, v[vstart:vend]) {
-			return false
+			return 0, false
 		}
 		i = jsonscan.SkipSpace(v, vend)
 		if i >= len(v) {
-			return false
+			return 0, false
 		}
 		if v[i] == '}' {
-			return i+1 == len(v)
+			return i + 1, true
 		}
 		if v[i] != ',' {
-			return false
+			return 0, false
 		}
 		i = jsonscan.SkipSpace(v, i+1)
 	}
@@ -220,8 +228,15 @@ func (s *scanner) strings(v []byte) ([]string, bool) {
 // encoding/json path does, for params that name it with threadId, turnId
 // and itemId (the v2 requests).
 func (s *scanner) decodeLocationFast(params []byte) (loc location, ok bool) {
+	loc, end, ok := s.decodeLocationPrefix(params)
+	return loc, ok && end == len(params)
+}
+
+// decodeLocationPrefix is decodeLocationFast for the params b starts with;
+// it returns where they end.
+func (s *scanner) decodeLocationPrefix(b []byte) (loc location, end int, ok bool) {
 	var seen uint8
-	ok = eachMember(params, func(key, v []byte) bool {
+	end, ok = scanMembers(b, func(key, v []byte) bool {
 		var bit uint8
 		var dst *string
 		switch string(key) {
@@ -240,7 +255,7 @@ func (s *scanner) decodeLocationFast(params []byte) (loc location, ok bool) {
 		seen |= bit
 		return s.optStr(v, dst)
 	})
-	return loc, ok
+	return loc, end, ok
 }
 
 // decodeApprovalFast decodes a command or file-change approval's params
@@ -248,23 +263,33 @@ func (s *scanner) decodeLocationFast(params []byte) (loc location, ok bool) {
 // adds from the connection: the thread's cwd, a file change's paths). It
 // reports false for any other kind.
 func (s *scanner) decodeApprovalFast(kind requestKind, params []byte) (loc location, a *abi.ApprovalRequest, ok bool) {
-	switch kind {
-	case requestCommandApproval:
-		a, ok = s.decodeCommandApproval(params, &loc)
-	case requestFileChangeApproval:
-		a, ok = s.decodeFileChangeApproval(params, &loc)
-	}
-	if !ok {
+	loc, a, end, ok := s.decodeApprovalPrefix(kind, params)
+	if !ok || end != len(params) {
 		return location{}, nil, false
 	}
-	a.ThreadID, a.TurnID, a.ItemID = loc.threadID, loc.turnID, loc.itemID
 	return loc, a, true
 }
 
-func (s *scanner) decodeCommandApproval(params []byte, loc *location) (*abi.ApprovalRequest, bool) {
+// decodeApprovalPrefix is decodeApprovalFast for the params b starts
+// with; it returns where they end.
+func (s *scanner) decodeApprovalPrefix(kind requestKind, b []byte) (loc location, a *abi.ApprovalRequest, end int, ok bool) {
+	switch kind {
+	case requestCommandApproval:
+		a, end, ok = s.decodeCommandApproval(b, &loc)
+	case requestFileChangeApproval:
+		a, end, ok = s.decodeFileChangeApproval(b, &loc)
+	}
+	if !ok {
+		return location{}, nil, 0, false
+	}
+	a.ThreadID, a.TurnID, a.ItemID = loc.threadID, loc.turnID, loc.itemID
+	return loc, a, end, true
+}
+
+func (s *scanner) decodeCommandApproval(params []byte, loc *location) (*abi.ApprovalRequest, int, bool) {
 	a := &abi.ApprovalRequest{Kind: abi.ApprovalCommand}
 	var seen uint32
-	ok := eachMember(params, func(key, v []byte) bool {
+	end, ok := scanMembers(params, func(key, v []byte) bool {
 		var bit uint32
 		ok := true
 		switch string(key) {
@@ -325,7 +350,7 @@ func (s *scanner) decodeCommandApproval(params []byte, loc *location) (*abi.Appr
 		seen |= bit
 		return true
 	})
-	return a, ok
+	return a, end, ok
 }
 
 // commandActions decodes commandActions as Request.Approval translates
@@ -424,10 +449,10 @@ func (s *scanner) networkContext(v []byte) (*abi.NetworkAccess, bool) {
 	return n, ok
 }
 
-func (s *scanner) decodeFileChangeApproval(params []byte, loc *location) (*abi.ApprovalRequest, bool) {
+func (s *scanner) decodeFileChangeApproval(params []byte, loc *location) (*abi.ApprovalRequest, int, bool) {
 	a := &abi.ApprovalRequest{Kind: abi.ApprovalFileChange}
 	var seen uint8
-	ok := eachMember(params, func(key, v []byte) bool {
+	end, ok := scanMembers(params, func(key, v []byte) bool {
 		var bit uint8
 		ok := true
 		switch string(key) {
@@ -453,5 +478,43 @@ func (s *scanner) decodeFileChangeApproval(params []byte, loc *location) (*abi.A
 		seen |= bit
 		return true
 	})
-	return a, ok
+	return a, end, ok
+}
+
+// paramsDecoder is the Client's rpc.ParamsDecoder: it decodes server
+// requests (into a *Request, without what handleRequest adds from the
+// connection) and notifications (into an *Event, without its Seq) as the
+// rpc reader scans their line, on the fast paths only. What it declines
+// is decoded later, on the dispatcher (events) or the handler's goroutine
+// (requests). It belongs to the rpc reader goroutine.
+type paramsDecoder struct {
+	ids idCache
+	sc  scanner
+}
+
+var _ rpc.ParamsDecoder = (*paramsDecoder)(nil)
+
+// DecodeParams implements rpc.ParamsDecoder.
+func (d *paramsDecoder) DecodeParams(method string, params []byte) (any, int, bool) {
+	if kind, ok := requestKinds[protocol.ServerMethod(method)]; ok {
+		req := &Request{kind: kind, Method: method}
+		var end int
+		if loc, a, n, ok := d.sc.decodeApprovalPrefix(kind, params); ok {
+			req.decoded.Store(a)
+			req.ThreadID, req.TurnID, req.ItemID, end = loc.threadID, loc.turnID, loc.itemID, n
+		} else if kind.isApproval() {
+			return nil, 0, false
+		} else if loc, n, ok := d.sc.decodeLocationPrefix(params); ok {
+			req.ThreadID, req.TurnID, req.ItemID, end = loc.threadID, loc.turnID, loc.itemID, n
+		} else {
+			return nil, 0, false
+		}
+		req.Params = params[:end:end]
+		return req, end, true
+	}
+	ev, n, ok := decodeEventPrefix(method, kindByMethod[protocol.NotificationMethod(method)], params, &d.ids, &d.sc)
+	if !ok {
+		return nil, 0, false
+	}
+	return ev, n, true
 }

@@ -81,6 +81,37 @@ func checkRequestFast(t *testing.T, method string, params []byte) (fast bool) {
 	return fast
 }
 
+// checkParamsDecoder checks that the rpc reader's decoder, given the
+// params followed by the rest of a line, decodes what newRequest does.
+func checkParamsDecoder(t *testing.T, method string, params []byte) {
+	t.Helper()
+	var d paramsDecoder
+	line := append(append([]byte(nil), params...), `,"id":1}`+"\n"...)
+	v, n, ok := d.DecodeParams(method, line)
+	if !ok {
+		return
+	}
+	got, isReq := v.(*Request)
+	if !isReq {
+		return // a notification method: an event
+	}
+	if string(got.Params) != string(line[:n]) {
+		t.Fatalf("%s %s: the decoder took %d bytes %s", method, params, n, got.Params)
+	}
+	want := newRequest(method, line[:n], nil, nil)
+	if got.ThreadID != want.ThreadID || got.TurnID != want.TurnID || got.ItemID != want.ItemID {
+		t.Fatalf("%s %s: location %q %q %q, newRequest %q %q %q", method, params,
+			got.ThreadID, got.TurnID, got.ItemID, want.ThreadID, want.TurnID, want.ItemID)
+	}
+	if got.kind.isApproval() {
+		ga, gerr := got.Approval()
+		wa, werr := want.approvalSlow()
+		if gerr != nil || werr != nil || !reflect.DeepEqual(ga, wa) {
+			t.Fatalf("%s %s: approval %+v (%v), encoding/json %+v (%v)", method, params, ga, gerr, wa, werr)
+		}
+	}
+}
+
 // Every request of the corpus decodes the same on both paths, and the
 // well-formed command and file-change approvals take the fast path.
 func TestRequestFastCorpus(t *testing.T) {
@@ -89,6 +120,7 @@ func TestRequestFastCorpus(t *testing.T) {
 		if checkRequestFast(t, m.Method, m.Params) {
 			fastOnes++
 		}
+		checkParamsDecoder(t, m.Method, m.Params)
 	}
 	if fastOnes < 9 {
 		t.Errorf("%d requests of the corpus took the fast path, want at least 9", fastOnes)
@@ -106,7 +138,9 @@ func FuzzRequestFast(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, mi uint8, params []byte) {
-		checkRequestFast(t, requestMethods[int(mi)%len(requestMethods)], params)
+		method := requestMethods[int(mi)%len(requestMethods)]
+		checkRequestFast(t, method, params)
+		checkParamsDecoder(t, method, params)
 	})
 }
 

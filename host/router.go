@@ -150,11 +150,15 @@ func (r *router) closeAll() {
 // buffer is full: that is the backpressure that keeps memory bounded without
 // dropping events.
 func (r *router) deliver(ctx context.Context, n *rpc.Request) {
-	ev, err := r.decode(n.Method, n.Params)
-	if err != nil {
-		// Still deliver it: the raw params are there, and skipping an
-		// event is worse than an event with fewer typed fields.
-		r.logger.Warn("codexhost: undecodable notification", "method", n.Method, "err", err)
+	ev, ok := n.Decoded.(*Event) // decoded by the reader (paramsDecoder)
+	if !ok {
+		var err error
+		ev, err = r.decode(n.Method, n.Params)
+		if err != nil {
+			// Still deliver it: the raw params are there, and skipping an
+			// event is worse than an event with fewer typed fields.
+			r.logger.Warn("codexhost: undecodable notification", "method", n.Method, "err", err)
+		}
 	}
 	r.seq++
 	ev.Seq = r.seq
