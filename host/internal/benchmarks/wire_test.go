@@ -184,8 +184,20 @@ func (f *floorClient) turn(ctx context.Context) (int, error) {
 // item/started and item/completed, as codex sends them). One op is one
 // pair of turns of wireApprovals approvals each, one per client, in
 // alternating order; x-floor is the median of the pairs' ratios of
-// codexhost's time to the floor's.
+// codexhost's time to the floor's. "goroutine" is the default, each
+// request on a goroutine of its own; "inline" sets
+// host.Options.InlineHandler.
 func BenchmarkApprovalWire(b *testing.B) {
+	for _, inline := range []bool{false, true} {
+		name := "goroutine"
+		if inline {
+			name = "inline"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkApprovalWire(b, inline) })
+	}
+}
+
+func benchmarkApprovalWire(b *testing.B, inline bool) {
 	abs, err := filepath.Abs(filepath.Join("testdata", "command-approval.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -197,7 +209,7 @@ func BenchmarkApprovalWire(b *testing.B) {
 		envCommandItems + "=1",
 	}
 	ctx := context.Background()
-	c := startFake(b, "threads", env, policyHandler{})
+	c := startFakeWith(b, "threads", env, &host.Options{Handler: policyHandler{}, InlineHandler: inline})
 	th, err := c.StartThread(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
