@@ -18,12 +18,18 @@ import (
 	"github.com/codexhost/codexhost/host/internal/benchmarks/policy"
 )
 
-// wireApprovals is the number of approvals in each turn of figure 8.
-var wireApprovals = 500
+// The shape of figure 8: each op is wirePairs pairs of turns (one per
+// client, in alternating order) of wireApprovals approvals each. Many
+// short pairs make the median of their ratios hold on a busy machine,
+// where the load comes and goes within a second.
+var (
+	wireApprovals = 100
+	wirePairs     = 5
+)
 
 func init() {
 	if smoke {
-		wireApprovals = 5
+		wireApprovals, wirePairs = 5, 1
 	}
 }
 
@@ -181,10 +187,10 @@ func (f *floorClient) turn(ctx context.Context) (int, error) {
 // BenchmarkApprovalWire is figure 8: approvals through a Go handler over
 // the wire, codexhost against the raw floor client, on the same fake
 // app-server stream (each approval wrapped in its command item's
-// item/started and item/completed, as codex sends them). One op is one
-// pair of turns of wireApprovals approvals each, one per client, in
-// alternating order; x-floor is the median of the pairs' ratios of
-// codexhost's time to the floor's. "goroutine" is the default, each
+// item/started and item/completed, as codex sends them). One op is
+// wirePairs pairs of turns of wireApprovals approvals each, one turn per
+// client, in alternating order; x-floor is the median of the pairs'
+// ratios of codexhost's time to the floor's. "goroutine" is the default, each
 // request on a goroutine of its own; "inline" sets
 // host.Options.InlineHandler.
 func BenchmarkApprovalWire(b *testing.B) {
@@ -245,16 +251,18 @@ func benchmarkApprovalWire(b *testing.B, inline bool) {
 	var hostTotal, floorTotal time.Duration
 	pair := 0
 	for b.Loop() {
-		var h, f time.Duration
-		if pair%2 == 0 {
-			h, f = hostTurn(), floorTurn()
-		} else {
-			f, h = floorTurn(), hostTurn()
+		for range wirePairs {
+			var h, f time.Duration
+			if pair%2 == 0 {
+				h, f = hostTurn(), floorTurn()
+			} else {
+				f, h = floorTurn(), hostTurn()
+			}
+			pair++
+			hostTotal += h
+			floorTotal += f
+			ratios = append(ratios, float64(h)/float64(f))
 		}
-		pair++
-		hostTotal += h
-		floorTotal += f
-		ratios = append(ratios, float64(h)/float64(f))
 	}
 	slices.Sort(ratios)
 	med := ratios[len(ratios)/2]
