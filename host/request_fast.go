@@ -413,13 +413,42 @@ func (s *scanner) decisions(v []byte) ([]abi.DecisionOption, bool) {
 			case abi.Accept, abi.AcceptForSession, abi.Decline, abi.Cancel:
 				o.Decision = d
 			}
+		} else if am, ok := s.execAmendmentOption(e); ok {
+			o = abi.DecisionOption{Decision: abi.Accept, Amendment: am}
 		} else {
-			o, _ = decisionOption(e) // a small object: its own decoder
+			o, _ = decisionOption(e) // another shape: its own decoder
 		}
 		out = append(out, o)
 		return true
 	})
 	return out, ok
+}
+
+// execAmendmentOption decodes the decision codex offers with a proposed
+// amendment, in exactly this shape:
+// {"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["a",...]}},
+// one member each and a non-empty array of strings, which decisionOption
+// takes as an accept with that amendment. It reports false for any other
+// shape.
+func (s *scanner) execAmendmentOption(e []byte) (am []string, ok bool) {
+	one := func(v []byte, name string, f func(v []byte) bool) bool {
+		n := 0
+		return eachMember(v, func(key, v []byte) bool {
+			n++
+			return n == 1 && string(key) == name && f(v)
+		}) && n == 1
+	}
+	ok = one(e, "acceptWithExecpolicyAmendment", func(v []byte) bool {
+		return one(v, "execpolicy_amendment", func(v []byte) bool {
+			if isNull(v) {
+				return false
+			}
+			var ok bool
+			am, ok = s.strings(v)
+			return ok && len(am) > 0
+		})
+	})
+	return am, ok
 }
 
 // networkContext decodes networkApprovalContext.
