@@ -3,6 +3,7 @@ package host
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,9 +174,18 @@ func (s *scanner) str(v []byte) (string, bool) {
 	if isPlain(v) {
 		return string(v[1 : len(v)-1]), true
 	}
-	s.scratch = jsonscan.AppendUnquoted(s.scratch[:0], v)
-	return string(s.scratch), true
+	// Sized once: escapes only shrink a string (but for invalid UTF-8,
+	// which is rare).
+	s.scratch = jsonscan.AppendUnquoted(slices.Grow(s.scratch[:0], len(v)), v)
+	x := string(s.scratch)
+	if cap(s.scratch) > maxScratch {
+		s.scratch = nil // a long text: do not hold its copy
+	}
+	return x, true
 }
+
+// maxScratch bounds the scratch buffer a scanner keeps between values.
+const maxScratch = 64 << 10
 
 // optStr decodes a string into a string field: null leaves it as it is,
 // which the decoders here start from empty and never decode twice.

@@ -81,7 +81,9 @@ type Options struct {
 	// its longest line so far. Default (0 or less): DefaultMaxLineBytes.
 	MaxLineBytes int
 	// MaxQueuedBytes bounds the raw line bytes of received requests and
-	// notifications waiting for the dispatcher. When the bound is reached
+	// notifications waiting for the dispatcher; a message that the Params
+	// decoder decoded counts twice its line, for its decoded value (see
+	// ParamsDecoder). When the bound is reached
 	// the reader stops reading until the queue drains, which pushes back on
 	// the peer; nothing is dropped. While the reader waits it reads no
 	// responses either. A single message larger than the bound is still
@@ -119,6 +121,10 @@ type Options struct {
 // included, so it must not block. It may be called more than once for a
 // message whose line the Conn ends up decoding another way (the result of
 // the last call counts), and for none at all if the line is invalid.
+//
+// A decoded message waits for the dispatcher with its decoded value, so it
+// counts twice its line bytes against Options.MaxQueuedBytes: a decoder's
+// value should cost no more than the line it came from.
 type ParamsDecoder interface {
 	// DecodeParams decodes the JSON value params starts with: the params
 	// of a request or notification with method. params is
@@ -598,6 +604,9 @@ func (c *Conn) accept(msg Message, size int) bool {
 	case *Response:
 		c.route(m)
 	case *Request:
+		if m.Decoded != nil {
+			size *= 2 // the decoded value, counted as large as the line
+		}
 		return c.in.push(m, size)
 	}
 	return true
