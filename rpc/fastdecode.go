@@ -72,10 +72,11 @@ func decodeFastWith(data []byte, pd ParamsDecoder) Message {
 		seen |= bit
 		i = jsonscan.SkipSpace(b, i+1)
 		vstart := i
+		var rest []byte // the copy handed to pd, if any
 		if bit == 4 && pd != nil && seen&2 != 0 && i < len(b) {
 			// One pass: the decoder scans the params where they are,
 			// in the Request's own copy of the rest of the line.
-			rest := append([]byte(nil), b[i:]...)
+			rest = append([]byte(nil), b[i:]...)
 			if v, n, ok := pd.DecodeParams(method, rest); ok && n > 0 && n <= len(rest) {
 				params, decoded, isDecoded = rest[:n:n], v, true
 				i = jsonscan.SkipSpace(b, i+n)
@@ -125,7 +126,11 @@ func decodeFastWith(data []byte, pd ParamsDecoder) Message {
 			}
 			method, hasMethod = string(v[1:len(v)-1]), true
 		case 4:
-			params = append([]byte(nil), v...)
+			if rest != nil { // declined by pd: its copy serves
+				params = rest[:len(v):len(v)]
+			} else {
+				params = append([]byte(nil), v...)
+			}
 		case 8:
 			result, hasRes = append([]byte(nil), v...), true
 		}
