@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/internal/protocol"
@@ -255,6 +256,17 @@ func decisionOption(raw json.RawMessage) (abi.DecisionOption, bool) {
 	return abi.DecisionOption{}, false
 }
 
+// plainCommandAnswers are the answers to a command approval with a plain
+// decision, encoded once (on first use): what encode would marshal for
+// them.
+var plainCommandAnswers = sync.OnceValue(func() map[abi.Decision]json.RawMessage {
+	m := map[abi.Decision]json.RawMessage{}
+	for _, d := range []abi.Decision{abi.Accept, abi.AcceptForSession, abi.Decline, abi.Cancel} {
+		m[d] = marshal(protocol.CommandExecutionRequestApprovalResponse{Decision: marshal(d)})
+	}
+	return m
+})
+
 // encode builds the wire answer of a checked response.
 func (r *ApprovalRequest) encode(resp *abi.ApprovalResponse) json.RawMessage {
 	a, d := r.ApprovalRequest, resp.Decision
@@ -278,6 +290,9 @@ func (r *ApprovalRequest) encode(resp *abi.ApprovalResponse) json.RawMessage {
 				Action: protocol.NetworkPolicyRuleAction(resp.NetworkRule.Action)}
 			dec = marshal(w)
 		default:
+			if b, ok := plainCommandAnswers()[d]; ok {
+				return append(json.RawMessage(nil), b...)
+			}
 			dec = marshal(d)
 		}
 		return marshal(protocol.CommandExecutionRequestApprovalResponse{Decision: dec})

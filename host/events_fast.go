@@ -2,6 +2,8 @@ package host
 
 import (
 	"encoding/json"
+	"time"
+
 	"github.com/codexhost/codexhost/abi"
 
 	"github.com/codexhost/codexhost/host/internal/protocol"
@@ -30,20 +32,34 @@ var envelopeKeys = map[string]bool{
 }
 
 // decodeEventFast decodes the notifications whose envelope is flat strings
-// (every delta kind, and others with nothing nested that codexhost reads)
+// (every delta kind, and others with nothing nested that codexhost reads),
+// and item/started and item/completed of the items decodeItemFast takes,
 // in one pass, without encoding/json. It reports false, having decoded
 // nothing, for anything else: a member decodeEvent must decode itself
 // (item, turn, tokenUsage, error, willRetry, thread), a member name that
 // only matches case-insensitively or has escapes, a duplicate, a value
 // that is not a string, invalid JSON. decodeEvent then takes its usual
 // path, so the result is always encoding/json's (FuzzDecodeEvent checks).
-func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, ids *idCache, buf *[]byte) (*Event, bool) {
-	b := []byte(params)
-	i := jsonscan.SkipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
+func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, ids *idCache, sc *scanner) (*Event, bool) {
+	i := jsonscan.SkipSpace(params, 0)
+	ev, end, ok := decodeEventPrefix(method, kind, params[i:], ids, sc)
+	if !ok || jsonscan.SkipSpace(params, i+end) != len(params) {
 		return nil, false
 	}
-	ev := &Event{Method: method, Params: params, Kind: kind}
+	ev.Params = params
+	return ev, true
+}
+
+// decodeEventPrefix is decodeEventFast for the params b starts with (no
+// leading space), followed by anything; it returns where they end. The
+// event's Params are b up to there.
+func decodeEventPrefix(method string, kind abi.EventKind, b []byte, ids *idCache, sc *scanner) (*Event, int, bool) {
+	buf := &sc.scratch
+	i := 0
+	if len(b) == 0 || b[0] != '{' {
+		return nil, 0, false
+	}
+	ev := &Event{Method: method, Kind: kind}
 	var seen uint8
 	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
@@ -51,16 +67,16 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 	} else {
 		for {
 			if i >= len(b) || b[i] != '"' {
-				return nil, false
+				return nil, 0, false
 			}
 			kend, plain, ok := jsonscan.ScanString(b, i)
 			if !ok || !plain {
-				return nil, false
+				return nil, 0, false
 			}
 			key := b[i+1 : kend-1]
 			i = jsonscan.SkipSpace(b, kend)
 			if i >= len(b) || b[i] != ':' {
-				return nil, false
+				return nil, 0, false
 			}
 			var bit uint8
 			switch string(key) {
@@ -72,22 +88,36 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 				bit = 4
 			case "delta":
 				bit = 8
+			case "item":
+				// The item of item/started and item/completed, when
+				// decodeItemFast takes it.
+				if kind != abi.EventItemStarted && kind != abi.EventItemCompleted {
+					return nil, 0, false
+				}
+				bit = 16
 			default:
 				*buf = appendLowerASCII((*buf)[:0], key)
 				if envelopeKeys[string(*buf)] {
-					return nil, false
+					return nil, 0, false
 				}
 			}
 			i = jsonscan.SkipSpace(b, i+1)
 			vstart := i
 			vend, ok := jsonscan.SkipValue(b, i)
 			if !ok {
-				return nil, false
+				return nil, 0, false
 			}
 			v := b[vstart:vend]
-			if bit != 0 {
+			if bit == 16 {
+				if ev.Item != nil {
+					return nil, 0, false
+				}
+				if ev.Item, ok = sc.decodeItemFast(v); !ok {
+					return nil, 0, false
+				}
+			} else if bit != 0 {
 				if seen&bit != 0 || v[0] != '"' {
-					return nil, false
+					return nil, 0, false
 				}
 				seen |= bit
 				s := v[1 : len(v)-1]
@@ -108,27 +138,30 @@ func decodeEventFast(method string, kind abi.EventKind, params json.RawMessage, 
 			}
 			i = jsonscan.SkipSpace(b, vend)
 			if i >= len(b) {
-				return nil, false
+				return nil, 0, false
 			}
 			if b[i] == '}' {
 				i++
 				break
 			}
 			if b[i] != ',' {
-				return nil, false
+				return nil, 0, false
 			}
 			i = jsonscan.SkipSpace(b, i+1)
 		}
 	}
-	if jsonscan.SkipSpace(b, i) != len(b) {
-		return nil, false
-	}
 	switch kind {
-	case abi.EventItemStarted, abi.EventItemCompleted, abi.EventTurnStarted, abi.EventTurnCompleted, abi.EventTokenUsage, abi.EventError:
+	case abi.EventItemStarted, abi.EventItemCompleted:
+		if ev.Item == nil {
+			return nil, 0, false // no item: decodeEvent reports that
+		}
+		ev.ItemID = ev.Item.ID
+	case abi.EventTurnStarted, abi.EventTurnCompleted, abi.EventTokenUsage, abi.EventError:
 		// Their nested member is missing: decodeEvent reports that.
-		return nil, false
+		return nil, 0, false
 	}
-	return ev, true
+	ev.Params = b[:i:i]
+	return ev, i, true
 }
 
 // appendLowerASCII appends b in lower case to dst. A plain member name is
@@ -148,9 +181,94 @@ func appendLowerASCII(dst, b []byte) []byte {
 func (r *router) decode(method string, params json.RawMessage) (*Event, error) {
 	if len(params) > 0 {
 		kind := kindByMethod[protocol.NotificationMethod(method)]
-		if ev, ok := decodeEventFast(method, kind, params, &r.ids, &r.scratch); ok {
+		if ev, ok := decodeEventFast(method, kind, params, &r.ids, &r.scan); ok {
 			return ev, nil
 		}
 	}
 	return decodeEvent(method, params)
+}
+
+// decodeItemFast decodes the item of item/started and item/completed as
+// itemFromWire does, for the items that come with every command and
+// message: commandExecution and agentMessage items. It reports false for
+// any other type, and for a member it does not handle (a member of
+// ThreadItem that these types do not carry, a name that matches one only
+// case-insensitively), a duplicate or a value of another type: decodeEvent
+// then decodes the item with encoding/json.
+func (s *scanner) decodeItemFast(v []byte) (*Item, bool) {
+	it := &Item{Raw: v}
+	var seen uint32
+	ok := eachMember(v, func(key, v []byte) bool {
+		var bit uint32
+		ok := true
+		switch string(key) {
+		case "type":
+			var t string
+			bit, ok = 1<<0, s.optStr(v, &t)
+			it.Type = ItemType(t)
+		case "id":
+			bit, ok = 1<<1, s.optStr(v, &it.ID)
+		case "status":
+			bit, ok = 1<<2, s.optStr(v, &it.Status)
+		case "text":
+			bit, ok = 1<<3, s.optStr(v, &it.Text)
+		case "command":
+			bit, ok = 1<<4, s.optStr(v, &it.Command)
+		case "cwd":
+			bit, ok = 1<<5, s.optStr(v, &it.Cwd)
+		case "aggregatedOutput":
+			bit, ok = 1<<6, s.optStr(v, &it.Output)
+		case "exitCode":
+			bit = 1 << 7
+			var n int
+			var null bool
+			if n, null, ok = optInt(v); ok && !null {
+				it.ExitCode = &n
+			}
+		case "durationMs":
+			// Raw on the wire; an integer for a command.
+			bit = 1 << 8
+			var n int
+			if n, _, ok = optInt(v); ok && n > 0 {
+				it.Duration = time.Duration(n) * time.Millisecond
+			}
+		case "success":
+			bit = 1 << 9
+			switch string(v) {
+			case "true", "false":
+				b := string(v) == "true"
+				it.Success = &b
+			default:
+				ok = isNull(v)
+			}
+		case "processId":
+			bit, ok = 1<<10, s.checkStr(v)
+		case "source":
+			bit, ok = 1<<11, s.checkStr(v)
+		case "phase":
+			bit, ok = 1<<12, s.checkStr(v)
+		case "commandActions":
+			bit = 1 << 13
+			_, ok = s.commandActions(v)
+		case "startedAtMs":
+			bit = 1 << 14
+			_, _, ok = optInt(v)
+		case "completedAtMs":
+			bit = 1 << 15
+			_, _, ok = optInt(v)
+		case "memoryCitation":
+			bit, ok = 1<<16, isNull(v)
+		default:
+			return s.otherMember(key, threadItemFields())
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return true
+	})
+	if !ok || it.Type != ItemCommandExecution && it.Type != ItemAgentMessage {
+		return nil, false
+	}
+	return it, true
 }

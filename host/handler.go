@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
@@ -176,6 +177,9 @@ type Request struct {
 
 	kind  requestKind
 	files *fileChangeCache
+	// decoded is the approval the fast path decoded with the location,
+	// for Approval to take (once; a second call decodes again).
+	decoded atomic.Pointer[abi.ApprovalRequest]
 	// cwd is the thread's working directory, when the client knows it.
 	cwd string
 }
@@ -192,7 +196,48 @@ func NewRequest(method string, params json.RawMessage) *Request {
 // newRequest classifies and locates a server request. files and cwds, if
 // not nil, are the connection's file-change cache and thread cwds.
 func newRequest(method string, params json.RawMessage, files *fileChangeCache, cwds *sync.Map) *Request {
-	req := &Request{kind: requestKinds[protocol.ServerMethod(method)], Method: method, Params: params, files: files}
+	var s scanner
+	req := decodeRequest(&s, method, params)
+	req.files = files
+	if cwds != nil {
+		req.cwd = loadCwd(cwds, req.ThreadID)
+	}
+	return req
+}
+
+func loadCwd(cwds *sync.Map, threadID string) string {
+	if cwd, ok := cwds.Load(threadID); ok {
+		return cwd.(string)
+	}
+	return ""
+}
+
+// decodeRequest classifies and locates a server request, on the fast path
+// when it can (see decodeApprovalFast). It needs nothing from the
+// connection, so that the rpc reader can run it (paramsDecoder).
+func decodeRequest(s *scanner, method string, params json.RawMessage) *Request {
+	req := &Request{kind: requestKinds[protocol.ServerMethod(method)], Method: method, Params: params}
+	if loc, a, ok := s.decodeApprovalFast(req.kind, params); ok {
+		req.ThreadID, req.TurnID, req.ItemID = loc.threadID, loc.turnID, loc.itemID
+		req.decoded.Store(a)
+		return req
+	}
+	if req.kind.isApproval() || req.kind == requestUnknown {
+		// An approval the fast path does not take, or a request that
+		// may name itself the v1 way: encoding/json.
+		req.locateSlow()
+		return req
+	}
+	if loc, ok := s.decodeLocationFast(params); ok {
+		req.ThreadID, req.TurnID, req.ItemID = loc.threadID, loc.turnID, loc.itemID
+		return req
+	}
+	req.locateSlow()
+	return req
+}
+
+// locateSlow reads the request's location with encoding/json.
+func (r *Request) locateSlow() {
 	var loc struct {
 		ThreadID       string `json:"threadId"`
 		TurnID         string `json:"turnId"`
@@ -200,20 +245,14 @@ func newRequest(method string, params json.RawMessage, files *fileChangeCache, c
 		ConversationID string `json:"conversationId"` // v1 requests
 		CallID         string `json:"callId"`
 	}
-	_ = json.Unmarshal(params, &loc)
-	req.ThreadID, req.TurnID, req.ItemID = loc.ThreadID, loc.TurnID, loc.ItemID
-	if req.ThreadID == "" {
-		req.ThreadID = loc.ConversationID
+	_ = json.Unmarshal(r.Params, &loc)
+	r.ThreadID, r.TurnID, r.ItemID = loc.ThreadID, loc.TurnID, loc.ItemID
+	if r.ThreadID == "" {
+		r.ThreadID = loc.ConversationID
 	}
-	if req.ItemID == "" {
-		req.ItemID = loc.CallID
+	if r.ItemID == "" {
+		r.ItemID = loc.CallID
 	}
-	if cwds != nil {
-		if cwd, ok := cwds.Load(req.ThreadID); ok {
-			req.cwd = cwd.(string)
-		}
-	}
-	return req
 }
 
 // Hook reports the plugin hook that answers the request, and false for a
@@ -328,10 +367,24 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
-	req := newRequest(in.Method, in.Params, &c.files, &c.cwds)
+	req, ok := in.Decoded.(*Request)
+	if ok {
+		req.files, req.cwd = &c.files, loadCwd(&c.cwds, req.ThreadID)
+	} else {
+		req = newRequest(in.Method, in.Params, &c.files, &c.cwds)
+	}
 	res, err := serve(ctx, c.opts.Handler, req, c.opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// inline is the rpc.Options.Inline of a Client: every request when
+// Options.InlineHandler is set, none otherwise.
+func inline(on bool) func(*rpc.Request) bool {
+	if !on {
+		return nil
+	}
+	return func(*rpc.Request) bool { return true }
 }

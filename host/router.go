@@ -15,15 +15,15 @@ import (
 // thread. deliver runs on the rpc dispatcher goroutine, one notification at
 // a time, in arrival order.
 type router struct {
-	mu      sync.Mutex
-	subs    map[string][]*subscription
-	closed  bool
-	buf     int
-	budget  byteBudget // bytes of events waiting in subscriptions' buffers
-	seq     uint64     // only touched by deliver
-	ids     idCache
-	scratch []byte // decode's; ids and scratch are only touched by deliver
-	logger  *slog.Logger
+	mu     sync.Mutex
+	subs   map[string][]*subscription
+	closed bool
+	buf    int
+	budget byteBudget // bytes of events waiting in subscriptions' buffers
+	seq    uint64     // only touched by deliver
+	ids    idCache
+	scan   scanner // decode's; ids and scan are only touched by deliver
+	logger *slog.Logger
 	// observers see every event, subscribed or not (used by tests and by
 	// the recorder); they must not block for long.
 	observe func(*Event)
@@ -150,11 +150,15 @@ func (r *router) closeAll() {
 // buffer is full: that is the backpressure that keeps memory bounded without
 // dropping events.
 func (r *router) deliver(ctx context.Context, n *rpc.Request) {
-	ev, err := r.decode(n.Method, n.Params)
-	if err != nil {
-		// Still deliver it: the raw params are there, and skipping an
-		// event is worse than an event with fewer typed fields.
-		r.logger.Warn("codexhost: undecodable notification", "method", n.Method, "err", err)
+	ev, ok := n.Decoded.(*Event) // decoded by the reader (paramsDecoder)
+	if !ok {
+		var err error
+		ev, err = r.decode(n.Method, n.Params)
+		if err != nil {
+			// Still deliver it: the raw params are there, and skipping an
+			// event is worse than an event with fewer typed fields.
+			r.logger.Warn("codexhost: undecodable notification", "method", n.Method, "err", err)
+		}
 	}
 	r.seq++
 	ev.Seq = r.seq

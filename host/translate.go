@@ -20,6 +20,25 @@ import (
 // file change, the paths and diffs come from the item's item/started event
 // (codex's request names only the item).
 func (r *Request) Approval() (*ApprovalRequest, error) {
+	a := r.decoded.Swap(nil)
+	if a == nil {
+		var s scanner
+		if _, fa, ok := s.decodeApprovalFast(r.kind, r.Params); ok {
+			a = fa
+		}
+	}
+	if a != nil {
+		if a.Kind == abi.ApprovalFileChange && r.files != nil {
+			a.Changes = r.files.get(a.ItemID) // the params' itemId
+		}
+		a.ThreadID, a.TurnID, a.ItemID = r.ThreadID, r.TurnID, r.ItemID
+		return r.finishApproval(a), nil
+	}
+	return r.approvalSlow()
+}
+
+// approvalSlow is Approval with encoding/json.
+func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 	a := &abi.ApprovalRequest{ThreadID: r.ThreadID, TurnID: r.TurnID, ItemID: r.ItemID}
 	switch r.kind {
 	case requestCommandApproval:
@@ -106,12 +125,16 @@ func (r *Request) Approval() (*ApprovalRequest, error) {
 	default:
 		return nil, fmt.Errorf("host: %s is not an approval request", r.Method)
 	}
+	return r.finishApproval(a), nil
+}
+
+func (r *Request) finishApproval(a *abi.ApprovalRequest) *ApprovalRequest {
 	if a.Cwd == "" {
 		// File changes carry no cwd; the thread's tells what relative
 		// paths are relative to.
 		a.Cwd = r.cwd
 	}
-	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a}, nil
+	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a}
 }
 
 // permissionsFromWire translates a codex permission profile; raw is the

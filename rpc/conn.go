@@ -81,17 +81,61 @@ type Options struct {
 	// its longest line so far. Default (0 or less): DefaultMaxLineBytes.
 	MaxLineBytes int
 	// MaxQueuedBytes bounds the raw line bytes of received requests and
-	// notifications waiting for the dispatcher. When the bound is reached
+	// notifications waiting for the dispatcher; a message that the Params
+	// decoder decoded counts twice its line, for its decoded value (see
+	// ParamsDecoder). When the bound is reached
 	// the reader stops reading until the queue drains, which pushes back on
 	// the peer; nothing is dropped. While the reader waits it reads no
 	// responses either. A single message larger than the bound is still
 	// admitted when the queue is empty.
 	// Default (0 or less): DefaultMaxQueuedBytes.
 	MaxQueuedBytes int
+	// Inline, if not nil, reports for each incoming call whether Handler
+	// answers it on the dispatcher goroutine, in arrival order with the
+	// notifications, instead of on a goroutine of its own. That saves a
+	// goroutine hand-off per call, for a handler that answers at once:
+	// while it runs no notification is delivered and no other call
+	// starts, and a handler that waits on the Conn (a Call whose response
+	// the reader cannot reach, the queue being full) deadlocks until
+	// Close. Inline runs on the dispatcher goroutine and must not block.
+	// Default (nil): every call runs on a goroutine of its own.
+	Inline func(req *Request) bool
+	// Params, if not nil, decodes the params of incoming requests and
+	// notifications as their line is read (see ParamsDecoder); handlers
+	// find the result in Request.Decoded. Default (nil): params stay raw.
+	Params ParamsDecoder
 	// Logger receives diagnostics: Warn for responses to unknown ids, Error
 	// for protocol errors and handler panics, Debug for the rest.
 	// Default (nil): logs are discarded.
 	Logger *slog.Logger
+}
+
+// A ParamsDecoder decodes the params of incoming requests and
+// notifications while the Conn scans their line, so that a line is
+// scanned once: the envelope scan hands the params, where they start, to
+// the decoder, which decodes them and says where they end.
+//
+// DecodeParams is called on the Conn's reader goroutine, once per
+// incoming request or notification that has params, in arrival order and
+// never concurrently; while it runs nothing else is read, responses
+// included, so it must not block. It may be called more than once for a
+// message whose line the Conn ends up decoding another way (the result of
+// the last call counts), and for none at all if the line is invalid.
+//
+// A decoded message waits for the dispatcher with its decoded value, so it
+// counts twice its line bytes against Options.MaxQueuedBytes: a decoder's
+// value should cost no more than the line it came from.
+type ParamsDecoder interface {
+	// DecodeParams decodes the JSON value params starts with: the params
+	// of a request or notification with method. params is
+	// the Request's own copy and may run past the value, to the end of
+	// the line. It returns the decoded value and the length n of the
+	// value: the Request gets Params params[:n] and Decoded v, and may keep
+	// sub-slices of params[:n], which nothing modifies. ok true promises
+	// that params[:n] is exactly one valid JSON value. ok false, for
+	// params the decoder does not take, leaves Decoded nil and the params
+	// to the Conn.
+	DecodeParams(method string, params []byte) (v any, n int, ok bool)
 }
 
 // Conn is one JSON-RPC connection. Create it with NewConn; all its methods
@@ -105,6 +149,8 @@ type Conn struct {
 	rwc       io.ReadWriteCloser
 	handler   Handler
 	notes     NotificationHandler
+	params    ParamsDecoder
+	inline    func(*Request) bool
 	log       *slog.Logger
 	maxLine   int
 	nextID    atomic.Int64
@@ -167,6 +213,8 @@ func NewConn(rwc io.ReadWriteCloser, opts *Options) *Conn {
 		rwc:       rwc,
 		handler:   o.Handler,
 		notes:     o.Notifications,
+		params:    o.Params,
+		inline:    o.Inline,
 		log:       o.Logger,
 		maxLine:   o.MaxLineBytes,
 		wsem:      make(chan struct{}, 1),
@@ -459,7 +507,7 @@ func (c *Conn) readLoop() {
 		// message; otherwise the peer died mid-message.
 		reason := fmt.Errorf("%w: %w", ErrPeerClosed, err)
 		if !isBlank(line) {
-			if msg, derr := DecodeMessage(line); derr != nil {
+			if msg, derr := c.decode(line); derr != nil {
 				reason = fmt.Errorf("%w: %w (line %d is incomplete)", ErrPeerClosed, err, lineNo)
 			} else if !c.accept(msg, len(line)) {
 				return
@@ -529,12 +577,24 @@ func (c *Conn) handleLine(lineNo int64, line []byte) bool {
 	if isBlank(line) {
 		return true
 	}
-	msg, err := DecodeMessage(line)
+	msg, err := c.decode(line)
 	if err != nil {
 		c.protocolError(&ProtocolError{Line: lineNo, Snippet: snippet(line), Err: err})
 		return false
 	}
 	return c.accept(msg, len(line))
+}
+
+// decode is DecodeMessage with the Conn's ParamsDecoder.
+func (c *Conn) decode(line []byte) (Message, error) {
+	if m := decodeFastWith(line, c.params); m != nil {
+		return m, nil
+	}
+	m, err := decodeSlow(line)
+	if r, ok := m.(*Request); ok && err == nil {
+		decodeParams(r, c.params)
+	}
+	return m, err
 }
 
 // accept routes a response or queues a request of size line bytes. It
@@ -544,6 +604,9 @@ func (c *Conn) accept(msg Message, size int) bool {
 	case *Response:
 		c.route(m)
 	case *Request:
+		if m.Decoded != nil {
+			size *= 2 // the decoded value, counted as large as the line
+		}
 		return c.in.push(m, size)
 	}
 	return true
@@ -595,6 +658,10 @@ func (c *Conn) dispatchLoop() {
 		if req.IsCall() {
 			if c.isDone() {
 				c.log.Debug("rpc: not answering a call: connection ended", "method", req.Method, "id", req.ID.String())
+				continue
+			}
+			if c.inline != nil && c.inline(req) {
+				c.serve(req)
 				continue
 			}
 			c.wg.Go(func() { c.serve(req) })

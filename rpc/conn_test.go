@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -807,4 +808,67 @@ func TestHammer(t *testing.T) {
 	require.NoError(t, a.Close())
 	require.NoError(t, a.Wait())
 	require.ErrorIs(t, b.Wait(), rpc.ErrPeerClosed)
+}
+
+// paramsText decodes a notification's params into their text.
+type paramsText struct{}
+
+func (paramsText) DecodeParams(method string, params []byte) (any, int, bool) {
+	var v json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(params))
+	if err := dec.Decode(&v); err != nil {
+		return nil, 0, false
+	}
+	return string(v), int(dec.InputOffset()), true
+}
+
+// Options.Params decodes the params of incoming notifications and calls
+// on the reader, and handlers find the result in Request.Decoded.
+func TestParamsDecoder(t *testing.T) {
+	got := make(chan *rpc.Request, 2)
+	c, p := newPeer(t, &rpc.Options{
+		Params:        paramsText{},
+		Notifications: rpc.NotificationHandlerFunc(func(_ context.Context, n *rpc.Request) { got <- n }),
+		Handler: rpc.HandlerFunc(func(_ context.Context, r *rpc.Request) (any, error) {
+			got <- r
+			return r.Decoded, nil
+		}),
+	})
+	_ = c
+	p.send(`{"method":"note","params":{"a":1}}`)
+	p.send(`{"id":1,"method":"ask","params":[true]}`)
+	n := <-got
+	require.Equal(t, `{"a":1}`, n.Decoded)
+	require.Equal(t, `{"a":1}`, string(n.Params))
+	r := <-got
+	require.Equal(t, `[true]`, r.Decoded)
+	require.JSONEq(t, `"[true]"`, string(p.recv().Result))
+}
+
+// An inline call is answered on the dispatcher: before the notification
+// that follows it is delivered.
+func TestInlineCall(t *testing.T) {
+	var order []string // only touched by the dispatcher goroutine
+	done := make(chan []string)
+	c, p := newPeer(t, &rpc.Options{
+		Inline: func(r *rpc.Request) bool { return r.Method == "fast" },
+		Handler: rpc.HandlerFunc(func(_ context.Context, r *rpc.Request) (any, error) {
+			order = append(order, r.Method)
+			return true, nil
+		}),
+		Notifications: rpc.NotificationHandlerFunc(func(_ context.Context, n *rpc.Request) {
+			order = append(order, n.Method)
+			if n.Method == "last" {
+				done <- order
+			}
+		}),
+	})
+	_ = c
+	p.send(`{"id":1,"method":"fast"}`)
+	p.send(`{"method":"note"}`)
+	require.JSONEq(t, `true`, string(p.recv().Result))
+	p.send(`{"id":2,"method":"fast"}`)
+	p.send(`{"method":"last"}`)
+	require.JSONEq(t, `true`, string(p.recv().Result))
+	require.Equal(t, []string{"fast", "note", "fast", "last"}, <-done)
 }

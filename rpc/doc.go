@@ -13,11 +13,14 @@
 //
 //   - One reader reads lines, decodes them, and routes every response straight
 //     to the [Conn.Call] waiting for it. Requests and notifications are
-//     appended, in arrival order, to a single in-memory queue.
+//     appended, in arrival order, to a single in-memory queue. With
+//     [Options.Params], the reader also decodes their params in the same
+//     scan of the line ([ParamsDecoder], [Request.Decoded]).
 //   - One dispatcher consumes that queue in order. It delivers a notification
 //     by calling [NotificationHandler.HandleNotification] synchronously, so
 //     notifications arrive exactly once and strictly in order; for a call it
-//     starts a handler goroutine and moves on at once.
+//     starts a handler goroutine and moves on at once (or, for a call
+//     [Options.Inline] selects, runs the handler itself).
 //   - One handler goroutine per incoming call runs [Handler.Handle] and writes
 //     the response, so a slow handler never delays later messages.
 //

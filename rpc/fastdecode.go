@@ -14,7 +14,12 @@ import (
 // string id, a null, invalid JSON): decodeSlow then decides, so that the
 // result and every error are exactly encoding/json's. FuzzDecodeMessage
 // checks that both paths agree.
-func decodeFast(data []byte) Message {
+func decodeFast(data []byte) Message { return decodeFastWith(data, nil) }
+
+// decodeFastWith is decodeFast handing the params of a request to pd
+// while it scans the line (see ParamsDecoder), when the method precedes
+// them, as app-server writes it.
+func decodeFastWith(data []byte, pd ParamsDecoder) Message {
 	b := data
 	i := jsonscan.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -25,6 +30,8 @@ func decodeFast(data []byte) Message {
 		hasID, hasMethod, hasRes bool
 		method                   string
 		params, result           []byte
+		decoded                  any
+		isDecoded                bool
 		seen                     uint8
 	)
 	i = jsonscan.SkipSpace(b, i+1)
@@ -65,6 +72,27 @@ func decodeFast(data []byte) Message {
 		seen |= bit
 		i = jsonscan.SkipSpace(b, i+1)
 		vstart := i
+		var rest []byte // the copy handed to pd, if any
+		if bit == 4 && pd != nil && seen&2 != 0 && i < len(b) {
+			// One pass: the decoder scans the params where they are,
+			// in the Request's own copy of the rest of the line.
+			rest = append([]byte(nil), b[i:]...)
+			if v, n, ok := pd.DecodeParams(method, rest); ok && n > 0 && n <= len(rest) {
+				params, decoded, isDecoded = rest[:n:n], v, true
+				i = jsonscan.SkipSpace(b, i+n)
+				if i >= len(b) {
+					return nil
+				}
+				if b[i] == '}' {
+					break
+				}
+				if b[i] != ',' {
+					return nil
+				}
+				i = jsonscan.SkipSpace(b, i+1)
+				continue
+			}
+		}
 		vend, ok := jsonscan.SkipValue(b, i)
 		if !ok {
 			return nil
@@ -98,7 +126,11 @@ func decodeFast(data []byte) Message {
 			}
 			method, hasMethod = string(v[1:len(v)-1]), true
 		case 4:
-			params = append([]byte(nil), v...)
+			if rest != nil { // declined by pd: its copy serves
+				params = rest[:len(v):len(v)]
+			} else {
+				params = append([]byte(nil), v...)
+			}
 		case 8:
 			result, hasRes = append([]byte(nil), v...), true
 		}
@@ -119,9 +151,27 @@ func decodeFast(data []byte) Message {
 	}
 	switch {
 	case hasMethod && !hasRes:
-		return &Request{ID: id, Method: method, Params: params}
+		r := &Request{ID: id, Method: method, Params: params}
+		if isDecoded {
+			r.Decoded = decoded
+		} else {
+			decodeParams(r, pd)
+		}
+		return r
 	case hasRes && !hasMethod && hasID && params == nil:
 		return &Response{ID: id, Result: result}
 	}
 	return nil
+}
+
+// decodeParams has pd decode r's params when the line's scan could not
+// hand them over (they came before the method, or decodeSlow decoded the
+// line): on the params alone, which must be exactly one value.
+func decodeParams(r *Request, pd ParamsDecoder) {
+	if pd == nil || len(r.Params) == 0 {
+		return
+	}
+	if v, n, ok := pd.DecodeParams(r.Method, r.Params); ok && n == len(r.Params) {
+		r.Decoded = v
+	}
 }

@@ -23,6 +23,10 @@ type Request struct {
 	Method string
 	// Params is the raw "params" member, nil if absent.
 	Params json.RawMessage
+	// Decoded is what Options.Params decoded from Params for an incoming
+	// request, nil if no decoder is set or it did not decode them. It is
+	// not sent.
+	Decoded any
 }
 
 // IsCall reports whether r expects a response, that is, whether its ID is

@@ -10,6 +10,10 @@
 //  4. BenchmarkConcurrentThreads: 64 threads with approvals on one
 //     app-server connection.
 //  5. BenchmarkRealTurn: a real codex turn, bare client against codexhost.
+//  6. BenchmarkPluginCall: what measuring and tracing a plugin call costs.
+//  7. BenchmarkStalledConsumer: peak memory under a stalled consumer.
+//  8. BenchmarkApprovalWire: approvals over the wire through a Go handler,
+//     codexhost against a raw floor client on the same fake stream.
 //
 // `make bench` runs them (see ./benchtab) and prints one table; the figures,
 // the floors and the last recorded run are in docs/performance.md. The

@@ -28,6 +28,10 @@ const (
 	// envApprovalFile names the params of the approvals "threads" sends
 	// (testdata/command-approval.json).
 	envApprovalFile = "CODEXHOST_BENCH_APPROVAL_FILE"
+	// envCommandItems, when set, wraps each approval of "threads" in its
+	// command item as codex sends it: item/started before the request,
+	// serverRequest/resolved and item/completed after the answer.
+	envCommandItems = "CODEXHOST_BENCH_COMMAND_ITEMS"
 )
 
 type fakeMsg struct {
@@ -193,16 +197,34 @@ func threadsTurn(f *fakeServer, threadID, turnID string) {
 	if err != nil {
 		panic(err)
 	}
+	items := os.Getenv(envCommandItems) != ""
 	for i := range approvals {
-		p := bytes.Replace(tmpl, []byte("call_@@"), fmt.Appendf(nil, "call_%d", i), 1)
+		id := fmt.Appendf(nil, "call_%d", i)
+		if items {
+			f.sendLine(fmt.Appendf(nil, `{"method":"item/started","params":{"threadId":%q,"turnId":%q,"startedAtMs":1764041234567,"item":%s}}`,
+				threadID, turnID, bytes.ReplaceAll(commandItemStarted, []byte("call_@@"), id)))
+		}
+		p := bytes.Replace(tmpl, []byte("call_@@"), id, 1)
 		ans := f.request("item/commandExecution/requestApproval", p)
 		if ans.Error != nil {
 			fmt.Fprintf(os.Stderr, "fake app-server: approval answered with an error: %s\n", ans.Error)
 			os.Exit(1)
 		}
+		if items {
+			f.sendLine(fmt.Appendf(nil, `{"method":"serverRequest/resolved","params":{"threadId":%q,"requestId":%s}}`, threadID, ans.ID))
+			f.sendLine(fmt.Appendf(nil, `{"method":"item/completed","params":{"threadId":%q,"turnId":%q,"completedAtMs":1764041235678,"item":%s}}`,
+				threadID, turnID, bytes.ReplaceAll(commandItemCompleted, []byte("call_@@"), id)))
+		}
 	}
 	f.notify("turn/completed", map[string]any{"threadId": threadID, "turn": map[string]any{"id": turnID, "items": []any{}, "status": "completed", "durationMs": 1}})
 }
+
+// The command item of each approval, as codex 0.169.0 sends it in
+// item/started and item/completed ("call_@@" is the item id).
+var (
+	commandItemStarted   = []byte(`{"type":"commandExecution","id":"call_@@","command":"/bin/bash -lc 'cd services/api && go test -race -count=1 ./internal/... 2>&1 | tail -50 && echo done'","cwd":"/home/builder/src/github.com/example/project","processId":null,"source":"agent","status":"inProgress","commandActions":[{"type":"unknown","command":"cd services/api"},{"type":"unknown","command":"go test -race -count=1 ./internal/..."},{"type":"read","command":"tail -50","name":"tail","path":"-"},{"type":"unknown","command":"echo done"}],"aggregatedOutput":null,"exitCode":null,"durationMs":null}`)
+	commandItemCompleted = []byte(`{"type":"commandExecution","id":"call_@@","command":"/bin/bash -lc 'cd services/api && go test -race -count=1 ./internal/... 2>&1 | tail -50 && echo done'","cwd":"/home/builder/src/github.com/example/project","processId":"12345","source":"agent","status":"completed","commandActions":[{"type":"unknown","command":"cd services/api"},{"type":"unknown","command":"go test -race -count=1 ./internal/..."},{"type":"read","command":"tail -50","name":"tail","path":"-"},{"type":"unknown","command":"echo done"}],"aggregatedOutput":"ok  \texample.com/project/services/api/internal/store\t1.234s\nok  \texample.com/project/services/api/internal/web\t0.567s\ndone\n","exitCode":0,"durationMs":2345}`)
+)
 
 // approvalParams is testdata/command-approval.json, read by the child.
 var approvalParams []byte

@@ -46,6 +46,7 @@ type run struct {
 func runs(quick bool) []run {
 	rs := []run{
 		{"approval", "^BenchmarkApproval$", "1s", 3, ""},
+		{"approval-wire", "^BenchmarkApprovalWire$", "10x", 3, ""},
 		{"pipeline", "^BenchmarkPipeline$/^(none|builtin|wasm)$", "3x", 3, "1"},
 		{"pipeline-unbatched", "^BenchmarkPipeline$/^(wasm-nomerge|wasm-batch1)$", "1x", 1, "1"},
 		{"render-latency", "^BenchmarkRenderLatency$", "1s", 3, ""},

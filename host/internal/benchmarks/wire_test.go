@@ -1,0 +1,276 @@
+package benchmarks
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/internal/benchmarks/policy"
+)
+
+// The shape of figure 8: each op is wirePairs pairs of turns (one per
+// client, in alternating order) of wireApprovals approvals each. Many
+// short pairs make the median of their ratios hold on a busy machine,
+// where the load comes and goes within a second.
+var (
+	wireApprovals = 100
+	wirePairs     = 5
+)
+
+func init() {
+	if smoke {
+		wireApprovals, wirePairs = 5, 1
+	}
+}
+
+// policyHandler answers approvals with the benchmarks' policy, in process:
+// a Go handler as a user of host writes one.
+type policyHandler struct{ host.SafeHandler }
+
+func (policyHandler) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	return policy.Decide(ctx, req.ApprovalRequest)
+}
+
+// floorClient is the raw floor of figure 8: about a hundred lines of Go
+// that speak app-server's protocol with encoding/json on one goroutine,
+// as a program that needs nothing more would. It decodes every event and
+// answers every approval with the same policy as the host's handler.
+type floorClient struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	w      *bufio.Writer
+	nextID int
+	thread string
+}
+
+type floorMsg struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// floorEvent is what the floor reads from every notification.
+type floorEvent struct {
+	ThreadID string `json:"threadId"`
+	TurnID   string `json:"turnId"`
+	ItemID   string `json:"itemId"`
+	Delta    string `json:"delta"`
+	Item     *struct {
+		ID, Type, Status, Command, Cwd string
+		AggregatedOutput               *string `json:"aggregatedOutput"`
+		ExitCode                       *int    `json:"exitCode"`
+	} `json:"item"`
+	Turn *struct{ ID, Status string } `json:"turn"`
+}
+
+// floorApproval is what the floor reads from a command approval.
+type floorApproval struct {
+	ThreadID, TurnID, ItemID, Command, Cwd, Reason string
+	ProposedExecpolicyAmendment                    []string `json:"proposedExecpolicyAmendment"`
+}
+
+func startFloor(tb testing.TB, env []string) *floorClient {
+	tb.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(append(os.Environ(), envChild+"=threads"), env...)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	f := &floorClient{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<16), w: bufio.NewWriter(in)}
+	tb.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
+	if _, err := f.call("initialize", map[string]any{"clientInfo": map[string]string{"name": "floor", "version": "0"}}); err != nil {
+		tb.Fatal(err)
+	}
+	f.send(map[string]any{"method": "initialized"})
+	res, err := f.call("thread/start", map[string]any{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var th struct{ Thread struct{ ID string } }
+	if err := json.Unmarshal(res, &th); err != nil {
+		tb.Fatal(err)
+	}
+	f.thread = th.Thread.ID
+	return f
+}
+
+func (f *floorClient) send(v any) {
+	b, _ := json.Marshal(v)
+	f.w.Write(append(b, '\n'))
+	f.w.Flush()
+}
+
+func (f *floorClient) call(method string, params any) (json.RawMessage, error) {
+	f.nextID++
+	f.send(map[string]any{"id": f.nextID, "method": method, "params": params})
+	for {
+		line, err := f.out.ReadBytes('\n')
+		if err != nil {
+			return nil, err
+		}
+		var m floorMsg
+		if err := json.Unmarshal(line, &m); err != nil {
+			return nil, err
+		}
+		if m.Method == "" && string(m.ID) == fmt.Sprint(f.nextID) {
+			if m.Error != nil {
+				return nil, fmt.Errorf("%s: %s", method, m.Error)
+			}
+			return m.Result, nil
+		}
+	}
+}
+
+// turn runs one turn, answering its approvals, and returns how many it
+// answered.
+func (f *floorClient) turn(ctx context.Context) (int, error) {
+	if _, err := f.call("turn/start", map[string]any{"threadId": f.thread, "input": []any{}}); err != nil {
+		return 0, err
+	}
+	answered := 0
+	for {
+		line, err := f.out.ReadBytes('\n')
+		if err != nil {
+			return answered, err
+		}
+		var m floorMsg
+		if err := json.Unmarshal(line, &m); err != nil {
+			return answered, err
+		}
+		if m.ID != nil { // a request: an approval
+			var p floorApproval
+			if err := json.Unmarshal(m.Params, &p); err != nil {
+				return answered, err
+			}
+			resp, _ := policy.Decide(ctx, &abi.ApprovalRequest{Kind: abi.ApprovalCommand, ThreadID: p.ThreadID, TurnID: p.TurnID,
+				ItemID: p.ItemID, Command: p.Command, Cwd: p.Cwd, Reason: p.Reason, ProposedAmendment: p.ProposedExecpolicyAmendment})
+			f.send(map[string]any{"id": m.ID, "result": map[string]any{"decision": resp.Decision}})
+			answered++
+			continue
+		}
+		var ev floorEvent
+		if err := json.Unmarshal(m.Params, &ev); err != nil {
+			return answered, err
+		}
+		if m.Method == "turn/completed" && ev.ThreadID == f.thread {
+			return answered, nil
+		}
+	}
+}
+
+// BenchmarkApprovalWire is figure 8: approvals through a Go handler over
+// the wire, codexhost against the raw floor client, on the same fake
+// app-server stream (each approval wrapped in its command item's
+// item/started and item/completed, as codex sends them). One op is
+// wirePairs pairs of turns of wireApprovals approvals each, one turn per
+// client, in alternating order; x-floor is the median of the pairs'
+// ratios of codexhost's time to the floor's. "goroutine" is the default, each
+// request on a goroutine of its own; "inline" sets
+// host.Options.InlineHandler.
+func BenchmarkApprovalWire(b *testing.B) {
+	for _, inline := range []bool{false, true} {
+		name := "goroutine"
+		if inline {
+			name = "inline"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkApprovalWire(b, inline) })
+	}
+}
+
+func benchmarkApprovalWire(b *testing.B, inline bool) {
+	abs, err := filepath.Abs(filepath.Join("testdata", "command-approval.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := []string{
+		fmt.Sprintf("%s=%d", envApprovals, wireApprovals),
+		envDeltas + "=0",
+		envApprovalFile + "=" + abs,
+		envCommandItems + "=1",
+	}
+	ctx := context.Background()
+	c := startFakeWith(b, "threads", env, &host.Options{Handler: policyHandler{}, InlineHandler: inline})
+	th, err := c.StartThread(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hostTurn := func() time.Duration {
+		t0 := time.Now()
+		t, err := c.StartTurn(ctx, th.ID, []host.Input{host.TextInput("go")}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := t.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	fl := startFloor(b, env)
+	floorTurn := func() time.Duration {
+		t0 := time.Now()
+		n, err := fl.turn(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != wireApprovals {
+			b.Fatalf("the floor answered %d approvals, want %d", n, wireApprovals)
+		}
+		return time.Since(t0)
+	}
+	if !smoke { // warm up both
+		hostTurn()
+		floorTurn()
+	}
+	var ratios []float64
+	var hostTotal, floorTotal time.Duration
+	pair := 0
+	for b.Loop() {
+		for range wirePairs {
+			var h, f time.Duration
+			if pair%2 == 0 {
+				h, f = hostTurn(), floorTurn()
+			} else {
+				f, h = floorTurn(), hostTurn()
+			}
+			pair++
+			hostTotal += h
+			floorTotal += f
+			ratios = append(ratios, float64(h)/float64(f))
+		}
+	}
+	slices.Sort(ratios)
+	med := ratios[len(ratios)/2]
+	if len(ratios)%2 == 0 {
+		med = (ratios[len(ratios)/2-1] + med) / 2
+	}
+	n := float64(pair * wireApprovals)
+	b.ReportMetric(float64(hostTotal.Nanoseconds())/n, "host-ns/approval")
+	b.ReportMetric(float64(floorTotal.Nanoseconds())/n, "floor-ns/approval")
+	b.ReportMetric(med, "x-floor")
+}
