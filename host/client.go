@@ -72,16 +72,6 @@ type Options struct {
 	Extra map[string]any
 	// Handler answers every request app-server sends. Default: [SafeHandler].
 	Handler Handler
-	// InlineHandler has the Client call Handler on the connection's
-	// delivery goroutine, between two events, instead of on a goroutine of
-	// its own for each request. It saves a goroutine hand-off per request
-	// (docs/performance.md, figure 8), for a Handler that decides at once,
-	// in process, without blocking: a policy function. While the handler
-	// runs no event is delivered, and a handler that waits for the Client
-	// (a call to app-server, a turn's events, a person's answer) stalls the
-	// connection or deadlocks. Events and answers keep their order either
-	// way. Default (false): each request runs on a goroutine of its own.
-	InlineHandler bool
 	// Logger receives diagnostics, including app-server's stderr at debug
 	// level. Default: discard.
 	Logger *slog.Logger
@@ -240,7 +230,6 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		Handler:        rpc.HandlerFunc(c.handleRequest),
 		Notifications:  rpc.NotificationHandlerFunc(c.router.deliver),
 		Params:         &paramsDecoder{},
-		Inline:         inline(o.InlineHandler),
 		MaxLineBytes:   o.MaxLineBytes,
 		MaxQueuedBytes: max(o.MaxQueuedBytes/2, 1),
 		Logger:         o.Logger,

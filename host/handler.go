@@ -379,12 +379,3 @@ func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error
 	}
 	return res, nil
 }
-
-// inline is the rpc.Options.Inline of a Client: every request when
-// Options.InlineHandler is set, none otherwise.
-func inline(on bool) func(*rpc.Request) bool {
-	if !on {
-		return nil
-	}
-	return func(*rpc.Request) bool { return true }
-}

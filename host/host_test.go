@@ -169,22 +169,6 @@ func TestFakeHandlerSeesTypedRequest(t *testing.T) {
 	assert.Equal(t, "c1", req.ItemID)
 }
 
-// With InlineHandler the handler runs between two events, and sees the
-// same typed request.
-func TestFakeInlineHandler(t *testing.T) {
-	got := make(chan *host.ApprovalRequest, 1)
-	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
-		got <- req
-		return &abi.ApprovalResponse{Decision: abi.Accept}, nil
-	}}
-	c := startFake(t, "approval", 0, &host.Options{Handler: h, InlineHandler: true})
-	a := answerOf(t, nil, collect(t, c))
-	require.JSONEq(t, `{"decision":"accept"}`, string(a["result"]))
-	req := <-got
-	assert.Equal(t, "rm -rf /", req.Command)
-	assert.Equal(t, "c1", req.ItemID)
-}
-
 func TestFakeUnknownRequestGetsMethodNotFound(t *testing.T) {
 	called := false
 	h := approvalHandler{f: func(ctx context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {

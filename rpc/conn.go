@@ -90,16 +90,6 @@ type Options struct {
 	// admitted when the queue is empty.
 	// Default (0 or less): DefaultMaxQueuedBytes.
 	MaxQueuedBytes int
-	// Inline, if not nil, reports for each incoming call whether Handler
-	// answers it on the dispatcher goroutine, in arrival order with the
-	// notifications, instead of on a goroutine of its own. That saves a
-	// goroutine hand-off per call, for a handler that answers at once:
-	// while it runs no notification is delivered and no other call
-	// starts, and a handler that waits on the Conn (a Call whose response
-	// the reader cannot reach, the queue being full) deadlocks until
-	// Close. Inline runs on the dispatcher goroutine and must not block.
-	// Default (nil): every call runs on a goroutine of its own.
-	Inline func(req *Request) bool
 	// Params, if not nil, decodes the params of incoming requests and
 	// notifications as their line is read (see ParamsDecoder); handlers
 	// find the result in Request.Decoded. Default (nil): params stay raw.
@@ -150,7 +140,6 @@ type Conn struct {
 	handler   Handler
 	notes     NotificationHandler
 	params    ParamsDecoder
-	inline    func(*Request) bool
 	log       *slog.Logger
 	maxLine   int
 	nextID    atomic.Int64
@@ -214,7 +203,6 @@ func NewConn(rwc io.ReadWriteCloser, opts *Options) *Conn {
 		handler:   o.Handler,
 		notes:     o.Notifications,
 		params:    o.Params,
-		inline:    o.Inline,
 		log:       o.Logger,
 		maxLine:   o.MaxLineBytes,
 		wsem:      make(chan struct{}, 1),
@@ -658,10 +646,6 @@ func (c *Conn) dispatchLoop() {
 		if req.IsCall() {
 			if c.isDone() {
 				c.log.Debug("rpc: not answering a call: connection ended", "method", req.Method, "id", req.ID.String())
-				continue
-			}
-			if c.inline != nil && c.inline(req) {
-				c.serve(req)
 				continue
 			}
 			c.wg.Go(func() { c.serve(req) })

@@ -844,31 +844,3 @@ func TestParamsDecoder(t *testing.T) {
 	require.Equal(t, `[true]`, r.Decoded)
 	require.JSONEq(t, `"[true]"`, string(p.recv().Result))
 }
-
-// An inline call is answered on the dispatcher: before the notification
-// that follows it is delivered.
-func TestInlineCall(t *testing.T) {
-	var order []string // only touched by the dispatcher goroutine
-	done := make(chan []string)
-	c, p := newPeer(t, &rpc.Options{
-		Inline: func(r *rpc.Request) bool { return r.Method == "fast" },
-		Handler: rpc.HandlerFunc(func(_ context.Context, r *rpc.Request) (any, error) {
-			order = append(order, r.Method)
-			return true, nil
-		}),
-		Notifications: rpc.NotificationHandlerFunc(func(_ context.Context, n *rpc.Request) {
-			order = append(order, n.Method)
-			if n.Method == "last" {
-				done <- order
-			}
-		}),
-	})
-	_ = c
-	p.send(`{"id":1,"method":"fast"}`)
-	p.send(`{"method":"note"}`)
-	require.JSONEq(t, `true`, string(p.recv().Result))
-	p.send(`{"id":2,"method":"fast"}`)
-	p.send(`{"method":"last"}`)
-	require.JSONEq(t, `true`, string(p.recv().Result))
-	require.Equal(t, []string{"fast", "note", "fast", "last"}, <-done)
-}

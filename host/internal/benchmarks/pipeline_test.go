@@ -107,23 +107,19 @@ func jsonString(s string) []byte {
 // extra environment env; it is closed with tb.
 func startFake(tb testing.TB, mode string, env []string, handler host.Handler, observers ...host.EventObserver) *host.Client {
 	tb.Helper()
-	return startFakeWith(tb, mode, env, &host.Options{Observers: observers, Handler: handler})
-}
-
-// startFakeWith is startFake with more options.
-func startFakeWith(tb testing.TB, mode string, env []string, opts *host.Options) *host.Client {
-	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	o := *opts
-	o.Codex = exe
-	o.Env = append([]string{envChild + "=" + mode, "GORACE=atexit_sleep_ms=0"}, env...)
-	o.StopGrace = time.Second
-	c, err := host.Start(ctx, &o)
+	c, err := host.Start(ctx, &host.Options{
+		Codex:     exe,
+		Env:       append([]string{envChild + "=" + mode, "GORACE=atexit_sleep_ms=0"}, env...),
+		StopGrace: time.Second,
+		Observers: observers,
+		Handler:   handler,
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -190,20 +190,8 @@ func (f *floorClient) turn(ctx context.Context) (int, error) {
 // item/started and item/completed, as codex sends them). One op is
 // wirePairs pairs of turns of wireApprovals approvals each, one turn per
 // client, in alternating order; x-floor is the median of the pairs'
-// ratios of codexhost's time to the floor's. "goroutine" is the default, each
-// request on a goroutine of its own; "inline" sets
-// host.Options.InlineHandler.
+// ratios of codexhost's time to the floor's.
 func BenchmarkApprovalWire(b *testing.B) {
-	for _, inline := range []bool{false, true} {
-		name := "goroutine"
-		if inline {
-			name = "inline"
-		}
-		b.Run(name, func(b *testing.B) { benchmarkApprovalWire(b, inline) })
-	}
-}
-
-func benchmarkApprovalWire(b *testing.B, inline bool) {
 	abs, err := filepath.Abs(filepath.Join("testdata", "command-approval.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -215,7 +203,7 @@ func benchmarkApprovalWire(b *testing.B, inline bool) {
 		envCommandItems + "=1",
 	}
 	ctx := context.Background()
-	c := startFakeWith(b, "threads", env, &host.Options{Handler: policyHandler{}, InlineHandler: inline})
+	c := startFake(b, "threads", env, policyHandler{})
 	th, err := c.StartThread(ctx, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -301,25 +301,20 @@ func writeTable(w io.Writer, r results) int {
 	}
 
 	// Figure 8: approvals over the wire against the raw floor client.
-	wireFloor, okWF := r.get("BenchmarkApprovalWire/goroutine", "floor-ns/approval")
+	const wire = "BenchmarkApprovalWire"
+	wireFloor, okWF := r.get(wire, "floor-ns/approval")
 	if okWF {
 		add(row{"8 approvals over the wire: raw Go client, encoding/json, one goroutine (floor)", dur(wireFloor) + "/approval", "—", "1.0x", "floor", info})
 	} else {
 		missingRow("8 approvals over the wire: raw Go client, encoding/json, one goroutine (floor)", "floor")
 	}
-	for _, c := range []struct{ name, figure string }{
-		{"goroutine", "8 approvals over the wire: codexhost, Go handler (a goroutine per request, the default)"},
-		{"inline", "8 approvals over the wire: codexhost, Go handler with InlineHandler"},
-	} {
-		b := "BenchmarkApprovalWire/" + c.name
-		v, ok := r.get(b, "host-ns/approval")
-		x, okX := r.get(b, "x-floor")
-		fl, _ := r.get(b, "floor-ns/approval")
-		if !ok || !okX {
-			missingRow(c.figure, "≤ 1.2x")
-			continue
-		}
-		add(row{c.figure, dur(v) + "/approval", dur(fl) + "/approval", fmt.Sprintf("%.2fx (median of pairs)", x), "≤ 1.2x", verdict(x <= 1.2)})
+	const wireFigure = "8 approvals over the wire: codexhost, Go handler"
+	v, ok := r.get(wire, "host-ns/approval")
+	x, okX := r.get(wire, "x-floor")
+	if ok && okX {
+		add(row{wireFigure, dur(v) + "/approval", dur(wireFloor) + "/approval", fmt.Sprintf("%.2fx (median of pairs)", x), "≤ 1.2x", verdict(x <= 1.2)})
+	} else {
+		missingRow(wireFigure, "≤ 1.2x")
 	}
 
 	fmt.Fprintln(w, "| figure | value | floor | ratio | target | result |")
