@@ -90,7 +90,7 @@ REAL_CODEX_PKGS := ./host ./host/hosttest/... ./plugins/chain/... ./cmd/codexhos
 # Tests of those packages that are not run again on the newest codex, each
 # because its result cannot depend on the codex version and it is slow:
 # TestPluginNew never starts codex; it scaffolds a fresh module and builds
-# and tests it with the Go toolchain (about 40 s of the 2 cores).
+# and tests it with the Go toolchain.
 NEWEST_SKIP := ^TestPluginNew$$
 NEWEST_CODEX_DIR := $(call codex_dir,$(NEWEST_CODEX_VERSION))
 test-codex-newest: testdata
@@ -125,7 +125,7 @@ bench: codex testdata
 # call, thread list/read/archive, a question answered by a plugin, an
 # interrupted turn, a compacted thread).
 demo: codex
-	$(GO) run ./cmd/codexhost demo --mode full
+	$(GO) run ./cmd/codexhost demo --mode full --strict
 
 # Regenerate the codex wire types into the public host/protocol, and the
 # aliases that host/internal/protocol (what host imports) keeps of them.
