@@ -136,3 +136,42 @@ func TestAgentServe(t *testing.T) {
 		t.Fatal("agent serve did not stop with its context")
 	}
 }
+
+// A step's think is the model's reasoning: the real codex streams it as a
+// reasoning item, and --render exec shows it as codex exec does, unless
+// --hide-reasoning; --no-turn-summary leaves out the token counts that end
+// the turn. Each run is compared with the plain one line by line.
+func TestRunHideReasoningAndTurnSummary(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	script := filepath.Join(t.TempDir(), "think.toml")
+	require.NoError(t, os.WriteFile(script, []byte(
+		"[[turn]]\n[[turn.step]]\nthink = \"The user wants a greeting.\"\nsay = \"hello after thinking\"\n"), 0o644))
+	runWith := func(flags ...string) string {
+		t.Helper()
+		args := append([]string{"run", "--scripted", script, "--cwd", t.TempDir(), "--color", "never"}, flags...)
+		r := runCmd(t, append(args, "say hello")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		return r.stdout
+	}
+	plain := runWith()
+	assert.Contains(t, plain, "thinking\nThe user wants a greeting.\n")
+	assert.Contains(t, plain, "hello after thinking\n")
+	assert.Regexp(t, `(?m)^tokens: in \d+ \(cached \d+\) out \d+$`, plain)
+
+	hidden := runWith("--hide-reasoning")
+	assert.NotRegexp(t, `(?m)^thinking$`, hidden)
+	assert.NotContains(t, hidden, "The user wants a greeting.")
+	assert.Contains(t, hidden, "hello after thinking\n")
+	assert.Regexp(t, `(?m)^tokens: in \d+ \(cached \d+\) out \d+$`, hidden)
+
+	bare := runWith("--no-turn-summary")
+	assert.Contains(t, bare, "thinking\nThe user wants a greeting.\n")
+	assert.Contains(t, bare, "hello after thinking\n")
+	assert.NotContains(t, bare, "tokens: ")
+
+	both := runWith("--hide-reasoning", "--no-turn-summary")
+	assert.NotContains(t, both, "The user wants a greeting.")
+	assert.NotContains(t, both, "tokens: ")
+	assert.Contains(t, both, "hello after thinking\n")
+}

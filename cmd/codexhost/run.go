@@ -617,7 +617,8 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 	}
 	switch c.render {
 	case "exec":
-		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color})}
+		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color,
+			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary})}
 	case "json":
 		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
 	case renderCodexJSON:
