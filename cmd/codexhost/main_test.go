@@ -165,6 +165,13 @@ func TestVersion(t *testing.T) {
 	assert.Contains(t, r.stdout, "codexhost "+host.Version)
 	assert.Contains(t, r.stdout, "go1.")
 	assert.Contains(t, r.stdout, "codex     "+codexVersion)
+	assert.Contains(t, r.stdout, "\n          binary: /")
+	if bin := os.Getenv("CODEX_BIN"); bin != "" {
+		// The binary test-codex-newest chose is the one run would start.
+		abs, err := filepath.Abs(bin)
+		require.NoError(t, err)
+		assert.Contains(t, r.stdout, "\n          binary: "+abs+"\n")
+	}
 	assert.Contains(t, r.stdout, "abi       v1")
 
 	r = runCmd(t, "version", "--json")
