@@ -84,7 +84,9 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 
 # The real-codex tests against the newest tested codex: every package whose
 # tests start the real app-server, with CODEX_BIN (host.EnvCodexBin) pointing
-# at that install's native binary.
+# at that install's native binary. It needs warm as make test does: without
+# the compiled guests, their first compile under -race on a busy machine
+# outruns the plugin load deadline.
 REAL_CODEX_PKGS := ./host ./host/hosttest/... ./plugins/chain/... ./cmd/codexhost ./examples/... \
 	./plugins/rules/cmd/rules-policy ./plugins/render
 # Tests of those packages that are not run again on the newest codex, each
@@ -93,7 +95,7 @@ REAL_CODEX_PKGS := ./host ./host/hosttest/... ./plugins/chain/... ./cmd/codexhos
 # and tests it with the Go toolchain.
 NEWEST_SKIP := ^TestPluginNew$$
 NEWEST_CODEX_DIR := $(call codex_dir,$(NEWEST_CODEX_VERSION))
-test-codex-newest: testdata
+test-codex-newest: testdata warm
 	$(MAKE) codex CODEX_VERSION=$(NEWEST_CODEX_VERSION)
 	@bin=`ls $(CURDIR)/$(NEWEST_CODEX_DIR)/node_modules/@openai/codex-*/vendor/*/bin/codex 2>/dev/null | head -n1`; \
 	if [ -z "$$bin" ]; then bin=$(CURDIR)/$(NEWEST_CODEX_DIR)/node_modules/.bin/codex; fi; \
