@@ -268,9 +268,17 @@ func demoSmoke(ctx context.Context, cio *cmdIO, o *demoOptions) error {
 				return connFailure(ctx, "run the turn", err)
 			}
 			got.WriteString(delta)
-			fmt.Fprint(out, delta)
+			if !o.showEvents {
+				fmt.Fprint(out, delta)
+			}
 		}
-		fmt.Fprintln(out)
+		if o.showEvents {
+			// The deltas were printed as events; the answer follows whole,
+			// in one write, so no event line can cut it.
+			fmt.Fprintln(out, got.String())
+		} else {
+			fmt.Fprintln(out)
+		}
 		if got.String() != demoAnswer {
 			return errors.New("the streamed answer differs from the fake model's")
 		}

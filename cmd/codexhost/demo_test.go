@@ -63,7 +63,7 @@ func TestDemoSmokeModelAndEvents(t *testing.T) {
 	defer cancel()
 	r := runCtx(ctx, t, "", "demo", "--mode", "smoke", "--model", "gpt-demo-model", "--show-events", "--strict")
 	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	assert.Contains(t, r.stdout, demoAnswer)
+	assert.Contains(t, r.stdout, "\n"+demoAnswer+"\n", "the answer whole, after its delta events")
 	for _, s := range []string{
 		" thread/started thread=", " turn/started thread=", " status=inProgress",
 		" item/completed thread=", " item=agentMessage", ` delta="Hello from c"`,
