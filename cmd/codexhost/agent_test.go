@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/transcript"
 )
 
 const scriptRules = `
@@ -174,4 +177,69 @@ func TestRunHideReasoningAndTurnSummary(t *testing.T) {
 	assert.NotContains(t, both, "The user wants a greeting.")
 	assert.NotContains(t, both, "tokens: ")
 	assert.Contains(t, both, "hello after thinking\n")
+}
+
+// The rules file's [[answer]] tables answer the agent's questions (the
+// tool-input hook) on the real codex: codex gets the answer of the rule
+// whose question_id_regex matches, and a question no rule covers gets the
+// empty answer.
+func TestRunPolicyAnswersQuestions(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "ask.toml")
+	require.NoError(t, os.WriteFile(script, []byte(`[[turn]]
+[[turn.step]]
+ask = [{ id = "color", question = "Which colour should the banner be?", options = ["Blue", "Red"] }]
+
+[[turn.step]]
+say = "Noted."
+`), 0o644))
+	for _, tc := range []struct {
+		name, regex, want string
+	}{
+		{"answered", "^colou?r$", `{"answers":{"color":{"answers":["Red"]}}}`},
+		{"not covered", "^size$", `{"answers":{"color":{"answers":[]}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := filepath.Join(t.TempDir(), "rules.toml")
+			require.NoError(t, os.WriteFile(policy, []byte(`[[rule]]
+name = "no-rm"
+decision = "decline"
+[rule.match]
+program = "rm"
+
+[[answer]]
+name = "banner"
+question_id_regex = '`+tc.regex+`'
+answers = ["Red"]
+`), 0o644))
+			rec := filepath.Join(t.TempDir(), "turn.jsonl")
+			r := runCmd(t, "run", "--scripted", script, "--policy", policy, "--cwd", t.TempDir(), "--record", rec, "pick a colour")
+			require.Equal(t, exitOK, r.code, r.stderr)
+			assert.Contains(t, r.stdout, "Noted.")
+			f, err := os.Open(rec)
+			require.NoError(t, err)
+			defer f.Close()
+			tr, err := transcript.Read(f)
+			require.NoError(t, err)
+			asked := ""
+			for _, rec := range tr.Records {
+				var msg struct {
+					ID     *json.RawMessage `json:"id"`
+					Method string           `json:"method"`
+					Result json.RawMessage  `json:"result"`
+				}
+				require.NoError(t, json.Unmarshal(rec.Msg, &msg))
+				if rec.Dir == transcript.In && msg.Method == "item/tool/requestUserInput" {
+					asked = string(*msg.ID)
+				}
+				if rec.Dir == transcript.Out && asked != "" && msg.ID != nil && string(*msg.ID) == asked && msg.Result != nil {
+					assert.JSONEq(t, tc.want, string(msg.Result), "codex's answer")
+					return
+				}
+			}
+			t.Fatalf("no answer to item/tool/requestUserInput in the transcript (asked: %q)", asked)
+		})
+	}
 }
