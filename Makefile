@@ -125,7 +125,8 @@ bench: codex testdata
 # The offline demo: the real codex with the fake model and the shipped
 # example plugins (streaming, an accepted and a declined command, a tool
 # call, thread list/read/archive, a question answered by a plugin, an
-# interrupted turn, a compacted thread).
+# interrupted turn, a compacted thread, a named thread, the loaded threads,
+# skills, apps and a review). --strict: a failed step fails the target.
 demo: codex
 	$(GO) run ./cmd/codexhost demo --mode full --strict
 
