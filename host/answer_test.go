@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -176,4 +177,20 @@ func TestFakeInvalidAnswerIsNeverSent(t *testing.T) {
 		a := answerOf(t, nil, collect(t, c))
 		assert.Equal(t, `{"decision":"decline"}`, string(a["result"]))
 	}
+}
+
+// currentTime/read, which codex 0.169.0 sends and 0.171.0 dropped, is
+// answered by its method name with the Unix time, whatever the handler.
+func TestCurrentTimeReadIsAnswered(t *testing.T) {
+	before := time.Now().Unix()
+	res, err := host.NewRequest("currentTime/read", json.RawMessage(`{"threadId":"th"}`)).Serve(context.Background(), nil)
+	require.NoError(t, err)
+	after := time.Now().Unix()
+	var got map[string]int64
+	require.NoError(t, json.Unmarshal(res, &got))
+	require.Len(t, got, 1, "only currentTimeAt: %s", res)
+	assert.GreaterOrEqual(t, got["currentTimeAt"], before)
+	assert.LessOrEqual(t, got["currentTimeAt"], after)
+	_, hooked := host.NewRequest("currentTime/read", nil).Hook()
+	assert.False(t, hooked, "no plugin hook answers the clock")
 }

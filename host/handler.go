@@ -156,6 +156,15 @@ var requestKinds = map[protocol.ServerMethod]requestKind{
 	protocol.ServerCurrentTimeRead:                     requestCurrentTime,
 }
 
+// currentTimeReadResponse answers currentTime/read, a request codex 0.169.0
+// sends and 0.171.0 no longer has. The method is matched by its name (the
+// generator keeps the constants of retired methods), and its answer is
+// declared here: the wire types generated from a newer codex lack it.
+type currentTimeReadResponse struct {
+	// CurrentTimeAt is the Unix time in seconds.
+	CurrentTimeAt int64 `json:"currentTimeAt"`
+}
+
 func (k requestKind) isApproval() bool {
 	switch k {
 	case requestCommandApproval, requestFileChangeApproval, requestPermissions,
@@ -359,7 +368,7 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 		}
 		return elicitationAnswer(resp)
 	case r.kind == requestCurrentTime:
-		return marshal(protocol.CurrentTimeReadResponse{CurrentTimeAt: int(time.Now().Unix())}), nil
+		return marshal(currentTimeReadResponse{CurrentTimeAt: time.Now().Unix()}), nil
 	}
 	return nil, errUnknownRequest
 }

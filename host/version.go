@@ -158,6 +158,12 @@ func (c *Client) finishTranscriptHeader() {
 	_ = tw.Begin()
 }
 
+// FindCodex reports the codex binary that [Start] runs for an
+// [Options.Codex] of bin: bin itself (a bare name is looked up on PATH),
+// else $CODEX_BIN, else the pinned install under tools/codex, else codex on
+// PATH. The error wraps [ErrCodexNotFound].
+func FindCodex(bin string) (string, error) { return findCodex(bin) }
+
 // ProbeCodexVersion runs `bin --version` and returns the version it
 // prints ("codex-cli 0.171.0" gives "0.171.0"), without starting
 // app-server. An empty bin resolves as [Options.Codex] does. ctx bounds

@@ -37,6 +37,7 @@ type scriptTurn struct {
 // one action. A step without an action ends the turn.
 type scriptStep struct {
 	Say      string           `toml:"say"`
+	Think    string           `toml:"think"`
 	Run      string           `toml:"run"`
 	Escalate bool             `toml:"escalate"`
 	Workdir  string           `toml:"workdir"`
@@ -81,7 +82,7 @@ func loadAgentScript(path string) (*agentScript, error) {
 		return nil, usageErr("%s: not a valid script: %s", path, oneLine(err.Error()))
 	}
 	if un := md.Undecoded(); len(un) > 0 {
-		return nil, usageErr("%s: unknown key %q (a step takes say, run, escalate, workdir, patch, write, ask, tool or fail)", path, un[0].String())
+		return nil, usageErr("%s: unknown key %q (a step takes say, think, run, escalate, workdir, patch, write, ask, tool or fail)", path, un[0].String())
 	}
 	if len(s.Turns) == 0 {
 		return nil, usageErr("%s: no [[turn]]: a script needs at least one turn with its [[turn.step]]s", path)
@@ -102,7 +103,7 @@ func loadAgentScript(path string) (*agentScript, error) {
 			case n > 1:
 				return nil, usageErr("%s: more than one action (a step takes one of run, patch, write, ask, tool, fail, with an optional say)", where)
 			case n == 0 && st.Say == "":
-				return nil, usageErr("%s: empty step: give say, or an action (run, patch, write, ask, tool, fail)", where)
+				return nil, usageErr("%s: empty step: give say, or an action (run, patch, write, ask, tool, fail); think goes with either", where)
 			case n == 0 && j != len(t.Steps)-1:
 				return nil, usageErr("%s: a step with only say ends the turn, so it must be the turn's last step", where)
 			case (st.Escalate || st.Workdir != "") && st.Run == "":
@@ -136,6 +137,15 @@ func (s *agentScript) fakeModelScript() hosttest.Script {
 }
 
 func (st scriptStep) reply() hosttest.Reply {
+	r := st.act()
+	if st.Think != "" {
+		return hosttest.Reasoning(st.Think).And(r)
+	}
+	return r
+}
+
+// act is the step's text and action, without its reasoning.
+func (st scriptStep) act() hosttest.Reply {
 	var action *hosttest.Reply
 	set := func(r hosttest.Reply) { action = &r }
 	switch {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/transcript"
 )
 
 const scriptRules = `
@@ -134,5 +137,109 @@ func TestAgentServe(t *testing.T) {
 		assert.Equal(t, exitOK, code)
 	case <-time.After(30 * time.Second):
 		t.Fatal("agent serve did not stop with its context")
+	}
+}
+
+// A step's think is the model's reasoning: the real codex streams it as a
+// reasoning item, and --render exec shows it as codex exec does, unless
+// --hide-reasoning; --no-turn-summary leaves out the token counts that end
+// the turn. Each run is compared with the plain one line by line.
+func TestRunHideReasoningAndTurnSummary(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	script := filepath.Join(t.TempDir(), "think.toml")
+	require.NoError(t, os.WriteFile(script, []byte(
+		"[[turn]]\n[[turn.step]]\nthink = \"The user wants a greeting.\"\nsay = \"hello after thinking\"\n"), 0o644))
+	runWith := func(flags ...string) string {
+		t.Helper()
+		args := append([]string{"run", "--scripted", script, "--cwd", t.TempDir(), "--color", "never"}, flags...)
+		r := runCmd(t, append(args, "say hello")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		return r.stdout
+	}
+	plain := runWith()
+	assert.Contains(t, plain, "thinking\nThe user wants a greeting.\n")
+	assert.Contains(t, plain, "hello after thinking\n")
+	assert.Regexp(t, `(?m)^tokens: in \d+ \(cached \d+\) out \d+$`, plain)
+
+	hidden := runWith("--hide-reasoning")
+	assert.NotRegexp(t, `(?m)^thinking$`, hidden)
+	assert.NotContains(t, hidden, "The user wants a greeting.")
+	assert.Contains(t, hidden, "hello after thinking\n")
+	assert.Regexp(t, `(?m)^tokens: in \d+ \(cached \d+\) out \d+$`, hidden)
+
+	bare := runWith("--no-turn-summary")
+	assert.Contains(t, bare, "thinking\nThe user wants a greeting.\n")
+	assert.Contains(t, bare, "hello after thinking\n")
+	assert.NotContains(t, bare, "tokens: ")
+
+	both := runWith("--hide-reasoning", "--no-turn-summary")
+	assert.NotContains(t, both, "The user wants a greeting.")
+	assert.NotContains(t, both, "tokens: ")
+	assert.Contains(t, both, "hello after thinking\n")
+}
+
+// The rules file's [[answer]] tables answer the agent's questions (the
+// tool-input hook) on the real codex: codex gets the answer of the rule
+// whose question_id_regex matches, and a question no rule covers gets the
+// empty answer.
+func TestRunPolicyAnswersQuestions(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "ask.toml")
+	require.NoError(t, os.WriteFile(script, []byte(`[[turn]]
+[[turn.step]]
+ask = [{ id = "color", question = "Which colour should the banner be?", options = ["Blue", "Red"] }]
+
+[[turn.step]]
+say = "Noted."
+`), 0o644))
+	for _, tc := range []struct {
+		name, regex, want string
+	}{
+		{"answered", "^colou?r$", `{"answers":{"color":{"answers":["Red"]}}}`},
+		{"not covered", "^size$", `{"answers":{"color":{"answers":[]}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := filepath.Join(t.TempDir(), "rules.toml")
+			require.NoError(t, os.WriteFile(policy, []byte(`[[rule]]
+name = "no-rm"
+decision = "decline"
+[rule.match]
+program = "rm"
+
+[[answer]]
+name = "banner"
+question_id_regex = '`+tc.regex+`'
+answers = ["Red"]
+`), 0o644))
+			rec := filepath.Join(t.TempDir(), "turn.jsonl")
+			r := runCmd(t, "run", "--scripted", script, "--policy", policy, "--cwd", t.TempDir(), "--record", rec, "pick a colour")
+			require.Equal(t, exitOK, r.code, r.stderr)
+			assert.Contains(t, r.stdout, "Noted.")
+			f, err := os.Open(rec)
+			require.NoError(t, err)
+			defer f.Close()
+			tr, err := transcript.Read(f)
+			require.NoError(t, err)
+			asked := ""
+			for _, rec := range tr.Records {
+				var msg struct {
+					ID     *json.RawMessage `json:"id"`
+					Method string           `json:"method"`
+					Result json.RawMessage  `json:"result"`
+				}
+				require.NoError(t, json.Unmarshal(rec.Msg, &msg))
+				if rec.Dir == transcript.In && msg.Method == "item/tool/requestUserInput" {
+					asked = string(*msg.ID)
+				}
+				if rec.Dir == transcript.Out && asked != "" && msg.ID != nil && string(*msg.ID) == asked && msg.Result != nil {
+					assert.JSONEq(t, tc.want, string(msg.Result), "codex's answer")
+					return
+				}
+			}
+			t.Fatalf("no answer to item/tool/requestUserInput in the transcript (asked: %q)", asked)
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -12,19 +13,28 @@ import (
 )
 
 // printVersions prints the versions of codexhost, Go, the plugin ABI and
-// the codex binary bin resolves to (as `run --codex` resolves it), which
-// it asks with `codex --version`. A codex older than host.MinCodexVersion
+// the codex binary bin resolves to (as `run --codex` resolves it): its
+// path, and its version, which it asks with `codex --version`. A codex older than host.MinCodexVersion
 // is printed, then refused with exit 4; none found is printed as such.
 func printVersions(cio *cmdIO, asJSON bool, bin string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	found, probeErr := host.ProbeCodexVersion(ctx, bin)
+	var found string
+	path, probeErr := host.FindCodex(bin)
+	if probeErr == nil {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		found, probeErr = host.ProbeCodexVersion(ctx, path)
+	}
 	status := codexStatus(found, probeErr)
 	if asJSON {
 		v := map[string]any{
 			"codexhost": host.Version, "go": runtime.Version(), "abi": abi.Version,
 			// codex is the version of the codex binary found, "" if none.
-			"codex":             found,
+			"codex": found,
+			// codexPath is the binary run would start, "" if none.
+			"codexPath":         path,
 			"codexStatus":       status,
 			"codexMin":          host.MinCodexVersion,
 			"codexNewestTested": host.NewestTestedCodexVersion,
@@ -40,9 +50,11 @@ func printVersions(cio *cmdIO, asJSON bool, bin string) error {
 		if shown == "" {
 			shown = "not found"
 		}
-		fmt.Fprintf(cio.stdout, "codexhost %s\ngo        %s %s/%s\ncodex     %s (%s)\n          supported: %s to %s\nabi       v%d\n",
-			host.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, shown, status,
-			host.MinCodexVersion, host.NewestTestedCodexVersion, abi.Version)
+		fmt.Fprintf(cio.stdout, "codexhost %s\ngo        %s %s/%s\ncodex     %s (%s)\n", host.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, shown, status)
+		if path != "" {
+			fmt.Fprintf(cio.stdout, "          binary: %s\n", path)
+		}
+		fmt.Fprintf(cio.stdout, "          supported: %s to %s\nabi       v%d\n", host.MinCodexVersion, host.NewestTestedCodexVersion, abi.Version)
 	}
 	if bin != "" && probeErr != nil {
 		return fail(exitConn, "--codex %s: %s", bin, oneLine(probeErr.Error()))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,9 +32,10 @@ func TestVersionReportsTheCodexGiven(t *testing.T) {
 		{"codex-cli 0.172.3", "0.172.3", "newer than tested", exitOK},
 		{"codex-cli 0.168.0", "0.168.0", "too old", exitConn},
 	} {
-		r := runCmd(t, "version", "--codex", scriptCodex(t, tc.printed))
+		bin := scriptCodex(t, tc.printed)
+		r := runCmd(t, "version", "--codex", bin)
 		assert.Equal(t, tc.code, r.code, tc.printed)
-		assert.Contains(t, r.stdout, "codex     "+tc.want+" ("+tc.status+")", tc.printed)
+		assert.Contains(t, r.stdout, "codex     "+tc.want+" ("+tc.status+")\n          binary: "+bin+"\n", tc.printed)
 		if tc.code == exitConn {
 			assert.Contains(t, r.stderr, "older than "+host.MinCodexVersion)
 		}
@@ -41,6 +43,23 @@ func TestVersionReportsTheCodexGiven(t *testing.T) {
 	r := runCmd(t, "version", "--codex", filepath.Join(t.TempDir(), "missing"))
 	assert.Equal(t, exitConn, r.code)
 	assert.Contains(t, r.stderr, "--codex")
+	assert.NotContains(t, r.stdout, "          binary: ", "no binary to name")
+
+	// A relative --codex is named by its absolute path, in text and JSON.
+	bin := scriptCodex(t, "codex-cli 0.171.0")
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, bin)
+	require.NoError(t, err)
+	r = runCmd(t, "version", "--codex", rel)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "          binary: "+bin+"\n")
+	r = runCmd(t, "version", "--json", "--codex", rel)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &v))
+	assert.Equal(t, bin, v["codexPath"])
+	assert.Equal(t, "0.171.0", v["codex"])
 }
 
 // The newest tested codex, when its install is there (`make codex
@@ -54,7 +73,9 @@ func TestVersionReportsNewestInstalledCodex(t *testing.T) {
 	}
 	r := runCmd(t, "version", "--codex", bins[0])
 	require.Equal(t, exitOK, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "codex     "+host.NewestTestedCodexVersion+" (supported)")
+	abs, err := filepath.Abs(bins[0])
+	require.NoError(t, err)
+	assert.Contains(t, r.stdout, "codex     "+host.NewestTestedCodexVersion+" (supported)\n          binary: "+abs+"\n")
 }
 
 // oldAppServer is a codex app-server that reports version 0.150.0 at

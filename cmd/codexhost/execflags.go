@@ -28,6 +28,9 @@ type execFlags struct {
 	color       string   // --color always|never|auto
 	profile     string   // -p/--profile
 	skipGit     bool     // --skip-git-repo-check (accepted: app-server never checks)
+	// hideReasoning and noTurnSummary shape --render exec's output.
+	hideReasoning bool // --hide-reasoning
+	noTurnSummary bool // --no-turn-summary
 }
 
 func (e *execFlags) register(fs *pflag.FlagSet) {
@@ -39,6 +42,8 @@ func (e *execFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&e.addDirs, "add-dir", nil, "make `DIR` writable beside the workspace (repeatable)")
 	fs.StringVar(&e.color, "color", "auto", "colour on stdout: always, never or auto (a terminal without NO_COLOR)")
 	fs.StringVarP(&e.profile, "profile", "p", "", "the codex config profile `NAME` (-c profile=NAME)")
+	fs.BoolVar(&e.hideReasoning, "hide-reasoning", false, "--render exec: leave out the model's reasoning (codex's hide_agent_reasoning)")
+	fs.BoolVar(&e.noTurnSummary, "no-turn-summary", false, "--render exec: leave out the token counts that end each turn")
 	fs.BoolVar(&e.skipGit, "skip-git-repo-check", false, "accepted for codex exec compatibility (codexhost never requires a git repository)")
 }
 

@@ -52,6 +52,15 @@ func runCmd(t *testing.T, args ...string) result {
 
 func requireCodex(t *testing.T) { e2e.RequireCodex(t) }
 
+// wantCodexVersion is the version of the codex the tests start: the
+// pinned one, or the one `make test-codex-newest` chose.
+func wantCodexVersion() string {
+	if v := os.Getenv("CODEXHOST_WANT_CODEX_VERSION"); v != "" {
+		return v
+	}
+	return testedCodexVersion
+}
+
 // fakeCodexHome starts the fake model with script and returns it and a
 // CODEX_HOME that points codex at it.
 func fakeCodexHome(t *testing.T, script hosttest.Script) (*hosttest.Model, string) {
@@ -155,16 +164,19 @@ func TestHelp(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	requireCodex(t)
-	// The codex found: the pinned one, or the one test-codex-newest chose.
-	codexVersion := testedCodexVersion
-	if v := os.Getenv("CODEXHOST_WANT_CODEX_VERSION"); v != "" {
-		codexVersion = v
-	}
+	codexVersion := wantCodexVersion()
 	r := runCmd(t, "version")
 	require.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, "codexhost "+host.Version)
 	assert.Contains(t, r.stdout, "go1.")
 	assert.Contains(t, r.stdout, "codex     "+codexVersion)
+	assert.Contains(t, r.stdout, "\n          binary: /")
+	if bin := os.Getenv("CODEX_BIN"); bin != "" {
+		// The binary test-codex-newest chose is the one run would start.
+		abs, err := filepath.Abs(bin)
+		require.NoError(t, err)
+		assert.Contains(t, r.stdout, "\n          binary: "+abs+"\n")
+	}
 	assert.Contains(t, r.stdout, "abi       v1")
 
 	r = runCmd(t, "version", "--json")

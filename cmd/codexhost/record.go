@@ -32,11 +32,11 @@ func openRecord(cio *cmdIO, path string) (*recording, error) {
 	if err != nil {
 		return nil, usageErr("--record %s: %v", path, unwrapPathError(err))
 	}
-	tw := transcript.NewWriter(f, transcript.Header{Codexhost: host.Version, Codex: host.CodexVersion})
-	if err := tw.Begin(); err != nil {
-		_ = f.Close()
-		return nil, usageErr("--record %s: %v", path, err)
-	}
+	// The header is written when host.Start has read the version of the
+	// codex that runs (host holds it until initialize), so that it names
+	// that codex, not the one codexhost was built against; close writes
+	// it, without a codex version, if codex never started.
+	tw := transcript.NewWriter(f, transcript.Header{Codexhost: host.Version})
 	return &recording{cio: cio, path: path, f: f, tw: tw}, nil
 }
 
@@ -53,7 +53,10 @@ func (r *recording) close() {
 	if r == nil || r.f == nil {
 		return
 	}
-	err := r.tw.Err()
+	err := r.tw.Begin() // if codex never started; else a no-op
+	if terr := r.tw.Err(); err == nil {
+		err = terr
+	}
 	if serr := r.f.Sync(); err == nil {
 		err = serr
 	}

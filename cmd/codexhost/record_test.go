@@ -49,7 +49,7 @@ func TestRunRecord(t *testing.T) {
 	tr, err := transcript.Read(f)
 	require.NoError(t, err)
 	assert.Equal(t, host.Version, tr.Header.Codexhost)
-	assert.Equal(t, host.CodexVersion, tr.Header.Codex)
+	assert.Equal(t, wantCodexVersion(), tr.Header.Codex, "the version of the codex that ran, not the one the wire types are from")
 	var out, in int
 	for _, rec := range tr.Records {
 		switch rec.Dir {
@@ -126,4 +126,21 @@ func TestCtrlCInterruptsTheTurn(t *testing.T) {
 	}
 	assert.True(t, sawInterrupt, "codexhost sent turn/interrupt")
 	assert.True(t, sawInterrupted, "codex completed the turn as interrupted")
+}
+
+// When codex never starts, --record still leaves a readable transcript: its
+// header, which names no codex version, since none reported one.
+func TestRunRecordCodexNeverStarted(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "turn.jsonl")
+	r := runCmd(t, "run", "--codex", filepath.Join(t.TempDir(), "missing"), "--record", path, "hello")
+	require.Equal(t, exitConn, r.code)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	tr, err := transcript.Read(f)
+	require.NoError(t, err)
+	assert.Equal(t, host.Version, tr.Header.Codexhost)
+	assert.Empty(t, tr.Header.Codex)
+	assert.Empty(t, tr.Records)
 }

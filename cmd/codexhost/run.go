@@ -83,7 +83,7 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 
 // register declares run's flags on fs (run and run resume).
 func (c *runConfig) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE` (TOML; asked before the --plugin files)")
+	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE`, and answer questions with its [[answer]] tables (TOML; asked before the --plugin files)")
 	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` or oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] (repeatable; asked in order)")
 	fs.StringArrayVar(&c.sha256s, "sha256", nil, "expected sha256 `HEX` of the --plugin in the same position (repeatable)")
 	fs.StringVar(&c.fallback, "fallback", "decline", "answer when every plugin abstains or one fails: decline, accept or cancel")
@@ -627,7 +627,8 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 	}
 	switch c.render {
 	case "exec":
-		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color})}
+		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color,
+			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary})}
 	case "json":
 		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
 	case renderCodexJSON:

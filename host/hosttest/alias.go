@@ -52,6 +52,12 @@ func Deltas(pieces ...string) Reply { return fakemodel.Deltas(pieces...) }
 // "d0 ", "d1 ", ..., "d<n-1> " (see [DeltaText]).
 func TextDeltas(n int) Reply { return fakemodel.TextDeltas(n) }
 
+// Reasoning is a reasoning item whose summary is this text, streamed as
+// one summary delta; codex shows it as a reasoning item
+// (item/reasoning/summaryTextDelta, then item/completed). Follow it with
+// And(Text(...)) for the answer.
+func Reasoning(summary string) Reply { return fakemodel.Reasoning(summary) }
+
 // DeltaText is the full text of TextDeltas(n).
 func DeltaText(n int) string { return fakemodel.DeltaText(n) }
 

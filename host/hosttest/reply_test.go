@@ -236,3 +236,28 @@ func TestEventsForHTTPErrorIsNil(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, "event: a\ndata: {}\n\n", hosttest.Event{Name: "a", Data: json.RawMessage(`{}`)}.String())
 }
+
+// Reasoning streams a reasoning item with its summary, as the Responses
+// API does, before the items joined to it.
+func TestReasoningStream(t *testing.T) {
+	m := startModel(t, hosttest.Reasoning("thinking it over").And(hosttest.Text("done")))
+	evs := stream(t, m, requestBody(t, userMsg("hi")))
+	require.Equal(t, []string{
+		"response.created",
+		"response.output_item.added",
+		"response.reasoning_summary_part.added",
+		"response.reasoning_summary_text.delta",
+		"response.output_item.done",
+		"response.output_item.added",
+		"response.output_text.delta",
+		"response.output_item.done",
+		"response.completed",
+	}, names(evs))
+	added := item(evs[1])
+	assert.Equal(t, "reasoning", added["type"])
+	assert.Equal(t, added["id"], evs[3].Data["item_id"])
+	assert.Equal(t, "thinking it over", evs[3].Data["delta"])
+	done := item(evs[4])
+	assert.Equal(t, []any{map[string]any{"type": "summary_text", "text": "thinking it over"}}, done["summary"])
+	assert.Equal(t, "done", evs[6].Data["delta"])
+}

@@ -39,6 +39,7 @@ const (
 	kindMessage itemKind = iota
 	kindFunctionCall
 	kindCustomToolCall
+	kindReasoning
 )
 
 type item struct {
@@ -54,6 +55,14 @@ type item struct {
 // DefaultText is the text of the reply used when no Script is set, and by
 // scripts that have run out of replies.
 const DefaultText = "READY"
+
+// Reasoning is a reasoning item whose summary is this text, streamed as
+// one summary delta; codex shows it as a reasoning item
+// (item/reasoning/summaryTextDelta, then item/completed). Follow it with
+// And(Text(...)) for the answer.
+func Reasoning(summary string) Reply {
+	return Reply{items: []item{{kind: kindReasoning, pieces: []string{summary}}}}
+}
 
 // Text is an assistant message with this text, streamed as one delta.
 func Text(text string) Reply {
@@ -418,6 +427,29 @@ func (r Reply) EventsFor(seq int) []Event {
 				v["namespace"] = it.namespace
 			}
 			add(map[string]any{"type": "response.output_item.done", "output_index": i, "item": v})
+		case kindReasoning:
+			id := fmt.Sprintf("rs_%d_%d", seq, i)
+			add(map[string]any{
+				"type": "response.output_item.added", "output_index": i,
+				"item": map[string]any{"type": "reasoning", "id": id, "summary": []any{}},
+			})
+			add(map[string]any{
+				"type": "response.reasoning_summary_part.added", "item_id": id, "output_index": i,
+				"summary_index": 0, "part": map[string]any{"type": "summary_text", "text": ""},
+			})
+			for _, p := range it.pieces {
+				add(map[string]any{
+					"type": "response.reasoning_summary_text.delta", "item_id": id, "output_index": i,
+					"summary_index": 0, "delta": p,
+				})
+			}
+			add(map[string]any{
+				"type": "response.output_item.done", "output_index": i,
+				"item": map[string]any{
+					"type": "reasoning", "id": id,
+					"summary": []any{map[string]any{"type": "summary_text", "text": strings.Join(it.pieces, "")}},
+				},
+			})
 		case kindCustomToolCall:
 			add(map[string]any{
 				"type": "response.output_item.done", "output_index": i,

@@ -45,6 +45,13 @@ type ExecStyle struct {
 	// Dir, if set, is removed from the front of file-change paths, so that
 	// files in the working directory show relative to it.
 	Dir string
+	// HideReasoning leaves out the model's reasoning (the "thinking"
+	// lines and their text), as codex exec does with
+	// hide_agent_reasoning.
+	HideReasoning bool
+	// NoTurnSummary leaves out the line that ends each turn with its
+	// token counts. A failed or interrupted turn is still reported.
+	NoTurnSummary bool
 
 	midLine  bool            // the last byte written was not a newline
 	streamed map[string]bool // items whose deltas were written
@@ -95,6 +102,9 @@ func (s *ExecStyle) render(b *strings.Builder, ev *abi.Event) {
 	case abi.EventAgentMessageDelta:
 		s.delta(b, ev, "")
 	case abi.EventReasoningSummaryDelta:
+		if s.HideReasoning {
+			return
+		}
 		if !s.streamed[ev.ItemID] {
 			s.line(b, "thinking", ansiMagenta+ansiItalic)
 		}
@@ -154,6 +164,9 @@ func (s *ExecStyle) itemCompleted(b *strings.Builder, it *abi.Item) {
 		}
 		s.newline(b)
 	case "reasoning":
+		if s.HideReasoning {
+			return
+		}
 		if !s.streamed[it.ID] && it.Text != "" {
 			s.line(b, "thinking", ansiMagenta+ansiItalic)
 			s.line(b, it.Text, ansiDim+ansiItalic)
@@ -221,7 +234,7 @@ func (s *ExecStyle) turnCompleted(b *strings.Builder, ev *abi.Event) {
 		in := s.usage.Total.Input - s.base.Input
 		cached := s.usage.Total.CachedInput - s.base.CachedInput
 		out := s.usage.Total.Output - s.base.Output
-		if in != 0 || out != 0 {
+		if (in != 0 || out != 0) && !s.NoTurnSummary {
 			s.line(b, fmt.Sprintf("tokens: in %d (cached %d) out %d", in, cached, out), ansiDim)
 		}
 		s.base = s.usage.Total

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -156,6 +157,32 @@ func TestExecStyleCases(t *testing.T) {
 	none := &render.ExecStyle{MaxOutputLines: -1}
 	out := renderAll(t, none, evs[5:8])
 	assert.Equal(t, "$ seq 25\nexit 0\n", out)
+
+	// HideReasoning drops exactly the reasoning, NoTurnSummary exactly the
+	// token lines: the rest is the golden output, line for line.
+	all := renderAll(t, &render.ExecStyle{Dir: "/w/"}, evs)
+	hidden := renderAll(t, &render.ExecStyle{Dir: "/w/", HideReasoning: true}, evs)
+	assert.Equal(t, withoutLines(all, "thinking", "Considering options.", "Unstreamed summary."), hidden)
+	assert.Contains(t, all, "thinking\nConsidering options.\n")
+	assert.NotContains(t, hidden, "onsidering")
+	assert.NotContains(t, hidden, "Unstreamed summary.")
+
+	bare := renderAll(t, &render.ExecStyle{Dir: "/w/", NoTurnSummary: true}, evs)
+	assert.Contains(t, all, "tokens: in 100 (cached 40) out 7\n")
+	assert.Equal(t, withoutLines(all, "tokens: in 100 (cached 40) out 7", "tokens: in 50 (cached 50) out 3"), bare)
+	assert.Contains(t, bare, "turn failed: quota exceeded\n", "a failed turn is still reported")
+	assert.Contains(t, bare, "turn interrupted\n")
+}
+
+// withoutLines is out without the lines equal to one of drop.
+func withoutLines(out string, drop ...string) string {
+	var kept []string
+	for l := range strings.SplitSeq(out, "\n") {
+		if !slices.Contains(drop, l) {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
 }
 
 func TestUseColor(t *testing.T) {

@@ -78,41 +78,40 @@ type parser struct {
 	lines lineIndex
 	errs  []error
 
-	// the rule being parsed
-	idx   int
-	label string
+	// the rule being parsed, or the answer when inAnswer
+	idx      int
+	label    string
+	inAnswer bool
 }
 
 func (p *parser) errorf(key, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: p.lines.line(p.idx, key), Rule: p.label, Msg: fmt.Sprintf(format, args...)})
+	line := p.lines.line(p.idx, key)
+	if p.inAnswer {
+		line = p.lines.answerLine(p.idx, key)
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Rule: p.label, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (p *parser) policy(doc map[string]any) *Policy {
 	pol := new(Policy)
 	p.idx = -1
 	for _, k := range sortedKeys(doc) {
-		if k != "rule" {
-			p.errorf(k, "unknown field %q (want [[rule]] tables)", k)
+		if k != "rule" && k != "answer" {
+			p.errorf(k, "unknown field %q (want [[rule]] and [[answer]] tables)", k)
 		}
+	}
+	if _, has := doc["answer"]; has {
+		p.answers(pol, doc["answer"])
 	}
 	raw, ok := doc["rule"]
 	if !ok {
-		p.errorf("", "no rules (want at least one [[rule]] table)")
+		if len(pol.answers) == 0 {
+			p.errorf("", "no rules (want at least one [[rule]] or [[answer]] table)")
+		}
 		return pol
 	}
-	tables, ok := raw.([]map[string]any)
-	if list, isList := raw.([]any); isList {
-		// Decoded from JSON.
-		tables, ok = make([]map[string]any, len(list)), true
-		for i, e := range list {
-			if tables[i], ok = e.(map[string]any); !ok {
-				p.errorf("rule", "rule[%d]: want a table, got %s", i, typeName(e))
-				return pol
-			}
-		}
-	}
+	tables, ok := p.tables("rule", raw)
 	if !ok {
-		p.errorf("rule", "rule: want [[rule]] tables, got %s", typeName(raw))
 		return pol
 	}
 	names := map[string]int{}
@@ -129,6 +128,48 @@ func (p *parser) policy(doc map[string]any) *Policy {
 		pol.rules = append(pol.rules, r)
 	}
 	return pol
+}
+
+// tables reads the [[key]] tables of a document, decoded from TOML or
+// JSON.
+func (p *parser) tables(key string, raw any) ([]map[string]any, bool) {
+	tables, ok := raw.([]map[string]any)
+	if list, isList := raw.([]any); isList {
+		// Decoded from JSON.
+		tables, ok = make([]map[string]any, len(list)), true
+		for i, e := range list {
+			if tables[i], ok = e.(map[string]any); !ok {
+				p.errorf(key, "%s[%d]: want a table, got %s", key, i, typeName(e))
+				return nil, false
+			}
+		}
+	}
+	if !ok {
+		p.errorf(key, "%s: want [[%s]] tables, got %s", key, key, typeName(raw))
+		return nil, false
+	}
+	return tables, true
+}
+
+// answers parses the [[answer]] tables into pol.
+func (p *parser) answers(pol *Policy, raw any) {
+	tables, ok := p.tables("answer", raw)
+	if !ok {
+		return
+	}
+	names := map[string]int{}
+	for i, t := range tables {
+		p.idx, p.label, p.inAnswer = i, fmt.Sprintf("answer #%d", i+1), true
+		a := p.answer(t)
+		if a != nil {
+			if j, dup := names[a.name]; dup {
+				p.errorf("name", "duplicate answer name %q (answer #%d has it too)", a.name, j+1)
+			}
+			names[a.name] = i
+			pol.answers = append(pol.answers, a)
+		}
+	}
+	p.idx, p.label, p.inAnswer = -1, "", false
 }
 
 func (p *parser) rule(t map[string]any) *rule {
@@ -436,6 +477,8 @@ type lineIndex struct {
 	// keys[i+1] maps the dotted keys of rule i (keys[0]: top level) to
 	// their lines; "" is the rule's [[rule]] header.
 	keys []map[string]int
+	// answers[i] maps the keys of [[answer]] table i the same way.
+	answers []map[string]int
 }
 
 var keyRE = regexp.MustCompile(`^((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=`)
@@ -444,6 +487,7 @@ func indexLines(src string) lineIndex {
 	idx := lineIndex{keys: []map[string]int{{}}}
 	section := ""
 	inMulti := ""
+	cur := idx.keys[0]
 	for n, line := range strings.Split(src, "\n") {
 		n++
 		t := strings.TrimSpace(line)
@@ -453,12 +497,16 @@ func indexLines(src string) lineIndex {
 			}
 			continue
 		}
-		cur := idx.keys[len(idx.keys)-1]
 		switch {
 		case strings.HasPrefix(t, "[["):
 			name := normKey(strings.TrimSpace(strings.Trim(strings.SplitN(t, "]]", 2)[0], "[")))
-			if name == "rule" {
+			switch name {
+			case "rule":
 				idx.keys = append(idx.keys, map[string]int{"": n})
+				cur = idx.keys[len(idx.keys)-1]
+			case "answer":
+				idx.answers = append(idx.answers, map[string]int{"": n})
+				cur = idx.answers[len(idx.answers)-1]
 			}
 			section = ""
 		case strings.HasPrefix(t, "["):
@@ -509,7 +557,18 @@ func (x lineIndex) line(i int, key string) int {
 	if i+1 >= len(x.keys) {
 		return 0
 	}
-	m := x.keys[i+1]
+	return lineIn(x.keys[i+1], key)
+}
+
+// answerLine is line for [[answer]] table i.
+func (x lineIndex) answerLine(i int, key string) int {
+	if i < 0 || i >= len(x.answers) {
+		return 0
+	}
+	return lineIn(x.answers[i], key)
+}
+
+func lineIn(m map[string]int, key string) int {
 	for {
 		if n, ok := m[key]; ok {
 			return n

@@ -38,8 +38,8 @@ type inProcess struct{ p *Policy }
 
 var manifest = abi.Manifest{
 	Name: "rules", Version: "1.0.0", ABI: abi.Version,
-	Hooks:       []abi.Hook{abi.HookApproval},
-	Description: "decides approvals with the ordered rules of a rules file",
+	Hooks:       []abi.Hook{abi.HookApproval, abi.HookToolInput},
+	Description: "decides approvals with the ordered rules of a rules file, and answers the agent's questions with its answers",
 }
 
 func (*inProcess) Manifest() *abi.Manifest { return &manifest }
@@ -47,11 +47,18 @@ func (*inProcess) Manifest() *abi.Manifest { return &manifest }
 func (*inProcess) Close(context.Context) error { return nil }
 
 func (r *inProcess) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
-	if hook != abi.HookApproval {
+	if hook != abi.HookApproval && hook != abi.HookToolInput {
 		return nil, &abi.Error{Code: abi.CodeUnsupportedHook, Message: fmt.Sprintf("rules: hook %q is not implemented", hook)}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if hook == abi.HookToolInput {
+		var q abi.ToolInputRequest
+		if err := json.Unmarshal(req, &q); err != nil {
+			return nil, &abi.Error{Code: abi.CodeBadRequest, Message: "rules: tool-input request: " + err.Error()}
+		}
+		return json.Marshal(r.p.Answer(&q))
 	}
 	var a abi.ApprovalRequest
 	if err := json.Unmarshal(req, &a); err != nil {

@@ -27,10 +27,18 @@ func TestNewPlugin(t *testing.T) {
 		assert.Equal(t, want, resp, req.Command)
 	}
 
-	_, err := p.Call(ctx, abi.HookToolInput, []byte(`{}`))
+	// The example has no [[answer]]: every question is left to others.
+	q, err := plugins.Call[abi.ToolInputResponse](ctx, p, abi.HookToolInput,
+		&abi.ToolInputRequest{ThreadID: "th", Questions: []abi.Question{{ID: "color", Question: "Which color?"}}})
+	require.NoError(t, err)
+	assert.True(t, q.Abstain)
+	_, err = p.Call(ctx, abi.HookEventRender, []byte(`{}`))
 	var ae *abi.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, abi.CodeUnsupportedHook, ae.Code)
+	_, err = p.Call(ctx, abi.HookToolInput, []byte(`{"questions":`))
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, abi.CodeBadRequest, ae.Code)
 
 	_, err = p.Call(ctx, abi.HookApproval, []byte(`{"kind":`))
 	require.ErrorAs(t, err, &ae)

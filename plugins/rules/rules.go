@@ -22,7 +22,8 @@ import (
 // A Policy is a parsed rules file. It is immutable and safe for concurrent
 // use.
 type Policy struct {
-	rules []*rule
+	rules   []*rule
+	answers []*answerRule
 }
 
 // A Verdict is what a Policy decides for a request.

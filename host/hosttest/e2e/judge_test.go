@@ -98,10 +98,19 @@ func (abstainer) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 	return []byte(`{"decision":"abstain","reason":"no rule matched"}`), nil
 }
 
-type lateJudge struct{ j *judge.Judge }
+// A lateJudge is a judge set after the client starts; its hooks default
+// to the approval hook.
+type lateJudge struct {
+	j     *judge.Judge
+	hooks []abi.Hook
+}
 
 func (l *lateJudge) Manifest() *abi.Manifest {
-	return &abi.Manifest{Name: "llm-judge", ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}}
+	hooks := l.hooks
+	if hooks == nil {
+		hooks = []abi.Hook{abi.HookApproval}
+	}
+	return &abi.Manifest{Name: "llm-judge", ABI: abi.Version, Hooks: hooks}
 }
 func (l *lateJudge) Close(ctx context.Context) error { return nil }
 func (l *lateJudge) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {

@@ -1,6 +1,7 @@
 // Command rules-policy is codexhost's rule policy plugin: it decides
-// approval requests with the ordered rules of a TOML rules file (see
-// package [github.com/codexhost/codexhost/plugins/rules]).
+// approval requests with the ordered rules of a TOML rules file, and
+// answers the agent's questions with its [[answer]] tables (see package
+// [github.com/codexhost/codexhost/plugins/rules]).
 //
 // Its settings are the rules document itself, as JSON (codexhost run
 // --settings @rules.toml reads a TOML rules file into it):
@@ -42,9 +43,10 @@ type settings struct {
 var policy atomic.Pointer[rules.Policy]
 
 func init() {
-	guest.Info("rules", "1.0.0", "decides approvals with the ordered rules of a rules file")
+	guest.Info("rules", "1.0.0", "decides approvals with the ordered rules of a rules file, and answers the agent's questions with its answers")
 	guest.OnConfigure(configure)
 	guest.OnApproval(approve)
+	guest.OnToolInput(answer)
 }
 
 func badConfig(msg string) error {
@@ -101,6 +103,14 @@ func approve(ctx context.Context, req *abi.ApprovalRequest) (*abi.ApprovalRespon
 		return nil, &abi.Error{Code: abi.CodeBadConfig, Message: "rules: not configured"}
 	}
 	return p.Evaluate(ctx, req).Response(), nil
+}
+
+func answer(_ context.Context, req *abi.ToolInputRequest) (*abi.ToolInputResponse, error) {
+	p := policy.Load()
+	if p == nil {
+		return nil, &abi.Error{Code: abi.CodeBadConfig, Message: "rules: not configured"}
+	}
+	return p.Answer(req), nil
 }
 
 func main() { guest.Main() }

@@ -46,7 +46,7 @@ func settingsJSON(t testing.TB, name, rules string) []byte {
 func TestManifest(t *testing.T) {
 	m := guest.Manifest()
 	assert.Equal(t, "rules", m.Name)
-	assert.Equal(t, []abi.Hook{abi.HookApproval}, m.Hooks)
+	assert.Equal(t, []abi.Hook{abi.HookApproval, abi.HookToolInput}, m.Hooks)
 }
 
 func TestConfigureErrors(t *testing.T) {
@@ -58,7 +58,7 @@ func TestConfigureErrors(t *testing.T) {
 		{"null", "null", "no settings"},
 		{"not an object", `"rules.toml"`, "rules: settings:"},
 		{"unknown field", `{"file": "rules.toml"}`, `unknown field "file"`},
-		{"no rules", `{"name": "rules.toml"}`, `rules.toml: no rules (want at least one [[rule]] table)`},
+		{"no rules", `{"name": "rules.toml"}`, `rules.toml: no rules (want at least one [[rule]] or [[answer]] table)`},
 		{"null rules", `{"rules": null}`, `"rules" is null`},
 		{"rules text and document", `{"rules": "", "rule": []}`, `unknown field "rule"`},
 		{"bad document", `{"rule": [{"name": "x", "decision": "allow", "match": {"program": "ls"}}]}`, `settings: rule "x": unknown decision "allow" (want accept, acceptForSession, decline, cancel, ask or abstain)`},
@@ -103,6 +103,32 @@ func TestConfigureDocument(t *testing.T) {
 	assert.Equal(t, abi.ApprovalResponse{Decision: abi.Decline, Reason: "rule no-rm: removing files is not allowed"}, got)
 	got = handle(t, abi.ApprovalRequest{Kind: abi.ApprovalCommand, ThreadID: "t", Command: "/bin/bash -lc 'echo hi > x'"})
 	assert.Equal(t, abi.ApprovalResponse{Decision: abi.Accept, Reason: "rule echo"}, got)
+}
+
+// The rules document's [[answer]] tables answer the agent's questions,
+// when they cover them all.
+func TestToolInputAnswers(t *testing.T) {
+	doc := `{"answer": [{"name": "banner", "question_id_regex": "^colou?r$", "answers": ["Blue"]}]}`
+	st, payload := guest.Configure([]byte(doc))
+	require.Equal(t, abi.StatusOK, st, "%s", payload)
+	ask := func(ids ...string) abi.ToolInputResponse {
+		t.Helper()
+		req := abi.ToolInputRequest{ThreadID: "t"}
+		for _, id := range ids {
+			req.Questions = append(req.Questions, abi.Question{ID: id, Question: "?"})
+		}
+		b, err := json.Marshal(req)
+		require.NoError(t, err)
+		st, payload := guest.Handle(context.Background(), abi.HookToolInput, b)
+		require.Equal(t, abi.StatusOK, st, "%s", payload)
+		var resp abi.ToolInputResponse
+		require.NoError(t, json.Unmarshal(payload, &resp))
+		return resp
+	}
+	assert.Equal(t, abi.ToolInputResponse{Answers: map[string][]string{"colour": {"Blue"}}}, ask("colour"))
+	assert.Equal(t, abi.ToolInputResponse{Abstain: true}, ask("colour", "size"))
+	got := handle(t, abi.ApprovalRequest{Kind: abi.ApprovalCommand, ThreadID: "t", Command: "ls"})
+	assert.Equal(t, abi.Abstain, got.Decision, "answers alone decide no approval")
 }
 
 func TestApproval(t *testing.T) {
