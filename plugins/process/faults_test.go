@@ -160,15 +160,21 @@ func fileSHA256(t testing.TB, path string) string {
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use, for a slog handler
-// that plugin output reaches from go-plugin's goroutines.
+// that plugin output reaches from go-plugin's goroutines. waitContains
+// waits for a write, without polling.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed by the next write; nil: none waits
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
 }
 
@@ -176,6 +182,31 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// waitContains waits until the buffer contains s, and reports whether it
+// did within the time limit (a bound on a failing test, not a pause: it
+// returns on the write that brings s).
+func (b *syncBuffer) waitContains(s string, within time.Duration) bool {
+	limit := time.NewTimer(within)
+	defer limit.Stop()
+	for {
+		b.mu.Lock()
+		found := strings.Contains(b.buf.String(), s)
+		if b.written == nil {
+			b.written = make(chan struct{})
+		}
+		written := b.written
+		b.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-written:
+		case <-limit.C:
+			return false
+		}
+	}
 }
 
 // --- 1. checksum pinning -----------------------------------------------------
@@ -211,7 +242,9 @@ func TestChecksumPinning(t *testing.T) {
 	assert.ErrorIs(t, err, plugin.ErrChecksumsDoNotMatch)
 	assert.Contains(t, err.Error(), "sha256 does not match")
 	assert.Contains(t, err.Error(), sum, "the error names the binary's actual digest")
-	time.Sleep(100 * time.Millisecond) // a process that had started would have written by now
+	// No process of the binary is alive, so none can still write the
+	// marker: had one run, its marker would be there already.
+	assert.Empty(t, procsMatching(bin), "the binary runs despite the checksum mismatch")
 	assert.NoFileExists(t, marker, "the binary ran despite the checksum mismatch")
 
 	o.SHA256 = "not-hex"
@@ -625,17 +658,15 @@ func TestOutputLogged(t *testing.T) {
 		"stderr: hello-from-the-plugin",  // stderr after it (go-plugin's stdio stream)
 		"stdout: hello-from-the-plugin",  // stdout after the handshake
 	} {
-		assert.True(t, waitFor(func() bool { return strings.Contains(buf.String(), want) }, 2*time.Second),
-			"%q not logged; log:\n%s", want, buf.String())
+		assert.True(t, buf.waitContains(want, 2*time.Second), "%q not logged; log:\n%s", want, buf.String())
 	}
 	t.Logf("log:\n%s", buf.String())
 
 	// sdk-guest's Log goes to stderr too.
 	buf2 := &syncBuffer{}
 	load(t, refBin(t), &process.Options{Logger: slog.New(slog.NewTextHandler(buf2, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	assert.True(t, waitFor(func() bool {
-		return strings.Contains(buf2.String(), `level=DEBUG msg="plugin: ref: configured"`)
-	}, 2*time.Second), "guest.Log not logged at its level; log:\n%s", buf2.String())
+	assert.True(t, buf2.waitContains(`level=DEBUG msg="plugin: ref: configured"`, 2*time.Second),
+		"guest.Log not logged at its level; log:\n%s", buf2.String())
 
 	// Stdout before the handshake is the handshake: a plugin that writes
 	// there first cannot be loaded.
@@ -661,16 +692,21 @@ func TestCloseReaps(t *testing.T) {
 }
 
 // TestCloseDuringCall: Close while a call is in flight ends the call at once
-// with an error matching plugins.ErrClosed.
+// with an error matching plugins.ErrClosed. The probe writes a line to its
+// stderr from inside the call, then never answers: Close follows that line.
 func TestCloseDuringCall(t *testing.T) {
-	p := load(t, refBin(t), nil)
+	var buf syncBuffer
+	o := probeOpts()
+	o.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p := load(t, testBin(t, "probe"), o)
 	pid := p.Pid()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := approve(p, "loop-forever")
+		_, err := approve(p, "hang in-the-call")
 		errc <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	require.True(t, buf.waitContains("stderr: in-the-call", 10*time.Second),
+		"the call did not reach the plugin; log:\n%s", buf.String())
 	start := time.Now()
 	require.NoError(t, p.Close(context.Background()))
 	select {
