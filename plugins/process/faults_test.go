@@ -31,6 +31,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
@@ -117,16 +118,45 @@ func dead(pid int) bool {
 	return s == 0 || s == 'Z' || s == 'X'
 }
 
-func waitFor(cond func() bool, within time.Duration) bool {
+// waitDead waits until process pid has exited (it may be gone already), and
+// reports whether it did within the time limit (a bound on a failing test:
+// it returns when the process exits). It waits on a pidfd (pidfd_open(2)),
+// which becomes readable when the process exits, whoever its parent is.
+func waitDead(pid int, within time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return true
+	}
+	if err != nil {
+		panic(fmt.Sprintf("pidfd_open(%d): %v", pid, err))
+	}
+	defer unix.Close(fd)
+	return waitPidfd(fd, within)
+}
+
+// waitPidfd waits until the process of pidfd fd has exited, and reports
+// whether it did within the time limit.
+func waitPidfd(fd int, within time.Duration) bool {
 	deadline := time.Now().Add(within)
 	for {
-		if cond() {
-			return true
+		ms := max(time.Until(deadline).Milliseconds(), 0)
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(ms))
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
-		if time.Now().After(deadline) {
-			return false
+		return err == nil && n > 0
+	}
+}
+
+// waitStopped waits until our child pid is stopped (by a signal), leaving
+// its state to be waited for again (waitid(2) WSTOPPED|WNOWAIT).
+func waitStopped(pid int) error {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return err
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -294,8 +324,10 @@ func TestNeverHandshakes(t *testing.T) {
 			assert.Less(t, elapsed, startTimeout+time.Second)
 			assert.Contains(t, err.Error(), "timeout")
 			assert.Contains(t, err.Error(), "no handshake today", "the error carries the plugin's stderr")
-			assert.True(t, waitFor(func() bool { return len(procsMatching(tc.token)) == 0 }, time.Second),
-				"still running: %v", procsMatching(tc.token))
+			for _, pid := range procsMatching(tc.token) {
+				assert.True(t, waitDead(pid, time.Second), "still running: %d", pid)
+			}
+			assert.Empty(t, procsMatching(tc.token), "still running")
 		})
 	}
 }
@@ -333,8 +365,11 @@ func TestCrashDuringCall(t *testing.T) {
 func TestKilledBetweenCalls(t *testing.T) {
 	p := load(t, refBin(t), nil)
 	pid := p.Pid()
+	exited := process.Exited(p)
+	require.NotNil(t, exited)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	require.True(t, waitFor(func() bool { return p.Pid() == 0 }, 2*time.Second))
+	<-exited // the runtime noticed: Pid is 0
+	require.Zero(t, p.Pid())
 	assert.Equal(t, "echo is harmless", mustApprove(t, p, "echo").Reason)
 	assert.NotEqual(t, pid, p.Pid())
 	assert.True(t, reaped(pid))
@@ -371,7 +406,8 @@ func TestFrozen(t *testing.T) {
 	stop := func(pid int) {
 		t.Helper()
 		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
-		require.True(t, waitFor(func() bool { return procState(pid) == 'T' }, time.Second), "not stopped: %q", procState(pid))
+		require.NoError(t, waitStopped(pid))
+		require.Equal(t, byte('T'), procState(pid), "not stopped")
 	}
 	stop(pid)
 
@@ -741,7 +777,7 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 		t.Fatal("Close waited on the plugin's child")
 	}
 	assert.True(t, reaped(pid))
-	assert.True(t, waitFor(func() bool { return dead(child) }, 2*time.Second), "the plugin's child %d survived Close", child)
+	assert.True(t, waitDead(child, 2*time.Second), "the plugin's child %d survived Close", child)
 
 	// A plugin that crashes leaving such a child: the crash is reported
 	// at once, and the child dies with it.
@@ -755,7 +791,7 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 	assert.Contains(t, err.Error(), "exit status 3")
 	assert.True(t, reaped(pid))
-	assert.True(t, waitFor(func() bool { return dead(child) }, 2*time.Second), "the plugin's child %d survived its crash", child)
+	assert.True(t, waitDead(child, 2*time.Second), "the plugin's child %d survived its crash", child)
 	assert.Equal(t, "ok", mustApprove(t, p, "hello").Reason)
 }
 
@@ -848,6 +884,11 @@ func TestHostDeath(t *testing.T) {
 			pid, err := strconv.Atoi(f[1])
 			require.NoError(t, err)
 			require.False(t, dead(pid))
+			// Opened while the plugin runs: its pid cannot be reused
+			// under us.
+			plugin, err := unix.PidfdOpen(pid, 0)
+			require.NoError(t, err)
+			defer unix.Close(plugin)
 
 			require.NoError(t, host.Process.Signal(tc.signal))
 			err = host.Wait()
@@ -862,17 +903,20 @@ func TestHostDeath(t *testing.T) {
 
 			// The plugin is either reaped by its host (handler) or
 			// reparented to us, the subreaper; reap it and see how it died.
+			// The host is gone: the plugin, once it has exited, is
+			// reaped already or is a zombie child of ours.
 			start := time.Now()
+			require.True(t, waitPidfd(plugin, 2*time.Second),
+				"plugin %d still running 2s after its host died (state %q)", pid, procState(pid))
 			var ws syscall.WaitStatus
-			ok := waitFor(func() bool {
-				wpid, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-				if errors.Is(err, syscall.ECHILD) {
-					ws = 0
-					return procState(pid) == 0
-				}
-				return err == nil && wpid == pid
-			}, 2*time.Second)
-			require.True(t, ok, "plugin %d still running 2s after its host died (state %q)", pid, procState(pid))
+			wpid, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+			if errors.Is(err, syscall.ECHILD) {
+				ws = 0
+				assert.Zero(t, procState(pid), "not our child, yet not reaped")
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, pid, wpid, "the plugin has exited, yet it is not a zombie")
+			}
 			t.Logf("plugin gone %v after the host; status %#x", time.Since(start), ws)
 			if tc.pluginKilled {
 				assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "plugin ended with status %#x", ws)

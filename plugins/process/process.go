@@ -139,6 +139,14 @@ type proc struct {
 	runnerMu sync.Mutex
 }
 
+// ended reports whether the process has exited: the runner's watch saw it
+// (Pid returns 0 from then on), or go-plugin did, which learns it only
+// later, from its own Wait. A call that finds it ended restarts the
+// process instead of calling the dead one.
+func (pr *proc) ended() bool {
+	return pr.runner.runningPid() == 0 || pr.client.Exited()
+}
+
 var _ plugins.Plugin = (*Plugin)(nil)
 
 // Load starts the plugin binary at path, performs the handshake, reads its
@@ -450,7 +458,7 @@ func (p *Plugin) current(ctx context.Context) (*proc, error) {
 		p.mu.Unlock()
 		return nil, plugins.ErrClosed
 	}
-	if pr := p.cur; pr != nil && !pr.client.Exited() {
+	if pr := p.cur; pr != nil && !pr.ended() {
 		p.mu.Unlock()
 		return pr, nil
 	}
@@ -469,7 +477,7 @@ func (p *Plugin) current(ctx context.Context) (*proc, error) {
 	}
 	var dead *proc
 	if pr := p.cur; pr != nil {
-		if !pr.client.Exited() { // restarted meanwhile
+		if !pr.ended() { // restarted meanwhile
 			p.mu.Unlock()
 			return pr, nil
 		}
