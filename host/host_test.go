@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,21 +62,73 @@ func TestFakeDeltasArriveInOrder(t *testing.T) {
 }
 
 // A slow consumer gets every event: delivery blocks rather than drops.
+// Every 500 deltas the consumer stops reading until the observer has seen
+// more events than the turn's buffer holds: delivery is then blocked on the
+// full buffer (the observer runs before the event is queued).
 func TestFakeSlowConsumerLosesNothing(t *testing.T) {
-	const n = 3000
-	c := startFake(t, "text", n, &host.Options{EventBuffer: 4})
+	const n, buffer = 3000, 4
+	seen := &seqWatcher{}
+	c := startFake(t, "text", n, &host.Options{EventBuffer: buffer, Observers: []host.EventObserver{seen}})
 	i := 0
 	for ev, err := range c.Events(t.Context(), "hi", nil) {
 		require.NoError(t, err)
 		if ev.Kind == abi.EventAgentMessageDelta {
 			if i%500 == 0 {
-				time.Sleep(20 * time.Millisecond)
+				require.NoError(t, seen.wait(t.Context(), ev.Seq+buffer+1), "delivery did not go on to fill the buffer")
 			}
 			require.Equal(t, fmt.Sprintf("d%d ", i), ev.Delta)
 			i++
 		}
 	}
 	require.Equal(t, n, i)
+}
+
+// seqWatcher is an EventObserver that lets a test wait for an event to
+// have been observed.
+type seqWatcher struct {
+	mu     sync.Mutex
+	events []*host.Event
+	next   chan struct{} // closed by the next event; nil: none waits
+}
+
+func (w *seqWatcher) ObserveEvent(ev *host.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, ev)
+	if w.next != nil {
+		close(w.next)
+		w.next = nil
+	}
+}
+
+// wait waits until the event with Seq seq (or a later one) was observed.
+func (w *seqWatcher) wait(ctx context.Context, seq uint64) error {
+	return w.waitFor(ctx, func(ev *host.Event) bool { return ev.Seq >= seq })
+}
+
+// waitFor waits until an event for which match holds was observed.
+func (w *seqWatcher) waitFor(ctx context.Context, match func(*host.Event) bool) error {
+	checked := 0
+	for {
+		w.mu.Lock()
+		evs := w.events[checked:]
+		checked = len(w.events)
+		if w.next == nil {
+			w.next = make(chan struct{})
+		}
+		next := w.next
+		w.mu.Unlock()
+		for _, ev := range evs {
+			if match(ev) {
+				return nil
+			}
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func answerOf(t *testing.T, res *host.Result, events []*host.Event) map[string]json.RawMessage {
@@ -229,16 +282,21 @@ func TestFakeRunCancelledReturnsPromptly(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
 
+// Close ends a turn in progress: once the turn's last event (its one
+// delta; then the fake hangs) has been delivered, Close, while Wait waits.
 func TestFakeCloseEndsStream(t *testing.T) {
-	c := startFake(t, "hang", 1, nil)
+	seen := &seqWatcher{}
+	c := startFake(t, "hang", 1, &host.Options{Observers: []host.EventObserver{seen}})
 	turn, err := c.StartTurn(t.Context(), "th1", []host.Input{host.TextInput("x")}, nil)
 	require.NoError(t, err)
+	closed := make(chan error, 1)
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		closed <- seen.waitFor(t.Context(), func(ev *host.Event) bool { return ev.Kind == abi.EventAgentMessageDelta })
 		_ = c.Close()
 	}()
 	_, err = turn.Wait(t.Context())
 	require.ErrorIs(t, err, host.ErrClosed)
+	require.NoError(t, <-closed, "closed before the delta was delivered")
 	_, err = c.StartThread(t.Context(), nil)
 	require.ErrorIs(t, err, host.ErrClosed)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -24,6 +25,9 @@ type scenario struct {
 	name string
 	opts func(t *testing.T, e *env) *rpc.Options // nil: default options
 	run  func(t *testing.T, c *rpc.Conn, p *peer, e *env)
+	// bubble runs the scenario in a synctest bubble, where synctest.Wait
+	// observes that its goroutines are blocked.
+	bubble bool
 }
 
 // env carries values a scenario's opts hands to its run.
@@ -36,13 +40,20 @@ type env struct {
 func TestScenarios(t *testing.T) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
-			var e env
-			var opts *rpc.Options
-			if sc.opts != nil {
-				opts = sc.opts(t, &e)
+			run := func(t *testing.T) {
+				var e env
+				var opts *rpc.Options
+				if sc.opts != nil {
+					opts = sc.opts(t, &e)
+				}
+				c, p := newPeer(t, opts)
+				sc.run(t, c, p, &e)
 			}
-			c, p := newPeer(t, opts)
-			sc.run(t, c, p, &e)
+			if sc.bubble {
+				synctest.Test(t, run)
+			} else {
+				run(t)
+			}
 		})
 	}
 }
@@ -565,25 +576,39 @@ var scenarios = []scenario{
 		},
 	},
 	{
-		name: "close cancels handler contexts and Wait waits for handlers",
+		name:   "close cancels handler contexts and Wait waits for handlers",
+		bubble: true,
 		opts: func(t *testing.T, e *env) *rpc.Options {
 			started := make(chan struct{})
+			cancelled := make(chan struct{})
+			release := make(chan struct{})
 			finished := make(chan struct{})
-			e.ch = []chan struct{}{started, finished}
+			e.ch = []chan struct{}{started, cancelled, release, finished}
 			return &rpc.Options{Handler: rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
 				close(started)
 				<-ctx.Done()
-				time.Sleep(20 * time.Millisecond) // Wait must wait for this
+				close(cancelled)
+				<-release // Wait must wait for this
 				close(finished)
 				return nil, ctx.Err()
 			})}
 		},
 		run: func(t *testing.T, c *rpc.Conn, p *peer, e *env) {
-			started, finished := e.ch[0], e.ch[1]
+			started, cancelled, release, finished := e.ch[0], e.ch[1], e.ch[2], e.ch[3]
 			p.send(`{"id":1,"method":"block"}`)
 			await(t, started)
 			require.NoError(t, c.Close())
-			require.NoError(t, c.Wait())
+			await(t, cancelled)
+			waited := make(chan error, 1)
+			go func() { waited <- c.Wait() }()
+			synctest.Wait() // Wait is blocked, or has returned
+			select {
+			case err := <-waited:
+				t.Fatalf("Wait returned (%v) while a handler runs", err)
+			default:
+			}
+			close(release)
+			require.NoError(t, await(t, waited))
 			select {
 			case <-finished:
 			default:
@@ -636,7 +661,7 @@ func TestSlowHandlerDoesNotDelayNotifications(t *testing.T) {
 	for i := range n {
 		p.send(fmt.Sprintf(`{"method":"note","params":%d}`, i))
 	}
-	eventually(t, func() bool { return rec.len() == n }, "notifications after a slow call must be delivered while it runs")
+	rec.waitLen(t, n, "notifications after a slow call must be delivered while it runs")
 	for i, got := range rec.snapshot() {
 		assert.Equal(t, fmt.Sprint(i), string(got.Params))
 	}
@@ -653,65 +678,75 @@ func TestNotificationOrder(t *testing.T) {
 	for i := range n {
 		require.NoError(t, a.Notify(t.Context(), "seq", i))
 	}
-	eventually(t, func() bool { return rec.len() == n }, "all notifications delivered")
+	rec.waitLen(t, n, "all notifications delivered")
 	for i, got := range rec.snapshot() {
 		require.Equal(t, fmt.Sprint(i), string(got.Params), "notification %d out of order", i)
 	}
 }
 
+// TestBackpressure runs in a synctest bubble: synctest.Wait observes that
+// the peer's writer is blocked, rather than a pause assuming it.
 func TestBackpressure(t *testing.T) {
-	const n = 2000
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var got []string
-	first := make(chan struct{})
-	c, p := newPeer(t, &rpc.Options{
-		MaxQueuedBytes: 1024,
-		Notifications: rpc.NotificationHandlerFunc(func(ctx context.Context, n *rpc.Request) {
-			mu.Lock()
-			got = append(got, string(n.Params))
-			isFirst := len(got) == 1
-			mu.Unlock()
-			if isFirst {
-				close(first)
-				<-release
+	synctest.Test(t, func(t *testing.T) {
+		const n = 2000
+		release := make(chan struct{})
+		var mu sync.Mutex
+		var got []string
+		first := make(chan struct{})
+		c, p := newPeer(t, &rpc.Options{
+			MaxQueuedBytes: 1024,
+			Notifications: rpc.NotificationHandlerFunc(func(ctx context.Context, n *rpc.Request) {
+				mu.Lock()
+				got = append(got, string(n.Params))
+				isFirst := len(got) == 1
+				mu.Unlock()
+				if isFirst {
+					close(first)
+					<-release
+				}
+			}),
+		})
+		var written atomic.Int64
+		writerDone := make(chan error, 1)
+		go func() {
+			for i := range n {
+				if err := p.sendErr(fmt.Sprintf(`{"method":"note","params":"%04d%s"}`, i, strings.Repeat("p", 60))); err != nil {
+					writerDone <- err
+					return
+				}
+				written.Add(1)
 			}
-		}),
-	})
-	var written atomic.Int64
-	writerDone := make(chan error, 1)
-	go func() {
-		for i := range n {
-			if err := p.sendErr(fmt.Sprintf(`{"method":"note","params":"%04d%s"}`, i, strings.Repeat("p", 60))); err != nil {
-				writerDone <- err
-				return
-			}
-			written.Add(1)
+			writerDone <- nil
+		}()
+
+		await(t, first)
+		// Every goroutine of the bubble is blocked: the writer on the pipe,
+		// the Conn's reader on its full queue, the handler on release.
+		synctest.Wait()
+		stalled := written.Load()
+		assert.Less(t, stalled, int64(n/10), "the peer's writes must block while the handler blocks")
+		// A second on the bubble's fake clock (within the writer's 10s
+		// write deadline) wakes nothing.
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, stalled, written.Load(), "no progress while the handler blocks")
+		select {
+		case err := <-writerDone:
+			t.Fatalf("writer finished while the handler was blocked: %v", err)
+		default:
 		}
-		writerDone <- nil
-	}()
 
-	await(t, first)
-	time.Sleep(200 * time.Millisecond)
-	stalled := written.Load()
-	assert.Less(t, stalled, int64(n/10), "the peer's writes must block while the handler blocks")
-	time.Sleep(100 * time.Millisecond)
-	assert.Equal(t, stalled, written.Load(), "no progress while the handler blocks")
-	select {
-	case err := <-writerDone:
-		t.Fatalf("writer finished while the handler was blocked: %v", err)
-	default:
-	}
-
-	close(release)
-	require.NoError(t, await(t, writerDone))
-	eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == n }, "every notification delivered")
-	mu.Lock()
-	defer mu.Unlock()
-	for i, g := range got {
-		require.Equal(t, fmt.Sprintf(`"%04d%s"`, i, strings.Repeat("p", 60)), g)
-	}
-	assert.NoError(t, c.Err())
+		close(release)
+		require.NoError(t, await(t, writerDone))
+		synctest.Wait() // the dispatcher has delivered everything and waits
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, got, n, "every notification delivered")
+		for i, g := range got {
+			require.Equal(t, fmt.Sprintf(`"%04d%s"`, i, strings.Repeat("p", 60)), g)
+		}
+		assert.NoError(t, c.Err())
+	})
 }
 
 func TestBackpressureAdmitsOneOversizeMessage(t *testing.T) {

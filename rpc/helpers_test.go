@@ -146,14 +146,45 @@ type recorder struct {
 	mu    sync.Mutex
 	got   []*rpc.Request
 	added chan struct{} // receives a value per notification, if non-nil
+	grew  chan struct{} // closed by the next notification; nil: none waits
 }
 
 func (r *recorder) HandleNotification(_ context.Context, n *rpc.Request) {
 	r.mu.Lock()
 	r.got = append(r.got, n)
+	if r.grew != nil {
+		close(r.grew)
+		r.grew = nil
+	}
 	r.mu.Unlock()
 	if r.added != nil {
 		r.added <- struct{}{}
+	}
+}
+
+// waitLen waits until n notifications were recorded, failing the test on
+// timeout (a bound on a failing test: it returns on the n-th notification).
+func (r *recorder) waitLen(t testing.TB, n int, msg string) {
+	t.Helper()
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	for {
+		r.mu.Lock()
+		got := len(r.got)
+		if r.grew == nil {
+			r.grew = make(chan struct{})
+		}
+		grew := r.grew
+		r.mu.Unlock()
+		if got >= n {
+			require.Equal(t, n, got, msg)
+			return
+		}
+		select {
+		case <-grew:
+		case <-limit.C:
+			t.Fatalf("%s: %d of %d notifications after %v", msg, got, n, timeout)
+		}
 	}
 }
 
@@ -167,10 +198,4 @@ func (r *recorder) len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.got)
-}
-
-// eventually waits until cond holds.
-func eventually(t testing.TB, cond func() bool, msg string) {
-	t.Helper()
-	require.Eventually(t, cond, timeout, time.Millisecond, msg)
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,43 +88,50 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// The inbox tests run in synctest bubbles: synctest.Wait returns once the
+// goroutine calling push or pop is durably blocked (in sync.Cond.Wait), so
+// "it waits" is observed, not assumed after a pause.
 func TestInboxAdmission(t *testing.T) {
-	var q inbox
-	q.init(100)
-	r := func(m string) *Request { return &Request{Method: m} }
-	require.True(t, q.push(r("big"), 500), "an empty queue admits any message")
+	synctest.Test(t, func(t *testing.T) {
+		var q inbox
+		q.init(100)
+		r := func(m string) *Request { return &Request{Method: m} }
+		require.True(t, q.push(r("big"), 500), "an empty queue admits any message")
 
-	pushed := make(chan bool, 1)
-	go func() { pushed <- q.push(r("next"), 10) }()
-	select {
-	case <-pushed:
-		t.Fatal("push must wait while the queue is over its limit")
-	case <-time.After(50 * time.Millisecond):
-	}
-	got, ok := q.pop()
-	require.True(t, ok)
-	assert.Equal(t, "big", got.Method)
-	assert.True(t, <-pushed)
-
-	for i := range 9 { // 10 + 9*10 = 100: still within the limit
-		require.True(t, q.push(r("fill"), 10), i)
-	}
-	go func() { pushed <- q.push(r("over"), 10) }()
-	select {
-	case <-pushed:
-		t.Fatal("push must wait at the limit")
-	case <-time.After(50 * time.Millisecond):
-	}
-	q.close()
-	assert.False(t, <-pushed, "close wakes a blocked push and refuses it")
-	n := 0
-	for {
-		if _, ok := q.pop(); !ok {
-			break
+		pushed := make(chan bool, 1)
+		go func() { pushed <- q.push(r("next"), 10) }()
+		synctest.Wait()
+		select {
+		case <-pushed:
+			t.Fatal("push must wait while the queue is over its limit")
+		default:
 		}
-		n++
-	}
-	assert.Equal(t, 10, n, "a closed inbox drains what it holds")
+		got, ok := q.pop()
+		require.True(t, ok)
+		assert.Equal(t, "big", got.Method)
+		assert.True(t, <-pushed)
+
+		for i := range 9 { // 10 + 9*10 = 100: still within the limit
+			require.True(t, q.push(r("fill"), 10), i)
+		}
+		go func() { pushed <- q.push(r("over"), 10) }()
+		synctest.Wait()
+		select {
+		case <-pushed:
+			t.Fatal("push must wait at the limit")
+		default:
+		}
+		q.close()
+		assert.False(t, <-pushed, "close wakes a blocked push and refuses it")
+		n := 0
+		for {
+			if _, ok := q.pop(); !ok {
+				break
+			}
+			n++
+		}
+		assert.Equal(t, 10, n, "a closed inbox drains what it holds")
+	})
 }
 
 func TestInboxAbandon(t *testing.T) {
@@ -136,12 +143,20 @@ func TestInboxAbandon(t *testing.T) {
 	go func() { _, ok := q.pop(); popped <- ok }()
 	assert.False(t, <-popped, "an abandoned inbox drops what it holds")
 
-	var q2 inbox
-	q2.init(100)
-	go func() { _, ok := q2.pop(); popped <- ok }()
-	time.Sleep(10 * time.Millisecond)
-	q2.abandon()
-	assert.False(t, <-popped, "abandon wakes a blocked pop")
+	synctest.Test(t, func(t *testing.T) {
+		var q2 inbox
+		q2.init(100)
+		popped := make(chan bool, 1)
+		go func() { _, ok := q2.pop(); popped <- ok }()
+		synctest.Wait()
+		select {
+		case <-popped:
+			t.Fatal("pop must wait on an empty inbox")
+		default:
+		}
+		q2.abandon()
+		assert.False(t, <-popped, "abandon wakes a blocked pop")
+	})
 }
 
 func TestInboxRingGrowsInOrder(t *testing.T) {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,30 +31,42 @@ func sleeperPlugin(t *testing.T) string {
 // while a plugin sleeps in WASI in an approval ends the run within a
 // second, with the documented status of an interrupted turn (1).
 //
-// The CLI does not show plugin logs, so the test cannot see the plugin
-// fall asleep: it interrupts 1 s after the fake model answered with the
-// command (codex asks for the approval within milliseconds), and checks
-// afterwards that the plugin was interrupted, not timed out (its deadline
-// is 5 s).
+// The test sees the plugin fall asleep through the pluginLoggerKey hook:
+// the guest logs "hostile: sleeping in WASI" from inside the approval call,
+// right before its poll_oneoff, and the interrupt follows that line. It
+// checks afterwards that the plugin was interrupted, not timed out (its
+// deadline is 5 s).
 func TestRunInterruptDuringWASISleep(t *testing.T) {
 	t.Parallel()
 	sleeper := sleeperPlugin(t)
-	model, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("echo hi"), hosttest.Text("done")))
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("echo hi"), hosttest.Text("done")))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var interrupted time.Time
-	go func() {
-		for len(model.Requests()) == 0 && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
+	asleep := make(chan struct{})
+	var once sync.Once
+	logs := slog.New(&recordHandler{handle: func(r slog.Record) {
+		if r.Level == slog.LevelError && r.Message == "hostile: sleeping in WASI" {
+			once.Do(func() { close(asleep) })
 		}
-		time.Sleep(time.Second)
-		interrupted = time.Now()
-		cancel()
+	}})
+	ctx = context.WithValue(ctx, pluginLoggerKey{}, logs)
+	var interrupted time.Time // written by the goroutine, read after it ended
+	interrupter := make(chan struct{})
+	go func() {
+		defer close(interrupter)
+		select {
+		case <-asleep:
+			interrupted = time.Now()
+			cancel()
+		case <-ctx.Done():
+		}
 	}()
 	start := time.Now()
 	r := runCtx(ctx, t, "", "run", "--codex-home", home, "--cwd", t.TempDir(), "--plugin", sleeper, "say hi")
 	end := time.Now()
-	require.False(t, interrupted.IsZero(), "the run ended before the interrupt")
+	cancel()
+	<-interrupter
+	require.False(t, interrupted.IsZero(), "the run ended before the plugin fell asleep and was interrupted")
 	took := end.Sub(interrupted)
 	t.Logf("exit %d %v after the interrupt, %v after the start", r.code, took, end.Sub(start))
 	assert.Equal(t, exitTurnFailed, r.code)
@@ -60,6 +74,17 @@ func TestRunInterruptDuringWASISleep(t *testing.T) {
 	assert.NotContains(t, r.stderr, "timeout", "the plugin was interrupted, not timed out")
 	assert.Less(t, took, time.Second, "the run ends within a second of the interrupt")
 }
+
+// recordHandler is a slog.Handler that passes every record to handle.
+type recordHandler struct{ handle func(slog.Record) }
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.handle(r)
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
 
 // plugin test on a plugin that sleeps in WASI reports a timeout at its
 // deadline (the default call timeout, 5s), naming it.

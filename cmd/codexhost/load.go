@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -39,6 +40,14 @@ func fileDigest(path string) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// pluginLoggerKey is a test hook: a *slog.Logger stored under this context
+// key, on the context given to run, receives the logs and output of the
+// plugins the run loads (load.Options.Logger), which the CLI otherwise
+// discards. Tests use it to see a plugin reach a point (such as falling
+// asleep in a call) instead of sleeping and hoping it did. Nothing but
+// tests sets it.
+type pluginLoggerKey struct{}
+
 // load loads the plugin at path (a file or an oci:// reference); want is
 // its module's expected sha256 or "". The errors are usage errors that name
 // the plugin and what to fix.
@@ -59,7 +68,11 @@ func (l *loader) loadWith(ctx context.Context, path, want string, o *plugins.Opt
 // loadPlugin is loadWith returning what the loader knows of the plugin.
 func (l *loader) loadPlugin(ctx context.Context, path, want string, o *plugins.Options) (*load.Plugin, error) {
 	if l.set == nil {
-		l.set = load.NewSet(l.trust.loadOptions())
+		lo := l.trust.loadOptions()
+		if lg, ok := ctx.Value(pluginLoggerKey{}).(*slog.Logger); ok {
+			lo.Logger = lg
+		}
+		l.set = load.NewSet(lo)
 	}
 	po := &load.PluginOptions{SHA256: want}
 	if o != nil {

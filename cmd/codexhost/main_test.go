@@ -354,9 +354,8 @@ func TestRunInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		for len(model.Requests()) == 0 && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
-		}
+		// Interrupt once the turn reached the model (or the run ended).
+		_, _ = model.WaitRequests(ctx, 1)
 		cancel()
 	}()
 	start := time.Now()

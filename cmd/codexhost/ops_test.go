@@ -233,27 +233,30 @@ func startRun(t *testing.T, args ...string) *asyncRun {
 	return a
 }
 
-// waitStderr waits until stderr matches re and returns the match.
+// waitStderr waits until stderr matches re and returns the match. It
+// checks on each write to stderr, and when codexhost exits.
 func (a *asyncRun) waitStderr(t *testing.T, re string) []string {
 	t.Helper()
 	rx := regexp.MustCompile(re)
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
+	limit := time.NewTimer(2 * time.Minute)
+	defer limit.Stop()
+	for {
+		changed := a.stderr.Changed()
 		if m := rx.FindStringSubmatch(a.stderr.String()); m != nil {
 			return m
 		}
 		select {
+		case <-changed:
 		case code := <-a.done:
 			a.done <- code
 			if m := rx.FindStringSubmatch(a.stderr.String()); m != nil {
 				return m
 			}
 			t.Fatalf("codexhost exited %d before stderr matched %q:\n%s", code, re, a.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		case <-limit.C:
+			t.Fatalf("stderr never matched %q:\n%s", re, a.stderr.String())
 		}
 	}
-	t.Fatalf("stderr never matched %q:\n%s", re, a.stderr.String())
-	return nil
 }
 
 func (a *asyncRun) wait(t *testing.T) int {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -77,15 +78,24 @@ func TestProgressColor(t *testing.T) {
 	assert.Equal(t, "\r\x1b[2m⠙ starting codex… 0s\x1b[0m\x1b[K", term.String())
 }
 
-// The ticker goroutine draws and stops cleanly (run with -race).
+// The ticker goroutine draws every progressInterval and stops cleanly (run
+// with -race). In a synctest bubble the clock is fake: exactly three ticks
+// pass, each one a redraw.
 func TestProgressRuns(t *testing.T) {
-	var term syncBuffer
-	p := newProgressOn(&term, time.Now, false)
-	p.run()
-	time.Sleep(3 * progressInterval)
-	p.stop()
-	assert.Contains(t, term.String(), "starting codex… 0s")
-	assert.True(t, strings.HasSuffix(term.String(), "\r\x1b[K"))
+	synctest.Test(t, func(t *testing.T) {
+		var term syncBuffer
+		p := newProgressOn(&term, time.Now, false)
+		p.run()
+		time.Sleep(3*progressInterval + progressInterval/2)
+		synctest.Wait()
+		assert.Equal(t, "\r⠙ starting codex… 0s\x1b[K\r⠹ starting codex… 0s\x1b[K\r⠸ starting codex… 0s\x1b[K", term.String())
+		p.stop()
+		stopped := term.String()
+		assert.True(t, strings.HasSuffix(stopped, "⠸ starting codex… 0s\x1b[K\r\x1b[K"), "%q", stopped)
+		// Stopped: nothing is drawn any more.
+		time.Sleep(3 * progressInterval)
+		assert.Equal(t, stopped, term.String())
+	})
 }
 
 // Not a terminal: no status line, and the I/O is unchanged.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,11 +96,10 @@ func TestCtrlCInterruptsTheTurn(t *testing.T) {
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(60 * time.Second)
-	for len(model.Requests()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.NotEmpty(t, model.Requests(), "the turn reached the model")
+	reached, cancelReached := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancelReached()
+	_, err = model.WaitRequests(reached, 1)
+	require.NoError(t, err, "the turn reached the model")
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	err = cmd.Wait()
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())

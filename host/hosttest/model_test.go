@@ -330,3 +330,42 @@ func TestConcurrentRequests(t *testing.T) {
 		assert.Equal(t, i, r.Seq)
 	}
 }
+
+// WaitRequests blocks until the n-th request is recorded (here: a request
+// whose reply hangs, so the request is in flight while the test checks),
+// and gives up with ctx's error.
+func TestWaitRequests(t *testing.T) {
+	m := startModel(t, hosttest.Hang())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	reqs, err := m.WaitRequests(ctx, 1)
+	require.ErrorIs(t, err, context.Canceled, "no request yet: waits until ctx ends")
+	assert.Nil(t, reqs)
+
+	reqs, err = m.WaitRequests(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Empty(t, reqs)
+
+	postCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, err := http.NewRequestWithContext(postCtx, http.MethodPost, m.URL()+"/responses",
+			bytes.NewReader(requestBody(t, userMsg("wait for me"))))
+		if !assert.NoError(t, err) {
+			return
+		}
+		if r, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}
+	}()
+	reqs, err = m.WaitRequests(context.Background(), 1)
+	require.NoError(t, err)
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "wait for me", reqs[0].LastUserText())
+	stop()
+	<-done
+}

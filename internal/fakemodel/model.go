@@ -52,6 +52,7 @@ type Model struct {
 
 	mu       sync.Mutex
 	requests []*ModelRequest
+	arrived  chan struct{} // closed and replaced when a request is recorded
 }
 
 // StartModel starts a fake model server listening on 127.0.0.1 on a free
@@ -71,6 +72,7 @@ func StartModel(opts *ModelOptions) (*Model, error) {
 		ln:      ln,
 		closing: make(chan struct{}),
 		served:  make(chan struct{}),
+		arrived: make(chan struct{}),
 	}
 	if m.script == nil {
 		m.script = Text(DefaultText)
@@ -104,6 +106,27 @@ func (m *Model) Requests() []ModelRequest {
 		out[i] = r.clone()
 	}
 	return out
+}
+
+// WaitRequests blocks until the model has received at least n responses
+// requests, then returns a copy of every request received so far (as
+// Requests). It returns ctx's error if ctx ends first. It is safe to call
+// from any goroutine, also after Close (then it waits only for requests
+// already recorded).
+func (m *Model) WaitRequests(ctx context.Context, n int) ([]ModelRequest, error) {
+	for {
+		m.mu.Lock()
+		got, arrived := len(m.requests), m.arrived
+		m.mu.Unlock()
+		if got >= n {
+			return m.Requests(), nil
+		}
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // Close stops the server: it stops accepting connections, ends in-flight
@@ -181,6 +204,8 @@ func (m *Model) record(r *http.Request, body []byte) (*ModelRequest, Reply) {
 	m.mu.Lock()
 	req := parseModelRequest(len(m.requests), r, body)
 	m.requests = append(m.requests, req)
+	close(m.arrived)
+	m.arrived = make(chan struct{})
 	m.mu.Unlock()
 	// The script gets its own copy so it cannot alter the record.
 	sreq := req.clone()

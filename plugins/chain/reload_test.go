@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -60,9 +61,12 @@ func TestChainSwapMidStream(t *testing.T) {
 			return &abi.ApprovalResponse{Decision: abi.Accept, Reason: "old policy"}, nil
 		}}
 	var newAnswered atomic.Int32
+	twentyNew := make(chan struct{}) // closed by the new set's 20th answer
 	newer := &goPlugin{m: abi.Manifest{Name: "new", ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}},
 		approval: func(r *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
-			newAnswered.Add(1)
+			if newAnswered.Add(1) == 20 {
+				close(twentyNew)
+			}
 			return &abi.ApprovalResponse{Decision: abi.Decline, Reason: "new policy"}, nil
 		}}
 	var recs records
@@ -99,7 +103,11 @@ func TestChainSwapMidStream(t *testing.T) {
 	assert.Equal(t, uint64(1), retired.Generation())
 	// Let the new set answer a good part of the stream while the old
 	// set's request is still in flight.
-	require.Eventually(t, func() bool { return newAnswered.Load() >= 20 }, 30*time.Second, time.Millisecond)
+	select {
+	case <-twentyNew:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the new set answered %d requests in 30s, want 20", newAnswered.Load())
+	}
 	select {
 	case <-retired.Done():
 		t.Fatal("the old set was retired while a request was still using it")
@@ -390,16 +398,20 @@ func TestChainCrashBudgetCounts(t *testing.T) {
 		assert.Equal(t, chain.PluginEnabled, st.State)
 		assert.Equal(t, uint64(10), st.Failures)
 	})
+	// On the fake clock of a synctest bubble: the failures are exactly
+	// 80ms apart, more than the 50ms window.
 	t.Run("window", func(t *testing.T) {
-		ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{fails("p", &plugins.CallError{Kind: plugins.FailTrap})},
-			CrashBudget: chain.CrashBudget{Failures: 2, Window: 50 * time.Millisecond}})
-		require.NoError(t, err)
-		for range 3 {
-			_, err := serveRaw(t.Context(), ch, commandRequest("x"))
+		synctest.Test(t, func(t *testing.T) {
+			ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{fails("p", &plugins.CallError{Kind: plugins.FailTrap})},
+				CrashBudget: chain.CrashBudget{Failures: 2, Window: 50 * time.Millisecond}})
 			require.NoError(t, err)
-			time.Sleep(80 * time.Millisecond)
-		}
-		assert.Equal(t, chain.PluginEnabled, ch.Status()[0].State, "failures spread over more than the window")
+			for range 3 {
+				_, err := serveRaw(t.Context(), ch, commandRequest("x"))
+				require.NoError(t, err)
+				time.Sleep(80 * time.Millisecond)
+			}
+			assert.Equal(t, chain.PluginEnabled, ch.Status()[0].State, "failures spread over more than the window")
+		})
 	})
 }
 

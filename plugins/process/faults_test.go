@@ -31,6 +31,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
@@ -117,16 +118,45 @@ func dead(pid int) bool {
 	return s == 0 || s == 'Z' || s == 'X'
 }
 
-func waitFor(cond func() bool, within time.Duration) bool {
+// waitDead waits until process pid has exited (it may be gone already), and
+// reports whether it did within the time limit (a bound on a failing test:
+// it returns when the process exits). It waits on a pidfd (pidfd_open(2)),
+// which becomes readable when the process exits, whoever its parent is.
+func waitDead(pid int, within time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return true
+	}
+	if err != nil {
+		panic(fmt.Sprintf("pidfd_open(%d): %v", pid, err))
+	}
+	defer unix.Close(fd)
+	return waitPidfd(fd, within)
+}
+
+// waitPidfd waits until the process of pidfd fd has exited, and reports
+// whether it did within the time limit.
+func waitPidfd(fd int, within time.Duration) bool {
 	deadline := time.Now().Add(within)
 	for {
-		if cond() {
-			return true
+		ms := max(time.Until(deadline).Milliseconds(), 0)
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(ms))
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
-		if time.Now().After(deadline) {
-			return false
+		return err == nil && n > 0
+	}
+}
+
+// waitStopped waits until our child pid is stopped (by a signal), leaving
+// its state to be waited for again (waitid(2) WSTOPPED|WNOWAIT).
+func waitStopped(pid int) error {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WSTOPPED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return err
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -160,15 +190,21 @@ func fileSHA256(t testing.TB, path string) string {
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use, for a slog handler
-// that plugin output reaches from go-plugin's goroutines.
+// that plugin output reaches from go-plugin's goroutines. waitContains
+// waits for a write, without polling.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed by the next write; nil: none waits
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
 }
 
@@ -176,6 +212,31 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// waitContains waits until the buffer contains s, and reports whether it
+// did within the time limit (a bound on a failing test, not a pause: it
+// returns on the write that brings s).
+func (b *syncBuffer) waitContains(s string, within time.Duration) bool {
+	limit := time.NewTimer(within)
+	defer limit.Stop()
+	for {
+		b.mu.Lock()
+		found := strings.Contains(b.buf.String(), s)
+		if b.written == nil {
+			b.written = make(chan struct{})
+		}
+		written := b.written
+		b.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-written:
+		case <-limit.C:
+			return false
+		}
+	}
 }
 
 // --- 1. checksum pinning -----------------------------------------------------
@@ -211,7 +272,9 @@ func TestChecksumPinning(t *testing.T) {
 	assert.ErrorIs(t, err, plugin.ErrChecksumsDoNotMatch)
 	assert.Contains(t, err.Error(), "sha256 does not match")
 	assert.Contains(t, err.Error(), sum, "the error names the binary's actual digest")
-	time.Sleep(100 * time.Millisecond) // a process that had started would have written by now
+	// No process of the binary is alive, so none can still write the
+	// marker: had one run, its marker would be there already.
+	assert.Empty(t, procsMatching(bin), "the binary runs despite the checksum mismatch")
 	assert.NoFileExists(t, marker, "the binary ran despite the checksum mismatch")
 
 	o.SHA256 = "not-hex"
@@ -261,8 +324,10 @@ func TestNeverHandshakes(t *testing.T) {
 			assert.Less(t, elapsed, startTimeout+time.Second)
 			assert.Contains(t, err.Error(), "timeout")
 			assert.Contains(t, err.Error(), "no handshake today", "the error carries the plugin's stderr")
-			assert.True(t, waitFor(func() bool { return len(procsMatching(tc.token)) == 0 }, time.Second),
-				"still running: %v", procsMatching(tc.token))
+			for _, pid := range procsMatching(tc.token) {
+				assert.True(t, waitDead(pid, time.Second), "still running: %d", pid)
+			}
+			assert.Empty(t, procsMatching(tc.token), "still running")
 		})
 	}
 }
@@ -300,8 +365,11 @@ func TestCrashDuringCall(t *testing.T) {
 func TestKilledBetweenCalls(t *testing.T) {
 	p := load(t, refBin(t), nil)
 	pid := p.Pid()
+	exited := process.Exited(p)
+	require.NotNil(t, exited)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	require.True(t, waitFor(func() bool { return p.Pid() == 0 }, 2*time.Second))
+	<-exited // the runtime noticed: Pid is 0
+	require.Zero(t, p.Pid())
 	assert.Equal(t, "echo is harmless", mustApprove(t, p, "echo").Reason)
 	assert.NotEqual(t, pid, p.Pid())
 	assert.True(t, reaped(pid))
@@ -338,7 +406,8 @@ func TestFrozen(t *testing.T) {
 	stop := func(pid int) {
 		t.Helper()
 		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
-		require.True(t, waitFor(func() bool { return procState(pid) == 'T' }, time.Second), "not stopped: %q", procState(pid))
+		require.NoError(t, waitStopped(pid))
+		require.Equal(t, byte('T'), procState(pid), "not stopped")
 	}
 	stop(pid)
 
@@ -435,10 +504,34 @@ func (r *recorder) last(msg string) (time.Time, int) {
 	return at, n
 }
 
+// fakeClock is a clock for process.SetClock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestRestartBudget runs the restart budget and backoff on real processes
+// and a fake clock (the policy itself: TestRestartPolicy).
 func TestRestartBudget(t *testing.T) {
 	bin := refBin(t)
 	rec := &recorder{}
 	p := load(t, bin, &process.Options{MaxRestarts: 2, RestartWindow: time.Minute, Logger: slog.New(rec)})
+	clock := newFakeClock()
+	process.SetClock(p, clock.now)
 	pids := []int{p.Pid()}
 
 	crash := func() {
@@ -451,29 +544,24 @@ func TestRestartBudget(t *testing.T) {
 	crash()
 	assert.Equal(t, "echo is harmless", mustApprove(t, p, "echo").Reason)
 	pids = append(pids, p.Pid())
-	restarted, n := rec.last("process: plugin restarted")
+	_, n := rec.last("process: plugin restarted")
 	require.Equal(t, 1, n)
 
 	// Crash 2: restart 2 is refused within 100ms of restart 1 (the
-	// backoff counts from the end of a restart; the log record is written
-	// right after it).
+	// backoff counts from the end of a restart), and spawns nothing.
 	crash()
+	clock.advance(99 * time.Millisecond)
 	_, err := approve(p, "echo")
-	if since := time.Since(restarted); since < 95*time.Millisecond {
-		requireCallError(t, err, plugins.FailUnavailable)
-		assert.Contains(t, err.Error(), "next try in")
-		assert.Empty(t, childrenRunning(bin))
-		t.Logf("restart 2 refused %v after restart 1: %v", since, err)
-	} else {
-		t.Logf("inconclusive: could not try restart 2 within 100ms of restart 1 (%v); see TestRestartPolicy", since)
-	}
-	time.Sleep(120 * time.Millisecond)
+	requireCallError(t, err, plugins.FailUnavailable)
+	assert.Contains(t, err.Error(), "next try in 1ms")
+	assert.Empty(t, childrenRunning(bin))
+	clock.advance(time.Millisecond)
 	assert.Equal(t, "echo is harmless", mustApprove(t, p, "echo").Reason)
 	pids = append(pids, p.Pid())
 
 	// Crash 3: the budget of 2 restarts a minute is spent.
 	crash()
-	time.Sleep(250 * time.Millisecond) // past any backoff
+	clock.advance(250 * time.Millisecond) // past any backoff
 	for range 3 {
 		_, err = approve(p, "echo")
 		requireCallError(t, err, plugins.FailUnavailable)
@@ -565,6 +653,8 @@ func TestRestartChecksBinary(t *testing.T) {
 				o.SHA256 = sum
 			}
 			p := load(t, bin, o)
+			clock := newFakeClock()
+			process.SetClock(p, clock.now)
 			cp(probe)
 			_, err := approve(p, "exit-now")
 			requireCallError(t, err, plugins.FailTrap)
@@ -578,9 +668,13 @@ func TestRestartChecksBinary(t *testing.T) {
 			}
 			assert.Empty(t, childrenRunning(bin))
 
-			// Put back, it restarts (after the backoff).
+			// Put back, it restarts after the backoff (100ms after the
+			// failed restart), not before.
 			cp(ref)
-			time.Sleep(150 * time.Millisecond)
+			_, err = approve(p, "echo")
+			requireCallError(t, err, plugins.FailUnavailable)
+			assert.Contains(t, err.Error(), "next try in 100ms")
+			clock.advance(100 * time.Millisecond)
 			assert.Equal(t, "echo is harmless", mustApprove(t, p, "echo").Reason)
 		})
 	}
@@ -600,17 +694,15 @@ func TestOutputLogged(t *testing.T) {
 		"stderr: hello-from-the-plugin",  // stderr after it (go-plugin's stdio stream)
 		"stdout: hello-from-the-plugin",  // stdout after the handshake
 	} {
-		assert.True(t, waitFor(func() bool { return strings.Contains(buf.String(), want) }, 2*time.Second),
-			"%q not logged; log:\n%s", want, buf.String())
+		assert.True(t, buf.waitContains(want, 2*time.Second), "%q not logged; log:\n%s", want, buf.String())
 	}
 	t.Logf("log:\n%s", buf.String())
 
 	// sdk-guest's Log goes to stderr too.
 	buf2 := &syncBuffer{}
 	load(t, refBin(t), &process.Options{Logger: slog.New(slog.NewTextHandler(buf2, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	assert.True(t, waitFor(func() bool {
-		return strings.Contains(buf2.String(), `level=DEBUG msg="plugin: ref: configured"`)
-	}, 2*time.Second), "guest.Log not logged at its level; log:\n%s", buf2.String())
+	assert.True(t, buf2.waitContains(`level=DEBUG msg="plugin: ref: configured"`, 2*time.Second),
+		"guest.Log not logged at its level; log:\n%s", buf2.String())
 
 	// Stdout before the handshake is the handshake: a plugin that writes
 	// there first cannot be loaded.
@@ -636,16 +728,21 @@ func TestCloseReaps(t *testing.T) {
 }
 
 // TestCloseDuringCall: Close while a call is in flight ends the call at once
-// with an error matching plugins.ErrClosed.
+// with an error matching plugins.ErrClosed. The probe writes a line to its
+// stderr from inside the call, then never answers: Close follows that line.
 func TestCloseDuringCall(t *testing.T) {
-	p := load(t, refBin(t), nil)
+	var buf syncBuffer
+	o := probeOpts()
+	o.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p := load(t, testBin(t, "probe"), o)
 	pid := p.Pid()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := approve(p, "loop-forever")
+		_, err := approve(p, "hang in-the-call")
 		errc <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	require.True(t, buf.waitContains("stderr: in-the-call", 10*time.Second),
+		"the call did not reach the plugin; log:\n%s", buf.String())
 	start := time.Now()
 	require.NoError(t, p.Close(context.Background()))
 	select {
@@ -680,7 +777,7 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 		t.Fatal("Close waited on the plugin's child")
 	}
 	assert.True(t, reaped(pid))
-	assert.True(t, waitFor(func() bool { return dead(child) }, 2*time.Second), "the plugin's child %d survived Close", child)
+	assert.True(t, waitDead(child, 2*time.Second), "the plugin's child %d survived Close", child)
 
 	// A plugin that crashes leaving such a child: the crash is reported
 	// at once, and the child dies with it.
@@ -694,7 +791,7 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 	assert.Contains(t, err.Error(), "exit status 3")
 	assert.True(t, reaped(pid))
-	assert.True(t, waitFor(func() bool { return dead(child) }, 2*time.Second), "the plugin's child %d survived its crash", child)
+	assert.True(t, waitDead(child, 2*time.Second), "the plugin's child %d survived its crash", child)
 	assert.Equal(t, "ok", mustApprove(t, p, "hello").Reason)
 }
 
@@ -787,6 +884,11 @@ func TestHostDeath(t *testing.T) {
 			pid, err := strconv.Atoi(f[1])
 			require.NoError(t, err)
 			require.False(t, dead(pid))
+			// Opened while the plugin runs: its pid cannot be reused
+			// under us.
+			plugin, err := unix.PidfdOpen(pid, 0)
+			require.NoError(t, err)
+			defer unix.Close(plugin)
 
 			require.NoError(t, host.Process.Signal(tc.signal))
 			err = host.Wait()
@@ -801,17 +903,20 @@ func TestHostDeath(t *testing.T) {
 
 			// The plugin is either reaped by its host (handler) or
 			// reparented to us, the subreaper; reap it and see how it died.
+			// The host is gone: the plugin, once it has exited, is
+			// reaped already or is a zombie child of ours.
 			start := time.Now()
+			require.True(t, waitPidfd(plugin, 2*time.Second),
+				"plugin %d still running 2s after its host died (state %q)", pid, procState(pid))
 			var ws syscall.WaitStatus
-			ok := waitFor(func() bool {
-				wpid, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-				if errors.Is(err, syscall.ECHILD) {
-					ws = 0
-					return procState(pid) == 0
-				}
-				return err == nil && wpid == pid
-			}, 2*time.Second)
-			require.True(t, ok, "plugin %d still running 2s after its host died (state %q)", pid, procState(pid))
+			wpid, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+			if errors.Is(err, syscall.ECHILD) {
+				ws = 0
+				assert.Zero(t, procState(pid), "not our child, yet not reaped")
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, pid, wpid, "the plugin has exited, yet it is not a zombie")
+			}
 			t.Logf("plugin gone %v after the host; status %#x", time.Since(start), ws)
 			if tc.pluginKilled {
 				assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGKILL, "plugin ended with status %#x", ws)

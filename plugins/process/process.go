@@ -119,6 +119,11 @@ type Plugin struct {
 	cur      *proc // nil: not running
 	restarts []time.Time
 	closed   bool
+
+	// now is the clock of the restart budget and backoff: time.Now,
+	// except in tests (export_test.go), which set it before the first
+	// call to step through the backoff without sleeping.
+	now func() time.Time
 }
 
 // proc is one plugin process and its connection.
@@ -132,6 +137,14 @@ type proc struct {
 	// runnerMu guards runner until Client returns: go-plugin sets it on
 	// a goroutine of its own, and a start stopped early kills it.
 	runnerMu sync.Mutex
+}
+
+// ended reports whether the process has exited: the runner's watch saw it
+// (Pid returns 0 from then on), or go-plugin did, which learns it only
+// later, from its own Wait. A call that finds it ended restarts the
+// process instead of calling the dead one.
+func (pr *proc) ended() bool {
+	return pr.runner.runningPid() == 0 || pr.client.Exited()
 }
 
 var _ plugins.Plugin = (*Plugin)(nil)
@@ -150,7 +163,7 @@ var _ plugins.Plugin = (*Plugin)(nil)
 //   - plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits,
 //     an error of Options.Admit, or a configure error.
 func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
-	p := &Plugin{path: path, restarting: make(chan struct{}, 1)}
+	p := &Plugin{path: path, restarting: make(chan struct{}, 1), now: time.Now}
 	p.closing, p.stopClosing = context.WithCancel(context.Background())
 	if opts != nil {
 		p.opts = *opts
@@ -445,7 +458,7 @@ func (p *Plugin) current(ctx context.Context) (*proc, error) {
 		p.mu.Unlock()
 		return nil, plugins.ErrClosed
 	}
-	if pr := p.cur; pr != nil && !pr.client.Exited() {
+	if pr := p.cur; pr != nil && !pr.ended() {
 		p.mu.Unlock()
 		return pr, nil
 	}
@@ -464,14 +477,14 @@ func (p *Plugin) current(ctx context.Context) (*proc, error) {
 	}
 	var dead *proc
 	if pr := p.cur; pr != nil {
-		if !pr.client.Exited() { // restarted meanwhile
+		if !pr.ended() { // restarted meanwhile
 			p.mu.Unlock()
 			return pr, nil
 		}
 		p.cur, dead = nil, pr
 	}
 	var err error
-	p.restarts, err = admitRestart(p.restarts, time.Now(), p.opts.MaxRestarts, p.opts.RestartWindow)
+	p.restarts, err = admitRestart(p.restarts, p.now(), p.opts.MaxRestarts, p.opts.RestartWindow)
 	n := len(p.restarts)
 	p.mu.Unlock()
 	if dead != nil {
@@ -488,7 +501,7 @@ func (p *Plugin) current(ctx context.Context) (*proc, error) {
 	pr, err := p.restart(rctx)
 	// The backoff counts from the end of this restart, whether it worked
 	// or not: the time a plugin takes to start is not a pause.
-	at := time.Now()
+	at := p.now()
 	p.mu.Lock()
 	p.restarts = append(p.restarts, at)
 	closed := p.closed

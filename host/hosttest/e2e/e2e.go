@@ -179,14 +179,31 @@ func (d *Decisions) All() []*chain.DecisionRecord {
 
 // Buffer is a bytes.Buffer safe for concurrent writes (a renderer's output).
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed by the next Write; nil: none asked
 }
 
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.b.Write(p)
+}
+
+// Changed returns a channel closed by the next Write. To wait for some
+// output without polling, take it, check String, and if the output is not
+// there yet, wait on it and check again.
+func (b *Buffer) Changed() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.changed
 }
 
 // String returns what was written so far.

@@ -14,6 +14,8 @@
 //	"env"             accepts with os.Environ(), NUL-separated
 //	"pid"             accepts with its pid
 //	"say TEXT"        writes TEXT to stderr and to stdout, accepts
+//	"hang TEXT"       writes TEXT to stderr, then never answers (the host
+//	                  sees the line once the call is in the plugin)
 //	"spawn"           starts a grandchild that sleeps holding the plugin's
 //	                  stdout and stderr, accepts with its pid
 //	"exit-now"        exits with code 3
@@ -72,6 +74,9 @@ func approve(_ context.Context, req *abi.ApprovalRequest) (*abi.ApprovalResponse
 		fmt.Fprintln(os.Stderr, "stderr: "+cmd[4:])
 		fmt.Println("stdout: " + cmd[4:])
 		return accept("said")
+	case strings.HasPrefix(cmd, "hang "):
+		fmt.Fprintln(os.Stderr, "stderr: "+cmd[5:])
+		select {} // the gRPC server's goroutines live on: no deadlock
 	case cmd == "spawn":
 		c := exec.Command(os.Args[0])
 		c.Env = append(os.Environ(), "PROBE_SLEEP=1")
