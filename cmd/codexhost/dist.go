@@ -422,7 +422,11 @@ func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
 		if err != nil {
 			return (&loader{trust: c}).loadErr(target, "", &load.Error{Source: target, Err: err})
 		}
-		fmt.Fprintf(cio.stdout, "verified %s: %s\n", target, signerText(v, c.policy))
+		b, err := os.ReadFile(target)
+		if err != nil {
+			return usageErr("plugin verify: %v", err)
+		}
+		fmt.Fprintf(cio.stdout, "verified %s (%s): %s\n", target, dist.Digest(b), signerText(v, c.policy))
 		return nil
 	}
 	ref, err := parseRefArg(target)

@@ -91,7 +91,7 @@ type SigningKey struct {
 // cosign does.
 func GenerateCosignKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
 	return cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), func(bool) ([]byte, error) {
-		return password, nil
+		return append([]byte{}, password...), nil // never nil: nil means unencrypted
 	})
 }
 
@@ -106,11 +106,11 @@ func GenerateCosignKeyPair(password []byte) (privPEM, pubPEM []byte, err error) 
 //   - ErrBadKey: anything else that is not such a key.
 func LoadSigningKey(pemBytes, password []byte) (*SigningKey, error) {
 	blk, _ := pem.Decode(pemBytes)
-	if blk == nil {
-		return nil, fmt.Errorf("%w: not a PEM private key", ErrBadKey)
+	if blk == nil || !strings.HasSuffix(blk.Type, "PRIVATE KEY") {
+		return nil, fmt.Errorf("%w: want a PEM private key (cosign.key, or a PKCS #8 \"PRIVATE KEY\")", ErrBadKey)
 	}
 	encrypted := strings.HasPrefix(blk.Type, "ENCRYPTED ")
-	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, func(bool) ([]byte, error) { return password, nil })
+	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, func(bool) ([]byte, error) { return append([]byte{}, password...), nil })
 	if err != nil {
 		if encrypted {
 			return nil, fmt.Errorf("%w (%v)", ErrPassword, err)

@@ -321,7 +321,7 @@ func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, er
 		return nil, fmt.Errorf("%w: %s has no signature, and trust policy %s requires one", ErrUnsigned, subj, p.displayPath())
 	}
 	if len(rules) == 0 {
-		return nil, fmt.Errorf("%w: no rule of trust policy %s covers plugin %q from %s", ErrUntrusted, p.displayPath(), subj.Name, where)
+		return nil, fmt.Errorf("%w: trust policy %s does not trust for plugin %q from %s: no rule covers it", ErrUntrusted, p.displayPath(), subj.Name, where)
 	}
 	var wanted []int // indexes into p.keys of the keys the rules name
 	for i, k := range p.keys {
@@ -466,7 +466,7 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted []in
 		if bad != nil {
 			return nil, nil, bad
 		}
-		return nil, nil, fmt.Errorf("%w: %s is signed (Sigstore bundle %s) by no key that trust policy %s lists for it", ErrUntrusted, subj, shortDigest(sig.Digest), p.displayPath())
+		return nil, nil, fmt.Errorf("%w: %s is signed by key %s (Sigstore bundle %s), which trust policy %s does not list for it", ErrUntrusted, subj, orUnnamed(hintKeyID(b.GetVerificationMaterial().GetPublicKey().GetHint())), shortDigest(sig.Digest), p.displayPath())
 	case FormatSigTag:
 		var keys []string
 		var bad error
@@ -488,9 +488,16 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted []in
 		if bad != nil {
 			return nil, nil, bad
 		}
-		return nil, nil, fmt.Errorf("%w: %s is signed (cosign .sig tag) by no key that trust policy %s lists for it", ErrUntrusted, subj, p.displayPath())
+		return nil, nil, fmt.Errorf("%w: %s is signed (cosign .sig tag %s) by a key which trust policy %s does not list for it", ErrUntrusted, subj, shortDigest(sig.Digest), p.displayPath())
 	}
 	return nil, nil, fmt.Errorf("%w: %s: a signature of unknown format %q", ErrBadSignature, subj, sig.Format)
+}
+
+func orUnnamed(id string) string {
+	if id == "" {
+		return "(unnamed)"
+	}
+	return id
 }
 
 func shortDigest(d string) string {
