@@ -210,7 +210,7 @@ COSIGN := .cache/bin/cosign
 cosign: $(COSIGN)
 $(COSIGN): tools/cosign/go.mod tools/cosign/go.sum
 	@mkdir -p $(dir $@)
-	cd tools/cosign && $(GO) build -trimpath -o $(abspath $@) github.com/sigstore/cosign/v3/cmd/cosign
+	cd tools/cosign && $(GO) build -o $(abspath $@) github.com/sigstore/cosign/v3/cmd/cosign
 	@$@ version 2>/dev/null | grep -E '^GitVersion' || true
 
 # strace from Debian's packages, unless installed: the rule engine's
