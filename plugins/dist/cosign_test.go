@@ -73,6 +73,16 @@ func TestCosignSignedVerifiedByCodexhost(t *testing.T) {
 	_, err = dist.Pull(t.Context(), ref2, f.opts(t))
 	require.ErrorIs(t, err, dist.ErrUntrusted)
 	require.ErrorContains(t, err, f.b.ID())
+
+	// The same bytes, cached from by-b: resolving them in deny-rm fetches
+	// deny-rm's signatures rather than calling them unsigned.
+	o := f.opts(t)
+	_, err = dist.Pull(t.Context(), ref2, o)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.Equal(t, d, d2)
+	a, err = dist.Resolve(t.Context(), ref.WithDigest(d), o)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a"}, a.Verified.Keys)
 }
 
 // codexhost signs → cosign verify --key accepts it, and refuses it with

@@ -219,10 +219,12 @@ func Resolve(ctx context.Context, ref Ref, opts *Options) (*Artifact, error) {
 	d := ref.Digest
 	if d != "" && o.Cache.Has(d) {
 		a, err := o.open(ref, true)
-		if o.Offline || !(errors.Is(err, ErrNotCached) || errors.Is(err, ErrCorrupt)) {
+		if o.Offline || !(errors.Is(err, ErrNotCached) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsigned)) {
 			return a, err
 		}
-		// Part of it is missing or was corrupt (and removed): fetch it.
+		// Part of it is missing or was corrupt (and removed), or no
+		// signature of it in this repository is cached (the same bytes
+		// may have been pulled from another one): fetch it.
 		if _, ferr := o.fetch(ctx, ref); ferr != nil {
 			return nil, fmt.Errorf("%w; fetching it again failed: %v", err, ferr)
 		}
