@@ -70,3 +70,42 @@ any-of = { keys = ["release"], minimum = 1 }
 	_, err := os.Stat(victim)
 	require.NoError(t, err, "the declined rm did not run")
 }
+
+// plugin keygen writes cosign's encrypted key pair with $COSIGN_PASSWORD;
+// plugin sign needs the same password; --legacy writes the old ed25519
+// pair, which still signs (cosign-format, ed25519).
+func TestKeygenCosignPassword(t *testing.T) {
+	dir := t.TempDir()
+	plugin := policyPlugin(t)
+	t.Setenv(envCosignPassword, "s3cret")
+	r := runCmd(t, "plugin", "keygen", filepath.Join(dir, "k"))
+	require.Equal(t, exitOK, r.code)
+	kb, err := os.ReadFile(filepath.Join(dir, "k.key"))
+	require.NoError(t, err)
+	assert.Contains(t, string(kb), "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----")
+	st, err := os.Stat(filepath.Join(dir, "k.key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	r = runCmd(t, "plugin", "sign", "--key", filepath.Join(dir, "k.key"), plugin)
+	require.Equal(t, exitOK, r.code)
+	assert.Contains(t, r.stdout, "Sigstore bundle "+plugin+".sig")
+
+	t.Setenv(envCosignPassword, "wrong")
+	r = runCmd(t, "plugin", "sign", "--key", filepath.Join(dir, "k.key"), plugin)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "the key is encrypted: set $COSIGN_PASSWORD")
+
+	r = runCmd(t, "plugin", "keygen", "--legacy", filepath.Join(dir, "l"))
+	require.Equal(t, exitOK, r.code)
+	lb, err := os.ReadFile(filepath.Join(dir, "l.key"))
+	require.NoError(t, err)
+	assert.Contains(t, string(lb), "-----BEGIN PRIVATE KEY-----")
+	r = runCmd(t, "plugin", "sign", "--key", filepath.Join(dir, "l.key"), plugin)
+	require.Equal(t, exitOK, r.code)
+	policy := filepath.Join(dir, "trust.toml")
+	require.NoError(t, os.WriteFile(policy, []byte("[keys.l]\npublic-key-file = \"l.pub\"\n[[rule]]\nlocal = true\nkeys = [\"l\"]\n"), 0o644))
+	r = runCmd(t, "plugin", "verify", "--trust-policy", policy, plugin)
+	require.Equal(t, exitOK, r.code)
+	assert.Contains(t, r.stdout, `signed by key "l"`)
+}

@@ -321,7 +321,11 @@ func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, er
 		return nil, fmt.Errorf("%w: %s has no signature, and trust policy %s requires one", ErrUnsigned, subj, p.displayPath())
 	}
 	if len(rules) == 0 {
-		return nil, fmt.Errorf("%w: trust policy %s does not trust for plugin %q from %s: no rule covers it", ErrUntrusted, p.displayPath(), subj.Name, where)
+		what := fmt.Sprintf("plugin %q from %s", subj.Name, where)
+		if subj.Name == "" {
+			what = where
+		}
+		return nil, fmt.Errorf("%w: trust policy %s does not trust for %s: no rule covers it", ErrUntrusted, p.displayPath(), what)
 	}
 	var wanted []int // indexes into p.keys of the keys the rules name
 	for i, k := range p.keys {
