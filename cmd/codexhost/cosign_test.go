@@ -73,7 +73,8 @@ any-of = { keys = ["release"], minimum = 1 }
 
 // plugin keygen writes cosign's encrypted key pair with $COSIGN_PASSWORD;
 // plugin sign needs the same password; --legacy writes the old ed25519
-// pair, which still signs (cosign-format, ed25519).
+// pair, which signs the legacy format, accepted only under
+// legacy-signatures = true.
 func TestKeygenCosignPassword(t *testing.T) {
 	dir := t.TempDir()
 	plugin := policyPlugin(t)
@@ -104,8 +105,15 @@ func TestKeygenCosignPassword(t *testing.T) {
 	r = runCmd(t, "plugin", "sign", "--key", filepath.Join(dir, "l.key"), plugin)
 	require.Equal(t, exitOK, r.code)
 	policy := filepath.Join(dir, "trust.toml")
-	require.NoError(t, os.WriteFile(policy, []byte("[keys.l]\npublic-key-file = \"l.pub\"\n[[rule]]\nlocal = true\nkeys = [\"l\"]\n"), 0o644))
+	assert.Contains(t, r.stdout, "legacy ed25519 signature")
+	policyText := "[keys.l]\npublic-key-file = \"l.pub\"\n[[rule]]\nlocal = true\nkeys = [\"l\"]\n"
+	require.NoError(t, os.WriteFile(policy, []byte(policyText), 0o644))
+	r = runCmd(t, "plugin", "verify", "--trust-policy", policy, plugin)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "legacy-signatures = false")
+	require.NoError(t, os.WriteFile(policy, []byte("legacy-signatures = true\n"+policyText), 0o644))
 	r = runCmd(t, "plugin", "verify", "--trust-policy", policy, plugin)
 	require.Equal(t, exitOK, r.code)
 	assert.Contains(t, r.stdout, `signed by key "l"`)
+	assert.Contains(t, r.stdout, "[codexhost-ed25519]")
 }

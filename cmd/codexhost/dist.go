@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -197,6 +198,13 @@ func readKey(flag, path string) (*keyFile, error) {
 		return nil, usageErr("%s %s: %v", flag, path, err)
 	}
 	k, err := dist.LoadSigningKey(b, []byte(os.Getenv(envCosignPassword)))
+	if errors.Is(err, dist.ErrLegacyKey) {
+		lk, err := dist.ParsePrivateKey(b)
+		if err != nil {
+			return nil, usageErr("%s %s: %s", flag, path, oneLine(err.Error()))
+		}
+		return &keyFile{path: path, legacy: lk}, nil
+	}
 	if errors.Is(err, dist.ErrPassword) {
 		return nil, usageErr("%s %s: the key is encrypted: set $%s to its password (as for cosign)", flag, path, envCosignPassword)
 	}
@@ -267,12 +275,30 @@ func cmdPush(ctx context.Context, cio *cmdIO, args []string) error {
 	return nil
 }
 
+// A keyFile is a cosign key (key), or a legacy ed25519 key (legacy),
+// which signs the old codexhost format.
 type keyFile struct {
-	path string
-	key  *dist.SigningKey
+	path   string
+	key    *dist.SigningKey
+	legacy ed25519.PrivateKey
+}
+
+func (k *keyFile) id() string {
+	if k.legacy != nil {
+		return dist.KeyID(k.legacy.Public())
+	}
+	return k.key.ID()
 }
 
 func signRef(ctx context.Context, cio *cmdIO, ref dist.Ref, k *keyFile, o *dist.Options) error {
+	if k.legacy != nil {
+		sig, err := dist.SignLegacy(ctx, ref, k.legacy, o)
+		if err != nil {
+			return distErr("sign "+ref.String(), err)
+		}
+		fmt.Fprintf(cio.stdout, "signed %s with legacy ed25519 key %s (%s); signature %s (verifiers need legacy-signatures = true)\n", ref, sig.KeyID, k.path, sig.Digest)
+		return nil
+	}
 	sig, err := dist.Sign(ctx, ref, k.key, o)
 	if err != nil {
 		return distErr("sign "+ref.String(), err)
@@ -388,7 +414,14 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := dist.SignModule(ctx, module, k.key)
+	var env []byte
+	what := "Sigstore bundle"
+	if k.legacy != nil {
+		env, err = dist.SignStatement(&dist.Statement{Module: dist.Digest(module), Runtime: rt, Name: m.Name, Version: m.Version}, k.legacy)
+		what = "legacy ed25519 signature (verifiers need legacy-signatures = true)"
+	} else {
+		env, err = dist.SignModule(ctx, module, k.key)
+	}
 	if err != nil {
 		return usageErr("sign %s: %v", target, err)
 	}
@@ -396,7 +429,7 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	if err := os.WriteFile(out, env, 0o644); err != nil {
 		return usageErr("write %s: %v", out, err)
 	}
-	fmt.Fprintf(cio.stdout, "signed %s (%s %s, %s, %s) with key %s (%s); Sigstore bundle %s\n", target, termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), rt, dist.Digest(module), k.key.ID(), k.path, out)
+	fmt.Fprintf(cio.stdout, "signed %s (%s %s, %s, %s) with key %s (%s); %s %s\n", target, termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), rt, dist.Digest(module), k.id(), k.path, what, out)
 	return nil
 }
 
@@ -545,7 +578,7 @@ func cmdKeygen(cio *cmdIO, args []string) error {
 	var force, legacy bool
 	fs := newFlagSet(cio, "plugin keygen", "plugin keygen [--force] [--legacy] NAME\n\nWrites a new cosign key pair, as cosign generate-key-pair does: an ECDSA\nP-256 private key encrypted with $"+envCosignPassword+" (empty if unset) to\nNAME.key (mode 0600), and its public key to NAME.pub (for the trust\npolicy, or cosign verify --key NAME.pub), and prints its key ID.")
 	fs.BoolVar(&force, "force", false, "overwrite existing files")
-	fs.BoolVar(&legacy, "legacy", false, "write an unencrypted ed25519 key pair (PKCS #8 PEM), as codexhost did before cosign compatibility")
+	fs.BoolVar(&legacy, "legacy", false, "write an unencrypted ed25519 key pair (PKCS #8 PEM), which signs codexhost's legacy format (trust policies need legacy-signatures = true)")
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}

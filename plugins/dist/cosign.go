@@ -74,6 +74,11 @@ const (
 	FormatLegacy SignatureFormat = "codexhost-ed25519"
 )
 
+// ErrLegacyKey: an ed25519 private key, which signs only codexhost's
+// legacy format (SignLegacy, SignStatement); cosign-compatible signatures
+// need a cosign key pair (GenerateCosignKeyPair).
+var ErrLegacyKey = errors.New("dist: a legacy ed25519 key")
+
 // ErrPassword: an encrypted private key and no password, or the wrong one.
 var ErrPassword = errors.New("dist: wrong or missing password for the encrypted private key")
 
@@ -97,8 +102,8 @@ func GenerateCosignKeyPair(password []byte) (privPEM, pubPEM []byte, err error) 
 
 // LoadSigningKey reads a private key in PEM: cosign's encrypted key files
 // (ENCRYPTED SIGSTORE PRIVATE KEY or ENCRYPTED COSIGN PRIVATE KEY, opened
-// with password), or an unencrypted PKCS #8, SEC 1 or PKCS #1 key (ECDSA,
-// RSA or ed25519).
+// with password), or an unencrypted PKCS #8, SEC 1 or PKCS #1 ECDSA or RSA
+// key. An ed25519 key is ErrLegacyKey: read it with ParsePrivateKey.
 //
 // # Errors
 //
@@ -122,7 +127,9 @@ func LoadSigningKey(pemBytes, password []byte) (*SigningKey, error) {
 	case *ecdsa.PrivateKey, *rsa.PrivateKey:
 		sv, err = signature.LoadSignerVerifier(k, crypto.SHA256)
 	case ed25519.PrivateKey:
-		sv, err = signature.LoadED25519SignerVerifier(k)
+		// cosign signs with ed25519 keys as ed25519ph, and codexhost's
+		// ed25519 keys are the legacy format's: see SignLegacy.
+		return nil, fmt.Errorf("%w: an ed25519 key (codexhost plugin keygen --legacy): it signs only the legacy format", ErrLegacyKey)
 	default:
 		return nil, fmt.Errorf("%w: a %T private key", ErrBadKey, priv)
 	}

@@ -88,14 +88,13 @@ func TestCosignKeys(t *testing.T) {
 	require.ErrorIs(t, err, dist.ErrBadKey)
 	_, err = dist.ParsePublicKey(kb)
 	require.ErrorIs(t, err, dist.ErrBadKey)
-	// A legacy ed25519 key signs cosign-compatible bundles too.
+	// A legacy ed25519 key signs only the legacy format.
 	_, lpriv, err := dist.GenerateKey()
 	require.NoError(t, err)
 	lb, err := dist.MarshalPrivateKey(lpriv)
 	require.NoError(t, err)
-	lk, err := dist.LoadSigningKey(lb, nil)
-	require.NoError(t, err)
-	require.Equal(t, dist.KeyID(lpriv.Public()), lk.ID())
+	_, err = dist.LoadSigningKey(lb, nil)
+	require.ErrorIs(t, err, dist.ErrLegacyKey)
 }
 
 // keyFiles writes a cosign key pair into dir as NAME.key (encrypted with

@@ -275,3 +275,30 @@ func TestResolveFromCacheOffline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, f.module, a.Module)
 }
+
+// The legacy ed25519 format still signs and verifies through a registry,
+// but only under a policy that says legacy-signatures = true.
+func TestLegacySignatureInRegistry(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	key := legacyKeyFiles(t, dir, "old")
+	ref := f.ref(t, "policies/deny-rm:1.0.0")
+	f.push(t, ref, f.module, &f.cfg)
+	sig, err := dist.SignLegacy(t.Context(), ref, key, &dist.Options{Cache: f.opts(t).Cache})
+	require.NoError(t, err)
+	require.Equal(t, dist.FormatLegacy, sig.Format)
+
+	text := "[keys.old]\npublic-key-file = \"old.pub\"\n[[rule]]\nrepositories = [\"127.0.0.1:*/policies/*\"]\nkeys = [\"old\"]\n"
+	strict := writePolicy(t, dir, text)
+	c, err := dist.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	_, err = dist.Pull(t.Context(), ref, &dist.Options{Cache: c, Policy: strict})
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.ErrorContains(t, err, "legacy-signatures")
+
+	legacyPol := writePolicy(t, dir, "legacy-signatures = true\n"+text)
+	a, err := dist.Pull(t.Context(), ref, &dist.Options{Cache: c, Policy: legacyPol})
+	require.NoError(t, err)
+	require.Equal(t, []dist.SignatureFormat{dist.FormatLegacy}, a.Verified.Formats)
+	require.Equal(t, "deny-rm", a.Verified.Statement.Name)
+}

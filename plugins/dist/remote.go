@@ -3,6 +3,7 @@ package dist
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -528,12 +529,7 @@ func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
 // registries without it). The manifest digest pins the config (the
 // plugin's name and version) and the module.
 func Sign(ctx context.Context, ref Ref, key *SigningKey, opts *Options) (*Signature, error) {
-	o, err := opts.orDefaults()
-	if err != nil {
-		return nil, err
-	}
-	o.Policy = nil
-	a, err := Pull(ctx, ref, o)
+	o, a, err := pullForSigning(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -541,53 +537,102 @@ func Sign(ctx context.Context, ref Ref, key *SigningKey, opts *Options) (*Signat
 	if err != nil {
 		return nil, err
 	}
-	repo, err := o.repository(ref)
+	// As cosign v3 writes it (pkg/oci/remote WriteAttestationNewBundleFormat).
+	d, err := o.attach(ctx, ref, a, BundleMediaType, BundleMediaType, bundle, map[string]string{
+		ocispec.AnnotationCreated: time.Now().UTC().Format(time.RFC3339),
+		annotationBundleKind:      "dsse-envelope",
+		annotationBundlePred:      CosignSignPredicateType,
+	})
 	if err != nil {
 		return nil, err
 	}
-	layer := content.NewDescriptorFromBytes(BundleMediaType, bundle)
+	return &Signature{Format: FormatBundle, Digest: d, KeyID: key.ID(), Envelope: bundle}, nil
+}
+
+// SignLegacy signs the artifact ref names in codexhost's old ed25519
+// format, for runners not yet migrated (their trust policies must say
+// legacy-signatures = true). The statement binds the manifest digest, the
+// repository, the module digest, and the plugin's name and version.
+func SignLegacy(ctx context.Context, ref Ref, key ed25519.PrivateKey, opts *Options) (*Signature, error) {
+	o, a, err := pullForSigning(ctx, ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	env, err := SignStatement(&Statement{
+		Artifact: a.Ref.Digest, Repository: ref.Name(), Module: a.ModuleDigest,
+		Runtime: a.Config.Runtime, Name: a.Config.Manifest.Name, Version: a.Config.Manifest.Version,
+	}, key)
+	if err != nil {
+		return nil, err
+	}
+	keyID := KeyID(key.Public())
+	d, err := o.attach(ctx, ref, a, SignatureArtifactType, SignatureMediaType, env, map[string]string{annotationKeyID: keyID})
+	if err != nil {
+		return nil, err
+	}
+	return &Signature{Format: FormatLegacy, Digest: d, KeyID: keyID, Envelope: env}, nil
+}
+
+func pullForSigning(ctx context.Context, ref Ref, opts *Options) (*Options, *Artifact, error) {
+	o, err := opts.orDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Policy = nil
+	a, err := Pull(ctx, ref, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, a, nil
+}
+
+// attach pushes a referrer manifest of a whose one layer is sig, caches
+// it, and returns its digest.
+func (o *Options) attach(ctx context.Context, ref Ref, a *Artifact, artifactType, layerType string, sig []byte, annotations map[string]string) (string, error) {
+	repo, err := o.repository(ref)
+	if err != nil {
+		return "", err
+	}
+	layer := content.NewDescriptorFromBytes(layerType, sig)
 	config := ocispec.DescriptorEmptyJSON
-	config.ArtifactType = BundleMediaType
+	if artifactType == BundleMediaType {
+		config.ArtifactType = BundleMediaType
+	}
 	subject := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, a.manifest)
-	// As cosign v3 writes it (pkg/oci/remote WriteAttestationNewBundleFormat).
 	man := ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
 		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: BundleMediaType,
+		ArtifactType: artifactType,
 		Config:       config,
 		Layers:       []ocispec.Descriptor{layer},
 		Subject:      &subject,
-		Annotations: map[string]string{
-			ocispec.AnnotationCreated: time.Now().UTC().Format(time.RFC3339),
-			annotationBundleKind:      "dsse-envelope",
-			annotationBundlePred:      CosignSignPredicateType,
-		},
+		Annotations:  annotations,
 	}
 	manJSON, err := json.Marshal(&man)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := pushBlob(ctx, repo, ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data); err != nil {
-		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+		return "", fmt.Errorf("push signature to %s: %w", ref, err)
 	}
-	if err := pushBlob(ctx, repo, layer, bundle); err != nil {
-		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+	if err := pushBlob(ctx, repo, layer, sig); err != nil {
+		return "", fmt.Errorf("push signature to %s: %w", ref, err)
 	}
 	manDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manJSON)
-	manDesc.ArtifactType = BundleMediaType
+	manDesc.ArtifactType = artifactType
 	if err := repo.Push(ctx, manDesc, bytes.NewReader(manJSON)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+		return "", fmt.Errorf("push signature to %s: %w", ref, err)
 	}
 	// Cache it, so that an offline resolve sees it.
-	for _, b := range [][]byte{bundle, manJSON} {
+	for _, b := range [][]byte{sig, manJSON} {
 		if _, err := o.Cache.Put("", b); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	if err := o.Cache.addReferrer(ref, a.Ref.Digest, manDesc.Digest.String()); err != nil {
-		return nil, err
+		return "", err
 	}
-	return &Signature{Format: FormatBundle, Digest: manDesc.Digest.String(), KeyID: key.ID(), Envelope: bundle}, nil
+	return manDesc.Digest.String(), nil
 }
 
 // SignModule signs a local plugin file's module bytes as `cosign sign-blob
