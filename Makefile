@@ -31,7 +31,7 @@ TOOLS_DIR     := $(call codex_dir,$(CODEX_VERSION))
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build install test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest
+.PHONY: all build install test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest cosign
 
 all: build plugins
 
@@ -47,6 +47,7 @@ help:
 	@echo "make lint      gofmt -l, go vet, staticcheck, deadcode (make test runs it)"
 	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
+	@echo "make cosign    build the pinned cosign CLI (tools/cosign) into $(COSIGN) for the signature interop tests"
 	@echo "make strace    install strace (Debian) for the rule engine's differential tests against bash"
 	@echo "make prometheus  install prometheus (Debian) for the test that scrapes a real-codex run"
 	@echo "make fuzz-rules  fuzz the rule engine against real bash for FUZZTIME (default 10m)"
@@ -104,7 +105,7 @@ test-codex-newest: testdata warm
 
 # Every test on the pinned (minimum) codex, then the real-codex packages
 # again on the newest tested one: both ends of the supported range.
-test: codex testdata registry strace prometheus warm lint
+test: codex testdata registry strace prometheus cosign warm lint
 	$(GO) test $(GOTEST_FLAGS) ./...
 	$(MAKE) test-codex-newest
 	@# One short run of every benchmark, so that they do not rot.
@@ -209,6 +210,19 @@ registry:
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry; }
+
+# The real cosign CLI, for the tests that prove signatures interoperate
+# (plugins/dist, cmd/codexhost): built from the Go module proxy at the
+# version tools/cosign/go.mod pins (a module of its own, so that cosign's
+# large dependency tree stays out of codexhost's go.mod). Tests find it at
+# $(COSIGN) (plugins/dist/disttest.Cosign); under CI=true they fail
+# without it. A cold build takes minutes; after that it is a cache hit.
+COSIGN := .cache/bin/cosign
+cosign: $(COSIGN)
+$(COSIGN): tools/cosign/go.mod tools/cosign/go.sum
+	@mkdir -p $(dir $@)
+	cd tools/cosign && $(GO) build -o $(abspath $@) github.com/sigstore/cosign/v3/cmd/cosign
+	@$@ version 2>/dev/null | grep -E '^GitVersion' || true
 
 # strace from Debian's packages, unless installed: the rule engine's
 # differential tests (plugins/rules) run every accepted line under real bash

@@ -30,6 +30,10 @@ import (
 // given.
 const envTrustPolicy = "CODEXHOST_TRUST_POLICY"
 
+// envCosignPassword holds the password of an encrypted cosign private key,
+// as for cosign itself.
+const envCosignPassword = "COSIGN_PASSWORD"
+
 // distFlags are the trust and cache flags shared by run and the plugin
 // subcommands.
 type distFlags struct {
@@ -193,7 +197,17 @@ func readKey(flag, path string) (*keyFile, error) {
 	if err != nil {
 		return nil, usageErr("%s %s: %v", flag, path, err)
 	}
-	k, err := dist.ParsePrivateKey(b)
+	k, err := dist.LoadSigningKey(b, []byte(os.Getenv(envCosignPassword)))
+	if errors.Is(err, dist.ErrLegacyKey) {
+		lk, err := dist.ParsePrivateKey(b)
+		if err != nil {
+			return nil, usageErr("%s %s: %s", flag, path, oneLine(err.Error()))
+		}
+		return &keyFile{path: path, legacy: lk}, nil
+	}
+	if errors.Is(err, dist.ErrPassword) {
+		return nil, usageErr("%s %s: the key is encrypted: set $%s to its password (as for cosign)", flag, path, envCosignPassword)
+	}
 	if err != nil {
 		return nil, usageErr("%s %s: %s", flag, path, oneLine(err.Error()))
 	}
@@ -213,7 +227,7 @@ func cmdPush(ctx context.Context, cio *cmdIO, args []string) error {
 	var df distFlags
 	var keyPath, settings string
 	fs := newFlagSet(cio, "plugin push", "plugin push [flags] PATH oci://REGISTRY/REPOSITORY:TAG\n\nLoads the plugin at PATH to read its manifest, then pushes it as an OCI\nartifact (manifest as config, module as layer) and prints its digest.\nWith --sign, signs it too. A process plugin is pushed for this platform\n("+runtime.GOOS+"/"+runtime.GOARCH+").")
-	fs.StringVar(&keyPath, "sign", "", "sign the pushed artifact with the ed25519 private key `FILE`")
+	fs.StringVar(&keyPath, "sign", "", "sign the pushed artifact with the private key `FILE` (cosign.key, password in $"+envCosignPassword+")")
 	fs.StringVar(&settings, "settings", "", "settings `JSON` to load the plugin with, if its schema requires some")
 	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {
@@ -261,17 +275,35 @@ func cmdPush(ctx context.Context, cio *cmdIO, args []string) error {
 	return nil
 }
 
+// A keyFile is a cosign key (key), or a legacy ed25519 key (legacy),
+// which signs the old codexhost format.
 type keyFile struct {
-	path string
-	key  ed25519.PrivateKey
+	path   string
+	key    *dist.SigningKey
+	legacy ed25519.PrivateKey
+}
+
+func (k *keyFile) id() string {
+	if k.legacy != nil {
+		return dist.KeyID(k.legacy.Public())
+	}
+	return k.key.ID()
 }
 
 func signRef(ctx context.Context, cio *cmdIO, ref dist.Ref, k *keyFile, o *dist.Options) error {
+	if k.legacy != nil {
+		sig, err := dist.SignLegacy(ctx, ref, k.legacy, o)
+		if err != nil {
+			return distErr("sign "+ref.String(), err)
+		}
+		fmt.Fprintf(cio.stdout, "signed %s with legacy ed25519 key %s (%s); signature %s (verifiers need legacy-signatures = true)\n", ref, sig.KeyID, k.path, sig.Digest)
+		return nil
+	}
 	sig, err := dist.Sign(ctx, ref, k.key, o)
 	if err != nil {
 		return distErr("sign "+ref.String(), err)
 	}
-	fmt.Fprintf(cio.stdout, "signed %s with key %s (%s); signature %s\n", ref, sig.KeyID, k.path, sig.Digest)
+	fmt.Fprintf(cio.stdout, "signed %s with key %s (%s): a Sigstore bundle attached as the referrer %s (cosign verify --key accepts it)\n", ref, sig.KeyID, k.path, sig.Digest)
 	return nil
 }
 
@@ -315,19 +347,41 @@ func cmdPull(ctx context.Context, cio *cmdIO, args []string) error {
 func verifiedText(a *dist.Artifact, p *dist.TrustPolicy) string {
 	switch {
 	case a.Verified != nil:
-		return fmt.Sprintf("yes, signed by key %q (%s), trust policy %s", a.Verified.Key, a.Verified.KeyID, p.Path())
+		return "yes, " + signerText(a.Verified, p)
 	case p != nil:
 		return "no: unsigned, allowed by --allow-unsigned"
 	}
 	return fmt.Sprintf("no trust policy; %d signature(s) not checked", len(a.Signatures))
 }
 
+// signerText says who signed, in which format, and which rules that
+// satisfied.
+func signerText(v *dist.Verification, p *dist.TrustPolicy) string {
+	keys := make([]string, len(v.Keys))
+	for i, k := range v.Keys {
+		keys[i] = fmt.Sprintf("%q (%s)", k, v.KeyIDs[i])
+	}
+	formats := make([]string, len(v.Formats))
+	for i, f := range v.Formats {
+		formats[i] = string(f)
+	}
+	return fmt.Sprintf("signed by key %s [%s], rule %s of trust policy %s", strings.Join(keys, ", "), strings.Join(formats, ", "), strings.Join(quoteAll(v.Rules), ", "), p.Path())
+}
+
+func quoteAll(ss []string) []string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return q
+}
+
 // cmdSign: codexhost plugin sign oci://REF|PATH --key KEY.
 func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	var df distFlags
 	var keyPath, settings string
-	fs := newFlagSet(cio, "plugin sign", "plugin sign --key FILE (oci://REF | PATH)\n\nSigns a plugin in a registry (the signature is attached to it as a\nreferrer) or a local plugin file (the signature is written to PATH.sig).")
-	fs.StringVar(&keyPath, "key", "", "ed25519 private key `FILE` (PKCS #8 PEM, from codexhost plugin keygen)")
+	fs := newFlagSet(cio, "plugin sign", "plugin sign --key FILE (oci://REF | PATH)\n\nSigns a plugin as cosign does: in a registry, a Sigstore bundle attached\nas a referrer (cosign sign --key FILE --tlog-upload=false REF); a local\nplugin file, a bundle written to PATH.sig (cosign sign-blob --key FILE\n--bundle PATH.sig PATH). The password of an encrypted key is read from\n$"+envCosignPassword+".")
+	fs.StringVar(&keyPath, "key", "", "private key `FILE`: cosign.key (from codexhost plugin keygen or cosign generate-key-pair) or a PKCS #8 PEM key")
 	fs.StringVar(&settings, "settings", "", "settings `JSON` to load a local plugin with, if its schema requires some")
 	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {
@@ -360,7 +414,14 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	env, err := dist.SignModule(module, rt, m, k.key)
+	var env []byte
+	what := "Sigstore bundle"
+	if k.legacy != nil {
+		env, err = dist.SignStatement(&dist.Statement{Module: dist.Digest(module), Runtime: rt, Name: m.Name, Version: m.Version}, k.legacy)
+		what = "legacy ed25519 signature (verifiers need legacy-signatures = true)"
+	} else {
+		env, err = dist.SignModule(ctx, module, k.key)
+	}
 	if err != nil {
 		return usageErr("sign %s: %v", target, err)
 	}
@@ -368,11 +429,9 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	if err := os.WriteFile(out, env, 0o644); err != nil {
 		return usageErr("write %s: %v", out, err)
 	}
-	fmt.Fprintf(cio.stdout, "signed %s (%s %s, %s) with key %s (%s); signature %s\n", target, termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), dist.Digest(module), keyIDOf(k), k.path, out)
+	fmt.Fprintf(cio.stdout, "signed %s (%s %s, %s, %s) with key %s (%s); %s %s\n", target, termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), rt, dist.Digest(module), k.id(), k.path, what, out)
 	return nil
 }
-
-func keyIDOf(k *keyFile) string { return dist.KeyID(k.key.Public().(ed25519.PublicKey)) }
 
 // cmdVerify: codexhost plugin verify oci://REF|PATH.
 func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
@@ -396,8 +455,11 @@ func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
 		if err != nil {
 			return (&loader{trust: c}).loadErr(target, "", &load.Error{Source: target, Err: err})
 		}
-		fmt.Fprintf(cio.stdout, "verified %s: %s %s (%s), signed by key %q (%s), trust policy %s\n",
-			target, termsafe.Line(v.Statement.Name), termsafe.Line(orNone(v.Statement.Version)), v.Statement.Module, v.Key, v.KeyID, c.policy.Path())
+		b, err := os.ReadFile(target)
+		if err != nil {
+			return usageErr("plugin verify: %v", err)
+		}
+		fmt.Fprintf(cio.stdout, "verified %s (%s): %s\n", target, dist.Digest(b), signerText(v, c.policy))
 		return nil
 	}
 	ref, err := parseRefArg(target)
@@ -413,8 +475,11 @@ func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return distErr(ref.String(), err)
 	}
-	fmt.Fprintf(cio.stdout, "verified %s: %s %s (%s), signed by key %q (%s), trust policy %s, in %v\n",
-		a.Ref, termsafe.Line(a.Config.Manifest.Name), termsafe.Line(orNone(a.Config.Manifest.Version)), a.ModuleDigest, a.Verified.Key, a.Verified.KeyID, c.policy.Path(), time.Since(start).Round(time.Millisecond))
+	if a.Verified == nil {
+		return distErr(ref.String(), fmt.Errorf("%w: %s was not verified", dist.ErrUnsigned, a.Ref))
+	}
+	fmt.Fprintf(cio.stdout, "verified %s: %s %s (%s), %s, in %v\n",
+		a.Ref, termsafe.Line(a.Config.Manifest.Name), termsafe.Line(orNone(a.Config.Manifest.Version)), a.ModuleDigest, signerText(a.Verified, c.policy), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -446,14 +511,15 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 	}
 	type sigOut struct {
 		Digest  string `json:"digest"`
-		KeyID   string `json:"keyid"`
+		Format  string `json:"format"`
+		KeyID   string `json:"keyid,omitempty"`
 		Trusted string `json:"trusted,omitempty"`
 	}
 	sigs := make([]sigOut, len(a.Signatures))
 	for i, sg := range a.Signatures {
-		sigs[i] = sigOut{Digest: sg.Digest, KeyID: sg.KeyID}
+		sigs[i] = sigOut{Digest: sg.Digest, Format: string(sg.Format), KeyID: sg.KeyID}
 		if policy != nil {
-			_, err := policy.Verify([][]byte{sg.Envelope}, &dist.Subject{Repository: ref.Name(), Artifact: a.Ref.Digest,
+			_, err := policy.Verify([]dist.Signature{sg}, &dist.Subject{Repository: ref.Name(), Artifact: a.Ref.Digest,
 				Module: a.ModuleDigest, Name: a.Config.Manifest.Name, Version: a.Config.Manifest.Version})
 			if err != nil {
 				sigs[i].Trusted = "no: " + termsafe.Line(oneLine(err.Error()))
@@ -497,7 +563,7 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 	} else {
 		fmt.Fprintf(w, "signatures:\n")
 		for _, sg := range sigs {
-			fmt.Fprintf(w, "  key %s (%s)", sg.KeyID, sg.Digest)
+			fmt.Fprintf(w, "  %s key %s (%s)", sg.Format, orNone(sg.KeyID), sg.Digest)
 			if sg.Trusted != "" {
 				fmt.Fprintf(w, ": trusted %s", sg.Trusted)
 			}
@@ -509,9 +575,10 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 
 // cmdKeygen: codexhost plugin keygen NAME.
 func cmdKeygen(cio *cmdIO, args []string) error {
-	var force bool
-	fs := newFlagSet(cio, "plugin keygen", "plugin keygen [--force] NAME\n\nWrites a new ed25519 signing key to NAME.key (PKCS #8 PEM, mode 0600)\nand its public key to NAME.pub (for the trust policy), and prints its key ID.")
+	var force, legacy bool
+	fs := newFlagSet(cio, "plugin keygen", "plugin keygen [--force] [--legacy] NAME\n\nWrites a new cosign key pair, as cosign generate-key-pair does: an ECDSA\nP-256 private key encrypted with $"+envCosignPassword+" (empty if unset) to\nNAME.key (mode 0600), and its public key to NAME.pub (for the trust\npolicy, or cosign verify --key NAME.pub), and prints its key ID.")
 	fs.BoolVar(&force, "force", false, "overwrite existing files")
+	fs.BoolVar(&legacy, "legacy", false, "write an unencrypted ed25519 key pair (PKCS #8 PEM), which signs codexhost's legacy format (trust policies need legacy-signatures = true)")
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
 	}
@@ -520,15 +587,25 @@ func cmdKeygen(cio *cmdIO, args []string) error {
 		return usageErr("plugin keygen: want exactly one NAME, got %d arguments", fs.NArg())
 	}
 	name := fs.Arg(0)
-	pub, priv, err := dist.GenerateKey()
-	if err != nil {
-		return err
+	var kb, pb []byte
+	if legacy {
+		pub, priv, err := dist.GenerateKey()
+		if err != nil {
+			return err
+		}
+		if kb, err = dist.MarshalPrivateKey(priv); err != nil {
+			return err
+		}
+		if pb, err = dist.MarshalPublicKey(pub); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if kb, pb, err = dist.GenerateCosignKeyPair([]byte(os.Getenv(envCosignPassword))); err != nil {
+			return err
+		}
 	}
-	kb, err := dist.MarshalPrivateKey(priv)
-	if err != nil {
-		return err
-	}
-	pb, err := dist.MarshalPublicKey(pub)
+	pub, err := dist.ParsePublicKey(pb)
 	if err != nil {
 		return err
 	}

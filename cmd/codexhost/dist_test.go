@@ -220,10 +220,10 @@ func TestLocalPluginSignature(t *testing.T) {
 
 	r = runCmd(t, "plugin", "sign", "--key", e.keyA, policy)
 	require.Equal(t, exitOK, r.code)
-	assert.Contains(t, r.stdout, "signature "+policy+".sig")
+	assert.Contains(t, r.stdout, "Sigstore bundle "+policy+".sig")
 	r = runCmd(t, "plugin", "verify", "--trust-policy", e.policy, policy)
 	require.Equal(t, exitOK, r.code)
-	assert.Contains(t, r.stdout, `deny-rm 1.0.0 (sha256:`+digestOf(t, policy)+`), signed by key "team"`)
+	assert.Contains(t, r.stdout, `(sha256:`+digestOf(t, policy)+`): signed by key "team"`)
 	r = runCmd(t, "run", "--codex", "/nonexistent", "--trust-policy", e.policy, "--plugin", policy, "hi")
 	assert.Equal(t, exitConn, r.code, "verified and loaded; then codex is missing")
 	assert.NotContains(t, r.stderr, "warning")
@@ -397,7 +397,7 @@ func TestRefuseManifestMismatch(t *testing.T) {
 	require.NoError(t, err)
 	keyPEM, err := os.ReadFile(e.keyA)
 	require.NoError(t, err)
-	key, err := dist.ParsePrivateKey(keyPEM)
+	key, err := dist.LoadSigningKey(keyPEM, nil)
 	require.NoError(t, err)
 	// The real manifest, with a description the module does not have.
 	r := runCmd(t, "plugin", "inspect", "--json", policyPlugin(t))

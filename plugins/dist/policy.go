@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -8,58 +9,84 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 )
 
-// A TrustPolicy says which keys may sign which plugins. It is read from a
-// TOML file (docs/distribution.md):
+// A TrustPolicy says which keys must sign which plugins. It is read from a
+// TOML file (docs/distribution.md), and reads like Kubewarden's
+// verification config:
+//
+//	legacy-signatures = false           # also accept codexhost's old ed25519 format
 //
 //	[keys.release]
-//	public-key-file = "release.pub"     # PKIX PEM, relative to this file
+//	public-key-file = "cosign.pub"      # PKIX PEM (cosign.pub), relative to this file
 //
 //	[[rule]]
+//	name = "policies"                   # named in every refusal; default "rule N"
 //	repositories = ["registry.example.com/policies/*"]
-//	plugins = ["deny-*"]                 # plugin names; default: any
-//	keys = ["release"]
-//	local = false                        # also covers local files with a .sig
+//	plugins = ["deny-*"]                # plugin names; default: any
+//	local = false                       # also covers local files with a .sig
+//	keys = ["release"]                  # short for any-of.keys with minimum 1
+//	any-of = { keys = ["a", "b", "c"], minimum = 2 }
+//	all-of = { keys = ["security"] }
 //
-// An artifact verifies when one of its signatures is by a key that a rule
-// covering the artifact's repository and plugin name lists, and the signed
-// statement names this artifact's manifest digest, repository, module
-// digest, name and version. A TrustPolicy is immutable and safe for
-// concurrent use.
+// Every rule that covers an artifact's repository and plugin name must be
+// satisfied: each all-of key has a valid signature of the artifact, and at
+// least minimum (default 1) of the any-of keys do. A signature is valid
+// when it verifies under the key and is about this artifact: its signed
+// subject is the artifact's manifest digest (which pins the config and
+// the module), or for a local file the module's digest. Nothing optional
+// decides: a policy with a covering rule and no signature refuses. A
+// TrustPolicy is immutable and safe for concurrent use.
 type TrustPolicy struct {
-	path  string
-	keys  []policyKey
-	rules []policyRule
+	path   string
+	legacy bool
+	keys   []policyKey
+	rules  []policyRule
 }
 
 type policyKey struct {
 	name string
 	id   string
-	pub  ed25519.PublicKey
+	pub  crypto.PublicKey
+	kv   *keyVerifier
 }
 
 type policyRule struct {
+	name         string
 	repositories []string
 	plugins      []string
-	keys         []string
+	anyOf        []string
+	minimum      int
+	allOf        []string
 	local        bool
+}
+
+type keySet struct {
+	Keys    []string `toml:"keys"`
+	Minimum int      `toml:"minimum"`
 }
 
 // The file's shape.
 type policyFile struct {
-	Keys map[string]struct {
+	Legacy bool `toml:"legacy-signatures"`
+	Keys   map[string]struct {
 		PublicKey     string `toml:"public-key"`
 		PublicKeyFile string `toml:"public-key-file"`
 	} `toml:"keys"`
 	Rules []struct {
+		Name         string   `toml:"name"`
 		Repositories []string `toml:"repositories"`
 		Plugins      []string `toml:"plugins"`
 		Keys         []string `toml:"keys"`
-		Local        bool     `toml:"local"`
+		AnyOf        *keySet  `toml:"any-of"`
+		AllOf        *struct {
+			Keys []string `toml:"keys"`
+		} `toml:"all-of"`
+		Local bool `toml:"local"`
 	} `toml:"rule"`
 }
 
@@ -96,7 +123,7 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("%w: unknown setting %q", ErrBadPolicy, und[0].String())
 	}
-	p := &TrustPolicy{}
+	p := &TrustPolicy{legacy: f.Legacy}
 	names := make([]string, 0, len(f.Keys))
 	for name := range f.Keys {
 		names = append(names, name)
@@ -125,14 +152,46 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: key %q: %v", ErrBadPolicy, name, err)
 		}
-		p.keys = append(p.keys, policyKey{name: name, id: KeyID(pub), pub: pub})
+		kv, err := newKeyVerifier(pub)
+		if err != nil {
+			return nil, fmt.Errorf("%w: key %q: %v", ErrBadPolicy, name, err)
+		}
+		p.keys = append(p.keys, policyKey{name: name, id: KeyID(pub), pub: pub, kv: kv})
 	}
+	names = names[:0]
 	for i, r := range f.Rules {
-		where := fmt.Sprintf("rule %d", i+1)
-		if len(r.Keys) == 0 {
+		where := r.Name
+		if where == "" {
+			where = fmt.Sprintf("rule %d", i+1)
+		}
+		if slices.Contains(names, where) {
+			return nil, fmt.Errorf("%w: two rules are named %q", ErrBadPolicy, where)
+		}
+		names = append(names, where)
+		pr := policyRule{name: where, repositories: r.Repositories, local: r.Local, anyOf: slices.Clone(r.Keys)}
+		if r.AnyOf != nil {
+			pr.anyOf = append(pr.anyOf, r.AnyOf.Keys...)
+			pr.minimum = r.AnyOf.Minimum
+			if len(r.AnyOf.Keys) == 0 {
+				return nil, fmt.Errorf("%w: %s: any-of lists no keys", ErrBadPolicy, where)
+			}
+		}
+		if r.AllOf != nil {
+			if len(r.AllOf.Keys) == 0 {
+				return nil, fmt.Errorf("%w: %s: all-of lists no keys", ErrBadPolicy, where)
+			}
+			pr.allOf = r.AllOf.Keys
+		}
+		if len(pr.anyOf) > 0 && pr.minimum == 0 {
+			pr.minimum = 1
+		}
+		if pr.minimum < 0 || pr.minimum > len(pr.anyOf) {
+			return nil, fmt.Errorf("%w: %s: minimum %d of %d any-of keys", ErrBadPolicy, where, pr.minimum, len(pr.anyOf))
+		}
+		if len(pr.anyOf)+len(pr.allOf) == 0 {
 			return nil, fmt.Errorf("%w: %s lists no keys", ErrBadPolicy, where)
 		}
-		for _, k := range r.Keys {
+		for _, k := range append(slices.Clone(pr.anyOf), pr.allOf...) {
 			if _, ok := f.Keys[k]; !ok {
 				return nil, fmt.Errorf("%w: %s names key %q, which [keys] does not define", ErrBadPolicy, where, k)
 			}
@@ -145,11 +204,11 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 				return nil, fmt.Errorf("%w: %s: bad pattern %q", ErrBadPolicy, where, pat)
 			}
 		}
-		plugins := r.Plugins
-		if len(plugins) == 0 {
-			plugins = []string{"*"}
+		pr.plugins = r.Plugins
+		if len(pr.plugins) == 0 {
+			pr.plugins = []string{"*"}
 		}
-		p.rules = append(p.rules, policyRule{repositories: r.Repositories, plugins: plugins, keys: r.Keys, local: r.Local})
+		p.rules = append(p.rules, pr)
 	}
 	if len(p.rules) == 0 {
 		return nil, fmt.Errorf("%w: no [[rule]]: the policy would trust nothing", ErrBadPolicy)
@@ -215,45 +274,150 @@ func (s *Subject) String() string {
 	return fmt.Sprintf("%s@%s", s.Repository, s.Artifact)
 }
 
-// A Verification is a signature that verified under a policy.
+// A Verification is the outcome of a policy check that passed.
 type Verification struct {
-	// Key is the policy's name for the signing key; KeyID its [KeyID].
+	// Rules are the names of the rules that covered the artifact; each
+	// was satisfied.
+	Rules []string
+	// Keys are the policy's names of the keys whose signatures verified,
+	// sorted; KeyIDs their [KeyID]s, in the same order.
+	Keys, KeyIDs []string
+	// Key and KeyID are Keys[0] and KeyIDs[0].
 	Key, KeyID string
-	// Statement is what the key signed.
-	Statement Statement
+	// Formats are the formats of the signatures that verified.
+	Formats []SignatureFormat
+	// Statement is the signed statement of a legacy signature, or nil.
+	Statement *Statement
 }
 
-// Verify checks envelopes (signature envelopes' JSON) against subj and
-// returns the first that verifies under the policy.
+// Verify checks sigs against subj under the policy: every rule covering
+// subj's repository (or local files) and plugin name must be satisfied by
+// signatures that verify and are about subj.
 //
 // # Errors
 //
-//   - ErrUnsigned: no envelope.
-//   - ErrBadSignature: an envelope by a policy key does not verify, or
-//     its statement is about other content (another artifact, module,
-//     repository, name or version).
-//   - ErrUntrusted: every signature is by a key the policy does not trust
-//     for subj's repository and plugin name (or no rule covers them).
+//   - ErrUntrusted: no rule covers subj; or the signatures that verify do
+//     not satisfy a covering rule (named in the message), because they
+//     are by keys the rule does not list, too few, or the policy does not
+//     accept their format.
+//   - ErrUnsigned: a rule covers subj and there is no signature.
+//   - ErrBadSignature: no rule is satisfied and a signature by a policy
+//     key does not verify, or verifies but is about other content.
 //
-// When several envelopes fail, the error is the most serious one: a bad
-// signature before an untrusted key.
-func (p *TrustPolicy) Verify(envelopes [][]byte, subj *Subject) (*Verification, error) {
-	if len(envelopes) == 0 {
-		return nil, fmt.Errorf("%w: %s has no signature", ErrUnsigned, subj)
-	}
-	var bad, untrusted error
-	for _, b := range envelopes {
-		v, err := p.verifyOne(b, subj)
-		if err == nil {
-			return v, nil
+// The most serious error wins: a bad signature before an untrusted one. A
+// good set of signatures among bad ones verifies.
+func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, error) {
+	var rules []*policyRule
+	for i := range p.rules {
+		if p.rules[i].covers(subj.Repository, subj.Name) {
+			rules = append(rules, &p.rules[i])
 		}
-		if errors.Is(err, ErrUntrusted) {
+	}
+	where := "repository " + subj.Repository
+	if subj.Repository == "" {
+		where = "local files"
+	}
+	if len(sigs) == 0 {
+		return nil, fmt.Errorf("%w: %s has no signature, and trust policy %s requires one", ErrUnsigned, subj, p.displayPath())
+	}
+	if len(rules) == 0 {
+		what := fmt.Sprintf("plugin %q from %s", subj.Name, where)
+		if subj.Name == "" {
+			what = where
+		}
+		return nil, fmt.Errorf("%w: trust policy %s does not trust for %s: no rule covers it", ErrUntrusted, p.displayPath(), what)
+	}
+	var wanted []int // indexes into p.keys of the keys the rules name
+	for i, k := range p.keys {
+		for _, r := range rules {
+			if slices.Contains(r.anyOf, k.name) || slices.Contains(r.allOf, k.name) {
+				wanted = append(wanted, i)
+				break
+			}
+		}
+	}
+	v := &Verification{}
+	valid := map[string]bool{}
+	var bad, untrusted error
+	for i := range sigs {
+		keys, st, err := p.verifySignature(&sigs[i], subj, wanted)
+		for _, k := range keys {
+			if !valid[k] {
+				valid[k] = true
+				v.Formats = append(v.Formats, sigs[i].Format)
+			}
+		}
+		if st != nil && v.Statement == nil {
+			v.Statement = st
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrUntrusted):
 			untrusted = cmpOr(untrusted, err)
-		} else {
+		default:
 			bad = cmpOr(bad, err)
 		}
 	}
-	return nil, cmpOr(bad, untrusted)
+	for _, r := range rules {
+		if err := r.satisfiedBy(valid); err != nil {
+			if bad != nil {
+				return nil, fmt.Errorf("%w (rule %q of trust policy %s)", bad, r.name, p.displayPath())
+			}
+			if untrusted != nil && len(valid) == 0 {
+				return nil, fmt.Errorf("%w (rule %q of trust policy %s)", untrusted, r.name, p.displayPath())
+			}
+			return nil, fmt.Errorf("%w: %s: rule %q of trust policy %s is not satisfied: %v", ErrUntrusted, subj, r.name, p.displayPath(), err)
+		}
+		v.Rules = append(v.Rules, r.name)
+	}
+	for _, k := range p.keys {
+		if valid[k.name] {
+			v.Keys = append(v.Keys, k.name)
+			v.KeyIDs = append(v.KeyIDs, k.id)
+		}
+	}
+	v.Key, v.KeyID = v.Keys[0], v.KeyIDs[0]
+	return v, nil
+}
+
+// satisfiedBy reports why the keys with valid signatures do not satisfy
+// the rule, or nil.
+func (r *policyRule) satisfiedBy(valid map[string]bool) error {
+	var missing []string
+	for _, k := range r.allOf {
+		if !valid[k] {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("all-of needs a signature by %s: none verifies", quoteList(missing))
+	}
+	n := 0
+	for _, k := range r.anyOf {
+		if valid[k] {
+			n++
+		}
+	}
+	if n < r.minimum {
+		have := make([]string, 0, len(valid))
+		for k := range valid {
+			have = append(have, k)
+		}
+		slices.Sort(have)
+		if len(have) == 0 {
+			return fmt.Errorf("it needs %d signature(s) by %s, and no signature verifies under any of them", r.minimum, quoteList(r.anyOf))
+		}
+		return fmt.Errorf("it needs %d signature(s) by %s, and has %d (valid signatures by %s)", r.minimum, quoteList(r.anyOf), n, quoteList(have))
+	}
+	return nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 func cmpOr(a, b error) error {
@@ -263,17 +427,110 @@ func cmpOr(a, b error) error {
 	return b
 }
 
-func (p *TrustPolicy) verifyOne(b []byte, subj *Subject) (*Verification, error) {
+// verifySignature returns the names of the keys among wanted under which
+// sig verifies and is about subj (a signature verifies under at most one
+// key, but nothing here assumes it), and the statement of a legacy one.
+// The error says why it counts for no key.
+func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted []int) ([]string, *Statement, error) {
+	switch sig.Format {
+	case FormatLegacy:
+		if !p.legacy {
+			return nil, nil, fmt.Errorf("%w: %s carries a legacy codexhost ed25519 signature, which trust policy %s does not accept (legacy-signatures = false); sign it again with codexhost plugin sign or cosign sign", ErrUntrusted, subj, p.displayPath())
+		}
+		v, err := p.verifyLegacy(sig.Envelope, subj, wanted)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []string{v.Key}, v.Statement, nil
+	case FormatBundle:
+		b, err := parseBundle(sig.Envelope)
+		if err != nil {
+			return nil, nil, err
+		}
+		digest, image := subj.Artifact, true
+		if subj.Repository == "" {
+			digest, image = subj.Module, false
+		}
+		var keys []string
+		var bad error
+		for _, i := range wanted {
+			k := &p.keys[i]
+			err := k.kv.verifyBundle(b, digest, image)
+			switch {
+			case err == nil:
+				keys = append(keys, k.name)
+			case errors.Is(err, errNotThisKey):
+			default:
+				bad = cmpOr(bad, fmt.Errorf("%w: %s: the Sigstore bundle %s names key %q and does not verify: %v", ErrBadSignature, subj, shortDigest(sig.Digest), k.name, err))
+			}
+		}
+		if len(keys) > 0 {
+			return keys, nil, nil
+		}
+		if bad != nil {
+			return nil, nil, bad
+		}
+		return nil, nil, fmt.Errorf("%w: %s is signed by key %s (Sigstore bundle %s), which trust policy %s does not list for it", ErrUntrusted, subj, orUnnamed(hintKeyID(b.GetVerificationMaterial().GetPublicKey().GetHint())), shortDigest(sig.Digest), p.displayPath())
+	case FormatSigTag:
+		var keys []string
+		var bad error
+		for _, i := range wanted {
+			k := &p.keys[i]
+			signed, err := k.kv.verifySimple(sig.Envelope, sig.Sig)
+			if err != nil {
+				continue // another key's signature: simple signatures carry no key hint
+			}
+			if signed != subj.Artifact {
+				bad = cmpOr(bad, fmt.Errorf("%w: %s: key %q signed %s, not this artifact (a signature of the .sig tag copied from another artifact)", ErrBadSignature, subj, k.name, signed))
+				continue
+			}
+			keys = append(keys, k.name)
+		}
+		if len(keys) > 0 {
+			return keys, nil, nil
+		}
+		if bad != nil {
+			return nil, nil, bad
+		}
+		return nil, nil, fmt.Errorf("%w: %s is signed (cosign .sig tag %s) by a key which trust policy %s does not list for it", ErrUntrusted, subj, shortDigest(sig.Digest), p.displayPath())
+	}
+	return nil, nil, fmt.Errorf("%w: %s: a signature of unknown format %q", ErrBadSignature, subj, sig.Format)
+}
+
+func orUnnamed(id string) string {
+	if id == "" {
+		return "(unnamed)"
+	}
+	return id
+}
+
+func shortDigest(d string) string {
+	if d == "" {
+		return "(file)"
+	}
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+// verifyLegacy checks a codexhost ed25519 envelope, as before cosign
+// compatibility.
+func (p *TrustPolicy) verifyLegacy(b []byte, subj *Subject, wanted []int) (*Verification, error) {
 	env, err := parseEnvelope(b)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(p.keys, func(k policyKey) bool { return k.id == env.KeyID })
+	i := slices.IndexFunc(wanted, func(i int) bool { return p.keys[i].id == env.KeyID })
 	if i < 0 {
-		return nil, fmt.Errorf("%w: %s is signed by key %s, which trust policy %s does not list", ErrUntrusted, subj, env.KeyID, p.displayPath())
+		return nil, fmt.Errorf("%w: %s is signed by key %s, which trust policy %s does not list for it", ErrUntrusted, subj, env.KeyID, p.displayPath())
 	}
-	key := p.keys[i]
-	st, err := openEnvelope(env, key.pub)
+	key := p.keys[wanted[i]]
+	pub, ok := key.pub.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: key %q is not an ed25519 key", ErrBadSignature, key.name)
+	}
+	st, err := openEnvelope(env, pub)
 	if err != nil {
 		return nil, err
 	}
@@ -293,16 +550,7 @@ func (p *TrustPolicy) verifyOne(b []byte, subj *Subject) (*Verification, error) 
 	if subj.Name != "" && (st.Name != subj.Name || st.Version != subj.Version) {
 		return nil, fmt.Errorf("%w: %s: key %q signed plugin %s %s, the artifact says %s %s", ErrBadSignature, subj, key.name, st.Name, st.Version, subj.Name, subj.Version)
 	}
-	for _, r := range p.rules {
-		if r.covers(st.Repository, st.Name) && slices.Contains(r.keys, key.name) {
-			return &Verification{Key: key.name, KeyID: key.id, Statement: *st}, nil
-		}
-	}
-	where := "repository " + st.Repository
-	if st.Repository == "" {
-		where = "local files"
-	}
-	return nil, fmt.Errorf("%w: %s is signed by key %q, which trust policy %s does not trust for plugin %q from %s", ErrUntrusted, subj, key.name, p.displayPath(), st.Name, where)
+	return &Verification{Key: key.name, KeyID: key.id, Statement: st}, nil
 }
 
 func (p *TrustPolicy) displayPath() string {

@@ -2,7 +2,6 @@ package dist_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +25,7 @@ import (
 // "a" for 127.0.0.1:*/policies/*, and the deny-rm example policy.
 type fixture struct {
 	reg        *disttest.Registry
-	a, b       ed25519.PrivateKey
+	a, b       *dist.SigningKey
 	policy     *dist.TrustPolicy
 	module     []byte
 	cfg        dist.Config
@@ -118,7 +117,6 @@ func TestPushSignPullVerifyRun(t *testing.T) {
 	require.Equal(t, d, a.Ref.Digest)
 	require.NotNil(t, a.Verified)
 	require.Equal(t, "a", a.Verified.Key)
-	require.Equal(t, dist.Digest(f.module), a.Verified.Statement.Module)
 	require.Len(t, a.Signatures, 1)
 	require.Equal(t, sig.Digest, a.Signatures[0].Digest)
 	require.Equal(t, f.cfg.Manifest, a.Config.Manifest)
@@ -276,4 +274,31 @@ func TestResolveFromCacheOffline(t *testing.T) {
 	a, err = dist.Resolve(t.Context(), ref.WithDigest(d), o)
 	require.NoError(t, err)
 	require.Equal(t, f.module, a.Module)
+}
+
+// The legacy ed25519 format still signs and verifies through a registry,
+// but only under a policy that says legacy-signatures = true.
+func TestLegacySignatureInRegistry(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	key := legacyKeyFiles(t, dir, "old")
+	ref := f.ref(t, "policies/deny-rm:1.0.0")
+	f.push(t, ref, f.module, &f.cfg)
+	sig, err := dist.SignLegacy(t.Context(), ref, key, &dist.Options{Cache: f.opts(t).Cache})
+	require.NoError(t, err)
+	require.Equal(t, dist.FormatLegacy, sig.Format)
+
+	text := "[keys.old]\npublic-key-file = \"old.pub\"\n[[rule]]\nrepositories = [\"127.0.0.1:*/policies/*\"]\nkeys = [\"old\"]\n"
+	strict := writePolicy(t, dir, text)
+	c, err := dist.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	_, err = dist.Pull(t.Context(), ref, &dist.Options{Cache: c, Policy: strict})
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.ErrorContains(t, err, "legacy-signatures")
+
+	legacyPol := writePolicy(t, dir, "legacy-signatures = true\n"+text)
+	a, err := dist.Pull(t.Context(), ref, &dist.Options{Cache: c, Policy: legacyPol})
+	require.NoError(t, err)
+	require.Equal(t, []dist.SignatureFormat{dist.FormatLegacy}, a.Verified.Formats)
+	require.Equal(t, "deny-rm", a.Verified.Statement.Name)
 }

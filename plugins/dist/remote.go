@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -18,8 +22,6 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
-
-	"github.com/codexhost/codexhost/abi"
 )
 
 // Annotations codexhost sets.
@@ -51,14 +53,22 @@ type Artifact struct {
 	manifest []byte // the image manifest, as fetched
 }
 
-// A Signature is a signature artifact of a plugin.
+// A Signature is a signature of a plugin, verified or not.
 type Signature struct {
-	// Digest is the signature manifest's digest.
+	// Format says what Envelope is.
+	Format SignatureFormat
+	// Digest is the digest of the manifest that carries it: an OCI
+	// referrer, or the image at the sha256-HEX.sig tag. Empty for a
+	// local file's signature.
 	Digest string
-	// KeyID is the key the envelope says signed it (unverified).
+	// KeyID is the key it says signed it ([KeyID]; unverified, and empty
+	// when it does not say).
 	KeyID string
-	// Envelope is the envelope's JSON.
+	// Envelope is the signature: a Sigstore bundle's JSON, a
+	// simple-signing payload (FormatSigTag), or a legacy envelope's JSON.
 	Envelope []byte
+	// Sig is the signature of a simple-signing payload (FormatSigTag).
+	Sig []byte
 }
 
 func (o *Options) orDefaults() (*Options, error) {
@@ -210,10 +220,12 @@ func Resolve(ctx context.Context, ref Ref, opts *Options) (*Artifact, error) {
 	d := ref.Digest
 	if d != "" && o.Cache.Has(d) {
 		a, err := o.open(ref, true)
-		if o.Offline || !(errors.Is(err, ErrNotCached) || errors.Is(err, ErrCorrupt)) {
+		if o.Offline || !(errors.Is(err, ErrNotCached) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsigned)) {
 			return a, err
 		}
-		// Part of it is missing or was corrupt (and removed): fetch it.
+		// Part of it is missing or was corrupt (and removed), or no
+		// signature of it in this repository is cached (the same bytes
+		// may have been pulled from another one): fetch it.
 		if _, ferr := o.fetch(ctx, ref); ferr != nil {
 			return nil, fmt.Errorf("%w; fetching it again failed: %v", err, ferr)
 		}
@@ -306,11 +318,17 @@ func fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 	return b, nil
 }
 
-// fetchSignatures caches the signature artifacts that refer to desc.
+// fetchSignatures caches the signatures of desc: its referrers (codexhost
+// and Sigstore bundle artifacts, through the referrers API or the
+// referrers tag schema) and the image at cosign's sha256-HEX.sig tag.
 func (o *Options) fetchSignatures(ctx context.Context, repo *remote.Repository, ref Ref, desc ocispec.Descriptor) error {
 	var sigs []ocispec.Descriptor
-	err := repo.Referrers(ctx, desc, SignatureArtifactType, func(rs []ocispec.Descriptor) error {
-		sigs = append(sigs, rs...)
+	err := repo.Referrers(ctx, desc, "", func(rs []ocispec.Descriptor) error {
+		for _, r := range rs {
+			if r.ArtifactType == SignatureArtifactType || r.ArtifactType == BundleMediaType {
+				sigs = append(sigs, r)
+			}
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
@@ -319,35 +337,54 @@ func (o *Options) fetchSignatures(ctx context.Context, repo *remote.Repository, 
 	if len(sigs) > maxSignatures {
 		sigs = sigs[:maxSignatures]
 	}
+	subject := desc.Digest.String()
 	for _, sd := range sigs {
 		if sd.MediaType != ocispec.MediaTypeImageManifest {
 			continue
 		}
-		mb, err := fetchBlob(ctx, repo, sd, maxSignatureBytes)
-		if err != nil {
-			return fmt.Errorf("fetch signature %s of %s: %w", sd.Digest, ref, err)
-		}
-		sm, err := parseSignatureManifest(mb, desc.Digest.String())
-		if err != nil {
-			continue // someone else's artifact type; not ours to judge
-		}
-		if _, err := o.Cache.Get(sm.Layers[0].Digest.String()); err != nil {
-			eb, err := fetchBlob(ctx, repo, sm.Layers[0], maxSignatureBytes)
-			if err != nil {
-				return fmt.Errorf("fetch signature %s of %s: %w", sd.Digest, ref, err)
-			}
-			if _, err := o.Cache.Put(sm.Layers[0].Digest.String(), eb); err != nil {
-				return err
-			}
-		}
-		if _, err := o.Cache.Put(sd.Digest.String(), mb); err != nil {
-			return err
-		}
-		if err := o.Cache.addReferrer(ref, desc.Digest.String(), sd.Digest.String()); err != nil {
+		if err := o.fetchSignature(ctx, repo, ref, subject, sd); err != nil {
 			return err
 		}
 	}
-	return nil
+	// cosign's tag: sha256-HEX.sig.
+	tag := strings.Replace(subject, ":", "-", 1) + ".sig"
+	sd, err := repo.Resolve(ctx, tag)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("resolve the signature tag %s of %s: %w", tag, ref, err)
+	}
+	return o.fetchSignature(ctx, repo, ref, subject, sd)
+}
+
+// fetchSignature caches the signature manifest sd of subject and its
+// layers, and records it as a signature of subject.
+func (o *Options) fetchSignature(ctx context.Context, repo *remote.Repository, ref Ref, subject string, sd ocispec.Descriptor) error {
+	mb, err := fetchBlob(ctx, repo, sd, maxSignatureBytes)
+	if err != nil {
+		return fmt.Errorf("fetch signature %s of %s: %w", sd.Digest, ref, err)
+	}
+	sm, _, err := parseSignatureManifest(mb, subject)
+	if err != nil {
+		return nil // someone else's artifact type; not ours to judge
+	}
+	for _, l := range sm.Layers {
+		if _, err := o.Cache.Get(l.Digest.String()); err == nil {
+			continue
+		}
+		eb, err := fetchBlob(ctx, repo, l, maxSignatureBytes)
+		if err != nil {
+			return fmt.Errorf("fetch signature %s of %s: %w", sd.Digest, ref, err)
+		}
+		if _, err := o.Cache.Put(l.Digest.String(), eb); err != nil {
+			return err
+		}
+	}
+	if _, err := o.Cache.Put(sd.Digest.String(), mb); err != nil {
+		return err
+	}
+	return o.Cache.addReferrer(ref, subject, sd.Digest.String())
 }
 
 func parsePluginManifest(b []byte) (*ocispec.Manifest, error) {
@@ -369,18 +406,30 @@ func parsePluginManifest(b []byte) (*ocispec.Manifest, error) {
 	return &m, nil
 }
 
-func parseSignatureManifest(b []byte, subject string) (*ocispec.Manifest, error) {
+// parseSignatureManifest parses a manifest that carries signatures of
+// subject and says in which format. A referrer must name subject; the
+// image at the .sig tag names it in each signed payload instead.
+func parseSignatureManifest(b []byte, subject string) (*ocispec.Manifest, SignatureFormat, error) {
 	var m ocispec.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if m.ArtifactType != SignatureArtifactType || len(m.Layers) != 1 || m.Layers[0].MediaType != SignatureMediaType {
-		return nil, fmt.Errorf("%w: not a signature", ErrNotPlugin)
+	var f SignatureFormat
+	switch {
+	case m.ArtifactType == SignatureArtifactType && len(m.Layers) == 1 && m.Layers[0].MediaType == SignatureMediaType:
+		f = FormatLegacy
+	case (m.ArtifactType == BundleMediaType || m.Config.ArtifactType == BundleMediaType) && len(m.Layers) == 1 && m.Layers[0].MediaType == BundleMediaType:
+		f = FormatBundle
+	case m.Subject == nil && len(m.Layers) > 0 && len(m.Layers) <= maxSignatures &&
+		!slices.ContainsFunc(m.Layers, func(l ocispec.Descriptor) bool { return l.MediaType != simpleSigningMediaType }):
+		return &m, FormatSigTag, nil
+	default:
+		return nil, "", fmt.Errorf("%w: not a signature", ErrNotPlugin)
 	}
 	if m.Subject == nil || m.Subject.Digest.String() != subject {
-		return nil, fmt.Errorf("%w: signature of another artifact", ErrBadSignature)
+		return nil, "", fmt.Errorf("%w: signature of another artifact", ErrBadSignature)
 	}
-	return &m, nil
+	return &m, f, nil
 }
 
 // open reads the artifact with ref.Digest from the cache, checks every
@@ -423,15 +472,30 @@ func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
 		if err != nil {
 			return nil, err
 		}
-		sm, err := parseSignatureManifest(mb, ref.Digest)
+		sm, format, err := parseSignatureManifest(mb, ref.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("cached signature %s of %s: %w", sd, ref, err)
 		}
-		env, err := c.Get(sm.Layers[0].Digest.String())
-		if err != nil {
-			return nil, err
+		for _, l := range sm.Layers {
+			env, err := c.Get(l.Digest.String())
+			if err != nil {
+				return nil, err
+			}
+			sg := Signature{Format: format, Digest: sd, Envelope: env}
+			switch format {
+			case FormatLegacy:
+				sg.KeyID = sm.Annotations[annotationKeyID]
+			case FormatBundle:
+				if b, err := parseBundle(env); err == nil {
+					sg.KeyID = hintKeyID(b.GetVerificationMaterial().GetPublicKey().GetHint())
+				}
+			case FormatSigTag:
+				if sg.Sig, err = base64.StdEncoding.DecodeString(l.Annotations[annotationCosignSig]); err != nil {
+					continue
+				}
+			}
+			a.Signatures = append(a.Signatures, sg)
 		}
-		a.Signatures = append(a.Signatures, Signature{Digest: sd, KeyID: sm.Annotations[annotationKeyID], Envelope: env})
 	}
 	if load && a.Config.Runtime == RuntimeProcess && (a.Config.OS != runtime.GOOS || a.Config.Arch != runtime.GOARCH) {
 		return nil, fmt.Errorf("%w: %s is a process plugin for %s/%s, this is %s/%s", ErrWrongPlatform, ref, a.Config.OS, a.Config.Arch, runtime.GOOS, runtime.GOARCH)
@@ -439,11 +503,7 @@ func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
 	if o.Policy == nil {
 		return a, nil
 	}
-	envs := make([][]byte, len(a.Signatures))
-	for i, s := range a.Signatures {
-		envs[i] = s.Envelope
-	}
-	v, err := o.Policy.Verify(envs, &Subject{
+	v, err := o.Policy.Verify(a.Signatures, &Subject{
 		Repository: ref.Name(), Artifact: ref.Digest, Module: a.ModuleDigest,
 		Name: a.Config.Manifest.Name, Version: a.Config.Manifest.Version,
 	})
@@ -453,26 +513,48 @@ func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The bytes returned are the bytes the statement names.
-	if v.Statement.Module != Digest(a.Module) {
+	// The bytes returned are the bytes a legacy statement names (a
+	// Sigstore signature names the manifest, which names them).
+	if v.Statement != nil && v.Statement.Module != Digest(a.Module) {
 		return nil, fmt.Errorf("%w: %s: the module is not the signed one", ErrDigestMismatch, ref)
 	}
 	a.Verified = v
 	return a, nil
 }
 
-// Sign signs the artifact ref names with key and attaches the signature to
-// it in the registry (a referrer of its manifest). The statement binds the
-// manifest digest, the repository, the module digest, and the plugin's
-// name and version as its config states them. Signing is deterministic:
-// signing the same artifact with the same key again pushes nothing new.
-func Sign(ctx context.Context, ref Ref, key ed25519.PrivateKey, opts *Options) (*Signature, error) {
-	o, err := opts.orDefaults()
+// Sign signs the artifact ref names with key as `cosign sign --key` does
+// and attaches the signature to it in the registry: a Sigstore bundle
+// whose DSSE statement names the manifest digest, in a referrer manifest
+// (found through the referrers API, or the referrers tag schema on
+// registries without it). The manifest digest pins the config (the
+// plugin's name and version) and the module.
+func Sign(ctx context.Context, ref Ref, key *SigningKey, opts *Options) (*Signature, error) {
+	o, a, err := pullForSigning(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
-	o.Policy = nil
-	a, err := Pull(ctx, ref, o)
+	bundle, err := signImageBundle(ctx, key, a.Ref.Digest)
+	if err != nil {
+		return nil, err
+	}
+	// As cosign v3 writes it (pkg/oci/remote WriteAttestationNewBundleFormat).
+	d, err := o.attach(ctx, ref, a, BundleMediaType, BundleMediaType, bundle, map[string]string{
+		ocispec.AnnotationCreated: time.Now().UTC().Format(time.RFC3339),
+		annotationBundleKind:      "dsse-envelope",
+		annotationBundlePred:      CosignSignPredicateType,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Signature{Format: FormatBundle, Digest: d, KeyID: key.ID(), Envelope: bundle}, nil
+}
+
+// SignLegacy signs the artifact ref names in codexhost's old ed25519
+// format, for runners not yet migrated (their trust policies must say
+// legacy-signatures = true). The statement binds the manifest digest, the
+// repository, the module digest, and the plugin's name and version.
+func SignLegacy(ctx context.Context, ref Ref, key ed25519.PrivateKey, opts *Options) (*Signature, error) {
+	o, a, err := pullForSigning(ctx, ref, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -483,53 +565,81 @@ func Sign(ctx context.Context, ref Ref, key ed25519.PrivateKey, opts *Options) (
 	if err != nil {
 		return nil, err
 	}
-	repo, err := o.repository(ref)
+	keyID := KeyID(key.Public())
+	d, err := o.attach(ctx, ref, a, SignatureArtifactType, SignatureMediaType, env, map[string]string{annotationKeyID: keyID})
 	if err != nil {
 		return nil, err
 	}
-	envDesc := content.NewDescriptorFromBytes(SignatureMediaType, env)
-	keyID := KeyID(key.Public().(ed25519.PublicKey))
+	return &Signature{Format: FormatLegacy, Digest: d, KeyID: keyID, Envelope: env}, nil
+}
+
+func pullForSigning(ctx context.Context, ref Ref, opts *Options) (*Options, *Artifact, error) {
+	o, err := opts.orDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Policy = nil
+	a, err := Pull(ctx, ref, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, a, nil
+}
+
+// attach pushes a referrer manifest of a whose one layer is sig, caches
+// it, and returns its digest.
+func (o *Options) attach(ctx context.Context, ref Ref, a *Artifact, artifactType, layerType string, sig []byte, annotations map[string]string) (string, error) {
+	repo, err := o.repository(ref)
+	if err != nil {
+		return "", err
+	}
+	layer := content.NewDescriptorFromBytes(layerType, sig)
+	config := ocispec.DescriptorEmptyJSON
+	if artifactType == BundleMediaType {
+		config.ArtifactType = BundleMediaType
+	}
 	subject := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, a.manifest)
 	man := ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
 		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: SignatureArtifactType,
-		Config:       ocispec.DescriptorEmptyJSON,
-		Layers:       []ocispec.Descriptor{envDesc},
+		ArtifactType: artifactType,
+		Config:       config,
+		Layers:       []ocispec.Descriptor{layer},
 		Subject:      &subject,
-		Annotations:  map[string]string{annotationKeyID: keyID},
+		Annotations:  annotations,
 	}
 	manJSON, err := json.Marshal(&man)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := pushBlob(ctx, repo, ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data); err != nil {
-		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+		return "", fmt.Errorf("push signature to %s: %w", ref, err)
 	}
-	if err := pushBlob(ctx, repo, envDesc, env); err != nil {
-		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+	if err := pushBlob(ctx, repo, layer, sig); err != nil {
+		return "", fmt.Errorf("push signature to %s: %w", ref, err)
 	}
 	manDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageManifest, manJSON)
+	manDesc.ArtifactType = artifactType
 	if err := repo.Push(ctx, manDesc, bytes.NewReader(manJSON)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return nil, fmt.Errorf("push signature to %s: %w", ref, err)
+		return "", fmt.Errorf("push signature to %s: %w", ref, err)
 	}
 	// Cache it, so that an offline resolve sees it.
-	for _, b := range [][]byte{env, manJSON} {
+	for _, b := range [][]byte{sig, manJSON} {
 		if _, err := o.Cache.Put("", b); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
 	if err := o.Cache.addReferrer(ref, a.Ref.Digest, manDesc.Digest.String()); err != nil {
-		return nil, err
+		return "", err
 	}
-	return &Signature{Digest: manDesc.Digest.String(), KeyID: keyID, Envelope: env}, nil
+	return manDesc.Digest.String(), nil
 }
 
-// SignModule signs a local plugin file: the statement names only the
-// module's digest and the plugin's runtime, name and version (from m). The
-// envelope belongs next to the file, in SignatureFile(path).
-func SignModule(module []byte, rt Runtime, m *abi.Manifest, key ed25519.PrivateKey) ([]byte, error) {
-	return SignStatement(&Statement{Module: Digest(module), Runtime: rt, Name: m.Name, Version: m.Version}, key)
+// SignModule signs a local plugin file's module bytes as `cosign sign-blob
+// --key KEY --bundle PATH.sig` does, and returns the Sigstore bundle's
+// JSON, which belongs next to the file in SignatureFile(path).
+func SignModule(ctx context.Context, module []byte, key *SigningKey) ([]byte, error) {
+	return signBlobBundle(ctx, key, module)
 }
 
 // SignatureFile is where the signature of the local plugin file path is

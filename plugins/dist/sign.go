@@ -2,17 +2,23 @@ package dist
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
-// GenerateKey returns a new ed25519 key pair.
+// GenerateKey returns a new ed25519 key pair (codexhost plugin keygen
+// --legacy; such a key signs cosign-compatible signatures too).
 func GenerateKey() (ed25519.PublicKey, ed25519.PrivateKey, error) {
 	return ed25519.GenerateKey(rand.Reader)
 }
@@ -54,29 +60,30 @@ func ParsePrivateKey(b []byte) (ed25519.PrivateKey, error) {
 	return ek, nil
 }
 
-// ParsePublicKey decodes an ed25519 PKIX PEM public key.
-func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
+// ParsePublicKey decodes a PKIX PEM public key ("PUBLIC KEY", as
+// cosign.pub and `openssl pkey -pubout` write it): ECDSA, RSA or ed25519.
+func ParsePublicKey(b []byte) (crypto.PublicKey, error) {
 	blk, _ := pem.Decode(b)
 	if blk == nil || blk.Type != "PUBLIC KEY" {
-		return nil, fmt.Errorf("%w: want a PEM \"PUBLIC KEY\" block (PKIX ed25519)", ErrBadKey)
+		return nil, fmt.Errorf("%w: want a PEM \"PUBLIC KEY\" block (PKIX, as in cosign.pub)", ErrBadKey)
 	}
-	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	k, err := cryptoutils.UnmarshalPEMToPublicKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKey, err)
 	}
-	ek, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: a %T, want ed25519", ErrBadKey, k)
+	switch k.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
+		return k, nil
 	}
-	return ek, nil
+	return nil, fmt.Errorf("%w: a %T public key", ErrBadKey, k)
 }
 
 // KeyID identifies a public key: "sha256:" and the hex sha256 of its PKIX
-// DER encoding (the same for the same key, whatever file it is in).
-func KeyID(key ed25519.PublicKey) string {
+// DER encoding (the same for the same key, whatever file it is in; the hex
+// form of the hint cosign puts in a keyed bundle).
+func KeyID(key crypto.PublicKey) string {
 	der, err := x509.MarshalPKIXPublicKey(key)
 	if err != nil {
-		// An ed25519.PublicKey always marshals; a wrong length does not.
 		return "sha256:invalid"
 	}
 	sum := sha256.Sum256(der)

@@ -342,7 +342,7 @@ func (s *Set) loadFile(ctx context.Context, path, pin string, o *plugins.Options
 	}
 	if verified != nil {
 		m := p.Manifest()
-		if st := &verified.Statement; m.Name != st.Name || m.Version != st.Version {
+		if st := verified.Statement; st != nil && (m.Name != st.Name || m.Version != st.Version) {
 			_ = p.Close(context.Background())
 			return nil, &Error{Source: path, Runtime: rt, Err: fmt.Errorf("%w: it says it is %s %s, its signature is for %s %s",
 				ErrNotAsSigned, m.Name, m.Version, st.Name, st.Version)}
@@ -451,15 +451,15 @@ func VerifyFile(policy *dist.TrustPolicy, path string) (*dist.Verification, erro
 }
 
 func verifyFile(policy *dist.TrustPolicy, path, hexDigest string) (*dist.Verification, error) {
-	var envs [][]byte
+	var sigs []dist.Signature
 	sig, err := os.ReadFile(dist.SignatureFile(path))
 	switch {
 	case err == nil:
-		envs = [][]byte{sig}
+		sigs = []dist.Signature{dist.ParseSignatureFile(sig)}
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
-	v, err := policy.Verify(envs, &dist.Subject{Module: "sha256:" + hexDigest})
+	v, err := policy.Verify(sigs, &dist.Subject{Module: "sha256:" + hexDigest})
 	if err != nil {
 		return nil, trustErr(err)
 	}

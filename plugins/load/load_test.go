@@ -114,13 +114,14 @@ func TestSettingsCheckedAtLoad(t *testing.T) {
 }
 
 // With a trust policy, a local file loads only with a signature by a
-// trusted key, for the name and version it describes itself with.
+// trusted key: a Sigstore bundle over its bytes (cosign sign-blob
+// --bundle PATH.sig).
 func TestTrustPolicyLocalFile(t *testing.T) {
 	path := refFile(t)
 	dir := t.TempDir()
-	pub, key, err := dist.GenerateKey()
+	kb, pb, err := dist.GenerateCosignKeyPair([]byte("pw"))
 	require.NoError(t, err)
-	pb, err := dist.MarshalPublicKey(pub)
+	key, err := dist.LoadSigningKey(kb, []byte("pw"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "team.pub"), pb, 0o644))
 	policy, err := dist.ParseTrustPolicy([]byte("[keys.team]\npublic-key-file = \"team.pub\"\n[[rule]]\nkeys = [\"team\"]\nlocal = true\n"), dir)
@@ -136,33 +137,58 @@ func TestTrustPolicyLocalFile(t *testing.T) {
 
 	module, err := os.ReadFile(path)
 	require.NoError(t, err)
-	sign := func(name, version string) {
-		env, err := dist.SignModule(module, dist.RuntimeWasm, &abi.Manifest{Name: name, Version: version}, key)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(dist.SignatureFile(path), env, 0o644))
-	}
-	sign("ref", "1.0.0")
+	sig, err := dist.SignModule(t.Context(), module, key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dist.SignatureFile(path), sig, 0o644))
 	p, err = newSet(t, &load.Options{Trust: policy}).Load(t.Context(), path, refOpts)
 	require.NoError(t, err)
 	require.NotNil(t, p.Verified)
 	assert.Equal(t, "team", p.Verified.Key)
 	v, err := load.VerifyFile(policy, path)
 	require.NoError(t, err)
-	assert.Equal(t, "ref", v.Statement.Name)
+	assert.Equal(t, []string{"team"}, v.Keys)
+
+	// Signed by a key the policy does not list.
+	okb, _, err := dist.GenerateCosignKeyPair(nil)
+	require.NoError(t, err)
+	otherKey, err := dist.LoadSigningKey(okb, nil)
+	require.NoError(t, err)
+	sig, err = dist.SignModule(t.Context(), module, otherKey)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dist.SignatureFile(path), sig, 0o644))
+	_, err = newSet(t, &load.Options{Trust: policy, AllowUnsigned: true}).Load(t.Context(), path, refOpts)
+	require.ErrorIs(t, err, load.ErrUntrusted)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+}
+
+// A legacy ed25519 signature (legacy-signatures = true) names the plugin
+// too: a module that describes itself otherwise is refused.
+func TestTrustPolicyLocalFileLegacy(t *testing.T) {
+	path := refFile(t)
+	dir := t.TempDir()
+	pub, key, err := dist.GenerateKey()
+	require.NoError(t, err)
+	pb, err := dist.MarshalPublicKey(pub)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "team.pub"), pb, 0o644))
+	policy, err := dist.ParseTrustPolicy([]byte("legacy-signatures = true\n[keys.team]\npublic-key-file = \"team.pub\"\n[[rule]]\nkeys = [\"team\"]\nlocal = true\n"), dir)
+	require.NoError(t, err)
+	module, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sign := func(name, version string) {
+		env, err := dist.SignStatement(&dist.Statement{Module: dist.Digest(module), Runtime: dist.RuntimeWasm, Name: name, Version: version}, key)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(dist.SignatureFile(path), env, 0o644))
+	}
+	sign("ref", "1.0.0")
+	p, err := newSet(t, &load.Options{Trust: policy}).Load(t.Context(), path, refOpts)
+	require.NoError(t, err)
+	assert.Equal(t, "team", p.Verified.Key)
+	assert.Equal(t, "ref", p.Verified.Statement.Name)
 
 	sign("other", "1.0.0")
 	_, err = newSet(t, &load.Options{Trust: policy}).Load(t.Context(), path, refOpts)
 	require.ErrorIs(t, err, load.ErrNotAsSigned)
-
-	// Signed by a key the policy does not list.
-	_, otherKey, err := dist.GenerateKey()
-	require.NoError(t, err)
-	env, err := dist.SignModule(module, dist.RuntimeWasm, &abi.Manifest{Name: "ref", Version: "1.0.0"}, otherKey)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(dist.SignatureFile(path), env, 0o644))
-	_, err = newSet(t, &load.Options{Trust: policy, AllowUnsigned: true}).Load(t.Context(), path, refOpts)
-	require.ErrorIs(t, err, load.ErrUntrusted)
-	require.ErrorIs(t, err, dist.ErrUntrusted)
 }
 
 // An oci:// tag with neither a trust policy nor a pin is refused before

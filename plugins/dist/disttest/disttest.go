@@ -197,3 +197,69 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// EnvCosignBin names the cosign executable the interop tests run, instead
+// of the one `make cosign` builds into .cache/bin/cosign.
+const EnvCosignBin = "CODEXHOST_COSIGN_BIN"
+
+// Cosign returns the path of the real cosign CLI that `make cosign` builds
+// from the module proxy (tools/cosign pins its version) into
+// .cache/bin/cosign of this repository, or $CODEXHOST_COSIGN_BIN. It skips
+// the test when there is none, and fails it under CI (CI=true), where
+// `make test` builds it.
+func Cosign(t testing.TB) string {
+	t.Helper()
+	if b := os.Getenv(EnvCosignBin); b != "" {
+		return b
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "tools", "cosign", "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("disttest.Cosign: no tools/cosign/go.mod above the working directory")
+		}
+		dir = parent
+	}
+	bin := filepath.Join(dir, ".cache", "bin", "cosign")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is missing (run `make cosign`); the cosign interop tests must run in CI", bin)
+	}
+	t.Skipf("%s is missing; run `make cosign`", bin)
+	return ""
+}
+
+// RunCosign runs cosign with args, offline from any Sigstore service and
+// from the user's files: HOME and TUF_ROOT are temporary directories, and
+// password is $COSIGN_PASSWORD. It returns the combined output and the
+// exit error.
+func RunCosign(t testing.TB, password string, args ...string) (string, error) {
+	t.Helper()
+	bin := Cosign(t)
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "HOME="+home, "TUF_ROOT="+filepath.Join(home, "tuf"),
+		"COSIGN_PASSWORD="+password, "COSIGN_YES=true", "DOCKER_CONFIG="+filepath.Join(home, "docker"))
+	out, err := cmd.CombinedOutput()
+	t.Logf("cosign %s → %v\n%s", strings.Join(args, " "), err, out)
+	return string(out), err
+}
+
+// CosignSignArgs are the flags of a keyed `cosign sign` with no Sigstore
+// service: no signing config from TUF, no transparency log upload, HTTP to
+// the loopback registry.
+var CosignSignArgs = []string{"--use-signing-config=false", "--tlog-upload=false", "--allow-http-registry", "--yes"}
+
+// CosignVerifyArgs are the flags of a keyed `cosign verify` with no
+// transparency log.
+var CosignVerifyArgs = []string{"--insecure-ignore-tlog", "--allow-http-registry"}
