@@ -268,8 +268,12 @@ var errNotThisKey = errors.New("signed by another key")
 // (a DSSE in-toto statement with the sign predicate); otherwise it is a
 // signature of a file with that digest.
 func (kv *keyVerifier) verifyBundle(b *sgbundle.Bundle, digest string, image bool) error {
-	if pk := b.GetVerificationMaterial().GetPublicKey(); pk != nil && pk.GetHint() != "" && pk.GetHint() != kv.hint {
+	vm := b.GetVerificationMaterial()
+	if pk := vm.GetPublicKey(); pk != nil && pk.GetHint() != "" && pk.GetHint() != kv.hint {
 		return errNotThisKey
+	}
+	if vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil {
+		return errNotThisKey // keyless: it counts only for an identity
 	}
 	algo, hexDigest, _ := strings.Cut(digest, ":")
 	raw, err := hex.DecodeString(hexDigest)
@@ -280,6 +284,13 @@ func (kv *keyVerifier) verifyBundle(b *sgbundle.Bundle, digest string, image boo
 	if err != nil {
 		return err
 	}
+	return checkStatement(res, image)
+}
+
+// checkStatement says whether a verified bundle is a signature of an OCI
+// artifact (image: a DSSE in-toto statement with cosign's sign predicate)
+// or of a file (a message signature).
+func checkStatement(res *verify.VerificationResult, image bool) error {
 	if image {
 		if res.Statement == nil {
 			return errors.New("a message signature, not a signature of an OCI artifact")

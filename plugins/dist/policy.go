@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // A TrustPolicy says which keys must sign which plugins. It is read from a
@@ -42,10 +43,18 @@ import (
 // decides: a policy with a covering rule and no signature refuses. A
 // TrustPolicy is immutable and safe for concurrent use.
 type TrustPolicy struct {
-	path   string
-	legacy bool
-	keys   []policyKey
-	rules  []policyRule
+	path       string
+	legacy     bool
+	keys       []policyKey
+	identities []policyIdentity
+	rules      []policyRule
+}
+
+// A policyIdentity is a keyless signer: a certificate identity and OIDC
+// issuer, checked against the policy's trusted root.
+type policyIdentity struct {
+	name string
+	iv   *identityVerifier
 }
 
 type policyKey struct {
@@ -66,26 +75,66 @@ type policyRule struct {
 }
 
 type keySet struct {
-	Keys    []string `toml:"keys"`
-	Minimum int      `toml:"minimum"`
+	Keys       []string `toml:"keys"`
+	Identities []string `toml:"identities"`
+	Minimum    int      `toml:"minimum"`
+}
+
+type allSet struct {
+	Keys       []string `toml:"keys"`
+	Identities []string `toml:"identities"`
+}
+
+func (s *keySet) keys() []string {
+	if s == nil {
+		return nil
+	}
+	return s.Keys
+}
+
+func (s *keySet) identities() []string {
+	if s == nil {
+		return nil
+	}
+	return s.Identities
+}
+
+func (s *allSet) keys() []string {
+	if s == nil {
+		return nil
+	}
+	return s.Keys
+}
+
+func (s *allSet) identities() []string {
+	if s == nil {
+		return nil
+	}
+	return s.Identities
 }
 
 // The file's shape.
 type policyFile struct {
-	Legacy bool `toml:"legacy-signatures"`
-	Keys   map[string]struct {
+	Legacy      bool   `toml:"legacy-signatures"`
+	TrustedRoot string `toml:"trusted-root"`
+	Keys        map[string]struct {
 		PublicKey     string `toml:"public-key"`
 		PublicKeyFile string `toml:"public-key-file"`
 	} `toml:"keys"`
+	Identities map[string]struct {
+		Issuer        string `toml:"issuer"`
+		IssuerRegexp  string `toml:"issuer-regexp"`
+		Subject       string `toml:"subject"`
+		SubjectRegexp string `toml:"subject-regexp"`
+	} `toml:"identities"`
 	Rules []struct {
 		Name         string   `toml:"name"`
 		Repositories []string `toml:"repositories"`
 		Plugins      []string `toml:"plugins"`
 		Keys         []string `toml:"keys"`
+		Identities   []string `toml:"identities"`
 		AnyOf        *keySet  `toml:"any-of"`
-		AllOf        *struct {
-			Keys []string `toml:"keys"`
-		} `toml:"all-of"`
+		AllOf        *allSet  `toml:"all-of"`
 		Local bool `toml:"local"`
 	} `toml:"rule"`
 }
@@ -158,6 +207,35 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 		}
 		p.keys = append(p.keys, policyKey{name: name, id: KeyID(pub), pub: pub, kv: kv})
 	}
+	var tm root.TrustedMaterial
+	if f.TrustedRoot != "" {
+		rp := f.TrustedRoot
+		if !filepath.IsAbs(rp) {
+			rp = filepath.Join(dir, rp)
+		}
+		if tm, err = loadTrustedRoot(rp); err != nil {
+			return nil, fmt.Errorf("%w: trusted-root %s: %v", ErrBadPolicy, f.TrustedRoot, err)
+		}
+	}
+	names = names[:0]
+	for name := range f.Identities {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if _, ok := f.Keys[name]; ok {
+			return nil, fmt.Errorf("%w: %q names both a key and an identity", ErrBadPolicy, name)
+		}
+		id := f.Identities[name]
+		if tm == nil {
+			return nil, fmt.Errorf("%w: identity %q: a keyless identity needs trusted-root = \"FILE\" (a Sigstore trusted_root.json; codexhost trust refresh writes one)", ErrBadPolicy, name)
+		}
+		iv, err := newIdentityVerifier(tm, id.Issuer, id.IssuerRegexp, id.Subject, id.SubjectRegexp)
+		if err != nil {
+			return nil, fmt.Errorf("%w: identity %q: %v", ErrBadPolicy, name, err)
+		}
+		p.identities = append(p.identities, policyIdentity{name: name, iv: iv})
+	}
 	names = names[:0]
 	for i, r := range f.Rules {
 		where := r.Name
@@ -168,19 +246,29 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 			return nil, fmt.Errorf("%w: two rules are named %q", ErrBadPolicy, where)
 		}
 		names = append(names, where)
-		pr := policyRule{name: where, repositories: r.Repositories, local: r.Local, anyOf: slices.Clone(r.Keys)}
+		pr := policyRule{name: where, repositories: r.Repositories, local: r.Local, anyOf: slices.Concat(r.Keys, r.Identities)}
 		if r.AnyOf != nil {
-			pr.anyOf = append(pr.anyOf, r.AnyOf.Keys...)
+			pr.anyOf = slices.Concat(pr.anyOf, r.AnyOf.Keys, r.AnyOf.Identities)
 			pr.minimum = r.AnyOf.Minimum
-			if len(r.AnyOf.Keys) == 0 {
-				return nil, fmt.Errorf("%w: %s: any-of lists no keys", ErrBadPolicy, where)
+			if len(r.AnyOf.Keys)+len(r.AnyOf.Identities) == 0 {
+				return nil, fmt.Errorf("%w: %s: any-of lists no keys or identities", ErrBadPolicy, where)
 			}
 		}
 		if r.AllOf != nil {
-			if len(r.AllOf.Keys) == 0 {
-				return nil, fmt.Errorf("%w: %s: all-of lists no keys", ErrBadPolicy, where)
+			if len(r.AllOf.Keys)+len(r.AllOf.Identities) == 0 {
+				return nil, fmt.Errorf("%w: %s: all-of lists no keys or identities", ErrBadPolicy, where)
 			}
-			pr.allOf = r.AllOf.Keys
+			pr.allOf = slices.Concat(r.AllOf.Keys, r.AllOf.Identities)
+		}
+		for _, k := range slices.Concat(r.Keys, r.AnyOf.keys(), r.AllOf.keys()) {
+			if _, ok := f.Keys[k]; !ok {
+				return nil, fmt.Errorf("%w: %s names key %q, which [keys] does not define", ErrBadPolicy, where, k)
+			}
+		}
+		for _, k := range slices.Concat(r.Identities, r.AnyOf.identities(), r.AllOf.identities()) {
+			if _, ok := f.Identities[k]; !ok {
+				return nil, fmt.Errorf("%w: %s names identity %q, which [identities] does not define", ErrBadPolicy, where, k)
+			}
 		}
 		if len(pr.anyOf) > 0 && pr.minimum == 0 {
 			pr.minimum = 1
@@ -190,11 +278,6 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 		}
 		if len(pr.anyOf)+len(pr.allOf) == 0 {
 			return nil, fmt.Errorf("%w: %s lists no keys", ErrBadPolicy, where)
-		}
-		for _, k := range append(slices.Clone(pr.anyOf), pr.allOf...) {
-			if _, ok := f.Keys[k]; !ok {
-				return nil, fmt.Errorf("%w: %s names key %q, which [keys] does not define", ErrBadPolicy, where, k)
-			}
 		}
 		if len(r.Repositories) == 0 && !r.Local {
 			return nil, fmt.Errorf("%w: %s covers nothing: give repositories, or local = true", ErrBadPolicy, where)
@@ -280,7 +363,9 @@ type Verification struct {
 	// was satisfied.
 	Rules []string
 	// Keys are the policy's names of the keys whose signatures verified,
-	// sorted; KeyIDs their [KeyID]s, in the same order.
+	// sorted, then of the identities whose keyless signatures verified,
+	// sorted; KeyIDs their [KeyID]s, in the same order (for an identity,
+	// "keyless:" and the certificate's subject).
 	Keys, KeyIDs []string
 	// Key and KeyID are Keys[0] and KeyIDs[0].
 	Key, KeyID string
@@ -288,6 +373,9 @@ type Verification struct {
 	Formats []SignatureFormat
 	// Statement is the signed statement of a legacy signature, or nil.
 	Statement *Statement
+	// Keyless are the keyless signatures that verified, in the order of
+	// the signatures.
+	Keyless []KeylessSigner
 }
 
 // Verify checks sigs against subj under the policy: every rule covering
@@ -336,11 +424,20 @@ func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, er
 			}
 		}
 	}
+	var wantedIDs []int // indexes into p.identities
+	for i, id := range p.identities {
+		for _, r := range rules {
+			if slices.Contains(r.anyOf, id.name) || slices.Contains(r.allOf, id.name) {
+				wantedIDs = append(wantedIDs, i)
+				break
+			}
+		}
+	}
 	v := &Verification{}
 	valid := map[string]bool{}
 	var bad, untrusted error
 	for i := range sigs {
-		keys, st, err := p.verifySignature(&sigs[i], subj, wanted)
+		keys, st, err := p.verifySignature(&sigs[i], subj, wanted, wantedIDs, v)
 		for _, k := range keys {
 			if !valid[k] {
 				valid[k] = true
@@ -374,6 +471,13 @@ func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, er
 		if valid[k.name] {
 			v.Keys = append(v.Keys, k.name)
 			v.KeyIDs = append(v.KeyIDs, k.id)
+		}
+	}
+	for _, id := range p.identities {
+		if valid[id.name] {
+			i := slices.IndexFunc(v.Keyless, func(s KeylessSigner) bool { return s.Identity == id.name })
+			v.Keys = append(v.Keys, id.name)
+			v.KeyIDs = append(v.KeyIDs, "keyless:"+v.Keyless[i].Subject)
 		}
 	}
 	v.Key, v.KeyID = v.Keys[0], v.KeyIDs[0]
@@ -427,11 +531,12 @@ func cmpOr(a, b error) error {
 	return b
 }
 
-// verifySignature returns the names of the keys among wanted under which
-// sig verifies and is about subj (a signature verifies under at most one
-// key, but nothing here assumes it), and the statement of a legacy one.
-// The error says why it counts for no key.
-func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted []int) ([]string, *Statement, error) {
+// verifySignature returns the names of the keys among wanted, and of the
+// identities among wantedIDs, under which sig verifies and is about subj
+// (a signature verifies under at most one key, but nothing here assumes
+// it), and the statement of a legacy one; it appends keyless signers to
+// v.Keyless. The error says why it counts for no key or identity.
+func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wantedIDs []int, v *Verification) ([]string, *Statement, error) {
 	switch sig.Format {
 	case FormatLegacy:
 		if !p.legacy {
@@ -464,11 +569,35 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted []in
 				bad = cmpOr(bad, fmt.Errorf("%w: %s: the Sigstore bundle %s names key %q and does not verify: %v", ErrBadSignature, subj, shortDigest(sig.Digest), k.name, err))
 			}
 		}
+		var other *KeylessSigner
+		for _, i := range wantedIDs {
+			id := &p.identities[i]
+			signer, err := id.iv.verifyBundle(b, digest, image)
+			switch {
+			case err == nil:
+				keys = append(keys, id.name)
+				signer.Identity = id.name
+				v.Keyless = append(v.Keyless, signer)
+			case errors.Is(err, errNoCertificate):
+			case errors.Is(err, errNotThisIdentity):
+				other = &signer
+			default:
+				bad = cmpOr(bad, fmt.Errorf("%w: %s: the keyless Sigstore bundle %s is for identity %q and does not verify: %v", ErrBadSignature, subj, shortDigest(sig.Digest), id.name, err))
+			}
+		}
 		if len(keys) > 0 {
 			return keys, nil, nil
 		}
 		if bad != nil {
 			return nil, nil, bad
+		}
+		if other == nil {
+			if leaf, err := bundleLeaf(b); err == nil {
+				other = &KeylessSigner{Subject: leaf.SubjectAlternativeName, Issuer: leaf.Issuer}
+			}
+		}
+		if other != nil {
+			return nil, nil, fmt.Errorf("%w: %s is signed keyless by %s (issuer %s) (Sigstore bundle %s), an identity which trust policy %s does not list for it", ErrUntrusted, subj, other.Subject, other.Issuer, shortDigest(sig.Digest), p.displayPath())
 		}
 		return nil, nil, fmt.Errorf("%w: %s is signed by key %s (Sigstore bundle %s), which trust policy %s does not list for it", ErrUntrusted, subj, orUnnamed(hintKeyID(b.GetVerificationMaterial().GetPublicKey().GetHint())), shortDigest(sig.Digest), p.displayPath())
 	case FormatSigTag:
