@@ -135,7 +135,7 @@ type policyFile struct {
 		Identities   []string `toml:"identities"`
 		AnyOf        *keySet  `toml:"any-of"`
 		AllOf        *allSet  `toml:"all-of"`
-		Local bool `toml:"local"`
+		Local        bool     `toml:"local"`
 	} `toml:"rule"`
 }
 
