@@ -43,6 +43,7 @@ func init() {
 		{path: "plugin sign", args: "--key KEY oci://REF|PATH", summary: "sign a published or local plugin", run: cmdSign},
 		{path: "plugin verify", args: "[--trust-policy FILE] oci://REF|PATH", summary: "verify a plugin's signatures", run: cmdVerify},
 		{path: "plugin keygen", args: "NAME", summary: "make a signing key pair", run: func(_ context.Context, cio *cmdIO, args []string) error { return cmdKeygen(cio, args) }},
+		{path: "trust refresh", args: "[--out FILE] [--mirror URL]", summary: "fetch the Sigstore trusted root for keyless verification (network)", run: cmdTrustRefresh},
 		{path: "policy explain", args: "[--cwd DIR] RULES_FILE 'CMD'", summary: "what the rule policy makes of a command line", run: cmdPolicyExplain},
 		{path: "audit verify", args: "[--prev HASH] FILE...", summary: "check the hash chain of a decision audit log", run: cmdAuditVerify},
 		{path: "agent serve", args: "[--codex-home DIR] SCRIPT", summary: "serve an offline agent script for codex (no account, no network)", run: cmdAgentServe},

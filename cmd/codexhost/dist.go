@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -357,15 +358,27 @@ func verifiedText(a *dist.Artifact, p *dist.TrustPolicy) string {
 // signerText says who signed, in which format, and which rules that
 // satisfied.
 func signerText(v *dist.Verification, p *dist.TrustPolicy) string {
-	keys := make([]string, len(v.Keys))
+	var keys, ids []string
 	for i, k := range v.Keys {
-		keys[i] = fmt.Sprintf("%q (%s)", k, v.KeyIDs[i])
+		if j := slices.IndexFunc(v.Keyless, func(s dist.KeylessSigner) bool { return s.Identity == k }); j >= 0 {
+			// Who signed, when, and which transparency-log entry.
+			ids = append(ids, fmt.Sprintf("%q: %s", k, termsafe.Line(v.Keyless[j].String())))
+			continue
+		}
+		keys = append(keys, fmt.Sprintf("%q (%s)", k, v.KeyIDs[i]))
+	}
+	var by []string
+	if len(keys) > 0 {
+		by = append(by, "key "+strings.Join(keys, ", "))
+	}
+	if len(ids) > 0 {
+		by = append(by, "keyless identity "+strings.Join(ids, ", "))
 	}
 	formats := make([]string, len(v.Formats))
 	for i, f := range v.Formats {
 		formats[i] = string(f)
 	}
-	return fmt.Sprintf("signed by key %s [%s], rule %s of trust policy %s", strings.Join(keys, ", "), strings.Join(formats, ", "), strings.Join(quoteAll(v.Rules), ", "), p.Path())
+	return fmt.Sprintf("signed by %s [%s], rule %s of trust policy %s", strings.Join(by, " and "), strings.Join(formats, ", "), strings.Join(quoteAll(v.Rules), ", "), p.Path())
 }
 
 func quoteAll(ss []string) []string {
