@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/plugins/dist/disttest"
 )
 
 // trust refresh reaches the network, which tests here do not have: these
@@ -42,4 +44,42 @@ func TestTrustRefreshOfflineFails(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Dir(out))
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "no temporary file left")
+}
+
+// plugin verify of a local plugin signed keyless (cosign sign-blob
+// --bundle, by sigstore-go's virtual Sigstore): it names the identity,
+// the log's time and the entry's index; another subject is refused,
+// naming the rule.
+func TestVerifyKeylessLocalPlugin(t *testing.T) {
+	sg := disttest.NewSigstore(t)
+	plugin := policyPlugin(t)
+	module, err := os.ReadFile(plugin)
+	require.NoError(t, err)
+	const (
+		issuer  = "https://token.actions.githubusercontent.com"
+		subject = "https://github.com/org/policies/.github/workflows/release.yml@refs/heads/main"
+	)
+	policy := filepath.Join(sg.Dir, "trust.toml")
+	require.NoError(t, os.WriteFile(policy, []byte(`trusted-root = "trusted_root.json"
+[identities.ci]
+issuer = "`+issuer+`"
+subject = "`+subject+`"
+[[rule]]
+name = "ci signs local plugins"
+local = true
+identities = ["ci"]
+`), 0o644))
+
+	require.NoError(t, os.WriteFile(plugin+".sig", sg.SignBlob(t, subject, issuer, module), 0o644))
+	r := runCmd(t, "plugin", "verify", "--trust-policy", policy, plugin)
+	require.Equal(t, exitOK, r.code)
+	assert.Contains(t, r.stdout, `signed by keyless identity "ci": `+subject+` (issuer `+issuer+`) at `)
+	assert.Contains(t, r.stdout, ", tlog index ")
+	assert.Contains(t, r.stdout, `rule "ci signs local plugins"`)
+
+	require.NoError(t, os.WriteFile(plugin+".sig", sg.SignBlob(t, subject+"-fork", issuer, module), 0o644))
+	r = runCmd(t, "plugin", "verify", "--trust-policy", policy, plugin)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "signed keyless by "+subject+"-fork")
+	assert.Contains(t, r.stderr, `rule "ci signs local plugins"`)
 }
