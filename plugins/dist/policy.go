@@ -21,9 +21,14 @@ import (
 // verification config:
 //
 //	legacy-signatures = false           # also accept codexhost's old ed25519 format
+//	trusted-root = "trusted_root.json"  # Sigstore trusted root, for identities
 //
 //	[keys.release]
 //	public-key-file = "cosign.pub"      # PKIX PEM (cosign.pub), relative to this file
+//
+//	[identities.ci]                     # keyless: certificate identity and issuer
+//	issuer = "https://token.actions.githubusercontent.com"
+//	subject-regexp = "https://github\\.com/org/.*"  # or subject; anchored
 //
 //	[[rule]]
 //	name = "policies"                   # named in every refusal; default "rule N"
@@ -32,11 +37,15 @@ import (
 //	local = false                       # also covers local files with a .sig
 //	keys = ["release"]                  # short for any-of.keys with minimum 1
 //	any-of = { keys = ["a", "b", "c"], minimum = 2 }
-//	all-of = { keys = ["security"] }
+//	all-of = { keys = ["security"], identities = ["ci"] }
 //
 // Every rule that covers an artifact's repository and plugin name must be
-// satisfied: each all-of key has a valid signature of the artifact, and at
-// least minimum (default 1) of the any-of keys do. A signature is valid
+// satisfied: each all-of key or identity has a valid signature of the
+// artifact, and at least minimum (default 1) of the any-of ones do. A
+// keyless signature is valid for an identity when sigstore-go verifies it
+// against the trusted root (certificate chain, at least one transparency-
+// log entry, the certificate valid at a verified log or timestamp time)
+// and its certificate names the identity's issuer and subject. A signature is valid
 // when it verifies under the key and is about this artifact: its signed
 // subject is the artifact's manifest digest (which pins the config and
 // the module), or for a local file the module's digest. Nothing optional
@@ -145,8 +154,11 @@ type policyFile struct {
 //
 //   - ErrBadPolicy: the file does not parse, has a key it does not know
 //     (a typo must not weaken the policy silently), names a key file that
-//     is missing or not an ed25519 public key, has a rule without keys or
-//     without repositories (and not local), or a bad pattern.
+//     is missing or not a public key, has an identity without a
+//     trusted-root (or a trusted-root that does not load), an identity
+//     without exactly one issuer and one subject setting, a rule without
+//     keys or identities or without repositories (and not local), or a
+//     bad pattern.
 //   - an fs error if the file cannot be read.
 func LoadTrustPolicy(path string) (*TrustPolicy, error) {
 	b, err := os.ReadFile(path)
