@@ -155,6 +155,27 @@ func TestKeylessKeyedBundleIsNoIdentity(t *testing.T) {
 	require.ErrorIs(t, err, dist.ErrUntrusted)
 }
 
+// A keyless bundle never satisfies a key, even in a policy without
+// identities: it is refused as signed by an unlisted identity.
+func TestKeylessBundleIsNoKey(t *testing.T) {
+	v := disttest.NewSigstore(t)
+	key := newCosignKey(t)
+	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(key.Public())
+	require.NoError(t, err)
+	p, err := dist.ParseTrustPolicy([]byte(`
+[keys.release]
+public-key = """`+string(pubPEM)+`"""
+[[rule]]
+repositories = ["registry.example.com/policies/*"]
+keys = ["release"]
+`), v.Dir)
+	require.NoError(t, err)
+	subj, d := imageSubject("manifest")
+	_, err = p.Verify(bundleSig(v.SignImage(t, ciSubject, ciIssuer, d, disttest.KeylessOptions{})), subj)
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.ErrorContains(t, err, "signed keyless by "+ciSubject+" (issuer "+ciIssuer+")")
+}
+
 func newCosignKey(t *testing.T) *dist.SigningKey {
 	t.Helper()
 	priv, _, err := dist.GenerateCosignKeyPair([]byte("pw"))
