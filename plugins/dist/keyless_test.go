@@ -342,3 +342,35 @@ identities = ["ci"]
 `), v.Dir)
 	require.ErrorIs(t, err, dist.ErrBadPolicy)
 }
+
+// A keyless bundle attached as a referrer on the real registry, as cosign
+// sign attaches one: Pull verifies it under the identity, and refuses a
+// bundle of another subject.
+func TestKeylessPulledFromRegistry(t *testing.T) {
+	f := newFixture(t)
+	v := disttest.NewSigstore(t)
+	f.policy = mustPolicy(t, v, `
+[identities.ci]
+issuer = "`+ciIssuer+`"
+subject = "`+ciSubject+`"
+[[rule]]
+name = "ci signs policies"
+repositories = ["127.0.0.1:*/policies/*"]
+identities = ["ci"]
+`)
+	ref := f.ref(t, "policies/deny-rm:1.0.0")
+	d := f.push(t, ref, f.module, &f.cfg)
+	f.attachBundle(t, ref, v.SignImage(t, ciSubject, ciIssuer, d, disttest.KeylessOptions{}))
+	a, err := dist.Pull(t.Context(), ref, f.opts(t))
+	require.NoError(t, err)
+	require.Equal(t, []string{"ci"}, a.Verified.Keys)
+	require.Len(t, a.Verified.Keyless, 1)
+	require.Equal(t, ciSubject, a.Verified.Keyless[0].Subject)
+
+	ref2 := f.ref(t, "policies/forked:1.0.0")
+	d2 := f.push(t, ref2, f.module, &f.cfg)
+	f.attachBundle(t, ref2, v.SignImage(t, ciSubject+"-fork", ciIssuer, d2, disttest.KeylessOptions{}))
+	_, err = dist.Pull(t.Context(), ref2, f.opts(t))
+	require.ErrorIs(t, err, dist.ErrUntrusted)
+	require.ErrorContains(t, err, `rule "ci signs policies"`)
+}
