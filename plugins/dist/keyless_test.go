@@ -366,6 +366,7 @@ identities = ["ci"]
 	require.Equal(t, []string{"ci"}, a.Verified.Keys)
 	require.Len(t, a.Verified.Keyless, 1)
 	require.Equal(t, ciSubject, a.Verified.Keyless[0].Subject)
+	require.Equal(t, "keyless:"+ciSubject, a.Signatures[0].KeyID)
 
 	ref2 := f.ref(t, "policies/forked:1.0.0")
 	d2 := f.push(t, ref2, f.module, &f.cfg)

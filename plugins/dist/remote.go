@@ -62,7 +62,8 @@ type Signature struct {
 	// local file's signature.
 	Digest string
 	// KeyID is the key it says signed it ([KeyID]; unverified, and empty
-	// when it does not say).
+	// when it does not say), or for a keyless bundle "keyless:" and the
+	// subject its certificate names (unverified too).
 	KeyID string
 	// Envelope is the signature: a Sigstore bundle's JSON, a
 	// simple-signing payload (FormatSigTag), or a legacy envelope's JSON.
@@ -488,6 +489,9 @@ func (o *Options) open(ref Ref, load bool) (*Artifact, error) {
 			case FormatBundle:
 				if b, err := parseBundle(env); err == nil {
 					sg.KeyID = hintKeyID(b.GetVerificationMaterial().GetPublicKey().GetHint())
+					if leaf, err := bundleLeaf(b); err == nil {
+						sg.KeyID = "keyless:" + leaf.SubjectAlternativeName
+					}
 				}
 			case FormatSigTag:
 				if sg.Sig, err = base64.StdEncoding.DecodeString(l.Annotations[annotationCosignSig]); err != nil {
