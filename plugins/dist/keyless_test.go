@@ -101,6 +101,11 @@ func TestKeylessRefusals(t *testing.T) {
 			// observer timestamp is the log's, 30 minutes from now.
 			return v.SignImage(t, ciSubject, ciIssuer, d, disttest.KeylessOptions{At: time.Now().Add(30 * time.Minute), NoTimestamps: true})
 		}, subj, dist.ErrBadSignature, "integrated time outside certificate validity"},
+		{"another Sigstore instance", func() []byte {
+			// The identity is right, but neither its Fulcio CA nor its
+			// Rekor log is in the pinned trusted root.
+			return disttest.NewSigstore(t).SignImage(t, ciSubject, ciIssuer, d, disttest.KeylessOptions{})
+		}, subj, dist.ErrBadSignature, `for identity "ci" and does not verify`},
 		{"no tlog entry", func() []byte {
 			return v.SignImage(t, ciSubject, ciIssuer, d, disttest.KeylessOptions{NoTlog: true})
 		}, subj, dist.ErrBadSignature, "no transparency-log entry"},
