@@ -21,8 +21,8 @@ timestamp authorities) through its TUF repository, verified from the TUF
 root embedded in codexhost (sigstore-go's), and writes it to FILE for a
 trust policy's trusted-root = "FILE". This is the only step of keyless
 verification that uses the network; verification never refreshes the file
-by itself. As: cosign trusted-root ... / sigstore-go's TUF client. The TUF
-metadata is cached in ~/.sigstore/root, as cosign does.`)
+by itself. The TUF metadata is cached in ~/.sigstore/root, as cosign
+initialize caches it.`)
 	out := fs.String("out", "trusted_root.json", "write the trusted root to `FILE`")
 	mirror := fs.String("mirror", tuf.DefaultMirror, "`URL` of the public-good TUF repository or a mirror of it")
 	if err := parseFlags(cio, fs, args); err != nil {
