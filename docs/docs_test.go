@@ -5,7 +5,8 @@
 // that write files do not touch the checkout), with:
 //
 //   - PATH starting with a GOBIN that holds a codexhost built from the
-//     copy (a `go install ./cmd/codexhost` in the docs lands there too);
+//     checkout (once, for every file; a `go install ./cmd/codexhost` in
+//     the docs lands there too);
 //   - CODEX_HOME pointing at a fake model that answers every turn, so a
 //     plain `codexhost run "…"` works without an account or a network;
 //   - HOME and XDG_CONFIG_HOME in a scratch directory;
@@ -151,6 +152,9 @@ func copyRepo(t *testing.T, root, dir string) {
 
 var ran, skipped, written atomic.Int64
 
+// codexhostBin is the codexhost that TestDocs builds once.
+var codexhostBin string
+
 // bashInternal matches the lines of `declare -p` that a later block must
 // not set again: read-only variables and bash's own state. Every other
 // variable, exported or not, carries over to the next block, as in one
@@ -191,6 +195,14 @@ func TestDocs(t *testing.T) {
 		disttest.StartRegistryOn(t, "127.0.0.1:5000")
 	}
 
+	// codexhost, built once from the checkout the copies are made of, for
+	// every file's PATH (a build per copy compiled it once per file).
+	codexhostBin = filepath.Join(t.TempDir(), "codexhost")
+	build := exec.Command("go", "build", "-o", codexhostBin, "./cmd/codexhost")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "build codexhost: %s", out)
+
 	t.Run("files", func(t *testing.T) {
 		for _, f := range files {
 			rel, _ := filepath.Rel(root, f)
@@ -220,10 +232,9 @@ func runFile(t *testing.T, root, rel string, blocks []block, modelURL string) {
 		require.NoError(t, os.MkdirAll(d, 0o755))
 	}
 	require.NoError(t, hosttest.WriteCodexHome(codexHome, modelURL, &hosttest.CodexHomeOptions{OmitApprovalPolicy: true}))
-	build := exec.Command("go", "build", "-o", filepath.Join(gobin, "codexhost"), "./cmd/codexhost")
-	build.Dir = repo
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build codexhost: %s", out)
+	bin, err := os.ReadFile(codexhostBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(gobin, "codexhost"), bin, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(state, "cwd"), []byte(repo), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(state, "env"), nil, 0o644))
 
