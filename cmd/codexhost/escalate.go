@@ -83,7 +83,7 @@ func (h *terminalHuman) Escalate(ctx context.Context, e *chain.Escalation) (abi.
 	if forSession {
 		choices = "[a]ccept once, accept for the [s]ession, [d]ecline, [c]ancel the turn"
 	}
-	what := oneLine(summarize(e))
+	what := oneLine(e.Summary)
 	reason := ""
 	if e.Reason != "" {
 		reason = ": " + termsafe.Line(e.Reason)
@@ -132,24 +132,4 @@ func offersForSession(e *chain.Escalation) bool {
 	return len(r.AvailableDecisions) == 0 || slices.ContainsFunc(r.AvailableDecisions, func(o abi.DecisionOption) bool {
 		return o.Decision == abi.AcceptForSession && len(o.Amendment) == 0 && o.NetworkRule == nil
 	})
-}
-
-// summarize is what the question shows of the request: the command, the
-// changed files, or the permissions asked for.
-func summarize(e *chain.Escalation) string {
-	r := e.Request
-	switch r.Kind {
-	case abi.ApprovalCommand:
-		return r.Command
-	case abi.ApprovalFileChange:
-		var paths []string
-		for _, c := range r.Changes {
-			paths = append(paths, c.Kind+":"+c.Path)
-		}
-		return strings.Join(paths, " ")
-	}
-	if r.Reason != "" {
-		return r.Reason
-	}
-	return r.Method
 }

@@ -34,7 +34,7 @@ func pipeHuman(t *testing.T) (*terminalHuman, *os.File, *syncBuffer) {
 }
 
 func escalation(cmd, plugin, reason string, offered ...abi.DecisionOption) *chain.Escalation {
-	return &chain.Escalation{Plugin: plugin, Reason: reason, Request: &host.ApprovalRequest{
+	return &chain.Escalation{Plugin: plugin, Reason: reason, Summary: cmd, Request: &host.ApprovalRequest{
 		Method:          "item/commandExecution/requestApproval",
 		ApprovalRequest: &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: cmd, AvailableDecisions: offered}}}
 }

@@ -94,6 +94,9 @@ type Escalation struct {
 	Request *host.ApprovalRequest
 	// Plugin asked, with Reason.
 	Plugin, Reason string
+	// Summary is the request in one line, as the decision record has it:
+	// the command, the changed files, or the permissions asked for.
+	Summary string
 }
 
 // A Chain answers app-server's requests with plugins. It implements
@@ -276,7 +279,7 @@ func (c *Chain) escalate(ctx context.Context, s *pluginSet, rec *DecisionRecord,
 	if c.opts.Escalate == nil {
 		return fallback("no one to ask")
 	}
-	d, err := c.opts.Escalate(ctx, &Escalation{Request: req, Plugin: plugin, Reason: reason})
+	d, err := c.opts.Escalate(ctx, &Escalation{Request: req, Plugin: plugin, Reason: reason, Summary: rec.Summary})
 	switch {
 	case err != nil:
 		c.opts.Logger.Warn("codexhost: escalation failed; the fallback decides", "plugin", plugin, "err", err)
