@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
@@ -218,12 +219,23 @@ func TestRunAskPromptsOnTheTerminal(t *testing.T) {
 			case <-asked:
 			case c := <-code:
 				t.Fatalf("the run ended (exit %d) without asking:\n%s", c, screen.String())
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("never asked:\n%s", screen.String())
 			}
 			_, err = io.WriteString(ptm, tc.answer+"\n")
 			require.NoError(t, err)
-			got := <-code
+			var got int
+			select {
+			case got = <-code:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the run did not end after the answer:\n%s", screen.String())
+			}
 			require.NoError(t, pts.Close())
-			<-copied
+			select {
+			case <-copied: // every copy of the terminal is closed
+			case <-time.After(time.Minute):
+				t.Fatalf("the terminal stays open after the run: a file descriptor leaked:\n%s", screen.String())
+			}
 			out := screen.String()
 			t.Logf("terminal:\n%s", out)
 			assert.Equal(t, tc.code, got)

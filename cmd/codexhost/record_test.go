@@ -101,7 +101,15 @@ func TestCtrlCInterruptsTheTurn(t *testing.T) {
 	_, err = model.WaitRequests(reached, 1)
 	require.NoError(t, err, "the turn reached the model")
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	err = cmd.Wait()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err = <-waited:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-waited
+		t.Fatalf("codexhost did not exit after SIGINT:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)

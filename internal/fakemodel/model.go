@@ -202,7 +202,7 @@ func (m *Model) record(r *http.Request, body []byte) (*ModelRequest, Reply) {
 	m.scriptMu.Lock()
 	defer m.scriptMu.Unlock()
 	m.mu.Lock()
-	req := parseModelRequest(len(m.requests), r, body)
+	req := parseModelRequest(len(m.requests), r, body, m.closing)
 	m.requests = append(m.requests, req)
 	close(m.arrived)
 	m.arrived = make(chan struct{})

@@ -28,6 +28,12 @@ type ModelRequest struct {
 	// ParseError is set when Body is not a JSON object of the expected
 	// shape; the other parsed fields are then empty.
 	ParseError error
+	// Closed is closed when the model server starts to close
+	// (Model.Close). Close waits for every Script call to return, so a
+	// script that blocks (to gate a turn on a test's progress) must also
+	// return when Closed is: otherwise a test that fails before it opens
+	// its gate hangs in its cleanup.
+	Closed <-chan struct{}
 }
 
 // InputItem is the common part of a Responses API input item.
@@ -79,8 +85,8 @@ type requestBody struct {
 	} `json:"tools"`
 }
 
-func parseModelRequest(seq int, r *http.Request, body []byte) *ModelRequest {
-	req := &ModelRequest{Seq: seq, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+func parseModelRequest(seq int, r *http.Request, body []byte, closed <-chan struct{}) *ModelRequest {
+	req := &ModelRequest{Seq: seq, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Closed: closed}
 	var b requestBody
 	if err := json.Unmarshal(body, &b); err != nil {
 		req.ParseError = err
