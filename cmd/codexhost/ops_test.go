@@ -281,7 +281,10 @@ func gatedTurn(first, second string) (script hosttest.Script, secondAsked, open 
 	return hosttest.ScriptFunc(func(r *hosttest.ModelRequest) hosttest.Reply {
 		if n.Add(1) == 2 {
 			close(secondAsked)
-			<-open
+			select {
+			case <-open:
+			case <-r.Closed: // the test failed before it opened the gate
+			}
 		}
 		return steps.Reply(r)
 	}), secondAsked, open
@@ -363,6 +366,13 @@ interval = "50ms"
 	// Valid new rules: swapped in.
 	require.NoError(t, os.WriteFile(rulesPath, []byte(echoRulesFile("decline", "echo is forbidden now")), 0o644))
 	a.waitStderr(t, `codexhost: reloaded \S+ \(file changed\): plugin set 2: rules@`)
+
+	// An emptied configuration file (a write caught half way, or a
+	// mistake) would mean no plugins: it is refused, and set 2 stays to
+	// decline the second echo.
+	require.NoError(t, os.WriteFile(cfg, nil, 0o644))
+	m = a.waitStderr(t, `codexhost: reload of \S+ \(file changed\) failed; still using plugin set 2: (.*)\n`)
+	assert.True(t, strings.HasPrefix(m[1], "the file is empty"), m[1])
 	close(open)
 
 	assert.Equal(t, exitDeclined, a.wait(t))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,6 +42,12 @@ type reloader struct {
 	watched []string
 	stats   map[string]fileStat
 	sum     [32]byte
+	// pending is the hash of a changed content seen at the last poll and
+	// not yet reloaded: a change is reloaded once its content has stayed
+	// the same for one poll interval, so that a file being written (an
+	// editor or os.WriteFile truncates it first) is never loaded half
+	// written. Zero when nothing is pending.
+	pending [32]byte
 
 	hup     chan os.Signal
 	stop    chan struct{}
@@ -52,6 +59,9 @@ type reloader struct {
 	drainTimeout  time.Duration
 	reloadTimeout time.Duration
 }
+
+// errEmptyConfig refuses the reload of an empty configuration file.
+var errEmptyConfig = errors.New("the file is empty (written but not yet filled?); an empty configuration is not applied on reload: write the keys, or `render = \"exec\"` alone to run without plugins")
 
 type fileStat struct {
 	size  int64
@@ -127,7 +137,8 @@ func snapshot(files []string) (map[string]fileStat, [32]byte) {
 }
 
 // changed reports whether a watched file's content changed since the last
-// reload attempt: cheap stats every poll, a hash only when one changed.
+// reload attempt and has then stayed the same for one poll: cheap stats
+// every poll, a hash only when one changed or a change is pending.
 func (r *reloader) changed() bool {
 	same := true
 	for _, p := range r.watched {
@@ -143,14 +154,20 @@ func (r *reloader) changed() bool {
 			same = false
 		}
 	}
-	if same {
+	if same && r.pending == ([32]byte{}) {
 		return false
 	}
 	stats, sum := snapshot(r.watched)
 	r.stats = stats
-	if sum == r.sum {
-		return false // touched, not changed
+	switch {
+	case sum == r.sum:
+		r.pending = [32]byte{} // touched, or changed back: nothing to do
+		return false
+	case sum != r.pending:
+		r.pending = sum // changed: reload if it is the same at the next poll
+		return false
 	}
+	r.pending = [32]byte{}
 	return true
 }
 
@@ -161,6 +178,7 @@ func (r *reloader) reload(why string) {
 	// Whatever happens, this content has been tried: do not retry it on
 	// every poll.
 	r.stats, r.sum = snapshot(r.watched)
+	r.pending = [32]byte{}
 	ctx, cancel := context.WithTimeout(context.Background(), r.reloadTimeout)
 	defer cancel()
 	go func() {
@@ -176,6 +194,13 @@ func (r *reloader) reload(why string) {
 		if r.m != nil {
 			r.reloads.Observe(false)
 		}
+	}
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+		// An empty file is valid TOML, and as a configuration it means no
+		// plugins: more often a write in progress than a wish. A reload
+		// never drops every plugin on an empty file.
+		fail(errEmptyConfig)
+		return
 	}
 	f, err := config.Load(path)
 	if err != nil {
