@@ -176,8 +176,8 @@ func (c *Chain) finish(rec *DecisionRecord, start time.Time, answer json.RawMess
 	}
 }
 
-func newRecord(start time.Time, s *pluginSet, hook abi.Hook, method, thread, turn, item string) *DecisionRecord {
-	return &DecisionRecord{Time: start, Hook: hook, Method: method, ThreadID: thread, TurnID: turn, ItemID: item, Generation: s.gen}
+func newRecord(ctx context.Context, start time.Time, s *pluginSet, hook abi.Hook, method, thread, turn, item string) *DecisionRecord {
+	return &DecisionRecord{ctx: ctx, Time: start, Hook: hook, Method: method, ThreadID: thread, TurnID: turn, ItemID: item, Generation: s.gen}
 }
 
 // restrictiveness orders decisions for DenyWins.
@@ -203,7 +203,7 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 	start := time.Now()
 	s := c.acquire()
 	defer s.release()
-	rec := newRecord(start, s, abi.HookApproval, req.Method, req.ThreadID, req.TurnID, req.ItemID)
+	rec := newRecord(ctx, start, s, abi.HookApproval, req.Method, req.ThreadID, req.TurnID, req.ItemID)
 	rec.ApprovalKind = req.Kind
 	rec.Summary = approvalSummary(req.ApprovalRequest)
 	payload, err := json.Marshal(req.ApprovalRequest)
@@ -410,7 +410,7 @@ func (c *Chain) UserInput(ctx context.Context, req *host.UserInputRequest) (*abi
 	start := time.Now()
 	s := c.acquire()
 	defer s.release()
-	rec := newRecord(start, s, abi.HookToolInput, req.Method, req.ThreadID, req.TurnID, req.ItemID)
+	rec := newRecord(ctx, start, s, abi.HookToolInput, req.Method, req.ThreadID, req.TurnID, req.ItemID)
 	for _, q := range req.Questions {
 		rec.Summary += q.Question + " "
 	}
@@ -470,7 +470,7 @@ func (c *Chain) ToolCall(ctx context.Context, req *host.ToolCallRequest) (*abi.T
 	start := time.Now()
 	s := c.acquire()
 	defer s.release()
-	rec := newRecord(start, s, abi.HookToolCall, req.Method, req.ThreadID, req.TurnID, req.CallID)
+	rec := newRecord(ctx, start, s, abi.HookToolCall, req.Method, req.ThreadID, req.TurnID, req.CallID)
 	rec.Summary = req.Tool
 	var resp *abi.ToolCallResponse
 	m, ok := s.tools[req.Tool]

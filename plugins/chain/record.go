@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -118,4 +119,18 @@ type DecisionRecord struct {
 	// Generation is the generation of the plugin set that answered
 	// ([Chain.Generation]).
 	Generation uint64
+
+	ctx context.Context
+}
+
+// Context returns the context of the request the record describes, as the
+// chain's handler method received it: its deadline, values and trace span
+// (the audit log's OTLP stream attaches the span's ids to the record). It
+// is never nil; for a record the chain did not make, it is
+// context.Background().
+func (r *DecisionRecord) Context() context.Context {
+	if r.ctx == nil {
+		return context.Background()
+	}
+	return r.ctx
 }
