@@ -73,6 +73,10 @@ type Options struct {
 	// Logger receives write failures, at error level. Default:
 	// slog.Default(), so that a failing audit log is never silent.
 	Logger *slog.Logger
+	// Stream, if set, is sent every record once it is on disk, with its
+	// prev and hash (see [Stream]). A record whose write failed is not
+	// sent. The Log does not own the Stream: shut it down after Close.
+	Stream *Stream
 }
 
 // A Log is an append-only JSON-lines file of decisions. It is safe for
@@ -323,7 +327,8 @@ func (l *Log) Record(rec *chain.DecisionRecord) {
 // Append is Record returning the error: it returns once the record is on
 // disk (written and fsync'd), or with the reason it is not.
 func (l *Log) Append(rec *chain.DecisionRecord) error {
-	body, err := json.Marshal(NewEntry(rec))
+	e := NewEntry(rec)
+	body, err := json.Marshal(e)
 	if err != nil {
 		return l.fail(fmt.Errorf("audit: encode: %w", err))
 	}
@@ -363,6 +368,12 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	}
 	if err != nil {
 		return l.failLocked(fmt.Errorf("audit: %w", err))
+	}
+	if l.opts.Stream != nil {
+		// Under the lock: the stream gets the records in the chain's
+		// order. Sending does not wait for the network.
+		e.Prev, e.Hash = l.prev, hash
+		l.opts.Stream.send(rec, e)
 	}
 	l.prev = hash
 	return nil

@@ -27,6 +27,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -421,4 +422,34 @@ func (ip *instrumented) Call(ctx context.Context, hook abi.Hook, req []byte) ([]
 	}
 	s.kind(k).Inc()
 	return out, err
+}
+
+var (
+	logExportedDesc = prometheus.NewDesc("codexhost_decision_log_exported_total",
+		"Decision records the OTLP decision log stream exported.", nil, nil)
+	logDroppedDesc = prometheus.NewDesc("codexhost_decision_log_dropped_total",
+		"Decision records the OTLP decision log stream did not export, by reason: queue_full (the export queue was full), export_failed (the collector did not take the batch), unsent (sent after shutdown, or still queued when it ended).",
+		[]string{"reason"}, nil)
+)
+
+// SetDecisionLog registers codexhost_decision_log_exported_total and
+// codexhost_decision_log_dropped_total{reason}, read from stats (e.g. an
+// audit.Stream's Stats method) at each scrape. Call it once.
+func (h *Host) SetDecisionLog(stats func() audit.StreamStats) {
+	h.reg.MustRegister(decisionLogCollector(stats))
+}
+
+type decisionLogCollector func() audit.StreamStats
+
+func (decisionLogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- logExportedDesc
+	ch <- logDroppedDesc
+}
+
+func (c decisionLogCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c()
+	ch <- prometheus.MustNewConstMetric(logExportedDesc, prometheus.CounterValue, float64(st.Exported))
+	ch <- prometheus.MustNewConstMetric(logDroppedDesc, prometheus.CounterValue, float64(st.QueueFull), "queue_full")
+	ch <- prometheus.MustNewConstMetric(logDroppedDesc, prometheus.CounterValue, float64(st.ExportFailed), "export_failed")
+	ch <- prometheus.MustNewConstMetric(logDroppedDesc, prometheus.CounterValue, float64(st.Unsent), "unsent")
 }

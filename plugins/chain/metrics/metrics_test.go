@@ -24,6 +24,7 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
@@ -265,6 +266,18 @@ func TestMonitorDisagreements(t *testing.T) {
 	s := parseText(t, strings.NewReader(b.String()))
 	assert.Equal(t, 4.0, value(t, s, "codexhost_monitor_disagreements_total", "plugin=strict"))
 	assert.Equal(t, 4.0, value(t, s, "codexhost_decisions_total", "decision=accept", "source=plugin"))
+}
+
+func TestDecisionLogCounts(t *testing.T) {
+	m := metrics.NewHost(&metrics.HostOptions{NoRuntimeMetrics: true})
+	m.SetDecisionLog(func() audit.StreamStats {
+		return audit.StreamStats{Exported: 7, QueueFull: 3, ExportFailed: 2, Unsent: 1}
+	})
+	s := parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 7.0, value(t, s, "codexhost_decision_log_exported_total"))
+	assert.Equal(t, 3.0, value(t, s, "codexhost_decision_log_dropped_total", "reason=queue_full"))
+	assert.Equal(t, 2.0, value(t, s, "codexhost_decision_log_dropped_total", "reason=export_failed"))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_decision_log_dropped_total", "reason=unsent"))
 }
 
 func TestListenLoopbackOnly(t *testing.T) {
