@@ -99,6 +99,9 @@ func (c *runConfig) loadConfig() error {
 	set("sandbox", "codex.sandbox", &c.sandbox, f.Codex.Sandbox)
 	set("approval-policy", "codex.approval_policy", &c.approvalPolicy, f.Codex.ApprovalPolicy)
 	set("metrics-addr", "metrics.addr", &o.metricsAddr, f.Metrics.Addr)
+	if !o.fs.Changed("audit-mask") && f.Defined("audit_mask") {
+		c.auditMask = f.AuditMask
+	}
 	if !o.fs.Changed("judge") && f.Defined("judge") {
 		c.judge = f.Judge
 	}

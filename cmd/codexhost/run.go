@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type runConfig struct {
 	mode           string
 	render         string
 	audit          string
+	auditMask      []string
 	model          string
 	cwd            string
 	sandbox        string
@@ -91,6 +93,7 @@ func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.render, "render", "exec", "event rendering on stdout: exec, json (codexhost's ABI events as JSON lines) or none (final answer only)")
 	fs.BoolVar(&c.json, "json", false, "print codex exec --json's JSONL events on stdout, plus codexhost.decision events")
 	fs.StringVar(&c.audit, "audit", "", "append every decision to `FILE` (JSON lines); a failed write declines (fail closed)")
+	fs.StringSliceVar(&c.auditMask, "audit-mask", nil, "send the decision record `FIELD`s masked in the OTLP decision log stream, e.g. summary,answer (repeatable; the --audit file keeps them)")
 	fs.StringVarP(&c.model, "model", "m", "", "model for the thread")
 	fs.StringVarP(&c.cwd, "cwd", "C", "", "working `DIR` of the thread and of app-server")
 	fs.StringVar(&c.cwd, "cd", "", "the same as --cwd (codex exec's name)")
@@ -330,6 +333,18 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		ctx, endRun = c.tracer.StartRun(ctx, "codexhost run")
 		defer endRun(nil)
 	}
+	// The decision log stream (plugins/chain/audit), when OTEL_* asks
+	// for logs; shut down after the chain and codex (deferred first).
+	stream, err := audit.StreamFromEnv(ctx, &audit.StreamOptions{Mask: c.auditMask, Logger: newLineLogger(cio.stderr, slog.LevelWarn)})
+	if err != nil {
+		if errors.Is(err, audit.ErrUnknownField) {
+			return usageErr("--audit-mask: %v", err)
+		}
+		return usageErr("%v", err)
+	}
+	if stream != nil {
+		defer shutdownStream(ctx, cio, stream)
+	}
 	var late *lateJudge
 	var extra []chain.Member
 	if c.judge {
@@ -355,12 +370,22 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	chainOpts.Render = chain.RenderOptions{Output: renderOut}
 	if c.audit != "" {
-		log, err := audit.Open(c.audit, nil)
+		// With a stream, a record is sent once it is on disk.
+		log, err := audit.Open(c.audit, &audit.Options{Stream: stream})
 		if err != nil {
 			return usageErr("--audit %s: %v", c.audit, err)
 		}
 		defer log.Close()
 		chainOpts.Audit = log.Append
+	} else if stream != nil {
+		next := chainOpts.OnDecision
+		chainOpts.OnDecision = func(rec *chain.DecisionRecord) {
+			stream.Record(rec)
+			next(rec)
+		}
+	}
+	if stream != nil && pr.m != nil {
+		pr.m.SetDecisionLog(stream.Stats)
 	}
 	ch, err := chain.New(chainOpts)
 	if err != nil {
@@ -635,4 +660,18 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 		return &chain.Member{Plugin: chain.RendererPlugin("codex-json", &render.ExecJSON{})}
 	}
 	return nil
+}
+
+// shutdownStream exports the decision records still queued (for 5 s at
+// most) and says how many did not reach the collector.
+func shutdownStream(ctx context.Context, cio *cmdIO, s *audit.Stream) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if st := s.Stats(); st.Dropped() > 0 {
+		fmt.Fprintf(cio.stderr, "codexhost: %d decision log record(s) not exported (queue full: %d, export failed: %d, unsent: %d)\n",
+			st.Dropped(), st.QueueFull, st.ExportFailed, st.Unsent)
+	} else if err != nil {
+		fmt.Fprintf(cio.stderr, "codexhost: %s\n", oneLine(err.Error()))
+	}
 }

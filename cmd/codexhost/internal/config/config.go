@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
 
 // ErrNotFound is returned (wrapped) by [Load] for a file that does not
@@ -40,6 +42,10 @@ type File struct {
 	Render string `toml:"render"`
 	// Audit is the decision log file (JSON lines).
 	Audit string `toml:"audit"`
+	// AuditMask names the decision record fields the OTLP decision log
+	// stream sends masked (audit.MaskableFields); the local file keeps
+	// them.
+	AuditMask []string `toml:"audit_mask"`
 	// Judge adds the LLM judge after the plugins.
 	Judge   bool    `toml:"judge"`
 	Metrics Metrics `toml:"metrics"`
@@ -375,6 +381,9 @@ func (f *File) validate(name string, data []byte) error {
 	}
 	if err := oneOf(f.Render, "exec", "json", "none"); err != nil {
 		return at(toml.Key{"render"}, "%v", err)
+	}
+	if err := audit.CheckMask(f.AuditMask); err != nil {
+		return at(toml.Key{"audit_mask"}, "%v", err)
 	}
 	for _, kv := range f.Codex.Config {
 		if !strings.Contains(kv, "=") {

@@ -140,6 +140,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad sha256", "[[plugin]]\npath = \"a\"\nsha256 = \"xyz\"\n", `plugin "a": sha256: "xyz" is not a hex sha256`},
 		{"bad plugin mode", "[[plugin]]\npath = \"a\"\nmode = \"shadow\"\n", `plugin "a": mode: "shadow": want enforce, monitor`},
 		{"settings twice", "[[plugin]]\npath = \"a\"\nsettings = { rules = \"x\" }\nsettings_files = { rules = \"r.toml\" }\n", `settings key "rules" is set both`},
+		{"unknown masked field", "audit_mask = [\"summary\", \"comand\"]\n", `c.toml:1: audit_mask: audit: unknown field "comand" in the mask`},
 		{"bad codex override", "[codex]\nconfig = [\"novalue\"]\n", `c.toml:2: codex.config: "novalue": want key=value`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
