@@ -58,6 +58,7 @@ func runs(quick bool) []run {
 		{"stalled", "^BenchmarkStalledConsumer$", "1x", 3, ""},
 		{"real-turn", "^BenchmarkRealTurn$", "16x", 1, ""},
 		{"plugin-call", "^BenchmarkPluginCall$", "1s", 3, ""},
+		{"decision-log", "^BenchmarkDecisionLog$", "1s", 3, ""},
 	}
 	if quick {
 		for i := range rs {

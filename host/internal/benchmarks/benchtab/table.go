@@ -317,6 +317,32 @@ func writeTable(w io.Writer, r results) int {
 		missingRow(wireFigure, "≤ 1.2x")
 	}
 
+	// Figure 9: what the OTLP decision log stream adds to a decision on
+	// the answer's path (plugins/chain/audit), next to the local log's
+	// append (write + fsync), which every decision with --audit pays.
+	localNs, okLocal := r.get("BenchmarkDecisionLog/local", "ns/op")
+	if okLocal {
+		add(row{"9 decision, local audit log append (write + fsync; floor)", dur(localNs), "—", "1.0x", "floor", info})
+	} else {
+		missingRow("9 decision, local audit log append (write + fsync; floor)", "floor")
+	}
+	for _, c := range []struct{ name, figure string }{
+		{"BenchmarkDecisionLog/local+stream", "9 decision, local append + OTLP log record queued"},
+		{"BenchmarkDecisionLog/stream", "9 decision, OTLP log record queued (no local log)"},
+	} {
+		v, ok := r.get(c.name, "ns/op")
+		if !ok {
+			missingRow(c.figure, "—")
+			continue
+		}
+		allocs, _ := r.get(c.name, "allocs/op")
+		floor, ratio := "—", "—"
+		if okLocal {
+			floor, ratio = dur(localNs), times(v/localNs)
+		}
+		add(row{c.figure, fmt.Sprintf("%s, %.0f allocs/op", dur(v), allocs), floor, ratio, "—", info})
+	}
+
 	fmt.Fprintln(w, "| figure | value | floor | ratio | target | result |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	failed := 0
