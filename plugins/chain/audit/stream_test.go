@@ -111,7 +111,7 @@ func TestStreamSendsLoggedRecords(t *testing.T) {
 	require.Len(t, answers, 1)
 	sub := map[string]string{}
 	for _, kv := range answers[0].AsMap() {
-		sub[string(kv.Key)] = kv.Value.Emit()
+		sub[string(kv.Key)] = kv.Value.String()
 	}
 	assert.Equal(t, "approver", sub["plugin"])
 	assert.Equal(t, audit.Masked, sub["reason"])
