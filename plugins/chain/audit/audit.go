@@ -30,6 +30,14 @@
 // finished, so its answer was never sent. A file whose last record has no
 // chain is refused.
 //
+// # Streaming
+//
+// A [Stream] ([StreamFromEnv], configured by the OTEL_* variables) also
+// sends every record as an OTLP log record to a collector, batched, with
+// the fields of StreamOptions.Mask masked; set it as Options.Stream and
+// each record goes once it is on disk, with its prev and hash. It never
+// blocks an answer and counts every record it could not send.
+//
 // # Failures
 //
 // Install [Log.Append] as chain.Options.Audit: when a write fails, the
