@@ -379,8 +379,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	turnCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
-	observers = append(observers, &notices{stderr: cio.stderr},
-		&reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
+	if !c.exec.hideSystemMessages {
+		observers = append(observers, &notices{stderr: cio.stderr})
+	}
+	observers = append(observers, &reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
 
 	var handler host.Handler = ch
 	if c.tracer != nil {
@@ -628,7 +630,8 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 	switch c.render {
 	case "exec":
 		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color,
-			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary})}
+			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary,
+			HideToolOutput: c.exec.hideToolOutput})}
 	case "json":
 		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
 	case renderCodexJSON:
