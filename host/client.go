@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,42 @@ type Options struct {
 	// checks its Err afterwards. A failed write stops the recording, not
 	// the Client.
 	Transcript *transcript.Writer
+	// Prepare, if set, runs on a goroutine of its own while app-server
+	// starts (the spawn and the initialize handshake, about 0.5-1 s), so
+	// that work the Client needs before its first thread, such as loading
+	// plugins, costs the slower of the two instead of both. Its result
+	// completes the options: a non-nil Prepared.Handler replaces Handler,
+	// and Prepared.Observers are added after Observers.
+	//
+	// No event reaches an observer and no request reaches the Handler
+	// before Prepare has returned: they wait for it (under the usual
+	// backpressure), so none is lost or answered by the wrong handler.
+	//
+	// Prepare's ctx ends when Start's ctx ends, when the start fails and
+	// when the Client is closed, not when Start returns: what Prepare
+	// starts may hold it.
+	//
+	// Start returns when both have finished, like an errgroup:
+	//   - if Prepare fails, app-server is stopped (an initialize in
+	//     flight is abandoned) and Start returns Prepare's error, wrapped
+	//     with [ErrPrepare];
+	//   - if app-server fails to start, Prepare's context is cancelled and
+	//     Start waits for Prepare to return before it returns the start
+	//     error;
+	//   - when ctx ends, both end.
+	//
+	// Prepare's caller owns what Prepare makes: when Start returns an
+	// error, release it (Prepare may have succeeded before app-server
+	// failed). Default: nil, nothing runs beside the start.
+	Prepare func(ctx context.Context) (*Prepared, error)
+}
+
+// Prepared is what [Options.Prepare] adds to a Client's options.
+type Prepared struct {
+	// Handler, if not nil, replaces Options.Handler.
+	Handler Handler
+	// Observers are added after Options.Observers.
+	Observers []EventObserver
 }
 
 // An EventObserver sees every event of a Client, in arrival order.
@@ -178,6 +215,12 @@ type Client struct {
 	// read before the connection ended has been delivered.
 	connDrained chan struct{}
 
+	// prepared is closed when Options.Prepare has returned (at once
+	// without one): events and requests wait for it.
+	prepared <-chan struct{}
+	// stopPrepare ends the context Options.Prepare had, at Close.
+	stopPrepare func()
+
 	initResp  protocol.InitializeResponse
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -193,12 +236,65 @@ type Client struct {
 //   - [ErrCodexNotFound]: no binary was found; the message says where it looked.
 //   - [*ConnError]: app-server exited during start-up (for example, a broken
 //     config.toml); its Stderr says why.
+//   - [ErrPrepare]: [Options.Prepare] failed; the error wraps its error.
 //   - ctx's error if ctx ended first.
 func Start(ctx context.Context, opts *Options) (*Client, error) {
 	o := opts.withDefaults()
+	// With Prepare, the start runs under sctx, which a failed Prepare
+	// cancels; prep is closed when Prepare has returned and o holds its
+	// Handler and Observers.
+	sctx, prep, cancel := ctx, closedChan, context.CancelCauseFunc(func(error) {})
+	var prepErr error
+	if o.Prepare != nil {
+		sctx, cancel = context.WithCancelCause(ctx)
+		ch := make(chan struct{})
+		prep = ch
+		go func() { // owned by Start, which waits for prep before it returns
+			defer close(ch)
+			ready, err := o.Prepare(sctx)
+			if err != nil {
+				prepErr = fmt.Errorf("%w: %w", ErrPrepare, err)
+				cancel(prepErr)
+				return
+			}
+			if ready != nil {
+				if ready.Handler != nil {
+					o.Handler = ready.Handler
+				}
+				o.Observers = append(slices.Clip(o.Observers), ready.Observers...)
+			}
+		}()
+	}
+	c, err := start(sctx, o, prep)
+	if err != nil {
+		cancel(err)
+	}
+	<-prep
+	// The error is whichever side failed first: the first cancel's cause.
+	if prepErr != nil && (err == nil || context.Cause(sctx) == prepErr) {
+		err = prepErr
+	}
+	if err != nil {
+		cancel(err)
+		if c != nil {
+			_ = c.Close()
+		}
+		return nil, err
+	}
+	c.stopPrepare = func() { cancel(nil) } // what Prepare started may hold its ctx
+	return c, nil
+}
+
+// start spawns app-server and performs the handshake. Events and requests
+// wait for prep. On error it returns the Client, if one was made, for
+// Start to close.
+func start(ctx context.Context, o *Options, prep <-chan struct{}) (*Client, error) {
 	bin, err := findCodex(o.Codex)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // Prepare failed before the spawn
 	}
 	args := []string{"app-server"}
 	for _, kv := range o.Config {
@@ -208,9 +304,10 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: o, proc: p}
+	c := &Client{opts: o, proc: p, prepared: prep}
 	c.router.init(o.EventBuffer, max(o.MaxQueuedBytes/2, 1), o.Logger)
 	c.router.observe = func(ev *Event) {
+		<-prep
 		c.files.observe(ev)
 		for _, obs := range o.Observers {
 			obs.ObserveEvent(ev)
@@ -244,22 +341,27 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 		// Dynamic tools and several fields codexhost uses are experimental.
 		Capabilities: &protocol.InitializeCapabilities{ExperimentalAPI: true},
 	}
-	err = c.callExtra(ctx, protocol.ClientInitialize, init, o.Extra, &c.initResp)
+	return c, c.handshake(ctx, bin, init)
+}
+
+// handshake is initialize, the version check and initialized.
+func (c *Client) handshake(ctx context.Context, bin string, init protocol.InitializeParams) error {
+	err := c.callExtra(ctx, protocol.ClientInitialize, init, c.opts.Extra, &c.initResp)
 	c.finishTranscriptHeader()
 	if err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("host: initialize: %w", err)
+		return fmt.Errorf("host: initialize: %w", err)
 	}
 	if err := c.checkCodexVersion(bin); err != nil {
-		_ = c.Close()
-		return nil, err
+		return err
 	}
 	if err := c.conn.Notify(ctx, "initialized", nil); err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("host: initialized: %w", c.wrapConnErr(err))
+		return fmt.Errorf("host: initialized: %w", c.wrapConnErr(err))
 	}
-	return c, nil
+	return nil
 }
+
+// closedChan is a closed channel: Prepare's "done" when there is none.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func ignoreClosed(err error) error {
 	if err == nil || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
@@ -308,6 +410,9 @@ func (c *Client) Close() error {
 		_ = c.proc.stdin.Close()
 		stopErr := c.proc.stop(c.opts.StopGrace)
 		_ = c.conn.Close()
+		if c.stopPrepare != nil {
+			c.stopPrepare()
+		}
 		c.closeErr = stopErr
 	})
 	return c.closeErr
