@@ -128,7 +128,7 @@ type Options struct {
 	// before Prepare has returned: they wait for it (under the usual
 	// backpressure), so none is lost or answered by the wrong handler.
 	//
-	// Prepare's ctx ends when Start's ctx ends, when the start fails and
+	// Prepare's ctx ends when Start's ctx ends, when Start fails and
 	// when the Client is closed, not when Start returns: what Prepare
 	// starts may hold it.
 	//
@@ -136,9 +136,9 @@ type Options struct {
 	//   - if Prepare fails, app-server is stopped (an initialize in
 	//     flight is abandoned) and Start returns Prepare's error, wrapped
 	//     with [ErrPrepare];
-	//   - if app-server fails to start, Prepare's context is cancelled and
-	//     Start waits for Prepare to return before it returns the start
-	//     error;
+	//   - if app-server fails to start, Start waits for Prepare and returns
+	//     Prepare's error if it failed too (so that a bad plugin, say, is
+	//     reported the same whichever failed first), else the start error;
 	//   - when ctx ends, both end.
 	//
 	// Prepare's caller owns what Prepare makes: when Start returns an
@@ -215,9 +215,9 @@ type Client struct {
 	// read before the connection ended has been delivered.
 	connDrained chan struct{}
 
-	// prepared is closed when Options.Prepare has returned (at once
-	// without one): events and requests wait for it.
-	prepared <-chan struct{}
+	// prep is Options.Prepare's progress: events and requests wait for
+	// it.
+	prep *prepState
 	// stopPrepare ends the context Options.Prepare had, at Close.
 	stopPrepare func()
 
@@ -241,20 +241,20 @@ type Client struct {
 func Start(ctx context.Context, opts *Options) (*Client, error) {
 	o := opts.withDefaults()
 	// With Prepare, the start runs under sctx, which a failed Prepare
-	// cancels; prep is closed when Prepare has returned and o holds its
+	// cancels; ps.done is closed when Prepare has returned and o holds its
 	// Handler and Observers.
-	sctx, prep, cancel := ctx, closedChan, context.CancelCauseFunc(func(error) {})
-	var prepErr error
+	sctx, cancel := ctx, context.CancelCauseFunc(func(error) {})
+	ps := &prepState{done: closedChan}
 	if o.Prepare != nil {
 		sctx, cancel = context.WithCancelCause(ctx)
-		ch := make(chan struct{})
-		prep = ch
-		go func() { // owned by Start, which waits for prep before it returns
-			defer close(ch)
+		done := make(chan struct{})
+		ps.done = done
+		go func() { // owned by Start, which waits for it before it returns
+			defer close(done)
 			ready, err := o.Prepare(sctx)
 			if err != nil {
-				prepErr = fmt.Errorf("%w: %w", ErrPrepare, err)
-				cancel(prepErr)
+				ps.err = fmt.Errorf("%w: %w", ErrPrepare, err)
+				cancel(ps.err)
 				return
 			}
 			if ready != nil {
@@ -265,14 +265,13 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 			}
 		}()
 	}
-	c, err := start(sctx, o, prep)
-	if err != nil {
-		cancel(err)
-	}
-	<-prep
-	// The error is whichever side failed first: the first cancel's cause.
-	if prepErr != nil && (err == nil || context.Cause(sctx) == prepErr) {
-		err = prepErr
+	c, err := start(sctx, o, ps)
+	// A failed start does not cancel Prepare: its own error, if it has
+	// one, is the more useful (a bad plugin, not a missing codex), and
+	// which one Start returns must not depend on which failed first.
+	<-ps.done
+	if ps.err != nil {
+		err = ps.err
 	}
 	if err != nil {
 		cancel(err)
@@ -285,10 +284,17 @@ func Start(ctx context.Context, opts *Options) (*Client, error) {
 	return c, nil
 }
 
+// prepState is Options.Prepare's progress: done is closed when it has
+// returned, after err is set.
+type prepState struct {
+	done <-chan struct{}
+	err  error
+}
+
 // start spawns app-server and performs the handshake. Events and requests
-// wait for prep. On error it returns the Client, if one was made, for
-// Start to close.
-func start(ctx context.Context, o *Options, prep <-chan struct{}) (*Client, error) {
+// wait for Prepare, and are dropped if it failed. On error it returns the
+// Client, if one was made, for Start to close.
+func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 	bin, err := findCodex(o.Codex)
 	if err != nil {
 		return nil, err
@@ -304,10 +310,12 @@ func start(ctx context.Context, o *Options, prep <-chan struct{}) (*Client, erro
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: o, proc: p, prepared: prep}
+	c := &Client{opts: o, proc: p, prep: ps}
 	c.router.init(o.EventBuffer, max(o.MaxQueuedBytes/2, 1), o.Logger)
 	c.router.observe = func(ev *Event) {
-		<-prep
+		if <-ps.done; ps.err != nil {
+			return // Start is failing: nobody is to see it
+		}
 		c.files.observe(ev)
 		for _, obs := range o.Observers {
 			obs.ObserveEvent(ev)

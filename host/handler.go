@@ -377,7 +377,10 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 // started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
 	select { // the Handler may come from Options.Prepare
-	case <-c.prepared:
+	case <-c.prep.done:
+		if c.prep.err != nil {
+			return nil, c.prep.err // Start is failing
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

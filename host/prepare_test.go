@@ -3,8 +3,8 @@ package host_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -82,21 +82,31 @@ func TestStartPrepareFailureStopsAppServer(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 }
 
-// When app-server fails to start, Prepare's context is cancelled, and
-// Start returns only after Prepare has.
-func TestStartFailureCancelsPrepare(t *testing.T) {
-	var prepared error
+// When app-server fails to start, Start waits for Prepare and returns the
+// start's error; when both fail, Prepare's, whichever failed first.
+func TestStartFailureWaitsForPrepare(t *testing.T) {
+	prepared := false
 	o := fakeOptions(t, "exit-at-start")
 	o.Prepare = func(ctx context.Context) (*host.Prepared, error) {
-		<-ctx.Done() // a load that only the start's failure ends
-		prepared = fmt.Errorf("prepare ended: %w", ctx.Err())
-		return nil, prepared
+		prepared = true
+		return nil, nil
 	}
 	c, err := host.Start(t.Context(), &o)
 	require.Nil(t, c)
 	var ce *host.ConnError
-	require.ErrorAs(t, err, &ce, "the start's error, not Prepare's: %v", err)
-	require.ErrorIs(t, prepared, context.Canceled, "Prepare returned before Start did")
+	require.ErrorAs(t, err, &ce, "the start's error: %v", err)
+	assert.True(t, prepared, "Prepare returned before Start did")
+
+	boom := errors.New("bad plugin")
+	o.Prepare = func(ctx context.Context) (*host.Prepared, error) { return nil, boom }
+	c, err = host.Start(t.Context(), &o)
+	require.Nil(t, c)
+	require.ErrorIs(t, err, boom)
+
+	o.Codex = filepath.Join(t.TempDir(), "no-codex")
+	c, err = host.Start(t.Context(), &o)
+	require.Nil(t, c)
+	require.ErrorIs(t, err, boom, "not ErrCodexNotFound, which comes first")
 }
 
 // Start's ctx ends both the start and Prepare.
