@@ -118,7 +118,7 @@ type Options struct {
 	// the Client.
 	Transcript *transcript.Writer
 	// Prepare, if set, runs on a goroutine of its own while app-server
-	// starts (the spawn and the initialize handshake, about 0.5-1 s), so
+	// starts (the spawn and the initialize handshake; ~0.3 s on the bench VM), so
 	// that work the Client needs before its first thread, such as loading
 	// plugins, costs the slower of the two instead of both. Its result
 	// completes the options: a non-nil Prepared.Handler replaces Handler,
