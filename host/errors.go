@@ -49,6 +49,10 @@ var (
 	// provider in CODEX_HOME/config.toml.
 	ErrNotAuthenticated = errors.New("host: codex is not authenticated")
 
+	// ErrPrepare wraps the error of a failed [Options.Prepare]: [Start]
+	// stopped app-server and returns it.
+	ErrPrepare = errors.New("host: prepare")
+
 	// ErrThreadNotFound means app-server does not know the thread id.
 	ErrThreadNotFound = errors.New("host: thread not found")
 

@@ -376,6 +376,14 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
+	select { // the Handler may come from Options.Prepare
+	case <-c.prep.done:
+		if c.prep.err != nil {
+			return nil, c.prep.err // Start is failing
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	req, ok := in.Decoded.(*Request)
 	if ok {
 		req.files, req.cwd = &c.files, loadCwd(&c.cwds, req.ThreadID)

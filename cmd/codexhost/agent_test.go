@@ -179,6 +179,37 @@ func TestRunHideReasoningAndTurnSummary(t *testing.T) {
 	assert.Contains(t, both, "hello after thinking\n")
 }
 
+// --hide-tool-output leaves out what a command printed (the command and
+// its exit status stay), and --hide-system-messages codex's notices on
+// stderr (here a deprecation notice a -c override draws), on the real
+// codex.
+func TestRunHideToolOutputAndSystemMessages(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	script := filepath.Join(t.TempDir(), "echo.toml")
+	require.NoError(t, os.WriteFile(script, []byte(
+		"[[turn]]\n[[turn.step]]\nrun = \"echo tool-output-line\"\n[[turn.step]]\nsay = \"echoed\"\n"), 0o644))
+	runWith := func(flags ...string) result {
+		t.Helper()
+		args := append([]string{"run", "--scripted", script, "--cwd", t.TempDir(), "--color", "never",
+			"-c", "features.web_search_request=true"}, flags...)
+		r := runCmd(t, append(args, "echo something")...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		return r
+	}
+	plain := runWith()
+	assert.Regexp(t, `(?m)^tool-output-line$`, plain.stdout)
+	assert.Regexp(t, `(?m)^exit 0`, plain.stdout)
+	assert.Contains(t, plain.stderr, "codex deprecated: `[features].web_search_request` is deprecated")
+
+	quiet := runWith("--hide-tool-output", "--hide-system-messages")
+	assert.Regexp(t, `(?m)^\$ .*echo tool-output-line'?\nexit 0`, quiet.stdout)
+	assert.NotRegexp(t, `(?m)^tool-output-line$`, quiet.stdout)
+	assert.Contains(t, quiet.stdout, "echoed\n")
+	assert.NotContains(t, quiet.stderr, "codex deprecated: ")
+	assert.NotContains(t, quiet.stderr, "codex warning: ")
+}
+
 // The rules file's [[answer]] tables answer the agent's questions (the
 // tool-input hook) on the real codex: codex gets the answer of the rule
 // whose question_id_regex matches, and a question no rule covers gets the

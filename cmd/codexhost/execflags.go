@@ -31,6 +31,10 @@ type execFlags struct {
 	// hideReasoning and noTurnSummary shape --render exec's output.
 	hideReasoning bool // --hide-reasoning
 	noTurnSummary bool // --no-turn-summary
+	// hideToolOutput drops command output from --render exec;
+	// hideSystemMessages drops codex's notices from stderr.
+	hideToolOutput     bool // --hide-tool-output
+	hideSystemMessages bool // --hide-system-messages
 }
 
 func (e *execFlags) register(fs *pflag.FlagSet) {
@@ -44,6 +48,8 @@ func (e *execFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&e.profile, "profile", "p", "", "the codex config profile `NAME` (-c profile=NAME)")
 	fs.BoolVar(&e.hideReasoning, "hide-reasoning", false, "--render exec: leave out the model's reasoning (codex's hide_agent_reasoning)")
 	fs.BoolVar(&e.noTurnSummary, "no-turn-summary", false, "--render exec: leave out the token counts that end each turn")
+	fs.BoolVar(&e.hideToolOutput, "hide-tool-output", false, "--render exec: leave out what commands print (the command and its exit status stay)")
+	fs.BoolVar(&e.hideSystemMessages, "hide-system-messages", false, "leave out codex's configuration warnings and deprecation notices (on stderr)")
 	fs.BoolVar(&e.skipGit, "skip-git-repo-check", false, "accepted for codex exec compatibility (codexhost never requires a git repository)")
 }
 

@@ -351,24 +351,14 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		late = &lateJudge{}
 		extra = append(extra, chain.Member{Plugin: late})
 	}
-	pr, err := c.startPlugins(ctx, cio, extra)
-	if err != nil {
-		return err
-	}
-	defer pr.close()
-	renders := pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 	dec := &decisions{stderr: cio.stderr}
-	chainOpts := pr.chainOptions(cio, dec.record)
-	if human != nil {
-		chainOpts.Escalate = human.Escalate
-	}
 	renderOut := io.Writer(cio.stdout)
 	if c.render == renderCodexJSON {
 		// The renderer and the decisions write whole lines to one stdout.
 		renderOut = &lockedWriter{w: cio.stdout}
 		dec.json = renderOut
 	}
-	chainOpts.Render = chain.RenderOptions{Output: renderOut}
+	var appendAudit func(*chain.DecisionRecord) error
 	if c.audit != "" {
 		// With a stream, a record is sent once it is on disk.
 		log, err := audit.Open(c.audit, &audit.Options{Stream: stream})
@@ -376,46 +366,83 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 			return usageErr("--audit %s: %v", c.audit, err)
 		}
 		defer log.Close()
-		chainOpts.Audit = log.Append
-	} else if stream != nil {
-		next := chainOpts.OnDecision
-		chainOpts.OnDecision = func(rec *chain.DecisionRecord) {
-			stream.Record(rec)
-			next(rec)
-		}
+		appendAudit = log.Append
 	}
-	if stream != nil && pr.m != nil {
-		pr.m.SetDecisionLog(stream.Stats)
-	}
-	ch, err := chain.New(chainOpts)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	defer ch.Close()
-	pr.attach(ch, cio)
-
-	// The chain renders the session's thread (not the judge's) with its
-	// render members: the built-in renderer or render plugins. Retry
-	// notices are diagnostics, printed on stderr by reconnects.
-	only := &threadFilter{inner: stdoutEvents{ch}}
-	observers := []host.EventObserver{only}
+	observers := []host.EventObserver{}
 	if prog != nil {
 		observers = append(observers, prog)
 	}
 	turnCtx, giveUp := context.WithCancelCause(ctx)
 	defer giveUp(nil)
-	observers = append(observers, &notices{stderr: cio.stderr},
-		&reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
+	if !c.exec.hideSystemMessages {
+		observers = append(observers, &notices{stderr: cio.stderr})
+	}
+	observers = append(observers, &reconnects{stderr: cio.stderr, max: c.maxReconnects, give: giveUp})
 
-	var handler host.Handler = ch
-	if c.tracer != nil {
-		handler = c.tracer.Handler(ch)
+	// The plugins load while codex starts (host.Options.Prepare): the
+	// chain they form becomes the client's handler and renderer. Start
+	// waits for both and cleans up after either's failure; what the load
+	// made is closed by the defers below, whatever Start returns.
+	var (
+		pr      *pluginRun
+		ch      *chain.Chain
+		renders bool
+		loadErr error
+	)
+	// The chain renders the session's thread (not the judge's) with its
+	// render members: the built-in renderer or render plugins. Retry
+	// notices are diagnostics, printed on stderr by reconnects.
+	only := &threadFilter{}
+	load := func(lctx context.Context) (*host.Prepared, error) {
+		var err error
+		if pr, err = c.startPlugins(lctx, cio, extra); err != nil {
+			loadErr = err
+			return nil, err
+		}
+		if stream != nil && pr.m != nil {
+			pr.m.SetDecisionLog(stream.Stats)
+		}
+		renders = pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
+		chainOpts := pr.chainOptions(cio, dec.record)
+		if human != nil {
+			chainOpts.Escalate = human.Escalate
+		}
+		chainOpts.Render = chain.RenderOptions{Output: renderOut}
+		chainOpts.Audit = appendAudit
+		if stream != nil && appendAudit == nil {
+			// Without an audit log, a record is sent as the chain answers.
+			next := chainOpts.OnDecision
+			chainOpts.OnDecision = func(rec *chain.DecisionRecord) {
+				stream.Record(rec)
+				next(rec)
+			}
+		}
+		if ch, err = chain.New(chainOpts); err != nil {
+			loadErr = usageErr("%v", err)
+			return nil, loadErr
+		}
+		pr.attach(ch, cio)
+		only.inner = stdoutEvents{ch}
+		var handler host.Handler = ch
+		if c.tracer != nil {
+			handler = c.tracer.Handler(ch)
+		}
+		return &host.Prepared{Handler: handler, Observers: []host.EventObserver{only}}, nil
 	}
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
-		Handler: handler, Observers: observers, Transcript: rec.writer(),
+		Observers: observers, Transcript: rec.writer(), Prepare: load,
 	})
+	if pr != nil {
+		defer pr.close()
+	}
+	if ch != nil {
+		defer ch.Close()
+	}
 	if err != nil {
+		if loadErr != nil && errors.Is(err, host.ErrPrepare) {
+			return loadErr
+		}
 		return c.failure(ctx, "start codex", err)
 	}
 	defer func() {
@@ -653,7 +680,8 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 	switch c.render {
 	case "exec":
 		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color,
-			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary})}
+			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary,
+			HideToolOutput: c.exec.hideToolOutput})}
 	case "json":
 		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
 	case renderCodexJSON:

@@ -43,7 +43,9 @@ type fakeMsg struct {
 // fake otherwise does not send: "after-response" sends it right after the
 // thread/start response, as codex does; "at-turn-start" holds it until the
 // next turn/start arrives and sends it first, the interleaving in which a
-// client reads it only after it has started a turn.
+// client reads it only after it has started a turn. FAKE_INIT_NOTICE sends
+// a configWarning right after the initialize response; FAKE_NO_INIT never
+// answers initialize.
 func FakeAppServer(scenario string) int {
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriterSize(os.Stdout, 1<<16)
@@ -93,7 +95,13 @@ func FakeAppServer(scenario string) int {
 		}
 		switch m.Method {
 		case "initialize":
+			if os.Getenv("FAKE_NO_INIT") != "" {
+				continue // never answers: the start hangs until the client gives up
+			}
 			send(map[string]any{"id": m.ID, "result": map[string]any{"codexHome": "/fake", "platformFamily": "unix", "platformOs": "linux", "userAgent": "fake/0"}})
+			if os.Getenv("FAKE_INIT_NOTICE") != "" {
+				notify("configWarning", map[string]any{"summary": "fake notice", "details": nil})
+			}
 		case "initialized":
 		// Methods the examples of host's example_methods_test.go call.
 		case "thread/loaded/list":

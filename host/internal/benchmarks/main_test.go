@@ -53,6 +53,8 @@ func child(mode string) int {
 		return fakeAppServer(streamTurn)
 	case "stalled":
 		return stalledChild()
+	case "firstturn":
+		return firstTurnChild()
 	case "threads":
 		b, err := os.ReadFile(os.Getenv(envApprovalFile))
 		if err != nil {
