@@ -44,6 +44,12 @@ func TestBadInputMore(t *testing.T) {
 	}{
 		{"run record into a missing dir", []string{"run", "--record", "/no/such/dir/turn.jsonl", "hi"}, exitUsage, []string{"--record /no/such/dir/turn.jsonl: no such file or directory"}},
 		{"run no-progress is a bool", []string{"run", "--no-progress=maybe", "hi"}, exitUsage, []string{"--no-progress"}},
+		{"judge flag without judge", []string{"run", "--judge-effort", "low", "hi"}, exitUsage, []string{"--judge-effort needs --judge"}},
+		{"judge summary unknown", []string{"run", "--judge", "--judge-summary", "concize", "hi"}, exitUsage, []string{`--judge-summary "concize": want one of auto, concise, detailed, none`, "concise"}},
+		{"judge rubric missing", []string{"run", "--judge", "--judge-rubric", "/no/such/rubric.md", "hi"}, exitUsage, []string{"--judge-rubric: open /no/such/rubric.md: no such file or directory"}},
+		{"judge rubric empty", []string{"run", "--judge", "--judge-rubric", file("empty-rubric.md", " \n"), "hi"}, exitUsage, []string{"the file is empty"}},
+		{"judge timeout not positive", []string{"run", "--judge", "--judge-timeout", "-1s", "hi"}, exitUsage, []string{"--judge-timeout -1s: want a positive duration"}},
+		{"judge max request bytes zero", []string{"run", "--judge", "--judge-max-request-bytes", "0", "hi"}, exitUsage, []string{"--judge-max-request-bytes 0"}},
 
 		{"test no path", []string{"plugin", "test", "--cases", cases}, exitUsage, []string{"want exactly one PATH"}},
 		{"test nothing to test", []string{"plugin", "test", "p.wasm"}, exitUsage, []string{"nothing to test: give --cases FILE, --transcript FILE, or both"}},

@@ -423,6 +423,39 @@ func TestRunProcessPlugin(t *testing.T) {
 	assert.Contains(t, r.stdout, "runtime:      process")
 }
 
+// The --judge-* flags reach the judge's turn on the real codex: the
+// rubric from the file, the verdict schema (the Responses request's
+// text.format) and the reasoning effort, as the model receives them.
+func TestRunJudgeFlags(t *testing.T) {
+	t.Parallel()
+	agent := hosttest.Turn(hosttest.ExecCommand("touch judged.txt"), hosttest.Text("done"))
+	model, home := fakeCodexHome(t, hosttest.ScriptFunc(func(r *hosttest.ModelRequest) hosttest.Reply {
+		if strings.Contains(r.LastUserText(), judge.Marker) {
+			return hosttest.Text(`{"decision":"accept","reason":"the house rubric allows touching files"}`)
+		}
+		return agent.Reply(r)
+	}))
+	dir, work := t.TempDir(), t.TempDir()
+	rubric := filepath.Join(dir, "rubric.md")
+	require.NoError(t, os.WriteFile(rubric, []byte("HOUSE-RUBRIC-7f3a: accept touch, decline everything else.\n"), 0o644))
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--judge", "--judge-rubric", rubric,
+		"--judge-schema", "--judge-effort", "low", "--judge-timeout", "90s", "make judged.txt")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.FileExists(t, filepath.Join(work, "judged.txt"), "the judge accepted")
+	var judged []hosttest.ModelRequest
+	for _, q := range model.Requests() {
+		if strings.Contains(q.LastUserText(), judge.Marker) {
+			judged = append(judged, q)
+		}
+	}
+	require.Len(t, judged, 1, "one judge turn")
+	body := string(judged[0].Body)
+	assert.Contains(t, body, "HOUSE-RUBRIC-7f3a", "the rubric file is the judge's instructions")
+	assert.NotContains(t, body, "You are a security reviewer", "the default rubric is replaced")
+	assert.Contains(t, body, `"json_schema"`, "the verdict schema is sent as the output format")
+	assert.Contains(t, body, `"effort":"low"`, "the judge's reasoning effort")
+}
+
 // --judge asks the model (the fake one plays the judge) on the same codex;
 // its decline makes the run exit 3, and its thread is not rendered.
 func TestRunJudge(t *testing.T) {

@@ -69,8 +69,9 @@ type runConfig struct {
 	resumeLast     bool // run resume --last
 	resumeAll      bool // run resume --last --all
 	scripted       string
-	exec           execFlags // execflags.go: the codex exec flags
-	ops            opsFlags  // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
+	exec           execFlags  // execflags.go: the codex exec flags
+	judgeOpts      judgeFlags // judgeflags.go: the --judge-* flags
+	ops            opsFlags   // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
@@ -115,6 +116,7 @@ func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.noProgress, "no-progress", false, "no status line on stderr (it is shown only on a terminal)")
 	c.ops.addFlags(fs)
 	c.exec.register(fs)
+	c.judgeOpts.register(fs)
 }
 
 // renderCodexJSON is the --render value --json selects: codex exec's JSONL.
@@ -266,6 +268,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	if c.timeout < 0 {
 		return usageErr("--timeout %s is negative", c.timeout)
+	}
+	judgeOpts, err := c.judgeOpts.options(c.ops.fs.Changed, c.judge, c.model)
+	if err != nil {
+		return err
 	}
 	for _, kv := range c.config {
 		if !strings.Contains(kv, "=") {
@@ -450,7 +456,8 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		_ = client.Wait()
 	}()
 	if late != nil {
-		j, err := judge.New(&judge.Options{Client: client, Model: c.model})
+		judgeOpts.Client = client
+		j, err := judge.New(judgeOpts)
 		if err != nil {
 			return usageErr("%v", err)
 		}
