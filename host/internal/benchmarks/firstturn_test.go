@@ -19,7 +19,6 @@ import (
 	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
-	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -82,16 +81,7 @@ func BenchmarkFirstTurn(b *testing.B) {
 	}
 	// The guests go to files the child loads, and into the default
 	// compilation cache, which the child uses: they are cached plugins.
-	dir := b.TempDir()
-	var files []string
-	for i, sp := range startPlugins {
-		loadWasm(b, sp.dir, &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}})
-		f := filepath.Join(dir, fmt.Sprintf("%d.wasm", i))
-		if err := os.WriteFile(f, plugintest.BuildGoGuest(b, sp.dir), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		files = append(files, f)
-	}
+	files := cachedStartPlugins(b)
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)

@@ -229,16 +229,10 @@ func approvalABIRequest(tb testing.TB) []byte {
 	return b
 }
 
-// BenchmarkMemory is figure 3's memory figure, measured in a fresh child
-// process (the test binary in mode "memory") so that nothing else the
-// benchmarks did is in its RSS: the host's RSS with the 4 plugins of
-// BenchmarkHostStart loaded (one warm instance each) and, from 8 more
-// instances of the policy, the memory one pooled instance adds. One op is
-// one child.
-func BenchmarkMemory(b *testing.B) {
-	// Build the guests and compile them into the default compilation
-	// cache, which the child uses: it only loads, from the files written
-	// here.
+// cachedStartPlugins builds the start plugins, compiles them into the
+// default compilation cache (which a child process uses) and writes them
+// to files for the child to load: cached plugins. It returns the files.
+func cachedStartPlugins(b *testing.B) []string {
 	dir := b.TempDir()
 	var files []string
 	for i, sp := range startPlugins {
@@ -249,6 +243,20 @@ func BenchmarkMemory(b *testing.B) {
 		}
 		files = append(files, f)
 	}
+	return files
+}
+
+// BenchmarkMemory is figure 3's memory figure, measured in a fresh child
+// process (the test binary in mode "memory") so that nothing else the
+// benchmarks did is in its RSS: the host's RSS with the 4 plugins of
+// BenchmarkHostStart loaded (one warm instance each) and, from 8 more
+// instances of the policy, the memory one pooled instance adds. One op is
+// one child.
+func BenchmarkMemory(b *testing.B) {
+	// Build the guests and compile them into the default compilation
+	// cache, which the child uses: it only loads, from the files written
+	// here.
+	files := cachedStartPlugins(b)
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
