@@ -423,18 +423,24 @@ func TestRunProcessPlugin(t *testing.T) {
 	assert.Contains(t, r.stdout, "runtime:      process")
 }
 
+// judgedTouch is a turn whose agent runs `touch judged.txt` and whose
+// judge (the same fake model, asked with judge.Marker) answers verdict.
+func judgedTouch(verdict string) hosttest.Script {
+	agent := hosttest.Turn(hosttest.ExecCommand("touch judged.txt"), hosttest.Text("done"))
+	return hosttest.ScriptFunc(func(r *hosttest.ModelRequest) hosttest.Reply {
+		if strings.Contains(r.LastUserText(), judge.Marker) {
+			return hosttest.Text(verdict)
+		}
+		return agent.Reply(r)
+	})
+}
+
 // The --judge-* flags reach the judge's turn on the real codex: the
 // rubric from the file, the verdict schema (the Responses request's
 // text.format) and the reasoning effort, as the model receives them.
 func TestRunJudgeFlags(t *testing.T) {
 	t.Parallel()
-	agent := hosttest.Turn(hosttest.ExecCommand("touch judged.txt"), hosttest.Text("done"))
-	model, home := fakeCodexHome(t, hosttest.ScriptFunc(func(r *hosttest.ModelRequest) hosttest.Reply {
-		if strings.Contains(r.LastUserText(), judge.Marker) {
-			return hosttest.Text(`{"decision":"accept","reason":"the house rubric allows touching files"}`)
-		}
-		return agent.Reply(r)
-	}))
+	model, home := fakeCodexHome(t, judgedTouch(`{"decision":"accept","reason":"the house rubric allows touching files"}`))
 	dir, work := t.TempDir(), t.TempDir()
 	rubric := filepath.Join(dir, "rubric.md")
 	require.NoError(t, os.WriteFile(rubric, []byte("HOUSE-RUBRIC-7f3a: accept touch, decline everything else.\n"), 0o644))
@@ -460,13 +466,7 @@ func TestRunJudgeFlags(t *testing.T) {
 // its decline makes the run exit 3, and its thread is not rendered.
 func TestRunJudge(t *testing.T) {
 	t.Parallel()
-	agent := hosttest.Turn(hosttest.ExecCommand("touch judged.txt"), hosttest.Text("done"))
-	_, home := fakeCodexHome(t, hosttest.ScriptFunc(func(r *hosttest.ModelRequest) hosttest.Reply {
-		if strings.Contains(r.LastUserText(), judge.Marker) {
-			return hosttest.Text(`{"decision":"decline","reason":"not needed for the task"}`)
-		}
-		return agent.Reply(r)
-	}))
+	_, home := fakeCodexHome(t, judgedTouch(`{"decision":"decline","reason":"not needed for the task"}`))
 	work := t.TempDir()
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--judge", "make judged.txt")
 	assert.Equal(t, exitDeclined, r.code)
