@@ -108,6 +108,12 @@ func (r *Registry) Start() error {
 		}
 		r.Host = l.Addr().String()
 		_ = l.Close()
+	} else if l, err := net.Listen("tcp", r.Host); err != nil {
+		// Another server there would answer the readiness check below in
+		// this registry's place: say so instead.
+		return fmt.Errorf("docker-registry: %s is not free (another registry left running?): %w", r.Host, err)
+	} else {
+		_ = l.Close()
 	}
 	cfg := fmt.Sprintf(`version: 0.1
 log:
@@ -128,7 +134,7 @@ http:
 	r.out = &syncBuffer{}
 	cmd := exec.Command(binary(), "serve", r.config)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = registryProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", binary(), err)
 	}
