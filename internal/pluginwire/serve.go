@@ -1,22 +1,21 @@
 package pluginwire
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/codexhost/codexhost/abi"
 )
@@ -67,14 +66,9 @@ func serve(s Server) error {
 	defer l.Close()
 
 	w := &wire{s: s, done: make(chan struct{})}
-	srv := &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-	srv.Protocols = new(http.Protocols)
 	if tlsCfg != nil {
-		srv.Protocols.SetHTTP2(true)
 		tlsCfg.NextProtos = []string{"h2"}
 		l = tls.NewListener(l, tlsCfg)
-	} else {
-		srv.Protocols.SetUnencryptedHTTP2(true)
 	}
 
 	// The plugin's stdout and stderr go to the host on the stdio stream
@@ -87,15 +81,12 @@ func serve(s Server) error {
 		l.Addr().Network(), l.Addr().String(), serverCert)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	go func() { errc <- h2Serve(l, w.serveStream) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-w.done:
-		// Shutdown: let the answer go out, then exit.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
+		// Shutdown: its answer has been written; exit.
 		return nil
 	}
 }
@@ -157,26 +148,25 @@ func (w *wire) redirectStdio() error {
 	return nil
 }
 
-func (w *wire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
-		http.Error(rw, "codexhost plugin: gRPC only", http.StatusUnsupportedMediaType)
+// serveStream answers one gRPC call.
+func (w *wire) serveStream(st *h2Stream, r *h2Request) {
+	if r.method != "POST" || !strings.HasPrefix(r.contentType, "application/grpc") {
+		_ = st.refuse("415")
 		return
 	}
-	rw.Header().Set("Content-Type", "application/grpc")
-	rw.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
-	ctx := r.Context()
-	if d, ok := grpcTimeout(r.Header.Get("Grpc-Timeout")); ok {
+	ctx := st.ctx
+	if d, ok := grpcTimeout(r.timeout); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	switch r.URL.Path {
+	switch r.path {
 	case "/" + ServiceName + "/Describe":
-		w.unary(rw, r, func([]byte) []byte { return encodeBytes(w.s.Describe()) })
+		w.unary(st, r, func([]byte) []byte { return encodeBytes(w.s.Describe()) })
 	case "/" + ServiceName + "/Configure":
-		w.unary(rw, r, func(in []byte) []byte { return encodeBytes(result(w.s.Configure(decodeBytes(in)))) })
+		w.unary(st, r, func(in []byte) []byte { return encodeBytes(result(w.s.Configure(decodeBytes(in)))) })
 	case "/" + ServiceName + "/Handle":
-		w.unary(rw, r, func(in []byte) []byte {
+		w.unary(st, r, func(in []byte) []byte {
 			req := decodeBytes(in)
 			if len(req) < 4 {
 				return encodeBytes(result(abi.StatusError, []byte(`{"code":3,"message":"request shorter than its hook number"}`)))
@@ -184,65 +174,64 @@ func (w *wire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return encodeBytes(result(w.s.Handle(ctx, abi.Hook(binary.BigEndian.Uint32(req)), req[4:])))
 		})
 	case "/plugin.GRPCController/Shutdown":
-		w.unary(rw, r, func([]byte) []byte { return nil })
+		w.unary(st, r, func([]byte) []byte { return nil })
 		w.shutdown.Do(func() { close(w.done) })
 	case "/plugin.GRPCStdio/StreamStdio":
-		w.streamStdio(rw, r)
+		w.streamStdio(st, r)
 	default:
 		// go-plugin's broker, and anything else.
-		status(rw, codeUnimplemented, "unknown method "+r.URL.Path)
+		_ = status(st, codeUnimplemented, "unknown method "+r.path)
 	}
 }
 
-// unary reads one request message, and writes f's answer (a message).
-func (w *wire) unary(rw http.ResponseWriter, r *http.Request, f func(in []byte) []byte) {
-	in, err := readMessage(r.Body)
+// unary reads the request message, and writes f's answer (a message).
+func (w *wire) unary(st *h2Stream, r *h2Request, f func(in []byte) []byte) {
+	in, err := readMessage(r)
 	if err != nil {
 		code := codeInvalidArg
 		if errors.Is(err, errTooLarge) {
 			code = codeResourceLimit
 		}
-		status(rw, code, err.Error())
+		_ = status(st, code, err.Error())
 		return
 	}
 	out := f(in)
-	var hdr [5]byte
-	binary.BigEndian.PutUint32(hdr[1:], uint32(len(out)))
-	_, _ = rw.Write(hdr[:])
-	_, _ = rw.Write(out)
-	status(rw, codeOK, "")
+	msg := make([]byte, 5+len(out))
+	binary.BigEndian.PutUint32(msg[1:], uint32(len(out)))
+	copy(msg[5:], out)
+	_ = st.respond(msg, trailers(codeOK, ""))
 }
 
 // streamStdio forwards the plugin's stdout and stderr as StdioData
 // messages (channel 1 stdout, 2 stderr) until the host goes away. Only the
 // first call streams.
-func (w *wire) streamStdio(rw http.ResponseWriter, r *http.Request) {
-	if _, err := readMessage(r.Body); err != nil {
-		status(rw, codeInvalidArg, err.Error())
+func (w *wire) streamStdio(st *h2Stream, r *h2Request) {
+	if _, err := readMessage(r); err != nil {
+		_ = status(st, codeInvalidArg, err.Error())
 		return
 	}
 	first := false
 	w.stdioOnce.Do(func() { first = true })
 	if !first {
-		status(rw, codeUnimplemented, "the stdio stream is taken")
+		_ = status(st, codeUnimplemented, "the stdio stream is taken")
 		return
 	}
-	rw.WriteHeader(http.StatusOK)
-	flusher, _ := rw.(http.Flusher)
+	if err := st.respond(nil, nil); err != nil { // the response headers
+		return
+	}
 	type chunk struct {
 		channel byte
 		data    []byte
 	}
 	chunks := make(chan chunk)
 	pump := func(f *os.File, channel byte) {
-		br := bufio.NewReader(f)
 		for {
 			buf := make([]byte, 4096)
-			n, err := br.Read(buf)
+			n, err := f.Read(buf)
 			if n > 0 {
 				select {
 				case chunks <- chunk{channel, buf[:n]}:
-				case <-r.Context().Done():
+				case <-st.ctx.Done():
 					return
 				}
 			}
@@ -260,49 +249,62 @@ func (w *wire) streamStdio(rw http.ResponseWriter, r *http.Request) {
 			msg = append(msg, c.data...)
 			var hdr [5]byte
 			binary.BigEndian.PutUint32(hdr[1:], uint32(len(msg)))
-			if _, err := rw.Write(append(hdr[:], msg...)); err != nil {
+			if err := st.respond(append(hdr[:], msg...), nil); err != nil {
 				return
 			}
-			if flusher != nil {
-				flusher.Flush()
-			}
-		case <-r.Context().Done():
+		case <-st.ctx.Done():
 			return
 		}
 	}
 }
 
-// status ends a response with its gRPC status in the trailers.
-func status(rw http.ResponseWriter, code int, msg string) {
-	rw.Header().Set("Grpc-Status", strconv.Itoa(code))
+// trailers are a response's gRPC status.
+func trailers(code int, msg string) []hpack.HeaderField {
+	t := []hpack.HeaderField{{Name: "grpc-status", Value: strconv.Itoa(code)}}
 	if msg != "" {
-		rw.Header().Set("Grpc-Message", percentEncode(msg))
+		if len(msg) > maxStatusMessage {
+			msg = msg[:maxStatusMessage]
+		}
+		t = append(t, hpack.HeaderField{Name: "grpc-message", Value: percentEncode(msg)})
 	}
+	return t
+}
+
+// maxStatusMessage bounds a grpc-message before its encoding, which keeps
+// the trailers within one frame.
+const maxStatusMessage = 4000
+
+// status ends a call with a gRPC status and no message.
+func status(st *h2Stream, code int, msg string) error {
+	return st.respond(nil, trailers(code, msg))
 }
 
 var errTooLarge = errors.New("request message too large")
 
-// readMessage reads one length-prefixed gRPC message.
-func readMessage(body io.Reader) ([]byte, error) {
-	var hdr [5]byte
-	if _, err := io.ReadFull(body, hdr[:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil // no message: an empty one
-		}
-		return nil, fmt.Errorf("read request: %w", err)
+// readMessage reads one length-prefixed gRPC message from a request's
+// body; an empty body is an empty message.
+func readMessage(r *h2Request) ([]byte, error) {
+	if r.tooLarge {
+		return nil, errTooLarge
 	}
-	if hdr[0] != 0 {
+	b := r.body
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if len(b) < 5 {
+		return nil, errors.New("read request: a message header cut short")
+	}
+	if b[0] != 0 {
 		return nil, errors.New("compressed requests are not supported")
 	}
-	n := binary.BigEndian.Uint32(hdr[1:])
+	n := binary.BigEndian.Uint32(b[1:])
 	if n > maxRequestBytes {
 		return nil, errTooLarge
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(body, b); err != nil {
-		return nil, fmt.Errorf("read request: %w", err)
+	if uint64(len(b)-5) != uint64(n) {
+		return nil, fmt.Errorf("read request: a message of %d bytes in a body of %d", n, len(b)-5)
 	}
-	return b, nil
+	return b[5:], nil
 }
 
 // grpcTimeout parses a grpc-timeout header ("100m", "5S").

@@ -1,7 +1,8 @@
 // Package pluginwire is the plugin side of codexhost's process binding
 // (docs/abi.md, "Process binding"): hashicorp/go-plugin's handshake and the
-// gRPC service codexhost.v1.Plugin, served over HTTP/2 by net/http with
-// hand-encoded protobuf. sdk-guest serves process plugins with it;
+// gRPC service codexhost.v1.Plugin, served over HTTP/2 by a minimal server
+// of its own (h2.go; not net/http, which links x/text) with hand-encoded
+// protobuf. sdk-guest serves process plugins with it;
 // plugins/process (the host side, a go-plugin client) shares its
 // constants.
 //
