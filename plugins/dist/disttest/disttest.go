@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,7 +116,7 @@ func (r *Registry) Start() error {
 	}
 	cfg := fmt.Sprintf(`version: 0.1
 log:
-  level: error
+  level: info
   accesslog:
     disabled: true
 storage:
@@ -131,7 +130,11 @@ http:
 	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	r.out = &syncBuffer{}
+	// Ready when the registry logs that it listens: it binds its port
+	// before it says so, and serves from that socket, so a client that
+	// connects from then on is answered (no polling).
+	ready := make(chan struct{})
+	r.out = &syncBuffer{watch: "listening on ", seen: ready}
 	cmd := exec.Command(binary(), "serve", r.config)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	cmd.SysProcAttr = registryProcAttr()
@@ -140,29 +143,16 @@ http:
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Host+"/v2/", nil)
-		resp, err := http.DefaultClient.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("docker-registry exited: %s", r.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-			return fmt.Errorf("docker-registry did not answer on %s within 15s: %s", r.Host, r.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	timeout := time.NewTimer(15 * time.Second)
+	defer timeout.Stop()
+	select {
+	case <-ready:
+	case <-exited:
+		return fmt.Errorf("docker-registry exited: %s", r.out.String())
+	case <-timeout.C:
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		return fmt.Errorf("docker-registry did not listen on %s within 15s: %s", r.Host, r.out.String())
 	}
 	r.cmd = cmd
 	r.exited = exited
@@ -187,15 +177,24 @@ func (r *Registry) Stop() {
 	r.cmd = nil
 }
 
+// syncBuffer collects a process's output; seen, if not nil, is closed
+// when the output first contains watch.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	watch string
+	seen  chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if s.seen != nil && bytes.Contains(s.b.Bytes(), []byte(s.watch)) {
+		close(s.seen)
+		s.seen = nil
+	}
+	return n, err
 }
 
 func (s *syncBuffer) String() string {
