@@ -332,14 +332,7 @@ func (c *h2Conn) readLoop() error {
 			if id == 0 || n != 4 {
 				return protocolError("bad RST_STREAM frame")
 			}
-			c.mu.Lock()
-			if st := c.streams[id]; st != nil {
-				st.gone = true
-				st.cancel()
-				delete(c.streams, id)
-				c.cond.Broadcast()
-			}
-			c.mu.Unlock()
+			c.forget(id)
 		case frameSettings:
 			if err := c.onSettings(id, flags, p); err != nil {
 				return err
@@ -597,16 +590,22 @@ func (c *h2Conn) onWindowUpdate(id uint32, p []byte) error {
 	return nil // st == nil: a stream that has ended
 }
 
-// resetStream sends RST_STREAM and forgets the stream.
-func (c *h2Conn) resetStream(id uint32, code h2Code) error {
+// forget ends a stream the client reset, or we do: its handler's context
+// is cancelled and its writes fail.
+func (c *h2Conn) forget(id uint32) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if st := c.streams[id]; st != nil {
 		st.gone = true
 		st.cancel()
 		delete(c.streams, id)
 		c.cond.Broadcast()
 	}
-	c.mu.Unlock()
+}
+
+// resetStream sends RST_STREAM and forgets the stream.
+func (c *h2Conn) resetStream(id uint32, code h2Code) error {
+	c.forget(id)
 	var p [4]byte
 	binary.BigEndian.PutUint32(p[:], uint32(code))
 	c.wmu.Lock()
