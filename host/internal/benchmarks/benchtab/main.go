@@ -47,6 +47,8 @@ func runs(quick bool) []run {
 	rs := []run{
 		{"approval", "^BenchmarkApproval$", "1s", 3, ""},
 		{"approval-wire", "^BenchmarkApprovalWire$", "10x", 3, ""},
+		{"delta-wire", "^BenchmarkDeltaWire$", "10x", 3, ""},
+		{"package-init", "^BenchmarkPackageInit$", "20x", 1, ""},
 		{"pipeline", "^BenchmarkPipeline$/^(none|builtin|wasm)$", "3x", 3, "1"},
 		{"pipeline-unbatched", "^BenchmarkPipeline$/^(wasm-nomerge|wasm-batch1)$", "1x", 1, "1"},
 		{"render-latency", "^BenchmarkRenderLatency$", "1s", 3, ""},
