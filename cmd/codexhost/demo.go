@@ -202,6 +202,9 @@ func clipText(s string, n int) string {
 type demoEnv struct {
 	model      *hosttest.Model
 	home, work string
+	// hanging receives when the model starts the full demo's hanging
+	// reply: the turn step 7 interrupts is then in the model's hands.
+	hanging chan struct{}
 }
 
 func newDemoEnv(script hosttest.Script, home *hosttest.CodexHomeOptions) (*demoEnv, error) {
@@ -364,6 +367,7 @@ func demoFull(ctx context.Context, cio *cmdIO, o *demoOptions) error {
 		loaded = append(loaded, p)
 	}
 
+	hanging := make(chan struct{}, 1)
 	turns := []hosttest.Script{
 		hosttest.Turn(hosttest.Text("Streaming works: these words arrive in several deltas.").InDeltas(6)),
 		hosttest.Turn(hosttest.ExecCommand("echo hello > echoed.txt"), hosttest.Text("I wrote echoed.txt.")),
@@ -374,7 +378,13 @@ func demoFull(ctx context.Context, cio *cmdIO, o *demoOptions) error {
 	if full {
 		turns = append(turns,
 			hosttest.Turn(demoQuestion, hosttest.Text("Blue it is.")),
-			hosttest.Turn(hosttest.Hang()),
+			hosttest.ScriptFunc(func(*hosttest.ModelRequest) hosttest.Reply {
+				select {
+				case hanging <- struct{}{}:
+				default:
+				}
+				return hosttest.Hang()
+			}),
 			hosttest.Turn(hosttest.Text(demoSummary)),
 		)
 		home = &hosttest.CodexHomeOptions{RequestUserInput: true}
@@ -383,6 +393,7 @@ func demoFull(ctx context.Context, cio *cmdIO, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
+	env.hanging = hanging
 	defer env.close()
 	victim := filepath.Join(env.work, "victim.txt")
 	if err := os.WriteFile(victim, []byte("keep me\n"), 0o644); err != nil {
@@ -620,18 +631,15 @@ func demoMore(ctx context.Context, steps *demoSteps, flush func(), client *host.
 		if err != nil {
 			return connFailure(tctx, "start a thread", err)
 		}
-		before := len(env.model.Requests())
 		t, err := client.StartTurn(tctx, th.ID, []host.Input{host.TextInput("Think about this for a long time.")}, nil)
 		if err != nil {
 			return connFailure(tctx, "start a turn", err)
 		}
 		defer t.Close()
-		for len(env.model.Requests()) == before {
-			select {
-			case <-tctx.Done():
-				return errors.New("the model never got the turn's request")
-			case <-time.After(20 * time.Millisecond):
-			}
+		select {
+		case <-tctx.Done():
+			return errors.New("the model never got the turn's request")
+		case <-env.hanging:
 		}
 		say("   the model is working on turn %s; interrupting it", t.ID)
 		t0 := time.Now()
