@@ -116,15 +116,19 @@ type h2Request struct {
 }
 
 // h2Serve serves the connections of l until Accept fails. handle is called
-// on its own goroutine for each request once its body is complete; it
-// answers through the stream and returns when done.
-func h2Serve(l net.Listener, handle func(*h2Stream, *h2Request)) error {
+// on its own goroutine for each request once its body is complete, or, if
+// early is not nil and says so, as soon as its headers have arrived (a
+// request answered without its body, such as a call of an unknown method,
+// whose client may never end its side); such a handler must not read the
+// body. It answers through the stream and returns when done.
+func h2Serve(l net.Listener, handle func(*h2Stream, *h2Request), early func(*h2Request) bool) error {
 	for {
 		nc, err := l.Accept()
 		if err != nil {
 			return err
 		}
 		c := newH2Conn(nc, handle)
+		c.early = early
 		go c.serve()
 	}
 }
@@ -136,6 +140,7 @@ type h2Conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
 	handle func(*h2Stream, *h2Request)
+	early  func(*h2Request) bool
 	dec    *hpack.Decoder
 
 	wmu  sync.Mutex // guards bw, enc and hbuf: one frame sequence at a time
@@ -190,10 +195,12 @@ type h2Stream struct {
 	recvWindow int64
 	recvUnack  int64
 	recvDone   bool
+	dispatched bool // the handler has been started
 
 	// Guarded by c.mu.
 	sendWindow int64
 	gone       bool // reset by the client, or the connection closed
+	remoteDone bool // the client has ended its side (recvDone, for the handler's goroutine)
 
 	// Owned by the handler.
 	headersSent bool
@@ -206,6 +213,9 @@ func (c *h2Conn) serve() {
 	err := c.readLoop()
 	var ce *connError
 	if errors.As(err, &ce) {
+		// A handler may hold wmu in a write the client does not read:
+		// the deadline ends that write, and bounds ours.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		c.wmu.Lock()
 		var p [8]byte
 		binary.BigEndian.PutUint32(p[:4], c.lastStream)
@@ -325,8 +335,11 @@ func (c *h2Conn) readLoop() error {
 				}
 			}
 		case framePriority:
-			if id == 0 || n != 5 {
-				return protocolError("bad PRIORITY frame")
+			if id == 0 {
+				return protocolError("PRIORITY on stream 0")
+			}
+			if n != 5 {
+				return &connError{codeFrameSize, "PRIORITY frame not 5 bytes"}
 			}
 		case frameRSTStream:
 			if id == 0 || n != 4 {
@@ -340,8 +353,11 @@ func (c *h2Conn) readLoop() error {
 		case framePushPromise:
 			return protocolError("PUSH_PROMISE from a client")
 		case framePing:
-			if id != 0 || n != 8 {
-				return &connError{codeFrameSize, "bad PING frame"}
+			if id != 0 {
+				return protocolError("PING on stream %d", id)
+			}
+			if n != 8 {
+				return &connError{codeFrameSize, "PING frame not 8 bytes"}
 			}
 			if flags&flagAck == 0 {
 				c.wmu.Lock()
@@ -400,7 +416,7 @@ func (c *h2Conn) onHeaders(id uint32, block []byte, endStream bool) error {
 		return nil
 	}
 	if id <= c.lastStream {
-		return &connError{codeStreamClosed, fmt.Sprintf("HEADERS on closed stream %d", id)}
+		return protocolError("HEADERS opening stream %d after stream %d", id, c.lastStream)
 	}
 	c.lastStream = id
 	var req h2Request
@@ -433,8 +449,11 @@ func (c *h2Conn) onHeaders(id uint32, block []byte, endStream bool) error {
 	st.sendWindow = c.initialWindow
 	c.streams[id] = st
 	c.mu.Unlock()
-	if endStream {
+	switch {
+	case endStream:
 		c.endRequest(st)
+	case c.early != nil && c.early(&st.req):
+		c.dispatch(st)
 	}
 	return nil
 }
@@ -497,9 +516,22 @@ func (c *h2Conn) onData(id uint32, flags byte, p []byte) error {
 	return nil
 }
 
-// endRequest hands a complete request to its handler.
+// endRequest ends the client's side of a stream, and hands the request
+// to its handler if it does not have it yet.
 func (c *h2Conn) endRequest(st *h2Stream) {
 	st.recvDone = true
+	c.mu.Lock()
+	st.remoteDone = true
+	c.mu.Unlock()
+	c.dispatch(st)
+}
+
+// dispatch starts a stream's handler, once.
+func (c *h2Conn) dispatch(st *h2Stream) {
+	if st.dispatched {
+		return
+	}
+	st.dispatched = true
 	c.handlers.Add(1)
 	go func() {
 		defer c.handlers.Done()
@@ -532,11 +564,16 @@ func (c *h2Conn) onSettings(id uint32, flags byte, p []byte) error {
 			c.mu.Lock()
 			delta := int64(v) - c.initialWindow
 			c.initialWindow = int64(v)
+			over := false
 			for _, st := range c.streams {
 				st.sendWindow += delta
+				over = over || st.sendWindow > maxWindow
 			}
 			c.cond.Broadcast()
 			c.mu.Unlock()
+			if over {
+				return &connError{codeFlowControl, "SETTINGS_INITIAL_WINDOW_SIZE takes a stream window over 2^31-1"}
+			}
 		case settingMaxFrameSize:
 			if v < maxFrame || v > 1<<24-1 {
 				return protocolError("SETTINGS_MAX_FRAME_SIZE %d", v)
@@ -578,13 +615,17 @@ func (c *h2Conn) onWindowUpdate(id uint32, p []byte) error {
 		return nil
 	}
 	st := c.streams[id]
-	bad := st != nil && (inc == 0 || st.sendWindow+inc > maxWindow)
-	if st != nil && !bad {
+	zero := st != nil && inc == 0
+	over := st != nil && st.sendWindow+inc > maxWindow
+	if st != nil && !zero && !over {
 		st.sendWindow += inc
 		c.cond.Broadcast()
 	}
 	c.mu.Unlock()
-	if bad {
+	switch {
+	case zero:
+		return c.resetStream(id, codeProtocol)
+	case over:
 		return c.resetStream(id, codeFlowControl)
 	}
 	return nil // st == nil: a stream that has ended
@@ -732,11 +773,23 @@ func (st *h2Stream) respond(data []byte, trailers []hpack.HeaderField) error {
 }
 
 // write writes headers if not yet written, one DATA frame of p (if any),
-// and, when last and trailers are non-nil, the trailers; then flushes.
+// and, when last and trailers are non-nil, the trailers; then flushes. On a
+// stream that has been reset it writes nothing, and gives the connection
+// back the window p took.
 func (st *h2Stream) write(p []byte, last bool, trailers []hpack.HeaderField) error {
 	c := st.c
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.mu.Lock()
+	gone := st.gone || c.closed
+	if gone && len(p) > 0 {
+		c.sendWindow += int64(len(p))
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
+	if gone {
+		return errStreamGone
+	}
 	if !st.headersSent {
 		st.headersSent = true
 		if err := c.writeHeaders(st.id, false, fieldStatus200, fieldGRPC); err != nil {
@@ -770,16 +823,23 @@ func (st *h2Stream) refuse(status string) error {
 	return c.bw.Flush()
 }
 
-// end forgets a stream whose handler has returned; a stream that was not
-// ended is reset, so the client is not left waiting.
+// end forgets a stream whose handler has returned. A stream the handler
+// did not end is reset, so the client is not left waiting; one whose
+// client has not ended its side (an early answer) is reset with NO_ERROR,
+// which tells the client to stop sending (RFC 9113, 8.1).
 func (st *h2Stream) end() {
 	c := st.c
 	c.mu.Lock()
 	_, open := c.streams[st.id]
 	delete(c.streams, st.id)
 	closed := c.closed
+	remoteOpen := !st.remoteDone
 	c.mu.Unlock()
-	if open && !st.ended && !closed {
+	switch {
+	case !open || closed:
+	case !st.ended:
 		_ = c.resetStream(st.id, codeInternalErr)
+	case remoteOpen:
+		_ = c.resetStream(st.id, codeNoError)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func startWire(t *testing.T, w *wire) *grpc.ClientConn {
 	l, err := net.Listen("unix", path)
 	require.NoError(t, err)
 	served := make(chan error, 1)
-	go func() { served <- h2Serve(l, w.serveStream) }()
+	go func() { served <- h2Serve(l, w.serveStream, w.answersEarly) }()
 	cc, err := grpc.NewClient("passthrough:///plugin",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", path)
@@ -288,7 +289,9 @@ func TestH2ProtocolErrors(t *testing.T) {
 				if ga, ok := f.(*http2.GoAwayFrame); ok {
 					assert.Equal(t, tc.code, ga.ErrCode, string(ga.DebugData()))
 					_, err := fr.ReadFrame()
-					assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed), "after GOAWAY: %v", err)
+					// EOF, or a reset when the server closed with frames
+					// of ours unread.
+					assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET), "after GOAWAY: %v", err)
 					return
 				}
 			}
@@ -347,7 +350,7 @@ func rawClient(t *testing.T) (*http2.Framer, func()) {
 	require.NoError(t, err)
 	served := make(chan error, 1)
 	w := &wire{s: echoServer{}, done: make(chan struct{})}
-	go func() { served <- h2Serve(l, w.serveStream) }()
+	go func() { served <- h2Serve(l, w.serveStream, w.answersEarly) }()
 	nc, err := net.Dial("unix", path)
 	require.NoError(t, err)
 	_, err = io.WriteString(nc, clientPreface)
@@ -360,4 +363,131 @@ func rawClient(t *testing.T) (*http2.Framer, func()) {
 		_ = l.Close()
 		<-served
 	}
+}
+
+// go-plugin's client opens the broker's stream at start and never ends
+// its side: the call is answered (Unimplemented) at once, without its
+// body, and the stream is reset with NO_ERROR so the client stops sending.
+func TestH2AnswersAStreamTheClientKeepsOpen(t *testing.T) {
+	cc := startWire(t, &wire{s: echoServer{}, done: make(chan struct{})})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	desc := &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}
+	s, err := cc.NewStream(ctx, desc, "/plugin.GRPCBroker/StartStream", grpc.ForceCodec(rawCodec{}))
+	require.NoError(t, err)
+	assert.Equal(t, codes.Unimplemented, grpcstatus.Code(s.RecvMsg(new(rawMessage))))
+	// The connection still serves.
+	out, err := handle(ctx, cc, abi.HookApproval, []byte("x"))
+	require.NoError(t, err)
+	assert.Equal(t, "\x001:x", string(out))
+}
+
+// Once the host's stdio stream ends, the plugin's output is still read
+// (and dropped), so its writes never block on a full pipe; a new stdio
+// stream then takes over.
+func TestH2StdioKeepsDrainingAfterTheStream(t *testing.T) {
+	or, ow, err := os.Pipe()
+	require.NoError(t, err)
+	er, ew, err := os.Pipe()
+	require.NoError(t, err)
+	defer ow.Close()
+	defer ew.Close()
+	cc := startWire(t, &wire{s: echoServer{}, done: make(chan struct{}), stdoutPipe: or, stderrPipe: er})
+
+	open := func(ctx context.Context) grpc.ClientStream {
+		s, err := cc.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/plugin.GRPCStdio/StreamStdio", grpc.ForceCodec(rawCodec{}))
+		require.NoError(t, err)
+		require.NoError(t, s.SendMsg(new(rawMessage)))
+		require.NoError(t, s.CloseSend())
+		_, err = s.Header() // the stream is attached before it answers
+		require.NoError(t, err)
+		return s
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := open(ctx)
+	_, err = ow.Write([]byte("hello"))
+	require.NoError(t, err)
+	m := new(rawMessage)
+	require.NoError(t, s.RecvMsg(m))
+	_, data := decodeStdio(t, m.b)
+	assert.Equal(t, "hello", string(data))
+	cancel() // the host's stdio stream ends
+
+	// 1 MiB, sixteen times the pipe's buffer: it returns only if read.
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := ow.Write(bytes.Repeat([]byte("x"), 1<<20))
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		require.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("the plugin's write blocks: nobody reads its stdout any more")
+	}
+
+	// A new stream gets what is written once it is open (and maybe the
+	// end of what was written before).
+	s2 := open(context.Background())
+	_, err = ew.Write([]byte("again"))
+	require.NoError(t, err)
+	for {
+		require.NoError(t, s2.RecvMsg(m))
+		if channel, data := decodeStdio(t, m.b); channel == 2 {
+			assert.Equal(t, "again", string(data))
+			return
+		}
+	}
+}
+
+// A client that stops reading while a handler writes, then breaks the
+// protocol, still gets its connection closed: the GOAWAY's write, and the
+// handler's, end at their deadline.
+func TestH2ClosesAConnectionThatStopsReading(t *testing.T) {
+	srv, cl := net.Pipe()
+	closed := make(chan struct{})
+	started := make(chan struct{})
+	c := newH2Conn(&closeSignal{Conn: srv, ch: closed}, func(st *h2Stream, _ *h2Request) {
+		close(started)
+		_ = st.respond(make([]byte, 60000), trailers(codeOK, ""))
+	})
+	served := make(chan struct{})
+	go func() { c.serve(); close(served) }()
+	defer func() { _ = cl.Close(); <-served }()
+
+	_, err := cl.Write([]byte(clientPreface))
+	require.NoError(t, err)
+	fr := http2.NewFramer(cl, cl)
+	for range 2 { // our SETTINGS and WINDOW_UPDATE
+		_, err := fr.ReadFrame()
+		require.NoError(t, err)
+	}
+	require.NoError(t, fr.WriteSettings())
+	_, err = fr.ReadFrame() // SETTINGS ACK
+	require.NoError(t, err)
+	var hb bytes.Buffer
+	_ = hpack.NewEncoder(&hb).WriteField(hpack.HeaderField{Name: ":method", Value: "POST"})
+	require.NoError(t, fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes(), EndHeaders: true, EndStream: true}))
+	<-started // from now on the client reads nothing
+	require.NoError(t, fr.WritePushPromise(http2.PushPromiseParam{StreamID: 1, PromiseID: 2, EndHeaders: true}))
+	select {
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatal("a connection error, and the connection is never closed")
+	}
+}
+
+// closeSignal closes ch when the connection is closed.
+type closeSignal struct {
+	net.Conn
+	ch chan struct{}
+}
+
+func (c *closeSignal) Close() error {
+	select {
+	case <-c.ch:
+	default:
+		close(c.ch)
+	}
+	return c.Conn.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"runtime"
@@ -81,7 +82,7 @@ func serve(s Server) error {
 		l.Addr().Network(), l.Addr().String(), serverCert)
 
 	errc := make(chan error, 1)
-	go func() { errc <- h2Serve(l, w.serveStream) }()
+	go func() { errc <- h2Serve(l, w.serveStream, w.answersEarly) }()
 	select {
 	case err := <-errc:
 		return err
@@ -126,7 +127,9 @@ type wire struct {
 
 	stdout                 *os.File // the real stdout, for the handshake
 	stdoutPipe, stderrPipe *os.File // read ends of the redirected stdio
-	stdioOnce              sync.Once
+	pumpOnce               sync.Once
+	stdioMu                sync.Mutex
+	stdio                  *stdioSink // the stdio stream's, while one is open
 	done                   chan struct{}
 	shutdown               sync.Once
 }
@@ -202,49 +205,79 @@ func (w *wire) unary(st *h2Stream, r *h2Request, f func(in []byte) []byte) {
 	_ = st.respond(msg, trailers(codeOK, ""))
 }
 
+// A stdioSink is an open stdio stream: the pumps send it the plugin's
+// output until done is closed.
+type stdioSink struct {
+	chunks chan stdioChunk
+	done   chan struct{}
+}
+
+type stdioChunk struct {
+	channel byte
+	data    []byte
+}
+
+// pump reads one of the plugin's redirected outputs for the life of the
+// process: to the stdio stream while one is open, and into the void when
+// none is, so that the plugin's writes never block on a full pipe.
+func (w *wire) pump(f *os.File, channel byte) {
+	for {
+		buf := make([]byte, 4096)
+		n, err := f.Read(buf)
+		if n > 0 {
+			w.stdioMu.Lock()
+			sink := w.stdio
+			w.stdioMu.Unlock()
+			if sink != nil {
+				select {
+				case sink.chunks <- stdioChunk{channel, buf[:n]}:
+				case <-sink.done:
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // streamStdio forwards the plugin's stdout and stderr as StdioData
-// messages (channel 1 stdout, 2 stderr) until the host goes away. Only the
-// first call streams.
+// messages (channel 1 stdout, 2 stderr) until the host goes away. One
+// stream at a time: another is refused while one is open. Output
+// written before the first stream waits in the pipes; output written
+// between streams is dropped.
 func (w *wire) streamStdio(st *h2Stream, r *h2Request) {
 	if _, err := readMessage(r); err != nil {
 		_ = status(st, codeInvalidArg, err.Error())
 		return
 	}
-	first := false
-	w.stdioOnce.Do(func() { first = true })
-	if !first {
+	sink := &stdioSink{chunks: make(chan stdioChunk), done: make(chan struct{})}
+	w.stdioMu.Lock()
+	taken := w.stdio != nil
+	if !taken {
+		w.stdio = sink
+	}
+	w.stdioMu.Unlock()
+	if taken {
 		_ = status(st, codeUnimplemented, "the stdio stream is taken")
 		return
 	}
+	defer func() {
+		w.stdioMu.Lock()
+		w.stdio = nil
+		w.stdioMu.Unlock()
+		close(sink.done)
+	}()
+	w.pumpOnce.Do(func() {
+		go w.pump(w.stdoutPipe, 1)
+		go w.pump(w.stderrPipe, 2)
+	})
 	if err := st.respond(nil, nil); err != nil { // the response headers
 		return
 	}
-	type chunk struct {
-		channel byte
-		data    []byte
-	}
-	chunks := make(chan chunk)
-	pump := func(f *os.File, channel byte) {
-		for {
-			buf := make([]byte, 4096)
-			n, err := f.Read(buf)
-			if n > 0 {
-				select {
-				case chunks <- chunk{channel, buf[:n]}:
-				case <-st.ctx.Done():
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}
-	go pump(w.stdoutPipe, 1)
-	go pump(w.stderrPipe, 2)
 	for {
 		select {
-		case c := <-chunks:
+		case c := <-sink.chunks:
 			msg := append([]byte{0x08, c.channel, 0x12}, binary.AppendUvarint(nil, uint64(len(c.data)))...)
 			msg = append(msg, c.data...)
 			var hdr [5]byte
@@ -256,6 +289,20 @@ func (w *wire) streamStdio(st *h2Stream, r *h2Request) {
 			return
 		}
 	}
+}
+
+// answersEarly says whether a request is answered without its body: all
+// but the calls of the plugin's own methods, which read one.
+func (w *wire) answersEarly(r *h2Request) bool {
+	if r.method != "POST" || !strings.HasPrefix(r.contentType, "application/grpc") {
+		return true
+	}
+	switch r.path {
+	case "/" + ServiceName + "/Describe", "/" + ServiceName + "/Configure", "/" + ServiceName + "/Handle",
+		"/plugin.GRPCController/Shutdown", "/plugin.GRPCStdio/StreamStdio":
+		return false
+	}
+	return true
 }
 
 // trailers are a response's gRPC status.
@@ -318,8 +365,8 @@ func grpcTimeout(s string) (time.Duration, bool) {
 	}
 	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second,
 		'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[s[len(s)-1]]
-	if unit == 0 {
-		return 0, false
+	if unit == 0 || n > math.MaxInt64/int64(unit) {
+		return 0, false // no unit, or longer than time.Duration holds: no deadline
 	}
 	return time.Duration(n) * unit, true
 }
