@@ -15,8 +15,6 @@ import (
 
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
-	"github.com/codexhost/codexhost/host/hosttest/e2e"
-	"github.com/codexhost/codexhost/host/internal/codexbin"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -57,28 +55,15 @@ var firstTurnVariants = []struct {
 // op, so that the machine's drift falls on all of them alike. It reports
 // the medians of the times and of the per-op ratios to "none".
 func BenchmarkFirstTurn(b *testing.B) {
-	e2e.RequireCodex(b)
-	codex := codexbin.Pinned()
-	if v := os.Getenv(codexbin.Env); v != "" {
-		codex = v
-	}
 	// Each turn request's arrival, in order; the script answers at once.
 	arrived := make(chan time.Time, 16)
-	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: hosttest.ScriptFunc(func(*hosttest.ModelRequest) hosttest.Reply {
+	codex, home, work := realCodex(b, hosttest.ScriptFunc(func(*hosttest.ModelRequest) hosttest.Reply {
 		select {
 		case arrived <- time.Now():
 		default:
 		}
 		return hosttest.Text("ok")
-	})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = model.Close() })
-	home, work := b.TempDir(), b.TempDir()
-	if err := hosttest.WriteCodexHome(home, model.URL(), nil); err != nil {
-		b.Fatal(err)
-	}
+	}))
 	// The guests go to files the child loads, and into the default
 	// compilation cache, which the child uses: they are cached plugins.
 	files := cachedStartPlugins(b)

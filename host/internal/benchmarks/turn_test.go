@@ -185,20 +185,7 @@ func (c *bareClient) turn(tb testing.TB, work, prompt string) time.Duration {
 // test process used per turn as each client, which competes with codex for
 // the machine's cores.
 func BenchmarkRealTurn(b *testing.B) {
-	e2e.RequireCodex(b)
-	codex := codexbin.Pinned()
-	if v := os.Getenv(codexbin.Env); v != "" {
-		codex = v
-	}
-	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: realTurn()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = model.Close() })
-	home, work := b.TempDir(), b.TempDir()
-	if err := hosttest.WriteCodexHome(home, model.URL(), nil); err != nil {
-		b.Fatal(err)
-	}
+	codex, home, work := realCodex(b, realTurn())
 	const prompt = "look at the repository"
 
 	bare := startBare(b, codex, home, work)
@@ -345,4 +332,26 @@ func quantile(xs []float64, q float64) float64 {
 		return s[len(s)-1]
 	}
 	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+}
+
+// realCodex skips b without the real codex, and returns the codex binary
+// to run (codexbin.Env's, else the pinned one) with a CODEX_HOME whose
+// model is a fake playing script, closed when b ends, and a work
+// directory.
+func realCodex(b *testing.B, script hosttest.Script) (codex, home, work string) {
+	e2e.RequireCodex(b)
+	codex = codexbin.Pinned()
+	if v := os.Getenv(codexbin.Env); v != "" {
+		codex = v
+	}
+	model, err := hosttest.StartModel(&hosttest.ModelOptions{Script: script})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = model.Close() })
+	home, work = b.TempDir(), b.TempDir()
+	if err := hosttest.WriteCodexHome(home, model.URL(), nil); err != nil {
+		b.Fatal(err)
+	}
+	return codex, home, work
 }

@@ -247,58 +247,23 @@ func alternate(b *testing.B, perTurn int, unit string, hostTurn, floorTurn func(
 // client, in alternating order; x-floor is the median of the pairs'
 // ratios of codexhost's time to the floor's.
 func BenchmarkApprovalWire(b *testing.B) {
+	wireBench(b, wireApprovals, 0, wireApprovals, "approval", envCommandItems+"=1")
+}
+
+// wireBench runs codexhost and the floor client on turns of approvals
+// approvals and deltas deltas (env adds to the fake's environment), in
+// alternating pairs (see alternate), reported per unit, perTurn of them a
+// turn. Each client must see every delta, and the floor must answer every
+// approval.
+func wireBench(b *testing.B, approvals, deltas, perTurn int, unit string, env ...string) {
 	abs, err := filepath.Abs(filepath.Join("testdata", "command-approval.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := []string{
-		fmt.Sprintf("%s=%d", envApprovals, wireApprovals),
-		envDeltas + "=0",
-		envApprovalFile + "=" + abs,
-		envCommandItems + "=1",
-	}
-	ctx := context.Background()
-	c := startFake(b, "threads", env, policyHandler{})
-	th, err := c.StartThread(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hostTurn := func() time.Duration {
-		t0 := time.Now()
-		t, err := c.StartTurn(ctx, th.ID, []host.Input{host.TextInput("go")}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := t.Wait(ctx); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
-	}
-	fl := startFloor(b, env)
-	floorTurn := func() time.Duration { return fl.timedTurn(ctx, b, wireApprovals, 0) }
-	alternate(b, wireApprovals, "approval", hostTurn, floorTurn)
-}
-
-// wireDeltas is the number of deltas of each turn of figure 10.
-var wireDeltas = 20000
-
-func init() {
-	if smoke {
-		wireDeltas = 100
-	}
-}
-
-// BenchmarkDeltaWire is figure 10: a turn of wireDeltas agent-message
-// deltas over the wire, every one read as a typed event by codexhost's
-// Turn.Events and decoded by the raw floor client, on the same fake
-// app-server stream, the two alternating as in figure 8. It fails if
-// either client misses a delta.
-func BenchmarkDeltaWire(b *testing.B) {
-	abs, err := filepath.Abs(filepath.Join("testdata", "command-approval.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := []string{envApprovals + "=0", fmt.Sprintf("%s=%d", envDeltas, wireDeltas), envApprovalFile + "=" + abs}
+	env = append(env,
+		fmt.Sprintf("%s=%d", envApprovals, approvals),
+		fmt.Sprintf("%s=%d", envDeltas, deltas),
+		envApprovalFile+"="+abs)
 	ctx := context.Background()
 	c := startFake(b, "threads", env, policyHandler{})
 	th, err := c.StartThread(ctx, nil)
@@ -320,14 +285,32 @@ func BenchmarkDeltaWire(b *testing.B) {
 				n++
 			}
 		}
-		if n != wireDeltas {
-			b.Fatalf("codexhost delivered %d deltas, want %d", n, wireDeltas)
+		if n != deltas {
+			b.Fatalf("codexhost delivered %d deltas, want %d", n, deltas)
 		}
 		return time.Since(t0)
 	}
 	fl := startFloor(b, env)
-	floorTurn := func() time.Duration { return fl.timedTurn(ctx, b, 0, wireDeltas) }
-	alternate(b, wireDeltas, "delta", hostTurn, floorTurn)
+	floorTurn := func() time.Duration { return fl.timedTurn(ctx, b, approvals, deltas) }
+	alternate(b, perTurn, unit, hostTurn, floorTurn)
+}
+
+// wireDeltas is the number of deltas of each turn of figure 10.
+var wireDeltas = 20000
+
+func init() {
+	if smoke {
+		wireDeltas = 100
+	}
+}
+
+// BenchmarkDeltaWire is figure 10: a turn of wireDeltas agent-message
+// deltas over the wire, every one read as a typed event by codexhost's
+// Turn.Events and decoded by the raw floor client, on the same fake
+// app-server stream, the two alternating as in figure 8. It fails if
+// either client misses a delta.
+func BenchmarkDeltaWire(b *testing.B) {
+	wireBench(b, 0, wireDeltas, wireDeltas, "delta")
 }
 
 // BenchmarkPackageInit is figure 11: the package initialization of a
