@@ -74,6 +74,18 @@ func startWire(t *testing.T, w *wire) *grpc.ClientConn {
 	return cc
 }
 
+// startWireWithStdio is startWire with the plugin's stdout and stderr
+// redirected to pipes, whose write ends it returns.
+func startWireWithStdio(t *testing.T) (cc *grpc.ClientConn, stdout, stderr *os.File) {
+	t.Helper()
+	or, ow, err := os.Pipe()
+	require.NoError(t, err)
+	er, ew, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ow.Close(); _ = ew.Close() })
+	return startWire(t, &wire{s: echoServer{}, done: make(chan struct{}), stdoutPipe: or, stderrPipe: er}), ow, ew
+}
+
 func handle(ctx context.Context, cc *grpc.ClientConn, hook abi.Hook, req []byte) ([]byte, error) {
 	in := binary.BigEndian.AppendUint32(nil, uint32(hook))
 	out := new(wrapperspb.BytesValue)
@@ -160,13 +172,7 @@ func TestH2Unimplemented(t *testing.T) {
 // The stdio stream carries what the plugin writes, in order, on its
 // channel; a second stream is refused.
 func TestH2StdioStream(t *testing.T) {
-	or, ow, err := os.Pipe()
-	require.NoError(t, err)
-	er, ew, err := os.Pipe()
-	require.NoError(t, err)
-	defer ow.Close()
-	defer ew.Close()
-	cc := startWire(t, &wire{s: echoServer{}, done: make(chan struct{}), stdoutPipe: or, stderrPipe: er})
+	cc, ow, ew := startWireWithStdio(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -386,13 +392,7 @@ func TestH2AnswersAStreamTheClientKeepsOpen(t *testing.T) {
 // (and dropped), so its writes never block on a full pipe; a new stdio
 // stream then takes over.
 func TestH2StdioKeepsDrainingAfterTheStream(t *testing.T) {
-	or, ow, err := os.Pipe()
-	require.NoError(t, err)
-	er, ew, err := os.Pipe()
-	require.NoError(t, err)
-	defer ow.Close()
-	defer ew.Close()
-	cc := startWire(t, &wire{s: echoServer{}, done: make(chan struct{}), stdoutPipe: or, stderrPipe: er})
+	cc, ow, ew := startWireWithStdio(t)
 
 	open := func(ctx context.Context) grpc.ClientStream {
 		s, err := cc.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/plugin.GRPCStdio/StreamStdio", grpc.ForceCodec(rawCodec{}))
@@ -405,7 +405,7 @@ func TestH2StdioKeepsDrainingAfterTheStream(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := open(ctx)
-	_, err = ow.Write([]byte("hello"))
+	_, err := ow.Write([]byte("hello"))
 	require.NoError(t, err)
 	m := new(rawMessage)
 	require.NoError(t, s.RecvMsg(m))

@@ -151,10 +151,54 @@ func (w *wire) redirectStdio() error {
 	return nil
 }
 
+// isGRPC says whether a request is a gRPC call.
+func isGRPC(r *h2Request) bool {
+	return r.method == "POST" && strings.HasPrefix(r.contentType, "application/grpc")
+}
+
+// methods are the calls a plugin serves, by path; every other call is
+// answered Unimplemented (go-plugin's broker among them).
+var methods = map[string]func(w *wire, ctx context.Context, st *h2Stream, r *h2Request){
+	"/" + ServiceName + "/Describe": func(w *wire, _ context.Context, st *h2Stream, r *h2Request) {
+		w.unary(st, r, func([]byte) []byte { return encodeBytes(w.s.Describe()) })
+	},
+	"/" + ServiceName + "/Configure": func(w *wire, _ context.Context, st *h2Stream, r *h2Request) {
+		w.unary(st, r, func(in []byte) []byte { return encodeBytes(result(w.s.Configure(decodeBytes(in)))) })
+	},
+	"/" + ServiceName + "/Handle": func(w *wire, ctx context.Context, st *h2Stream, r *h2Request) {
+		w.unary(st, r, func(in []byte) []byte {
+			req := decodeBytes(in)
+			if len(req) < 4 {
+				return encodeBytes(result(abi.StatusError, []byte(`{"code":3,"message":"request shorter than its hook number"}`)))
+			}
+			return encodeBytes(result(w.s.Handle(ctx, abi.Hook(binary.BigEndian.Uint32(req)), req[4:])))
+		})
+	},
+	"/plugin.GRPCController/Shutdown": func(w *wire, _ context.Context, st *h2Stream, r *h2Request) {
+		w.unary(st, r, func([]byte) []byte { return nil })
+		w.shutdown.Do(func() { close(w.done) })
+	},
+	"/plugin.GRPCStdio/StreamStdio": func(w *wire, _ context.Context, st *h2Stream, r *h2Request) {
+		w.streamStdio(st, r)
+	},
+}
+
+// answersEarly says whether a request is answered without its body: all
+// but the calls of methods, which read one.
+func (w *wire) answersEarly(r *h2Request) bool {
+	_, ok := methods[r.path]
+	return !ok || !isGRPC(r)
+}
+
 // serveStream answers one gRPC call.
 func (w *wire) serveStream(st *h2Stream, r *h2Request) {
-	if r.method != "POST" || !strings.HasPrefix(r.contentType, "application/grpc") {
+	if !isGRPC(r) {
 		_ = st.refuse("415")
+		return
+	}
+	m, ok := methods[r.path]
+	if !ok {
+		_ = status(st, codeUnimplemented, "unknown method "+r.path)
 		return
 	}
 	ctx := st.ctx
@@ -163,28 +207,7 @@ func (w *wire) serveStream(st *h2Stream, r *h2Request) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	switch r.path {
-	case "/" + ServiceName + "/Describe":
-		w.unary(st, r, func([]byte) []byte { return encodeBytes(w.s.Describe()) })
-	case "/" + ServiceName + "/Configure":
-		w.unary(st, r, func(in []byte) []byte { return encodeBytes(result(w.s.Configure(decodeBytes(in)))) })
-	case "/" + ServiceName + "/Handle":
-		w.unary(st, r, func(in []byte) []byte {
-			req := decodeBytes(in)
-			if len(req) < 4 {
-				return encodeBytes(result(abi.StatusError, []byte(`{"code":3,"message":"request shorter than its hook number"}`)))
-			}
-			return encodeBytes(result(w.s.Handle(ctx, abi.Hook(binary.BigEndian.Uint32(req)), req[4:])))
-		})
-	case "/plugin.GRPCController/Shutdown":
-		w.unary(st, r, func([]byte) []byte { return nil })
-		w.shutdown.Do(func() { close(w.done) })
-	case "/plugin.GRPCStdio/StreamStdio":
-		w.streamStdio(st, r)
-	default:
-		// go-plugin's broker, and anything else.
-		_ = status(st, codeUnimplemented, "unknown method "+r.path)
-	}
+	m(w, ctx, st, r)
 }
 
 // unary reads the request message, and writes f's answer (a message).
@@ -289,20 +312,6 @@ func (w *wire) streamStdio(st *h2Stream, r *h2Request) {
 			return
 		}
 	}
-}
-
-// answersEarly says whether a request is answered without its body: all
-// but the calls of the plugin's own methods, which read one.
-func (w *wire) answersEarly(r *h2Request) bool {
-	if r.method != "POST" || !strings.HasPrefix(r.contentType, "application/grpc") {
-		return true
-	}
-	switch r.path {
-	case "/" + ServiceName + "/Describe", "/" + ServiceName + "/Configure", "/" + ServiceName + "/Handle",
-		"/plugin.GRPCController/Shutdown", "/plugin.GRPCStdio/StreamStdio":
-		return false
-	}
-	return true
 }
 
 // trailers are a response's gRPC status.
