@@ -686,9 +686,11 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 	}
 	switch c.render {
 	case "exec":
-		return &chain.Member{Plugin: chain.RendererPlugin("exec", &render.ExecStyle{Color: color,
-			HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary,
-			HideToolOutput: c.exec.hideToolOutput})}
+		style := &render.ExecStyle{Color: color, HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary}
+		if c.exec.hideToolOutput {
+			style.MaxOutputLines = -1 // no output line
+		}
+		return &chain.Member{Plugin: chain.RendererPlugin("exec", style)}
 	case "json":
 		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
 	case renderCodexJSON:

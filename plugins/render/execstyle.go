@@ -52,11 +52,6 @@ type ExecStyle struct {
 	// NoTurnSummary leaves out the line that ends each turn with its
 	// token counts. A failed or interrupted turn is still reported.
 	NoTurnSummary bool
-	// HideToolOutput leaves out what commands print: the lines between
-	// "$ cmd" and its "exit N" line. The command, its exit status and
-	// tool calls' names and status are still shown. It has the effect of
-	// a negative MaxOutputLines.
-	HideToolOutput bool
 
 	midLine  bool            // the last byte written was not a newline
 	streamed map[string]bool // items whose deltas were written
@@ -254,7 +249,7 @@ func (s *ExecStyle) output(b *strings.Builder, out string) {
 		limit = DefaultMaxOutputLines
 	}
 	out = strings.TrimRight(out, "\n")
-	if limit < 0 || s.HideToolOutput || out == "" {
+	if limit < 0 || out == "" {
 		return
 	}
 	lines := strings.Split(out, "\n")

@@ -173,19 +173,21 @@ func TestExecStyleCases(t *testing.T) {
 	assert.Contains(t, bare, "turn failed: quota exceeded\n", "a failed turn is still reported")
 	assert.Contains(t, bare, "turn interrupted\n")
 
-	// HideToolOutput drops exactly the commands' output.
-	quiet := renderAll(t, &render.ExecStyle{Dir: "/w/", HideToolOutput: true}, evs)
+	// A negative MaxOutputLines (run --hide-tool-output) drops exactly
+	// the commands' output.
+	quiet := renderAll(t, &render.ExecStyle{Dir: "/w/", MaxOutputLines: -1}, evs)
 	assert.Equal(t, withoutLines(all, "… 5 earlier lines", "line ", "line x", "line xx", "oops"), quiet)
 	assert.Contains(t, quiet, "$ seq 25\nexit 0\n$ false\n")
 	assert.Contains(t, quiet, "$ exit 3\nexit 3\n")
 }
 
-// On a real codex turn, HideToolOutput leaves out the command's output
-// line and nothing else.
-func TestExecStyleHideToolOutputRealTurn(t *testing.T) {
+// On a real codex turn, a negative MaxOutputLines (run
+// --hide-tool-output) leaves out the command's output line and nothing
+// else.
+func TestExecStyleNoOutputLinesRealTurn(t *testing.T) {
 	evs := loadTurn(t)
 	all := renderAll(t, &render.ExecStyle{}, evs)
-	quiet := renderAll(t, &render.ExecStyle{HideToolOutput: true}, evs)
+	quiet := renderAll(t, &render.ExecStyle{MaxOutputLines: -1}, evs)
 	assert.Contains(t, all, "$ /bin/bash -lc 'echo hi'\nhi\nexit 0")
 	assert.Contains(t, quiet, "$ /bin/bash -lc 'echo hi'\nexit 0")
 	assert.Equal(t, withoutLines(all, "hi"), quiet)
