@@ -321,22 +321,26 @@ func writeTable(w io.Writer, r results) int {
 		missingRow("7 stalled consumer, 1M deltas, default MaxQueuedBytes: peak RSS (none lost)", "≤ 64 MB")
 	}
 
-	// Figure 8: approvals over the wire against the raw floor client.
-	const wire = "BenchmarkApprovalWire"
-	wireFloor, okWF := r.get(wire, "floor-ns/approval")
-	if okWF {
-		add(row{"8 approvals over the wire: raw Go client, encoding/json, one goroutine (floor)", dur(wireFloor) + "/approval", "—", "1.0x", "floor", info})
-	} else {
-		missingRow("8 approvals over the wire: raw Go client, encoding/json, one goroutine (floor)", "floor")
+	// Figures 8 and 10: approvals and deltas over the wire against the
+	// raw floor client (host/internal/benchmarks wireBench).
+	wireRows := func(bench, unit, floorFigure, figure string, target float64) {
+		floor, okF := r.get(bench, "floor-ns/"+unit)
+		if okF {
+			add(row{floorFigure, dur(floor) + "/" + unit, "—", "1.0x", "floor", info})
+		} else {
+			missingRow(floorFigure, "floor")
+		}
+		want := fmt.Sprintf("≤ %gx", target)
+		v, ok := r.get(bench, "host-ns/"+unit)
+		x, okX := r.get(bench, "x-floor")
+		if ok && okX {
+			add(row{figure, dur(v) + "/" + unit, dur(floor) + "/" + unit, fmt.Sprintf("%.2fx (median of pairs)", x), want, verdict(x <= target)})
+		} else {
+			missingRow(figure, want)
+		}
 	}
-	const wireFigure = "8 approvals over the wire: codexhost, Go handler"
-	v, ok := r.get(wire, "host-ns/approval")
-	x, okX := r.get(wire, "x-floor")
-	if ok && okX {
-		add(row{wireFigure, dur(v) + "/approval", dur(wireFloor) + "/approval", fmt.Sprintf("%.2fx (median of pairs)", x), "≤ 1.2x", verdict(x <= 1.2)})
-	} else {
-		missingRow(wireFigure, "≤ 1.2x")
-	}
+	wireRows("BenchmarkApprovalWire", "approval", "8 approvals over the wire: raw Go client, encoding/json, one goroutine (floor)",
+		"8 approvals over the wire: codexhost, Go handler", 1.2)
 
 	// Figure 9: what the OTLP decision log stream adds to a decision on
 	// the answer's path (plugins/chain/audit), next to the local log's
@@ -364,22 +368,8 @@ func writeTable(w io.Writer, r results) int {
 		add(row{c.figure, fmt.Sprintf("%s, %.0f allocs/op", dur(v), allocs), floor, ratio, "—", info})
 	}
 
-	// Figure 10: deltas over the wire against the raw floor client.
-	const deltaWire = "BenchmarkDeltaWire"
-	deltaFloor, okDF := r.get(deltaWire, "floor-ns/delta")
-	if okDF {
-		add(row{"10 deltas over the wire: raw Go client, encoding/json, one goroutine (floor)", dur(deltaFloor) + "/delta", "—", "1.0x", "floor", info})
-	} else {
-		missingRow("10 deltas over the wire: raw Go client, encoding/json, one goroutine (floor)", "floor")
-	}
-	const deltaFigure = "10 deltas over the wire: codexhost, Turn.Events, 100% delivered"
-	v, ok = r.get(deltaWire, "host-ns/delta")
-	x, okX = r.get(deltaWire, "x-floor")
-	if ok && okX {
-		add(row{deltaFigure, dur(v) + "/delta", dur(deltaFloor) + "/delta", fmt.Sprintf("%.2fx (median of pairs)", x), "≤ 0.7x", verdict(x <= 0.7)})
-	} else {
-		missingRow(deltaFigure, "≤ 0.7x")
-	}
+	wireRows("BenchmarkDeltaWire", "delta", "10 deltas over the wire: raw Go client, encoding/json, one goroutine (floor)",
+		"10 deltas over the wire: codexhost, Turn.Events, 100% delivered", 0.7)
 
 	// Figure 11: package initialization of a program importing host.
 	const initFigure = "11 package init of a program importing host (GODEBUG=inittrace=1, sum of clock times)"
