@@ -103,6 +103,26 @@ type Options struct {
 	// Name names the plugin in logs and errors instead of its manifest
 	// name.
 	Name string
+	// Lazy lets Load return before the plugin is compiled and started,
+	// when the runtime's cache directory records that this module loaded
+	// before with the same settings, grants (and granted variables'
+	// values) and limits: Load then checks the recorded manifest (grants,
+	// limits, Admit) at once and returns, and the plugin loads when it is
+	// first needed, at its first Call or [Plugin.Ready], on a goroutine
+	// of its own (one lazy load at a time per Runtime); calls wait for
+	// it. A load that succeeds with Lazy set
+	// writes the record. Without a record (the first load, new settings,
+	// a cache in memory only), Load loads at once.
+	//
+	// A lazy load can still fail: the cache was damaged, the guest
+	// describes itself differently from its record (the load fails with
+	// plugins.ErrBadManifest), or configure now refuses what it took
+	// before (a granted file changed). Every call then fails with a
+	// *plugins.CallError of kind FailUnavailable that wraps the load's
+	// error, and [Plugin.Ready] returns it. A caller that must never act
+	// on such a plugin's failure (a fallback decision, say) waits for
+	// Ready first.
+	Lazy bool
 }
 
 // A Plugin is a loaded Wasm plugin: a compiled module and a pool of
@@ -168,6 +188,13 @@ type Plugin struct {
 
 	drainOnce sync.Once
 	drained   chan struct{} // closed when shut and no call is in flight
+
+	// ready is closed when a lazy load (Options.Lazy) has ended, after
+	// loadErr is set; nil when Load loaded the plugin before returning.
+	// startLazy starts the lazy load, once.
+	ready     chan struct{}
+	loadErr   error
+	startLazy func()
 }
 
 var _ plugins.Plugin = (*Plugin)(nil)
@@ -232,10 +259,6 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		name = "wasm plugin"
 	}
 
-	wasm, err = prepare(wasm, moduleLimits(o))
-	if err != nil {
-		return nil, err
-	}
 	p := &Plugin{
 		rt:                 rt,
 		name:               name,
@@ -251,14 +274,55 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		busy:               make(map[*instance]struct{}),
 	}
 	p.closing, p.stopClosing = context.WithCancelCause(context.Background())
-	// The compilation is bounded by the compile timeout, the start of the
-	// first instance by the start timeout; both end when the runtime is
-	// closed.
-	compCtx, cancelComp := p.boundedContext(ctx, p.compileTimeout(), "the compile timeout")
-	compiled, err := rt.compile(compCtx, wasm)
-	cancelComp()
+	var rec *record
+	if o.Lazy {
+		rec = rt.record(wasm, o, limit)
+		if m := rec.read(); m != nil {
+			if p.admit(m, o, limit, logger) == nil {
+				if !p.lazy(wasm, o, limit, rec, m) {
+					return nil, plugins.ErrClosed
+				}
+				return p, nil
+			}
+			// The record does not pass (the options changed what Admit
+			// takes, or the record is damaged): loading the plugin says
+			// what is wrong.
+			rec.remove()
+			p.manifest, p.name, p.logger = abi.Manifest{}, name, logger.With("plugin", termsafe.Line(name))
+		}
+	}
+	in, mb, err := p.boot(ctx, wasm, o, limit, logger, nil)
 	if err != nil {
 		return nil, err
+	}
+	p.idle = append(p.idle, in)
+	if !rt.register(p) {
+		in.close()
+		p.release()
+		return nil, plugins.ErrClosed
+	}
+	rec.write(mb)
+	return p, nil
+}
+
+// boot compiles the module (or shares it), creates the first instance,
+// checks its ABI version and manifest, and configures it; it returns the
+// instance and the manifest's bytes. With recorded (a lazy load), the
+// manifest must be those bytes, which admit has checked already. On error
+// it releases what it took.
+func (p *Plugin) boot(ctx context.Context, wasm []byte, o *Options, limit uint32, logger *slog.Logger, recorded []byte) (_ *instance, _ []byte, err error) {
+	wasm, err = prepare(wasm, moduleLimits(o))
+	if err != nil {
+		return nil, nil, err
+	}
+	// The compilation is bounded by the compile timeout, the start of the
+	// first instance by the start timeout; both end when the runtime or
+	// the plugin is closed.
+	compCtx, cancelComp := p.boundedContext(ctx, p.compileTimeout(), "the compile timeout")
+	compiled, err := p.rt.compile(compCtx, wasm)
+	cancelComp()
+	if err != nil {
+		return nil, nil, err
 	}
 	p.compiled = compiled
 	cctx, cancel := p.startContext(ctx)
@@ -268,17 +332,17 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 			p.release()
 		}
 	}()
-	importsLog, err := checkModule(compiled.mod, limit, rt.wasi)
+	importsLog, err := checkModule(compiled.mod, limit, p.rt.wasi)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if importsLog {
 		if p.host, err = p.instantiateHost(ctx); err != nil {
-			return nil, fmt.Errorf("instantiate host module: %w", err)
+			return nil, nil, fmt.Errorf("instantiate host module: %w", err)
 		}
 	}
 	if p.config, err = moduleConfig(&o.Grants); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.settings = o.Settings
 	if len(p.settings) == 0 {
@@ -288,54 +352,59 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 	// The first instance: fail fast on anything wrong with the plugin.
 	in, err := p.newInstance(cctx)
 	if err != nil {
-		return nil, p.loadError(cctx, nil, err)
+		return nil, nil, p.loadError(cctx, nil, err)
 	}
 	if err := in.checkVersion(cctx); err != nil {
 		in.close()
-		return nil, p.loadError(cctx, in, err)
+		return nil, nil, p.loadError(cctx, in, err)
 	}
 	mb, err := in.describe(cctx)
 	if err != nil {
 		in.close()
-		return nil, p.loadError(cctx, in, err)
+		return nil, nil, p.loadError(cctx, in, err)
 	}
-	if err := json.Unmarshal(mb, &p.manifest); err != nil {
+	if recorded == nil {
+		err = p.admit(mb, o, limit, logger)
+	} else if !sameManifest(mb, recorded) {
+		err = fmt.Errorf("%w: plugin %q describes itself differently from when it last loaded (recorded in the compilation cache)", plugins.ErrBadManifest, p.name)
+	}
+	if err != nil {
 		in.close()
-		return nil, fmt.Errorf("%w: %w", plugins.ErrBadManifest, err)
+		return nil, nil, err
+	}
+	if err := in.configure(cctx, p.settings); err != nil {
+		in.close()
+		return nil, nil, p.loadError(cctx, in, err)
+	}
+	in.out.callEnd()
+	return in, mb, nil
+}
+
+// admit reads the manifest mb into p and checks it against o and the
+// limits; the plugin takes the manifest's name unless o names it.
+func (p *Plugin) admit(mb []byte, o *Options, limit uint32, logger *slog.Logger) error {
+	if err := json.Unmarshal(mb, &p.manifest); err != nil {
+		return fmt.Errorf("%w: %w", plugins.ErrBadManifest, err)
 	}
 	if o.Name == "" && p.manifest.Name != "" {
 		p.name = p.manifest.Name
 		p.logger = logger.With("plugin", termsafe.Line(p.name))
 	}
 	if err := plugins.CheckManifest(&p.manifest, o.Grants); err != nil {
-		in.close()
-		return nil, err
+		return err
 	}
-	if err := plugins.CheckLimits(&p.manifest, limit, timeout); err != nil {
-		in.close()
-		return nil, err
+	if err := plugins.CheckLimits(&p.manifest, limit, p.timeout); err != nil {
+		return err
 	}
 	if o.Admit != nil {
 		if err := o.Admit(&p.manifest); err != nil {
-			in.close()
-			return nil, err
+			return err
 		}
 	}
 	if p.manifest.Capabilities.Network || o.Grants.Network {
-		in.close()
-		return nil, fmt.Errorf("%w: plugin %q: a Wasm plugin cannot have network access; use the process runtime", plugins.ErrNotGranted, p.name)
+		return fmt.Errorf("%w: plugin %q: a Wasm plugin cannot have network access; use the process runtime", plugins.ErrNotGranted, p.name)
 	}
-	if err := in.configure(cctx, p.settings); err != nil {
-		in.close()
-		return nil, p.loadError(cctx, in, err)
-	}
-	in.out.callEnd()
-	p.idle = append(p.idle, in)
-	if !rt.register(p) {
-		in.close()
-		return nil, plugins.ErrClosed
-	}
-	return p, nil
+	return nil
 }
 
 // loadError turns an error of starting the first instance into the error
@@ -591,12 +660,18 @@ func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 //     memory limit), FailTrap (any other trap, panic or exit),
 //     FailBadOutput, FailTooLarge (over MaxResultBytes), FailUnavailable
 //     (ctx was cancelled, errors.Is(err, context.Canceled) holds, or a
-//     new instance could not be configured). The instance involved is
-//     discarded.
+//     new instance could not be configured, or a lazy load failed: see
+//     Options.Lazy). The instance involved is discarded. Waiting for a
+//     lazy load is bounded by ctx, not by Options.Timeout.
 //   - plugins.ErrClosed after Close.
 func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
 	if p.closed.Load() {
 		return nil, plugins.ErrClosed
+	}
+	if p.ready != nil {
+		if err := p.waitLoaded(ctx, hook); err != nil {
+			return nil, err
+		}
 	}
 	in, err := p.acquire(ctx, hook)
 	if err != nil {
@@ -771,6 +846,14 @@ func (p *Plugin) Close(ctx context.Context) error {
 	p.shut = true
 	p.closed.Store(true)
 	close(p.done)
+	if p.ready != nil {
+		select {
+		case <-p.ready:
+		default: // stop the lazy load (start it, if it has not: it ends at once)
+			p.stopClosing(plugins.ErrClosed)
+			p.startLazy()
+		}
+	}
 	idle := p.idle
 	p.idle = nil
 	inflight := p.inflight
@@ -810,12 +893,17 @@ func (p *Plugin) finish() {
 	close(p.drained)
 }
 
+// release releases the host module and the compiled module, if taken.
 func (p *Plugin) release() {
 	ctx := context.Background()
 	if p.host != nil {
 		_ = p.host.Close(ctx)
+		p.host = nil
 	}
-	p.rt.release(p.compiled)
+	if p.compiled != nil {
+		p.rt.release(p.compiled)
+		p.compiled = nil
+	}
 }
 
 // callError classifies a failed call (or instance start) on in (nil: no

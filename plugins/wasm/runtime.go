@@ -62,8 +62,16 @@ type Runtime struct {
 	cache  wazero.CompilationCache
 	logger *slog.Logger
 	wasi   map[string]api.FunctionDefinition // what WASI provides
+	// recordDir holds the records of lazy loads (lazy.go); "" when the
+	// compilation cache is in memory only.
+	recordDir string
+	// lazyTurn lets one lazy load run at a time (lazy.go).
+	lazyTurn chan struct{}
 
 	loads sync.WaitGroup // loads in progress
+	// compiles counts the compilations running, abandoned ones included:
+	// wazero must not be closed under one (it crashes).
+	compiles sync.WaitGroup
 	// closing is cancelled when Close begins: loads in progress stop.
 	closing     context.Context
 	stopClosing context.CancelCauseFunc
@@ -121,9 +129,12 @@ func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, e
 	done := make(chan result, 1)
 	var mu sync.Mutex
 	abandoned := false
-	go func() {
-		// Several workers stop between two functions when ctx is done.
-		cctx := experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0))
+	rt.compiles.Add(1)
+	go func() { // owned by rt: Close waits for it
+		defer rt.compiles.Done()
+		// Several workers stop between two functions when ctx is done
+		// (wazero's single-worker path does not check ctx).
+		cctx := experimental.WithCompilationWorkers(ctx, max(runtime.GOMAXPROCS(0), 2))
 		mod, err := rt.r.CompileModule(cctx, wasm)
 		mu.Lock()
 		defer mu.Unlock()
@@ -251,9 +262,11 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 	newRuntimeMu.Lock()
 	defer newRuntimeMu.Unlock()
 	cache, err := newFileCache(dir)
+	recordDir := filepath.Join(dir, recordsDir)
 	if err != nil {
 		logger.Warn("wasm: compilation cache directory unusable; caching in memory only", "dir", dir, "err", err)
 		cache = wazero.NewCompilationCache()
+		recordDir = ""
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
@@ -265,12 +278,14 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 		return nil, fmt.Errorf("wasm: instantiate WASI: %w", err)
 	}
 	rt := &Runtime{
-		wasi:     r.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
-		r:        r,
-		cache:    cache,
-		logger:   logger,
-		plugins:  make(map[*Plugin]struct{}),
-		compiled: make(map[[sha256.Size]byte]*compiledModule),
+		wasi:      r.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions(),
+		recordDir: recordDir,
+		lazyTurn:  make(chan struct{}, 1),
+		r:         r,
+		cache:     cache,
+		logger:    logger,
+		plugins:   make(map[*Plugin]struct{}),
+		compiled:  make(map[[sha256.Size]byte]*compiledModule),
 	}
 	rt.closing, rt.stopClosing = context.WithCancelCause(context.Background())
 	return rt, nil
@@ -302,8 +317,8 @@ func newFileCache(dir string) (wazero.CompilationCache, error) {
 // Close waits for the calls in flight to end, each by its deadline (a
 // guest asleep in WASI wakes up at it), or, once ctx is done, stops them:
 // closing the runtime under running guest code is not safe. A compilation
-// that a stopped load abandoned is not waited for (its cost is bounded by
-// the module limits).
+// that a stopped load abandoned is waited for too (wazero cannot stop it
+// half-way, nor be closed under it); the module limits bound its cost.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed {
@@ -330,6 +345,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, p := range ps {
 		<-p.drained
 	}
+	rt.compiles.Wait()
 	// A fresh context: closing must not be cut short by a done ctx.
 	if err := rt.r.Close(context.WithoutCancel(ctx)); err != nil {
 		errs = append(errs, fmt.Errorf("wasm: close runtime: %w", err))

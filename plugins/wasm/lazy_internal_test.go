@@ -1,0 +1,72 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/plugintest"
+)
+
+// A lazy load whose guest never starts (hang.wat loops in _initialize)
+// does not hold up Load, a call waiting for it ends with its ctx, and
+// Close stops it at once: the load's own deadline (10 s) is not waited
+// for.
+func TestLazyLoadThatHangs(t *testing.T) {
+	ctx := t.Context()
+	b := plugintest.BuildWAT(t, "testdata/hang.wat")
+	rt, err := NewRuntime(ctx, &RuntimeOptions{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	defer rt.Close(ctx)
+	o := &Options{Lazy: true}
+	rt.record(b, o, DefaultMemoryLimitPages).write([]byte(`{"name":"hang","version":"1","abi":1,"hooks":["approval"]}`))
+
+	p, err := rt.Load(ctx, b, o)
+	require.NoError(t, err, "Load returns with the record, before the guest starts")
+	assert.Equal(t, "hang", p.Manifest().Name)
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = p.Call(cctx, abi.HookApproval, []byte(`{}`))
+	var ce *plugins.CallError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, plugins.FailUnavailable, ce.Kind)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, p.Ready(cctx), context.Canceled)
+
+	require.NoError(t, p.Close(ctx))
+	require.ErrorIs(t, p.Ready(ctx), plugins.ErrClosed)
+	_, err = p.Call(ctx, abi.HookApproval, []byte(`{}`))
+	require.ErrorIs(t, err, plugins.ErrClosed)
+	assert.FileExists(t, rt.record(b, o, DefaultMemoryLimitPages).path, "a load stopped by Close disproves nothing")
+}
+
+// Closing the runtime stops a lazy load too, and waits for it.
+func TestLazyLoadRuntimeClose(t *testing.T) {
+	ctx := t.Context()
+	b := plugintest.BuildWAT(t, "testdata/hang.wat")
+	rt, err := NewRuntime(ctx, &RuntimeOptions{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	o := &Options{Lazy: true}
+	rt.record(b, o, DefaultMemoryLimitPages).write([]byte(`{"name":"hang","version":"1","abi":1,"hooks":["approval"]}`))
+	var ps []*Plugin
+	for range 3 { // one loads, two wait for their turn
+		p, err := rt.Load(ctx, b, o)
+		require.NoError(t, err)
+		ps = append(ps, p)
+	}
+	require.NoError(t, rt.Close(ctx))
+	for _, p := range ps {
+		err := p.Ready(ctx)
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, plugins.ErrClosed), "%v", err)
+	}
+	_, err = rt.Load(ctx, b, o)
+	require.ErrorIs(t, err, plugins.ErrClosed)
+	assert.FileExists(t, rt.record(b, o, DefaultMemoryLimitPages).path, "a load stopped by Close disproves nothing")
+}
