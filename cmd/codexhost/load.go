@@ -29,6 +29,9 @@ type loader struct {
 
 	// Distribution and trust (dist.go); the zero value has no trust policy.
 	trust distConfig
+	// lazy loads Wasm plugins lazily (load.Options.Lazy); wait for them
+	// with ready.
+	lazy bool
 }
 
 func fileDigest(path string) (string, error) {
@@ -69,6 +72,7 @@ func (l *loader) loadWith(ctx context.Context, path, want string, o *plugins.Opt
 func (l *loader) loadPlugin(ctx context.Context, path, want string, o *plugins.Options) (*load.Plugin, error) {
 	if l.set == nil {
 		lo := l.trust.loadOptions()
+		lo.Lazy = l.lazy
 		if lg, ok := ctx.Value(pluginLoggerKey{}).(*slog.Logger); ok {
 			lo.Logger = lg
 		}
@@ -146,6 +150,27 @@ func admission(err error) bool {
 		}
 	}
 	return errors.As(err, &ae)
+}
+
+// ready loads the plugins that loaded lazily and have not loaded yet (a
+// lazy plugin loads at its first call or Ready), waits for them, and
+// returns the first that failed, as a usage error naming it. A plugin
+// closed meanwhile (a reload retired its set, or the run is ending) is
+// not a failure.
+func (l *loader) ready(ctx context.Context) error {
+	if l.set == nil {
+		return nil
+	}
+	for _, p := range l.set.Plugins() {
+		r, ok := p.Plugin.(interface{ Ready(context.Context) error })
+		if !ok {
+			continue
+		}
+		if err := r.Ready(ctx); err != nil && !errors.Is(err, plugins.ErrClosed) {
+			return l.loadErr(p.Source, "", &load.Error{Source: p.Source, Runtime: p.Runtime, Err: err})
+		}
+	}
+	return nil
 }
 
 // close closes every plugin, then the Wasm runtime.

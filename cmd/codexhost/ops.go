@@ -259,13 +259,15 @@ type generation struct {
 // newLoader returns the loader of a new plugin set: every set (the first
 // and each reload's) has its own, closed with it. Loader-wide settings
 // (a trust policy, say) go here.
-func (c *runConfig) newLoader() *loader { return &loader{trust: c.ops.trust} }
+func (c *runConfig) newLoader(lazy bool) *loader { return &loader{trust: c.ops.trust, lazy: lazy} }
 
 // loadGeneration loads every plugin of spec with its settings, grants and
 // timeout, measured by m (if not nil), followed by extra (the judge, which
-// the generation does not own). On error, what was loaded is closed.
-func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []chain.Member, m *metrics.Host) (*generation, error) {
-	g := &generation{ld: c.newLoader(), spec: spec}
+// the generation does not own). With lazy, a Wasm plugin that loaded
+// before is admitted on its record and loads when first needed (see
+// loader.ready). On error, what was loaded is closed.
+func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []chain.Member, m *metrics.Host, lazy bool) (*generation, error) {
+	g := &generation{ld: c.newLoader(lazy), spec: spec}
 	if spec.policy != "" {
 		p, err := loadPolicy(spec.policy)
 		if err != nil {
@@ -401,7 +403,7 @@ func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []chain.
 		}
 	}
 	pr.extra = extra
-	if pr.gen, err = c.loadGeneration(ctx, spec, extra, pr.m); err != nil {
+	if pr.gen, err = c.loadGeneration(ctx, spec, extra, pr.m, true); err != nil {
 		return nil, err
 	}
 	if pr.m != nil {

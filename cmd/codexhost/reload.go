@@ -212,7 +212,9 @@ func (r *reloader) reload(why string) {
 		fail(err)
 		return
 	}
-	gen, err := r.c.loadGeneration(ctx, spec, r.extra, r.m)
+	// Not lazy: the new set replaces one that works only once it has
+	// loaded.
+	gen, err := r.c.loadGeneration(ctx, spec, r.extra, r.m, false)
 	if err != nil {
 		fail(err)
 		return

@@ -399,6 +399,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	// render members: the built-in renderer or render plugins. Retry
 	// notices are diagnostics, printed on stderr by reconnects.
 	only := &threadFilter{}
+	beginLoads := func() {}
 	load := func(lctx context.Context) (*host.Prepared, error) {
 		var err error
 		if pr, err = c.startPlugins(lctx, cio, extra); err != nil {
@@ -427,12 +428,15 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 			loadErr = usageErr("%v", err)
 			return nil, loadErr
 		}
+		ready := pr.gen.ld.ready // before attach: the reloader takes gen
 		pr.attach(ch, cio)
 		only.inner = stdoutEvents{ch}
 		var handler host.Handler = ch
 		if c.tracer != nil {
 			handler = c.tracer.Handler(ch)
 		}
+		// Lazy plugins load from the turn's start on (or when needed).
+		handler, beginLoads = gateLoads(handler, ready, giveUp)
 		return &host.Prepared{Handler: handler, Observers: []host.EventObserver{only}}, nil
 	}
 	client, err := host.Start(ctx, &host.Options{
@@ -475,17 +479,19 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	var res *host.Result
 	if c.tracer != nil {
 		tctx, endTurn := c.tracer.StartTurn(turnCtx)
-		res, err = c.turn(tctx, cio, client, prompt, only)
+		res, err = c.turn(tctx, cio, client, prompt, only, beginLoads)
 		var threadID string
 		if res != nil {
 			threadID = res.ThreadID
 		}
 		endTurn(threadID, err)
 	} else {
-		res, err = c.turn(turnCtx, cio, client, prompt, only)
+		res, err = c.turn(turnCtx, cio, client, prompt, only, beginLoads)
 	}
 	if cause := context.Cause(turnCtx); errors.Is(cause, errUnreachable) {
 		err = fail(exitConn, "%v; check the network and the model provider's base_url in codex's config", cause)
+	} else if lerr, ok := asPluginLoad(cause); ok {
+		err = lerr // a plugin failed to load after the start; the turn was stopped
 	}
 	if prog != nil {
 		prog.stop()
@@ -517,8 +523,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 }
 
 // turn starts the turn and waits for it. When ctx ends (Ctrl-C, --timeout)
-// it interrupts the turn and waits briefly for it to stop.
-func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, prompt string, only *threadFilter) (*host.Result, error) {
+// it interrupts the turn and waits briefly for it to stop. started is
+// called once the turn has started.
+func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, prompt string, only *threadFilter, started func()) (*host.Result, error) {
 	threadID := c.thread
 	var th *host.Thread
 	var err error
@@ -561,6 +568,7 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		return nil, c.failure(ctx, "start the turn", err)
 	}
 	defer t.Close()
+	started()
 	res, err := t.Wait(ctx)
 	if err != nil && ctx.Err() != nil {
 		// Ctrl-C or --timeout: interrupt the turn, then wait a little for

@@ -143,6 +143,11 @@ type Options struct {
 	// MaxToolsPerPlugin and MaxTools bound the dynamic tools of one plugin
 	// and of the set. Defaults: DefaultMaxToolsPerPlugin, DefaultMaxTools.
 	MaxToolsPerPlugin, MaxTools int
+	// Lazy loads Wasm plugins lazily (wasm.Options.Lazy): a plugin that
+	// loaded before with the same settings and grants is admitted on its
+	// recorded manifest, and loads at its first call or when its Ready
+	// method (on Plugin.Plugin, a *wasm.Plugin) is called.
+	Lazy bool
 }
 
 // PluginOptions configure one plugin. A nil *PluginOptions means defaults.
@@ -420,7 +425,7 @@ func (s *Set) loadWasm(ctx context.Context, name string, b []byte, o *plugins.Op
 		}
 		s.rt = rt
 	}
-	return s.rt.Load(ctx, b, &wasm.Options{Options: *o, Name: name})
+	return s.rt.Load(ctx, b, &wasm.Options{Options: *o, Name: name, Lazy: s.opts.Lazy})
 }
 
 // detect returns the runtime of a module: Wasm if b starts with the

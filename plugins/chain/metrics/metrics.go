@@ -399,6 +399,15 @@ type instrumented struct {
 	hooks [8]*hookSeries
 }
 
+// Ready is the plugin's Ready, if it has one (a lazy Wasm plugin loads
+// then), else nil.
+func (ip *instrumented) Ready(ctx context.Context) error {
+	if r, ok := ip.Plugin.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}
+
 func (ip *instrumented) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
 	var s *hookSeries
 	if int(hook) < len(ip.hooks) {

@@ -254,6 +254,15 @@ type plugin struct {
 	attrs []attribute.KeyValue
 }
 
+// Ready is the plugin's Ready, if it has one (a lazy Wasm plugin loads
+// then), else nil.
+func (p *plugin) Ready(ctx context.Context) error {
+	if r, ok := p.Plugin.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}
+
 func (p *plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
 	if hook == abi.HookEventRender {
 		// Rendering is the event pipeline: no span per batch of deltas.
