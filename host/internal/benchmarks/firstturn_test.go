@@ -29,6 +29,10 @@ const (
 	// through host.Options.Prepare) or "before" (they load first, then
 	// codex starts: the sequential start of the previous release).
 	envFirstTurnLoad = "CODEXHOST_BENCH_LOAD"
+	// envFirstTurnLazy is "1" for lazy loads (wasm.Options.Lazy, what
+	// `codexhost run` does): Load returns with the recorded manifests and
+	// the plugins load on while the turn starts.
+	envFirstTurnLazy = "CODEXHOST_BENCH_LAZY"
 )
 
 // firstTurnVariants are the hosts BenchmarkFirstTurn starts, in the
@@ -37,19 +41,25 @@ var firstTurnVariants = []struct {
 	name    string
 	plugins bool
 	load    string
+	lazy    bool
 }{
-	{"none", false, "overlap"},
-	{"plugins", true, "overlap"},
-	{"plugins-before", true, "before"},
+	{"none", false, "overlap", false},
+	{"plugins", true, "overlap", true},
+	{"plugins-eager", true, "overlap", false},
+	{"plugins-before", true, "before", false},
 }
 
 // BenchmarkFirstTurn is figure 3's start-to-turn figure, on the real
 // codex: the time from a host's start (the exec of a host process) to its
 // first turn request reaching the (fake) model, with no plugin ("none")
-// and with the 4 cached Wasm plugins of BenchmarkHostStart, loaded at once
-// while codex starts (host.Options.Prepare, "plugins") or before it starts
-// ("plugins-before", what `codexhost run` did before); and the host
-// process's peak RSS (VmHWM) by the end of that turn.
+// and with the 4 cached Wasm plugins of BenchmarkHostStart: loaded lazily
+// (wasm.Options.Lazy: Load returns with each plugin's recorded manifest,
+// and the plugins load one at a time while codex starts and the turn
+// runs; what `codexhost run` does, "plugins"), loaded at once while codex
+// starts (host.Options.Prepare, "plugins-eager"), or before it starts
+// ("plugins-before", what `codexhost run` did two releases ago); and the
+// host process's peak RSS (VmHWM) once the turn has ended and every plugin
+// has loaded, and the time from the start until they all have (ready-ms).
 //
 // One op is one run of each variant, in an order that rotates from op to
 // op, so that the machine's drift falls on all of them alike. It reports
@@ -78,7 +88,11 @@ func BenchmarkFirstTurn(b *testing.B) {
 			guests = strings.Join(files, string(os.PathListSeparator))
 		}
 		cmd := exec.Command(exe)
-		cmd.Env = append(os.Environ(), envChild+"=firstturn", envGuests+"="+guests, envFirstTurnLoad+"="+variant.load,
+		lazy := ""
+		if variant.lazy {
+			lazy = "1"
+		}
+		cmd.Env = append(os.Environ(), envChild+"=firstturn", envGuests+"="+guests, envFirstTurnLoad+"="+variant.load, envFirstTurnLazy+"="+lazy,
 			envFirstTurnCodex+"="+codex, envFirstTurnHome+"="+home, envFirstTurnDir+"="+work)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -105,6 +119,7 @@ func BenchmarkFirstTurn(b *testing.B) {
 	times := make([][]float64, len(firstTurnVariants))  // ms, per variant
 	ratios := make([][]float64, len(firstTurnVariants)) // to "none", per op
 	hwm := make([][]float64, len(firstTurnVariants))
+	readyMs := make([][]float64, len(firstTurnVariants))
 	loadMs := make([][]float64, len(firstTurnVariants))
 	startMs := make([][]float64, len(firstTurnVariants))
 	op := 0
@@ -116,6 +131,7 @@ func BenchmarkFirstTurn(b *testing.B) {
 			got[v] = float64(d) / 1e6
 			hwm[v] = append(hwm[v], res.HWMMiB)
 			loadMs[v] = append(loadMs[v], res.LoadMs)
+			readyMs[v] = append(readyMs[v], res.ReadyMs)
 			startMs[v] = append(startMs[v], res.StartMs)
 		}
 		for v := range firstTurnVariants {
@@ -130,6 +146,7 @@ func BenchmarkFirstTurn(b *testing.B) {
 		b.ReportMetric(median(startMs[v]), variant.name+"-start-ms")
 		if variant.plugins {
 			b.ReportMetric(median(loadMs[v]), variant.name+"-load-ms")
+			b.ReportMetric(median(readyMs[v]), variant.name+"-ready-ms")
 		}
 		if v > 0 {
 			b.ReportMetric(median(ratios[v]), variant.name+"-ratio")
@@ -140,9 +157,11 @@ func BenchmarkFirstTurn(b *testing.B) {
 // firstTurnResult is what the "firstturn" child prints.
 type firstTurnResult struct {
 	HWMMiB float64 // VmHWM at the end of the turn
-	// LoadMs is how long loading the plugins took, StartMs how long
-	// host.Start took (with the load, when it overlaps).
-	LoadMs, StartMs float64
+	// LoadMs is how long loading the plugins took (until Load returned),
+	// StartMs how long host.Start took (with the load, when it overlaps),
+	// ReadyMs the time from the child's start until every plugin had
+	// loaded (Plugin.Ready).
+	LoadMs, StartMs, ReadyMs float64
 }
 
 // firstTurnChild is a host process: it loads the plugins of envGuests (in
@@ -154,6 +173,8 @@ func firstTurnChild() int {
 		return 1
 	}
 	ctx := context.Background()
+	t0 := time.Now()
+	lazy := os.Getenv(envFirstTurnLazy) == "1"
 	var files []string
 	if g := os.Getenv(envGuests); g != "" {
 		files = filepath.SplitList(g)
@@ -181,7 +202,7 @@ func firstTurnChild() int {
 					errs[i] = err
 					return
 				}
-				p, err := rt.Load(ctx, bin, &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}})
+				p, err := rt.Load(ctx, bin, &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}, Lazy: lazy})
 				if err != nil {
 					errs[i] = err
 					return
@@ -211,12 +232,12 @@ func firstTurnChild() int {
 	} else {
 		opts.Prepare = load
 	}
-	t0 := time.Now()
+	t1 := time.Now()
 	c, err := host.Start(ctx, opts)
 	if err != nil {
 		return fail(err)
 	}
-	res.StartMs = float64(time.Since(t0)) / 1e6
+	res.StartMs = float64(time.Since(t1)) / 1e6
 	defer func() {
 		_ = c.Close()
 		_ = c.Wait()
@@ -237,7 +258,23 @@ func firstTurnChild() int {
 	if err != nil {
 		return fail(err)
 	}
+	// As `codexhost run` does (its loadGate), the plugins load from here
+	// on, those a call has not loaded already.
+	ready := make(chan error, 1)
+	go func() {
+		for _, p := range ps {
+			if err := p.(*wasm.Plugin).Ready(ctx); err != nil {
+				ready <- err
+				return
+			}
+		}
+		res.ReadyMs = float64(time.Since(t0)) / 1e6
+		ready <- nil
+	}()
 	if _, err := t.Wait(ctx); err != nil {
+		return fail(err)
+	}
+	if err := <-ready; err != nil {
 		return fail(err)
 	}
 	res.HWMMiB = hwmMB() * 1e6 / (1 << 20)

@@ -236,7 +236,10 @@ func cachedStartPlugins(b *testing.B) []string {
 	dir := b.TempDir()
 	var files []string
 	for i, sp := range startPlugins {
-		loadWasm(b, sp.dir, &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}})
+		// Lazy: the load records the manifest, for the lazy loads.
+		if err := loadWasm(b, sp.dir, &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}, Lazy: true}).Ready(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 		f := filepath.Join(dir, fmt.Sprintf("%d.wasm", i))
 		if err := os.WriteFile(f, plugintest.BuildGoGuest(b, sp.dir), 0o644); err != nil {
 			b.Fatal(err)

@@ -201,19 +201,26 @@ func writeTable(w io.Writer, r results) int {
 	ratio4, _ := r.get("BenchmarkFirstTurn", "plugins-ratio")
 	if okNone && okFour {
 		add(row{"3 start to first turn request, real codex, no plugin (floor)", dur(noPlugin * 1e6), "—", "1.0x", "floor", info})
-		add(row{"3 start to first turn request, 4 cached Wasm plugins loaded while codex starts",
+		add(row{"3 start to first turn request, 4 cached Wasm plugins loaded lazily (codexhost run)",
 			dur(four * 1e6), dur(noPlugin * 1e6), fmt.Sprintf("%.2fx (median of per-run ratios)", ratio4), "≤ 1.15x", verdict(ratio4 <= 1.15)})
+		if ready, ok := r.get("BenchmarkFirstTurn", "plugins-ready-ms"); ok {
+			add(row{"3 start until the 4 lazy plugins have loaded", dur(ready * 1e6), "—", "—", "—", info})
+		}
+		if eager, ok := r.get("BenchmarkFirstTurn", "plugins-eager-ms"); ok {
+			re, _ := r.get("BenchmarkFirstTurn", "plugins-eager-ratio")
+			add(row{"3 start to first turn request, 4 cached Wasm plugins loaded at once while codex starts", dur(eager * 1e6), dur(noPlugin * 1e6), fmt.Sprintf("%.2fx", re), "—", info})
+		}
 		if before, ok := r.get("BenchmarkFirstTurn", "plugins-before-ms"); ok {
 			rb, _ := r.get("BenchmarkFirstTurn", "plugins-before-ratio")
 			add(row{"3 start to first turn request, 4 cached Wasm plugins loaded before codex starts", dur(before * 1e6), dur(noPlugin * 1e6), fmt.Sprintf("%.2fx", rb), "—", info})
 		}
 		hwm4, _ := r.get("BenchmarkFirstTurn", "plugins-MiB-hwm")
 		hwm0, _ := r.get("BenchmarkFirstTurn", "none-MiB-hwm")
-		add(row{"3 host peak RSS (VmHWM) by the first turn's end, 4 plugins", fmt.Sprintf("%.0f MiB", hwm4), fmt.Sprintf("%.0f MiB (none)", hwm0), times(hwm4 / hwm0), "≤ 80 MiB", verdict(hwm4 <= 80)})
+		add(row{"3 host peak RSS (VmHWM) once the turn has ended and the 4 plugins have loaded", fmt.Sprintf("%.0f MiB", hwm4), fmt.Sprintf("%.0f MiB (none)", hwm0), times(hwm4 / hwm0), "≤ 80 MiB", verdict(hwm4 <= 80)})
 	} else {
 		missingRow("3 start to first turn request, real codex, no plugin (floor)", "floor")
-		missingRow("3 start to first turn request, 4 cached Wasm plugins loaded while codex starts", "≤ 1.15x")
-		missingRow("3 host peak RSS (VmHWM) by the first turn's end, 4 plugins", "≤ 80 MiB")
+		missingRow("3 start to first turn request, 4 cached Wasm plugins loaded lazily (codexhost run)", "≤ 1.15x")
+		missingRow("3 host peak RSS (VmHWM) once the turn has ended and the 4 plugins have loaded", "≤ 80 MiB")
 	}
 	if v, ok := r.get("BenchmarkProcessStart", "p50-ns"); ok {
 		p99, _ := r.get("BenchmarkProcessStart", "p99-ns")
