@@ -144,6 +144,25 @@ const (
 	DefaultMaxResultBytes = 16 << 20
 )
 
+// SameManifest reports whether the manifests a and b say the same, field
+// by field: their JSON encodings are equal.
+func SameManifest(a, b *abi.Manifest) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// Ready waits for p to have loaded, if it loads lazily (it has a method
+// Ready(ctx) error, as a lazily loaded wasm.Plugin and the chain's
+// wrappers of it have), and returns the error that stopped it loading;
+// for any other plugin, nil at once.
+func Ready(ctx context.Context, p Plugin) error {
+	if r, ok := p.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}
+
 // CheckManifest validates a manifest against this host's ABI and the
 // operator's grants.
 func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {

@@ -162,11 +162,7 @@ func (l *loader) ready(ctx context.Context) error {
 		return nil
 	}
 	for _, p := range l.set.Plugins() {
-		r, ok := p.Plugin.(interface{ Ready(context.Context) error })
-		if !ok {
-			continue
-		}
-		if err := r.Ready(ctx); err != nil && !errors.Is(err, plugins.ErrClosed) {
+		if err := plugins.Ready(ctx, p.Plugin); err != nil && !errors.Is(err, plugins.ErrClosed) {
 			return l.loadErr(p.Source, "", &load.Error{Source: p.Source, Runtime: p.Runtime, Err: err})
 		}
 	}

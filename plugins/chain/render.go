@@ -295,9 +295,7 @@ func (r *renderer) call(m *member, w io.Writer, events []abi.Event) {
 	}
 	// A lazy plugin (wasm.Options.Lazy) loads first: the timeout bounds
 	// the call, not the load. A failed load fails the call.
-	if rp, ok := m.Plugin.(interface{ Ready(context.Context) error }); ok {
-		_ = rp.Ready(r.ctx)
-	}
+	_ = plugins.Ready(r.ctx, m.Plugin)
 	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
 	defer cancel()
 	t0 := time.Now()

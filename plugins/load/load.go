@@ -409,7 +409,7 @@ func (s *Set) loadRef(ctx context.Context, source, pin string, o *plugins.Option
 	}
 	// The module must describe itself exactly as its (signed) artifact
 	// does: what the operator reviewed is what runs.
-	if !sameManifest(p.Manifest(), &a.Config.Manifest) {
+	if !plugins.SameManifest(p.Manifest(), &a.Config.Manifest) {
 		_ = p.Close(context.Background())
 		return fail(rt, fmt.Errorf("%w: its manifest differs from its artifact's", ErrNotAsSigned))
 	}
@@ -490,10 +490,4 @@ func normDigest(s string) (string, error) {
 		return "", fmt.Errorf("%w: %q", ErrBadDigest, s)
 	}
 	return h, nil
-}
-
-func sameManifest(a, b *abi.Manifest) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
 }

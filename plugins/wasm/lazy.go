@@ -1,7 +1,6 @@
 package wasm
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -132,7 +131,7 @@ func (r *record) remove() {
 // ends it at once). The load counts as a call in flight (it holds a slot):
 // Close stops it and waits for it. It reports false if the runtime is
 // closed.
-func (p *Plugin) lazy(wasm []byte, o *Options, limit uint32, rec *record, recorded []byte) bool {
+func (p *Plugin) lazy(wasm []byte, o *Options, limit uint32, rec *record) bool {
 	p.ready = make(chan struct{})
 	p.slots <- struct{}{} // empty: the plugin is new
 	p.inflight = 1
@@ -141,7 +140,7 @@ func (p *Plugin) lazy(wasm []byte, o *Options, limit uint32, rec *record, record
 	}
 	logger := p.logger
 	p.startLazy = sync.OnceFunc(func() {
-		go p.loadLazily(wasm, o, limit, logger, rec, recorded) // owned by p: Close waits for it (drained)
+		go p.loadLazily(wasm, o, limit, logger, rec) // owned by p: Close waits for it (drained)
 	})
 	return true
 }
@@ -149,7 +148,7 @@ func (p *Plugin) lazy(wasm []byte, o *Options, limit uint32, rec *record, record
 // loadLazily is a lazy load: it boots the plugin, its first instance going
 // to the pool, or sets loadErr; then it frees the load's slot and closes
 // ready.
-func (p *Plugin) loadLazily(wasm []byte, o *Options, limit uint32, logger *slog.Logger, rec *record, recorded []byte) {
+func (p *Plugin) loadLazily(wasm []byte, o *Options, limit uint32, logger *slog.Logger, rec *record) {
 	// Not on a thread of its own at a low priority: the thread would have
 	// to end with the load (an unprivileged thread cannot take its
 	// priority back), and a thread that ends kills the children it
@@ -161,7 +160,7 @@ func (p *Plugin) loadLazily(wasm []byte, o *Options, limit uint32, logger *slog.
 		if !p.closed.Load() && !p.rt.isClosed() {
 			// Bounded by the compile and start timeouts; ends when the
 			// plugin or the runtime is closed.
-			in, _, err = p.boot(context.Background(), wasm, o, limit, logger, recorded)
+			in, _, err = p.boot(context.Background(), wasm, o, limit, logger, true)
 		}
 		<-p.rt.lazyTurn
 	case <-p.closing.Done():
@@ -221,15 +220,11 @@ func (p *Plugin) Ready(ctx context.Context) error {
 	}
 }
 
-// sameManifest reports whether the manifests a and b say the same, field
-// by field (a guest need not describe itself byte for byte the same way
-// twice). A manifest that does not parse matches nothing.
-func sameManifest(a, b []byte) bool {
-	var ma, mb abi.Manifest
-	if json.Unmarshal(a, &ma) != nil || json.Unmarshal(b, &mb) != nil {
-		return false
-	}
-	ja, err1 := json.Marshal(&ma)
-	jb, err2 := json.Marshal(&mb)
-	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+// describesAsRecorded reports whether mb, the manifest a lazy plugin's
+// guest describes itself with, says what p's manifest (its record's) says,
+// field by field: a guest need not describe itself byte for byte the same
+// way twice.
+func (p *Plugin) describesAsRecorded(mb []byte) bool {
+	var got abi.Manifest
+	return json.Unmarshal(mb, &got) == nil && plugins.SameManifest(&got, &p.manifest)
 }

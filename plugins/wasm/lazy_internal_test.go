@@ -13,18 +13,27 @@ import (
 	"github.com/codexhost/codexhost/plugins/plugintest"
 )
 
+// recordedHang returns a runtime on a fresh cache directory that records
+// hang.wat (which loops in _initialize) as a plugin that loaded, the
+// module, and the lazy options the record is for.
+func recordedHang(t *testing.T) (*Runtime, []byte, *Options) {
+	t.Helper()
+	b := plugintest.BuildWAT(t, "testdata/hang.wat")
+	rt, err := NewRuntime(t.Context(), &RuntimeOptions{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	o := &Options{Lazy: true}
+	rt.record(b, o, DefaultMemoryLimitPages).write([]byte(`{"name":"hang","version":"1","abi":1,"hooks":["approval"]}`))
+	return rt, b, o
+}
+
 // A lazy load whose guest never starts (hang.wat loops in _initialize)
 // does not hold up Load, a call waiting for it ends with its ctx, and
 // Close stops it at once: the load's own deadline (10 s) is not waited
 // for.
 func TestLazyLoadThatHangs(t *testing.T) {
 	ctx := t.Context()
-	b := plugintest.BuildWAT(t, "testdata/hang.wat")
-	rt, err := NewRuntime(ctx, &RuntimeOptions{CacheDir: t.TempDir()})
-	require.NoError(t, err)
+	rt, b, o := recordedHang(t)
 	defer rt.Close(ctx)
-	o := &Options{Lazy: true}
-	rt.record(b, o, DefaultMemoryLimitPages).write([]byte(`{"name":"hang","version":"1","abi":1,"hooks":["approval"]}`))
 
 	p, err := rt.Load(ctx, b, o)
 	require.NoError(t, err, "Load returns with the record, before the guest starts")
@@ -49,11 +58,7 @@ func TestLazyLoadThatHangs(t *testing.T) {
 // Closing the runtime stops a lazy load too, and waits for it.
 func TestLazyLoadRuntimeClose(t *testing.T) {
 	ctx := t.Context()
-	b := plugintest.BuildWAT(t, "testdata/hang.wat")
-	rt, err := NewRuntime(ctx, &RuntimeOptions{CacheDir: t.TempDir()})
-	require.NoError(t, err)
-	o := &Options{Lazy: true}
-	rt.record(b, o, DefaultMemoryLimitPages).write([]byte(`{"name":"hang","version":"1","abi":1,"hooks":["approval"]}`))
+	rt, b, o := recordedHang(t)
 	var ps []*Plugin
 	for range 3 { // one loads, two wait for their turn
 		p, err := rt.Load(ctx, b, o)
@@ -66,7 +71,7 @@ func TestLazyLoadRuntimeClose(t *testing.T) {
 		require.Error(t, err)
 		assert.True(t, errors.Is(err, plugins.ErrClosed), "%v", err)
 	}
-	_, err = rt.Load(ctx, b, o)
+	_, err := rt.Load(ctx, b, o)
 	require.ErrorIs(t, err, plugins.ErrClosed)
 	assert.FileExists(t, rt.record(b, o, DefaultMemoryLimitPages).path, "a load stopped by Close disproves nothing")
 }

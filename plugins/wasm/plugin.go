@@ -110,9 +110,9 @@ type Options struct {
 	// limits, Admit) at once and returns, and the plugin loads when it is
 	// first needed, at its first Call or [Plugin.Ready], on a goroutine
 	// of its own (one lazy load at a time per Runtime); calls wait for
-	// it. A load that succeeds with Lazy set
-	// writes the record. Without a record (the first load, new settings,
-	// a cache in memory only), Load loads at once.
+	// it. A load that succeeds with Lazy set writes the record. Without a
+	// record (the first load, new settings, a cache in memory only), Load
+	// loads at once.
 	//
 	// A lazy load can still fail: the cache was damaged, the guest
 	// describes itself differently from its record (the load fails with
@@ -279,7 +279,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 		rec = rt.record(wasm, o, limit)
 		if m := rec.read(); m != nil {
 			if p.admit(m, o, limit, logger) == nil {
-				if !p.lazy(wasm, o, limit, rec, m) {
+				if !p.lazy(wasm, o, limit, rec) {
 					return nil, plugins.ErrClosed
 				}
 				return p, nil
@@ -291,7 +291,7 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 			p.manifest, p.name, p.logger = abi.Manifest{}, name, logger.With("plugin", termsafe.Line(name))
 		}
 	}
-	in, mb, err := p.boot(ctx, wasm, o, limit, logger, nil)
+	in, mb, err := p.boot(ctx, wasm, o, limit, logger, false)
 	if err != nil {
 		return nil, err
 	}
@@ -307,10 +307,10 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 
 // boot compiles the module (or shares it), creates the first instance,
 // checks its ABI version and manifest, and configures it; it returns the
-// instance and the manifest's bytes. With recorded (a lazy load), the
-// manifest must be those bytes, which admit has checked already. On error
-// it releases what it took.
-func (p *Plugin) boot(ctx context.Context, wasm []byte, o *Options, limit uint32, logger *slog.Logger, recorded []byte) (_ *instance, _ []byte, err error) {
+// instance and the manifest's bytes. With lazy, the guest's manifest must
+// say what p's (the record's, which admit has checked) says. On error it
+// releases what it took.
+func (p *Plugin) boot(ctx context.Context, wasm []byte, o *Options, limit uint32, logger *slog.Logger, lazy bool) (_ *instance, _ []byte, err error) {
 	wasm, err = prepare(wasm, moduleLimits(o))
 	if err != nil {
 		return nil, nil, err
@@ -363,9 +363,9 @@ func (p *Plugin) boot(ctx context.Context, wasm []byte, o *Options, limit uint32
 		in.close()
 		return nil, nil, p.loadError(cctx, in, err)
 	}
-	if recorded == nil {
+	if !lazy {
 		err = p.admit(mb, o, limit, logger)
-	} else if !sameManifest(mb, recorded) {
+	} else if !p.describesAsRecorded(mb) {
 		err = fmt.Errorf("%w: plugin %q describes itself differently from when it last loaded (recorded in the compilation cache)", plugins.ErrBadManifest, p.name)
 	}
 	if err != nil {

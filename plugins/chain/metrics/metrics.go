@@ -399,13 +399,9 @@ type instrumented struct {
 	hooks [8]*hookSeries
 }
 
-// Ready is the plugin's Ready, if it has one (a lazy Wasm plugin loads
-// then), else nil.
+// Ready is plugins.Ready of the plugin: a lazy Wasm plugin loads then.
 func (ip *instrumented) Ready(ctx context.Context) error {
-	if r, ok := ip.Plugin.(interface{ Ready(context.Context) error }); ok {
-		return r.Ready(ctx)
-	}
-	return nil
+	return plugins.Ready(ctx, ip.Plugin)
 }
 
 func (ip *instrumented) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {

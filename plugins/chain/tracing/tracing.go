@@ -254,13 +254,9 @@ type plugin struct {
 	attrs []attribute.KeyValue
 }
 
-// Ready is the plugin's Ready, if it has one (a lazy Wasm plugin loads
-// then), else nil.
+// Ready is plugins.Ready of the plugin: a lazy Wasm plugin loads then.
 func (p *plugin) Ready(ctx context.Context) error {
-	if r, ok := p.Plugin.(interface{ Ready(context.Context) error }); ok {
-		return r.Ready(ctx)
-	}
-	return nil
+	return plugins.Ready(ctx, p.Plugin)
 }
 
 func (p *plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
