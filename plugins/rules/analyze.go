@@ -68,6 +68,17 @@ type Command struct {
 // transparent wrappers are unwrapped: Argv[Inner:].
 func (c *Command) Resolved() []string { return c.Argv[c.Inner:] }
 
+// resolvedPatterns returns Patterns as indices in Resolved().
+func (c *Command) resolvedPatterns() []int {
+	out := make([]int, 0, len(c.Patterns))
+	for _, p := range c.Patterns {
+		if p >= c.Inner {
+			out = append(out, p-c.Inner)
+		}
+	}
+	return out
+}
+
 // A Redirect is one redirection of a Command.
 type Redirect struct {
 	// Fd is the file descriptor redirected (1 for &> and &>>, which also
@@ -132,7 +143,7 @@ var otherWrappers = map[string]bool{
 	"flock": true, "strace": true, "ltrace": true, "watch": true, "script": true,
 	"fakeroot": true, "firejail": true, "systemd-run": true, "catchsegv": true, "ionice": true,
 	"chrt": true, "taskset": true, "unbuffer": true, "time": true, "ssh": true, "setpriv": true,
-	"prlimit": true, "cgexec": true, "numactl": true, "bwrap": true, "proot": true, "expect": true,
+	"prlimit": true, "cgexec": true, "jobs": true, "numactl": true, "bwrap": true, "proot": true, "expect": true,
 }
 
 // Analyze reads command as the shell that will run it (bash) and returns
@@ -712,7 +723,7 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	}
 	for _, name := range argv[:cmd.Inner+1] {
 		switch name {
-		case "cd", "pushd", "popd":
+		case "cd", "pushd", "popd", "chdir": // dash's chdir is cd
 			v.cd = true
 		case "exec":
 			v.exec = true
@@ -746,9 +757,13 @@ func shellScriptIndex(argv []string, lang syntax.LangVariant) (int, string) {
 	i := 1
 	for ; i < len(argv); i++ {
 		arg := argv[i]
-		if arg == "--" || arg == "-" && isBash {
-			i++
+		if arg == "--" || arg == "-" {
+			i++ // a lone - ends the options in bash and dash alike
 			break
+		}
+		if arg == "+" {
+			seenShort = true // an empty cluster of + options
+			continue
 		}
 		if strings.HasPrefix(arg, "--") {
 			if !isBash {
@@ -979,6 +994,18 @@ func (v *vouch) redirect(r *syntax.Redirect, m offsets) (Redirect, bool) {
 		}
 		if hdocQuoted(r.Word) {
 			return rd, true
+		}
+		// bash joins a backslash-newline of an unquoted body before it
+		// compares a line with the delimiter (EO\<newline>F ends the body
+		// there), where the parser keeps reading: refuse any backslash
+		// from the delimiter word to the body's end.
+		if r.Hdoc != nil {
+			from, to := int(r.Word.End().Offset()), int(r.Hdoc.End().Offset())
+			if from <= to && to <= len(v.src) {
+				if k := strings.IndexByte(v.src[from:to], '\\'); k >= 0 {
+					return rd, v.fail(m, from+k, "%q in a here-document with an unquoted delimiter", '\\')
+				}
+			}
 		}
 		if r.Hdoc != nil {
 			for _, p := range r.Hdoc.Parts {

@@ -347,7 +347,7 @@ func TestOptionIn(t *testing.T) {
 	opts := []string{"--output", "-o", "-exec"}
 	for arg, want := range map[string]string{
 		"--output": "--output", "--output=x": "--output", "--outp": "--output", "--outp=x": "--output",
-		"--ou": "--output", "--o": "", "--other": "", "-o": "-o", "-xo": "-o", "-ofile": "-o", "-exec": "-exec", "-execdir": "",
+		"--ou": "--output", "--o": "--output", "--": "", "--other": "", "-o": "-o", "-xo": "-o", "-ofile": "-o", "-exec": "-exec", "-execdir": "",
 		"-x": "", "x": "",
 	} {
 		assert.Equal(t, want, optionIn(arg, opts), arg)

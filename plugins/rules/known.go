@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -90,10 +91,45 @@ func afterOptions(args []string) []string {
 }
 
 // longAbbrev reports whether arg is the long option opt, with a value
-// (--opt=v) or abbreviated as getopt_long and git accept (--outp).
+// (--opt=v) or abbreviated as getopt_long and git accept: any prefix
+// that no other option shares (sort --o is --output). Without each
+// program's whole option list, every prefix counts: an ambiguous one is
+// an error to the program, so declining it costs nothing.
 func longAbbrev(arg, opt string) bool {
 	name, _, _ := strings.Cut(arg, "=")
-	return len(name) > 3 && strings.HasPrefix(name, "--") && strings.HasPrefix(opt, name)
+	return len(name) > 2 && strings.HasPrefix(name, "--") && strings.HasPrefix(opt, name)
+}
+
+// globDanger returns why the glob patterns of argv (their indices) may
+// change what a program the engine knows does, or "". A pattern becomes
+// as many words as it matches, and each is any name an agent can create
+// in the workspace: the engine already refuses a pattern that could
+// expand to an option (one without a literal prefix, before "--"), but
+// some programs give a meaning to an operand's position.
+func globDanger(argv []string, patterns []int) string {
+	if len(patterns) == 0 {
+		return ""
+	}
+	first := patterns[0]
+	switch path.Base(argv[0]) {
+	case "uniq":
+		return "uniq writes its second operand, and a glob pattern (" + argv[first] + ") may expand to two names"
+	case "sed":
+		if i := sedScriptOperand(argv); i >= 0 && slices.Contains(patterns, i) {
+			return "sed would read the first name a glob pattern (" + argv[i] + ") expands to as its script"
+		}
+	case "find":
+		// find reads every word from the first one that starts with
+		// '-', '(' or '!' as its expression, "--" or not.
+		if dd := slices.Index(argv, "--"); dd >= 0 && patterns[len(patterns)-1] > dd {
+			return "find reads names after -- as its expression (-delete, -exec …), so a glob pattern may expand to one"
+		}
+	case "git":
+		if sub, _ := gitSubcommand(argv, false); first <= sub {
+			return "a glob pattern (" + argv[first] + ") before git's subcommand may expand to another subcommand"
+		}
+	}
+	return ""
 }
 
 // gitGlobalHarmless are the git options before the subcommand that
@@ -264,6 +300,40 @@ func sedDanger(argv []string) string {
 	return ""
 }
 
+// sedScriptOperand returns the index in argv of sed's script operand
+// (its first operand, when no -e or --expression gave a script), or -1.
+func sedScriptOperand(argv []string) int {
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
+		switch {
+		case a == "--":
+			if i+1 < len(argv) {
+				return i + 1
+			}
+			return -1
+		case !strings.HasPrefix(a, "-") || a == "-":
+			return i
+		case strings.HasPrefix(a, "--"):
+			if name, _, hasVal := strings.Cut(a, "="); longAbbrev(name, "--expression") {
+				return -1
+			} else if longAbbrev(name, "--line-length") && !hasVal {
+				i++
+			}
+		default:
+			// A cluster: -e or -l takes the rest, or the next word.
+			if k := strings.IndexAny(a[1:], "el"); k >= 0 {
+				if a[1+k] == 'e' {
+					return -1
+				}
+				if 1+k == len(a)-1 {
+					i++
+				}
+			}
+		}
+	}
+	return -1
+}
+
 // sedScriptDanger reads a sed script and returns why it may write files
 // or run programs, or "".
 func sedScriptDanger(s string) string {
@@ -368,11 +438,15 @@ func sedScriptDanger(s string) string {
 				}
 				continue
 			}
-			if c == '#' || c == ':' {
+			if c == '#' {
 				toEOL()
 				continue
 			}
-			for i < len(s) && s[i] != ';' && s[i] != '\n' && s[i] != '}' {
+			// GNU sed's read_label: a label (and v's version) ends at a
+			// blank, a newline or ';', and the next command may follow
+			// on the same line (:a;e id, b a w FILE).
+			skipSpace()
+			for i < len(s) && strings.IndexByte(" \t\n\v\f\r;", s[i]) < 0 {
 				i++
 			}
 		case 'r', 'R':

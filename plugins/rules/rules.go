@@ -367,6 +367,9 @@ func (r *rule) coverCommand(c *Command, cwd string, why bool) string {
 	if w == "" {
 		w = danger(argv)
 	}
+	if w == "" && len(c.Patterns) > 0 {
+		w = globDanger(argv, c.resolvedPatterns())
+	}
 	if w == "" || !why {
 		return w
 	}
