@@ -17,6 +17,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/metrics"
@@ -474,13 +475,19 @@ func (pr *pluginRun) close() {
 
 // lineHandler is a slog.Handler that writes each record at or above its
 // level as one line on w: "codexhost: MESSAGE (key=value ...)". The chain
-// logs a plugin disabled by its crash budget at error level.
+// logs a plugin disabled by its crash budget at error level, with the
+// plugin's name and its last error: every key and value is a plugin's
+// text to the handler, escaped (termsafe.Line) and cut at maxLogValue
+// bytes.
 type lineHandler struct {
 	mu    *sync.Mutex
 	w     io.Writer
 	level slog.Level
 	attrs []slog.Attr
 }
+
+// maxLogValue bounds the bytes of one value in a log line.
+const maxLogValue = 1 << 10
 
 func newLineLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(&lineHandler{mu: &sync.Mutex{}, w: w, level: level})
@@ -491,7 +498,7 @@ func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	msg := strings.TrimPrefix(r.Message, "codexhost: ")
-	b.WriteString("codexhost: " + msg)
+	b.WriteString("codexhost: " + termsafe.Line(msg))
 	n := 0
 	add := func(a slog.Attr) bool {
 		if n == 0 {
@@ -500,7 +507,11 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 			b.WriteByte(' ')
 		}
 		n++
-		fmt.Fprintf(&b, "%s=%s", a.Key, oneLine(a.Value.String()))
+		v := a.Value.String()
+		if len(v) > maxLogValue {
+			v = strings.ToValidUTF8(v[:maxLogValue], "") + "…"
+		}
+		fmt.Fprintf(&b, "%s=%s", termsafe.Line(a.Key), termsafe.Line(v))
 		return true
 	}
 	for _, a := range h.attrs {

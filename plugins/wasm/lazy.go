@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
@@ -76,16 +77,20 @@ func (rt *Runtime) record(wasm []byte, o *Options, limit uint32) *record {
 }
 
 // read returns the recorded manifest, or nil if there is none (or it
-// cannot be read).
+// cannot be read, or it is not a regular file: opening a FIFO planted
+// there must not block Load, hence O_NONBLOCK).
 func (r *record) read() []byte {
 	if r == nil {
 		return nil
 	}
-	f, err := os.Open(r.path)
+	f, err := os.OpenFile(r.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
 	b, err := io.ReadAll(io.LimitReader(f, int64(r.maxBytes)+1))
 	if err != nil || len(b) == 0 || len(b) > r.maxBytes || !json.Valid(b) {
 		return nil

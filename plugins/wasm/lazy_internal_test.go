@@ -3,6 +3,9 @@ package wasm
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,4 +77,31 @@ func TestLazyLoadRuntimeClose(t *testing.T) {
 	_, err := rt.Load(ctx, b, o)
 	require.ErrorIs(t, err, plugins.ErrClosed)
 	assert.FileExists(t, rt.record(b, o, DefaultMemoryLimitPages).path, "a load stopped by Close disproves nothing")
+}
+
+// A record that is not a regular file (a FIFO, which a plain open would
+// block on until a writer came; a directory; a device) is no record: the
+// plugin loads eagerly and Load does not block.
+func TestLazyRecordNotARegularFile(t *testing.T) {
+	b := plugintest.BuildWAT(t, "testdata/misbehave.wat")
+	for name, plant := range map[string]func(path string) error{
+		"fifo":      func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"directory": func(p string) error { return os.Mkdir(p, 0o700) },
+		"device":    func(p string) error { return os.Symlink("/dev/zero", p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt, err := NewRuntime(t.Context(), &RuntimeOptions{CacheDir: t.TempDir()})
+			require.NoError(t, err)
+			defer rt.Close(context.Background())
+			o := &Options{Lazy: true}
+			rec := rt.record(b, o, DefaultMemoryLimitPages)
+			require.NoError(t, os.MkdirAll(filepath.Dir(rec.path), 0o700))
+			require.NoError(t, plant(rec.path))
+			assert.Nil(t, rec.read())
+			p, err := rt.Load(t.Context(), b, o)
+			require.NoError(t, err)
+			assert.Nil(t, p.ready, "no record: the plugin loaded eagerly")
+			require.NoError(t, p.Close(t.Context()))
+		})
+	}
 }
