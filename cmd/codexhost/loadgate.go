@@ -18,8 +18,10 @@ import (
 //
 // The wait, which makes the plugins load that no call has loaded yet,
 // begins with begin (the run calls it once the turn has started) or the
-// first request. Its goroutine ends when the plugins have loaded, or have
-// been closed (the run closes them as it ends).
+// first request. Its goroutine is the gate's: it ends when the plugins
+// have loaded, or failed, or with close, which the run calls as it ends
+// and which waits for it. After close a waiting request fails with
+// errGateClosed.
 type loadGate struct {
 	host.Handler
 	ready  func(context.Context) error
@@ -27,7 +29,13 @@ type loadGate struct {
 	begin  func()        // starts the wait, once
 	loaded chan struct{} // closed when the wait has ended, after err is set
 	err    error
+	// ctx ends the wait; cancel is close's.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
+
+// errGateClosed fails the requests waiting at a closed gate.
+var errGateClosed = errors.New("codexhost: the run ended while its plugins loaded")
 
 // A pluginLoadError stops a turn whose plugin failed to load after the
 // run had started codex. err is a usage error naming the plugin, as a load
@@ -38,23 +46,37 @@ func (e *pluginLoadError) Error() string { return e.err.Error() }
 func (e *pluginLoadError) Unwrap() error { return e.err }
 
 // gateLoads returns next behind a loadGate that waits with ready and, if
-// a plugin failed, calls stop with the *pluginLoadError; and the gate's
-// begin. The handler has next's Tools, if next has them.
-func gateLoads(next host.Handler, ready func(context.Context) error, stop func(error)) (host.Handler, func()) {
+// a plugin failed, calls stop with the *pluginLoadError; and the gate
+// itself, for begin and close. The handler has next's Tools, if next has
+// them.
+func gateLoads(next host.Handler, ready func(context.Context) error, stop func(error)) (host.Handler, *loadGate) {
 	g := &loadGate{Handler: next, ready: ready, stop: stop, loaded: make(chan struct{})}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.begin = sync.OnceFunc(func() {
-		go func() { // ends when the plugins have loaded or are closed
+		go func() { // the gate's: close waits for it
 			defer close(g.loaded)
-			if err := g.ready(context.Background()); err != nil {
+			err := g.ready(g.ctx)
+			switch {
+			case g.ctx.Err() != nil:
+				g.err = errGateClosed
+			case err != nil:
 				g.err = &pluginLoadError{err: err}
 				g.stop(g.err)
 			}
 		}()
 	})
 	if tp, ok := next.(interface{ Tools() []host.ToolSpec }); ok {
-		return &toolsGate{loadGate: g, tools: tp}, g.begin
+		return &toolsGate{loadGate: g, tools: tp}, g
 	}
-	return g, g.begin
+	return g, g
+}
+
+// close ends the wait and waits for its goroutine. It is safe to call
+// more than once, and concurrently with requests.
+func (g *loadGate) close() {
+	g.cancel()
+	g.begin() // a wait that never began begins and ends at once
+	<-g.loaded
 }
 
 type toolsGate struct {

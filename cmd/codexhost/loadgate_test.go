@@ -26,7 +26,9 @@ func TestLoadGateWaits(t *testing.T) {
 	release := make(chan struct{})
 	stopped := make(chan error, 1)
 	began := make(chan struct{})
-	h, begin := gateLoads(gateHandler{}, func(context.Context) error { close(began); <-release; return nil }, func(err error) { stopped <- err })
+	h, g := gateLoads(gateHandler{}, func(context.Context) error { close(began); <-release; return nil }, func(err error) { stopped <- err })
+	defer g.close()
+	begin := g.begin
 	tp, ok := h.(interface{ Tools() []host.ToolSpec })
 	require.True(t, ok, "the gate keeps the handler's tools")
 	assert.Equal(t, "t", tp.Tools()[0].Name)
@@ -62,7 +64,8 @@ func TestLoadGateWaits(t *testing.T) {
 func TestLoadGateFailsClosed(t *testing.T) {
 	loadErr := errors.New("plugin p.wasm does not load: boom")
 	stopped := make(chan error, 1)
-	h, _ := gateLoads(gateHandler{}, func(context.Context) error { return loadErr }, func(err error) { stopped <- err })
+	h, g := gateLoads(gateHandler{}, func(context.Context) error { return loadErr }, func(err error) { stopped <- err })
+	defer g.close()
 	// A request begins the wait.
 	_, err := h.Approval(t.Context(), &host.ApprovalRequest{})
 	require.ErrorIs(t, err, loadErr)
@@ -99,4 +102,36 @@ func TestLoaderReadyIgnoresClosedPlugins(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, p.Close(ctx))
 	require.NoError(t, l.ready(ctx))
+}
+
+// close ends a wait that is still loading and waits for its goroutine: a
+// request waiting at the gate fails, and nothing is stopped (the run is
+// ending, no plugin failed). A gate whose wait never began closes too.
+func TestLoadGateClose(t *testing.T) {
+	stopped := make(chan error, 1)
+	began := make(chan struct{})
+	h, g := gateLoads(gateHandler{}, func(ctx context.Context) error {
+		close(began)
+		<-ctx.Done()
+		return ctx.Err()
+	}, func(err error) { stopped <- err })
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := h.Approval(t.Context(), &host.ApprovalRequest{})
+		waiting <- err
+	}()
+	<-began
+	g.close()
+	require.ErrorIs(t, <-waiting, errGateClosed)
+	g.close() // again
+	select {
+	case err := <-stopped:
+		t.Fatalf("close stopped the turn: %v", err)
+	default:
+	}
+	_, err := h.ToolCall(t.Context(), &host.ToolCallRequest{})
+	require.ErrorIs(t, err, errGateClosed)
+
+	_, g2 := gateLoads(gateHandler{}, func(ctx context.Context) error { return nil }, func(error) {})
+	g2.close()
 }

@@ -399,7 +399,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	// render members: the built-in renderer or render plugins. Retry
 	// notices are diagnostics, printed on stderr by reconnects.
 	only := &threadFilter{}
-	beginLoads := func() {}
+	var gate *loadGate
 	load := func(lctx context.Context) (*host.Prepared, error) {
 		var err error
 		if pr, err = c.startPlugins(lctx, cio, extra); err != nil {
@@ -436,7 +436,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 			handler = c.tracer.Handler(ch)
 		}
 		// Lazy plugins load from the turn's start on (or when needed).
-		handler, beginLoads = gateLoads(handler, ready, giveUp)
+		handler, gate = gateLoads(handler, ready, giveUp)
 		return &host.Prepared{Handler: handler, Observers: []host.EventObserver{only}}, nil
 	}
 	client, err := host.Start(ctx, &host.Options{
@@ -448,6 +448,11 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	if ch != nil {
 		defer ch.Close()
+	}
+	beginLoads := func() {}
+	if gate != nil {
+		defer gate.close()
+		beginLoads = gate.begin
 	}
 	if err != nil {
 		if loadErr != nil && errors.Is(err, host.ErrPrepare) {
