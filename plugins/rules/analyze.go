@@ -646,7 +646,9 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			return false
 		}
 		argv[i] = wv.s
-		dashdash = dashdash || wv.s == "--" && !wv.pattern
+		// A "--" after an option may be its argument (sort -T -- *):
+		// only one after a word that is not an option ends them.
+		dashdash = dashdash || i > 0 && wv.s == "--" && !wv.pattern && !optionLike(argv[i-1])
 		if wv.pattern {
 			patterns = append(patterns, i)
 		}
@@ -818,7 +820,7 @@ func shellScriptIndex(argv []string, lang syntax.LangVariant) (int, string) {
 // reason (and the index of the word it is about) when it is one whose
 // arguments the engine does not fully understand.
 func unwrapWrapper(name string, argv []string, i int) (int, string) {
-	if strings.Contains(name, "/") && !systemDirs[path.Dir(name)] {
+	if strings.Contains(name, "/") && !inSystemDir(name) {
 		return i, ""
 	}
 	base := path.Base(name)

@@ -46,10 +46,15 @@ func danger(argv []string) string {
 			if longAbbrev(a, "--compile") || a == "--compile" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'C') >= 0 {
 				return "file " + a + " writes a file"
 			}
+			if longAbbrev(a, "--uncompress") || longAbbrev(a, "--uncompress-noreport") || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "zZ") {
+				return "file " + a + " runs decompressors"
+			}
 		}
 	case "tree":
+		// tree groups short options (-ao is -a -o); -R with -H writes
+		// 00Tree.html in every directory.
 		for _, a := range afterOptions(argv[1:]) {
-			if a == "-o" || len(a) > 2 && strings.HasPrefix(a, "-o") {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "oR") || longAbbrev(a, "--output") {
 				return "tree " + a + " writes a file"
 			}
 		}
@@ -80,14 +85,25 @@ func danger(argv []string) string {
 	return ""
 }
 
-// afterOptions returns args up to a "--".
+// afterOptions returns args up to the first "--" that surely ends the
+// options (endsOptions); args[0] follows a word that is not an option
+// (the program or its subcommand).
 func afterOptions(args []string) []string {
 	for i, a := range args {
-		if a == "--" {
+		if a == "--" && (i == 0 || !optionLike(args[i-1])) {
 			return args[:i]
 		}
 	}
 	return args
+}
+
+// optionLike reports whether w is an option that may take the next word
+// as its argument: a program reads "--" after it as that argument, not as
+// the end of its options (sort -T -- -o FILE sorts into FILE, with "--"
+// as its temporary directory). Without each program's option list, any
+// option but --long=value may.
+func optionLike(w string) bool {
+	return len(w) > 1 && w[0] == '-' && !strings.Contains(w, "=")
 }
 
 // longAbbrev reports whether arg is the long option opt, with a value
@@ -115,8 +131,10 @@ func globDanger(argv []string, patterns []int) string {
 	case "uniq":
 		return "uniq writes its second operand, and a glob pattern (" + argv[first] + ") may expand to two names"
 	case "sed":
-		if i := sedScriptOperand(argv); i >= 0 && slices.Contains(patterns, i) {
-			return "sed would read the first name a glob pattern (" + argv[i] + ") expands to as its script"
+		for _, i := range sedScripts(argv) {
+			if slices.Contains(patterns, i) {
+				return "sed would read the first name a glob pattern (" + argv[i] + ") expands to as its script"
+			}
 		}
 	case "find":
 		// find reads every word from the first one that starts with
@@ -178,7 +196,7 @@ func gitSubcommand(argv []string, strict bool) (int, string) {
 // PATH. Built-ins that run other programs by design (difftool,
 // mergetool, help, submodule, filter-branch, …) are not among them.
 var gitBuiltins = map[string]bool{
-	"add": true, "am": true, "annotate": true, "apply": true, "archive": true, "bisect": true,
+	"add": true, "am": true, "annotate": true, "apply": true, "archive": true,
 	"blame": true, "branch": true, "bundle": true, "cat-file": true, "check-attr": true,
 	"check-ignore": true, "check-mailmap": true, "check-ref-format": true, "checkout": true,
 	"cherry": true, "cherry-pick": true, "clean": true, "clone": true, "column": true,
@@ -202,6 +220,15 @@ var gitLongDanger = []string{
 	"--output", "--ext-diff", "--textconv", "--exec", "--upload-pack", "--receive-pack",
 	"--open-files-in-pager", "--config-env", "--paginate", "--run", "--command", "--tool",
 	"--extcmd", "--gpg-program", "--sequence-editor", "--editor", "--help",
+	"--config", "--edit-description", "--template", "--separate-git-dir",
+}
+
+// gitShortDanger are the short options, per subcommand, that run a
+// program or set a configuration (which may name one): clone -c and -u
+// (--upload-pack), ls-remote -u, rebase -x (--exec). They count in any
+// cluster of short options.
+var gitShortDanger = map[string]string{
+	"clone": "cu", "ls-remote": "u", "rebase": "x",
 }
 
 func gitDanger(argv []string, sub int) string {
@@ -219,6 +246,9 @@ func gitDanger(argv []string, sub int) string {
 		}
 		if argv[sub] == "grep" && !strings.HasPrefix(a, "--") && strings.Contains(a, "O") {
 			return "git grep " + a + " runs a pager"
+		}
+		if short := gitShortDanger[argv[sub]]; short != "" && !strings.HasPrefix(a, "--") && strings.ContainsAny(a[1:], short) {
+			return "git " + argv[sub] + " " + a + " runs a program or sets the configuration"
 		}
 	}
 	return ""
@@ -300,38 +330,44 @@ func sedDanger(argv []string) string {
 	return ""
 }
 
-// sedScriptOperand returns the index in argv of sed's script operand
-// (its first operand, when no -e or --expression gave a script), or -1.
-func sedScriptOperand(argv []string) int {
+// sedScripts returns the indices in argv of the words sed reads as
+// script or as an option's argument: the words after -e, --expression,
+// -l and --line-length, and the first operand when no -e gave a script.
+func sedScripts(argv []string) []int {
+	var out []int
+	explicit := false
 	for i := 1; i < len(argv); i++ {
 		a := argv[i]
 		switch {
 		case a == "--":
-			if i+1 < len(argv) {
-				return i + 1
+			if !explicit && i+1 < len(argv) {
+				out = append(out, i+1)
 			}
-			return -1
+			return out
 		case !strings.HasPrefix(a, "-") || a == "-":
-			return i
+			if !explicit {
+				return append(out, i)
+			}
 		case strings.HasPrefix(a, "--"):
-			if name, _, hasVal := strings.Cut(a, "="); longAbbrev(name, "--expression") {
-				return -1
-			} else if longAbbrev(name, "--line-length") && !hasVal {
+			name, _, hasVal := strings.Cut(a, "=")
+			e := longAbbrev(name, "--expression")
+			explicit = explicit || e
+			if (e || longAbbrev(name, "--line-length")) && !hasVal && i+1 < len(argv) {
 				i++
+				out = append(out, i)
 			}
 		default:
 			// A cluster: -e or -l takes the rest, or the next word.
 			if k := strings.IndexAny(a[1:], "el"); k >= 0 {
-				if a[1+k] == 'e' {
-					return -1
-				}
-				if 1+k == len(a)-1 {
+				explicit = explicit || a[1+k] == 'e'
+				if 1+k == len(a)-1 && i+1 < len(argv) {
 					i++
+					out = append(out, i)
 				}
 			}
 		}
 	}
-	return -1
+	return out
 }
 
 // sedScriptDanger reads a sed script and returns why it may write files

@@ -42,6 +42,8 @@ decision = "accept"
 program = "cat"
 `)
 	perm := diffPolicy(t, "rules-permissive.toml")
+	ex := diffPolicy(t, "example.toml")
+	git := mustParse(t, "[[rule]]\nname = \"git\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"git\"\n")
 	touch := [][]string{{"touch", "PWNED"}}
 	for _, c := range []struct {
 		p    *Policy
@@ -82,6 +84,51 @@ program = "cat"
 		{perm, "sed -n -- s*x*y* a.txt", nil},
 		{perm, "sed -s s*x*y* a.txt", nil},
 		{perm, "git -C s* status", nil},
+		// A "--" that an option takes as its argument does not end the
+		// options (third review).
+		{perm, "sort -T -- -o PWNED a.txt", nil},
+		{perm, "sort --temporary-directory -- --output PWNED a.txt", nil},
+		{perm, "git diff --no-index -S -- --output=PWNED a.txt a.txt", nil},
+		{perm, "git diff --no-index -G -- --output=PWNED a.txt a.txt", nil},
+		{perm, "git -C . diff --no-index -O -- --output=PWNED a.txt a.txt", nil},
+		{perm, "echo '0 string hello HELLO' > m; file -m -- -C -m m", nil},
+		{perm, "tree -P -- -o PWNED", nil},
+		{ex, "git branch --format -- -D victim", nil},
+		{ex, "git branch --format -- -m master renamed", nil},
+		{perm, "sort -T -- *", nil},
+		{perm, "file -m -- *", nil},
+		// sed's -e argument as a glob pattern.
+		{perm, "sed -e s*x*y* a.txt", nil},
+		{perm, "sed --expression s*x*y* a.txt", nil},
+		{perm, "sed -n -e p -e s*x*y* a.txt", nil},
+		{perm, "sed --e s*x*y* a.txt", nil},
+		// tree groups short options; -R with -H writes in every directory.
+		{perm, "tree -ao PWNED", nil},
+		{perm, "tree -do PWNED .", nil},
+		{perm, "tree -R -H . -L 1", nil},
+		// file -z runs decompressors.
+		{perm, "file -z a.txt", nil},
+		{perm, "file -bZ a.txt", nil},
+		// A program path that is not clean: .. after a symbolic link.
+		{catOnly, "/tmp/adv3/X/l/../../../../usr/bin/cat a.txt", nil},
+		{catOnly, "/usr/bin/../bin/cat a.txt", nil},
+		{catOnly, "/usr/local/bin/x/../../../bin/cat a.txt", nil},
+		{anyLine, "/work/proj/l/../../../usr/bin/env rm -rf x", nil},
+		{anyLine, "./env rm -rf x", nil},
+		{anyLine, "./timeout 5 rm -rf x", nil},
+		// git subcommands that run programs through short options, or by design.
+		{git, "git clone -c protocol.ext.allow=always 'ext::sh -c touch% PWNED' x", nil},
+		{git, "git clone --config protocol.ext.allow=always 'ext::sh -c touch% PWNED' x", nil},
+		{git, "git clone -uid file:///tmp/x", nil},
+		{git, "git clone -q -u id file:///tmp/x", nil},
+		{git, "git ls-remote -u id file:///tmp/x", nil},
+		{git, "git rebase -x 'touch PWNED' HEAD~1", nil},
+		{git, "git rebase -ix 'touch PWNED' HEAD~1", nil},
+		{git, "git bisect run touch PWNED", nil},
+		{perm, "git branch --edit-description", nil},
+		// A program named "--" (a fuzzer's find: the option scan looked
+		// before the first word).
+		{perm, "-- *", nil},
 		// Globs that stay operands are still accepted.
 		{perm, "sort -- *", [][]string{{"sort", "--", "*"}}},
 		{perm, "cat -- *", [][]string{{"cat", "--", "*"}}},
@@ -90,6 +137,12 @@ program = "cat"
 		{perm, "sed -n p src/*.txt", [][]string{{"sed", "-n", "p", "src/*.txt"}}},
 		{perm, "find src/* -name x", [][]string{{"find", "src/*", "-name", "x"}}},
 		{perm, "uniq a.txt", [][]string{{"uniq", "a.txt"}}},
+		{perm, "sort -r -- a.txt", [][]string{{"sort", "-r", "--", "a.txt"}}},
+		{perm, "git diff --stat -- a.txt", [][]string{{"git", "diff", "--stat", "--", "a.txt"}}},
+		{perm, "git diff HEAD -- a.txt", [][]string{{"git", "diff", "HEAD", "--", "a.txt"}}},
+		{perm, "sed -n -e p -- src/*.txt", [][]string{{"sed", "-n", "-e", "p", "--", "src/*.txt"}}},
+		{catOnly, "/usr/bin/cat a.txt", [][]string{{"/usr/bin/cat", "a.txt"}}},
+		{git, "git clone -q file:///tmp/x", [][]string{{"git", "clone", "-q", "file:///tmp/x"}}},
 		// E. Builtins and shells that run their operands.
 		{anyLine, "jobs -x rm -rf x", nil},
 		{anyLine, "jobs -x touch PWNED", nil},

@@ -467,15 +467,28 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 		rest = len(argv)
 	}
 	args := argv[rest:]
-	end := len(args)
+	// Where the options end: at the first "--" (first), or at the first
+	// one that no option before it may have taken as its argument (sure,
+	// see optionLike). A condition is read over the range that can only
+	// make an accept rule match less, and a decline rule more:
+	// forbid_options up to sure for accepts, options up to first.
+	first, sure := len(args), len(args)
 	for i, a := range args {
-		if a == "--" && isLit(rest+i) {
-			end = i
+		if a != "--" || !isLit(rest+i) {
+			continue
+		}
+		first = min(first, i)
+		if rest+i == 0 || !optionLike(argv[rest+i-1]) {
+			sure = i
 			break
 		}
 	}
+	forbidEnd, optionsEnd := sure, first
+	if !strict {
+		forbidEnd, optionsEnd = first, sure
+	}
 	if r.forbidOptions != nil {
-		for _, a := range args[:end] {
+		for _, a := range args[:forbidEnd] {
 			if o := optionIn(a, r.forbidOptions); o != "" {
 				if !why {
 					return no
@@ -486,7 +499,7 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	}
 	if r.options != nil {
 		found := false
-		for _, a := range args[:end] {
+		for _, a := range args[:optionsEnd] {
 			if optionIn(a, r.options) != "" {
 				found = true
 				break
@@ -566,7 +579,15 @@ func programIs(arg0, want string, strict bool) bool {
 	if strings.Contains(want, "/") {
 		return arg0 == want
 	}
-	return arg0 == want || path.Base(arg0) == want && systemDirs[path.Dir(arg0)]
+	return arg0 == want || path.Base(arg0) == want && inSystemDir(arg0)
+}
+
+// inSystemDir reports whether the program path p names a file of one of
+// the systemDirs. p must be clean: the kernel resolves "..", after a
+// symbolic link, where path.Dir removes it as text
+// (/work/l/../../usr/bin/cat may be a file of the workspace).
+func inSystemDir(p string) bool {
+	return path.Clean(p) == p && systemDirs[path.Dir(p)]
 }
 
 // changedPaths returns the paths a file change touches.

@@ -291,7 +291,8 @@ func (l *loose) call(c candidate, depth int) {
 			l.find(c, i)
 			return
 		}
-		next, reason := unwrapWrapper(c.argv[i], c.argv, i)
+		// By base name: ./env and /x/../usr/bin/env may be env too.
+		next, reason := unwrapWrapper(prog, c.argv, i)
 		if next == i && !otherWrappers[prog] && reason == "" {
 			break
 		}
