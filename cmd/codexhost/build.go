@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 const pluginBuildSynopsis = `plugin build [--runtime wasm|process] [-o OUT] [DIR]
@@ -81,7 +83,7 @@ func cmdPluginBuild(ctx context.Context, cio *cmdIO, args []string) error {
 	}
 	m := p.Manifest()
 	st, _ := os.Stat(out)
-	fmt.Fprintf(cio.stdout, "built %s: %s %s (%s, %s)\nsha256 %s\n", out, m.Name, orNone(m.Version), runtime, byteSize(st.Size()), ld.digests[0])
+	fmt.Fprintf(cio.stdout, "built %s: %s %s (%s, %s)\nsha256 %s\n", out, termsafe.Line(m.Name), termsafe.Line(orNone(m.Version)), runtime, byteSize(st.Size()), ld.digests[0])
 	return nil
 }
 

@@ -60,3 +60,13 @@ func TestCrashBudgetLogLineIsEscaped(t *testing.T) {
 		assert.Less(t, len(out), 8<<10, "a long error is cut")
 	}
 }
+
+// An error message reaches stderr escaped: here a file name with an
+// escape sequence and a carriage return, from the command line.
+func TestErrorMessageIsEscaped(t *testing.T) {
+	r := runCmd(t, "policy", "explain", "/nonexistent/\x1b]0;pwned\x07\rrules.toml", "ls")
+	require.NotEqual(t, 0, r.code)
+	assert.NotContains(t, r.stderr, "\x1b")
+	assert.NotContains(t, r.stderr, "\r")
+	assert.Contains(t, r.stderr, `\x1b`)
+}

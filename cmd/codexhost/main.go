@@ -27,6 +27,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // Exit codes of codexhost. They are part of its interface.
@@ -105,11 +107,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(stderr, "codexhost: "+ee.msg)
+			// Messages quote codex, the agent, plugins and file names:
+			// escaped here, where they reach the terminal.
+			fmt.Fprintln(stderr, "codexhost: "+termsafe.Text(ee.msg))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "codexhost: "+oneLine(err.Error()))
+	fmt.Fprintln(stderr, "codexhost: "+termsafe.Line(oneLine(err.Error())))
 	return exitTurnFailed
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
@@ -190,7 +191,7 @@ func (r *reloader) reload(why string) {
 	}()
 	fail := func(err error) {
 		fmt.Fprintf(r.stderr, "codexhost: reload of %s (%s) failed; still using plugin set %d: %s\n",
-			path, why, r.chain.Generation(), oneLine(err.Error()))
+			path, why, r.chain.Generation(), termsafe.Line(oneLine(err.Error())))
 		if r.m != nil {
 			r.reloads.Observe(false)
 		}
@@ -251,7 +252,7 @@ func (r *reloader) reload(why string) {
 		took = took.Round(time.Microsecond)
 	}
 	fmt.Fprintf(r.stderr, "codexhost: reloaded %s (%s): plugin set %d: %s (loaded in %s)\n",
-		path, why, r.chain.Generation(), gen.describe(), took)
+		path, why, r.chain.Generation(), termsafe.Line(gen.describe()), took)
 	if r.m != nil {
 		r.reloads.Observe(true)
 	}
