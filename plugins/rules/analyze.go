@@ -144,6 +144,18 @@ var otherWrappers = map[string]bool{
 	"fakeroot": true, "firejail": true, "systemd-run": true, "catchsegv": true, "ionice": true,
 	"chrt": true, "taskset": true, "unbuffer": true, "time": true, "ssh": true, "setpriv": true,
 	"prlimit": true, "cgexec": true, "jobs": true, "numactl": true, "bwrap": true, "proot": true, "expect": true,
+	// nohup also writes nohup.out when its output is a terminal.
+	"nohup": true, "setarch": true, "linux32": true, "linux64": true, "x86_64": true, "i386": true, "aarch64": true,
+	"uname26": true, "sg": true, "newgrp": true, "run-parts": true, "choom": true,
+	"start-stop-daemon": true, "dbus-run-session": true, "dbus-launch": true, "ld.so": true,
+	"valgrind": true, "gdb": true, "perf": true, "nsjail": true, "systemd-nspawn": true,
+}
+
+// runsAnother reports whether the program named base runs another
+// program in a way the engine does not follow: otherWrappers, and the
+// dynamic loaders (ld-linux-x86-64.so.2 /usr/bin/rm).
+func runsAnother(base string) bool {
+	return otherWrappers[base] || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "ld-musl")
 }
 
 // Analyze reads command as the shell that will run it (bash) and returns
@@ -702,7 +714,7 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 					return v.fail(m, wordOff(k), "%s %s", name, argv[k])
 				}
 			}
-		case otherWrappers[base]:
+		case runsAnother(base):
 			return v.fail(m, wordOff(i), "%s runs another program", name)
 		}
 		next, reason := unwrapWrapper(name, argv, i)
@@ -717,6 +729,14 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	}
 	if len(patterns) > 0 && patterns[0] <= cmd.Inner {
 		return v.fail(m, wordOff(patterns[0]), "glob pattern in a wrapper's arguments")
+	}
+	// A pattern without a literal prefix is an operand only after a "--"
+	// of the program itself: a wrapper's (timeout -- 5 sort *) ends the
+	// wrapper's options, not the program's.
+	for _, p := range patterns {
+		if !prefixedPattern(argv[p]) && !operandAfterDashDash(argv, cmd.Inner, p) {
+			return v.fail(m, wordOff(p), "glob pattern %s may expand to an option of %s", argv[p], argv[cmd.Inner])
+		}
 	}
 	if len(patterns) > 0 {
 		if _, isShell := shellDialects[argv[0]]; isShell {
@@ -733,6 +753,25 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	}
 	v.a.Commands = append(v.a.Commands, cmd)
 	return true
+}
+
+// prefixedPattern reports whether the glob pattern p starts with a
+// literal byte that is not '-' (src/*.go): no name it matches is an
+// option. (A quoted glob character as the first byte counts as a glob.)
+func prefixedPattern(p string) bool {
+	return p != "" && strings.IndexByte("-*?[", p[0]) < 0
+}
+
+// operandAfterDashDash reports whether argv[p] comes after a "--" that
+// ends the options of the program argv[prog]: one after prog, which
+// follows a word that is not an option.
+func operandAfterDashDash(argv []string, prog, p int) bool {
+	for d := prog + 1; d < p; d++ {
+		if argv[d] == "--" && !optionLike(argv[d-1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // harmlessShellOptions are the set -o options a wrapper shell may be given.
@@ -836,7 +875,7 @@ func unwrapWrapper(name string, argv []string, i int) (int, string) {
 		return j, fmt.Sprintf(format, args...)
 	}
 	switch {
-	case base == "exec" && builtin, base == "nohup":
+	case base == "exec" && builtin:
 		if opt() == "--" {
 			j++
 		}

@@ -53,7 +53,9 @@ func danger(argv []string) string {
 	case "tree":
 		// tree groups short options (-ao is -a -o); -R with -H writes
 		// 00Tree.html in every directory.
-		for _, a := range afterOptions(argv[1:]) {
+		// tree gives each letter of a cluster that takes an argument the
+		// next word (-LP 1 -- -o F): every word counts, "--" or not.
+		for _, a := range argv[1:] {
 			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "oR") || longAbbrev(a, "--output") {
 				return "tree " + a + " writes a file"
 			}
@@ -164,6 +166,7 @@ var gitGlobalHarmless = map[string]bool{
 var gitGlobalArg = map[string]bool{
 	"-C": true, "-c": true, "--git-dir": true, "--work-tree": true, "--namespace": true,
 	"--config-env": true, "--exec-path": false, "--super-prefix": true, "--list-cmds": false,
+	"--attr-source": true,
 }
 
 // gitSubcommand returns the index of git's subcommand in argv, skipping
@@ -395,6 +398,51 @@ func sedScriptDanger(s string) string {
 		}
 		return false
 	}
+	// regex skips a regular expression delimited by d: as delimited, but
+	// GNU sed reads a bracket expression whole ([/] holds a slash, []/]
+	// and [^]/] a bracket and a slash, [[:alpha:]/] a class), where a
+	// backslash is no escape. A bracket with a backslash is refused
+	// (false), as one that does not end on its line.
+	regex := func(d byte) bool {
+		for ; i < len(s); i++ {
+			switch c := s[i]; {
+			case c == '\\':
+				i++
+			case c == '\n':
+				return false
+			case c == d:
+				i++
+				return true
+			case c == '[':
+				j := i + 1
+				if j < len(s) && s[j] == '^' {
+					j++
+				}
+				if j < len(s) && s[j] == ']' {
+					j++
+				}
+				for {
+					if j >= len(s) || s[j] == '\n' || s[j] == '\\' {
+						return false
+					}
+					if s[j] == '[' && j+1 < len(s) && strings.IndexByte(":.=", s[j+1]) >= 0 {
+						end := strings.Index(s[j+2:], string(s[j+1])+"]")
+						if end < 0 || strings.ContainsAny(s[j+2:j+2+end], "\n\\") {
+							return false
+						}
+						j += 2 + end + 2
+						continue
+					}
+					if s[j] == ']' {
+						break
+					}
+					j++
+				}
+				i = j // the closing ]
+			}
+		}
+		return false
+	}
 	toEOL := func() {
 		for i < len(s) && s[i] != '\n' {
 			i++
@@ -410,7 +458,7 @@ func sedScriptDanger(s string) string {
 			i++
 		case i < len(s) && s[i] == '/':
 			i++
-			if !delimited('/') {
+			if !regex('/') {
 				return false
 			}
 			for i < len(s) && (s[i] == 'I' || s[i] == 'M') {
@@ -419,7 +467,7 @@ func sedScriptDanger(s string) string {
 		case i+1 < len(s) && s[i] == '\\':
 			d := s[i+1]
 			i += 2
-			if !delimited(d) {
+			if !regex(d) {
 				return false
 			}
 		}
@@ -507,10 +555,9 @@ func sedScriptDanger(s string) string {
 			}
 			d := s[i]
 			i++
-			// Two delimited parts: the pattern, then the replacement
-			// (or the target set).
-			if !delimited(d) {
-				return "sed script: unterminated s"
+			// The pattern, then the replacement.
+			if !regex(d) {
+				return "sed script: unterminated s (or a bracket expression with a backslash)"
 			}
 			if !delimited(d) {
 				return "sed script: unterminated s"

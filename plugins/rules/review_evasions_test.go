@@ -126,6 +126,45 @@ program = "cat"
 		{git, "git rebase -ix 'touch PWNED' HEAD~1", nil},
 		{git, "git bisect run touch PWNED", nil},
 		{perm, "git branch --edit-description", nil},
+		// Fourth review. GNU sed reads a bracket expression whole: a
+		// delimiter inside it does not end the regex.
+		{perm, "sed -n 's/[/]/g;#/w PWNED' a.txt", nil},
+		{perm, "sed -n '/[/p;#]/w PWNED' a.txt", nil},
+		{perm, "sed -n 's/[/]/g;#/e' a.txt", nil},
+		{perm, "sed -n 's/[]/]/g;#/w PWNED' a.txt", nil},
+		{perm, "sed -n 's/[^]/]/g;#/w PWNED' a.txt", nil},
+		{perm, "sed -n 's/[[:alpha:]/]/g;#/w PWNED' a.txt", nil},
+		{perm, "sed -n '\\,[,],w PWNED' a.txt", nil},
+		{perm, "sed -e 's/[/]/g;#/w PWNED' a.txt", nil},
+		// A wrapper's "--" ends the wrapper's options, not the program's.
+		{perm, "timeout -- 5 sort *", nil},
+		{perm, "env -- rg -n x *", nil},
+		{perm, "nice -- sed -n p *", nil},
+		{perm, "nice -n 5 -- sort *", nil},
+		{perm, "command -- sort *", nil},
+		{perm, "exec -- sort *", nil},
+		// tree gives each argument-taking letter of a cluster a word.
+		{perm, "tree -LP 1 -- -o PWNED", nil},
+		{perm, "tree -LI 1 -- -o PWNED", nil},
+		{perm, "tree -HLP . 1 -- -R", nil},
+		// A word with a blank passing for several under command_regex.
+		{perm, "git -C 'x status' config core.fsmonitor 'touch PWNED'; git status", nil},
+		{perm, "git -C 'x\tstatus' config core.fsmonitor 'touch PWNED'", nil},
+		// nohup writes nohup.out on a terminal.
+		{perm, "nohup ls", nil},
+		// Decline rules look inside find -exec, and at programs that
+		// are not literals.
+		{anyLine, "find . -maxdepth 0 -exec timeout 5 rm -rf victim \\;", nil},
+		{anyLine, "find . -maxdepth 0 -exec env rm -rf victim \\;", nil},
+		{anyLine, "find . -maxdepth 0 -exec sh -c 'rm -rf victim' \\;", nil},
+		{anyLine, "find /usr/bin -maxdepth 1 -name rm -exec {} -rf victim \\;", nil},
+		{anyLine, "find . -maxdepth 0 -exec r[m] -rf victim \\;", nil},
+		// Programs that run programs.
+		{anyLine, "setarch x86_64 rm -rf victim", nil},
+		{anyLine, "x86_64 rm -rf victim", nil},
+		{anyLine, "/lib64/ld-linux-x86-64.so.2 /usr/bin/rm -rf victim", nil},
+		{anyLine, "sg root -c 'rm -rf victim'", nil},
+		{anyLine, "run-parts --regex='^rm$' --arg=-rf --arg=victim /usr/bin", nil},
 		// A program named "--" (a fuzzer's find: the option scan looked
 		// before the first word).
 		{perm, "-- *", nil},
@@ -143,6 +182,12 @@ program = "cat"
 		{perm, "sed -n -e p -- src/*.txt", [][]string{{"sed", "-n", "-e", "p", "--", "src/*.txt"}}},
 		{catOnly, "/usr/bin/cat a.txt", [][]string{{"/usr/bin/cat", "a.txt"}}},
 		{git, "git clone -q file:///tmp/x", [][]string{{"git", "clone", "-q", "file:///tmp/x"}}},
+		{perm, "sed -n '/[0-9]/p' a.txt", [][]string{{"sed", "-n", "/[0-9]/p", "a.txt"}}},
+		{perm, "sed 's/[/]/x/g' a.txt", [][]string{{"sed", "s/[/]/x/g", "a.txt"}}},
+		{perm, "sed 's/[[:space:]]*$//' a.txt", [][]string{{"sed", "s/[[:space:]]*$//", "a.txt"}}},
+		{perm, "timeout 5 sort -- *", [][]string{{"timeout", "5", "sort", "--", "*"}}},
+		{perm, "git log --format='%h %s'", [][]string{{"git", "log", "--format=%h %s"}}},
+		{perm, "tree -L 2 src", [][]string{{"tree", "-L", "2", "src"}}},
 		// E. Builtins and shells that run their operands.
 		{anyLine, "jobs -x rm -rf x", nil},
 		{anyLine, "jobs -x touch PWNED", nil},

@@ -420,6 +420,10 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	if len(r.programs) > 0 {
 		found := false
 		for _, p := range r.programs {
+			if !strict && !isLit(0) && mayName(argv[0], p) {
+				found = true
+				break
+			}
 			if isLit(0) && programIs(argv[0], p, strict) {
 				found = true
 				break
@@ -528,13 +532,38 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 			return no
 		}
 	}
-	if r.commandRegex != nil && !r.commandRegex.MatchString(strings.Join(argv, " ")) {
+	if r.commandRegex != nil && !r.commandRegex.MatchString(joinArgv(argv, strict)) {
 		if !why {
 			return no
 		}
 		return "command_regex does not match"
 	}
 	return ""
+}
+
+// joinArgv joins argv with single spaces for command_regex. Strictly (for
+// rules that accept), a blank, tab or newline inside a word becomes a NUL
+// byte, which no word can hold: a word cannot then pass for several
+// (git -C 'x status' config … would read as "git -C x status …").
+func joinArgv(argv []string, strict bool) string {
+	j := strings.Join(argv, " ")
+	if !strict {
+		return j
+	}
+	b := []byte(j)
+	k := 0
+	for wi, w := range argv {
+		if wi > 0 {
+			k++ // the separator
+		}
+		for i := 0; i < len(w); i++ {
+			if strings.IndexByte(" \t\n\r\v\f", w[i]) >= 0 {
+				b[k+i] = 0
+			}
+		}
+		k += len(w)
+	}
+	return string(b)
 }
 
 // optionIn returns the option of opts that arg is, or "". A long option
@@ -580,6 +609,18 @@ func programIs(arg0, want string, strict bool) bool {
 		return arg0 == want
 	}
 	return arg0 == want || path.Base(arg0) == want && inSystemDir(arg0)
+}
+
+// mayName reports, loosely, whether the program word w, which is not a
+// literal, may name the program want: an expansion, a substitution or a
+// brace ($x, {} of find -exec, {r,x}m) may name any program, a glob
+// pattern those whose base name it matches (r[m], /usr/bin/r?).
+func mayName(w, want string) bool {
+	if w == "" || strings.ContainsAny(w, "{$`") {
+		return true
+	}
+	ok, err := path.Match(path.Base(w), path.Base(want))
+	return ok || err != nil
 }
 
 // inSystemDir reports whether the program path p names a file of one of

@@ -118,8 +118,8 @@ func TestEvaluate(t *testing.T) {
 		{`r\m`, bash(`r\m x`), "no-rm"},
 		{`"rm"`, bash(`"rm" x`), "no-rm"},
 		{"newline rm", bash("ls\nrm x"), "no-rm"},
-		{"$PROG", bash("$PROG x"), none},
-		{"${PROG}", bash("${P:-ls} x"), none},
+		{"$PROG", bash("$PROG x"), "no-rm"},      // may be rm: a decline rule looks at it
+		{"${PROG}", bash("${P:-ls} x"), "no-rm"}, // may be rm: a decline rule looks at it
 		{"here-doc with a literal body", bash("cat <<EOF\nhi\nEOF"), "read-only-tools"},
 		{"here-doc that expands", bash("cat <<EOF\n$HOME\nEOF"), none},
 		{"quoted here-doc", bash("cat <<'EOF'\n$HOME `x`\nEOF"), "read-only-tools"},
@@ -152,8 +152,8 @@ func TestEvaluate(t *testing.T) {
 		{"ls in local dir", bash("./ls"), none},
 		{"ls in /tmp", bash("/tmp/ls"), none},
 		{"glob program", bash("/bin/l? x"), none},
-		{"brace program", bash("{ls,-la}"), none},
-		{"ansi-c quoted", bash(`$'\x72m' x`), none},
+		{"brace program", bash("{ls,-la}"), "no-rm"},   // may be rm: a decline rule looks at it
+		{"ansi-c quoted", bash(`$'\x72m' x`), "no-rm"}, // it is rm
 		{"export", bash("export A=1; ls"), none},
 		{"unparsable", bash("ls 'unterminated"), none},
 		{"parse error but rm regex", cmd("git push --force 'x"), "no-force-push"},

@@ -288,16 +288,17 @@ func (l *loose) call(c candidate, depth int) {
 			return
 		case prog == "find":
 			add(true)
-			l.find(c, i)
+			l.find(c, i, depth)
 			return
 		}
 		// By base name: ./env and /x/../usr/bin/env may be env too.
 		next, reason := unwrapWrapper(prog, c.argv, i)
-		if next == i && !otherWrappers[prog] && reason == "" {
+		other := runsAnother(prog)
+		if next == i && !other && reason == "" {
 			break
 		}
 		add(false)
-		if reason != "" || otherWrappers[prog] {
+		if reason != "" || other {
 			if !suffixed {
 				l.suffixes(c, i, depth)
 				suffixed = true
@@ -364,14 +365,15 @@ func (l *loose) shellArgs(c candidate, i, depth int) {
 // findExec are the find actions that run a command.
 var findExec = map[string]bool{"-exec": true, "-execdir": true, "-ok": true, "-okdir": true}
 
-func (l *loose) find(c candidate, i int) {
+func (l *loose) find(c candidate, i, depth int) {
 	for k := i + 1; k < len(c.argv); k++ {
 		if findExec[c.argv[k]] && k+1 < len(c.argv) {
 			end := k + 1
 			for end < len(c.argv) && c.argv[end] != ";" && c.argv[end] != "+" {
 				end++
 			}
-			l.cands = append(l.cands, candidate{argv: c.argv[k+1 : end], lit: c.lit[k+1 : end]})
+			// What -exec runs, and what that runs (timeout 5 rm, sh -c).
+			l.call(candidate{argv: c.argv[k+1 : end], lit: c.lit[k+1 : end]}, depth)
 			k = end
 		}
 	}
