@@ -17,6 +17,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	hosttest "github.com/codexhost/codexhost/internal/fakemodel"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/render"
@@ -108,7 +109,7 @@ func (d *demoSteps) run(ctx context.Context, title string, step func() error) {
 		d.say("   PASS")
 		return
 	}
-	d.say("   FAIL: %s", oneLine(err.Error()))
+	d.say("   FAIL: %s", termsafe.Line(oneLine(err.Error())))
 	var gone <-chan struct{} // nil (never ready) without a client
 	if d.client != nil {
 		gone = d.client.Done()

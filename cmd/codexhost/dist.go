@@ -567,7 +567,7 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 	w := cio.stdout
 	printManifest(w, m, string(a.Config.Runtime))
 	if a.Config.OS != "" {
-		fmt.Fprintf(w, "platform:     %s/%s\n", a.Config.OS, a.Config.Arch)
+		fmt.Fprintf(w, "platform:     %s/%s\n", termsafe.Line(a.Config.OS), termsafe.Line(a.Config.Arch))
 	}
 	fmt.Fprintf(w, "sha256:       %s\n", strings.TrimPrefix(a.ModuleDigest, "sha256:"))
 	fmt.Fprintf(w, "reference:    %s\n", a.Ref)
@@ -576,9 +576,9 @@ func inspectRef(ctx context.Context, cio *cmdIO, s string, asJSON bool, df *dist
 	} else {
 		fmt.Fprintf(w, "signatures:\n")
 		for _, sg := range sigs {
-			fmt.Fprintf(w, "  %s key %s (%s)", sg.Format, orNone(sg.KeyID), sg.Digest)
+			fmt.Fprintf(w, "  %s key %s (%s)", termsafe.Line(sg.Format), termsafe.Line(orNone(sg.KeyID)), termsafe.Line(sg.Digest))
 			if sg.Trusted != "" {
-				fmt.Fprintf(w, ": trusted %s", sg.Trusted)
+				fmt.Fprintf(w, ": trusted %s", termsafe.Line(sg.Trusted))
 			}
 			fmt.Fprintln(w)
 		}

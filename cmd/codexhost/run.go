@@ -332,7 +332,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if err := c.tracer.Shutdown(sctx); err != nil {
-				fmt.Fprintf(cio.stderr, "codexhost: export traces: %s\n", oneLine(err.Error()))
+				fmt.Fprintf(cio.stderr, "codexhost: export traces: %s\n", termsafe.Line(oneLine(err.Error())))
 			}
 		}()
 		var endRun func(error)
@@ -510,7 +510,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	cancel()
 	if res != nil && res.ThreadID != "" {
 		// Not an error: no "codexhost:" prefix, which marks the error lines.
-		fmt.Fprintf(cio.stderr, "thread %s: continue it with codexhost run --thread %s PROMPT\n", res.ThreadID, res.ThreadID)
+		fmt.Fprintf(cio.stderr, "thread %s: continue it with codexhost run --thread %s PROMPT\n", termsafe.Line(res.ThreadID), termsafe.Line(res.ThreadID))
 	}
 	if err != nil {
 		return err
@@ -519,7 +519,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	if !renders && res.Text != "" {
-		fmt.Fprintln(cio.stdout, res.Text)
+		fmt.Fprintln(cio.stdout, termsafe.Text(res.Text)) // the agent's text
 	}
 	if n := dec.count(); n > 0 {
 		return fail(exitDeclined, "the policy declined %d request(s) during the turn", n)
@@ -722,6 +722,6 @@ func shutdownStream(ctx context.Context, cio *cmdIO, s *audit.Stream) {
 		fmt.Fprintf(cio.stderr, "codexhost: %d decision log record(s) not exported (queue full: %d, export failed: %d, unsent: %d)\n",
 			st.Dropped(), st.QueueFull, st.ExportFailed, st.Unsent)
 	} else if err != nil {
-		fmt.Fprintf(cio.stderr, "codexhost: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(cio.stderr, "codexhost: %s\n", termsafe.Line(oneLine(err.Error())))
 	}
 }

@@ -119,6 +119,9 @@ func hex2(c byte) string {
 // An unterminated string sequence (OSC, DCS, …) runs to the end of s and
 // is removed, as a terminal would swallow it.
 func Render(s string) string {
+	if clean(s, false) {
+		return s // the common case: nothing to remove, no allocation
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {

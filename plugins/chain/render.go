@@ -11,6 +11,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -132,6 +133,9 @@ type renderer struct {
 	out     *bufio.Writer
 	batch   int
 	timeout time.Duration
+	// scratch holds an in-process member's output of one batch, to be
+	// filtered whole; only touched by run.
+	scratch strings.Builder
 
 	// ctx is cancelled by close, ending the call in progress.
 	ctx    context.Context
@@ -277,7 +281,12 @@ func (r *renderer) fast(m *member, fp fastRenderer, w io.Writer, events []abi.Ev
 	if m.disabled.Load() {
 		return
 	}
-	if err := fp.renderEvents(w, events); err != nil {
+	r.scratch.Reset()
+	err := fp.renderEvents(&r.scratch, events)
+	if w != io.Discard && r.scratch.Len() > 0 {
+		writeOutput(w, r.scratch.String())
+	}
+	if err != nil {
 		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
 		m.fail(&plugins.CallError{Plugin: m.name, Hook: abi.HookEventRender, Kind: plugins.FailTrap, Err: err}, r.c.opts.Logger)
 	}
@@ -304,10 +313,20 @@ func (r *renderer) call(m *member, w io.Writer, events []abi.Event) {
 		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
 		return
 	}
-	if resp.Output != "" {
-		_, _ = io.WriteString(w, resp.Output)
+	if resp.Output != "" && w != io.Discard {
+		writeOutput(w, resp.Output)
 	}
 	r.c.opts.Logger.Debug("codexhost: rendered", "plugin", m.name, "events", len(events), "took", time.Since(t0))
+}
+
+// writeOutput writes a member's output of one batch through
+// termsafe.Render: what a renderer prints is the agent's and the plugin's
+// text, which must not drive the terminal (titles, hyperlinks, cursor
+// moves, carriage returns); its colours (SGR) stay. The output of one
+// call is filtered whole, so a sequence cannot straddle two writes. A
+// write error is the output's (see outputFailed, through r.out).
+func writeOutput(w io.Writer, s string) {
+	_, _ = io.WriteString(w, termsafe.Render(s))
 }
 
 // outputFailed stops writing after the first write error; rendering goes
