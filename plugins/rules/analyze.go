@@ -149,6 +149,9 @@ var otherWrappers = map[string]bool{
 	"uname26": true, "sg": true, "newgrp": true, "run-parts": true, "choom": true,
 	"start-stop-daemon": true, "dbus-run-session": true, "dbus-launch": true, "ld.so": true,
 	"valgrind": true, "gdb": true, "perf": true, "nsjail": true, "systemd-nspawn": true,
+	// Builtins (refused as such first) whose arguments run code: the
+	// loose reading looks at each suffix and script of their arguments.
+	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,
 }
 
 // runsAnother reports whether the program named base runs another
@@ -763,12 +766,16 @@ func prefixedPattern(p string) bool {
 }
 
 // operandAfterDashDash reports whether argv[p] comes after a "--" that
-// ends the options of the program argv[prog]: one after prog, which
-// follows a word that is not an option.
+// surely ends the options of the program argv[prog]: its first "--", with
+// no option before it (any option might take that "--" as its argument,
+// some take several words: tree -LP 1 -- *).
 func operandAfterDashDash(argv []string, prog, p int) bool {
 	for d := prog + 1; d < p; d++ {
-		if argv[d] == "--" && !optionLike(argv[d-1]) {
+		if argv[d] == "--" {
 			return true
+		}
+		if optionLike(argv[d]) {
+			return false
 		}
 	}
 	return false

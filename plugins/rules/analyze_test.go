@@ -297,7 +297,7 @@ func TestDanger(t *testing.T) {
 		{"git status --help", "git --help writes or executes"},
 		{"git log --textconv", "git --textconv writes or executes"},
 		{"git grep -O x", "git grep -O runs a pager"},
-		{"git diff -- --output=x", ""},
+		{"git diff -- --output=x", "git --output=x writes or executes"}, // a -- may be an option's argument: every word counts
 		{"git st", "git st is not one of git's builtin commands (git would run an alias or git-st from its exec path or PATH)"},
 		{"git diff./bash", "git diff./bash is not one of git's builtin commands (git would run an alias or git-diff./bash from its exec path or PATH)"},
 		{"git difftool", "git difftool is not one of git's builtin commands (git would run an alias or git-difftool from its exec path or PATH)"},

@@ -87,17 +87,12 @@ func danger(argv []string) string {
 	return ""
 }
 
-// afterOptions returns args up to the first "--" that surely ends the
-// options (endsOptions); args[0] follows a word that is not an option
-// (the program or its subcommand).
-func afterOptions(args []string) []string {
-	for i, a := range args {
-		if a == "--" && (i == 0 || !optionLike(args[i-1])) {
-			return args[:i]
-		}
-	}
-	return args
-}
+// afterOptions returns the arguments whose options the engine checks: all
+// of them. A "--" may be an option's argument (sort -T -- -o F), and an
+// option may take several words (tree -LP 1 -- -o F), so no "--" surely
+// ends the options of a program whose whole grammar the engine does not
+// hold; a file named like an option after one costs a false decline.
+func afterOptions(args []string) []string { return args }
 
 // optionLike reports whether w is an option that may take the next word
 // as its argument: a program reads "--" after it as that argument, not as
@@ -136,6 +131,13 @@ func globDanger(argv []string, patterns []int) string {
 		for _, i := range sedScripts(argv) {
 			if slices.Contains(patterns, i) {
 				return "sed would read the first name a glob pattern (" + argv[i] + ") expands to as its script"
+			}
+		}
+	case "tree":
+		// tree has its own option parser (-LP 1 takes two words).
+		for _, p := range patterns {
+			if !prefixedPattern(argv[p]) {
+				return "tree may read a name a glob pattern (" + argv[p] + ") expands to as an option"
 			}
 		}
 	case "find":
@@ -421,22 +423,39 @@ func sedScriptDanger(s string) string {
 				if j < len(s) && s[j] == ']' {
 					j++
 				}
-				for {
+				// GNU sed's snarf_char_class: state 0 outside a class,
+				// 1 after its [, 2 inside [: :] (or [. .], [= =]), 3
+				// after the closing : waiting for ].
+				state, delim := 0, byte(0)
+			bracket:
+				for ; ; j++ {
 					if j >= len(s) || s[j] == '\n' || s[j] == '\\' {
 						return false
 					}
-					if s[j] == '[' && j+1 < len(s) && strings.IndexByte(":.=", s[j+1]) >= 0 {
-						end := strings.Index(s[j+2:], string(s[j+1])+"]")
-						if end < 0 || strings.ContainsAny(s[j+2:j+2+end], "\n\\") {
-							return false
+					switch c := s[j]; c {
+					case '.', ':', '=':
+						if state == 1 {
+							state, delim = 2, c
+							continue
 						}
-						j += 2 + end + 2
+						if state == 2 && c == delim {
+							state = 3
+							continue
+						}
+					case '[':
+						if state == 0 {
+							state = 1
+						}
 						continue
+					case ']':
+						if state <= 1 {
+							break bracket
+						}
+						if state == 3 {
+							state = 0
+						}
 					}
-					if s[j] == ']' {
-						break
-					}
-					j++
+					state &^= 1
 				}
 				i = j // the closing ]
 			}

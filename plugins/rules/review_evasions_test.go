@@ -165,6 +165,37 @@ program = "cat"
 		{anyLine, "/lib64/ld-linux-x86-64.so.2 /usr/bin/rm -rf victim", nil},
 		{anyLine, "sg root -c 'rm -rf victim'", nil},
 		{anyLine, "run-parts --regex='^rm$' --arg=-rf --arg=victim /usr/bin", nil},
+		// Fifth review. GNU sed's bracket classes end where its state
+		// machine says ([[...]] is the collating element ".").
+		{perm, "echo x > a.txt; sed -n 's/[[...]]// #\\|^.*\\|.]]/touch PWNED/e' a.txt", nil},
+		{perm, "sed -n '/[[...]]/ #\\|^.*\\|.]]/e touch PWNED' a.txt", nil},
+		{perm, "sed -n 's/[[:a::]]/x/;#:]]/y/w PWNED' a.txt", nil},
+		// A glob after a "--" that an option cluster took.
+		{perm, "echo > ./-o; tree -LP 1 -- * PWNED", nil},
+		{perm, "tree -- * PWNED", nil},
+		{perm, "sort -r -- *", nil},
+		// find -exec's "+" ends the command only after {}.
+		{anyLine, "find . -maxdepth 0 -exec env -u + rm -rf victim \\;", nil},
+		// Programs with bash's bracket negation or classes.
+		{anyLine, "find . -maxdepth 0 -exec /usr/bin/r[!g] -rf victim \\;", nil},
+		{anyLine, "/usr/bin/r[!g] -rf victim", nil},
+		{anyLine, "/usr/bin/r[[:lower:]] -rf victim", nil},
+		// Code in option values and in text bash evaluates later.
+		{anyLine, "env -S'rm victim'", nil},
+		{anyLine, "env --split-string='rm victim'", nil},
+		{anyLine, "env -S'rm' victim", nil},
+		{anyLine, "env -u X -S'rm victim'", nil},
+		{anyLine, "script -qc'rm victim' /dev/null", nil},
+		{anyLine, "script -q --command='rm victim' /dev/null", nil},
+		{anyLine, "builtin command rm -rf victim", nil},
+		{anyLine, "trap 'rm -rf victim' EXIT", nil},
+		{anyLine, "mapfile -C 'rm -rf victim' -c 1 < a.txt", nil},
+		{anyLine, "test -v 'a[$(rm -rf victim)]'", nil},
+		{anyLine, "printf -v 'a[$(rm -rf victim)]' x", nil},
+		{anyLine, "let 'a[$(rm -rf victim)]=1'", nil},
+		{anyLine, "[[ -v 'a[$(rm -rf victim)]' ]]", nil},
+		{anyLine, "x='a[$(rm -rf victim)]'; echo $((x))", nil},
+		{anyLine, "declare -n r='a[$(rm -rf victim)]'; echo $r", nil},
 		// A program named "--" (a fuzzer's find: the option scan looked
 		// before the first word).
 		{perm, "-- *", nil},
@@ -179,13 +210,15 @@ program = "cat"
 		{perm, "sort -r -- a.txt", [][]string{{"sort", "-r", "--", "a.txt"}}},
 		{perm, "git diff --stat -- a.txt", [][]string{{"git", "diff", "--stat", "--", "a.txt"}}},
 		{perm, "git diff HEAD -- a.txt", [][]string{{"git", "diff", "HEAD", "--", "a.txt"}}},
-		{perm, "sed -n -e p -- src/*.txt", [][]string{{"sed", "-n", "-e", "p", "--", "src/*.txt"}}},
+		{perm, "sed -- p src/*.txt", [][]string{{"sed", "--", "p", "src/*.txt"}}},
+		{perm, "sed 's/[[:space:]][[:alpha:]]*$//' a.txt", [][]string{{"sed", "s/[[:space:]][[:alpha:]]*$//", "a.txt"}}},
 		{catOnly, "/usr/bin/cat a.txt", [][]string{{"/usr/bin/cat", "a.txt"}}},
 		{git, "git clone -q file:///tmp/x", [][]string{{"git", "clone", "-q", "file:///tmp/x"}}},
 		{perm, "sed -n '/[0-9]/p' a.txt", [][]string{{"sed", "-n", "/[0-9]/p", "a.txt"}}},
 		{perm, "sed 's/[/]/x/g' a.txt", [][]string{{"sed", "s/[/]/x/g", "a.txt"}}},
 		{perm, "sed 's/[[:space:]]*$//' a.txt", [][]string{{"sed", "s/[[:space:]]*$//", "a.txt"}}},
 		{perm, "timeout 5 sort -- *", [][]string{{"timeout", "5", "sort", "--", "*"}}},
+		{perm, "cat a.txt -- *", [][]string{{"cat", "a.txt", "--", "*"}}},
 		{perm, "git log --format='%h %s'", [][]string{{"git", "log", "--format=%h %s"}}},
 		{perm, "tree -L 2 src", [][]string{{"tree", "-L", "2", "src"}}},
 		// E. Builtins and shells that run their operands.

@@ -471,25 +471,21 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 		rest = len(argv)
 	}
 	args := argv[rest:]
-	// Where the options end: at the first "--" (first), or at the first
-	// one that no option before it may have taken as its argument (sure,
-	// see optionLike). A condition is read over the range that can only
-	// make an accept rule match less, and a decline rule more:
-	// forbid_options up to sure for accepts, options up to first.
-	first, sure := len(args), len(args)
+	// Where the options end: at the first "--" at the earliest, and
+	// maybe never (it may be an option's argument, see afterOptions). A
+	// condition is read over the range that can only make an accept rule
+	// match less, and a decline rule more: forbid_options over every
+	// argument for accepts, options up to the first "--".
+	first := len(args)
 	for i, a := range args {
-		if a != "--" || !isLit(rest+i) {
-			continue
-		}
-		first = min(first, i)
-		if rest+i == 0 || !optionLike(argv[rest+i-1]) {
-			sure = i
+		if a == "--" && isLit(rest+i) {
+			first = i
 			break
 		}
 	}
-	forbidEnd, optionsEnd := sure, first
+	forbidEnd, optionsEnd := len(args), first
 	if !strict {
-		forbidEnd, optionsEnd = first, sure
+		forbidEnd, optionsEnd = first, len(args)
 	}
 	if r.forbidOptions != nil {
 		for _, a := range args[:forbidEnd] {
@@ -616,10 +612,11 @@ func programIs(arg0, want string, strict bool) bool {
 // brace ($x, {} of find -exec, {r,x}m) may name any program, a glob
 // pattern those whose base name it matches (r[m], /usr/bin/r?).
 func mayName(w, want string) bool {
-	if w == "" || strings.ContainsAny(w, "{$`") {
-		return true
+	if w == "" || strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[") {
+		return true // and bracket classes ([[:lower:]]), which path.Match lacks
 	}
-	ok, err := path.Match(path.Base(w), path.Base(want))
+	// bash negates a bracket with ! as well as ^.
+	ok, err := path.Match(strings.ReplaceAll(path.Base(w), "[!", "[^"), path.Base(want))
 	return ok || err != nil
 }
 

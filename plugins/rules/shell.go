@@ -225,8 +225,16 @@ func (l *loose) lex(src string) {
 }
 
 func (l *loose) file(f *syntax.File, depth int) {
+	var bodies map[*syntax.Word]bool // here-document bodies: data, unless fed to a shell (below)
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
+		case *syntax.Redirect:
+			if n.Hdoc != nil {
+				if bodies == nil {
+					bodies = map[*syntax.Word]bool{}
+				}
+				bodies[n.Hdoc] = true
+			}
 		case *syntax.Stmt:
 			if call, ok := n.Cmd.(*syntax.CallExpr); ok && len(call.Args) > 0 {
 				// A here-document fed to a shell is a script.
@@ -241,6 +249,17 @@ func (l *loose) file(f *syntax.File, depth int) {
 						}
 					}
 				}
+			}
+		case *syntax.Word:
+			// Text that bash may evaluate later, quoted now: an array
+			// subscript ('a[$(rm x)]' for test -v, printf -v, let,
+			// [[ -v ]], declare -n, arithmetic on a variable) or a string
+			// a builtin runs.
+			if bodies[n] {
+				break
+			}
+			if s, ok, _ := literal(n); ok && (strings.Contains(s, "$(") || strings.Contains(s, "`")) && l.alive() {
+				l.script(s, depth+1)
 			}
 		case *syntax.CallExpr:
 			if len(n.Args) > 0 && l.alive() {
@@ -342,8 +361,48 @@ func (l *loose) suffixes(c candidate, i, depth int) {
 		if strings.ContainsAny(c.argv[k], " \t\n;&|") {
 			l.script(c.argv[k], depth+1)
 		}
+		l.attached(c, k, depth)
 	}
 }
+
+// attached adds what an option's attached value may run: the value of
+// --opt=VALUE or -xVALUE (env -S'rm x', script -qc'rm x') as a script,
+// and as the program of the rest of the arguments (env -Srm x).
+func (l *loose) attached(c candidate, k, depth int) {
+	a := c.argv[k]
+	if !c.lit[k] || len(a) < 3 || a[0] != '-' {
+		return
+	}
+	var vals []string
+	if _, v, ok := strings.Cut(a, "="); ok {
+		vals = append(vals, v)
+	}
+	if a[1] != '-' {
+		// A cluster: the value may start after any letter (-qcVALUE),
+		// within reason.
+		for j := 2; j < len(a) && j < 2+maxCluster; j++ {
+			vals = append(vals, a[j:])
+		}
+	}
+	for _, v := range vals {
+		if v == "" {
+			continue
+		}
+		if strings.ContainsAny(v, " \t\n;&|") {
+			l.script(v, depth+1)
+		}
+		if n := len(c.argv) - k; l.suffixLeft >= n {
+			l.suffixLeft -= n
+			argv := append([]string{v}, c.argv[k+1:]...)
+			lit := append([]bool{true}, c.lit[k+1:]...)
+			l.cands = append(l.cands, candidate{argv: argv, lit: lit})
+		}
+	}
+}
+
+// maxCluster bounds the letters of an option cluster that attached reads
+// a value after.
+const maxCluster = 8
 
 // shellArgs adds the scripts a shell c.argv[i] may run: each literal
 // argument that is not a plain option.
@@ -368,8 +427,10 @@ var findExec = map[string]bool{"-exec": true, "-execdir": true, "-ok": true, "-o
 func (l *loose) find(c candidate, i, depth int) {
 	for k := i + 1; k < len(c.argv); k++ {
 		if findExec[c.argv[k]] && k+1 < len(c.argv) {
+			// The command ends at ";", or at "+" right after "{}" (env -u +
+			// rm x \; runs env with a "+").
 			end := k + 1
-			for end < len(c.argv) && c.argv[end] != ";" && c.argv[end] != "+" {
+			for end < len(c.argv) && c.argv[end] != ";" && !(c.argv[end] == "+" && c.argv[end-1] == "{}") {
 				end++
 			}
 			// What -exec runs, and what that runs (timeout 5 rm, sh -c).
