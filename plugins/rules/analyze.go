@@ -205,8 +205,10 @@ type vouch struct {
 	// globs allows glob patterns in arguments (for rules with
 	// allow_globs).
 	globs bool
-	// src is the script being read.
-	src string
+	// src is the script being read; posix reports that it is read in
+	// the POSIX dialect (an sh or dash script).
+	src   string
+	posix bool
 }
 
 // offsets maps a byte offset of a nested script to the offset in the
@@ -694,6 +696,9 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			return false
 		}
 		f := v.parse(wv.s, lang, inner)
+		outer := v.posix
+		v.posix = lang == syntax.LangPOSIX
+		defer func() { v.posix = outer }()
 		return f != nil && v.file(f, wv.s, inner, depth+1)
 	}
 	// Transparent wrappers, builtins and programs the engine will not vouch for.
@@ -995,6 +1000,10 @@ func (v *vouch) redirect(r *syntax.Redirect, m offsets) (Redirect, bool) {
 	if r.N != nil {
 		if !isDigits(r.N.Value) || len(r.N.Value) > 4 {
 			return rd, v.failPos(m, r.N.Pos(), "named file descriptor")
+		}
+		if v.posix && len(r.N.Value) > 1 {
+			// dash takes one digit: "12" of 12<x is an argument.
+			return rd, v.failPos(m, r.N.Pos(), "descriptor %s of more than one digit in an sh script (dash reads it as an argument)", r.N.Value)
 		}
 		rd.Fd, _ = strconv.Atoi(r.N.Value)
 		fdSet = true

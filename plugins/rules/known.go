@@ -199,14 +199,15 @@ func gitSubcommand(argv []string, strict bool) (int, string) {
 // other subcommand is an alias from the repository's config (which may
 // run a shell command) or a git-NAME program found on the exec path or
 // PATH. Built-ins that run other programs by design (difftool,
-// mergetool, help, submodule, filter-branch, …) are not among them.
+// mergetool, help, submodule, filter-branch, bisect, …), and config and
+// bundle (the configuration names programs; bundle writes a file) are
+// not among them.
 var gitBuiltins = map[string]bool{
 	"add": true, "am": true, "annotate": true, "apply": true, "archive": true,
-	"blame": true, "branch": true, "bundle": true, "cat-file": true, "check-attr": true,
+	"blame": true, "branch": true, "cat-file": true, "check-attr": true,
 	"check-ignore": true, "check-mailmap": true, "check-ref-format": true, "checkout": true,
 	"cherry": true, "cherry-pick": true, "clean": true, "clone": true, "column": true,
-	"commit": true, "commit-graph": true, "commit-tree": true, "config": true,
-	"count-objects": true, "describe": true, "diff": true, "diff-files": true,
+	"commit": true, "commit-graph": true, "commit-tree": true, "count-objects": true, "describe": true, "diff": true, "diff-files": true,
 	"diff-index": true, "diff-tree": true, "fetch": true, "for-each-ref": true,
 	"format-patch": true, "fsck": true, "gc": true, "grep": true, "hash-object": true,
 	"init": true, "log": true, "ls-files": true, "ls-remote": true, "ls-tree": true,
@@ -226,6 +227,7 @@ var gitLongDanger = []string{
 	"--open-files-in-pager", "--config-env", "--paginate", "--run", "--command", "--tool",
 	"--extcmd", "--gpg-program", "--sequence-editor", "--editor", "--help",
 	"--config", "--edit-description", "--template", "--separate-git-dir",
+	"--output-directory", "--show-signature",
 }
 
 // gitShortDanger are the short options, per subcommand, that run a
@@ -233,7 +235,7 @@ var gitLongDanger = []string{
 // (--upload-pack), ls-remote -u, rebase -x (--exec). They count in any
 // cluster of short options.
 var gitShortDanger = map[string]string{
-	"clone": "cu", "ls-remote": "u", "rebase": "x",
+	"clone": "cu", "ls-remote": "u", "rebase": "x", "format-patch": "o", "archive": "o",
 }
 
 func gitDanger(argv []string, sub int) string {

@@ -196,6 +196,28 @@ program = "cat"
 		{anyLine, "[[ -v 'a[$(rm -rf victim)]' ]]", nil},
 		{anyLine, "x='a[$(rm -rf victim)]'; echo $((x))", nil},
 		{anyLine, "declare -n r='a[$(rm -rf victim)]'; echo $r", nil},
+		// Sixth review. dash takes a one-digit descriptor: the 12 of
+		// 12<x is an argument there.
+		{perm, "sh -c \"sed -n -l 12</dev/null '1e touch PWNED' a.txt\"", nil},
+		{perm, "sh -c 'uniq a.txt 12</dev/null'", nil},
+		{perm, "sh -c 'uniq a.txt 12>/dev/null'", nil},
+		{anyLine, "sh -c 'timeout -k 12</dev/null 5 rm victim'", nil},
+		{anyLine, "sh -c 'stdbuf -o 12</dev/null rm victim'", nil},
+		// An accept rule without command conditions still refuses the
+		// options the engine knows to execute or write.
+		{anyLine, "sed -n '1e rm victim' a.txt", nil},
+		{anyLine, "git -c 'alias.x=!rm victim' x", nil},
+		{anyLine, "git -c core.fsmonitor='rm victim' status", nil},
+		{anyLine, "git rebase -x 'rm victim' HEAD", nil},
+		{anyLine, "rg --pre rm hi x", nil},
+		{anyLine, "sort --compress-program=rm -S 1k big >/dev/null", nil},
+		// git config and bundle, format-patch -o, --show-signature.
+		{git, "git config core.fsmonitor 'touch PWNED'; git status", nil},
+		{git, "git config --file PWNED a.b c", nil},
+		{git, "git format-patch -o PWNED HEAD~1", nil},
+		{git, "git format-patch --output-directory PWNED HEAD~1", nil},
+		{git, "git bundle create PWNED HEAD", nil},
+		{git, "git log --show-signature", nil},
 		// A program named "--" (a fuzzer's find: the option scan looked
 		// before the first word).
 		{perm, "-- *", nil},
@@ -219,6 +241,8 @@ program = "cat"
 		{perm, "sed 's/[[:space:]]*$//' a.txt", [][]string{{"sed", "s/[[:space:]]*$//", "a.txt"}}},
 		{perm, "timeout 5 sort -- *", [][]string{{"timeout", "5", "sort", "--", "*"}}},
 		{perm, "cat a.txt -- *", [][]string{{"cat", "a.txt", "--", "*"}}},
+		{perm, "bash -c 'cat a.txt 12</dev/null'", [][]string{{"cat", "a.txt"}}},
+		{anyLine, "sed -n 1p a.txt", [][]string{{"sed", "-n", "1p", "a.txt"}}},
 		{perm, "git log --format='%h %s'", [][]string{{"git", "log", "--format=%h %s"}}},
 		{perm, "tree -L 2 src", [][]string{{"tree", "-L", "2", "src"}}},
 		// E. Builtins and shells that run their operands.

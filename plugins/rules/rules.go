@@ -359,11 +359,13 @@ func (r *rule) coverCommand(c *Command, cwd string, why bool) string {
 			return fmt.Sprintf("%s: redirection %s %s opens a device or kernel file in %s", cmdLabel(c), rd.Op, rd.Path, cwd)
 		}
 	}
-	if !r.hasCommandCond() {
-		return ""
-	}
+	// The options the engine knows to write or execute are refused by
+	// every accept rule, one without command conditions too.
 	argv := c.Resolved()
-	w := r.matchArgv(argv, nil, true, why)
+	w := ""
+	if r.hasCommandCond() {
+		w = r.matchArgv(argv, nil, true, why)
+	}
 	if w == "" {
 		w = danger(argv)
 	}

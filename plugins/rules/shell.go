@@ -226,6 +226,7 @@ func (l *loose) lex(src string) {
 
 func (l *loose) file(f *syntax.File, depth int) {
 	var bodies map[*syntax.Word]bool // here-document bodies: data, unless fed to a shell (below)
+	var shifted map[*syntax.CallExpr]bool
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.Redirect:
@@ -237,6 +238,17 @@ func (l *loose) file(f *syntax.File, depth int) {
 			}
 		case *syntax.Stmt:
 			if call, ok := n.Cmd.(*syntax.CallExpr); ok && len(call.Args) > 0 {
+				// dash reads the digits of 12<x as an argument: the
+				// command's words may shift (timeout -k 12<x 5 rm y
+				// runs rm), so every suffix may be a command.
+				for _, r := range n.Redirs {
+					if r.N != nil && len(r.N.Value) > 1 {
+						if shifted == nil {
+							shifted = map[*syntax.CallExpr]bool{}
+						}
+						shifted[call] = true
+					}
+				}
 				// A here-document fed to a shell is a script.
 				if prog, ok, glob := literal(call.Args[0]); ok && !glob && (shellNames[path.Base(prog)] || path.Base(prog) == "xargs") {
 					for _, r := range n.Redirs {
@@ -269,6 +281,9 @@ func (l *loose) file(f *syntax.File, depth int) {
 					c.argv[i], c.lit[i] = s, ok && !glob
 				}
 				l.call(c, depth)
+				if shifted[n] {
+					l.suffixes(c, 0, depth)
+				}
 			}
 		}
 		return true
