@@ -663,9 +663,9 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			return false
 		}
 		argv[i] = wv.s
-		// A "--" after an option may be its argument (sort -T -- *):
-		// only one after a word that is not an option ends them.
-		dashdash = dashdash || i > 0 && wv.s == "--" && !wv.pattern && !optionLike(argv[i-1])
+		// Whether a "--" really ends the options of the program is
+		// decided below, once wrappers are unwrapped.
+		dashdash = dashdash || i > 0 && wv.s == "--" && !wv.pattern
 		if wv.pattern {
 			patterns = append(patterns, i)
 		}
@@ -1063,8 +1063,6 @@ func (v *vouch) redirect(r *syntax.Redirect, m offsets) (Redirect, bool) {
 					return rd, v.fail(m, from+k, "%q in a here-document with an unquoted delimiter", '\\')
 				}
 			}
-		}
-		if r.Hdoc != nil {
 			for _, p := range r.Hdoc.Parts {
 				lit, ok := p.(*syntax.Lit)
 				if !ok {

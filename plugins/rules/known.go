@@ -13,7 +13,11 @@ import (
 // rule says.
 
 // danger returns why the resolved argv writes or executes through its own
-// options, or "".
+// options, or "". Every argument is read, after a "--" too: a "--" may be
+// an option's argument (sort -T -- -o F), and an option may take several
+// words (tree -LP 1 -- -o F), so no "--" surely ends the options of a
+// program whose whole grammar the engine does not hold; a file named like
+// an option after one costs a false decline.
 func danger(argv []string) string {
 	switch path.Base(argv[0]) {
 	case "git":
@@ -35,14 +39,14 @@ func danger(argv []string) string {
 	case "sed":
 		return sedDanger(argv)
 	case "rg":
-		for _, a := range afterOptions(argv[1:]) {
+		for _, a := range argv[1:] {
 			if longAbbrev(a, "--pre") || a == "--pre" || longAbbrev(a, "--search-zip") || longAbbrev(a, "--hostname-bin") ||
 				len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'z') >= 0 {
 				return "rg " + a + " runs other programs"
 			}
 		}
 	case "file":
-		for _, a := range afterOptions(argv[1:]) {
+		for _, a := range argv[1:] {
 			if longAbbrev(a, "--compile") || a == "--compile" || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'C') >= 0 {
 				return "file " + a + " writes a file"
 			}
@@ -53,8 +57,6 @@ func danger(argv []string) string {
 	case "tree":
 		// tree groups short options (-ao is -a -o); -R with -H writes
 		// 00Tree.html in every directory.
-		// tree gives each letter of a cluster that takes an argument the
-		// next word (-LP 1 -- -o F): every word counts, "--" or not.
 		for _, a := range argv[1:] {
 			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "oR") || longAbbrev(a, "--output") {
 				return "tree " + a + " writes a file"
@@ -78,7 +80,7 @@ func danger(argv []string) string {
 			return "uniq writes its second operand"
 		}
 	case "sort":
-		for _, a := range afterOptions(argv[1:]) {
+		for _, a := range argv[1:] {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {
 				return "sort " + a + " writes or executes"
 			}
@@ -86,13 +88,6 @@ func danger(argv []string) string {
 	}
 	return ""
 }
-
-// afterOptions returns the arguments whose options the engine checks: all
-// of them. A "--" may be an option's argument (sort -T -- -o F), and an
-// option may take several words (tree -LP 1 -- -o F), so no "--" surely
-// ends the options of a program whose whole grammar the engine does not
-// hold; a file named like an option after one costs a false decline.
-func afterOptions(args []string) []string { return args }
 
 // optionLike reports whether w is an option that may take the next word
 // as its argument: a program reads "--" after it as that argument, not as
@@ -128,7 +123,8 @@ func globDanger(argv []string, patterns []int) string {
 	case "uniq":
 		return "uniq writes its second operand, and a glob pattern (" + argv[first] + ") may expand to two names"
 	case "sed":
-		for _, i := range sedScripts(argv) {
+		_, words, _ := sedArgs(argv)
+		for _, i := range words {
 			if slices.Contains(patterns, i) {
 				return "sed would read the first name a glob pattern (" + argv[i] + ") expands to as its script"
 			}
@@ -242,7 +238,7 @@ func gitDanger(argv []string, sub int) string {
 	if sub >= len(argv) {
 		return ""
 	}
-	for _, a := range afterOptions(argv[sub+1:]) {
+	for _, a := range argv[sub+1:] {
 		if !strings.HasPrefix(a, "-") {
 			continue
 		}
@@ -265,22 +261,48 @@ func gitDanger(argv []string, sub int) string {
 // programs: -i, a script file, or a script with w/W/e commands or s///w,e
 // flags, or a script the engine does not fully read.
 func sedDanger(argv []string) string {
-	var scripts []string
+	scripts, _, reason := sedArgs(argv)
+	if reason != "" {
+		return reason
+	}
+	for _, s := range scripts {
+		if r := sedScriptDanger(s); r != "" {
+			return r
+		}
+	}
+	return ""
+}
+
+// sedArgs reads sed's arguments as GNU sed does: options anywhere, -e
+// and -l (and --expression, --line-length) taking a value, in the rest
+// of a cluster or the next word. It returns the scripts (each -e value,
+// and the first operand when no -e came before it), the indices in argv
+// of the words sed reads as a script or an option's value (where a glob
+// pattern would become one), and why the line is refused if it has an
+// option the engine does not know.
+func sedArgs(argv []string) (scripts []string, words []int, reason string) {
 	explicit := false
-	args := argv[1:]
-	for i := 0; i < len(args); i++ {
-		a := args[i]
+	value := func(i int) (string, int, bool) { // the next word, an option's value
+		if i+1 >= len(argv) {
+			return "", i, false
+		}
+		words = append(words, i+1)
+		return argv[i+1], i + 1, true
+	}
+	for i := 1; i < len(argv); i++ {
+		a := argv[i]
 		switch {
 		case a == "--":
 			// The first operand after it is the script, if no -e gave one.
-			if !explicit && len(scripts) == 0 && i+1 < len(args) {
-				scripts = append(scripts, args[i+1])
+			if !explicit && len(scripts) == 0 && i+1 < len(argv) {
+				scripts = append(scripts, argv[i+1])
+				words = append(words, i+1)
 			}
-			i = len(args)
-			continue
+			return scripts, words, ""
 		case !strings.HasPrefix(a, "-") || a == "-":
 			if !explicit && len(scripts) == 0 {
 				scripts = append(scripts, a)
+				words = append(words, i)
 			}
 			continue
 		case strings.HasPrefix(a, "--"):
@@ -289,21 +311,21 @@ func sedDanger(argv []string) string {
 			case longAbbrev(name, "--expression"):
 				explicit = true
 				if !hasVal {
-					if i++; i >= len(args) {
-						return "sed --expression without a script"
+					var ok bool
+					if val, i, ok = value(i); !ok {
+						return nil, nil, "sed --expression without a script"
 					}
-					val = args[i]
 				}
 				scripts = append(scripts, val)
 			case longAbbrev(name, "--line-length"):
 				if !hasVal {
-					i++
+					_, i, _ = value(i)
 				}
 			case name == "--quiet", name == "--silent", name == "--regexp-extended", name == "--separate",
 				name == "--unbuffered", name == "--null-data", name == "--posix", name == "--debug",
 				name == "--sandbox", name == "--follow-symlinks":
 			default:
-				return "sed option " + a
+				return nil, nil, "sed option " + a
 			}
 			continue
 		}
@@ -314,10 +336,10 @@ func sedDanger(argv []string) string {
 			case 'e', 'l':
 				val := a[j+1:]
 				if val == "" {
-					if i++; i >= len(args) {
-						return "sed -" + string(a[j]) + " without its argument"
+					var ok bool
+					if val, i, ok = value(i); !ok {
+						return nil, nil, "sed -" + string(a[j]) + " without its argument"
 					}
-					val = args[i]
 				}
 				if a[j] == 'e' {
 					explicit = true
@@ -325,56 +347,11 @@ func sedDanger(argv []string) string {
 				}
 				j = len(a)
 			default:
-				return "sed option -" + string(a[j]) + " (in " + a + ")"
+				return nil, nil, "sed option -" + string(a[j]) + " (in " + a + ")"
 			}
 		}
 	}
-	for _, s := range scripts {
-		if r := sedScriptDanger(s); r != "" {
-			return r
-		}
-	}
-	return ""
-}
-
-// sedScripts returns the indices in argv of the words sed reads as
-// script or as an option's argument: the words after -e, --expression,
-// -l and --line-length, and the first operand when no -e gave a script.
-func sedScripts(argv []string) []int {
-	var out []int
-	explicit := false
-	for i := 1; i < len(argv); i++ {
-		a := argv[i]
-		switch {
-		case a == "--":
-			if !explicit && i+1 < len(argv) {
-				out = append(out, i+1)
-			}
-			return out
-		case !strings.HasPrefix(a, "-") || a == "-":
-			if !explicit {
-				return append(out, i)
-			}
-		case strings.HasPrefix(a, "--"):
-			name, _, hasVal := strings.Cut(a, "=")
-			e := longAbbrev(name, "--expression")
-			explicit = explicit || e
-			if (e || longAbbrev(name, "--line-length")) && !hasVal && i+1 < len(argv) {
-				i++
-				out = append(out, i)
-			}
-		default:
-			// A cluster: -e or -l takes the rest, or the next word.
-			if k := strings.IndexAny(a[1:], "el"); k >= 0 {
-				explicit = explicit || a[1+k] == 'e'
-				if 1+k == len(a)-1 && i+1 < len(argv) {
-					i++
-					out = append(out, i)
-				}
-			}
-		}
-	}
-	return out
+	return scripts, words, ""
 }
 
 // sedScriptDanger reads a sed script and returns why it may write files

@@ -102,6 +102,7 @@ program = "cat"
 		{perm, "sed --expression s*x*y* a.txt", nil},
 		{perm, "sed -n -e p -e s*x*y* a.txt", nil},
 		{perm, "sed --e s*x*y* a.txt", nil},
+		{perm, "sed -n p a.txt -e s*x*y*", nil}, // getopt permutes: -e after the operands
 		// tree groups short options; -R with -H writes in every directory.
 		{perm, "tree -ao PWNED", nil},
 		{perm, "tree -do PWNED .", nil},

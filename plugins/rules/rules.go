@@ -474,7 +474,7 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	}
 	args := argv[rest:]
 	// Where the options end: at the first "--" at the earliest, and
-	// maybe never (it may be an option's argument, see afterOptions). A
+	// maybe never (it may be an option's argument, see danger). A
 	// condition is read over the range that can only make an accept rule
 	// match less, and a decline rule more: forbid_options over every
 	// argument for accepts, options up to the first "--".
