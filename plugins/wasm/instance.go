@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
+	"runtime"
 	"strings"
 	"time"
 
@@ -108,6 +109,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithStderr(&stream{out: in.out, name: "stderr", level: slog.LevelWarn, stderr: true}).
 		WithNanosleep(in.sleep)
 	mod, err := p.rt.r.InstantiateModule(ictx, p.compiled.mod, cfg)
+	runtime.KeepAlive(in)
 	if err != nil {
 		if mod != nil {
 			_ = mod.Close(context.Background())
@@ -158,7 +160,9 @@ func (in *instance) outOfMemory() bool {
 // (a guest woken from its sleep by the deadline returns before wazero
 // stops it) fails with ctx's error: its result is not used.
 func (in *instance) call(ctx context.Context, f api.Function) error {
-	if err := f.CallWithStack(ctx, in.stack); err != nil {
+	err := f.CallWithStack(ctx, in.stack)
+	runtime.KeepAlive(in) // and its memory (limitedMemory)
+	if err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -277,10 +281,13 @@ func (in *instance) result(packed uint64, limit int) ([]byte, error) {
 	case abi.StatusOK:
 		out := make([]byte, n-1)
 		copy(out, b[1:])
+		runtime.KeepAlive(in) // and its memory, which b is in
 		return out, nil
 	case abi.StatusError:
 		e := new(abi.Error)
-		if err := json.Unmarshal(b[1:], e); err != nil {
+		err := json.Unmarshal(b[1:], e)
+		runtime.KeepAlive(in)
+		if err != nil {
 			return nil, in.badOutput(fmt.Sprintf("error result is not an abi.Error: %v", err))
 		}
 		return nil, e
@@ -292,45 +299,6 @@ func (in *instance) result(packed uint64, limit int) ([]byte, error) {
 func (in *instance) badOutput(msg string) error {
 	return &plugins.CallError{Plugin: in.p.name, Kind: plugins.FailBadOutput, Err: errors.New("wasm: " + msg)}
 }
-
-// limitedMemory backs a guest's linear memory with a Go slice and refuses
-// to grow it past limit: memory.grow then returns -1 in the guest. It
-// gives each instance its own limit while all share one wazero runtime.
-type limitedMemory struct {
-	buf     []byte
-	limit   uint64
-	refused bool // a grow was refused (reset at each call)
-}
-
-func (m *limitedMemory) allocate(capacity, maxBytes uint64) experimental.LinearMemory {
-	m.limit = min(m.limit, maxBytes)
-	m.buf = make([]byte, 0, min(capacity, m.limit))
-	return m
-}
-
-// Reallocate implements experimental.LinearMemory.
-func (m *limitedMemory) Reallocate(size uint64) []byte {
-	if size > m.limit {
-		m.refused = true
-		return nil
-	}
-	if size <= uint64(cap(m.buf)) {
-		// Bytes past len were never written: they are still zero.
-		m.buf = m.buf[:size]
-		return m.buf
-	}
-	// Grow like append: amortized doubling, but never past the limit.
-	c := min(max(size, 2*uint64(cap(m.buf))), m.limit)
-	b := make([]byte, size, c)
-	copy(b, m.buf)
-	m.buf = b
-	return b
-}
-
-// Free implements experimental.LinearMemory. The buffer is left to the
-// garbage collector: freeing it explicitly could pull it from under a call
-// that the runtime is closing.
-func (m *limitedMemory) Free() {}
 
 // output captures an instance's stdout, stderr and codexhost.log lines
 // into the plugin's logger, line by line, up to two byte budgets: one for
