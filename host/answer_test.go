@@ -194,3 +194,47 @@ func TestCurrentTimeReadIsAnswered(t *testing.T) {
 	_, hooked := host.NewRequest("currentTime/read", nil).Hook()
 	assert.False(t, hooked, "no plugin hook answers the clock")
 }
+
+// acceptsAll accepts every approval it is asked, and counts them.
+type acceptsAll struct {
+	host.SafeHandler
+	asked int
+}
+
+func (a *acceptsAll) Approval(context.Context, *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	a.asked++
+	return &abi.ApprovalResponse{Decision: abi.Accept}, nil
+}
+
+// A command approval of any kind but "command" (input written to a running
+// terminal, a checkpoint for a person, a kind a later codex adds) carries
+// nothing a policy could judge: it is declined without asking the handler,
+// whichever decoder reads it.
+func TestCommandApprovalOfOtherKindIsDeclined(t *testing.T) {
+	const method = "item/commandExecution/requestApproval"
+	for _, tc := range []struct {
+		kind  string // the member, verbatim; "" for none
+		asked bool
+	}{
+		{``, true},
+		{`"kind":"command",`, true},
+		{`"kind":null,`, true},
+		{`"kind":"writeStdin",`, false},
+		{`"kind":"humanCommand",`, false},
+		{`"kind":"someFutureKind",`, false},
+		{`"kind":"Command",`, false},
+		{`"kind":"",`, false},
+		{`"kind":7,`, false},
+	} {
+		h := &acceptsAll{}
+		params := `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,` + tc.kind + `"command":"ls","cwd":"/w"}`
+		res, err := host.NewRequest(method, json.RawMessage(params)).Serve(context.Background(), h)
+		require.NoError(t, err, tc.kind)
+		want := `{"decision":"decline"}`
+		if tc.asked {
+			want = `{"decision":"accept"}`
+		}
+		assert.JSONEq(t, want, string(res), tc.kind)
+		assert.Equal(t, tc.asked, h.asked == 1, "handler asked, %s", tc.kind)
+	}
+}

@@ -323,7 +323,8 @@ func (s *scanner) decodeCommandApproval(params []byte, loc *location) (*abi.Appr
 		case "environmentId":
 			bit, ok = 1<<8, s.checkStr(v)
 		case "kind":
-			bit, ok = 1<<9, s.checkStr(v)
+			// Anything but a command is for approvalSlow to refuse.
+			bit, ok = 1<<9, isNull(v) || string(v) == `"`+string(protocol.CommandExecutionApprovalKindCommand)+`"`
 		case "commandActions":
 			bit = 1 << 10
 			a.Actions, ok = s.commandActions(v)

@@ -46,6 +46,16 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		if err := r.decode(&p); err != nil {
 			return nil, err
 		}
+		var k struct{ Kind *string }
+		if err := r.decode(&k); err != nil {
+			return nil, err
+		}
+		if k.Kind != nil && *k.Kind != string(protocol.CommandExecutionApprovalKindCommand) {
+			// writeStdin carries no text of what would be written to the
+			// running terminal, and humanCommand wants a person: nothing
+			// a policy could judge. The caller's safe answer declines.
+			return nil, fmt.Errorf("host: %s of kind %q: only commands (kind %q) are judged; declined", r.Method, *k.Kind, protocol.CommandExecutionApprovalKindCommand)
+		}
 		a.Kind = abi.ApprovalCommand
 		a.Command = deref(p.Command)
 		a.Reason = deref(p.Reason)
