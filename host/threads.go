@@ -71,6 +71,34 @@ type Thread struct {
 	// the [ApprovalPolicies], or "granular". Set by StartThread,
 	// ResumeThread and ForkThread only.
 	ApprovalPolicy string
+	// ApprovalsReviewer is who codex reports answers the thread's approval
+	// requests: "user" (the client: its Handler), or codex's own reviewer
+	// ("auto_review", "guardian_subagent"), in which case the Handler is
+	// not asked. Set by StartThread, ResumeThread and ForkThread only.
+	ApprovalsReviewer string
+	// Sandbox is the sandbox codex reports in effect for the thread, as
+	// [SandboxModes] name them, or "external" (a sandbox codex does not
+	// manage). Set by StartThread, ResumeThread and ForkThread only.
+	Sandbox string
+}
+
+// setEffective records what codex reports in effect for a thread it
+// started, resumed or forked.
+func (t *Thread) setEffective(policy protocol.AskForApproval, reviewer protocol.ApprovalsReviewer, sandbox protocol.SandboxPolicyType) {
+	t.ApprovalPolicy = approvalPolicyName(policy)
+	t.ApprovalsReviewer = string(reviewer)
+	switch sandbox {
+	case protocol.SandboxPolicyTypeReadOnly:
+		t.Sandbox = "read-only"
+	case protocol.SandboxPolicyTypeWorkspaceWrite:
+		t.Sandbox = "workspace-write"
+	case protocol.SandboxPolicyTypeDangerFullAccess:
+		t.Sandbox = "danger-full-access"
+	case protocol.SandboxPolicyTypeExternalSandbox:
+		t.Sandbox = "external"
+	default:
+		t.Sandbox = string(sandbox)
+	}
 }
 
 // ApprovalPolicies are the approval policies the pinned codex accepts, as
@@ -167,7 +195,7 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
-	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, resp.Sandbox.Type)
 	return th, nil
 }
 
@@ -190,7 +218,7 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
-	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, resp.Sandbox.Type)
 	if !o.noHistory {
 		if err := c.fillTurns(ctx, th, resp.Thread.HistoryMode); err != nil {
 			return nil, err
@@ -221,7 +249,7 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
-	th.ApprovalPolicy = approvalPolicyName(resp.ApprovalPolicy)
+	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, resp.Sandbox.Type)
 	return th, nil
 }
 

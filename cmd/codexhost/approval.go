@@ -22,9 +22,12 @@ import (
 //   - with a policy configured and no approval policy chosen (flag, -c,
 //     config.toml), run asks codex for "untrusted": codex 0.169.0 then asks
 //     about every command and patch;
-//   - the effective policy codex reports for the thread is checked before
-//     the first turn: "never" means no plugin is ever asked, so run refuses
-//     (exit 2) unless --allow-unasked-policy turns that into a warning;
+//   - what codex reports in effect for the thread is checked before the
+//     first turn: approval policy "never", codex's own approvals reviewer,
+//     or "on-request"/"granular" without a sandbox mean no plugin is asked,
+//     so run refuses (exit 2) unless --allow-unasked-policy turns that into
+//     a warning; "granular", and "on-request" nobody passed on the command
+//     line, get a note;
 //   - without usable credentials, run stops with exit 4 before any turn
 //     instead of letting codex retry for minutes.
 
@@ -99,25 +102,36 @@ func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
 }
 
 // checkEffectiveApproval refuses a run whose policy would never be
-// asked. policy is what codex reports in effect for the thread, after
-// its config.toml, profiles and -c overrides.
-func (c *runConfig) checkEffectiveApproval(cio *cmdIO, policy string) error {
+// asked, and notes one that is asked only about some actions. th is what
+// codex reports in effect for the thread, after its config.toml, profiles
+// and -c overrides: its approval policy, who reviews approvals, and its
+// sandbox.
+func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread) error {
 	if !c.guarded() {
 		return nil
 	}
-	if policy == "on-request" && c.approvalPolicy == "" {
+	var why string
+	switch {
+	case th.ApprovalsReviewer != "" && th.ApprovalsReviewer != "user":
+		why = fmt.Sprintf("codex's approvals reviewer is %q: codex's own reviewer answers its approval requests, so the policy and plugins are not asked; set approvals_reviewer=\"user\" (-c approvals_reviewer='\"user\"')", th.ApprovalsReviewer)
+	case th.ApprovalPolicy == "never":
+		why = "codex's approval policy is \"never\": codex will run commands without asking, so the policy and plugins are never consulted; use --approval-policy untrusted or on-request (and check approval_policy in config.toml, profiles and -c)"
+	case (th.Sandbox == "danger-full-access" || th.Sandbox == "external") && th.ApprovalPolicy != "untrusted":
+		why = fmt.Sprintf("codex's approval policy is %q with the sandbox %q: nothing is sandboxed, so nothing is escalated and codex runs every command without asking the policy; use --approval-policy untrusted", th.ApprovalPolicy, th.Sandbox)
+	case th.ApprovalPolicy == "granular":
+		fmt.Fprintln(cio.stderr, `codexhost: note: codex's approval policy is "granular" (from codex's config): the policy is asked only about the kinds of request it lets through, and only about actions codex escalates; commands inside the sandbox run unasked; --approval-policy untrusted asks about every command`)
+		return nil
+	case th.ApprovalPolicy == "on-request" && c.approvalPolicy == "":
 		fmt.Fprintln(cio.stderr, `codexhost: note: codex's approval policy is "on-request" (from codex's config): the policy is asked only about actions codex escalates, and commands inside the sandbox run unasked; --approval-policy untrusted asks about every command`)
 		return nil
-	}
-	if policy != "never" {
+	default:
 		return nil
 	}
-	why := "codex's approval policy is \"never\": codex will run commands without asking, so the policy and plugins are never consulted"
 	if c.allowUnasked {
 		fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", why)
 		return nil
 	}
-	return usageErr("%s; use --approval-policy untrusted or on-request (and check approval_policy in config.toml, profiles and -c), or pass --allow-unasked-policy to run anyway", why)
+	return usageErr("%s; or pass --allow-unasked-policy to run anyway", why)
 }
 
 // checkAccount stops a run that cannot reach a model: codex requires an

@@ -105,6 +105,78 @@ func TestRunRefusesNeverWithPolicy(t *testing.T) {
 	})
 }
 
+// Other settings of codex's than "never" also keep the policy from being
+// asked: codex's own approvals reviewer, and an approval policy that asks
+// only about escalations with no sandbox to escalate from. run refuses
+// them before the model gets any request, wherever they are set, and
+// names the setting; --allow-unasked-policy makes it a warning.
+func TestRunRefusesUnaskedSettings(t *testing.T) {
+	t.Parallel()
+	rules := writeRules(t, pushRules)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"auto_review", []string{"-c", `approvals_reviewer="auto_review"`}, `codex's approvals reviewer is "auto_review"`},
+		// codex 0.169.0 reports guardian_subagent as auto_review.
+		{"guardian_subagent", []string{"-c", `approvals_reviewer="guardian_subagent"`, "--approval-policy", "untrusted"}, `codex's approvals reviewer is "auto_review"`},
+		{"full access, on-request", []string{"--sandbox", "danger-full-access", "--approval-policy", "on-request"}, `codex's approval policy is "on-request" with the sandbox "danger-full-access"`},
+		{"full access, granular", []string{"-c", `sandbox_mode="danger-full-access"`, "-c", `approval_policy={granular={sandbox_approval=true,rules=true,mcp_elicitations=true}}`}, `codex's approval policy is "granular" with the sandbox "danger-full-access"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("hi")))
+			args := append([]string{"run", "--codex-home", home, "--cwd", t.TempDir(), "--policy", rules}, tc.args...)
+			r := runCmd(t, append(args, "hi")...)
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, tc.want)
+			assert.Contains(t, r.stderr, "--allow-unasked-policy")
+			// codex may warn of its own (a missing bubblewrap).
+			assert.Equal(t, 1, strings.Count(r.stderr, "codexhost:"), "one line of codexhost's: %q", r.stderr)
+			assert.Len(t, m.Requests(), 0, "the model got no request")
+		})
+	}
+
+	t.Run("the user reviews", func(t *testing.T) {
+		t.Parallel()
+		m, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("hi")))
+		dropApprovalPolicy(t, home) // codexhost's default, untrusted, applies
+		r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "--policy", rules,
+			"-c", `approvals_reviewer="user"`, "--sandbox", "danger-full-access", "hi")
+		assert.Equal(t, exitOK, r.code, r.stderr)
+		assert.NotZero(t, len(m.Requests()))
+	})
+	t.Run("allowed with a warning", func(t *testing.T) {
+		t.Parallel()
+		m, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("hi")))
+		r := runCmd(t, "run", "--codex-home", home, "--cwd", t.TempDir(), "--policy", rules,
+			"-c", `approvals_reviewer="auto_review"`, "--allow-unasked-policy", "hi")
+		assert.Equal(t, exitOK, r.code, r.stderr)
+		assert.Contains(t, r.stderr, `warning: codex's approvals reviewer is "auto_review"`)
+		assert.NotZero(t, len(m.Requests()))
+	})
+}
+
+// A granular approval policy (approval_policy's object form, from codex's
+// config) asks about escalations only, like on-request: run says so, and
+// the in-sandbox command the agent runs is not asked about.
+func TestRunNotesGranularPolicy(t *testing.T) {
+	t.Parallel()
+	rules := writeRules(t, pushRules)
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "echo hi > f.txt"}), hosttest.Text("done")))
+	dropApprovalPolicy(t, home)
+	work := t.TempDir()
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	r := runCmd(t, "run", "--codex-home", home, "--sandbox", "workspace-write", "--cwd", work, "--policy", rules, "--audit", auditFile,
+		"-c", `approval_policy={granular={sandbox_approval=true,rules=true,mcp_elicitations=true}}`, "go")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `codexhost: note: codex's approval policy is "granular"`)
+	assert.Contains(t, r.stderr, "commands inside the sandbox run unasked")
+	assert.FileExists(t, filepath.Join(work, "f.txt"), "what the note says: the command ran unasked")
+}
+
 // Without a login, run stops at once with exit 4 and one line saying what
 // to do, instead of letting codex retry an unreachable model.
 func TestRunWithoutLoginExits4(t *testing.T) {
