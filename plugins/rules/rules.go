@@ -291,6 +291,11 @@ func (r *rule) match(req *abi.ApprovalRequest, rd *reading) string {
 		return "its paths are about file changes"
 	case r.perms != nil && req.Kind != abi.ApprovalPermissions:
 		return "its permissions are about permission requests"
+	case req.Kind == abi.ApprovalCommand && (r.decision == abi.Accept || r.decision == abi.AcceptForSession) &&
+		(req.AdditionalPermissions != nil || req.Network != nil):
+		// An accept would grant them too: more than the argv the rule
+		// vouches for.
+		return "the command also asks for sandbox permissions or network access, which a rule about commands does not grant"
 	}
 	switch req.Kind {
 	case abi.ApprovalCommand:

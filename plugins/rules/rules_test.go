@@ -354,3 +354,40 @@ program = "ls"
 	assert.Contains(t, err.Error(), "bad.toml:6: rule \"x\": match.grant_root_present: want true or false, got an integer")
 	assert.Contains(t, err.Error(), "match.grant_root_present: applies only to hook_kind fileChange, not command")
 }
+
+// An accept of a command approval would also grant what the command asks
+// for besides running: extra sandbox permissions or a network host. A rule
+// about commands vouches for the argv only, so it does not accept such a
+// request; decline rules still match it.
+func TestCommandAskingForMoreIsNotAccepted(t *testing.T) {
+	p := examplePolicy(t)
+	plain := cmd("git status")
+	require.Equal(t, abi.AcceptForSession, p.Evaluate(ctx0, plain).Decision)
+
+	withPerms := cmd("git status")
+	withPerms.AdditionalPermissions = &abi.Permissions{WritePaths: []string{"/etc"}, Network: true}
+	withNet := cmd("git status")
+	withNet.Network = &abi.NetworkAccess{Host: "example.com", Protocol: "https"}
+	for _, req := range []*abi.ApprovalRequest{withPerms, withNet} {
+		v := p.Evaluate(ctx0, req)
+		assert.NotContains(t, []abi.Decision{abi.Accept, abi.AcceptForSession}, v.Decision, "%+v", v)
+		var why string
+		_, trials := p.Explain(ctx0, req)
+		for _, tr := range trials {
+			if tr.Rule == "git-read" {
+				why = tr.Why
+			}
+		}
+		assert.Equal(t, "the command also asks for sandbox permissions or network access, which a rule about commands does not grant", why)
+	}
+
+	// The echo-to-files rule accepts a write to any file; with /etc and
+	// the network asked for as well, it does not.
+	req := cmd("echo '* * * * * root sh /tmp/x' > /etc/cron.d/x")
+	req.AdditionalPermissions = &abi.Permissions{WritePaths: []string{"/etc"}, Network: true}
+	assert.NotContains(t, []abi.Decision{abi.Accept, abi.AcceptForSession}, p.Evaluate(ctx0, req).Decision)
+
+	rm := bash("rm -rf x")
+	rm.AdditionalPermissions = &abi.Permissions{Network: true}
+	assert.Equal(t, "no-rm", p.Evaluate(ctx0, rm).Rule, "a decline rule still matches")
+}
