@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +39,11 @@ const (
 	// wins (cancel over decline), else an ask (a human decides, see
 	// Options.Escalate), else an accept (accept over acceptForSession),
 	// else the fallback. This is how codex's own
-	// permission hooks combine. Between equal decisions the first plugin's
-	// wins, with its extras.
+	// permission hooks combine. Between equal refusals the first plugin's
+	// wins, with its extras. An accept grants no more than every accepting
+	// plugin granted: an exec-policy amendment or a network allow rule
+	// only if each of them gave the same one, and of permissions only what
+	// each of them granted (see meetAccepts).
 	DenyWins Mode = iota
 	// FirstAnswer stops at the first plugin that does not abstain.
 	FirstAnswer
@@ -216,6 +220,7 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 	})
 	var best *abi.ApprovalResponse
 	var winner PluginAnswer
+	var accepts []*abi.ApprovalResponse // DenyWins: every accepting answer
 	for _, m := range s.members {
 		if m.Monitor || !m.implements(abi.HookApproval) {
 			continue
@@ -229,12 +234,18 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 			best, winner = resp, ans
 			break
 		}
+		if resp.Decision == abi.Accept || resp.Decision == abi.AcceptForSession {
+			accepts = append(accepts, resp)
+		}
 		if best == nil || restrictiveness(resp.Decision) > restrictiveness(best.Decision) {
 			best, winner = resp, ans
 		}
 		if best.Decision == abi.Cancel {
 			break
 		}
+	}
+	if s.mode == DenyWins && len(accepts) > 1 && best != nil && (best.Decision == abi.Accept || best.Decision == abi.AcceptForSession) {
+		best = meetAccepts(best.Decision, best.Reason, accepts)
 	}
 	rec.Answers = append(rec.Answers, monitors()...)
 	// Why is decided once, from the winner alone: a decline followed by
@@ -267,6 +278,49 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 		return b
 	})
 	return best, nil
+}
+
+// meetAccepts is the accept (decision d, with reason) that grants no more
+// than any of the accepting answers: an amendment or a network rule only
+// if every answer carries the same, and the permissions every answer
+// granted (a nil Granted grants all that was requested).
+func meetAccepts(d abi.Decision, reason string, accepts []*abi.ApprovalResponse) *abi.ApprovalResponse {
+	out := &abi.ApprovalResponse{Decision: d, Reason: reason,
+		Amendment: accepts[0].Amendment, NetworkRule: accepts[0].NetworkRule, Granted: accepts[0].Granted}
+	for _, a := range accepts[1:] {
+		if !slices.Equal(out.Amendment, a.Amendment) {
+			out.Amendment = nil
+		}
+		if out.NetworkRule != nil && (a.NetworkRule == nil || *a.NetworkRule != *out.NetworkRule) {
+			out.NetworkRule = nil
+		}
+		switch {
+		case a.Granted == nil:
+		case out.Granted == nil:
+			out.Granted = a.Granted
+		default:
+			out.Granted = &abi.Permissions{
+				ReadPaths:  intersect(out.Granted.ReadPaths, a.Granted.ReadPaths),
+				WritePaths: intersect(out.Granted.WritePaths, a.Granted.WritePaths),
+				Network:    out.Granted.Network && a.Granted.Network,
+			}
+		}
+	}
+	if len(out.Amendment) == 0 {
+		out.Amendment = nil
+	}
+	return out
+}
+
+// intersect returns the elements of a that are in b, in a's order.
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // escalate asks Options.Escalate for the decision a plugin escalated,

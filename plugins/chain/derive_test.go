@@ -188,3 +188,48 @@ func TestChainToolImageMustBeDataURL(t *testing.T) {
 	assert.Contains(t, got.ContentItems[0].Text, "not a data: URL")
 	assert.Equal(t, uint64(1), ch.Status()[0].Failures)
 }
+
+// Under DenyWins an accept grants no more than every accepting plugin
+// granted, whatever their order: a persistent extra (the exec-policy
+// amendment, a network allow rule) only if all gave the same one, and the
+// permissions each of them granted.
+func TestDenyWinsAcceptIsTheMeetOfTheAccepts(t *testing.T) {
+	allow := &abi.NetworkRule{Host: "example.com", Action: "allow"}
+	permsReq := func() *host.Request {
+		return host.NewRequest("item/permissions/requestApproval", json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"i","cwd":"/w","startedAtMs":1,
+		"permissions":{"fileSystem":{"read":["/r"],"write":["/","/w/tmp"]},"network":{"enabled":true}}}`))
+	}
+	for _, tc := range []struct {
+		name string
+		req  func() *host.Request
+		a, b *abi.ApprovalResponse
+		want string
+	}{
+		{"session and once", gitStatusRequest,
+			&abi.ApprovalResponse{Decision: abi.AcceptForSession}, &abi.ApprovalResponse{Decision: abi.Accept},
+			`{"decision":"accept"}`},
+		{"amendment and once", gitStatusRequest,
+			&abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git", "status"}}, &abi.ApprovalResponse{Decision: abi.Accept},
+			`{"decision":"accept"}`},
+		{"amendment twice", gitStatusRequest,
+			&abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git", "status"}}, &abi.ApprovalResponse{Decision: abi.Accept, Amendment: []string{"git", "status"}},
+			`{"decision":{"acceptWithExecpolicyAmendment":{"execpolicy_amendment":["git","status"]}}}`},
+		{"network allow and once", curlRequest,
+			&abi.ApprovalResponse{Decision: abi.Accept, NetworkRule: allow}, &abi.ApprovalResponse{Decision: abi.Accept},
+			`{"decision":"accept"}`},
+		{"all and a subset", permsReq,
+			&abi.ApprovalResponse{Decision: abi.Accept}, &abi.ApprovalResponse{Decision: abi.Accept, Granted: &abi.Permissions{WritePaths: []string{"/w/tmp"}}},
+			`{"permissions":{"fileSystem":{"write":["/w/tmp"]}},"scope":"turn"}`},
+		{"two subsets", permsReq,
+			&abi.ApprovalResponse{Decision: abi.AcceptForSession, Granted: &abi.Permissions{ReadPaths: []string{"/r"}, WritePaths: []string{"/", "/w/tmp"}}},
+			&abi.ApprovalResponse{Decision: abi.AcceptForSession, Granted: &abi.Permissions{WritePaths: []string{"/w/tmp"}, Network: true}},
+			`{"permissions":{"fileSystem":{"write":["/w/tmp"]}},"scope":"session"}`},
+	} {
+		for _, order := range [][2]*abi.ApprovalResponse{{tc.a, tc.b}, {tc.b, tc.a}} {
+			ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{responds("one", order[0]), responds("two", order[1])}})
+			require.NoError(t, err)
+			assert.JSONEq(t, tc.want, string(serve(t, ch, tc.req())), tc.name)
+			ch.Close()
+		}
+	}
+}
