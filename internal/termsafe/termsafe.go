@@ -117,17 +117,25 @@ func hex2(c byte) string {
 // Invalid UTF-8 bytes are shown as \xNN.
 //
 // An unterminated string sequence (OSC, DCS, …) runs to the end of s and
-// is removed, as a terminal would swallow it.
+// is removed, as a terminal would swallow it. If the last SGR kept is not
+// a reset, Render ends with one (ESC [ 0 m): attributes a renderer sets
+// (conceal, black on black) do not stay set for what is printed next on
+// the same terminal, codexhost's own lines included.
 func Render(s string) string {
 	if clean(s, false) {
 		return s // the common case: nothing to remove, no allocation
 	}
 	var b strings.Builder
 	b.Grow(len(s))
+	open := false // an SGR other than a reset is in effect
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == 0x1b {
-			i = renderEscape(&b, s, i)
+			var sgr string
+			i, sgr = renderEscape(&b, s, i)
+			if sgr != "" {
+				open = sgr != "\x1b[m" && sgr != "\x1b[0m"
+			}
 			continue
 		}
 		if c < utf8.RuneSelf {
@@ -154,14 +162,18 @@ func Render(s string) string {
 		}
 		i += n
 	}
+	if open {
+		b.WriteString("\x1b[0m")
+	}
 	return b.String()
 }
 
 // renderEscape handles the escape sequence that starts at s[i] (ESC),
-// writes it to b if it is SGR, and returns the index after it.
-func renderEscape(b *strings.Builder, s string, i int) int {
+// writes it to b if it is SGR, and returns the index after it and the
+// SGR it wrote, if any.
+func renderEscape(b *strings.Builder, s string, i int) (int, string) {
 	if i+1 >= len(s) {
-		return len(s)
+		return len(s), ""
 	}
 	switch s[i+1] {
 	case '[': // CSI: parameters 0x30–0x3f, intermediates 0x20–0x2f, final 0x40–0x7e
@@ -174,29 +186,30 @@ func renderEscape(b *strings.Builder, s string, i int) int {
 			j++
 		}
 		if j >= len(s) {
-			return len(s)
+			return len(s), ""
 		}
 		final := s[j]
 		if final < 0x40 || final > 0x7e {
 			// malformed: drop the introducer, the rest is shown as text
-			return i + 2
+			return i + 2, ""
 		}
 		if final == 'm' && j == i+2+len(params) && sgrParams(params) {
 			b.WriteString(s[i : j+1])
+			return j + 1, s[i : j+1]
 		}
-		return j + 1
+		return j + 1, ""
 	case ']', 'P', 'X', '^', '_': // OSC, DCS, SOS, PM, APC: up to BEL or ST
 		j := i + 2
 		for j < len(s) {
 			if s[j] == 0x07 {
-				return j + 1
+				return j + 1, ""
 			}
 			if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
-				return j + 2
+				return j + 2, ""
 			}
 			j++
 		}
-		return len(s)
+		return len(s), ""
 	default:
 		// two-byte escapes (ESC c reset, ESC 7/8 cursor save, ESC ( charset …)
 		j := i + 1
@@ -206,7 +219,7 @@ func renderEscape(b *strings.Builder, s string, i int) int {
 		if j < len(s) {
 			j++
 		}
-		return j
+		return j, ""
 	}
 }
 

@@ -107,3 +107,20 @@ func BenchmarkTextClean(b *testing.B) {
 		_ = Text(s)
 	}
 }
+
+// Attributes a renderer leaves set are reset at the end of its output, so
+// that they do not apply to what the terminal prints next.
+func TestRenderResetsAttributesLeftSet(t *testing.T) {
+	for in, want := range map[string]string{
+		"ok\x1b[8m\x1b[30;40m":       "ok\x1b[8m\x1b[30;40m\x1b[0m",
+		"\x1b[1mbold\x1b[0m done":    "\x1b[1mbold\x1b[0m done",
+		"\x1b[31mred\x1b[m":          "\x1b[31mred\x1b[m",
+		"\x1b[31mred\x1b[0m\x1b[8m!": "\x1b[31mred\x1b[0m\x1b[8m!\x1b[0m",
+		"a\x1b]0;title\x07b":         "ab",
+		"\x1b[2Jx\x1b[0m":            "x\x1b[0m",
+	} {
+		if got := Render(in); got != want {
+			t.Errorf("Render(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
