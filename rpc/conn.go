@@ -155,6 +155,11 @@ type Conn struct {
 	failOnce  sync.Once
 	closeOnce sync.Once
 
+	// smu guards serving: the ids of the peer's calls being answered. A
+	// call whose id is among them is refused (see dispatchLoop).
+	smu     sync.Mutex
+	serving map[ID]struct{}
+
 	pmu         sync.Mutex
 	pending     map[int64]chan *Response // calls awaiting a response
 	abandoned   map[int64]struct{}       // ids of cancelled calls, for quiet late responses
@@ -208,6 +213,7 @@ func NewConn(rwc io.ReadWriteCloser, opts *Options) *Conn {
 		wsem:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		pending:   make(map[int64]chan *Response),
+		serving:   make(map[ID]struct{}),
 		abandoned: make(map[int64]struct{}),
 	}
 	c.in.init(o.MaxQueuedBytes)
@@ -448,6 +454,20 @@ func (c *Conn) send(ctx context.Context, m Message) error {
 // connection. It returns ctx.Err() unwrapped if ctx ends while waiting for
 // the lock, and Err() if the connection has ended.
 func (c *Conn) write(ctx context.Context, line []byte) error {
+	return c.writeThen(ctx, line, nil)
+}
+
+// writeThen is write that calls first, if not nil, once it holds the
+// writer and before the line goes out (or instead, if it cannot): nothing
+// written after first returns can precede the line on the wire.
+func (c *Conn) writeThen(ctx context.Context, line []byte, first func()) error {
+	if first != nil {
+		defer func() {
+			if first != nil {
+				first()
+			}
+		}()
+	}
 	select {
 	case c.wsem <- struct{}{}:
 	case <-ctx.Done():
@@ -456,6 +476,10 @@ func (c *Conn) write(ctx context.Context, line []byte) error {
 		return c.Err()
 	}
 	defer func() { <-c.wsem }()
+	if first != nil {
+		first()
+		first = nil
+	}
 	if c.isDone() {
 		return c.Err()
 	}
@@ -648,6 +672,17 @@ func (c *Conn) dispatchLoop() {
 				c.log.Debug("rpc: not answering a call: connection ended", "method", req.Method, "id", req.ID.String())
 				continue
 			}
+			if !c.startServing(req.ID) {
+				// Two calls under one id: an answer could not say which
+				// it answers, and the peer would take it for either. The
+				// second is refused; the first is answered as usual.
+				c.log.Warn("rpc: peer reused the id of a call still being answered; refused", "method", req.Method, "id", req.ID.String())
+				c.wg.Go(func() {
+					c.respond(req, &Response{ID: req.ID, Error: NewError(ErrInvalidRequest.Code,
+						"duplicate request id "+req.ID.String()+": a request with this id is still being answered")}, nil)
+				})
+				continue
+			}
 			c.wg.Go(func() { c.serve(req) })
 			continue
 		}
@@ -666,9 +701,33 @@ func (c *Conn) deliver(n *Request) {
 	c.notes.HandleNotification(c.nctx, n)
 }
 
-// serve runs the handler for one call and writes the response.
+// startServing records id as being answered, or reports false if it
+// already is.
+func (c *Conn) startServing(id ID) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if _, dup := c.serving[id]; dup {
+		return false
+	}
+	c.serving[id] = struct{}{}
+	return true
+}
+
+// serve runs the handler for one call and writes the response; then the
+// call's id may be used again.
 func (c *Conn) serve(req *Request) {
-	resp := c.answer(req)
+	// The id is free again as the response goes out, not after: the peer
+	// may reuse it as soon as it reads the response.
+	c.respond(req, c.answer(req), func() {
+		c.smu.Lock()
+		delete(c.serving, req.ID)
+		c.smu.Unlock()
+	})
+}
+
+// respond writes resp, the response to req, calling first as writeThen
+// does.
+func (c *Conn) respond(req *Request, resp *Response, first func()) {
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooledBuf {
@@ -682,7 +741,7 @@ func (c *Conn) serve(req *Request) {
 	}
 	buf = append(buf, '\n')
 	*bp = buf
-	if err := c.write(c.hctx, buf); err != nil {
+	if err := c.writeThen(c.hctx, buf, first); err != nil {
 		c.log.Debug("rpc: response not sent", "method", req.Method, "id", req.ID.String(), "err", err)
 	}
 }

@@ -671,6 +671,40 @@ func TestSlowHandlerDoesNotDelayNotifications(t *testing.T) {
 	assert.NoError(t, c.Err())
 }
 
+// A call that reuses the id of a call still being answered is refused with
+// an invalid-request error, and the handler never sees it: one response
+// per id in flight, so that no answer can be taken for another request's.
+// Once the first is answered, its id may be used again.
+func TestDuplicateCallIDIsRefused(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	c, p := newPeer(t, &rpc.Options{
+		Handler: rpc.HandlerFunc(func(ctx context.Context, req *rpc.Request) (any, error) {
+			mu.Lock()
+			seen = append(seen, string(req.Params))
+			mu.Unlock()
+			if string(req.Params) == `"rm"` {
+				<-release
+				return "decline", nil
+			}
+			return "accept", nil
+		}),
+	})
+	p.send(`{"id":5,"method":"approve","params":"rm"}`)
+	p.send(`{"id":5,"method":"approve","params":"ls"}`)
+	r := p.recv()
+	assert.Equal(t, `{"id":5,"error":{"code":-32600,"message":"duplicate request id 5: a request with this id is still being answered"}}`, r.Raw)
+	close(release)
+	assert.Equal(t, `{"id":5,"result":"decline"}`, p.recv().Raw)
+	p.send(`{"id":5,"method":"approve","params":"ls"}`)
+	assert.Equal(t, `{"id":5,"result":"accept"}`, p.recv().Raw)
+	mu.Lock()
+	assert.Equal(t, []string{`"rm"`, `"ls"`}, seen)
+	mu.Unlock()
+	assert.NoError(t, c.Err())
+}
+
 func TestNotificationOrder(t *testing.T) {
 	const n = 10000
 	rec := &recorder{}
