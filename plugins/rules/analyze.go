@@ -149,6 +149,10 @@ var otherWrappers = map[string]bool{
 	"uname26": true, "sg": true, "newgrp": true, "run-parts": true, "choom": true,
 	"start-stop-daemon": true, "dbus-run-session": true, "dbus-launch": true, "ld.so": true,
 	"valgrind": true, "gdb": true, "perf": true, "nsjail": true, "systemd-nspawn": true,
+	"ssh-agent": true, "capsh": true, "logsave": true, "fakeroot-sysv": true, "fakeroot-tcp": true,
+	"dpkg-architecture": true, "memusage": true, "sotruss": true, "heaptrack": true, "tmux": true,
+	"screen": true, "xvfb-run": true, "eatmydata": true, "torsocks": true, "proxychains": true,
+	"proxychains4": true, "faketime": true, "firejail-run": true, "sandbox-exec": true,
 	// Builtins (refused as such first) whose arguments run code: the
 	// loose reading looks at each suffix and script of their arguments.
 	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,
@@ -292,9 +296,18 @@ func (v *vouch) prescan(src string, m offsets) bool {
 			return v.fail(m, i, "control character U+%04X", r)
 		}
 		i += n
+		if i < len(src) && strings.IndexByte(legacyTrail, src[i]) >= 0 {
+			return v.fail(m, i, "%q right after a non-ASCII character: bash in a double-byte locale (GBK, Big5, Shift_JIS) reads the two as one character", src[i])
+		}
 	}
 	return true
 }
+
+// legacyTrail are the shell's special characters that a double-byte
+// encoding (GBK, Big5, Shift_JIS) can take as the second byte of a
+// character: after a non-ASCII byte, bash in such a locale may not see
+// them at all (a backslash then no longer escapes what follows it).
+const legacyTrail = "\\`|{}[]"
 
 func dialectName(lang syntax.LangVariant) string {
 	if lang == syntax.LangPOSIX {

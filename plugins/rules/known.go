@@ -79,6 +79,13 @@ func danger(argv []string) string {
 		if operands > 1 {
 			return "uniq writes its second operand"
 		}
+	case "diff":
+		// -l (--paginate) pipes the output through pr.
+		for _, a := range argv[1:] {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'l') >= 0 || longAbbrev(a, "--paginate") {
+				return "diff " + a + " runs pr"
+			}
+		}
 	case "sort":
 		for _, a := range argv[1:] {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {
@@ -224,6 +231,17 @@ var gitLongDanger = []string{
 	"--extcmd", "--gpg-program", "--sequence-editor", "--editor", "--help",
 	"--config", "--edit-description", "--template", "--separate-git-dir",
 	"--output-directory", "--show-signature",
+	// Signing runs gpg.program (or gpg.ssh.program).
+	"--gpg-sign",
+}
+
+// gitSubLongDanger are long options that run gpg.program in one
+// subcommand only: elsewhere another option may have their prefix (git
+// rev-parse --verify is no abbreviation of --verify-signatures).
+var gitSubLongDanger = map[string][]string{
+	"merge": {"--verify-signatures"}, "pull": {"--verify-signatures"},
+	"tag":  {"--sign", "--local-user", "--verify"},
+	"push": {"--signed"},
 }
 
 // gitShortDanger are the short options, per subcommand, that run a
@@ -231,18 +249,33 @@ var gitLongDanger = []string{
 // (--upload-pack), ls-remote -u, rebase -x (--exec). They count in any
 // cluster of short options.
 var gitShortDanger = map[string]string{
-	"clone": "cu", "ls-remote": "u", "rebase": "x", "format-patch": "o", "archive": "o",
+	"clone": "cu", "ls-remote": "u", "rebase": "xS", "format-patch": "o", "archive": "o",
+	// -S (--gpg-sign), tag -s, -u (sign) and -v (verify) run gpg.program.
+	"commit": "S", "merge": "S", "cherry-pick": "S", "revert": "S", "commit-tree": "S",
+	"am": "S", "pull": "S", "tag": "suv",
 }
+
+// gitVerifies are the subcommands that verify signatures: they run
+// gpg.program (or gpg.ssh.program).
+var gitVerifies = map[string]bool{"verify-commit": true, "verify-tag": true}
 
 func gitDanger(argv []string, sub int) string {
 	if sub >= len(argv) {
 		return ""
 	}
+	if gitVerifies[argv[sub]] {
+		return "git " + argv[sub] + " runs gpg.program to verify signatures"
+	}
 	for _, a := range argv[sub+1:] {
+		if strings.Contains(a, "%G") || strings.Contains(a, "%(signature") {
+			// A format's signature placeholders (%G?, %GG, %GS, %GK, …,
+			// for-each-ref's %(signature)) verify it with gpg.program.
+			return "git " + argv[sub] + " " + a + ": signature placeholders run gpg.program"
+		}
 		if !strings.HasPrefix(a, "-") {
 			continue
 		}
-		for _, d := range gitLongDanger {
+		for _, d := range slices.Concat(gitLongDanger, gitSubLongDanger[argv[sub]]) {
 			if a == d || longAbbrev(a, d) {
 				return "git " + a + " writes or executes"
 			}

@@ -258,6 +258,52 @@ program = "cat"
 		{anyLine, "bash -lc 'chdir /dev; cat < sda'", nil},
 		{anyLine, "sh -c 'chdir /dev && cat < sda'", nil},
 		{anyLine, "sh -c 'chdir / && rm -rf x'", nil},
+		// Review 7. F. A double-byte locale (zh_CN.GBK, zh_TW.BIG5): the
+		// last byte of the UTF-8 "中" (E4 B8 AD) is a lead byte there,
+		// and bash reads it with the backslash as one character, so the
+		// ';' is no longer escaped (verified with LOCPATH=… LC_ALL=
+		// zh_CN.GBK bash -c 'cat 中\;touch PWNED').
+		{catOnly, "cat 中\\;touch PWNED", nil},
+		{catOnly, "/bin/bash -lc 'cat 中\\;touch PWNED'", nil},
+		{ex, "cat 中\\;rm -rf victim", nil},
+		{perm, "wc 中\\;rm -rf victim", nil},
+		{catOnly, "cat \"中`\"", nil},
+		{catOnly, "cat 中|x", nil},
+		{catOnly, "cat 中.txt", [][]string{{"cat", "中.txt"}}},
+		{catOnly, "cat 中 \\;", [][]string{{"cat", "中", ";"}}},
+		// G. GNU diff -l (--paginate) pipes its output through pr.
+		{ex, "diff -l a.txt b.txt", nil},
+		{perm, "diff --paginate a.txt b.txt", nil},
+		{perm, "diff --pag a.txt b.txt", nil},
+		{perm, "diff -ul a.txt b.txt", nil},
+		{ex, "diff -u a.txt b.txt", [][]string{{"diff", "-u", "a.txt", "b.txt"}}},
+		// H. git runs gpg.program to verify or make signatures.
+		{ex, "git log --format=%GG", nil},
+		{perm, "git show --format=%GS HEAD", nil},
+		{perm, "git log --pretty=format:%GK", nil},
+		{git, "git for-each-ref --format='%(signature)'", nil},
+		{git, "git verify-commit HEAD", nil},
+		{git, "git verify-tag v1", nil},
+		{git, "git tag -v v1", nil},
+		{git, "git tag -s -m x v1", nil},
+		{git, "git commit -S -m x", nil},
+		{git, "git commit --gpg-sign -m x", nil},
+		{git, "git merge --verify-signatures main", nil},
+		{git, "git rebase -S main", nil},
+		{git, "git rev-parse --verify HEAD", [][]string{{"git", "rev-parse", "--verify", "HEAD"}}},
+		{git, "git tag -l", [][]string{{"git", "tag", "-l"}}},
+		// I. Programs that run their arguments as a command.
+		{anyLine, "ssh-agent rm -rf victim", nil},
+		{anyLine, "capsh -- -c 'rm -rf victim'", nil},
+		{anyLine, "logsave /dev/null rm -rf victim", nil},
+		{anyLine, "fakeroot-sysv rm -rf victim", nil},
+		{anyLine, "fakeroot-tcp rm -rf victim", nil},
+		{anyLine, "dpkg-architecture -c rm -rf victim", nil},
+		{anyLine, "memusage rm -rf victim", nil},
+		{anyLine, "sotruss rm -rf victim", nil},
+		{anyLine, "heaptrack rm -rf victim", nil},
+		{anyLine, "tmux new-session -d 'rm -rf victim'", nil},
+		{anyLine, "stdbuf -oL cat a.txt", [][]string{{"stdbuf", "-oL", "cat", "a.txt"}}},
 	} {
 		v := c.p.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: c.line, Cwd: "/work/proj"})
 		if v.Decision != abi.Accept && v.Decision != abi.AcceptForSession {
