@@ -80,14 +80,21 @@ type Thread struct {
 	// [SandboxModes] name them, or "external" (a sandbox codex does not
 	// manage). Set by StartThread, ResumeThread and ForkThread only.
 	Sandbox string
+	// WritableRoots are the directories a "workspace-write" sandbox lets
+	// commands write, besides the cwd, as codex reports them.
+	WritableRoots []string
 }
 
 // setEffective records what codex reports in effect for a thread it
 // started, resumed or forked.
-func (t *Thread) setEffective(policy protocol.AskForApproval, reviewer protocol.ApprovalsReviewer, sandbox protocol.SandboxPolicyType) {
+func (t *Thread) setEffective(policy protocol.AskForApproval, reviewer protocol.ApprovalsReviewer, sandbox *protocol.SandboxPolicy) {
 	t.ApprovalPolicy = approvalPolicyName(policy)
 	t.ApprovalsReviewer = string(reviewer)
-	switch sandbox {
+	t.WritableRoots = nil
+	for _, r := range sandbox.WritableRoots {
+		t.WritableRoots = append(t.WritableRoots, string(r))
+	}
+	switch sandbox.Type {
 	case protocol.SandboxPolicyTypeReadOnly:
 		t.Sandbox = "read-only"
 	case protocol.SandboxPolicyTypeWorkspaceWrite:
@@ -97,7 +104,7 @@ func (t *Thread) setEffective(policy protocol.AskForApproval, reviewer protocol.
 	case protocol.SandboxPolicyTypeExternalSandbox:
 		t.Sandbox = "external"
 	default:
-		t.Sandbox = string(sandbox)
+		t.Sandbox = string(sandbox.Type)
 	}
 }
 
@@ -195,7 +202,7 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
-	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, resp.Sandbox.Type)
+	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, &resp.Sandbox)
 	return th, nil
 }
 
@@ -218,7 +225,7 @@ func (c *Client) ResumeThread(ctx context.Context, threadID string, opts *Thread
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
-	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, resp.Sandbox.Type)
+	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, &resp.Sandbox)
 	if !o.noHistory {
 		if err := c.fillTurns(ctx, th, resp.Thread.HistoryMode); err != nil {
 			return nil, err
@@ -249,7 +256,7 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
 	th := threadFromWire(&resp.Thread)
-	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, resp.Sandbox.Type)
+	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, &resp.Sandbox)
 	return th, nil
 }
 

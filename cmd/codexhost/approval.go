@@ -24,7 +24,8 @@ import (
 //     about every command and patch;
 //   - what codex reports in effect for the thread is checked before the
 //     first turn: approval policy "never", codex's own approvals reviewer,
-//     or "on-request"/"granular" without a sandbox mean no plugin is asked,
+//     "on-request"/"granular" without a sandbox, or exec-policy rules that
+//     allow commands (execpolicy.go) mean a plugin is not asked,
 //     so run refuses (exit 2) unless --allow-unasked-policy turns that into
 //     a warning; "granular", and "on-request" nobody passed on the command
 //     line, get a note;
@@ -75,16 +76,9 @@ func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
 			return true
 		}
 	}
-	home := c.codexHome
+	home := c.codexHomeDir()
 	if home == "" {
-		home = os.Getenv("CODEX_HOME")
-	}
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return false
-		}
-		home = filepath.Join(h, ".codex")
+		return false
 	}
 	var cfg struct {
 		ApprovalPolicy any                       `toml:"approval_policy"`
@@ -101,6 +95,22 @@ func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
 	return ok
 }
 
+// codexHomeDir is the CODEX_HOME codex uses: --codex-home, $CODEX_HOME,
+// or ~/.codex; "" if none can be found.
+func (c *runConfig) codexHomeDir() string {
+	if c.codexHome != "" {
+		return c.codexHome
+	}
+	if h := os.Getenv("CODEX_HOME"); h != "" {
+		return h
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(h, ".codex")
+}
+
 // checkEffectiveApproval refuses a run whose policy would never be
 // asked, and notes one that is asked only about some actions. th is what
 // codex reports in effect for the thread, after its config.toml, profiles
@@ -110,14 +120,28 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread) error {
 	if !c.guarded() {
 		return nil
 	}
+	unsandboxed := th.Sandbox
+	if th.Sandbox == "workspace-write" && slices.ContainsFunc(th.WritableRoots, func(r string) bool { return filepath.Clean(r) == "/" }) {
+		unsandboxed = `"workspace-write" with the writable root "/"`
+	} else if th.Sandbox == "danger-full-access" || th.Sandbox == "external" {
+		unsandboxed = fmt.Sprintf("%q", th.Sandbox)
+	} else {
+		unsandboxed = ""
+	}
+	cwd := th.Cwd
+	if cwd == "" {
+		cwd = c.cwd
+	}
 	var why string
-	switch {
+	switch allowing := execPolicyAllowing(execPolicyDirs(c.codexHomeDir(), cwd)); {
+	case len(allowing) > 0:
+		why = fmt.Sprintf("codex's exec-policy rules may run commands without asking, under any approval policy: %s; remove the allow rules (an accept with an amendment adds one to CODEX_HOME/rules/default.rules)", strings.Join(allowing, ", "))
 	case th.ApprovalsReviewer != "" && th.ApprovalsReviewer != "user":
 		why = fmt.Sprintf("codex's approvals reviewer is %q: codex's own reviewer answers its approval requests, so the policy and plugins are not asked; set approvals_reviewer=\"user\" (-c approvals_reviewer='\"user\"')", th.ApprovalsReviewer)
 	case th.ApprovalPolicy == "never":
 		why = "codex's approval policy is \"never\": codex will run commands without asking, so the policy and plugins are never consulted; use --approval-policy untrusted or on-request (and check approval_policy in config.toml, profiles and -c)"
-	case (th.Sandbox == "danger-full-access" || th.Sandbox == "external") && th.ApprovalPolicy != "untrusted":
-		why = fmt.Sprintf("codex's approval policy is %q with the sandbox %q: nothing is sandboxed, so nothing is escalated and codex runs every command without asking the policy; use --approval-policy untrusted", th.ApprovalPolicy, th.Sandbox)
+	case unsandboxed != "" && th.ApprovalPolicy != "untrusted":
+		why = fmt.Sprintf("codex's approval policy is %q with the sandbox %s: nothing is sandboxed, so nothing is escalated and codex runs every command without asking the policy; use --approval-policy untrusted", th.ApprovalPolicy, unsandboxed)
 	case th.ApprovalPolicy == "granular":
 		fmt.Fprintln(cio.stderr, `codexhost: note: codex's approval policy is "granular" (from codex's config): the policy is asked only about the kinds of request it lets through, and only about actions codex escalates; commands inside the sandbox run unasked; --approval-policy untrusted asks about every command`)
 		return nil

@@ -123,6 +123,8 @@ func TestRunRefusesUnaskedSettings(t *testing.T) {
 		{"guardian_subagent", []string{"-c", `approvals_reviewer="guardian_subagent"`, "--approval-policy", "untrusted"}, `codex's approvals reviewer is "auto_review"`},
 		{"full access, on-request", []string{"--sandbox", "danger-full-access", "--approval-policy", "on-request"}, `codex's approval policy is "on-request" with the sandbox "danger-full-access"`},
 		{"full access, granular", []string{"-c", `sandbox_mode="danger-full-access"`, "-c", `approval_policy={granular={sandbox_approval=true,rules=true,mcp_elicitations=true}}`}, `codex's approval policy is "granular" with the sandbox "danger-full-access"`},
+		{"writable root /", []string{"--sandbox", "workspace-write", "--approval-policy", "on-request", "-c", `sandbox_workspace_write.writable_roots=["/"]`},
+			`codex's approval policy is "on-request" with the sandbox "workspace-write" with the writable root "/"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

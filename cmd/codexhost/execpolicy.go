@@ -1,0 +1,224 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// codex's exec-policy rules (*.rules files, Starlark) decide some commands
+// before any approval request: a prefix_rule whose decision is "allow"
+// (the default) runs the matching commands without asking, under every
+// approval policy. codex loads them from /etc/codex/rules, from
+// CODEX_HOME/rules (where it also appends the amendment of every accept
+// that carries one) and from .codex/rules in the project's directories.
+// This file finds the rules that may allow a command, so that run can
+// refuse to claim the policy decides while they stand.
+
+// execPolicyDirs are the directories codex reads *.rules files from, for
+// a thread in cwd: the system's, CODEX_HOME's, and .codex/rules in cwd and
+// each of its parents.
+func execPolicyDirs(codexHome, cwd string) []string {
+	dirs := []string{"/etc/codex/rules", filepath.Join(codexHome, "rules")}
+	for d := filepath.Clean(cwd); ; d = filepath.Dir(d) {
+		dirs = append(dirs, filepath.Join(d, ".codex", "rules"))
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return dirs
+}
+
+// execPolicyAllowing returns the rules files in dirs that may allow a
+// command without asking, each with why, in the order read. A file that
+// cannot be read counts as allowing: codex may read what this cannot.
+func execPolicyAllowing(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		files, err := filepath.Glob(filepath.Join(d, "*.rules"))
+		if err != nil {
+			continue
+		}
+		slices.Sort(files)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				out = append(out, fmt.Sprintf("%s (unreadable: %v)", f, err))
+				continue
+			}
+			if why := rulesMayAllow(string(b)); why != "" {
+				out = append(out, fmt.Sprintf("%s (%s)", f, why))
+			}
+		}
+	}
+	return out
+}
+
+// rulesMayAllow returns why the rules file src may allow a command, or ""
+// if it cannot: it is only prefix_rule calls whose arguments are string
+// and list literals and whose decision is "prompt" or "forbidden". Any
+// other Starlark (a variable, another function, a computed decision) may
+// allow, and counts as allowing: the check fails closed.
+func rulesMayAllow(src string) string {
+	toks, err := starlarkTokens(src)
+	if err != nil {
+		return err.Error()
+	}
+	p := &ruleParser{toks: toks}
+	for !p.done() {
+		if why := p.call(); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+type ruleParser struct {
+	toks []string
+	i    int
+}
+
+func (p *ruleParser) done() bool { return p.i >= len(p.toks) }
+
+func (p *ruleParser) next() string {
+	if p.done() {
+		return ""
+	}
+	p.i++
+	return p.toks[p.i-1]
+}
+
+// call reads one prefix_rule(...) call.
+func (p *ruleParser) call() string {
+	if t := p.next(); t != "prefix_rule" {
+		return fmt.Sprintf("%s: only prefix_rule calls are read", quoteTok(t))
+	}
+	if p.next() != "(" {
+		return "prefix_rule without arguments"
+	}
+	decision := ""
+	for {
+		t := p.next()
+		if t == ")" {
+			break
+		}
+		switch t {
+		case "pattern", "decision", "justification", "match", "not_match":
+		default:
+			return fmt.Sprintf("prefix_rule argument %s", quoteTok(t))
+		}
+		if p.next() != "=" {
+			return "prefix_rule with a positional argument"
+		}
+		v, ok := p.value()
+		if !ok {
+			return fmt.Sprintf("the %s of a prefix_rule is not a literal", t)
+		}
+		if t == "decision" {
+			decision = v
+		}
+		switch p.next() {
+		case ",":
+		case ")":
+			p.i--
+		default:
+			return "unexpected syntax in a prefix_rule"
+		}
+	}
+	if decision != `"prompt"` && decision != `"forbidden"` {
+		if decision == "" {
+			return "a prefix_rule with the default decision, allow"
+		}
+		return "a prefix_rule with decision " + decision
+	}
+	return ""
+}
+
+// value reads a string or a list of values; it returns a string's token.
+func (p *ruleParser) value() (string, bool) {
+	t := p.next()
+	if strings.HasPrefix(t, `"`) {
+		return t, true
+	}
+	if t != "[" {
+		return "", false
+	}
+	for {
+		if p.i < len(p.toks) && p.toks[p.i] == "]" {
+			p.i++
+			return "", true
+		}
+		if _, ok := p.value(); !ok {
+			return "", false
+		}
+		switch p.next() {
+		case ",":
+		case "]":
+			return "", true
+		default:
+			return "", false
+		}
+	}
+}
+
+func quoteTok(t string) string {
+	if t == "" {
+		return "the end of the file"
+	}
+	return fmt.Sprintf("%q", t)
+}
+
+// starlarkTokens splits src into identifiers, punctuation and double- or
+// single-quoted strings (given back double-quoted, escapes kept), without
+// comments. What it does not know (triple quotes, raw strings, numbers,
+// operators) is an error.
+func starlarkTokens(src string) ([]string, error) {
+	var toks []string
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case strings.IndexByte("()[],=", c) >= 0:
+			toks = append(toks, src[i:i+1])
+			i++
+		case c == '"' || c == '\'':
+			if strings.HasPrefix(src[i:], `"""`) || strings.HasPrefix(src[i:], `'''`) {
+				return nil, errors.New("a triple-quoted string")
+			}
+			j := i + 1
+			for j < len(src) && src[j] != c && src[j] != '\n' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(src) || src[j] != c {
+				return nil, errors.New("an unterminated string")
+			}
+			body := src[i+1 : j]
+			if strings.ContainsRune(body, '\\') {
+				return nil, errors.New("a string with an escape")
+			}
+			toks = append(toks, `"`+body+`"`)
+			i = j + 1
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			j := i
+			for j < len(src) && (src[j] == '_' || src[j] >= 'a' && src[j] <= 'z' || src[j] >= 'A' && src[j] <= 'Z' || src[j] >= '0' && src[j] <= '9') {
+				j++
+			}
+			toks = append(toks, src[i:j])
+			i = j
+		default:
+			return nil, fmt.Errorf("%q", c)
+		}
+	}
+	return toks, nil
+}

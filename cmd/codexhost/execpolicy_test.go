@@ -1,0 +1,91 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/hosttest"
+)
+
+// Only prefix_rule calls of literals whose decision is prompt or forbidden
+// are read as allowing nothing; everything else may allow, and counts as
+// allowing.
+func TestRulesMayAllow(t *testing.T) {
+	for src, want := range map[string]string{
+		``:            "",
+		"# nothing\n": "",
+		`prefix_rule(pattern=["git", "push"], decision="prompt")`: "",
+		`prefix_rule(pattern = ["rm", ["-rf", "-fr"]], decision = 'forbidden', justification = "no",
+			match = ["rm -rf x"], not_match = [],)  # trailing comma`: "",
+		`prefix_rule(pattern=["touch"], decision="allow")`:                `a prefix_rule with decision "allow"`,
+		`prefix_rule(pattern=["touch"])`:                                  "a prefix_rule with the default decision, allow",
+		`prefix_rule(pattern=["a"], decision="prompt", decision="allow")`: `a prefix_rule with decision "allow"`,
+		`D = "allow"` + "\n" + `prefix_rule(pattern=["rm"], decision=D)`:  `"D": only prefix_rule calls are read`,
+		`prefix_rule(pattern=["rm"], decision=D)`:                         "the decision of a prefix_rule is not a literal",
+		`r = prefix_rule` + "\n" + `r(pattern=["rm"])`:                    `"r": only prefix_rule calls are read`,
+		`prefix_rule(["rm"], "allow")`:                                    `prefix_rule argument "["`,
+		`prefix_rule(pattern=["rm"], decision="al" + "low")`:              `'+'`,
+		`prefix_rule(pattern=["rm"], decision="""prompt""")`:              "a triple-quoted string",
+		`prefix_rule(pattern=["rm"], decision="pro\mpt")`:                 "a string with an escape",
+		`host_executable(name="git", paths=["/usr/bin/git"])`:             `"host_executable": only prefix_rule calls are read`,
+		`prefix_rule(pattern=["rm"], decision="prompt"`:                   "unexpected syntax in a prefix_rule",
+	} {
+		assert.Equal(t, want, rulesMayAllow(src), src)
+	}
+}
+
+// The directories codex reads rules from: the system's, CODEX_HOME's, and
+// .codex/rules up from the thread's cwd.
+func TestExecPolicyDirs(t *testing.T) {
+	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", "/w/p/.codex/rules", "/w/.codex/rules", "/.codex/rules"},
+		execPolicyDirs("/h", "/w/p/"))
+}
+
+// An exec-policy allow rule (one that an accepted amendment persists, or
+// one the user wrote, in CODEX_HOME or the project) runs its commands
+// without asking, under untrusted too: run refuses it with a policy
+// loaded, naming the file; a rules file that only prompts or forbids is
+// fine.
+func TestRunRefusesExecPolicyAllowRules(t *testing.T) {
+	t.Parallel()
+	rules := writeRules(t, pushRules)
+	for _, tc := range []struct {
+		name, dir, src string
+		refused        bool
+	}{
+		{"CODEX_HOME allow", "home", `prefix_rule(pattern=["touch"], decision="allow")`, true},
+		{"CODEX_HOME default decision", "home", `prefix_rule(pattern=["touch"])`, true},
+		{"project allow", "project", `prefix_rule(pattern=["touch"], decision="allow")`, true},
+		{"CODEX_HOME prompt only", "home", `prefix_rule(pattern=["git", "push"], decision="prompt")`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m, home := fakeCodexHome(t, hosttest.Turn(
+				hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch f.txt"}), hosttest.Text("done")))
+			dropApprovalPolicy(t, home)
+			work := t.TempDir()
+			dir := filepath.Join(home, "rules")
+			if tc.dir == "project" {
+				dir = filepath.Join(work, ".codex", "rules")
+			}
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+			file := filepath.Join(dir, "default.rules")
+			require.NoError(t, os.WriteFile(file, []byte(tc.src+"\n"), 0o644))
+			r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--sandbox", "workspace-write", "--policy", rules, "go")
+			if !tc.refused { // the policy is asked, and declines (it abstains: the fallback)
+				assert.Equal(t, exitDeclined, r.code, r.stderr)
+				assert.Contains(t, r.stderr, "codexhost: decline /bin/bash -lc 'touch f.txt'")
+				return
+			}
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, "codex's exec-policy rules may run commands without asking")
+			assert.Contains(t, r.stderr, file)
+			assert.Len(t, m.Requests(), 0, "the model got no request")
+			assert.NoFileExists(t, filepath.Join(work, "f.txt"))
+		})
+	}
+}
