@@ -528,6 +528,13 @@ func (v *vouch) wordGlob(w *syntax.Word, m offsets, withOffsets bool, gm globMod
 					if j+1 >= len(val) {
 						return wordVal{}, v.fail(m, at, "trailing backslash")
 					}
+					if val[j+1] == '\n' {
+						// A line continuation the parser left in the word:
+						// it does so after an escaped backslash (a\\\⏎b),
+						// where bash removes it. Its reading of such a word
+						// is not bash's.
+						return wordVal{}, v.fail(m, at, "backslash-newline after a backslash")
+					}
 					j, src = j+1, src+1
 					put(val[j], base+src)
 					lastUnquoted = 0
@@ -902,7 +909,9 @@ func unwrapWrapper(name string, argv []string, i int) (int, string) {
 	switch {
 	case base == "exec" && builtin:
 		if opt() == "--" {
-			j++
+			// bash's exec ends its options there; dash's has none and
+			// runs a program named --.
+			return bad("exec --")
 		}
 		if strings.HasPrefix(opt(), "-") {
 			return bad("%s option %s", base, opt())

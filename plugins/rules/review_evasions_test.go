@@ -304,6 +304,19 @@ program = "cat"
 		{anyLine, "heaptrack rm -rf victim", nil},
 		{anyLine, "tmux new-session -d 'rm -rf victim'", nil},
 		{anyLine, "stdbuf -oL cat a.txt", [][]string{{"stdbuf", "-oL", "cat", "a.txt"}}},
+		// Review 8 (generative). J. A backslash-newline after an escaped
+		// backslash: the parser keeps it in the word, bash removes it, so
+		// sed got "/a\/p;#/!e touch PWNED" and the nested bash a script
+		// whose quote closes elsewhere.
+		{ex, "sed -n /a\\\\\\\n/p\\;#/\\!e\\ touch\\ PWNED a.txt", nil},
+		{perm, "sed -n s/a\\\\\\\n/b/\\;#x/w\\ PWNED a.txt", nil},
+		{catOnly, "bash -c echo\\ x\\\\\\\n\\'\\;touch\\ PWNED\\ \\#\\'", nil},
+		{perm, "echo a\\\\\\\nb", nil},
+		{perm, "echo a\\\nb", [][]string{{"echo", "ab"}}},
+		// K. dash's exec takes no options: it runs a program named --.
+		{anyLine, "sh -c 'exec -- ls'", nil},
+		{anyLine, "exec -- ls", nil},
+		{anyLine, "sh -c 'exec ls'", [][]string{{"exec", "ls"}}},
 	} {
 		v := c.p.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: c.line, Cwd: "/work/proj"})
 		if v.Decision != abi.Accept && v.Decision != abi.AcceptForSession {
