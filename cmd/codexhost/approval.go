@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // The approval model: codex decides which actions it asks about, and the
@@ -111,6 +112,18 @@ func (c *runConfig) codexHomeDir() string {
 	return filepath.Join(h, ".codex")
 }
 
+// unsandboxed names th's sandbox if it confines nothing: none, one codex
+// does not manage, or writes allowed everywhere; else it returns "".
+func unsandboxed(th *host.Thread) string {
+	switch {
+	case th.Sandbox == "danger-full-access" || th.Sandbox == "external":
+		return fmt.Sprintf("%q", th.Sandbox)
+	case th.Sandbox == "workspace-write" && slices.ContainsFunc(th.WritableRoots, func(r string) bool { return filepath.Clean(r) == "/" }):
+		return `"workspace-write" with the writable root "/"`
+	}
+	return ""
+}
+
 // checkEffectiveApproval refuses a run whose policy would never be
 // asked, and notes one that is asked only about some actions. th is what
 // codex reports in effect for the thread, after its config.toml, profiles
@@ -120,14 +133,7 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread) error {
 	if !c.guarded() {
 		return nil
 	}
-	unsandboxed := th.Sandbox
-	if th.Sandbox == "workspace-write" && slices.ContainsFunc(th.WritableRoots, func(r string) bool { return filepath.Clean(r) == "/" }) {
-		unsandboxed = `"workspace-write" with the writable root "/"`
-	} else if th.Sandbox == "danger-full-access" || th.Sandbox == "external" {
-		unsandboxed = fmt.Sprintf("%q", th.Sandbox)
-	} else {
-		unsandboxed = ""
-	}
+	unsandboxed := unsandboxed(th)
 	cwd := th.Cwd
 	if cwd == "" {
 		cwd = c.cwd
@@ -152,7 +158,7 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread) error {
 		return nil
 	}
 	if c.allowUnasked {
-		fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", why)
+		fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", termsafe.Line(why))
 		return nil
 	}
 	return usageErr("%s; or pass --allow-unasked-policy to run anyway", why)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // codex's exec-policy rules (*.rules files, Starlark) decide some commands
@@ -33,7 +35,8 @@ func execPolicyDirs(codexHome, cwd string) []string {
 }
 
 // execPolicyAllowing returns the rules files in dirs that may allow a
-// command without asking, each with why, in the order read. A file that
+// command without asking, each with why, in the order read, escaped for a
+// terminal (a project's file names are the agent's to choose). A file that
 // cannot be read counts as allowing: codex may read what this cannot.
 func execPolicyAllowing(dirs []string) []string {
 	var out []string
@@ -46,11 +49,11 @@ func execPolicyAllowing(dirs []string) []string {
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				out = append(out, fmt.Sprintf("%s (unreadable: %v)", f, err))
+				out = append(out, termsafe.Line(fmt.Sprintf("%s (unreadable: %v)", f, err)))
 				continue
 			}
 			if why := rulesMayAllow(string(b)); why != "" {
-				out = append(out, fmt.Sprintf("%s (%s)", f, why))
+				out = append(out, termsafe.Line(fmt.Sprintf("%s (%s)", f, why)))
 			}
 		}
 	}

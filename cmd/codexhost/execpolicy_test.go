@@ -89,3 +89,14 @@ func TestRunRefusesExecPolicyAllowRules(t *testing.T) {
 		})
 	}
 }
+
+// A rules file's name is the project's, maybe the agent's: printed, it is
+// escaped, like every path codexhost quotes.
+func TestExecPolicyAllowingEscapesNames(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x\x1b]0;pwned\x07.rules"), []byte(`prefix_rule(pattern=["ls"])`), 0o644))
+	got := execPolicyAllowing([]string{dir})
+	require.Len(t, got, 1)
+	assert.NotContains(t, got[0], "\x1b")
+	assert.Contains(t, got[0], "the default decision, allow")
+}
