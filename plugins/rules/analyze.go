@@ -180,7 +180,11 @@ func analyzeLine(ctx context.Context, command string, f *syntax.File, globs bool
 		v.a.Reason = fmt.Sprintf("not vouched: line longer than %d bytes", MaxLineBytes)
 		return v.a
 	}
-	if v.prescan(command, nil) && v.ctxOK() {
+	if command != "" && (command[0] == '-' || command[0] == '+') {
+		// codex runs the line as bash -lc LINE, and bash reads a LINE
+		// that starts so as options: nothing of it runs.
+		v.fail(nil, 0, "a line starting with %q (bash -c reads it as options)", command[0])
+	} else if v.prescan(command, nil) && v.ctxOK() {
 		if f == nil {
 			f = v.parse(command, syntax.LangBash, nil)
 		}

@@ -402,6 +402,9 @@ func sedScriptDanger(s string) string {
 		for ; i < len(s); i++ {
 			switch s[i] {
 			case '\\':
+				if i+1 < len(s) && s[i+1] == 'c' {
+					return false // \cX: X is part of the escape (GNU sed's match_slash)
+				}
 				i++
 			case '\n':
 				return false
@@ -421,6 +424,9 @@ func sedScriptDanger(s string) string {
 		for ; i < len(s); i++ {
 			switch c := s[i]; {
 			case c == '\\':
+				if i+1 < len(s) && s[i+1] == 'c' {
+					return false // \cX: X is part of the escape (GNU sed's match_slash)
+				}
 				i++
 			case c == '\n':
 				return false

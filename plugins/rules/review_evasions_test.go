@@ -317,6 +317,17 @@ program = "cat"
 		{anyLine, "sh -c 'exec -- ls'", nil},
 		{anyLine, "exec -- ls", nil},
 		{anyLine, "sh -c 'exec ls'", [][]string{{"exec", "ls"}}},
+		// Review 9 (generative). L. GNU sed's match_slash (newer than
+		// 4.9) reads \cX as one escape: \c/ does not end the regex, and
+		// "w PWNED" becomes the s command's flag.
+		{anyLine, "sed -n 's/\\c/X/g;#/w PWNED' a.txt", nil},
+		{anyLine, "sed -n '/\\c/p;#/w PWNED' a.txt", nil},
+		{perm, "sed -n 's/\\./X/g' a.txt", [][]string{{"sed", "-n", "s/\\./X/g", "a.txt"}}},
+		// M. bash -c reads a command line that starts with - or + as its
+		// options: nothing runs, not what was vouched.
+		{anyLine, "-- x; ls", nil},
+		{anyLine, "+x; ls", nil},
+		{anyLine, "bash -c '-x; ls'", nil},
 	} {
 		v := c.p.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: c.line, Cwd: "/work/proj"})
 		if v.Decision != abi.Accept && v.Decision != abi.AcceptForSession {
