@@ -114,6 +114,9 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		if mod != nil {
 			_ = mod.Close(context.Background())
 		}
+		// wazero does not close a module whose start function failed:
+		// its memory goes now, not at some later collection.
+		in.lim.release()
 		if p.rt.isClosed() {
 			return nil, plugins.ErrClosed
 		}
@@ -148,6 +151,7 @@ func (in *instance) close() {
 	if in.mod != nil {
 		_ = in.mod.Close(context.Background())
 	}
+	in.lim.release() // no call runs in it: close is its owner's
 }
 
 // outOfMemory reports whether the instance was refused memory, or its Go

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"runtime"
+	"sync"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -21,26 +22,55 @@ import (
 // like append.
 //
 // A reservation is released in two steps. Free (wazero calls it when the
-// module is closed) returns its pages to the system at once but keeps the
-// addresses mapped: a call that the runtime's Close overtakes reads zeros,
-// never unmapped memory. The addresses go when the limitedMemory is
-// unreachable, through a cleanup; every use of the bytes is in a method of
-// the instance, which keeps it reachable (instance.call and
-// instance.result end with runtime.KeepAlive).
+// module is closed, maybe while a call the runtime's Close overtook is
+// still running) returns its pages to the system at once but keeps the
+// addresses mapped: that call reads zeros, never unmapped memory. The
+// addresses go when the instance's owner closes it, no call running
+// (instance.close), or else when the limitedMemory is unreachable, through
+// a cleanup; every use of the bytes is in a method of the instance, which
+// keeps it reachable (instance.call and instance.result end with
+// runtime.KeepAlive). Once unmapped, a reservation is never touched again:
+// its addresses may be another mapping's by then.
 type limitedMemory struct {
 	buf     []byte
 	limit   uint64
 	refused bool // a grow was refused (reset at each call)
-	// mapped is the reservation, when the memory has one; buf is a prefix
-	// of it.
-	mapped []byte
+	// res is the reservation, when the memory has one; buf is a prefix of
+	// its bytes.
+	res *reservation
+}
+
+// A reservation is address space that reserve mapped.
+type reservation struct {
+	b        []byte
+	mu       sync.Mutex // orders discard and release
+	released bool
+}
+
+// discard gives the pages back, unless the reservation is released.
+func (r *reservation) discard() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.released {
+		discard(r.b)
+	}
+}
+
+// release unmaps the reservation, once.
+func (r *reservation) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.released {
+		r.released = true
+		release(r.b)
+	}
 }
 
 func (m *limitedMemory) allocate(capacity, maxBytes uint64) experimental.LinearMemory {
 	m.limit = min(m.limit, maxBytes)
 	if b := reserve(m.limit); b != nil {
-		m.mapped = b
-		runtime.AddCleanup(m, release, b)
+		m.res = &reservation{b: b}
+		runtime.AddCleanup(m, (*reservation).release, m.res)
 		return m
 	}
 	m.buf = make([]byte, 0, min(capacity, m.limit))
@@ -53,9 +83,9 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 		m.refused = true
 		return nil
 	}
-	if m.mapped != nil {
+	if m.res != nil {
 		// Pages past the old length were never written: they are zero.
-		m.buf = m.mapped[:size:size]
+		m.buf = m.res.b[:size:size]
 		return m.buf
 	}
 	if size <= uint64(cap(m.buf)) {
@@ -76,7 +106,15 @@ func (m *limitedMemory) Reallocate(size uint64) []byte {
 // to the garbage collector: freeing it explicitly could pull it from under
 // a call that the runtime is closing.
 func (m *limitedMemory) Free() {
-	if m.mapped != nil {
-		discard(m.mapped)
+	if m.res != nil {
+		m.res.discard()
+	}
+}
+
+// release unmaps a reservation, if the memory has one. Only the owner of
+// the instance may call it, with no call running in it.
+func (m *limitedMemory) release() {
+	if m.res != nil {
+		m.res.release()
 	}
 }

@@ -645,6 +645,10 @@ func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	p.logger.Log(ctx, level, msg)
 }
 
+// testHookCallStart, if set (by tests), runs in Call between taking an
+// instance and counting the call among those in flight.
+var testHookCallStart func(*Plugin)
+
 // Call implements [plugins.Plugin.Call]: it runs hook on a free instance,
 // creating one if fewer than MaxInstances exist, else waiting for one
 // (honoring ctx). Options.Timeout bounds the hook call in the guest, not
@@ -694,8 +698,18 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 			return nil, &plugins.CallError{Plugin: p.name, Hook: hook, Kind: plugins.FailUnavailable, Err: err}
 		}
 	}
+	if testHookCallStart != nil {
+		testHookCallStart(p)
+	}
 	cctx := in.ctx
 	p.mu.Lock()
+	if p.closing.Err() != nil {
+		// Close has stopped the calls in flight (stopInFlight) before
+		// this one could be counted among them: it does not start.
+		p.mu.Unlock()
+		p.put(in) // closed, as p is shut
+		return nil, plugins.ErrClosed
+	}
 	p.busy[in] = struct{}{}
 	p.mu.Unlock()
 	cctx.begin(ctx, p.timeout)
