@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 )
 
 // This file holds the thread and turn options that map onto app-server
@@ -137,14 +138,24 @@ func (o *TurnOptions) extraParams() map[string]any {
 
 // processEnv is app-server's environment: the inherited one (or none, with
 // ReplaceEnv), then CODEX_HOME, then Env. A later entry for a key wins, as
-// in exec.Cmd.
+// in exec.Cmd. A relative CODEX_HOME (CodexHome, or inherited) is made
+// absolute against this process's directory: app-server runs in Dir, and
+// would read another directory than the caller means.
 func (o *Options) processEnv() []string {
 	var env []string
 	if !o.ReplaceEnv {
 		env = os.Environ()
+		if h := os.Getenv("CODEX_HOME"); h != "" && !filepath.IsAbs(h) {
+			if abs, err := filepath.Abs(h); err == nil {
+				env = append(env, "CODEX_HOME="+abs)
+			}
+		}
 	}
-	if o.CodexHome != "" {
-		env = append(env, "CODEX_HOME="+o.CodexHome)
+	if h := o.CodexHome; h != "" {
+		if abs, err := filepath.Abs(h); err == nil {
+			h = abs
+		}
+		env = append(env, "CODEX_HOME="+h)
 	}
 	return append(env, o.Env...)
 }

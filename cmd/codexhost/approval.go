@@ -96,14 +96,17 @@ func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
 	return ok
 }
 
-// codexHomeDir is the CODEX_HOME codex uses: --codex-home, $CODEX_HOME,
-// or ~/.codex; "" if none can be found.
+// codexHomeDir is the CODEX_HOME codex will use: --codex-home,
+// $CODEX_HOME (made absolute, as host passes them to codex), or ~/.codex;
+// "" if none can be found. Once codex runs, the client says which it uses.
 func (c *runConfig) codexHomeDir() string {
-	if c.codexHome != "" {
-		return c.codexHome
-	}
-	if h := os.Getenv("CODEX_HOME"); h != "" {
-		return h
+	for _, h := range []string{c.codexHome, os.Getenv("CODEX_HOME")} {
+		if h != "" {
+			if abs, err := filepath.Abs(h); err == nil {
+				return abs
+			}
+			return h
+		}
 	}
 	h, err := os.UserHomeDir()
 	if err != nil {
@@ -128,8 +131,8 @@ func unsandboxed(th *host.Thread) string {
 // asked, and notes one that is asked only about some actions. th is what
 // codex reports in effect for the thread, after its config.toml, profiles
 // and -c overrides: its approval policy, who reviews approvals, and its
-// sandbox.
-func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread) error {
+// sandbox; codexHome is the CODEX_HOME codex reports it uses.
+func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHome string) error {
 	if !c.guarded() {
 		return nil
 	}
@@ -139,7 +142,10 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread) error {
 		cwd = c.cwd
 	}
 	var why string
-	switch allowing := execPolicyAllowing(execPolicyDirs(c.codexHomeDir(), cwd)); {
+	if codexHome == "" {
+		codexHome = c.codexHomeDir()
+	}
+	switch allowing := execPolicyAllowing(execPolicyDirs(codexHome, cwd)); {
 	case len(allowing) > 0:
 		why = fmt.Sprintf("codex's exec-policy rules may run commands without asking, under any approval policy: %s; remove the allow rules (an accept with an amendment adds one to CODEX_HOME/rules/default.rules)", strings.Join(allowing, ", "))
 	case th.ApprovalsReviewer != "" && th.ApprovalsReviewer != "user":

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 )
 
 // Only prefix_rule calls of literals whose decision is prompt or forbidden
@@ -99,4 +100,39 @@ func TestExecPolicyAllowingEscapesNames(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.NotContains(t, got[0], "\x1b")
 	assert.Contains(t, got[0], "the default decision, allow")
+}
+
+// A relative --codex-home names a directory from where codexhost runs, for
+// codex too (which runs in --cwd): the home codex reads is the one run
+// checks. Here work/home, which codex would have read from --cwd work,
+// allows touch; home, the one named, does not, and the policy is asked.
+func TestRelativeCodexHomeIsTheOneNamed(t *testing.T) {
+	rules := writeRules(t, `
+[[rule]]
+name = "commands"
+decision = "decline"
+message = "asked"
+[rule.match]
+hook_kind = "command"
+`)
+	m, err := hosttest.StartModel(&hosttest.ModelOptions{Script: hosttest.Turn(
+		hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch f.txt"}), hosttest.Text("done"))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	requireCodex(t)
+	d := t.TempDir()
+	work := filepath.Join(d, "work")
+	opts := &hosttest.CodexHomeOptions{OmitApprovalPolicy: true}
+	require.NoError(t, hosttest.WriteCodexHome(filepath.Join(d, "home"), m.URL(), opts))
+	require.NoError(t, hosttest.WriteCodexHome(filepath.Join(work, "home"), m.URL(), opts))
+	require.NoError(t, os.MkdirAll(filepath.Join(work, "home", "rules"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(work, "home", "rules", "default.rules"),
+		[]byte(`prefix_rule(pattern=["touch"], decision="allow")`+"\n"), 0o644))
+	bin, err := filepath.Abs(e2e.CodexBin(t))
+	require.NoError(t, err)
+	t.Chdir(d)
+	r := runCmd(t, "run", "--codex", bin, "--codex-home", "home", "--cwd", work, "--sandbox", "workspace-write", "--policy", rules, "go")
+	assert.Equal(t, exitDeclined, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "rule commands: asked")
+	assert.NoFileExists(t, filepath.Join(work, "f.txt"))
 }

@@ -560,7 +560,7 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 			return nil, connFailure(ctx, "resume the thread", err)
 		}
 	}
-	if err := c.checkEffectiveApproval(cio, th); err != nil {
+	if err := c.checkEffectiveApproval(cio, th, client.CodexHome()); err != nil {
 		return nil, err
 	}
 	only.thread.Store(&threadID)
