@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/protocol"
 	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
@@ -25,8 +26,9 @@ import (
 //     about every command and patch;
 //   - what codex reports in effect for the thread is checked before the
 //     first turn: approval policy "never", codex's own approvals reviewer,
-//     "on-request"/"granular" without a sandbox, or exec-policy rules that
-//     allow commands (execpolicy.go) mean a plugin is not asked,
+//     "on-request"/"granular" without a sandbox, permission-request hooks
+//     codex runs, or exec-policy rules that allow commands (execpolicy.go)
+//     mean a plugin is not asked,
 //     so run refuses (exit 2) unless --allow-unasked-policy turns that into
 //     a warning; "granular", and "on-request" nobody passed on the command
 //     line, get a note;
@@ -132,7 +134,7 @@ func unsandboxed(th *host.Thread) string {
 // codex reports in effect for the thread, after its config.toml, profiles
 // and -c overrides: its approval policy, who reviews approvals, and its
 // sandbox; codexHome is the CODEX_HOME codex reports it uses.
-func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHome string) error {
+func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHome string, hooks []string) error {
 	if !c.guarded() {
 		return nil
 	}
@@ -146,6 +148,8 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 		codexHome = c.codexHomeDir()
 	}
 	switch allowing := execPolicyAllowing(execPolicyDirs(codexHome, cwd)); {
+	case len(hooks) > 0:
+		why = fmt.Sprintf("codex runs permission-request hooks, which answer approval requests before the policy is asked: %s; disable them for this run", strings.Join(hooks, ", "))
 	case len(allowing) > 0:
 		why = fmt.Sprintf("codex's exec-policy rules may run commands without asking, under any approval policy: %s; remove the allow rules (an accept with an amendment adds one to CODEX_HOME/rules/default.rules)", strings.Join(allowing, ", "))
 	case th.ApprovalsReviewer != "" && th.ApprovalsReviewer != "user":
@@ -168,6 +172,30 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 		return nil
 	}
 	return usageErr("%s; or pass --allow-unasked-policy to run anyway", why)
+}
+
+// permissionHooks returns the hooks codex runs for threadID's permission
+// requests, each named by where it is configured: such a hook answers a
+// request before the client is asked. Hooks that are disabled, or that
+// codex does not trust (untrusted, or modified since trusted), do not run.
+func permissionHooks(ctx context.Context, client *host.Client, threadID string) ([]string, error) {
+	var resp protocol.HooksListResponse
+	if err := client.Call(ctx, string(protocol.ClientHooksList), protocol.HooksListParams{ThreadID: &threadID}, &resp); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range resp.Data {
+		for _, h := range e.Hooks {
+			if h.EventName != protocol.HookEventNamePermissionRequest || !h.Enabled {
+				continue
+			}
+			if h.TrustStatus != protocol.HookTrustStatusTrusted && h.TrustStatus != protocol.HookTrustStatusManaged {
+				continue
+			}
+			out = append(out, termsafe.Line(fmt.Sprintf("%s (%s)", h.SourcePath, h.Source)))
+		}
+	}
+	return out, nil
 }
 
 // checkAccount stops a run that cannot reach a model: codex requires an

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/hosttest"
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
+	"github.com/codexhost/codexhost/host/protocol"
 )
 
 // Only prefix_rule calls of literals whose decision is prompt or forbidden
@@ -135,4 +141,65 @@ hook_kind = "command"
 	assert.Equal(t, exitDeclined, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "rule commands: asked")
 	assert.NoFileExists(t, filepath.Join(work, "f.txt"))
+}
+
+// trustHooks marks every hook codex finds for cwd as trusted in
+// CODEX_HOME/config.toml, with the hash hooks/list reports, as codex's own
+// hook-trust prompt does for a user who accepts them.
+func trustHooks(t *testing.T, home, cwd string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := host.Start(ctx, &host.Options{CodexHome: home, Dir: cwd})
+	require.NoError(t, err)
+	defer c.Close()
+	var resp protocol.HooksListResponse
+	require.NoError(t, c.Call(ctx, string(protocol.ClientHooksList), protocol.HooksListParams{Cwds: []string{cwd}}, &resp))
+	f, err := os.OpenFile(filepath.Join(home, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	n := 0
+	for _, d := range resp.Data {
+		for _, h := range d.Hooks {
+			k, _ := json.Marshal(h.Key)
+			_, err := fmt.Fprintf(f, "\n[hooks.state.%s]\ntrusted_hash = %q\n", k, h.CurrentHash)
+			require.NoError(t, err)
+			n++
+		}
+	}
+	require.NotZero(t, n, "codex lists the hook")
+}
+
+// A permission-request hook that codex runs (trusted) answers approval
+// requests before the client is asked: run refuses it with a policy
+// loaded, naming where it is configured. An untrusted one does not run,
+// and the policy is asked.
+func TestRunRefusesPermissionRequestHooks(t *testing.T) {
+	t.Parallel()
+	rules := writeRules(t, pushRules)
+	for _, trusted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
+			t.Parallel()
+			m, home := fakeCodexHome(t, hosttest.Turn(
+				hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch f.txt"}), hosttest.Text("done")))
+			dropApprovalPolicy(t, home)
+			work := t.TempDir()
+			hooks := `{"hooks": {"PermissionRequest": [{"hooks": [{"type": "command",
+		"command": "echo '{\"hookSpecificOutput\":{\"hookEventName\":\"PermissionRequest\",\"decision\":{\"behavior\":\"allow\"}}}'"}]}]}}`
+			require.NoError(t, os.WriteFile(filepath.Join(home, "hooks.json"), []byte(hooks), 0o644))
+			if trusted {
+				trustHooks(t, home, work)
+			}
+			r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--sandbox", "workspace-write", "--policy", rules, "go")
+			assert.NoFileExists(t, filepath.Join(work, "f.txt"))
+			if !trusted { // the policy is asked, and declines (it abstains: the fallback)
+				assert.Equal(t, exitDeclined, r.code, r.stderr)
+				return
+			}
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, "codex runs permission-request hooks")
+			assert.Contains(t, r.stderr, filepath.Join(home, "hooks.json"))
+			assert.Len(t, m.Requests(), 0, "the model got no request")
+		})
+	}
 }

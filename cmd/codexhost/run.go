@@ -102,7 +102,7 @@ func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&c.sandbox, "sandbox", "s", "", "sandbox: "+strings.Join(host.SandboxModes, ", "))
 	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "when codex asks the policy: "+strings.Join(host.ApprovalPolicies, ", ")+" (default with a policy or plugin: "+defaultGuardedApprovalPolicy+"; never is refused with one)")
 	fs.StringVar(&c.scripted, "scripted", "", "run offline against the agent script `SCRIPT` (TOML) on a fake model, in a fresh CODEX_HOME (see agent serve)")
-	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when a policy or plugin is loaded and codex would not ask it (approval policy never, its own approvals reviewer, on-request without a sandbox, exec-policy allow rules)")
+	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when a policy or plugin is loaded and codex would not ask it (approval policy never, its own approvals reviewer, on-request without a sandbox, permission-request hooks, exec-policy allow rules)")
 	fs.StringArrayVarP(&c.config, "config", "c", nil, "codex config override `key=value` (TOML value; repeatable)")
 	fs.StringVar(&c.codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
 	fs.StringVar(&c.codexHome, "codex-home", "", "CODEX_HOME `DIR` (default: codex's own, ~/.codex)")
@@ -560,7 +560,13 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 			return nil, connFailure(ctx, "resume the thread", err)
 		}
 	}
-	if err := c.checkEffectiveApproval(cio, th, client.CodexHome()); err != nil {
+	var hooks []string
+	if c.guarded() {
+		if hooks, err = permissionHooks(ctx, client, threadID); err != nil {
+			return nil, connFailure(ctx, "list codex's hooks (a permission-request hook would answer approvals instead of the policy)", err)
+		}
+	}
+	if err := c.checkEffectiveApproval(cio, th, client.CodexHome(), hooks); err != nil {
 		return nil, err
 	}
 	only.thread.Store(&threadID)

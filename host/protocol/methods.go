@@ -34,6 +34,8 @@ const (
 	ClientThreadItemsList ClientMethod = "thread/items/list"
 	// ClientSkillsList: SkillsListParams → SkillsListResponse.
 	ClientSkillsList ClientMethod = "skills/list"
+	// ClientHooksList: HooksListParams → HooksListResponse.
+	ClientHooksList ClientMethod = "hooks/list"
 	// ClientAppList: AppsListParams → AppsListResponse.
 	ClientAppList ClientMethod = "app/list"
 	// ClientSkillsConfigWrite: SkillsConfigWriteParams → SkillsConfigWriteResponse.

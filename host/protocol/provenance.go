@@ -14,5 +14,5 @@ const (
 	// SchemaSHA256 is the sha256 of codex_app_server_protocol.schemas.json.
 	SchemaSHA256 = "d2d0612646b0739dd264067ef944442a5485e44529c793bebf3985e9a9df6cfc"
 	// DefinitionCount is how many schema definitions were generated.
-	DefinitionCount = 482
+	DefinitionCount = 488
 )

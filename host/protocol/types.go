@@ -2366,6 +2366,14 @@ type HookCompletedNotification struct {
 	TurnID *string `json:"turnId,omitempty,omitzero"`
 }
 
+type HookErrorInfo struct {
+	// Message corresponds to the JSON schema field "message".
+	Message string `json:"message"`
+
+	// Path corresponds to the JSON schema field "path".
+	Path string `json:"path"`
+}
+
 type HookEventName string
 
 const HookEventNameInterrupt HookEventName = "interrupt"
@@ -2394,6 +2402,76 @@ const HookHandlerTypeAgent HookHandlerType = "agent"
 const HookHandlerTypeCommand HookHandlerType = "command"
 const HookHandlerTypeMCPTool HookHandlerType = "mcpTool"
 const HookHandlerTypePrompt HookHandlerType = "prompt"
+
+type HookMetadata struct {
+	// Configured `additionalContext` spill threshold. `null` uses 2,500 tokens; `0`
+	// disables spilling.
+	AdditionalContextLimit *int `json:"additionalContextLimit,omitempty,omitzero"`
+
+	// Async corresponds to the JSON schema field "async".
+	Async bool `json:"async,omitempty,omitzero"`
+
+	// Command corresponds to the JSON schema field "command".
+	Command *string `json:"command,omitempty,omitzero"`
+
+	// CurrentHash corresponds to the JSON schema field "currentHash".
+	CurrentHash string `json:"currentHash"`
+
+	// DisplayOrder corresponds to the JSON schema field "displayOrder".
+	DisplayOrder int `json:"displayOrder"`
+
+	// Enabled corresponds to the JSON schema field "enabled".
+	Enabled bool `json:"enabled"`
+
+	// The owning execution environment, if this hook came from its requirements.
+	EnvironmentID *string `json:"environmentId,omitempty,omitzero"`
+
+	// EventName corresponds to the JSON schema field "eventName".
+	EventName HookEventName `json:"eventName"`
+
+	// HandlerType corresponds to the JSON schema field "handlerType".
+	HandlerType HookMetadataHandlerType `json:"handlerType"`
+
+	// IsManaged corresponds to the JSON schema field "isManaged".
+	IsManaged bool `json:"isManaged"`
+
+	// Key corresponds to the JSON schema field "key".
+	Key string `json:"key"`
+
+	// Matcher corresponds to the JSON schema field "matcher".
+	Matcher *string `json:"matcher,omitempty,omitzero"`
+
+	// PluginID corresponds to the JSON schema field "pluginId".
+	PluginID *string `json:"pluginId,omitempty,omitzero"`
+
+	// Server corresponds to the JSON schema field "server".
+	Server *string `json:"server,omitempty,omitzero"`
+
+	// Source corresponds to the JSON schema field "source".
+	Source HookSource `json:"source"`
+
+	// SourcePath corresponds to the JSON schema field "sourcePath".
+	SourcePath AbsolutePathBuf `json:"sourcePath"`
+
+	// StatusMessage corresponds to the JSON schema field "statusMessage".
+	StatusMessage *string `json:"statusMessage,omitempty,omitzero"`
+
+	// TimeoutSec corresponds to the JSON schema field "timeoutSec".
+	TimeoutSec int `json:"timeoutSec"`
+
+	// Tool corresponds to the JSON schema field "tool".
+	Tool *string `json:"tool,omitempty,omitzero"`
+
+	// TrustStatus corresponds to the JSON schema field "trustStatus".
+	TrustStatus HookTrustStatus `json:"trustStatus"`
+}
+
+type HookMetadataHandlerType string
+
+const HookMetadataHandlerTypeAgent HookMetadataHandlerType = "agent"
+const HookMetadataHandlerTypeCommand HookMetadataHandlerType = "command"
+const HookMetadataHandlerTypeMCPTool HookMetadataHandlerType = "mcpTool"
+const HookMetadataHandlerTypePrompt HookMetadataHandlerType = "prompt"
 
 type HookOutputEntry struct {
 	// Kind corresponds to the JSON schema field "kind".
@@ -2499,6 +2577,42 @@ type HookStartedNotification struct {
 
 	// TurnID corresponds to the JSON schema field "turnId".
 	TurnID *string `json:"turnId,omitempty,omitzero"`
+}
+
+type HookTrustStatus string
+
+const HookTrustStatusManaged HookTrustStatus = "managed"
+const HookTrustStatusModified HookTrustStatus = "modified"
+const HookTrustStatusTrusted HookTrustStatus = "trusted"
+const HookTrustStatusUntrusted HookTrustStatus = "untrusted"
+
+type HooksListEntry struct {
+	// Cwd corresponds to the JSON schema field "cwd".
+	Cwd string `json:"cwd"`
+
+	// Errors corresponds to the JSON schema field "errors".
+	Errors []HookErrorInfo `json:"errors"`
+
+	// Hooks corresponds to the JSON schema field "hooks".
+	Hooks []HookMetadata `json:"hooks"`
+
+	// Warnings corresponds to the JSON schema field "warnings".
+	Warnings []string `json:"warnings"`
+}
+
+type HooksListParams struct {
+	// Working directories to inspect when no thread is specified. An empty list uses
+	// the session cwd.
+	Cwds []string `json:"cwds,omitempty,omitzero"`
+
+	// List a loaded thread's hooks, including its selected environments. Omit `cwds`
+	// in this mode.
+	ThreadID *string `json:"threadId,omitempty,omitzero"`
+}
+
+type HooksListResponse struct {
+	// Data corresponds to the JSON schema field "data".
+	Data []HooksListEntry `json:"data"`
 }
 
 type ImageDetail string
@@ -4232,6 +4346,12 @@ type Protocol struct {
 	// HookStartedNotification corresponds to the JSON schema field
 	// "HookStartedNotification".
 	HookStartedNotification *HookStartedNotification `json:"HookStartedNotification,omitempty,omitzero"`
+
+	// HooksListParams corresponds to the JSON schema field "HooksListParams".
+	HooksListParams *HooksListParams `json:"HooksListParams,omitempty,omitzero"`
+
+	// HooksListResponse corresponds to the JSON schema field "HooksListResponse".
+	HooksListResponse *HooksListResponse `json:"HooksListResponse,omitempty,omitzero"`
 
 	// InitializeParams corresponds to the JSON schema field "InitializeParams".
 	InitializeParams *InitializeParams `json:"InitializeParams,omitempty,omitzero"`

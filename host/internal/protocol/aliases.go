@@ -209,9 +209,12 @@ type (
 	GuardianUserAuthorization                       = wire.GuardianUserAuthorization
 	GuardianWarningNotification                     = wire.GuardianWarningNotification
 	HookCompletedNotification                       = wire.HookCompletedNotification
+	HookErrorInfo                                   = wire.HookErrorInfo
 	HookEventName                                   = wire.HookEventName
 	HookExecutionMode                               = wire.HookExecutionMode
 	HookHandlerType                                 = wire.HookHandlerType
+	HookMetadata                                    = wire.HookMetadata
+	HookMetadataHandlerType                         = wire.HookMetadataHandlerType
 	HookOutputEntry                                 = wire.HookOutputEntry
 	HookOutputEntryKind                             = wire.HookOutputEntryKind
 	HookPromptFragment                              = wire.HookPromptFragment
@@ -220,6 +223,10 @@ type (
 	HookScope                                       = wire.HookScope
 	HookSource                                      = wire.HookSource
 	HookStartedNotification                         = wire.HookStartedNotification
+	HookTrustStatus                                 = wire.HookTrustStatus
+	HooksListEntry                                  = wire.HooksListEntry
+	HooksListParams                                 = wire.HooksListParams
+	HooksListResponse                               = wire.HooksListResponse
 	ImageDetail                                     = wire.ImageDetail
 	ImageGenerationFailureType                      = wire.ImageGenerationFailureType
 	ImageGenerationInputImage                       = wire.ImageGenerationInputImage
@@ -621,6 +628,7 @@ const (
 	ClientConfigRequirementsRead                                = wire.ClientConfigRequirementsRead
 	ClientConfigValueWrite                                      = wire.ClientConfigValueWrite
 	ClientFuzzyFileSearch                                       = wire.ClientFuzzyFileSearch
+	ClientHooksList                                             = wire.ClientHooksList
 	ClientInitialize                                            = wire.ClientInitialize
 	ClientMcpServerOauthLogin                                   = wire.ClientMcpServerOauthLogin
 	ClientMcpServerStatusList                                   = wire.ClientMcpServerStatusList
@@ -795,6 +803,10 @@ const (
 	HookHandlerTypeCommand                                      = wire.HookHandlerTypeCommand
 	HookHandlerTypeMCPTool                                      = wire.HookHandlerTypeMCPTool
 	HookHandlerTypePrompt                                       = wire.HookHandlerTypePrompt
+	HookMetadataHandlerTypeAgent                                = wire.HookMetadataHandlerTypeAgent
+	HookMetadataHandlerTypeCommand                              = wire.HookMetadataHandlerTypeCommand
+	HookMetadataHandlerTypeMCPTool                              = wire.HookMetadataHandlerTypeMCPTool
+	HookMetadataHandlerTypePrompt                               = wire.HookMetadataHandlerTypePrompt
 	HookOutputEntryKindContext                                  = wire.HookOutputEntryKindContext
 	HookOutputEntryKindError                                    = wire.HookOutputEntryKindError
 	HookOutputEntryKindFeedback                                 = wire.HookOutputEntryKindFeedback
@@ -818,6 +830,10 @@ const (
 	HookSourceSystem                                            = wire.HookSourceSystem
 	HookSourceUnknown                                           = wire.HookSourceUnknown
 	HookSourceUser                                              = wire.HookSourceUser
+	HookTrustStatusManaged                                      = wire.HookTrustStatusManaged
+	HookTrustStatusModified                                     = wire.HookTrustStatusModified
+	HookTrustStatusTrusted                                      = wire.HookTrustStatusTrusted
+	HookTrustStatusUntrusted                                    = wire.HookTrustStatusUntrusted
 	ImageDetailAuto                                             = wire.ImageDetailAuto
 	ImageDetailHigh                                             = wire.ImageDetailHigh
 	ImageDetailLow                                              = wire.ImageDetailLow

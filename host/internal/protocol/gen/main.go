@@ -69,6 +69,9 @@ var clientMethods = []string{
 	"configRequirements/read", "config/mcpServer/reload",
 	"mcpServerStatus/list", "mcpServer/oauth/login",
 	"fuzzyFileSearch",
+	// Which hooks codex runs: a permissionRequest hook answers approvals
+	// before the client is asked (cmd/codexhost checks for one).
+	"hooks/list",
 }
 
 // responseNames names the results of the client methods whose result type
