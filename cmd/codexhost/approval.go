@@ -129,6 +129,18 @@ func unsandboxed(th *host.Thread) string {
 	return ""
 }
 
+// threadCwd is the directory the thread runs in: --cwd, or this process's.
+func (c *runConfig) threadCwd() string {
+	if c.cwd != "" {
+		if abs, err := filepath.Abs(c.cwd); err == nil {
+			return abs
+		}
+		return c.cwd
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
+
 // checkEffectiveApproval refuses a run whose policy would never be
 // asked, and notes one that is asked only about some actions. th is what
 // codex reports in effect for the thread, after its config.toml, profiles
@@ -141,7 +153,7 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 	unsandboxed := unsandboxed(th)
 	cwd := th.Cwd
 	if cwd == "" {
-		cwd = c.cwd
+		cwd = c.threadCwd()
 	}
 	var why string
 	if codexHome == "" {

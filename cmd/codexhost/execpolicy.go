@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/codexhost/codexhost/internal/termsafe"
 )
@@ -224,4 +227,31 @@ func starlarkTokens(src string) ([]string, error) {
 		}
 	}
 	return toks, nil
+}
+
+// projectMCPServers returns the MCP servers that a project's codex config
+// (.codex/config.toml in cwd or a parent) declares, each as FILE: NAME.
+// codex starts them, commands of the project's choosing, when a thread
+// starts there, trusted project or not, and asks no one: files in the
+// workspace are the agent's to write for the next run. A file that does
+// not parse counts, as FILE: (unreadable).
+func projectMCPServers(cwd string) []string {
+	var out []string
+	for d := filepath.Clean(cwd); ; d = filepath.Dir(d) {
+		f := filepath.Join(d, ".codex", "config.toml")
+		if _, err := os.Stat(f); err == nil {
+			var cfg struct {
+				MCPServers map[string]any `toml:"mcp_servers"`
+			}
+			if _, err := toml.DecodeFile(f, &cfg); err != nil {
+				out = append(out, termsafe.Line(f+": (unreadable: "+err.Error()+")"))
+			}
+			for _, name := range slices.Sorted(maps.Keys(cfg.MCPServers)) {
+				out = append(out, termsafe.Line(f+": "+name))
+			}
+		}
+		if filepath.Dir(d) == d {
+			return out
+		}
+	}
 }

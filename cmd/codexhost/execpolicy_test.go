@@ -203,3 +203,39 @@ func TestRunRefusesPermissionRequestHooks(t *testing.T) {
 		})
 	}
 }
+
+// A project's .codex/config.toml with an MCP server: codex would start its
+// command when the thread starts, asking no one. run refuses before the
+// thread starts, and nothing runs; --allow-unasked-policy makes it a
+// warning.
+func TestRunRefusesProjectMCPServers(t *testing.T) {
+	t.Parallel()
+	rules := writeRules(t, pushRules)
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
+			t.Parallel()
+			m, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("done")))
+			dropApprovalPolicy(t, home)
+			work := t.TempDir()
+			marker := filepath.Join(t.TempDir(), "ran")
+			require.NoError(t, os.MkdirAll(filepath.Join(work, ".codex"), 0o755))
+			cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
+			require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+			args := []string{"run", "--codex-home", home, "--cwd", work, "--policy", rules}
+			if allow {
+				args = append(args, "--allow-unasked-policy")
+			}
+			r := runCmd(t, append(args, "go")...)
+			if allow {
+				assert.Equal(t, exitOK, r.code, r.stderr)
+				assert.Contains(t, r.stderr, "codexhost: warning: the project's codex config declares MCP servers")
+				return
+			}
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, "the project's codex config declares MCP servers")
+			assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": x")
+			assert.NoFileExists(t, marker, "codex started no MCP server")
+			assert.Len(t, m.Requests(), 0)
+		})
+	}
+}
