@@ -155,8 +155,9 @@ type Conn struct {
 	failOnce  sync.Once
 	closeOnce sync.Once
 
-	// smu guards serving: the ids of the peer's calls being answered. A
-	// call whose id is among them is refused (see dispatchLoop).
+	// smu guards serving: the ids of the peer's calls read and not yet
+	// answered. A call whose id is among them fails the connection (see
+	// handleLine).
 	smu     sync.Mutex
 	serving map[ID]struct{}
 
@@ -594,8 +595,19 @@ func (c *Conn) handleLine(lineNo int64, line []byte) bool {
 		c.protocolError(&ProtocolError{Line: lineNo, Snippet: snippet(line), Err: err})
 		return false
 	}
+	if r, ok := msg.(*Request); ok && r.IsCall() && !c.startServing(r.ID) {
+		// Two calls in flight under one id: no answer could say which it
+		// answers, and the peer could take one for the other (an accept
+		// of ls for rm -rf). The connection fails, answering neither.
+		c.protocolError(&ProtocolError{Line: lineNo, Snippet: snippet(line), Err: fmt.Errorf("%w: request id %s is already in flight", errDuplicateID, r.ID.String())})
+		return false
+	}
 	return c.accept(msg, len(line))
 }
+
+// errDuplicateID is the cause of a ProtocolError for a call whose id is
+// that of a call still being answered.
+var errDuplicateID = errors.New("duplicate request id")
 
 // decode is DecodeMessage with the Conn's ParamsDecoder.
 func (c *Conn) decode(line []byte) (Message, error) {
@@ -670,17 +682,6 @@ func (c *Conn) dispatchLoop() {
 		if req.IsCall() {
 			if c.isDone() {
 				c.log.Debug("rpc: not answering a call: connection ended", "method", req.Method, "id", req.ID.String())
-				continue
-			}
-			if !c.startServing(req.ID) {
-				// Two calls under one id: an answer could not say which
-				// it answers, and the peer would take it for either. The
-				// second is refused; the first is answered as usual.
-				c.log.Warn("rpc: peer reused the id of a call still being answered; refused", "method", req.Method, "id", req.ID.String())
-				c.wg.Go(func() {
-					c.respond(req, &Response{ID: req.ID, Error: NewError(ErrInvalidRequest.Code,
-						"duplicate request id "+req.ID.String()+": a request with this id is still being answered")}, nil)
-				})
 				continue
 			}
 			c.wg.Go(func() { c.serve(req) })

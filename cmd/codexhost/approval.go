@@ -186,6 +186,36 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 	return usageErr("%s; or pass --allow-unasked-policy to run anyway", why)
 }
 
+// checkProjectMCP refuses, before the thread starts or resumes, a run with
+// a policy loaded whose project declares MCP servers (projectMCPServers):
+// codex starts them as the thread starts.
+func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *host.Client, threadID string) error {
+	if !c.guarded() {
+		return nil
+	}
+	cwd := c.threadCwd()
+	if threadID != "" && c.cwd == "" {
+		// A resumed thread runs in its stored cwd.
+		if t, err := client.ReadThread(ctx, threadID, false); err == nil && t.Cwd != "" {
+			cwd = t.Cwd
+		}
+	}
+	codexHome := client.CodexHome()
+	if codexHome == "" {
+		codexHome = c.codexHomeDir()
+	}
+	servers := projectMCPServers(codexHome, cwd)
+	if len(servers) == 0 {
+		return nil
+	}
+	why := fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s", strings.Join(servers, ", "))
+	if !c.allowUnasked {
+		return usageErr("%s; remove them, or pass --allow-unasked-policy to run anyway", why)
+	}
+	fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", termsafe.Line(why))
+	return nil
+}
+
 // permissionHooks returns the hooks codex runs for threadID's permission
 // requests, each named by where it is configured: such a hook answers a
 // request before the client is asked. Hooks that are disabled, or that

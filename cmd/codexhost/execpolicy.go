@@ -24,17 +24,55 @@ import (
 // refuse to claim the policy decides while they stand.
 
 // execPolicyDirs are the directories codex reads *.rules files from, for
-// a thread in cwd: the system's, CODEX_HOME's, and .codex/rules in cwd and
-// each of its parents.
+// a thread in cwd: the system's, CODEX_HOME's, and .codex/rules in each
+// project directory (projectDirs).
 func execPolicyDirs(codexHome, cwd string) []string {
 	dirs := []string{"/etc/codex/rules", filepath.Join(codexHome, "rules")}
-	for d := filepath.Clean(cwd); ; d = filepath.Dir(d) {
+	for _, d := range projectDirs(codexHome, cwd) {
 		dirs = append(dirs, filepath.Join(d, ".codex", "rules"))
+	}
+	return dirs
+}
+
+// projectDirs are the directories whose .codex codex reads as the
+// project's, for a thread in cwd: cwd and its parents up to the project
+// root (the nearest with a .git, or one of the config's
+// project_root_markers), or cwd alone when there is none. A directory
+// whose .codex is CODEX_HOME is left out: that is the user's own config.
+func projectDirs(codexHome, cwd string) []string {
+	markers := projectRootMarkers(codexHome)
+	var dirs []string
+	root := false
+	for d := filepath.Clean(cwd); ; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+		if slices.ContainsFunc(markers, func(m string) bool {
+			_, err := os.Lstat(filepath.Join(d, m))
+			return err == nil
+		}) {
+			root = true
+			break
+		}
 		if filepath.Dir(d) == d {
 			break
 		}
 	}
-	return dirs
+	if !root {
+		dirs = dirs[:1]
+	}
+	home := filepath.Clean(codexHome)
+	return slices.DeleteFunc(dirs, func(d string) bool { return filepath.Join(d, ".codex") == home })
+}
+
+// projectRootMarkers are the names that mark a project's root:
+// project_root_markers of CODEX_HOME/config.toml, or .git.
+func projectRootMarkers(codexHome string) []string {
+	var cfg struct {
+		Markers *[]string `toml:"project_root_markers"`
+	}
+	if _, err := toml.DecodeFile(filepath.Join(codexHome, "config.toml"), &cfg); err == nil && cfg.Markers != nil {
+		return *cfg.Markers
+	}
+	return []string{".git"}
 }
 
 // execPolicyAllowing returns the rules files in dirs that may allow a
@@ -230,28 +268,27 @@ func starlarkTokens(src string) ([]string, error) {
 }
 
 // projectMCPServers returns the MCP servers that a project's codex config
-// (.codex/config.toml in cwd or a parent) declares, each as FILE: NAME.
-// codex starts them, commands of the project's choosing, when a thread
-// starts there, trusted project or not, and asks no one: files in the
-// workspace are the agent's to write for the next run. A file that does
+// (.codex/config.toml in the project directories, projectDirs) declares,
+// each as FILE: NAME. codex starts them, commands of the project's choosing,
+// when a thread starts there in a trusted project, and asks no one: files in
+// the workspace are the agent's to write for the next run. A file that does
 // not parse counts, as FILE: (unreadable).
-func projectMCPServers(cwd string) []string {
+func projectMCPServers(codexHome, cwd string) []string {
 	var out []string
-	for d := filepath.Clean(cwd); ; d = filepath.Dir(d) {
+	for _, d := range projectDirs(codexHome, cwd) {
 		f := filepath.Join(d, ".codex", "config.toml")
-		if _, err := os.Stat(f); err == nil {
-			var cfg struct {
-				MCPServers map[string]any `toml:"mcp_servers"`
-			}
-			if _, err := toml.DecodeFile(f, &cfg); err != nil {
-				out = append(out, termsafe.Line(f+": (unreadable: "+err.Error()+")"))
-			}
-			for _, name := range slices.Sorted(maps.Keys(cfg.MCPServers)) {
-				out = append(out, termsafe.Line(f+": "+name))
-			}
+		if _, err := os.Stat(f); err != nil {
+			continue
 		}
-		if filepath.Dir(d) == d {
-			return out
+		var cfg struct {
+			MCPServers map[string]any `toml:"mcp_servers"`
+		}
+		if _, err := toml.DecodeFile(f, &cfg); err != nil {
+			out = append(out, termsafe.Line(f+": (unreadable: "+err.Error()+")"))
+		}
+		for _, name := range slices.Sorted(maps.Keys(cfg.MCPServers)) {
+			out = append(out, termsafe.Line(f+": "+name))
 		}
 	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -46,10 +47,28 @@ func TestRulesMayAllow(t *testing.T) {
 }
 
 // The directories codex reads rules from: the system's, CODEX_HOME's, and
-// .codex/rules up from the thread's cwd.
+// .codex/rules from the cwd up to the project root (a .git), or the cwd's
+// alone without a root; a .codex that is CODEX_HOME is the user's, not the
+// project's.
 func TestExecPolicyDirs(t *testing.T) {
-	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", "/w/p/.codex/rules", "/w/.codex/rules", "/.codex/rules"},
-		execPolicyDirs("/h", "/w/p/"))
+	d := t.TempDir()
+	cwd := filepath.Join(d, "root", "a", "b")
+	require.NoError(t, os.MkdirAll(cwd, 0o755))
+	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", filepath.Join(cwd, ".codex/rules")}, execPolicyDirs("/h", cwd), "no root")
+
+	require.NoError(t, os.Mkdir(filepath.Join(d, "root", ".git"), 0o755))
+	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", filepath.Join(cwd, ".codex/rules"),
+		filepath.Join(d, "root/a/.codex/rules"), filepath.Join(d, "root/.codex/rules")}, execPolicyDirs("/h", cwd), "up to the root")
+
+	home := filepath.Join(d, "root", "a", ".codex")
+	assert.Equal(t, []string{"/etc/codex/rules", filepath.Join(home, "rules"), filepath.Join(cwd, ".codex/rules"),
+		filepath.Join(d, "root/.codex/rules")}, execPolicyDirs(home, cwd), "CODEX_HOME is no project's")
+
+	require.NoError(t, os.MkdirAll(home, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte(`project_root_markers = ["ROOT"]`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(d, "root", "a", "b", "ROOT"), nil, 0o644))
+	assert.Equal(t, []string{"/etc/codex/rules", filepath.Join(home, "rules"), filepath.Join(cwd, ".codex/rules")},
+		execPolicyDirs(home, cwd), "the config's markers")
 }
 
 // An exec-policy allow rule (one that an accepted amendment persists, or
@@ -238,4 +257,33 @@ func TestRunRefusesProjectMCPServers(t *testing.T) {
 			assert.Len(t, m.Requests(), 0)
 		})
 	}
+}
+
+// A resumed thread runs in its stored cwd: the MCP check reads that
+// project, wherever run is started from.
+func TestRunRefusesProjectMCPServersOnResume(t *testing.T) {
+	rules := writeRules(t, pushRules)
+	_, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("one")), hosttest.Turn(hosttest.Text("two"))))
+	dropApprovalPolicy(t, home)
+	work := t.TempDir()
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--policy", rules, "go")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := threadIDFrom(t, r.stderr)
+	marker := filepath.Join(t.TempDir(), "ran")
+	require.NoError(t, os.MkdirAll(filepath.Join(work, ".codex"), 0o755))
+	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
+	require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+	r = runCmd(t, "run", "--codex-home", home, "--thread", id, "--policy", rules, "again")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": x")
+	assert.NoFileExists(t, marker)
+}
+
+// threadIDFrom reads the thread id from run's "thread ID: continue it…"
+// line.
+func threadIDFrom(t *testing.T, stderr string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^thread ([0-9a-f-]+): continue it with`).FindStringSubmatch(stderr)
+	require.NotNil(t, m, "no thread line in %q", stderr)
+	return m[1]
 }

@@ -540,16 +540,8 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 		c.thread = threadID
 	}
-	if c.guarded() {
-		// Before the thread starts: codex starts a project's MCP servers
-		// as it does.
-		if servers := projectMCPServers(c.threadCwd()); len(servers) > 0 {
-			why := fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (a command of the project's) when the thread starts, asking no one: %s", strings.Join(servers, ", "))
-			if !c.allowUnasked {
-				return nil, usageErr("%s; remove them, or pass --allow-unasked-policy to run anyway", why)
-			}
-			fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", termsafe.Line(why))
-		}
+	if err := c.checkProjectMCP(ctx, cio, client, threadID); err != nil {
+		return nil, err
 	}
 	if threadID == "" {
 		th, err = client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
