@@ -38,7 +38,7 @@ func procStatusKB(t *testing.T, key string) int {
 
 // An instance whose start function fails (wazero then closes nothing) has
 // touched its memory: the host gives the pages and the address space back
-// at once. 50 such starts of 32 MiB each would hold 1.6 GB until some
+// at once. 20 such starts of 32 MiB each would hold 640 MB until some
 // collection ran the cleanups.
 func TestFailedStartReleasesItsMemory(t *testing.T) {
 	ctx := t.Context()
@@ -57,7 +57,7 @@ func TestFailedStartReleasesItsMemory(t *testing.T) {
 
 	rss0, vm0 := procStatusKB(t, "VmRSS"), procStatusKB(t, "VmSize")
 	var rss, vm int
-	for range 50 {
+	for range 20 {
 		_, err := p.newInstance(ctx)
 		require.Error(t, err)
 		rss, vm = max(rss, procStatusKB(t, "VmRSS")), max(vm, procStatusKB(t, "VmSize"))
