@@ -179,11 +179,7 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 	default:
 		return nil
 	}
-	if c.allowUnasked {
-		fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", termsafe.Line(why))
-		return nil
-	}
-	return usageErr("%s; or pass --allow-unasked-policy to run anyway", why)
+	return c.refuseUnasked(cio, why)
 }
 
 // checkProjectMCP refuses, before the thread starts or resumes, a run with
@@ -208,12 +204,17 @@ func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *hos
 	if len(servers) == 0 {
 		return nil
 	}
-	why := fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s", strings.Join(servers, ", "))
-	if !c.allowUnasked {
-		return usageErr("%s; remove them, or pass --allow-unasked-policy to run anyway", why)
+	return c.refuseUnasked(cio, fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s; remove them", strings.Join(servers, ", ")))
+}
+
+// refuseUnasked refuses a run for why (a setting under which the policy
+// is not asked), or only warns with --allow-unasked-policy.
+func (c *runConfig) refuseUnasked(cio *cmdIO, why string) error {
+	if c.allowUnasked {
+		fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", termsafe.Line(why))
+		return nil
 	}
-	fmt.Fprintf(cio.stderr, "codexhost: warning: %s (--allow-unasked-policy)\n", termsafe.Line(why))
-	return nil
+	return usageErr("%s; or pass --allow-unasked-policy to run anyway", why)
 }
 
 // permissionHooks returns the hooks codex runs for threadID's permission

@@ -275,9 +275,11 @@ func gitDanger(argv []string, sub int) string {
 		if !strings.HasPrefix(a, "-") {
 			continue
 		}
-		for _, d := range slices.Concat(gitLongDanger, gitSubLongDanger[argv[sub]]) {
-			if a == d || longAbbrev(a, d) {
-				return "git " + a + " writes or executes"
+		for _, list := range [2][]string{gitLongDanger, gitSubLongDanger[argv[sub]]} {
+			for _, d := range list {
+				if a == d || longAbbrev(a, d) {
+					return "git " + a + " writes or executes"
+				}
 			}
 		}
 		if argv[sub] == "grep" && !strings.HasPrefix(a, "--") && strings.Contains(a, "O") {
