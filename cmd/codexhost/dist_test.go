@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,9 +40,7 @@ func newDistEnv(t *testing.T) *distEnv {
 	e := &distEnv{reg: disttest.StartRegistry(t), dir: t.TempDir()}
 	e.cache = filepath.Join(e.dir, "cache")
 	for _, k := range []string{"a", "b"} {
-		r := runCmd(t, "plugin", "keygen", filepath.Join(e.dir, k))
-		require.Equal(t, exitOK, r.code)
-		require.Regexp(t, `key ID: sha256:[0-9a-f]{64}`, r.stdout)
+		distKeyFiles(t, e.dir, k)
 	}
 	e.keyA, e.keyB, e.keyAPub = filepath.Join(e.dir, "a.key"), filepath.Join(e.dir, "b.key"), filepath.Join(e.dir, "a.pub")
 	e.policy = filepath.Join(e.dir, "trust.toml")
@@ -58,6 +57,37 @@ local = true
 keys = ["team"]
 `), 0o644))
 	return e
+}
+
+// distKeys holds, per name, the files `plugin keygen` made the first time a
+// test asked for that name. A key file is encrypted with scrypt, which
+// under the race detector costs about a second each time: the fixtures of
+// this file reuse the pairs rather than make fresh ones for every test.
+var distKeys = struct {
+	sync.Mutex
+	m map[string][2][]byte // NAME.key, NAME.pub
+}{m: map[string][2][]byte{}}
+
+// distKeyFiles writes the key pair NAME into dir as NAME.key and NAME.pub.
+func distKeyFiles(t *testing.T, dir, name string) {
+	t.Helper()
+	distKeys.Lock()
+	defer distKeys.Unlock()
+	kp, ok := distKeys.m[name]
+	if !ok {
+		gen := t.TempDir()
+		r := runCmd(t, "plugin", "keygen", filepath.Join(gen, name))
+		require.Equal(t, exitOK, r.code)
+		require.Regexp(t, `key ID: sha256:[0-9a-f]{64}`, r.stdout)
+		for i, ext := range []string{".key", ".pub"} {
+			b, err := os.ReadFile(filepath.Join(gen, name+ext))
+			require.NoError(t, err)
+			kp[i] = b
+		}
+		distKeys.m[name] = kp
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".key"), kp[0], 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".pub"), kp[1], 0o644))
 }
 
 func (e *distEnv) ref(repo string) string { return "oci://" + e.reg.Host + "/" + repo }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -101,13 +102,43 @@ func TestCosignKeys(t *testing.T) {
 // the password "pw") and NAME.pub.
 func keyFiles(t *testing.T, dir, name string) *dist.SigningKey {
 	t.Helper()
+	c := testKey(t, name)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".pub"), c.pub, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".key"), c.priv, 0o600))
+	return c.key
+}
+
+// cachedKey is a cosign key pair encrypted with the password "pw" and the
+// key it decrypts to.
+type cachedKey struct {
+	priv, pub []byte
+	key       *dist.SigningKey
+}
+
+// testKeys holds one key pair per name for the whole test binary. A
+// cosign key file is encrypted with scrypt (N=32768), which under the race
+// detector costs about a second to encrypt and again to decrypt: generating
+// fresh pairs in every fixture was most of this package's test time. Each
+// test still has distinct keys for distinct names.
+var testKeys = struct {
+	sync.Mutex
+	m map[string]*cachedKey
+}{m: map[string]*cachedKey{}}
+
+func testKey(t *testing.T, name string) *cachedKey {
+	t.Helper()
+	testKeys.Lock()
+	defer testKeys.Unlock()
+	if c := testKeys.m[name]; c != nil {
+		return c
+	}
 	kb, pb, err := dist.GenerateCosignKeyPair([]byte("pw"))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".pub"), pb, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".key"), kb, 0o600))
 	k, err := dist.LoadSigningKey(kb, []byte("pw"))
 	require.NoError(t, err)
-	return k
+	c := &cachedKey{priv: kb, pub: pb, key: k}
+	testKeys.m[name] = c
+	return c
 }
 
 // legacyKeyFiles writes an ed25519 key pair into dir as NAME.key and

@@ -183,11 +183,7 @@ keys = ["release"]
 
 func newCosignKey(t *testing.T) *dist.SigningKey {
 	t.Helper()
-	priv, _, err := dist.GenerateCosignKeyPair([]byte("pw"))
-	require.NoError(t, err)
-	key, err := dist.LoadSigningKey(priv, []byte("pw"))
-	require.NoError(t, err)
-	return key
+	return testKey(t, "keyless-"+t.Name()).key
 }
 
 // all-of a key and an identity: both signatures are needed.
