@@ -89,8 +89,9 @@ $(CODEX_STAMP): $(TOOLS_DIR)/package.json $(TOOLS_DIR)/package-lock.json
 # tests start the real app-server, with CODEX_BIN (host.EnvCodexBin) pointing
 # at that install's native binary. It needs warm as make test does: without
 # the compiled guests, their first compile on a busy machine outruns the
-# plugin load deadline.
-REAL_CODEX_PKGS := ./host ./host/hosttest/... ./plugins/chain/... ./cmd/codexhost ./examples/... \
+# plugin load deadline. cmd/codexhost comes first: its tests take as long as
+# all the others together, and go test starts the packages in this order.
+REAL_CODEX_PKGS := ./cmd/codexhost ./host ./host/hosttest/... ./plugins/chain/... ./examples/... \
 	./plugins/rules/cmd/rules-policy ./plugins/render
 # Tests of those packages that are not run again on the newest codex, each
 # slow and with a result that cannot depend on the codex version:
