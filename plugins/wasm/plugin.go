@@ -597,7 +597,7 @@ func moduleConfig(g *abi.Capabilities) (wazero.ModuleConfig, error) {
 			if !st.IsDir() {
 				return nil, fmt.Errorf("granted directory %s is not a directory", d)
 			}
-			fs = fs.WithReadOnlyDirMount(d, d)
+			fs = fs.WithFSMount(grantedFS(d), d) // dirfs.go
 		}
 		cfg = cfg.WithFSConfig(fs)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,4 +134,46 @@ func TestSettingsSchemaAndLimits(t *testing.T) {
 	require.ErrorContains(t, err, "needs 24 MiB of memory, the limit is 16 MiB")
 	_, err = load(t, b, &wasm.Options{Options: plugins.Options{Settings: good, Timeout: time.Second}})
 	require.ErrorIs(t, err, plugins.ErrLimits)
+}
+
+// A symbolic link in a granted directory opens only if it resolves beneath
+// the directory: whoever can write there (the agent, if the directory is
+// in its workspace) must not lead the guest out of it.
+func TestSandboxGrantedDirSymlinks(t *testing.T) {
+	secret, inside, outside := hostSecrets(t)
+	out := filepath.Join(grantedDir, "link-out-"+rand.Text())
+	require.NoError(t, os.Symlink(outside, out))
+	t.Cleanup(func() { _ = os.Remove(out) })
+	abs := filepath.Join(grantedDir, "link-etc-"+rand.Text())
+	require.NoError(t, os.Symlink("/etc", abs))
+	t.Cleanup(func() { _ = os.Remove(abs) })
+	in := filepath.Join(grantedDir, "link-in-"+rand.Text())
+	require.NoError(t, os.Symlink(filepath.Base(inside), in))
+	t.Cleanup(func() { _ = os.Remove(in) })
+
+	all := abi.Capabilities{Env: []string{secretEnv}, ReadDirs: []string{grantedDir}}
+	p := mustLoad(t, testdataGuest(t, "granted"), opts(plugins.Options{Grants: all}))
+	for _, what := range []string{"read " + out, "read " + abs + "/passwd", "list " + abs} {
+		got := probe(t, p, what)
+		assert.True(t, strings.HasPrefix(got, "error: "), "%s: %q", what, got)
+		assert.NotContains(t, got, secret, what)
+		assert.NotContains(t, got, "root:", what)
+	}
+	assert.Equal(t, "inside-"+secret, probe(t, p, "read "+in), "a link within the directory is followed")
+}
+
+// A FIFO (or a device) in a granted directory is refused at once: opening
+// it would block the host in open(2), where the call's deadline does not
+// reach. Without the refusal this call never returns.
+func TestSandboxGrantedDirFIFO(t *testing.T) {
+	hostSecrets(t)
+	fifo := filepath.Join(grantedDir, "fifo-"+rand.Text())
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	t.Cleanup(func() { _ = os.Remove(fifo) })
+	all := abi.Capabilities{Env: []string{secretEnv}, ReadDirs: []string{grantedDir}}
+	p := mustLoad(t, testdataGuest(t, "granted"), opts(plugins.Options{Grants: all, Timeout: time.Minute}))
+	got := probe(t, p, "read "+fifo)
+	assert.True(t, strings.HasPrefix(got, "error: "), "%q", got)
+	got = probe(t, p, "read /dev/null")
+	assert.True(t, strings.HasPrefix(got, "error: "), "outside the directory: %q", got)
 }
