@@ -55,6 +55,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -338,6 +339,10 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 		SyncStdout:   &lineLogger{logger: p.logger, stream: "stdout", budget: out},
 		SyncStderr:   &lineLogger{logger: p.logger, stream: "stderr", budget: out},
 		Logger:       hclog.NewNullLogger(),
+		// Every message the plugin sends is bounded, its stdio stream's
+		// (SyncStdout, SyncStderr) included: go-plugin's default is 2 GiB.
+		// Handle sets its own bound per call.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSetupRecv))},
 	})
 	type started struct {
 		c   plugin.ClientProtocol
@@ -873,9 +878,12 @@ func (l *lineLogger) line(s string) {
 			return
 		}
 	}
+	// A record is decoded first, then its text escaped: escaping the line
+	// first would leave a JSON escape ("\u001b") to decode into the
+	// control it stands for.
+	rec, isRecord := hclogRecord(s)
 	s = termsafe.Line(s)
 	level, msg, attrs := slog.LevelInfo, s, []any{"stream", l.stream}
-	rec, isRecord := hclogRecord(s)
 	if isRecord {
 		level, msg = rec.level, rec.msg
 		attrs = append(attrs, rec.attrs...)
@@ -909,7 +917,7 @@ func hclogRecord(s string) (hclogLine, bool) {
 	if !ok {
 		return hclogLine{}, false
 	}
-	rec := hclogLine{msg: msg}
+	rec := hclogLine{msg: termsafe.Line(msg)}
 	switch lv {
 	case "trace", "debug":
 		rec.level = slog.LevelDebug
@@ -922,10 +930,24 @@ func hclogRecord(s string) (hclogLine, bool) {
 	}
 	for k, v := range m {
 		if !strings.HasPrefix(k, "@") {
-			rec.attrs = append(rec.attrs, k, v)
+			rec.attrs = append(rec.attrs, termsafe.Line(k), safeValue(v))
 		}
 	}
 	return rec, true
+}
+
+// safeValue is a decoded JSON value of a plugin's log record with its
+// text escaped: a string escaped, an object or array as its JSON text
+// escaped, a number, boolean or null as it is.
+func safeValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return termsafe.Line(v)
+	case map[string]any, []any:
+		b, _ := json.Marshal(v)
+		return termsafe.Line(string(b))
+	}
+	return v
 }
 
 // tail returns the kept lines: the first ones, and the last ones, with a

@@ -8,11 +8,14 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/internal/pluginwire"
+	"github.com/codexhost/codexhost/plugins"
 )
 
 // The gRPC service a process plugin serves: see pluginwire.ServiceName.
@@ -38,17 +41,35 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc
 // stub is the host side of the service.
 type stub struct{ conn *grpc.ClientConn }
 
+// maxSetupRecv bounds the answers of Describe and Configure on the wire,
+// as the Wasm runtime bounds them (plugins.DefaultMaxResultBytes, plus the
+// message's framing): go-plugin's connection would read up to 2 GiB.
+const maxSetupRecv = plugins.DefaultMaxResultBytes + 16
+
+// errSetupTooLarge is a Describe or Configure answer over maxSetupRecv.
+var errSetupTooLarge = fmt.Errorf("the answer is over %d bytes", plugins.DefaultMaxResultBytes)
+
+// describe calls Describe; an answer over maxSetupRecv bytes fails with an
+// error matching plugins.ErrBadManifest, unread.
 func (s *stub) describe(ctx context.Context) ([]byte, error) {
 	out := new(wrapperspb.BytesValue)
-	if err := s.conn.Invoke(ctx, "/"+serviceName+"/Describe", new(emptypb.Empty), out); err != nil {
+	if err := s.conn.Invoke(ctx, "/"+serviceName+"/Describe", new(emptypb.Empty), out, grpc.MaxCallRecvMsgSize(maxSetupRecv)); err != nil {
+		if status.Code(err) == codes.ResourceExhausted {
+			return nil, fmt.Errorf("%w: describe: %w", plugins.ErrBadManifest, errSetupTooLarge)
+		}
 		return nil, err
 	}
 	return out.Value, nil
 }
 
+// configure calls Configure; an answer over maxSetupRecv bytes fails
+// unread.
 func (s *stub) configure(ctx context.Context, settings []byte) ([]byte, error) {
 	out := new(wrapperspb.BytesValue)
-	if err := s.conn.Invoke(ctx, "/"+serviceName+"/Configure", wrapperspb.Bytes(settings), out); err != nil {
+	if err := s.conn.Invoke(ctx, "/"+serviceName+"/Configure", wrapperspb.Bytes(settings), out, grpc.MaxCallRecvMsgSize(maxSetupRecv)); err != nil {
+		if status.Code(err) == codes.ResourceExhausted {
+			return nil, errSetupTooLarge
+		}
 		return nil, err
 	}
 	return out.Value, nil

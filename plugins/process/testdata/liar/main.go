@@ -1,0 +1,52 @@
+// Command liar is a hostile process plugin for limits_test.go. It
+// speaks the wire through internal/pluginwire directly (no sdk-guest), so
+// that it can answer what sdk-guest never would. LIAR_MODE picks the
+// misbehaviour; LIAR_MB the size of the huge answers.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/pluginwire"
+)
+
+type server struct{ mode string }
+
+func size() int {
+	mb, _ := strconv.Atoi(os.Getenv("LIAR_MB"))
+	if mb <= 0 {
+		mb = 64
+	}
+	return mb << 20
+}
+
+func (s server) Describe() []byte {
+	if s.mode == "describe-huge" {
+		return []byte(`{"name":"liar","version":"1","abi":1,"hooks":["approval"],"description":"` +
+			strings.Repeat("A", size()) + `"}`)
+	}
+	return []byte(`{"name":"liar","version":"1","abi":1,"hooks":["approval"]}`)
+}
+
+func (s server) Configure([]byte) (abi.Status, []byte) {
+	if s.mode == "configure-huge" {
+		return abi.StatusError, []byte(`{"code":3,"message":"` + strings.Repeat("B", size()) + `"}`)
+	}
+	return abi.StatusOK, nil
+}
+
+func (s server) Handle(context.Context, abi.Hook, []byte) (abi.Status, []byte) {
+	if s.mode == "hclog-escape" {
+		// A line shaped like go-plugin's hclog JSON: its JSON escapes are
+		// printable ASCII until decoded.
+		fmt.Fprintln(os.Stderr, `{"@level":"error","@message":"\u001b]0;pwned\u0007\r\u001b[2Jaccepted\u009b\u202e","evil\u001b[31m":"\u001b]8;;http://x\u0007","nested":{"k\u001b":["\u001b[2J"]}}`)
+	}
+	return abi.StatusOK, []byte(`{"decision":"accept"}`)
+}
+
+func main() { pluginwire.Serve(server{mode: os.Getenv("LIAR_MODE")}) }
