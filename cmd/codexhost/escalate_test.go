@@ -275,25 +275,31 @@ func TestRunAskWithoutATerminalFallsBack(t *testing.T) {
 // stderr nor stdout raw.
 func TestRunPrintsNoRawEscapesFromPluginText(t *testing.T) {
 	t.Parallel()
-	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("touch made-by-the-agent"), hosttest.Text("done")))
+	// The agent's command carries a bidi override too.
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("touch made-by-the-agent # \u202eevil"), hosttest.Text("done")))
 	dir, work := t.TempDir(), t.TempDir()
 	rules := filepath.Join(dir, "rules.toml")
 	require.NoError(t, os.WriteFile(rules, []byte(`[[rule]]
 name = "evil\u001b[2J"
 decision = "decline"
-message = "\u001b]0;pwned\u0007\u001b]8;;http://evil\u0007link\u001b]8;;\u0007\u001b[2J\rdeclined? no: accepted\u009b31m"
+message = "\u001b]0;pwned\u0007\u001b]8;;http://evil\u0007link\u001b]8;;\u0007\u001b[2J\rdeclined? no: accepted\u009b31m \u202e\u2066 detpecca \u200b"
 [rule.match]
 program = ["touch"]
 `), 0o644))
+	raw := []string{"\x1b", "\x07", "\r", "\u009b", "\u202e", "\u2066", "\u200b"}
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--policy", rules, "--json", "make a file")
 	assert.Equal(t, exitDeclined, r.code)
-	assert.Contains(t, r.stderr, "codexhost: decline /bin/bash -lc 'touch made-by-the-agent' (rules: rule evil")
-	for _, c := range []string{"\x1b", "\x07", "\r", "\u009b"} {
+	assert.Contains(t, r.stderr, "codexhost: decline /bin/bash -lc 'touch made-by-the-agent # \\u202eevil' (rules: rule evil")
+	for _, c := range raw {
 		assert.NotContains(t, r.stderr, c, "stderr")
 		assert.NotContains(t, r.stdout, c, "stdout (--json)")
 	}
+	// --json keeps the values, escaped: the command as it ran, the reason
+	// as the rule wrote it.
+	assert.Contains(t, r.stdout, `# \u202eevil`)
+	assert.Contains(t, r.stdout, `\u202e\u2066 detpecca \u200b`)
 	r = runCmd(t, "run", "--codex-home", home, "--cwd", work, "--policy", rules, "make a file")
-	for _, c := range []string{"\x1b", "\x07", "\r", "\u009b"} {
+	for _, c := range raw {
 		assert.NotContains(t, r.stderr, c, "stderr")
 		assert.NotContains(t, r.stdout, c, "stdout (rendered)")
 	}

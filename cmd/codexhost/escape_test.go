@@ -135,3 +135,15 @@ func TestDemoStepFailureIsEscaped(t *testing.T) {
 	assertNoRawControl(t, out.String())
 	assert.Contains(t, out.String(), `\x1b]0;DEMO-TITLE\a`)
 }
+
+// One unterminated escape in a command's output (an "ESC ]" with no end)
+// loses its introducer only: the renderer's later lines, the failed
+// command's "failed (exit 1)" among them, are still shown.
+func TestRunUnterminatedEscapeHidesNothing(t *testing.T) {
+	t.Parallel()
+	r := escRun(t, hosttest.Turn(hosttest.ExecCommand("printf 'all good\\033]'; exit 1"), hosttest.Text("done")), "--render", "exec")
+	assertNoRawControl(t, r.stdout)
+	assert.Contains(t, r.stdout, "all good")
+	assert.Contains(t, r.stdout, "failed (exit 1)", "the failed command's status line is shown")
+	assert.Contains(t, r.stdout, "done")
+}

@@ -690,8 +690,17 @@ func lastLine(lines []string) string {
 	return ""
 }
 
-// marshalIndent is json.MarshalIndent with the house indentation.
-func marshalIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+// marshalIndent is json.MarshalIndent with the house indentation, for
+// stdout: the C1 controls and text-hiding characters of a plugin's
+// manifest (its description, say) written as \u escapes
+// (termsafe.AppendJSON).
+func marshalIndent(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return termsafe.AppendJSON(nil, b), nil
+}
 
 // builtinRenderer is the member that renders with --render exec or json,
 // or nil: with --render none, and when a loaded plugin renders and the

@@ -14,6 +14,10 @@
 //   - [Render] is for a renderer's output, which may legitimately colour
 //     its text: it keeps newlines, tabs and SGR colour sequences (ESC [ …
 //     m) and removes every other control sequence and control character.
+//   - [AppendJSON] is for JSON text (codex exec's --json lines): the same
+//     JSON value, with every character that must not reach a terminal
+//     written as a \u escape, so that nothing is obeyed and nothing is
+//     lost.
 //
 // All functions are pure and safe for concurrent use. Their output is
 // valid UTF-8: invalid bytes are shown as \xNN.
@@ -101,6 +105,43 @@ func unsafeRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// AppendJSON appends the JSON text b (as encoding/json writes it: C0
+// controls already escaped, valid UTF-8) to buf with every character
+// [Text] would escape written as a \u escape instead, JSON's whitespace
+// between tokens (newline, tab, carriage return) aside: C1 controls
+// (U+0080–U+009F, which encoding/json leaves raw, CSI among them) and the
+// format characters that reorder or hide text. Such characters can only
+// stand inside JSON strings, so the value is the same; a reader of the
+// stream sees \u202e where a terminal would have obeyed U+202E.
+func AppendJSON(buf, b []byte) []byte {
+	const digits = "0123456789abcdef"
+	for i := 0; i < len(b); {
+		if plainJSON(b[i]) {
+			j := i + 1
+			for j < len(b) && plainJSON(b[j]) {
+				j++
+			}
+			buf = append(buf, b[i:j]...)
+			i = j
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError && unsafeRune(r) {
+			buf = append(buf, '\\', 'u', digits[r>>12&0xf], digits[r>>8&0xf], digits[r>>4&0xf], digits[r&0xf])
+		} else {
+			buf = append(buf, b[i:i+n]...)
+		}
+		i += n
+	}
+	return buf
+}
+
+// plainJSON reports whether c is copied as it is by AppendJSON: printable
+// ASCII and JSON's whitespace (in case b is indented).
+func plainJSON(c byte) bool {
+	return c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r'
 }
 
 func hex2(c byte) string {
@@ -209,7 +250,10 @@ func renderEscape(b *strings.Builder, s string, i int) (int, string) {
 			}
 			j++
 		}
-		return len(s), ""
+		// Unterminated: only the introducer is dropped. Dropping to the
+		// end would let one byte of the agent's text hide all that
+		// follows it in the output (a renderer's later lines included).
+		return i + 2, ""
 	default:
 		// two-byte escapes (ESC c reset, ESC 7/8 cursor save, ESC ( charset …)
 		j := i + 1
@@ -235,7 +279,9 @@ func sgrParams(p string) bool {
 	return true
 }
 
-// skipC1 skips an 8-bit C1 sequence whose introducer r ended at i.
+// skipC1 skips an 8-bit C1 sequence whose introducer r ended at i. A
+// string sequence (OSC, DCS, SOS, PM, APC) with no terminator skips only
+// its introducer, as in renderEscape.
 func skipC1(s string, i int, r rune) int {
 	if r == 0x9b { // CSI
 		for i < len(s) && s[i] >= 0x20 && s[i] <= 0x3f {
@@ -246,18 +292,18 @@ func skipC1(s string, i int, r rune) int {
 		}
 		return i
 	}
-	for i < len(s) {
-		if s[i] == 0x07 {
-			return i + 1
+	for j := i; j < len(s); {
+		if s[j] == 0x07 {
+			return j + 1
 		}
-		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
-			return i + 2
+		if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
+			return j + 2
 		}
-		if rr, n := utf8.DecodeRuneInString(s[i:]); rr == 0x9c { // C1 ST
-			return i + n
+		if rr, n := utf8.DecodeRuneInString(s[j:]); rr == 0x9c { // C1 ST
+			return j + n
 		} else {
-			i += n
+			j += n
 		}
 	}
-	return len(s)
+	return i
 }

@@ -1,11 +1,13 @@
 package termsafe
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestText(t *testing.T) {
@@ -45,7 +47,12 @@ func TestRender(t *testing.T) {
 		{"bell\x07", "bell"},
 		{"\u009b2Jc1csi", "c1csi"},
 		{"\u009d0;t\u009cc1osc", "c1osc"},
-		{"unterminated \x1b]0;forever", "unterminated "},
+		// An unterminated string sequence loses only its introducer: one
+		// byte of the agent's text must not hide all that follows it.
+		{"unterminated \x1b]0;forever", "unterminated 0;forever"},
+		{"all good\x1b]\nexit 1\n", "all good\nexit 1\n"},
+		{"notes\u009d.md\n+ authorized_keys", "notes.md\n+ authorized_keys"},
+		{"a\x1bPdcs\x1b_apc\u0098sos\u009epm\u009fapc b", "adcsapcsospmapc b"},
 		{"trailing esc\x1b", "trailing esc"},
 		{"\x1b[>0;1mprivate", "private"},
 		{"tab\tok", "tab\tok"},
@@ -123,4 +130,31 @@ func TestRenderResetsAttributesLeftSet(t *testing.T) {
 			t.Errorf("Render(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// AppendJSON keeps the JSON value and leaves no character a terminal
+// would obey or that hides text.
+func TestAppendJSON(t *testing.T) {
+	in := map[string]string{
+		"reason":  "declined\u202e\u2066 detpecca \u200b",
+		"summary": "touch x # \u202eevil\u009b2J\u009dtitle\u0007",
+		"esc":     "\x1b]0;t\x07\r\x7f",
+		"ok":      "héllo wörld – ✓",
+	}
+	b, err := json.Marshal(in)
+	require.NoError(t, err)
+	out := AppendJSON([]byte("prefix "), b)
+	require.True(t, strings.HasPrefix(string(out), "prefix "))
+	out = out[len("prefix "):]
+	var back map[string]string
+	require.NoError(t, json.Unmarshal(out, &back))
+	assert.Equal(t, in, back, "the same value")
+	for _, r := range string(out) {
+		assert.False(t, unsafeRune(r) && r != '\n', "%U left raw in %s", r, out)
+	}
+	assert.Contains(t, string(out), `\u202e`)
+	assert.Contains(t, string(out), `\u009b`)
+	assert.Contains(t, string(out), "héllo wörld – ✓", "other characters as they are")
+	assert.Equal(t, "{\n\t\"a\": 1\r\n}", string(AppendJSON(nil, []byte("{\n\t\"a\": 1\r\n}"))), "JSON's whitespace kept")
+	assert.Equal(t, `"\u001b\u007f"`, string(AppendJSON(nil, []byte("\"\x1b\x7f\""))), "raw C0 and DEL escaped too")
 }

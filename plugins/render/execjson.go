@@ -1,13 +1,13 @@
 package render
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // ExecJSON renders a turn as `codex exec --json` prints it: one JSON object
@@ -157,31 +157,13 @@ func writeLines(w io.Writer, events []any) error {
 		if err != nil {
 			return err
 		}
-		buf = append(appendEscapedC1(buf, b), '\n')
+		// termsafe.AppendJSON: the same value, but no C1 control
+		// (encoding/json leaves them raw) nor a character that reorders
+		// or hides text reaches a terminal that shows the stream.
+		buf = append(termsafe.AppendJSON(buf, b), '\n')
 	}
 	_, err := w.Write(buf)
 	return err
-}
-
-// appendEscapedC1 appends the JSON text b to buf with the C1 control
-// characters (U+0080 to U+009F, which encoding/json leaves raw) written as
-// \u escapes: the same JSON value, but no CSI (U+009B) or other C1 control
-// reaches a terminal that shows the stream. C0 controls are escaped by
-// encoding/json already.
-func appendEscapedC1(buf, b []byte) []byte {
-	for {
-		i := bytes.IndexByte(b, 0xC2)
-		if i < 0 || i+1 >= len(b) {
-			return append(buf, b...)
-		}
-		buf = append(buf, b[:i]...)
-		if c := b[i+1]; c >= 0x80 && c <= 0x9F {
-			buf = append(buf, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xF])
-		} else {
-			buf = append(buf, b[i], c)
-		}
-		b = b[i+2:]
-	}
 }
 
 func withDetails(msg, details string) string {

@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // A Renderer writes the events of a turn to w, in order. Renderers keep
@@ -37,7 +38,9 @@ func (JSONL) Render(w io.Writer, ev *abi.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	// The same value with no C1 control or text-hiding character raw
+	// (termsafe.AppendJSON): a filter downstream leaves it whole.
+	_, err = w.Write(append(termsafe.AppendJSON(nil, b), '\n'))
 	return err
 }
 
