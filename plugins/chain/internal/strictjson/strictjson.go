@@ -69,12 +69,11 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 		return err
 	case '{':
 		var fields map[string]reflect.Type
-		var folded map[string]string
 		var elem reflect.Type
 		if t != nil {
 			switch {
 			case t.Kind() == reflect.Struct:
-				fields, folded = structFields(t)
+				fields = structFields(t)
 			case t.Kind() == reflect.Map:
 				elem = t.Elem()
 			}
@@ -97,8 +96,14 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 			if fields != nil {
 				ft, ok := fields[key]
 				if !ok {
-					if exact, ok := folded[strings.ToLower(key)]; ok {
-						return fmt.Errorf("strictjson: member %q of %s must be spelled %q", key, orTop(path), exact)
+					// encoding/json matches a name with Unicode's simple
+					// folding ("deci\u017fion" is "decision" to it, U+017F
+					// folding to s): a name it would take for a field is a
+					// misspelling, never an unknown member.
+					for exact := range fields {
+						if strings.EqualFold(key, exact) {
+							return fmt.Errorf("strictjson: member %q of %s must be spelled %q", key, orTop(path), exact)
+						}
 					}
 				}
 				next = ft // nil for an unknown member: anything goes
@@ -120,20 +125,14 @@ func orTop(path string) string {
 	return strings.TrimPrefix(path, ".")
 }
 
-type structInfo struct {
-	fields map[string]reflect.Type
-	folded map[string]string
-}
+var cache sync.Map // reflect.Type → map[string]reflect.Type
 
-var cache sync.Map // reflect.Type → *structInfo
-
-// structFields maps t's JSON member names to their types, and their
-// lower-case forms to the exact names.
-func structFields(t reflect.Type) (map[string]reflect.Type, map[string]string) {
-	if si, ok := cache.Load(t); ok {
-		return si.(*structInfo).fields, si.(*structInfo).folded
+// structFields maps t's JSON member names to their types.
+func structFields(t reflect.Type) map[string]reflect.Type {
+	if fields, ok := cache.Load(t); ok {
+		return fields.(map[string]reflect.Type)
 	}
-	si := &structInfo{fields: map[string]reflect.Type{}, folded: map[string]string{}}
+	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -149,9 +148,8 @@ func structFields(t reflect.Type) (map[string]reflect.Type, map[string]string) {
 				name = n
 			}
 		}
-		si.fields[name] = f.Type
-		si.folded[strings.ToLower(name)] = name
+		fields[name] = f.Type
 	}
-	cache.Store(t, si)
-	return si.fields, si.folded
+	cache.Store(t, fields)
+	return fields
 }

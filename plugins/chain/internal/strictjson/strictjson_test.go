@@ -20,6 +20,11 @@ func TestUnmarshal(t *testing.T) {
 		{"a member spelled in another case", `{"Decision":"accept"}`, `member "Decision" of the answer must be spelled "decision"`},
 		{"a nested member in another case", `{"decision":"accept","networkRule":{"HOST":"h","action":"allow"}}`, `member "HOST" of networkRule must be spelled "host"`},
 		{"a duplicate member", `{"decision":"decline","decision":"accept"}`, `member "decision" appears twice in the answer`},
+		// encoding/json folds names with Unicode's simple folding: ſ
+		// (U+017F) is s and the Kelvin sign (U+212A) k to it, and the last
+		// spelling would win.
+		{"a member spelled with a Unicode fold", `{"decision":"decline","deci\u017fion":"accept"}`, `member "deciſion" of the answer must be spelled "decision"`},
+		{"a nested member spelled with the Kelvin sign", `{"decision":"accept","networ\u212aRule":{"host":"h","action":"allow"}}`, `must be spelled "networkRule"`},
 		{"a duplicate nested member", `{"decision":"accept","granted":{"network":false,"network":true}}`, `member "network" appears twice in granted`},
 		{"a duplicate inside a raw member is refused too", `{"decision":"accept","granted":{"raw":{"a":1,"a":2}}}`, `member "a" appears twice in granted.raw`},
 		{"names inside a raw member are free", `{"decision":"accept","granted":{"raw":{"Network":1}}}`, ""},
