@@ -717,18 +717,7 @@ func (c *Conn) startServing(id ID) bool {
 // serve runs the handler for one call and writes the response; then the
 // call's id may be used again.
 func (c *Conn) serve(req *Request) {
-	// The id is free again as the response goes out, not after: the peer
-	// may reuse it as soon as it reads the response.
-	c.respond(req, c.answer(req), func() {
-		c.smu.Lock()
-		delete(c.serving, req.ID)
-		c.smu.Unlock()
-	})
-}
-
-// respond writes resp, the response to req, calling first as writeThen
-// does.
-func (c *Conn) respond(req *Request, resp *Response, first func()) {
+	resp := c.answer(req)
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooledBuf {
@@ -742,7 +731,14 @@ func (c *Conn) respond(req *Request, resp *Response, first func()) {
 	}
 	buf = append(buf, '\n')
 	*bp = buf
-	if err := c.writeThen(c.hctx, buf, first); err != nil {
+	// The id is free again as the response goes out, not after: the peer
+	// may reuse it as soon as it reads the response.
+	stopServing := func() {
+		c.smu.Lock()
+		delete(c.serving, req.ID)
+		c.smu.Unlock()
+	}
+	if err := c.writeThen(c.hctx, buf, stopServing); err != nil {
 		c.log.Debug("rpc: response not sent", "method", req.Method, "id", req.ID.String(), "err", err)
 	}
 }
