@@ -117,6 +117,15 @@ func (c *runConfig) codexHomeDir() string {
 	return filepath.Join(h, ".codex")
 }
 
+// runningCodexHome is the CODEX_HOME the running codex uses, as the
+// client reports it, or else codexHomeDir.
+func (c *runConfig) runningCodexHome(client *host.Client) string {
+	if h := client.CodexHome(); h != "" {
+		return h
+	}
+	return c.codexHomeDir()
+}
+
 // unsandboxed names th's sandbox if it confines nothing: none, one codex
 // does not manage, or writes allowed everywhere; else it returns "".
 func unsandboxed(th *host.Thread) string {
@@ -145,7 +154,7 @@ func (c *runConfig) threadCwd() string {
 // asked, and notes one that is asked only about some actions. th is what
 // codex reports in effect for the thread, after its config.toml, profiles
 // and -c overrides: its approval policy, who reviews approvals, and its
-// sandbox; codexHome is the CODEX_HOME codex reports it uses.
+// sandbox; codexHome is the CODEX_HOME codex uses (runningCodexHome).
 func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHome string, hooks []string) error {
 	if !c.guarded() {
 		return nil
@@ -156,9 +165,6 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 		cwd = c.threadCwd()
 	}
 	var why string
-	if codexHome == "" {
-		codexHome = c.codexHomeDir()
-	}
 	switch allowing := execPolicyAllowing(execPolicyDirs(codexHome, cwd)); {
 	case len(hooks) > 0:
 		why = fmt.Sprintf("codex runs permission-request hooks, which answer approval requests before the policy is asked: %s; disable them for this run", strings.Join(hooks, ", "))
@@ -196,11 +202,7 @@ func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *hos
 			cwd = t.Cwd
 		}
 	}
-	codexHome := client.CodexHome()
-	if codexHome == "" {
-		codexHome = c.codexHomeDir()
-	}
-	servers := projectMCPServers(codexHome, cwd)
+	servers := projectMCPServers(c.runningCodexHome(client), cwd)
 	if len(servers) == 0 {
 		return nil
 	}

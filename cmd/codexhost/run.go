@@ -569,7 +569,7 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 			return nil, connFailure(ctx, "list codex's hooks (a permission-request hook would answer approvals instead of the policy)", err)
 		}
 	}
-	if err := c.checkEffectiveApproval(cio, th, client.CodexHome(), hooks); err != nil {
+	if err := c.checkEffectiveApproval(cio, th, c.runningCodexHome(client), hooks); err != nil {
 		return nil, err
 	}
 	only.thread.Store(&threadID)
