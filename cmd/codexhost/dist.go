@@ -229,7 +229,7 @@ func cmdPush(ctx context.Context, cio *cmdIO, args []string) error {
 	var keyPath, settings string
 	fs := newFlagSet(cio, "plugin push", "plugin push [flags] PATH oci://REGISTRY/REPOSITORY:TAG\n\nLoads the plugin at PATH to read its manifest, then pushes it as an OCI\nartifact (manifest as config, module as layer) and prints its digest.\nWith --sign, signs it too. A process plugin is pushed for this platform\n("+runtime.GOOS+"/"+runtime.GOARCH+").")
 	fs.StringVar(&keyPath, "sign", "", "sign the pushed artifact with the private key `FILE` (cosign.key, password in $"+envCosignPassword+")")
-	fs.StringVar(&settings, "settings", "", "settings `JSON` to load the plugin with, if its schema requires some")
+	fs.StringVar(&settings, "settings", "", settingsUsage+", to load the plugin with, if its schema requires some")
 	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err
@@ -395,7 +395,7 @@ func cmdSign(ctx context.Context, cio *cmdIO, args []string) error {
 	var keyPath, settings string
 	fs := newFlagSet(cio, "plugin sign", "plugin sign --key FILE (oci://REF | PATH)\n\nSigns a plugin as cosign does: in a registry, a Sigstore bundle attached\nas a referrer (cosign sign --key FILE --tlog-upload=false REF); a local\nplugin file, a bundle written to PATH.sig (cosign sign-blob --key FILE\n--bundle PATH.sig PATH). The password of an encrypted key is read from\n$"+envCosignPassword+".")
 	fs.StringVar(&keyPath, "key", "", "private key `FILE`: cosign.key (from codexhost plugin keygen or cosign generate-key-pair) or a PKCS #8 PEM key")
-	fs.StringVar(&settings, "settings", "", "settings `JSON` to load a local plugin with, if its schema requires some")
+	fs.StringVar(&settings, "settings", "", settingsUsage+", to load a local plugin with, if its schema requires some")
 	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {
 		return err

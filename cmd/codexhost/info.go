@@ -43,7 +43,7 @@ func cmdInspect(ctx context.Context, cio *cmdIO, args []string) error {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.StringVar(&want, "sha256", "", "refuse the plugin unless its sha256 is `HEX`")
 	var settings string
-	fs.StringVar(&settings, "settings", "", "settings `JSON` (or @FILE, TOML or JSON) to load the plugin with, if its schema requires some")
+	fs.StringVar(&settings, "settings", "", settingsUsage+", to load the plugin with, if its schema requires some")
 	var df distFlags
 	df.register(fs, false)
 	if err := parseFlags(cio, fs, args); err != nil {

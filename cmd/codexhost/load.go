@@ -198,6 +198,10 @@ func loadPolicy(path string) (plugins.Plugin, error) {
 	return rules.NewPlugin(pol), nil
 }
 
+// settingsUsage is the help of every --settings flag but run's (which
+// adds the pairing with --plugin): readSettings reads all of them.
+const settingsUsage = "the plugin's settings: `JSON` text, or @FILE (TOML for a .toml file, JSON otherwise)"
+
 // readSettings reads a --settings value: JSON text, or @FILE, a file of
 // settings: TOML for a .toml file, JSON for a .json file, else JSON (see
 // config.ReadSettingsFile).

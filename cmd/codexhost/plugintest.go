@@ -47,7 +47,7 @@ func cmdPluginTest(ctx context.Context, cio *cmdIO, args []string) error {
 	fs := newFlagSet(cio, "plugin test", pluginTestSynopsis)
 	fs.StringVar(&c.cases, "cases", "", "the cases `FILE` (TOML or JSON)")
 	fs.StringVar(&c.transcript, "transcript", "", "replay the requests of a transcript `FILE` (from run --record)")
-	fs.StringVar(&c.settings, "settings", "", "the plugin's settings: `JSON`, or @FILE (overrides the cases file's)")
+	fs.StringVar(&c.settings, "settings", "", settingsUsage+" (overrides the cases file's)")
 	fs.StringVar(&c.fallback, "fallback", "decline", "the host's answer when the plugin abstains or fails (as run --fallback)")
 	fs.StringVar(&c.run, "run", "", "run only the cases whose name matches `REGEXP`")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "print every case and the plugin's answer, not only failures")

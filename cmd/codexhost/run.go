@@ -110,7 +110,7 @@ func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.judge, "judge", false, "ask an LLM judge (on the same codex) after the plugins")
 	fs.DurationVar(&c.timeout, "timeout", 0, "bound the whole run (e.g. 10m); 0 means none")
 	fs.IntVar(&c.maxReconnects, "max-reconnects", defaultMaxReconnects, "end the run (exit 4) after `N` reconnect attempts to the model in a row; 0: let codex retry without end")
-	fs.StringArrayVar(&c.settings, "settings", nil, "settings `JSON` of the --plugin in the same position, checked against its schema (repeatable)")
+	fs.StringArrayVar(&c.settings, "settings", nil, "settings of the --plugin in the same position: `JSON` text, or @FILE (TOML for a .toml file, JSON otherwise), checked against its schema (repeatable)")
 	c.dist.register(fs, true)
 	fs.StringVar(&c.record, "record", "", "save the raw JSON-RPC transcript to `FILE` (input for `plugin test --transcript`)")
 	fs.BoolVar(&c.noProgress, "no-progress", false, "no status line on stderr (it is shown only on a terminal)")
