@@ -138,12 +138,10 @@ func unsandboxed(th *host.Thread) string {
 	return ""
 }
 
-// threadCwd is the directory the thread runs in: --cwd, or this process's.
+// threadCwd is the directory the thread runs in: --cwd (which run makes
+// absolute), or this process's.
 func (c *runConfig) threadCwd() string {
 	if c.cwd != "" {
-		if abs, err := filepath.Abs(c.cwd); err == nil {
-			return abs
-		}
 		return c.cwd
 	}
 	wd, _ := os.Getwd()
@@ -154,18 +152,16 @@ func (c *runConfig) threadCwd() string {
 // asked, and notes one that is asked only about some actions. th is what
 // codex reports in effect for the thread, after its config.toml, profiles
 // and -c overrides: its approval policy, who reviews approvals, and its
-// sandbox; codexHome is the CODEX_HOME codex uses (runningCodexHome).
-func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHome string, hooks []string) error {
+// sandbox; codexHome is the CODEX_HOME codex uses (runningCodexHome);
+// project is what codex loads of the thread's project, or nil if codex did
+// not say (readCodexProject).
+func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHome string, project *codexProject, hooks []string) error {
 	if !c.guarded() {
 		return nil
 	}
 	unsandboxed := unsandboxed(th)
-	cwd := th.Cwd
-	if cwd == "" {
-		cwd = c.threadCwd()
-	}
 	var why string
-	switch allowing := execPolicyAllowing(execPolicyDirs(codexHome, cwd)); {
+	switch allowing := execPolicyAllowing(execPolicyDirs(codexHome, c.effectiveCwd(th), project)); {
 	case len(hooks) > 0:
 		why = fmt.Sprintf("codex runs permission-request hooks, which answer approval requests before the policy is asked: %s; disable them for this run", strings.Join(hooks, ", "))
 	case len(allowing) > 0:
@@ -188,9 +184,20 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 	return c.refuseUnasked(cio, why)
 }
 
+// effectiveCwd is the directory th runs in, as codex reports it, or
+// threadCwd.
+func (c *runConfig) effectiveCwd(th *host.Thread) string {
+	if th != nil && th.Cwd != "" {
+		return th.Cwd
+	}
+	return c.threadCwd()
+}
+
 // checkProjectMCP refuses, before the thread starts or resumes, a run with
-// a policy loaded whose project declares MCP servers (projectMCPServers):
-// codex starts them as the thread starts.
+// a policy loaded whose project declares MCP servers: codex starts them as
+// the thread starts. It asks codex which project config it loads
+// (readCodexProject), and reads the files itself (projectMCPServers) only
+// if codex does not say.
 func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *host.Client, threadID string) error {
 	if !c.guarded() {
 		return nil
@@ -202,7 +209,12 @@ func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *hos
 			cwd = t.Cwd
 		}
 	}
-	servers := projectMCPServers(c.runningCodexHome(client), cwd)
+	var servers []string
+	if p, err := readCodexProject(ctx, client, cwd); err == nil {
+		servers = p.mcp
+	} else {
+		servers = projectMCPServers(c.runningCodexHome(client), cwd)
+	}
 	if len(servers) == 0 {
 		return nil
 	}

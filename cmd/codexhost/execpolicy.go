@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/protocol"
 	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
@@ -24,14 +28,78 @@ import (
 // refuse to claim the policy decides while they stand.
 
 // execPolicyDirs are the directories codex reads *.rules files from, for
-// a thread in cwd: the system's, CODEX_HOME's, and .codex/rules in each
+// a thread in cwd: the system's, CODEX_HOME's, and the rules of each
+// project .codex folder codex lists (project's, loaded or not: the check
+// fails closed), or, when codex did not say (project is nil), of each
 // project directory (projectDirs).
-func execPolicyDirs(codexHome, cwd string) []string {
-	dirs := []string{"/etc/codex/rules", filepath.Join(codexHome, "rules")}
+func execPolicyDirs(codexHome, cwd string, project *codexProject) []string {
+	home := filepath.Join(codexHome, "rules")
+	dirs := []string{"/etc/codex/rules", home}
+	if project != nil {
+		for _, d := range project.folders {
+			if r := filepath.Join(d, "rules"); r != home {
+				dirs = append(dirs, r)
+			}
+		}
+		return dirs
+	}
 	for _, d := range projectDirs(codexHome, cwd) {
 		dirs = append(dirs, filepath.Join(d, ".codex", "rules"))
 	}
 	return dirs
+}
+
+// A codexProject is codex's own account of the project config for a
+// thread in a directory (config/read with the directory and its layers):
+// which project .codex folders it reads, after -c overrides, profiles and
+// project_root_markers wherever they are set, and which of them it loads:
+// an untrusted project's config is not loaded. A nil *codexProject means
+// codex did not say; the checks then walk the files (projectDirs), which
+// reads project_root_markers from config.toml only and does not know the
+// project's trust.
+type codexProject struct {
+	// folders are the project .codex folders codex lists, nearest first,
+	// loaded or not.
+	folders []string
+	// mcp are the MCP servers declared by the config of the folders codex
+	// loads, each as FOLDER/config.toml: NAME, escaped for a terminal.
+	mcp []string
+}
+
+// readCodexProject asks codex about the project config for a thread in
+// cwd (an absolute path).
+func readCodexProject(ctx context.Context, client *host.Client, cwd string) (*codexProject, error) {
+	include := true
+	var resp protocol.ConfigReadResponse
+	if err := client.Call(ctx, string(protocol.ClientConfigRead), protocol.ConfigReadParams{Cwd: &cwd, IncludeLayers: &include}, &resp); err != nil {
+		return nil, err
+	}
+	p := &codexProject{}
+	for _, l := range resp.Layers {
+		if l.Name.Type != protocol.ConfigLayerSourceTypeProject {
+			continue
+		}
+		if l.Name.DotCodexFolder == nil || *l.Name.DotCodexFolder == "" {
+			return nil, errors.New("config/read: a project layer without its .codex folder")
+		}
+		dir := string(*l.Name.DotCodexFolder)
+		p.folders = append(p.folders, dir)
+		if l.DisabledReason != nil {
+			continue // not loaded: the project is not trusted
+		}
+		file := filepath.Join(dir, "config.toml")
+		var cfg struct {
+			MCPServers map[string]json.RawMessage `json:"mcp_servers"`
+		}
+		if err := json.Unmarshal(l.Config, &cfg); err != nil {
+			p.mcp = append(p.mcp, termsafe.Line(file+": (unreadable: "+err.Error()+")"))
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(cfg.MCPServers)) {
+			p.mcp = append(p.mcp, termsafe.Line(file+": "+name))
+		}
+	}
+	return p, nil
 }
 
 // projectDirs are the directories whose .codex codex reads as the

@@ -54,21 +54,21 @@ func TestExecPolicyDirs(t *testing.T) {
 	d := t.TempDir()
 	cwd := filepath.Join(d, "root", "a", "b")
 	require.NoError(t, os.MkdirAll(cwd, 0o755))
-	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", filepath.Join(cwd, ".codex/rules")}, execPolicyDirs("/h", cwd), "no root")
+	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", filepath.Join(cwd, ".codex/rules")}, execPolicyDirs("/h", cwd, nil), "no root")
 
 	require.NoError(t, os.Mkdir(filepath.Join(d, "root", ".git"), 0o755))
 	assert.Equal(t, []string{"/etc/codex/rules", "/h/rules", filepath.Join(cwd, ".codex/rules"),
-		filepath.Join(d, "root/a/.codex/rules"), filepath.Join(d, "root/.codex/rules")}, execPolicyDirs("/h", cwd), "up to the root")
+		filepath.Join(d, "root/a/.codex/rules"), filepath.Join(d, "root/.codex/rules")}, execPolicyDirs("/h", cwd, nil), "up to the root")
 
 	home := filepath.Join(d, "root", "a", ".codex")
 	assert.Equal(t, []string{"/etc/codex/rules", filepath.Join(home, "rules"), filepath.Join(cwd, ".codex/rules"),
-		filepath.Join(d, "root/.codex/rules")}, execPolicyDirs(home, cwd), "CODEX_HOME is no project's")
+		filepath.Join(d, "root/.codex/rules")}, execPolicyDirs(home, cwd, nil), "CODEX_HOME is no project's")
 
 	require.NoError(t, os.MkdirAll(home, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte(`project_root_markers = ["ROOT"]`), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(d, "root", "a", "b", "ROOT"), nil, 0o644))
 	assert.Equal(t, []string{"/etc/codex/rules", filepath.Join(home, "rules"), filepath.Join(cwd, ".codex/rules")},
-		execPolicyDirs(home, cwd), "the config's markers")
+		execPolicyDirs(home, cwd, nil), "the config's markers")
 }
 
 // An exec-policy allow rule (one that an accepted amendment persists, or
@@ -223,15 +223,19 @@ func TestRunRefusesPermissionRequestHooks(t *testing.T) {
 	}
 }
 
-// A project's .codex/config.toml with an MCP server: codex would start its
-// command when the thread starts, asking no one. run refuses before the
-// thread starts, and nothing runs; --allow-unasked-policy makes it a
-// warning.
+// A trusted project's .codex/config.toml with an MCP server: codex would
+// start its command when the thread starts, asking no one. run refuses
+// before the thread starts, and nothing runs; --allow-unasked-policy makes
+// it a warning. An untrusted project's config is not loaded (codex says
+// so, and starts nothing): run goes on.
 func TestRunRefusesProjectMCPServers(t *testing.T) {
 	t.Parallel()
 	rules := writeRules(t, pushRules)
-	for _, allow := range []bool{false, true} {
-		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		allow, trusted bool
+	}{{"refused", false, true}, {"allowed", true, true}, {"untrusted", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			m, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("done")))
 			dropApprovalPolicy(t, home)
@@ -240,23 +244,42 @@ func TestRunRefusesProjectMCPServers(t *testing.T) {
 			require.NoError(t, os.MkdirAll(filepath.Join(work, ".codex"), 0o755))
 			cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
 			require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+			if tc.trusted {
+				trustProject(t, home, work)
+			}
 			args := []string{"run", "--codex-home", home, "--cwd", work, "--policy", rules}
-			if allow {
+			if tc.allow {
 				args = append(args, "--allow-unasked-policy")
 			}
 			r := runCmd(t, append(args, "go")...)
-			if allow {
+			switch {
+			case !tc.trusted:
+				assert.Equal(t, exitOK, r.code, r.stderr)
+				assert.NotContains(t, r.stderr, "MCP servers")
+				assert.NoFileExists(t, marker, "codex started no MCP server of an untrusted project")
+			case tc.allow:
 				assert.Equal(t, exitOK, r.code, r.stderr)
 				assert.Contains(t, r.stderr, "codexhost: warning: the project's codex config declares MCP servers")
-				return
+			default:
+				assert.Equal(t, exitUsage, r.code, r.stderr)
+				assert.Contains(t, r.stderr, "the project's codex config declares MCP servers")
+				assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": x")
+				assert.NoFileExists(t, marker, "codex started no MCP server")
+				assert.Len(t, m.Requests(), 0)
 			}
-			assert.Equal(t, exitUsage, r.code, r.stderr)
-			assert.Contains(t, r.stderr, "the project's codex config declares MCP servers")
-			assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": x")
-			assert.NoFileExists(t, marker, "codex started no MCP server")
-			assert.Len(t, m.Requests(), 0)
 		})
 	}
+}
+
+// trustProject marks dir a trusted project in CODEX_HOME/config.toml, as
+// codex's own trust prompt does: codex then loads its .codex config.
+func trustProject(t *testing.T, home, dir string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(home, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(f, "\n[projects.%q]\ntrust_level = \"trusted\"\n", dir)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 }
 
 // A resumed thread runs in its stored cwd: the MCP check reads that
@@ -273,10 +296,69 @@ func TestRunRefusesProjectMCPServersOnResume(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(work, ".codex"), 0o755))
 	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
 	require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+	trustProject(t, home, work)
 	r = runCmd(t, "run", "--codex-home", home, "--thread", id, "--policy", rules, "again")
 	assert.Equal(t, exitUsage, r.code, r.stderr)
 	assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": x")
 	assert.NoFileExists(t, marker)
+}
+
+// codex finds the project's root by project_root_markers, which -c sets
+// as well as config.toml: here codex reads base/.codex (base has ROOT),
+// although base/sub has a .git. run asks codex which project config it
+// loads, and refuses the MCP server base/.codex declares.
+func TestRunProjectRootMarkersFromDashC(t *testing.T) {
+	t.Parallel()
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("done")))
+	dropApprovalPolicy(t, home)
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	require.NoError(t, err)
+	sub := filepath.Join(base, "sub")
+	require.NoError(t, os.MkdirAll(filepath.Join(sub, ".git"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(base, "ROOT"), nil, 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(base, ".codex"), 0o755))
+	marker := filepath.Join(t.TempDir(), "mcp-ran")
+	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
+	require.NoError(t, os.WriteFile(filepath.Join(base, ".codex", "config.toml"), []byte(cfg), 0o644))
+	trustProject(t, home, base)
+	r := runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", sub, "-c", `project_root_markers=["ROOT"]`,
+		"--policy", writeRules(t, pushRules), "go")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, filepath.Join(base, ".codex", "config.toml")+": x")
+	assert.NoFileExists(t, marker, "codex started the project's MCP server, unasked")
+}
+
+// A relative --cwd is the invoker's, resolved once (codex exec -C work
+// runs in ./work): codex starts in it, and the thread's cwd is the same
+// directory, not work/work. With a policy loaded, the MCP check reads the
+// project the thread runs in: here work/work is a trusted project with an
+// MCP server, which the old double resolution started unasked while the
+// check read ./work.
+func TestRunRelativeCwd(t *testing.T) {
+	t.Setenv("CODEX_BIN", e2e.CodexBin(t)) // t.Chdir: relative paths to codex would break
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	require.NoError(t, err)
+	inner := filepath.Join(base, "work", "work")
+	require.NoError(t, os.MkdirAll(filepath.Join(inner, ".codex"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(inner, ".git"), 0o755))
+	marker := filepath.Join(base, "mcp-ran")
+	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
+	require.NoError(t, os.WriteFile(filepath.Join(inner, ".codex", "config.toml"), []byte(cfg), 0o644))
+	t.Chdir(base)
+
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("pwd"), hosttest.Text("done")))
+	r := runCmd(t, "run", "--no-config", "--codex-home", home, "-C", "work", "--fallback", "accept",
+		"--approval-policy", "untrusted", "--render", "exec", "say where you are")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NotContains(t, r.stdout+r.stderr, inner, "the cwd was resolved twice")
+	assert.Contains(t, r.stdout, filepath.Join(base, "work")+"\n", "pwd prints ./work")
+
+	_, home = fakeCodexHome(t, hosttest.Turn(hosttest.Text("done")))
+	dropApprovalPolicy(t, home)
+	trustProject(t, home, inner)
+	r = runCmd(t, "run", "--no-config", "--codex-home", home, "-C", "work", "--policy", writeRules(t, pushRules), "go")
+	assert.Equal(t, exitOK, r.code, "./work declares no MCP server: %s", r.stderr)
+	assert.NoFileExists(t, marker, "codex started work/work's MCP server, unasked")
 }
 
 // threadIDFrom reads the thread id from run's "thread ID: continue it…"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,6 +283,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if st, err := os.Stat(c.cwd); err != nil || !st.IsDir() {
 			return usageErr("--cwd %s: not a directory", c.cwd)
 		}
+		// Absolute: codex starts in it and would resolve a relative thread
+		// cwd again from there (codex exec -C work runs in ./work).
+		abs, err := filepath.Abs(c.cwd)
+		if err != nil {
+			return usageErr("--cwd %s: %v", c.cwd, err)
+		}
+		c.cwd = abs
 	}
 	if c.codexHome != "" {
 		if st, err := os.Stat(c.codexHome); err != nil || !st.IsDir() {
@@ -564,12 +572,14 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 	}
 	var hooks []string
+	var project *codexProject
 	if c.guarded() {
 		if hooks, err = permissionHooks(ctx, client, threadID); err != nil {
 			return nil, connFailure(ctx, "list codex's hooks (a permission-request hook would answer approvals instead of the policy)", err)
 		}
+		project, _ = readCodexProject(ctx, client, c.effectiveCwd(th)) // nil: the checks read the files
 	}
-	if err := c.checkEffectiveApproval(cio, th, c.runningCodexHome(client), hooks); err != nil {
+	if err := c.checkEffectiveApproval(cio, th, c.runningCodexHome(client), project, hooks); err != nil {
 		return nil, err
 	}
 	only.thread.Store(&threadID)
