@@ -85,11 +85,54 @@ func (e *ConnError) Error() string {
 	if e.ExitCode >= 0 {
 		fmt.Fprintf(&b, " (exit code %d)", e.ExitCode)
 	}
-	if tail := lastNonEmpty(e.Stderr, 5); len(tail) > 0 {
+	if r := codexErrorLine(e.Stderr); r != "" {
+		b.WriteString("; app-server: ")
+		b.WriteString(r)
+	} else if tail := lastNonEmpty(e.Stderr, 5); len(tail) > 0 {
 		b.WriteString("; app-server stderr:\n  ")
 		b.WriteString(strings.Join(tail, "\n  "))
 	}
 	return b.String()
+}
+
+// Reason is why app-server stopped, in its own words: the last error codex
+// wrote to stderr ("Error: …", with the causes listed after it, not the
+// backtrace that RUST_BACKTRACE adds), or else its last non-empty stderr
+// line; "" if it wrote none.
+func (e *ConnError) Reason() string {
+	if r := codexErrorLine(e.Stderr); r != "" {
+		return r
+	}
+	if tail := lastNonEmpty(e.Stderr, 1); len(tail) > 0 {
+		return tail[0]
+	}
+	return ""
+}
+
+// codexErrorLine returns the last "Error: …" line of lines, the error a
+// Rust program's main returned, with the "Caused by:" entries that follow
+// it joined on, or "".
+func codexErrorLine(lines []string) string {
+	i := len(lines) - 1
+	for ; i >= 0 && !strings.HasPrefix(lines[i], "Error: "); i-- {
+	}
+	if i < 0 {
+		return ""
+	}
+	out := strings.TrimSpace(lines[i])
+	causes := false
+	for _, l := range lines[i+1:] {
+		switch t := strings.TrimSpace(l); {
+		case t == "":
+		case t == "Caused by:":
+			causes = true
+		case causes && l != t: // an indented cause, "    0: …"
+			out += "; caused by: " + t
+		default:
+			return out // the backtrace, or anything else
+		}
+	}
+	return out
 }
 
 func (e *ConnError) Unwrap() error { return e.Err }

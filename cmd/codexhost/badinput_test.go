@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/hosttest"
 )
 
 // Bad input to the commands of issue 7's second part: one line that says
@@ -110,4 +112,17 @@ func TestHelpMore(t *testing.T) {
 	for _, s := range []string{"plugin test", "plugin build", "plugin new", "--mode smoke|demo|full", "completion bash|zsh|fish"} {
 		assert.Contains(t, r.stdout, s)
 	}
+}
+
+// A -c override codex refuses at start kills app-server with codex's own
+// "Error: …" line. With RUST_BACKTRACE=1 in the environment (common in CI
+// images) a backtrace follows it; run names codex's error, not the
+// backtrace's last frame.
+func TestRunStartErrorNamesCodexsError(t *testing.T) {
+	t.Setenv("RUST_BACKTRACE", "1")
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("done")))
+	r := runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", t.TempDir(), "-c", `model_provider="nope"`, "hi")
+	assert.Equal(t, exitConn, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "Model provider `nope` not found", "codex's own error is shown")
+	assert.NotContains(t, r.stderr, "<unknown>", "not a backtrace frame")
 }

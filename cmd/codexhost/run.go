@@ -645,7 +645,7 @@ func connFailure(ctx context.Context, what string, err error) error {
 		return fail(exitConn, "codex rejected its configuration; fix config.toml in CODEX_HOME or the -c overrides: %s", innermost(err))
 	case errors.As(err, &ce):
 		msg := fmt.Sprintf("codex app-server exited (%s)", oneLine(ce.Err.Error()))
-		if tail := lastLine(ce.Stderr); tail != "" {
+		if tail := ce.Reason(); tail != "" {
 			msg += ": " + tail
 		}
 		return fail(exitConn, "%s: %s; check --codex, --codex-home and -c", what, msg)
@@ -689,15 +689,6 @@ func (f *threadFilter) ObserveEvent(ev *host.Event) {
 		return
 	}
 	f.inner.ObserveEvent(ev)
-}
-
-func lastLine(lines []string) string {
-	for i := len(lines) - 1; i >= 0; i-- {
-		if s := strings.TrimSpace(lines[i]); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // marshalIndent is json.MarshalIndent with the house indentation, for
