@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -65,6 +66,12 @@ type Options struct {
 	// Config holds `-c key=value` overrides passed to app-server, e.g.
 	// `model="o3"`. The value part is TOML.
 	Config []string
+	// Features are codex feature flags, passed to app-server as
+	// `--enable NAME` (true) or `--disable NAME` (false). Unlike a
+	// `-c features.NAME=…` override, which codex only warns about, an
+	// unknown name stops app-server at start: Start returns a *ConnError
+	// whose Reason names it.
+	Features map[string]bool
 	// ClientName and ClientVersion identify the client in initialize.
 	// Default: "codexhost" and [Version].
 	ClientName, ClientVersion string
@@ -305,6 +312,13 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 	args := []string{"app-server"}
 	for _, kv := range o.Config {
 		args = append(args, "-c", kv)
+	}
+	for _, name := range slices.Sorted(maps.Keys(o.Features)) {
+		flag := "--disable"
+		if o.Features[name] {
+			flag = "--enable"
+		}
+		args = append(args, flag, name)
 	}
 	p, err := startProcess(bin, args, o)
 	if err != nil {

@@ -69,10 +69,10 @@ func (c *runConfig) checkApprovalFlags() error {
 
 // codexConfigSetsApprovalPolicy reports whether the user chose an
 // approval policy in codex's own configuration: a -c override, or
-// approval_policy in CODEX_HOME/config.toml, at the top level or in the
-// profile it selects. That choice is respected (and checked after the
-// thread starts); only a policy nobody chose is replaced by the guarded
-// default.
+// approval_policy in CODEX_HOME/config.toml (codex 0.169.0 refuses the
+// legacy profile = NAME that selected a [profiles] table). That choice is
+// respected (and checked after the thread starts); only a policy nobody
+// chose is replaced by the guarded default.
 func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
 	for _, kv := range c.config {
 		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "approval_policy" {
@@ -84,18 +84,12 @@ func (c *runConfig) codexConfigSetsApprovalPolicy() bool {
 		return false
 	}
 	var cfg struct {
-		ApprovalPolicy any                       `toml:"approval_policy"`
-		Profile        string                    `toml:"profile"`
-		Profiles       map[string]map[string]any `toml:"profiles"`
+		ApprovalPolicy any `toml:"approval_policy"`
 	}
 	if _, err := toml.DecodeFile(filepath.Join(home, "config.toml"), &cfg); err != nil {
 		return false // codex reports a bad config itself
 	}
-	if cfg.ApprovalPolicy != nil {
-		return true
-	}
-	_, ok := cfg.Profiles[cfg.Profile]["approval_policy"]
-	return ok
+	return cfg.ApprovalPolicy != nil
 }
 
 // codexHomeDir is the CODEX_HOME codex will use: --codex-home,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,19 +39,35 @@ type execFlags struct {
 }
 
 func (e *execFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&e.images, "image", "i", nil, "attach the image `FILE` to the prompt (repeatable)")
+	// A comma-separated list, as codex exec's -i takes.
+	fs.StringSliceVarP(&e.images, "image", "i", nil, "attach the image `FILE` to the prompt (repeatable; or FILE,FILE as codex exec)")
 	fs.StringVarP(&e.lastMessage, "output-last-message", "o", "", "write the agent's last message to `FILE`")
 	fs.BoolVar(&e.ephemeral, "ephemeral", false, "do not persist the thread")
-	fs.StringArrayVar(&e.enable, "enable", nil, "enable the codex `FEATURE` (-c features.FEATURE=true; repeatable)")
-	fs.StringArrayVar(&e.disable, "disable", nil, "disable the codex `FEATURE` (-c features.FEATURE=false; repeatable)")
+	fs.StringArrayVar(&e.enable, "enable", nil, "enable the codex `FEATURE` (app-server --enable; codex refuses an unknown one; repeatable)")
+	fs.StringArrayVar(&e.disable, "disable", nil, "disable the codex `FEATURE` (app-server --disable; repeatable)")
 	fs.StringArrayVar(&e.addDirs, "add-dir", nil, "make `DIR` writable beside the workspace (repeatable)")
 	fs.StringVar(&e.color, "color", "auto", "colour on stdout: always, never or auto (a terminal without NO_COLOR)")
-	fs.StringVarP(&e.profile, "profile", "p", "", "the codex config profile `NAME` (-c profile=NAME)")
+	fs.StringVarP(&e.profile, "profile", "p", "", "refused: codex app-server takes no profile `NAME`; use -c overrides")
 	fs.BoolVar(&e.hideReasoning, "hide-reasoning", false, "--render exec: leave out the model's reasoning (codex's hide_agent_reasoning)")
 	fs.BoolVar(&e.noTurnSummary, "no-turn-summary", false, "--render exec: leave out the token counts that end each turn")
 	fs.BoolVar(&e.hideToolOutput, "hide-tool-output", false, "--render exec: leave out what commands print (the command and its exit status stay)")
 	fs.BoolVar(&e.hideSystemMessages, "hide-system-messages", false, "leave out codex's configuration warnings and deprecation notices (on stderr)")
 	fs.BoolVar(&e.skipGit, "skip-git-repo-check", false, "accepted for codex exec compatibility (codexhost never requires a git repository)")
+}
+
+// features are the --enable and --disable flags, for host.Options.Features.
+func (e *execFlags) features() map[string]bool {
+	if len(e.enable)+len(e.disable) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(e.enable)+len(e.disable))
+	for _, f := range e.enable {
+		m[f] = true
+	}
+	for _, f := range e.disable {
+		m[f] = false
+	}
+	return m
 }
 
 // check validates the flags and turns the config-shaped ones into codex
@@ -72,20 +89,20 @@ func (e *execFlags) check(config []string) ([]string, error) {
 		}
 	}
 	for _, f := range append(append([]string(nil), e.enable...), e.disable...) {
-		if f == "" || strings.ContainsAny(f, " .=\"'") {
+		if f == "" || strings.HasPrefix(f, "-") || strings.ContainsAny(f, " .=\"'") {
 			return nil, usageErr("--enable/--disable %q: want a feature name such as web_search_request", f)
 		}
+		if slices.Contains(e.enable, f) && slices.Contains(e.disable, f) {
+			return nil, usageErr("--enable %s and --disable %s: choose one", f, f)
+		}
+	}
+	if e.profile != "" {
+		// codex 0.169.0 refuses both --profile for app-server and the
+		// legacy -c profile=NAME; codex exec's -p layers
+		// CODEX_HOME/NAME.config.toml, which app-server cannot.
+		return nil, usageErr("-p/--profile %s: codex app-server takes no config profile (codex refuses --profile for app-server, and the legacy -c profile=NAME); pass the settings of CODEX_HOME/%s.config.toml with -c key=value, or put them in config.toml", e.profile, e.profile)
 	}
 	out := append([]string(nil), config...)
-	if e.profile != "" {
-		out = append(out, "profile="+strconv.Quote(e.profile))
-	}
-	for _, f := range e.enable {
-		out = append(out, "features."+f+"=true")
-	}
-	for _, f := range e.disable {
-		out = append(out, "features."+f+"=false")
-	}
 	if len(e.addDirs) > 0 {
 		quoted := make([]string, 0, len(e.addDirs))
 		for _, d := range e.addDirs {

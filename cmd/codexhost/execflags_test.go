@@ -146,13 +146,24 @@ func TestRunPromptFromStdinAndImages(t *testing.T) {
 	}
 
 	model, home := fakeCodexHome(t, hosttest.Text("ok"))
-	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "-i", img, "--enable", "shell_snapshot", "--ephemeral", "look")
+	img2 := filepath.Join(t.TempDir(), "pixel2.png")
+	require.NoError(t, os.WriteFile(img2, pngPixel, 0o644))
+	// -i FILE,FILE is a list, as in codex exec.
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "-i", img+","+img2, "--enable", "shell_snapshot", "--ephemeral", "look")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	reqs := model.Requests()
 	require.NotEmpty(t, reqs)
 	// The fake model's catalog entry takes no images, so codex sends the
 	// image's tag with its path instead of its pixels.
 	assert.True(t, strings.Contains(string(reqs[0].Body), `<image name=[Image #1] path=\"`+img+`\">`), "the image reached codex")
+	assert.True(t, strings.Contains(string(reqs[0].Body), `<image name=[Image #2] path=\"`+img2+`\">`), "the second image reached codex")
+
+	// A feature codex does not know stops app-server at start, as in
+	// codex exec (a -c features.NAME override only made codex warn).
+	_, home = fakeCodexHome(t, hosttest.Text("ok"))
+	r = runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--enable", "no_such_feature", "look")
+	assert.Equal(t, exitConn, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "Unknown feature flag: no_such_feature")
 }
 
 func TestExecFlagsBadInput(t *testing.T) {
@@ -165,6 +176,8 @@ func TestExecFlagsBadInput(t *testing.T) {
 		{[]string{"run", "-i", "/no/such.png", "hi"}, "--image /no/such.png: not a readable file"},
 		{[]string{"run", "--add-dir", "/no/such/dir", "hi"}, "--add-dir /no/such/dir: not a directory"},
 		{[]string{"run", "--enable", "a.b", "hi"}, `--enable/--disable "a.b": want a feature name`},
+		{[]string{"run", "--enable", "x", "--disable", "x", "hi"}, "--enable x and --disable x: choose one"},
+		{[]string{"run", "-p", "work", "hi"}, "-p/--profile work: codex app-server takes no config profile"},
 		{[]string{"run"}, "no prompt"},
 	} {
 		r := runCmd(t, tc.args...)

@@ -448,7 +448,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return &host.Prepared{Handler: handler, Observers: []host.EventObserver{only}}, nil
 	}
 	client, err := host.Start(ctx, &host.Options{
-		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config,
+		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config, Features: c.exec.features(),
 		Observers: observers, Transcript: rec.writer(), Prepare: load,
 	})
 	if pr != nil {
