@@ -276,3 +276,20 @@ plugins = false
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "codexhost: the model provider cannot be reached"), "the error is the last line")
 }
+
+// --json promises codex exec --json's JSON lines on stdout. A render
+// plugin would write its text among them (it used to replace them,
+// silently): run refuses the two together, before codex starts, and says
+// which plugin.
+func TestRunJSONRefusesARenderPlugin(t *testing.T) {
+	t.Parallel()
+	renderer := guestFile(t, "../../examples/renderer")
+	m, home := fakeCodexHome(t, hosttest.Text("hello there"))
+	r := runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", t.TempDir(), "--fallback", "accept",
+		"--plugin", renderer, "--json", "say hi")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--json prints JSON lines on stdout, and the plugin")
+	assert.Contains(t, r.stderr, "drop --json or the plugin")
+	assert.Empty(t, r.stdout)
+	assert.Empty(t, m.Requests(), "no turn ran")
+}

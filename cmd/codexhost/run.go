@@ -417,6 +417,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if stream != nil && pr.m != nil {
 			pr.m.SetDecisionLog(stream.Stats)
 		}
+		if err := c.checkJSONStdout(pr.gen); err != nil {
+			loadErr = err
+			return nil, err
+		}
 		renders = pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 		chainOpts := pr.chainOptions(cio, dec.record)
 		if human != nil {
@@ -708,7 +712,7 @@ func marshalIndent(v any) ([]byte, error) {
 // render setting was left at its default (the plugin replaces the
 // built-in renderer).
 func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
-	explicit := c.ops.fs.Changed("render") || (c.ops.file != nil && c.ops.file.Defined("render"))
+	explicit := c.json || c.ops.fs.Changed("render") || (c.ops.file != nil && c.ops.file.Defined("render"))
 	if !explicit {
 		for _, m := range gen.members {
 			if m.Plugin.Manifest().Implements(abi.HookEventRender) {
@@ -727,6 +731,21 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 		return &chain.Member{Plugin: chain.RendererPlugin("json", render.JSONL{})}
 	case renderCodexJSON:
 		return &chain.Member{Plugin: chain.RendererPlugin("codex-json", &render.ExecJSON{})}
+	}
+	return nil
+}
+
+// checkJSONStdout refuses --json with a render plugin: --json promises
+// JSON lines on stdout, as codex exec --json does, and the plugin's text
+// would come between them.
+func (c *runConfig) checkJSONStdout(gen *generation) error {
+	if !c.json {
+		return nil
+	}
+	for _, m := range gen.members {
+		if man := m.Plugin.Manifest(); man.Implements(abi.HookEventRender) {
+			return usageErr("--json prints JSON lines on stdout, and the plugin %q renders events there too (the event-render hook): drop --json or the plugin", termsafe.Line(man.Name))
+		}
 	}
 	return nil
 }
