@@ -83,6 +83,17 @@ func (e *execFlags) check(config []string) ([]string, error) {
 			return nil, usageErr("--image %s: not a readable file", img)
 		}
 	}
+	if e.lastMessage != "" {
+		// Checked before the turn, as codex exec does: the answer must not
+		// be lost at the end for want of a directory.
+		if st, err := os.Stat(e.lastMessage); err == nil && st.IsDir() {
+			return nil, usageErr("--output-last-message %s: a directory, not a file", e.lastMessage)
+		}
+		dir := filepath.Dir(e.lastMessage)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, usageErr("--output-last-message %s: the directory %s does not exist", e.lastMessage, dir)
+		}
+	}
 	for _, d := range e.addDirs {
 		if st, err := os.Stat(d); err != nil || !st.IsDir() {
 			return nil, usageErr("--add-dir %s: not a directory", d)
@@ -149,7 +160,7 @@ func (e *execFlags) writeLastMessage(text string) error {
 		return nil
 	}
 	if err := os.WriteFile(e.lastMessage, []byte(text), 0o644); err != nil {
-		return fail(exitTurnFailed, "--output-last-message %s: %v", e.lastMessage, err)
+		return fail(exitTurnFailed, "--output-last-message %s: %v", e.lastMessage, unwrapPathError(err))
 	}
 	return nil
 }

@@ -293,3 +293,25 @@ func TestRunJSONRefusesARenderPlugin(t *testing.T) {
 	assert.Empty(t, r.stdout)
 	assert.Empty(t, m.Requests(), "no turn ran")
 }
+
+// -o FILE in a directory that does not exist is refused before the turn,
+// as codex exec does; a write that fails at the end (here /dev/full) still
+// prints the answer first: nothing is lost.
+func TestRunLastMessageFileFails(t *testing.T) {
+	t.Parallel()
+	m, home := fakeCodexHome(t, hosttest.Text("the precious answer"))
+	out := filepath.Join(t.TempDir(), "missing", "last.txt")
+	r := runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", t.TempDir(), "--render", "none", "-o", out, "say hi")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--output-last-message "+out+": the directory "+filepath.Dir(out)+" does not exist")
+	assert.Empty(t, m.Requests(), "refused before the turn")
+
+	r = runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", t.TempDir(), "--render", "none", "-o", t.TempDir(), "say hi")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "a directory, not a file")
+
+	r = runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", t.TempDir(), "--render", "none", "-o", "/dev/full", "say hi")
+	assert.Equal(t, exitTurnFailed, r.code, r.stderr)
+	assert.Equal(t, "the precious answer\n", r.stdout)
+	assert.Contains(t, r.stderr, "--output-last-message /dev/full: no space left on device")
+}

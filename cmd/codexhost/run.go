@@ -527,11 +527,11 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !renders && res.Text != "" {
+		fmt.Fprintln(cio.stdout, termsafe.Text(res.Text)) // the agent's text, before -o can fail
+	}
 	if err := c.exec.writeLastMessage(res.Text); err != nil {
 		return err
-	}
-	if !renders && res.Text != "" {
-		fmt.Fprintln(cio.stdout, termsafe.Text(res.Text)) // the agent's text
 	}
 	if n := dec.count(); n > 0 {
 		return fail(exitDeclined, "the policy declined %d request(s) during the turn", n)
