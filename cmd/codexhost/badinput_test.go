@@ -52,6 +52,8 @@ func TestBadInputMore(t *testing.T) {
 		{"judge rubric empty", []string{"run", "--judge", "--judge-rubric", file("empty-rubric.md", " \n"), "hi"}, exitUsage, []string{"the file is empty"}},
 		{"judge timeout not positive", []string{"run", "--judge", "--judge-timeout", "-1s", "hi"}, exitUsage, []string{"--judge-timeout -1s: want a positive duration"}},
 		{"judge max request bytes zero", []string{"run", "--judge", "--judge-max-request-bytes", "0", "hi"}, exitUsage, []string{"--judge-max-request-bytes 0"}},
+		{"judge max request bytes negative", []string{"run", "--judge", "--judge-max-request-bytes", "-5", "hi"}, exitUsage, []string{"--judge-max-request-bytes -5: want a positive bound, or -1 for none"}},
+		{"max reconnects negative", []string{"run", "--max-reconnects", "-1", "hi"}, exitUsage, []string{"--max-reconnects -1 is negative"}},
 
 		{"test no path", []string{"plugin", "test", "--cases", cases}, exitUsage, []string{"want exactly one PATH"}},
 		{"test nothing to test", []string{"plugin", "test", "p.wasm"}, exitUsage, []string{"nothing to test: give --cases FILE, --transcript FILE, or both"}},

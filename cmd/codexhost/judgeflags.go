@@ -50,8 +50,8 @@ func (j *judgeFlags) options(set func(name string) bool, judgeOn bool, model str
 	if j.summary != "" && !slices.Contains(host.ReasoningSummaries, j.summary) {
 		return nil, usageErr("--judge-summary %q: want one of %s%s", j.summary, strings.Join(host.ReasoningSummaries, ", "), suggest(j.summary, host.ReasoningSummaries))
 	}
-	if set("judge-max-request-bytes") && j.maxRequestBytes == 0 {
-		return nil, usageErr("--judge-max-request-bytes 0: want a positive bound, or -1 for none")
+	if set("judge-max-request-bytes") && (j.maxRequestBytes == 0 || j.maxRequestBytes < -1) {
+		return nil, usageErr("--judge-max-request-bytes %d: want a positive bound, or -1 for none", j.maxRequestBytes)
 	}
 	if j.rubric != "" {
 		b, err := os.ReadFile(j.rubric)

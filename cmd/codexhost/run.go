@@ -267,6 +267,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if len(c.sha256s) > len(c.plugins) {
 		return usageErr("%d --sha256 values for %d --plugin files; each --sha256 pairs with the --plugin in the same position", len(c.sha256s), len(c.plugins))
 	}
+	if c.maxReconnects < 0 {
+		return usageErr("--max-reconnects %d is negative (0: let codex retry without end)", c.maxReconnects)
+	}
 	if c.timeout < 0 {
 		return usageErr("--timeout %s is negative", c.timeout)
 	}
