@@ -128,3 +128,27 @@ func TestRunStartErrorNamesCodexsError(t *testing.T) {
 	assert.Contains(t, r.stderr, "Model provider `nope` not found", "codex's own error is shown")
 	assert.NotContains(t, r.stderr, "<unknown>", "not a backtrace frame")
 }
+
+// docs/configuration.md: every problem of the file names the file, the
+// line and the key. The [codex] and [metrics] values run checks were
+// reported as flags nobody passed ("--approval-policy "bogus": …").
+func TestRunConfigFileValuesNameTheKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ body, key, want string }{
+		{"[codex]\napproval_policy = \"bogus\"\n", "codex.approval_policy", `"bogus": want untrusted, on-request, never`},
+		{"[codex]\nsandbox = \"bogus\"\n", "codex.sandbox", `"bogus": want read-only, workspace-write, danger-full-access`},
+		{"[codex]\ncwd = \"no-such-dir\"\n", "codex.cwd", "no-such-dir: not a directory"},
+		{"[codex]\nhome = \"no-such-dir\"\n", "codex.home", "no-such-dir: not a directory"},
+		{"[metrics]\naddr = \"bogus\"\n", "metrics.addr", `"bogus": want HOST:PORT`},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			t.Parallel()
+			f := filepath.Join(t.TempDir(), "codexhost.toml")
+			require.NoError(t, os.WriteFile(f, []byte(tc.body), 0o644))
+			r := runCmd(t, "run", "--config-file", f, "--codex", "/nonexistent/codex", "hi")
+			assert.Equal(t, exitUsage, r.code)
+			assert.Contains(t, r.stderr, f+":2: "+tc.key+": ")
+			assert.Contains(t, r.stderr, tc.want)
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
 
@@ -179,7 +181,21 @@ func Load(path string) (*File, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return Parse(data, path)
+	f, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	// The directories are the file's to name: checked here, where the
+	// file's place makes its relative paths real (Parse takes any path).
+	for _, d := range []struct {
+		key  toml.Key
+		path string
+	}{{toml.Key{"codex", "cwd"}, f.Codex.Cwd}, {toml.Key{"codex", "home"}, f.Codex.Home}} {
+		if st, err := os.Stat(d.path); d.path != "" && (err != nil || !st.IsDir()) {
+			return nil, keyError(path, data, d.key, "%s: not a directory", d.path)
+		}
+	}
+	return f, nil
 }
 
 // DefaultPath is the configuration file used when none is named:
@@ -222,6 +238,16 @@ func Parse(data []byte, path string) (*File, error) {
 	}
 	f.resolve()
 	return &f, nil
+}
+
+// keyError is an error about key: file:line: key: message, or file: key:
+// message when the line cannot be found.
+func keyError(name string, data []byte, key toml.Key, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if line, _ := keyLine(data, key); line > 0 {
+		return fmt.Errorf("%s:%d: %s: %s", name, line, key.String(), msg)
+	}
+	return fmt.Errorf("%s: %s: %s", name, key.String(), msg)
 }
 
 // Defined reports whether key (dotted, e.g. "chain.mode") is set in the
@@ -364,11 +390,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // it can be found, its line.
 func (f *File) validate(name string, data []byte) error {
 	at := func(key toml.Key, format string, args ...any) error {
-		msg := fmt.Sprintf(format, args...)
-		if line, _ := keyLine(data, key); line > 0 {
-			return fmt.Errorf("%s:%d: %s: %s", name, line, key.String(), msg)
-		}
-		return fmt.Errorf("%s: %s: %s", name, key.String(), msg)
+		return keyError(name, data, key, format, args...)
 	}
 	if err := oneOf(f.Chain.Mode, "deny-wins", "first-answer"); err != nil {
 		return at(toml.Key{"chain", "mode"}, "%v", err)
@@ -384,6 +406,17 @@ func (f *File) validate(name string, data []byte) error {
 	}
 	if err := audit.CheckMask(f.AuditMask); err != nil {
 		return at(toml.Key{"audit_mask"}, "%v", err)
+	}
+	if err := oneOf(f.Codex.ApprovalPolicy, host.ApprovalPolicies...); err != nil {
+		return at(toml.Key{"codex", "approval_policy"}, "%v", err)
+	}
+	if err := oneOf(f.Codex.Sandbox, host.SandboxModes...); err != nil {
+		return at(toml.Key{"codex", "sandbox"}, "%v", err)
+	}
+	if a := f.Metrics.Addr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return at(toml.Key{"metrics", "addr"}, "%q: want HOST:PORT, e.g. 127.0.0.1:9464", a)
+		}
 	}
 	for _, kv := range f.Codex.Config {
 		if !strings.Contains(kv, "=") {
