@@ -26,6 +26,8 @@ package termsafe
 import (
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -56,8 +58,7 @@ func escape(s string, oneLine bool) string {
 		case (r == '\n' || r == '\t') && !oneLine:
 			b.WriteRune(r)
 		case unsafeRune(r):
-			q := strconv.QuoteRune(r) // e.g. '\x1b', '\u202e'
-			b.WriteString(q[1 : len(q)-1])
+			quoteRune(&b, r) // e.g. \x1b, \u202e
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -89,22 +90,52 @@ func clean(s string, oneLine bool) bool {
 }
 
 // unsafeRune reports whether r must never reach a terminal as itself:
-// C0 (other than what the caller keeps), DEL, C1, and format characters
-// that hide or reorder text.
+// C0 (other than what the caller keeps), DEL, C1, and the characters that
+// hide or reorder text: every Unicode format character (zero-width
+// spaces and joiners, bidi marks, embeddings, overrides and isolates,
+// invisible operators, the word joiner, the soft hyphen, the tag
+// characters U+E0000–U+E007F that can carry a whole hidden ASCII string),
+// the line and paragraph separators, the combining grapheme joiner, and
+// the Hangul fillers, letters that print as nothing.
 func unsafeRune(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f:
 		return true
 	case r >= 0x80 && r <= 0x9f:
 		return true
-	case r >= 0x200b && r <= 0x200f, // zero-width space/joiners, LRM, RLM
-		r >= 0x202a && r <= 0x202e, // bidi embeddings and overrides
-		r >= 0x2066 && r <= 0x2069, // bidi isolates
-		r == 0x2028, r == 0x2029,   // line and paragraph separators
-		r == 0x061c, r == 0xfeff: // Arabic letter mark, BOM / zero-width no-break space
+	case r < 0xad: // the rest of Latin-1 prints
+		return false
+	case unicode.Is(unicode.Cf, r),
+		r == 0x2028, r == 0x2029, // line and paragraph separators
+		r == 0x034f,                                        // combining grapheme joiner
+		r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0: // Hangul fillers
 		return true
 	}
 	return false
+}
+
+// quoteRune writes r, which unsafeRune reports, as Go writes it in a
+// string literal (\x1b, \u202e, \U000e0041); a character Go would print
+// as itself (a Hangul filler) is written as \u too.
+func quoteRune(b *strings.Builder, r rune) {
+	q := strconv.QuoteRune(r)
+	q = q[1 : len(q)-1]
+	if q != string(r) {
+		b.WriteString(q)
+		return
+	}
+	const digits = "0123456789abcdef"
+	if r > 0xffff {
+		b.WriteString(`\U`)
+		for sh := 28; sh >= 0; sh -= 4 {
+			b.WriteByte(digits[r>>sh&0xf])
+		}
+		return
+	}
+	b.WriteString(`\u`)
+	for sh := 12; sh >= 0; sh -= 4 {
+		b.WriteByte(digits[r>>sh&0xf])
+	}
 }
 
 // AppendJSON appends the JSON text b (as encoding/json writes it: C0
@@ -129,6 +160,11 @@ func AppendJSON(buf, b []byte) []byte {
 		}
 		r, n := utf8.DecodeRune(b[i:])
 		if r != utf8.RuneError && unsafeRune(r) {
+			if r > 0xffff { // a tag character: JSON escapes it as a surrogate pair
+				r1, r2 := utf16.EncodeRune(r)
+				buf = append(buf, '\\', 'u', digits[r1>>12&0xf], digits[r1>>8&0xf], digits[r1>>4&0xf], digits[r1&0xf])
+				r = r2
+			}
 			buf = append(buf, '\\', 'u', digits[r>>12&0xf], digits[r>>8&0xf], digits[r>>4&0xf], digits[r&0xf])
 		} else {
 			buf = append(buf, b[i:i+n]...)

@@ -158,3 +158,43 @@ func TestAppendJSON(t *testing.T) {
 	assert.Equal(t, "{\n\t\"a\": 1\r\n}", string(AppendJSON(nil, []byte("{\n\t\"a\": 1\r\n}"))), "JSON's whitespace kept")
 	assert.Equal(t, `"\u001b\u007f"`, string(AppendJSON(nil, []byte("\"\x1b\x7f\""))), "raw C0 and DEL escaped too")
 }
+
+// Every format character that hides text is escaped, not only the
+// zero-width spaces: the word joiner and invisible operators, the
+// Mongolian vowel separator, the deprecated format controls, the soft
+// hyphen, the tag characters (which carry a whole hidden ASCII string,
+// "ASCII smuggling"), and letters that print as nothing (Hangul fillers).
+// AppendJSON writes the same characters as \u escapes, a surrogate pair
+// above U+FFFF, and the JSON value is unchanged.
+func TestInvisibleCharactersAreEscaped(t *testing.T) {
+	for _, r := range []rune{0x00ad, 0x034f, 0x115f, 0x180e, 0x2060, 0x2061, 0x2064, 0x206a, 0x206f, 0x3164, 0xfff9, 0xffa0,
+		0xe0001, 0xe0041, 0xe007f} {
+		s := "rm notes" + string(r) + ".txt"
+		for _, got := range []string{Line(s), Text(s), Render(s)} {
+			if strings.ContainsRune(got, r) {
+				t.Errorf("U+%04X is printed raw: %q", r, got)
+			}
+		}
+		if got := Line(s); !strings.HasPrefix(got, "rm notes\\") || !strings.HasSuffix(got, ".txt") {
+			t.Errorf("Line(%q) = %q: want the character escaped in place", s, got)
+		}
+		js, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := AppendJSON(nil, js)
+		if strings.ContainsRune(string(out), r) {
+			t.Errorf("AppendJSON: U+%04X is written raw: %s", r, out)
+		}
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil || back != s {
+			t.Errorf("AppendJSON(%s) = %s: decodes to %q, %v; want the same value", js, out, back, err)
+		}
+	}
+	// Letters, marks and symbols that print stay as they are.
+	for _, s := range []string{"café", "naïve", "日本語", "한글", "✅ done", "⚠️ careful", "𝕏"} {
+		if got := Line(s); got != s {
+			t.Errorf("Line(%q) = %q: want it unchanged", s, got)
+		}
+	}
+}
