@@ -725,8 +725,10 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		defer func() { v.posix = outer }()
 		return f != nil && v.file(f, wv.s, inner, depth+1)
 	}
-	// Transparent wrappers, builtins and programs the engine will not vouch for.
-	for i := 0; ; {
+	// Transparent wrappers, builtins and programs the engine will not vouch
+	// for. builtins: the shell may run argv[i] as a builtin (the first
+	// word, or the one after the builtin command).
+	for i, builtins := 0, true; ; {
 		name := argv[i]
 		base := path.Base(name)
 		switch {
@@ -749,13 +751,14 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		case runsAnother(base):
 			return v.fail(m, wordOff(i), "%s runs another program", name)
 		}
-		next, reason := unwrapWrapper(name, argv, i)
+		next, reason := unwrapWrapper(name, argv, i, builtins)
 		if reason != "" {
 			return v.fail(m, wordOff(min(next, len(argv)-1)), "%s", reason)
 		}
 		if next == i {
 			break
 		}
+		builtins = builtins && name == "command"
 		i = next
 		cmd.Inner = i
 	}
@@ -893,13 +896,17 @@ func shellScriptIndex(argv []string, lang syntax.LangVariant) (int, string) {
 // unwrapWrapper returns the index of the program that the transparent
 // wrapper argv[i] runs, i itself if argv[i] is no such wrapper, or a
 // reason (and the index of the word it is about) when it is one whose
-// arguments the engine does not fully understand.
-func unwrapWrapper(name string, argv []string, i int) (int, string) {
+// arguments the engine does not fully understand. builtins says whether
+// the shell may run argv[i] as a builtin: only the command's first word,
+// or the word after the builtin command, is looked up among the
+// builtins; after exec or a program (env, timeout, nice, stdbuf), a
+// command or exec is a program of that name on PATH, not a wrapper.
+func unwrapWrapper(name string, argv []string, i int, builtins bool) (int, string) {
 	if strings.Contains(name, "/") && !inSystemDir(name) {
 		return i, ""
 	}
 	base := path.Base(name)
-	builtin := !strings.Contains(name, "/")
+	builtin := builtins && !strings.Contains(name, "/")
 	j := i + 1
 	opt := func() string {
 		if j < len(argv) {

@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -41,6 +44,7 @@ decision = "accept"
 [rule.match]
 program = "cat"
 `)
+	echoOnly := mustParse(t, "[[rule]]\nname = \"echo\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"echo\"\n")
 	perm := diffPolicy(t, "rules-permissive.toml")
 	ex := diffPolicy(t, "example.toml")
 	git := mustParse(t, "[[rule]]\nname = \"git\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"git\"\n")
@@ -328,6 +332,27 @@ program = "cat"
 		{anyLine, "-- x; ls", nil},
 		{anyLine, "+x; ls", nil},
 		{anyLine, "bash -c '-x; ls'", nil},
+		// Review 10. N. command and exec are builtins only where the shell
+		// looks for a builtin: the first word, or after the builtin
+		// command. Behind exec (which runs programs only) or a program
+		// (env, timeout, nice, stdbuf) they are programs of that name on
+		// PATH (/usr/bin/command on Fedora and macOS), which run echo a
+		// only if they choose to.
+		{echoOnly, "env command echo a", nil},
+		{echoOnly, "timeout 5 command echo a", nil},
+		{echoOnly, "nice command echo a", nil},
+		{echoOnly, "stdbuf -oL command echo a", nil},
+		{echoOnly, "/usr/bin/env command -p echo a", nil},
+		{echoOnly, "env exec echo a", nil},
+		{echoOnly, "exec command echo a", nil},
+		{echoOnly, "exec exec echo a", nil},
+		{echoOnly, "sh -c 'exec command echo a'", nil},
+		{anyLine, "env command echo a", [][]string{{"env", "command", "echo", "a"}}}, // the program command
+		{echoOnly, "command echo a", [][]string{{"command", "echo", "a"}}},
+		{echoOnly, "command -p echo a", [][]string{{"command", "-p", "echo", "a"}}},
+		{echoOnly, "command command echo a", [][]string{{"command", "command", "echo", "a"}}},
+		{echoOnly, "command exec echo a", [][]string{{"command", "exec", "echo", "a"}}},
+		{echoOnly, "exec echo a", [][]string{{"exec", "echo", "a"}}},
 	} {
 		v := c.p.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: c.line, Cwd: "/work/proj"})
 		if v.Decision != abi.Accept && v.Decision != abi.AcceptForSession {
@@ -347,4 +372,45 @@ func mustParse(t testing.TB, src string) *Policy {
 	p, err := Parse("review.toml", []byte(src))
 	require.NoError(t, err)
 	return p
+}
+
+// The lines of review 10's N that the echo rule accepts, run by real
+// bash with a program named command and one named exec first on PATH (as
+// /usr/bin/command on Fedora and macOS): bash runs its builtins there,
+// never those programs, and prints what echo was vouched to print; the
+// lines it declines would have run them.
+func TestCommandAndExecAsPrograms(t *testing.T) {
+	echoOnly := mustParse(t, "[[rule]]\nname = \"echo\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"echo\"\n")
+	for _, tc := range []struct {
+		line   string
+		accept bool
+	}{
+		{"command echo a", true}, {"command -p echo a", true}, {"command command echo a", true},
+		{"command exec echo a", true}, {"exec echo a", true},
+		{"env command echo a", false}, {"exec command echo a", false}, {"exec exec echo a", false},
+		{"timeout 5 command echo a", false}, {"env exec echo a", false},
+	} {
+		v := echoOnly.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: tc.line, Cwd: "/work/proj"})
+		accepted := v.Decision == abi.Accept || v.Decision == abi.AcceptForSession
+		require.Equal(t, tc.accept, accepted, "%q: %s (%s)", tc.line, v.Decision, reasonOf(v))
+		dir := t.TempDir()
+		bin := filepath.Join(dir, "bin")
+		require.NoError(t, os.Mkdir(bin, 0o755))
+		for _, name := range []string{"command", "exec"} {
+			script := "#!/bin/sh\necho \"$0 $*\" > " + filepath.Join(dir, "ran") + "\n"
+			require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755))
+		}
+		cmd := exec.Command("bash", "--noprofile", "--norc", "-c", tc.line)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "LANG=C"}
+		out, _ := cmd.Output()
+		_, err := os.Stat(filepath.Join(dir, "ran"))
+		ranProgram := err == nil
+		if tc.accept {
+			require.False(t, ranProgram, "%q: accepted, and bash ran a PATH program instead of echo", tc.line)
+			require.Equal(t, "a\n", string(out), "%q", tc.line)
+		} else {
+			require.True(t, ranProgram, "%q: declined; bash runs the PATH program (the reason it must be)", tc.line)
+		}
+	}
 }

@@ -325,8 +325,9 @@ func (l *loose) call(c candidate, depth int) {
 			l.find(c, i, depth)
 			return
 		}
-		// By base name: ./env and /x/../usr/bin/env may be env too.
-		next, reason := unwrapWrapper(prog, c.argv, i)
+		// By base name: ./env and /x/../usr/bin/env may be env too; and
+		// command and exec as builtins anywhere (more candidates).
+		next, reason := unwrapWrapper(prog, c.argv, i, true)
 		other := runsAnother(prog)
 		if next == i && !other && reason == "" {
 			break
