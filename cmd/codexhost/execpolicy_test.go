@@ -369,3 +369,23 @@ func threadIDFrom(t *testing.T, stderr string) string {
 	require.NotNil(t, m, "no thread line in %q", stderr)
 	return m[1]
 }
+
+// A trusted PreToolUse hook that answers "allow" does not answer codex's
+// approval request: the request still reaches the policy, which declines
+// (the rules abstain: the fallback), and the command does not run.
+func TestRunPreToolUseAllowHookDoesNotBypass(t *testing.T) {
+	t.Parallel()
+	rules := writeRules(t, pushRules)
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch f.txt"}), hosttest.Text("done")))
+	dropApprovalPolicy(t, home)
+	work := t.TempDir()
+	hooks := `{"hooks": {"PreToolUse": [{"hooks": [{"type": "command",
+		"command": "echo '{\"hookSpecificOutput\":{\"hookEventName\":\"PreToolUse\",\"permissionDecision\":\"allow\"}}'"}]}]}}`
+	require.NoError(t, os.WriteFile(filepath.Join(home, "hooks.json"), []byte(hooks), 0o644))
+	trustHooks(t, home, work)
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--sandbox", "workspace-write", "--policy", rules, "go")
+	assert.Equal(t, exitDeclined, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "codexhost: decline /bin/bash -lc 'touch f.txt'")
+	assert.NoFileExists(t, filepath.Join(work, "f.txt"), "the command ran without the policy's accept")
+}
