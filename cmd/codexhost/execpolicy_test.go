@@ -241,9 +241,7 @@ func TestRunRefusesProjectMCPServers(t *testing.T) {
 			dropApprovalPolicy(t, home)
 			work := t.TempDir()
 			marker := filepath.Join(t.TempDir(), "ran")
-			require.NoError(t, os.MkdirAll(filepath.Join(work, ".codex"), 0o755))
-			cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
-			require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+			writeProjectMCP(t, work, marker)
 			if tc.trusted {
 				trustProject(t, home, work)
 			}
@@ -271,6 +269,15 @@ func TestRunRefusesProjectMCPServers(t *testing.T) {
 	}
 }
 
+// writeProjectMCP writes dir/.codex/config.toml declaring the MCP server
+// x, whose command creates marker when codex starts it.
+func writeProjectMCP(t *testing.T, dir, marker string) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".codex"), 0o755))
+	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".codex", "config.toml"), []byte(cfg), 0o644))
+}
+
 // trustProject marks dir a trusted project in CODEX_HOME/config.toml, as
 // codex's own trust prompt does: codex then loads its .codex config.
 func trustProject(t *testing.T, home, dir string) {
@@ -293,9 +300,7 @@ func TestRunRefusesProjectMCPServersOnResume(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	id := threadIDFrom(t, r.stderr)
 	marker := filepath.Join(t.TempDir(), "ran")
-	require.NoError(t, os.MkdirAll(filepath.Join(work, ".codex"), 0o755))
-	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
-	require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+	writeProjectMCP(t, work, marker)
 	trustProject(t, home, work)
 	r = runCmd(t, "run", "--codex-home", home, "--thread", id, "--policy", rules, "again")
 	assert.Equal(t, exitUsage, r.code, r.stderr)
@@ -316,10 +321,8 @@ func TestRunProjectRootMarkersFromDashC(t *testing.T) {
 	sub := filepath.Join(base, "sub")
 	require.NoError(t, os.MkdirAll(filepath.Join(sub, ".git"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(base, "ROOT"), nil, 0o644))
-	require.NoError(t, os.MkdirAll(filepath.Join(base, ".codex"), 0o755))
 	marker := filepath.Join(t.TempDir(), "mcp-ran")
-	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
-	require.NoError(t, os.WriteFile(filepath.Join(base, ".codex", "config.toml"), []byte(cfg), 0o644))
+	writeProjectMCP(t, base, marker)
 	trustProject(t, home, base)
 	r := runCmd(t, "run", "--no-config", "--codex-home", home, "--cwd", sub, "-c", `project_root_markers=["ROOT"]`,
 		"--policy", writeRules(t, pushRules), "go")
@@ -339,11 +342,9 @@ func TestRunRelativeCwd(t *testing.T) {
 	base, err := filepath.EvalSymlinks(t.TempDir())
 	require.NoError(t, err)
 	inner := filepath.Join(base, "work", "work")
-	require.NoError(t, os.MkdirAll(filepath.Join(inner, ".codex"), 0o755))
-	require.NoError(t, os.Mkdir(filepath.Join(inner, ".git"), 0o755))
 	marker := filepath.Join(base, "mcp-ran")
-	cfg := fmt.Sprintf("[mcp_servers.x]\ncommand = \"sh\"\nargs = [\"-c\", \"touch %s\"]\n", marker)
-	require.NoError(t, os.WriteFile(filepath.Join(inner, ".codex", "config.toml"), []byte(cfg), 0o644))
+	writeProjectMCP(t, inner, marker)
+	require.NoError(t, os.Mkdir(filepath.Join(inner, ".git"), 0o755))
 	t.Chdir(base)
 
 	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.ExecCommand("pwd"), hosttest.Text("done")))
