@@ -98,7 +98,10 @@ func (d *distFlags) config(cio *cmdIO, require bool) (distConfig, error) {
 	}
 	if path == "" {
 		if p := defaultPolicyPath(); p != "" {
-			if _, err := os.Stat(p); err == nil {
+			// Only a policy that does not exist is no policy: one that
+			// cannot be read (a directory this user may not search) fails
+			// closed, when it is loaded below.
+			if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 				path, from = p, "the default trust policy"
 			}
 		}
@@ -468,11 +471,8 @@ func cmdVerify(ctx context.Context, cio *cmdIO, args []string) error {
 		if err != nil {
 			return (&loader{trust: c}).loadErr(target, "", &load.Error{Source: target, Err: err})
 		}
-		b, err := os.ReadFile(target)
-		if err != nil {
-			return usageErr("plugin verify: %v", err)
-		}
-		fmt.Fprintf(cio.stdout, "verified %s (%s): %s\n", target, dist.Digest(b), signerText(v, c.policy))
+		// The digest of the bytes verified, not of another read.
+		fmt.Fprintf(cio.stdout, "verified %s (%s): %s\n", target, v.Module, signerText(v, c.policy))
 		return nil
 	}
 	ref, err := parseRefArg(target)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -451,4 +452,36 @@ func mustCache(t *testing.T) *dist.Cache {
 	c, err := dist.OpenCache(t.TempDir())
 	require.NoError(t, err)
 	return c
+}
+
+// The default trust policy is used if it exists. One that exists but
+// cannot be looked at (here a link to itself; a directory this user may
+// not search does the same) fails closed: it is not "no policy".
+func TestDefaultTrustPolicyThatCannotBeReadFailsClosed(t *testing.T) {
+	cfg := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(cfg, "codexhost"), 0o755))
+	p := filepath.Join(cfg, "codexhost", "trust-policy.toml")
+	require.NoError(t, os.Symlink(p, p))
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	t.Setenv(envTrustPolicy, "")
+	r := runCmd(t, "run", "--codex", "/nonexistent", "--plugin", "x.wasm", "hi")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "the default trust policy")
+	assert.Contains(t, r.stderr, "too many levels of symbolic links")
+}
+
+// plugin verify reads a local file once, and prints the digest of the
+// bytes it verified. A FIFO, which could give each read other bytes, is
+// refused (without waiting for a writer).
+func TestVerifyLocalFileIsReadOnce(t *testing.T) {
+	dir := t.TempDir()
+	distKeyFiles(t, dir, "k")
+	policy := filepath.Join(dir, "trust.toml")
+	require.NoError(t, os.WriteFile(policy, []byte("[keys.k]\npublic-key-file = \"k.pub\"\n[[rule]]\nlocal = true\nkeys = [\"k\"]\n"), 0o644))
+	fifo := filepath.Join(dir, "p.wasm")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	r := runCmd(t, "plugin", "verify", "--trust-policy", policy, fifo)
+	assert.NotEqual(t, exitOK, r.code)
+	assert.Contains(t, r.stderr, "not a regular file")
+	assert.Empty(t, r.stdout)
 }

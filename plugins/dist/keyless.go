@@ -74,6 +74,11 @@ func newIdentityVerifier(tm root.TrustedMaterial, issuer, issuerRegexp, subject,
 		return nil, errors.New("give exactly one of subject and subject-regexp")
 	}
 	for _, re := range []string{issuerRegexp, subjectRegexp} {
+		// On its own first: "x)|(.*" compiles once anchored, as
+		// ^(?:x)|(.*)$, which matches anything.
+		if _, err := regexp.Compile(re); err != nil {
+			return nil, err
+		}
 		if _, err := regexp.Compile(anchor(re)); err != nil {
 			return nil, err
 		}

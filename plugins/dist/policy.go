@@ -3,8 +3,10 @@ package dist
 import (
 	"crypto"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -217,7 +219,12 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: key %q: %v", ErrBadPolicy, name, err)
 		}
-		p.keys = append(p.keys, policyKey{name: name, id: KeyID(pub), pub: pub, kv: kv})
+		id := KeyID(pub)
+		if j := slices.IndexFunc(p.keys, func(k policyKey) bool { return k.id == id }); j >= 0 {
+			// One signature would count as two signers.
+			return nil, fmt.Errorf("%w: keys %q and %q are the same public key (%s); name it once", ErrBadPolicy, p.keys[j].name, name, id)
+		}
+		p.keys = append(p.keys, policyKey{name: name, id: id, pub: pub, kv: kv})
 	}
 	var tm root.TrustedMaterial
 	if f.TrustedRoot != "" {
@@ -282,6 +289,8 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 				return nil, fmt.Errorf("%w: %s names identity %q, which [identities] does not define", ErrBadPolicy, where, k)
 			}
 		}
+		// A name listed twice (in keys and any-of, say) is one signer.
+		pr.anyOf, pr.allOf = uniq(pr.anyOf), uniq(pr.allOf)
 		if len(pr.anyOf) > 0 && pr.minimum == 0 {
 			pr.minimum = 1
 		}
@@ -295,8 +304,13 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 			return nil, fmt.Errorf("%w: %s covers nothing: give repositories, or local = true", ErrBadPolicy, where)
 		}
 		for _, pat := range append(slices.Clone(r.Repositories), r.Plugins...) {
-			if _, err := path.Match(strings.TrimSuffix(pat, "/**"), ""); err != nil {
+			if _, err := path.Match(strings.TrimSuffix(pat, "/**"), ""); err != nil || pat == "" {
 				return nil, fmt.Errorf("%w: %s: bad pattern %q", ErrBadPolicy, where, pat)
+			}
+		}
+		for _, pat := range r.Repositories {
+			if why := repositoryPatternTypo(pat); why != "" {
+				return nil, fmt.Errorf("%w: %s: repository pattern %q %s: it would match no repository", ErrBadPolicy, where, pat, why)
 			}
 		}
 		pr.plugins = r.Plugins
@@ -309,6 +323,38 @@ func ParseTrustPolicy(data []byte, dir string) (*TrustPolicy, error) {
 		return nil, fmt.Errorf("%w: no [[rule]]: the policy would trust nothing", ErrBadPolicy)
 	}
 	return p, nil
+}
+
+// repositoryPatternTypo says why pat, a repositories pattern, cannot
+// match a repository (REGISTRY/PATH, as Ref.Name has it), or "": a rule
+// that covers nothing would silently not apply, a countersign rule
+// among them.
+func repositoryPatternTypo(pat string) string {
+	host, rest, _ := strings.Cut(pat, "/")
+	switch {
+	case strings.Contains(pat, "://"):
+		return "has a scheme (write the repository without oci://)"
+	case strings.Contains(pat, "@"):
+		return "has a digest (a repository has none)"
+	case strings.Contains(rest, ":"):
+		return "has a tag (a repository has none)"
+	case rest != strings.ToLower(rest):
+		return "has upper-case letters in its path (repository paths are lower case)"
+	case host == "" || rest == "":
+		return "is not REGISTRY/PATH"
+	}
+	return ""
+}
+
+// uniq returns names without repeats, in order.
+func uniq(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Path returns the file the policy was loaded from, or "".
@@ -388,6 +434,9 @@ type Verification struct {
 	// Keyless are the keyless signatures that verified, in the order of
 	// the signatures.
 	Keyless []KeylessSigner
+	// Module is the digest of the module bytes the signatures were
+	// checked against (the subject's).
+	Module string
 }
 
 // Verify checks sigs against subj under the policy: every rule covering
@@ -407,6 +456,7 @@ type Verification struct {
 // The most serious error wins: a bad signature before an untrusted one. A
 // good set of signatures among bad ones verifies.
 func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, error) {
+	subj = legacyLocalSubject(sigs, subj)
 	var rules []*policyRule
 	for i := range p.rules {
 		if p.rules[i].covers(subj.Repository, subj.Name) {
@@ -446,15 +496,16 @@ func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, er
 		}
 	}
 	v := &Verification{}
-	valid := map[string]bool{}
+	valid := map[string]map[string]bool{} // name → the signers it verifies under
 	var bad, untrusted error
 	for i := range sigs {
 		keys, st, err := p.verifySignature(&sigs[i], subj, wanted, wantedIDs, v)
 		for _, k := range keys {
-			if !valid[k] {
-				valid[k] = true
+			if valid[k.name] == nil {
+				valid[k.name] = map[string]bool{}
 				v.Formats = append(v.Formats, sigs[i].Format)
 			}
+			valid[k.name][k.signer] = true
 		}
 		if st != nil && v.Statement == nil {
 			v.Statement = st
@@ -480,53 +531,123 @@ func (p *TrustPolicy) Verify(sigs []Signature, subj *Subject) (*Verification, er
 		v.Rules = append(v.Rules, r.name)
 	}
 	for _, k := range p.keys {
-		if valid[k.name] {
+		if valid[k.name] != nil {
 			v.Keys = append(v.Keys, k.name)
 			v.KeyIDs = append(v.KeyIDs, k.id)
 		}
 	}
 	for _, id := range p.identities {
-		if valid[id.name] {
+		if valid[id.name] != nil {
 			i := slices.IndexFunc(v.Keyless, func(s KeylessSigner) bool { return s.Identity == id.name })
 			v.Keys = append(v.Keys, id.name)
 			v.KeyIDs = append(v.KeyIDs, "keyless:"+v.Keyless[i].Subject)
 		}
 	}
 	v.Key, v.KeyID = v.Keys[0], v.KeyIDs[0]
+	v.Module = subj.Module
 	return v, nil
 }
 
-// satisfiedBy reports why the keys with valid signatures do not satisfy
-// the rule, or nil.
-func (r *policyRule) satisfiedBy(valid map[string]bool) error {
+// A signedBy is a key or identity name a signature verifies under, and
+// who signed: the key ("key " and its ID) or the certificate's identity
+// ("keyless ISSUER SUBJECT"). Two names of one key, or two identities one
+// certificate matches, have one signer.
+type signedBy struct{ name, signer string }
+
+// legacyLocalSubject returns subj, a local file's, with the plugin name
+// and version a legacy signature's statement names, if subj has none:
+// the rules with plugins patterns then cover it (a Sigstore bundle of a
+// file names no plugin). The statement is not verified here; the name
+// only chooses the rules, and verifyLegacy refuses a statement whose
+// name is not the subject's.
+func legacyLocalSubject(sigs []Signature, subj *Subject) *Subject {
+	if subj.Repository != "" || subj.Name != "" {
+		return subj
+	}
+	for _, sg := range sigs {
+		if sg.Format != FormatLegacy {
+			continue
+		}
+		env, err := parseEnvelope(sg.Envelope)
+		if err != nil {
+			continue
+		}
+		var st Statement
+		if json.Unmarshal(env.Payload, &st) == nil && st.Name != "" {
+			named := *subj
+			named.Name, named.Version = st.Name, st.Version
+			return &named
+		}
+	}
+	return subj
+}
+
+// satisfiedBy reports why the signatures do not satisfy the rule, or nil.
+// valid maps each name to the signers it verifies under. Each signer
+// counts once: for every all-of name and at least minimum any-of names,
+// a signer of its own (a name in both lists counts for both).
+func (r *policyRule) satisfiedBy(valid map[string]map[string]bool) error {
 	var missing []string
 	for _, k := range r.allOf {
-		if !valid[k] {
+		if valid[k] == nil {
 			missing = append(missing, k)
 		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("all-of needs a signature by %s: none verifies", quoteList(missing))
 	}
+	// A bipartite matching of names to distinct signers (Kuhn's
+	// augmenting paths), the all-of names first: an augmenting path never
+	// unmatches a name, so they stay matched while the any-of ones are
+	// added.
+	owner := map[string]string{} // signer → the name it counts for
+	var try func(name string, seen map[string]bool) bool
+	try = func(name string, seen map[string]bool) bool {
+		for _, signer := range slices.Sorted(maps.Keys(valid[name])) {
+			if seen[signer] {
+				continue
+			}
+			seen[signer] = true
+			if o, taken := owner[signer]; !taken || try(o, seen) {
+				owner[signer] = name
+				return true
+			}
+		}
+		return false
+	}
+	matched := map[string]bool{}
+	for _, k := range r.names() {
+		if try(k, map[string]bool{}) {
+			matched[k] = true
+		}
+	}
+	var unmatched []string
+	for _, k := range r.allOf {
+		if !matched[k] {
+			unmatched = append(unmatched, k)
+		}
+	}
+	if len(unmatched) > 0 {
+		return fmt.Errorf("all-of needs a signature by %s of its own: one signer counts once", quoteList(unmatched))
+	}
 	n := 0
 	for _, k := range r.anyOf {
-		if valid[k] {
+		if matched[k] {
 			n++
 		}
 	}
 	if n < r.minimum {
-		have := make([]string, 0, len(valid))
-		for k := range valid {
-			have = append(have, k)
-		}
-		slices.Sort(have)
+		have := slices.Sorted(maps.Keys(valid))
 		if len(have) == 0 {
 			return fmt.Errorf("it needs %d signature(s) by %s, and no signature verifies under any of them", r.minimum, quoteList(r.anyOf))
 		}
-		return fmt.Errorf("it needs %d signature(s) by %s, and has %d (valid signatures by %s)", r.minimum, quoteList(r.anyOf), n, quoteList(have))
+		return fmt.Errorf("it needs %d signature(s) by distinct signers among %s, and has %d (valid signatures by %s)", r.minimum, quoteList(r.anyOf), n, quoteList(have))
 	}
 	return nil
 }
+
+// names are the rule's key and identity names, all-of first, each once.
+func (r *policyRule) names() []string { return uniq(slices.Concat(r.allOf, r.anyOf)) }
 
 func quoteList(names []string) string {
 	q := make([]string, len(names))
@@ -548,7 +669,7 @@ func cmpOr(a, b error) error {
 // (a signature verifies under at most one key, but nothing here assumes
 // it), and the statement of a legacy one; it appends keyless signers to
 // v.Keyless. The error says why it counts for no key or identity.
-func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wantedIDs []int, v *Verification) ([]string, *Statement, error) {
+func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wantedIDs []int, v *Verification) ([]signedBy, *Statement, error) {
 	switch sig.Format {
 	case FormatLegacy:
 		if !p.legacy {
@@ -558,7 +679,7 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wan
 		if err != nil {
 			return nil, nil, err
 		}
-		return []string{v.Key}, v.Statement, nil
+		return []signedBy{{name: v.Key, signer: "key " + v.KeyID}}, v.Statement, nil
 	case FormatBundle:
 		b, err := parseBundle(sig.Envelope)
 		if err != nil {
@@ -568,14 +689,14 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wan
 		if subj.Repository == "" {
 			digest, image = subj.Module, false
 		}
-		var keys []string
+		var keys []signedBy
 		var bad error
 		for _, i := range wanted {
 			k := &p.keys[i]
 			err := k.kv.verifyBundle(b, digest, image)
 			switch {
 			case err == nil:
-				keys = append(keys, k.name)
+				keys = append(keys, signedBy{name: k.name, signer: "key " + k.id})
 			case errors.Is(err, errNotThisKey):
 			default:
 				bad = cmpOr(bad, fmt.Errorf("%w: %s: the Sigstore bundle %s names key %q and does not verify: %v", ErrBadSignature, subj, shortDigest(sig.Digest), k.name, err))
@@ -587,7 +708,7 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wan
 			signer, err := id.iv.verifyBundle(b, digest, image)
 			switch {
 			case err == nil:
-				keys = append(keys, id.name)
+				keys = append(keys, signedBy{name: id.name, signer: "keyless " + signer.Issuer + " " + signer.Subject})
 				signer.Identity = id.name
 				v.Keyless = append(v.Keyless, signer)
 			case errors.Is(err, errNoCertificate):
@@ -613,7 +734,7 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wan
 		}
 		return nil, nil, fmt.Errorf("%w: %s is signed by key %s (Sigstore bundle %s), which trust policy %s does not list for it", ErrUntrusted, subj, orUnnamed(hintKeyID(b.GetVerificationMaterial().GetPublicKey().GetHint())), shortDigest(sig.Digest), p.displayPath())
 	case FormatSigTag:
-		var keys []string
+		var keys []signedBy
 		var bad error
 		for _, i := range wanted {
 			k := &p.keys[i]
@@ -625,7 +746,7 @@ func (p *TrustPolicy) verifySignature(sig *Signature, subj *Subject, wanted, wan
 				bad = cmpOr(bad, fmt.Errorf("%w: %s: key %q signed %s, not this artifact (a signature of the .sig tag copied from another artifact)", ErrBadSignature, subj, k.name, signed))
 				continue
 			}
-			keys = append(keys, k.name)
+			keys = append(keys, signedBy{name: k.name, signer: "key " + k.id})
 		}
 		if len(keys) > 0 {
 			return keys, nil, nil

@@ -220,7 +220,16 @@ func Resolve(ctx context.Context, ref Ref, opts *Options) (*Artifact, error) {
 	}
 	d := ref.Digest
 	if d != "" && o.Cache.Has(d) {
-		a, err := o.open(ref, true)
+		// Without AllowUnsigned first: bytes cached from another
+		// repository have none of this one's signatures yet, and those
+		// are fetched (and verified) before the artifact counts as
+		// unsigned here.
+		strict := *o
+		strict.AllowUnsigned = false
+		a, err := strict.open(ref, true)
+		if o.Offline && errors.Is(err, ErrUnsigned) {
+			return o.open(ref, true)
+		}
 		if o.Offline || !(errors.Is(err, ErrNotCached) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrUnsigned)) {
 			return a, err
 		}

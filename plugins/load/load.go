@@ -35,10 +35,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
@@ -310,9 +312,28 @@ func (s *Set) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// readRegular reads the regular file at path. Anything else is refused:
+// a FIFO would block the open, and could give each read other bytes than
+// the ones hashed and verified.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	return io.ReadAll(f)
+}
+
 // loadFile loads a plugin file.
 func (s *Set) loadFile(ctx context.Context, path, pin string, o *plugins.Options) (*Plugin, error) {
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path)
 	if err != nil {
 		return nil, &Error{Source: path, Err: err}
 	}
@@ -439,15 +460,18 @@ func detect(b []byte) dist.Runtime {
 
 // VerifyFile checks the signature of the local plugin file at path
 // (PATH.sig, see dist.SignatureFile) against policy, without loading it.
+// The Verification's Module is the digest of the bytes it read and
+// verified: quote that one, not a digest of another read.
 //
 // # Errors
 //
 //   - ErrUnsigned: there is no PATH.sig.
 //   - ErrUntrusted (with dist.ErrBadSignature or dist.ErrUntrusted): the
 //     signature does not make the file trusted.
-//   - fs errors reading the file or its signature.
+//   - fs errors reading the file or its signature, or an error if path
+//     is not a regular file (a FIFO could give other bytes to each read).
 func VerifyFile(policy *dist.TrustPolicy, path string) (*dist.Verification, error) {
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path)
 	if err != nil {
 		return nil, err
 	}
