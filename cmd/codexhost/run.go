@@ -221,6 +221,14 @@ func (l *lateJudge) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte
 }
 
 func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
+	// A flag given an empty file name (--policy "$RULES" with RULES unset)
+	// would run without what it names: no policy, no audit log, the
+	// user's own codex instead of the script. Refused, as --plugin "" is.
+	for _, name := range []string{"policy", "audit", "scripted", "output-last-message"} {
+		if f := c.ops.fs.Lookup(name); f != nil && f.Changed && f.Value.String() == "" {
+			return usageErr("--%s \"\": want a file name", name)
+		}
+	}
 	if err := c.loadConfig(); err != nil {
 		return err
 	}

@@ -151,7 +151,8 @@ func (pr *proc) ended() bool {
 var _ plugins.Plugin = (*Plugin)(nil)
 
 // Load starts the plugin binary at path, performs the handshake, reads its
-// manifest and configures it.
+// manifest and configures it. A path without a slash names a file in the
+// working directory, never a program on PATH.
 //
 // # Errors
 //
@@ -164,6 +165,12 @@ var _ plugins.Plugin = (*Plugin)(nil)
 //   - plugins.ErrBadManifest, plugins.ErrNotGranted, plugins.ErrLimits,
 //     an error of Options.Admit, or a configure error.
 func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
+	// The file itself, not a program of that name on PATH: exec.Command
+	// looks a name without a slash up in PATH, while the checks (and the
+	// sha256 pin) read the file in the working directory.
+	if !strings.Contains(path, "/") {
+		path = "./" + path
+	}
 	p := &Plugin{path: path, restarting: make(chan struct{}, 1), now: time.Now}
 	p.closing, p.stopClosing = context.WithCancel(context.Background())
 	if opts != nil {

@@ -357,6 +357,37 @@ func keyLine(data []byte, key toml.Key) (int, bool) {
 	return 0, false
 }
 
+// arrayKeyLine is keyLine for field in the n-th (from 0) [[array]] table,
+// or 0.
+func arrayKeyLine(data []byte, array string, n int, field string) int {
+	header := "[[" + array + "]]"
+	offset, lines := 0, 0
+	for seen := -1; ; {
+		i := bytes.Index(data[offset:], []byte(header))
+		if i < 0 {
+			return 0
+		}
+		if start := offset + i; start == 0 || data[start-1] == '\n' { // a header, not a string
+			seen++
+			if seen == n {
+				lines += bytes.Count(data[offset:start], []byte("\n"))
+				offset = start
+				break
+			}
+		}
+		lines += bytes.Count(data[offset:offset+i+len(header)], []byte("\n"))
+		offset += i + len(header)
+	}
+	rest := data[offset:]
+	if next := bytes.Index(rest[len(header):], []byte("\n"+header)); next >= 0 {
+		rest = rest[:len(header)+next+1] // this table only
+	}
+	if line, _ := keyLine(rest, toml.Key{array, field}); line > 0 {
+		return lines + line
+	}
+	return 0
+}
+
 // splitKey splits a dotted key, honouring quotes.
 func splitKey(s string) []string {
 	var parts []string
@@ -392,26 +423,37 @@ func (f *File) validate(name string, data []byte) error {
 	at := func(key toml.Key, format string, args ...any) error {
 		return keyError(name, data, key, format, args...)
 	}
-	if err := oneOf(f.Chain.Mode, "deny-wins", "first-answer"); err != nil {
-		return at(toml.Key{"chain", "mode"}, "%v", err)
+	for _, k := range []string{"policy", "audit"} {
+		if f.defined[k] && map[string]string{"policy": f.Policy, "audit": f.Audit}[k] == "" {
+			// Empty would mean none: a run without the policy or the log
+			// the file meant to give it.
+			return at(toml.Key{k}, "\"\": want a file name (leave the key out for none)")
+		}
 	}
-	if err := oneOf(f.Chain.Fallback, "decline", "accept", "cancel"); err != nil {
-		return at(toml.Key{"chain", "fallback"}, "%v", err)
+	for _, e := range []struct {
+		key     toml.Key
+		v       string
+		allowed []string
+	}{
+		{toml.Key{"chain", "mode"}, f.Chain.Mode, []string{"deny-wins", "first-answer"}},
+		{toml.Key{"chain", "fallback"}, f.Chain.Fallback, []string{"decline", "accept", "cancel"}},
+		{toml.Key{"render"}, f.Render, []string{"exec", "json", "none"}},
+		{toml.Key{"codex", "approval_policy"}, f.Codex.ApprovalPolicy, host.ApprovalPolicies},
+		{toml.Key{"codex", "sandbox"}, f.Codex.Sandbox, host.SandboxModes},
+	} {
+		if e.v == "" && f.defined[e.key.String()] {
+			// Empty is not "the default": leave the key out for that.
+			return at(e.key, "\"\": want %s (leave the key out for the default)", strings.Join(e.allowed, ", "))
+		}
+		if err := oneOf(e.v, e.allowed...); err != nil {
+			return at(e.key, "%v", err)
+		}
 	}
 	if err := f.Chain.CrashBudget.check(); err != nil {
 		return at(toml.Key{"chain", "crash_budget", "failures"}, "%v", err)
 	}
-	if err := oneOf(f.Render, "exec", "json", "none"); err != nil {
-		return at(toml.Key{"render"}, "%v", err)
-	}
 	if err := audit.CheckMask(f.AuditMask); err != nil {
 		return at(toml.Key{"audit_mask"}, "%v", err)
-	}
-	if err := oneOf(f.Codex.ApprovalPolicy, host.ApprovalPolicies...); err != nil {
-		return at(toml.Key{"codex", "approval_policy"}, "%v", err)
-	}
-	if err := oneOf(f.Codex.Sandbox, host.SandboxModes...); err != nil {
-		return at(toml.Key{"codex", "sandbox"}, "%v", err)
 	}
 	if a := f.Metrics.Addr; a != "" {
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
@@ -427,6 +469,15 @@ func (f *File) validate(name string, data []byte) error {
 	for i := range f.Plugins {
 		p := &f.Plugins[i]
 		where := fmt.Sprintf("[[plugin]] #%d", i+1)
+		// pat is an error about the field of this [[plugin]], on its line.
+		pat := func(field, format string, args ...any) error {
+			msg := fmt.Sprintf(format, args...)
+			if line := arrayKeyLine(data, "plugin", i, field); line > 0 {
+				return fmt.Errorf("%s:%d: plugin.%s: %s (%s)", name, line, field, msg, where)
+			}
+			return fmt.Errorf("%s: %s: %s: %s", name, where, field, msg)
+		}
+		named := func() { where = fmt.Sprintf("plugin %q", p.Name) } // once the name is known good
 		if p.Path == "" {
 			return fmt.Errorf("%s: %s has no path; every plugin needs path = \"FILE\"", name, where)
 		}
@@ -434,22 +485,23 @@ func (f *File) validate(name string, data []byte) error {
 			p.Name = DefaultName(p.Path)
 		}
 		if !nameRE.MatchString(p.Name) {
-			return fmt.Errorf("%s: %s: name %q: use letters, digits, '.', '_' and '-' (it is used as --grant NAME:CAP)", name, where, p.Name)
+			return pat("name", "%q: use letters, digits, '.', '_' and '-' (it is used as --grant NAME:CAP)", p.Name)
 		}
 		if j, dup := names[p.Name]; dup {
 			return fmt.Errorf("%s: %s and #%d are both named %q; give one a name = \"...\"", name, where, j+1, p.Name)
 		}
+		named()
 		names[p.Name] = i
 		if p.SHA256 != "" {
 			if _, err := NormDigest(p.SHA256); err != nil {
-				return fmt.Errorf("%s: plugin %q: sha256: %v", name, p.Name, err)
+				return pat("sha256", "%v", err)
 			}
 		}
 		if err := oneOf(p.Mode, "enforce", "monitor"); err != nil {
-			return fmt.Errorf("%s: plugin %q: mode: %v", name, p.Name, err)
+			return pat("mode", "%v", err)
 		}
 		if err := p.CrashBudget.check(); err != nil {
-			return fmt.Errorf("%s: plugin %q: crash_budget.failures: %v", name, p.Name, err)
+			return pat("crash_budget", "failures: %v", err)
 		}
 		for k := range p.SettingsFiles {
 			if _, dup := p.Settings[k]; dup {
