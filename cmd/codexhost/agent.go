@@ -211,6 +211,13 @@ func startScriptedAgent(path, home string) (*scriptedAgent, error) {
 	if err != nil {
 		return nil, fail(exitConn, "start the scripted agent: %v", err)
 	}
+	// Never over a user's own codex configuration (--codex-home ~/.codex):
+	// only over one an earlier agent serve wrote.
+	cfg := filepath.Join(home, "config.toml")
+	if b, err := os.ReadFile(cfg); err == nil && !bytes.HasPrefix(b, []byte(hosttest.CodexHomeHeader)) {
+		_ = m.Close()
+		return nil, usageErr("agent serve: %s exists and is not one agent serve wrote: pick another --codex-home (it would replace that codex configuration)", cfg)
+	}
 	opts := &hosttest.CodexHomeOptions{OmitApprovalPolicy: true, RequestUserInput: true, SandboxMode: "workspace-write"}
 	if err := hosttest.WriteCodexHome(home, m.URL(), opts); err != nil {
 		_ = m.Close()

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
@@ -28,6 +31,14 @@ the first broken record, FILE:LINE and why, and exits 1.`)
 	if fset.NArg() == 0 {
 		fset.Usage()
 		return usageErr("audit verify: want the audit log FILE (oldest first, for rotated files)")
+	}
+	if *prev != "" {
+		// A hash of the chain: sha256: and 64 hex digits (the head printed
+		// by the verify of the file before).
+		h, ok := strings.CutPrefix(*prev, "sha256:")
+		if b, err := hex.DecodeString(h); !ok || err != nil || len(b) != sha256.Size || h != strings.ToLower(h) {
+			return usageErr("audit verify: --prev %q: want a record hash, sha256: and 64 lower-case hex digits", *prev)
+		}
 	}
 	sum, err := audit.Verify(fset.Args(), &audit.VerifyOptions{Prev: *prev})
 	var be *audit.BrokenError

@@ -210,6 +210,9 @@ func readKey(flag, path string) (*keyFile, error) {
 		return &keyFile{path: path, legacy: lk}, nil
 	}
 	if errors.Is(err, dist.ErrPassword) {
+		if os.Getenv(envCosignPassword) != "" {
+			return nil, usageErr("%s %s: the password in $%s does not open the key", flag, path, envCosignPassword)
+		}
 		return nil, usageErr("%s %s: the key is encrypted: set $%s to its password (as for cosign)", flag, path, envCosignPassword)
 	}
 	if err != nil {
@@ -600,6 +603,18 @@ func cmdKeygen(cio *cmdIO, args []string) error {
 		return usageErr("plugin keygen: want exactly one NAME, got %d arguments", fs.NArg())
 	}
 	name := fs.Arg(0)
+	if base := filepath.Base(name); name == "" || strings.HasSuffix(name, "/") || base == "." || base == ".." {
+		return usageErr("plugin keygen: NAME %q: want a file name, such as release (for release.key and release.pub)", name)
+	}
+	if !force {
+		// Both checked before either is written: a refusal leaves no new
+		// private key beside someone else's public key.
+		for _, p := range []string{name + ".key", name + ".pub"} {
+			if _, err := os.Lstat(p); err == nil {
+				return usageErr("plugin keygen: %s exists; pick another NAME or pass --force", p)
+			}
+		}
+	}
 	var kb, pb []byte
 	if legacy {
 		pub, priv, err := dist.GenerateKey()
@@ -626,15 +641,20 @@ func cmdKeygen(cio *cmdIO, args []string) error {
 	if force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	}
+	var written []string
 	for _, f := range []struct {
 		path string
 		data []byte
 		mode os.FileMode
 	}{{name + ".key", kb, 0o600}, {name + ".pub", pb, 0o644}} {
 		fh, err := os.OpenFile(f.path, flags, f.mode)
-		if errors.Is(err, os.ErrExist) {
+		if errors.Is(err, os.ErrExist) { // created since the check above
+			for _, w := range written {
+				_ = os.Remove(w)
+			}
 			return usageErr("plugin keygen: %s exists; pick another NAME or pass --force", f.path)
 		}
+		written = append(written, f.path)
 		if err != nil {
 			return usageErr("plugin keygen: %v", err)
 		}

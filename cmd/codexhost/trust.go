@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -34,6 +35,9 @@ initialize caches it.`)
 	}
 	if *out == "" {
 		return usageErr("trust refresh: --out is empty")
+	}
+	if u, err := url.Parse(*mirror); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return usageErr("trust refresh: --mirror %q: want the http(s) URL of a TUF repository, such as %s", safeText(*mirror), tuf.DefaultMirror)
 	}
 	opts := tuf.DefaultOptions().WithContext(ctx).WithRepositoryBaseURL(*mirror)
 	c, err := tuf.New(opts)

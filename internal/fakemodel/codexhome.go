@@ -55,6 +55,11 @@ const ModelCatalogFile = "hosttest-models.json"
 // ProviderID is the id of the model provider WriteCodexHome configures.
 const ProviderID = "mock"
 
+// CodexHomeHeader is the first line of every config.toml WriteCodexHome
+// writes: a caller that must not overwrite a user's own configuration
+// can tell one it wrote from one it did not.
+const CodexHomeHeader = "# Written by hosttest.WriteCodexHome: codex against a local fake model.\n"
+
 // WriteCodexHome creates dir if needed and writes dir/config.toml (and the
 // model catalog dir/hosttest-models.json) so that codex started with
 // CODEX_HOME=dir talks to the fake model at modelURL (see Model.URL) with
@@ -74,7 +79,7 @@ func WriteCodexHome(dir, modelURL string, opts *CodexHomeOptions) error {
 
 	var b strings.Builder
 	line := func(key, value string) { fmt.Fprintf(&b, "%s = %s\n", key, value) }
-	b.WriteString("# Written by hosttest.WriteCodexHome: codex against a local fake model.\n")
+	b.WriteString(CodexHomeHeader)
 	line("model", tomlString(model))
 	if !opts.OmitApprovalPolicy {
 		line("approval_policy", tomlString(orDefault(opts.ApprovalPolicy, "on-request")))
