@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.opentelemetry.io/otel"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
@@ -343,6 +344,13 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	c.ops.trust = proto.trust
+	// The OpenTelemetry SDK reports export failures through its global
+	// handler, which prints them raw with the standard logger: a
+	// collector's error text would reach the terminal unescaped.
+	otelLog := newLineLogger(cio.stderr, slog.LevelWarn)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		otelLog.Warn("opentelemetry: " + oneLine(err.Error()))
+	}))
 	if c.tracer, err = tracing.FromEnv(ctx); err != nil {
 		return usageErr("%v", err)
 	}
@@ -365,7 +373,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if errors.Is(err, audit.ErrUnknownField) {
 			return usageErr("--audit-mask: %v", err)
 		}
-		return usageErr("%v", err)
+		return usageErr("the OTLP decision log (OTEL_EXPORTER_OTLP_* variables): %v", err)
 	}
 	if stream != nil {
 		defer shutdownStream(ctx, cio, stream)
@@ -437,7 +445,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if human != nil {
 			chainOpts.Escalate = human.Escalate
 		}
-		chainOpts.Render = chain.RenderOptions{Output: renderOut}
+		chainOpts.Render = chain.RenderOptions{Output: renderOut, Plain: !color}
 		chainOpts.Audit = appendAudit
 		if stream != nil && appendAudit == nil {
 			// Without an audit log, a record is sent as the chain answers.

@@ -187,18 +187,25 @@ func hex2(c byte) string {
 
 // Render filters a renderer's output for a terminal. It keeps printable
 // text, newlines, tabs and SGR sequences (ESC [ params m, the colours and
-// text attributes); it removes every other escape sequence whole (CSI
-// cursor and erase commands, OSC such as titles and hyperlinks, DCS, SOS,
-// PM, APC, and two-byte escapes) and every other control character,
-// carriage return included, and the format characters [Text] escapes.
-// Invalid UTF-8 bytes are shown as \xNN.
+// text attributes) but conceal (SGR 8); it removes every other escape
+// sequence whole (CSI cursor and erase commands, OSC such as titles and
+// hyperlinks, DCS, SOS, PM, APC, and two-byte escapes) and every other
+// control character, carriage return included, and the format characters
+// [Text] escapes. Invalid UTF-8 bytes are shown as \xNN.
 //
-// An unterminated string sequence (OSC, DCS, …) runs to the end of s and
-// is removed, as a terminal would swallow it. If the last SGR kept is not
-// a reset, Render ends with one (ESC [ 0 m): attributes a renderer sets
-// (conceal, black on black) do not stay set for what is printed next on
-// the same terminal, codexhost's own lines included.
-func Render(s string) string {
+// A string sequence (OSC, DCS, …) left open loses only its introducer,
+// so that one byte of the agent's text does not hide what follows it.
+// Attributes do not outlive their line: if an SGR other than a reset is
+// in effect at a newline or at the end, Render writes a reset (ESC [ 0 m)
+// there, so that what a command printed (black on black, say) cannot hide
+// the next line, a renderer's own status line included.
+func Render(s string) string { return render(s, true) }
+
+// RenderPlain is [Render] without colours: SGR sequences are removed too
+// (for --color never, NO_COLOR, or output that is not a terminal).
+func RenderPlain(s string) string { return render(s, false) }
+
+func render(s string, colour bool) string {
 	if clean(s, false) {
 		return s // the common case: nothing to remove, no allocation
 	}
@@ -209,13 +216,17 @@ func Render(s string) string {
 		c := s[i]
 		if c == 0x1b {
 			var sgr string
-			i, sgr = renderEscape(&b, s, i)
+			i, sgr = renderEscape(&b, s, i, colour)
 			if sgr != "" {
 				open = sgr != "\x1b[m" && sgr != "\x1b[0m"
 			}
 			continue
 		}
 		if c < utf8.RuneSelf {
+			if c == '\n' && open {
+				b.WriteString("\x1b[0m")
+				open = false
+			}
 			if c >= 0x20 && c != 0x7f || c == '\n' || c == '\t' {
 				b.WriteByte(c)
 			}
@@ -246,9 +257,9 @@ func Render(s string) string {
 }
 
 // renderEscape handles the escape sequence that starts at s[i] (ESC),
-// writes it to b if it is SGR, and returns the index after it and the
-// SGR it wrote, if any.
-func renderEscape(b *strings.Builder, s string, i int) (int, string) {
+// writes it to b if it is SGR and colour is true (without conceal), and
+// returns the index after it and the SGR it wrote, if any.
+func renderEscape(b *strings.Builder, s string, i int, colour bool) (int, string) {
 	if i+1 >= len(s) {
 		return len(s), ""
 	}
@@ -270,9 +281,14 @@ func renderEscape(b *strings.Builder, s string, i int) (int, string) {
 			// malformed: drop the introducer, the rest is shown as text
 			return i + 2, ""
 		}
-		if final == 'm' && j == i+2+len(params) && sgrParams(params) {
-			b.WriteString(s[i : j+1])
-			return j + 1, s[i : j+1]
+		if final == 'm' && j == i+2+len(params) && sgrParams(params) && colour {
+			p, ok := withoutConceal(params)
+			if !ok {
+				return j + 1, "" // conceal alone: nothing left to keep
+			}
+			sgr := "\x1b[" + p + "m"
+			b.WriteString(sgr)
+			return j + 1, sgr
 		}
 		return j + 1, ""
 	case ']', 'P', 'X', '^', '_': // OSC, DCS, SOS, PM, APC: up to BEL or ST
@@ -301,6 +317,43 @@ func renderEscape(b *strings.Builder, s string, i int) (int, string) {
 		}
 		return j, ""
 	}
+}
+
+// withoutConceal returns the SGR parameter list p without conceal (8),
+// which hides text, and whether anything is left of a p that had some
+// (an empty list would be a reset). The 8 of a colour (38;5;8, 48;2;8;…)
+// is a colour, not conceal.
+func withoutConceal(p string) (string, bool) {
+	if p == "" {
+		return p, true
+	}
+	parts := strings.Split(p, ";")
+	out := parts[:0:0]
+	for k := 0; k < len(parts); k++ {
+		switch parts[k] {
+		case "8", "08":
+			continue
+		case "38", "48", "58": // extended colour: 5;N or 2;R;G;B follow
+			n := 0
+			if k+1 < len(parts) {
+				switch parts[k+1] {
+				case "5":
+					n = 2
+				case "2":
+					n = 4
+				}
+			}
+			end := min(k+1+n, len(parts))
+			out = append(out, parts[k:end]...)
+			k = end - 1
+			continue
+		}
+		out = append(out, parts[k])
+	}
+	if len(out) == 0 {
+		return "", false
+	}
+	return strings.Join(out, ";"), true
 }
 
 // sgrParams reports whether p is a plain SGR parameter list: digits

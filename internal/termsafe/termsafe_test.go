@@ -115,19 +115,34 @@ func BenchmarkTextClean(b *testing.B) {
 	}
 }
 
-// Attributes a renderer leaves set are reset at the end of its output, so
-// that they do not apply to what the terminal prints next.
+// Attributes a renderer leaves set are reset at the end of its line and
+// of its output, so that they do not apply to what the terminal prints
+// next (a renderer's own status line after a command's output, say), and
+// conceal is removed: it hides the rest of its line.
 func TestRenderResetsAttributesLeftSet(t *testing.T) {
 	for in, want := range map[string]string{
-		"ok\x1b[8m\x1b[30;40m":       "ok\x1b[8m\x1b[30;40m\x1b[0m",
-		"\x1b[1mbold\x1b[0m done":    "\x1b[1mbold\x1b[0m done",
-		"\x1b[31mred\x1b[m":          "\x1b[31mred\x1b[m",
-		"\x1b[31mred\x1b[0m\x1b[8m!": "\x1b[31mred\x1b[0m\x1b[8m!\x1b[0m",
-		"a\x1b]0;title\x07b":         "ab",
-		"\x1b[2Jx\x1b[0m":            "x\x1b[0m",
+		"ok\x1b[8m\x1b[30;40m":                   "ok\x1b[30;40m\x1b[0m",
+		"\x1b[1mbold\x1b[0m done":                "\x1b[1mbold\x1b[0m done",
+		"\x1b[31mred\x1b[m":                      "\x1b[31mred\x1b[m",
+		"\x1b[31mred\x1b[0m\x1b[8m!":             "\x1b[31mred\x1b[0m!",
+		"a\x1b]0;title\x07b":                     "ab",
+		"\x1b[2Jx\x1b[0m":                        "x\x1b[0m",
+		"exit 0\n\x1b[30;40m\nfailed (exit 1)\n": "exit 0\n\x1b[30;40m\x1b[0m\nfailed (exit 1)\n",
+		"\x1b[1;8;31mx\x1b[0m":                   "\x1b[1;31mx\x1b[0m",
+		"\x1b[38;5;8mgrey\x1b[0m":                "\x1b[38;5;8mgrey\x1b[0m",
+		"\x1b[48;2;8;8;8;8mx\x1b[0m":             "\x1b[48;2;8;8;8mx\x1b[0m",
+		"\x1b[31mred\nnext":                      "\x1b[31mred\x1b[0m\nnext",
 	} {
 		if got := Render(in); got != want {
 			t.Errorf("Render(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"\x1b[31mred\x1b[0m \x1b]0;t\x07ok\n": "red ok\n",
+		"plain":                               "plain",
+	} {
+		if got := RenderPlain(in); got != want {
+			t.Errorf("RenderPlain(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

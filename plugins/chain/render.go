@@ -33,6 +33,9 @@ type RenderOptions struct {
 	Queue int
 	// Timeout bounds each render call. Default: plugins.DefaultTimeout.
 	Timeout time.Duration
+	// Plain removes colours from the output too (termsafe.RenderPlain):
+	// for output that is not a terminal, --color never or NO_COLOR.
+	Plain bool
 }
 
 // ObserveEvent implements [host.EventObserver]: it queues ev for the render
@@ -284,7 +287,7 @@ func (r *renderer) fast(m *member, fp fastRenderer, w io.Writer, events []abi.Ev
 	r.scratch.Reset()
 	err := fp.renderEvents(&r.scratch, events)
 	if w != io.Discard && r.scratch.Len() > 0 {
-		writeOutput(w, r.scratch.String())
+		r.writeOutput(w, r.scratch.String())
 	}
 	if err != nil {
 		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
@@ -314,7 +317,7 @@ func (r *renderer) call(m *member, w io.Writer, events []abi.Event) {
 		return
 	}
 	if resp.Output != "" && w != io.Discard {
-		writeOutput(w, resp.Output)
+		r.writeOutput(w, resp.Output)
 	}
 	r.c.opts.Logger.Debug("codexhost: rendered", "plugin", m.name, "events", len(events), "took", time.Since(t0))
 }
@@ -322,10 +325,15 @@ func (r *renderer) call(m *member, w io.Writer, events []abi.Event) {
 // writeOutput writes a member's output of one batch through
 // termsafe.Render: what a renderer prints is the agent's and the plugin's
 // text, which must not drive the terminal (titles, hyperlinks, cursor
-// moves, carriage returns); its colours (SGR) stay. The output of one
-// call is filtered whole, so a sequence cannot straddle two writes. A
-// write error is the output's (see outputFailed, through r.out).
-func writeOutput(w io.Writer, s string) {
+// moves, carriage returns); its colours (SGR) stay, unless
+// RenderOptions.Plain. The output of one call is filtered whole, so a
+// sequence cannot straddle two writes. A write error is the output's (see
+// outputFailed, through r.out).
+func (r *renderer) writeOutput(w io.Writer, s string) {
+	if r.c.opts.Render.Plain {
+		_, _ = io.WriteString(w, termsafe.RenderPlain(s))
+		return
+	}
 	_, _ = io.WriteString(w, termsafe.Render(s))
 }
 
