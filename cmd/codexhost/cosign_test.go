@@ -95,6 +95,10 @@ func TestKeygenCosignPassword(t *testing.T) {
 	t.Setenv(envCosignPassword, "wrong")
 	r = runCmd(t, "plugin", "sign", "--key", filepath.Join(dir, "k.key"), plugin)
 	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "the password in $COSIGN_PASSWORD does not open the key")
+	t.Setenv(envCosignPassword, "")
+	r = runCmd(t, "plugin", "sign", "--key", filepath.Join(dir, "k.key"), plugin)
+	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "the key is encrypted: set $COSIGN_PASSWORD")
 
 	r = runCmd(t, "plugin", "keygen", "--legacy", filepath.Join(dir, "l"))

@@ -539,7 +539,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	_ = ch.Flush(fctx)
 	cancel()
-	if res != nil && res.ThreadID != "" {
+	// Not after --ephemeral (codex stores no thread) or --scripted (whose
+	// CODEX_HOME is gone when run returns): the command would fail.
+	if res != nil && res.ThreadID != "" && !c.exec.ephemeral && c.scripted == "" {
 		// Not an error: no "codexhost:" prefix, which marks the error lines.
 		fmt.Fprintf(cio.stderr, "thread %s: continue it with codexhost run --thread %s PROMPT\n", termsafe.Line(res.ThreadID), termsafe.Line(res.ThreadID))
 	}

@@ -91,7 +91,9 @@ func (r *ExecJSON) Render(w io.Writer, ev *abi.Event) error {
 		}
 	case abi.EventError:
 		if ev.Error != nil && !ev.Error.WillRetry {
-			msg := withDetails(ev.Error.Message, ev.Error.Info)
+			// codex exec's message: the error category (Info) is not part
+			// of it.
+			msg := ev.Error.Message
 			r.lastErr = msg
 			out = append(out, execError{Type: "error", Message: msg})
 		}
@@ -104,7 +106,7 @@ func (r *ExecJSON) Render(w io.Writer, ev *abi.Event) error {
 		case "failed":
 			msg := ""
 			if ev.Error != nil {
-				msg = withDetails(ev.Error.Message, ev.Error.Info)
+				msg = ev.Error.Message
 			}
 			if msg == "" {
 				msg = r.lastErr
@@ -164,13 +166,6 @@ func writeLines(w io.Writer, events []any) error {
 	}
 	_, err := w.Write(buf)
 	return err
-}
-
-func withDetails(msg, details string) string {
-	if details != "" {
-		return msg + " (" + details + ")"
-	}
-	return msg
 }
 
 func (r *ExecJSON) newID() string {

@@ -58,6 +58,9 @@ func TestExecJSONEvents(t *testing.T) {
 	assert.Equal(t, "done", r.LastMessage())
 }
 
+// A failed turn's messages are codex exec --json's: codex's message,
+// without the error category (Info), as the pinned codex exec writes it
+// (TestRunJSONTurnFailedMatchesCodexExec compares the two).
 func TestExecJSONFailedTurn(t *testing.T) {
 	var out bytes.Buffer
 	r := &render.ExecJSON{}
@@ -70,8 +73,8 @@ func TestExecJSONFailedTurn(t *testing.T) {
 	}
 	assert.Equal(t, `{"type":"thread.started","thread_id":"th"}
 {"type":"turn.started"}
-{"type":"error","message":"stream broke (502)"}
-{"type":"turn.failed","error":{"message":"stream broke (502)"}}
+{"type":"error","message":"stream broke"}
+{"type":"turn.failed","error":{"message":"stream broke"}}
 `, out.String())
 
 	out.Reset()
