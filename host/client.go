@@ -46,6 +46,19 @@ func defaultMaxQueuedBytes(memLimit int64) int {
 	return int(n)
 }
 
+// observeSafely gives ev to obs, recovering a panic: one observer's bug
+// must not take the event from the other observers, nor from the turn's
+// consumer (the connection would recover the panic and skip the rest of
+// the event's delivery).
+func observeSafely(obs EventObserver, ev *Event, logger *slog.Logger) {
+	defer func() {
+		if v := recover(); v != nil {
+			logger.Error("codexhost: an event observer panicked; the event goes on to the others", "method", ev.Method, "seq", ev.Seq, "panic", fmt.Sprint(v))
+		}
+	}()
+	obs.ObserveEvent(ev)
+}
+
 // Options configure [Start]. A nil *Options means all defaults.
 type Options struct {
 	// Codex is the codex binary. Default: $CODEX_BIN, then the project's
@@ -332,7 +345,7 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 		}
 		c.files.observe(ev)
 		for _, obs := range o.Observers {
-			obs.ObserveEvent(ev)
+			observeSafely(obs, ev, o.Logger)
 		}
 	}
 	rwc := stdio{Reader: p.stdout, Writer: p.stdin, closeFn: func() error {

@@ -240,6 +240,9 @@ func (t *Turn) observe(ev *Event) {
 	r := &t.res
 	switch ev.Kind {
 	case abi.EventItemCompleted:
+		if ev.Item == nil {
+			break // item/completed without its item: nothing to record
+		}
 		r.Items = append(r.Items, ev.Item)
 		if ev.Item.Type == ItemAgentMessage {
 			r.Text = ev.Item.Text
@@ -251,6 +254,13 @@ func (t *Turn) observe(ev *Event) {
 			r.Error = ev.Error
 		}
 	case abi.EventTurnCompleted:
+		if ev.Turn == nil {
+			// turn/completed without its turn: the turn is over, and how it
+			// ended is unknown; it does not count as completed.
+			r.Status = TurnFailed
+			r.Error = &TurnError{ThreadID: ev.ThreadID, TurnID: ev.TurnID, Message: "codex sent turn/completed without the turn"}
+			break
+		}
 		r.Status = TurnState(ev.Turn.State)
 		r.DurationMs = ev.Turn.DurationMs
 		if ev.Error != nil {
@@ -412,7 +422,7 @@ func (c *Client) Stream(ctx context.Context, prompt string, opts *RunOptions) it
 					return
 				}
 			case abi.EventTurnCompleted:
-				if TurnState(ev.Turn.State) == TurnFailed {
+				if ev.Turn == nil || TurnState(ev.Turn.State) == TurnFailed {
 					te := ev.Error
 					if te == nil {
 						te = &TurnError{ThreadID: ev.ThreadID, TurnID: ev.TurnID, Message: "turn failed"}

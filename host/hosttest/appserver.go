@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -37,7 +38,8 @@ type fakeMsg struct {
 // "unknown-request" (one server request; the client's answer comes back
 // as a codexhost/test/answer notification), "approvals" (FAKE_APPROVALS
 // command approvals FAKE_INTERVAL_MS apart, answers echoed by id), "die",
-// "hang" and "exit-at-start". It returns the exit status.
+// "hang", "exit-at-start", and "lines" (the raw lines of FAKE_LINES after
+// turn/started, and nothing else). It returns the exit status.
 //
 // FAKE_THREAD_STARTED places the thread/started notification, which the
 // fake otherwise does not send: "after-response" sends it right after the
@@ -204,6 +206,20 @@ func FakeAppServer(scenario string) int {
 			case "hang":
 				flush()
 				select {} // never completes the turn
+			case "lines":
+				// FAKE_LINES, raw lines, after turn/started: a stream the
+				// real codex does not send (an event without its item, a
+				// turn/completed without its turn). The turn ends when
+				// they end it.
+				for l := range strings.SplitSeq(os.Getenv("FAKE_LINES"), "\n") {
+					if l != "" {
+						outMu.Lock()
+						out.WriteString(l + "\n")
+						outMu.Unlock()
+					}
+				}
+				flush()
+				continue
 			}
 			notify("item/completed", map[string]any{"threadId": "th1", "turnId": "tu1", "completedAtMs": 2,
 				"item": map[string]any{"type": "agentMessage", "id": "m1", "text": "done"}})
