@@ -75,11 +75,18 @@ func (b *budgetState) disabledErr() error {
 	return fmt.Errorf("plugin %q: %w (%s)", b.name, ErrPluginDisabled, b.disabledWhy)
 }
 
+// errCallTimeout is the cause of a call's context that the chain's own
+// bound on the call ended (a render call's RenderOptions.Timeout): the
+// plugin took too long, which counts against its budget.
+var errCallTimeout = errors.New("chain: the call took longer than its timeout")
+
 // countsAgainstBudget reports whether err, the error of a call made under
 // ctx, is a failure of the plugin itself (see CrashBudget).
 func countsAgainstBudget(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
-		return false // the request ended, not the plugin
+		// The request ended, not the plugin; unless what ended it is the
+		// call's own timeout.
+		return errors.Is(context.Cause(ctx), errCallTimeout)
 	}
 	if ce, ok := errors.AsType[*plugins.CallError](err); ok {
 		return ce.Kind != plugins.FailUnavailable

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -285,7 +287,7 @@ func (r *renderer) fast(m *member, fp fastRenderer, w io.Writer, events []abi.Ev
 		return
 	}
 	r.scratch.Reset()
-	err := fp.renderEvents(&r.scratch, events)
+	err := renderSafely(func() error { return fp.renderEvents(&r.scratch, events) })
 	if w != io.Discard && r.scratch.Len() > 0 {
 		r.writeOutput(w, r.scratch.String())
 	}
@@ -293,6 +295,22 @@ func (r *renderer) fast(m *member, fp fastRenderer, w io.Writer, events []abi.Ev
 		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
 		m.fail(&plugins.CallError{Plugin: m.name, Hook: abi.HookEventRender, Kind: plugins.FailTrap, Err: err}, r.c.opts.Logger)
 	}
+}
+
+// errRenderPanic wraps the panic of a render member run in process: the
+// render goroutine recovers it (render hooks fail open, the host stays
+// up), and it counts against the member's crash budget.
+var errRenderPanic = errors.New("chain: the renderer panicked")
+
+// renderSafely runs fn, turning a panic into an error wrapping
+// errRenderPanic.
+func renderSafely(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v", errRenderPanic, v)
+		}
+	}()
+	return fn()
 }
 
 // call renders events with one call of m's plugin.
@@ -308,10 +326,20 @@ func (r *renderer) call(m *member, w io.Writer, events []abi.Event) {
 	// A lazy plugin (wasm.Options.Lazy) loads first: the timeout bounds
 	// the call, not the load. A failed load fails the call.
 	_ = plugins.Ready(r.ctx, m.Plugin)
-	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	// A call that outlasts the timeout is the plugin's failure
+	// (errCallTimeout): a renderer that hangs on every call is disabled
+	// by its crash budget, not waited for forever, one timeout per event.
+	ctx, cancel := context.WithTimeoutCause(r.ctx, r.timeout, errCallTimeout)
 	defer cancel()
 	t0 := time.Now()
-	resp, err := callMember[abi.RenderResponse](ctx, m, abi.HookEventRender, payload, r.c.opts.Logger, nil)
+	var resp *abi.RenderResponse
+	err = renderSafely(func() (err error) {
+		resp, err = callMember[abi.RenderResponse](ctx, m, abi.HookEventRender, payload, r.c.opts.Logger, nil)
+		return err
+	})
+	if errors.Is(err, errRenderPanic) {
+		m.fail(&plugins.CallError{Plugin: m.name, Hook: abi.HookEventRender, Kind: plugins.FailTrap, Err: err}, r.c.opts.Logger)
+	}
 	if err != nil {
 		r.c.opts.Logger.Warn("codexhost: renderer failed", "plugin", m.name, "events", len(events), "err", err)
 		return

@@ -1,0 +1,147 @@
+package chain_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/plugintest"
+	"github.com/codexhost/codexhost/plugins/wasm"
+)
+
+// Hostile render members (found by an adversarial review): a renderer
+// that hangs, or panics, costs the host one failure of its crash budget
+// each time, and is then disabled; the host stays up and the other
+// renderers render every event.
+
+// hangingRenderer blocks every call until its context ends, as a plugin
+// runtime whose own deadline is the call's does.
+type hangingRenderer struct{ calls atomic.Int32 }
+
+func (p *hangingRenderer) Manifest() *abi.Manifest {
+	return &abi.Manifest{Name: "hangs", ABI: abi.Version, Hooks: []abi.Hook{abi.HookEventRender}}
+}
+func (p *hangingRenderer) Close(context.Context) error { return nil }
+func (p *hangingRenderer) Call(ctx context.Context, hook abi.Hook, _ []byte) ([]byte, error) {
+	p.calls.Add(1)
+	<-ctx.Done()
+	return nil, &plugins.CallError{Plugin: "hangs", Hook: hook, Kind: plugins.FailTimeout, Err: ctx.Err()}
+}
+
+func delta(seq int) *host.Event {
+	return &host.Event{Kind: abi.EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: uint64(seq), ItemID: "m", Delta: "x"}
+}
+
+// A render call that outlasts RenderOptions.Timeout is the renderer's
+// failure: it used to count as "the request ended", so a renderer that
+// hung on every call cost every event a full timeout, for ever.
+func TestRenderTimeoutsSpendTheCrashBudget(t *testing.T) {
+	t.Parallel()
+	p := &hangingRenderer{}
+	ok := &renderPlugin{name: "good", features: abi.FeatureRenderBatch}
+	var out syncBuffer
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{p, ok},
+		CrashBudget: chain.CrashBudget{Failures: 2, Window: time.Hour},
+		Render:      chain.RenderOptions{Output: &out, Timeout: 20 * time.Millisecond}})
+	require.NoError(t, err)
+	defer ch.Close()
+	for i := 1; i <= 4; i++ {
+		ch.ObserveEvent(delta(i))
+		require.NoError(t, ch.Flush(t.Context()))
+	}
+	st := ch.Status()[0]
+	assert.Equal(t, chain.PluginDisabled, st.State, "failures charged: %d", st.Failures)
+	assert.EqualValues(t, 2, p.calls.Load(), "not called once disabled")
+	assert.Equal(t, "xxxx", out.String(), "the other renderer rendered every event")
+}
+
+// The same with a real Wasm renderer that loops for ever in every call,
+// its own deadline equal to the render timeout (as in codexhost run,
+// where both are plugins.DefaultTimeout).
+func TestRenderTimeoutsSpendTheCrashBudgetWasm(t *testing.T) {
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	man := `{"name":"render-loop","version":"0.1.0","abi":1,"hooks":["event-render"]}`
+	wat := fmt.Sprintf(`(module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\00%s")
+  (data (i32.const 200) "\00")
+  (global $next (mut i32) (i32.const 4096))
+  (func $pack (param $ptr i32) (param $len i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32)) (i64.extend_i32_u (local.get $len))))
+  (func (export "codexhost_abi_version") (result i32) (i32.const 1))
+  (func (export "codexhost_alloc") (param $size i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (local.get $ptr) (local.get $size)))
+    (if (i32.gt_u (global.get $next) (i32.shl (memory.size) (i32.const 16)))
+      (then (drop (memory.grow (i32.add (i32.shr_u (local.get $size) (i32.const 16)) (i32.const 1))))))
+    (local.get $ptr))
+  (func (export "codexhost_free") (param $p i32))
+  (func (export "codexhost_describe") (result i64) (call $pack (i32.const 16) (i32.const %d)))
+  (func (export "codexhost_configure") (param i32 i32) (result i64) (call $pack (i32.const 200) (i32.const 1)))
+  (func (export "codexhost_handle") (param $hook i32) (param $ptr i32) (param $len i32) (result i64)
+    (loop $forever (br $forever)) (i64.const 0))
+)`, strings.ReplaceAll(man, `"`, `\"`), len(man)+1)
+	path := filepath.Join(t.TempDir(), "render-loop.wat")
+	require.NoError(t, os.WriteFile(path, []byte(wat), 0o644))
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, nil)
+	require.NoError(t, err)
+	defer rt.Close(ctx)
+	p, err := rt.Load(ctx, plugintest.BuildWAT(t, path), &wasm.Options{Options: plugins.Options{Timeout: timeout}})
+	require.NoError(t, err)
+	defer p.Close(ctx)
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{p},
+		CrashBudget: chain.CrashBudget{Failures: 2, Window: time.Hour},
+		Render:      chain.RenderOptions{Output: io.Discard, Timeout: timeout}})
+	require.NoError(t, err)
+	defer ch.Close()
+	for i := 1; i <= 3; i++ {
+		ch.ObserveEvent(delta(i))
+		require.NoError(t, ch.Flush(t.Context()))
+	}
+	assert.Equal(t, chain.PluginDisabled, ch.Status()[0].State, "failures charged: %d", ch.Status()[0].Failures)
+}
+
+type panickyRenderer struct{}
+
+func (panickyRenderer) Render(w io.Writer, ev *abi.Event) error {
+	if ev.Seq == 2 {
+		panic("renderer bug on one event")
+	}
+	_, err := io.WriteString(w, "p")
+	return err
+}
+
+// A render member run in process that panics does not take the host down
+// (it used to: the render goroutine had no recover); the panic counts
+// against its budget, and the other renderers render every event.
+func TestRenderPanicFailsOpen(t *testing.T) {
+	t.Parallel()
+	ok := &renderPlugin{name: "good", features: abi.FeatureRenderBatch}
+	var out syncBuffer
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{chain.RendererPlugin("panicky", panickyRenderer{}), ok},
+		Render: chain.RenderOptions{Output: &out}})
+	require.NoError(t, err)
+	defer ch.Close()
+	for i := 1; i <= 3; i++ {
+		ch.ObserveEvent(delta(i))
+		require.NoError(t, ch.Flush(t.Context()))
+	}
+	assert.Equal(t, "pxxpx", out.String(), "every event rendered by the good renderer; the panicky one lost only its own")
+	assert.EqualValues(t, 1, ch.Status()[0].Failures)
+}
