@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,7 +134,7 @@ func (p *rendererPlugin) Close(context.Context) error {
 // renderer is a chain's render pipeline.
 type renderer struct {
 	c       *Chain
-	out     *bufio.Writer
+	out     *outputBuffer
 	batch   int
 	timeout time.Duration
 	// scratch holds an in-process member's output of one batch, to be
@@ -165,7 +164,7 @@ func newRenderer(c *Chain, o *RenderOptions) *renderer {
 	if out == nil {
 		out = io.Discard
 	}
-	r.out = bufio.NewWriterSize(out, 32<<10)
+	r.out = &outputBuffer{w: out, size: 32 << 10}
 	if r.batch <= 0 {
 		r.batch = 512
 	}
@@ -363,6 +362,56 @@ func (r *renderer) writeOutput(w io.Writer, s string) {
 		return
 	}
 	_, _ = io.WriteString(w, termsafe.Render(s))
+}
+
+// An outputBuffer gathers the render members' outputs and writes them
+// with one Write per Flush, or as soon as it holds size bytes or more. It
+// never cuts one output in two (a bufio.Writer would, at its size): a
+// writer the output shares with others (codexhost run's decision lines,
+// between the JSON lines on stdout) sees whole outputs only. After a
+// failed Write it keeps the error and writes nothing more.
+type outputBuffer struct {
+	w    io.Writer
+	buf  []byte
+	size int
+	err  error
+}
+
+// Write appends p, one member's output.
+func (b *outputBuffer) Write(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= b.size {
+		if err := b.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// Flush writes what is gathered, in one Write.
+func (b *outputBuffer) Flush() error {
+	if b.err != nil || len(b.buf) == 0 {
+		return b.err
+	}
+	n, err := b.w.Write(b.buf)
+	if err == nil && n < len(b.buf) {
+		err = io.ErrShortWrite
+	}
+	b.err = err
+	if len(b.buf) > 4*b.size {
+		b.buf = nil // one huge output: do not keep its room
+	} else {
+		b.buf = b.buf[:0]
+	}
+	return err
+}
+
+// Reset discards what is gathered and any error, and writes to w next.
+func (b *outputBuffer) Reset(w io.Writer) {
+	b.w, b.buf, b.err = w, b.buf[:0], nil
 }
 
 // outputFailed stops writing after the first write error; rendering goes

@@ -2,11 +2,13 @@ package chain_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/plugintest"
+	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
 
@@ -144,4 +147,53 @@ func TestRenderPanicFailsOpen(t *testing.T) {
 	}
 	assert.Equal(t, "pxxpx", out.String(), "every event rendered by the good renderer; the panicky one lost only its own")
 	assert.EqualValues(t, 1, ch.Status()[0].Failures)
+}
+
+// writeRecorder records each Write it gets.
+type writeRecorder struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+// The render pipeline hands its Output whole outputs: codexhost run
+// --json shares stdout between the JSON lines and its decision lines, and
+// a 32 KiB bufio.Writer used to cut a long line in two, so that a
+// decision written between the pieces landed inside it.
+func TestRenderOutputIsWrittenWhole(t *testing.T) {
+	t.Parallel()
+	rec := &writeRecorder{}
+	ch, err := chain.New(&chain.Options{
+		Plugins: []plugins.Plugin{chain.RendererPlugin("exec-json", &render.ExecJSON{})},
+		Render:  chain.RenderOptions{Output: rec, Plain: true},
+	})
+	require.NoError(t, err)
+	defer ch.Close()
+	ch.ObserveEvent(&host.Event{Kind: abi.EventTurnStarted, Method: "turn/started", Seq: 1, ThreadID: "th", TurnID: "tu", Turn: &abi.TurnStatus{ID: "tu", State: "inProgress"}})
+	for i := range 6 { // 6 messages of 20-40 KB: the batch passes 32 KiB more than once
+		text := strings.Repeat(string(rune('a'+i)), (20+4*i)<<10)
+		ch.ObserveEvent(&host.Event{Kind: abi.EventItemCompleted, Method: "item/completed", Seq: uint64(2 + i), ThreadID: "th", TurnID: "tu",
+			ItemID: fmt.Sprint("m", i), Item: &host.Item{ID: fmt.Sprint("m", i), Type: host.ItemAgentMessage, Text: text}})
+	}
+	require.NoError(t, ch.Flush(t.Context()))
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.NotEmpty(t, rec.writes)
+	var all strings.Builder
+	for i, w := range rec.writes {
+		assert.True(t, strings.HasSuffix(w, "\n"), "write %d of %d bytes ends mid-line", i, len(w))
+		all.WriteString(w)
+	}
+	n := 0
+	for line := range strings.Lines(all.String()) {
+		assert.True(t, json.Valid([]byte(line)), "not a JSON line: %.60q", line)
+		n++
+	}
+	assert.Equal(t, 8, n, "thread.started, turn.started and 6 item.completed lines")
 }
