@@ -1,8 +1,12 @@
 package host_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,4 +85,45 @@ func TestObserverPanicKeepsTheEvent(t *testing.T) {
 	}
 	assert.Equal(t, "abc", got, "the turn's consumer got every delta")
 	assert.Equal(t, []string{"a", "b", "c"}, seen, "the observer after the one that panicked got every delta")
+}
+
+// slowAfterBreak is an observer that, on the first delta, waits for the
+// connection to break and then takes a second more: a render pipeline
+// under backpressure, still delivering what app-server sent before it
+// exited.
+type slowAfterBreak struct {
+	c    atomic.Pointer[host.Client]
+	once sync.Once
+}
+
+func (o *slowAfterBreak) ObserveEvent(ev *host.Event) {
+	if ev.Delta == "" {
+		return
+	}
+	o.once.Do(func() {
+		<-o.c.Load().Done()
+		time.Sleep(time.Second) // the slow observer under test, past drainGrace
+	})
+}
+
+// app-server sends a whole turn and exits while an observer holds the
+// dispatcher: the turn's consumer still gets every event app-server sent
+// (it used to give up 700 ms after the break, with most of the turn and
+// its turn/completed lost), and then the turn's end, not the break.
+func TestSlowObserverLosesNothingAfterExit(t *testing.T) {
+	t.Parallel()
+	obs := &slowAfterBreak{}
+	var lines []string // after the fake's own turn/started
+	for i := range 20 {
+		lines = append(lines, fmt.Sprintf(`{"method":"item/agentMessage/delta","params":{"threadId":"th1","turnId":"tu1","itemId":"m1","delta":"d%d "}}`, i))
+	}
+	lines = append(lines, oddTurnCompleted)
+	c := startLines(t, &host.Options{Observers: []host.EventObserver{obs}, Env: []string{"FAKE_LINES_THEN=exit"}}, lines...)
+	obs.c.Store(c)
+	var got []string
+	for ev, err := range c.Events(t.Context(), "go", nil) {
+		require.NoError(t, err, "after %d events", len(got))
+		got = append(got, ev.Method)
+	}
+	assert.Len(t, got, 22, "turn/started, 20 deltas, turn/completed")
 }

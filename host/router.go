@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/codexhost/codexhost/host/internal/protocol"
 	"github.com/codexhost/codexhost/rpc"
@@ -27,6 +28,9 @@ type router struct {
 	// observers see every event, subscribed or not (used by tests and by
 	// the recorder); they must not block for long.
 	observe func(*Event)
+	// delivering counts the deliveries in progress (0 or 1: one
+	// dispatcher): an observer or a subscription may hold one a while.
+	delivering atomic.Int32
 }
 
 type subscription struct {
@@ -150,6 +154,8 @@ func (r *router) closeAll() {
 // buffer is full: that is the backpressure that keeps memory bounded without
 // dropping events.
 func (r *router) deliver(ctx context.Context, n *rpc.Request) {
+	r.delivering.Add(1)
+	defer r.delivering.Add(-1)
 	ev, ok := n.Decoded.(*Event) // decoded by the reader (paramsDecoder)
 	if !ok {
 		var err error

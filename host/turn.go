@@ -165,7 +165,11 @@ func (t *Turn) owns(ev *Event) bool {
 }
 
 // drainGrace bounds how long a turn keeps reading, after the connection
-// broke, the notifications the rpc dispatcher still holds.
+// broke, the notifications the rpc dispatcher still holds, while the
+// dispatcher is idle: while it is delivering an event (to a slow observer,
+// a render pipeline under backpressure, or another turn's full buffer),
+// the turn waits on, for ctx, so that no event read before the break is
+// lost.
 const drainGrace = 700 * time.Millisecond
 
 // next returns the turn's next event, or why there is none.
@@ -211,6 +215,10 @@ func (t *Turn) next(ctx context.Context) (*Event, error) {
 		case <-timer.C:
 			if ev := t.drain(); ev != nil {
 				return ev, nil
+			}
+			if t.c.router.delivering.Load() > 0 {
+				timer.Reset(drainGrace) // a delivery in progress: more may come
+				continue
 			}
 			return nil, t.endErr()
 		case <-ctx.Done():

@@ -39,7 +39,8 @@ type fakeMsg struct {
 // as a codexhost/test/answer notification), "approvals" (FAKE_APPROVALS
 // command approvals FAKE_INTERVAL_MS apart, answers echoed by id), "die",
 // "hang", "exit-at-start", and "lines" (the raw lines of FAKE_LINES after
-// turn/started, and nothing else). It returns the exit status.
+// turn/started, and nothing else; then it exits if FAKE_LINES_THEN is
+// "exit"). It returns the exit status.
 //
 // FAKE_THREAD_STARTED places the thread/started notification, which the
 // fake otherwise does not send: "after-response" sends it right after the
@@ -219,6 +220,9 @@ func FakeAppServer(scenario string) int {
 					}
 				}
 				flush()
+				if os.Getenv("FAKE_LINES_THEN") == "exit" {
+					os.Exit(0) // app-server gone, its lines sent
+				}
 				continue
 			}
 			notify("item/completed", map[string]any{"threadId": "th1", "turnId": "tu1", "completedAtMs": 2,
