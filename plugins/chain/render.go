@@ -32,6 +32,13 @@ type RenderOptions struct {
 	// Queue is how many events may wait before delivery blocks
 	// (backpressure on the turn). Default: 8192.
 	Queue int
+	// MaxQueuedBytes bounds the memory of the events waiting for the
+	// render members, each counted as its raw params, its text and 256
+	// bytes: when the queue holds that much, delivery blocks
+	// (backpressure on the turn and the connection, as
+	// host.Options.MaxQueuedBytes), and one event larger than the bound
+	// still passes, alone. Default: 16 MiB.
+	MaxQueuedBytes int
 	// Timeout bounds each render call. Default: plugins.DefaultTimeout.
 	Timeout time.Duration
 	// Plain removes colours from the output too (termsafe.RenderPlain):
@@ -151,11 +158,28 @@ type renderer struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	queued  uint64 // events handed to ch
-	written uint64 // events rendered and written
-	failed  bool   // only touched by run
+	mu          sync.Mutex
+	cond        *sync.Cond
+	queued      uint64 // events handed to ch
+	written     uint64 // events rendered and written
+	queuedBytes int    // renderCost of the events queued and not yet rendered
+	maxBytes    int
+	failed      bool // only touched by run
+}
+
+// defaultRenderQueueBytes is RenderOptions.MaxQueuedBytes's default.
+const defaultRenderQueueBytes = 16 << 20
+
+// renderCost is what an event waiting for the render members counts
+// against RenderOptions.MaxQueuedBytes: its raw params (which hold the
+// line they were read from), its text decoded a second time, and 256
+// bytes for the rest.
+func renderCost(ev *host.Event) int {
+	n := 256 + len(ev.Params) + len(ev.Delta)
+	if ev.Item != nil {
+		n += len(ev.Item.Text)
+	}
+	return n
 }
 
 func newRenderer(c *Chain, o *RenderOptions) *renderer {
@@ -176,6 +200,10 @@ func newRenderer(c *Chain, o *RenderOptions) *renderer {
 		q = 8192
 	}
 	r.ch = make(chan *host.Event, q)
+	r.maxBytes = o.MaxQueuedBytes
+	if r.maxBytes <= 0 {
+		r.maxBytes = defaultRenderQueueBytes
+	}
 	r.cond = sync.NewCond(&r.mu)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r
@@ -193,16 +221,34 @@ func (r *renderer) observe(ev *host.Event) {
 			go r.run()
 		}
 	})
+	cost := renderCost(ev)
 	r.mu.Lock()
+	// Backpressure by bytes, as by count (the channel's capacity): wait
+	// until the renderers have taken enough, or the pipeline closes.
+	for r.queuedBytes > 0 && r.queuedBytes+cost > r.maxBytes && !r.isClosed() {
+		r.cond.Wait()
+	}
 	r.queued++
+	r.queuedBytes += cost
 	r.mu.Unlock()
 	select {
 	case r.ch <- ev:
 	case <-r.closed:
 		r.mu.Lock()
 		r.queued--
+		r.queuedBytes -= cost
 		r.cond.Broadcast()
 		r.mu.Unlock()
+	}
+}
+
+// isClosed reports whether close has begun.
+func (r *renderer) isClosed() bool {
+	select {
+	case <-r.closed:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -232,8 +278,13 @@ func (r *renderer) run() {
 				r.outputFailed(err)
 			}
 		}
+		cost := 0
+		for _, ev := range batch {
+			cost += renderCost(ev)
+		}
 		r.mu.Lock()
 		r.written += uint64(len(batch))
+		r.queuedBytes -= cost
 		r.cond.Broadcast()
 		r.mu.Unlock()
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -196,4 +197,55 @@ func TestRenderOutputIsWrittenWhole(t *testing.T) {
 		n++
 	}
 	assert.Equal(t, 8, n, "thread.started, turn.started and 6 item.completed lines")
+}
+
+// stuckRenderer blocks its first call until released.
+type stuckRenderer struct {
+	entered, release chan struct{}
+	first            atomic.Bool
+}
+
+func (p *stuckRenderer) Manifest() *abi.Manifest {
+	return &abi.Manifest{Name: "stuck", ABI: abi.Version, Hooks: []abi.Hook{abi.HookEventRender}, Features: abi.FeatureRenderBatch}
+}
+func (p *stuckRenderer) Close(context.Context) error { return nil }
+func (p *stuckRenderer) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, error) {
+	if p.first.CompareAndSwap(false, true) {
+		close(p.entered)
+		<-p.release
+	}
+	return json.Marshal(abi.RenderResponse{})
+}
+
+// The render queue is bounded in bytes too: with a slow renderer, a turn
+// of large deltas blocks delivery (backpressure) once MaxQueuedBytes are
+// waiting, instead of queueing 8192 events of any size (it used to hold
+// a whole 25 MiB turn with the connection bounded to 1 MiB).
+func TestRenderQueueIsBoundedInBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const maxBytes = 1 << 20
+		p := &stuckRenderer{entered: make(chan struct{}), release: make(chan struct{})}
+		ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{p}, Render: chain.RenderOptions{MaxQueuedBytes: maxBytes}})
+		require.NoError(t, err)
+		defer ch.Close()
+		big := strings.Repeat("x", 64<<10)
+		var observed atomic.Int32
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 400 {
+				ch.ObserveEvent(&host.Event{Kind: abi.EventAgentMessageDelta, Method: "item/agentMessage/delta", Seq: uint64(i + 1), ItemID: "m", Delta: big})
+				observed.Add(1)
+			}
+		}()
+		<-p.entered
+		synctest.Wait() // the producer is blocked: by bytes, or it finished
+		n := int(observed.Load())
+		cost := 256 + len(big)
+		assert.Less(t, n, 400, "delivery never blocked")
+		assert.LessOrEqual(t, (n-1)*cost, maxBytes+cost, "%d events of %d bytes queued past the %d-byte bound (one batch in the renderer besides)", n, cost, maxBytes)
+		close(p.release)
+		<-done
+		require.NoError(t, ch.Flush(t.Context()))
+	})
 }
