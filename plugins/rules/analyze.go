@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -670,6 +671,11 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	if v.exec {
 		return v.failPos(m, c.Pos(), "command after exec")
 	}
+	if lit := c.Args[0].Lit(); reservedWords[lit] {
+		// The parser reads some reserved words in command position as a
+		// command name (in, else); bash and dash refuse the line.
+		return v.failPos(m, c.Args[0].Pos(), "reserved word %s in command position (the shell refuses the line)", lit)
+	}
 	argv := make([]string, len(c.Args))
 	var patterns []int
 	dashdash := false
@@ -754,6 +760,14 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		next, reason := unwrapWrapper(name, argv, i, builtins)
 		if reason != "" {
 			return v.fail(m, wordOff(min(next, len(argv)-1)), "%s", reason)
+		}
+		if next == i && wrapperNames[base] {
+			// Not unwrapped, yet it runs its arguments: env, nice,
+			// timeout or stdbuf at a path the engine does not follow
+			// (/usr/bin/./env, ../usr/bin/env), or command or exec where
+			// the shell runs a program of that name (/usr/bin/command on
+			// Fedora and macOS runs its arguments).
+			return v.fail(m, wordOff(i), "%s runs its arguments as a program, and the engine follows it only by its bare name, its system path, or as the shell's builtin", name)
 		}
 		if next == i {
 			break
@@ -951,7 +965,12 @@ func unwrapWrapper(name string, argv []string, i int, builtins bool) (int, strin
 		switch a := opt(); {
 		case a == "-n":
 			j += 2
-		case strings.HasPrefix(a, "--adjustment="), len(a) > 1 && a[0] == '-' && isInt(a[1:]), strings.HasPrefix(a, "-n") && isInt(a[2:]):
+		case strings.HasPrefix(a, "--adjustment="):
+			if !isInt(strings.TrimPrefix(a, "--adjustment=")) {
+				return bad("nice adjustment %s", a) // nice refuses it and runs nothing
+			}
+			j++
+		case len(a) > 1 && a[0] == '-' && isInt(a[1:]), strings.HasPrefix(a, "-n") && isInt(a[2:]):
 			j++
 		}
 		if j > len(argv) || j < len(argv) && j >= 2 && argv[j-2] == "-n" && !isInt(argv[j-1]) {
@@ -964,37 +983,67 @@ func unwrapWrapper(name string, argv []string, i int, builtins bool) (int, strin
 			return bad("nice option %s", opt())
 		}
 	case base == "timeout":
+		// Each value is checked as timeout checks it: a value it refuses
+		// (timeout -ks 5, timeout sh -c …) makes it run nothing, not the
+		// program the engine would vouch for.
 		for strings.HasPrefix(opt(), "-") && opt() != "--" {
-			switch a := opt(); {
+			a := opt()
+			var val string
+			var ok func(string) bool
+			switch {
 			case a == "--preserve-status", a == "--foreground", a == "-v", a == "--verbose":
 				j++
+				continue
 			case a == "-s", a == "-k":
-				j += 2
-			case strings.HasPrefix(a, "-s"), strings.HasPrefix(a, "-k"), strings.HasPrefix(a, "--signal="), strings.HasPrefix(a, "--kill-after="):
 				j++
+				val, ok = opt(), isSignal
+				if a == "-k" {
+					ok = isDuration
+				}
+			case strings.HasPrefix(a, "-s"), strings.HasPrefix(a, "--signal="):
+				val, ok = strings.TrimPrefix(strings.TrimPrefix(a, "--signal="), "-s"), isSignal
+			case strings.HasPrefix(a, "-k"), strings.HasPrefix(a, "--kill-after="):
+				val, ok = strings.TrimPrefix(strings.TrimPrefix(a, "--kill-after="), "-k"), isDuration
 			default:
 				return bad("timeout option %s", a)
 			}
+			if !ok(val) {
+				return bad("timeout option %s %s", a, val)
+			}
+			j++
 		}
 		if opt() == "--" {
 			j++
 		}
-		if opt() == "" {
-			return bad("timeout without a duration")
+		if !isDuration(opt()) {
+			return bad("timeout duration %q", opt())
 		}
 		j++ // the duration
 	case base == "stdbuf":
 		n := 0
 		for strings.HasPrefix(opt(), "-") && opt() != "--" {
-			switch a := opt(); {
+			a := opt()
+			var stream byte // i, o or e
+			var mode string
+			switch {
 			case a == "-i", a == "-o", a == "-e":
-				j += 2
-			case len(a) > 2 && (a[1] == 'i' || a[1] == 'o' || a[1] == 'e'),
-				strings.HasPrefix(a, "--input="), strings.HasPrefix(a, "--output="), strings.HasPrefix(a, "--error="):
+				stream = a[1]
 				j++
+				mode = opt()
+			case len(a) > 2 && a[0] == '-' && a[1] != '-' && (a[1] == 'i' || a[1] == 'o' || a[1] == 'e'):
+				stream, mode = a[1], a[2:]
+			case strings.HasPrefix(a, "--input="), strings.HasPrefix(a, "--output="), strings.HasPrefix(a, "--error="):
+				k, v, _ := strings.Cut(a, "=")
+				stream, mode = k[2], v
 			default:
 				return bad("stdbuf option %s", a)
 			}
+			// stdbuf refuses another mode (stdbuf -oX, -o --) and runs
+			// nothing; L is for output streams only.
+			if !(mode == "L" && stream != 'i' || isBufferSize(mode)) {
+				return bad("stdbuf mode %s for -%c", mode, stream)
+			}
+			j++
 			n++
 		}
 		if opt() == "--" {
@@ -1011,6 +1060,33 @@ func unwrapWrapper(name string, argv []string, i int, builtins bool) (int, strin
 	}
 	return j, ""
 }
+
+// reservedWords are the reserved words that the shells refuse, unquoted,
+// where a command name goes.
+var reservedWords = map[string]bool{"in": true, "else": true, "elif": true, "then": true, "fi": true,
+	"do": true, "done": true, "esac": true, "}": true, "]]": true}
+
+// wrapperNames are the base names of the programs and builtins that run
+// their arguments and that unwrapWrapper follows.
+var wrapperNames = map[string]bool{"env": true, "nice": true, "timeout": true, "stdbuf": true, "command": true, "exec": true}
+
+// durationRE is a duration timeout takes: a decimal number with an
+// optional unit.
+var durationRE = regexp.MustCompile(`^([0-9]+\.?[0-9]*|\.[0-9]+)[smhd]?$`)
+
+func isDuration(s string) bool { return durationRE.MatchString(s) }
+
+// signalRE is a signal timeout -s takes: a name (with or without SIG) or
+// a number.
+var signalRE = regexp.MustCompile(`^((SIG)?[A-Z][A-Z0-9+-]*|[0-9]+)$`)
+
+func isSignal(s string) bool { return signalRE.MatchString(s) }
+
+// bufferSizeRE is a stdbuf buffer size: digits with an optional unit
+// (K, KB, KiB, M, …; 0 means unbuffered).
+var bufferSizeRE = regexp.MustCompile(`^[0-9]+([kKMGTPEZYRQ](i?B)?|B)?$`)
+
+func isBufferSize(s string) bool { return bufferSizeRE.MatchString(s) }
 
 func isInt(s string) bool {
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")

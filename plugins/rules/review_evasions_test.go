@@ -347,7 +347,42 @@ program = "cat"
 		{echoOnly, "exec command echo a", nil},
 		{echoOnly, "exec exec echo a", nil},
 		{echoOnly, "sh -c 'exec command echo a'", nil},
-		{anyLine, "env command echo a", [][]string{{"env", "command", "echo", "a"}}}, // the program command
+		{anyLine, "env command echo a", nil}, // a program command runs its arguments
+		// Review 11. O. A wrapper at a path the engine does not follow
+		// runs its arguments all the same.
+		{anyLine, "/usr/bin/./env sed -n '1e touch PWNED' a.txt", nil},
+		{anyLine, "//bin/env git -c core.fsmonitor='touch PWNED' status", nil},
+		{anyLine, "/usr/bin/../bin/env rg --pre touch x a.txt", nil},
+		{anyLine, "/bin//timeout 5 sed -n '1e touch PWNED' a.txt", nil},
+		{anyLine, "/usr/bin/./nice sed -n '1e touch PWNED' a.txt", nil},
+		{anyLine, "//usr/bin/stdbuf -oL sed -n 'w PWNED' a.txt", nil},
+		{anyLine, "env //bin/env sed -n '1e touch PWNED' a.txt", nil},
+		{anyLine, "bash -lc \"/usr/bin/./env sed -n '1e touch PWNED' a.txt\"", nil},
+		{anyLine, "/usr/bin/./env find . -maxdepth 0 -exec touch PWNED ';'", nil},
+		{anyLine, "/usr/bin/X11/env sed -n '1e touch PWNED' a.txt", nil},
+		{anyLine, "../../../../../../../../usr/bin/env sed -n '1e touch PWNED' a.txt", nil},
+		{anyLine, "/usr/bin/env sed -n p a.txt", [][]string{{"/usr/bin/env", "sed", "-n", "p", "a.txt"}}},
+		{anyLine, "/usr/bin/command sed -n p a.txt", nil},
+		// P. Reserved words the parser takes for a command name: bash and
+		// dash refuse the line, which runs nothing that was vouched.
+		{anyLine, "in x", nil},
+		{anyLine, "echo a; in x", nil},
+		{anyLine, "echo a | in", nil},
+		{anyLine, "echo a && else", nil},
+		{anyLine, "echo a\nin x", nil},
+		{anyLine, "sh -c 'echo a; in x'", nil},
+		{anyLine, "'in' x", [][]string{{"in", "x"}}}, // quoted: a program named in
+		// Q. Wrapper values the wrapper refuses: it runs nothing.
+		{anyLine, "timeout -ks 5 echo a", nil},
+		{anyLine, "timeout -s -- 5 echo a", nil},
+		{anyLine, "timeout sh -c 'echo a'", nil},
+		{anyLine, "stdbuf -o -- echo a", nil},
+		{anyLine, "stdbuf -oX echo a", nil},
+		{anyLine, "stdbuf -iL echo a", nil},
+		{anyLine, "nice --adjustment=x echo a", nil},
+		{anyLine, "timeout -k 2 -s KILL 1.5m echo a", [][]string{{"timeout", "-k", "2", "-s", "KILL", "1.5m", "echo", "a"}}},
+		{anyLine, "stdbuf -oL -e0 -i 4K echo a", [][]string{{"stdbuf", "-oL", "-e0", "-i", "4K", "echo", "a"}}},
+		{anyLine, "nice --adjustment=5 echo a", [][]string{{"nice", "--adjustment=5", "echo", "a"}}},
 		{echoOnly, "command echo a", [][]string{{"command", "echo", "a"}}},
 		{echoOnly, "command -p echo a", [][]string{{"command", "-p", "echo", "a"}}},
 		{echoOnly, "command command echo a", [][]string{{"command", "command", "echo", "a"}}},
