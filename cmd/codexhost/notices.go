@@ -9,6 +9,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/protocol"
 	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
@@ -27,10 +28,10 @@ var _ host.EventObserver = (*notices)(nil)
 // ObserveEvent implements host.EventObserver.
 func (n *notices) ObserveEvent(ev *host.Event) {
 	var kind string
-	switch ev.Method {
-	case "configWarning":
+	switch protocol.NotificationMethod(ev.Method) {
+	case protocol.NotifConfigWarning:
 		kind = "warning"
-	case "deprecationNotice":
+	case protocol.NotifDeprecationNotice:
 		kind = "deprecated"
 	default:
 		return
