@@ -191,10 +191,11 @@ func (c *runConfig) effectiveCwd(th *host.Thread) string {
 // a policy loaded whose project declares MCP servers: codex starts them as
 // the thread starts. It asks codex which project config it loads
 // (readCodexProject), and reads the files itself (projectMCPServers) only
-// if codex does not say.
-func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *host.Client, threadID string) error {
+// if codex does not say. It returns what codex said, and for which cwd,
+// for checkEffectiveApproval to reuse (nil when it did not say).
+func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *host.Client, threadID string) (*codexProject, string, error) {
 	if !c.guarded() {
-		return nil
+		return nil, "", nil
 	}
 	cwd := c.threadCwd()
 	if threadID != "" && c.cwd == "" {
@@ -204,15 +205,16 @@ func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *hos
 		}
 	}
 	var servers []string
-	if p, err := readCodexProject(ctx, client, cwd); err == nil {
+	p, err := readCodexProject(ctx, client, cwd)
+	if err == nil {
 		servers = p.mcp
 	} else {
 		servers = projectMCPServers(c.runningCodexHome(client), cwd)
 	}
 	if len(servers) == 0 {
-		return nil
+		return p, cwd, nil
 	}
-	return c.refuseUnasked(cio, fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s; remove them", strings.Join(servers, ", ")))
+	return p, cwd, c.refuseUnasked(cio, fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s; remove them", strings.Join(servers, ", ")))
 }
 
 // refuseUnasked refuses a run for why (a setting under which the policy

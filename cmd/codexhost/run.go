@@ -573,7 +573,8 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 		c.thread = threadID
 	}
-	if err := c.checkProjectMCP(ctx, cio, client, threadID); err != nil {
+	project, projectCwd, err := c.checkProjectMCP(ctx, cio, client, threadID)
+	if err != nil {
 		return nil, err
 	}
 	if threadID == "" {
@@ -597,12 +598,16 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 	}
 	var hooks []string
-	var project *codexProject
 	if c.guarded() {
 		if hooks, err = permissionHooks(ctx, client, threadID); err != nil {
 			return nil, connFailure(ctx, "list codex's hooks (a permission-request hook would answer approvals instead of the policy)", err)
 		}
-		project, _ = readCodexProject(ctx, client, c.effectiveCwd(th)) // nil: the checks read the files
+		// What codex said before the thread started, unless the thread
+		// runs elsewhere or codex did not say (nil: the checks read the
+		// files).
+		if cwd := c.effectiveCwd(th); project == nil || cwd != projectCwd {
+			project, _ = readCodexProject(ctx, client, cwd)
+		}
 	}
 	if err := c.checkEffectiveApproval(cio, th, c.runningCodexHome(client), project, hooks); err != nil {
 		return nil, err
