@@ -31,7 +31,7 @@ TOOLS_DIR     := $(call codex_dir,$(CODEX_VERSION))
 CODEX_STAMP   := $(TOOLS_DIR)/node_modules/.package-lock.json
 CODEX_JS      := $(TOOLS_DIR)/node_modules/.bin/codex
 
-.PHONY: all build install test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest test-codex-newest-run cosign otelcol test-otel
+.PHONY: all build install test warm bench demo codex protocol check lint format vet clean help plugins test-codex-newest test-codex-newest-run cosign otelcol test-otel local-registry local-registry-stop
 
 all: build plugins
 
@@ -47,6 +47,8 @@ help:
 	@echo "make lint      gofmt -l, go vet, staticcheck, deadcode (make test runs it)"
 	@echo "make check     make lint, then go mod tidy; fails on a dirty tree"
 	@echo "make registry  install docker-registry (Debian) for the plugin distribution tests"
+	@echo "make local-registry       start docker-registry on $(LOCAL_REGISTRY_ADDR) in the background, for the docs' examples"
+	@echo "make local-registry-stop  stop it"
 	@echo "make cosign    build the pinned cosign CLI (tools/cosign) into $(COSIGN) for the signature interop tests"
 	@echo "make otelcol   build the test OpenTelemetry Collector (tools/otelcol: OTLP receiver, file exporter) into $(OTELCOL)"
 	@echo "make test-otel build the collector and run the test of traces and decision logs against it"
@@ -61,6 +63,8 @@ build:
 # into bin/, and the pinned codex it drives.
 install: codex plugins
 	$(GO) install ./cmd/codexhost
+	@bin=`$(GO) env GOBIN`; [ -n "$$bin" ] || bin=`$(GO) env GOPATH`/bin; \
+	case ":$$PATH:" in *":$$bin:"*) ;; *) echo "codexhost is in $$bin, which is not on your PATH: export PATH=\"\$$PATH:$$bin\"";; esac
 
 # The shipped plugins, prebuilt as sandboxed Wasm modules.
 SHIPPED_PLUGINS := bin/rules-policy.wasm bin/execrender.wasm
@@ -234,6 +238,19 @@ registry:
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-registry; }
+
+# A local OCI registry for the docs' examples (README, tutorial,
+# distribution): Debian's docker-registry on LOCAL_REGISTRY_ADDR, in the
+# background, its storage and log in LOCAL_REGISTRY_DIR; nothing is started
+# if a registry already answers there. make local-registry-stop stops it.
+# The tests start their own (plugins/dist/disttest); docs/registry_test.go
+# runs these two targets.
+LOCAL_REGISTRY_ADDR ?= 127.0.0.1:5000
+LOCAL_REGISTRY_DIR  ?= .cache/registry
+local-registry: registry
+	@bash tools/local-registry.sh start $(LOCAL_REGISTRY_ADDR) $(LOCAL_REGISTRY_DIR)
+local-registry-stop:
+	@bash tools/local-registry.sh stop $(LOCAL_REGISTRY_DIR)
 
 # The real cosign CLI, for the tests that prove signatures interoperate
 # (plugins/dist, cmd/codexhost): built from the Go module proxy at the

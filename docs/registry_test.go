@@ -1,0 +1,85 @@
+package docs_test
+
+import (
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/plugins/dist/disttest"
+)
+
+// TestLocalRegistryTargets runs what the docs tell a reader to run before
+// they push (`make local-registry`), on a port of its own: TestDocs runs the
+// docs' own line too, but finds its registry already there. It starts the
+// registry, finds it started on a second run, refuses a port that something
+// else holds, and stops it.
+func TestLocalRegistryTargets(t *testing.T) {
+	disttest.RequireRegistry(t)
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	makeIn := func(args ...string) (string, error) {
+		cmd := exec.Command("make", append([]string{"-s", "-C", root}, args...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	vars := []string{"LOCAL_REGISTRY_ADDR=" + addr, "LOCAL_REGISTRY_DIR=" + dir}
+
+	out, err := makeIn(append([]string{"local-registry"}, vars...)...)
+	require.NoError(t, err, out)
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_, _ = makeIn(append([]string{"local-registry-stop"}, vars...)...)
+		}
+	})
+	require.Contains(t, out, "docker-registry answers on http://"+addr)
+	resp, err := http.Get("http://" + addr + "/v2/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	out, err = makeIn(append([]string{"local-registry"}, vars...)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "a registry already answers on http://"+addr)
+
+	// A port held by something that is not a registry: refused, with why.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() { // accepts and answers what is not a registry's answer
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("HTTP/1.0 404 Not Found\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	out, err = makeIn("local-registry", "LOCAL_REGISTRY_ADDR="+l.Addr().String(), "LOCAL_REGISTRY_DIR="+t.TempDir())
+	require.Error(t, err)
+	require.Contains(t, out, l.Addr().String()+" is taken by something that is not an OCI registry")
+
+	out, err = makeIn(append([]string{"local-registry-stop"}, vars...)...)
+	require.NoError(t, err, out)
+	stopped = true
+	require.True(t, strings.HasPrefix(out, "local-registry: stopped process "), out)
+	_, err = http.Get("http://" + addr + "/v2/")
+	require.Error(t, err, "the registry still answers after local-registry-stop")
+}
+
+// freeAddr returns 127.0.0.1 with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
