@@ -302,10 +302,7 @@ func (r *ApprovalRequest) encode(resp *abi.ApprovalResponse) json.RawMessage {
 		if d != abi.Accept && d != abi.AcceptForSession {
 			return marshal(protocol.PermissionsRequestApprovalResponse{Scope: protocol.PermissionGrantScopeTurn})
 		}
-		granted := a.Permissions
-		if resp.Granted != nil {
-			granted = resp.Granted
-		}
+		granted := grantedOf(resp.Granted, a.Permissions)
 		scope := protocol.PermissionGrantScopeTurn
 		if d == abi.AcceptForSession {
 			scope = protocol.PermissionGrantScopeSession
@@ -337,20 +334,68 @@ func subset(g, req *abi.Permissions) error {
 	if req == nil {
 		return invalid("granted permissions but none were requested")
 	}
-	for _, p := range g.ReadPaths {
-		if !slices.Contains(req.ReadPaths, p) {
-			return invalid("granted read access to %s, which was not requested", p)
-		}
+	if p, ok := notIn(g.ReadPaths, req.ReadPaths); !ok {
+		return invalid("granted read access to %s, which was not requested", p)
 	}
-	for _, p := range g.WritePaths {
-		if !slices.Contains(req.WritePaths, p) {
-			return invalid("granted write access to %s, which was not requested", p)
-		}
+	if p, ok := notIn(g.WritePaths, req.WritePaths); !ok {
+		return invalid("granted write access to %s, which was not requested", p)
 	}
 	if g.Network && !req.Network {
 		return invalid("granted network access, which was not requested")
 	}
 	return nil
+}
+
+// notIn returns the first of paths that is not in of, and false, or true
+// if every one is; in time linear in both (either list can be long: a
+// plugin's answer, an agent's request).
+func notIn(paths, of []string) (string, bool) {
+	if len(paths) == 0 {
+		return "", true
+	}
+	set := make(map[string]struct{}, len(of))
+	for _, p := range of {
+		set[p] = struct{}{}
+	}
+	for _, p := range paths {
+		if _, ok := set[p]; !ok {
+			return p, false
+		}
+	}
+	return "", true
+}
+
+// grantedOf is what codex receives of g, which subset has checked against
+// req: the requested permissions that g grants, in the request's order,
+// each once. It is derived from the request, so an answer that names a
+// path many times, or in another spelling of the same list, sends codex
+// no more than the request's own list.
+func grantedOf(g, req *abi.Permissions) *abi.Permissions {
+	if g == nil {
+		return req
+	}
+	return &abi.Permissions{
+		ReadPaths:  keep(req.ReadPaths, g.ReadPaths),
+		WritePaths: keep(req.WritePaths, g.WritePaths),
+		Network:    g.Network && req.Network,
+	}
+}
+
+// keep returns the elements of from that are in set, in from's order,
+// each once.
+func keep(from, set []string) []string {
+	in := make(map[string]bool, len(set))
+	for _, p := range set {
+		in[p] = true
+	}
+	var out []string
+	for _, p := range from {
+		if in[p] {
+			out = append(out, p)
+			in[p] = false // once
+		}
+	}
+	return out
 }
 
 func permissionsToWire(p *abi.Permissions) protocol.GrantedPermissionProfile {

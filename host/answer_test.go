@@ -238,3 +238,27 @@ func TestCommandApprovalOfOtherKindIsDeclined(t *testing.T) {
 		assert.Equal(t, tc.asked, h.asked == 1, "handler asked, %s", tc.kind)
 	}
 }
+
+// TestGrantedPathsAreTheRequests: the permissions codex receives are the
+// requested ones the answer grants, in the request's order, each once,
+// however the answer lists them (a plugin may repeat a path many times
+// over: still a subset, but not what codex should receive), and checking
+// a long answer costs time linear in it.
+func TestGrantedPathsAreTheRequests(t *testing.T) {
+	r := host.NewRequest("item/permissions/requestApproval", json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"i","cwd":"/w",
+		"permissions":{"fileSystem":{"read":["/r1","/r2"],"write":["/a","/b","/c"]}}}`))
+	a, err := r.Approval()
+	require.NoError(t, err)
+	const n = 200000 // quadratic checking would take minutes
+	repeated := make([]string, 0, 2*n)
+	for range n {
+		repeated = append(repeated, "/c", "/a")
+	}
+	got, err := a.Answer(&abi.ApprovalResponse{Decision: abi.Accept, Granted: &abi.Permissions{ReadPaths: []string{"/r2", "/r2"}, WritePaths: repeated}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"permissions":{"fileSystem":{"read":["/r2"],"write":["/a","/c"]}},"scope":"turn"}`, string(got))
+
+	_, err = a.Answer(&abi.ApprovalResponse{Decision: abi.Accept, Granted: &abi.Permissions{WritePaths: append(repeated, "/d")}})
+	require.ErrorIs(t, err, host.ErrInvalidAnswer)
+	require.ErrorContains(t, err, "granted write access to /d, which was not requested")
+}

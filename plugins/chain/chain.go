@@ -312,12 +312,18 @@ func meetAccepts(d abi.Decision, reason string, accepts []*abi.ApprovalResponse)
 	return out
 }
 
-// intersect returns the elements of a that are in b, in a's order.
+// intersect returns the elements of a that are in b, in a's order, each
+// once; in time linear in both (plugins choose how long they are).
 func intersect(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
 	var out []string
 	for _, x := range a {
-		if slices.Contains(b, x) {
+		if in[x] {
 			out = append(out, x)
+			in[x] = false // once
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -24,9 +25,18 @@ func Unmarshal(data []byte, v any) error {
 	if t == nil || t.Kind() != reflect.Pointer {
 		return errors.New("strictjson: Unmarshal needs a pointer")
 	}
+	// json.Valid first: linear, and it refuses nesting deeper than
+	// encoding/json's own limit (10000), which bounds check's recursion.
+	if !json.Valid(data) {
+		var v any
+		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&v); err != nil {
+			return err // what is wrong with the value
+		}
+		return errors.New("strictjson: data after the value")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := check(dec, t.Elem(), ""); err != nil {
+	if err := check(dec, t.Elem(), &path{}); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -40,9 +50,26 @@ func Unmarshal(data []byte, v any) error {
 
 var rawType = reflect.TypeFor[json.RawMessage]()
 
-// check reads one value from dec and checks it against t. path names the
+// A path names the value being checked, for errors: the members and
+// indexes from the top, as a stack that check pushes and pops, so that a
+// deep document costs memory in its depth, not its square; the name is
+// written out only for an error.
+type path struct{ segs []string }
+
+func (p *path) push(seg string) { p.segs = append(p.segs, seg) }
+func (p *path) pop()            { p.segs = p.segs[:len(p.segs)-1] }
+
+// String is the path as "a.b[2].c", or "the answer" at the top.
+func (p *path) String() string {
+	if len(p.segs) == 0 {
+		return "the answer"
+	}
+	return strings.TrimPrefix(strings.Join(p.segs, ""), ".")
+}
+
+// check reads one value from dec and checks it against t. p names the
 // value in errors.
-func check(dec *json.Decoder, t reflect.Type, path string) error {
+func check(dec *json.Decoder, t reflect.Type, p *path) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -61,9 +88,11 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 			elem = t.Elem()
 		}
 		for i := 0; dec.More(); i++ {
-			if err := check(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			p.push("[" + strconv.Itoa(i) + "]")
+			if err := check(dec, elem, p); err != nil {
 				return err
 			}
+			p.pop()
 		}
 		_, err := dec.Token()
 		return err
@@ -89,7 +118,7 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 			}
 			key := tok.(string)
 			if seen[key] {
-				return fmt.Errorf("strictjson: member %q appears twice in %s", key, orTop(path))
+				return fmt.Errorf("strictjson: member %q appears twice in %s", key, p)
 			}
 			seen[key] = true
 			next := elem
@@ -102,27 +131,22 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 					// misspelling, never an unknown member.
 					for exact := range fields {
 						if strings.EqualFold(key, exact) {
-							return fmt.Errorf("strictjson: member %q of %s must be spelled %q", key, orTop(path), exact)
+							return fmt.Errorf("strictjson: member %q of %s must be spelled %q", key, p, exact)
 						}
 					}
 				}
 				next = ft // nil for an unknown member: anything goes
 			}
-			if err := check(dec, next, path+"."+key); err != nil {
+			p.push("." + key)
+			if err := check(dec, next, p); err != nil {
 				return err
 			}
+			p.pop()
 		}
 		_, err := dec.Token()
 		return err
 	}
 	return nil
-}
-
-func orTop(path string) string {
-	if path == "" {
-		return "the answer"
-	}
-	return strings.TrimPrefix(path, ".")
 }
 
 var cache sync.Map // reflect.Type → map[string]reflect.Type

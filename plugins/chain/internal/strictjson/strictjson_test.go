@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,6 +30,10 @@ func TestUnmarshal(t *testing.T) {
 		{"a duplicate inside a raw member is refused too", `{"decision":"accept","granted":{"raw":{"a":1,"a":2}}}`, `member "a" appears twice in granted.raw`},
 		{"names inside a raw member are free", `{"decision":"accept","granted":{"raw":{"Network":1}}}`, ""},
 		{"trailing data", `{"decision":"accept"} {}`, "data after the value"},
+		// The path of a member after siblings that went deeper: each
+		// level is popped on the way out.
+		{"a path after deep siblings", `{"decision":"accept","x":[{"a":[1,{"b":2}]},{"c":{"d":3}},{"e":{"f":1,"f":2}}]}`, `member "f" appears twice in x[2].e`},
+		{"nesting deeper than encoding/json takes", `{"decision":"accept","x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, "exceeded max depth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r abi.ApprovalResponse
