@@ -361,6 +361,7 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 	c.conn = rpc.NewConn(rwc, &rpc.Options{
 		Handler:        rpc.HandlerFunc(c.handleRequest),
 		Notifications:  rpc.NotificationHandlerFunc(c.router.deliver),
+		Arrived:        c.arrived,
 		Params:         &paramsDecoder{},
 		MaxLineBytes:   o.MaxLineBytes,
 		MaxQueuedBytes: max(o.MaxQueuedBytes/2, 1),

@@ -184,8 +184,14 @@ type Request struct {
 	// Params are the request's params exactly as app-server sent them.
 	Params json.RawMessage
 
-	kind  requestKind
-	files *fileChangeCache
+	kind requestKind
+	// changes are the file changes of the item a file-change approval
+	// names, as the connection knew them when the request arrived (see
+	// arrive); changesUnknown is set if it knew none, and Approval then
+	// fails (the request is declined) rather than show a policy an empty
+	// list.
+	changes        []abi.FileChange
+	changesUnknown bool
 	// decoded is the approval the fast path decoded with the location,
 	// for Approval to take (once; a second call decodes again).
 	decoded atomic.Pointer[abi.ApprovalRequest]
@@ -203,15 +209,33 @@ func NewRequest(method string, params json.RawMessage) *Request {
 }
 
 // newRequest classifies and locates a server request. files and cwds, if
-// not nil, are the connection's file-change cache and thread cwds.
+// not nil, are the connection's file-change cache (as of the request's
+// arrival, see arrive) and thread cwds.
 func newRequest(method string, params json.RawMessage, files *fileChangeCache, cwds *sync.Map) *Request {
 	var s scanner
 	req := decodeRequest(&s, method, params)
-	req.files = files
+	if files != nil {
+		req.arrive(files)
+	}
 	if cwds != nil {
 		req.cwd = loadCwd(cwds, req.ThreadID)
 	}
 	return req
+}
+
+// arrive takes from the connection what a file-change approval needs of
+// the events before it: the changes of the item it names, in its thread.
+// It runs as the request arrives, in order with the notifications
+// (rpc.Options.Arrived), not when its handler runs: by then later events
+// may have replaced what the cache held (another thread's item of the
+// same id) or removed it. (A thread's cwd is set when the thread starts
+// and never changes, so it is read when the handler runs.)
+func (r *Request) arrive(files *fileChangeCache) {
+	if r.kind == requestFileChangeApproval {
+		var ok bool
+		r.changes, ok = files.get(r.ThreadID, r.ItemID)
+		r.changesUnknown = !ok
+	}
 }
 
 func loadCwd(cwds *sync.Map, threadID string) string {
@@ -373,6 +397,17 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 	return nil, errUnknownRequest
 }
 
+// arrived is rpc's Options.Arrived: it completes each server request with
+// what the events before it said, on the dispatcher, in order with them.
+func (c *Client) arrived(in *rpc.Request) {
+	req, ok := in.Decoded.(*Request) // decoded by the reader (paramsDecoder)
+	if !ok {
+		req = decodeRequest(new(scanner), in.Method, in.Params)
+		in.Decoded = req
+	}
+	req.arrive(&c.files)
+}
+
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
@@ -384,12 +419,11 @@ func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	req, ok := in.Decoded.(*Request)
-	if ok {
-		req.files, req.cwd = &c.files, loadCwd(&c.cwds, req.ThreadID)
-	} else {
-		req = newRequest(in.Method, in.Params, &c.files, &c.cwds)
+	req, ok := in.Decoded.(*Request) // set by arrived
+	if !ok {
+		return nil, fmt.Errorf("host: %s did not arrive through the dispatcher", in.Method) // unreachable
 	}
+	req.cwd = loadCwd(&c.cwds, req.ThreadID)
 	res, err := serve(ctx, c.opts.Handler, req, c.opts.Logger)
 	if err != nil {
 		return nil, err

@@ -28,8 +28,11 @@ func (r *Request) Approval() (*ApprovalRequest, error) {
 		}
 	}
 	if a != nil {
-		if a.Kind == abi.ApprovalFileChange && r.files != nil {
-			a.Changes = r.files.get(a.ItemID) // the params' itemId
+		if a.Kind == abi.ApprovalFileChange {
+			if err := r.knowsChanges(); err != nil {
+				return nil, err
+			}
+			a.Changes = r.changes
 		}
 		a.ThreadID, a.TurnID, a.ItemID = r.ThreadID, r.TurnID, r.ItemID
 		return r.finishApproval(a), nil
@@ -93,9 +96,10 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		a.Kind = abi.ApprovalFileChange
 		a.Reason = deref(p.Reason)
 		a.GrantRoot = deref(p.GrantRoot)
-		if r.files != nil {
-			a.Changes = r.files.get(p.ItemID)
+		if err := r.knowsChanges(); err != nil {
+			return nil, err
 		}
+		a.Changes = r.changes
 	case requestPermissions:
 		var p protocol.PermissionsRequestApprovalParams
 		if err := r.decode(&p); err != nil {
@@ -247,15 +251,30 @@ func (ev *Event) ABIEvent() abi.Event {
 	return out
 }
 
+// knowsChanges fails a file-change approval whose changes the connection
+// did not know when it arrived: no item/started of that item in that
+// thread came first (or the cache had let it go). A policy shown no
+// changes could accept them all ("every change is under src/").
+func (r *Request) knowsChanges() error {
+	if r.changesUnknown {
+		return fmt.Errorf("host: %s for item %q of thread %q: no item/started told its changes; declined", r.Method, r.ItemID, r.ThreadID)
+	}
+	return nil
+}
+
 // fileChangeCache remembers the changes of in-flight file-change items, so
 // that a file-change approval (which names only the item) can show the
 // paths and diffs. It is filled from item/started on the delivery
 // goroutine, which runs before the approval's handler starts.
 type fileChangeCache struct {
 	mu    sync.Mutex
-	items map[string][]abi.FileChange
-	order []string
+	items map[fileChangeKey][]abi.FileChange
+	order []fileChangeKey
 }
+
+// A fileChangeKey names an item in a thread: item ids are the model's
+// call ids, which need not differ between threads.
+type fileChangeKey struct{ thread, item string }
 
 const fileChangeCacheSize = 256
 
@@ -263,28 +282,33 @@ func (c *fileChangeCache) observe(ev *Event) {
 	if ev.Item == nil || ev.Item.Type != ItemFileChange {
 		return
 	}
+	k := fileChangeKey{ev.ThreadID, ev.Item.ID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {
-		c.items = map[string][]abi.FileChange{}
+		c.items = map[fileChangeKey][]abi.FileChange{}
 	}
 	if ev.Kind == abi.EventItemCompleted {
-		delete(c.items, ev.Item.ID)
+		if _, ok := c.items[k]; ok {
+			delete(c.items, k)
+			c.order = slices.DeleteFunc(c.order, func(o fileChangeKey) bool { return o == k })
+		}
 		return
 	}
-	changes := ev.Item.Changes
-	if _, ok := c.items[ev.Item.ID]; !ok {
-		c.order = append(c.order, ev.Item.ID)
+	if _, ok := c.items[k]; !ok {
+		c.order = append(c.order, k)
 	}
-	c.items[ev.Item.ID] = changes
+	c.items[k] = ev.Item.Changes
 	for len(c.order) > fileChangeCacheSize {
 		delete(c.items, c.order[0])
 		c.order = c.order[1:]
 	}
 }
 
-func (c *fileChangeCache) get(itemID string) []abi.FileChange {
+// get returns the changes of item in thread, and whether it knows them.
+func (c *fileChangeCache) get(thread, item string) ([]abi.FileChange, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.items[itemID]
+	changes, ok := c.items[fileChangeKey{thread, item}]
+	return changes, ok
 }

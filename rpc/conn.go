@@ -90,6 +90,16 @@ type Options struct {
 	// admitted when the queue is empty.
 	// Default (0 or less): DefaultMaxQueuedBytes.
 	MaxQueuedBytes int
+	// Arrived, if not nil, is called on the dispatcher goroutine for each
+	// incoming call, before its Handler starts: after Notifications has
+	// returned for every notification that arrived before the call, and
+	// before it is given any that arrived after. It must not block. It is
+	// where a handler takes what the notifications so far have told it
+	// (the subject of an approval, say) as of the call's arrival: the
+	// Handler runs on a goroutine of its own, while later notifications
+	// are delivered. It may set req.Decoded. A panic is recovered and
+	// logged, and the call is still answered.
+	Arrived func(req *Request)
 	// Params, if not nil, decodes the params of incoming requests and
 	// notifications as their line is read (see ParamsDecoder); handlers
 	// find the result in Request.Decoded. Default (nil): params stay raw.
@@ -139,6 +149,7 @@ type Conn struct {
 	rwc       io.ReadWriteCloser
 	handler   Handler
 	notes     NotificationHandler
+	arrived   func(*Request)
 	params    ParamsDecoder
 	log       *slog.Logger
 	maxLine   int
@@ -208,6 +219,7 @@ func NewConn(rwc io.ReadWriteCloser, opts *Options) *Conn {
 		rwc:       rwc,
 		handler:   o.Handler,
 		notes:     o.Notifications,
+		arrived:   o.Arrived,
 		params:    o.Params,
 		log:       o.Logger,
 		maxLine:   o.MaxLineBytes,
@@ -684,6 +696,9 @@ func (c *Conn) dispatchLoop() {
 				c.log.Debug("rpc: not answering a call: connection ended", "method", req.Method, "id", req.ID.String())
 				continue
 			}
+			if c.arrived != nil {
+				c.arrive(req)
+			}
 			c.wg.Go(func() { c.serve(req) })
 			continue
 		}
@@ -691,6 +706,15 @@ func (c *Conn) dispatchLoop() {
 			c.deliver(req)
 		}
 	}
+}
+
+func (c *Conn) arrive(req *Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("rpc: Arrived panicked", "method", req.Method, "id", req.ID.String(), "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	c.arrived(req)
 }
 
 func (c *Conn) deliver(n *Request) {

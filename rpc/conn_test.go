@@ -928,3 +928,44 @@ func TestParamsDecoder(t *testing.T) {
 	require.Equal(t, `[true]`, r.Decoded)
 	require.JSONEq(t, `"[true]"`, string(p.recv().Result))
 }
+
+// TestArrivedIsOrderedWithNotifications: Options.Arrived sees each call
+// after every notification sent before it has been handled, and before
+// any sent after it; it runs before the call's handler, which sees what
+// it set in Decoded.
+func TestArrivedIsOrderedWithNotifications(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	log := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	_, p := newPeer(t, &rpc.Options{
+		Notifications: rpc.NotificationHandlerFunc(func(_ context.Context, n *rpc.Request) { log("note " + string(n.Params)) }),
+		Arrived: func(r *rpc.Request) {
+			log("arrived " + r.ID.String())
+			r.Decoded = "seen at arrival " + r.ID.String()
+		},
+		Handler: rpc.HandlerFunc(func(_ context.Context, r *rpc.Request) (any, error) {
+			return r.Decoded, nil
+		}),
+	})
+	for i := range 3 {
+		p.send(fmt.Sprintf(`{"method":"n","params":%d}`, 2*i))
+		p.send(fmt.Sprintf(`{"id":%d,"method":"call"}`, i))
+		p.send(fmt.Sprintf(`{"method":"n","params":%d}`, 2*i+1))
+	}
+	results := map[string]string{}
+	for range 3 {
+		w := p.recv()
+		results[string(w.ID)] = string(w.Result)
+	}
+	assert.Equal(t, map[string]string{"0": `"seen at arrival 0"`, "1": `"seen at arrival 1"`, "2": `"seen at arrival 2"`}, results)
+	// The last notification may still be in flight: order up to it.
+	p.send(`{"id":9,"method":"call"}`)
+	p.recv()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"note 0", "arrived 0", "note 1", "note 2", "arrived 1", "note 3", "note 4", "arrived 2", "note 5", "arrived 9"}, order)
+}
