@@ -231,6 +231,11 @@ type Client struct {
 	// cwds maps thread ids to the working directory app-server reported
 	// when the thread was started, resumed or forked.
 	cwds sync.Map
+	// ownTools maps the ids of threads started with
+	// ThreadOptions.OmitHandlerTools to the names of the tools they were
+	// given (map[string]bool): a tool call on such a thread for any other
+	// tool is refused without the Handler.
+	ownTools sync.Map
 	// connDrained is closed when rpc.Conn.Wait returns: every notification
 	// read before the connection ended has been delivered.
 	connDrained chan struct{}

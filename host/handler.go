@@ -408,6 +408,30 @@ func (c *Client) arrived(in *rpc.Request) {
 	req.arrive(&c.files)
 }
 
+// toolNotGiven answers the tool call req as failed, and reports true, if
+// its thread was started with OmitHandlerTools and not given the tool:
+// the Handler is not asked.
+func (c *Client) toolNotGiven(req *Request) (json.RawMessage, bool) {
+	own, ok := c.ownTools.Load(req.ThreadID)
+	if !ok {
+		return nil, false
+	}
+	tc, err := req.ToolCall()
+	if err != nil {
+		return safeAnswer(req), true
+	}
+	if own.(map[string]bool)[tc.Tool] {
+		return nil, false
+	}
+	c.opts.Logger.Warn("codexhost: a tool call for a tool its thread was not given; answered as failed", "thread", req.ThreadID, "tool", tc.Tool)
+	b, err := tc.Answer(&abi.ToolCallResponse{Content: []abi.Content{{Type: "text",
+		Text: fmt.Sprintf("codexhost: this thread was not given the tool %q", tc.Tool)}}})
+	if err != nil {
+		return safeAnswer(req), true
+	}
+	return b, true
+}
+
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
 func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
@@ -424,6 +448,11 @@ func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error
 		return nil, fmt.Errorf("host: %s did not arrive through the dispatcher", in.Method) // unreachable
 	}
 	req.cwd = loadCwd(&c.cwds, req.ThreadID)
+	if req.kind == requestToolCall {
+		if refusal, ok := c.toolNotGiven(req); ok {
+			return refusal, nil
+		}
+	}
 	res, err := serve(ctx, c.opts.Handler, req, c.opts.Logger)
 	if err != nil {
 		return nil, err

@@ -22,8 +22,16 @@ type ThreadOptions struct {
 	BaseInstructions      string
 	DeveloperInstructions string
 	// Tools are dynamic tools the client serves; codex calls them through
-	// a RequestToolCall. Only StartThread registers tools.
+	// a RequestToolCall. Only StartThread registers tools. StartThread
+	// adds the Handler's own (a Handler with a Tools method, such as a
+	// plugin chain), unless OmitHandlerTools is set.
 	Tools []ToolSpec
+	// OmitHandlerTools gives the thread only Tools, not the Handler's: for
+	// a thread that must not act through them, such as a judge's, whose
+	// model reads text the agent wrote. A tool call on that thread for
+	// any tool it was not given is answered as failed without asking the
+	// Handler (StartThread only).
+	OmitHandlerTools bool
 	// Ephemeral threads are not persisted (StartThread and ForkThread only).
 	Ephemeral bool
 	// Config overrides config.toml keys for this thread (dotted keys).
@@ -185,7 +193,7 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 		p.Ephemeral = ptr(true)
 	}
 	tools := o.Tools
-	if tp, ok := c.opts.Handler.(interface{ Tools() []ToolSpec }); ok {
+	if tp, ok := c.opts.Handler.(interface{ Tools() []ToolSpec }); ok && !o.OmitHandlerTools {
 		tools = append(tools[:len(tools):len(tools)], tp.Tools()...)
 	}
 	for _, t := range tools {
@@ -201,6 +209,13 @@ func (c *Client) StartThread(ctx context.Context, opts *ThreadOptions) (*Thread,
 		return nil, fmt.Errorf("host: thread/start: %w", err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
+	if o.OmitHandlerTools {
+		own := map[string]bool{}
+		for _, t := range o.Tools {
+			own[t.Name] = true
+		}
+		c.ownTools.Store(resp.Thread.ID, own)
+	}
 	th := threadFromWire(&resp.Thread)
 	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, &resp.Sandbox)
 	return th, nil

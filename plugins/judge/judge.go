@@ -6,6 +6,11 @@
 // with {"answers": {...}}. It is a [plugins.Plugin], so it composes in a
 // chain.Chain like any plugin (e.g. rules first, the judge only for what
 // the rules leave undecided).
+//
+// The judge's threads are ephemeral, read-only, never ask for approval,
+// and are given none of the client's Handler tools (the plugins' dynamic
+// tools): the judge's model reads text the agent wrote, and must not be
+// talked into acting through them.
 package judge
 
 import (
@@ -244,6 +249,9 @@ func (j *Judge) turn(ctx context.Context, rubric, prompt string, schema json.Raw
 	th, err := j.opts.Client.StartThread(ctx, &host.ThreadOptions{
 		Model: j.opts.Model, Ephemeral: true, ApprovalPolicy: "never", Sandbox: "read-only",
 		DeveloperInstructions: rubric,
+		// The judge's model reads what the agent wrote: it must not act
+		// through the plugins' tools.
+		OmitHandlerTools: true,
 	})
 	if err != nil {
 		return "", fmt.Errorf("start judge thread: %w", err)
