@@ -226,8 +226,9 @@ type Client struct {
 	proc *process
 	conn *rpc.Conn
 
-	router router
-	files  fileChangeCache
+	router   router
+	files    fileChangeCache
+	inflight inflight
 	// cwds maps thread ids to the working directory app-server reported
 	// when the thread was started, resumed or forked.
 	cwds sync.Map
@@ -349,6 +350,7 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 			return // Start is failing: nobody is to see it
 		}
 		c.files.observe(ev)
+		c.inflight.observe(ev)
 		for _, obs := range o.Observers {
 			observeSafely(obs, ev, o.Logger)
 		}

@@ -62,6 +62,11 @@ var (
 
 	// ErrTurnFailed is matched by a [*TurnError] returned for a failed turn.
 	ErrTurnFailed = errors.New("host: turn failed")
+
+	// ErrRequestResolved is the cause ([context.Cause]) of the end of a
+	// Handler's context when codex no longer waits for the answer: it
+	// said so (serverRequest/resolved), or the request's turn completed.
+	ErrRequestResolved = errors.New("host: codex no longer waits for this answer")
 )
 
 // A ConnError reports that the connection to app-server broke: the process

@@ -22,7 +22,11 @@ import (
 //
 // Each method is called on a goroutine of its own for each request, so a
 // slow handler never delays events: a Handler must be safe for concurrent
-// use. ctx is cancelled when the Client closes.
+// use. ctx is cancelled when the Client closes, and when codex no longer
+// waits for the answer: it said the request was resolved, or the
+// request's turn completed (interrupted, say); the cause is then
+// [ErrRequestResolved] ([context.Cause]). A handler that waits on a
+// person or on something slow should stop then.
 //
 // Every request is answered exactly once. An error, a panic, a nil result
 // or a result codex must not receive answers the request fail-closed, with
@@ -31,7 +35,8 @@ import (
 //
 // Embed [SafeHandler] to implement only some methods. A Handler that also
 // has a method Tools() []ToolSpec (as chain.Chain does) has those dynamic
-// tools registered with every thread [Client.StartThread] starts.
+// tools registered with every thread [Client.StartThread] starts (but
+// those started with ThreadOptions.OmitHandlerTools).
 type Handler interface {
 	// Approval answers a command, file-change or permissions approval
 	// (item/commandExecution/requestApproval, item/fileChange/requestApproval,
@@ -406,6 +411,7 @@ func (c *Client) arrived(in *rpc.Request) {
 		in.Decoded = req
 	}
 	req.arrive(&c.files)
+	c.inflight.arrive(in.ID, req.ThreadID, req.TurnID)
 }
 
 // toolNotGiven answers the tool call req as failed, and reports true, if
@@ -434,14 +440,18 @@ func (c *Client) toolNotGiven(req *Request) (json.RawMessage, bool) {
 
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
-func (c *Client) handleRequest(ctx context.Context, in *rpc.Request) (any, error) {
+func (c *Client) handleRequest(connCtx context.Context, in *rpc.Request) (any, error) {
+	// The handler's context also ends when codex no longer waits; the
+	// request is answered all the same (the answer goes unread).
+	ctx, done := c.inflight.start(connCtx, in.ID)
+	defer done()
 	select { // the Handler may come from Options.Prepare
 	case <-c.prep.done:
 		if c.prep.err != nil {
 			return nil, c.prep.err // Start is failing
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-connCtx.Done():
+		return nil, connCtx.Err()
 	}
 	req, ok := in.Decoded.(*Request) // set by arrived
 	if !ok {
