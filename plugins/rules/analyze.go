@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -738,6 +739,11 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		name := argv[i]
 		base := path.Base(name)
 		switch {
+		case base != strings.ToLower(base):
+			// On a case-insensitive file system (macOS's default) BASH
+			// runs bash and GIT git, which the engine knows only by
+			// their names: no upper-case name is vouched.
+			return v.fail(m, wordOff(i), "program %s: an upper-case name may run %s on a case-insensitive file system", name, strings.ToLower(base))
 		case shellNames[base]:
 			if i > 0 {
 				return v.fail(m, wordOff(i), "shell %s behind a wrapper", name)
@@ -748,10 +754,15 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		case !strings.Contains(name, "/") && name == "printf" && i+1 < len(argv) && strings.HasPrefix(argv[i+1], "-v"):
 			return v.fail(m, wordOff(i+1), "printf -v")
 		case name == "test" || name == "[":
-			// test -v 'a[$(id)]' evaluates the subscript.
+			// test -v 'a[$(id)]' evaluates the subscript. test reads
+			// operators anywhere and takes no "--", so a glob pattern
+			// in its arguments (-[v], -?) may become -v: none is vouched.
 			for k := i + 1; k < len(argv); k++ {
 				if argv[k] == "-v" || argv[k] == "-R" {
 					return v.fail(m, wordOff(k), "%s %s", name, argv[k])
+				}
+				if slices.Contains(patterns, k) {
+					return v.fail(m, wordOff(k), "glob pattern %s in the arguments of %s, which may expand to its -v", argv[k], name)
 				}
 			}
 		case runsAnother(base):
@@ -1076,20 +1087,73 @@ var durationRE = regexp.MustCompile(`^([0-9]+\.?[0-9]*|\.[0-9]+)[smhd]?$`)
 
 func isDuration(s string) bool { return durationRE.MatchString(s) }
 
-// signalRE is a signal timeout -s takes: a name (with or without SIG) or
-// a number.
-var signalRE = regexp.MustCompile(`^((SIG)?[A-Z][A-Z0-9+-]*|[0-9]+)$`)
+// signalNames are the signals timeout -s takes by name (coreutils, on
+// Linux; with or without SIG, in any case): a name outside the list is
+// not vouched, even where the system knows it.
+var signalNames = map[string]bool{
+	"HUP": true, "INT": true, "QUIT": true, "ILL": true, "TRAP": true, "ABRT": true, "IOT": true, "BUS": true,
+	"FPE": true, "KILL": true, "USR1": true, "SEGV": true, "USR2": true, "PIPE": true, "ALRM": true, "TERM": true,
+	"STKFLT": true, "CHLD": true, "CLD": true, "CONT": true, "STOP": true, "TSTP": true, "TTIN": true, "TTOU": true,
+	"URG": true, "XCPU": true, "XFSZ": true, "VTALRM": true, "PROF": true, "WINCH": true, "POLL": true, "IO": true,
+	"PWR": true, "SYS": true, "RTMIN": true, "RTMAX": true,
+}
 
-func isSignal(s string) bool { return signalRE.MatchString(s) }
+// isSignal reports whether timeout -s takes s: a name of signalNames or a
+// number from 1 to 64.
+func isSignal(s string) bool {
+	if isDigits(s) {
+		n, err := strconv.Atoi(s)
+		return err == nil && n >= 1 && n <= 64
+	}
+	u := strings.ToUpper(s)
+	return signalNames[u] || len(u) > 3 && strings.HasPrefix(u, "SIG") && signalNames[u[3:]]
+}
 
-// bufferSizeRE is a stdbuf buffer size: digits with an optional unit
-// (K, KB, KiB, M, …; 0 means unbuffered).
-var bufferSizeRE = regexp.MustCompile(`^[0-9]+([kKMGTPEZYRQ](i?B)?|B)?$`)
+// isBufferSize reports whether stdbuf takes s as a buffer size: digits
+// with an optional unit (K or k, M, G, T, P, E, each alone or followed by
+// B or iB) that fits in 64 bits, or 0 (unbuffered).
+func isBufferSize(s string) bool {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseUint(s[:i], 10, 64)
+	if err != nil {
+		return false
+	}
+	unit := s[i:]
+	if unit == "" {
+		return true
+	}
+	pow := strings.IndexByte("KMGTPE", unit[0]) + 1
+	if unit[0] == 'k' {
+		pow = 1
+	}
+	if pow == 0 {
+		return false
+	}
+	base := uint64(1024)
+	switch unit[1:] {
+	case "", "iB":
+	case "B":
+		base = 1000
+	default:
+		return false
+	}
+	for range pow {
+		if n > ^uint64(0)/base {
+			return false
+		}
+		n *= base
+	}
+	return true
+}
 
-func isBufferSize(s string) bool { return bufferSizeRE.MatchString(s) }
-
+// isInt reports whether s is a decimal integer with at most one sign.
 func isInt(s string) bool {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
 	return s != "" && isDigits(s)
 }
 

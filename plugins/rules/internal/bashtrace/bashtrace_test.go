@@ -214,3 +214,28 @@ func TestRunOutputLimit(t *testing.T) {
 		t.Error("an oversized trace was accepted")
 	}
 }
+
+// TestMatchExecsSkipsAnOptionalLookalike: in cat < missing | cat, the
+// first cat may be missing (its redirection fails) and looks like the
+// second: the one exec is the second's, in order or not. A match that
+// took the first cat for it reported a violation.
+func TestMatchExecsSkipsAnOptionalLookalike(t *testing.T) {
+	cat, ok := lookPath("cat")
+	if !ok {
+		t.Skip("no cat on PATH")
+	}
+	want := []wantExec{
+		{v: Vouched{Argv: []string{"cat"}}, optional: true},
+		{v: Vouched{Argv: []string{"cat"}}},
+	}
+	got := []Exec{{Pid: 7, Path: cat, Argv: []string{"cat"}, ByShell: true}}
+	for _, anyOrder := range []bool{false, true} {
+		m, ok := matchExecs(want, got, anyOrder)
+		if !ok || m[7].w.optional {
+			t.Errorf("anyOrder %v: matched %v, %v; want the exec taken as the required cat", anyOrder, m, ok)
+		}
+	}
+	if _, ok := matchExecs(want[1:], nil, false); ok {
+		t.Error("a required command that did not run was matched")
+	}
+}

@@ -267,40 +267,75 @@ type matched struct {
 
 // matchExecs matches the shell's execs with the vouched commands, in order
 // or as multisets; an optional command may be missing. It returns the
-// match by pid.
+// match by pid. It searches every matching, not the first one found: an
+// optional command may look like a later required one (cat < missing |
+// cat: the first cat's redirection fails, and the exec is the second's).
 func matchExecs(want []wantExec, got []Exec, anyOrder bool) (map[int]matched, bool) {
 	m := map[int]matched{}
 	if !anyOrder {
-		j := 0
-		for _, w := range want {
+		// Ordered: want[i:] against got[j:], with failures remembered.
+		failed := map[[2]int]bool{}
+		var walk func(i, j int) bool
+		walk = func(i, j int) bool {
+			if i == len(want) {
+				return j == len(got)
+			}
+			if failed[[2]int{i, j}] {
+				return false
+			}
 			if j < len(got) {
-				if k, ok := w.matches(got[j]); ok {
-					m[got[j].Pid] = matched{w, k}
-					j++
-					continue
+				if k, ok := want[i].matches(got[j]); ok && walk(i+1, j+1) {
+					m[got[j].Pid] = matched{want[i], k}
+					return true
 				}
 			}
-			if !w.optional {
+			if want[i].optional && walk(i+1, j) {
+				return true
+			}
+			failed[[2]int{i, j}] = true
+			return false
+		}
+		if !walk(0, 0) {
+			return nil, false
+		}
+		return m, true
+	}
+	// Any order: a maximum bipartite matching (augmenting paths), the
+	// required commands first, so that they stay matched; it must cover
+	// every required command and every exec.
+	owner := make([]int, len(got)) // the want index matched to got[g], or -1
+	for g := range owner {
+		owner[g] = -1
+	}
+	var augment func(w int, seen []bool) bool
+	augment = func(w int, seen []bool) bool {
+		for g := range got {
+			if _, ok := want[w].matches(got[g]); !ok || seen[g] {
+				continue
+			}
+			seen[g] = true
+			if owner[g] < 0 || augment(owner[g], seen) {
+				owner[g] = w
+				return true
+			}
+		}
+		return false
+	}
+	for _, optional := range []bool{false, true} {
+		for w := range want {
+			if want[w].optional == optional && !augment(w, make([]bool, len(got))) && !optional {
 				return nil, false
 			}
 		}
-		return m, j == len(got)
 	}
-	used := make([]bool, len(got))
-	for _, w := range want {
-		found := false
-		for i, g := range got {
-			if k, ok := w.matches(g); ok && !used[i] {
-				used[i], found = true, true
-				m[g.Pid] = matched{w, k}
-				break
-			}
-		}
-		if !found && !w.optional {
+	for g, w := range owner {
+		if w < 0 {
 			return nil, false
 		}
+		k, _ := want[w].matches(got[g])
+		m[got[g].Pid] = matched{want[w], k}
 	}
-	return m, !slices.Contains(used, false)
+	return m, true
 }
 
 // innerExec reports whether e, made by the process that executed
