@@ -105,7 +105,12 @@ func (r *router) subscribe(threadID string) *subscription {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		close(s.done)
+		// Closed as closeAll closes: once, so that a later close (the
+		// caller's, as StartTurn fails) does nothing.
+		s.once.Do(func() {
+			s.isClosed = true
+			close(s.done)
+		})
 		return s
 	}
 	r.subs[threadID] = append(r.subs[threadID], s)
