@@ -63,7 +63,10 @@ type process struct {
 	stdin  io.WriteCloser
 	stdout io.ReadCloser
 	stderr *lineRing
-	logger *slog.Logger
+	// errPipe is the read end of app-server's stderr, which the reader
+	// (wg) reads until EOF, or until finish closes it.
+	errPipe io.ReadCloser
+	logger  *slog.Logger
 
 	exited  chan struct{} // closed when cmd.Wait returns
 	waitErr error         // set before exited is closed
@@ -92,7 +95,7 @@ func startProcess(bin string, args []string, o *Options) (*process, error) {
 	}
 	p := &process{
 		cmd: cmd, stdin: stdin, stdout: stdout,
-		stderr: newLineRing(o.StderrLines),
+		stderr: newLineRing(o.StderrLines), errPipe: stderr,
 		logger: o.Logger,
 		exited: make(chan struct{}),
 	}
@@ -147,17 +150,17 @@ func (p *process) exitCode() int {
 func (p *process) stop(grace time.Duration) error {
 	_ = p.stdin.Close()
 	if p.waitExit(grace) {
-		return p.finish()
+		return p.finish(grace)
 	}
 	p.logger.Debug("app-server did not exit after stdin closed; sending SIGTERM")
 	_ = signalGroup(p.cmd, syscall.SIGTERM)
 	if p.waitExit(grace) {
-		return p.finish()
+		return p.finish(grace)
 	}
 	p.logger.Warn("app-server ignored SIGTERM; sending SIGKILL")
 	_ = signalGroup(p.cmd, syscall.SIGKILL)
 	<-p.exited
-	return p.finish()
+	return p.finish(grace)
 }
 
 func (p *process) waitExit(d time.Duration) bool {
@@ -171,12 +174,24 @@ func (p *process) waitExit(d time.Duration) bool {
 	}
 }
 
-func (p *process) finish() error {
+func (p *process) finish(grace time.Duration) error {
 	// The process is gone, but a grandchild may still hold stderr open.
-	// Kill the group to release it, then wait for the stderr reader.
+	// Kill the group to release it, then wait for the stderr reader: up
+	// to grace, for what is left in the pipe; then close the pipe, since
+	// a descendant outside the group (setsid) may hold it open for ever.
 	_ = signalGroup(p.cmd, syscall.SIGKILL)
 	_ = p.stdout.Close()
-	p.wg.Wait()
+	read := make(chan struct{})
+	go func() { p.wg.Wait(); close(read) }() // ends with the reader
+	t := time.NewTimer(grace)
+	select {
+	case <-read:
+	case <-t.C:
+		p.logger.Debug("app-server's stderr is still open (held by a descendant); closing it")
+		_ = p.errPipe.Close()
+		<-read
+	}
+	t.Stop()
 	var ee *exec.ExitError
 	if errors.As(p.waitErr, &ee) {
 		// A non-zero exit after we asked it to stop is not an error of
