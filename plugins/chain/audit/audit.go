@@ -52,6 +52,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -282,37 +283,42 @@ func lastHash(path string) (string, error) {
 
 // lastLine returns the last complete line of f (without its newline; nil
 // if there is none) and the offset just past its newline: the end of the
-// complete lines, size unless a torn line follows.
-func lastLine(f *os.File, size int64) ([]byte, int64, error) {
-	const chunk = 64 << 10
-	var buf []byte // the bytes from off to size
-	off := size
-	end := int64(-1) // just past the last newline
-	for off > 0 {
-		n := min(int64(chunk), off)
+// complete lines, size unless a torn line follows. It reads the file
+// backwards in chunks to find the two newlines, then the line once: time
+// linear in the line's length (a record can be tens of MiB).
+func lastLine(f io.ReaderAt, size int64) ([]byte, int64, error) {
+	buf := make([]byte, 64<<10)
+	end, err := lastNewline(f, size, buf) // just past the last newline
+	if err != nil || end < 0 {
+		return nil, 0, err // no newline: one torn line
+	}
+	start, err := lastNewline(f, end-1, buf)
+	if err != nil {
+		return nil, 0, err
+	}
+	start = max(start, 0)
+	line := make([]byte, end-1-start)
+	if _, err := f.ReadAt(line, start); err != nil {
+		return nil, 0, err
+	}
+	return line, end, nil
+}
+
+// lastNewline returns the offset just past the last newline of f before
+// offset before, or -1 if there is none; buf is its scratch space.
+func lastNewline(f io.ReaderAt, before int64, buf []byte) (int64, error) {
+	for off := before; off > 0; {
+		n := min(int64(len(buf)), off)
 		off -= n
-		b := make([]byte, n)
+		b := buf[:n]
 		if _, err := f.ReadAt(b, off); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
-		buf = append(b, buf...)
-		if end < 0 {
-			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-				end = off + int64(i) + 1
-			} else {
-				continue
-			}
-		}
-		// The line ending at end starts after the newline before it.
-		lineEnd := end - 1 - off
-		if i := bytes.LastIndexByte(buf[:lineEnd], '\n'); i >= 0 || off == 0 {
-			return buf[i+1 : lineEnd], end, nil
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return off + int64(i) + 1, nil
 		}
 	}
-	if end < 0 {
-		return nil, 0, nil // no newline: one torn line
-	}
-	return nil, 0, errors.New("unreachable")
+	return -1, nil
 }
 
 func tail(f *os.File, from, to int64) []byte {
@@ -366,6 +372,7 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 		l.size = size
 	}
 	line, hash := chainLine(l.prev, body)
+	start := l.size
 	w, err := l.f.Write(line)
 	l.size += int64(w)
 	if err == nil && w != len(line) {
@@ -375,6 +382,15 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 		err = l.f.Sync()
 	}
 	if err != nil {
+		// The record was not written (its answer is the failure's): cut
+		// what went to the file, so that the next record does not start
+		// on a torn line. If that fails too, the next Append finds the
+		// size unknown and resume cuts the torn line.
+		if terr := l.f.Truncate(start); terr == nil {
+			l.size = start
+		} else {
+			l.size = -1
+		}
 		return l.failLocked(fmt.Errorf("audit: %w", err))
 	}
 	if l.opts.Stream != nil {
