@@ -229,10 +229,10 @@ func (l *Log) resume(f *os.File) (int64, error) {
 	}
 	size := fi.Size()
 	if size == 0 || !fi.Mode().IsRegular() {
-		if l.prev == GenesisHash {
-			if h, err := lastHash(l.path + ".1"); err == nil {
-				l.prev = h
-			}
+		// A new file continues the chain of the one rotated before it,
+		// whoever rotated it (this process's last record, or another's).
+		if h, err := lastHash(l.path + ".1"); err == nil {
+			l.prev = h
 		}
 		return size, nil
 	}
@@ -353,15 +353,23 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	}
 	// The record's length does not depend on the hashes.
 	n := int64(len(body) + len(prevHead) + hashLen + 2 + len(hashHead) + hashLen + len(lineTail) - 1)
-	if l.opts.MaxBytes > 0 && l.size > 0 && l.size+n > l.opts.MaxBytes {
-		if err := l.rotate(); err != nil {
+	if err := l.lockCurrent(); err != nil {
+		return l.failLocked(err)
+	}
+	// Under the lock, from the file's own size: another process may have
+	// appended since, or rotated.
+	if fi, err := l.f.Stat(); err == nil && fi.Mode().IsRegular() && l.opts.MaxBytes > 0 && fi.Size() > 0 && fi.Size()+n > l.opts.MaxBytes {
+		err := l.rotate() // releases the lock of the file it renames
+		if err == nil {
+			err = l.lockCurrent()
+		} else if lerr := lock(l.f); lerr != nil { // still the old file
+			err = lerr
+		}
+		if err != nil {
 			return l.failLocked(err)
 		}
 	}
-	if err := lock(l.f); err != nil {
-		return l.failLocked(err)
-	}
-	defer unlock(l.f)
+	defer func() { unlock(l.f) }()
 	// Another process may have appended to the file since: chain on its
 	// last record.
 	if fi, err := l.f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() != l.size {
@@ -403,8 +411,32 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	return nil
 }
 
-// rotate shifts the files and opens a new one. On failure the log keeps
-// appending to whatever file is open.
+// lockCurrent locks the file at the log's path, l.f: if another process
+// has rotated the log since l.f was opened (the path names another file),
+// it opens the file the path names now, which resume chains on the last
+// record of the file rotated before it. l.mu is held.
+func (l *Log) lockCurrent() error {
+	for {
+		if err := lock(l.f); err != nil {
+			return err
+		}
+		cur, err := os.Stat(l.path)
+		fi, ferr := l.f.Stat()
+		if err != nil || ferr != nil || os.SameFile(cur, fi) {
+			return nil // the path is gone or unreadable: write where we are
+		}
+		unlock(l.f)
+		old := l.f
+		if err := l.open(); err != nil {
+			return err
+		}
+		_ = old.Close()
+	}
+}
+
+// rotate shifts the files and opens a new one; l.f is locked, and is not
+// when it returns. On failure the log keeps appending to whatever file is
+// open.
 func (l *Log) rotate() error {
 	for i := l.opts.MaxFiles - 1; i >= 1; i-- {
 		old := fmt.Sprintf("%s.%d", l.path, i)
