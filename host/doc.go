@@ -23,6 +23,9 @@
 // Notifications are delivered to each turn in order, exactly once. When a
 // consumer is slow, delivery blocks and the pressure travels back through
 // the JSON-RPC connection to app-server's stdout pipe; memory stays bounded
-// and nothing is discarded. A consumer that stops iterating must call
-// [Turn.Close] (the iterators do this themselves when the loop ends).
+// and nothing is discarded. A consumer that stops iterating before the
+// turn's end must call [Turn.Close]: breaking out of [Turn.Events] leaves
+// the turn subscribed, so that Events can be called again to continue
+// (an iterator that reaches the turn's end, and [Client.Events], close it
+// themselves).
 package host

@@ -19,8 +19,8 @@
 //   - One dispatcher consumes that queue in order. It delivers a notification
 //     by calling [NotificationHandler.HandleNotification] synchronously, so
 //     notifications arrive exactly once and strictly in order; for a call it
-//     starts a handler goroutine and moves on at once (or, for a call
-//     [Options.Inline] selects, runs the handler itself).
+//     calls [Options.Arrived] (in order with the notifications), then
+//     starts a handler goroutine and moves on at once.
 //   - One handler goroutine per incoming call runs [Handler.Handle] and writes
 //     the response, so a slow handler never delays later messages.
 //
