@@ -139,3 +139,12 @@ COMP_WORDS=(codexhost run --no-p); COMP_CWORD=2; _codexhost; echo "3:${COMPREPLY
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, "1:plugin\n2:inspect\n3:--no-progress\n", string(out))
 }
+
+// TestMain removes the codexhost binary the tests built (codexhostBinary).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}

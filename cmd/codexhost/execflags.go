@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -176,19 +177,46 @@ func absPath(p string) (string, error) {
 	return wd + "/" + p, nil
 }
 
+// readAll reads stdin to its end, or until ctx ends (Ctrl-C, SIGTERM,
+// --timeout): then it returns the run's error for that at once, and the
+// read, which nothing can cancel, is left to the process's exit.
+func readAll(ctx context.Context, stdin io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { // ends with the read; abandoned if ctx ends first
+		b, err := io.ReadAll(stdin)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, usageErr("read the prompt from stdin: %v", r.err)
+		}
+		return r.b, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fail(exitTurnFailed, "timed out (--timeout) while reading the prompt from stdin")
+		}
+		return nil, fail(exitTurnFailed, "interrupted while reading the prompt from stdin")
+	}
+}
+
 // readPrompt reads the prompt as codex exec does: from the arguments; from
 // stdin when there are none or the only one is "-"; and with a prompt
 // given and stdin piped (a pipe or a file, not a terminal), stdin is
 // appended as a <stdin> block.
-func readPrompt(stdin io.Reader, args []string) (string, error) {
+func readPrompt(ctx context.Context, stdin io.Reader, args []string) (string, error) {
 	const noPrompt = "no prompt: give it as arguments, or \"-\" (or nothing) to read it from a piped stdin"
 	if len(args) == 0 || len(args) == 1 && args[0] == "-" {
 		if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 			return "", usageErr("%s", noPrompt)
 		}
-		b, err := io.ReadAll(stdin)
+		b, err := readAll(ctx, stdin)
 		if err != nil {
-			return "", usageErr("read the prompt from stdin: %v", err)
+			return "", err
 		}
 		if strings.TrimSpace(string(b)) == "" {
 			return "", usageErr("%s", noPrompt)
@@ -202,9 +230,9 @@ func readPrompt(stdin io.Reader, args []string) (string, error) {
 	if !stdinPiped(stdin) {
 		return p, nil
 	}
-	b, err := io.ReadAll(stdin)
+	b, err := readAll(ctx, stdin)
 	if err != nil {
-		return "", usageErr("read stdin: %v", err)
+		return "", err
 	}
 	if len(b) == 0 {
 		return p, nil

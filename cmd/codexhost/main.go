@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -59,10 +60,38 @@ const exitCodesHelp = `Exit codes:
 `
 
 func main() {
+	// A closed stdout (| head) is an EPIPE the run handles: it stops the
+	// turn and shuts down in order. SIGPIPE's default action killed the
+	// process with none of that (codex stopped by Pdeathsig, temporary
+	// files left behind).
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	ctx, cancel := context.WithCancelCause(ctx)
+	stdout := &pipeOut{f: os.Stdout, gone: func() { cancel(errStdoutClosed) }}
+	code := run(ctx, os.Args[1:], os.Stdin, stdout, os.Stderr)
+	cancel(nil)
 	stop()
 	os.Exit(code)
+}
+
+// errStdoutClosed is the cause of a run's end when its stdout's reader
+// has gone.
+var errStdoutClosed = errors.New("stdout was closed")
+
+// pipeOut is stdout: a write that finds its reader gone (EPIPE) ends the
+// run's context, once, with errStdoutClosed.
+type pipeOut struct {
+	f    *os.File
+	once sync.Once
+	gone func()
+}
+
+func (p *pipeOut) Write(b []byte) (int, error) {
+	n, err := p.f.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		p.once.Do(p.gone)
+	}
+	return n, err
 }
 
 // An exitError carries an exit code and a one-line message for stderr,
@@ -164,6 +193,9 @@ func oneLine(s string) string {
 
 // isTerminal reports whether w is a character device.
 func isTerminal(w io.Writer) bool {
+	if p, ok := w.(*pipeOut); ok {
+		w = p.f
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -73,7 +73,7 @@ type fileStat struct {
 // newReloader takes ownership of gen. It does not start; call start.
 func newReloader(c *runConfig, chain *chain.Chain, gen *generation, extra []chain.Member, m *metrics.Host, stderr io.Writer) *reloader {
 	r := &reloader{c: c, chain: chain, cur: gen, extra: extra, m: m, stderr: stderr, initial: c.ops.file,
-		hup: make(chan os.Signal, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		hup: c.hup, stop: make(chan struct{}), done: make(chan struct{}),
 		drainTimeout: 30 * time.Second, reloadTimeout: 5 * time.Minute}
 	if m != nil {
 		r.reloads = m.Reloads()
@@ -86,7 +86,10 @@ func newReloader(c *runConfig, chain *chain.Chain, gen *generation, extra []chai
 // start starts watching: SIGHUP from now on, and polling the files if the
 // configuration asks for it.
 func (r *reloader) start() {
-	signal.Notify(r.hup, syscall.SIGHUP)
+	if r.hup == nil { // a runConfig that did not catch it from the start
+		r.hup = make(chan os.Signal, 1)
+		signal.Notify(r.hup, syscall.SIGHUP)
+	}
 	go r.loop()
 }
 

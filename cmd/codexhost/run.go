@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -40,6 +42,9 @@ diagnostics go to stderr. codex uses your own login and ~/.codex unless
 --codex-home is set.`
 
 type runConfig struct {
+	// hup receives SIGHUP from the start of a run with a configuration
+	// file; the reloader reads it once the plugins have loaded.
+	hup chan os.Signal
 	// tracer traces the run when the OTEL_* environment asks for it
 	// (plugins/chain/tracing); nil otherwise.
 	tracer         *tracing.Tracer
@@ -146,8 +151,8 @@ func parseMode(s string) (chain.Mode, error) {
 	return 0, usageErr("--mode %q: want deny-wins or first-answer", s)
 }
 
-func (c *runConfig) prompt(cio *cmdIO, args []string) (string, error) {
-	return readPrompt(cio.stdin, args)
+func (c *runConfig) prompt(ctx context.Context, cio *cmdIO, args []string) (string, error) {
+	return readPrompt(ctx, cio.stdin, args)
 }
 
 // decisions counts the policy's refusals during the run and reports them.
@@ -222,6 +227,14 @@ func (l *lateJudge) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte
 }
 
 func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
+	if c.ops.configFile != "" {
+		// SIGHUP reloads from now on: one that comes while the prompt
+		// is read or the plugins load waits for the reloader (SIGHUP's
+		// default action ended the run).
+		c.hup = make(chan os.Signal, 1)
+		signal.Notify(c.hup, syscall.SIGHUP)
+		defer signal.Stop(c.hup)
+	}
 	// A flag given an empty file name (--policy "$RULES" with RULES unset)
 	// would run without what it names: no policy, no audit log, the
 	// user's own codex instead of the script. Refused, as --plugin "" is.
@@ -308,14 +321,14 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 			return usageErr("--codex-home %s: not a directory", c.codexHome)
 		}
 	}
-	prompt, err := c.prompt(cio, args)
-	if err != nil {
-		return err
-	}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
+	}
+	prompt, err := c.prompt(ctx, cio, args)
+	if err != nil {
+		return err
 	}
 
 	rec, err := openRecord(cio, c.record)
@@ -628,8 +641,11 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		// Ctrl-C or --timeout: interrupt the turn, then wait a little for
 		// codex to confirm it stopped.
 		why := "interrupted"
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			why = fmt.Sprintf("timed out after %s", c.timeout)
+		case errors.Is(context.Cause(ctx), errStdoutClosed):
+			why = "interrupted: stdout was closed"
 		}
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

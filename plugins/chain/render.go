@@ -41,6 +41,11 @@ type RenderOptions struct {
 	MaxQueuedBytes int
 	// Timeout bounds each render call. Default: plugins.DefaultTimeout.
 	Timeout time.Duration
+	// CloseTimeout bounds how long Close waits for the render goroutine
+	// to stop: a write to Output that blocks longer (a pipe nobody reads)
+	// is abandoned, Close returns [ErrOutputStalled], and the goroutine
+	// ends when the write returns. Default: 5 s.
+	CloseTimeout time.Duration
 	// Plain removes colours from the output too (termsafe.RenderPlain):
 	// for output that is not a terminal, --color never or NO_COLOR.
 	Plain bool
@@ -65,8 +70,13 @@ func (c *Chain) Flush(ctx context.Context) error { return c.render.flush(ctx) }
 
 // Close stops the render goroutine after the call in progress; events
 // still queued are not rendered (call Flush first to keep them). It does
-// not close the plugins. It is idempotent.
+// not close the plugins. It waits at most RenderOptions.CloseTimeout for
+// a write to the output to return. It is idempotent.
 func (c *Chain) Close() error { return c.render.close() }
+
+// ErrOutputStalled is returned by [Chain.Close] when a write to
+// RenderOptions.Output did not return within RenderOptions.CloseTimeout.
+var ErrOutputStalled = errors.New("chain: the render output is stalled (a write did not return); abandoned")
 
 // A fastRenderer is an in-process renderer the chain calls without JSON
 // (see [RendererPlugin]).
@@ -144,6 +154,8 @@ type renderer struct {
 	out     *outputBuffer
 	batch   int
 	timeout time.Duration
+	// closeTimeout is RenderOptions.CloseTimeout.
+	closeTimeout time.Duration
 	// scratch holds an in-process member's output of one batch, to be
 	// filtered whole; only touched by run.
 	scratch strings.Builder
@@ -194,6 +206,10 @@ func newRenderer(c *Chain, o *RenderOptions) *renderer {
 	}
 	if r.timeout <= 0 {
 		r.timeout = plugins.DefaultTimeout
+	}
+	r.closeTimeout = o.CloseTimeout
+	if r.closeTimeout <= 0 {
+		r.closeTimeout = 5 * time.Second
 	}
 	q := o.Queue
 	if q <= 0 {
@@ -509,11 +525,20 @@ func (r *renderer) close() error {
 		r.cancel()
 	})
 	r.start.Do(func() { close(r.done) }) // never started
-	<-r.done
+	t := time.NewTimer(r.closeTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-r.done:
+	case <-t.C:
+		// Blocked in a write nothing can cancel: it ends when the write
+		// does (at the latest when the process exits).
+		err = ErrOutputStalled
+	}
 	r.mu.Lock()
 	r.cond.Broadcast()
 	r.mu.Unlock()
-	return nil
+	return err
 }
 
 // abiEvents translates batch; with merge, each run of consecutive deltas

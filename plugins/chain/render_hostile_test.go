@@ -249,3 +249,38 @@ func TestRenderQueueIsBoundedInBytes(t *testing.T) {
 		require.NoError(t, ch.Flush(t.Context()))
 	})
 }
+
+// blockedWriter blocks every write until released; entered is closed by
+// the first.
+type blockedWriter struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (w *blockedWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	return len(p), nil
+}
+
+// TestCloseAbandonsAStalledOutput: Close waits for a write to the output
+// at most RenderOptions.CloseTimeout, then returns ErrOutputStalled: a
+// pipe nobody reads (codexhost run's stdout, stalled) made Close, and so
+// the run after Ctrl-C, wait for ever (review).
+func TestCloseAbandonsAStalledOutput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		out := &blockedWriter{entered: make(chan struct{}), release: make(chan struct{})}
+		ch, err := chain.New(&chain.Options{
+			Plugins: []plugins.Plugin{chain.RendererPlugin("exec-json", &render.ExecJSON{})},
+			Render:  chain.RenderOptions{Output: out, Plain: true, CloseTimeout: 3 * time.Second},
+		})
+		require.NoError(t, err)
+		ch.ObserveEvent(&host.Event{Kind: abi.EventTurnStarted, Method: "turn/started", Seq: 1, ThreadID: "th", TurnID: "tu", Turn: &abi.TurnStatus{ID: "tu", State: "inProgress"}})
+		<-out.entered
+		start := time.Now()
+		require.ErrorIs(t, ch.Close(), chain.ErrOutputStalled)
+		assert.Equal(t, 3*time.Second, time.Since(start))
+		close(out.release) // the abandoned goroutine ends with its write
+		synctest.Wait()
+	})
+}
