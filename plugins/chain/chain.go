@@ -367,14 +367,7 @@ func safeApproval(req *host.ApprovalRequest, resp *abi.ApprovalResponse) *abi.Ap
 func (c *Chain) askApproval(ctx context.Context, s *pluginSet, m *member, req *host.ApprovalRequest, payload []byte) (PluginAnswer, *abi.ApprovalResponse) {
 	t0 := time.Now()
 	resp, err := callMember[abi.ApprovalResponse](ctx, m, abi.HookApproval, payload, c.opts.Logger, func(r *abi.ApprovalResponse) error {
-		if r.Decision == abi.Abstain || r.Decision == abi.Ask {
-			if r.Amendment != nil || r.NetworkRule != nil || r.Granted != nil {
-				return fmt.Errorf("%w: %s carries extras", host.ErrInvalidAnswer, r.Decision)
-			}
-			return nil
-		}
-		_, err := req.Answer(r)
-		return err
+		return validApproval(req, r)
 	})
 	ans := PluginAnswer{Plugin: m.name, Latency: time.Since(t0), Monitor: m.Monitor}
 	if err != nil {
@@ -389,6 +382,35 @@ func (c *Chain) askApproval(ctx context.Context, s *pluginSet, m *member, req *h
 	}
 	ans.Decision, ans.Reason = resp.Decision, resp.Reason
 	return ans, resp
+}
+
+// validApproval reports why the chain does not take r as an answer to
+// req: abstain and ask carry no extras; every other answer must derive an
+// answer codex takes (host.ApprovalRequest.Answer).
+func validApproval(req *host.ApprovalRequest, r *abi.ApprovalResponse) error {
+	if r.Decision == abi.Abstain || r.Decision == abi.Ask {
+		if r.Amendment != nil || r.NetworkRule != nil || r.Granted != nil {
+			return fmt.Errorf("%w: %s carries extras", host.ErrInvalidAnswer, r.Decision)
+		}
+		return nil
+	}
+	_, err := req.Answer(r)
+	return err
+}
+
+// ApprovalAnswer decodes out, a plugin's answer to the approval req, as the
+// chain takes it: strictly (member names spelled exactly, none twice), and
+// valid for req. An answer it refuses is a failure of the plugin (kind
+// bad_output) in a chain: tracing uses it to say so of the plugin's span.
+func ApprovalAnswer(req *host.ApprovalRequest, out []byte) (*abi.ApprovalResponse, error) {
+	r := new(abi.ApprovalResponse)
+	if err := strictjson.Unmarshal(out, r); err != nil {
+		return nil, err
+	}
+	if err := validApproval(req, r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // startMonitors asks the set's monitor plugins that implement hook, each

@@ -62,6 +62,11 @@ const (
 	kindOther
 )
 
+// ErrorKind names why a plugin call failed, as the kind label of
+// codexhost_plugin_errors_total does: plugin_error, trap, timeout,
+// memory, bad_output, too_large, unavailable, closed, canceled or other.
+func ErrorKind(err error) string { return errorKinds[errorKind(err)] }
+
 // errorKind classifies a failed call.
 func errorKind(err error) int {
 	// errors.AsType, not errors.As: it does not move its target to the

@@ -37,6 +37,7 @@ import (
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/chain/metrics"
 )
 
 // ErrProtocol is returned by [FromEnv] for an OTLP protocol other than
@@ -267,36 +268,25 @@ func (p *plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 	ctx, span := p.t.tr.Start(p.t.parent(ctx), "plugin "+hook.String(), trace.WithAttributes(p.attrs...),
 		trace.WithAttributes(attribute.String("codexhost.hook", hook.String())))
 	out, err := p.Plugin.Call(ctx, hook, req)
-	if err != nil {
-		span.SetAttributes(attribute.String("codexhost.failure", failureKind(err)))
-	} else if hook == abi.HookApproval {
-		var r struct {
-			Decision string `json:"decision"`
-		}
-		if json.Unmarshal(out, &r) == nil {
-			span.SetAttributes(attribute.String("codexhost.decision", r.Decision))
+	spanErr := err
+	if err == nil && hook == abi.HookApproval {
+		// The decision as the chain will take it, or the refusal it will
+		// count as the plugin's failure: never the plugin's own text.
+		var areq abi.ApprovalRequest
+		if jerr := json.Unmarshal(req, &areq); jerr == nil {
+			resp, verr := chain.ApprovalAnswer(&host.ApprovalRequest{ApprovalRequest: &areq}, out)
+			if verr != nil {
+				// Not verr: its text quotes the plugin's.
+				spanErr = &plugins.CallError{Plugin: p.Manifest().Name, Hook: hook, Kind: plugins.FailBadOutput,
+					Err: errors.New("the chain refuses the answer")}
+			} else {
+				span.SetAttributes(attribute.String("codexhost.decision", string(resp.Decision)))
+			}
 		}
 	}
-	endSpan(span, err)
+	if spanErr != nil {
+		span.SetAttributes(attribute.String("codexhost.failure", metrics.ErrorKind(spanErr)))
+	}
+	endSpan(span, spanErr)
 	return out, err
-}
-
-// failureKind names why a call failed, as codexhost_plugin_errors_total's
-// kind label does.
-func failureKind(err error) string {
-	if ce, ok := errors.AsType[*plugins.CallError](err); ok {
-		return ce.Kind.String()
-	}
-	if _, ok := errors.AsType[*abi.Error](err); ok {
-		return "plugin_error"
-	}
-	switch {
-	case errors.Is(err, plugins.ErrClosed):
-		return "closed"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	}
-	return "other"
 }
