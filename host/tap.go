@@ -18,7 +18,7 @@ type tapWriter struct {
 
 func (t *tapWriter) Write(p []byte) (int, error) {
 	n, err := t.w.Write(p)
-	t.pending = recordLines(t.tw, transcript.Out, append(t.pending, p[:n]...))
+	recordLines(t.tw, transcript.Out, &t.pending, p[:n])
 	return n, err
 }
 
@@ -32,7 +32,7 @@ type tapReader struct {
 
 func (t *tapReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	t.pending = recordLines(t.tw, transcript.In, append(t.pending, p[:n]...))
+	recordLines(t.tw, transcript.In, &t.pending, p[:n])
 	if err != nil && len(t.pending) > 0 {
 		// The last line had no newline: record what there is.
 		t.tw.Record(transcript.In, t.pending)
@@ -41,18 +41,33 @@ func (t *tapReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// recordLines records every complete line of buf and returns the rest.
-func recordLines(tw *transcript.Writer, dir transcript.Direction, buf []byte) []byte {
+// recordLines appends p to *pending and records every line that ends in
+// p. Only p is scanned for newlines, and the rest of a line is copied only
+// once a line ends: a line read in many pieces (codex's lines can be tens
+// of MiB) costs time linear in its length.
+func recordLines(tw *transcript.Writer, dir transcript.Direction, pending *[]byte, p []byte) {
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		*pending = append(*pending, p...)
+		return
+	}
+	if len(*pending) > 0 {
+		tw.Record(dir, append(*pending, p[:i]...))
+	} else {
+		tw.Record(dir, p[:i])
+	}
+	p = p[i+1:]
 	for {
-		i := bytes.IndexByte(buf, '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			break
 		}
-		tw.Record(dir, buf[:i])
-		buf = buf[i+1:]
+		tw.Record(dir, p[:i])
+		p = p[i+1:]
 	}
-	if len(buf) == 0 {
-		return buf[:0:0] // drop the consumed backing array
+	// The rest begins a line: keep a small buffer, drop a large one.
+	if cap(*pending) > 64<<10 {
+		*pending = nil
 	}
-	return append([]byte(nil), buf...)
+	*pending = append((*pending)[:0], p...)
 }
