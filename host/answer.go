@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/internal/protocol"
@@ -323,11 +324,29 @@ func legacyDecision(d abi.Decision, reason string) json.RawMessage {
 		return marshal("abort")
 	}
 	var w wireLegacyDenied
-	w.Denied.Rejection = reason
+	w.Denied.Rejection = clip(reason, maxRejectionBytes)
 	if w.Denied.Rejection == "" {
 		w.Denied.Rejection = "declined by codexhost"
 	}
 	return marshal(w)
+}
+
+// maxRejectionBytes bounds the reason a v1 decline carries to codex (and
+// on to the model): a plugin's reason may be megabytes.
+const maxRejectionBytes = 4 << 10
+
+// clip returns s cut to at most max bytes, on a UTF-8 boundary, with "…"
+// in place of what was cut.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const more = "…"
+	cut := max - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
 }
 
 func subset(g, req *abi.Permissions) error {

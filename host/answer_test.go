@@ -3,8 +3,10 @@ package host_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -261,4 +263,22 @@ func TestGrantedPathsAreTheRequests(t *testing.T) {
 	_, err = a.Answer(&abi.ApprovalResponse{Decision: abi.Accept, Granted: &abi.Permissions{WritePaths: append(repeated, "/d")}})
 	require.ErrorIs(t, err, host.ErrInvalidAnswer)
 	require.ErrorContains(t, err, "granted write access to /d, which was not requested")
+}
+
+// TestLegacyRejectionIsBounded: a v1 decline carries the winning reason to
+// codex, and on to the model; a plugin's reason of megabytes is cut to
+// 4 KiB, on a UTF-8 boundary.
+func TestLegacyRejectionIsBounded(t *testing.T) {
+	r := host.NewRequest("execCommandApproval", json.RawMessage(`{"conversationId":"th","callId":"c1","command":["rm","x"],"cwd":"/w","parsedCmd":[]}`))
+	a, err := r.Approval()
+	require.NoError(t, err)
+	for _, reason := range []string{strings.Repeat("é", 1<<20), "no rm"} {
+		got, err := a.Answer(&abi.ApprovalResponse{Decision: abi.Decline, Reason: reason})
+		require.NoError(t, err)
+		var w struct{ Denied struct{ Rejection string } }
+		require.NoError(t, json.Unmarshal(got, &w))
+		assert.LessOrEqual(t, len(w.Denied.Rejection), 4<<10)
+		assert.True(t, utf8.ValidString(w.Denied.Rejection))
+		assert.True(t, strings.HasPrefix(reason, strings.TrimSuffix(w.Denied.Rejection, "…")))
+	}
 }
