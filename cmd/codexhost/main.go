@@ -64,7 +64,10 @@ func main() {
 	// turn and shuts down in order. SIGPIPE's default action killed the
 	// process with none of that (codex stopped by Pdeathsig, temporary
 	// files left behind).
-	signal.Ignore(syscall.SIGPIPE)
+	// Caught, not ignored: an ignored disposition survives exec, and
+	// app-server and process plugins would start with SIGPIPE ignored
+	// (a script's producer | head would then spin on EPIPE).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancelCause(ctx)
 	stdout := &pipeOut{f: os.Stdout, gone: func() { cancel(errStdoutClosed) }}

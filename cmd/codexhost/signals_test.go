@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -116,4 +118,27 @@ func TestStdoutClosedStopsTheRun(t *testing.T) {
 	assert.Contains(t, stderr.String(), "stdout was closed")
 	left, _ := filepath.Glob(filepath.Join(tmp, "codexhost-scripted-*"))
 	assert.Empty(t, left, "--scripted's temporary CODEX_HOME is removed")
+}
+
+// TestChildrenStartWithSIGPIPEDefault: codexhost catches SIGPIPE (a closed
+// stdout is an EPIPE the run handles); what it starts (app-server, process
+// plugins) does not inherit it ignored, as it did with signal.Ignore: a
+// script's producer | head would spin on EPIPE (review).
+func TestChildrenStartWithSIGPIPEDefault(t *testing.T) {
+	t.Parallel()
+	bin := codexhostBinary(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "sigign")
+	fake := filepath.Join(dir, "codex")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\ngrep SigIgn /proc/self/status > "+out+"\nexit 1\n"), 0o755))
+	cmd := exec.Command(bin, "run", "--codex", fake, "hello")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	_ = cmd.Run() // the fake codex fails the handshake
+	b, err := os.ReadFile(out)
+	require.NoError(t, err, "the fake codex ran")
+	f := strings.Fields(string(b))
+	require.Len(t, f, 2)
+	mask, err := strconv.ParseUint(f[1], 16, 64)
+	require.NoError(t, err)
+	assert.Zero(t, mask&(1<<(13-1)), "app-server (a child of codexhost) starts with SIGPIPE ignored: SigIgn %s", f[1])
 }
