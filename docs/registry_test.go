@@ -3,11 +3,14 @@ package docs_test
 import (
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/plugins/dist/disttest"
@@ -82,4 +85,23 @@ func freeAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	return addr
+}
+
+// TestLocalRegistryStopSparesAStranger: the pid file outlives the
+// registry (a crash, a reboot); local-registry-stop then stops nothing
+// rather than the process that has the pid now (review).
+func TestLocalRegistryStopSparesAStranger(t *testing.T) {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	stranger := exec.Command("sleep", "300")
+	require.NoError(t, stranger.Start())
+	t.Cleanup(func() { _ = stranger.Process.Kill(); _ = stranger.Wait() })
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(stranger.Process.Pid)), 0o644))
+	out, err := exec.Command("make", "-s", "-C", root, "local-registry-stop", "LOCAL_REGISTRY_DIR="+dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "nothing stopped")
+	st, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(stranger.Process.Pid), "status"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(st), "zombie", "the stranger was stopped")
 }

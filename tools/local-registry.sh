@@ -101,6 +101,12 @@ stop() {
 	fi
 	pid=$(cat "$dir/pid")
 	rm -f "$dir/pid"
+	# Only the registry started from here: after a crash or a reboot the
+	# pid may be another process's.
+	if ! ours "$pid" "$(cd "$dir" && pwd)/config.yml"; then
+		echo "local-registry: process $pid is no longer the registry started from $dir (it ended); nothing stopped"
+		return 0
+	fi
 	if ! kill "$pid" 2>/dev/null; then
 		echo "local-registry: process $pid had already ended"
 		return 0
@@ -116,6 +122,16 @@ stop() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	echo "local-registry: stopped process $pid"
+}
+
+# ours PID CONFIG: whether process PID is docker-registry serving CONFIG.
+ours() {
+	local cmdline
+	cmdline=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	case $cmdline in
+	*docker-registry\ serve\ "$2"\ ) return 0 ;;
+	*) return 1 ;;
+	esac
 }
 
 # running PID: whether the process runs (exists and is not a zombie).
