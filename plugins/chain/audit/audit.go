@@ -24,8 +24,9 @@
 // docs/operations.md), so a changed, removed, inserted or moved record
 // breaks the chain, and [Verify] (codexhost audit verify) finds the first
 // broken record. The chain continues across reopening and rotation. A
-// file lock (flock) serializes Logs of several processes on one file, so
-// that they keep one chain. Opening a file whose last line is torn cuts
+// lock file next to the log (path + ".lock", locked with flock) serializes
+// Logs of several processes on one path for each whole append, rotation
+// included, so that they keep one chain. Opening a file whose last line is torn cuts
 // that line off (with a warning): it is a record whose write never
 // finished, so its answer was never sent. A file whose last record has no
 // chain is refused.
@@ -95,7 +96,8 @@ type Log struct {
 	opts Options
 
 	mu     sync.Mutex
-	f      *os.File
+	lock   *os.File // path + ".lock", flock'd around every look at the files; nil for a device
+	f      *os.File // the file at path, as of the last append
 	size   int64
 	prev   string // the hash of the last record written
 	err    error
@@ -187,12 +189,34 @@ func Open(path string, opts *Options) (*Log, error) {
 	if l.opts.Logger == nil {
 		l.opts.Logger = slog.Default()
 	}
-	if err := l.open(); err != nil {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		// A device or a pipe: nothing to rotate or share a chain in, and
+		// no directory of ours to put a lock file in.
+		if err := l.open(); err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: lock file: %w", err)
+	}
+	l.lock = lf
+	if err := lock(lf); err != nil {
+		_ = lf.Close()
+		return nil, err
+	}
+	err = l.open()
+	unlock(lf)
+	if err != nil {
+		_ = lf.Close()
 		return nil, err
 	}
 	return l, nil
 }
 
+// open opens the file at the path (creating it) as l.f, closing the one
+// before, and resumes the chain from it. The lock file is locked.
 func (l *Log) open() error {
 	_, statErr := os.Stat(l.path)
 	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
@@ -203,21 +227,40 @@ func (l *Log) open() error {
 		// Make the new name durable too.
 		syncDir(filepath.Dir(l.path))
 	}
-	if err := lock(f); err != nil {
-		_ = f.Close()
-		return err
-	}
 	size, err := l.resume(f)
-	unlock(f)
 	if err != nil {
 		_ = f.Close()
 		return err
+	}
+	if l.f != nil {
+		_ = l.f.Close()
 	}
 	l.f, l.size = f, size
 	return nil
 }
 
-// resume reads the hash of the last record of f (with f locked) into
+// current makes l.f the file at the path, as another process may have
+// left it: rotated away (the path names another file), or, after a crash
+// half way through a rotation, gone (it is created, and continues the
+// chain of path.1). The lock file is locked.
+func (l *Log) current() error {
+	cur, err := os.Stat(l.path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err == nil {
+		fi, ferr := l.f.Stat()
+		if ferr != nil {
+			return fmt.Errorf("audit: %w", ferr)
+		}
+		if os.SameFile(cur, fi) {
+			return nil
+		}
+	}
+	return l.open()
+}
+
+// resume reads the hash of the last record of f (the lock file locked) into
 // l.prev and returns f's size. An empty file continues the chain of the
 // file rotated before it, if there is one, else of l.prev. A torn last
 // line (a write that never finished, so a record whose answer was never
@@ -353,31 +396,32 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	}
 	// The record's length does not depend on the hashes.
 	n := int64(len(body) + len(prevHead) + hashLen + 2 + len(hashHead) + hashLen + len(lineTail) - 1)
-	if err := l.lockCurrent(); err != nil {
+	if err := lock(l.lock); err != nil {
 		return l.failLocked(err)
 	}
-	// Under the lock, from the file's own size: another process may have
-	// appended since, or rotated.
-	if fi, err := l.f.Stat(); err == nil && fi.Mode().IsRegular() && l.opts.MaxBytes > 0 && fi.Size() > 0 && fi.Size()+n > l.opts.MaxBytes {
-		err := l.rotate() // releases the lock of the file it renames
-		if err == nil {
-			err = l.lockCurrent()
-		} else if lerr := lock(l.f); lerr != nil { // still the old file
-			err = lerr
-		}
-		if err != nil {
-			return l.failLocked(err)
-		}
+	defer unlock(l.lock)
+	// Under the lock, from the files themselves: another process may have
+	// appended since, rotated, or crashed half way through a rotation.
+	if err := l.current(); err != nil {
+		return l.failLocked(err)
 	}
-	defer func() { unlock(l.f) }()
-	// Another process may have appended to the file since: chain on its
-	// last record.
-	if fi, err := l.f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() != l.size {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return l.failLocked(fmt.Errorf("audit: %w", err))
+	}
+	if fi.Size() != l.size {
+		// Another process appended (or a write of ours failed half way):
+		// chain on the file's last record.
 		size, err := l.resume(l.f)
 		if err != nil {
 			return l.failLocked(err)
 		}
 		l.size = size
+	}
+	if l.opts.MaxBytes > 0 && fi.Mode().IsRegular() && l.size > 0 && l.size+n > l.opts.MaxBytes {
+		if err := l.rotate(); err != nil {
+			return l.failLocked(err)
+		}
 	}
 	line, hash := chainLine(l.prev, body)
 	start := l.size
@@ -411,32 +455,10 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	return nil
 }
 
-// lockCurrent locks the file at the log's path, l.f: if another process
-// has rotated the log since l.f was opened (the path names another file),
-// it opens the file the path names now, which resume chains on the last
-// record of the file rotated before it. l.mu is held.
-func (l *Log) lockCurrent() error {
-	for {
-		if err := lock(l.f); err != nil {
-			return err
-		}
-		cur, err := os.Stat(l.path)
-		fi, ferr := l.f.Stat()
-		if err != nil || ferr != nil || os.SameFile(cur, fi) {
-			return nil // the path is gone or unreadable: write where we are
-		}
-		unlock(l.f)
-		old := l.f
-		if err := l.open(); err != nil {
-			return err
-		}
-		_ = old.Close()
-	}
-}
-
-// rotate shifts the files and opens a new one; l.f is locked, and is not
-// when it returns. On failure the log keeps appending to whatever file is
-// open.
+// rotate shifts the files and opens a new one. The lock file is locked,
+// and l.f is the file at the path (so the shift below never runs when the
+// path is missing, and never deletes history for nothing). On failure the
+// log keeps appending to whatever file is open.
 func (l *Log) rotate() error {
 	for i := l.opts.MaxFiles - 1; i >= 1; i-- {
 		old := fmt.Sprintf("%s.%d", l.path, i)
@@ -447,12 +469,10 @@ func (l *Log) rotate() error {
 	if err := os.Rename(l.path, l.path+".1"); err != nil {
 		return fmt.Errorf("audit: rotate: %w", err)
 	}
-	old := l.f
 	if err := l.open(); err != nil {
 		// Keep writing to the renamed file rather than losing records.
 		return fmt.Errorf("audit: rotate: %w", err)
 	}
-	_ = old.Close()
 	syncDir(filepath.Dir(l.path))
 	return nil
 }
@@ -493,6 +513,9 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
+	if l.lock != nil {
+		_ = l.lock.Close()
+	}
 	if err := l.f.Close(); err != nil {
 		return l.failLocked(fmt.Errorf("audit: %w", err))
 	}
