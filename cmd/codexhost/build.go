@@ -20,7 +20,10 @@ command: a sandboxed WebAssembly module (GOOS=wasip1 GOARCH=wasm
 -buildmode=c-shared), or a process plugin for this machine. Both are built
 with -trimpath, so the bytes do not depend on where the source is. Then it
 loads the result to check that it is a plugin, and prints its path, manifest
-and sha256 (pin it with run --sha256).`
+and sha256 (pin it with run --sha256). The plugin is written to OUT, by
+default the directory's name (plus .wasm for Wasm) in the working
+directory; when that names a directory (a process plugin built from its
+source's parent), the plugin goes into it, as with go build -o DIR.`
 
 // Plugin runtimes a source can be built for.
 const (
@@ -50,15 +53,22 @@ func cmdPluginBuild(ctx context.Context, cio *cmdIO, args []string) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return usageErr("plugin build %s: not a directory", dir)
 	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return usageErr("plugin build %s: %v", dir, err)
+	}
+	name := filepath.Base(abs)
+	if runtime == runtimeWasm {
+		name += ".wasm"
+	}
 	if out == "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return usageErr("plugin build %s: %v", dir, err)
-		}
-		out = filepath.Base(abs)
-		if runtime == runtimeWasm {
-			out += ".wasm"
-		}
+		out = name
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		// As go build -o DIR does: the plugin goes into the directory
+		// (plugin build --runtime process NAME, from NAME's parent, would
+		// otherwise name the source directory itself).
+		out = filepath.Join(out, name)
 	}
 	if compilerOut, err := goBuild(ctx, dir, out, runtime); err != nil {
 		if compilerOut != "" {

@@ -224,9 +224,15 @@ func TestPluginBuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "\x00asm", string(b[:4]))
 
-	procOut := filepath.Join(out, "bin", "tool")
-	r = runCmdLong(t, "plugin", "build", "--runtime", "process", "-o", procOut, "../../examples/tool")
-	require.Equal(t, exitOK, r.code)
+	// -o naming a directory puts the plugin in it, as go build does: the
+	// default output, from a source's parent, names the source directory
+	// (plugin build --runtime process NAME), which the build wrote into
+	// and then failed to load (review).
+	binDir := filepath.Join(out, "bin")
+	require.NoError(t, os.Mkdir(binDir, 0o755))
+	procOut := filepath.Join(binDir, "tool")
+	r = runCmdLong(t, "plugin", "build", "--runtime", "process", "-o", binDir, "../../examples/tool")
+	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "built "+procOut+": word-count 1.0.0 (process, ")
 	assert.Contains(t, r.stdout, "\nsha256 "+digestOf(t, procOut)+"\n")
 
