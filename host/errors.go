@@ -25,7 +25,7 @@ var errNotExecutable = errors.New("not an executable file")
 
 func (e *CodexNotFoundError) Error() string {
 	if e.Source == "" {
-		return fmt.Sprintf("%v: not set in Options.Codex or $%s, no pinned install under tools/codex (run `make codex`), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, envCodexBin)
+		return fmt.Sprintf("%v: not set in Options.Codex or $%s, no pinned install under tools/codex of the working directory or a parent (`make codex` in a codexhost checkout), and none on PATH (npm install -g @openai/codex)", ErrCodexNotFound, envCodexBin)
 	}
 	return fmt.Sprintf("%v: %s=%q: %v", ErrCodexNotFound, e.Source, e.Path, e.Err)
 }

@@ -70,7 +70,7 @@ func printVersions(cio *cmdIO, asJSON bool, bin string) error {
 func codexStatus(found string, err error) string {
 	switch {
 	case errors.Is(err, host.ErrCodexNotFound):
-		return "no codex binary: pass --codex, set $CODEX_BIN or run `make codex`"
+		return "no codex binary: pass --codex or set $CODEX_BIN (the pinned codex is found only inside a codexhost checkout, after `make codex`)"
 	case err != nil:
 		return oneLine(err.Error())
 	}

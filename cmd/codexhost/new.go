@@ -353,6 +353,10 @@ answer = '{"decision":"decline"}'
 		"codexhost plugin test {{.Name}}.wasm --cases cases.toml\n" +
 		"codexhost run --plugin {{.Name}}.wasm \"tidy up the build directory\"\n" +
 		"```\n\n" +
+		"The last command is a real turn: it uses your codex login and model.\n" +
+		"Offline, `codexhost run --scripted AGENT.toml ...` plays an agent from a\n" +
+		"script on the real codex with a fake model instead (see \"Agent scripts\"\n" +
+		"in codexhost's docs/cli.md).\n\n" +
 		"`codexhost plugin build --runtime process .` builds the same source as a\n" +
 		"process plugin, for a policy that needs the network or a database.\n\n" +
 		"Record a real turn with `codexhost run --record turn.jsonl ...`, then\n" +
