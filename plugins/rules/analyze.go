@@ -744,6 +744,12 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			// runs bash and GIT git, which the engine knows only by
 			// their names: no upper-case name is vouched.
 			return v.fail(m, wordOff(i), "program %s: an upper-case name may run %s on a case-insensitive file system", name, strings.ToLower(base))
+		case !isASCII(base):
+			// Case folding and Unicode normalization go beyond ASCII:
+			// on macOS "ſh" (long s) folds to sh and "Kill" (Kelvin
+			// sign) to kill, and a name may be composed or decomposed.
+			// The engine knows programs by their ASCII names.
+			return v.fail(m, wordOff(i), "program %q: a name with characters outside ASCII may name another program on a file system that folds case or normalizes Unicode", name)
 		case shellNames[base]:
 			if i > 0 {
 				return v.fail(m, wordOff(i), "shell %s behind a wrapper", name)
@@ -1320,4 +1326,14 @@ func hdocQuoted(w *syntax.Word) bool {
 		}
 	}
 	return false
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

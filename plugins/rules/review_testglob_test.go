@@ -97,6 +97,14 @@ cwd_prefix = "/work"
 		`Env touch PWNED`,
 		`XARGS touch < list`,
 		`ls && SUDO touch PWNED`,
+		// Folding beyond ASCII: on macOS "ſ" (long s) is "s" and the
+		// Kelvin sign "K" is "k"; and a lower-case name that is not ASCII
+		// at all may be composed or decomposed.
+		`ſh -c 'touch PWNED'`,
+		"/bin/ba\u017Fh -c 'touch PWNED'",
+		"\u212Aill -9 1",
+		`énv touch PWNED`,
+		`xargſ touch < list`,
 	} {
 		v := anyLine.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: line, Cwd: "/work/proj"})
 		if v.Decision == abi.Accept || v.Decision == abi.AcceptForSession {
