@@ -30,7 +30,8 @@ type ThreadOptions struct {
 	// a thread that must not act through them, such as a judge's, whose
 	// model reads text the agent wrote. A tool call on that thread for
 	// any tool it was not given is answered as failed without asking the
-	// Handler (StartThread only).
+	// Handler (StartThread only; a fork made by this Client inherits it,
+	// as it inherits the thread's tools).
 	OmitHandlerTools bool
 	// Ephemeral threads are not persisted (StartThread and ForkThread only).
 	Ephemeral bool
@@ -270,6 +271,10 @@ func (c *Client) ForkThread(ctx context.Context, threadID string, opts *ThreadOp
 		return nil, fmt.Errorf("host: thread/fork %s: %w", threadID, err)
 	}
 	c.cwds.Store(resp.Thread.ID, string(resp.Cwd))
+	if own, ok := c.ownTools.Load(threadID); ok {
+		// The fork has the tools of the thread it copies: only its own.
+		c.ownTools.Store(resp.Thread.ID, own)
+	}
 	th := threadFromWire(&resp.Thread)
 	th.setEffective(resp.ApprovalPolicy, resp.ApprovalsReviewer, &resp.Sandbox)
 	return th, nil

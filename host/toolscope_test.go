@@ -48,3 +48,29 @@ func TestOmitHandlerToolsRefusesTheirCalls(t *testing.T) {
 	assert.Equal(t, "mine", <-srv.calls)
 	assert.Empty(t, srv.calls)
 }
+
+// TestForkOfOmitHandlerToolsThreadKeepsItsTools: a fork has the tools of
+// the thread it copies, so a fork of a thread started with
+// OmitHandlerTools refuses the Handler's tools as its parent does (the
+// fork's id was unknown, and its calls went to the Handler).
+func TestForkOfOmitHandlerToolsThreadKeepsItsTools(t *testing.T) {
+	t.Parallel()
+	srv := toolServer{calls: make(chan string, 2)}
+	tap := &answerTap{answers: make(chan string, 1)}
+	c := startLines(t, &host.Options{Handler: srv, Transcript: transcript.NewWriter(tap, transcript.Header{})},
+		`{"id":41,"method":"item/tool/call","params":{"threadId":"th2","turnId":"tu1","callId":"c1","tool":"deploy","arguments":{"target":"prod"}}}`,
+		`{"id":42,"method":"item/tool/call","params":{"threadId":"th2","turnId":"tu1","callId":"c2","tool":"mine","arguments":{}}}`,
+		oddTurnCompleted)
+	th, err := c.StartThread(t.Context(), &host.ThreadOptions{OmitHandlerTools: true, Tools: []host.ToolSpec{{Name: "mine"}}})
+	require.NoError(t, err)
+	fork, err := c.ForkThread(t.Context(), th.ID, nil)
+	require.NoError(t, err)
+	require.Equal(t, "th2", fork.ID)
+	turn, err := c.StartTurn(t.Context(), th.ID, []host.Input{host.TextInput("go")}, nil)
+	require.NoError(t, err)
+	_, err = turn.Wait(t.Context())
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"success":false,"contentItems":[{"type":"inputText","text":"codexhost: this thread was not given the tool \"deploy\""}]}`, <-tap.answers)
+	assert.Equal(t, "mine", <-srv.calls)
+	assert.Empty(t, srv.calls)
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -138,6 +139,13 @@ func FakeAppServer(scenario string) int {
 			case "at-turn-start":
 				pendingThreadStarted = true
 			}
+		case "thread/fork":
+			// The fork is th2 (its turns run as th1's: the lines of
+			// FAKE_LINES name the thread they are about).
+			fork := maps.Clone(thread)
+			fork["id"] = "th2"
+			send(map[string]any{"id": m.ID, "result": map[string]any{"thread": fork, "model": "m", "modelProvider": "fake",
+				"cwd": "/tmp", "approvalPolicy": "on-request", "approvalsReviewer": "user", "sandbox": map[string]any{"type": "readOnly"}}})
 		case "turn/start":
 			if pendingThreadStarted {
 				pendingThreadStarted = false
