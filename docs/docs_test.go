@@ -1,5 +1,7 @@
 // Package docs_test runs the documentation: every ```sh block of
-// README.md and docs/*.md, exactly as written, in order, offline.
+// README.md, docs/*.md and plugins/rules/README.md (the rule engine's
+// reference), exactly as written, in order, offline. The examples'
+// READMEs are run by examples/readme_test.go.
 //
 // Each Markdown file runs in a fresh copy of the repository (so commands
 // that write files do not touch the checkout), with:
@@ -187,7 +189,7 @@ func TestDocs(t *testing.T) {
 	e2e.RequireCodex(t)
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	files := []string{filepath.Join(root, "README.md")}
+	files := []string{filepath.Join(root, "README.md"), filepath.Join(root, "plugins", "rules", "README.md")}
 	require.NoError(t, filepath.WalkDir(filepath.Join(root, "docs"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
 			files = append(files, p)

@@ -684,7 +684,7 @@ func connFailure(ctx context.Context, what string, err error) error {
 		if nf.Source != "" {
 			where = fmt.Sprintf("%s=%q: %v", strings.Replace(nf.Source, "Options.Codex", "--codex", 1), nf.Path, nf.Err)
 		}
-		return fail(exitConn, "codex binary not found (%s): install it (npm install -g @openai/codex) or pass --codex PATH", where)
+		return fail(exitConn, "codex binary not found (%s): pass --codex PATH or set CODEX_BIN (the pinned codex of a codexhost checkout: `codexhost version` there prints its path), or install one (npm install -g @openai/codex)", where)
 	case errors.Is(err, host.ErrNotAuthenticated):
 		return fail(exitConn, "codex is not authenticated: run `codex login`, set OPENAI_API_KEY, or pass --codex-home with a configured provider")
 	case errors.Is(err, host.ErrConfig):
