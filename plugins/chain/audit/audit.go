@@ -58,6 +58,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
@@ -78,7 +79,9 @@ type Options struct {
 	// and so on up to path.MaxFiles; the oldest is removed. A single
 	// record larger than MaxBytes is still written, alone in its file.
 	MaxBytes int64
-	// MaxFiles is how many rotated files to keep. Default: DefaultMaxFiles.
+	// MaxFiles is how many rotated files to keep; a rotation removes the
+	// older ones (also those another process with a larger MaxFiles
+	// kept: the files left are one chain). Default: DefaultMaxFiles.
 	MaxFiles int
 	// Logger receives write failures, at error level. Default:
 	// slog.Default(), so that a failing audit log is never silent.
@@ -96,7 +99,7 @@ type Log struct {
 	opts Options
 
 	mu     sync.Mutex
-	lock   *os.File // path + ".lock", flock'd around every look at the files; nil for a device
+	lock   *os.File // path + ".lock", flock'd around every look at the files
 	f      *os.File // the file at path, as of the last append
 	size   int64
 	prev   string // the hash of the last record written
@@ -177,7 +180,10 @@ func hookName(h abi.Hook) string {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Open opens (creating it with mode 0600 if needed) the log at path for
-// appending.
+// appending, and the lock file path + ".lock". The log must be a regular
+// file (a device or a pipe is refused: it can be neither fsync'd nor
+// rotated); a symbolic link is resolved, so that every process locks and
+// rotates the file itself, whatever name it was given.
 func Open(path string, opts *Options) (*Log, error) {
 	l := &Log{path: path, prev: GenesisHash}
 	if opts != nil {
@@ -189,39 +195,79 @@ func Open(path string, opts *Options) (*Log, error) {
 	if l.opts.Logger == nil {
 		l.opts.Logger = slog.Default()
 	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		// A device or a pipe: nothing to rotate or share a chain in, and
-		// no directory of ours to put a lock file in.
-		if err := l.open(); err != nil {
-			return nil, err
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		// The file's own name: the lock file goes next to it, and
+		// rotation renames it, not the link, whatever name another
+		// process uses for it.
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %s is a symbolic link that does not resolve: %w", path, err)
 		}
-		return l, nil
+		l.path = real
 	}
-	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("audit: lock file: %w", err)
+	if fi, err := os.Stat(l.path); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegular(path, fi.Mode())
 	}
-	l.lock = lf
-	if err := lock(lf); err != nil {
-		_ = lf.Close()
+	if err := l.lockLog(); err != nil {
 		return nil, err
 	}
-	err = l.open()
-	unlock(lf)
+	err := l.open()
+	unlock(l.lock)
 	if err != nil {
-		_ = lf.Close()
+		_ = l.lock.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+func notRegular(path string, m os.FileMode) error {
+	return fmt.Errorf("audit: %s is not a regular file (%s): an audit log is a file, for its hash chain, rotation and fsync", path, m.Type())
+}
+
+// lockLog opens (the first time) and locks the lock file, path + ".lock".
+// A lock file that is no longer at its name (removed or replaced between
+// appends: a cleanup of "stale" lock files) excludes nobody: it is
+// reopened at its name and locked again.
+func (l *Log) lockLog() error {
+	name := l.path + ".lock"
+	for {
+		if l.lock == nil {
+			lf, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
+			if err != nil {
+				return fmt.Errorf("audit: lock file: %w", err)
+			}
+			l.lock = lf
+		}
+		if err := lock(l.lock); err != nil {
+			return err
+		}
+		cur, err := os.Stat(name)
+		held, herr := l.lock.Stat()
+		if err == nil && herr == nil && os.SameFile(cur, held) {
+			return nil
+		}
+		unlock(l.lock)
+		_ = l.lock.Close()
+		l.lock = nil
+	}
 }
 
 // open opens the file at the path (creating it) as l.f, closing the one
 // before, and resumes the chain from it. The lock file is locked.
 func (l *Log) open() error {
 	_, statErr := os.Stat(l.path)
-	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	// O_NONBLOCK: a FIFO planted at the path must not block the open; it
+	// is refused below (no effect on a regular file).
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		_ = f.Close()
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		return notRegular(l.path, fi.Mode())
 	}
 	if os.IsNotExist(statErr) {
 		// Make the new name durable too.
@@ -271,17 +317,12 @@ func (l *Log) resume(f *os.File) (int64, error) {
 		return 0, fmt.Errorf("audit: %w", err)
 	}
 	size := fi.Size()
-	if size == 0 || !fi.Mode().IsRegular() {
-		// A new file continues the chain of the one rotated before it,
-		// whoever rotated it (this process's last record, or another's).
-		if h, err := lastHash(l.path + ".1"); err == nil {
-			l.prev = h
+	var line []byte
+	end := int64(0)
+	if size > 0 {
+		if line, end, err = lastLine(f, size); err != nil {
+			return 0, fmt.Errorf("audit: %s: %w", l.path, err)
 		}
-		return size, nil
-	}
-	line, end, err := lastLine(f, size)
-	if err != nil {
-		return 0, fmt.Errorf("audit: %s: %w", l.path, err)
 	}
 	if end < size {
 		l.opts.Logger.Warn("codexhost: audit log ends with a torn record (a write that did not finish); cutting it off",
@@ -291,7 +332,14 @@ func (l *Log) resume(f *os.File) (int64, error) {
 		}
 		size = end
 	}
-	if line == nil { // only a torn line
+	if line == nil {
+		// A new file (or one whose only line was torn: a writer that
+		// rotated and died in its first record) continues the chain of
+		// the one rotated before it, whoever rotated it (this process's
+		// last record, or another's).
+		if h, err := lastHash(l.path + ".1"); err == nil {
+			l.prev = h
+		}
 		return size, nil
 	}
 	h, _, msg := parseLine(line)
@@ -304,7 +352,8 @@ func (l *Log) resume(f *os.File) (int64, error) {
 
 // lastHash is the hash of the last record of the file at path.
 func lastHash(path string) (string, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO there must not block; only a file has records.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", err
 	}
@@ -312,6 +361,9 @@ func lastHash(path string) (string, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", notRegular(path, fi.Mode())
 	}
 	line, _, err := lastLine(f, fi.Size())
 	if err != nil || line == nil {
@@ -396,7 +448,7 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	}
 	// The record's length does not depend on the hashes.
 	n := int64(len(body) + len(prevHead) + hashLen + 2 + len(hashHead) + hashLen + len(lineTail) - 1)
-	if err := lock(l.lock); err != nil {
+	if err := l.lockLog(); err != nil {
 		return l.failLocked(err)
 	}
 	defer unlock(l.lock)
@@ -418,7 +470,7 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 		}
 		l.size = size
 	}
-	if l.opts.MaxBytes > 0 && fi.Mode().IsRegular() && l.size > 0 && l.size+n > l.opts.MaxBytes {
+	if l.opts.MaxBytes > 0 && l.size > 0 && l.size+n > l.opts.MaxBytes {
 		if err := l.rotate(); err != nil {
 			return l.failLocked(err)
 		}
@@ -457,20 +509,34 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 
 // rotate shifts the files and opens a new one. The lock file is locked,
 // and l.f is the file at the path (so the shift below never runs when the
-// path is missing, and never deletes history for nothing). On failure the
-// log keeps appending to whatever file is open.
+// path is missing, and never deletes history for nothing). It keeps
+// MaxFiles rotated files: older ones go, including those a writer with a
+// larger MaxFiles kept, so that the files left are one chain. Only the
+// files that exist are renamed. On failure Append fails (closed) until
+// the cause is removed.
 func (l *Log) rotate() error {
-	for i := l.opts.MaxFiles - 1; i >= 1; i-- {
-		old := fmt.Sprintf("%s.%d", l.path, i)
-		if err := os.Rename(old, fmt.Sprintf("%s.%d", l.path, i+1)); err != nil && !os.IsNotExist(err) {
+	name := func(i int) string { return fmt.Sprintf("%s.%d", l.path, i) }
+	n := 0 // path.1 .. path.n exist
+	for {
+		if _, err := os.Lstat(name(n + 1)); err != nil {
+			break
+		}
+		n++
+	}
+	for i := n; i >= l.opts.MaxFiles; i-- {
+		if err := os.Remove(name(i)); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("audit: rotate: %w", err)
 		}
 	}
-	if err := os.Rename(l.path, l.path+".1"); err != nil {
+	for i := min(n, l.opts.MaxFiles-1); i >= 1; i-- {
+		if err := os.Rename(name(i), name(i+1)); err != nil {
+			return fmt.Errorf("audit: rotate: %w", err)
+		}
+	}
+	if err := os.Rename(l.path, name(1)); err != nil {
 		return fmt.Errorf("audit: rotate: %w", err)
 	}
 	if err := l.open(); err != nil {
-		// Keep writing to the renamed file rather than losing records.
 		return fmt.Errorf("audit: rotate: %w", err)
 	}
 	syncDir(filepath.Dir(l.path))
@@ -513,9 +579,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
-	if l.lock != nil {
-		_ = l.lock.Close()
-	}
+	_ = l.lock.Close()
 	if err := l.f.Close(); err != nil {
 		return l.failLocked(fmt.Errorf("audit: %w", err))
 	}

@@ -135,13 +135,3 @@ func TestStaleWriterDuringACrashedRotation(t *testing.T) {
 	assert.Equal(t, 4, sum.Records)
 	assert.Len(t, readEntries(t, path+".2"), 1, "nothing was appended to the file rotated twice")
 }
-
-// TestDeviceHasNoLockFile: a log on a device (here /dev/null) is opened
-// without a lock file, which would land in /dev.
-func TestDeviceHasNoLockFile(t *testing.T) {
-	l, err := audit.Open(os.DevNull, nil)
-	require.NoError(t, err)
-	require.NoError(t, l.Close())
-	_, err = os.Stat(os.DevNull + ".lock")
-	assert.True(t, os.IsNotExist(err), "no lock file next to a device: %v", err)
-}
