@@ -744,6 +744,18 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			// runs bash and GIT git, which the engine knows only by
 			// their names: no upper-case name is vouched.
 			return v.fail(m, wordOff(i), "program %s: an upper-case name may run %s on a case-insensitive file system", name, strings.ToLower(base))
+		case i == 0 && v.posix && bashAssignment(name):
+			// Read as sh, NAME+=VALUE and NAME[… are words; but where sh
+			// is bash (Fedora, Arch, macOS), bash in POSIX mode still
+			// reads them as an assignment (BASH_ENV+=/dev/stdin bash …)
+			// or an array subscript, which it evaluates (a[x ]=1).
+			return v.fail(m, wordOff(i), "%s under sh: where sh is bash, it is an assignment, not a program", name)
+		case strings.HasPrefix(base, "git-"):
+			// git's exec path holds git under each builtin's name, and
+			// git run as git-NAME runs its builtin NAME: git-grep -O…,
+			// git-diff --output=…, whose options the engine checks only
+			// for git. Other git-* programs are programs of their own.
+			return v.fail(m, wordOff(i), "program %s: git-NAME may be git running its builtin NAME; write git %s", name, strings.TrimPrefix(base, "git-"))
 		case !isASCII(base):
 			// Case folding and Unicode normalization go beyond ASCII:
 			// on macOS "ſh" (long s) folds to sh and "Kill" (Kelvin
@@ -1336,4 +1348,15 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// bashAssignment reports whether bash reads the word w at the start of a
+// command as an assignment that POSIX sh reads as a word: NAME+=… or
+// NAME[….
+func bashAssignment(w string) bool {
+	i := 0
+	for i < len(w) && (w[i] == '_' || 'a' <= w[i] && w[i] <= 'z' || 'A' <= w[i] && w[i] <= 'Z' || i > 0 && '0' <= w[i] && w[i] <= '9') {
+		i++
+	}
+	return i > 0 && (strings.HasPrefix(w[i:], "+=") || strings.HasPrefix(w[i:], "["))
 }
