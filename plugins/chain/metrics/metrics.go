@@ -130,6 +130,11 @@ type Host struct {
 	answers   *prometheus.CounterVec
 	disagree  *prometheus.CounterVec
 
+	// live counts the instrumented plugins of each name not closed yet:
+	// the series of a name go when its last one is closed.
+	liveMu sync.Mutex
+	live   map[string]int
+
 	reloadsOnce sync.Once
 	reloads     *Reloads
 	status      atomic.Pointer[func() []chain.PluginStatus]
@@ -348,12 +353,20 @@ func (h *Host) ObserveDecision(rec *chain.DecisionRecord) {
 // Instrument returns p measured: every call counts in
 // codexhost_plugin_calls_total, codexhost_plugin_errors_total and
 // codexhost_plugin_call_duration_seconds, labelled with the manifest's
-// name. Closing the result closes p. The series of the hooks p implements
-// are resolved here, so a call costs two clock reads and a few atomic
-// adds, without allocating.
+// name. Closing the result closes p; when no plugin of that name is left
+// open (a reload removed it), the plugin's series are deleted from every
+// metric, so that a scrape shows only the plugins that run. The series of
+// the hooks p implements are resolved here, so a call costs two clock
+// reads and a few atomic adds, without allocating.
 func (h *Host) Instrument(p plugins.Plugin) plugins.Plugin {
 	m := p.Manifest()
 	ip := &instrumented{Plugin: p, h: h, name: m.Name}
+	h.liveMu.Lock()
+	if h.live == nil {
+		h.live = map[string]int{}
+	}
+	h.live[m.Name]++
+	h.liveMu.Unlock()
 	for _, hk := range m.Hooks {
 		if int(hk) < len(ip.hooks) && ip.hooks[hk] == nil {
 			ip.hooks[hk] = h.series(m.Name, hk)
@@ -401,7 +414,33 @@ type instrumented struct {
 	name string
 	// hooks are the series of the manifest's hooks, by hook number;
 	// read-only after Instrument.
-	hooks [8]*hookSeries
+	hooks     [8]*hookSeries
+	closeOnce sync.Once
+}
+
+// Close closes the plugin, and forgets its series if it was the last
+// open plugin of its name. It is idempotent.
+func (ip *instrumented) Close(ctx context.Context) error {
+	err := ip.Plugin.Close(ctx)
+	ip.closeOnce.Do(func() { ip.h.release(ip.name) })
+	return err
+}
+
+// release counts one plugin of the name closed, and deletes the name's
+// series when none is left.
+func (h *Host) release(name string) {
+	h.liveMu.Lock()
+	defer h.liveMu.Unlock()
+	if h.live[name]--; h.live[name] > 0 {
+		return
+	}
+	delete(h.live, name)
+	l := prometheus.Labels{"plugin": name}
+	h.calls.DeletePartialMatch(l)
+	h.errs.DeletePartialMatch(l)
+	h.callDur.DeletePartialMatch(l)
+	h.answers.DeletePartialMatch(l)
+	h.disagree.DeletePartialMatch(l)
 }
 
 // Ready is plugins.Ready of the plugin: a lazy Wasm plugin loads then.

@@ -524,3 +524,33 @@ func TestSameNameTwice(t *testing.T) {
 	s = parseText(t, strings.NewReader(scrape(t, m)))
 	assert.Equal(t, 0.0, value(t, s, "promhttp_metric_handler_errors_total", "cause=gathering"))
 }
+
+// A plugin that a reload removed left its series in every scrape for the
+// life of the process. They go when the last open plugin of the name is
+// closed: a reload that keeps the name (the new set is instrumented
+// before the old one is closed) keeps them.
+func TestClosedPluginsSeriesGo(t *testing.T) {
+	m := metrics.NewHost(&metrics.HostOptions{NoRuntimeMetrics: true})
+	old := m.Instrument(approver("gone", abi.Accept))
+	kept := m.Instrument(approver("kept", abi.Decline))
+	ch, err := chain.New(&chain.Options{Members: []chain.Member{{Plugin: old}, {Plugin: kept}}, OnDecision: m.ObserveDecision})
+	require.NoError(t, err)
+	_, err = commandRequest("ls").Serve(t.Context(), ch)
+	require.NoError(t, err)
+	require.Contains(t, scrape(t, m), `plugin="gone"`)
+
+	// A reload that keeps "gone": its new instance, then the old closed.
+	again := m.Instrument(approver("gone", abi.Accept))
+	require.NoError(t, old.Close(t.Context()))
+	require.NoError(t, old.Close(t.Context()), "Close is idempotent")
+	s := parseText(t, strings.NewReader(scrape(t, m)))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_calls_total", "plugin=gone", "outcome=ok"), "kept across a reload")
+
+	// A reload that removes it.
+	require.NoError(t, again.Close(t.Context()))
+	body := scrape(t, m)
+	assert.NotContains(t, body, `plugin="gone"`)
+	s = parseText(t, strings.NewReader(body))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_calls_total", "plugin=kept", "outcome=ok"))
+	assert.Equal(t, 1.0, value(t, s, "codexhost_plugin_answers_total", "plugin=kept"))
+}
