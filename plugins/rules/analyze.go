@@ -703,6 +703,18 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	}
 	cmd := Command{Argv: argv, Patterns: patterns}
 	for _, r := range redirs {
+		if r.N == nil {
+			// {a[SUB]}>x: the parser reads a word and >x (in POSIX sh,
+			// and in bash when SUB is quoted), bash a redirection to a
+			// new descriptor whose number it assigns to a[SUB], which
+			// evaluates SUB (a quoted $(…) runs). A word that ends in }
+			// right before a redirection is not vouched.
+			for i, w := range c.Args {
+				if w.End().Offset() == r.OpPos.Offset() && strings.HasSuffix(argv[i], "}") {
+					return v.failPos(m, w.Pos(), "%s right before a redirection: bash may read {NAME}%s as a named-descriptor redirection, which evaluates an array subscript", argv[i], r.Op)
+				}
+			}
+		}
 		rd, ok := v.redirect(r, m)
 		if !ok {
 			return false
