@@ -30,14 +30,7 @@ func TestGitUnderItsDashedNames(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(execPath, "git-grep")); err != nil {
 		t.Skip("no git-grep in git's exec path")
 	}
-	anyLine := mustParse(t, `
-[[rule]]
-name = "anything-in-work"
-decision = "accept"
-[rule.match]
-hook_kind = "command"
-cwd_prefix = "/work"
-`)
+	anyLine := anythingInWork(t, false)
 	for _, tc := range []struct{ plain, dashed string }{
 		{"git grep --no-index -O'touch PWNED' hi", execPath + "/git-grep --no-index -O'touch PWNED' hi"},
 		{"git diff --no-index --output=PWNED a.txt b.txt", execPath + "/git-diff --no-index --output=PWNED a.txt b.txt"},
@@ -62,7 +55,7 @@ cwd_prefix = "/work"
 		got, _ := cmd.CombinedOutput()
 		_, err := os.Stat(filepath.Join(dir, "PWNED"))
 		if err != nil {
-			t.Logf("%q: did not create PWNED here (%q)", tc.dashed, got)
+			t.Errorf("%q: did not create PWNED here (%q): the line is no evidence", tc.dashed, got)
 		}
 		if accepted {
 			t.Errorf("%q: accepted by rule %q as %q (the same git as %q, which is refused); under bash it created PWNED: %v",

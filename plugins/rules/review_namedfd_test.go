@@ -10,6 +10,24 @@ import (
 	"github.com/codexhost/codexhost/abi"
 )
 
+// anythingInWork is the reviews' permissive rule: any command in /work,
+// without command conditions; globs allowed if asked.
+func anythingInWork(t *testing.T, globs bool) *Policy {
+	t.Helper()
+	g := ""
+	if globs {
+		g = "allow_globs = true\n"
+	}
+	return mustParse(t, `
+[[rule]]
+name = "anything-in-work"
+decision = "accept"
+`+g+`[rule.match]
+hook_kind = "command"
+cwd_prefix = "/work"
+`)
+}
+
 // runShIsBash runs line under real bash (as codex does, bash -c) with
 // a PATH whose sh is bash (Fedora, Arch, openSUSE, macOS), in a fresh
 // work directory that it returns with bash's output. A line starting
@@ -64,15 +82,7 @@ func TestArrayElementNamedDescriptor(t *testing.T) {
 		name string
 		p    *Policy
 	}{
-		{"anything-in-work", mustParse(t, `
-[[rule]]
-name = "anything-in-work"
-decision = "accept"
-allow_globs = true
-[rule.match]
-hook_kind = "command"
-cwd_prefix = "/work"
-`)},
+		{"anything-in-work", anythingInWork(t, true)},
 		{"echo-globs", mustParse(t, `
 [[rule]]
 name = "echo-globs"

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -28,55 +27,21 @@ import (
 // Each line runs here under real bash with a PATH whose sh is bash, as on
 // those systems.
 func TestShIsBashAssignments(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash is not installed")
-	}
-	bashPath, _ := exec.LookPath("bash")
-	anyLine := mustParse(t, `
-[[rule]]
-name = "anything-in-work"
-decision = "accept"
-[rule.match]
-hook_kind = "command"
-cwd_prefix = "/work"
-`)
+	anyLine := anythingInWork(t, false)
 	for _, tc := range []struct{ line, marker string }{
 		{"sh -c 'BASH_ENV+=/dev/stdin bash -c true <<EOF\ntouch PWNED\nEOF'", "PWNED"},
 		{"/bin/sh -c 'BASH_ENV+=/dev/stdin bash -c true <<EOF\ntouch PWNED\nEOF'", "PWNED"},
 		{"sh -c 'x+='\\''a[$(touch pwned)]'\\''; a[x ]=1'", "pwned"},
 	} {
+		// Real bash, on a system whose sh is bash: the line is hostile.
+		work, out := runShIsBash(t, tc.line, nil)
+		if _, err := os.Stat(filepath.Join(work, tc.marker)); err != nil {
+			t.Errorf("%q: bash-as-sh did not run the payload here (output %q): the line is no evidence", tc.line, out)
+		}
 		v := anyLine.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: tc.line, Cwd: "/work/proj"})
-		accepted := v.Decision == abi.Accept || v.Decision == abi.AcceptForSession
-
-		// Real bash, on a system whose sh is bash (a PATH entry here; for
-		// /bin/sh the line is rewritten to that sh).
-		dir := t.TempDir()
-		bin := filepath.Join(dir, "bin")
-		work := filepath.Join(dir, "work")
-		for _, d := range []string{bin, work} {
-			if err := os.Mkdir(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := os.Symlink(bashPath, filepath.Join(bin, "sh")); err != nil {
-			t.Fatal(err)
-		}
-		line := tc.line
-		if len(line) > 8 && line[:8] == "/bin/sh " {
-			line = filepath.Join(bin, "sh") + line[7:]
-		}
-		cmd := exec.Command("bash", "--noprofile", "--norc", "-c", line)
-		cmd.Dir = work
-		cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "LANG=C", "HOME=" + work}
-		out, _ := cmd.CombinedOutput()
-		_, err := os.Stat(filepath.Join(work, tc.marker))
-		ran := err == nil
-		if !ran {
-			t.Logf("%q: bash-as-sh did not run the payload here (output %q)", tc.line, out)
-		}
-		if accepted {
-			t.Errorf("%q: accepted by rule %q as %q; with sh = bash the line ran `touch %s` (created: %v)",
-				tc.line, v.Rule, commandsOf(v.Analysis), tc.marker, ran)
+		if v.Decision == abi.Accept || v.Decision == abi.AcceptForSession {
+			t.Errorf("%q: accepted by rule %q as %q; with sh = bash the line runs `touch %s`",
+				tc.line, v.Rule, commandsOf(v.Analysis), tc.marker)
 		}
 	}
 }

@@ -23,15 +23,7 @@ func TestTestGlobMayBecomeItsV(t *testing.T) {
 	}
 	// The "anything-in-work" rule of TestReviewEvasions: a permissive rule
 	// without command conditions, with allow_globs.
-	anyLine := mustParse(t, `
-[[rule]]
-name = "anything-in-work"
-decision = "accept"
-allow_globs = true
-[rule.match]
-hook_kind = "command"
-cwd_prefix = "/work"
-`)
+	anyLine := anythingInWork(t, true)
 	// A rule that names the builtins.
 	testRule := mustParse(t, `
 [[rule]]
@@ -82,14 +74,7 @@ program = ["test", "["]
 // rule vouched for ["BASH" "-c" "touch PWNED"] and bash then ran touch.
 // No program with an upper-case name is vouched.
 func TestUpperCaseProgramsAreNotVouched(t *testing.T) {
-	anyLine := mustParse(t, `
-[[rule]]
-name = "anything-in-work"
-decision = "accept"
-[rule.match]
-hook_kind = "command"
-cwd_prefix = "/work"
-`)
+	anyLine := anythingInWork(t, false)
 	for _, line := range []string{
 		`BASH -c 'touch PWNED'`,
 		`/bin/Bash -c 'touch PWNED'`,
