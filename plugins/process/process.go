@@ -349,7 +349,8 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 		// Every message the plugin sends is bounded, its stdio stream's
 		// (SyncStdout, SyncStderr) included: go-plugin's default is 2 GiB.
 		// Handle sets its own bound per call.
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSetupRecv))},
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSetupRecv)),
+			grpc.WithChainStreamInterceptor(noBroker)},
 	})
 	type started struct {
 		c   plugin.ClientProtocol

@@ -102,3 +102,22 @@ func unpack(b []byte) (abi.Status, []byte, error) {
 	}
 	return abi.Status(b[0]), b[1:], nil
 }
+
+// brokerStream is go-plugin's broker stream, which its client opens on
+// every plugin connection.
+const brokerStream = "/plugin.GRPCBroker/StartStream"
+
+// errNoBroker refuses the broker stream.
+var errNoBroker = errors.New("process: codexhost plugins get no go-plugin broker")
+
+// noBroker refuses to open the broker stream. codexhost does not use the
+// broker, and go-plugin's client reads it without bound: a plugin could
+// make the host keep an entry per message (knocks for new service ids)
+// and start a goroutine per message (connection infos), without limit.
+// The stdio stream (SyncStdout, SyncStderr) is opened as usual.
+func noBroker(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if method == brokerStream {
+		return nil, errNoBroker
+	}
+	return streamer(ctx, desc, cc, method, opts...)
+}
