@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,12 +84,12 @@ func (h *terminalHuman) Escalate(ctx context.Context, e *chain.Escalation) (abi.
 	if forSession {
 		choices = "[a]ccept once, accept for the [s]ession, [d]ecline, [c]ancel the turn"
 	}
-	what := oneLine(e.Summary)
 	reason := ""
 	if e.Reason != "" {
 		reason = ": " + termsafe.Line(e.Reason)
 	}
-	fmt.Fprintf(h.out, "codexhost: plugin %s asks you to decide%s\n  %s %s\n", termsafe.Line(e.Plugin), reason, e.Request.Kind, termsafe.Line(what))
+	fmt.Fprintf(h.out, "codexhost: plugin %s asks you to decide%s\n", termsafe.Line(e.Plugin), reason)
+	h.showRequest(e)
 	for {
 		fmt.Fprintf(h.out, "%s? ", choices)
 		line, err := h.rd.ReadString('\n')
@@ -119,6 +120,29 @@ func (h *terminalHuman) Escalate(ctx context.Context, e *chain.Escalation) (abi.
 			fmt.Fprintf(h.out, "codexhost: you chose %s\n", d)
 			return d, nil
 		}
+	}
+}
+
+// showRequest prints everything an accept of e grants: the request in
+// full (every line of a command: an agent may put a harmless first line
+// in front of anything), its working directory, the network access and
+// the additional permissions it asks for. Each line is escaped.
+func (h *terminalHuman) showRequest(e *chain.Escalation) {
+	lines := strings.Split(strings.TrimSpace(e.Summary), "\n")
+	fmt.Fprintf(h.out, "  %s %s\n", e.Request.Kind, termsafe.Line(lines[0]))
+	for _, l := range lines[1:] {
+		fmt.Fprintf(h.out, "    %s\n", termsafe.Line(l))
+	}
+	r := e.Request.ApprovalRequest
+	if r.Cwd != "" {
+		fmt.Fprintf(h.out, "  in %s\n", termsafe.Line(r.Cwd))
+	}
+	if r.Network != nil {
+		fmt.Fprintf(h.out, "  network access to %s %s\n", termsafe.Line(r.Network.Host), termsafe.Line(r.Network.Protocol))
+	}
+	if r.AdditionalPermissions != nil {
+		b, _ := json.Marshal(r.AdditionalPermissions)
+		fmt.Fprintf(h.out, "  with the permissions %s\n", termsafe.Line(string(b)))
 	}
 }
 

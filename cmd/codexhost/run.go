@@ -189,10 +189,21 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 		d.refused++
 		// The summary is the agent's, the reason a plugin's: neither may drive the
 		// terminal.
-		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, termsafe.Line(oneLine(rec.Summary)), termsafe.Line(reason))
+		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, termsafe.Line(firstLine(rec.Summary)), termsafe.Line(reason))
 	default:
 		d.accepted++
 	}
+}
+
+// firstLine is the first line of a request's summary, saying how many
+// lines follow: a decline line shows one line, but hides none.
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	first, rest, cut := strings.Cut(s, "\n")
+	if !cut {
+		return s
+	}
+	return fmt.Sprintf("%s … (+%d more lines)", strings.TrimSpace(first), strings.Count(rest, "\n")+1)
 }
 
 func (d *decisions) count() int {
