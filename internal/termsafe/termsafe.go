@@ -323,6 +323,16 @@ func renderEscape(b *strings.Builder, s string, i int, colour bool) (int, string
 // which hides text, and whether anything is left of a p that had some
 // (an empty list would be a reset). The 8 of a colour (38;5;8, 48;2;8;…)
 // is a colour, not conceal.
+// sgrNumber is the number an SGR parameter p stands for, as decimal
+// digits without leading zeros: "008" and "8:1" are "8".
+func sgrNumber(p string) string {
+	p, _, _ = strings.Cut(p, ":")
+	if n := strings.TrimLeft(p, "0"); n != "" || p == "" {
+		return n
+	}
+	return "0"
+}
+
 func withoutConceal(p string) (string, bool) {
 	if p == "" {
 		return p, true
@@ -330,13 +340,15 @@ func withoutConceal(p string) (string, bool) {
 	parts := strings.Split(p, ";")
 	out := parts[:0:0]
 	for k := 0; k < len(parts); k++ {
-		switch parts[k] {
-		case "8", "08":
+		// A terminal reads a parameter as a number (008 is 8), up to a
+		// colon that starts its sub-parameters (8:1 is 8).
+		switch sgrNumber(parts[k]) {
+		case "8":
 			continue
 		case "38", "48", "58": // extended colour: 5;N or 2;R;G;B follow
 			n := 0
 			if k+1 < len(parts) {
-				switch parts[k+1] {
+				switch sgrNumber(parts[k+1]) {
 				case "5":
 					n = 2
 				case "2":

@@ -132,6 +132,13 @@ func TestRenderResetsAttributesLeftSet(t *testing.T) {
 		"\x1b[38;5;8mgrey\x1b[0m":                "\x1b[38;5;8mgrey\x1b[0m",
 		"\x1b[48;2;8;8;8;8mx\x1b[0m":             "\x1b[48;2;8;8;8mx\x1b[0m",
 		"\x1b[31mred\nnext":                      "\x1b[31mred\x1b[0m\nnext",
+		// A terminal reads parameters as numbers, up to a colon (review
+		// 16): 008, 0008 and 8:1 are conceal too.
+		"\x1b[008mdecline\x1b[0m accept":    "decline\x1b[0m accept",
+		"\x1b[1;0008mdecline\x1b[0m accept": "\x1b[1mdecline\x1b[0m accept",
+		"\x1b[8:1mx\x1b[0m":                 "x\x1b[0m",
+		"\x1b[038;5;8mgrey\x1b[0m":          "\x1b[038;5;8mgrey\x1b[0m",
+		"\x1b[0;31mred\x1b[0m":              "\x1b[0;31mred\x1b[0m",
 	} {
 		if got := Render(in); got != want {
 			t.Errorf("Render(%q) = %q, want %q", in, got, want)
