@@ -90,8 +90,21 @@ func TestCheckTools(t *testing.T) {
 			}
 		})
 	}
+	// One tool's description and schema, which codex gets with every
+	// thread (review 16).
+	big := &abi.Manifest{Name: "p", Tools: []abi.Tool{{Name: "t", Description: strings.Repeat("d", MaxToolDescriptionBytes+1)}}}
+	err := checkTools(big, taken, 4, 100)
+	require.ErrorIs(t, err, ErrTool)
+	assert.ErrorContains(t, err, `tool "t" has a description of 16385 bytes, the limit is 16384`)
+	big.Tools[0] = abi.Tool{Name: "t", Description: "d", InputSchema: abi.RawJSON(`{"type":"object","description":"` + strings.Repeat("s", MaxToolSchemaBytes) + `"}`)}
+	err = checkTools(big, taken, 4, 100)
+	require.ErrorIs(t, err, ErrTool)
+	assert.ErrorContains(t, err, "has an input schema of")
+	big.Tools[0] = abi.Tool{Name: "t", Description: strings.Repeat("d", MaxToolDescriptionBytes), InputSchema: abi.RawJSON(`{"type":"object"}`)}
+	require.NoError(t, checkTools(big, taken, 4, 100))
+
 	// The set's total.
-	err := checkTools(&abi.Manifest{Name: "p", Tools: tools("x", "y")}, taken, 4, 2)
+	err = checkTools(&abi.Manifest{Name: "p", Tools: tools("x", "y")}, taken, 4, 2)
 	require.ErrorIs(t, err, ErrTooManyTools)
 	assert.ErrorContains(t, err, "brings the tools to 3, the limit is 2 in all")
 }

@@ -17,6 +17,12 @@ const (
 	// DefaultMaxTools bounds the tools of all the plugins of a Set when
 	// Options.MaxTools is zero.
 	DefaultMaxTools = 256
+	// MaxToolDescriptionBytes and MaxToolSchemaBytes bound one tool's
+	// description and input schema, which codex gets with every thread
+	// and gives the model: the manifest's own bound (16 MiB) let one
+	// plugin send 256 tools of megabytes each.
+	MaxToolDescriptionBytes = 16 << 10
+	MaxToolSchemaBytes      = 64 << 10
 )
 
 // builtinTools are the names of codex's own tools (codex 0.169.0,
@@ -121,6 +127,10 @@ func checkTools(m *abi.Manifest, taken map[string]string, perPlugin, total int) 
 		switch {
 		case !validToolName(t.Name):
 			return &ToolError{Plugin: m.Name, Tool: t.Name, Reason: "is not a valid tool name (1 to 64 of a-z, A-Z, 0-9, _ and -)"}
+		case len(t.Description) > MaxToolDescriptionBytes:
+			return &ToolError{Plugin: m.Name, Tool: t.Name, Reason: fmt.Sprintf("has a description of %d bytes, the limit is %d", len(t.Description), MaxToolDescriptionBytes)}
+		case len(t.InputSchema) > MaxToolSchemaBytes:
+			return &ToolError{Plugin: m.Name, Tool: t.Name, Reason: fmt.Sprintf("has an input schema of %d bytes, the limit is %d", len(t.InputSchema), MaxToolSchemaBytes)}
 		case seen[t.Name]:
 			return &ToolError{Plugin: m.Name, Tool: t.Name, Reason: "is declared twice"}
 		case isBuiltinTool(t.Name):
