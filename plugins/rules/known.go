@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -28,7 +29,15 @@ func danger(argv []string) string {
 		if sub < len(argv) && !gitBuiltins[argv[sub]] {
 			return fmt.Sprintf("git %s is not one of git's builtin commands (git would run an alias or git-%s from its exec path or PATH)", argv[sub], argv[sub])
 		}
-		return gitDanger(argv, sub)
+		if why := gitDanger(argv, sub); why != "" {
+			return why
+		}
+		if why := gitRunsByName(argv, sub); why != "" {
+			return why
+		}
+		return gitEditor(argv, sub)
+	case "tar":
+		return tarDanger(argv)
 	case "find":
 		for _, a := range argv[1:] {
 			switch a {
@@ -242,6 +251,9 @@ var gitSubLongDanger = map[string][]string{
 	"merge": {"--verify-signatures"}, "pull": {"--verify-signatures"},
 	"tag":  {"--sign", "--local-user", "--verify"},
 	"push": {"--signed"},
+	// cat-file --filters runs the file's smudge filter (a program the
+	// repository's configuration names), as --textconv does.
+	"cat-file": {"--filters"},
 }
 
 // gitShortDanger are the short options, per subcommand, that run a
@@ -259,6 +271,11 @@ var gitShortDanger = map[string]string{
 // gpg.program (or gpg.ssh.program).
 var gitVerifies = map[string]bool{"verify-commit": true, "verify-tag": true}
 
+// gitSignaturePlaceholder finds a format's signature placeholders (%G?,
+// %GG, %GS, %GK, …, with a +, - or blank modifier after the %, which git
+// allows: %+GG), and for-each-ref's %(signature…) and %(*signature…).
+var gitSignaturePlaceholder = regexp.MustCompile(`%[-+ ]?G|%\(\*?signature`)
+
 func gitDanger(argv []string, sub int) string {
 	if sub >= len(argv) {
 		return ""
@@ -267,7 +284,7 @@ func gitDanger(argv []string, sub int) string {
 		return "git " + argv[sub] + " runs gpg.program to verify signatures"
 	}
 	for _, a := range argv[sub+1:] {
-		if strings.Contains(a, "%G") || strings.Contains(a, "%(signature") {
+		if gitSignaturePlaceholder.MatchString(a) {
 			// A format's signature placeholders (%G?, %GG, %GS, %GK, …,
 			// for-each-ref's %(signature)) verify it with gpg.program.
 			return "git " + argv[sub] + " " + a + ": signature placeholders run gpg.program"
@@ -621,4 +638,186 @@ func sedScriptDanger(s string) string {
 			return fmt.Sprintf("sed script: command %q", c)
 		}
 	}
+}
+
+// gitMergeStrategies are the merge strategies built into git: any other
+// name makes git run git-merge-NAME, from its exec path or PATH.
+var gitMergeStrategies = map[string]bool{"ort": true, "recursive": true, "resolve": true, "octopus": true, "ours": true, "subtree": true}
+
+// gitRemotes are the subcommands that take a repository address.
+var gitRemotes = map[string]bool{"fetch": true, "pull": true, "push": true, "ls-remote": true, "clone": true, "remote": true, "archive": true}
+
+// gitRunsByName returns why git would run a program named by an argument:
+// a merge strategy that is not built in (git-merge-NAME), a remote helper
+// (NAME::address runs git-remote-NAME), or ssh (ssh://, host:path), all
+// from PATH.
+func gitRunsByName(argv []string, sub int) string {
+	name := argv[sub]
+	args := argv[sub+1:]
+	switch name {
+	case "merge", "rebase", "pull", "cherry-pick", "revert":
+		for i, a := range args {
+			v, ok := "", false
+			switch {
+			case a == "--strategy" || longAbbrev(a, "--strategy") && !strings.Contains(a, "="):
+				if i+1 < len(args) {
+					v, ok = args[i+1], true
+				} else {
+					v, ok = "", true
+				}
+			case longAbbrev(a, "--strategy"):
+				_, v, _ = strings.Cut(a, "=")
+				ok = true
+			case (name == "merge" || name == "rebase" || name == "pull") && len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 's') >= 0:
+				switch {
+				case a == "-s" && i+1 < len(args):
+					v, ok = args[i+1], true
+				case strings.HasPrefix(a, "-s") && len(a) > 2:
+					v, ok = a[2:], true
+				default:
+					return "git " + name + " " + a + ": -s names a merge strategy, which the engine cannot read here"
+				}
+			}
+			if ok && !gitMergeStrategies[v] {
+				return fmt.Sprintf("git %s: merge strategy %q is not built into git (git would run git-merge-%s from PATH)", name, v, v)
+			}
+		}
+	}
+	if !gitRemotes[name] {
+		return ""
+	}
+	for _, a := range args {
+		v := a
+		if strings.HasPrefix(a, "-") {
+			_, v, _ = strings.Cut(a, "=") // --remote=URL
+		}
+		low := strings.ToLower(v)
+		switch {
+		case strings.Contains(v, "::"):
+			return fmt.Sprintf("git %s %s: NAME::address runs the remote helper git-remote-NAME from PATH", name, a)
+		case strings.Contains(low, "ssh://") || strings.Contains(low, "ssh+") || strings.Contains(low, "+ssh"):
+			return fmt.Sprintf("git %s %s: an ssh address runs ssh", name, a)
+		case !strings.HasPrefix(a, "-") && scpLike(v):
+			return fmt.Sprintf("git %s %s: HOST:PATH is an ssh address to git (it would run ssh); a refspec with a colon cannot be told from one here", name, a)
+		}
+	}
+	return ""
+}
+
+// scpLike reports whether git may read v as the scp-like ssh address
+// [user@]host:path: a colon before any slash, in a word that is no URL.
+func scpLike(v string) bool {
+	i := strings.IndexByte(v, ':')
+	return i > 0 && !strings.Contains(v[:i], "/") && !strings.Contains(v, "://")
+}
+
+// gitEditor returns why the git command may open an editor: the program
+// core.editor, $GIT_EDITOR, $VISUAL or $EDITOR names (else editor or vi),
+// which the engine does not vouch for. A commit, an annotated tag or a
+// note without a message, -e/--edit, an interactive rebase, a revert
+// without --no-edit.
+func gitEditor(argv []string, sub int) string {
+	name := argv[sub]
+	args := argv[sub+1:]
+	// short reports whether a cluster of short options has one of cs,
+	// up to an option whose value is the rest of the cluster (-mfeature
+	// is -m with "feature": its e is no -e).
+	short := func(cs string) bool {
+		for _, a := range args {
+			if len(a) < 2 || a[0] != '-' || a[1] == '-' {
+				continue
+			}
+			for _, c := range a[1:] {
+				if strings.ContainsRune(cs, c) {
+					return true
+				}
+				if strings.ContainsRune("mFCt", c) {
+					break
+				}
+			}
+		}
+		return false
+	}
+	long := func(opts ...string) bool {
+		for _, a := range args {
+			for _, o := range opts {
+				if a == o || longAbbrev(a, o) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	has := func(words ...string) bool {
+		return slices.ContainsFunc(args, func(a string) bool { return slices.Contains(words, a) })
+	}
+	message := short("mFC") || long("--message", "--file", "--reuse-message")
+	why := "git " + name + " may open an editor (core.editor, $GIT_EDITOR, $VISUAL or $EDITOR: a program the engine does not vouch for); give the message with -m"
+	switch name {
+	case "commit":
+		if short("ec") || long("--edit", "--reedit-message") || !message && !long("--no-edit", "--fixup") {
+			return why
+		}
+	case "tag":
+		if short("e") || long("--edit") || (short("a") || long("--annotate")) && !short("mF") && !long("--message", "--file") {
+			return why
+		}
+	case "notes":
+		if has("edit") || short("c") || long("--reedit-message") || has("add", "append") && !message {
+			return why
+		}
+	case "rebase":
+		if short("i") || long("--interactive", "--edit-todo") {
+			return why
+		}
+	case "am":
+		if short("i") || long("--interactive") {
+			return why
+		}
+	case "add", "merge", "cherry-pick", "pull":
+		if short("e") || long("--edit") {
+			return why
+		}
+	case "revert":
+		if short("e") || long("--edit") || !long("--no-edit") && !short("n") && !long("--no-commit") {
+			return why
+		}
+	}
+	return ""
+}
+
+// tarDanger returns why a tar command line runs other programs through
+// its own options: --to-command, --checkpoint-action, a compression
+// program (-I), volume scripts (-F), a remote archive (-f HOST:FILE runs
+// rsh or ssh).
+func tarDanger(argv []string) string {
+	for i, a := range argv[1:] {
+		for _, o := range []string{"--to-command", "--checkpoint-action", "--use-compress-program", "--info-script", "--new-volume-script", "--rsh-command", "--rmt-command"} {
+			if a == o || longAbbrev(a, o) {
+				return "tar " + a + " runs a program"
+			}
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "IF") {
+			return "tar " + a + " runs a program (-I, -F)"
+		}
+		// The archive, -f FILE or --file=FILE (also f in the first word
+		// of the old style, tar cf FILE): HOST:FILE is a remote archive.
+		if name, _, _ := strings.Cut(a, "="); name == "--file" || longAbbrev(a, "--file") && !longAbbrev(a, "--files-from") {
+			v := ""
+			if _, after, ok := strings.Cut(a, "="); ok {
+				v = after
+			} else if i+2 < len(argv) {
+				v = argv[i+2]
+			}
+			if scpLike(v) {
+				return "tar " + a + " " + v + ": HOST:FILE is a remote archive (tar would run rsh or ssh)"
+			}
+		}
+	}
+	for _, a := range argv[1:] {
+		if !strings.HasPrefix(a, "--") && scpLike(a) {
+			return "tar: " + a + " may be a remote archive HOST:FILE (tar would run rsh or ssh)"
+		}
+	}
+	return ""
 }
