@@ -687,22 +687,33 @@ func gitRunsByName(argv []string, sub int) string {
 		return ""
 	}
 	for _, a := range args {
-		v := a
-		if strings.HasPrefix(a, "-") {
-			_, v, _ = strings.Cut(a, "=") // --remote=URL
+		v, opt := a, strings.HasPrefix(a, "-")
+		if opt {
+			var ok bool
+			if _, v, ok = strings.Cut(a, "="); !ok {
+				continue // an option's value in the next word is checked as a word
+			}
 		}
 		low := strings.ToLower(v)
+		scheme, _, url := strings.Cut(low, "://")
 		switch {
 		case strings.Contains(v, "::"):
 			return fmt.Sprintf("git %s %s: NAME::address runs the remote helper git-remote-NAME from PATH", name, a)
 		case strings.Contains(low, "ssh://") || strings.Contains(low, "ssh+") || strings.Contains(low, "+ssh"):
 			return fmt.Sprintf("git %s %s: an ssh address runs ssh", name, a)
-		case !strings.HasPrefix(a, "-") && scpLike(v):
+		case url && !gitSchemes[scheme]:
+			return fmt.Sprintf("git %s %s: the scheme %s:// runs the remote helper git-remote-%s from PATH", name, a, scheme, scheme)
+		case scpLike(v):
 			return fmt.Sprintf("git %s %s: HOST:PATH is an ssh address to git (it would run ssh); a refspec with a colon cannot be told from one here", name, a)
 		}
 	}
 	return ""
 }
+
+// gitSchemes are the URL schemes git serves itself (or with its own
+// helpers); any other NAME:// runs git-remote-NAME from PATH, and ssh
+// runs ssh.
+var gitSchemes = map[string]bool{"http": true, "https": true, "ftp": true, "ftps": true, "file": true, "git": true}
 
 // scpLike reports whether git may read v as the scp-like ssh address
 // [user@]host:path: a colon before any slash, in a word that is no URL.
@@ -755,7 +766,15 @@ func gitEditor(argv []string, sub int) string {
 	why := "git " + name + " may open an editor (core.editor, $GIT_EDITOR, $VISUAL or $EDITOR: a program the engine does not vouch for); give the message with -m"
 	switch name {
 	case "commit":
-		if short("ec") || long("--edit", "--reedit-message") || !message && !long("--no-edit", "--fixup") {
+		// --fixup=amend:C and --fixup=reword:C edit the message.
+		fixup := slices.ContainsFunc(args, func(a string) bool {
+			if !longAbbrev(a, "--fixup") {
+				return false
+			}
+			_, v, _ := strings.Cut(a, "=")
+			return !strings.HasPrefix(v, "amend:") && !strings.HasPrefix(v, "reword:")
+		})
+		if short("ec") || long("--edit", "--reedit-message") || !message && !long("--no-edit") && !fixup {
 			return why
 		}
 	case "tag":
@@ -767,14 +786,29 @@ func gitEditor(argv []string, sub int) string {
 			return why
 		}
 	case "rebase":
-		if short("i") || long("--interactive", "--edit-todo") {
+		// --continue after a conflict edits the commit's message.
+		if short("i") || long("--interactive", "--edit-todo", "--continue") {
+			return why
+		}
+	case "pull":
+		// --rebase=interactive (=i, -ri) rebases interactively.
+		if short("e") || long("--edit") || slices.ContainsFunc(args, func(a string) bool {
+			_, v, ok := strings.Cut(a, "=")
+			return ok && longAbbrev(a, "--rebase") && strings.HasPrefix(v, "i") ||
+				len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.Contains(a, "ri")
+		}) {
+			return why
+		}
+	case "merge":
+		// --continue after a conflict commits without a message.
+		if short("e") || long("--edit", "--continue") {
 			return why
 		}
 	case "am":
 		if short("i") || long("--interactive") {
 			return why
 		}
-	case "add", "merge", "cherry-pick", "pull":
+	case "add", "cherry-pick":
 		if short("e") || long("--edit") {
 			return why
 		}
@@ -797,7 +831,9 @@ func tarDanger(argv []string) string {
 				return "tar " + a + " runs a program"
 			}
 		}
-		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "IF") {
+		// The old style: a first word without a dash is a cluster too
+		// (tar xIf PROG a.tar).
+		if (len(a) > 1 && a[0] == '-' && a[1] != '-' || i == 0 && !strings.HasPrefix(a, "-")) && strings.ContainsAny(a, "IF") {
 			return "tar " + a + " runs a program (-I, -F)"
 		}
 		// The archive, -f FILE or --file=FILE (also f in the first word
