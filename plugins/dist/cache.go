@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/codexhost/codexhost/internal/regfile"
 )
 
 // A Cache is a content-addressed store of pulled artifacts on disk:
@@ -35,7 +37,7 @@ type Cache struct {
 
 // DefaultCacheDir is the cache's default location:
 // $CODEXHOST_PLUGIN_CACHE if set, else os.UserCacheDir()/codexhost/plugins,
-// else a directory under os.TempDir().
+// else codexhost-plugins-UID under os.TempDir().
 func DefaultCacheDir() string {
 	if d := os.Getenv("CODEXHOST_PLUGIN_CACHE"); d != "" {
 		return d
@@ -43,17 +45,29 @@ func DefaultCacheDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "codexhost", "plugins")
 	}
-	return filepath.Join(os.TempDir(), "codexhost-plugins")
+	// A name of this user's own in the shared temporary directory (a
+	// directory someone else made there first is refused by OpenCache).
+	return filepath.Join(os.TempDir(), fmt.Sprintf("codexhost-plugins-%d", os.Getuid()))
 }
 
 // OpenCache returns the cache in dir ("" means DefaultCacheDir), creating
-// it if needed.
+// it if needed. A cache directory that is not this user's own (owned by
+// another user, or writable by others) is refused: who can write it can
+// change what runs.
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		dir = DefaultCacheDir()
 	}
 	for _, sub := range []string{"blobs/sha256", "referrers", "tags", "bin/sha256"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("dist: cache: %w", err)
+		}
+	}
+	// Who can write the cache can swap an executable between its pin
+	// check and its start, plant FIFOs or fill the disk: it must be this
+	// user's own.
+	for _, sub := range []string{"", "blobs", "blobs/sha256", "referrers", "tags", "bin", "bin/sha256"} {
+		if err := regfile.OwnDir(filepath.Join(dir, sub), 0); err != nil {
 			return nil, fmt.Errorf("dist: cache: %w", err)
 		}
 	}
@@ -83,8 +97,8 @@ func (c *Cache) Has(digest string) bool {
 	if err != nil {
 		return false
 	}
-	_, err = os.Stat(p)
-	return err == nil
+	fi, err := os.Lstat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // Get returns the blob with digest, after checking that it hashes to it.
@@ -98,9 +112,13 @@ func (c *Cache) Get(digest string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
+	b, err := regfile.Read(p) // a FIFO planted there must not block
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: blob %s", ErrNotCached, digest)
+	}
+	if errors.Is(err, regfile.ErrNotRegular) {
+		_ = os.Remove(p)
+		return nil, fmt.Errorf("%w: %v; removed it, pull again", ErrCorrupt, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dist: cache: %w", err)
@@ -233,7 +251,7 @@ func (c *Cache) setTag(r Ref, digest string) error {
 
 // tag returns the digest r's tag resolved to when last pulled.
 func (c *Cache) tag(r Ref) (string, error) {
-	b, err := os.ReadFile(c.tagPath(r))
+	b, err := regfile.Read(c.tagPath(r))
 	if err != nil {
 		return "", fmt.Errorf("%w: tag %s was never pulled", ErrNotCached, r)
 	}
@@ -250,7 +268,7 @@ func (c *Cache) Executable(digest string) (string, error) {
 		return "", err
 	}
 	p := filepath.Join(c.dir, "bin", "sha256", h)
-	if b, err := os.ReadFile(p); err == nil && Digest(b) == "sha256:"+h {
+	if b, err := regfile.Read(p); err == nil && Digest(b) == "sha256:"+h {
 		return p, nil
 	}
 	b, err := c.Get(digest)

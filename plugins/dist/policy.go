@@ -16,6 +16,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/codexhost/codexhost/internal/regfile"
 )
 
 // A TrustPolicy says which keys must sign which plugins. It is read from a
@@ -163,7 +165,7 @@ type policyFile struct {
 //     bad pattern.
 //   - an fs error if the file cannot be read.
 func LoadTrustPolicy(path string) (*TrustPolicy, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.Read(path)
 	if err != nil {
 		return nil, err
 	}

@@ -35,14 +35,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/dist"
 	"github.com/codexhost/codexhost/plugins/process"
@@ -312,28 +311,9 @@ func (s *Set) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// readRegular reads the regular file at path. Anything else is refused:
-// a FIFO would block the open, and could give each read other bytes than
-// the ones hashed and verified.
-func readRegular(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
-	}
-	return io.ReadAll(f)
-}
-
 // loadFile loads a plugin file.
 func (s *Set) loadFile(ctx context.Context, path, pin string, o *plugins.Options) (*Plugin, error) {
-	b, err := readRegular(path)
+	b, err := regfile.Read(path)
 	if err != nil {
 		return nil, &Error{Source: path, Err: err}
 	}
@@ -471,7 +451,7 @@ func detect(b []byte) dist.Runtime {
 //   - fs errors reading the file or its signature, or an error if path
 //     is not a regular file (a FIFO could give other bytes to each read).
 func VerifyFile(policy *dist.TrustPolicy, path string) (*dist.Verification, error) {
-	b, err := readRegular(path)
+	b, err := regfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -481,7 +461,7 @@ func VerifyFile(policy *dist.TrustPolicy, path string) (*dist.Verification, erro
 
 func verifyFile(policy *dist.TrustPolicy, path, hexDigest string) (*dist.Verification, error) {
 	var sigs []dist.Signature
-	sig, err := os.ReadFile(dist.SignatureFile(path))
+	sig, err := regfile.Read(dist.SignatureFile(path))
 	switch {
 	case err == nil:
 		sigs = []dist.Signature{dist.ParseSignatureFile(sig)}

@@ -14,9 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -83,14 +83,11 @@ func (r *record) read() []byte {
 	if r == nil {
 		return nil
 	}
-	f, err := os.OpenFile(r.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := regfile.Open(r.path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil
-	}
 	b, err := io.ReadAll(io.LimitReader(f, int64(r.maxBytes)+1))
 	if err != nil || len(b) == 0 || len(b) > r.maxBytes || !json.Valid(b) {
 		return nil

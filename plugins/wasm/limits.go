@@ -40,6 +40,11 @@ const (
 	// branch count squared: 1e8, twice a 7 MiB Go guest's (4.7e7), a
 	// compilation of about 3 s on one idle core at worst.
 	maxCompileCost = 100_000_000
+	// maxFunctions bounds the functions a module defines: compiling costs
+	// time and memory per function however small (2M empty functions in
+	// an 8 MiB module took 5 s and 877 MB). A Go guest defines about 2500;
+	// all of codexhost built for Wasm, about 20000.
+	maxFunctions = 50_000
 )
 
 // moduleLimits returns the scan limits of a plugin loaded with o.
@@ -51,6 +56,7 @@ func moduleLimits(o *Options) scan.Limits {
 		LocalsPerFunction:   maxLocalsPerFunction,
 		BranchesPerFunction: maxBranchesPerFunction,
 		CompileCost:         maxCompileCost,
+		Functions:           maxFunctions,
 	}
 	if l.ModuleBytes <= 0 {
 		l.ModuleBytes = DefaultMaxModuleBytes

@@ -26,12 +26,14 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/plugins"
 )
 
@@ -42,8 +44,11 @@ type RuntimeOptions struct {
 	// second load of a module (in this process or a later one) ~10x
 	// faster than the first. Default: os.UserCacheDir()/codexhost/
 	// wazero-<wazero version>. A directory that cannot be created or
-	// written to is not an error: the runtime logs a warning and caches
-	// in memory only.
+	// written to, or that is not this user's own (owned by another user,
+	// or writable by others: who can write it can change the machine code
+	// that runs), is not an error: the runtime logs a warning and caches
+	// in memory only. What in it is neither a file nor a directory is
+	// removed.
 	CacheDir string
 	// Logger receives the runtime's warnings and, unless Options.Logger
 	// overrides it, the plugins' logs and captured output. Default:
@@ -72,6 +77,11 @@ type Runtime struct {
 	// compiles counts the compilations running, abandoned ones included:
 	// wazero must not be closed under one (it crashes).
 	compiles sync.WaitGroup
+	// compiling counts the compilations inside wazero's CompileModule:
+	// Close does not wait past its deadline for one of them (it may be
+	// stuck reading its cache entry), and waits for the rest of compiles,
+	// which end at once.
+	compiling atomic.Int64
 	// closing is cancelled when Close begins: loads in progress stop.
 	closing     context.Context
 	stopClosing context.CancelCauseFunc
@@ -130,12 +140,17 @@ func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, e
 	var mu sync.Mutex
 	abandoned := false
 	rt.compiles.Add(1)
+	rt.compiling.Add(1)
 	go func() { // owned by rt: Close waits for it
 		defer rt.compiles.Done()
 		// Several workers stop between two functions when ctx is done
 		// (wazero's single-worker path does not check ctx).
 		cctx := experimental.WithCompilationWorkers(ctx, max(runtime.GOMAXPROCS(0), 2))
 		mod, err := rt.r.CompileModule(cctx, wasm)
+		// Before the result is delivered: a Load that returns has no
+		// compilation counted here (Close must not wait past its
+		// deadline for one that has ended).
+		rt.compiling.Add(-1)
 		mu.Lock()
 		defer mu.Unlock()
 		if abandoned {
@@ -300,6 +315,12 @@ func newFileCache(dir string) (wazero.CompilationCache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	// Who can write the cache can change the machine code that runs: it
+	// must be this user's own, and hold files only (wazero opens an entry
+	// with a plain open, which a FIFO would block for ever).
+	if err := regfile.OwnDir(dir, 2); err != nil {
+		return nil, err
+	}
 	f, err := os.CreateTemp(dir, ".probe-*")
 	if err != nil {
 		return nil, err
@@ -318,7 +339,9 @@ func newFileCache(dir string) (wazero.CompilationCache, error) {
 // guest asleep in WASI wakes up at it), or, once ctx is done, stops them:
 // closing the runtime under running guest code is not safe. A compilation
 // that a stopped load abandoned is waited for too (wazero cannot stop it
-// half-way, nor be closed under it); the module limits bound its cost.
+// half-way, nor be closed under it); the module limits bound its cost. If
+// one has not ended when ctx is done, Close returns an error and leaves
+// the runtime open rather than wait for ever.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed {
@@ -345,7 +368,21 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, p := range ps {
 		<-p.drained
 	}
-	rt.compiles.Wait()
+	// A compilation wazero cannot stop (one blocked reading its cache,
+	// say) must not hang Close past ctx: then the runtime is left open,
+	// and the waiter below ends with the compilation.
+	if rt.compiling.Load() > 0 {
+		compiled := make(chan struct{})
+		go func() { rt.compiles.Wait(); close(compiled) }()
+		select {
+		case <-compiled:
+		case <-ctx.Done():
+			if rt.compiling.Load() > 0 {
+				return errors.Join(append(errs, fmt.Errorf("wasm: close: a compilation did not end by the deadline; the runtime is left open: %w", context.Cause(ctx)))...)
+			}
+		}
+	}
+	rt.compiles.Wait() // none runs, or the last is ending
 	// A fresh context: closing must not be cut short by a done ctx.
 	if err := rt.r.Close(context.WithoutCancel(ctx)); err != nil {
 		errs = append(errs, fmt.Errorf("wasm: close runtime: %w", err))
@@ -389,7 +426,7 @@ func (rt *Runtime) Precompile(ctx context.Context, wasm []byte) error {
 // Unless opts.Name is set, the file's base name names the plugin in logs
 // until its manifest is read.
 func (rt *Runtime) LoadFile(ctx context.Context, path string, opts *Options) (*Plugin, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("wasm: load plugin: %w", err)
 	}

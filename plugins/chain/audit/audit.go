@@ -62,6 +62,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/plugins/chain"
 )
 
@@ -352,8 +353,7 @@ func (l *Log) resume(f *os.File) (int64, error) {
 
 // lastHash is the hash of the last record of the file at path.
 func lastHash(path string) (string, error) {
-	// O_NONBLOCK: a FIFO there must not block; only a file has records.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := regfile.Open(path) // a FIFO there must not block; only a file has records
 	if err != nil {
 		return "", err
 	}
@@ -361,9 +361,6 @@ func lastHash(path string) (string, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", notRegular(path, fi.Mode())
 	}
 	line, _, err := lastLine(f, fi.Size())
 	if err != nil || line == nil {

@@ -44,6 +44,8 @@ type Limits struct {
 	// CompileCost bounds the sum over the functions of their branch
 	// count squared.
 	CompileCost uint64
+	// Functions bounds the functions the module defines (0: no bound).
+	Functions int
 }
 
 // Stats are what the scan found.
@@ -114,6 +116,10 @@ func Module(b []byte, l Limits) (Stats, error) {
 		switch id {
 		case 2: // imports
 			err = scanImports(sec, &st, l)
+		case 3: // functions: their types, one per function the module defines
+			if n := sec.u32(); sec.err == nil && l.Functions > 0 && uint64(n) > uint64(l.Functions) {
+				err = &LimitError{What: "functions", Got: uint64(n), Limit: uint64(l.Functions), Func: -1}
+			}
 		case 4: // tables
 			err = scanTables(sec, &st, l)
 		case 10: // code
@@ -215,6 +221,9 @@ func scanTables(r *reader, st *Stats, l Limits) error {
 
 func scanCode(r *reader, st *Stats, l Limits) error {
 	n := r.u32()
+	if l.Functions > 0 && uint64(n) > uint64(l.Functions) {
+		return &LimitError{What: "functions", Got: uint64(n), Limit: uint64(l.Functions), Func: -1}
+	}
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		if r.err != nil || uint64(size) > uint64(len(r.b)-r.i) {
