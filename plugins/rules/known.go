@@ -159,8 +159,29 @@ func globDanger(argv []string, patterns []int) string {
 			return "find reads names after -- as its expression (-delete, -exec …), so a glob pattern may expand to one"
 		}
 	case "git":
-		if sub, _ := gitSubcommand(argv, false); first <= sub {
+		sub, _ := gitSubcommand(argv, false)
+		if first <= sub {
 			return "a glob pattern (" + argv[first] + ") before git's subcommand may expand to another subcommand"
+		}
+		switch argv[sub] {
+		case "fetch", "pull", "push", "ls-remote", "clone", "remote", "archive", "merge", "rebase", "cherry-pick", "revert":
+			// A name in the workspace may be an address (evil::x, HOST:PATH)
+			// or a merge strategy: git would run what it names.
+			return "git " + argv[sub] + " may read a name a glob pattern (" + argv[first] + ") expands to as an address or a merge strategy, and run a program it names"
+		}
+	case "tar":
+		// The old style's first word is a cluster of options (s* may
+		// expand to sItf: -I), and an archive name may be HOST:FILE (a
+		// remote archive).
+		for _, p := range patterns {
+			prev := ""
+			if p > 1 {
+				prev = argv[p-1]
+			}
+			if p == 1 || prev == "--file" || strings.HasPrefix(prev, "-") && !strings.HasPrefix(prev, "--") && strings.HasSuffix(prev, "f") ||
+				p == 2 && !strings.HasPrefix(argv[1], "-") && strings.Contains(argv[1], "f") {
+				return "tar may read a name a glob pattern (" + argv[p] + ") expands to as options or as a remote archive HOST:FILE"
+			}
 		}
 	}
 	return ""
