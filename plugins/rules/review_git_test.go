@@ -112,23 +112,15 @@ type standInCase struct {
 	policy string // a second policy besides anything-in-work ("" for none)
 }
 
+// checkStandIns runs each case (see checkPreparedCases, with nothing to
+// prepare).
 func checkStandIns(t *testing.T, cases []standInCase, fakes []string, why string) {
 	t.Helper()
-	for _, tc := range cases {
-		work, env, _ := gitRepoWithStandIns(t, fakes...)
-		ran := runWithStandIns(t, tc.line, work, env)
-		for _, src := range []string{anyLineRule, tc.policy} {
-			if src == "" {
-				continue
-			}
-			p := mustParse(t, src)
-			v := p.Evaluate(t.Context(), &abi.ApprovalRequest{Kind: abi.ApprovalCommand, Command: tc.line, Cwd: "/work/proj"})
-			if v.Decision == abi.Accept || v.Decision == abi.AcceptForSession {
-				t.Errorf("%q: accepted by rule %q as %q; %s; under bash it ran: %q",
-					tc.line, v.Rule, commandsOf(v.Analysis), why, ran)
-			}
-		}
+	prepared := make([]preparedCase, len(cases))
+	for i, c := range cases {
+		prepared[i] = preparedCase{line: c.line, policy: c.policy}
 	}
+	checkPreparedCases(t, prepared, fakes, why)
 }
 
 const gitLogRules = `
