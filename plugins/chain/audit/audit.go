@@ -221,8 +221,10 @@ func Open(path string, opts *Options) (*Log, error) {
 	return l, nil
 }
 
+// notRegular refuses a log that is no regular file; errors.Is
+// regfile.ErrNotRegular, as for the other files codexhost reads.
 func notRegular(path string, m os.FileMode) error {
-	return fmt.Errorf("audit: %s is not a regular file (%s): an audit log is a file, for its hash chain, rotation and fsync", path, m.Type())
+	return fmt.Errorf("audit: %s is %w (%s): an audit log is a file, for its hash chain, rotation and fsync", path, regfile.ErrNotRegular, m.Type())
 }
 
 // lockLog opens (the first time) and locks the lock file, path + ".lock".
