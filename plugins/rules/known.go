@@ -163,8 +163,7 @@ func globDanger(argv []string, patterns []int) string {
 		if first <= sub {
 			return "a glob pattern (" + argv[first] + ") before git's subcommand may expand to another subcommand"
 		}
-		switch argv[sub] {
-		case "fetch", "pull", "push", "ls-remote", "clone", "remote", "archive", "merge", "rebase", "cherry-pick", "revert":
+		if gitRemotes[argv[sub]] || gitTakesStrategy[argv[sub]] {
 			// A name in the workspace may be an address (evil::x, HOST:PATH)
 			// or a merge strategy: git would run what it names.
 			return "git " + argv[sub] + " may read a name a glob pattern (" + argv[first] + ") expands to as an address or a merge strategy, and run a program it names"
@@ -665,6 +664,9 @@ func sedScriptDanger(s string) string {
 // name makes git run git-merge-NAME, from its exec path or PATH.
 var gitMergeStrategies = map[string]bool{"ort": true, "recursive": true, "resolve": true, "octopus": true, "ours": true, "subtree": true}
 
+// gitTakesStrategy are the subcommands that take a merge strategy.
+var gitTakesStrategy = map[string]bool{"merge": true, "rebase": true, "pull": true, "cherry-pick": true, "revert": true}
+
 // gitRemotes are the subcommands that take a repository address.
 var gitRemotes = map[string]bool{"fetch": true, "pull": true, "push": true, "ls-remote": true, "clone": true, "remote": true, "archive": true}
 
@@ -675,8 +677,7 @@ var gitRemotes = map[string]bool{"fetch": true, "pull": true, "push": true, "ls-
 func gitRunsByName(argv []string, sub int) string {
 	name := argv[sub]
 	args := argv[sub+1:]
-	switch name {
-	case "merge", "rebase", "pull", "cherry-pick", "revert":
+	if gitTakesStrategy[name] {
 		for i, a := range args {
 			v, ok := "", false
 			switch {
