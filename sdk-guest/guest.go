@@ -208,7 +208,9 @@ func OnRender(fn func(ctx context.Context, req *abi.RenderRequest) (*abi.RenderR
 func MergeDeltas() { std.mergeDeltas = true }
 
 // Log writes a log line through the host: in WebAssembly with the
-// codexhost.log import, in a process to stderr.
+// codexhost.log import, in a process to its raw stderr (not os.Stderr,
+// which go-plugin relays on its own schedule), which the host reads to its
+// end when it closes the plugin.
 func Log(level abi.LogLevel, msg string) {
 	hostLog(level, msg)
 }

@@ -43,8 +43,15 @@ func (processServer) Handle(ctx context.Context, hook abi.Hook, req []byte) (abi
 	return Handle(ctx, hook, req)
 }
 
-// hostLog writes to stderr, which the host captures: stdout belongs to the
-// process runtime's handshake.
+// rawStderr is the process's own stderr, taken before go-plugin's Serve
+// points os.Stderr at a pipe it relays over the plugin connection.
+var rawStderr = os.Stderr
+
+// hostLog writes to the raw stderr, which the host captures: stdout belongs
+// to the process runtime's handshake. Not os.Stderr: go-plugin relays that
+// over the connection, asynchronously, and a line written just before the
+// host closes the plugin may be lost there; the raw stderr the host reads to
+// its end.
 func hostLog(level abi.LogLevel, msg string) {
-	fmt.Fprintf(os.Stderr, "%s %s\n", slog.Level(level), msg)
+	fmt.Fprintf(rawStderr, "%s %s\n", slog.Level(level), msg)
 }

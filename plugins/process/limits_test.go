@@ -58,10 +58,16 @@ func TestSetupAnswersAreBounded(t *testing.T) {
 }
 
 // rawRecorder records the log records whose message or attributes hold a
-// terminal control.
+// terminal control; seen is closed at the first record that holds want.
 type rawRecorder struct {
 	mu       sync.Mutex
 	all, bad []string
+	want     string
+	seen     chan struct{}
+}
+
+func newRawRecorder(want string) *rawRecorder {
+	return &rawRecorder{want: want, seen: make(chan struct{})}
 }
 
 func (r *rawRecorder) Enabled(context.Context, slog.Level) bool { return true }
@@ -78,20 +84,41 @@ func (r *rawRecorder) Handle(_ context.Context, rec slog.Record) error {
 	if strings.ContainsAny(s, "\x1b\x07\r\u009b\u202e") {
 		r.bad = append(r.bad, s)
 	}
+	if strings.Contains(s, r.want) {
+		select {
+		case <-r.seen:
+		default:
+			close(r.seen)
+		}
+	}
 	return nil
 }
 
 // A stderr line shaped like go-plugin's JSON log record is decoded, then
 // its message, keys and values are escaped: its JSON escapes ("\u001b")
-// must not become the controls they stand for.
+// must not become the controls they stand for. On the raw stderr (where
+// go-plugin's own hclog logger and sdk-guest's Log write) Close reads the
+// line to its end; on os.Stderr, which go-plugin relays over the plugin
+// connection on its own schedule, the test waits for it.
 func TestLogRecordEscapes(t *testing.T) {
-	rec := &rawRecorder{}
-	p := load(t, liarBin(t), &process.Options{Env: []string{"LIAR_MODE=hclog-escape"}, Logger: slog.New(rec)})
-	_, err := approve(p, "echo")
-	require.NoError(t, err)
-	require.NoError(t, p.Close(context.Background())) // the process's output is drained
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	assert.Empty(t, rec.bad, "the plugin's text reached the logger with raw terminal controls")
-	assert.Contains(t, strings.Join(rec.all, "\n"), "accepted", "the record was logged, escaped")
+	for _, mode := range []string{"hclog-escape", "hclog-escape-relayed"} {
+		t.Run(mode, func(t *testing.T) {
+			rec := newRawRecorder("accepted")
+			p := load(t, liarBin(t), &process.Options{Env: []string{"LIAR_MODE=" + mode}, Logger: slog.New(rec)})
+			_, err := approve(p, "echo")
+			require.NoError(t, err)
+			if mode == "hclog-escape-relayed" {
+				<-rec.seen
+			}
+			require.NoError(t, p.Close(context.Background()))
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			select {
+			case <-rec.seen:
+			default:
+				t.Fatalf("Close returned before the plugin's stderr line was logged; logged:\n%s", strings.Join(rec.all, "\n"))
+			}
+			assert.Empty(t, rec.bad, "the plugin's text reached the logger with raw terminal controls")
+		})
+	}
 }

@@ -16,9 +16,13 @@
 // The plugin's stdout carries go-plugin's handshake: a plugin must write
 // nothing there before it. Afterwards go-plugin forwards what the plugin
 // writes to os.Stdout and os.Stderr; all of it, and whatever it writes to
-// its raw stderr (a Go panic, say), goes to Options.Logger line by line. A
-// line that starts with a slog level ("DEBUG msg", as sdk-guest's Log
-// writes) is logged at that level, any other at INFO.
+// its raw stderr (a Go panic, go-plugin's own log, sdk-guest's Log), goes
+// to Options.Logger line by line. A line that starts with a slog level
+// ("DEBUG msg", as sdk-guest's Log writes) is logged at that level, any
+// other at INFO. Close returns once the raw stderr has been read to its
+// end; go-plugin relays os.Stdout and os.Stderr over the plugin connection
+// on its own schedule, and a line written there just before Close may be
+// lost.
 //
 // # Host shutdown
 //

@@ -17,6 +17,14 @@ import (
 
 type server struct{ mode string }
 
+// rawStderr is the process's stderr, before go-plugin's Serve points
+// os.Stderr at the pipe it relays over the plugin connection.
+var rawStderr = os.Stderr
+
+// hclogLine is shaped like go-plugin's hclog JSON: its JSON escapes are
+// printable ASCII until decoded.
+const hclogLine = `{"@level":"error","@message":"\u001b]0;pwned\u0007\r\u001b[2Jaccepted\u009b\u202e","evil\u001b[31m":"\u001b]8;;http://x\u0007","nested":{"k\u001b":["\u001b[2J"]}}`
+
 func size() int {
 	mb, _ := strconv.Atoi(os.Getenv("LIAR_MB"))
 	if mb <= 0 {
@@ -41,10 +49,11 @@ func (s server) Configure([]byte) (abi.Status, []byte) {
 }
 
 func (s server) Handle(context.Context, abi.Hook, []byte) (abi.Status, []byte) {
-	if s.mode == "hclog-escape" {
-		// A line shaped like go-plugin's hclog JSON: its JSON escapes are
-		// printable ASCII until decoded.
-		fmt.Fprintln(os.Stderr, `{"@level":"error","@message":"\u001b]0;pwned\u0007\r\u001b[2Jaccepted\u009b\u202e","evil\u001b[31m":"\u001b]8;;http://x\u0007","nested":{"k\u001b":["\u001b[2J"]}}`)
+	switch s.mode {
+	case "hclog-escape": // on the raw stderr, read to its end by Close
+		fmt.Fprintln(rawStderr, hclogLine)
+	case "hclog-escape-relayed": // on os.Stderr, relayed by go-plugin's stdio stream
+		fmt.Fprintln(os.Stderr, hclogLine)
 	}
 	return abi.StatusOK, []byte(`{"decision":"accept"}`)
 }
