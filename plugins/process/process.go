@@ -60,10 +60,12 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 )
@@ -274,7 +276,9 @@ func (p *Plugin) checkSum() error {
 	if p.wantSum == nil {
 		return nil
 	}
-	f, err := os.Open(p.path)
+	// Not os.Open: the plugin runs with the operator's rights, and a FIFO
+	// put where its binary was would block the restart past any deadline.
+	f, err := regfile.Open(p.path)
 	if err != nil {
 		return fmt.Errorf("process: plugin %s: %w", p.path, err)
 	}
@@ -353,8 +357,15 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 		// Every message the plugin sends is bounded, its stdio stream's
 		// (SyncStdout, SyncStderr) included: go-plugin's default is 2 GiB.
 		// Handle sets its own bound per call.
+		//
+		// The connection to the address the handshake names, its TLS
+		// handshake included, ends by the start's deadline: the address
+		// is the plugin's to choose, and a socket that accepts and never
+		// answers would otherwise hold Client (and Kill, which waits for
+		// its lock) for gRPC's default of 20s.
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxSetupRecv)),
-			grpc.WithChainStreamInterceptor(noBroker)},
+			grpc.WithChainStreamInterceptor(noBroker),
+			grpc.WithConnectParams(connectParams(startTimeout))},
 	})
 	type started struct {
 		c   plugin.ClientProtocol
@@ -390,7 +401,7 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 		if ctx.Err() != nil {
 			// Killed at the deadline: what go-plugin says of it then
 			// ("Unrecognized remote plugin message") is beside the point.
-			err = fmt.Errorf("no handshake before the deadline (%w)", deadlineCause(ctx))
+			err = fmt.Errorf("not started (launch, handshake, connection) before the deadline (%w)", deadlineCause(ctx))
 		} else if strings.Contains(err.Error(), "timeout while waiting for plugin to start") {
 			err = fmt.Errorf("%w (%w)", err, timeoutErr)
 		}
@@ -403,6 +414,16 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 	}
 	pr.stub = raw.(*stub)
 	return pr, nil
+}
+
+// connectParams bounds gRPC's attempt to connect to the plugin's address,
+// its TLS handshake included, by d: an attempt may last the longer of
+// MinConnectTimeout and the backoff's delay (1s by default).
+func connectParams(d time.Duration) grpc.ConnectParams {
+	b := backoff.DefaultConfig
+	b.BaseDelay = min(b.BaseDelay, d)
+	b.MaxDelay = max(b.BaseDelay, min(b.MaxDelay, d))
+	return grpc.ConnectParams{Backoff: b, MinConnectTimeout: d}
 }
 
 var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
