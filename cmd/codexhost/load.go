@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/dist"
@@ -35,7 +35,7 @@ type loader struct {
 }
 
 func fileDigest(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.Read(path)
 	if err != nil {
 		return "", err
 	}
@@ -180,7 +180,7 @@ func (l *loader) close() {
 // plugin. A file that does not validate is a usage error naming the first
 // problem's line and field.
 func loadPolicy(path string) (plugins.Plugin, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.Read(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, usageErr("--policy %s: no such file; check the path of the rules file", path)

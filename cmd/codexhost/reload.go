@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/codexhost/codexhost/cmd/codexhost/internal/config"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/metrics"
@@ -130,8 +131,13 @@ func snapshot(files []string) (map[string]fileStat, [32]byte) {
 		}
 		stats[p] = fileStat{size: st.Size(), mtime: st.ModTime(), ok: true}
 		fmt.Fprintf(h, "%s\x00", p)
-		if b, err := os.ReadFile(p); err == nil {
+		// Not os.ReadFile: a FIFO put there (a process plugin runs with
+		// the operator's rights) would block the poll, and Close with it.
+		// A file that is no regular file hashes as such: a change.
+		if b, err := regfile.Read(p); err == nil {
 			h.Write(b)
+		} else {
+			fmt.Fprintf(h, "\x00unreadable: %v", err)
 		}
 		h.Write([]byte{0})
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/plugins/chain/audit"
 )
 
@@ -174,7 +175,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // Load reads and parses the file at path.
 func Load(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.Read(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
@@ -601,7 +602,7 @@ func (p *Plugin) SettingsJSON() (json.RawMessage, error) {
 		m[k] = v
 	}
 	for k, path := range p.SettingsFiles {
-		b, err := os.ReadFile(path)
+		b, err := regfile.Read(path)
 		if err != nil {
 			return nil, fmt.Errorf("plugin %q: settings_files.%s: %w", p.Name, k, err)
 		}

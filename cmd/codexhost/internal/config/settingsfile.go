@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/codexhost/codexhost/internal/regfile"
 )
 
 // ReadSettingsFile reads a plugin's whole settings object from the file at
@@ -23,7 +24,7 @@ import (
 // The file's read error (errors.Is(err, fs.ErrNotExist) for a missing
 // file), or a parse error naming the file, with the line for TOML.
 func ReadSettingsFile(path string) (json.RawMessage, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.Read(path)
 	if err != nil {
 		return nil, err
 	}
