@@ -98,7 +98,7 @@ func cmdPluginBuild(ctx context.Context, cio *cmdIO, args []string) error {
 }
 
 // goBuild builds the Go package in dir into out for runtime and returns
-// the compiler's output when it fails. The errors are ready for the user:
+// the compiler's output, escaped (termsafe.Text), when it fails. The errors are ready for the user:
 // a missing go command is a usage error, a failed build exit 1.
 func goBuild(ctx context.Context, dir, out, runtime string) (compilerOut string, err error) {
 	gobin, err := exec.LookPath("go")
@@ -128,7 +128,9 @@ func goBuild(ctx context.Context, dir, out, runtime string) (compilerOut string,
 		if ctx.Err() != nil {
 			return "", fail(exitTurnFailed, "plugin build %s: %v", dir, ctx.Err())
 		}
-		return stderr.String(), fail(exitTurnFailed, "plugin build %s: go build for %s failed (the compiler's errors are above)", dir, runtime)
+		// The errors quote the plugin's source (file names, literals),
+		// which may hold terminal controls: escaped, newlines kept.
+		return termsafe.Text(stderr.String()), fail(exitTurnFailed, "plugin build %s: go build for %s failed (the compiler's errors are above)", dir, runtime)
 	}
 	return "", nil
 }

@@ -86,9 +86,9 @@ func (h *terminalHuman) Escalate(ctx context.Context, e *chain.Escalation) (abi.
 	}
 	reason := ""
 	if e.Reason != "" {
-		reason = ": " + termsafe.Line(e.Reason)
+		reason = ": " + termsafe.Line(clip(e.Reason))
 	}
-	fmt.Fprintf(h.out, "codexhost: plugin %s asks you to decide%s\n", termsafe.Line(e.Plugin), reason)
+	fmt.Fprintf(h.out, "codexhost: plugin %s asks you to decide%s\n", termsafe.Line(clip(e.Plugin)), reason)
 	h.showRequest(e)
 	for {
 		fmt.Fprintf(h.out, "%s? ", choices)

@@ -486,8 +486,18 @@ type lineHandler struct {
 	attrs []slog.Attr
 }
 
-// maxLogValue bounds the bytes of one value in a log line.
+// maxLogValue bounds the bytes of one value in a log line, and of one
+// piece of a plugin's or the agent's text in a line codexhost writes.
 const maxLogValue = 1 << 10
+
+// clip cuts s to maxLogValue bytes (at a character's end), ending it with
+// "…" if it was cut.
+func clip(s string) string {
+	if len(s) <= maxLogValue {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxLogValue], "") + "…"
+}
 
 func newLineLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(&lineHandler{mu: &sync.Mutex{}, w: w, level: level})
@@ -507,11 +517,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 			b.WriteByte(' ')
 		}
 		n++
-		v := a.Value.String()
-		if len(v) > maxLogValue {
-			v = strings.ToValidUTF8(v[:maxLogValue], "") + "…"
-		}
-		fmt.Fprintf(&b, "%s=%s", termsafe.Line(a.Key), termsafe.Line(v))
+		fmt.Fprintf(&b, "%s=%s", termsafe.Line(a.Key), termsafe.Line(clip(a.Value.String())))
 		return true
 	}
 	for _, a := range h.attrs {

@@ -189,7 +189,7 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 		d.refused++
 		// The summary is the agent's, the reason a plugin's: neither may drive the
 		// terminal.
-		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, termsafe.Line(firstLine(rec.Summary)), termsafe.Line(reason))
+		fmt.Fprintf(d.stderr, "codexhost: %s %s (%s)\n", rec.Decision, termsafe.Line(clip(firstLine(rec.Summary))), termsafe.Line(clip(reason)))
 	default:
 		d.accepted++
 	}
