@@ -45,6 +45,23 @@ const (
 	// an 8 MiB module took 5 s and 877 MB). A Go guest defines about 2500;
 	// all of codexhost built for Wasm, about 20000.
 	maxFunctions = 50_000
+	// The entries of the other sections, each a few bytes of the module
+	// and 50-100 bytes of the host's memory once decoded (4M globals in a
+	// 20 MB module: 490 MB). What a Go guest has, in parentheses.
+	maxTypes           = 10_000 // function types (15)
+	maxTypeArity       = 1_000  // parameters and results of one type (≤ 10)
+	maxImports         = 1_000  // (16)
+	maxGlobals         = 10_000 // (8)
+	maxExports         = 10_000 // (8)
+	maxElementSegments = 10_000 // (1; its entries are bounded by MaxTableElements)
+	// maxDataSegments bounds the data segments: a Go guest has one per 33
+	// bytes of its data or so (40k for 1.3 MB), so this allows ~8 MB of
+	// initialized data.
+	maxDataSegments = 250_000
+	// maxNameSectionBytes bounds the custom section "name" (function and
+	// local names), which the runtime decodes into maps at ~12 bytes of
+	// memory per byte: a Go guest's is 80 KB.
+	maxNameSectionBytes = 2 << 20
 )
 
 // moduleLimits returns the scan limits of a plugin loaded with o.
@@ -57,6 +74,14 @@ func moduleLimits(o *Options) scan.Limits {
 		BranchesPerFunction: maxBranchesPerFunction,
 		CompileCost:         maxCompileCost,
 		Functions:           maxFunctions,
+		Types:               maxTypes,
+		TypeArity:           maxTypeArity,
+		Imports:             maxImports,
+		Globals:             maxGlobals,
+		Exports:             maxExports,
+		ElementSegments:     maxElementSegments,
+		DataSegments:        maxDataSegments,
+		NameSectionBytes:    maxNameSectionBytes,
 	}
 	if l.ModuleBytes <= 0 {
 		l.ModuleBytes = DefaultMaxModuleBytes
@@ -64,6 +89,7 @@ func moduleLimits(o *Options) scan.Limits {
 	if l.TableElements == 0 {
 		l.TableElements = DefaultMaxTableElements
 	}
+	l.ElementEntries = int(l.TableElements)
 	return l
 }
 

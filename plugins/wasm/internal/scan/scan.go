@@ -46,6 +46,17 @@ type Limits struct {
 	CompileCost uint64
 	// Functions bounds the functions the module defines (0: no bound).
 	Functions int
+	// Types, Imports, Globals, Exports, ElementSegments and DataSegments
+	// bound the entries of their sections; ElementEntries the entries of
+	// all element segments together; TypeArity the parameters and
+	// results of one function type. Each entry is a few bytes of the
+	// module and tens of bytes of the host's memory once decoded.
+	Types, Imports, Globals, Exports, ElementSegments, DataSegments int
+	ElementEntries                                                  int
+	TypeArity                                                       int
+	// NameSectionBytes bounds the custom section "name", which the
+	// runtime decodes into maps (the other custom sections it skips).
+	NameSectionBytes int
 }
 
 // Stats are what the scan found.
@@ -114,16 +125,33 @@ func Module(b []byte, l Limits) (Stats, error) {
 		r.i += int(size)
 		var err error
 		switch id {
+		case 0:
+			err = scanCustom(sec, l)
+		case 1:
+			err = scanTypes(sec, l)
 		case 2: // imports
 			err = scanImports(sec, &st, l)
 		case 3: // functions: their types, one per function the module defines
-			if n := sec.u32(); sec.err == nil && l.Functions > 0 && uint64(n) > uint64(l.Functions) {
-				err = &LimitError{What: "functions", Got: uint64(n), Limit: uint64(l.Functions), Func: -1}
-			}
+			err = scanFunctions(sec, l)
 		case 4: // tables
 			err = scanTables(sec, &st, l)
+		case 5:
+			err = scanMemories(sec)
+		case 6:
+			err = scanGlobals(sec, l)
+		case 7:
+			err = scanExports(sec, l)
+		case 8, 12: // start, data count: one index, one count
+			sec.u32()
+			err = sec.end(sectionName[id])
+		case 9:
+			err = scanElements(sec, l)
 		case 10: // code
 			err = scanCode(sec, &st, l)
+		case 11:
+			err = scanData(sec, l)
+		default: // tags (exception handling, not enabled) and unknown ids
+			err = fmt.Errorf("%w: section %d", ErrMalformed, id)
 		}
 		if err != nil {
 			return st, err
@@ -162,10 +190,13 @@ func (r *reader) limits() (hasMax bool, min, max uint64) {
 }
 
 func scanImports(r *reader, st *Stats, l Limits) error {
-	n := r.u32()
+	n, err := r.vec("imports", l.Imports)
+	if err != nil {
+		return err
+	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		r.skip(int(r.u32())) // module
-		r.skip(int(r.u32())) // name
+		r.name() // module
+		r.name() // name
 		switch kind := r.byte(); kind {
 		case 0: // func
 			r.u32()
@@ -188,10 +219,7 @@ func scanImports(r *reader, st *Stats, l Limits) error {
 			return fmt.Errorf("%w: import kind %d", ErrMalformed, kind)
 		}
 	}
-	if r.err != nil {
-		return r.fail("import section")
-	}
-	return nil
+	return r.end("import section")
 }
 
 // errTableInit: a table with an initializer expression (0x40 0x00), of
@@ -199,7 +227,10 @@ func scanImports(r *reader, st *Stats, l Limits) error {
 var errTableInit = fmt.Errorf("%w: a table with an initializer expression", ErrMalformed)
 
 func scanTables(r *reader, st *Stats, l Limits) error {
-	n := r.u32()
+	n, err := r.vec("tables", l.Tables)
+	if err != nil {
+		return err
+	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		if r.i < len(r.b) && r.b[r.i] == 0x40 {
 			return errTableInit
@@ -213,16 +244,13 @@ func scanTables(r *reader, st *Stats, l Limits) error {
 			return err
 		}
 	}
-	if r.err != nil {
-		return r.fail("table section")
-	}
-	return nil
+	return r.end("table section")
 }
 
 func scanCode(r *reader, st *Stats, l Limits) error {
-	n := r.u32()
-	if l.Functions > 0 && uint64(n) > uint64(l.Functions) {
-		return &LimitError{What: "functions", Got: uint64(n), Limit: uint64(l.Functions), Func: -1}
+	n, err := r.vec("functions", l.Functions)
+	if err != nil {
+		return err
 	}
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
@@ -237,10 +265,7 @@ func scanCode(r *reader, st *Stats, l Limits) error {
 			return err
 		}
 	}
-	if r.err != nil {
-		return r.fail("code section")
-	}
-	return nil
+	return r.end("code section")
 }
 
 func scanBody(r *reader, fn int, st *Stats, l Limits) error {
