@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -27,6 +28,19 @@ const (
 	// DefaultMaxSchemaDepth bounds the nesting of objects and arrays in
 	// the settings schema when Options.MaxSchemaDepth is zero.
 	DefaultMaxSchemaDepth = 32
+	// MaxSchemaExpansion bounds the subschemas of a settings schema with
+	// every $ref expanded in place: what validating one value may visit.
+	// A schema of 18 levels of anyOf, each of two $refs to the next (1.2
+	// KB), expands to 2^18 and took seconds and hundreds of MB to
+	// validate; a schema without $ref expands to its own size.
+	MaxSchemaExpansion = 10_000
+	// maxSchemaNumber bounds the characters of a number in a settings
+	// schema, and its exponent: math/big, which the schema compiler keeps
+	// them in, cannot hold 1e-10000000, and takes 27 ms for 1e999999.
+	maxSchemaNumber   = 64
+	maxSchemaExponent = 400 // float64's reach ±308
+	// maxProblemsShown bounds the problems a SettingsError's message lists.
+	maxProblemsShown = 10
 )
 
 // A SettingsError says why the operator's settings do not satisfy a
@@ -47,10 +61,15 @@ type SettingsProblem struct {
 	Message string
 }
 
+// Error lists the first problems (10), and says how many more there are.
 func (e *SettingsError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
+	shown := e.Problems[:min(len(e.Problems), maxProblemsShown)]
+	parts := make([]string, len(shown), len(shown)+1)
+	for i, p := range shown {
 		parts[i] = p.Path + ": " + p.Message
+	}
+	if n := len(e.Problems) - len(shown); n > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", n))
 	}
 	return fmt.Sprintf("%v: plugin %q: %s", ErrBadSettings, e.Plugin, strings.Join(parts, "; "))
 }
@@ -79,9 +98,12 @@ func (noLoader) Load(url string) (any, error) {
 // # Errors
 //
 //   - plugins.ErrBadManifest: the schema is not valid JSON Schema, or
-//     refers to another document ($ref to a URL: never loaded); with
-//     ErrSchemaTooLarge, it exceeds DefaultMaxSchemaBytes or
-//     DefaultMaxSchemaDepth.
+//     refers to another document ($ref to a URL: never loaded), or to
+//     itself in a cycle (a recursive schema), or uses $dynamicRef or
+//     $recursiveRef; with ErrSchemaTooLarge, it exceeds
+//     DefaultMaxSchemaBytes, DefaultMaxSchemaDepth or MaxSchemaExpansion,
+//     or holds a number of more than 64 characters or with an exponent
+//     beyond ±400.
 //   - *SettingsError (ErrBadSettings): the settings do not validate.
 //   - ErrBadSettings: the settings are not JSON.
 func CheckSettings(m *abi.Manifest, settings json.RawMessage) error {
@@ -97,7 +119,7 @@ func checkSettings(m *abi.Manifest, settings json.RawMessage, maxBytes, maxDepth
 		return fmt.Errorf("%w: %w: plugin %q: settingsSchema is %d bytes, the limit is %d bytes",
 			plugins.ErrBadManifest, ErrSchemaTooLarge, m.Name, len(raw), maxBytes)
 	}
-	if err := checkDepth(raw, maxDepth); err != nil {
+	if err := checkTokens(raw, maxDepth); err != nil {
 		return fmt.Errorf("%w: %w: plugin %q: settingsSchema %v", plugins.ErrBadManifest, ErrSchemaTooLarge, m.Name, err)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
@@ -110,9 +132,19 @@ func checkSettings(m *abi.Manifest, settings json.RawMessage, maxBytes, maxDepth
 	if err := c.AddResource(schemaURL, doc); err != nil {
 		return fmt.Errorf("%w: plugin %q: settingsSchema: %v", plugins.ErrBadManifest, m.Name, err)
 	}
-	sch, err := c.Compile(schemaURL)
+	var sch *jsonschema.Schema
+	// The compiler checks the schema against its metaschema; on input it
+	// did not foresee it has panicked (a nil *big.Rat): the schema is the
+	// plugin's, and the host stays up.
+	err = recovered(func() (err error) { sch, err = c.Compile(schemaURL); return err })
 	if err != nil {
 		return fmt.Errorf("%w: plugin %q: settingsSchema: %s", plugins.ErrBadManifest, m.Name, firstLine(err.Error()))
+	}
+	if err := checkExpansion(sch, MaxSchemaExpansion); err != nil {
+		if _, ok := errors.AsType[*expansionError](err); ok {
+			return fmt.Errorf("%w: %w: plugin %q: settingsSchema %v", plugins.ErrBadManifest, ErrSchemaTooLarge, m.Name, err)
+		}
+		return fmt.Errorf("%w: plugin %q: settingsSchema %v", plugins.ErrBadManifest, m.Name, err)
 	}
 	if len(bytes.TrimSpace(settings)) == 0 {
 		settings = json.RawMessage("null")
@@ -121,7 +153,7 @@ func checkSettings(m *abi.Manifest, settings json.RawMessage, maxBytes, maxDepth
 	if err != nil {
 		return fmt.Errorf("%w: plugin %q: settings are not JSON: %v", ErrBadSettings, m.Name, err)
 	}
-	err = sch.Validate(v)
+	err = recovered(func() error { return sch.Validate(v) })
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
 		return &SettingsError{Plugin: m.Name, Problems: leafErrors(ve, nil)}
@@ -132,10 +164,123 @@ func checkSettings(m *abi.Manifest, settings json.RawMessage, maxBytes, maxDepth
 	return nil
 }
 
-// checkDepth refuses JSON nested deeper than max, reading no further than
-// the first object or array past it.
-func checkDepth(raw []byte, max int) error {
+// recovered runs f, turning a panic into an error.
+func recovered(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the schema compiler failed on it: %v", v)
+		}
+	}()
+	return f()
+}
+
+// checkExpansion refuses a compiled schema that refers to itself in a
+// cycle, uses $dynamicRef or $recursiveRef, or has more than limit
+// subschemas once every $ref is expanded in place (ErrSchemaTooLarge).
+func checkExpansion(root *jsonschema.Schema, limit int) error {
+	const visiting = -1
+	size := map[*jsonschema.Schema]int{}
+	var walk func(s *jsonschema.Schema) (int, error)
+	walk = func(s *jsonschema.Schema) (int, error) {
+		if s == nil {
+			return 0, nil
+		}
+		switch n, ok := size[s]; {
+		case ok && n == visiting:
+			return 0, fmt.Errorf("refers to itself (%s): a settings schema may not be recursive", s.Location)
+		case ok:
+			return n, nil
+		}
+		if s.DynamicRef != nil || s.RecursiveRef != nil {
+			return 0, fmt.Errorf("uses $dynamicRef or $recursiveRef (%s), which a settings schema may not", s.Location)
+		}
+		size[s] = visiting
+		n := 1
+		add := func(c *jsonschema.Schema) error {
+			m, err := walk(c)
+			n = min(n+m, limit+1)
+			return err
+		}
+		var err error
+		for _, c := range subschemas(s) {
+			if err = add(c); err != nil {
+				return 0, err
+			}
+		}
+		if n > limit {
+			return 0, &expansionError{limit: limit, where: s.Location}
+		}
+		size[s] = n
+		return n, nil
+	}
+	_, err := walk(root)
+	return err
+}
+
+// An expansionError is a schema over MaxSchemaExpansion.
+type expansionError struct {
+	limit int
+	where string // the subschema at which the count passed the limit
+}
+
+func (e *expansionError) Error() string {
+	return fmt.Sprintf("has more than %d subschemas with its $refs expanded (at %s)", e.limit, e.where)
+}
+
+// subschemas lists the schemas s applies to a value or its parts, its
+// $ref's included.
+func subschemas(s *jsonschema.Schema) []*jsonschema.Schema {
+	out := []*jsonschema.Schema{s.Ref, s.Not, s.If, s.Then, s.Else, s.PropertyNames, s.UnevaluatedProperties,
+		s.Contains, s.Items2020, s.UnevaluatedItems, s.ContentSchema}
+	out = append(out, s.AllOf...)
+	out = append(out, s.AnyOf...)
+	out = append(out, s.OneOf...)
+	out = append(out, s.PrefixItems...)
+	for _, c := range s.Properties {
+		out = append(out, c)
+	}
+	for _, c := range s.PatternProperties {
+		out = append(out, c)
+	}
+	for _, c := range s.DependentSchemas {
+		out = append(out, c)
+	}
+	for _, v := range s.Dependencies {
+		if c, ok := v.(*jsonschema.Schema); ok {
+			out = append(out, c)
+		}
+	}
+	for _, v := range []any{s.AdditionalProperties, s.AdditionalItems, s.Items} {
+		switch v := v.(type) {
+		case *jsonschema.Schema:
+			out = append(out, v)
+		case []*jsonschema.Schema:
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+// smallNumber reports whether the JSON number n has at most
+// maxSchemaNumber characters and an exponent within ±maxSchemaExponent.
+func smallNumber(n string) bool {
+	if len(n) > maxSchemaNumber {
+		return false
+	}
+	i := strings.IndexAny(n, "eE")
+	if i < 0 {
+		return true
+	}
+	e, err := strconv.Atoi(strings.TrimPrefix(n[i+1:], "+"))
+	return err == nil && e >= -maxSchemaExponent && e <= maxSchemaExponent
+}
+
+// checkTokens refuses JSON nested deeper than max, or with a number of
+// more than maxSchemaNumber characters, reading no further than the
+// first such token.
+func checkTokens(raw []byte, max int) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	depth := 0
 	for {
 		tok, err := dec.Token()
@@ -153,6 +298,9 @@ func checkDepth(raw []byte, max int) error {
 			}
 		case json.Delim('}'), json.Delim(']'):
 			depth--
+		}
+		if n, ok := tok.(json.Number); ok && !smallNumber(string(n)) {
+			return fmt.Errorf("has the number %.20s…, of more than %d characters or with an exponent beyond ±%d", n, maxSchemaNumber, maxSchemaExponent)
 		}
 	}
 }

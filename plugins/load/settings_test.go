@@ -2,6 +2,9 @@ package load_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +84,68 @@ func TestCheckLimits(t *testing.T) {
 	require.ErrorIs(t, err, plugins.ErrLimits)
 	require.ErrorContains(t, err, "needs up to 3s per call, the timeout is 1s")
 	require.NoError(t, plugins.CheckLimits(&abi.Manifest{Name: "p"}, 1, time.Millisecond))
+}
+
+// A schema is the plugin's: what validating the settings may cost is
+// bounded before they are validated.
+func TestCheckSettingsSchemaCost(t *testing.T) {
+	// bomb returns n levels of anyOf, each of two $refs to the next.
+	bomb := func(n int) string {
+		defs := `"a0": {"type": "string"}`
+		for i := 1; i <= n; i++ {
+			defs += fmt.Sprintf(`, "a%d": {"anyOf": [{"$ref": "#/$defs/a%d"}, {"$ref": "#/$defs/a%d"}]}`, i, i-1, i-1)
+		}
+		return fmt.Sprintf(`{"$defs": {%s}, "$ref": "#/$defs/a%d"}`, defs, n)
+	}
+	for _, c := range []struct {
+		name, schema string
+		tooLarge     bool // ErrSchemaTooLarge, else only ErrBadManifest
+		msg          string
+	}{
+		{"anyOf of $refs, 2^20", bomb(20), true, "more than 10000 subschemas with its $refs expanded"},
+		{"recursive", `{"$defs": {"t": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/t"}}}}}, "$ref": "#/$defs/t"}`, false, "may not be recursive"},
+		{"refers to its root", `{"properties": {"x": {"$ref": "#"}}}`, false, "may not be recursive"},
+		{"$dynamicRef", `{"$dynamicAnchor": "n", "properties": {"x": {"$dynamicRef": "#n"}}}`, false, "$dynamicRef"},
+		{"huge exponent", `{"minimum": 1e999999}`, true, "exponent beyond ±400"},
+		{"tiny exponent", `{"multipleOf": 1e-10000000}`, true, "exponent beyond ±400"},
+		{"long number", `{"maximum": ` + strings.Repeat("9", 65) + `}`, true, "more than 64 characters"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			err := load.CheckSettings(&abi.Manifest{Name: "p", SettingsSchema: abi.RawJSON(c.schema)}, json.RawMessage(`"x"`))
+			require.ErrorIs(t, err, plugins.ErrBadManifest)
+			if c.tooLarge {
+				require.ErrorIs(t, err, load.ErrSchemaTooLarge)
+			} else {
+				require.NotErrorIs(t, err, load.ErrSchemaTooLarge)
+			}
+			require.ErrorContains(t, err, c.msg)
+			require.Less(t, len(err.Error()), 1<<10)
+			t.Logf("%v: %v", time.Since(start), err)
+		})
+	}
+	// Under the bounds: 10 levels (4k subschemas expanded), numbers of
+	// float64's range.
+	for _, schema := range []string{bomb(10), `{"minimum": -1.5e300, "maximum": 1E+308, "multipleOf": 1e-300}`} {
+		require.NoError(t, load.CheckSettings(&abi.Manifest{Name: "p", SettingsSchema: abi.RawJSON(schema)}, json.RawMessage(`"x"`)), schema)
+	}
+}
+
+// A SettingsError lists its first 10 problems and counts the others.
+func TestSettingsErrorIsBounded(t *testing.T) {
+	props := make([]string, 50)
+	for i := range props {
+		props[i] = fmt.Sprintf(`"p%02d": {"type": "integer"}`, i)
+	}
+	vals := make([]string, 50)
+	for i := range vals {
+		vals[i] = fmt.Sprintf(`"p%02d": "x"`, i)
+	}
+	m := &abi.Manifest{Name: "p", SettingsSchema: abi.RawJSON(`{"properties": {` + strings.Join(props, ",") + `}}`)}
+	err := load.CheckSettings(m, json.RawMessage(`{`+strings.Join(vals, ",")+`}`))
+	se, ok := errors.AsType[*load.SettingsError](err)
+	require.True(t, ok, "%v", err)
+	require.Len(t, se.Problems, 50)
+	require.Equal(t, 10, strings.Count(err.Error(), "want integer"), err.Error())
+	require.ErrorContains(t, err, "and 40 more")
 }
