@@ -192,7 +192,9 @@ func globDanger(argv []string, patterns []int) string {
 var gitGlobalHarmless = map[string]bool{
 	"--no-pager": true, "-P": true, "--no-optional-locks": true, "--literal-pathspecs": true,
 	"--glob-pathspecs": true, "--noglob-pathspecs": true, "--icase-pathspecs": true,
-	"--no-replace-objects": true, "--no-lazy-fetch": true, "--no-advice": true, "--bare": true,
+	"--no-replace-objects": true, "--no-lazy-fetch": true, "--no-advice": true,
+	// Not --bare: it is --git-dir=. (the cwd, whose files the agent
+	// writes, read as the repository: its config runs programs).
 }
 
 // gitGlobalArg are git's global options that take the next argument; a

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 
@@ -406,7 +407,17 @@ func (r *rule) matchLoose(rd *reading) string {
 		return ""
 	}
 	for i := range rd.strict.Commands {
-		if r.matchArgv(rd.strict.Commands[i].Resolved(), nil, false, false) == "" {
+		c := &rd.strict.Commands[i]
+		// A glob pattern (a rule with allow_globs) is no known literal: it
+		// may expand to what the rule names.
+		var lit []bool
+		if pats := c.resolvedPatterns(); len(pats) > 0 {
+			lit = make([]bool, len(c.Resolved()))
+			for j := range lit {
+				lit[j] = !slices.Contains(pats, j)
+			}
+		}
+		if r.matchArgv(c.Resolved(), lit, false, false) == "" {
 			return ""
 		}
 	}
@@ -443,10 +454,18 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 			return fmt.Sprintf("program %s is not %s", argv[0], strings.Join(r.programs, ", "))
 		}
 	}
+	// mayBe reports whether argv[i] is, or loosely may become, w: a word
+	// that is no known literal (a glob pattern) may expand to it.
+	mayBe := func(i int, w string) bool {
+		if isLit(i) {
+			return argv[i] == w
+		}
+		return !strict && mayExpandTo(argv[i], w)
+	}
 	rest := 1
 	if r.argvPrefix != nil {
 		want := r.argvPrefix
-		if !isLit(0) || !programIs(argv[0], want[0], strict) {
+		if !(isLit(0) && programIs(argv[0], want[0], strict)) && !(!strict && !isLit(0) && mayName(argv[0], want[0])) {
 			if !why {
 				return no
 			}
@@ -464,7 +483,7 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 			i = sub
 		}
 		for _, w := range want[1:] {
-			if i >= len(argv) || !isLit(i) || argv[i] != w {
+			if i >= len(argv) || !mayBe(i, w) {
 				if !why {
 					return no
 				}
@@ -522,7 +541,8 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	if r.argRegex != nil {
 		any := false
 		for i, a := range args {
-			m := isLit(rest+i) && r.argRegex.MatchString(a)
+			// Loosely, a pattern may expand to a name arg_regex matches.
+			m := isLit(rest+i) && r.argRegex.MatchString(a) || !strict && !isLit(rest+i)
 			if strict && !m {
 				if !why {
 					return no
@@ -535,13 +555,82 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 			return no
 		}
 	}
-	if r.commandRegex != nil && !r.commandRegex.MatchString(joinArgv(argv, strict)) {
+	if r.commandRegex != nil && !r.commandRegex.MatchString(joinArgv(argv, strict)) && (strict || !r.mayMatchCommand(argv, isLit)) {
 		if !why {
 			return no
 		}
 		return "command_regex does not match"
 	}
 	return ""
+}
+
+// mayExpandTo reports whether bash may expand the glob pattern w to the
+// word want (a file of that name in the directory): a pattern it cannot
+// read (bracket classes, braces, expansions) may.
+func mayExpandTo(w, want string) bool {
+	if strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[") {
+		return true
+	}
+	ok, err := path.Match(strings.ReplaceAll(w, "[!", "[^"), want)
+	return ok || err != nil
+}
+
+// maxRegexCandidates bounds the commands mayMatchCommand tries.
+const maxRegexCandidates = 256
+
+// mayMatchCommand reports whether command_regex may match argv once its
+// glob patterns (the words isLit says are no known literals) have
+// expanded: each pattern is tried as written and as each literal word of
+// the regex that it may expand to (make deplo[y] for ^make deploy\b). Past
+// maxRegexCandidates combinations, it may.
+func (r *rule) mayMatchCommand(argv []string, isLit func(int) bool) bool {
+	var words []string
+	if re, err := syntax.Parse(r.commandRegex.String(), syntax.Perl); err == nil {
+		words = literalWords(re, nil)
+	}
+	choices := make([][]string, len(argv))
+	n := 1
+	for i, a := range argv {
+		choices[i] = []string{a}
+		if isLit(i) {
+			continue
+		}
+		for _, w := range words {
+			if mayExpandTo(a, w) {
+				choices[i] = append(choices[i], w)
+			}
+		}
+		if n *= len(choices[i]); n > maxRegexCandidates {
+			return true
+		}
+	}
+	cand := make([]string, len(argv))
+	var try func(i int) bool
+	try = func(i int) bool {
+		if i == len(argv) {
+			return r.commandRegex.MatchString(strings.Join(cand, " "))
+		}
+		for _, c := range choices[i] {
+			cand[i] = c
+			if try(i + 1) {
+				return true
+			}
+		}
+		return false
+	}
+	return try(0)
+}
+
+// literalWords appends the blank-separated words of the literal strings
+// of re.
+func literalWords(re *syntax.Regexp, out []string) []string {
+	if re.Op == syntax.OpLiteral {
+		out = append(out, strings.Fields(string(re.Rune))...)
+	}
+	for _, s := range re.Sub {
+		out = literalWords(s, out)
+	}
+	return out
 }
 
 // joinArgv joins argv with single spaces for command_regex. Strictly (for
