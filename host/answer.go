@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -160,6 +163,14 @@ func (r *ApprovalRequest) check(resp *abi.ApprovalResponse) error {
 		}
 		if err := subset(resp.Granted, a.Permissions); err != nil {
 			return err
+		}
+	}
+	if accepting && a.Kind == abi.ApprovalPermissions {
+		g := grantedOf(resp.Granted, a.Permissions)
+		for _, p := range slices.Concat(g.ReadPaths, g.WritePaths) {
+			if link, target := throughLink(p, a.Cwd); link != "" {
+				return invalid("%s goes through the symbolic link %s (to %s), which the agent may have made: codex would grant what the link names, which the decision did not see", p, link, target)
+			}
 		}
 	}
 	// A plain refusal grants nothing, and codex takes decline and cancel
@@ -382,6 +393,47 @@ func notIn(paths, of []string) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// throughLink returns the first symbolic link on the way to path p
+// (relative to cwd) whose directory this user may write, and what it
+// names; or "". codex grants a path through a link as what the link
+// names: a link the agent made in the workspace (ln -s /etc src/vendor)
+// turns a grant the policy saw inside the workspace into one outside it.
+// Links in directories the user cannot write (/lib on Linux, /tmp on
+// macOS) are the system's. A path's parts that do not exist yet are not
+// links now; what the agent makes there later is codex's to resolve.
+func throughLink(p, cwd string) (link, target string) {
+	if !filepath.IsAbs(p) {
+		p = cwd + string(filepath.Separator) + p // not Join, which cleans
+	}
+	// Part by part, as the kernel reads it: a ".." after a link is the
+	// link's target's parent, but the first link ends the walk, so a
+	// ".." here follows real directories only.
+	cur := string(filepath.Separator)
+	for _, part := range strings.Split(p, string(filepath.Separator)) {
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		dir := cur
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			return "", ""
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 && writable(dir) {
+			t, err := filepath.EvalSymlinks(cur)
+			if err != nil {
+				t, _ = os.Readlink(cur)
+			}
+			return cur, t
+		}
+	}
+	return "", ""
 }
 
 // grantedOf is what codex receives of g, which subset has checked against

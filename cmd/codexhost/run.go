@@ -173,6 +173,16 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	reason := rec.Why.String()
+	if rec.Why.Kind == chain.WhyFailed {
+		// What failed: a plugin's error, or an answer the host refused
+		// (a grant through a symbolic link).
+		for _, a := range rec.Answers {
+			if a.Plugin == rec.Why.Plugin && a.Err != nil {
+				reason += ": " + a.Err.Error()
+				break
+			}
+		}
+	}
 	for _, a := range rec.Answers {
 		if a.Decision == rec.Decision && a.Reason != "" && !a.Monitor {
 			reason = a.Plugin + ": " + a.Reason
