@@ -204,17 +204,26 @@ func (c *runConfig) checkProjectMCP(ctx context.Context, cio *cmdIO, client *hos
 			cwd = t.Cwd
 		}
 	}
-	var servers []string
+	var servers, keys []string
 	p, err := readCodexProject(ctx, client, cwd)
 	if err == nil {
-		servers = p.mcp
+		servers, keys = p.mcp, p.run
 	} else {
-		servers = projectMCPServers(c.runningCodexHome(client), cwd)
+		for _, s := range projectMCPServers(c.runningCodexHome(client), cwd) {
+			if slices.ContainsFunc(projectRunKeys, func(k string) bool { return strings.HasSuffix(s, ": "+k) }) {
+				keys = append(keys, s)
+			} else {
+				servers = append(servers, s)
+			}
+		}
 	}
-	if len(servers) == 0 {
-		return p, cwd, nil
+	if len(servers) > 0 {
+		return p, cwd, c.refuseUnasked(cio, fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s; remove them", strings.Join(servers, ", ")))
 	}
-	return p, cwd, c.refuseUnasked(cio, fmt.Sprintf("the project's codex config declares MCP servers, which codex starts (commands of the project's) when a thread starts in the trusted project, asking no one: %s; remove them", strings.Join(servers, ", ")))
+	if len(keys) > 0 {
+		return p, cwd, c.refuseUnasked(cio, fmt.Sprintf("the project's codex config sets what an accepted command runs with, or where (a shell environment such as BASH_ENV runs a script before every command), which the policy does not see: %s; remove them (a file in the workspace is the agent's to write)", strings.Join(keys, ", ")))
+	}
+	return p, cwd, nil
 }
 
 // refuseUnasked refuses a run for why (a setting under which the policy

@@ -64,7 +64,17 @@ type codexProject struct {
 	// mcp are the MCP servers declared by the config of the folders codex
 	// loads, each as FOLDER/config.toml: NAME, escaped for a terminal.
 	mcp []string
+	// run are the projectRunKeys those configs set, as FILE: KEY.
+	run []string
 }
+
+// projectRunKeys are the keys of a project's codex config that change what
+// an accepted command runs, or where, without the policy seeing it: a
+// shell environment (BASH_ENV, PATH: bash runs a script of the project's
+// before every command), the workspace-write sandbox's writable roots and
+// network, the shell zsh runs as. A project's config is a file in the
+// workspace, the agent's to write for the next run (review, round 8).
+var projectRunKeys = []string{"shell_environment_policy", "sandbox_workspace_write", "zsh_path"}
 
 // readCodexProject asks codex about the project config for a thread in
 // cwd (an absolute path).
@@ -88,15 +98,25 @@ func readCodexProject(ctx context.Context, client *host.Client, cwd string) (*co
 			continue // not loaded: the project is not trusted
 		}
 		file := filepath.Join(dir, "config.toml")
-		var cfg struct {
+		var cfg map[string]json.RawMessage
+		var mcp struct {
 			MCPServers map[string]json.RawMessage `json:"mcp_servers"`
 		}
 		if err := json.Unmarshal(l.Config, &cfg); err != nil {
 			p.mcp = append(p.mcp, termsafe.Line(file+": (unreadable: "+err.Error()+")"))
 			continue
 		}
-		for _, name := range slices.Sorted(maps.Keys(cfg.MCPServers)) {
+		if err := json.Unmarshal(l.Config, &mcp); err != nil {
+			p.mcp = append(p.mcp, termsafe.Line(file+": (unreadable: "+err.Error()+")"))
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(mcp.MCPServers)) {
 			p.mcp = append(p.mcp, termsafe.Line(file+": "+name))
+		}
+		for _, k := range projectRunKeys {
+			if _, ok := cfg[k]; ok {
+				p.run = append(p.run, termsafe.Line(file+": "+k))
+			}
 		}
 	}
 	return p, nil
@@ -337,7 +357,7 @@ func starlarkTokens(src string) ([]string, error) {
 
 // projectMCPServers returns the MCP servers that a project's codex config
 // (.codex/config.toml in the project directories, projectDirs) declares,
-// each as FILE: NAME. codex starts them, commands of the project's choosing,
+// each as FILE: NAME, and the projectRunKeys it sets, as FILE: KEY. codex starts them, commands of the project's choosing,
 // when a thread starts there in a trusted project, and asks no one: files in
 // the workspace are the agent's to write for the next run. A file that does
 // not parse counts, as FILE: (unreadable).
@@ -351,11 +371,17 @@ func projectMCPServers(codexHome, cwd string) []string {
 		var cfg struct {
 			MCPServers map[string]any `toml:"mcp_servers"`
 		}
-		if _, err := toml.DecodeFile(f, &cfg); err != nil {
+		md, err := toml.DecodeFile(f, &cfg)
+		if err != nil {
 			out = append(out, termsafe.Line(f+": (unreadable: "+err.Error()+")"))
 		}
 		for _, name := range slices.Sorted(maps.Keys(cfg.MCPServers)) {
 			out = append(out, termsafe.Line(f+": "+name))
+		}
+		for _, k := range projectRunKeys {
+			if md.IsDefined(k) {
+				out = append(out, termsafe.Line(f+": "+k))
+			}
 		}
 	}
 	return out

@@ -70,31 +70,6 @@ program = ["touch"]
 `)
 }
 
-// docs/security.md, "What an accept lets run", the second way out: a
-// command the policy accepted, run in the sandbox, that fails there with
-// a sandbox denial (EROFS) is run again by codex outside the sandbox,
-// without a second approval request (codex counts the first accept as
-// approving the retry). (login=false keeps the shell's start short, so
-// that codex sees the denial as the command's result and retries; with a
-// login shell it depends on timing.) Pinned as the previous test is.
-func TestAcceptedCommandDeniedBySandboxIsRetriedOutsideIt(t *testing.T) {
-	t.Parallel()
-	target := filepath.Join(outsideDir(t), "written-by-the-retry")
-	_, home := fakeCodexHome(t, hosttest.Turn(
-		hosttest.FunctionCall("exec_command", map[string]any{"cmd": "touch " + target, "login": false}),
-		hosttest.Text("done")))
-	dropApprovalPolicy(t, home) // codexhost's default: untrusted
-	work := t.TempDir()
-	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
-	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--sandbox", "workspace-write",
-		"--policy", touchRules(t), "--audit", auditFile, "go")
-	require.Equal(t, exitOK, r.code, r.stderr)
-	recs := readAudit(t, auditFile)
-	require.Len(t, recs, 1, "the policy was asked once")
-	assert.Equal(t, "accept", recs[0]["decision"])
-	assert.FileExists(t, target, "codex did not retry the denied command outside the sandbox: docs/security.md says it does")
-}
-
 // "codex receives nothing the winning decision did not grant": under
 // on-request (sandboxed commands run unasked) the agent makes a symbolic
 // link in the workspace to a directory outside it, then asks for write
