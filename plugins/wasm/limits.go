@@ -48,8 +48,8 @@ const (
 	// The entries of the other sections, each a few bytes of the module
 	// and 50-100 bytes of the host's memory once decoded (4M globals in a
 	// 20 MB module: 490 MB). What a Go guest has, in parentheses.
-	maxTypes           = 10_000 // function types (15)
-	maxTypeArity       = 1_000  // parameters and results of one type (≤ 10)
+	maxTypes           = 1_000  // function types (15); the compiler makes an entry point per type
+	maxTypeArity       = 64     // parameters and results of one type (≤ 10)
 	maxImports         = 1_000  // (16)
 	maxGlobals         = 10_000 // (8)
 	maxExports         = 10_000 // (8)
@@ -62,6 +62,20 @@ const (
 	// local names), which the runtime decodes into maps at ~12 bytes of
 	// memory per byte: a Go guest's is 80 KB.
 	maxNameSectionBytes = 2 << 20
+	// maxLocals bounds the locals of all functions (a Go guest: ~20 per
+	// function at most, 50k in all; 5000 functions of 10000 locals took 1
+	// s and 394 MB to compile).
+	maxLocals = 500_000
+	// maxFunctionBytes bounds one function's code: the compiler holds its
+	// whole SSA form (1 MB of straight-line code: 332 MB). A Go guest's
+	// largest function is 29-50 KB.
+	maxFunctionBytes = 256 << 10
+	// maxBrTableTargets bounds a function's br_table targets (one br_table
+	// of 100k targets took 2.5 s, 1M more than 2 minutes), and
+	// maxBrTableCost the sum of their squares: a Go guest has up to ~600
+	// in a function; 12 functions of 5000 targets (3e8) compile in 0.2 s.
+	maxBrTableTargets = 10_000
+	maxBrTableCost    = 1_000_000_000
 )
 
 // moduleLimits returns the scan limits of a plugin loaded with o.
@@ -82,6 +96,10 @@ func moduleLimits(o *Options) scan.Limits {
 		ElementSegments:     maxElementSegments,
 		DataSegments:        maxDataSegments,
 		NameSectionBytes:    maxNameSectionBytes,
+		Locals:              maxLocals,
+		FunctionBytes:       maxFunctionBytes,
+		BrTableTargets:      maxBrTableTargets,
+		BrTableCost:         maxBrTableCost,
 	}
 	if l.ModuleBytes <= 0 {
 		l.ModuleBytes = DefaultMaxModuleBytes

@@ -146,7 +146,7 @@ func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, e
 		// Several workers stop between two functions when ctx is done
 		// (wazero's single-worker path does not check ctx).
 		cctx := experimental.WithCompilationWorkers(ctx, max(runtime.GOMAXPROCS(0), 2))
-		mod, err := rt.r.CompileModule(cctx, wasm)
+		mod, err := compileRecovered(cctx, rt.r, wasm)
 		// Before the result is delivered: a Load that returns has no
 		// compilation counted here (Close must not wait past its
 		// deadline for one that has ended).
@@ -285,7 +285,12 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 	}
 	cfg := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).
-		WithCompilationCache(cache)
+		WithCompilationCache(cache).
+		// No DWARF: a module's .debug_* sections would be copied and parsed
+		// with debug/dwarf at compile time, where 51 KB of abbreviation
+		// tables cost 2.2 s and 414 MB (review, round 8). Go guests carry
+		// none; stack traces keep their function names.
+		WithDebugInfoEnabled(false)
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
 		_ = r.Close(ctx)
@@ -527,4 +532,16 @@ func (rt *Runtime) unregister(p *Plugin) {
 	rt.mu.Lock()
 	delete(rt.plugins, p)
 	rt.mu.Unlock()
+}
+
+// compileRecovered compiles wasm, turning a panic of the decoder or the
+// validator (on this goroutine) into an error. A panic in one of the
+// compiler's own workers still ends the process: they are wazero's.
+func compileRecovered(ctx context.Context, r wazero.Runtime, wasm []byte) (mod wazero.CompiledModule, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			mod, err = nil, fmt.Errorf("the compiler failed on the module: %v", v)
+		}
+	}()
+	return r.CompileModule(ctx, wasm)
 }

@@ -57,6 +57,17 @@ type Limits struct {
 	// NameSectionBytes bounds the custom section "name", which the
 	// runtime decodes into maps (the other custom sections it skips).
 	NameSectionBytes int
+	// Locals bounds the locals of all functions together; FunctionBytes
+	// the size of one function's body (the compiler holds a function's
+	// whole SSA form: ~330 bytes of memory per byte of straight-line code).
+	Locals        uint64
+	FunctionBytes int
+	// BrTableTargets bounds the targets of a function's br_table
+	// instructions together (the compiler makes a block per target, in
+	// time that grows faster than their number), and BrTableCost the sum
+	// over the functions of that count squared.
+	BrTableTargets int
+	BrTableCost    uint64
 }
 
 // Stats are what the scan found.
@@ -72,6 +83,9 @@ type Stats struct {
 	MaxBranches                     int    // the most of any function
 	CompileCost                     uint64 // the sum of the branch counts squared
 	LargestFunBody                  int    // bytes
+	Locals                          uint64 // of all functions
+	MaxBrTableTargets               int    // the most of any function
+	BrTableCost                     uint64 // the sum of the targets squared
 }
 
 // A LimitError is a module over one of its limits.
@@ -222,18 +236,18 @@ func scanImports(r *reader, st *Stats, l Limits) error {
 	return r.end("import section")
 }
 
-// errTableInit: a table with an initializer expression (0x40 0x00), of
-// the function-references proposal, which the default features lack.
-var errTableInit = fmt.Errorf("%w: a table with an initializer expression", ErrMalformed)
-
 func scanTables(r *reader, st *Stats, l Limits) error {
 	n, err := r.vec("tables", l.Tables)
 	if err != nil {
 		return err
 	}
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		if r.i < len(r.b) && r.b[r.i] == 0x40 {
-			return errTableInit
+		init := false
+		if r.i+1 < len(r.b) && r.b[r.i] == 0x40 && r.b[r.i+1] == 0x00 {
+			// A table with an initializer expression (0x40 0x00 type
+			// limits expr), which wazero decodes whatever its features.
+			init = true
+			r.i += 2
 		}
 		r.reftype()
 		hasMax, min, max := r.limits()
@@ -242,6 +256,9 @@ func scanTables(r *reader, st *Stats, l Limits) error {
 		}
 		if err := addTable(st, l, hasMax, min, max); err != nil {
 			return err
+		}
+		if init {
+			r.constExpr()
 		}
 	}
 	return r.end("table section")
@@ -282,7 +299,14 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 	if l.LocalsPerFunction > 0 && locals > l.LocalsPerFunction {
 		return &LimitError{What: "locals", Got: locals, Limit: l.LocalsPerFunction, Func: fn}
 	}
-	branches := 0
+	st.Locals += locals
+	if l.Locals > 0 && st.Locals > l.Locals {
+		return &LimitError{What: "locals of all functions", Got: st.Locals, Limit: l.Locals, Func: fn}
+	}
+	if size := len(r.b) - r.i; l.FunctionBytes > 0 && size > l.FunctionBytes {
+		return &LimitError{What: "bytes of a function's code", Got: uint64(size), Limit: uint64(l.FunctionBytes), Func: fn}
+	}
+	branches, targets := 0, 0
 	for !r.eof() {
 		op := r.byte()
 		switch {
@@ -294,9 +318,13 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 		case op == 0x0c || op == 0x0d: // br, br_if
 			branches++
 			r.u32()
-		case op == 0x0e: // br_table
+		case op == 0x0e: // br_table: the compiler makes a block per target
 			branches++
 			n := r.u32()
+			if r.err == nil && uint64(n) > uint64(len(r.b)-r.i) {
+				return fmt.Errorf("%w: a br_table of %d targets in function %d runs past its body", ErrMalformed, n, fn)
+			}
+			targets += int(n) + 1
 			for k := uint32(0); k <= n && r.err == nil; k++ {
 				r.u32()
 			}
@@ -328,8 +356,8 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 			r.skip(4)
 		case op == 0x44:
 			r.skip(8)
-		case op == 0xd0: // ref.null
-			r.reftype()
+		case op == 0xd0: // ref.null: a heap type, an s33
+			r.s64()
 		case op == 0xd2: // ref.func
 			r.u32()
 		case op == 0xfc:
@@ -344,7 +372,12 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 				return fmt.Errorf("%w: unknown instruction 0xfc %d in function %d", ErrMalformed, sub, fn)
 			}
 		case op == 0xfd:
-			switch sub := r.u32(); {
+			// One byte, as wazero v1.12.0 reads it (its validator and
+			// compiler both), not the LEB128 u32 of the spec: the scan
+			// must see the instructions wazero compiles (0xfd 0x8c 0x00
+			// is i16x8.shr_s and unreachable to wazero, a v128.const and
+			// its 16 bytes of immediate to a LEB128 reader).
+			switch sub := uint32(r.byte()); {
 			case sub <= 0x0b, sub == 0x5c, sub == 0x5d: // v128 loads and stores
 				r.u32()
 				r.u32()
@@ -366,6 +399,14 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 		if r.err != nil {
 			return r.fail(fmt.Sprintf("function %d", fn))
 		}
+	}
+	st.MaxBrTableTargets = max(st.MaxBrTableTargets, targets)
+	if l.BrTableTargets > 0 && targets > l.BrTableTargets {
+		return &LimitError{What: "br_table targets", Got: uint64(targets), Limit: uint64(l.BrTableTargets), Func: fn}
+	}
+	st.BrTableCost += uint64(targets) * uint64(targets)
+	if l.BrTableCost > 0 && st.BrTableCost > l.BrTableCost {
+		return &LimitError{What: "br_table cost (sum of br_table targets squared)", Got: st.BrTableCost, Limit: l.BrTableCost, Func: fn}
 	}
 	st.MaxBranches = max(st.MaxBranches, branches)
 	if l.BranchesPerFunction > 0 && branches > l.BranchesPerFunction {
@@ -500,10 +541,11 @@ func CapTables(b []byte, limit uint32) ([]byte, error) {
 		out := appendU32(nil, n)
 		changed := false
 		for i := uint32(0); i < n && sec.err == nil; i++ {
-			if sec.i < len(sec.b) && sec.b[sec.i] == 0x40 {
-				return nil, errTableInit
-			}
+			init := sec.i+1 < len(sec.b) && sec.b[sec.i] == 0x40 && sec.b[sec.i+1] == 0x00
 			t0 := sec.i
+			if init {
+				sec.i += 2
+			}
 			sec.reftype()
 			out = append(out, b[t0:sec.i]...)
 			flags := sec.byte()
@@ -513,12 +555,17 @@ func CapTables(b []byte, limit uint32) ([]byte, error) {
 				out = append(out, flags)
 				out = appendU32(out, lo)
 				out = appendU32(out, hi)
-				continue
+			} else {
+				changed = true
+				out = append(out, flags|1)
+				out = appendU32(out, lo)
+				out = appendU32(out, limit)
 			}
-			changed = true
-			out = append(out, flags|1)
-			out = appendU32(out, lo)
-			out = appendU32(out, limit)
+			if init {
+				e0 := sec.i
+				sec.constExpr()
+				out = append(out, b[e0:sec.i]...)
+			}
 		}
 		if sec.err != nil {
 			return nil, sec.fail("table section")

@@ -86,8 +86,8 @@ func (r *reader) constExpr() {
 			r.skip(8)
 		case 0x23, 0xd2: // global.get, ref.func
 			r.u32()
-		case 0xd0: // ref.null
-			r.reftype()
+		case 0xd0: // ref.null: a heap type, an s33
+			r.s64()
 		case 0xfd: // v128.const
 			if r.u32() != 12 {
 				r.err = errors.New("not a constant instruction")
