@@ -164,7 +164,8 @@ var otherWrappers = map[string]bool{
 	"pg_virtualenv": true, "debconf-apt-progress": true, "chronic": true, "ifne": true,
 	"sem": true, "daemonize": true, "rlwrap": true, "nocache": true, "busybox": true,
 	"toybox": true, "cpulimit": true, "tsp": true, "entr": true, "dtach": true, "abduco": true,
-	"byobu": true, "sudoedit": true, "scalar": true,
+	"byobu": true, "sudoedit": true, "scalar": true, "scriptlive": true, "scriptreplay": true,
+	"dotenv": true,
 	// Builtins (refused as such first) whose arguments run code: the
 	// loose reading looks at each suffix and script of their arguments.
 	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,
@@ -324,6 +325,18 @@ func (v *vouch) prescan(src string, m offsets) bool {
 func legacyPair(s string) int {
 	for i := 1; i < len(s); i++ {
 		if s[i-1] >= utf8.RuneSelf && strings.IndexByte(legacyTrail+"^", s[i]) >= 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// trailPair returns the index in s of a byte a double-byte encoding (GBK,
+// Big5, Shift_JIS) may take as the second byte of a character (0x40 to
+// 0x7E) right after a non-ASCII character, or -1.
+func trailPair(s string) int {
+	for i := 1; i < len(s); i++ {
+		if s[i-1] >= utf8.RuneSelf && s[i] >= 0x40 && s[i] <= 0x7e {
 			return i
 		}
 	}
@@ -857,8 +870,16 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 	// What the raw line's check (vouchChars) refuses, for the words after
 	// quote removal: 's/中''\/x/' gives sed the word s/中\/x/, and GNU
 	// sed in a GBK locale reads 中\ as one character (review, round 7).
+	sed := path.Base(argv[cmd.Inner]) == "sed"
 	for k, a := range argv {
-		if j := legacyPair(a); j >= 0 {
+		j := legacyPair(a)
+		if sed && k > cmd.Inner {
+			// sed takes any byte as the s command's delimiter: in GBK a
+			// delimiter right after 中 (s@中@x@) is read into it, and what
+			// follows is another command (review, round 8).
+			j = trailPair(a)
+		}
+		if j >= 0 {
 			return v.fail(m, wordOff(k), "%q right after a non-ASCII character in the argument %q: a program in a double-byte locale (GBK, Big5, Shift_JIS) reads the two as one character", a[j], a)
 		}
 	}
@@ -887,6 +908,12 @@ func prefixedPattern(p string) bool {
 // some take several words: tree -LP 1 -- *).
 func operandAfterDashDash(argv []string, prog, p int) bool {
 	for d := prog + 1; d < p; d++ {
+		if d == prog+1 && path.Base(argv[prog]) == "tar" && !strings.HasPrefix(argv[d], "-") {
+			// tar's old style: the first word is a cluster of options
+			// whose values are the next words (tar tf -- *: the archive
+			// is "--", and * may expand to --checkpoint-action=…).
+			return false
+		}
 		if argv[d] == "--" {
 			return true
 		}

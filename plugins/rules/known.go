@@ -262,6 +262,9 @@ var gitLongDanger = []string{
 	"--extcmd", "--gpg-program", "--sequence-editor", "--editor", "--help",
 	"--config", "--edit-description", "--template", "--separate-git-dir",
 	"--output-directory", "--show-signature",
+	// git apply --build-fake-ancestor=FILE writes an index at FILE, with
+	// --check too (review, round 8).
+	"--build-fake-ancestor",
 	// Signing runs gpg.program (or gpg.ssh.program).
 	"--gpg-sign",
 }
@@ -798,7 +801,7 @@ func gitEditor(argv []string, sub int) string {
 			_, v, _ := strings.Cut(a, "=")
 			return !strings.HasPrefix(v, "amend:") && !strings.HasPrefix(v, "reword:")
 		})
-		if short("ec") || long("--edit", "--reedit-message") || !message && !long("--no-edit") && !fixup {
+		if short("ecpi") || long("--edit", "--reedit-message", "--patch", "--interactive") || !message && !long("--no-edit") && !fixup {
 			return why
 		}
 	case "tag":
@@ -832,7 +835,17 @@ func gitEditor(argv []string, sub int) string {
 		if short("i") || long("--interactive") {
 			return why
 		}
-	case "add", "cherry-pick":
+	case "add":
+		// Patch mode (-p, -i) opens the editor for the answer e, which
+		// stdin may give (git add -p <<< e; review, round 8).
+		if short("epi") || long("--edit", "--patch", "--interactive") {
+			return why
+		}
+	case "checkout", "restore", "stash", "reset":
+		if short("p") || long("--patch") {
+			return why
+		}
+	case "cherry-pick":
 		if short("e") || long("--edit") {
 			return why
 		}
@@ -855,10 +868,20 @@ func tarDanger(argv []string) string {
 				return "tar " + a + " runs a program"
 			}
 		}
+		// Files tar writes whatever it does, listing included (review,
+		// round 8).
+		for _, o := range []string{"--index-file", "--volno-file", "--listed-incremental", "--snapshot"} {
+			if a == o || longAbbrev(a, o) {
+				return "tar " + a + " writes a file"
+			}
+		}
 		// The old style: a first word without a dash is a cluster too
 		// (tar xIf PROG a.tar).
 		if (len(a) > 1 && a[0] == '-' && a[1] != '-' || i == 0 && !strings.HasPrefix(a, "-")) && strings.ContainsAny(a, "IF") {
 			return "tar " + a + " runs a program (-I, -F)"
+		}
+		if (len(a) > 1 && a[0] == '-' && a[1] != '-' || i == 0 && !strings.HasPrefix(a, "-")) && strings.ContainsRune(a, 'g') {
+			return "tar " + a + " writes a snapshot file (-g)"
 		}
 		// The archive, -f FILE or --file=FILE (also f in the first word
 		// of the old style, tar cf FILE): HOST:FILE is a remote archive.

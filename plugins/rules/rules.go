@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"regexp/syntax"
 	"slices"
 	"strings"
 
@@ -490,6 +489,12 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 				return fmt.Sprintf("argv does not start with %s", strings.Join(want, " "))
 			}
 			i++
+			if !isLit(i - 1) {
+				// A pattern may expand to several words (npm c* is npm
+				// cache clean with files cache and clean): it may stand
+				// for the rest of the prefix too.
+				break
+			}
 		}
 		rest = i
 	}
@@ -525,10 +530,26 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	}
 	if r.options != nil {
 		found := false
-		for _, a := range args[:optionsEnd] {
+		for k, a := range args[:optionsEnd] {
+			if strict {
+				// An accept rule's options admit: a word counts only if
+				// it can be nothing but that option (review, round 8).
+				if requiredOption(args[:optionsEnd], k, r.options) {
+					found = true
+				}
+				continue
+			}
 			if optionIn(a, r.options) != "" {
 				found = true
 				break
+			}
+		}
+		if strict && found {
+			if neg := negated(args[:optionsEnd], r.options); neg != "" {
+				if !why {
+					return no
+				}
+				return fmt.Sprintf("argument %s turns off the option the rule requires", neg)
 			}
 		}
 		if !found {
@@ -564,73 +585,28 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	return ""
 }
 
-// mayExpandTo reports whether bash may expand the glob pattern w to the
-// word want (a file of that name in the directory): a pattern it cannot
-// read (bracket classes, braces, expansions) may.
+// mayExpandTo reports whether bash or dash may expand the glob pattern w
+// to the word want (a file of that name in the directory): a pattern it
+// cannot read (bracket classes, braces, expansions) may. bash negates a
+// bracket with ! as well as ^; dash only with !.
 func mayExpandTo(w, want string) bool {
 	if strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[") {
 		return true
 	}
 	ok, err := path.Match(strings.ReplaceAll(w, "[!", "[^"), want)
+	if ok || err != nil {
+		return true
+	}
+	// dash (sh) reads [^u] as ^ or u, not bash's "not u".
+	ok, err = path.Match(strings.ReplaceAll(w, "[^", `[\^`), want)
 	return ok || err != nil
 }
 
-// maxRegexCandidates bounds the commands mayMatchCommand tries.
-const maxRegexCandidates = 256
-
 // mayMatchCommand reports whether command_regex may match argv once its
 // glob patterns (the words isLit says are no known literals) have
-// expanded: each pattern is tried as written and as each literal word of
-// the regex that it may expand to (make deplo[y] for ^make deploy\b). Past
-// maxRegexCandidates combinations, it may.
+// expanded, each to one or more names (mayMatchGlobbed).
 func (r *rule) mayMatchCommand(argv []string, isLit func(int) bool) bool {
-	var words []string
-	if re, err := syntax.Parse(r.commandRegex.String(), syntax.Perl); err == nil {
-		words = literalWords(re, nil)
-	}
-	choices := make([][]string, len(argv))
-	n := 1
-	for i, a := range argv {
-		choices[i] = []string{a}
-		if isLit(i) {
-			continue
-		}
-		for _, w := range words {
-			if mayExpandTo(a, w) {
-				choices[i] = append(choices[i], w)
-			}
-		}
-		if n *= len(choices[i]); n > maxRegexCandidates {
-			return true
-		}
-	}
-	cand := make([]string, len(argv))
-	var try func(i int) bool
-	try = func(i int) bool {
-		if i == len(argv) {
-			return r.commandRegex.MatchString(strings.Join(cand, " "))
-		}
-		for _, c := range choices[i] {
-			cand[i] = c
-			if try(i + 1) {
-				return true
-			}
-		}
-		return false
-	}
-	return try(0)
-}
-
-// literalWords appends the blank-separated words of the literal strings
-// of re.
-func literalWords(re *syntax.Regexp, out []string) []string {
-	if re.Op == syntax.OpLiteral {
-		out = append(out, strings.Fields(string(re.Rune))...)
-	}
-	for _, s := range re.Sub {
-		out = literalWords(s, out)
-	}
-	return out
+	return mayMatchGlobbed(r.commandRegex, argv, isLit)
 }
 
 // joinArgv joins argv with single spaces for command_regex. Strictly (for
@@ -682,6 +658,37 @@ func optionIn(arg string, opts []string) string {
 	return ""
 }
 
+// requiredOption reports whether args[k] can only be one of the options
+// opts: the option as a word of its own (not in a cluster, where it may
+// be the value of the option before it: make -In is -I n; not as
+// --opt=VALUE, whose value may turn it off: --dry-run=false), not right
+// after a word that is an option of another kind, whose value it may be
+// (make -I -n, git clean -e -n).
+func requiredOption(args []string, k int, opts []string) bool {
+	a := args[k]
+	ok := slices.Contains(opts, a) || strings.HasPrefix(a, "--") && !strings.Contains(a, "=") &&
+		slices.ContainsFunc(opts, func(o string) bool { return strings.HasPrefix(o, "--") && longAbbrev(a, o) })
+	if !ok || k == 0 {
+		return ok
+	}
+	prev := args[k-1]
+	return !strings.HasPrefix(prev, "-") || prev == "-" || requiredOption(args, k-1, opts)
+}
+
+// negated returns a word of args that turns off one of the long options
+// of opts (--no-dry-run after --dry-run or -n), or "".
+func negated(args []string, opts []string) string {
+	for _, a := range args {
+		name, _, _ := strings.Cut(a, "=")
+		for _, o := range opts {
+			if strings.HasPrefix(o, "--") && (name == "--no-"+o[2:] || longAbbrev(name, "--no-"+o[2:])) {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
 // systemDirs are the directories where a program named without a directory
 // in a rule may be named with one in a command.
 var systemDirs = map[string]bool{
@@ -711,9 +718,7 @@ func mayName(w, want string) bool {
 	if w == "" || strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[") {
 		return true // and bracket classes ([[:lower:]]), which path.Match lacks
 	}
-	// bash negates a bracket with ! as well as ^.
-	ok, err := path.Match(strings.ReplaceAll(path.Base(w), "[!", "[^"), path.Base(want))
-	return ok || err != nil
+	return mayExpandTo(path.Base(w), path.Base(want))
 }
 
 // inSystemDir reports whether the program path p names a file of one of
