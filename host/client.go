@@ -369,6 +369,7 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 		Handler:        rpc.HandlerFunc(c.handleRequest),
 		Notifications:  rpc.NotificationHandlerFunc(c.router.deliver),
 		Arrived:        c.arrived,
+		Abandoned:      c.abandonedRequest,
 		Params:         &paramsDecoder{},
 		MaxLineBytes:   o.MaxLineBytes,
 		MaxQueuedBytes: max(o.MaxQueuedBytes/2, 1),

@@ -440,6 +440,20 @@ func (c *Client) toolNotGiven(req *Request) (json.RawMessage, bool) {
 
 // handleRequest is the rpc handler. It runs on a goroutine of its own,
 // started by rpc.
+// abandonedRequest answers fail-closed a request whose Handler ended its
+// goroutine without returning or panicking (runtime.Goexit: a test's
+// t.FailNow, say), which would otherwise leave codex waiting for ever.
+func (c *Client) abandonedRequest(in *rpc.Request) (any, error) {
+	req, ok := in.Decoded.(*Request)
+	if !ok {
+		return nil, fmt.Errorf("host: %s did not arrive through the dispatcher", in.Method)
+	}
+	if c.opts.Logger != nil {
+		c.opts.Logger.Warn("codexhost: request handler ended its goroutine without answering (runtime.Goexit); answering fail-closed", "method", in.Method)
+	}
+	return safeAnswer(req), nil
+}
+
 func (c *Client) handleRequest(connCtx context.Context, in *rpc.Request) (any, error) {
 	// The handler's context also ends when codex no longer waits; the
 	// request is answered all the same (the answer goes unread).

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host/internal/protocol"
 	"github.com/codexhost/codexhost/rpc"
 )
@@ -48,6 +49,46 @@ type subscription struct {
 	mu       sync.Mutex
 	isClosed bool
 	queued   int
+
+	// turnID, once set (setTurn), is the turn the subscription is for:
+	// it is closed once it has been handed that turn's turn/completed, so
+	// that a completed turn nobody reads does not hold later events of
+	// its thread (and, its buffer full, the dispatcher) for ever. What it
+	// buffered stays readable. completed are the turns whose turn/completed
+	// it was handed before its turn was set (the turn/start response and
+	// the events race), the last few. Guarded by mu.
+	turnID    string
+	completed []string
+}
+
+// setTurn sets the turn the subscription is for, closing it if that turn
+// has completed already.
+func (s *subscription) setTurn(id string) {
+	s.mu.Lock()
+	s.turnID = id
+	done := slices.Contains(s.completed, id)
+	s.completed = nil
+	s.mu.Unlock()
+	if done {
+		s.close()
+	}
+}
+
+// handed notes that turn/completed of turn id was handed to s, closing s
+// if it is s's turn.
+func (s *subscription) handed(id string) {
+	s.mu.Lock()
+	mine := s.turnID != "" && s.turnID == id
+	if s.turnID == "" {
+		if len(s.completed) == 8 {
+			s.completed = s.completed[1:]
+		}
+		s.completed = append(s.completed, id)
+	}
+	s.mu.Unlock()
+	if mine {
+		s.close()
+	}
 }
 
 // init sets up the router: buf events at most in each subscription's
@@ -198,6 +239,9 @@ func (r *router) deliver(ctx context.Context, n *rpc.Request) {
 		select {
 		case s.ch <- ev:
 			s.sent(cost)
+			if ev.Kind == abi.EventTurnCompleted {
+				s.handed(ev.TurnID)
+			}
 		case <-s.done:
 			r.budget.release(cost)
 		case <-ctx.Done():

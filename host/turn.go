@@ -112,6 +112,7 @@ func (c *Client) StartTurn(ctx context.Context, threadID string, input []Input, 
 		sub.close()
 		return nil, fmt.Errorf("host: turn/start: %w", err)
 	}
+	sub.setTurn(resp.Turn.ID)
 	t := &Turn{c: c, ThreadID: threadID, ID: resp.Turn.ID, sub: sub}
 	t.res.ThreadID, t.res.TurnID, t.res.Status = threadID, t.ID, TurnInProgress
 	return t, nil

@@ -100,6 +100,12 @@ type Options struct {
 	// are delivered. It may set req.Decoded. A panic is recovered and
 	// logged, and the call is still answered.
 	Arrived func(req *Request)
+	// Abandoned, if not nil, gives the answer to a call whose Handler's
+	// goroutine ended without returning or panicking (runtime.Goexit: a
+	// test's t.FailNow, a helper that ends its goroutine), as Handle's
+	// result and error would. Without it such a call is answered with
+	// ErrInternal. Either way it is answered once.
+	Abandoned func(req *Request) (result any, err error)
 	// Params, if not nil, decodes the params of incoming requests and
 	// notifications as their line is read (see ParamsDecoder); handlers
 	// find the result in Request.Decoded. Default (nil): params stay raw.
@@ -150,6 +156,7 @@ type Conn struct {
 	handler   Handler
 	notes     NotificationHandler
 	arrived   func(*Request)
+	onGoexit  func(*Request) (any, error)
 	params    ParamsDecoder
 	log       *slog.Logger
 	maxLine   int
@@ -220,6 +227,7 @@ func NewConn(rwc io.ReadWriteCloser, opts *Options) *Conn {
 		handler:   o.Handler,
 		notes:     o.Notifications,
 		arrived:   o.Arrived,
+		onGoexit:  o.Abandoned,
 		params:    o.Params,
 		log:       o.Logger,
 		maxLine:   o.MaxLineBytes,
@@ -741,7 +749,44 @@ func (c *Conn) startServing(id ID) bool {
 // serve runs the handler for one call and writes the response; then the
 // call's id may be used again.
 func (c *Conn) serve(req *Request) {
-	resp := c.answer(req)
+	var resp *Response
+	// The response is written in a deferred call, which runs even when the
+	// handler's goroutine ends with runtime.Goexit (resp is then nil).
+	defer func() {
+		if resp == nil {
+			resp = c.abandon(req)
+		}
+		c.respond(req, resp)
+	}()
+	resp = c.answer(req)
+}
+
+// abandon answers a call whose handler's goroutine is ending without a
+// result (runtime.Goexit).
+func (c *Conn) abandon(req *Request) *Response {
+	c.log.Error("rpc: handler ended its goroutine without answering", "method", req.Method, "id", req.ID.String())
+	if c.onGoexit == nil {
+		return &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
+	}
+	var resp *Response
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				resp = &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
+			}
+		}()
+		result, err := c.onGoexit(req)
+		resp = toResponse(req, result, err)
+	}()
+	if resp == nil { // Abandoned itself ended the goroutine
+		resp = &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
+	}
+	return resp
+}
+
+// respond writes the response to a call; then the call's id may be used
+// again.
+func (c *Conn) respond(req *Request, resp *Response) {
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooledBuf {
@@ -782,6 +827,12 @@ func (c *Conn) answer(req *Request) (resp *Response) {
 		return resp
 	}
 	result, err := c.handler.Handle(c.hctx, req)
+	return toResponse(req, result, err)
+}
+
+// toResponse turns a handler's result and error into the response.
+func toResponse(req *Request, result any, err error) *Response {
+	resp := &Response{ID: req.ID}
 	if err != nil {
 		var we *WireError
 		switch {
