@@ -176,8 +176,20 @@ func (c *Chain) finish(rec *DecisionRecord, start time.Time, answer json.RawMess
 		}
 	}
 	if c.opts.OnDecision != nil {
-		c.opts.OnDecision(rec)
+		c.onDecision(rec)
 	}
+}
+
+// onDecision runs Options.OnDecision. A panic there is logged, and changes
+// nothing: the decision is made and recorded, and the answer recorded is
+// the one sent.
+func (c *Chain) onDecision(rec *DecisionRecord) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.opts.Logger.Error("codexhost: OnDecision panicked; the answer stands", "method", rec.Method, "panic", v)
+		}
+	}()
+	c.opts.OnDecision(rec)
 }
 
 func newRecord(ctx context.Context, start time.Time, s *pluginSet, hook abi.Hook, method, thread, turn, item string) *DecisionRecord {

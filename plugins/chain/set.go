@@ -212,11 +212,23 @@ func (m *member) call(ctx context.Context, hook abi.Hook, payload []byte, log *s
 	if m.disabled.Load() {
 		return nil, m.disabledErr()
 	}
-	out, err := m.Plugin.Call(ctx, hook, payload)
+	out, err := m.callRecovered(ctx, hook, payload)
 	if err != nil && countsAgainstBudget(ctx, err) {
 		m.fail(err, log)
 	}
 	return out, err
+}
+
+// callRecovered calls the plugin, turning a panic (an in-process plugin's:
+// the runtimes recover their own) into a trap, which the crash budget
+// counts and the chain records as the plugin's failure.
+func (m *member) callRecovered(ctx context.Context, hook abi.Hook, payload []byte) (out []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, &plugins.CallError{Plugin: m.name, Hook: hook, Kind: plugins.FailTrap, Err: fmt.Errorf("panic: %v", v)}
+		}
+	}()
+	return m.Plugin.Call(ctx, hook, payload)
 }
 
 func (m *member) implements(h abi.Hook) bool { return m.hooks&(1<<h) != 0 }
