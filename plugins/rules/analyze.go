@@ -165,7 +165,7 @@ var otherWrappers = map[string]bool{
 	"sem": true, "daemonize": true, "rlwrap": true, "nocache": true, "busybox": true,
 	"toybox": true, "cpulimit": true, "tsp": true, "entr": true, "dtach": true, "abduco": true,
 	"byobu": true, "sudoedit": true, "scalar": true, "scriptlive": true, "scriptreplay": true,
-	"dotenv": true,
+	"dotenv": true, "npx": true, "pnpx": true, "bunx": true,
 	// Builtins (refused as such first) whose arguments run code: the
 	// loose reading looks at each suffix and script of their arguments.
 	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,

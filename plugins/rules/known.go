@@ -21,6 +21,26 @@ import (
 // an option after one costs a false decline.
 func danger(argv []string) string {
 	switch path.Base(argv[0]) {
+	case "make", "gmake":
+		// make reads an operand NAME=VALUE (:=, ::=, +=, ?=, !=) as an
+		// assignment and expands it at once, $(shell …) included, under
+		// -n too (review, round 9).
+		for _, a := range argv[1:] {
+			if !strings.HasPrefix(a, "-") && strings.Contains(a, "=") {
+				return "make " + a + ": an operand with = is a variable assignment, whose value make expands ($(shell …) runs)"
+			}
+		}
+	case "npm":
+		// npm exec (and its alias x) runs its arguments as a program.
+		for _, a := range argv[1:] {
+			if strings.HasPrefix(a, "-") {
+				continue
+			}
+			if a == "exec" || a == "x" {
+				return "npm " + a + " runs its arguments as a program"
+			}
+			break
+		}
 	case "git":
 		sub, reason := gitSubcommand(argv, true)
 		if reason != "" {
@@ -136,6 +156,8 @@ func globDanger(argv []string, patterns []int) string {
 	}
 	first := patterns[0]
 	switch path.Base(argv[0]) {
+	case "make", "gmake":
+		return "make reads a name with = that a glob pattern (" + argv[first] + ") may expand to as a variable assignment, which may run $(shell …)"
 	case "uniq":
 		return "uniq writes its second operand, and a glob pattern (" + argv[first] + ") may expand to two names"
 	case "sed":
@@ -794,13 +816,21 @@ func gitEditor(argv []string, sub int) string {
 	switch name {
 	case "commit":
 		// --fixup=amend:C and --fixup=reword:C edit the message.
-		fixup := slices.ContainsFunc(args, func(a string) bool {
+		fixup := false
+		for k, a := range args {
 			if !longAbbrev(a, "--fixup") {
-				return false
+				continue
 			}
-			_, v, _ := strings.Cut(a, "=")
-			return !strings.HasPrefix(v, "amend:") && !strings.HasPrefix(v, "reword:")
-		})
+			_, v, eq := strings.Cut(a, "=")
+			if !eq && k+1 < len(args) {
+				v = args[k+1] // --fixup amend:C, its own word (review, round 9)
+			}
+			if strings.HasPrefix(v, "amend:") || strings.HasPrefix(v, "reword:") {
+				fixup = false
+				break
+			}
+			fixup = true
+		}
 		if short("ecpi") || long("--edit", "--reedit-message", "--patch", "--interactive") || !message && !long("--no-edit") && !fixup {
 			return why
 		}

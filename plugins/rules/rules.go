@@ -666,6 +666,11 @@ func optionIn(arg string, opts []string) string {
 // (make -I -n, git clean -e -n).
 func requiredOption(args []string, k int, opts []string) bool {
 	a := args[k]
+	// After an operand, an option may be the program's to pass on (go run
+	// . -n: Go's flag package stops at the first operand; review, round 9).
+	if slices.ContainsFunc(args[:k], func(w string) bool { return !strings.HasPrefix(w, "-") || w == "-" }) {
+		return false
+	}
 	ok := slices.Contains(opts, a) || strings.HasPrefix(a, "--") && !strings.Contains(a, "=") &&
 		slices.ContainsFunc(opts, func(o string) bool { return strings.HasPrefix(o, "--") && longAbbrev(a, o) })
 	if !ok || k == 0 {
@@ -678,8 +683,14 @@ func requiredOption(args []string, k int, opts []string) bool {
 // negated returns a word of args that turns off one of the long options
 // of opts (--no-dry-run after --dry-run or -n), or "".
 func negated(args []string, opts []string) string {
+	short := slices.ContainsFunc(opts, func(o string) bool { return !strings.HasPrefix(o, "--") })
 	for _, a := range args {
 		name, _, _ := strings.Cut(a, "=")
+		if short && strings.HasPrefix(name, "--no-") {
+			// A short option's long name is the program's to know (git's
+			// -n is --dry-run): any --no- form may turn it off.
+			return a
+		}
 		for _, o := range opts {
 			if strings.HasPrefix(o, "--") && (name == "--no-"+o[2:] || longAbbrev(name, "--no-"+o[2:])) {
 				return a
