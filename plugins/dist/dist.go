@@ -35,6 +35,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"oras.land/oras-go/v2/registry"
 
@@ -248,12 +249,20 @@ type Options struct {
 	// PlainHTTP talks HTTP instead of HTTPS to every registry. Loopback
 	// registries (localhost, 127.0.0.0/8, ::1) always use plain HTTP.
 	PlainHTTP bool
-	// HTTPClient makes the requests. Default: http.DefaultClient with
-	// credentials from the Docker config, if any.
+	// HTTPClient makes the requests. Default: http.DefaultTransport's
+	// settings with ResponseTimeout, and credentials from the Docker
+	// config, if any.
 	HTTPClient *http.Client
+	// ResponseTimeout bounds the wait for the headers of each response of
+	// a registry (when HTTPClient is nil). Default: DefaultResponseTimeout.
+	ResponseTimeout time.Duration
 	// MaxModuleBytes bounds a module's size. Default: DefaultMaxModuleBytes.
 	MaxModuleBytes int64
 }
+
+// DefaultResponseTimeout bounds the wait for a registry's response headers
+// when Options.ResponseTimeout is 0.
+const DefaultResponseTimeout = 60 * time.Second
 
 // DefaultMaxModuleBytes bounds a module when Options.MaxModuleBytes is 0.
 const DefaultMaxModuleBytes = 256 << 20
@@ -263,6 +272,9 @@ const (
 	maxConfigBytes    = 1 << 20
 	maxSignatureBytes = 64 << 10
 	maxSignatures     = 32
+	// maxReferrerPages bounds the pages of a referrers listing a registry
+	// may make the client read.
+	maxReferrerPages = 16
 )
 
 func (o *Options) maxModule() int64 {

@@ -93,9 +93,12 @@ func (o *Options) repository(ref Ref) (*remote.Repository, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBadRef, ref, err)
 	}
 	repo.PlainHTTP = o.PlainHTTP || isLoopback(ref.Registry)
+	// A registry drives the listing of referrers page by page: a hostile
+	// one links to a next page for ever (review, round 10).
+	repo.ReferrerListMaxPages = maxReferrerPages
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTPClient(o.ResponseTimeout)
 	}
 	client := &auth.Client{Client: hc, Cache: auth.NewCache()}
 	// Credentials as docker login and oras login store them; none if there
@@ -328,6 +331,22 @@ func fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 	return b, nil
 }
 
+// errEnoughSignatures stops the listing of referrers at maxSignatures.
+var errEnoughSignatures = errors.New("dist: enough signatures")
+
+// defaultHTTPClient is http.DefaultTransport's settings with a bound on
+// the wait for each response's headers (default DefaultResponseTimeout):
+// a registry that accepts a request and never answers would hold a pull,
+// and codexhost run loading a plugin by tag, for ever (review, round 10).
+func defaultHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultResponseTimeout
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = timeout
+	return &http.Client{Transport: t}
+}
+
 // fetchSignatures caches the signatures of desc: its referrers (codexhost
 // and Sigstore bundle artifacts, through the referrers API or the
 // referrers tag schema) and the image at cosign's sha256-HEX.sig tag.
@@ -337,10 +356,16 @@ func (o *Options) fetchSignatures(ctx context.Context, repo *remote.Repository, 
 		for _, r := range rs {
 			if r.ArtifactType == SignatureArtifactType || r.ArtifactType == BundleMediaType {
 				sigs = append(sigs, r)
+				if len(sigs) == maxSignatures {
+					return errEnoughSignatures // no more pages
+				}
 			}
 		}
 		return nil
 	})
+	if errors.Is(err, errEnoughSignatures) {
+		err = nil
+	}
 	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
 		return fmt.Errorf("list the signatures of %s: %w", ref, err)
 	}

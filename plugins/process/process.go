@@ -223,7 +223,7 @@ func Load(ctx context.Context, path string, opts *Options) (*Plugin, error) {
 	raw, err := pr.stub.describe(lctx)
 	if err != nil {
 		p.stop(context.Background(), pr, true)
-		return nil, fmt.Errorf("process: describe %s: %w", path, ctxError(lctx, err))
+		return nil, fmt.Errorf("process: describe %s: %w", path, ctxError(lctx, &escapedError{err: err}))
 	}
 	if err := json.Unmarshal(raw, &p.manifest); err != nil {
 		p.stop(context.Background(), pr, true)
@@ -258,7 +258,7 @@ func (p *Plugin) configure(ctx context.Context, pr *proc) error {
 	}
 	res, err := pr.stub.configure(ctx, settings)
 	if err != nil {
-		return fmt.Errorf("process: configure %s: %w", p.path, err)
+		return fmt.Errorf("process: configure %s: %w", p.path, &escapedError{err: err})
 	}
 	st, payload, err := unpack(res)
 	if err != nil || st == abi.StatusOK {
@@ -589,7 +589,7 @@ func (p *Plugin) restart(ctx context.Context) (*proc, error) {
 func (p *Plugin) redescribe(ctx context.Context, pr *proc) error {
 	raw, err := pr.stub.describe(ctx)
 	if err != nil {
-		return fmt.Errorf("process: describe %s: %w", p.path, err)
+		return fmt.Errorf("process: describe %s: %w", p.path, &escapedError{err: err})
 	}
 	var m abi.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -1078,9 +1078,20 @@ func ctxError(ctx context.Context, err error) error {
 	return fmt.Errorf("%w (%w)", err, deadlineCause(ctx))
 }
 
-// An escapedError is an error whose message quotes what a plugin wrote:
-// its message is escaped for terminals; it unwraps to the original.
+// An escapedError is an error whose message quotes what a plugin wrote
+// (a gRPC status message, up to grpc-go's 16 MiB): its message is cut at
+// maxQuotedError bytes and escaped for terminals; it unwraps to the
+// original.
 type escapedError struct{ err error }
 
-func (e *escapedError) Error() string { return termsafe.Text(e.err.Error()) }
+// maxQuotedError bounds the bytes of a plugin's text an error quotes.
+const maxQuotedError = 4 << 10
+
+func (e *escapedError) Error() string {
+	s := e.err.Error()
+	if len(s) <= maxQuotedError {
+		return termsafe.Text(s)
+	}
+	return termsafe.Text(strings.ToValidUTF8(s[:maxQuotedError], "")) + fmt.Sprintf("… (%d bytes more)", len(s)-maxQuotedError)
+}
 func (e *escapedError) Unwrap() error { return e.err }
