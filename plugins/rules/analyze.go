@@ -166,6 +166,9 @@ var otherWrappers = map[string]bool{
 	"toybox": true, "cpulimit": true, "tsp": true, "entr": true, "dtach": true, "abduco": true,
 	"byobu": true, "sudoedit": true, "scalar": true, "scriptlive": true, "scriptreplay": true,
 	"dotenv": true, "npx": true, "pnpx": true, "bunx": true,
+	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
+	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
+	"icecc": true, "sccache": true,
 	// Builtins (refused as such first) whose arguments run code: the
 	// loose reading looks at each suffix and script of their arguments.
 	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,

@@ -24,22 +24,72 @@ func danger(argv []string) string {
 	case "make", "gmake":
 		// make reads an operand NAME=VALUE (:=, ::=, +=, ?=, !=) as an
 		// assignment and expands it at once, $(shell …) included, under
-		// -n too (review, round 9).
-		for _, a := range argv[1:] {
+		// -n too (review, round 9); so it does --eval's text, and a
+		// makefile read from stdin or a device (-f -: the line's
+		// here-document) (round 10).
+		for k, a := range argv[1:] {
 			if !strings.HasPrefix(a, "-") && strings.Contains(a, "=") {
 				return "make " + a + ": an operand with = is a variable assignment, whose value make expands ($(shell …) runs)"
 			}
+			if longAbbrev(a, "--eval") || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "E") {
+				return "make " + a + ": --eval's text is make code ($(shell …) runs)"
+			}
+			file := ""
+			switch {
+			case a == "-f" || a == "--file" || a == "--makefile":
+				if k+2 < len(argv) {
+					file = argv[k+2]
+				}
+			case strings.HasPrefix(a, "--file=") || strings.HasPrefix(a, "--makefile="):
+				_, file, _ = strings.Cut(a, "=")
+			case strings.HasPrefix(a, "-f") && !strings.HasPrefix(a, "--"):
+				file = a[2:]
+			}
+			if file == "-" || strings.HasPrefix(file, "/dev/") || strings.HasPrefix(file, "/proc/") {
+				return "make " + a + " " + file + ": a makefile from stdin or a device is the line's own make code"
+			}
 		}
 	case "npm":
-		// npm exec (and its alias x) runs its arguments as a program.
+		// npm exec (x) runs its arguments as a program, explore a shell
+		// command, init/create a package's bin, edit the --editor. npm's
+		// options take their value as the next word (npm --prefix . exec)
+		// and its commands may be abbreviated (exe): any word that may be
+		// one of them is refused (review, rounds 9 and 10).
 		for _, a := range argv[1:] {
 			if strings.HasPrefix(a, "-") {
 				continue
 			}
-			if a == "exec" || a == "x" {
-				return "npm " + a + " runs its arguments as a program"
+			switch {
+			case a == "x", a == "init", a == "innit", a == "create":
+				return "npm " + a + " runs a program (a package's bin, or its arguments)"
+			case len(a) >= 2 && (strings.HasPrefix("exec", a) || strings.HasPrefix("explore", a) || strings.HasPrefix("edit", a)):
+				return "npm " + a + " may be exec, explore or edit, which run a program"
 			}
-			break
+		}
+	case "go":
+		// Options that name a program go runs (-toolexec, -vettool, -exec
+		// of go run and go test), and go env -w, which makes GOFLAGS name
+		// one for every later go command (review, round 10).
+		for k, a := range argv[1:] {
+			name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+			switch name {
+			case "toolexec", "vettool", "exec":
+				return "go " + a + " runs a program of its own"
+			}
+			if k == 0 && a == "generate" {
+				return "go generate runs the programs its directives name"
+			}
+			if k == 0 && a == "env" && slices.ContainsFunc(argv[2:], func(w string) bool { return w == "-w" || w == "-u" }) {
+				return "go env -w writes the go command's configuration (GOFLAGS may name a program for every later go command)"
+			}
+		}
+	case "cargo":
+		// --config sets any configuration key, build.rustc-wrapper (a
+		// program) among them (review, round 10).
+		for _, a := range argv[1:] {
+			if a == "--config" || strings.HasPrefix(a, "--config=") {
+				return "cargo --config may name a program (build.rustc-wrapper)"
+			}
 		}
 	case "git":
 		sub, reason := gitSubcommand(argv, true)

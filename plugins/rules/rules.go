@@ -684,8 +684,16 @@ func requiredOption(args []string, k int, opts []string) bool {
 // of opts (--no-dry-run after --dry-run or -n), or "".
 func negated(args []string, opts []string) string {
 	short := slices.ContainsFunc(opts, func(o string) bool { return !strings.HasPrefix(o, "--") })
-	for _, a := range args {
-		name, _, _ := strings.Cut(a, "=")
+	for k, a := range args {
+		name, _, eq := strings.Cut(a, "=")
+		if slices.ContainsFunc(opts, func(o string) bool { return strings.HasPrefix(o, "--") && (name == o || longAbbrev(name, o)) }) {
+			// The option given a value (--dry-run=false), or followed by
+			// one a boolean option may take (npm: --dry-run false): the
+			// last one given wins (review, round 10).
+			if eq || k+1 < len(args) && slices.Contains([]string{"false", "true", "0", "1", "no", "yes", "off", "on"}, strings.ToLower(args[k+1])) {
+				return a
+			}
+		}
 		if short && strings.HasPrefix(name, "--no-") {
 			// A short option's long name is the program's to know (git's
 			// -n is --dry-run): any --no- form may turn it off.
