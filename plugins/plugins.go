@@ -142,6 +142,11 @@ const (
 	DefaultTimeout = 5 * time.Second
 	// DefaultMaxResultBytes bounds a result when Options.MaxResultBytes is zero.
 	DefaultMaxResultBytes = 16 << 20
+	// MaxQuotedErrorBytes bounds the bytes of a plugin's error message
+	// (an abi.Error's, a process plugin's gRPC status) that the runtimes
+	// keep, escaped for terminals: what a decision's reason and codex's
+	// rejection text quote.
+	MaxQuotedErrorBytes = 4 << 10
 )
 
 // SameManifest reports whether the manifests a and b say the same, field

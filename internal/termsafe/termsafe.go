@@ -24,6 +24,7 @@
 package termsafe
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -42,6 +43,16 @@ func Text(s string) string { return escape(s, false) }
 // Line is [Text] for text that must stay on one line: newlines and tabs
 // are escaped too (\n, \t).
 func Line(s string) string { return escape(s, true) }
+
+// Quote is [Text] of s cut at max bytes (at a character's end), saying how
+// many bytes it left out: for a plugin's text an error or a decision
+// quotes (its error messages, up to the size of its answer).
+func Quote(s string, max int) string {
+	if len(s) <= max {
+		return Text(s)
+	}
+	return Text(strings.ToValidUTF8(s[:max], "")) + fmt.Sprintf("… (%d bytes more)", len(s)-max)
+}
 
 func escape(s string, oneLine bool) string {
 	if clean(s, oneLine) {

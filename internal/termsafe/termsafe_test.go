@@ -220,3 +220,13 @@ func TestInvisibleCharactersAreEscaped(t *testing.T) {
 		}
 	}
 }
+
+func TestQuote(t *testing.T) {
+	if got := Quote("a\x1bb", 10); got != `a\x1bb` {
+		t.Errorf("Quote short: %q", got)
+	}
+	got := Quote(strings.Repeat("\x1b", 100)+"é", 101)
+	if strings.ContainsRune(got, '\x1b') || !strings.HasSuffix(got, "… (1 bytes more)") {
+		t.Errorf("Quote long: %q", got)
+	}
+}

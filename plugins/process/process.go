@@ -268,6 +268,7 @@ func (p *Plugin) configure(ctx context.Context, pr *proc) error {
 	if json.Unmarshal(payload, &ae) != nil {
 		ae = abi.Error{Code: abi.CodeBadConfig, Message: string(payload)}
 	}
+	ae.Message = termsafe.Quote(ae.Message, plugins.MaxQuotedErrorBytes)
 	return fmt.Errorf("process: plugin %s rejects its settings: %w", p.manifest.Name, &ae)
 }
 
@@ -665,6 +666,7 @@ func (p *Plugin) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte, e
 		if err := json.Unmarshal(payload, ae); err != nil {
 			return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailBadOutput, Err: err}
 		}
+		ae.Message = termsafe.Quote(ae.Message, plugins.MaxQuotedErrorBytes)
 		return nil, ae
 	}
 	return nil, &plugins.CallError{Plugin: p.manifest.Name, Hook: hook, Kind: plugins.FailBadOutput, Err: fmt.Errorf("unknown status %d", st)}
@@ -1085,13 +1087,7 @@ func ctxError(ctx context.Context, err error) error {
 type escapedError struct{ err error }
 
 // maxQuotedError bounds the bytes of a plugin's text an error quotes.
-const maxQuotedError = 4 << 10
+const maxQuotedError = plugins.MaxQuotedErrorBytes
 
-func (e *escapedError) Error() string {
-	s := e.err.Error()
-	if len(s) <= maxQuotedError {
-		return termsafe.Text(s)
-	}
-	return termsafe.Text(strings.ToValidUTF8(s[:maxQuotedError], "")) + fmt.Sprintf("… (%d bytes more)", len(s)-maxQuotedError)
-}
+func (e *escapedError) Error() string { return termsafe.Quote(e.err.Error(), maxQuotedError) }
 func (e *escapedError) Unwrap() error { return e.err }

@@ -294,6 +294,9 @@ func (in *instance) result(packed uint64, limit int) ([]byte, error) {
 		if err != nil {
 			return nil, in.badOutput(fmt.Sprintf("error result is not an abi.Error: %v", err))
 		}
+		// The message is the plugin's: a decision's reason and codex's
+		// rejection text quote it (review, round 11).
+		e.Message = termsafe.Quote(e.Message, plugins.MaxQuotedErrorBytes)
 		return nil, e
 	default:
 		return nil, in.badOutput(fmt.Sprintf("unknown status byte %d", b[0]))

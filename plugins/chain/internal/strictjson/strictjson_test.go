@@ -59,3 +59,18 @@ func TestUnmarshalNested(t *testing.T) {
 	assert.Equal(t, []string{"a"}, in.Answers["Q"])
 	require.ErrorContains(t, Unmarshal([]byte(`{"answers":{"q":["a"],"q":["b"]}}`), &in), `member "q" appears twice in answers`)
 }
+
+// An answer's values are bounded before the token walk: commas and colons
+// in strings do not count.
+func TestMaxValues(t *testing.T) {
+	var v struct {
+		Decision string `json:"decision"`
+	}
+	many := `{"decision":"abstain","x":[` + strings.Repeat("0,", MaxValues) + `0]}`
+	require.ErrorContains(t, Unmarshal([]byte(many), &v), "more than 200000 values")
+	inString := `{"decision":"` + strings.Repeat(",:", MaxValues) + `"}`
+	require.NoError(t, Unmarshal([]byte(inString), &v))
+	escaped := `{"decision":"\\\",` + strings.Repeat("a", 10) + `"}`
+	require.NoError(t, Unmarshal([]byte(escaped), &v))
+	require.Equal(t, 3, values([]byte(`{"a":"x,y","b":1}`), 10)) // two colons, one comma
+}
