@@ -169,6 +169,8 @@ var otherWrappers = map[string]bool{
 	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
 	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
 	"icecc": true, "sccache": true,
+	// moreutils' lckdo, debconf, the GnuPG agents (round 11).
+	"lckdo": true, "debconf": true, "gpg-agent": true, "gpg-connect-agent": true,
 	// Builtins (refused as such first) whose arguments run code: the
 	// loose reading looks at each suffix and script of their arguments.
 	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,

@@ -83,6 +83,42 @@ func danger(argv []string) string {
 				return "go env -w writes the go command's configuration (GOFLAGS may name a program for every later go command)"
 			}
 		}
+	case "split":
+		// --filter=COMMAND runs a shell command per piece (round 11).
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--filter") {
+				return "split " + a + " runs a shell command"
+			}
+		}
+	case "zip":
+		// -TT/--unzip-command names the program -T runs (round 11).
+		for _, a := range argv[1:] {
+			if a == "-TT" || longAbbrev(a, "--unzip-command") {
+				return "zip " + a + " names a program zip runs"
+			}
+		}
+	case "sqlite3":
+		// A dot command (.system, .shell, .once |…) may run a shell
+		// command, from an argument or -cmd (round 11).
+		for _, a := range argv[1:] {
+			if t := strings.TrimSpace(a); len(t) > 1 && t[0] == '.' && (t[1] >= 'a' && t[1] <= 'z' || t[1] >= 'A' && t[1] <= 'Z') {
+				return "sqlite3 " + a + ": a dot command may run a shell command"
+			}
+		}
+	case "scp", "sftp":
+		// -o ProxyCommand=… and -F (a config with one) run a shell
+		// command, -S the program run in place of ssh (round 11).
+		for _, a := range argv[1:] {
+			if len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oSFJ") {
+				return path.Base(argv[0]) + " " + a + " may name a program it runs (ssh options, -S)"
+			}
+		}
+	case "wget", "wget2":
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--use-askpass") {
+				return "wget " + a + " runs a program"
+			}
+		}
 	case "cargo":
 		// --config sets any configuration key, build.rustc-wrapper (a
 		// program) among them (review, round 10).
