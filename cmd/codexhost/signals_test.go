@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -83,7 +84,18 @@ func TestSIGHUPBeforeTheReloaderStarts(t *testing.T) {
 		code <- run(ctx, []string{"run", "--codex", "/nonexistent/codex", "--config-file", file, "-"}, stdin, &stdout, &stderr)
 	}()
 	<-stdin.entered // run has caught SIGHUP by now
+	// The signal is delivered asynchronously, to every channel notified
+	// for it: the test's own tells when run's has it too. Without that
+	// wait, run could return (and Stop its channel) before the runtime
+	// delivered the signal, whose default action then ended the test
+	// process (seen once in CI: "signal: hangup"). The channel also keeps
+	// the test process alive, so what is checked is run's answer to it:
+	// it goes on, and ends as the context does.
+	seen := make(chan os.Signal, 1)
+	signal.Notify(seen, syscall.SIGHUP)
+	defer signal.Stop(seen)
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	<-seen
 	cancel()
 	assert.Equal(t, exitTurnFailed, <-code, "stderr: %s", stderr.String())
 }
