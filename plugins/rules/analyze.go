@@ -171,6 +171,10 @@ var otherWrappers = map[string]bool{
 	"icecc": true, "sccache": true,
 	// moreutils' lckdo, debconf, the GnuPG agents (round 11).
 	"lckdo": true, "debconf": true, "gpg-agent": true, "gpg-connect-agent": true,
+	// sqlite3's shell runs shell commands from its dot commands (.system,
+	// .shell, .once |…) and its edit() function, read from its arguments,
+	// -init files or stdin (rounds 11 and 12): an interpreter.
+	"sqlite3": true,
 	// Builtins (refused as such first) whose arguments run code: the
 	// loose reading looks at each suffix and script of their arguments.
 	"builtin": true, "trap": true, "mapfile": true, "readarray": true, "complete": true,

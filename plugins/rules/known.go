@@ -93,23 +93,17 @@ func danger(argv []string) string {
 	case "zip":
 		// -TT/--unzip-command names the program -T runs (round 11).
 		for _, a := range argv[1:] {
-			if a == "-TT" || longAbbrev(a, "--unzip-command") {
+			if strings.HasPrefix(a, "-TT") || longAbbrev(a, "--unzip-command") {
 				return "zip " + a + " names a program zip runs"
 			}
 		}
-	case "sqlite3":
-		// A dot command (.system, .shell, .once |…) may run a shell
-		// command, from an argument or -cmd (round 11).
-		for _, a := range argv[1:] {
-			if t := strings.TrimSpace(a); len(t) > 1 && t[0] == '.' && (t[1] >= 'a' && t[1] <= 'z' || t[1] >= 'A' && t[1] <= 'Z') {
-				return "sqlite3 " + a + ": a dot command may run a shell command"
-			}
-		}
+
 	case "scp", "sftp":
 		// -o ProxyCommand=… and -F (a config with one) run a shell
-		// command, -S the program run in place of ssh (round 11).
+		// command, -S the program run in place of ssh, -D a local sftp
+		// server (rounds 11 and 12).
 		for _, a := range argv[1:] {
-			if len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oSFJ") {
+			if len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oSFJD") {
 				return path.Base(argv[0]) + " " + a + " may name a program it runs (ssh options, -S)"
 			}
 		}
