@@ -762,26 +762,17 @@ func (c *Conn) serve(req *Request) {
 }
 
 // abandon answers a call whose handler's goroutine is ending without a
-// result (runtime.Goexit).
-func (c *Conn) abandon(req *Request) *Response {
+// result (runtime.Goexit): with Options.Abandoned's answer, or ErrInternal
+// if there is none or it fails too.
+func (c *Conn) abandon(req *Request) (resp *Response) {
 	c.log.Error("rpc: handler ended its goroutine without answering", "method", req.Method, "id", req.ID.String())
+	resp = &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
 	if c.onGoexit == nil {
-		return &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
+		return resp
 	}
-	var resp *Response
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				resp = &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
-			}
-		}()
-		result, err := c.onGoexit(req)
-		resp = toResponse(req, result, err)
-	}()
-	if resp == nil { // Abandoned itself ended the goroutine
-		resp = &Response{ID: req.ID, Error: NewError(ErrInternal.Code, "handler ended without answering")}
-	}
-	return resp
+	defer func() { _ = recover() }() // a panicking Abandoned: ErrInternal
+	result, err := c.onGoexit(req)
+	return toResponse(req, result, err)
 }
 
 // respond writes the response to a call; then the call's id may be used

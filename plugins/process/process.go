@@ -1082,12 +1082,11 @@ func ctxError(ctx context.Context, err error) error {
 
 // An escapedError is an error whose message quotes what a plugin wrote
 // (a gRPC status message, up to grpc-go's 16 MiB): its message is cut at
-// maxQuotedError bytes and escaped for terminals; it unwraps to the
+// plugins.MaxQuotedErrorBytes and escaped for terminals; it unwraps to the
 // original.
 type escapedError struct{ err error }
 
-// maxQuotedError bounds the bytes of a plugin's text an error quotes.
-const maxQuotedError = plugins.MaxQuotedErrorBytes
-
-func (e *escapedError) Error() string { return termsafe.Quote(e.err.Error(), maxQuotedError) }
+func (e *escapedError) Error() string {
+	return termsafe.Quote(e.err.Error(), plugins.MaxQuotedErrorBytes)
+}
 func (e *escapedError) Unwrap() error { return e.err }

@@ -27,7 +27,7 @@ const (
 // runes. A pattern the reading does not follow (braces, expansions,
 // [[:class:]], a bracket path.Match refuses) is any runes.
 func patternTokens(w string) []globToken {
-	if strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[") {
+	if unreadPattern(w) {
 		return []globToken{{kind: tokStar}}
 	}
 	return readPattern(w)

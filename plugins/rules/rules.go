@@ -585,12 +585,18 @@ func (r *rule) matchArgv(argv []string, lit []bool, strict, why bool) string {
 	return ""
 }
 
+// unreadPattern reports whether w holds what the engine's reading of
+// patterns does not follow: braces, expansions, [[:class:]].
+func unreadPattern(w string) bool {
+	return strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[")
+}
+
 // mayExpandTo reports whether bash or dash may expand the glob pattern w
 // to the word want (a file of that name in the directory): a pattern it
 // cannot read (bracket classes, braces, expansions) may. bash negates a
 // bracket with ! as well as ^; dash only with !.
 func mayExpandTo(w, want string) bool {
-	if strings.ContainsAny(w, "{$`") || strings.Contains(w, "[[") {
+	if unreadPattern(w) {
 		return true
 	}
 	ok, err := path.Match(strings.ReplaceAll(w, "[!", "[^"), want)

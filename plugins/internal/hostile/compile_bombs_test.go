@@ -2,15 +2,12 @@ package hostile
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"runtime"
-	"runtime/debug"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/wasm"
@@ -179,24 +176,7 @@ func TestCompileBombs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			// A compilation cache of its own: the user's would hold the
 			// compilation of an earlier run.
-			rt, err := wasm.NewRuntime(t.Context(), &wasm.RuntimeOptions{CacheDir: t.TempDir()})
-			require.NoError(t, err)
-			defer rt.Close(context.Background())
-			mod := c.gen()
-			runtime.GC()
-			debug.FreeOSMemory()
-			before := rss(t)
-			resetPeak(t)
-			// Long enough for the compilation to end: a Load that returns
-			// at its deadline leaves the compilation running, and the
-			// next case would measure it.
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
-			start := time.Now()
-			_, err = rt.Load(ctx, mod, nil)
-			took := time.Since(start)
-			growth := peak(t) - before
-			t.Logf("%d bytes: %v, in %v, peak RSS +%d MB", len(mod), err, took, growth>>20)
+			took, growth, err := loadMeasured(t, &wasm.RuntimeOptions{CacheDir: t.TempDir()}, c.gen(), 2*time.Minute)
 			want := c.want
 			if want == nil {
 				want = plugins.ErrLimits

@@ -108,24 +108,34 @@ func TestSectionBombs(t *testing.T) {
 		{"name-section", func() []byte { return r7Names(8_000_000) }},   // 46 MB
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rt, err := wasm.NewRuntime(t.Context(), nil)
-			require.NoError(t, err)
-			defer rt.Close(context.Background())
-			mod := c.gen()
-			runtime.GC()
-			debug.FreeOSMemory()
-			before := rss(t)
-			resetPeak(t)
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			start := time.Now()
-			_, err = rt.Load(ctx, mod, nil)
-			took := time.Since(start)
-			growth := peak(t) - before
-			t.Logf("%d bytes: %v, in %v, peak RSS +%d MB", len(mod), err, took, growth>>20)
+			took, growth, err := loadMeasured(t, nil, c.gen(), 10*time.Second)
 			assert.ErrorIs(t, err, plugins.ErrLimits, "refused at load by a limit, naming it")
 			assert.Less(t, growth, int64(maxGrowth), "the host's peak RSS grows by less than 100 MB")
 			assert.Less(t, took, WasmLoad, "a bomb is refused within the load deadline")
 		})
 	}
+}
+
+// loadMeasured loads mod into a runtime of its own (opts), within wait,
+// and returns the load's error, how long it took and how much the
+// process's peak RSS grew. wait must let a compilation end: a Load that
+// returns at its deadline leaves the compilation running, and the next
+// measurement would count it.
+func loadMeasured(t *testing.T, opts *wasm.RuntimeOptions, mod []byte, wait time.Duration) (took time.Duration, growth int64, err error) {
+	t.Helper()
+	rt, err := wasm.NewRuntime(t.Context(), opts)
+	require.NoError(t, err)
+	defer rt.Close(context.Background())
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := rss(t)
+	resetPeak(t)
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	start := time.Now()
+	_, err = rt.Load(ctx, mod, nil)
+	took = time.Since(start)
+	growth = peak(t) - before
+	t.Logf("%d bytes: %v, in %v, peak RSS +%d MB", len(mod), err, took, growth>>20)
+	return took, growth, err
 }
