@@ -9,7 +9,10 @@
 // force an ABI change.
 package abi
 
-import "fmt"
+import (
+	"errors"
+	"strconv"
+)
 
 // Version is the ABI major version. A plugin built for another major version
 // is refused at load time with a message naming both versions. Additive
@@ -73,7 +76,7 @@ func (h Hook) String() string {
 	if s, ok := hookNames[h]; ok {
 		return s
 	}
-	return fmt.Sprintf("hook(%d)", uint32(h))
+	return "hook(" + strconv.FormatUint(uint64(h), 10) + ")"
 }
 
 // ParseHook returns the hook with the given manifest name.
@@ -89,7 +92,7 @@ func ParseHook(name string) (Hook, bool) {
 // MarshalText encodes the hook as its manifest name.
 func (h Hook) MarshalText() ([]byte, error) {
 	if _, ok := hookNames[h]; !ok {
-		return nil, fmt.Errorf("abi: unknown hook %d", uint32(h))
+		return nil, errors.New("abi: unknown hook " + strconv.FormatUint(uint64(h), 10))
 	}
 	return []byte(h.String()), nil
 }
@@ -98,7 +101,7 @@ func (h Hook) MarshalText() ([]byte, error) {
 func (h *Hook) UnmarshalText(b []byte) error {
 	v, ok := ParseHook(string(b))
 	if !ok {
-		return fmt.Errorf("abi: unknown hook %q", b)
+		return errors.New("abi: unknown hook " + strconv.Quote(string(b)))
 	}
 	*h = v
 	return nil

@@ -1,6 +1,6 @@
 package abi
 
-import "fmt"
+import "strconv"
 
 // An ErrorCode classifies an [Error] a plugin returns.
 type ErrorCode int32
@@ -31,7 +31,7 @@ func (c ErrorCode) String() string {
 	case CodeUnknownTool:
 		return "unknown tool"
 	}
-	return fmt.Sprintf("code %d", int32(c))
+	return "code " + strconv.FormatInt(int64(c), 10)
 }
 
 // An Error is the error a plugin returns across the boundary. Is compares

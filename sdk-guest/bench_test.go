@@ -26,24 +26,18 @@ func BenchmarkHandleApproval(b *testing.B) {
 		}
 		return &abi.ApprovalResponse{Decision: abi.Abstain}, nil
 	}
-	for _, bc := range []struct {
-		name    string
-		reflect bool
-	}{{"abijson", false}, {"encoding-json", true}} {
-		b.Run(bc.name, func(b *testing.B) {
-			guest.UseFreshRegistry(b)
-			guest.OnApproval(policy)
-			guest.UseReflectJSON(bc.reflect)
-			ctx := context.Background()
-			b.SetBytes(int64(len(req)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if status, out := guest.Handle(ctx, abi.HookApproval, req); status != abi.StatusOK {
-					b.Fatalf("%s", out)
-				}
+	b.Run("abijson", func(b *testing.B) {
+		guest.UseFreshRegistry(b)
+		guest.OnApproval(policy)
+		ctx := context.Background()
+		b.SetBytes(int64(len(req)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if status, out := guest.Handle(ctx, abi.HookApproval, req); status != abi.StatusOK {
+				b.Fatalf("%s", out)
 			}
-		})
-	}
+		}
+	})
 	b.Run("inproc-encoding-json", func(b *testing.B) {
 		ctx := context.Background()
 		b.SetBytes(int64(len(req)))

@@ -38,3 +38,23 @@ func Example() {
 	// 0 {"decision":"abstain"}
 	// 1 {"code":2,"message":"plugin \"deny-rm\" does not implement the event-render hook"}
 }
+
+// A tool's arguments (or a plugin's settings) read without encoding/json.
+func ExampleDecodeObject() {
+	var args struct {
+		Text  string
+		Limit int
+		Tags  []string
+	}
+	err := guest.DecodeObject([]byte(`{"text":"hello world","limit":3,"tags":["a","b"],"other":{"x":1}}`),
+		guest.StringField("text", &args.Text),
+		guest.IntField("limit", &args.Limit),
+		guest.StringsField("tags", &args.Tags))
+	fmt.Println(args.Text, args.Limit, args.Tags, err)
+
+	err = guest.DecodeObject([]byte(`{"limit":"three"}`), guest.IntField("limit", &args.Limit))
+	fmt.Println(err)
+	// Output:
+	// hello world 3 [a b] <nil>
+	// member "limit": cannot unmarshal string into Go value of type int (offset 9)
+}

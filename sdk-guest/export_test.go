@@ -11,7 +11,3 @@ func UseFreshRegistry(t testing.TB) {
 	std = new(registry)
 	t.Cleanup(func() { std = saved })
 }
-
-// UseReflectJSON makes the approval and render hooks use encoding/json,
-// for comparisons.
-func UseReflectJSON(on bool) { std.reflectJSON = on }

@@ -230,6 +230,9 @@ func TestHandleErrors(t *testing.T) {
 		{"error whose Error panics", failing(panicky{}), abi.HookApproval, req, abi.CodeInternal, "(message unavailable: its String or Error method panicked)"},
 		{"panic", func(context.Context, *abi.ApprovalRequest) (*abi.ApprovalResponse, error) { panic("boom") }, abi.HookApproval, req, abi.CodeInternal, "panic: boom"},
 		{"panic with an error", func(context.Context, *abi.ApprovalRequest) (*abi.ApprovalResponse, error) { panic(errors.New("bad")) }, abi.HookApproval, req, abi.CodeInternal, "panic: bad"},
+		{"panic with a Stringer", func(context.Context, *abi.ApprovalRequest) (*abi.ApprovalResponse, error) { panic(abi.HookToolCall) }, abi.HookApproval, req, abi.CodeInternal, "panic: tool-call"},
+		{"panic with a float", func(context.Context, *abi.ApprovalRequest) (*abi.ApprovalResponse, error) { panic(1.5) }, abi.HookApproval, req, abi.CodeInternal, "panic: 1.5"},
+		{"panic with a struct", func(context.Context, *abi.ApprovalRequest) (*abi.ApprovalResponse, error) { panic(struct{ A int }{1}) }, abi.HookApproval, req, abi.CodeInternal, "panic: (a value that is not a string, an error, a Stringer or a number)"},
 		{"runtime panic", func(_ context.Context, r *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
 			return &abi.ApprovalResponse{Reason: r.Network.Host}, nil // nil pointer
 		}, abi.HookApproval, req, abi.CodeInternal, "panic: runtime error: invalid memory address or nil pointer dereference"},
@@ -272,7 +275,7 @@ func TestHandleOtherHookErrors(t *testing.T) {
 	status, out = guest.Handle(t.Context(), abi.HookToolCall, []byte(`{"threadId":"t","callId":"c","tool":"panic"}`))
 	requireError(t, status, out, abi.CodeInternal, "panic: 42")
 	status, out = guest.Handle(t.Context(), abi.HookToolCall, []byte(`{"tool":1}`))
-	requireError(t, status, out, abi.CodeBadRequest, "decode tool-call request: json: cannot unmarshal number into Go struct field ToolCallRequest.tool of type string")
+	requireError(t, status, out, abi.CodeBadRequest, "decode tool-call request: abijson: cannot unmarshal number into Go value of type string (offset 8)")
 	status, out = guest.Handle(t.Context(), abi.HookEventRender, []byte(`{"events":[]}`))
 	requireError(t, status, out, abi.CodeInternal, "handler returned a nil response and a nil error")
 	status, out = guest.Handle(t.Context(), abi.HookEventRender, []byte(`{"events":{}}`))
@@ -379,46 +382,96 @@ func TestHandleConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// The reflection-free codec and encoding/json give the same results.
+// Handle answers every hook exactly as the same handler behind
+// encoding/json would: the same status, the same bytes.
 func TestHandleCodecMatchesEncodingJSON(t *testing.T) {
 	guest.UseFreshRegistry(t)
-	guest.OnApproval(func(_ context.Context, req *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	approval := func(_ context.Context, req *abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
 		b, err := json.Marshal(req)
 		if err != nil {
 			return nil, err
 		}
 		return &abi.ApprovalResponse{Decision: abi.Accept, Reason: string(b), Amendment: req.ProposedAmendment, Granted: req.Permissions}, nil
-	})
-	guest.OnRender(func(_ context.Context, req *abi.RenderRequest) (*abi.RenderResponse, error) {
+	}
+	render := func(_ context.Context, req *abi.RenderRequest) (*abi.RenderResponse, error) {
 		b, err := json.Marshal(req)
 		return &abi.RenderResponse{Output: string(b)}, err
-	})
+	}
+	toolInput := func(_ context.Context, req *abi.ToolInputRequest) (*abi.ToolInputResponse, error) {
+		b, err := json.Marshal(req)
+		ans := map[string][]string{"echo": {string(b)}}
+		for _, q := range req.Questions {
+			ans[q.ID] = []string{q.Question, q.Header}
+		}
+		return &abi.ToolInputResponse{Answers: ans}, err
+	}
+	toolCall := func(_ context.Context, req *abi.ToolCallRequest) (*abi.ToolCallResponse, error) {
+		b, err := json.Marshal(req)
+		return &abi.ToolCallResponse{Success: true, Content: []abi.Content{{Type: "text", Text: string(b)}, {Type: "image", ImageURL: "<u>"}}}, err
+	}
+	guest.OnApproval(approval)
+	guest.OnRender(render)
+	guest.OnToolInput(toolInput)
+	guest.AddTool(abi.Tool{Name: "t"}, toolCall)
+
 	sample, err := os.ReadFile("testdata/approval-request.json")
 	require.NoError(t, err)
-	for _, req := range []string{string(sample), `{}`, `null`, `{"command":"\u00e9\ud83d\ude00 \"q\" <&>"}`, `{"legacy":1}`, `[`, `{"permissions":{"raw":"<\u2028>"}}`} {
-		guest.UseReflectJSON(false)
-		s1, o1 := guest.Handle(t.Context(), abi.HookApproval, []byte(req))
-		guest.UseReflectJSON(true)
-		s2, o2 := guest.Handle(t.Context(), abi.HookApproval, []byte(req))
-		require.Equal(t, s2, s1, req)
-		if s1 == abi.StatusOK {
-			require.Equal(t, string(o2), string(o1), req)
+	cases := []struct {
+		hook abi.Hook
+		reqs []string
+	}{
+		{abi.HookApproval, []string{string(sample), `{}`, `null`, `{"command":"\u00e9\ud83d\ude00 \"q\" <&>"}`, `{"legacy":1}`, `[`, `{"permissions":{"raw":"<\u2028>"}}`}},
+		{abi.HookEventRender, []string{
+			`{"events":[{"kind":"itemCompleted","method":"m","seq":3,"item":{"id":"i","type":"agentMessage","text":"<hi>","exitCode":0,"success":false,"arguments":{"a": 1}}}]}`,
+			`{"events":[{"kind":"tokenUsage","seq":1,"usage":{"last":{"input":1,"total":1},"total":{"input":2,"total":2}}},{"kind":"turnCompleted","turn":{"id":"u","state":"completed","durationMs":5}}]}`,
+			`{"events":[]}`, `{}`, `{"events":[{"seq":1.5}]}`, `{"events":`,
+		}},
+		{abi.HookToolInput, []string{
+			`{"threadId":"t","questions":[{"id":"q","header":"<h>","question":"which?","options":[{"label":"a"}],"isOther":true}]}`,
+			`{"questions":[{"id":"a"},{"id":"b","question":"\u2028"}]}`, `{}`, `null`, `{"questions":[1]}`, `{"questions":`,
+		}},
+		{abi.HookToolCall, []string{
+			`{"threadId":"t","callId":"c","tool":"t","arguments":{ "text" : "a <b>" }}`,
+			`{"tool":"t"}`, `{"tool":"t","arguments":null}`, `{"tool":"t","arguments":[1,}`, `{"tool":1}`,
+		}},
+	}
+	for _, c := range cases {
+		for _, req := range c.reqs {
+			status, out := guest.Handle(t.Context(), c.hook, []byte(req))
+			var wantOut []byte
+			var wantErr error
+			switch c.hook {
+			case abi.HookApproval:
+				wantOut, wantErr = viaEncodingJSON(req, approval)
+			case abi.HookEventRender:
+				wantOut, wantErr = viaEncodingJSON(req, render)
+			case abi.HookToolInput:
+				wantOut, wantErr = viaEncodingJSON(req, toolInput)
+			case abi.HookToolCall:
+				wantOut, wantErr = viaEncodingJSON(req, toolCall)
+			}
+			if wantErr != nil {
+				require.Equal(t, abi.StatusError, status, "%s %s: encoding/json: %v; Handle: %s", c.hook, req, wantErr, out)
+				continue
+			}
+			require.Equal(t, abi.StatusOK, status, "%s %s: %s", c.hook, req, out)
+			require.Equal(t, string(wantOut), string(out), "%s %s", c.hook, req)
 		}
 	}
-	for _, req := range []string{
-		`{"events":[{"kind":"itemCompleted","method":"m","seq":3,"item":{"id":"i","type":"agentMessage","text":"<hi>","exitCode":0,"success":false,"arguments":{"a": 1}}}]}`,
-		`{"events":[{"kind":"tokenUsage","seq":1,"usage":{"last":{"input":1,"total":1},"total":{"input":2,"total":2}}},{"kind":"turnCompleted","turn":{"id":"u","state":"completed","durationMs":5}}]}`,
-		`{"events":[]}`, `{}`, `{"events":[{"seq":1.5}]}`, `{"events":`,
-	} {
-		guest.UseReflectJSON(false)
-		s1, o1 := guest.Handle(t.Context(), abi.HookEventRender, []byte(req))
-		guest.UseReflectJSON(true)
-		s2, o2 := guest.Handle(t.Context(), abi.HookEventRender, []byte(req))
-		require.Equal(t, s2, s1, req)
-		if s1 == abi.StatusOK {
-			require.Equal(t, string(o2), string(o1), req)
-		}
+}
+
+// viaEncodingJSON serves req with fn, decoding and encoding with
+// encoding/json.
+func viaEncodingJSON[Req, Resp any](req string, fn func(context.Context, *Req) (*Resp, error)) ([]byte, error) {
+	in := new(Req)
+	if err := json.Unmarshal([]byte(req), in); err != nil {
+		return nil, err
 	}
+	resp, err := fn(context.Background(), in)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
 }
 
 func TestLog(t *testing.T) {
@@ -457,4 +510,29 @@ func helper(t *testing.T, mode, run string) (string, error) {
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	return stderr.String(), err
+}
+
+// DecodeObject fills every kind of field, and says which member is wrong.
+func TestDecodeObject(t *testing.T) {
+	var (
+		s    string
+		b    bool
+		i    int
+		list []string
+		raw  abi.RawJSON
+	)
+	fields := []guest.Field{guest.StringField("s", &s), guest.BoolField("b", &b), guest.IntField("i", &i),
+		guest.StringsField("list", &list), guest.RawField("raw", &raw)}
+	require.NoError(t, guest.DecodeObject([]byte(`{"s":"x","b":true,"i":-3,"list":["a"],"raw":{ "k" : [1] },"other":null}`), fields...))
+	require.Equal(t, "x", s)
+	require.True(t, b)
+	require.Equal(t, -3, i)
+	require.Equal(t, []string{"a"}, list)
+	require.Equal(t, `{ "k" : [1] }`, string(raw))
+	require.NoError(t, guest.DecodeObject(nil, fields...))
+	require.NoError(t, guest.DecodeObject([]byte("null"), fields...))
+	require.Equal(t, "x", s, "null sets nothing")
+	require.EqualError(t, guest.DecodeObject([]byte(`{"b":1}`), fields...), `member "b": cannot unmarshal number into Go value of type bool (offset 5)`)
+	require.EqualError(t, guest.DecodeObject([]byte(`{"i":1,"i":2}`), fields...), `member "i" appears twice`)
+	require.EqualError(t, guest.DecodeObject([]byte(`{"s":"x"`), fields...), `unexpected end of JSON input`)
 }

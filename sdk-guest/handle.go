@@ -2,10 +2,9 @@ package guest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/sdk-guest/internal/abijson"
@@ -38,7 +37,7 @@ func (r *registry) handle(ctx context.Context, hook abi.Hook, req, dst []byte) (
 		}
 	case abi.HookToolInput:
 		if r.toolInput != nil {
-			return handleJSON(ctx, hook, r.toolInput, req, dst, nil)
+			return r.handleToolInput(ctx, req, dst)
 		}
 	case abi.HookToolCall:
 		if len(r.tools) > 0 {
@@ -46,25 +45,15 @@ func (r *registry) handle(ctx context.Context, hook abi.Hook, req, dst []byte) (
 		}
 	case abi.HookEventRender:
 		if r.render != nil {
-			if r.reflectJSON {
-				return handleJSON(ctx, hook, r.render, req, dst, nil)
-			}
 			return r.handleRender(ctx, req, dst)
 		}
 	}
-	return errorResult(dst, &abi.Error{Code: abi.CodeUnsupportedHook, Message: fmt.Sprintf("plugin %q does not implement the %s hook", r.name, hook)})
+	return errorResult(dst, &abi.Error{Code: abi.CodeUnsupportedHook, Message: "plugin " + strconv.Quote(r.name) + " does not implement the " + hook.String() + " hook"})
 }
 
-// handleApproval is the hot path: it uses the reflection-free codec.
+// handleApproval is the hot path.
 func (r *registry) handleApproval(ctx context.Context, req, dst []byte) (abi.Status, []byte) {
-	var in *abi.ApprovalRequest
-	var err error
-	if r.reflectJSON {
-		in = new(abi.ApprovalRequest)
-		err = json.Unmarshal(req, in)
-	} else {
-		in, err = abijson.NewApprovalRequest(req)
-	}
+	in, err := abijson.NewApprovalRequest(req)
 	if err != nil {
 		return badRequest(dst, abi.HookApproval, err)
 	}
@@ -76,25 +65,17 @@ func (r *registry) handleApproval(ctx context.Context, req, dst []byte) (abi.Sta
 		return nilResponse(dst)
 	}
 	if !resp.Decision.Valid() {
-		return errorResult(dst, &abi.Error{Code: abi.CodeInternal, Message: fmt.Sprintf("invalid decision %q", resp.Decision)})
+		return errorResult(dst, &abi.Error{Code: abi.CodeInternal, Message: "invalid decision " + strconv.Quote(string(resp.Decision))})
 	}
 	n := len(dst)
-	var out []byte
-	if r.reflectJSON {
-		if out, err = json.Marshal(resp); err == nil {
-			out = append(dst, out...)
-		}
-	} else {
-		out, err = abijson.AppendApprovalResponse(dst, resp)
-	}
+	out, err := abijson.AppendApprovalResponse(dst, resp)
 	if err != nil {
 		return encodeError(dst[:n], abi.HookApproval, err)
 	}
 	return abi.StatusOK, out
 }
 
-// handleRender is the other frequent hook (an event per streamed delta):
-// it uses the reflection-free codec too.
+// handleRender is the other frequent hook (an event per streamed delta).
 func (r *registry) handleRender(ctx context.Context, req, dst []byte) (abi.Status, []byte) {
 	in, err := abijson.NewRenderRequest(req)
 	if err != nil {
@@ -110,54 +91,45 @@ func (r *registry) handleRender(ctx context.Context, req, dst []byte) (abi.Statu
 	return abi.StatusOK, abijson.AppendRenderResponse(dst, resp)
 }
 
-func (r *registry) handleToolCall(ctx context.Context, req, dst []byte) (abi.Status, []byte) {
-	in := new(abi.ToolCallRequest)
-	if err := json.Unmarshal(req, in); err != nil {
-		return badRequest(dst, abi.HookToolCall, err)
+func (r *registry) handleToolInput(ctx context.Context, req, dst []byte) (abi.Status, []byte) {
+	in := new(abi.ToolInputRequest)
+	if err := abijson.DecodeToolInputRequest(req, in); err != nil {
+		return badRequest(dst, abi.HookToolInput, err)
 	}
-	for _, t := range r.tools {
-		if t.Name == in.Tool {
-			return respond(ctx, abi.HookToolCall, t.fn, in, dst, func(resp *abi.ToolCallResponse) (*abi.ToolCallResponse, error) {
-				if resp.Content == nil {
-					c := *resp
-					c.Content = []abi.Content{} // an array, not null
-					return &c, nil
-				}
-				return resp, nil
-			})
-		}
-	}
-	return errorResult(dst, &abi.Error{Code: abi.CodeUnknownTool, Message: fmt.Sprintf("plugin %q has no tool %q", r.name, in.Tool)})
-}
-
-// handleJSON serves a hook with encoding/json. check, if not nil, may
-// reject or adjust the response before it is encoded.
-func handleJSON[Req, Resp any](ctx context.Context, hook abi.Hook, fn func(context.Context, *Req) (*Resp, error), req, dst []byte, check func(*Resp) (*Resp, error)) (abi.Status, []byte) {
-	in := new(Req)
-	if err := json.Unmarshal(req, in); err != nil {
-		return badRequest(dst, hook, err)
-	}
-	return respond(ctx, hook, fn, in, dst, check)
-}
-
-func respond[Req, Resp any](ctx context.Context, hook abi.Hook, fn func(context.Context, *Req) (*Resp, error), in *Req, dst []byte, check func(*Resp) (*Resp, error)) (abi.Status, []byte) {
-	resp, err := call(ctx, fn, in)
+	resp, err := call(ctx, r.toolInput, in)
 	if err != nil {
 		return errorResult(dst, toABIError(err, abi.CodeInternal))
 	}
 	if resp == nil {
 		return nilResponse(dst)
 	}
-	if check != nil {
-		if resp, err = check(resp); err != nil {
+	return abi.StatusOK, abijson.AppendToolInputResponse(dst, resp)
+}
+
+func (r *registry) handleToolCall(ctx context.Context, req, dst []byte) (abi.Status, []byte) {
+	in := new(abi.ToolCallRequest)
+	if err := abijson.DecodeToolCallRequest(req, in); err != nil {
+		return badRequest(dst, abi.HookToolCall, err)
+	}
+	for _, t := range r.tools {
+		if t.Name != in.Tool {
+			continue
+		}
+		resp, err := call(ctx, t.fn, in)
+		if err != nil {
 			return errorResult(dst, toABIError(err, abi.CodeInternal))
 		}
+		if resp == nil {
+			return nilResponse(dst)
+		}
+		if resp.Content == nil {
+			c := *resp
+			c.Content = []abi.Content{} // an array, not null
+			resp = &c
+		}
+		return abi.StatusOK, abijson.AppendToolCallResponse(dst, resp)
 	}
-	out, err := json.Marshal(resp)
-	if err != nil {
-		return encodeError(dst, hook, err)
-	}
-	return abi.StatusOK, append(dst, out...)
+	return errorResult(dst, &abi.Error{Code: abi.CodeUnknownTool, Message: "plugin " + strconv.Quote(r.name) + " has no tool " + strconv.Quote(in.Tool)})
 }
 
 // call runs a handler, turning a panic into an abi.CodeInternal error.
@@ -181,7 +153,7 @@ func protect(fn func() error) (err error) {
 }
 
 func panicError(v any) *abi.Error {
-	return &abi.Error{Code: abi.CodeInternal, Message: "panic: " + safeString(func() string { return fmt.Sprint(v) })}
+	return &abi.Error{Code: abi.CodeInternal, Message: "panic: " + safeString(func() string { return panicString(v) })}
 }
 
 // toABIError returns the *abi.Error err is or wraps, or an error of code
@@ -207,11 +179,11 @@ func safeString(f func() string) (s string) {
 }
 
 func badRequest(dst []byte, hook abi.Hook, err error) (abi.Status, []byte) {
-	return errorResult(dst, &abi.Error{Code: abi.CodeBadRequest, Message: fmt.Sprintf("decode %s request: %v", hook, err)})
+	return errorResult(dst, &abi.Error{Code: abi.CodeBadRequest, Message: "decode " + hook.String() + " request: " + safeString(err.Error)})
 }
 
 func encodeError(dst []byte, hook abi.Hook, err error) (abi.Status, []byte) {
-	return errorResult(dst, &abi.Error{Code: abi.CodeInternal, Message: fmt.Sprintf("encode %s response: %v", hook, err)})
+	return errorResult(dst, &abi.Error{Code: abi.CodeInternal, Message: "encode " + hook.String() + " response: " + safeString(err.Error)})
 }
 
 func nilResponse(dst []byte) (abi.Status, []byte) {
@@ -220,4 +192,48 @@ func nilResponse(dst []byte) (abi.Status, []byte) {
 
 func errorResult(dst []byte, e *abi.Error) (abi.Status, []byte) {
 	return abi.StatusError, abijson.AppendError(dst, e)
+}
+
+// panicString formats a panic value as fmt.Sprint would for the values
+// code panics with (a string, an error, a Stringer, a number, a bool),
+// without linking fmt and reflect into every guest: a value of another
+// type is named by its kind only.
+func panicString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case error:
+		return x.Error()
+	case interface{ String() string }:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int8:
+		return strconv.FormatInt(int64(x), 10)
+	case int16:
+		return strconv.FormatInt(int64(x), 10)
+	case int32:
+		return strconv.FormatInt(int64(x), 10)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint:
+		return strconv.FormatUint(uint64(x), 10)
+	case uint8:
+		return strconv.FormatUint(uint64(x), 10)
+	case uint16:
+		return strconv.FormatUint(uint64(x), 10)
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case uintptr:
+		return strconv.FormatUint(uint64(x), 10)
+	case float32:
+		return strconv.FormatFloat(float64(x), 'g', -1, 32)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return "(a value that is not a string, an error, a Stringer or a number)"
 }

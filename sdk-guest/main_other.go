@@ -4,7 +4,6 @@ package guest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,7 +27,7 @@ func serve() {
 type processServer struct{}
 
 func (processServer) Describe() []byte {
-	b, err := json.Marshal(Manifest())
+	b, err := std.describe(nil)
 	if err != nil {
 		// The manifest is built from registrations; this is a bug.
 		fmt.Fprintln(os.Stderr, "codexhost plugin: manifest:", err)

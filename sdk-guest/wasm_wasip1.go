@@ -9,7 +9,6 @@ package guest
 
 import (
 	"context"
-	"encoding/json"
 	"unsafe"
 
 	"github.com/codexhost/codexhost/abi"
@@ -61,13 +60,12 @@ func wasmFree(ptr uint32) {
 //go:wasmexport codexhost_describe
 func wasmDescribe() uint64 {
 	out := beginResult()
-	m := std.manifest()
-	b, err := json.Marshal(&m)
+	b, err := std.describe(out)
 	if err != nil {
 		out[0] = byte(abi.StatusError)
 		return endResult(abijson.AppendError(out, &abi.Error{Code: abi.CodeInternal, Message: "encode manifest: " + err.Error()}))
 	}
-	return endResult(append(out, b...))
+	return endResult(b)
 }
 
 //go:wasmexport codexhost_configure

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest/e2e"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
+	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/render"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
@@ -30,12 +30,10 @@ type lockedBuffer = e2e.Buffer
 // colour.
 func TestPluginMatchesBuiltIn(t *testing.T) {
 	e2e.RequireCodex(t)
-	load := func(s settings) plugins.Plugin {
-		b, err := json.Marshal(s)
-		require.NoError(t, err)
-		return e2e.LoadWasm(t, ".", &wasm.Options{Options: plugins.Options{Settings: b}, MaxInstances: 1})
+	load := func(settings string) plugins.Plugin {
+		return e2e.LoadWasm(t, ".", &wasm.Options{Options: plugins.Options{Settings: []byte(settings)}, MaxInstances: 1})
 	}
-	plain, color := load(settings{}), load(settings{Color: true})
+	plain, color := load(`{}`), load(`{"color":true}`)
 	var plainOut, colorOut, builtinPlain, builtinColor lockedBuffer
 	// Each renderer is the only member of a chain of its own, so that
 	// each writes to its own buffer.
@@ -73,4 +71,21 @@ func TestPluginMatchesBuiltIn(t *testing.T) {
 	assert.Equal(t, builtinPlain.String(), plainOut.String())
 	assert.Equal(t, builtinColor.String(), colorOut.String())
 	assert.Contains(t, colorOut.String(), "\x1b[")
+}
+
+// Settings are read by their exact names; a wrong type or a member given
+// twice refuses the plugin, naming the member.
+func TestSettings(t *testing.T) {
+	bin := plugintest.BuildGoGuest(t, ".")
+	rt, err := wasm.NewRuntime(t.Context(), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Close(context.Background()) })
+	for _, c := range []struct{ settings, err string }{
+		{`{"maxOutputLines":"20"}`, `execrender settings: member "maxOutputLines": cannot unmarshal string into Go value of type int`},
+		{`{"color":true,"color":false}`, `execrender settings: member "color" appears twice`},
+		{`[]`, `execrender settings: not a JSON object`},
+	} {
+		_, err := rt.Load(t.Context(), bin, &wasm.Options{Options: plugins.Options{Settings: []byte(c.settings)}})
+		require.ErrorContains(t, err, c.err, c.settings)
+	}
 }

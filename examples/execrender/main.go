@@ -12,21 +12,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins/render"
 	guest "github.com/codexhost/codexhost/sdk-guest"
 )
-
-// settings are the operator's options for the renderer.
-type settings struct {
-	Color          bool   `json:"color"`
-	MaxOutputLines int    `json:"maxOutputLines"`
-	Dir            string `json:"dir"`
-}
 
 // style is the renderer's state across calls. The host gives a render
 // plugin its events in order, one call at a time, so one instance sees
@@ -36,11 +28,14 @@ var style = &render.ExecStyle{}
 func init() {
 	guest.Info("execrender", "1.0.0", "renders a turn like codex exec")
 	guest.OnConfigure(func(b []byte) error {
-		var s settings
-		if err := json.Unmarshal(b, &s); err != nil {
-			return fmt.Errorf("execrender settings: %w", err)
+		var s render.ExecStyle
+		if err := guest.DecodeObject(b,
+			guest.BoolField("color", &s.Color),
+			guest.IntField("maxOutputLines", &s.MaxOutputLines),
+			guest.StringField("dir", &s.Dir)); err != nil {
+			return errors.New("execrender settings: " + err.Error())
 		}
-		style = &render.ExecStyle{Color: s.Color, MaxOutputLines: s.MaxOutputLines, Dir: s.Dir}
+		style = &s
 		return nil
 	})
 	guest.OnRender(func(ctx context.Context, req *abi.RenderRequest) (*abi.RenderResponse, error) {

@@ -7,7 +7,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
@@ -33,7 +33,7 @@ func render(b *strings.Builder, ev *abi.Event) {
 		b.WriteString(ev.Delta)
 	case abi.EventItemStarted:
 		if it := ev.Item; it != nil && it.Type == "commandExecution" {
-			fmt.Fprintf(b, "$ %s\n", it.Command)
+			b.WriteString("$ " + it.Command + "\n")
 		}
 	case abi.EventItemCompleted:
 		it := ev.Item
@@ -46,21 +46,21 @@ func render(b *strings.Builder, ev *abi.Event) {
 		case "commandExecution":
 			code := "-"
 			if it.ExitCode != nil {
-				code = fmt.Sprint(*it.ExitCode)
+				code = strconv.Itoa(*it.ExitCode)
 			}
-			fmt.Fprintf(b, "  [%s, exit %s]\n", it.Status, code)
+			b.WriteString("  [" + it.Status + ", exit " + code + "]\n")
 		case "fileChange":
 			for _, c := range it.Changes {
-				fmt.Fprintf(b, "  %s %s [%s]\n", c.Kind, c.Path, it.Status)
+				b.WriteString("  " + c.Kind + " " + c.Path + " [" + it.Status + "]\n")
 			}
 		}
 	case abi.EventError:
 		if ev.Error != nil {
-			fmt.Fprintf(b, "error: %s\n", ev.Error.Message)
+			b.WriteString("error: " + ev.Error.Message + "\n")
 		}
 	case abi.EventTurnCompleted:
 		if ev.Turn != nil {
-			fmt.Fprintf(b, "── turn %s\n", ev.Turn.State)
+			b.WriteString("── turn " + ev.Turn.State + "\n")
 		}
 	}
 }

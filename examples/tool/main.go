@@ -7,8 +7,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
@@ -22,14 +21,15 @@ func init() {
 		Description: "Counts the words of a text.",
 		InputSchema: abi.RawJSON(`{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}`),
 	}, func(ctx context.Context, req *abi.ToolCallRequest) (*abi.ToolCallResponse, error) {
-		var args struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(req.Arguments, &args); err != nil {
+		// guest.DecodeObject rather than encoding/json: without reflection
+		// (and fmt) the module is about a third smaller, and each host that
+		// loads it compiles and keeps that much less.
+		var text string
+		if err := guest.DecodeObject(req.Arguments, guest.StringField("text", &text)); err != nil {
 			return &abi.ToolCallResponse{Success: false, Content: []abi.Content{{Type: "text", Text: "arguments: " + err.Error()}}}, nil
 		}
-		n := len(strings.Fields(args.Text))
-		return &abi.ToolCallResponse{Success: true, Content: []abi.Content{{Type: "text", Text: fmt.Sprintf("%d words", n)}}}, nil
+		n := len(strings.Fields(text))
+		return &abi.ToolCallResponse{Success: true, Content: []abi.Content{{Type: "text", Text: strconv.Itoa(n) + " words"}}}, nil
 	})
 }
 

@@ -1,8 +1,8 @@
 package render
 
 import (
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
@@ -180,9 +180,9 @@ func (s *ExecStyle) itemCompleted(b *strings.Builder, it *abi.Item) {
 			if *it.ExitCode != 0 {
 				style = ansiRed
 			}
-			s.line(b, fmt.Sprintf("exit %d%s", *it.ExitCode, took(it.DurationMs)), style)
+			s.line(b, "exit "+strconv.Itoa(*it.ExitCode)+took(it.DurationMs), style)
 		case it.ExitCode != nil:
-			s.line(b, fmt.Sprintf("%s (exit %d)%s", orUnknown(it.Status), *it.ExitCode, took(it.DurationMs)), ansiRed)
+			s.line(b, orUnknown(it.Status)+" (exit "+strconv.Itoa(*it.ExitCode)+")"+took(it.DurationMs), ansiRed)
 		default:
 			s.line(b, orUnknown(it.Status), ansiRed)
 		}
@@ -235,7 +235,7 @@ func (s *ExecStyle) turnCompleted(b *strings.Builder, ev *abi.Event) {
 		cached := s.usage.Total.CachedInput - s.base.CachedInput
 		out := s.usage.Total.Output - s.base.Output
 		if (in != 0 || out != 0) && !s.NoTurnSummary {
-			s.line(b, fmt.Sprintf("tokens: in %d (cached %d) out %d", in, cached, out), ansiDim)
+			s.line(b, "tokens: in "+strconv.Itoa(in)+" (cached "+strconv.Itoa(cached)+") out "+strconv.Itoa(out), ansiDim)
 		}
 		s.base = s.usage.Total
 	}
@@ -254,7 +254,7 @@ func (s *ExecStyle) output(b *strings.Builder, out string) {
 	}
 	lines := strings.Split(out, "\n")
 	if n := len(lines) - limit; n > 0 {
-		s.line(b, fmt.Sprintf("… %d earlier lines", n), ansiDim)
+		s.line(b, "… "+strconv.Itoa(n)+" earlier lines", ansiDim)
 		lines = lines[n:]
 	}
 	for _, l := range lines {
@@ -319,9 +319,10 @@ func took(ms int) string {
 	case ms <= 0:
 		return ""
 	case ms < 1000:
-		return fmt.Sprintf(" in %dms", ms)
+		return " in " + strconv.Itoa(ms) + "ms"
 	case ms < 60_000:
-		return fmt.Sprintf(" in %.1fs", float64(ms)/1000)
+		return " in " + strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
 	}
-	return fmt.Sprintf(" in %dm%02ds", ms/60_000, ms%60_000/1000)
+	sec := ms % 60_000 / 1000
+	return " in " + strconv.Itoa(ms/60_000) + "m" + string(rune('0'+sec/10)) + string(rune('0'+sec%10)) + "s"
 }

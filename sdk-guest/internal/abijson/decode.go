@@ -28,7 +28,6 @@ package abijson
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/bits"
 	"strconv"
 	"unicode"
@@ -90,7 +89,13 @@ func (d *decoder) syntaxError() error {
 	if d.i >= len(d.b) {
 		return errEOF
 	}
-	return fmt.Errorf("abijson: invalid character %s at offset %d", quoteChar(d.b[d.i]), d.i)
+	return errors.New("abijson: invalid character " + quoteChar(d.b[d.i]) + " at offset " + strconv.Itoa(d.i))
+}
+
+// invalidChar reports the byte c at offset off, where context (e.g. "in
+// string literal") says what was being read.
+func invalidChar(c byte, context string, off int) error {
+	return errors.New("abijson: invalid character " + quoteChar(c) + " " + context + " (offset " + strconv.Itoa(off) + ")")
 }
 
 func quoteChar(c byte) string {
@@ -124,7 +129,7 @@ func (d *decoder) typeError(goType string) error {
 			what = "number"
 		}
 	}
-	return fmt.Errorf("abijson: cannot unmarshal %s into Go value of type %s (offset %d)", what, goType, d.i)
+	return errors.New("abijson: cannot unmarshal " + what + " into Go value of type " + goType + " (offset " + strconv.Itoa(d.i) + ")")
 }
 
 // ws skips insignificant whitespace.
@@ -155,7 +160,7 @@ func (d *decoder) peek() byte {
 func (d *decoder) end() error {
 	d.ws()
 	if d.i != len(d.b) {
-		return fmt.Errorf("abijson: invalid character %s after top-level value (offset %d)", quoteChar(d.b[d.i]), d.i)
+		return invalidChar(d.b[d.i], "after top-level value", d.i)
 	}
 	return nil
 }
@@ -286,7 +291,7 @@ func (d *decoder) strSlow(start, i int) (int, int, error) {
 					continue
 				}
 				d.i = r + 1
-				return 0, 0, fmt.Errorf("abijson: invalid character %s in string escape code (offset %d)", quoteChar(e), r+1)
+				return 0, 0, invalidChar(e, "in string escape code", r+1)
 			}
 			cp, n := decodeU(b, r)
 			if n < 0 {
@@ -303,7 +308,7 @@ func (d *decoder) strSlow(start, i int) (int, int, error) {
 		}
 		if c < 0x20 {
 			d.i = r
-			return 0, 0, fmt.Errorf("abijson: invalid character %s in string literal (offset %d)", quoteChar(c), r)
+			return 0, 0, invalidChar(c, "in string literal", r)
 		}
 		cp, size := utf8.DecodeRune(b[r:])
 		if cp == utf8.RuneError && size == 1 {
@@ -366,7 +371,7 @@ func (d *decoder) strOutOfPlace(start, w, r int) (int, int, error) {
 				x := escByte[e]
 				if x == 0 {
 					d.i = r + 1
-					return 0, 0, fmt.Errorf("abijson: invalid character %s in string escape code (offset %d)", quoteChar(e), r+1)
+					return 0, 0, invalidChar(e, "in string escape code", r+1)
 				}
 				out = append(out, x)
 				r += 2
@@ -380,7 +385,7 @@ func (d *decoder) strOutOfPlace(start, w, r int) (int, int, error) {
 			r += n
 		case c < 0x20:
 			d.i = r
-			return 0, 0, fmt.Errorf("abijson: invalid character %s in string literal (offset %d)", quoteChar(c), r)
+			return 0, 0, invalidChar(c, "in string literal", r)
 		case c < utf8.RuneSelf:
 			out = append(out, c)
 			r++
@@ -434,17 +439,17 @@ func (d *decoder) scanString() (start, end int, flags int, err error) {
 					}
 					if hexVal[b[k]] > 0xF {
 						d.i = k
-						return 0, 0, 0, fmt.Errorf("abijson: invalid character %s in \\u hexadecimal character escape (offset %d)", quoteChar(b[k]), k)
+						return 0, 0, 0, invalidChar(b[k], "in \\u hexadecimal character escape", k)
 					}
 				}
 				i += 6
 			default:
 				d.i = i + 1
-				return 0, 0, 0, fmt.Errorf("abijson: invalid character %s in string escape code (offset %d)", quoteChar(b[i+1]), i+1)
+				return 0, 0, 0, invalidChar(b[i+1], "in string escape code", i+1)
 			}
 		case c < 0x20:
 			d.i = i
-			return 0, 0, 0, fmt.Errorf("abijson: invalid character %s in string literal (offset %d)", quoteChar(c), i)
+			return 0, 0, 0, invalidChar(c, "in string literal", i)
 		default: // non-ASCII
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -460,7 +465,7 @@ func (d *decoder) badHex(k int) error {
 	for ; k < len(d.b); k++ {
 		if hexVal[d.b[k]] > 0xF {
 			d.i = k
-			return fmt.Errorf("abijson: invalid character %s in \\u hexadecimal character escape (offset %d)", quoteChar(d.b[k]), k)
+			return invalidChar(d.b[k], "in \\u hexadecimal character escape", k)
 		}
 	}
 	d.i = len(d.b)
@@ -494,7 +499,7 @@ func (d *decoder) literal(lit string) error {
 			break
 		}
 	}
-	return fmt.Errorf("abijson: invalid character %s in literal %s (offset %d)", quoteChar(d.b[d.i]), lit, d.i)
+	return invalidChar(d.b[d.i], "in literal "+lit, d.i)
 }
 
 // number validates a JSON number at d.b[d.i] and returns its bounds.
@@ -517,7 +522,7 @@ func (d *decoder) number() (start, end int, err error) {
 		}
 	default:
 		d.i = i
-		return 0, 0, fmt.Errorf("abijson: invalid character %s in numeric literal (offset %d)", quoteChar(b[i]), i)
+		return 0, 0, invalidChar(b[i], "in numeric literal", i)
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
@@ -527,7 +532,7 @@ func (d *decoder) number() (start, end int, err error) {
 		}
 		if b[i] < '0' || b[i] > '9' {
 			d.i = i
-			return 0, 0, fmt.Errorf("abijson: invalid character %s after decimal point in numeric literal (offset %d)", quoteChar(b[i]), i)
+			return 0, 0, invalidChar(b[i], "after decimal point in numeric literal", i)
 		}
 		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 			i++
@@ -544,7 +549,7 @@ func (d *decoder) number() (start, end int, err error) {
 		}
 		if b[i] < '0' || b[i] > '9' {
 			d.i = i
-			return 0, 0, fmt.Errorf("abijson: invalid character %s in exponent of numeric literal (offset %d)", quoteChar(b[i]), i)
+			return 0, 0, invalidChar(b[i], "in exponent of numeric literal", i)
 		}
 		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 			i++

@@ -63,6 +63,16 @@ const (
 	hCachedInput           uint64 = 0xe549646568636163 // "cachedInput"
 	hCacheWriteInput       uint64 = 0xe672576568636163 // "cacheWriteInput"
 	hReasoningOutput       uint64 = 0xe1696e6f73616572 // "reasoningOutput"
+	hQuestions             uint64 = 0xe76f697473657571 // "questions"
+	hHeader                uint64 = 0x0600726564616568 // "header"
+	hQuestion              uint64 = 0xe66f697473657571 // "question"
+	hOptions               uint64 = 0x07736e6f6974706f // "options"
+	hIsOther               uint64 = 0x07726568744f7369 // "isOther"
+	hIsSecret              uint64 = 0xfc65726365537369 // "isSecret"
+	hLabel                 uint64 = 0x0500006c6562616c // "label"
+	hDescription           uint64 = 0xff70697263736564 // "description"
+	hCallId                uint64 = 0x060064496c6c6163 // "callId"
+	hNamespace             uint64 = 0xea617073656d616e // "namespace"
 	hMessage               uint64 = 0x076567617373656d // "message"
 	hInfo                  uint64 = 0x040000006f666e69 // "info"
 	hWillRetry             uint64 = 0xfb7465526c6c6977 // "willRetry"
@@ -1820,6 +1830,464 @@ func (d *decoder) decodeTokenCountsValue(v *abi.TokenCounts) error {
 		return d.decodeTokenCounts(v)
 	}
 	return d.valueTypeError("abi.TokenCounts")
+}
+
+// decodeToolInputRequest decodes the object at d.b[d.i] (a '{') into *v.
+func (d *decoder) decodeToolInputRequest(v *abi.ToolInputRequest) error {
+	k, h, more, err := d.first()
+	if !more {
+		return err
+	}
+	// Members in declaration order, as json.Marshal writes them, take
+	// this straight path: one branch per field.
+	if h == hThreadId && is(k, "threadId") {
+		if err = d.stringInto(&v.ThreadID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hTurnId {
+		if err = d.stringInto(&v.TurnID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hItemId {
+		if err = d.stringInto(&v.ItemID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hQuestions && is(k, "questions") {
+		if err = d.decodeQuestionSlice(&v.Questions); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	// Any other order, duplicates, unknown and case-folded keys.
+	for {
+		switch {
+		case h == hThreadId && is(k, "threadId"):
+			err = d.stringInto(&v.ThreadID, "string")
+		case h == hTurnId:
+			err = d.stringInto(&v.TurnID, "string")
+		case h == hItemId:
+			err = d.stringInto(&v.ItemID, "string")
+		case h == hQuestions && is(k, "questions"):
+			err = d.decodeQuestionSlice(&v.Questions)
+		default:
+			if f := foldToolInputRequest(k); f != "" {
+				k, h = f, keyHashString(f)
+				continue
+			}
+			err = d.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+}
+
+// foldToolInputRequest returns the field name k matches case-insensitively, or "".
+func foldToolInputRequest(k string) string {
+	switch foldName(k) {
+	case "THREADID":
+		return "threadId"
+	case "TURNID":
+		return "turnId"
+	case "ITEMID":
+		return "itemId"
+	case "QUESTIONS":
+		return "questions"
+	}
+	return ""
+}
+
+// decodeQuestion decodes the object at d.b[d.i] (a '{') into *v.
+func (d *decoder) decodeQuestion(v *abi.Question) error {
+	k, h, more, err := d.first()
+	if !more {
+		return err
+	}
+	// Members in declaration order, as json.Marshal writes them, take
+	// this straight path: one branch per field.
+	if h == hId {
+		if err = d.stringInto(&v.ID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hHeader {
+		if err = d.stringInto(&v.Header, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hQuestion && is(k, "question") {
+		if err = d.stringInto(&v.Question, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hOptions {
+		if err = d.decodeQuestionOptionSlice(&v.Options); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hIsOther {
+		if err = d.boolInto(&v.IsOther); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hIsSecret && is(k, "isSecret") {
+		if err = d.boolInto(&v.IsSecret); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	// Any other order, duplicates, unknown and case-folded keys.
+	for {
+		switch {
+		case h == hId:
+			err = d.stringInto(&v.ID, "string")
+		case h == hHeader:
+			err = d.stringInto(&v.Header, "string")
+		case h == hQuestion && is(k, "question"):
+			err = d.stringInto(&v.Question, "string")
+		case h == hOptions:
+			err = d.decodeQuestionOptionSlice(&v.Options)
+		case h == hIsOther:
+			err = d.boolInto(&v.IsOther)
+		case h == hIsSecret && is(k, "isSecret"):
+			err = d.boolInto(&v.IsSecret)
+		default:
+			if f := foldQuestion(k); f != "" {
+				k, h = f, keyHashString(f)
+				continue
+			}
+			err = d.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+}
+
+// foldQuestion returns the field name k matches case-insensitively, or "".
+func foldQuestion(k string) string {
+	switch foldName(k) {
+	case "ID":
+		return "id"
+	case "HEADER":
+		return "header"
+	case "QUESTION":
+		return "question"
+	case "OPTIONS":
+		return "options"
+	case "ISOTHER":
+		return "isOther"
+	case "ISSECRET":
+		return "isSecret"
+	}
+	return ""
+}
+
+// decodeQuestionSlice decodes an array (or null) into *p with encoding/json's
+// slice semantics: elements decode into the existing slice's elements (null
+// keeps one), and [] gives an empty, non-nil slice.
+func (d *decoder) decodeQuestionSlice(p *[]abi.Question) error {
+	switch d.peek() {
+	case 'n':
+		*p = nil
+		return d.literal("null")
+	case '[':
+	default:
+		return d.valueTypeError("[]abi.Question")
+	}
+	s := *p
+	n := 0
+	more, err := d.arrayBegin()
+	for more && err == nil {
+		switch {
+		case n < cap(s):
+			s = s[:n+1]
+		case s == nil:
+			s = make([]abi.Question, 1, 4)
+		default:
+			s = append(s[:n], abi.Question{})
+		}
+		switch d.peek() {
+		case '{':
+			err = d.decodeQuestion(&s[n])
+		case 'n':
+			err = d.literal("null")
+		default:
+			err = d.valueTypeError("abi.Question")
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if i := d.i; i < len(d.b) && d.b[i] == ',' {
+			d.i = i + 1 // the fast path of arrayNext
+			continue
+		}
+		more, err = d.arrayNextSlow()
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		*p = []abi.Question{}
+	} else {
+		*p = s[:n]
+	}
+	return nil
+}
+
+// decodeQuestionOption decodes the object at d.b[d.i] (a '{') into *v.
+func (d *decoder) decodeQuestionOption(v *abi.QuestionOption) error {
+	k, h, more, err := d.first()
+	if !more {
+		return err
+	}
+	// Members in declaration order, as json.Marshal writes them, take
+	// this straight path: one branch per field.
+	if h == hLabel {
+		if err = d.stringInto(&v.Label, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hDescription && is(k, "description") {
+		if err = d.stringInto(&v.Description, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	// Any other order, duplicates, unknown and case-folded keys.
+	for {
+		switch {
+		case h == hLabel:
+			err = d.stringInto(&v.Label, "string")
+		case h == hDescription && is(k, "description"):
+			err = d.stringInto(&v.Description, "string")
+		default:
+			if f := foldQuestionOption(k); f != "" {
+				k, h = f, keyHashString(f)
+				continue
+			}
+			err = d.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+}
+
+// foldQuestionOption returns the field name k matches case-insensitively, or "".
+func foldQuestionOption(k string) string {
+	switch foldName(k) {
+	case "LABEL":
+		return "label"
+	case "DESCRIPTION":
+		return "description"
+	}
+	return ""
+}
+
+// decodeQuestionOptionSlice decodes an array (or null) into *p with encoding/json's
+// slice semantics: elements decode into the existing slice's elements (null
+// keeps one), and [] gives an empty, non-nil slice.
+func (d *decoder) decodeQuestionOptionSlice(p *[]abi.QuestionOption) error {
+	switch d.peek() {
+	case 'n':
+		*p = nil
+		return d.literal("null")
+	case '[':
+	default:
+		return d.valueTypeError("[]abi.QuestionOption")
+	}
+	s := *p
+	n := 0
+	more, err := d.arrayBegin()
+	for more && err == nil {
+		switch {
+		case n < cap(s):
+			s = s[:n+1]
+		case s == nil:
+			s = make([]abi.QuestionOption, 1, 4)
+		default:
+			s = append(s[:n], abi.QuestionOption{})
+		}
+		switch d.peek() {
+		case '{':
+			err = d.decodeQuestionOption(&s[n])
+		case 'n':
+			err = d.literal("null")
+		default:
+			err = d.valueTypeError("abi.QuestionOption")
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if i := d.i; i < len(d.b) && d.b[i] == ',' {
+			d.i = i + 1 // the fast path of arrayNext
+			continue
+		}
+		more, err = d.arrayNextSlow()
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		*p = []abi.QuestionOption{}
+	} else {
+		*p = s[:n]
+	}
+	return nil
+}
+
+// decodeToolCallRequest decodes the object at d.b[d.i] (a '{') into *v.
+func (d *decoder) decodeToolCallRequest(v *abi.ToolCallRequest) error {
+	k, h, more, err := d.first()
+	if !more {
+		return err
+	}
+	// Members in declaration order, as json.Marshal writes them, take
+	// this straight path: one branch per field.
+	if h == hThreadId && is(k, "threadId") {
+		if err = d.stringInto(&v.ThreadID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hTurnId {
+		if err = d.stringInto(&v.TurnID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hCallId {
+		if err = d.stringInto(&v.CallID, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hNamespace && is(k, "namespace") {
+		if err = d.stringInto(&v.Namespace, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hTool {
+		if err = d.stringInto(&v.Tool, "string"); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	if h == hArguments && is(k, "arguments") {
+		if err = d.rawInto(&v.Arguments); err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+	// Any other order, duplicates, unknown and case-folded keys.
+	for {
+		switch {
+		case h == hThreadId && is(k, "threadId"):
+			err = d.stringInto(&v.ThreadID, "string")
+		case h == hTurnId:
+			err = d.stringInto(&v.TurnID, "string")
+		case h == hCallId:
+			err = d.stringInto(&v.CallID, "string")
+		case h == hNamespace && is(k, "namespace"):
+			err = d.stringInto(&v.Namespace, "string")
+		case h == hTool:
+			err = d.stringInto(&v.Tool, "string")
+		case h == hArguments && is(k, "arguments"):
+			err = d.rawInto(&v.Arguments)
+		default:
+			if f := foldToolCallRequest(k); f != "" {
+				k, h = f, keyHashString(f)
+				continue
+			}
+			err = d.skip()
+		}
+		if err != nil {
+			return err
+		}
+		if k, h, more, err = d.next(); !more {
+			return err
+		}
+	}
+}
+
+// foldToolCallRequest returns the field name k matches case-insensitively, or "".
+func foldToolCallRequest(k string) string {
+	switch foldName(k) {
+	case "THREADID":
+		return "threadId"
+	case "TURNID":
+		return "turnId"
+	case "CALLID":
+		return "callId"
+	case "NAMESPACE":
+		return "namespace"
+	case "TOOL":
+		return "tool"
+	case "ARGUMENTS":
+		return "arguments"
+	}
+	return ""
 }
 
 // decodeTurnFailure decodes the object at d.b[d.i] (a '{') into *v.

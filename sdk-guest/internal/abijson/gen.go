@@ -156,6 +156,32 @@ var spec = []structSpec{
 		{"reasoningOutput", "ReasoningOutput", kInt, ""},
 		{"total", "Total", kInt, ""},
 	}},
+	{name: "ToolInputRequest", fields: []field{
+		{"threadId", "ThreadID", kString, ""},
+		{"turnId", "TurnID", kString, ""},
+		{"itemId", "ItemID", kString, ""},
+		{"questions", "Questions", kStructs, "Question"},
+	}},
+	{name: "Question", fields: []field{
+		{"id", "ID", kString, ""},
+		{"header", "Header", kString, ""},
+		{"question", "Question", kString, ""},
+		{"options", "Options", kStructs, "QuestionOption"},
+		{"isOther", "IsOther", kBool, ""},
+		{"isSecret", "IsSecret", kBool, ""},
+	}},
+	{name: "QuestionOption", fields: []field{
+		{"label", "Label", kString, ""},
+		{"description", "Description", kString, ""},
+	}},
+	{name: "ToolCallRequest", fields: []field{
+		{"threadId", "ThreadID", kString, ""},
+		{"turnId", "TurnID", kString, ""},
+		{"callId", "CallID", kString, ""},
+		{"namespace", "Namespace", kString, ""},
+		{"tool", "Tool", kString, ""},
+		{"arguments", "Arguments", kRaw, ""},
+	}},
 	{name: "TurnFailure", fields: []field{
 		{"message", "Message", kString, ""},
 		{"info", "Info", kString, ""},
