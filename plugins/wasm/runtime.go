@@ -292,7 +292,7 @@ func NewRuntime(ctx context.Context, opts *RuntimeOptions) (*Runtime, error) {
 		// none; stack traces keep their function names.
 		WithDebugInfoEnabled(false)
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+	if err := instantiateWASI(ctx, r); err != nil {
 		_ = r.Close(ctx)
 		_ = cache.Close(ctx)
 		return nil, fmt.Errorf("wasm: instantiate WASI: %w", err)
