@@ -2,76 +2,167 @@ package wasm
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
-// The WASI functions a guest gets: wazero's, except two whose cost grows
-// with a length the guest chooses, up to its whole linear memory, in one
-// host call that the call deadline cannot interrupt (wazero checks the
-// context between guest instructions, not inside host functions). With a
-// memory limit raised to 4 GiB, one random_get of all of it took seconds
-// past the deadline (review, round 11). They are wrapped:
+// The WASI functions a guest gets: wazero's, except where a length the
+// guest chooses, up to its whole linear memory, sizes the work of one host
+// call. The call deadline cannot interrupt a host function (wazero checks
+// the context between guest instructions), so such a call could hold the
+// host for seconds past the deadline, and some allocate what they read:
+// with a memory limit raised to 4 GiB, one random_get of all of it ran
+// seconds past the deadline (review, round 11), and every path_* function
+// copies its path into a Go string, and cleans it into another, before it
+// even looks at the descriptor.
 //
 //   - random_get fills the buffer in chunks of randomChunk bytes and stops
 //     with EIO once the call's context is done; the guest is then closed
 //     at its next instruction, as for any call that overruns.
-//   - poll_oneoff refuses more than maxPollSubscriptions subscriptions
-//     with EINVAL before reading any. Go's runtime polls one clock and one
-//     subscription per waiting file descriptor; a plugin has three.
+//   - the functions of bounds refuse a length over its bound before
+//     reading anything: more than maxIovecs buffers (Linux's IOV_MAX) or
+//     maxPollSubscriptions subscriptions with EINVAL, a path over maxPath
+//     bytes (PATH_MAX) with ENAMETOOLONG. Go's runtime writes one buffer
+//     at a time and polls one clock and a subscription per waiting
+//     descriptor.
 //
-// Both keep wazero's own code for what they do accept.
+// Everything they accept is served by wazero's own code.
 
 const (
 	randomChunk          = 64 << 10
+	maxIovecs            = 1024
 	maxPollSubscriptions = 1024
+	maxPath              = 4096
 	// WASI errno values (wasi_snapshot_preview1's errno enum).
-	errnoInval = 28
-	errnoIO    = 29
+	errnoInval       = 28
+	errnoIO          = 29
+	errnoNameTooLong = 37
 )
 
-// instantiateWASI instantiates wasi_snapshot_preview1 into r with the two
-// wrapped functions.
+// A bound limits the parameters named params of the WASI function fn.
+type bound struct {
+	fn     string
+	params []string
+	max    uint32
+	errno  uint64
+}
+
+var bounds = []bound{
+	{"fd_read", []string{"iovs_len"}, maxIovecs, errnoInval},
+	{"fd_write", []string{"iovs_len"}, maxIovecs, errnoInval},
+	{"fd_pread", []string{"iovs_len"}, maxIovecs, errnoInval},
+	{"fd_pwrite", []string{"iovs_len"}, maxIovecs, errnoInval},
+	{"sock_recv", []string{"ri_data_len"}, maxIovecs, errnoInval},
+	{"sock_send", []string{"si_data_len"}, maxIovecs, errnoInval},
+	{"poll_oneoff", []string{"nsubscriptions"}, maxPollSubscriptions, errnoInval},
+	{"path_create_directory", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"path_filestat_get", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"path_filestat_set_times", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"path_link", []string{"old_path_len", "new_path_len"}, maxPath, errnoNameTooLong},
+	{"path_open", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"path_readlink", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"path_remove_directory", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"path_rename", []string{"old_path_len", "new_path_len"}, maxPath, errnoNameTooLong},
+	{"path_symlink", []string{"old_path_len", "new_path_len"}, maxPath, errnoNameTooLong},
+	{"path_unlink_file", []string{"path_len"}, maxPath, errnoNameTooLong},
+}
+
+// instantiateWASI instantiates wasi_snapshot_preview1 into r with the
+// bounded functions.
 func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
-	randomGet, pollOneoff, err := wazeroWASI(ctx, r)
+	fns, err := wazeroWASI(ctx, r)
 	if err != nil {
 		return err
 	}
 	b := r.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
 	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
-	i32 := api.ValueTypeI32
-	b.NewFunctionBuilder().
-		WithGoModuleFunction(boundedRandomGet(randomGet), []api.ValueType{i32, i32}, []api.ValueType{i32}).
-		WithParameterNames("buf", "buf_len").WithResultNames("errno").
-		Export("random_get")
-	b.NewFunctionBuilder().
-		WithGoModuleFunction(boundedPollOneoff(pollOneoff), []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).
-		WithParameterNames("in", "out", "nsubscriptions", "result.nevents").WithResultNames("errno").
-		Export("poll_oneoff")
+	export := func(name string, fn api.GoModuleFunction) {
+		d := fns[name].def
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(fn, d.ParamTypes(), d.ResultTypes()).
+			WithParameterNames(d.ParamNames()...).WithResultNames(d.ResultNames()...).
+			Export(name)
+	}
+	export("random_get", boundedRandomGet(fns["random_get"].fn))
+	for _, bd := range bounds {
+		f := fns[bd.fn]
+		fn, err := bd.wrap(f.fn, f.def)
+		if err != nil {
+			return err
+		}
+		export(bd.fn, fn)
+	}
 	_, err = b.Instantiate(ctx)
 	return err
 }
 
-// wazeroWASI returns wazero's own random_get and poll_oneoff, taken from
-// a compiled copy of its WASI module (never instantiated).
-func wazeroWASI(ctx context.Context, r wazero.Runtime) (randomGet, pollOneoff api.GoModuleFunction, err error) {
-	orig := r.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
-	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(orig)
-	cm, err := orig.Compile(ctx)
+// A wasiFunc is one of wazero's WASI functions.
+type wasiFunc struct {
+	fn  api.GoModuleFunction
+	def api.FunctionDefinition
+}
+
+// wazeroWASI returns wazero's own WASI functions, taken from a compiled
+// copy of its module (never instantiated).
+func wazeroWASI(ctx context.Context, r wazero.Runtime) (map[string]wasiFunc, error) {
+	b := r.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
+	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+	cm, err := b.Compile(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer cm.Close(ctx)
-	defs := cm.ExportedFunctions()
-	randomGet, ok1 := defs["random_get"].GoFunction().(api.GoModuleFunction)
-	pollOneoff, ok2 := defs["poll_oneoff"].GoFunction().(api.GoModuleFunction)
-	if !ok1 || !ok2 {
-		return nil, nil, errors.New("wazero's random_get or poll_oneoff is not a Go module function")
+	fns := make(map[string]wasiFunc)
+	for name, d := range cm.ExportedFunctions() {
+		if fn, ok := d.GoFunction().(api.GoModuleFunction); ok {
+			fns[name] = wasiFunc{fn, d}
+		}
 	}
-	return randomGet, pollOneoff, nil
+	for _, name := range append([]string{"random_get"}, boundNames()...) {
+		if fns[name].fn == nil {
+			return nil, fmt.Errorf("wazero's WASI has no Go module function %s", name)
+		}
+	}
+	return fns, nil
+}
+
+func boundNames() []string {
+	names := make([]string, len(bounds))
+	for i, bd := range bounds {
+		names[i] = bd.fn
+	}
+	return names
+}
+
+// wrap returns orig refusing calls whose bounded parameters exceed the
+// bound. The parameters are found by name in wazero's definition, so that
+// a wazero whose signatures differ fails here, at start, not open.
+func (bd bound) wrap(orig api.GoModuleFunction, d api.FunctionDefinition) (api.GoModuleFunction, error) {
+	var idx []int
+	for _, p := range bd.params {
+		i := -1
+		for j, n := range d.ParamNames() {
+			if n == p {
+				i = j
+			}
+		}
+		if i < 0 || d.ParamTypes()[i] != api.ValueTypeI32 {
+			return nil, fmt.Errorf("wazero's WASI %s has no i32 parameter %s", bd.fn, p)
+		}
+		idx = append(idx, i)
+	}
+	return api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+		for _, i := range idx {
+			if uint32(stack[i]) > bd.max {
+				stack[0] = bd.errno
+				return
+			}
+		}
+		orig.Call(ctx, mod, stack)
+	}), nil
 }
 
 // boundedRandomGet calls random_get on at most randomChunk bytes at a
@@ -92,16 +183,5 @@ func boundedRandomGet(orig api.GoModuleFunction) api.GoModuleFunction {
 				return
 			}
 		}
-	})
-}
-
-// boundedPollOneoff refuses more than maxPollSubscriptions subscriptions.
-func boundedPollOneoff(orig api.GoModuleFunction) api.GoModuleFunction {
-	return api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
-		if uint32(stack[2]) > maxPollSubscriptions {
-			stack[0] = errnoInval
-			return
-		}
-		orig.Call(ctx, mod, stack)
 	})
 }

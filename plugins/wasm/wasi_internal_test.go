@@ -3,11 +3,13 @@ package wasm
 import (
 	"context"
 	"crypto/rand"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 // countingReader counts what the guest's random_get reads.
@@ -37,9 +39,9 @@ func TestRandomGetIsBounded(t *testing.T) {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { _ = r.Close(ctx) })
-	randomGet, _, err := wazeroWASI(ctx, r)
+	fns, err := wazeroWASI(ctx, r)
 	require.NoError(t, err)
-	get := boundedRandomGet(randomGet)
+	get := boundedRandomGet(fns["random_get"].fn)
 	const size = 100 * 65536 // 100 pages, not a multiple of the chunk
 
 	rnd := &countingReader{}
@@ -68,31 +70,65 @@ func TestRandomGetIsBounded(t *testing.T) {
 	require.Equal(t, uint64(0), stack[0], "an empty buffer")
 }
 
-// poll_oneoff refuses a subscription count above the bound before reading
-// any of them.
-func TestPollOneoffIsBounded(t *testing.T) {
+// Each bounded function refuses a length over its bound with its errno,
+// before reading anything, and passes a length at the bound to wazero.
+func TestWASIBounds(t *testing.T) {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { _ = r.Close(ctx) })
-	_, pollOneoff, err := wazeroWASI(ctx, r)
+	fns, err := wazeroWASI(ctx, r)
 	require.NoError(t, err)
-	poll := boundedPollOneoff(pollOneoff)
-	mod := memoryModule(t, ctx, r, 200, &countingReader{})
+	mod := memoryModule(t, ctx, r, 1, &countingReader{}) // 64 KiB: a bounded length fits
 
-	stack := []uint64{0, 100 * 65536, maxPollSubscriptions + 1, 150 * 65536}
-	poll.Call(ctx, mod, stack)
-	require.Equal(t, uint64(errnoInval), stack[0])
+	for _, bd := range bounds {
+		f := fns[bd.fn]
+		fn, err := bd.wrap(f.fn, f.def)
+		require.NoError(t, err, bd.fn)
+		for _, p := range bd.params {
+			i := slices.Index(f.def.ParamNames(), p)
+			require.GreaterOrEqual(t, i, 0, "%s.%s", bd.fn, p)
 
-	// One clock subscription (relative, 1 ns) is wazero's to serve: it
-	// succeeds and writes one event.
-	sub := make([]byte, 48)
-	sub[8] = 0 // tag: clock
-	sub[24] = 1
-	require.True(t, mod.Memory().Write(0, sub))
-	stack = []uint64{0, 100 * 65536, 1, 150 * 65536}
-	poll.Call(ctx, mod, stack)
-	require.Equal(t, uint64(0), stack[0])
-	n, ok := mod.Memory().ReadUint32Le(150 * 65536)
-	require.True(t, ok)
-	require.Equal(t, uint32(1), n)
+			stack := make([]uint64, max(len(f.def.ParamTypes()), len(f.def.ResultTypes())))
+			stack[i] = uint64(bd.max) + 1
+			fn.Call(ctx, mod, stack)
+			require.Equal(t, bd.errno, stack[0], "%s with %s over the bound", bd.fn, p)
+
+			// At the bound, wazero answers (whatever it answers: a bad
+			// descriptor, mostly), not the bound.
+			stack = make([]uint64, max(len(f.def.ParamTypes()), len(f.def.ResultTypes())))
+			stack[i] = uint64(bd.max)
+			stack[0] = 1 << 20 // a descriptor nobody has, or an address
+			fn.Call(ctx, mod, stack)
+			if bd.errno != errnoInval { // poll_oneoff and the iovec ones may answer EINVAL themselves
+				require.NotEqual(t, bd.errno, stack[0], "%s with %s at the bound", bd.fn, p)
+			}
+		}
+	}
+}
+
+// The runtime's WASI module is the bounded one: its path_open answers a
+// path over the bound with ENAMETOOLONG (wazero's own reads the path, then
+// finds no descriptor 3: EBADF), and its random_get stops at a done
+// context.
+func TestRuntimeUsesBoundedWASI(t *testing.T) {
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { _ = r.Close(ctx) })
+	require.NoError(t, instantiateWASI(ctx, r))
+	defs := r.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()
+	rnd := &countingReader{}
+	mod := memoryModule(t, ctx, r, 100, rnd)
+
+	open := defs["path_open"].GoFunction().(api.GoModuleFunction)
+	stack := []uint64{3, 0, 0, maxPath + 1, 0, 0, 0, 0, 0}
+	open.Call(ctx, mod, stack)
+	require.Equal(t, uint64(errnoNameTooLong), stack[0])
+
+	get := defs["random_get"].GoFunction().(api.GoModuleFunction)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	stack = []uint64{0, 100 * 65536}
+	get.Call(done, mod, stack)
+	require.Equal(t, uint64(errnoIO), stack[0])
+	require.Equal(t, randomChunk, rnd.n)
 }
