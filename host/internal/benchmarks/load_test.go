@@ -84,6 +84,7 @@ func BenchmarkLoad(b *testing.B) {
 				_ = rt.Close(ctx)
 				b.StartTimer()
 			}
+			b.ReportMetric(float64(len(bin))/1e6, "MB-module")
 		})
 	}
 }
