@@ -254,7 +254,10 @@ type Options struct {
 	// config, if any.
 	HTTPClient *http.Client
 	// ResponseTimeout bounds the wait for the headers of each response of
-	// a registry (when HTTPClient is nil). Default: DefaultResponseTimeout.
+	// a registry, and is the window in which at least
+	// MinBodyBytesPerWindow of its body must arrive (when HTTPClient is
+	// nil; a slower body fails with ErrSlowRegistry). Default:
+	// DefaultResponseTimeout.
 	ResponseTimeout time.Duration
 	// MaxModuleBytes bounds a module's size. Default: DefaultMaxModuleBytes.
 	MaxModuleBytes int64

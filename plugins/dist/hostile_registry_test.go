@@ -8,11 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,4 +136,57 @@ func TestStalledRegistry(t *testing.T) {
 	var ne net.Error
 	require.ErrorAs(t, err, &ne)
 	require.True(t, ne.Timeout(), "a timeout: %v", err)
+}
+
+// A registry that sends a blob's headers and then trickles its body, a
+// byte at a time, would hold a pull for as long as it likes: the response
+// timeout covers headers only (review, round 12). A body slower than
+// MinBodyBytesPerWindow per ResponseTimeout is cut off with
+// ErrSlowRegistry; a body that is merely fast enough is read whole.
+func TestTricklingRegistry(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stall bool
+	}{{"stalls after a few bytes", true}, {"whole body at once", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ref := f.ref(t, "policies/deny-rm:1.0.0")
+			f.push(t, ref, f.module, &f.cfg)
+			release := make(chan struct{})
+			defer close(release)
+			srv := hostileProxy(t, f, func(w http.ResponseWriter, r *http.Request) bool {
+				if !tc.stall || !strings.Contains(r.URL.Path, "/blobs/") || r.Method != http.MethodGet {
+					return false
+				}
+				// Fetch the real blob, send its headers and 10 bytes, then
+				// nothing until the client gives up.
+				resp, err := http.Get("http://" + f.reg.Host + r.URL.Path)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadGateway)
+					return true
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+				w.WriteHeader(resp.StatusCode)
+				_, _ = w.Write(body[:min(10, len(body))])
+				w.(http.Flusher).Flush()
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				return true
+			})
+			opts := f.opts(t)
+			opts.ResponseTimeout = 300 * time.Millisecond
+			opts.AllowUnsigned = true // the fixture pushed no signature
+			_, err := dist.Pull(context.Background(), proxiedRef(t, srv, "policies/deny-rm:1.0.0"), opts)
+			if !tc.stall {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, dist.ErrSlowRegistry)
+		})
+	}
 }

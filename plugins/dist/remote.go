@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -325,6 +327,9 @@ func fetchBlob(ctx context.Context, repo *remote.Repository, desc ocispec.Descri
 	}
 	defer rc.Close()
 	b, err := content.ReadAll(rc, desc)
+	if errors.Is(err, ErrSlowRegistry) {
+		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrDigestMismatch, desc.Digest, err)
 	}
@@ -338,13 +343,96 @@ var errEnoughSignatures = errors.New("dist: enough signatures")
 // the wait for each response's headers (default DefaultResponseTimeout):
 // a registry that accepts a request and never answers would hold a pull,
 // and codexhost run loading a plugin by tag, for ever (review, round 10).
+// The body is bounded too (slowBodyGuard): headers followed by a trickle
+// would hold it as long.
 func defaultHTTPClient(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultResponseTimeout
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = timeout
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: &slowBodyGuard{next: t, window: timeout, minBytes: MinBodyBytesPerWindow}}
+}
+
+// MinBodyBytesPerWindow is the least a registry must send of a response's
+// body in each ResponseTimeout (64 KiB a minute by default, ~1 KiB/s), as
+// curl's --speed-limit and --speed-time: slower, the body is cut off with
+// [ErrSlowRegistry]. A body that ends within the window is never cut.
+const MinBodyBytesPerWindow = 64 << 10
+
+// ErrSlowRegistry reports a registry that sent a response's body slower
+// than MinBodyBytesPerWindow per ResponseTimeout.
+var ErrSlowRegistry = errors.New("dist: the registry sends too slowly")
+
+// slowBodyGuard cuts off response bodies that arrive slower than minBytes
+// per window.
+type slowBodyGuard struct {
+	next     http.RoundTripper
+	window   time.Duration
+	minBytes int64
+}
+
+func (g *slowBodyGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := g.next.RoundTrip(req)
+	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
+		return resp, err
+	}
+	b := &guardedBody{rc: resp.Body, minBytes: g.minBytes, window: g.window}
+	b.timer = time.AfterFunc(g.window, b.check)
+	resp.Body = b
+	return resp, nil
+}
+
+// A guardedBody counts what arrives in each window; the timer's check
+// closes the body, which ends a blocked Read, when a window fell short.
+type guardedBody struct {
+	rc       io.ReadCloser
+	minBytes int64
+	window   time.Duration
+	timer    *time.Timer
+
+	mu     sync.Mutex
+	n      int64 // bytes read in the current window
+	slow   bool  // check cut the body off
+	closed bool
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.mu.Lock()
+	b.n += int64(n)
+	slow := b.slow
+	b.mu.Unlock()
+	if slow {
+		return n, fmt.Errorf("%w: less than %d bytes in %v", ErrSlowRegistry, b.minBytes, b.window)
+	}
+	if err != nil {
+		b.timer.Stop() // EOF or a failure: nothing more to guard
+	}
+	return n, err
+}
+
+func (b *guardedBody) check() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	if b.n < b.minBytes {
+		b.slow = true
+		_ = b.rc.Close()
+		return
+	}
+	b.n = 0
+	b.timer.Reset(b.window)
+}
+
+func (b *guardedBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.timer.Stop()
+	return b.rc.Close()
 }
 
 // fetchSignatures caches the signatures of desc: its referrers (codexhost
