@@ -493,8 +493,10 @@ func permissionsToWire(p *abi.Permissions) protocol.GrantedPermissionProfile {
 
 // Answer derives the result codex receives when resp answers the
 // questions. Every question gets an entry; unanswered ones get an empty
-// answer; abstain answers none. An answer to a question codex did not ask
-// is refused ([ErrInvalidAnswer]).
+// answer; abstain answers none. An answer to a question codex did not ask,
+// and to a question with options that does not allow another answer
+// (IsOther false) one that is not an option's label, is refused
+// ([ErrInvalidAnswer]): a person answering in codex could give neither.
 func (r *UserInputRequest) Answer(resp *abi.ToolInputResponse) (json.RawMessage, error) {
 	if resp == nil {
 		return nil, invalid("no answer")
@@ -514,6 +516,13 @@ func (r *UserInputRequest) Answer(resp *abi.ToolInputResponse) (json.RawMessage,
 		}
 		if ans == nil {
 			ans = []string{}
+		}
+		if len(q.Options) > 0 && !q.IsOther {
+			for _, a := range ans {
+				if !slices.ContainsFunc(q.Options, func(o abi.QuestionOption) bool { return o.Label == a }) {
+					return nil, invalid("answer %q to question %q is not one of its options, and the question takes no other", a, q.ID)
+				}
+			}
 		}
 		out.Answers[q.ID] = protocol.ToolRequestUserInputAnswer{Answers: ans}
 	}

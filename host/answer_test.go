@@ -282,3 +282,26 @@ func TestLegacyRejectionIsBounded(t *testing.T) {
 		assert.True(t, strings.HasPrefix(reason, strings.TrimSuffix(w.Denied.Rejection, "…")))
 	}
 }
+
+// An answer to a question with options that takes no other answer must be
+// one of its labels; a free answer goes only to a question that takes one.
+func TestUserInputAnswerIsAnOption(t *testing.T) {
+	req := &host.UserInputRequest{ToolInputRequest: &abi.ToolInputRequest{ThreadID: "th", Questions: []abi.Question{
+		{ID: "fixed", Question: "Which?", Options: []abi.QuestionOption{{Label: "Blue"}, {Label: "Red"}}},
+		{ID: "open", Question: "Which?", Options: []abi.QuestionOption{{Label: "Blue"}}, IsOther: true},
+		{ID: "free", Question: "Why?"},
+	}}}
+	got, err := req.Answer(&abi.ToolInputResponse{Answers: map[string][]string{"fixed": {"Red"}, "open": {"Green"}, "free": {"because"}}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"answers":{"fixed":{"answers":["Red"]},"open":{"answers":["Green"]},"free":{"answers":["because"]}}}`, string(got))
+	for _, bad := range []string{"Green", "red", "Red ", ""} {
+		_, err = req.Answer(&abi.ToolInputResponse{Answers: map[string][]string{"fixed": {bad}}})
+		require.ErrorIs(t, err, host.ErrInvalidAnswer, bad)
+	}
+	_, err = req.Answer(&abi.ToolInputResponse{Answers: map[string][]string{"fixed": {"Red", "Purple"}}})
+	require.ErrorIs(t, err, host.ErrInvalidAnswer)
+	// Abstaining answers nothing, which is always allowed.
+	got, err = req.Answer(&abi.ToolInputResponse{Abstain: true, Answers: map[string][]string{"fixed": {"Purple"}}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"answers":{"fixed":{"answers":[]},"open":{"answers":[]},"free":{"answers":[]}}}`, string(got))
+}
