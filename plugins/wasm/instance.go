@@ -343,27 +343,34 @@ func (o *output) callEnd() {
 	o.dropped = 0
 }
 
-// take returns how many of n bytes of output fit in the budgets, and
-// counts them; the rest is counted as dropped.
-func (o *output) take(n int) int {
-	ok := max(min(n, o.remaining, o.callRemaining), 0)
-	o.remaining -= ok
-	o.callRemaining -= ok
-	o.dropped += n - ok
-	return ok
-}
+// recordCost is what each logged line costs of the output budgets beyond
+// its bytes: a record's own overhead (a slog record, a line of the log).
+// Without it, empty lines cost nothing, and a guest logged millions of
+// records a second past both budgets (review, round 13).
+const recordCost = 64
 
-// takeAll reports whether n bytes fit in the budgets, and counts them
-// there if they do, as dropped if not.
-func (o *output) takeAll(n int) bool {
-	if n > o.remaining || n > o.callRemaining {
+// takeLine reports whether a line of n bytes and its record's cost fit in
+// the budgets, and counts them there if they do. If not, the n bytes are
+// counted as dropped and the budget that is short is spent: the rest of
+// the call's output (of the instance's, for the lifetime budget) is
+// dropped without being read.
+func (o *output) takeLine(n int) bool {
+	cost := n + recordCost
+	if cost > o.remaining || cost > o.callRemaining {
 		o.dropped += n
+		if cost > o.remaining {
+			o.remaining = 0
+		}
+		o.callRemaining = 0
 		return false
 	}
-	o.remaining -= n
-	o.callRemaining -= n
+	o.remaining -= cost
+	o.callRemaining -= cost
 	return true
 }
+
+// spent reports whether no line can be logged any more in this call.
+func (o *output) spent() bool { return o.remaining <= 0 || o.callRemaining <= 0 }
 
 func (o *output) firstErrLine() string { return o.firstErr }
 
@@ -388,7 +395,8 @@ type stream struct {
 const maxLineBytes = 4 << 10
 
 // Write implements io.Writer. It never fails: the guest must not see an
-// error (or block) because the host drops its output.
+// error (or block) because the host drops its output. Once the budgets are
+// spent, the rest is counted without being read.
 func (s *stream) Write(b []byte) (int, error) {
 	n := len(b)
 	o := s.out
@@ -396,23 +404,33 @@ func (s *stream) Write(b []byte) (int, error) {
 		s.added = true
 		o.streams = append(o.streams, s)
 	}
-	b = b[:o.take(len(b))]
 	for len(b) > 0 {
+		if o.spent() {
+			o.dropped += len(s.buf) + len(b)
+			s.buf = s.buf[:0]
+			break
+		}
 		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			s.buf = append(s.buf, b...)
+		if i < 0 || len(s.buf)+i > maxLineBytes {
+			// An incomplete line, or a long one: keep up to maxLineBytes,
+			// logged in pieces of that size.
+			k := min(len(b), maxLineBytes-len(s.buf))
+			s.buf = append(s.buf, b[:k]...)
+			b = b[k:]
 			if len(s.buf) >= maxLineBytes {
 				s.flush()
 			}
-			break
+			continue
 		}
+		line := b[:i]
 		if len(s.buf) > 0 {
-			s.buf = append(s.buf, b[:i]...)
-			s.emit(s.buf)
-			s.buf = s.buf[:0]
-		} else {
-			s.emit(b[:i])
+			s.buf = append(s.buf, line...)
+			line = s.buf
 		}
+		if o.takeLine(len(line) + 1) { // with its newline
+			s.emit(line)
+		}
+		s.buf = s.buf[:0]
 		b = b[i+1:]
 	}
 	return n, nil
@@ -420,7 +438,9 @@ func (s *stream) Write(b []byte) (int, error) {
 
 func (s *stream) flush() {
 	if len(s.buf) > 0 {
-		s.emit(s.buf)
+		if s.out.takeLine(len(s.buf)) {
+			s.emit(s.buf)
+		}
 		s.buf = s.buf[:0]
 	}
 }

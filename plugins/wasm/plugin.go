@@ -83,9 +83,10 @@ type Options struct {
 	// MaxOutputBytes bounds what one instance may log (codexhost.log)
 	// and write to stdout and stderr, together, over its lifetime;
 	// MaxCallOutputBytes bounds the same in one call (the start of an
-	// instance counts as a call). The output is logged line by line; what
-	// is over a budget is dropped, and the call ends with one "dropped N
-	// bytes" warning. Defaults: DefaultMaxOutputBytes,
+	// instance counts as a call). The output is logged line by line, and
+	// each line costs its bytes and 64 more (its record's overhead: empty
+	// lines are not free); what is over a budget is dropped, and the call
+	// ends with one "dropped N bytes" warning. Defaults: DefaultMaxOutputBytes,
 	// DefaultMaxCallOutputBytes. Negative: drop everything (with the
 	// warning).
 	MaxOutputBytes, MaxCallOutputBytes int
@@ -622,11 +623,12 @@ func (p *Plugin) instantiateHost(ctx context.Context) (api.Module, error) {
 
 // hostLog implements codexhost.log: (level i32, ptr i32, len i32) -> ().
 // Each line counts against the instance's output budgets (see output), its
-// full length included; the logged text is escaped for terminals.
+// full length included, plus recordCost; the logged text is escaped for
+// terminals.
 func (p *Plugin) hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	level, ptr, n := slog.Level(int32(stack[0])), uint32(stack[1]), uint32(stack[2])
 	in := instanceFrom(ctx)
-	if in == nil || !in.out.takeAll(int(n)) {
+	if in == nil || !in.out.takeLine(int(n)) {
 		return // dropped, and counted
 	}
 	cut := n > maxLogLineBytes

@@ -94,7 +94,7 @@ func TestSandboxGrants(t *testing.T) {
 
 func TestGoGuestOutputCapture(t *testing.T) {
 	logger, rec := newLogger()
-	p := mustLoad(t, testdataGuest(t, "snoop"), &wasm.Options{Logger: logger, MaxOutputBytes: 1000})
+	p := mustLoad(t, testdataGuest(t, "snoop"), &wasm.Options{Logger: logger, MaxOutputBytes: 10 * (100 + 64)}) // 10 lines and their records
 	assert.Equal(t, "printed", probe(t, p, "print 100000"))
 	msgs := rec.messages()
 	require.Len(t, msgs, 11, "%q", msgs)

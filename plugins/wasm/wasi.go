@@ -2,7 +2,9 @@ package wasm
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -25,9 +27,21 @@ import (
 //   - the functions of bounds refuse a length over its bound before
 //     reading anything: more than maxIovecs buffers (Linux's IOV_MAX) or
 //     maxPollSubscriptions subscriptions with EINVAL, a path over maxPath
-//     bytes (PATH_MAX) with ENAMETOOLONG. Go's runtime writes one buffer
-//     at a time and polls one clock and a subscription per waiting
-//     descriptor.
+//     bytes (PATH_MAX) with ENAMETOOLONG, a directory buffer over
+//     maxReaddirBytes with EINVAL. Go's runtime writes one buffer at a
+//     time, polls one clock and a subscription per waiting descriptor,
+//     and reads directories 8 KiB at a time.
+//   - fd_read and fd_pread read at most maxReadBytes in one call (a short
+//     read, which both allow), and nothing once the call's context is
+//     done: 1024 buffers may all name the whole memory, and a granted
+//     directory may hold a sparse file of any size (review, round 13:
+//     one call read for 33 s).
+//   - descriptors stay below maxFD: fd_renumber to a higher number gets
+//     EBADF (wazero's table grows to the number, 8 bytes each: 16 GiB in
+//     one call), and a path_open that would return one is undone, with
+//     EMFILE. Each open descriptor holds a host file and, for a directory,
+//     what fd_readdir read of it; an instance lives as long as its calls
+//     succeed.
 //
 // Everything they accept is served by wazero's own code.
 
@@ -36,9 +50,14 @@ const (
 	maxIovecs            = 1024
 	maxPollSubscriptions = 1024
 	maxPath              = 4096
+	maxReaddirBytes      = 64 << 10
+	maxReadBytes         = 1 << 20
+	maxFD                = 64
 	// WASI errno values (wasi_snapshot_preview1's errno enum).
+	errnoBadF        = 8
 	errnoInval       = 28
 	errnoIO          = 29
+	errnoMFile       = 33
 	errnoNameTooLong = 37
 )
 
@@ -68,6 +87,8 @@ var bounds = []bound{
 	{"path_rename", []string{"old_path_len", "new_path_len"}, maxPath, errnoNameTooLong},
 	{"path_symlink", []string{"old_path_len", "new_path_len"}, maxPath, errnoNameTooLong},
 	{"path_unlink_file", []string{"path_len"}, maxPath, errnoNameTooLong},
+	{"fd_readdir", []string{"buf_len"}, maxReaddirBytes, errnoInval},
+	{"fd_renumber", []string{"to"}, maxFD - 1, errnoBadF},
 }
 
 // instantiateWASI instantiates wasi_snapshot_preview1 into r with the
@@ -86,14 +107,36 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 			WithParameterNames(d.ParamNames()...).WithResultNames(d.ResultNames()...).
 			Export(name)
 	}
-	export("random_get", boundedRandomGet(fns["random_get"].fn))
+	// The special wrappers below take parameters by position: check the
+	// positions against wazero's names.
+	for name, params := range map[string][]string{
+		"path_open": {8: "result.opened_fd"},
+		"fd_read":   {1: "iovs", 2: "iovs_len"},
+		"fd_pread":  {1: "iovs", 2: "iovs_len"},
+		"fd_close":  {0: "fd"},
+	} {
+		names := fns[name].def.ParamNames()
+		for i, p := range params {
+			if p != "" && (i >= len(names) || names[i] != p) {
+				return fmt.Errorf("wazero's WASI %s has no parameter %s at position %d", name, p, i)
+			}
+		}
+	}
+	wrapped := map[string]api.GoModuleFunction{}
 	for _, bd := range bounds {
 		f := fns[bd.fn]
 		fn, err := bd.wrap(f.fn, f.def)
 		if err != nil {
 			return err
 		}
-		export(bd.fn, fn)
+		wrapped[bd.fn] = fn
+	}
+	wrapped["random_get"] = boundedRandomGet(fns["random_get"].fn)
+	wrapped["path_open"] = openBelowMaxFD(wrapped["path_open"], fns["fd_close"].fn)
+	wrapped["fd_read"] = shortRead(wrapped["fd_read"])
+	wrapped["fd_pread"] = shortRead(wrapped["fd_pread"])
+	for name, fn := range wrapped {
+		export(name, fn)
 	}
 	_, err = b.Instantiate(ctx)
 	return err
@@ -121,7 +164,7 @@ func wazeroWASI(ctx context.Context, r wazero.Runtime) (map[string]wasiFunc, err
 			fns[name] = wasiFunc{fn, d}
 		}
 	}
-	for _, name := range append([]string{"random_get"}, boundNames()...) {
+	for _, name := range append([]string{"random_get", "fd_close"}, boundNames()...) {
 		if fns[name].fn == nil {
 			return nil, fmt.Errorf("wazero's WASI has no Go module function %s", name)
 		}
@@ -183,5 +226,64 @@ func boundedRandomGet(orig api.GoModuleFunction) api.GoModuleFunction {
 				return
 			}
 		}
+	})
+}
+
+// openBelowMaxFD undoes a path_open whose descriptor is maxFD or more
+// (wazero gives the lowest free one: the guest holds maxFD-3 others) and
+// answers EMFILE.
+func openBelowMaxFD(open, closeFD api.GoModuleFunction) api.GoModuleFunction {
+	return api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+		result := uint32(stack[8]) // result.opened_fd
+		open.Call(ctx, mod, stack)
+		if stack[0] != 0 {
+			return
+		}
+		fd, ok := mod.Memory().ReadUint32Le(result)
+		if !ok || fd < maxFD {
+			return
+		}
+		closeFD.Call(ctx, mod, []uint64{uint64(fd)})
+		stack[0] = errnoMFile
+	})
+}
+
+// shortRead serves fd_read and fd_pread ((fd, iovs, iovs_len, ...) ->
+// errno) with at most maxReadBytes: it shortens the guest's buffer list
+// for the call and restores it after. A call whose context is done reads
+// nothing.
+func shortRead(read api.GoModuleFunction) api.GoModuleFunction {
+	return api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+		if ctx.Err() != nil {
+			stack[0] = errnoIO
+			return
+		}
+		iovs, n := uint32(stack[1]), uint32(stack[2])
+		mem := mod.Memory()
+		list, ok := mem.Read(iovs, n*8) // n <= maxIovecs: bounds checked it
+		if !ok {
+			read.Call(ctx, mod, stack) // wazero answers EFAULT
+			return
+		}
+		var total uint64
+		cut := -1
+		for i := range int(n) {
+			total += uint64(binary.LittleEndian.Uint32(list[8*i+4:]))
+			if total > maxReadBytes {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			read.Call(ctx, mod, stack)
+			return
+		}
+		// Buffer cut keeps what fits; the list ends with it.
+		saved := slices.Clone(list)
+		over := uint32(total - maxReadBytes)
+		binary.LittleEndian.PutUint32(list[8*cut+4:], binary.LittleEndian.Uint32(list[8*cut+4:])-over)
+		stack[2] = uint64(cut + 1)
+		read.Call(ctx, mod, stack)
+		copy(list, saved[:8*(cut+1)])
 	})
 }

@@ -149,19 +149,20 @@ func TestMaxResultBytes(t *testing.T) {
 
 func TestOutputCapture(t *testing.T) {
 	logger, rec := newLogger()
-	p := misbehave(t, &wasm.Options{MaxOutputBytes: 1000, Logger: logger})
+	p := misbehave(t, &wasm.Options{MaxOutputBytes: 10 * (100 + 64), Logger: logger}) // 10 lines and their records
 	for range 3 {
 		_, err := p.Call(t.Context(), abi.HookApproval, []byte("p"))
 		require.NoError(t, err)
 	}
 	msgs := rec.messages()
-	// 1000 bytes: 10 lines of 100, then one note per call; nothing more
-	// from the later calls (the budget is per instance lifetime).
+	// 10 lines of 100 bytes, each with its record's cost, then one note
+	// per call; nothing more from the later calls (the budget is per
+	// instance lifetime).
 	require.Len(t, msgs, 13, "%q", msgs)
 	for _, m := range msgs[:10] {
 		assert.Equal(t, "INFO "+strings.Repeat("x", 99)+" plugin=misbehave stream=stdout", m)
 	}
-	assert.Contains(t, msgs[10], "WARN wasm: dropped 199000 bytes of guest output over the instance lifetime budget of 1000 bytes")
+	assert.Contains(t, msgs[10], "WARN wasm: dropped 199000 bytes of guest output over the instance lifetime budget of 1640 bytes")
 	assert.Contains(t, msgs[10], "plugin=misbehave")
 	assert.Contains(t, msgs[11], "WARN wasm: dropped 200000 bytes")
 	assert.Contains(t, msgs[12], "WARN wasm: dropped 200000 bytes")
@@ -169,15 +170,15 @@ func TestOutputCapture(t *testing.T) {
 
 func TestOutputCallBudget(t *testing.T) {
 	logger, rec := newLogger()
-	p := misbehave(t, &wasm.Options{MaxCallOutputBytes: 1000, Logger: logger})
+	p := misbehave(t, &wasm.Options{MaxCallOutputBytes: 10 * (100 + 64), Logger: logger})
 	for range 2 {
 		_, err := p.Call(t.Context(), abi.HookApproval, []byte("p"))
 		require.NoError(t, err)
 	}
 	msgs := rec.messages()
-	// Each call logs its first 1000 bytes and one note.
+	// Each call logs its first 10 lines and one note.
 	require.Len(t, msgs, 22, "%q", msgs)
-	assert.Contains(t, msgs[10], "WARN wasm: dropped 199000 bytes of guest output over the call budget of 1000 bytes")
+	assert.Contains(t, msgs[10], "WARN wasm: dropped 199000 bytes of guest output over the call budget of 1640 bytes")
 	assert.Equal(t, "INFO "+strings.Repeat("x", 99)+" plugin=misbehave stream=stdout", msgs[11])
 	assert.Contains(t, msgs[21], "over the call budget")
 }
@@ -292,7 +293,7 @@ func TestCloseWaitsForCallsInFlight(t *testing.T) {
 	logger, sig := signalLogger("hello from wat", "wasm: dropped 14 bytes")
 	running, ended := sig[0], sig[1]
 	p, err := testRuntime.Load(t.Context(), testdataWAT(t, "misbehave"),
-		&wasm.Options{MaxInstances: 1, Logger: logger, MaxCallOutputBytes: 14, Options: plugins.Options{Timeout: 300 * time.Millisecond}})
+		&wasm.Options{MaxInstances: 1, Logger: logger, MaxCallOutputBytes: 14 + 64, Options: plugins.Options{Timeout: 300 * time.Millisecond}}) // a line and its record
 	require.NoError(t, err)
 	inflight := make(chan error, 1)
 	go func() {
