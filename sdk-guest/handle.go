@@ -157,8 +157,18 @@ func panicError(v any) *abi.Error {
 }
 
 // toABIError returns the *abi.Error err is or wraps, or an error of code
-// with err's message.
-func toABIError(err error, code abi.ErrorCode) *abi.Error {
+// with err's message. err is the plugin's: its Unwrap, As or Error method
+// may panic, which gives an error of code with no message.
+func toABIError(err error, code abi.ErrorCode) (e *abi.Error) {
+	defer func() {
+		if recover() != nil {
+			e = &abi.Error{Code: code, Message: "(message unavailable: the error's Unwrap, As or Error method panicked)"}
+		}
+	}()
+	return unwrapABIError(err, code)
+}
+
+func unwrapABIError(err error, code abi.ErrorCode) *abi.Error {
 	if e, ok := errors.AsType[*abi.Error](err); ok && e != nil {
 		return e
 	}
@@ -195,9 +205,9 @@ func errorResult(dst []byte, e *abi.Error) (abi.Status, []byte) {
 }
 
 // panicString formats a panic value as fmt.Sprint would for the values
-// code panics with (a string, an error, a Stringer, a number, a bool),
-// without linking fmt and reflect into every guest: a value of another
-// type is named by its kind only.
+// code panics with (a string, an error, a Stringer, a number or a bool of
+// a predeclared type), without linking fmt and reflect into every guest;
+// any other value gets a fixed sentence.
 func panicString(v any) string {
 	switch x := v.(type) {
 	case string:

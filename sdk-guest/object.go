@@ -38,9 +38,10 @@ func RawField(name string, p *abi.RawJSON) Field { return Field{abijson.Field{Na
 // null leaves a string, bool or int unchanged and sets a slice to nil; a
 // number with a fraction is not an int. Members not listed are checked
 // and skipped. Stricter than encoding/json, names match exactly, not
-// case-insensitively, and a listed member given twice is an error. Empty
-// data and null set nothing. The error names the member at fault. Decoded
-// strings share one copy of data; data is not retained.
+// case-insensitively, and a listed member given twice is an error. null
+// sets nothing; empty data (a tool call without arguments) is an error, as
+// for encoding/json. The error names the member at fault. Decoded strings
+// share one copy of data; data is not retained.
 func DecodeObject(data []byte, fields ...Field) error {
 	fs := make([]abijson.Field, len(fields))
 	for i, f := range fields {

@@ -23,8 +23,8 @@ type Field struct {
 // (null leaves a scalar unchanged and sets a slice to nil); members not
 // listed are checked for syntax and skipped. Unlike encoding/json, a
 // listed member given twice is an error, and names do not match case
-// insensitively: a settings object means one thing. Empty data and null
-// set nothing. Decoded strings share one copy of data.
+// insensitively: a settings object means one thing. null sets nothing;
+// empty data is not JSON. Decoded strings share one copy of data.
 func DecodeObject(data []byte, fields []Field) error {
 	return bare(decodeObject(data, fields))
 }
@@ -32,25 +32,25 @@ func DecodeObject(data []byte, fields []Field) error {
 // bare drops the package's prefix from err's message: DecodeObject's
 // errors reach plugin authors and operators, to whom abijson means nothing.
 func bare(err error) error {
-	const prefix = "abijson: "
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	for i := 0; i+len(prefix) <= len(msg); i++ {
-		if msg[i:i+len(prefix)] == prefix {
-			msg = msg[:i] + msg[i+len(prefix):]
-			break
-		}
+	return errors.New(trimPrefix(err.Error()))
+}
+
+func trimPrefix(msg string) string {
+	const prefix = "abijson: "
+	if len(msg) >= len(prefix) && msg[:len(prefix)] == prefix {
+		return msg[len(prefix):]
 	}
-	return errors.New(msg)
+	return msg
 }
 
 func decodeObject(data []byte, fields []Field) error {
 	d := newDecoder(data)
 	switch c := d.peek(); {
 	case c == 0 && d.i == len(d.b):
-		return nil // empty: no object
+		return errEOF // empty, or white space: not JSON
 	case c == 'n':
 		if err := d.literal("null"); err != nil {
 			return err
@@ -94,7 +94,7 @@ func decodeObject(data []byte, fields []Field) error {
 				err = d.skip()
 			}
 			if err != nil {
-				return errors.New("member " + strconv.Quote(k) + ": " + err.Error())
+				return errors.New("member " + strconv.Quote(k) + ": " + trimPrefix(err.Error()))
 			}
 		}
 		if err != nil {
