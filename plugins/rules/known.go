@@ -34,19 +34,10 @@ func danger(argv []string) string {
 			if longAbbrev(a, "--eval") || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "E") {
 				return "make " + a + ": --eval's text is make code ($(shell …) runs)"
 			}
-			file := ""
-			switch {
-			case a == "-f" || a == "--file" || a == "--makefile":
-				if k+2 < len(argv) {
-					file = argv[k+2]
+			for _, file := range makefileArgs(argv, k+1) {
+				if why := stdinMakefile(file); why != "" {
+					return "make " + a + " " + file + ": " + why
 				}
-			case strings.HasPrefix(a, "--file=") || strings.HasPrefix(a, "--makefile="):
-				_, file, _ = strings.Cut(a, "=")
-			case strings.HasPrefix(a, "-f") && !strings.HasPrefix(a, "--"):
-				file = a[2:]
-			}
-			if file == "-" || strings.HasPrefix(file, "/dev/") || strings.HasPrefix(file, "/proc/") {
-				return "make " + a + " " + file + ": a makefile from stdin or a device is the line's own make code"
 			}
 		}
 	case "npm":
@@ -68,19 +59,43 @@ func danger(argv []string) string {
 		}
 	case "go":
 		// Options that name a program go runs (-toolexec, -vettool, -exec
-		// of go run and go test), and go env -w, which makes GOFLAGS name
-		// one for every later go command (review, round 10).
-		for k, a := range argv[1:] {
-			name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		// of go run and go test; the external linker -ldflags may name),
+		// and go env -w, which makes GOFLAGS name one for every later go
+		// command (review, round 10). Go's flags take one dash or two
+		// (--toolexec), a bool flag =value (-w=true), and go's own -C DIR
+		// comes before the subcommand (round 13).
+		sub := 1
+		if len(argv) > 1 {
+			if n, _, eq := strings.Cut(goFlagName(argv[1]), "="); n == "C" && strings.HasPrefix(argv[1], "-") {
+				sub = 3
+				if eq {
+					sub = 2
+				}
+			}
+		}
+		for k := 1; k < len(argv); k++ {
+			a := argv[k]
+			if !strings.HasPrefix(a, "-") {
+				if k == sub && a == "generate" {
+					return "go generate runs the programs its directives name"
+				}
+				continue
+			}
+			name, value, hasValue := strings.Cut(goFlagName(a), "=")
 			switch name {
 			case "toolexec", "vettool", "exec":
 				return "go " + a + " runs a program of its own"
-			}
-			if k == 0 && a == "generate" {
-				return "go generate runs the programs its directives name"
-			}
-			if k == 0 && a == "env" && slices.ContainsFunc(argv[2:], func(w string) bool { return w == "-w" || w == "-u" }) {
-				return "go env -w writes the go command's configuration (GOFLAGS may name a program for every later go command)"
+			case "ldflags", "gcflags", "asmflags", "gccgoflags":
+				if !hasValue && k+1 < len(argv) {
+					value = argv[k+1]
+				}
+				if strings.Contains(value, "extld") || strings.Contains(value, "extar") || strings.Contains(value, "linkmode") {
+					return "go " + a + " " + value + ": names or selects the external linker, a program go runs"
+				}
+			case "w", "u":
+				if k > sub && sub < len(argv) && argv[sub] == "env" {
+					return "go env " + a + " writes the go command's configuration (GOFLAGS may name a program for every later go command)"
+				}
 			}
 		}
 	case "split":
@@ -219,6 +234,57 @@ func optionLike(w string) bool {
 // that no other option shares (sort --o is --output). Without each
 // program's whole option list, every prefix counts: an ambiguous one is
 // an error to the program, so declining it costs nothing.
+// goFlagName is a go flag without its one or two dashes (Go's flag
+// package takes both).
+func goFlagName(a string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+}
+
+// makefileArgs returns the makefiles argv[k] names, if it is a -f option:
+// -f FILE, -fFILE, a cluster ending in f (-sf FILE) or holding it (-kf-),
+// and --file/--makefile and their abbreviations, with =FILE or FILE. A
+// cluster's f may be another option's value (-Cf): both readings count.
+func makefileArgs(argv []string, k int) []string {
+	a := argv[k]
+	next := ""
+	if k+1 < len(argv) {
+		next = argv[k+1]
+	}
+	switch {
+	case strings.HasPrefix(a, "--"):
+		if longAbbrev(a, "--file") || longAbbrev(a, "--makefile") {
+			if _, v, ok := strings.Cut(a, "="); ok {
+				return []string{v}
+			}
+			return []string{next}
+		}
+	case len(a) > 1 && a[0] == '-':
+		if i := strings.IndexByte(a, 'f'); i > 0 {
+			if rest := a[i+1:]; rest != "" {
+				return []string{rest}
+			}
+			return []string{next}
+		}
+	}
+	return nil
+}
+
+// stdinMakefile returns why a makefile path is the line's own make code
+// (stdin, a device, a file descriptor) or may lead there, or "".
+func stdinMakefile(file string) string {
+	c := path.Clean(file)
+	switch {
+	case file == "-":
+		return "a makefile from stdin is the line's own make code (its here-document)"
+	case strings.HasPrefix(c, "/dev/") || strings.HasPrefix(c, "/proc/") || c == "/dev" || c == "/proc" ||
+		strings.Contains(c, "/fd/") || strings.Contains(c, "stdin"):
+		return "a makefile from a device or a descriptor is the line's own make code"
+	case c == ".." || strings.HasPrefix(c, "../"):
+		return "a makefile outside the working directory may be a device (../../dev/stdin)"
+	}
+	return ""
+}
+
 func longAbbrev(arg, opt string) bool {
 	name, _, _ := strings.Cut(arg, "=")
 	return len(name) > 2 && strings.HasPrefix(name, "--") && strings.HasPrefix(opt, name)

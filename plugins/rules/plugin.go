@@ -24,6 +24,9 @@ func (v Verdict) Response() *abi.ApprovalResponse {
 	if v.Message != "" {
 		reason += ": " + v.Message
 	}
+	if v.Unread != "" {
+		reason += " (the engine could not read the whole line: " + v.Unread + ")"
+	}
 	return &abi.ApprovalResponse{Decision: v.Decision, Reason: reason}
 }
 

@@ -39,6 +39,11 @@ type Verdict struct {
 	// for other kinds). When Decision is accept or acceptForSession it is
 	// vouched, and its Commands are exactly what bash will execute.
 	Analysis *Analysis
+	// Unread, when a rule that declines or cancels matched only because
+	// the engine could not read the whole line, says why it could not
+	// (a script that does not parse, a budget spent): what it did not
+	// read might be what the rule names.
+	Unread string
 }
 
 // Rules returns the names of p's rules, in order.
@@ -143,6 +148,9 @@ type reading struct {
 	// the rule being tried.
 	covered []int
 	cur     int
+	// unsurePass: no rule matched what the engine read, and the loose
+	// reading is unsure; restrictive rules now match what it did not read.
+	unsurePass bool
 }
 
 func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain bool) (Verdict, []Trial) {
@@ -198,9 +206,38 @@ func (p *Policy) eval(ctx context.Context, req *abi.ApprovalRequest, explain boo
 	if rd != nil && (ctx == nil || ctx.Err() == nil) {
 		if p.combine(&v, rd, explain, &trials) {
 			accept()
+			return v, trials
+		}
+	}
+	if rd != nil && rd.loose.unsure != "" {
+		// No rule matched what the engine read, but it could not read
+		// everything: the first rule that declines or cancels a command
+		// matches what it did not read (review, round 13).
+		rd.unsurePass = true
+		for _, r := range p.rules {
+			if r.permissive() {
+				continue
+			}
+			why := r.match(req, rd)
+			if explain {
+				trials = append(trials, Trial{Rule: r.name, Matched: why == "", Why: unsureWhy(why, rd.loose.unsure)})
+			}
+			if why == "" {
+				v.Decision, v.Rule, v.Message, v.Unread = r.decision, r.name, r.message, rd.loose.unsure
+				return v, trials
+			}
 		}
 	}
 	return v, trials
+}
+
+// unsureWhy is the Explain note of a restrictive rule tried on what the
+// engine could not read.
+func unsureWhy(why, unsure string) string {
+	if why == "" {
+		return "matches what the engine could not read: " + unsure
+	}
+	return why
 }
 
 // permissive returns the analysis permissive rules match: the globbed one
@@ -424,6 +461,10 @@ func (r *rule) matchLoose(rd *reading) string {
 		if len(c.argv) > 0 && r.matchArgv(c.argv, c.lit, false, false) == "" {
 			return ""
 		}
+	}
+	if rd.unsurePass && rd.loose.unsure != "" {
+		// What the engine could not read might be what the rule names.
+		return ""
 	}
 	return "no command the line might run matches"
 }

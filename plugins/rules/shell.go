@@ -16,6 +16,12 @@ import (
 // "any suffix may be a command" candidates; past either it stops adding
 // (the strict analysis has already refused such a line, so no accept rule
 // can match it).
+//
+// Where it cannot read everything (a script that does not parse, which
+// bash still runs up to the syntax error; a budget spent; a line too long
+// to parse; the context ended), it says so in unsure, and every rule that
+// declines or cancels then matches the line (review, round 13): what it
+// did not read might run anything.
 
 // maxParse bounds the bytes of shell source one loose analysis parses.
 const maxParse = 256 << 10
@@ -47,11 +53,14 @@ type loose struct {
 	stdinShell bool
 	// parsed reports that the line itself parsed.
 	parsed bool
+	// unsure says why the analysis may have missed commands: "" if it
+	// read everything.
+	unsure string
 	steps  int
-	// parser is reused for the scripts found in the line, which wait in
-	// queue.
-	parser *syntax.Parser
-	queue  []pending
+	// parser (bash) and posix (sh) are reused for the scripts found in the
+	// line, which wait in queue.
+	parser, posix *syntax.Parser
+	queue         []pending
 }
 
 func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
@@ -64,8 +73,9 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 	case len(command) > MaxLineBytes:
 		// Too long for the strict analysis, so never accepted: a quick
 		// lexer finds the commands for the decline rules, in the first
-		// maxLex bytes.
+		// maxLex bytes; it reads roughly, so the line is unsure.
 		l.lex(command[:min(len(command), maxLex)])
+		l.unsureOf("the line is longer than the engine parses (65536 bytes)")
 	default:
 		l.parsed = l.script(command, 0)
 	}
@@ -77,7 +87,7 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 		for _, c := range l.cands[:n] {
 			for i, arg := range c.argv {
 				if c.lit[i] && strings.ContainsAny(arg, " \t\n;&|") {
-					l.script(arg, 1)
+					l.queueScript(pending{src: arg, depth: 1, posix: true})
 				}
 			}
 		}
@@ -99,30 +109,63 @@ func parseLine(command string) *syntax.File {
 	return f
 }
 
+// unsureOf records why the analysis may have missed commands (the first
+// reason).
+func (l *loose) unsureOf(why string) {
+	if l.unsure == "" {
+		l.unsure = why
+	}
+}
+
 func (l *loose) alive() bool {
 	if l.steps++; l.steps%256 == 0 && l.ctx != nil && l.ctx.Err() != nil {
 		l.parseLeft, l.suffixLeft = 0, 0
+		l.unsureOf("the analysis ran out of time")
 	}
 	return l.parseLeft > 0
 }
 
+// suffixBudget takes n from the suffix budget; false, and the analysis is
+// unsure, when it is spent.
+func (l *loose) suffixBudget(n int) bool {
+	if l.suffixLeft < n {
+		l.unsureOf("the line has more wrapper arguments than the engine reads")
+		return false
+	}
+	l.suffixLeft -= n
+	return true
+}
+
 // A pending script is one found in the line, to parse after the walk of
-// the script it was found in (the parser is reused).
+// the script it was found in (the parser is reused). posix: a shell other
+// than bash may run it, so it is read as POSIX sh too (dash reads
+// true &>f rm x as true &, then >f rm x).
 type pending struct {
 	src   string
 	depth int
+	posix bool
 }
 
 // script queues the shell script src, within the budget; false if over
-// it.
+// it (the analysis is then unsure).
 func (l *loose) script(src string, depth int) bool {
-	if depth > maxDepth || !l.alive() {
+	return l.queueScript(pending{src: src, depth: depth})
+}
+
+func (l *loose) queueScript(p pending) bool {
+	if p.depth > maxDepth {
+		l.unsureOf("scripts are nested deeper than the engine reads")
 		return false
 	}
-	if l.parseLeft -= len(src) + 64; l.parseLeft < 0 {
+	if !l.alive() {
+		l.unsureOf("the line holds more shell source than the engine reads (256 KiB)")
 		return false
 	}
-	l.queue = append(l.queue, pending{src, depth})
+	if l.parseLeft -= len(p.src) + 64; l.parseLeft < 0 {
+		l.unsureOf("the line holds more shell source than the engine reads (256 KiB)")
+		return false
+	}
+	l.queue = append(l.queue, p)
 	return true
 }
 
@@ -134,15 +177,33 @@ func (l *loose) drain() {
 		if l.parser == nil {
 			l.parser = syntax.NewParser(syntax.Variant(syntax.LangBash))
 		}
-		f, err := l.parser.Parse(strings.NewReader(p.src), "")
-		if err != nil {
-			continue
+		l.parseWalk(l.parser, p, "bash")
+		if p.posix {
+			if l.posix == nil {
+				l.posix = syntax.NewParser(syntax.Variant(syntax.LangPOSIX))
+			}
+			l.parseWalk(l.posix, p, "sh")
 		}
-		if p.depth == 0 {
-			l.parsed = true
-		}
-		l.file(f, p.depth)
 	}
+}
+
+// parseWalk parses p with parser and walks it; a script that does not
+// parse makes the analysis unsure: bash runs a line's commands up to the
+// syntax error, and reads on past what mvdan/sh refuses.
+func (l *loose) parseWalk(parser *syntax.Parser, p pending, dialect string) {
+	f, err := parser.Parse(strings.NewReader(p.src), "")
+	if err != nil {
+		what := "the line"
+		if p.depth > 0 {
+			what = "a script in the line"
+		}
+		l.unsureOf(what + " does not parse as " + dialect + ": " + err.Error())
+		return
+	}
+	if p.depth == 0 {
+		l.parsed = true
+	}
+	l.file(f, p.depth)
 }
 
 // lex adds the simple commands of a line too long to parse, read
@@ -257,7 +318,7 @@ func (l *loose) file(f *syntax.File, depth int) {
 							w = r.Word // bash <<< 'rm x'
 						}
 						if body, ok, _ := literal(w); ok && w != nil {
-							l.script(body, depth+1)
+							l.queueScript(pending{src: body, depth: depth + 1, posix: path.Base(prog) != "bash"})
 						}
 					}
 				}
@@ -303,8 +364,10 @@ func (l *loose) call(c candidate, depth int) {
 	i, added := 0, 0
 	// add adds the command starting at i, once.
 	add := func(force bool) {
-		if cost := len(c.argv) - i; i != added && (force || l.suffixLeft >= cost) {
-			l.suffixLeft -= cost
+		if cost := len(c.argv) - i; i != added && (force || l.suffixBudget(cost)) {
+			if force {
+				l.suffixLeft -= cost
+			}
 			l.cands = append(l.cands, candidate{argv: c.argv[i:], lit: c.lit[i:]})
 			added = i
 		}
@@ -367,8 +430,7 @@ func (l *loose) suffixes(c candidate, i, depth int) {
 		if !c.lit[k] {
 			continue
 		}
-		if n := len(c.argv) - k; l.suffixLeft >= n {
-			l.suffixLeft -= n
+		if l.suffixBudget(len(c.argv) - k) {
 			l.cands = append(l.cands, candidate{argv: c.argv[k:], lit: c.lit[k:]})
 			if shellNames[path.Base(c.argv[k])] {
 				l.shellArgs(c, k, depth)
@@ -407,8 +469,7 @@ func (l *loose) attached(c candidate, k, depth int) {
 		if strings.ContainsAny(v, " \t\n;&|") {
 			l.script(v, depth+1)
 		}
-		if n := len(c.argv) - k; l.suffixLeft >= n {
-			l.suffixLeft -= n
+		if l.suffixBudget(len(c.argv) - k) {
 			argv := append([]string{v}, c.argv[k+1:]...)
 			lit := append([]bool{true}, c.lit[k+1:]...)
 			l.cands = append(l.cands, candidate{argv: argv, lit: lit})
@@ -430,7 +491,7 @@ func (l *loose) shellArgs(c candidate, i, depth int) {
 			continue
 		}
 		scripts++
-		l.script(arg, depth+1)
+		l.queueScript(pending{src: arg, depth: depth + 1, posix: path.Base(c.argv[i]) != "bash"})
 	}
 	if scripts == 0 {
 		l.stdinShell = true
