@@ -38,6 +38,15 @@ func danger(argv []string) string {
 				if why := stdinMakefile(file); why != "" {
 					return "make " + a + " " + file + ": " + why
 				}
+				// make changes into each -C directory before it opens a
+				// relative makefile (-C /dev/fd -f 0 is stdin: round 14).
+				for j := range argv[1:] {
+					for _, dir := range optionArgs(argv, j+1, 'C', "--directory") {
+						if why := stdinMakefile(path.Join(dir, file)); why != "" && !path.IsAbs(file) {
+							return "make " + argv[j+1] + " " + dir + " " + a + " " + file + ": " + why
+						}
+					}
+				}
 			}
 		}
 	case "npm":
@@ -242,9 +251,16 @@ func goFlagName(a string) string {
 
 // makefileArgs returns the makefiles argv[k] names, if it is a -f option:
 // -f FILE, -fFILE, a cluster ending in f (-sf FILE) or holding it (-kf-),
-// and --file/--makefile and their abbreviations, with =FILE or FILE. A
-// cluster's f may be another option's value (-Cf): both readings count.
+// and --file/--makefile and their abbreviations, with =FILE or FILE.
 func makefileArgs(argv []string, k int) []string {
+	return append(optionArgs(argv, k, 'f', "--file"), optionArgs(argv, k, 0, "--makefile")...)
+}
+
+// optionArgs returns the value argv[k] gives the option with the short
+// letter short (0: none) or the long name long (or an abbreviation), if it
+// is that option: -xVALUE, -x VALUE, a cluster holding x (-sx VALUE,
+// -kxVALUE), --long=VALUE, --long VALUE.
+func optionArgs(argv []string, k int, short byte, long string) []string {
 	a := argv[k]
 	next := ""
 	if k+1 < len(argv) {
@@ -252,14 +268,14 @@ func makefileArgs(argv []string, k int) []string {
 	}
 	switch {
 	case strings.HasPrefix(a, "--"):
-		if longAbbrev(a, "--file") || longAbbrev(a, "--makefile") {
+		if longAbbrev(a, long) {
 			if _, v, ok := strings.Cut(a, "="); ok {
 				return []string{v}
 			}
 			return []string{next}
 		}
-	case len(a) > 1 && a[0] == '-':
-		if i := strings.IndexByte(a, 'f'); i > 0 {
+	case short != 0 && len(a) > 1 && a[0] == '-':
+		if i := strings.IndexByte(a, short); i > 0 {
 			if rest := a[i+1:]; rest != "" {
 				return []string{rest}
 			}

@@ -77,12 +77,14 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 		l.lex(command[:min(len(command), maxLex)])
 		l.unsureOf("the line is longer than the engine parses (65536 bytes)")
 	default:
-		l.parsed = l.script(command, 0)
+		l.parsed = l.queueScript(pending{src: command, sure: true})
 	}
 	l.drain()
 	if l.stdinShell {
-		// What the shell reads may be any literal of the line
-		// (echo 'rm x' | sh): each one that looks like a script is one.
+		// What the shell reads may be any text of the line, or made by
+		// it (echo rm x | sh, base64 -d <<< … | sh): each literal that
+		// looks like a script is read, and the analysis is unsure.
+		l.unsureOf("a shell reads its script from stdin or a process substitution")
 		n := len(l.cands)
 		for _, c := range l.cands[:n] {
 			for i, arg := range c.argv {
@@ -144,6 +146,14 @@ type pending struct {
 	src   string
 	depth int
 	posix bool
+	// sure: a shell surely runs it (the line, a -c script, eval's text, a
+	// here-document fed to a shell), so a parse failure makes the
+	// analysis unsure; the other scripts are guesses (text that looks
+	// like a script), which may be prose.
+	sure bool
+	// doc: text bash may evaluate later (a quoted subscript): only its
+	// expansions are code, read as a here-document's body is.
+	doc bool
 }
 
 // script queues the shell script src, within the budget; false if over
@@ -191,13 +201,21 @@ func (l *loose) drain() {
 // parse makes the analysis unsure: bash runs a line's commands up to the
 // syntax error, and reads on past what mvdan/sh refuses.
 func (l *loose) parseWalk(parser *syntax.Parser, p pending, dialect string) {
+	if p.doc {
+		if w, err := parser.Document(strings.NewReader(p.src)); err == nil {
+			l.file(w, p.depth)
+		}
+		return
+	}
 	f, err := parser.Parse(strings.NewReader(p.src), "")
 	if err != nil {
-		what := "the line"
-		if p.depth > 0 {
-			what = "a script in the line"
+		if p.sure {
+			what := "the line"
+			if p.depth > 0 {
+				what = "a script in the line"
+			}
+			l.unsureOf(what + " does not parse as " + dialect + ": " + err.Error())
 		}
-		l.unsureOf(what + " does not parse as " + dialect + ": " + err.Error())
 		return
 	}
 	if p.depth == 0 {
@@ -285,17 +303,71 @@ func (l *loose) lex(src string) {
 	endCmd(len(src))
 }
 
-func (l *loose) file(f *syntax.File, depth int) {
+func (l *loose) file(f syntax.Node, depth int) {
 	var bodies map[*syntax.Word]bool // here-document bodies: data, unless fed to a shell (below)
 	var shifted map[*syntax.CallExpr]bool
+	// plain holds the arguments of programs that do not make bash
+	// evaluate them (not builtins), unless the script defines a function
+	// or an alias, which may be named like one.
+	var plain map[*syntax.Word]bool
+	defines := false
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
+		case *syntax.FuncDecl:
+			defines = true
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 {
+				if prog, ok, _ := literal(n.Args[0]); ok && path.Base(prog) == "alias" {
+					defines = true
+				}
+			}
+		}
+		return !defines
+	})
+	var arith, computed bool // an arithmetic context; an assignment of a value that is not a literal
+	// open holds, for each node being walked, whether it is a $(…);
+	// substs counts those.
+	var open []bool
+	substs := 0
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if n == nil { // Walk is done with the children of the last node opened
+			if open[len(open)-1] {
+				substs--
+			}
+			open = open[:len(open)-1]
+			return true
+		}
+		_, isSubst := n.(*syntax.CmdSubst)
+		open = append(open, isSubst)
+		if isSubst {
+			substs++
+		}
+		switch n := n.(type) {
+		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.BinaryTest:
+			arith = true
+		case *syntax.Assign:
+			if n.Index != nil {
+				arith = true
+			}
+			if n.Array != nil {
+				computed = true
+			} else if _, ok, _ := literal(n.Value); n.Value != nil && !ok {
+				computed = true
+			}
 		case *syntax.Redirect:
 			if n.Hdoc != nil {
 				if bodies == nil {
 					bodies = map[*syntax.Word]bool{}
 				}
 				bodies[n.Hdoc] = true
+				// Inside $(…), bash ends a here-document at a line that
+				// starts with its delimiter followed by ), where mvdan/sh
+				// reads on: the rest of the body is code to bash.
+				if substs > 0 {
+					if delim, ok, _ := literal(n.Word); ok && heredocEndsEarly(n.Hdoc, delim) {
+						l.unsureOf("a here-document in $(…) that bash ends early (a line starting with " + delim + ")")
+					}
+				}
 			}
 		case *syntax.Stmt:
 			if call, ok := n.Cmd.(*syntax.CallExpr); ok && len(call.Args) > 0 {
@@ -317,8 +389,24 @@ func (l *loose) file(f *syntax.File, depth int) {
 						if r.Op == syntax.WordHdoc {
 							w = r.Word // bash <<< 'rm x'
 						}
-						if body, ok, _ := literal(w); ok && w != nil {
-							l.queueScript(pending{src: body, depth: depth + 1, posix: path.Base(prog) != "bash"})
+						if w == nil {
+							continue
+						}
+						if body, ok, _ := literal(w); ok {
+							l.queueScript(pending{src: body, depth: depth + 1, posix: path.Base(prog) != "bash", sure: shellNames[path.Base(prog)]})
+						} else if shellNames[path.Base(prog)] {
+							l.unsureOf("a shell's here-document is not a literal (bash expands it first)")
+						}
+					}
+				}
+				// A shell or source reading a process substitution runs
+				// what the line makes (bash <(echo rm x)).
+				if prog, ok, _ := literal(call.Args[0]); ok && (shellNames[path.Base(prog)] || evaluators[path.Base(prog)]) {
+					for _, w := range call.Args[1:] {
+						for _, part := range w.Parts {
+							if _, ps := part.(*syntax.ProcSubst); ps {
+								l.unsureOf(path.Base(prog) + " reads a process substitution")
+							}
 						}
 					}
 				}
@@ -328,13 +416,23 @@ func (l *loose) file(f *syntax.File, depth int) {
 			// subscript ('a[$(rm x)]' for test -v, printf -v, let,
 			// [[ -v ]], declare -n, arithmetic on a variable) or a string
 			// a builtin runs.
-			if bodies[n] {
+			if bodies[n] || plain[n] {
 				break
 			}
 			if s, ok, _ := literal(n); ok && (strings.Contains(s, "$(") || strings.Contains(s, "`")) && l.alive() {
-				l.script(s, depth+1)
+				l.queueScript(pending{src: s, depth: depth + 1, doc: true})
 			}
 		case *syntax.CallExpr:
+			if len(n.Args) > 0 && !defines {
+				if prog, ok, _ := literal(n.Args[0]); ok && !mayEvaluate[prog] {
+					if plain == nil {
+						plain = map[*syntax.Word]bool{}
+					}
+					for _, w := range n.Args[1:] {
+						plain[w] = true
+					}
+				}
+			}
 			if len(n.Args) > 0 && l.alive() {
 				c := candidate{argv: make([]string, len(n.Args)), lit: make([]bool, len(n.Args))}
 				for i, w := range n.Args {
@@ -349,6 +447,43 @@ func (l *loose) file(f *syntax.File, depth int) {
 		}
 		return true
 	})
+	if arith && computed {
+		// bash evaluates a variable's value as an arithmetic expression,
+		// a[$(cmd)] included, and the line built a value the engine
+		// cannot see: x='a[$'; y='(rm x)]'; z=$x$y; echo $((z)).
+		l.unsureOf("an arithmetic expression may evaluate a value the line builds")
+	}
+}
+
+// heredocEndsEarly reports whether a line of body starts with delim
+// followed by ")".
+func heredocEndsEarly(body *syntax.Word, delim string) bool {
+	text, ok, _ := literal(body)
+	if !ok {
+		var b strings.Builder
+		syntax.NewPrinter().Print(&b, body)
+		text = b.String()
+	}
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, "\t"), delim+")") {
+			return true
+		}
+	}
+	return false
+}
+
+// mayEvaluate are the builtins that evaluate text of their arguments
+// later (an array subscript: test -v 'a[$(rm x)]', printf -v, let,
+// unset, read, declare's names), and so are the unknown names: a quoted
+// argument of any other program is data to bash.
+var mayEvaluate = map[string]bool{
+	"test": true, "[": true, "printf": true, "let": true, "declare": true, "typeset": true,
+	"local": true, "readonly": true, "export": true, "read": true, "unset": true, "mapfile": true,
+	"readarray": true, "wait": true, "getopts": true, "eval": true, "source": true, ".": true,
+	"builtin": true, "command": true, "trap": true, "complete": true, "compgen": true, "bind": true,
+	"fc": true, "enable": true, "caller": true, "shift": true, "exit": true, "return": true,
+	"break": true, "continue": true, "ulimit": true, "umask": true, "kill": true, "hash": true,
+	"type": true, "cd": true, "pushd": true, "popd": true, "dirs": true, "shopt": true, "set": true,
 }
 
 // evaluators run their arguments as shell code.
@@ -381,8 +516,20 @@ func (l *loose) call(c candidate, depth int) {
 			return
 		case evaluators[prog]:
 			add(true)
-			l.script(strings.Join(c.argv[i+1:], " "), depth+1)
+			l.evaluate(c, i, depth)
 			return
+		case prog == "alias":
+			// An alias's value replaces the word that names it, later in
+			// the line (shopt -s expand_aliases; alias ll=rm; ll x).
+			for k := i + 1; k < len(c.argv); k++ {
+				if !c.lit[k] {
+					l.unsureOf("an alias value is not a literal")
+					continue
+				}
+				if _, v, ok := strings.Cut(c.argv[k], "="); ok {
+					l.queueScript(pending{src: v, depth: depth + 1, sure: true})
+				}
+			}
 		case prog == "find":
 			add(true)
 			l.find(c, i, depth)
@@ -482,20 +629,65 @@ func (l *loose) attached(c candidate, k, depth int) {
 const maxCluster = 8
 
 // shellArgs adds the scripts a shell c.argv[i] may run: each literal
-// argument that is not a plain option.
+// argument that is not a plain option. The first operand after -c (-lc,
+// -ec, …) surely is one; the others are guesses (a script file, $0, $1).
+// A shell with no operand reads its script from stdin.
 func (l *loose) shellArgs(c candidate, i, depth int) {
-	scripts := 0
-	for k := i + 1; k < len(c.argv); k++ {
+	shell := path.Base(c.argv[i])
+	k := i + 1
+	if shell == "busybox" && k < len(c.argv) && c.lit[k] && shellNames[c.argv[k]] {
+		shell, k = c.argv[k], k+1 // busybox sh -c …
+	}
+	scripts, hasC, first := 0, false, true
+	for ; k < len(c.argv); k++ {
 		arg := c.argv[k]
-		if !c.lit[k] || strings.HasPrefix(arg, "-") && !strings.ContainsAny(arg, " \t\n;&|") || arg == "" {
+		if c.lit[k] && (arg == "" || (arg[0] == '-' || arg[0] == '+') && !strings.ContainsAny(arg, " \t\n;&|")) {
+			if len(arg) > 1 && arg[1] != '-' && strings.ContainsRune(arg[1:], 'c') {
+				hasC = true
+			}
+			if arg == "-o" || arg == "+o" || arg == "-O" || arg == "+O" {
+				k++ // the option's name
+			}
 			continue
 		}
 		scripts++
-		l.queueScript(pending{src: arg, depth: depth + 1, posix: path.Base(c.argv[i]) != "bash"})
+		sure := hasC && first
+		first = false
+		if !c.lit[k] {
+			if sure {
+				l.unsureOf("the script of " + shell + " -c is not a literal (bash expands it first)")
+			}
+			continue
+		}
+		l.queueScript(pending{src: arg, depth: depth + 1, posix: shell != "bash", sure: sure})
 	}
 	if scripts == 0 {
 		l.stdinShell = true
 	}
+}
+
+// evaluate adds what eval, source or . (c.argv[i]) runs: eval's arguments
+// joined are a script; source reads a file, which is the line's own text
+// when it is stdin or a device.
+func (l *loose) evaluate(c candidate, i, depth int) {
+	prog := path.Base(c.argv[i])
+	for k := i + 1; k < len(c.argv); k++ {
+		if !c.lit[k] {
+			l.unsureOf(prog + "'s argument is not a literal (bash expands it first)")
+			return
+		}
+	}
+	if prog == "eval" {
+		l.queueScript(pending{src: strings.Join(c.argv[i+1:], " "), depth: depth + 1, sure: true})
+		return
+	}
+	if i+1 < len(c.argv) {
+		f := path.Clean(c.argv[i+1])
+		if f == "-" || strings.HasPrefix(f, "/dev/") || strings.HasPrefix(f, "/proc/") {
+			l.unsureOf(prog + " reads " + c.argv[i+1] + ", the line's own text")
+		}
+	}
+	l.script(strings.Join(c.argv[i+1:], " "), depth+1)
 }
 
 // findExec are the find actions that run a command.
