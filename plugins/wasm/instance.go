@@ -317,6 +317,7 @@ type output struct {
 	remaining     int // the lifetime budget left
 	callRemaining int // the call's budget left
 	dropped       int // bytes dropped in this call
+	droppedLines  int // lines dropped in this call (an empty one is 0 bytes)
 	streams       []*stream
 	// firstErr is the first stderr line of the current call (e.g. a Go
 	// runtime's "fatal error: out of memory"), for error messages.
@@ -326,21 +327,24 @@ type output struct {
 func (o *output) callStart() {
 	o.firstErr = ""
 	o.callRemaining = o.p.maxCallOutputBytes
-	o.dropped = 0
+	o.dropped, o.droppedLines = 0, 0
 }
 
 // callEnd logs how much output the call dropped, if any.
 func (o *output) callEnd() {
-	if o.dropped == 0 {
+	if o.dropped == 0 && o.droppedLines == 0 {
 		return
 	}
 	budget, limit := "call", o.p.maxCallOutputBytes
 	if o.remaining <= 0 {
 		budget, limit = "instance lifetime", o.p.maxOutputBytes
 	}
-	o.p.logger.Warn(fmt.Sprintf("wasm: dropped %d bytes of guest output over the %s budget of %d bytes", o.dropped, budget, limit),
-		"dropped", o.dropped, "budget", budget, "limit", limit)
-	o.dropped = 0
+	msg := fmt.Sprintf("wasm: dropped %d bytes of guest output over the %s budget of %d bytes", o.dropped, budget, limit)
+	if o.droppedLines > 0 {
+		msg += fmt.Sprintf(" (%d whole lines)", o.droppedLines)
+	}
+	o.p.logger.Warn(msg, "dropped", o.dropped, "budget", budget, "limit", limit)
+	o.dropped, o.droppedLines = 0, 0
 }
 
 // recordCost is what each logged line costs of the output budgets beyond
@@ -358,6 +362,7 @@ func (o *output) takeLine(n int) bool {
 	cost := n + recordCost
 	if cost > o.remaining || cost > o.callRemaining {
 		o.dropped += n
+		o.droppedLines++
 		if cost > o.remaining {
 			o.remaining = 0
 		}
@@ -388,6 +393,9 @@ type stream struct {
 	stderr bool
 	buf    []byte // an incomplete line
 	added  bool
+	// cut: the last line was logged in pieces and its newline has not
+	// come yet.
+	cut bool
 }
 
 // maxLineBytes bounds a line of guest output; a longer one is logged in
@@ -410,15 +418,27 @@ func (s *stream) Write(b []byte) (int, error) {
 			s.buf = s.buf[:0]
 			break
 		}
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 || len(s.buf)+i > maxLineBytes {
+		if s.cut && b[0] == '\n' {
+			// The newline of a line logged in pieces when its buffer
+			// filled: it ends that line, not an empty one.
+			s.cut = false
+			b = b[1:]
+			continue
+		}
+		s.cut = false
+		// Look no further than a piece: a long write without a newline is
+		// not searched again for each piece.
+		room := maxLineBytes - len(s.buf)
+		i := bytes.IndexByte(b[:min(len(b), room+1)], '\n')
+		if i < 0 {
 			// An incomplete line, or a long one: keep up to maxLineBytes,
 			// logged in pieces of that size.
-			k := min(len(b), maxLineBytes-len(s.buf))
+			k := min(len(b), room)
 			s.buf = append(s.buf, b[:k]...)
 			b = b[k:]
 			if len(s.buf) >= maxLineBytes {
 				s.flush()
+				s.cut = true
 			}
 			continue
 		}

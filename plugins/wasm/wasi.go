@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -111,8 +110,8 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 	// positions against wazero's names.
 	for name, params := range map[string][]string{
 		"path_open": {8: "result.opened_fd"},
-		"fd_read":   {1: "iovs", 2: "iovs_len"},
-		"fd_pread":  {1: "iovs", 2: "iovs_len"},
+		"fd_read":   {1: "iovs", 2: "iovs_len", 3: "result.nread"},
+		"fd_pread":  {1: "iovs", 2: "iovs_len", 4: "result.nread"},
 		"fd_close":  {0: "fd"},
 	} {
 		names := fns[name].def.ParamNames()
@@ -133,8 +132,8 @@ func instantiateWASI(ctx context.Context, r wazero.Runtime) error {
 	}
 	wrapped["random_get"] = boundedRandomGet(fns["random_get"].fn)
 	wrapped["path_open"] = openBelowMaxFD(wrapped["path_open"], fns["fd_close"].fn)
-	wrapped["fd_read"] = shortRead(wrapped["fd_read"])
-	wrapped["fd_pread"] = shortRead(wrapped["fd_pread"])
+	wrapped["fd_read"] = shortRead(wrapped["fd_read"], 3)   // result.nread
+	wrapped["fd_pread"] = shortRead(wrapped["fd_pread"], 4) // after the offset
 	for name, fn := range wrapped {
 		export(name, fn)
 	}
@@ -248,42 +247,65 @@ func openBelowMaxFD(open, closeFD api.GoModuleFunction) api.GoModuleFunction {
 	})
 }
 
-// shortRead serves fd_read and fd_pread ((fd, iovs, iovs_len, ...) ->
-// errno) with at most maxReadBytes: it shortens the guest's buffer list
-// for the call and restores it after. A call whose context is done reads
-// nothing.
-func shortRead(read api.GoModuleFunction) api.GoModuleFunction {
+// shortRead serves fd_read and fd_pread ((fd, iovs, iovs_len, ...,
+// result.nread) -> errno; resultAt is result.nread's position) with at
+// most maxReadBytes: it shortens the guest's buffer list for the call and
+// restores it after. A call whose context is done reads nothing. A buffer
+// or the result that overlaps the list gets EINVAL: wazero reads the list
+// entry by entry while it writes the file's bytes, so a read could rewrite
+// the entries still to come (8 bytes of a file made the next entry 8 MiB:
+// review, round 14), and the restore would undo what the read wrote.
+func shortRead(read api.GoModuleFunction, resultAt int) api.GoModuleFunction {
 	return api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
 		if ctx.Err() != nil {
 			stack[0] = errnoIO
 			return
 		}
 		iovs, n := uint32(stack[1]), uint32(stack[2])
+		if n > maxIovecs {
+			stack[0] = errnoInval
+			return
+		}
 		mem := mod.Memory()
-		list, ok := mem.Read(iovs, n*8) // n <= maxIovecs: bounds checked it
+		list, ok := mem.Read(iovs, n*8)
 		if !ok {
 			read.Call(ctx, mod, stack) // wazero answers EFAULT
+			return
+		}
+		lo, hi := uint64(iovs), uint64(iovs)+uint64(n)*8
+		overlaps := func(at, size uint64) bool { return size > 0 && at < hi && lo < at+size }
+		if overlaps(uint64(uint32(stack[resultAt])), 4) {
+			stack[0] = errnoInval
 			return
 		}
 		var total uint64
 		cut := -1
 		for i := range int(n) {
-			total += uint64(binary.LittleEndian.Uint32(list[8*i+4:]))
-			if total > maxReadBytes {
+			buf, size := binary.LittleEndian.Uint32(list[8*i:]), binary.LittleEndian.Uint32(list[8*i+4:])
+			if overlaps(uint64(buf), uint64(size)) {
+				stack[0] = errnoInval
+				return
+			}
+			total += uint64(size)
+			if cut < 0 && total > maxReadBytes {
 				cut = i
-				break
 			}
 		}
 		if cut < 0 {
 			read.Call(ctx, mod, stack)
 			return
 		}
-		// Buffer cut keeps what fits; the list ends with it.
-		saved := slices.Clone(list)
-		over := uint32(total - maxReadBytes)
-		binary.LittleEndian.PutUint32(list[8*cut+4:], binary.LittleEndian.Uint32(list[8*cut+4:])-over)
+		// Buffer cut keeps what fits; the list ends with it. No buffer
+		// overlaps the list, so the read leaves it as set here.
+		size := binary.LittleEndian.Uint32(list[8*cut+4:])
+		before := total
+		for i := cut + 1; i < int(n); i++ {
+			before -= uint64(binary.LittleEndian.Uint32(list[8*i+4:]))
+		}
+		over := uint32(before - maxReadBytes)
+		binary.LittleEndian.PutUint32(list[8*cut+4:], size-over)
 		stack[2] = uint64(cut + 1)
 		read.Call(ctx, mod, stack)
-		copy(list, saved[:8*(cut+1)])
+		binary.LittleEndian.PutUint32(list[8*cut+4:], size)
 	})
 }
