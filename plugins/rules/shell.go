@@ -324,7 +324,10 @@ func (l *loose) file(f syntax.Node, depth int) {
 		}
 		return !defines
 	})
-	var arith, computed bool // an arithmetic context; an assignment of a value that is not a literal
+	// arith: an arithmetic context; computed: a value assigned by
+	// concatenating text (z=$x$y); subText: a literal holding $( or `
+	// (text a value may carry into an evaluation).
+	var arith, computed, subText bool
 	// open holds, for each node being walked, whether it is a $(…);
 	// substs counts those.
 	var open []bool
@@ -343,15 +346,43 @@ func (l *loose) file(f syntax.Node, depth int) {
 			substs++
 		}
 		switch n := n.(type) {
-		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.BinaryTest:
+		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.CStyleLoop:
 			arith = true
+		case *syntax.BinaryTest:
+			switch n.Op {
+			case syntax.TsEql, syntax.TsNeq, syntax.TsLss, syntax.TsLeq, syntax.TsGtr, syntax.TsGeq:
+				arith = true // -eq … -ge; == and =~ compare text
+			}
+		case *syntax.UnaryTest:
+			if n.Op == syntax.TsVarSet || n.Op == syntax.TsRefVar {
+				w, _ := n.X.(*syntax.Word)
+				if _, ok, _ := literal(w); !ok {
+					l.unsureOf("[[ -v ]] names a variable the line computes (bash evaluates its subscript)")
+				}
+			}
+		case *syntax.ParamExp:
+			if n.Slice != nil || n.Index != nil {
+				arith = true
+			}
+			if n.Excl || n.Exp != nil && n.Exp.Op == syntax.OtherParamOps && n.Exp.Word != nil && strings.Contains(n.Exp.Word.Lit(), "P") {
+				// ${!v} and ${v@P} evaluate the value: a subscript in it,
+				// a $(…) for @P.
+				l.unsureOf("an expansion evaluates a variable's value (${!v}, ${v@P})")
+			}
+		case *syntax.DeclClause:
+			l.declNames(n)
+			for _, a := range n.Args {
+				if v, ok, _ := literal(a.Value); ok && a.Naked && strings.HasPrefix(v, "-") && strings.ContainsAny(v, "in") {
+					arith = true // an integer or a nameref: later assignments evaluate
+				}
+			}
 		case *syntax.Assign:
 			if n.Index != nil {
 				arith = true
 			}
 			if n.Array != nil {
 				computed = true
-			} else if _, ok, _ := literal(n.Value); n.Value != nil && !ok {
+			} else if n.Value != nil && builtFromText(n.Value) {
 				computed = true
 			}
 		case *syntax.Redirect:
@@ -412,6 +443,9 @@ func (l *loose) file(f syntax.Node, depth int) {
 				}
 			}
 		case *syntax.Word:
+			if t, ok, _ := literal(n); ok && (strings.Contains(t, "$(") || strings.Contains(t, "`")) {
+				subText = true
+			}
 			// Text that bash may evaluate later, quoted now: an array
 			// subscript ('a[$(rm x)]' for test -v, printf -v, let,
 			// [[ -v ]], declare -n, arithmetic on a variable) or a string
@@ -439,6 +473,7 @@ func (l *loose) file(f syntax.Node, depth int) {
 					s, ok, glob := literal(w)
 					c.argv[i], c.lit[i] = s, ok && !glob
 				}
+				l.builtinNames(c)
 				l.call(c, depth)
 				if shifted[n] {
 					l.suffixes(c, 0, depth)
@@ -447,11 +482,93 @@ func (l *loose) file(f syntax.Node, depth int) {
 		}
 		return true
 	})
-	if arith && computed {
+	if arith && (computed || subText) {
 		// bash evaluates a variable's value as an arithmetic expression,
-		// a[$(cmd)] included, and the line built a value the engine
-		// cannot see: x='a[$'; y='(rm x)]'; z=$x$y; echo $((z)).
+		// a[$(cmd)] included, and the line carries such text or builds a
+		// value the engine cannot see: x='a[$'; y='(rm x)]'; z=$x$y;
+		// echo $((z)), or echo 'a[$(rm x)]' | while read x; do echo
+		// $((x)); done. (A value a program prints, x=$(wc -l <f), is the
+		// program's business, as a script file is.)
 		l.unsureOf("an arithmetic expression may evaluate a value the line builds")
+	}
+}
+
+// closes reports whether a ] follows in rest (the rest of the current
+// part) or in the later parts of a word.
+func closes(parts []syntax.WordPart, rest string) bool {
+	if strings.IndexByte(rest, ']') >= 0 {
+		return true
+	}
+	for _, p := range parts[1:] {
+		var b strings.Builder
+		syntax.NewPrinter().Print(&b, p)
+		if strings.IndexByte(b.String(), ']') >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// builtFromText reports whether w is built from literals and parameter
+// expansions only (z=$x$y), with at least one expansion: a value made of
+// the line's own text, which the engine does not track.
+func builtFromText(w *syntax.Word) bool {
+	params := false
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.Lit, *syntax.SglQuoted:
+		case *syntax.ParamExp:
+			params = true
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				switch q.(type) {
+				case *syntax.Lit:
+				case *syntax.ParamExp:
+					params = true
+				default:
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return params
+}
+
+// declNames makes the analysis unsure when declare, local, export,
+// readonly or typeset gets a name the line computes ("$v", whose value
+// may hold a[$(cmd)]), a nameref (-n) to one, or an integer (-i)
+// variable of a value it computes.
+func (l *loose) declNames(d *syntax.DeclClause) {
+	special := false
+	for _, a := range d.Args {
+		if a.Naked && a.Value != nil {
+			if v, ok, _ := literal(a.Value); ok {
+				if strings.HasPrefix(v, "-") && strings.ContainsAny(v, "ni") {
+					special = true
+				}
+				continue
+			}
+			l.unsureOf(d.Variant.Value + " gets a name the line computes (bash evaluates its subscript)")
+			return
+		}
+		if a.Name == nil && a.Value != nil {
+			if _, ok, _ := literal(a.Value); !ok {
+				l.unsureOf(d.Variant.Value + " gets a name the line computes (bash evaluates its subscript)")
+				return
+			}
+		}
+	}
+	if special {
+		for _, a := range d.Args {
+			if !a.Naked && a.Value != nil {
+				if _, ok, _ := literal(a.Value); !ok {
+					l.unsureOf(d.Variant.Value + " -n or -i of a value the line computes (bash evaluates it)")
+					return
+				}
+			}
+		}
 	}
 }
 
@@ -465,7 +582,9 @@ func heredocEndsEarly(body *syntax.Word, delim string) bool {
 		text = b.String()
 	}
 	for line := range strings.SplitSeq(text, "\n") {
-		if strings.HasPrefix(strings.TrimLeft(line, "\t"), delim+")") {
+		// bash 5.2 ends it at a line starting with the delimiter with a )
+		// anywhere after (EOF ), EOF#), EOFx) …).
+		if rest, ok := strings.CutPrefix(strings.TrimLeft(line, "\t"), delim); ok && strings.Contains(rest, ")") {
 			return true
 		}
 	}
@@ -484,6 +603,7 @@ var mayEvaluate = map[string]bool{
 	"fc": true, "enable": true, "caller": true, "shift": true, "exit": true, "return": true,
 	"break": true, "continue": true, "ulimit": true, "umask": true, "kill": true, "hash": true,
 	"type": true, "cd": true, "pushd": true, "popd": true, "dirs": true, "shopt": true, "set": true,
+	"jobs": true, // jobs -x runs a command, builtins included
 }
 
 // evaluators run their arguments as shell code.
@@ -645,10 +765,17 @@ func (l *loose) shellArgs(c candidate, i, depth int) {
 			if len(arg) > 1 && arg[1] != '-' && strings.ContainsRune(arg[1:], 'c') {
 				hasC = true
 			}
-			if arg == "-o" || arg == "+o" || arg == "-O" || arg == "+O" {
-				k++ // the option's name
+			if len(arg) > 1 && arg[1] != '-' && strings.ContainsRune(arg[1:], 's') {
+				l.stdinShell = true // -s: the script is stdin, the operands its arguments
+			}
+			switch arg {
+			case "-o", "+o", "-O", "+O", "--rcfile", "--init-file":
+				k++ // the option's value
 			}
 			continue
+		}
+		if c.lit[k] && !hasC && first && (strings.HasPrefix(path.Clean(arg), "/dev/") || strings.HasPrefix(path.Clean(arg), "/proc/")) {
+			l.stdinShell = true // bash /dev/stdin
 		}
 		scripts++
 		sure := hasC && first
@@ -663,6 +790,37 @@ func (l *loose) shellArgs(c candidate, i, depth int) {
 	}
 	if scripts == 0 {
 		l.stdinShell = true
+	}
+}
+
+// builtinNames makes the analysis unsure when a builtin that evaluates a
+// variable's name (a subscript in it: 'a[$(rm x)]') gets one the line
+// computes: printf -v, test -v/-R, read, unset, mapfile, wait -p,
+// getopts.
+func (l *loose) builtinNames(c candidate) {
+	if !c.lit[0] {
+		return
+	}
+	prog := c.argv[0]
+	for k := 1; k < len(c.argv); k++ {
+		if c.lit[k] {
+			continue
+		}
+		switch prog {
+		case "printf":
+			if c.argv[k-1] != "-v" || !c.lit[k-1] {
+				continue
+			}
+		case "test", "[":
+			if (c.argv[k-1] != "-v" && c.argv[k-1] != "-R") || !c.lit[k-1] {
+				continue
+			}
+		case "read", "unset", "mapfile", "readarray", "wait", "getopts":
+		default:
+			return
+		}
+		l.unsureOf(prog + " gets a variable name the line computes (bash evaluates its subscript)")
+		return
 	}
 }
 
@@ -728,6 +886,10 @@ func literal(w *syntax.Word) (s string, ok, glob bool) {
 					if v[j] != '\n' {
 						b.WriteByte(v[j])
 					}
+				case ch == '[' && !closes(w.Parts[i:], v[j+1:]):
+					// No ] follows: bash matches nothing, [ is a
+					// character ([ -f x ] is the test builtin).
+					b.WriteByte(ch)
 				case strings.IndexByte("*?[{", ch) >= 0, ch == '~' && i == 0 && j == 0:
 					glob = true
 					b.WriteByte(ch)
