@@ -324,10 +324,7 @@ func (l *loose) file(f syntax.Node, depth int) {
 		}
 		return !defines
 	})
-	// arith: an arithmetic context; computed: a value assigned by
-	// concatenating text (z=$x$y); subText: a literal holding $( or `
-	// (text a value may carry into an evaluation).
-	var arith, computed, subText bool
+	fl := newFlow()
 	// open holds, for each node being walked, whether it is a $(…);
 	// substs counts those.
 	var open []bool
@@ -345,14 +342,10 @@ func (l *loose) file(f syntax.Node, depth int) {
 		if isSubst {
 			substs++
 		}
+		if u := fl.visit(n); u != "" {
+			l.unsureOf(u)
+		}
 		switch n := n.(type) {
-		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.CStyleLoop:
-			arith = true
-		case *syntax.BinaryTest:
-			switch n.Op {
-			case syntax.TsEql, syntax.TsNeq, syntax.TsLss, syntax.TsLeq, syntax.TsGtr, syntax.TsGeq:
-				arith = true // -eq … -ge; == and =~ compare text
-			}
 		case *syntax.UnaryTest:
 			if n.Op == syntax.TsVarSet || n.Op == syntax.TsRefVar {
 				w, _ := n.X.(*syntax.Word)
@@ -361,30 +354,13 @@ func (l *loose) file(f syntax.Node, depth int) {
 				}
 			}
 		case *syntax.ParamExp:
-			if n.Slice != nil || n.Index != nil {
-				arith = true
-			}
-			if n.Excl || n.Exp != nil && n.Exp.Op == syntax.OtherParamOps && n.Exp.Word != nil && strings.Contains(n.Exp.Word.Lit(), "P") {
+			if n.Excl && n.Names == 0 && !allIndex(n.Index) || n.Exp != nil && n.Exp.Op == syntax.OtherParamOps && n.Exp.Word != nil && strings.Contains(n.Exp.Word.Lit(), "P") {
 				// ${!v} and ${v@P} evaluate the value: a subscript in it,
 				// a $(…) for @P.
 				l.unsureOf("an expansion evaluates a variable's value (${!v}, ${v@P})")
 			}
 		case *syntax.DeclClause:
 			l.declNames(n)
-			for _, a := range n.Args {
-				if v, ok, _ := literal(a.Value); ok && a.Naked && strings.HasPrefix(v, "-") && strings.ContainsAny(v, "in") {
-					arith = true // an integer or a nameref: later assignments evaluate
-				}
-			}
-		case *syntax.Assign:
-			if n.Index != nil {
-				arith = true
-			}
-			if n.Array != nil {
-				computed = true
-			} else if n.Value != nil && builtFromText(n.Value) {
-				computed = true
-			}
 		case *syntax.Redirect:
 			if n.Hdoc != nil {
 				if bodies == nil {
@@ -443,9 +419,6 @@ func (l *loose) file(f syntax.Node, depth int) {
 				}
 			}
 		case *syntax.Word:
-			if t, ok, _ := literal(n); ok && (strings.Contains(t, "$(") || strings.Contains(t, "`")) {
-				subText = true
-			}
 			// Text that bash may evaluate later, quoted now: an array
 			// subscript ('a[$(rm x)]' for test -v, printf -v, let,
 			// [[ -v ]], declare -n, arithmetic on a variable) or a string
@@ -482,15 +455,21 @@ func (l *loose) file(f syntax.Node, depth int) {
 		}
 		return true
 	})
-	if arith && (computed || subText) {
+	if name := fl.evaluated(); name != "" {
 		// bash evaluates a variable's value as an arithmetic expression,
-		// a[$(cmd)] included, and the line carries such text or builds a
-		// value the engine cannot see: x='a[$'; y='(rm x)]'; z=$x$y;
-		// echo $((z)), or echo 'a[$(rm x)]' | while read x; do echo
-		// $((x)); done. (A value a program prints, x=$(wc -l <f), is the
-		// program's business, as a script file is.)
-		l.unsureOf("an arithmetic expression may evaluate a value the line builds")
+		// a[$(cmd)] included, and the line may have put such text in it:
+		// x='a[$'; y='(rm x)]'; z=$x$y; echo $((z)), or echo 'a[$(rm x)]'
+		// | while read x; do echo $((x)); done. (A value a program prints,
+		// x=$(wc -l <f), is the program's business, as a script file is.)
+		l.unsureOf("arithmetic evaluates " + name + ", which may hold text the line builds")
 	}
+}
+
+// allIndex reports whether an index is @ or * (${!a[@]} lists keys).
+func allIndex(x syntax.ArithmExpr) bool {
+	w, _ := x.(*syntax.Word)
+	v, ok, _ := literal(w)
+	return ok && (v == "@" || v == "*")
 }
 
 // closes reports whether a ] follows in rest (the rest of the current
@@ -507,33 +486,6 @@ func closes(parts []syntax.WordPart, rest string) bool {
 		}
 	}
 	return false
-}
-
-// builtFromText reports whether w is built from literals and parameter
-// expansions only (z=$x$y), with at least one expansion: a value made of
-// the line's own text, which the engine does not track.
-func builtFromText(w *syntax.Word) bool {
-	params := false
-	for _, p := range w.Parts {
-		switch p := p.(type) {
-		case *syntax.Lit, *syntax.SglQuoted:
-		case *syntax.ParamExp:
-			params = true
-		case *syntax.DblQuoted:
-			for _, q := range p.Parts {
-				switch q.(type) {
-				case *syntax.Lit:
-				case *syntax.ParamExp:
-					params = true
-				default:
-					return false
-				}
-			}
-		default:
-			return false
-		}
-	}
-	return params
 }
 
 // declNames makes the analysis unsure when declare, local, export,
@@ -802,20 +754,46 @@ func (l *loose) builtinNames(c candidate) {
 		return
 	}
 	prog := c.argv[0]
+	operand := 0 // operands seen (getopts: the second is the name)
 	for k := 1; k < len(c.argv); k++ {
+		prev := ""
+		if c.lit[k-1] {
+			prev = c.argv[k-1]
+		}
 		if c.lit[k] {
+			if !strings.HasPrefix(c.argv[k], "-") {
+				operand++
+			}
 			continue
 		}
+		operand++
 		switch prog {
 		case "printf":
-			if c.argv[k-1] != "-v" || !c.lit[k-1] {
+			if prev != "-v" {
 				continue
 			}
 		case "test", "[":
-			if (c.argv[k-1] != "-v" && c.argv[k-1] != "-R") || !c.lit[k-1] {
+			if prev != "-v" && prev != "-R" {
 				continue
 			}
-		case "read", "unset", "mapfile", "readarray", "wait", "getopts":
+		case "wait":
+			if prev != "-p" {
+				continue
+			}
+		case "getopts":
+			if operand != 2 {
+				continue
+			}
+		case "read":
+			// The values of -d, -i, -n, -N, -p, -t and -u are not names.
+			if len(prev) == 2 && prev[0] == '-' && strings.IndexByte("dinNptu", prev[1]) >= 0 {
+				continue
+			}
+		case "mapfile", "readarray":
+			if len(prev) == 2 && prev[0] == '-' && strings.IndexByte("CcdnOsu", prev[1]) >= 0 {
+				continue
+			}
+		case "unset":
 		default:
 			return
 		}

@@ -396,6 +396,8 @@ type stream struct {
 	// cut: the last line was logged in pieces and its newline has not
 	// come yet.
 	cut bool
+	// scanned counts the bytes searched for a newline (tests bound it).
+	scanned int
 }
 
 // maxLineBytes bounds a line of guest output; a longer one is logged in
@@ -429,7 +431,9 @@ func (s *stream) Write(b []byte) (int, error) {
 		// Look no further than a piece: a long write without a newline is
 		// not searched again for each piece.
 		room := maxLineBytes - len(s.buf)
-		i := bytes.IndexByte(b[:min(len(b), room+1)], '\n')
+		look := b[:min(len(b), room+1)]
+		s.scanned += len(look)
+		i := bytes.IndexByte(look, '\n')
 		if i < 0 {
 			// An incomplete line, or a long one: keep up to maxLineBytes,
 			// logged in pieces of that size.
