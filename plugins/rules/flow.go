@@ -2,6 +2,7 @@ package rules
 
 import (
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,12 +24,18 @@ type flow struct {
 	copies  map[string][]string // name -> the names its value may evaluate or copy
 	readers []string            // assigned from stdin, a loop or set --
 	arith   map[string]bool     // evaluated by arithmetic
-	text    bool                // the line holds $( or ` as data, or decodes escapes
-	decoded bool                // arithmetic reads decoded text directly
+	funcs   map[string]bool     // functions the line defines
+	// text: the line holds text that may be or form a command
+	// substitution (substText); without it no value can hold one but a
+	// program's output, which is the program's business.
+	text bool
+	// joined: arithmetic joins or decodes text itself ($(($x$y)),
+	// $(($'…'))).
+	joined bool
 }
 
 func newFlow() *flow {
-	return &flow{built: map[string]bool{}, copies: map[string][]string{}, arith: map[string]bool{}}
+	return &flow{built: map[string]bool{}, copies: map[string][]string{}, arith: map[string]bool{}, funcs: map[string]bool{}}
 }
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]$`)
@@ -69,11 +76,11 @@ func (f *flow) visit(n syntax.Node) string {
 			f.arithOf(n.Slice.Length)
 		}
 	case *syntax.SglQuoted:
-		if n.Dollar && strings.Contains(n.Value, `\`) {
+		if n.Dollar && escapesDollar(n.Value) {
 			f.text = true
 		}
 	case *syntax.Word:
-		if t, ok, _ := literal(n); ok && (strings.Contains(t, "$(") || strings.Contains(t, "`")) {
+		if t, ok, _ := literal(n); ok && substText(t) {
 			f.text = true
 		}
 	case *syntax.DeclClause:
@@ -103,8 +110,13 @@ func (f *flow) visit(n syntax.Node) string {
 			f.built[name] = true
 		case n.Array != nil:
 			for _, e := range n.Array.Elems {
-				if e.Value != nil && f.dangerous(e.Value) {
+				if e.Value == nil {
+					continue
+				}
+				if f.dangerous(e.Value) {
 					f.built[name] = true
+				} else if src := copyOf(e.Value); src != "" {
+					f.copies[name] = append(f.copies[name], src)
 				}
 			}
 		case n.Value != nil:
@@ -118,10 +130,7 @@ func (f *flow) visit(n syntax.Node) string {
 				f.readers = append(f.readers, name)
 			}
 		}
-	case *syntax.Redirect:
-		if n.Op == syntax.WordHdoc && n.Word != nil && f.dangerous(n.Word) {
-			f.text = true // read z <<< "$x$y"
-		}
+
 	case *syntax.ForClause:
 		if wi, ok := n.Loop.(*syntax.WordIter); ok {
 			for _, w := range wi.Items {
@@ -133,12 +142,29 @@ func (f *flow) visit(n syntax.Node) string {
 		}
 	case *syntax.CallExpr:
 		f.call(n)
-	}
-	if f.decoded {
-		f.decoded = false
-		return "arithmetic evaluates text the line decodes ($'\\x24…')"
+	case *syntax.FuncDecl:
+		f.funcs[n.Name.Value] = true
 	}
 	return ""
+}
+
+// substText reports whether literal text may be, or form, a command
+// substitution: it holds $( or a backquote, ends with $ (x='a[$' joined
+// with y='(rm x)]'), holds $ with [ or ( (x='a[$q' and ${x/q/$y}), or
+// spells $ or ` as an escape (printf '\x24', $'\044').
+func substText(t string) bool {
+	return strings.Contains(t, "$(") || strings.Contains(t, "`") || strings.HasSuffix(t, "$") ||
+		strings.Contains(t, "$") && strings.ContainsAny(t, "[(") || escapesDollar(t)
+}
+
+// escapesDollar reports whether t spells $ or ` as an escape sequence.
+func escapesDollar(t string) bool {
+	for _, e := range []string{`\x24`, `\044`, `\44`, `\u0024`, `\U00000024`, `\x60`, `\140`, `\u0060`} {
+		if strings.Contains(t, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // call records the variables a builtin assigns: printf -v NAME builds
@@ -156,11 +182,26 @@ func (f *flow) call(c *syntax.CallExpr) {
 	for i, w := range c.Args {
 		args[i], _, _ = literal(w)
 	}
+	if shellNames[path.Base(prog)] || f.funcs[prog] {
+		for _, w := range c.Args[1:] {
+			if f.dangerous(w) {
+				// A function, or bash -c, gets it as $1 … (f "$x$y").
+				for k := 1; k <= 9; k++ {
+					f.built[string(rune('0'+k))] = true
+				}
+				f.built["@"], f.built["*"] = true, true
+				break
+			}
+		}
+	}
 	switch prog {
 	case "printf":
-		for i := 1; i+1 < len(args); i++ {
-			if args[i] == "-v" {
+		for i := 1; i < len(args); i++ {
+			switch {
+			case args[i] == "-v" && i+1 < len(args):
 				f.built[strings.SplitN(args[i+1], "[", 2)[0]] = true
+			case strings.HasPrefix(args[i], "-v") && len(args[i]) > 2:
+				f.built[strings.SplitN(args[i][2:], "[", 2)[0]] = true // -vz is -v z
 			}
 		}
 	case "read", "mapfile", "readarray":
@@ -202,11 +243,17 @@ func (f *flow) dangerous(w *syntax.Word) bool {
 			}
 			parts++
 		case *syntax.ParamExp:
+			if joins(p) {
+				return true
+			}
 			params = true
 			parts++
 		case *syntax.DblQuoted:
 			for _, q := range p.Parts {
-				if _, ok := q.(*syntax.ParamExp); ok {
+				if pe, ok := q.(*syntax.ParamExp); ok {
+					if joins(pe) {
+						return true
+					}
 					params = true
 				}
 				if _, ok := q.(*syntax.CmdSubst); ok && decodes(q) {
@@ -270,7 +317,7 @@ func (f *flow) arithOf(x syntax.ArithmExpr) {
 			}
 		case *syntax.SglQuoted:
 			if n.Dollar {
-				f.decoded = true
+				f.joined = true
 			}
 		}
 		return true
@@ -282,18 +329,22 @@ func (f *flow) arithWord(w *syntax.Word) {
 		for _, tok := range strings.FieldsFunc(t, func(r rune) bool {
 			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 		}) {
-			if identRe.MatchString(tok) {
-				f.arith[tok] = true
+			if identRe.MatchString(tok) && (tok[0] < '0' || tok[0] > '9') {
+				f.arith[tok] = true // a name; digits are a number here ($1 is a ParamExp)
 			}
 		}
 		return
+	}
+	if f.dangerous(w) {
+		// The arithmetic itself joins text: $(($x$y)), $(("${a[*]}")).
+		f.joined = true
 	}
 	for _, p := range w.Parts {
 		if pe, ok := p.(*syntax.ParamExp); ok && pe.Param != nil {
 			f.arith[pe.Param.Value] = true
 		}
 		if sq, ok := p.(*syntax.SglQuoted); ok && sq.Dollar {
-			f.decoded = true
+			f.joined = true
 		}
 	}
 }
@@ -301,10 +352,16 @@ func (f *flow) arithWord(w *syntax.Word) {
 // evaluated returns a variable arithmetic evaluates that may hold text
 // the line builds, or "".
 func (f *flow) evaluated() string {
-	if f.text {
-		for _, r := range f.readers {
-			f.built[r] = true
-		}
+	if !f.text {
+		return ""
+	}
+	if f.joined {
+		return "text the arithmetic joins or decodes"
+	}
+	// The text may reach what a program prints or a loop or read assigns
+	// (z=$(echo "$x$y"), echo … | while read z).
+	for _, r := range f.readers {
+		f.built[r] = true
 	}
 	for changed := true; changed; {
 		changed = false
@@ -341,4 +398,24 @@ func hasSubst(w *syntax.Word) bool {
 		return !found
 	})
 	return found
+}
+
+// joins reports whether one expansion joins text: a replacement or a
+// default value (${x/q/$y}, ${x:-$y}), or all the elements or
+// parameters ("${a[*]}", "$*", joined with IFS).
+func joins(pe *syntax.ParamExp) bool {
+	if pe.Repl != nil {
+		return true
+	}
+	if pe.Exp != nil && pe.Exp.Word != nil {
+		switch pe.Exp.Op {
+		case syntax.AlternateUnset, syntax.AlternateUnsetOrNull, syntax.DefaultUnset, syntax.DefaultUnsetOrNull,
+			syntax.AssignUnset, syntax.AssignUnsetOrNull:
+			return true // ${x:-$y} may be another value; # % ^ , only trim or change case
+		}
+	}
+	if pe.Param != nil && (pe.Param.Value == "*" || pe.Param.Value == "@") {
+		return true
+	}
+	return allIndex(pe.Index) && pe.Index != nil
 }

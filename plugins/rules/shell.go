@@ -57,6 +57,9 @@ type loose struct {
 	// read everything.
 	unsure string
 	steps  int
+	// flow follows built text into arithmetic across every script of the
+	// line (eval "w=\$z" copies too): see flow.go.
+	flow *flow
 	// parser (bash) and posix (sh) are reused for the scripts found in the
 	// line, which wait in queue.
 	parser, posix *syntax.Parser
@@ -64,7 +67,7 @@ type loose struct {
 }
 
 func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
-	l := &loose{ctx: ctx, parseLeft: maxParse, suffixLeft: maxSuffixArgs}
+	l := &loose{ctx: ctx, parseLeft: maxParse, suffixLeft: maxSuffixArgs, flow: newFlow()}
 	switch {
 	case f != nil:
 		l.parseLeft -= len(command)
@@ -94,6 +97,15 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 			}
 		}
 		l.drain()
+	}
+	if name := l.flow.evaluated(); name != "" {
+		// bash evaluates a variable's value as an arithmetic expression,
+		// a[$(cmd)] included, and the line may have put such text in it:
+		// x='a[$'; y='(rm x)]'; z=$x$y; echo $((z)), or echo 'a[$(rm x)]'
+		// | while read x; do echo $((x)); done. (A value a program prints,
+		// x=$(wc -l <f), is the program's business, as a script file is,
+		// unless the line builds such text.)
+		l.unsureOf("arithmetic evaluates " + name + ", which may hold text the line builds")
 	}
 	return l
 }
@@ -324,7 +336,7 @@ func (l *loose) file(f syntax.Node, depth int) {
 		}
 		return !defines
 	})
-	fl := newFlow()
+	fl := l.flow
 	// open holds, for each node being walked, whether it is a $(…);
 	// substs counts those.
 	var open []bool
@@ -455,14 +467,6 @@ func (l *loose) file(f syntax.Node, depth int) {
 		}
 		return true
 	})
-	if name := fl.evaluated(); name != "" {
-		// bash evaluates a variable's value as an arithmetic expression,
-		// a[$(cmd)] included, and the line may have put such text in it:
-		// x='a[$'; y='(rm x)]'; z=$x$y; echo $((z)), or echo 'a[$(rm x)]'
-		// | while read x; do echo $((x)); done. (A value a program prints,
-		// x=$(wc -l <f), is the program's business, as a script file is.)
-		l.unsureOf("arithmetic evaluates " + name + ", which may hold text the line builds")
-	}
 }
 
 // allIndex reports whether an index is @ or * (${!a[@]} lists keys).
