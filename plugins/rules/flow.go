@@ -349,14 +349,14 @@ func (f *flow) arithWord(w *syntax.Word) {
 	}
 }
 
-// evaluated returns a variable arithmetic evaluates that may hold text
-// the line builds, or "".
+// evaluated returns why arithmetic may evaluate text the line builds, or
+// "".
 func (f *flow) evaluated() string {
 	if !f.text {
 		return ""
 	}
 	if f.joined {
-		return "text the arithmetic joins or decodes"
+		return "arithmetic joins or decodes text ($(($x$y)), $'…'), and the line holds the material of a command substitution"
 	}
 	// The text may reach what a program prints or a loop or read assigns
 	// (z=$(echo "$x$y"), echo … | while read z).
@@ -375,7 +375,7 @@ func (f *flow) evaluated() string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(f.arith)) {
 		if f.built[name] {
-			return name
+			return "arithmetic evaluates " + name + ", which may hold text the line builds"
 		}
 	}
 	return ""

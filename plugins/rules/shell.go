@@ -98,14 +98,14 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 		}
 		l.drain()
 	}
-	if name := l.flow.evaluated(); name != "" {
+	if why := l.flow.evaluated(); why != "" {
 		// bash evaluates a variable's value as an arithmetic expression,
 		// a[$(cmd)] included, and the line may have put such text in it:
 		// x='a[$'; y='(rm x)]'; z=$x$y; echo $((z)), or echo 'a[$(rm x)]'
 		// | while read x; do echo $((x)); done. (A value a program prints,
 		// x=$(wc -l <f), is the program's business, as a script file is,
 		// unless the line builds such text.)
-		l.unsureOf("arithmetic evaluates " + name + ", which may hold text the line builds")
+		l.unsureOf(why)
 	}
 	return l
 }
