@@ -105,6 +105,18 @@ func danger(argv []string) string {
 				if k > sub && sub < len(argv) && argv[sub] == "env" {
 					return "go env " + a + " writes the go command's configuration (GOFLAGS may name a program for every later go command)"
 				}
+			case "o", "coverprofile", "cpuprofile", "memprofile", "blockprofile", "mutexprofile", "trace",
+				"outputdir", "modfile", "pkgdir", "json", "fuzzcachedir", "test.coverprofile", "test.cpuprofile",
+				"test.memprofile", "test.blockprofile", "test.mutexprofile", "test.trace", "test.outputdir":
+				// -o and the profiles write where they say (round 18);
+				// -modfile reads another go.mod, -json is harmless but
+				// costs nothing to refuse with them.
+				if name != "json" {
+					return "go " + a + " writes a file where it says"
+				}
+			}
+			if (name == "gcflags" || name == "asmflags" || name == "ldflags") && (strings.Contains(value, "profile") || strings.Contains(value, "trace")) {
+				return "go " + a + " " + value + ": the compiler or linker writes a profile where it says"
 			}
 		}
 	case "split":
@@ -219,6 +231,65 @@ func danger(argv []string) string {
 				return "diff " + a + " runs pr"
 			}
 		}
+	case "awk", "gawk", "mawk", "nawk", "busybox-awk":
+		// awk's program runs commands (system, print | cmd, cmd | getline)
+		// and writes files (print > f); -f reads a program from a file,
+		// -i/-l/-E include code (round 18). The program text is the first
+		// operand unless -f gives one.
+		program := true
+		for k := 1; k < len(argv); k++ {
+			a := argv[k]
+			if strings.HasPrefix(a, "-") && a != "-" {
+				switch {
+				case a == "--":
+					continue
+				case a == "-v" || a == "-F":
+					k++ // a value
+					continue
+				case strings.HasPrefix(a, "-v") || strings.HasPrefix(a, "-F"):
+					continue
+				}
+				return "awk " + a + ": an option that reads a program or a library, or that the engine does not know"
+			}
+			if program {
+				if strings.Contains(a, "system") || strings.ContainsAny(a, "|>") || strings.Contains(a, "getline") {
+					return "awk's program may run a command or write a file (system, |, >, getline)"
+				}
+				program = false
+			}
+		}
+	case "curl":
+		// curl writes files (-o, -O, -D, -c, --trace …) and reads a
+		// config file that may say so (-K) (round 18).
+		for _, a := range argv[1:] {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oODcK") {
+				return "curl " + a + " writes a file or reads a config"
+			}
+			for _, o := range []string{"--output", "--output-dir", "--remote-name", "--remote-name-all", "--dump-header", "--cookie-jar",
+				"--trace", "--trace-ascii", "--libcurl", "--config", "--etag-save", "--hsts", "--alt-svc", "--stderr", "--create-dirs"} {
+				if longAbbrev(a, o) {
+					return "curl " + a + " writes a file or reads a config"
+				}
+			}
+		}
+	case "yq":
+		// yq -i rewrites its file (round 18).
+		for _, a := range argv[1:] {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'i') || longAbbrev(a, "--inplace") || longAbbrev(a, "--in-place") {
+				return "yq " + a + " rewrites its file"
+			}
+		}
+	case "kubectl":
+		// A kubeconfig names credential plugins kubectl runs (users[].user
+		// .exec), and kubectl NAME runs kubectl-NAME from PATH (round 18).
+		for k, a := range argv[1:] {
+			if longAbbrev(a, "--kubeconfig") || longAbbrev(a, "--cache-dir") {
+				return "kubectl " + a + " names a kubeconfig, whose credential plugins kubectl runs"
+			}
+			if k == 0 && !strings.HasPrefix(a, "-") && !kubectlCommands[a] {
+				return "kubectl " + a + " may be a plugin (kubectl-" + a + " on PATH)"
+			}
+		}
 	case "sort":
 		for _, a := range argv[1:] {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {
@@ -243,6 +314,18 @@ func optionLike(w string) bool {
 // that no other option shares (sort --o is --output). Without each
 // program's whole option list, every prefix counts: an ambiguous one is
 // an error to the program, so declining it costs nothing.
+// kubectlCommands are kubectl's own subcommands; any other first word may
+// be a plugin.
+var kubectlCommands = map[string]bool{
+	"get": true, "describe": true, "logs": true, "explain": true, "version": true, "api-resources": true,
+	"api-versions": true, "cluster-info": true, "top": true, "config": true, "auth": true, "diff": true,
+	"events": true, "wait": true, "apply": true, "create": true, "delete": true, "edit": true, "exec": true,
+	"port-forward": true, "proxy": true, "cp": true, "run": true, "expose": true, "set": true, "label": true,
+	"annotate": true, "scale": true, "rollout": true, "patch": true, "replace": true, "attach": true,
+	"debug": true, "drain": true, "cordon": true, "uncordon": true, "taint": true, "certificate": true,
+	"completion": true, "kustomize": true, "plugin": true, "options": true, "autoscale": true,
+}
+
 // goFlagName is a go flag without its one or two dashes (Go's flag
 // package takes both).
 func goFlagName(a string) string {
