@@ -94,13 +94,6 @@ func danger(argv []string) string {
 			switch name {
 			case "toolexec", "vettool", "exec":
 				return "go " + a + " runs a program of its own"
-			case "ldflags", "gcflags", "asmflags", "gccgoflags":
-				if !hasValue && k+1 < len(argv) {
-					value = argv[k+1]
-				}
-				if strings.Contains(value, "extld") || strings.Contains(value, "extar") || strings.Contains(value, "linkmode") {
-					return "go " + a + " " + value + ": names or selects the external linker, a program go runs"
-				}
 			case "w", "u":
 				if k > sub && sub < len(argv) && argv[sub] == "env" {
 					return "go env " + a + " writes the go command's configuration (GOFLAGS may name a program for every later go command)"
@@ -115,8 +108,17 @@ func danger(argv []string) string {
 					return "go " + a + " writes a file where it says"
 				}
 			}
-			if (name == "gcflags" || name == "asmflags" || name == "ldflags") && (strings.Contains(value, "profile") || strings.Contains(value, "trace")) {
-				return "go " + a + " " + value + ": the compiler or linker writes a profile where it says"
+			if strings.HasPrefix(name, "debug-") || name == "gocoverdir" ||
+				strings.HasPrefix(name, "test.") && !safeTestFlags[strings.TrimPrefix(name, "test.")] {
+				return "go " + a + " may write a file where it says (debug and test flags)"
+			}
+			if name == "gcflags" || name == "asmflags" || name == "ldflags" || name == "gccgoflags" {
+				if !hasValue && k+1 < len(argv) {
+					value = argv[k+1]
+				}
+				if f := toolWriteFlag(value); f != "" {
+					return "go " + a + " " + value + ": the compiler or linker's " + f + " writes a file where it says"
+				}
 			}
 		}
 	case "split":
@@ -262,11 +264,12 @@ func danger(argv []string) string {
 		// curl writes files (-o, -O, -D, -c, --trace …) and reads a
 		// config file that may say so (-K) (round 18).
 		for _, a := range argv[1:] {
-			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oODcK") {
-				return "curl " + a + " writes a file or reads a config"
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oODcKT") {
+				return "curl " + a + " writes a file or reads a config (-T to a file:// address writes it)"
 			}
 			for _, o := range []string{"--output", "--output-dir", "--remote-name", "--remote-name-all", "--dump-header", "--cookie-jar",
-				"--trace", "--trace-ascii", "--libcurl", "--config", "--etag-save", "--hsts", "--alt-svc", "--stderr", "--create-dirs"} {
+				"--trace", "--trace-ascii", "--libcurl", "--config", "--etag-save", "--hsts", "--alt-svc", "--stderr", "--create-dirs",
+				"--upload-file", "--engine"} {
 				if longAbbrev(a, o) {
 					return "curl " + a + " writes a file or reads a config"
 				}
@@ -283,6 +286,9 @@ func danger(argv []string) string {
 		// A kubeconfig names credential plugins kubectl runs (users[].user
 		// .exec), and kubectl NAME runs kubectl-NAME from PATH (round 18).
 		for k, a := range argv[1:] {
+			if longAbbrev(a, "--profile-output") || longAbbrev(a, "--log-file") || longAbbrev(a, "--log-dir") {
+				return "kubectl " + a + " writes a file where it says"
+			}
 			if longAbbrev(a, "--kubeconfig") || longAbbrev(a, "--cache-dir") {
 				return "kubectl " + a + " names a kubeconfig, whose credential plugins kubectl runs"
 			}
@@ -314,6 +320,42 @@ func optionLike(w string) bool {
 // that no other option shares (sort --o is --output). Without each
 // program's whole option list, every prefix counts: an ambiguous one is
 // an error to the program, so declining it costs nothing.
+// safeTestFlags are the test binary's flags (-test.NAME, or after -args)
+// that write nothing.
+var safeTestFlags = map[string]bool{
+	"v": true, "run": true, "count": true, "short": true, "timeout": true, "bench": true, "benchtime": true,
+	"benchmem": true, "cpu": true, "parallel": true, "failfast": true, "shuffle": true, "skip": true,
+	"list": true, "fullpath": true, "fuzz": true, "fuzztime": true, "fuzzminimizetime": true,
+}
+
+// toolWriteFlags are the compiler's and the linker's flags that write a
+// file (or run a program: the external linker).
+var toolWriteFlags = map[string]bool{
+	"o": true, "bench": true, "json": true, "asmhdr": true, "linkobj": true, "cpuprofile": true,
+	"memprofile": true, "blockprofile": true, "mutexprofile": true, "trace": true, "traceprofile": true,
+	"extld": true, "extldflags": true, "extar": true, "linkmode": true, "tmpdir": true,
+	"capturehostobjs": true, "benchprofile": true,
+}
+
+// toolWriteFlag returns the first flag of a -gcflags/-ldflags/-asmflags
+// value (each word, after a PATTERN= prefix) that writes a file, or "".
+func toolWriteFlag(value string) string {
+	for _, w := range strings.Fields(value) {
+		if i := strings.Index(w, "=-"); i >= 0 && !strings.HasPrefix(w, "-") {
+			w = w[i+1:] // all=-N: the flag after the package pattern
+		}
+		if !strings.HasPrefix(w, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		if toolWriteFlags[name] || strings.Contains(w, "extld") || strings.Contains(w, "extar") || strings.Contains(w, "linkmode") ||
+			strings.Contains(w, "profile") || strings.Contains(w, "file:") {
+			return w
+		}
+	}
+	return ""
+}
+
 // kubectlCommands are kubectl's own subcommands; any other first word may
 // be a plugin.
 var kubectlCommands = map[string]bool{
