@@ -17,7 +17,8 @@ import (
 // FuzzScanDifferential checks the admission scan against wazero itself
 // (review, round 8), with the production limits:
 //
-//   - scan.Module (and CapTables on what it passes) never panics;
+//   - scan.Module (and Rewrite on what it passes) never panics, and
+//     Rewrite never refuses what Module passes;
 //   - a module the scan refuses as malformed (scan.ErrMalformed) is one
 //     wazero refuses too: the scan must not refuse a module wazero
 //     compiles;
@@ -50,10 +51,10 @@ func FuzzScanDifferential(f *testing.F) {
 	l := moduleLimits(&Options{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		mod := append([]byte("\x00asm\x01\x00\x00\x00"), b[min(8, len(b)):]...)
-		st, err := scan.Module(mod, l)
-		if err == nil && st.UncappedTables > 0 {
-			if _, cerr := scan.CapTables(mod, uint32(l.TableElements)); cerr != nil {
-				t.Fatalf("CapTables refuses a module Module passed: %v", cerr)
+		_, err := scan.Module(mod, l)
+		if err == nil {
+			if _, rerr := scan.Rewrite(mod, uint32(l.TableElements), scan.DefaultMaxGap); rerr != nil {
+				t.Fatalf("Rewrite refuses a module Module passed: %v", rerr)
 			}
 		}
 		var le *scan.LimitError

@@ -1,9 +1,11 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,5 +51,113 @@ func TestScanAgreesWithWazero(t *testing.T) {
 		st, err := scan.Module(b, limits)
 		require.NoError(t, err, "the Go guest %s", g)
 		t.Logf("%s: %d bytes, %d functions", g, len(b), st.Functions)
+	}
+}
+
+// sections returns b's sections in order: id and body.
+func sections(t *testing.T, b []byte) (ids []byte, bodies [][]byte) {
+	t.Helper()
+	for i := 8; i < len(b); {
+		id := b[i]
+		i++
+		var size, shift uint64
+		for {
+			c := b[i]
+			i++
+			size |= uint64(c&0x7f) << shift
+			shift += 7
+			if c&0x80 == 0 {
+				break
+			}
+		}
+		ids = append(ids, id)
+		bodies = append(bodies, b[i:i+int(size)])
+		i += int(size)
+	}
+	return ids, bodies
+}
+
+// TestMergeDataGoGuests merges the data segments of Go guests, as prepare
+// does, and checks that every other section is the same, byte for byte, and
+// that the memory the data section writes is the same: a module of the
+// guest's memory and data sections alone is instantiated before and after
+// by wazero's interpreter and the two memories compared.
+func TestMergeDataGoGuests(t *testing.T) {
+	for _, g := range []string{"testdata/guests/configured", "../../sdk-guest/internal/testguests/ref"} {
+		t.Run(filepath.Base(g), func(t *testing.T) {
+			b := plugintest.BuildGoGuest(t, g)
+			out := scan.MergeData(b, scan.DefaultMaxGap)
+			ids, bodies := sections(t, b)
+			oids, obodies := sections(t, out)
+			require.Equal(t, ids, oids)
+			image := func(data []byte, mem []byte) []byte {
+				t.Helper()
+				m := []byte("\x00asm\x01\x00\x00\x00")
+				for _, s := range []struct {
+					id   byte
+					body []byte
+				}{{5, mem}, {7, []byte{1, 3, 'm', 'e', 'm', 2, 0}}, {11, data}} {
+					m = append(m, s.id)
+					m = scanAppendU32(m, uint32(len(s.body)))
+					m = append(m, s.body...)
+				}
+				ctx := context.Background()
+				r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+				defer r.Close(ctx)
+				inst, err := r.Instantiate(ctx, m)
+				require.NoError(t, err)
+				img, ok := inst.Memory().Read(0, inst.Memory().Size())
+				require.True(t, ok)
+				return bytes.Clone(img)
+			}
+			var mem, data, odata []byte
+			for k, id := range ids {
+				switch id {
+				case 5:
+					mem = bodies[k]
+				case 11:
+					data, odata = bodies[k], obodies[k]
+				default:
+					require.True(t, bytes.Equal(bodies[k], obodies[k]), "section %d changed", id)
+				}
+			}
+			require.NotNil(t, data)
+			before, after := segmentCount(data), segmentCount(odata)
+			t.Logf("%s: %d data segments → %d; module %d → %d bytes", g, before, after, len(b), len(out))
+			require.Greater(t, before, 10_000, "a Go guest's data as the linker writes it")
+			require.LessOrEqual(t, after, 64)
+			require.True(t, bytes.Equal(image(data, mem), image(odata, mem)), "the memories differ")
+
+			// What Load compiles (prepare also caps the tables).
+			prepared, err := prepare(b, moduleLimits(&Options{}))
+			require.NoError(t, err)
+			pids, pbodies := sections(t, prepared)
+			require.Equal(t, ids, pids)
+			require.Equal(t, after, segmentCount(pbodies[slices.Index(pids, 11)]))
+		})
+	}
+}
+
+// segmentCount is the count that starts a data section's body.
+func segmentCount(body []byte) int {
+	var n, shift int
+	for _, c := range body {
+		n |= int(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			break
+		}
+	}
+	return n
+}
+
+func scanAppendU32(b []byte, v uint32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
 	}
 }

@@ -15,6 +15,10 @@
 // per function, and bounds the sum of its squares over the module, an
 // estimate of the compilation's cost.
 //
+// Two rewrites prepare a module that passed the scan for the runtime:
+// [CapTables] gives every table a maximum, [MergeData] merges the tens of
+// thousands of tiny data segments a Go guest has into a handful.
+//
 // The scan knows the instruction set wazero enables by default
 // (WebAssembly 2.0: sign extension, non-trapping conversions, multi-value,
 // bulk memory, reference types, SIMD); an instruction outside it is refused
@@ -522,6 +526,24 @@ func (r *reader) blockType() {
 // then returns -1. b is returned as it is when every table has a maximum.
 // b must have passed [Module].
 func CapTables(b []byte, limit uint32) ([]byte, error) {
+	return rewrite(b, &limit, nil)
+}
+
+// Rewrite is [CapTables] and [MergeData] in one pass, with one copy of b:
+// the module the runtime compiles.
+func Rewrite(b []byte, tableLimit, maxGap uint32) ([]byte, error) {
+	return rewrite(b, &tableLimit, &maxGap)
+}
+
+// rewrite caps the tables if tableLimit is set and merges the data
+// segments if maxGap is set, copying b once if either changes it.
+func rewrite(b []byte, tableLimit, maxGap *uint32) ([]byte, error) {
+	if len(b) < 8 {
+		return nil, fmt.Errorf("%w: no header", ErrMalformed)
+	}
+	type span struct{ start, body, end int }
+	var table, data []span
+	dataCount := false
 	r := &reader{b: b, i: 8}
 	for !r.eof() {
 		start := r.i
@@ -530,61 +552,103 @@ func CapTables(b []byte, limit uint32) ([]byte, error) {
 		if r.err != nil || uint64(size) > uint64(len(r.b)-r.i) {
 			return nil, fmt.Errorf("%w: section header", ErrMalformed)
 		}
-		body := r.i
-		end := r.i + int(size)
-		r.i = end
-		if id != 4 {
-			continue
+		sp := span{start, r.i, r.i + int(size)}
+		r.i = sp.end
+		switch id {
+		case 4:
+			table = append(table, sp)
+		case 11:
+			data = append(data, sp)
+		case 12:
+			dataCount = true
 		}
-		sec := &reader{b: b[:end], i: body}
-		n := sec.u32()
-		out := appendU32(nil, n)
-		changed := false
-		for i := uint32(0); i < n && sec.err == nil; i++ {
-			init := sec.i+1 < len(sec.b) && sec.b[sec.i] == 0x40 && sec.b[sec.i+1] == 0x00
-			t0 := sec.i
-			if init {
-				sec.i += 2
-			}
-			sec.reftype()
-			out = append(out, b[t0:sec.i]...)
-			flags := sec.byte()
-			lo := sec.u32()
-			if flags&1 != 0 {
-				hi := sec.u32()
-				out = append(out, flags)
-				out = appendU32(out, lo)
-				out = appendU32(out, hi)
-			} else {
-				changed = true
-				out = append(out, flags|1)
-				out = appendU32(out, lo)
-				out = appendU32(out, limit)
-			}
-			if init {
-				e0 := sec.i
-				sec.constExpr()
-				out = append(out, b[e0:sec.i]...)
-			}
-		}
-		if sec.err != nil {
-			return nil, sec.fail("table section")
-		}
-		if sec.i != end {
-			return nil, fmt.Errorf("%w: table section has %d trailing bytes", ErrMalformed, end-sec.i)
-		}
-		if !changed {
-			return b, nil
-		}
-		nb := make([]byte, 0, len(b)+16)
-		nb = append(nb, b[:start]...)
-		nb = append(nb, 4)
-		nb = appendU32(nb, uint32(len(out)))
-		nb = append(nb, out...)
-		nb = append(nb, b[end:]...)
-		return nb, nil
 	}
-	return b, nil
+	// The sections that change: their span and new body, in order.
+	type change struct {
+		span
+		id    byte
+		size  int                 // of the new body
+		write func([]byte) []byte // appends the new body
+	}
+	var changes []change
+	if tableLimit != nil && len(table) == 1 {
+		body, err := capTables(b[:table[0].end], table[0].body, *tableLimit)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			changes = append(changes, change{table[0], 4, len(body), func(out []byte) []byte { return append(out, body...) }})
+		}
+	}
+	if maxGap != nil && len(data) == 1 && !dataCount {
+		if size, write := mergeData(b[:data[0].end], data[0].body, *maxGap); write != nil {
+			changes = append(changes, change{data[0], 11, size, write})
+		}
+	}
+	if len(changes) == 0 {
+		return b, nil
+	}
+	size := len(b)
+	for _, c := range changes {
+		size += 1 + lenU32(uint32(c.size)) + c.size - (c.end - c.start)
+	}
+	out := make([]byte, 0, size)
+	at := 0
+	for _, c := range changes { // in the order of b: tables come before data
+		out = append(out, b[at:c.start]...)
+		out = append(out, c.id)
+		out = appendU32(out, uint32(c.size))
+		out = c.write(out)
+		at = c.end
+	}
+	return append(out, b[at:]...), nil
+}
+
+// capTables returns the table section whose body starts at b[i:] (and
+// ends with b) with a maximum of limit given to each table without one,
+// or nil if every table has one.
+func capTables(b []byte, i int, limit uint32) ([]byte, error) {
+	sec := &reader{b: b, i: i}
+	n := sec.u32()
+	out := appendU32(nil, n)
+	changed := false
+	for i := uint32(0); i < n && sec.err == nil; i++ {
+		init := sec.i+1 < len(sec.b) && sec.b[sec.i] == 0x40 && sec.b[sec.i+1] == 0x00
+		t0 := sec.i
+		if init {
+			sec.i += 2
+		}
+		sec.reftype()
+		out = append(out, b[t0:sec.i]...)
+		flags := sec.byte()
+		lo := sec.u32()
+		if flags&1 != 0 {
+			hi := sec.u32()
+			out = append(out, flags)
+			out = appendU32(out, lo)
+			out = appendU32(out, hi)
+		} else {
+			changed = true
+			out = append(out, flags|1)
+			out = appendU32(out, lo)
+			out = appendU32(out, limit)
+		}
+		if init {
+			e0 := sec.i
+			sec.constExpr()
+			out = append(out, b[e0:sec.i]...)
+		}
+	}
+	if sec.err != nil {
+		return nil, sec.fail("table section")
+	}
+	if sec.i != len(b) {
+		return nil, fmt.Errorf("%w: table section has %d trailing bytes", ErrMalformed, len(b)-sec.i)
+	}
+	if !changed {
+		return nil, nil
+	}
+	return out, nil
 }
 
 func appendU32(b []byte, v uint32) []byte {
