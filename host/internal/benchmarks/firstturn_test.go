@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,41 +26,48 @@ const (
 	envFirstTurnCodex = "CODEXHOST_BENCH_CODEX"
 	envFirstTurnHome  = "CODEXHOST_BENCH_CODEX_HOME"
 	envFirstTurnDir   = "CODEXHOST_BENCH_DIR"
-	// envFirstTurnLoad is "overlap" (the plugins load while codex starts,
-	// through host.Options.Prepare) or "before" (they load first, then
-	// codex starts: the sequential start of the previous release).
-	envFirstTurnLoad = "CODEXHOST_BENCH_LOAD"
 	// envFirstTurnLazy is "1" for lazy loads (wasm.Options.Lazy, what
 	// `codexhost run` does): Load returns with the recorded manifests and
 	// the plugins load on while the turn starts.
 	envFirstTurnLazy = "CODEXHOST_BENCH_LAZY"
+	// envFirstTurnAdmitted is "1" for a variant's admitted (see
+	// firstTurnVariants).
+	envFirstTurnAdmitted = "CODEXHOST_BENCH_ADMITTED"
 )
 
 // firstTurnVariants are the hosts BenchmarkFirstTurn starts, in the
 // rotating order of its runs.
 var firstTurnVariants = []struct {
-	name    string
-	plugins bool
-	load    string
-	lazy    bool
+	name string
+	// guests are the indexes in startPlugins of the plugins it loads.
+	guests []int
+	lazy   bool
+	// admitted wires the plugins as the handler only and holds their loads
+	// until the turn has ended: the turn sees what admitting them costs,
+	// and nothing else (no event is rendered, no request comes).
+	admitted bool
 }{
-	{"none", false, "overlap", false},
-	{"plugins", true, "overlap", true},
-	{"plugins-eager", true, "overlap", false},
-	{"plugins-before", true, "before", false},
+	{"none", nil, false, false},
+	{"plugins", []int{0, 1, 2, 3}, true, false},
+	{"plugins-norender", []int{0, 1, 3}, true, false},
+	{"plugins-admitted", []int{0, 1, 2, 3}, true, true},
+	{"plugins-eager", []int{0, 1, 2, 3}, false, false},
 }
 
 // BenchmarkFirstTurn is figure 3's start-to-turn figure, on the real
 // codex: the time from a host's start (the exec of a host process) to its
 // first turn request reaching the (fake) model, with no plugin ("none")
 // and with the 4 cached Wasm plugins of BenchmarkHostStart: loaded lazily
-// (wasm.Options.Lazy: Load returns with each plugin's recorded manifest,
-// and the plugins load one at a time while codex starts and the turn
-// runs; what `codexhost run` does, "plugins"), loaded at once while codex
-// starts (host.Options.Prepare, "plugins-eager"), or before it starts
-// ("plugins-before", what `codexhost run` did two releases ago); and the
-// host process's peak RSS (VmHWM) once the turn has ended and every plugin
-// has loaded, and the time from the start until they all have (ready-ms).
+// (wasm.Options.Lazy: Load returns with each plugin's recorded manifest;
+// the renderer loads at the first event it renders, the others one at a
+// time once the turn has started; what `codexhost run` does, "plugins"),
+// the same without the Wasm renderer ("plugins-norender": a policy, the
+// rule policy and a tool), the 4 admitted but neither called nor loaded
+// before the turn request ("plugins-admitted": what admission alone
+// costs), or loaded at once while codex starts (host.Options.Prepare,
+// "plugins-eager"); and the host process's peak RSS (VmHWM) once the turn
+// has ended and every plugin has loaded, and the time from the start until
+// they all have (ready-ms).
 //
 // One op is one run of each variant, in an order that rotates from op to
 // op, so that the machine's drift falls on all of them alike. It reports
@@ -83,16 +91,20 @@ func BenchmarkFirstTurn(b *testing.B) {
 	}
 	run := func(v int) (time.Duration, firstTurnResult) {
 		variant := firstTurnVariants[v]
-		guests := ""
-		if variant.plugins {
-			guests = strings.Join(files, string(os.PathListSeparator))
+		var guests []string
+		for _, g := range variant.guests {
+			guests = append(guests, files[g])
 		}
 		cmd := exec.Command(exe)
-		lazy := ""
+		lazy, admitted := "", ""
 		if variant.lazy {
 			lazy = "1"
 		}
-		cmd.Env = append(os.Environ(), envChild+"=firstturn", envGuests+"="+guests, envFirstTurnLoad+"="+variant.load, envFirstTurnLazy+"="+lazy,
+		if variant.admitted {
+			admitted = "1"
+		}
+		cmd.Env = append(os.Environ(), envChild+"=firstturn", envGuests+"="+strings.Join(guests, string(os.PathListSeparator)),
+			envFirstTurnLazy+"="+lazy, envFirstTurnAdmitted+"="+admitted,
 			envFirstTurnCodex+"="+codex, envFirstTurnHome+"="+home, envFirstTurnDir+"="+work)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -144,7 +156,7 @@ func BenchmarkFirstTurn(b *testing.B) {
 		b.ReportMetric(median(times[v]), variant.name+"-ms")
 		b.ReportMetric(median(hwm[v]), variant.name+"-MiB-hwm")
 		b.ReportMetric(median(startMs[v]), variant.name+"-start-ms")
-		if variant.plugins {
+		if len(variant.guests) > 0 {
 			b.ReportMetric(median(loadMs[v]), variant.name+"-load-ms")
 			b.ReportMetric(median(readyMs[v]), variant.name+"-ready-ms")
 		}
@@ -165,8 +177,8 @@ type firstTurnResult struct {
 }
 
 // firstTurnChild is a host process: it loads the plugins of envGuests (in
-// parallel, from the default compilation cache) while or before codex
-// starts, as envFirstTurnLoad says, runs one turn and prints its peak RSS.
+// parallel, from the default compilation cache) while codex starts, lazily
+// or not as envFirstTurnLazy says, runs one turn and prints its peak RSS.
 func firstTurnChild() int {
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "first-turn child:", err)
@@ -175,6 +187,7 @@ func firstTurnChild() int {
 	ctx := context.Background()
 	t0 := time.Now()
 	lazy := os.Getenv(envFirstTurnLazy) == "1"
+	admitted := os.Getenv(envFirstTurnAdmitted) == "1"
 	var files []string
 	if g := os.Getenv(envGuests); g != "" {
 		files = filepath.SplitList(g)
@@ -202,7 +215,13 @@ func firstTurnChild() int {
 					errs[i] = err
 					return
 				}
-				p, err := rt.Load(ctx, bin, &wasm.Options{Options: plugins.Options{Settings: settingsOf(i)}, Lazy: lazy})
+				// The file is named by its index in startPlugins.
+				k, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(f), ".wasm"))
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				p, err := rt.Load(ctx, bin, &wasm.Options{Options: plugins.Options{Settings: settingsOf(k)}, Lazy: lazy})
 				if err != nil {
 					errs[i] = err
 					return
@@ -218,20 +237,12 @@ func firstTurnChild() int {
 		if err != nil {
 			return nil, err
 		}
+		if admitted {
+			return &host.Prepared{Handler: ch}, nil
+		}
 		return &host.Prepared{Handler: ch, Observers: []host.EventObserver{ch}}, nil
 	}
-	opts := &host.Options{Codex: os.Getenv(envFirstTurnCodex), CodexHome: os.Getenv(envFirstTurnHome), Dir: os.Getenv(envFirstTurnDir)}
-	if os.Getenv(envFirstTurnLoad) == "before" {
-		ready, err := load(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		if ready != nil {
-			opts.Handler, opts.Observers = ready.Handler, ready.Observers
-		}
-	} else {
-		opts.Prepare = load
-	}
+	opts := &host.Options{Codex: os.Getenv(envFirstTurnCodex), CodexHome: os.Getenv(envFirstTurnHome), Dir: os.Getenv(envFirstTurnDir), Prepare: load}
 	t1 := time.Now()
 	c, err := host.Start(ctx, opts)
 	if err != nil {
@@ -259,9 +270,14 @@ func firstTurnChild() int {
 		return fail(err)
 	}
 	// As `codexhost run` does (its loadGate), the plugins load from here
-	// on, those a call has not loaded already.
+	// on, those a call has not loaded already; with admitted, once the
+	// turn has ended.
 	ready := make(chan error, 1)
+	turnDone := make(chan struct{})
 	go func() {
+		if admitted {
+			<-turnDone
+		}
 		for _, p := range ps {
 			if err := p.(*wasm.Plugin).Ready(ctx); err != nil {
 				ready <- err
@@ -271,7 +287,10 @@ func firstTurnChild() int {
 		res.ReadyMs = float64(time.Since(t0)) / 1e6
 		ready <- nil
 	}()
-	if _, err := t.Wait(ctx); err != nil {
+	_, err = t.Wait(ctx)
+	close(turnDone)
+	if err != nil {
+		<-ready
 		return fail(err)
 	}
 	if err := <-ready; err != nil {

@@ -54,7 +54,7 @@ func runs(quick bool) []run {
 		{"render-latency", "^BenchmarkRenderLatency$", "1s", 3, ""},
 		{"load", "^BenchmarkLoad$", "1x", 3, ""},
 		{"host-start", "^(BenchmarkHostStart|BenchmarkInstance)$", "3x", 3, ""},
-		{"first-turn", "^BenchmarkFirstTurn$", "7x", 1, ""},
+		{"first-turn", "^BenchmarkFirstTurn$", "15x", 1, ""},
 		{"process-start", "^BenchmarkProcessStart$", "20x", 3, ""},
 		{"memory", "^BenchmarkMemory$", "1x", 1, ""},
 		{"threads", "^BenchmarkConcurrentThreads$", "5x", 3, ""},
