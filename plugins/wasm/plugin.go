@@ -312,15 +312,11 @@ func (rt *Runtime) load(ctx context.Context, wasm []byte, o *Options, fileName s
 // say what p's (the record's, which admit has checked) says. On error it
 // releases what it took.
 func (p *Plugin) boot(ctx context.Context, wasm []byte, o *Options, limit uint32, logger *slog.Logger, lazy bool) (_ *instance, _ []byte, err error) {
-	wasm, err = prepare(wasm, moduleLimits(o))
-	if err != nil {
-		return nil, nil, err
-	}
 	// The compilation is bounded by the compile timeout, the start of the
 	// first instance by the start timeout; both end when the runtime or
 	// the plugin is closed.
 	compCtx, cancelComp := p.boundedContext(ctx, p.compileTimeout(), "the compile timeout")
-	compiled, err := p.rt.compile(compCtx, wasm)
+	compiled, err := p.rt.compile(compCtx, wasm, moduleLimits(o))
 	cancelComp()
 	if err != nil {
 		return nil, nil, err

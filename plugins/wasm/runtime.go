@@ -35,6 +35,7 @@ import (
 
 	"github.com/codexhost/codexhost/internal/regfile"
 	"github.com/codexhost/codexhost/plugins"
+	"github.com/codexhost/codexhost/plugins/wasm/internal/scan"
 )
 
 // RuntimeOptions configure a [Runtime]. A nil *RuntimeOptions means
@@ -100,17 +101,23 @@ type compiledModule struct {
 	refs int // plugins using it; guarded by Runtime.mu
 }
 
-// compile returns the compiled module of wasm, compiling it (with every
-// CPU, through the compilation cache) unless a loaded plugin already did.
-// Release it with release.
+// compile returns the compiled module of wasm, checked against and
+// prepared for the module limits l (see prepare), compiling it (with every
+// CPU, through the compilation cache) unless a loaded plugin already did
+// with the same bytes and limits: then neither the check nor the rewrite
+// runs again. Release it with release.
 //
 // wazero cannot stop a compilation half-way (it checks its context only
 // between functions), so the compilation runs on a goroutine of its own
 // and compile returns when ctx is done, abandoning it: the goroutine
 // closes the module when it is compiled. What an abandoned compilation
 // can cost is bounded by the module limits checked before (see limits.go).
-func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, error) {
-	key := sha256.Sum256(wasm)
+func (rt *Runtime) compile(ctx context.Context, wasm []byte, l scan.Limits) (*compiledModule, error) {
+	h := sha256.New()
+	h.Write(wasm)
+	h.Write(fmt.Appendf(nil, "\x00limits %+v", l))
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
@@ -122,6 +129,10 @@ func (rt *Runtime) compile(ctx context.Context, wasm []byte) (*compiledModule, e
 		return c, nil
 	}
 	rt.mu.Unlock()
+	wasm, err := prepare(wasm, l)
+	if err != nil {
+		return nil, err
+	}
 
 	stopped := func() error {
 		// Not the module's fault: compiling a large module takes seconds
@@ -411,15 +422,14 @@ func (rt *Runtime) Close(ctx context.Context) error {
 //     compile.
 //   - [plugins.ErrClosed]: the Runtime is closed.
 func (rt *Runtime) Precompile(ctx context.Context, wasm []byte) error {
-	wasm, err := prepare(wasm, moduleLimits(&Options{}))
-	if err != nil {
+	if err := checkHeader(wasm); err != nil {
 		return fmt.Errorf("wasm: precompile: %w", err)
 	}
 	if !rt.startLoad() {
 		return plugins.ErrClosed
 	}
 	defer rt.loads.Done()
-	c, err := rt.compile(ctx, wasm)
+	c, err := rt.compile(ctx, wasm, moduleLimits(&Options{}))
 	if err != nil {
 		return fmt.Errorf("wasm: precompile: %w", err)
 	}
