@@ -289,6 +289,57 @@ func scanCode(r *reader, st *Stats, l Limits) error {
 	return r.end("code section")
 }
 
+// The instruction classes of the scan: what follows an opcode, and
+// whether it is a branch.
+const (
+	opBad     = iota // not an instruction wazero enables
+	opNone           // no immediate
+	opU32            // one u32: call, local.*, global.*, table.get/set, memory.size/grow, ref.func
+	opU32U32         // two u32s: call_indirect, loads and stores (align, offset)
+	opS64            // a signed LEB128: i32.const, i64.const, ref.null's heap type
+	opBlock          // block, loop, if: a block type
+	opElse           // else
+	opBr             // br, br_if: a label
+	opBrTable        // br_table: a vector of labels and a default
+	opSelectT        // select t*: a vector of value types
+	opSkip4          // f32.const
+	opSkip8          // f64.const
+	opFC             // 0xfc prefix: a u32 sub-opcode
+	opFD             // 0xfd prefix (SIMD): a one-byte sub-opcode
+)
+
+// opClasses classifies every opcode byte.
+var opClasses = func() (c [256]uint8) {
+	set := func(class uint8, ops ...byte) {
+		for _, op := range ops {
+			c[op] = class
+		}
+	}
+	set(opNone, 0x00, 0x01, 0x0b, 0x0f, 0x1a, 0x1b, 0xd1)
+	for op := 0x45; op <= 0xc4; op++ {
+		c[op] = opNone
+	}
+	set(opBlock, 0x02, 0x03, 0x04)
+	set(opElse, 0x05)
+	set(opBr, 0x0c, 0x0d)
+	set(opBrTable, 0x0e)
+	set(opU32, 0x10, 0x3f, 0x40, 0xd2)
+	for op := 0x20; op <= 0x26; op++ {
+		c[op] = opU32
+	}
+	set(opU32U32, 0x11)
+	for op := 0x28; op <= 0x3e; op++ {
+		c[op] = opU32U32
+	}
+	set(opSelectT, 0x1c)
+	set(opS64, 0x41, 0x42, 0xd0)
+	set(opSkip4, 0x43)
+	set(opSkip8, 0x44)
+	set(opFC, 0xfc)
+	set(opFD, 0xfd)
+	return c
+}()
+
 func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 	var locals uint64
 	groups := r.u32()
@@ -311,18 +362,27 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 		return &LimitError{What: "bytes of a function's code", Got: uint64(size), Limit: uint64(l.FunctionBytes), Func: fn}
 	}
 	branches, targets := 0, 0
-	for !r.eof() {
-		op := r.byte()
-		switch {
-		case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
+	for r.err == nil && r.i < len(r.b) {
+		op := r.b[r.i]
+		r.i++
+		switch opClasses[op] {
+		case opNone:
+		case opU32:
+			r.skipU32()
+		case opU32U32:
+			r.skipU32()
+			r.skipU32()
+		case opS64:
+			r.s64()
+		case opBlock: // block, loop, if
 			branches++
 			r.blockType()
-		case op == 0x05: // else
+		case opElse:
 			branches++
-		case op == 0x0c || op == 0x0d: // br, br_if
+		case opBr: // br, br_if
 			branches++
-			r.u32()
-		case op == 0x0e: // br_table: the compiler makes a block per target
+			r.skipU32()
+		case opBrTable: // the compiler makes a block per target
 			branches++
 			n := r.u32()
 			if r.err == nil && uint64(n) > uint64(len(r.b)-r.i) {
@@ -332,39 +392,16 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 			for k := uint32(0); k <= n && r.err == nil; k++ {
 				r.u32()
 			}
-		case op <= 0x01, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1,
-			op >= 0x45 && op <= 0xc4:
-			// no immediate
-		case op == 0x10: // call
-			r.u32()
-		case op == 0x11: // call_indirect
-			r.u32()
-			r.u32()
-		case op == 0x1c: // select t*
+		case opSelectT: // select t*
 			n := r.u32()
 			for k := uint32(0); k < n && r.err == nil; k++ {
 				r.reftype()
 			}
-		case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
-			r.u32()
-		case op >= 0x28 && op <= 0x3e: // loads and stores
-			r.u32()
-			r.u32()
-		case op == 0x3f || op == 0x40: // memory.size, memory.grow
-			r.u32()
-		case op == 0x41:
-			r.s64()
-		case op == 0x42:
-			r.s64()
-		case op == 0x43:
+		case opSkip4:
 			r.skip(4)
-		case op == 0x44:
+		case opSkip8:
 			r.skip(8)
-		case op == 0xd0: // ref.null: a heap type, an s33
-			r.s64()
-		case op == 0xd2: // ref.func
-			r.u32()
-		case op == 0xfc:
+		case opFC:
 			switch sub := r.u32(); {
 			case sub <= 7:
 			case sub == 8, sub == 10, sub == 12, sub == 14: // memory.init, memory.copy, table.init, table.copy
@@ -375,7 +412,7 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 			default:
 				return fmt.Errorf("%w: unknown instruction 0xfc %d in function %d", ErrMalformed, sub, fn)
 			}
-		case op == 0xfd:
+		case opFD:
 			// One byte, as wazero v1.12.0 reads it (its validator and
 			// compiler both), not the LEB128 u32 of the spec: the scan
 			// must see the instructions wazero compiles (0xfd 0x8c 0x00
@@ -393,9 +430,6 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 				r.u32()
 				r.u32()
 				r.byte()
-			case sub <= 0xff:
-			default:
-				return fmt.Errorf("%w: unknown instruction 0xfd %d in function %d", ErrMalformed, sub, fn)
 			}
 		default:
 			return fmt.Errorf("%w: instruction 0x%02x in function %d is not enabled", ErrMalformed, op, fn)
@@ -403,6 +437,9 @@ func scanBody(r *reader, fn int, st *Stats, l Limits) error {
 		if r.err != nil {
 			return r.fail(fmt.Sprintf("function %d", fn))
 		}
+	}
+	if r.err != nil {
+		return r.fail(fmt.Sprintf("function %d", fn))
 	}
 	st.MaxBrTableTargets = max(st.MaxBrTableTargets, targets)
 	if l.BrTableTargets > 0 && targets > l.BrTableTargets {
@@ -462,7 +499,21 @@ func (r *reader) skip(n int) {
 	r.i += n
 }
 
+// skipU32 skips a u32 (inlined: the one-byte case is most of them).
+func (r *reader) skipU32() {
+	if r.i < len(r.b) && r.b[r.i] < 0x80 {
+		r.i++
+		return
+	}
+	r.u32()
+}
+
 func (r *reader) u32() uint32 {
+	if r.err == nil && r.i < len(r.b) && r.b[r.i] < 0x80 { // one byte: most of them
+		c := r.b[r.i]
+		r.i++
+		return uint32(c)
+	}
 	var v uint64
 	for shift := 0; shift < 35; shift += 7 {
 		c := r.byte()
