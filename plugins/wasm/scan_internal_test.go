@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tetratelabs/wazero"
 
+	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/wasm/internal/scan"
 )
@@ -160,4 +161,27 @@ func scanAppendU32(b []byte, v uint32) []byte {
 		}
 		b = append(b, c|0x80)
 	}
+}
+
+// TestPrepareSectionsOutOfOrder: a 40-byte module with its data section
+// before an uncapped table section passes the scan (which does not check
+// the order of the sections) and gives Rewrite two sections to change in
+// the order opposite to the one it assumed: prepare panicked (slice bounds
+// out of range), which ends the host (Load and Precompile do not recover).
+// The module must be refused as wazero refuses it.
+func TestPrepareSectionsOutOfOrder(t *testing.T) {
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	m = append(m, 5, 3, 1, 0, 1) // memory section: one memory of one page
+	data := []byte{2, 0, 0x41, 0, 0x0b, 4, 'a', 'b', 'c', 'd', 0, 0x41, 8, 0x0b, 4, 'e', 'f', 'g', 'h'}
+	m = append(m, 11, byte(len(data)))
+	m = append(m, data...)             // data: two segments 4 bytes apart
+	m = append(m, 4, 4, 1, 0x70, 0, 1) // table section: funcref, min 1, no maximum
+	require.NotPanics(t, func() { _, _ = prepare(m, moduleLimits(&Options{})) })
+
+	rt, err := NewRuntime(t.Context(), &RuntimeOptions{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	defer rt.Close(context.Background())
+	err = rt.Precompile(t.Context(), m)
+	require.ErrorIs(t, err, plugins.ErrBadModule)
+	assert.ErrorContains(t, err, "invalid section order")
 }

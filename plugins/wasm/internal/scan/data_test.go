@@ -302,3 +302,29 @@ func TestRewrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Same(t, &plain[0], &out[0])
 }
+
+// TestRewriteSectionsOutOfOrder: the scan does not check the order of the
+// sections (wazero does), so Rewrite may be given a data section before a
+// table section, both to rewrite. It must not panic (the host calls it
+// without recover: a panic ends the process) and must keep the sections in
+// the order they came, which wazero then refuses as it refuses the
+// original.
+func TestRewriteSectionsOutOfOrder(t *testing.T) {
+	a := strings.Repeat("a", 100)
+	data := dataModule(1, false, at(0, a), at(120, a))
+	tbl := tables([2]int64{10, -1})
+	m := append(append([]byte(nil), data...), tbl[len(header):]...) // memory, export, data, tables
+	_, err := Module(m, Limits{})
+	require.NoError(t, err, "the scan passes it")
+	var out []byte
+	require.NotPanics(t, func() { out, err = Rewrite(m, 1000, DefaultMaxGap) })
+	require.NoError(t, err)
+	st, err := Module(out, Limits{})
+	require.NoError(t, err)
+	assert.Zero(t, st.UncappedTables)
+	assert.Len(t, segmentsOf(t, out), 1)
+	_, werr := image(t, m)
+	require.ErrorContains(t, werr, "invalid section order")
+	_, gerr := image(t, out)
+	require.ErrorContains(t, gerr, "invalid section order")
+}

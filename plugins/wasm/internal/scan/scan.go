@@ -26,8 +26,10 @@
 package scan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Limits bound what a module may declare. A zero field means no limit.
@@ -639,13 +641,17 @@ func rewrite(b []byte, tableLimit, maxGap *uint32) ([]byte, error) {
 	if len(changes) == 0 {
 		return b, nil
 	}
+	// In the order of b. The scan does not check the order of the
+	// sections (wazero does, and refuses a table section after the data
+	// section): the output keeps the sections in the order they came.
+	slices.SortFunc(changes, func(x, y change) int { return cmp.Compare(x.start, y.start) })
 	size := len(b)
 	for _, c := range changes {
 		size += 1 + lenU32(uint32(c.size)) + c.size - (c.end - c.start)
 	}
 	out := make([]byte, 0, size)
 	at := 0
-	for _, c := range changes { // in the order of b: tables come before data
+	for _, c := range changes {
 		out = append(out, b[at:c.start]...)
 		out = append(out, c.id)
 		out = appendU32(out, uint32(c.size))
