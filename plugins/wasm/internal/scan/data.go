@@ -36,6 +36,8 @@ const DefaultMaxGap = 64
 //   - two segments overlap (the later one would win: the order matters);
 //   - the module has a data count section (the code may then name
 //     segments by index, in memory.init and data.drop);
+//   - the module imports a memory (it does not start zeroed: a zero
+//     written into a gap would overwrite what its exporter wrote);
 //   - no two segments are close enough to merge, or the merged section
 //     would be more than twice as large as the original.
 //

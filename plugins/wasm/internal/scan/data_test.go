@@ -328,3 +328,43 @@ func TestRewriteSectionsOutOfOrder(t *testing.T) {
 	_, gerr := image(t, out)
 	require.ErrorContains(t, gerr, "invalid section order")
 }
+
+// TestMergeDataImportedMemory: a memory the module imports does not start
+// zeroed (its exporter, or another importer, wrote it), so zeros written
+// into the gaps between segments overwrite bytes that the original module
+// leaves alone. MergeData must leave a module that imports a memory as it
+// is. (The host refuses such a plugin after compiling it, checkModule; the
+// scan package must not rely on it.)
+func TestMergeDataImportedMemory(t *testing.T) {
+	ctx := context.Background()
+	// "env" exports one page of 0xff.
+	env := section(append([]byte(nil), header...), 5, []byte{1, 0, 1})
+	env = section(env, 7, []byte{1, 3, 'm', 'e', 'm', 2, 0})
+	ff := bytes.Repeat([]byte{0xff}, 64)
+	env = section(env, 11, append([]byte{1, 0, 0x41, 0, 0x0b, 64}, ff...))
+	// The module imports it and writes "ab" at 0 and "cd" at 8.
+	imp := []byte{1, 3, 'e', 'n', 'v', 3, 'm', 'e', 'm', 2, 0, 1}
+	m := section(append([]byte(nil), header...), 2, imp)
+	m = section(m, 11, []byte{2, 0, 0x41, 0, 0x0b, 2, 'a', 'b', 0, 0x41, 8, 0x0b, 2, 'c', 'd'})
+	_, err := Module(m, Limits{})
+	require.NoError(t, err)
+
+	memory := func(b []byte) []byte {
+		r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+		defer r.Close(ctx)
+		e, err := r.InstantiateWithConfig(ctx, env, wazero.NewModuleConfig().WithName("env"))
+		require.NoError(t, err)
+		_, err = r.InstantiateWithConfig(ctx, b, wazero.NewModuleConfig().WithName("m"))
+		require.NoError(t, err)
+		buf, ok := e.Memory().Read(0, 16)
+		require.True(t, ok)
+		return bytes.Clone(buf)
+	}
+	want := memory(m)
+	require.Equal(t, "ab\xff\xff\xff\xff\xff\xffcd\xff\xff\xff\xff\xff\xff", string(want))
+	out := MergeData(m, DefaultMaxGap)
+	assert.Equal(t, want, memory(out), "the gap's bytes are the exporter's")
+	out, err = Rewrite(m, 1000, DefaultMaxGap)
+	require.NoError(t, err)
+	assert.Equal(t, want, memory(out))
+}

@@ -596,7 +596,7 @@ func rewrite(b []byte, tableLimit, maxGap *uint32) ([]byte, error) {
 	}
 	type span struct{ start, body, end int }
 	var table, data []span
-	dataCount := false
+	dataCount, importedMemory := false, false
 	r := &reader{b: b, i: 8}
 	for !r.eof() {
 		start := r.i
@@ -608,6 +608,8 @@ func rewrite(b []byte, tableLimit, maxGap *uint32) ([]byte, error) {
 		sp := span{start, r.i, r.i + int(size)}
 		r.i = sp.end
 		switch id {
+		case 2:
+			importedMemory = importedMemory || importsMemory(b[:sp.end], sp.body)
 		case 4:
 			table = append(table, sp)
 		case 11:
@@ -633,7 +635,7 @@ func rewrite(b []byte, tableLimit, maxGap *uint32) ([]byte, error) {
 			changes = append(changes, change{table[0], 4, len(body), func(out []byte) []byte { return append(out, body...) }})
 		}
 	}
-	if maxGap != nil && len(data) == 1 && !dataCount {
+	if maxGap != nil && len(data) == 1 && !dataCount && !importedMemory {
 		if size, write := mergeData(b[:data[0].end], data[0].body, *maxGap); write != nil {
 			changes = append(changes, change{data[0], 11, size, write})
 		}
@@ -659,6 +661,32 @@ func rewrite(b []byte, tableLimit, maxGap *uint32) ([]byte, error) {
 		at = c.end
 	}
 	return append(out, b[at:]...), nil
+}
+
+// importsMemory reports whether the import section whose body starts at
+// b[i:] (and ends with b) imports a memory, or cannot be read. An imported
+// memory does not start zeroed (its exporter or another importer may have
+// written it): MergeData's zeros in the gaps would overwrite its bytes.
+func importsMemory(b []byte, i int) bool {
+	r := &reader{b: b, i: i}
+	n := r.u32()
+	for k := uint32(0); k < n && r.err == nil; k++ {
+		r.name() // module
+		r.name() // name
+		switch r.byte() {
+		case 0: // func
+			r.u32()
+		case 1: // table
+			r.reftype()
+			r.limits()
+		case 3: // global
+			r.reftype()
+			r.byte()
+		default: // a memory, or a kind the scan refuses
+			return true
+		}
+	}
+	return r.err != nil
 }
 
 // capTables returns the table section whose body starts at b[i:] (and
