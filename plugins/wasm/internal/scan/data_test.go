@@ -368,3 +368,60 @@ func TestMergeDataImportedMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, memory(out))
 }
+
+// compileAndImage compiles b with wazero's interpreter and instantiates
+// it: the compile error, or the instantiation's error, or the memory
+// exported as "mem" (nil if none).
+func compileAndImage(b []byte) (mem []byte, compileErr, instErr error) {
+	ctx := context.Background()
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer r.Close(ctx)
+	cm, err := r.CompileModule(ctx, b)
+	if err != nil {
+		return nil, err, nil
+	}
+	m, err := r.InstantiateModule(ctx, cm, wazero.NewModuleConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	if e := m.ExportedMemory("mem"); e != nil {
+		buf, _ := e.Read(0, e.Size())
+		return bytes.Clone(buf), nil, nil
+	}
+	return nil, nil, nil
+}
+
+// FuzzRewrite is FuzzMergeData for Rewrite, tables and data together, with
+// the sections in any order (the scan does not check it): Rewrite never
+// panics nor refuses what Module passes, grows a module at most to twice
+// its size, and wazero compiles and instantiates its result as it does
+// the original (both refused, or the same memory).
+func FuzzRewrite(f *testing.F) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tbl := tables([2]int64{3, -1})
+	for range 30 {
+		d := randomData(rng)
+		f.Add(d)
+		f.Add(append(append([]byte(nil), tbl...), d[len(header):]...))
+		f.Add(append(append([]byte(nil), d...), tbl[len(header):]...)) // data before tables
+	}
+	l := Limits{ModuleBytes: 1 << 16, TableElements: 1 << 18, Tables: 8, DataSegments: 250_000}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := Module(b, l); err != nil {
+			return
+		}
+		var out []byte
+		var err error
+		require.NotPanics(t, func() { out, err = Rewrite(b, 1<<18, DefaultMaxGap) })
+		require.NoError(t, err)
+		if &out[0] == &b[0] {
+			return
+		}
+		require.LessOrEqual(t, len(out), 2*len(b)+64, "bounded growth")
+		wantMem, wantC, wantI := compileAndImage(b)
+		gotMem, gotC, gotI := compileAndImage(out)
+		require.Equal(t, wantC == nil, gotC == nil, "compile: %v, after Rewrite: %v", wantC, gotC)
+		require.Equal(t, wantI == nil, gotI == nil, "instantiate: %v, after Rewrite: %v", wantI, gotI)
+		require.True(t, bytes.Equal(wantMem, gotMem), "the memories differ")
+	})
+}
