@@ -114,8 +114,15 @@ func moduleLimits(o *Options) scan.Limits {
 // prepare checks wasm against the module limits and returns the module to
 // compile: wasm with a maximum given to every table that has none, and its
 // data segments merged where that leaves the same memory (scan.MergeData:
-// a Go guest's ~30,000 segments of a few bytes become ~12).
-func prepare(wasm []byte, l scan.Limits) ([]byte, error) {
+// a Go guest's ~30,000 segments of a few bytes become ~12). A panic in the
+// scan or the rewrite (a bug a hostile module found) is the module's
+// error, not the host's end: prepare runs on Load's goroutine.
+func prepare(wasm []byte, l scan.Limits) (_ []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: the admission scan failed on the module: %v", plugins.ErrBadModule, v)
+		}
+	}()
 	if err := checkHeader(wasm); err != nil {
 		return nil, err
 	}
