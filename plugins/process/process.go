@@ -272,8 +272,10 @@ func (p *Plugin) configure(ctx context.Context, pr *proc) error {
 	return fmt.Errorf("process: plugin %s rejects its settings: %w", p.manifest.Name, &ae)
 }
 
-// checkSum verifies the binary against the pinned sha256.
-func (p *Plugin) checkSum() error {
+// checkSum verifies the binary against the pinned sha256, within ctx: the
+// plugin runs with the operator's rights and may have put a file of any
+// size (a sparse one costs no disk) where its binary was.
+func (p *Plugin) checkSum(ctx context.Context) error {
 	if p.wantSum == nil {
 		return nil
 	}
@@ -285,7 +287,7 @@ func (p *Plugin) checkSum() error {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, &ctxReader{ctx: ctx, r: f}); err != nil {
 		return fmt.Errorf("process: plugin %s: %w", p.path, err)
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, p.wantSum) {
@@ -295,11 +297,24 @@ func (p *Plugin) checkSum() error {
 	return nil
 }
 
+// A ctxReader reads r until ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r *ctxReader) Read(b []byte) (int, error) {
+	if r.ctx.Err() != nil {
+		return 0, fmt.Errorf("hashing the binary stopped: %w", deadlineCause(r.ctx))
+	}
+	return r.r.Read(b)
+}
+
 // start checks and launches the process, and performs the handshake
 // within the start timeout and ctx's deadline; it stops when ctx is done.
 // The caller holds p.restarting or owns p exclusively.
 func (p *Plugin) start(ctx context.Context) (*proc, error) {
-	if err := p.checkSum(); err != nil {
+	if err := p.checkSum(ctx); err != nil {
 		return nil, err
 	}
 	startTimeout := p.opts.StartTimeout
