@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/codexhost/codexhost/abi"
 )
@@ -168,6 +171,33 @@ func Ready(ctx context.Context, p Plugin) error {
 	return nil
 }
 
+// shown is s for an error message: as it is if every rune of it is
+// printable (a clean name reads as itself), else quoted with Go's escapes
+// (terminal controls, bidirectional overrides and invalid UTF-8 become
+// \x1b, \u202e, \xff); cut to MaxQuotedErrorBytes either way. It is
+// internal/termsafe's job elsewhere; plugins imports nothing of the host.
+func shown(s string) string {
+	more := 0
+	if len(s) > MaxQuotedErrorBytes {
+		more = len(s) - MaxQuotedErrorBytes
+		s = strings.ToValidUTF8(s[:MaxQuotedErrorBytes], "")
+	}
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		if !clean || !strconv.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		s = strconv.Quote(s)
+	}
+	if more > 0 {
+		s += fmt.Sprintf("… (%d bytes more)", more)
+	}
+	return s
+}
+
 // CheckManifest validates a manifest against this host's ABI and the
 // operator's grants.
 func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {
@@ -188,14 +218,17 @@ func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {
 	if len(m.Tools) > 0 && !m.Implements(abi.HookToolCall) {
 		return fmt.Errorf("%w: plugin %q declares tools but not the tool-call hook", ErrBadManifest, m.Name)
 	}
+	// What the plugin asks for is its text: escaped and cut in errors.
 	for _, e := range m.Capabilities.Env {
 		if !contains(grants.Env, e) {
-			return fmt.Errorf("%w: plugin %q asks for environment variable %s; grant it or do not load the plugin", ErrNotGranted, m.Name, e)
+			return fmt.Errorf("%w: plugin %q asks for environment variable %s; grant it or do not load the plugin",
+				ErrNotGranted, m.Name, shown(e))
 		}
 	}
 	for _, d := range m.Capabilities.ReadDirs {
 		if !contains(grants.ReadDirs, d) {
-			return fmt.Errorf("%w: plugin %q asks to read directory %s; grant it or do not load the plugin", ErrNotGranted, m.Name, d)
+			return fmt.Errorf("%w: plugin %q asks to read directory %s; grant it or do not load the plugin",
+				ErrNotGranted, m.Name, shown(d))
 		}
 	}
 	if m.Capabilities.Network && !grants.Network {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/plugintest"
 	"github.com/codexhost/codexhost/plugins/process"
@@ -120,5 +121,26 @@ func TestLogRecordEscapes(t *testing.T) {
 			}
 			assert.Empty(t, rec.bad, "the plugin's text reached the logger with raw terminal controls")
 		})
+	}
+}
+
+// A plugin asks, in its manifest, for an environment variable or a
+// directory it is not granted, named with terminal controls (review,
+// adv3): Load refuses it, and its error names what was asked. The
+// plugin's name is quoted there (%q); what it asks for was not, so ESC ]
+// 0 (a title), ESC [ 2 J (clear screen) and an OSC 8 hyperlink reached
+// whoever prints Load's error, as TestDescribeStatusNotEscaped found for
+// a describe failure's gRPC status.
+func TestManifestCapabilitiesEscaped(t *testing.T) {
+	bin := liarBin(t)
+	for _, grants := range []abi.Capabilities{{}, {Env: []string{"\x1b]0;pwned\a\x1b[2JHOME"}}} {
+		_, err := process.Load(t.Context(), bin, &process.Options{
+			Env:     []string{"LIAR_MODE=describe-escape-caps"},
+			Options: plugins.Options{Grants: grants},
+		})
+		require.ErrorIs(t, err, plugins.ErrNotGranted)
+		msg := err.Error()
+		t.Logf("Load error: %q", msg)
+		assert.False(t, strings.ContainsAny(msg, "\x1b\x07"), "Load's error carries the plugin's terminal controls raw: %q", msg)
 	}
 }

@@ -38,6 +38,11 @@ func (s server) Describe() []byte {
 		return []byte(`{"name":"liar","version":"1","abi":1,"hooks":["approval"],"description":"` +
 			strings.Repeat("A", size()) + `"}`)
 	}
+	if s.mode == "describe-escape-caps" {
+		// Capabilities it is not granted, named with terminal controls.
+		return []byte(`{"name":"liar","version":"1","abi":1,"hooks":["approval"],` +
+			`"capabilities":{"env":["\u001b]0;pwned\u0007\u001b[2JHOME"],"readDirs":["\u001b]8;;http://x\u0007/etc"]}}`)
+	}
 	return []byte(`{"name":"liar","version":"1","abi":1,"hooks":["approval"]}`)
 }
 
