@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // setProcAttr puts the plugin in a process group of its own, so that it and
@@ -127,4 +129,40 @@ func parentPid(pid int) int {
 	}
 	pp, _ := strconv.Atoi(string(f[1]))
 	return pp
+}
+
+// holdDescendants takes hold of the processes below pid now (pidfds) and
+// returns a function that kills (SIGKILL) those of them still alive. A
+// plugin asked to exit may leave a child in a session of its own (setsid)
+// behind, which killGroup misses and which, once the plugin has exited,
+// is init's: it is killed through the hold. A pidfd names its process,
+// not its pid, so a pid reused meanwhile is never hit.
+func holdDescendants(pid int) func() {
+	if pid <= 0 {
+		return func() {}
+	}
+	held := map[int]int{} // pid -> pidfd
+	for _, d := range descendants(pid) {
+		if fd, err := unix.PidfdOpen(d, 0); err == nil {
+			held[d] = fd
+		}
+	}
+	// A pid that died and was reused between the listing and the open is
+	// no longer below pid: drop it.
+	below := map[int]bool{}
+	for _, d := range descendants(pid) {
+		below[d] = true
+	}
+	for d, fd := range held {
+		if !below[d] {
+			_ = unix.Close(fd)
+			delete(held, d)
+		}
+	}
+	return func() {
+		for _, fd := range held {
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			_ = unix.Close(fd)
+		}
+	}
 }

@@ -17,3 +17,6 @@ func waitExited(int) bool { return false }
 
 // killTree does nothing: only Linux finds a process's descendants.
 func killTree(int) {}
+
+// holdDescendants does nothing: only Linux finds a process's descendants.
+func holdDescendants(int) func() { return func() {} }

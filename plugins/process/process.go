@@ -766,6 +766,13 @@ func (p *Plugin) stop(ctx context.Context, pr *proc, force bool) {
 		pr.client.Kill()
 		return
 	}
+	// The children it has now are killed once it has exited (or been
+	// killed): one in a session of its own would escape the group's kill.
+	var pid int
+	if pr.runner != nil {
+		pid = pr.runner.runningPid()
+	}
+	defer holdDescendants(pid)()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -18,6 +18,9 @@
 //	                  sees the line once the call is in the plugin)
 //	"spawn"           starts a grandchild that sleeps holding the plugin's
 //	                  stdout and stderr, accepts with its pid
+//	"spawn-setsid"    starts a grandchild that sleeps in a session of its
+//	                  own (setsid), its output to /dev/null, accepts with
+//	                  its pid
 //	"exit-now"        exits with code 3
 //	anything else     accepts with "ok"
 package main
@@ -85,6 +88,16 @@ func approve(_ context.Context, req *abi.ApprovalRequest) (*abi.ApprovalResponse
 		// as the grandchild lives.
 		c.Stdout = os.NewFile(1, "stdout")
 		c.Stderr = os.NewFile(2, "stderr")
+		if err := c.Start(); err != nil {
+			return nil, err
+		}
+		return accept(strconv.Itoa(c.Process.Pid))
+	case cmd == "spawn-setsid":
+		c := exec.Command(os.Args[0])
+		c.Env = append(os.Environ(), "PROBE_SLEEP=1")
+		// A session of its own, out of the plugin's process group; its
+		// output goes to /dev/null, so it holds none of the host's pipes.
+		c.SysProcAttr = newSession()
 		if err := c.Start(); err != nil {
 			return nil, err
 		}
