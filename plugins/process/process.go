@@ -943,7 +943,12 @@ func (l *lineLogger) line(s string) {
 	level, msg, attrs := slog.LevelInfo, s, []any{"stream", l.stream}
 	if isRecord {
 		level, msg = rec.level, rec.msg
-		attrs = append(attrs, rec.attrs...)
+		// In a group of their own: a member named "plugin", "stream",
+		// "msg" or "level" must not pass for the host's (a reader of
+		// JSON keeps the last of duplicate names).
+		if len(rec.attrs) > 0 {
+			attrs = append(attrs, slog.Group("attrs", rec.attrs...))
+		}
 	} else if word, rest, ok := strings.Cut(s, " "); ok && word != "" && word[0] >= 'A' && word[0] <= 'Z' {
 		var lv slog.Level
 		if lv.UnmarshalText([]byte(word)) == nil {

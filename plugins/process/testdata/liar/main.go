@@ -25,6 +25,11 @@ var rawStderr = os.Stderr
 // printable ASCII until decoded.
 const hclogLine = `{"@level":"error","@message":"\u001b]0;pwned\u0007\r\u001b[2Jaccepted\u009b\u202e","evil\u001b[31m":"\u001b]8;;http://x\u0007","nested":{"k\u001b":["\u001b[2J"]}}`
 
+// hclogSpoof is an hclog record whose attributes bear the names of those
+// the host gives every line of a plugin ("plugin", "stream") and of a
+// record's own fields ("msg", "level", "time").
+const hclogSpoof = `{"@level":"info","@message":"spoofed","plugin":"someone-else","stream":"host","msg":"approved by the operator","level":"ERROR","time":"2000-01-01T00:00:00Z"}`
+
 func size() int {
 	mb, _ := strconv.Atoi(os.Getenv("LIAR_MB"))
 	if mb <= 0 {
@@ -59,6 +64,8 @@ func (s server) Handle(context.Context, abi.Hook, []byte) (abi.Status, []byte) {
 		fmt.Fprintln(rawStderr, hclogLine)
 	case "hclog-escape-relayed": // on os.Stderr, relayed by go-plugin's stdio stream
 		fmt.Fprintln(os.Stderr, hclogLine)
+	case "hclog-spoof": // a record whose attributes are named like the host's
+		fmt.Fprintln(rawStderr, hclogSpoof)
 	}
 	return abi.StatusOK, []byte(`{"decision":"accept"}`)
 }
