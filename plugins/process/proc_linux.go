@@ -166,3 +166,28 @@ func holdDescendants(pid int) func() {
 		}
 	}
 }
+
+// maxInheritable returns the highest file descriptor of the host, 3 or
+// more, that is not close-on-exec, or 0 if there is none. Go opens its own
+// files close-on-exec; one without the flag was inherited from the host's
+// parent (a shell's `3<file`, a leaky IDE), and os/exec would pass it on to
+// the plugin. Nil entries of exec.Cmd.ExtraFiles up to it have the child
+// close those descriptors.
+func maxInheritable() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	top := 0
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 || fd <= top {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		if err == nil && flags&unix.FD_CLOEXEC == 0 {
+			top = fd
+		}
+	}
+	return top
+}

@@ -20,3 +20,7 @@ func killTree(int) {}
 
 // holdDescendants does nothing: only Linux finds a process's descendants.
 func holdDescendants(int) func() { return func() {} }
+
+// maxInheritable returns 0: descriptors the host inherited without
+// close-on-exec are passed on to the plugin outside Linux.
+func maxInheritable() int { return 0 }

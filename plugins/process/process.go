@@ -6,7 +6,8 @@
 // a database, native libraries). A process plugin is not sandboxed: it runs
 // with the operator's user rights. What the host does control: the binary's
 // sha256 (refused on mismatch), its environment (only what Options.Env
-// passes), its stdin (/dev/null), mutual TLS on the connection, the size of
+// passes), its stdin (/dev/null) and, on Linux, its other descriptors (none
+// the host inherited), mutual TLS on the connection, the size of
 // its answers, and its lifetime: killed on Close, at a call's deadline, when
 // it crashes, and, on Linux, with the host and together with the children
 // it started.

@@ -19,7 +19,8 @@ import (
 //
 // What it does differently:
 //
-//   - stdin is /dev/null;
+//   - stdin is /dev/null, and no descriptor the host inherited is passed
+//     on (on Linux);
 //   - on Linux the plugin leads a process group of its own and gets SIGKILL
 //     when the host dies (Pdeathsig); when it exits or is killed, so is the
 //     rest of its group: a child the plugin started does not outlive it;
@@ -73,6 +74,12 @@ func newProcRunner(path string, args, env []string, extra []byte) (*procRunner, 
 			return nil, err
 		}
 		cmd.ExtraFiles = []*os.File{r}
+	}
+	// The descriptors the host inherited without close-on-exec are closed
+	// in the plugin: a nil entry of ExtraFiles is a descriptor closed
+	// when the process starts (os.ProcAttr.Files).
+	for n := maxInheritable(); len(cmd.ExtraFiles) < n-2; {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, nil)
 	}
 	// cmd.Stdin stays nil: /dev/null.
 	setProcAttr(cmd)
