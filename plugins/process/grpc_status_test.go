@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -45,7 +46,10 @@ const maxErrorText = 64 << 10
 // quoted stderr is.
 func TestHandleStatusMessageUnbounded(t *testing.T) {
 	bin := grpcStatusBin(t)
-	p, err := process.Load(context.Background(), bin, &process.Options{Env: []string{"STATUS_MODE=handle-huge", "STATUS_MB=8"}})
+	// The subject is the error's size, not the time: 8 MiB through gRPC
+	// under the race detector on 2 busy cores took 4.4 s of the default 5 s.
+	p, err := process.Load(context.Background(), bin, &process.Options{Env: []string{"STATUS_MODE=handle-huge", "STATUS_MB=8"},
+		Options: plugins.Options{Timeout: time.Minute}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	_, err = approve(p, "echo hi")
