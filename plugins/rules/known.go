@@ -1068,7 +1068,12 @@ func gitEditor(argv []string, sub int) string {
 	args := argv[sub+1:]
 	// short reports whether a cluster of short options has one of cs,
 	// up to an option whose value is the rest of the cluster (-mfeature
-	// is -m with "feature": its e is no -e).
+	// is -m with "feature": its e is no -e). commit's -u takes its mode
+	// attached (-unormal: the m of normal is no -m; review, round 20).
+	valued := "mFCt"
+	if name == "commit" {
+		valued += "u"
+	}
 	short := func(cs string) bool {
 		for _, a := range args {
 			if len(a) < 2 || a[0] != '-' || a[1] == '-' {
@@ -1078,7 +1083,7 @@ func gitEditor(argv []string, sub int) string {
 				if strings.ContainsRune(cs, c) {
 					return true
 				}
-				if strings.ContainsRune("mFCt", c) {
+				if strings.ContainsRune(valued, c) {
 					break
 				}
 			}

@@ -1,0 +1,81 @@
+package rules
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Review round 20 (adversarial review of the worktree adv2, at 6b48bdd):
+// option and script parsers of known.go that read a program's arguments
+// otherwise than the program does, and programs next to known ones that
+// run what an option names. Each line runs here under real bash in a
+// fresh directory where the tool exists (a missing tool is logged), and
+// the verdict is asserted either way.
+
+// round20Repo makes a git repository in a fresh directory, with a commit
+// on main and one on feature (main checked out, one more commit on it, so
+// that a merge of feature is no fast-forward), and an editor script
+// WORK/ed that touches WORK/PWNED. It returns the directory of the
+// repository (WORK/r) and the environment to run git in.
+func round20Repo(t *testing.T) (string, []string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	work := t.TempDir()
+	repo := filepath.Join(work, "r")
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ed := filepath.Join(work, "ed")
+	if err := os.WriteFile(ed, []byte("#!/bin/sh\ntouch \"$(dirname \"$0\")/PWNED\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=/usr/bin:/bin", "LANG=C", "HOME=" + work, "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a",
+		"GIT_COMMITTER_EMAIL=a@example.com", "GIT_EDITOR=" + ed, "TERM=dumb"}
+	out := bashIn(t, `git init -q -b main . && git commit -q --allow-empty -m init &&
+git checkout -q -b feature && echo f > f && git add f && git commit -q -m f &&
+git checkout -q main && echo m > m && git add m && git commit -q -m m && echo x > x && git add x && echo ok`, repo, env)
+	if !strings.HasSuffix(out, "ok") {
+		t.Skipf("cannot make a repository: %s", out)
+	}
+	return repo, env
+}
+
+// round20Edited reports whether the editor ran (WORK/PWNED exists) and
+// removes its mark.
+func round20Edited(repo string) bool {
+	p := filepath.Join(filepath.Dir(repo), "PWNED")
+	_, err := os.Stat(p)
+	os.Remove(p)
+	return err == nil
+}
+
+// TestRound20GitCommitUntrackedModeHidesEditor: gitEditor reads a cluster
+// of short options up to one whose value is the rest of the cluster
+// (-mfeature), but knows only m, F, C and t; commit's -u takes its mode
+// attached too (-unormal), and the m of "normal" passes for -m: the
+// commit has no message, and git runs the editor (core.editor,
+// $GIT_EDITOR, …) to ask for one.
+func TestRound20GitCommitUntrackedModeHidesEditor(t *testing.T) {
+	p := mustParse(t, prefixRule("git", "commit"))
+	repo, env := round20Repo(t)
+	for _, line := range []string{"git commit -unormal", "git commit -qunormal", "git commit -vunormal x"} {
+		out := bashIn(t, line, repo, env)
+		ran := round20Edited(repo)
+		bashIn(t, "git reset -q --soft HEAD~1 2>/dev/null; git add x", repo, env)
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; under bash git ran the editor: %v (%.100q)", line, v.Rule, commandsOf(v.Analysis), ran, out)
+		}
+	}
+	// What the engine means to accept still is.
+	for _, line := range []string{"git commit -m fix", "git commit -am fix", "git commit -uno -m fix", "git commit --no-edit --amend"} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it gives git its message", line)
+		}
+	}
+}
