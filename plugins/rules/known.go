@@ -952,8 +952,12 @@ func sedScriptDanger(s string) string {
 			if !delimited(d) {
 				return "sed script: unterminated s"
 			}
-			for i < len(s) && strings.IndexByte(" \t\n;}", s[i]) < 0 {
+			// GNU sed skips blanks between the flags (s/a/b/ i e is
+			// s/a/b/ie; review, round 20); they end at a newline, ';',
+			// '}' or '#'.
+			for i < len(s) && strings.IndexByte("\n;}#", s[i]) < 0 {
 				switch f := s[i]; {
+				case f == ' ', f == '\t':
 				case f == 'g', f == 'p', f == 'i', f == 'I', f == 'm', f == 'M', f >= '0' && f <= '9':
 				case f == 'e':
 					return "sed s///e executes"

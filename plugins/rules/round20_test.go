@@ -79,3 +79,23 @@ func TestRound20GitCommitUntrackedModeHidesEditor(t *testing.T) {
 		}
 	}
 }
+
+// TestRound20SedFlagsAfterBlank: GNU sed skips blanks between the flags
+// of an s command (s/a/b/ i e is s/a/b/ie), where sedScriptDanger ended
+// the flags at the blank and read the next flag as a command: i as the
+// insert command, whose text (e, w FILE) it skipped. sed runs the
+// pattern space as a command (e) or writes a file (w).
+func TestRound20SedFlagsAfterBlank(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: `sed 's|hello|../pwn| i e' x`, files: round18Module, made: "PWNED"},
+		{line: "sed 's|hello|../pwn|\ti\te' x", files: round18Module, made: "PWNED"},
+		{line: `sed 's/hello/x/ i w ../OUT' x`, files: round18Module, made: "OUT"},
+		{line: `sed -n 's/hello/x/  g  i  w ../OUT' x`, files: round18Module, made: "OUT"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{`sed 's/a/b/ g' x`, `sed 's/a/b/ ; p' x`, `sed -e 's/a/b/g ' -e 'i\' -e 'x' x`} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it neither writes nor runs", line)
+		}
+	}
+}
