@@ -257,6 +257,12 @@ func danger(argv []string) string {
 				if strings.Contains(a, "system") || strings.ContainsAny(a, "|>") || strings.Contains(a, "getline") {
 					return "awk's program may run a command or write a file (system, |, >, getline)"
 				}
+				// gawk's @include reads program text from a file, @load
+				// loads a library, and @f() calls the function (a builtin
+				// too: f = "sys" "tem") a string names (round 20).
+				if strings.Contains(a, "@") {
+					return "awk's program has gawk's @ (@include, @load, an indirect call @f()), which may run a command"
+				}
 				program = false
 			}
 		}

@@ -99,3 +99,25 @@ func TestRound20SedFlagsAfterBlank(t *testing.T) {
 		}
 	}
 }
+
+// TestRound20GawkIncludeAndIndirectCall: the awk check looks for system,
+// |, > and getline in the program text, but gawk's @include reads more
+// program from a file (which may call system), @load loads a shared
+// library, and an indirect call (@f() with f = "sys" "tem") calls a
+// builtin whose name the text never spells.
+func TestRound20GawkIncludeAndIndirectCall(t *testing.T) {
+	rules := round18ReadOnly + `
+[[rule]]
+name = "gawk"
+decision = "accept"
+[rule.match]
+program = ["gawk"]
+`
+	inc := round18With(map[string]string{"inc.awk": "BEGIN{system(\"../pwn\")}\n"})
+	round18Check(t, rules, []round18Case{
+		{line: `gawk '@include "../inc.awk"'`, files: inc, made: "PWNED"},
+		{line: `gawk 'BEGIN{f="sys" "tem"; @f("../pwn")}'`, files: round18Module, made: "PWNED"},
+		{line: `awk '@include "../inc.awk"'`, files: inc, made: "PWNED"},
+		{line: `awk '@load "../evil"'`, files: round18Module, made: "PWNED"},
+	})
+}
