@@ -1081,8 +1081,11 @@ func gitEditor(argv []string, sub int) string {
 	// is -m with "feature": its e is no -e). commit's -u takes its mode
 	// attached (-unormal: the m of normal is no -m; review, round 20).
 	valued := "mFCt"
-	if name == "commit" {
+	switch name {
+	case "commit":
 		valued += "u"
+	case "merge", "pull":
+		valued += "sX" // -sours, -Xrenormalize: a strategy and its option
 	}
 	short := func(cs string) bool {
 		for _, a := range args {
@@ -1158,10 +1161,22 @@ func gitEditor(argv []string, sub int) string {
 		}) {
 			return why
 		}
+		// A pull that merges makes a merge commit, whose message a
+		// terminal edits (review, round 20); without --rebase or
+		// --no-rebase, pull.rebase in the repository's config (the
+		// agent's to write) decides, interactive included.
+		if !gitRebases(args) && !gitNoMergeEdit(args, false, long, has) {
+			return why + ", --no-edit, --ff-only or --rebase"
+		}
 	case "merge":
-		// --continue after a conflict commits without a message.
+		// --continue after a conflict commits without a message; a merge
+		// commit's message is edited when the terminal is one (codex
+		// runs commands on a pty when asked; review, round 20).
 		if short("e") || long("--edit", "--continue") {
 			return why
+		}
+		if !gitNoMergeEdit(args, message, long, has) {
+			return why + ", --no-edit or --ff-only"
 		}
 	case "am":
 		if short("i") || long("--interactive") {
@@ -1187,6 +1202,46 @@ func gitEditor(argv []string, sub int) string {
 		}
 	}
 	return ""
+}
+
+// gitNoMergeEdit reports whether a merge (or a pull that merges) with args
+// makes no merge commit whose message an editor would be asked for: it
+// has a message (message), --no-edit, a fast-forward only (--ff-only, not
+// undone by a later --ff or --no-ff), --squash or --no-commit, or it
+// aborts or quits a merge.
+func gitNoMergeEdit(args []string, message bool, long func(...string) bool, has func(...string) bool) bool {
+	ffOnly := false
+	for _, a := range args {
+		switch {
+		case a == "--ff" || a == "--no-ff":
+			ffOnly = false
+		case longAbbrev(a, "--ff-only") && len(a) > len("--ff"):
+			ffOnly = true
+		}
+	}
+	return message || ffOnly || long("--no-edit", "--squash", "--no-commit") || has("--abort", "--quit")
+}
+
+// gitRebases reports whether a pull with args rebases (non-interactively:
+// an interactive one is refused before): its last --rebase, -r or
+// --no-rebase is one of the first two, with no value or true or merges.
+func gitRebases(args []string) bool {
+	rebases := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		switch {
+		case a == "--no-rebase" || longAbbrev(a, "--no-rebase") && len(a) > len("--no-r"):
+			rebases = false
+		case a == "-r" || a == "--rebase" || longAbbrev(a, "--rebase") && !strings.Contains(a, "="):
+			rebases = true
+		case strings.HasPrefix(a, "--rebase="):
+			v := strings.TrimPrefix(a, "--rebase=")
+			rebases = v == "true" || v == "merges"
+		}
+	}
+	return rebases
 }
 
 // tarDanger returns why a tar command line runs other programs through

@@ -121,3 +121,45 @@ program = ["gawk"]
 		{line: `awk '@load "../evil"'`, files: round18Module, made: "PWNED"},
 	})
 }
+
+// TestRound20GitMergeEditorOnTerminal: git merge (and git pull, which
+// merges) opens the editor for the merge commit's message when its stdin
+// and stdout are one terminal (merge.c, default_edit_option), as they
+// are for a command codex runs with a pty; gitEditor refused only -e,
+// --edit and --continue. -Xrenormalize's m also passed for -m. Here
+// script(1) gives the line a pty.
+//
+// NOT FIXED: refusing a merge that may commit without --no-edit, -m,
+// --ff-only, --squash or --no-commit (and a pull that may merge) would
+// decline "git merge feature", which TestGitAndTarEverydayFormsAreVouched
+// keeps accepted; whether codex's commands have a terminal is the
+// maintainers' call.
+func TestRound20GitMergeEditorOnTerminal(t *testing.T) {
+	p := mustParse(t, round18Prefixes([]string{"git", "merge"}, []string{"git", "pull"}))
+	_, err := exec.LookPath("script")
+	for _, line := range []string{
+		"git merge --no-ff feature",
+		"git merge -Xrenormalize feature",
+		"git merge --ff-only --no-ff feature",
+		"git pull --no-rebase . feature",
+	} {
+		ran := false
+		if err == nil {
+			repo, env := round20Repo(t)
+			out := bashIn(t, "git rm -q --cached x && rm x && script -qec '"+line+"' /dev/null", repo, env)
+			ran = round20Edited(repo)
+			if !ran {
+				t.Logf("%q: no editor under script here (%.100q)", line, out)
+			}
+		}
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; on a terminal git ran the editor: %v", line, v.Rule, ran)
+		}
+	}
+	for _, line := range []string{"git merge --no-edit feature", "git merge -m 'merge feature' feature", "git merge --ff-only feature",
+		"git merge --abort", "git pull --rebase", "git pull --ff-only", "git pull -r origin main", "git merge --squash feature"} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it makes no merge commit without a message", line)
+		}
+	}
+}
