@@ -233,6 +233,18 @@ func danger(argv []string) string {
 				return "diff " + a + " runs pr"
 			}
 		}
+	case "diff3", "sdiff":
+		// --diff-program names the program they run in diff's place;
+		// sdiff -o writes the merged file (its e command runs the
+		// editor) (round 20).
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--diff-program") {
+				return path.Base(argv[0]) + " " + a + " runs the program it names"
+			}
+			if path.Base(argv[0]) == "sdiff" && (len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'o') >= 0 || longAbbrev(a, "--output")) {
+				return "sdiff " + a + " writes a file (and runs the editor)"
+			}
+		}
 	case "awk", "gawk", "mawk", "nawk", "busybox-awk":
 		// awk's program runs commands (system, print | cmd, cmd | getline)
 		// and writes files (print > f); -f reads a program from a file,

@@ -163,3 +163,33 @@ func TestRound20GitMergeEditorOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestRound20DiffSiblingsRunAndWrite: diff's siblings in diffutils, which
+// a rule naming diff is likely to name too, run the program
+// --diff-program names (diff3 and sdiff, abbreviated too), and sdiff -o
+// writes the merged file (stdin at its end merges nothing, yet the file is
+// made). known.go knows diff's -l only.
+func TestRound20DiffSiblingsRunAndWrite(t *testing.T) {
+	rules := `
+[[rule]]
+name = "diff-tools"
+decision = "accept"
+[rule.match]
+program = ["diff", "diff3", "sdiff", "cmp"]
+`
+	files := round18With(map[string]string{"m/y": "other\n", "m/z": "third\n"})
+	round18Check(t, rules, []round18Case{
+		{line: "diff3 --diff-program=../pwn x y z", files: files, made: "PWNED"},
+		{line: "diff3 --diff-prog ../pwn x y z", files: files, made: "PWNED"},
+		{line: "sdiff --diff-program=../pwn x y", files: files, made: "PWNED"},
+		{line: "sdiff -o ../OUT x y", files: files, made: "OUT"},
+		{line: "sdiff -so../OUT x y", files: files, made: "OUT"},
+		{line: "sdiff --output=../OUT x y", files: files, made: "OUT"},
+	})
+	p := mustParse(t, rules)
+	for _, line := range []string{"diff3 x y z", "sdiff -s x y", "diff3 -m x y z", "cmp x y"} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it neither writes nor runs", line)
+		}
+	}
+}
