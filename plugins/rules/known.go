@@ -314,6 +314,17 @@ func danger(argv []string) string {
 				return "kubectl " + a + " may be a plugin (kubectl-" + a + " on PATH)"
 			}
 		}
+		// kubectl config set-credentials --exec-command and config set
+		// users.NAME.exec.command (or an auth-provider's cmd-path) write
+		// a credential plugin into the kubeconfig, which the next kubectl
+		// runs (round 20).
+		if slices.Contains(argv[1:], "config") && slices.ContainsFunc(argv[1:], func(a string) bool { return a == "set" || a == "set-credentials" }) {
+			for _, a := range argv[1:] {
+				if low := strings.ToLower(a); strings.Contains(low, "exec") || strings.Contains(low, "auth-provider") {
+					return "kubectl config " + a + " writes a credential plugin (a program the next kubectl runs) into the kubeconfig"
+				}
+			}
+		}
 	case "sort":
 		for _, a := range argv[1:] {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {

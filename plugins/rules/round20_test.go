@@ -193,3 +193,46 @@ program = ["diff", "diff3", "sdiff", "cmp"]
 		}
 	}
 }
+
+// TestRound20KubectlConfigWritesExecPlugin: round 18 refused --kubeconfig
+// because a kubeconfig's credential plugin (users[].user.exec.command)
+// runs; kubectl config set-credentials --exec-command (and kubectl config
+// set users.NAME.exec.command) write one into the kubeconfig in use, and
+// the next vouched kubectl get runs it. (kubectl stores the path relative
+// to the kubeconfig; one with a slash stays a path.)
+func TestRound20KubectlConfigWritesExecPlugin(t *testing.T) {
+	rules := round18ReadOnly + round18Prefixes([]string{"kubectl", "config"})
+	p := mustParse(t, rules)
+	setup := "kubectl config set-cluster c --server=https://127.0.0.1:9 && kubectl config set-context c --cluster=c --user=u && kubectl config use-context c"
+	for _, line := range []string{
+		"kubectl config set-credentials u --exec-command=WORK/bin/pwn --exec-api-version=client.authentication.k8s.io/v1beta1",
+		"kubectl config set-credentials u --exec-api-version client.authentication.k8s.io/v1beta1 --exec-command WORK/bin/pwn",
+		"kubectl config set users.u.exec.command WORK/bin/pwn",
+		"kubectl config set users.u.auth-provider.config.cmd-path WORK/bin/pwn",
+	} {
+		ran := false
+		if _, err := exec.LookPath("kubectl"); err == nil && strings.Contains(line, "set-credentials") {
+			work := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(work, "bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(work, "bin", "pwn"), []byte("#!/bin/sh\ntouch \"$(dirname \"$0\")/../PWNED\"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"PATH=/usr/bin:/bin", "LANG=C", "HOME=" + work, "KUBECONFIG=" + filepath.Join(work, "kc")}
+			out := bashIn(t, setup+" && "+strings.ReplaceAll(line, "WORK", work)+" && timeout 60 kubectl get pods --request-timeout=5s", work, env)
+			ran = exists(filepath.Join(work, "PWNED"))
+			if !ran {
+				t.Logf("%q: kubectl get ran no plugin here (%.200q)", line, out)
+			}
+		}
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; the next kubectl get runs the plugin it writes: %v", line, v.Rule, ran)
+		}
+	}
+	for _, line := range []string{"kubectl config use-context prod", "kubectl config get-contexts", "kubectl config set-context --current --namespace=web"} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it names no program", line)
+		}
+	}
+}
