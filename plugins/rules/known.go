@@ -281,7 +281,15 @@ func danger(argv []string) string {
 	case "curl":
 		// curl writes files (-o, -O, -D, -c, --trace …) and reads a
 		// config file that may say so (-K) (round 18).
-		for _, a := range argv[1:] {
+		for k, a := range argv[1:] {
+			// -w's %output{FILE} writes FILE (curl 8.3), and -w @FILE
+			// reads a format that may hold one (round 20).
+			if strings.Contains(a, "%output") {
+				return "curl " + a + ": %output{FILE} of -w writes a file"
+			}
+			if f, ok := optionValue(argv, k+1, 'w', "--write-out"); ok && strings.HasPrefix(f, "@") {
+				return "curl " + a + ": -w @FILE reads a format, whose %output{FILE} writes a file"
+			}
 			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oODcKT") {
 				return "curl " + a + " writes a file or reads a config (-T to a file:// address writes it)"
 			}
@@ -437,6 +445,16 @@ func optionArgs(argv []string, k int, short byte, long string) []string {
 		}
 	}
 	return nil
+}
+
+// optionValue returns the value argv[k] gives the option with the short
+// letter short or the long name long (or an abbreviation), if it is that
+// option (as optionArgs).
+func optionValue(argv []string, k int, short byte, long string) (string, bool) {
+	if v := optionArgs(argv, k, short, long); len(v) > 0 {
+		return v[0], true
+	}
+	return "", false
 }
 
 // stdinMakefile returns why a makefile path is the line's own make code

@@ -236,3 +236,23 @@ func TestRound20KubectlConfigWritesExecPlugin(t *testing.T) {
 		}
 	}
 }
+
+// TestRound20CurlWriteOutOutput: curl 8.3's -w/--write-out variable
+// %output{FILE} (and %output{>>FILE}) writes the rest of the format into
+// FILE; -w @FILE reads the format from a file, which may hold one. (The
+// curl here may be older: then it prints the text and writes nothing.)
+func TestRound20CurlWriteOutOutput(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "curl -s -w '%output{../OUT}x' file://WORK/x", files: round18Module, made: "OUT"},
+		{line: "curl -s --write-out '%output{>>../OUT}x' file://WORK/x", files: round18Module, made: "OUT"},
+		{line: "curl -s -w @../fmt file://WORK/x", files: round18With(map[string]string{"fmt": "%output{WORK/OUT}x"}), made: "OUT"},
+		{line: "curl -sw@../fmt file://WORK/x", files: round18With(map[string]string{"fmt": "%output{WORK/OUT}x"}), made: "OUT"},
+		{line: "curl -s --write=@../fmt file://WORK/x", files: round18With(map[string]string{"fmt": "%output{WORK/OUT}x"}), made: "OUT"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{"curl -s -w '%{http_code}' https://example.com", "curl -s -d @body.json https://example.com"} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it writes no file", line)
+		}
+	}
+}
