@@ -178,6 +178,14 @@ type Plugin struct {
 	Verified *dist.Verification
 }
 
+// Ready is plugins.Ready of the plugin: a lazy Wasm plugin loads then. The
+// embedded interface does not carry the runtime's Ready, so without this a
+// chain's plugins.Ready on a *Plugin returned at once, and the first call
+// waited for the load inside its own timeout: on a busy machine a render
+// call timed out "waiting for the plugin to load", and the crash budget
+// counted it against the plugin.
+func (p *Plugin) Ready(ctx context.Context) error { return plugins.Ready(ctx, p.Plugin) }
+
 // A Set loads plugins and owns them.
 //
 // Load calls are serialized; a Set is safe for concurrent use. Close
