@@ -1,3 +1,5 @@
+//go:build linux
+
 package process_test
 
 // A process plugin (review, round 10) served by go-plugin and
