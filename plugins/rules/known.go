@@ -1206,7 +1206,7 @@ func gitEditor(argv []string, sub int) string {
 		// terminal edits (review, round 20); without --rebase or
 		// --no-rebase, pull.rebase in the repository's config (the
 		// agent's to write) decides, interactive included.
-		if !gitRebases(args) && !gitNoMergeEdit(args, false, long, has) {
+		if noEdit, rebases := gitMergeScan(name, args); !rebases && !noEdit {
 			return why + ", --no-edit, --ff-only or --rebase"
 		}
 	case "merge":
@@ -1216,7 +1216,7 @@ func gitEditor(argv []string, sub int) string {
 		if short("e") || long("--edit", "--continue") {
 			return why
 		}
-		if !gitNoMergeEdit(args, message, long, has) {
+		if noEdit, _ := gitMergeScan(name, args); !noEdit {
 			return why + ", --no-edit or --ff-only"
 		}
 	case "am":
@@ -1245,44 +1245,97 @@ func gitEditor(argv []string, sub int) string {
 	return ""
 }
 
-// gitNoMergeEdit reports whether a merge (or a pull that merges) with args
-// makes no merge commit whose message an editor would be asked for: it
-// has a message (message), --no-edit, a fast-forward only (--ff-only, not
-// undone by a later --ff or --no-ff), --squash or --no-commit, or it
-// aborts or quits a merge.
-func gitNoMergeEdit(args []string, message bool, long func(...string) bool, has func(...string) bool) bool {
-	ffOnly := false
-	for _, a := range args {
-		switch {
-		case a == "--ff" || a == "--no-ff":
-			ffOnly = false
-		case longAbbrev(a, "--ff-only") && len(a) > len("--ff"):
-			ffOnly = true
-		}
+// gitMergeScan reads the options of a merge (or a pull) as git's
+// parse-options does, in order: the last of an option and its negation
+// counts (--squash --no-squash merges; review, round 21), a value given
+// as the next word is no option (--into-name --no-edit, pull -o --rebase),
+// and -- or --end-of-options ends them. It reports whether the command
+// makes no merge commit whose message an editor would be asked for
+// (noEdit: a message, --no-edit, --ff-only not undone by a later --ff or
+// --no-ff (or --no-f), --squash or --no-commit, or --abort or --quit
+// alone) and, for a pull, whether it rebases non-interactively (its last
+// --rebase, -r or --no-rebase is one of the first two, with no value or
+// true or merges).
+func gitMergeScan(name string, args []string) (noEdit, rebases bool) {
+	valuedShort, valuedLong := "smXF", []string{"--cleanup", "--strategy", "--strategy-option", "--message", "--file", "--into-name"}
+	if name == "pull" {
+		valuedShort = "sXo"
+		valuedLong = []string{"--cleanup", "--strategy", "--strategy-option", "--upload-pack", "--depth", "--deepen",
+			"--shallow-since", "--shallow-exclude", "--refmap", "--server-option", "--negotiation-tip"}
 	}
-	return message || ffOnly || long("--no-edit", "--squash", "--no-commit") || has("--abort", "--quit")
-}
-
-// gitRebases reports whether a pull with args rebases (non-interactively:
-// an interactive one is refused before): its last --rebase, -r or
-// --no-rebase is one of the first two, with no value or true or merges.
-func gitRebases(args []string) bool {
-	rebases := false
-	for _, a := range args {
-		if a == "--" {
+	message, ffOnly, squash, noCommit, noEditOpt := false, false, false, false, false
+	for k := 0; k < len(args); k++ {
+		a := args[k]
+		if a == "--" || a == "--end-of-options" {
 			break
 		}
-		switch {
-		case a == "--no-rebase" || longAbbrev(a, "--no-rebase") && len(a) > len("--no-r"):
+		if len(a) < 2 || a[0] != '-' {
+			continue
+		}
+		if a[1] != '-' {
+			for j := 1; j < len(a); j++ {
+				c := a[j]
+				if c == 'm' && name == "merge" || c == 'F' && name == "merge" {
+					message = true
+				}
+				if strings.IndexByte(valuedShort, c) >= 0 {
+					if j == len(a)-1 {
+						k++
+					}
+					break
+				}
+				if c == 'r' && name == "pull" {
+					v := a[j+1:]
+					rebases = v == "" || v == "true" || v == "merges"
+					break
+				}
+				if c == 'S' || c == 'j' {
+					break // an optional value, attached
+				}
+			}
+			continue
+		}
+		opt, v, eq := strings.Cut(a, "=")
+		if slices.ContainsFunc(valuedLong, func(o string) bool { return longAbbrev(opt, o) }) {
+			if longAbbrev(opt, "--message") || longAbbrev(opt, "--file") {
+				message = name == "merge"
+			}
+			if !eq {
+				k++
+			}
+			continue
+		}
+		// Each option the word may abbreviate counts (--no-f is --no-ff
+		// or --no-file): one that undoes what vouches always does.
+		no := strings.HasPrefix(opt, "--no-") && len(opt) > len("--no-")
+		if longAbbrev(opt, "--no-message") || longAbbrev(opt, "--no-file") {
+			message = false
+		}
+		if longAbbrev(opt, "--ff-only") || no && longAbbrev(opt, "--no-ff") {
+			ffOnly = len(opt) > len("--ff") && longAbbrev(opt, "--ff-only")
+		}
+		if longAbbrev(opt, "--squash") {
+			squash = true
+		}
+		if no && longAbbrev(opt, "--no-squash") {
+			squash = false
+		}
+		if longAbbrev(opt, "--commit") {
+			noCommit = false
+		} else if len(opt) >= len("--no-comm") && longAbbrev(opt, "--no-commit") { // not --no-compact-summary
+			noCommit = true
+		}
+		if no && longAbbrev(opt, "--no-edit") {
+			noEditOpt = true
+		}
+		if no && longAbbrev(opt, "--no-rebase") {
 			rebases = false
-		case a == "-r" || a == "--rebase" || longAbbrev(a, "--rebase") && !strings.Contains(a, "="):
-			rebases = true
-		case strings.HasPrefix(a, "--rebase="):
-			v := strings.TrimPrefix(a, "--rebase=")
-			rebases = v == "true" || v == "merges"
+		} else if name == "pull" && longAbbrev(opt, "--rebase") && len(opt) > len("--re") {
+			rebases = !eq || v == "true" || v == "merges"
 		}
 	}
-	return rebases
+	alone := len(args) == 1 && (args[0] == "--abort" || args[0] == "--quit")
+	return message || ffOnly || squash || noCommit || noEditOpt || alone, rebases
 }
 
 // tarDanger returns why a tar command line runs other programs through
