@@ -282,6 +282,16 @@ func danger(argv []string) string {
 		// curl writes files (-o, -O, -D, -c, --trace …) and reads a
 		// config file that may say so (-K) (round 18).
 		for k, a := range argv[1:] {
+			// curl 8.3 reads --expand-OPTION as --OPTION whose value
+			// expands {{variables}} (set from text, a file, the
+			// environment, through functions such as 64dec): a format
+			// built so holds what its words do not spell (round 21).
+			if strings.HasPrefix(a, "--expand-") {
+				a = "--" + strings.TrimPrefix(a, "--expand-")
+				if longAbbrev(a, "--write-out") {
+					return "curl --expand-write-out: a format its {{variables}} make (from a file, the environment, 64dec) may hold %output{FILE}, which writes a file"
+				}
+			}
 			// -w's %output{FILE} writes FILE (curl 8.3), and -w @FILE
 			// reads a format that may hold one (round 20).
 			if strings.Contains(a, "%output") {

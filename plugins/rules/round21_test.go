@@ -56,3 +56,27 @@ func TestRound21GitMergeOptionsUndoneOrValues(t *testing.T) {
 		}
 	}
 }
+
+// TestRound21CurlExpandPrefix: curl 8.3 reads --expand-OPTION as --OPTION
+// whose value expands {{variables}}; the long-option checks compared the
+// word with --output, --config, --write-out …, which --expand-output is
+// not, and a --expand-write-out format built from a variable
+// ({{v:64dec}}, a file's text) holds an %output{FILE} its words do not
+// spell. (The curl here may be older: then it knows no --expand- and
+// writes nothing.)
+func TestRound21CurlExpandPrefix(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "curl -s --expand-output ../OUT file://WORK/x", files: round18Module, made: "OUT"},
+		{line: "curl -s --expand-config ../cfg file://WORK/x", files: round18With(map[string]string{"cfg": "output = \"WORK/OUT\"\n"}), made: "OUT"},
+		{line: "curl -s --variable v=JW91dHB1dHsuLi9PVVR9eA== --expand-write-out '{{v:64dec}}' file://WORK/x", files: round18Module, made: "OUT"},
+		{line: "curl -s --variable v@../fmt --expand-write-out '{{v}}' file://WORK/x", files: round18With(map[string]string{"fmt": "%output{WORK/OUT}x"}), made: "OUT"},
+		{line: "curl -s --expand-write-out @../fmt file://WORK/x", files: round18With(map[string]string{"fmt": "%output{WORK/OUT}x"}), made: "OUT"},
+		{line: "curl -s --expand-upload-file ../x file://WORK/OUT", files: round18Module, made: "OUT"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{"curl -s --variable host=example --expand-url 'https://{{host}}.com'", "curl -sSLw '%{http_code}' https://example.com"} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; it writes no file", line)
+		}
+	}
+}
