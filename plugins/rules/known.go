@@ -271,8 +271,11 @@ func danger(argv []string) string {
 				}
 				// gawk's @include reads program text from a file, @load
 				// loads a library, and @f() calls the function (a builtin
-				// too: f = "sys" "tem") a string names (round 20).
-				if strings.Contains(a, "@") {
+				// too: f = "sys" "tem") a string names (round 20); blanks and
+				// a backslash-newline may follow the @ (@ f(), @\<NL>include).
+				// An @ before anything but a name is a typed regexp (@/x/)
+				// or text (/@/, "@"), which run nothing (round 21).
+				if awkAtName(a) {
 					return "awk's program has gawk's @ (@include, @load, an indirect call @f()), which may run a command"
 				}
 				program = false
@@ -455,6 +458,34 @@ func optionArgs(argv []string, k int, short byte, long string) []string {
 		}
 	}
 	return nil
+}
+
+// awkAtName reports whether gawk may read an @ of the awk program prog
+// as @include, @load, @namespace or an indirect call @f(): an @ that
+// blanks or backslash-newlines may separate from a name (a letter or _),
+// or from a backslash gawk may read otherwise.
+func awkAtName(prog string) bool {
+	for i := 0; i < len(prog); i++ {
+		if prog[i] != '@' {
+			continue
+		}
+		j := i + 1
+		for j < len(prog) {
+			if strings.IndexByte(" \t\r\v\f", prog[j]) >= 0 {
+				j++
+			} else if prog[j] == '\\' && j+1 < len(prog) && prog[j+1] == '\n' {
+				j += 2
+			} else if prog[j] == '\\' && j+2 < len(prog) && prog[j+1] == '\r' && prog[j+2] == '\n' {
+				j += 3
+			} else {
+				break
+			}
+		}
+		if j < len(prog) && (prog[j] == '_' || prog[j] == '\\' || prog[j] >= 'a' && prog[j] <= 'z' || prog[j] >= 'A' && prog[j] <= 'Z' || prog[j] >= 0x80) {
+			return true
+		}
+	}
+	return false
 }
 
 // optionValue returns the value argv[k] gives the option with the short

@@ -80,3 +80,33 @@ func TestRound21CurlExpandPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestRound21AwkAtInText: round 20 refused any awk program with an @,
+// for gawk's @include, @load and indirect calls; but an @ in a regexp or
+// a string (awk '/@/', print $1 "@" $2: mail addresses) or a typed
+// regexp (@/x/) runs nothing, and those were declined. What gawk reads as
+// @NAME, blanks or a backslash-newline between included, is still
+// refused.
+func TestRound21AwkAtInText(t *testing.T) {
+	rules := round18ReadOnly + `
+[[rule]]
+name = "gawk"
+decision = "accept"
+[rule.match]
+program = ["gawk"]
+`
+	inc := round18With(map[string]string{"inc.awk": "BEGIN{system(\"../pwn\")}\n"})
+	round18Check(t, rules, []round18Case{
+		{line: `gawk 'BEGIN{f="sys" "tem"; @ f("../pwn")}'`, files: round18Module, made: "PWNED"},
+		{line: "gawk 'BEGIN{f=\"sys\" \"tem\"; @\t f(\"../pwn\")}'", files: round18Module, made: "PWNED"},
+		{line: "gawk 'BEGIN{f=\"sys\" \"tem\"; @\\\nf(\"../pwn\")}'", files: round18Module, made: "PWNED"},
+		{line: `gawk '@ include "../inc.awk"'`, files: inc, made: "PWNED"},
+		{line: `gawk 'BEGIN{f="sys" "tem"; @awk::f("../pwn")}'`, files: round18Module, made: "PWNED"},
+	})
+	p := mustParse(t, rules)
+	for _, line := range []string{`awk '/@/' x`, `awk '{print $1 "@" $2}' x`, `awk -F, '$2 ~ /@/ {print $1}' x`, `gawk '@/hel/' x`} {
+		if _, ok := acceptedBy(t, p, line); !ok {
+			t.Errorf("%q: not accepted; its @ is text and runs nothing", line)
+		}
+	}
+}
