@@ -21,6 +21,7 @@ import (
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
 	"github.com/codexhost/codexhost/plugins/chain/metrics"
+	"github.com/codexhost/codexhost/plugins/load"
 	"github.com/codexhost/codexhost/plugins/process"
 	"github.com/codexhost/codexhost/plugins/wasm"
 )
@@ -542,8 +543,12 @@ func (h *lineHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }
 
-// runtimeOf names where p runs, for traces.
+// runtimeOf names where p runs, for traces: a *load.Plugin (what the
+// loader returns) by the plugin it wraps.
 func runtimeOf(p plugins.Plugin) string {
+	if lp, ok := p.(*load.Plugin); ok {
+		p = lp.Plugin
+	}
 	switch p.(type) {
 	case *wasm.Plugin:
 		return "wasm"
