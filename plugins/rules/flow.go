@@ -83,6 +83,22 @@ func (f *flow) visit(n syntax.Node) string {
 		if t, ok, _ := literal(n); ok && substText(t) {
 			f.text = true
 		}
+		// A word joined with an expansion is no literal, but its quoted
+		// and plain pieces are the line's text ('a[$(rm x)]'$y).
+		for _, p := range n.Parts {
+			switch p := p.(type) {
+			case *syntax.Lit:
+				f.text = f.text || substText(p.Value)
+			case *syntax.SglQuoted:
+				f.text = f.text || !p.Dollar && substText(p.Value)
+			case *syntax.DblQuoted:
+				for _, q := range p.Parts {
+					if l, ok := q.(*syntax.Lit); ok {
+						f.text = f.text || substText(l.Value)
+					}
+				}
+			}
+		}
 	case *syntax.DeclClause:
 		integer := false
 		for _, a := range n.Args {
@@ -157,15 +173,15 @@ func substText(t string) bool {
 		strings.Contains(t, "$") && strings.ContainsAny(t, "[(") || escapesDollar(t)
 }
 
-// escapesDollar reports whether t spells $ or ` as an escape sequence.
+// escapesDollar reports whether t spells $ or ` as an escape sequence:
+// octal (\44, \044, and printf %b's and echo -e's \0044), hex (\x24),
+// Unicode with any number of digits (\u24, \U0024), or sed's \o44 and
+// \d36.
 func escapesDollar(t string) bool {
-	for _, e := range []string{`\x24`, `\044`, `\44`, `\u0024`, `\U00000024`, `\x60`, `\140`, `\u0060`} {
-		if strings.Contains(t, e) {
-			return true
-		}
-	}
-	return false
+	return escapeRe.MatchString(t)
 }
+
+var escapeRe = regexp.MustCompile(`\\(0*(44|140)|[xXuU]0*(24|60)|o0*(44|140)|d0*(36|96))`)
 
 // call records the variables a builtin assigns: printf -v NAME builds
 // its value from its format; read and mapfile read theirs; set -- sets
@@ -416,6 +432,9 @@ func joins(pe *syntax.ParamExp) bool {
 	}
 	if pe.Param != nil && (pe.Param.Value == "*" || pe.Param.Value == "@") {
 		return true
+	}
+	if pe.Exp != nil && pe.Exp.Op == syntax.OtherParamOps {
+		return true // ${x@E} decodes escapes (\x24), ${x@P} expands
 	}
 	return allIndex(pe.Index) && pe.Index != nil
 }
