@@ -1225,6 +1225,16 @@ func gitEditor(argv []string, sub int) string {
 		if short("e") || long("--edit") || (short("a") || long("--annotate")) && !short("mF") && !long("--message", "--file") {
 			return why
 		}
+		// tag.gpgSign in the repository's config (the agent's to write)
+		// makes git tag NAME a signed tag, whose message the editor is
+		// asked for (review, round 23): a tag made without -m, -F or
+		// --no-sign is refused; listing (no operand, -l, --contains, …)
+		// and -d are not making one.
+		if !short("mFldn") && !long("--message", "--file", "--no-sign", "--list", "--delete", "--contains", "--no-contains",
+			"--merged", "--no-merged", "--points-at", "--column", "--sort", "--format") &&
+			slices.ContainsFunc(args, func(a string) bool { return a == "" || a[0] != '-' }) {
+			return why + " (tag.gpgSign signs it), or --no-sign"
+		}
 	case "notes":
 		if has("edit") || short("c") || long("--reedit-message") || has("add", "append") && !message {
 			return why

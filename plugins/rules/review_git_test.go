@@ -245,7 +245,7 @@ func TestGitAndTarEverydayFormsAreVouched(t *testing.T) {
 	p := anythingInWork(t, false)
 	for _, line := range []string{
 		"git commit -m fix", "git commit -mfeature", `git commit -am"fix the bug"`, "git commit --amend --no-edit",
-		"git commit -F msg.txt", "git tag v1", "git tag -a v1 -m rel", "git merge --no-edit feature", "git merge -s ort --no-edit feature",
+		"git commit -F msg.txt", "git tag --no-sign v1", "git tag -a v1 -m rel", "git merge --no-edit feature", "git merge -s ort --no-edit feature",
 		"git merge --strategy=recursive --ff-only x", "git rebase main", "git revert --no-edit HEAD", "git fetch origin",
 		"git push origin main", "git pull --rebase origin main", "git clone https://github.com/a/b", "git ls-remote origin",
 		"git log --format=%H%n%s", "git log --pretty=%an", "git cherry-pick abc123", "git notes show", "git add -A",
