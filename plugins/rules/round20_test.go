@@ -73,11 +73,7 @@ func TestRound20GitCommitUntrackedModeHidesEditor(t *testing.T) {
 		}
 	}
 	// What the engine means to accept still is.
-	for _, line := range []string{"git commit -m fix", "git commit -am fix", "git commit -uno -m fix", "git commit --no-edit --amend"} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it gives git its message", line)
-		}
-	}
+	wantAccepted(t, p, "it gives git its message", "git commit -m fix", "git commit -am fix", "git commit -uno -m fix", "git commit --no-edit --amend")
 }
 
 // TestRound20SedFlagsAfterBlank: GNU sed skips blanks between the flags
@@ -93,11 +89,7 @@ func TestRound20SedFlagsAfterBlank(t *testing.T) {
 		{line: `sed -n 's/hello/x/  g  i  w ../OUT' x`, files: round18Module, made: "OUT"},
 	})
 	p := mustParse(t, round18ReadOnly)
-	for _, line := range []string{`sed 's/a/b/ g' x`, `sed 's/a/b/ ; p' x`, `sed -e 's/a/b/g ' -e 'i\' -e 'x' x`} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it neither writes nor runs", line)
-		}
-	}
+	wantAccepted(t, p, "it neither writes nor runs", `sed 's/a/b/ g' x`, `sed 's/a/b/ ; p' x`, `sed -e 's/a/b/g ' -e 'i\' -e 'x' x`)
 }
 
 // TestRound20GawkIncludeAndIndirectCall: the awk check looks for system,
@@ -106,13 +98,7 @@ func TestRound20SedFlagsAfterBlank(t *testing.T) {
 // library, and an indirect call (@f() with f = "sys" "tem") calls a
 // builtin whose name the text never spells.
 func TestRound20GawkIncludeAndIndirectCall(t *testing.T) {
-	rules := round18ReadOnly + `
-[[rule]]
-name = "gawk"
-decision = "accept"
-[rule.match]
-program = ["gawk"]
-`
+	rules := round20Gawk
 	inc := round18With(map[string]string{"inc.awk": "BEGIN{system(\"../pwn\")}\n"})
 	round18Check(t, rules, []round18Case{
 		{line: `gawk '@include "../inc.awk"'`, files: inc, made: "PWNED"},
@@ -156,12 +142,8 @@ func TestRound20GitMergeEditorOnTerminal(t *testing.T) {
 			t.Errorf("%q: accepted by rule %q; on a terminal git ran the editor: %v", line, v.Rule, ran)
 		}
 	}
-	for _, line := range []string{"git merge --no-edit feature", "git merge -m 'merge feature' feature", "git merge --ff-only feature",
-		"git merge --abort", "git pull --rebase", "git pull --ff-only", "git pull -r origin main", "git merge --squash feature"} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it makes no merge commit without a message", line)
-		}
-	}
+	wantAccepted(t, p, "it makes no merge commit without a message", "git merge --no-edit feature", "git merge -m 'merge feature' feature", "git merge --ff-only feature",
+		"git merge --abort", "git pull --rebase", "git pull --ff-only", "git pull -r origin main", "git merge --squash feature")
 }
 
 // TestRound20DiffSiblingsRunAndWrite: diff's siblings in diffutils, which
@@ -187,11 +169,7 @@ program = ["diff", "diff3", "sdiff", "cmp"]
 		{line: "sdiff --output=../OUT x y", files: files, made: "OUT"},
 	})
 	p := mustParse(t, rules)
-	for _, line := range []string{"diff3 x y z", "sdiff -s x y", "diff3 -m x y z", "cmp x y"} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it neither writes nor runs", line)
-		}
-	}
+	wantAccepted(t, p, "it neither writes nor runs", "diff3 x y z", "sdiff -s x y", "diff3 -m x y z", "cmp x y")
 }
 
 // TestRound20KubectlConfigWritesExecPlugin: round 18 refused --kubeconfig
@@ -230,11 +208,7 @@ func TestRound20KubectlConfigWritesExecPlugin(t *testing.T) {
 			t.Errorf("%q: accepted by rule %q; the next kubectl get runs the plugin it writes: %v", line, v.Rule, ran)
 		}
 	}
-	for _, line := range []string{"kubectl config use-context prod", "kubectl config get-contexts", "kubectl config set-context --current --namespace=web"} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it names no program", line)
-		}
-	}
+	wantAccepted(t, p, "it names no program", "kubectl config use-context prod", "kubectl config get-contexts", "kubectl config set-context --current --namespace=web")
 }
 
 // TestRound20CurlWriteOutOutput: curl 8.3's -w/--write-out variable
@@ -250,9 +224,25 @@ func TestRound20CurlWriteOutOutput(t *testing.T) {
 		{line: "curl -s --write=@../fmt file://WORK/x", files: round18With(map[string]string{"fmt": "%output{WORK/OUT}x"}), made: "OUT"},
 	})
 	p := mustParse(t, round18ReadOnly)
-	for _, line := range []string{"curl -s -w '%{http_code}' https://example.com", "curl -s -d @body.json https://example.com"} {
+	wantAccepted(t, p, "it writes no file", "curl -s -w '%{http_code}' https://example.com", "curl -s -d @body.json https://example.com")
+}
+
+// round20Gawk is round18ReadOnly and a rule accepting gawk.
+const round20Gawk = round18ReadOnly + `
+[[rule]]
+name = "gawk"
+decision = "accept"
+[rule.match]
+program = ["gawk"]
+`
+
+// wantAccepted reports each of lines that p does not accept: each is a
+// line the rules mean to vouch for, and why says what makes it safe.
+func wantAccepted(t *testing.T, p *Policy, why string, lines ...string) {
+	t.Helper()
+	for _, line := range lines {
 		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it writes no file", line)
+			t.Errorf("%q: not accepted; %s", line, why)
 		}
 	}
 }

@@ -48,13 +48,9 @@ func TestRound21GitMergeOptionsUndoneOrValues(t *testing.T) {
 			t.Errorf("%q: accepted by rule %q; on a terminal git ran the editor: %v", line, v.Rule, ran)
 		}
 	}
-	for _, line := range []string{"git merge --no-edit feature", "git merge --ff-only origin/main", "git merge --no-ff --no-edit feature",
+	wantAccepted(t, p, "it makes no merge commit without a message", "git merge --no-edit feature", "git merge --ff-only origin/main", "git merge --no-ff --no-edit feature",
 		"git merge -m 'merge feature' feature", "git merge --squash feature", "git merge --abort", "git pull --rebase", "git pull --rebase origin main",
-		"git pull --ff-only", "git pull -r", "git pull --no-edit origin main", "git merge -sours --no-edit feature", "git merge --log -m x feature"} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it makes no merge commit without a message", line)
-		}
-	}
+		"git pull --ff-only", "git pull -r", "git pull --no-edit origin main", "git merge -sours --no-edit feature", "git merge --log -m x feature")
 }
 
 // TestRound21CurlExpandPrefix: curl 8.3 reads --expand-OPTION as --OPTION
@@ -74,11 +70,7 @@ func TestRound21CurlExpandPrefix(t *testing.T) {
 		{line: "curl -s --expand-upload-file ../x file://WORK/OUT", files: round18Module, made: "OUT"},
 	})
 	p := mustParse(t, round18ReadOnly)
-	for _, line := range []string{"curl -s --variable host=example --expand-url 'https://{{host}}.com'", "curl -sSLw '%{http_code}' https://example.com"} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; it writes no file", line)
-		}
-	}
+	wantAccepted(t, p, "it writes no file", "curl -s --variable host=example --expand-url 'https://{{host}}.com'", "curl -sSLw '%{http_code}' https://example.com")
 }
 
 // TestRound21AwkAtInText: round 20 refused any awk program with an @,
@@ -88,13 +80,7 @@ func TestRound21CurlExpandPrefix(t *testing.T) {
 // @NAME, blanks or a backslash-newline between included, is still
 // refused.
 func TestRound21AwkAtInText(t *testing.T) {
-	rules := round18ReadOnly + `
-[[rule]]
-name = "gawk"
-decision = "accept"
-[rule.match]
-program = ["gawk"]
-`
+	rules := round20Gawk
 	inc := round18With(map[string]string{"inc.awk": "BEGIN{system(\"../pwn\")}\n"})
 	round18Check(t, rules, []round18Case{
 		{line: `gawk 'BEGIN{f="sys" "tem"; @ f("../pwn")}'`, files: round18Module, made: "PWNED"},
@@ -104,9 +90,5 @@ program = ["gawk"]
 		{line: `gawk 'BEGIN{f="sys" "tem"; @awk::f("../pwn")}'`, files: round18Module, made: "PWNED"},
 	})
 	p := mustParse(t, rules)
-	for _, line := range []string{`awk '/@/' x`, `awk '{print $1 "@" $2}' x`, `awk -F, '$2 ~ /@/ {print $1}' x`, `gawk '@/hel/' x`} {
-		if _, ok := acceptedBy(t, p, line); !ok {
-			t.Errorf("%q: not accepted; its @ is text and runs nothing", line)
-		}
-	}
+	wantAccepted(t, p, "its @ is text and runs nothing", `awk '/@/' x`, `awk '{print $1 "@" $2}' x`, `awk -F, '$2 ~ /@/ {print $1}' x`, `gawk '@/hel/' x`)
 }
