@@ -198,12 +198,14 @@ func (r *reloader) reload(why string) {
 		case <-ctx.Done():
 		}
 	}()
+	// The metrics are updated before the outcome is printed: whoever reads
+	// the message and then scrapes sees the reload counted.
 	fail := func(err error) {
-		fmt.Fprintf(r.stderr, "codexhost: reload of %s (%s) failed; still using plugin set %d: %s\n",
-			path, why, r.chain.Generation(), termsafe.Line(oneLine(err.Error())))
 		if r.m != nil {
 			r.reloads.Observe(false)
 		}
+		fmt.Fprintf(r.stderr, "codexhost: reload of %s (%s) failed; still using plugin set %d: %s\n",
+			path, why, r.chain.Generation(), termsafe.Line(oneLine(err.Error())))
 	}
 	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
 		// An empty file is valid TOML, and as a configuration it means no
@@ -260,11 +262,11 @@ func (r *reloader) reload(why string) {
 	} else {
 		took = took.Round(time.Microsecond)
 	}
-	fmt.Fprintf(r.stderr, "codexhost: reloaded %s (%s): plugin set %d: %s (loaded in %s)\n",
-		path, why, r.chain.Generation(), termsafe.Line(gen.describe()), took)
 	if r.m != nil {
 		r.reloads.Observe(true)
 	}
+	fmt.Fprintf(r.stderr, "codexhost: reloaded %s (%s): plugin set %d: %s (loaded in %s)\n",
+		path, why, r.chain.Generation(), termsafe.Line(gen.describe()), took)
 	if keys := startTimeChanges(r.initial, f); len(keys) > 0 {
 		fmt.Fprintf(r.stderr, "codexhost: reload: %v changed in %s; they apply at the next start\n", keys, path)
 	}
