@@ -185,8 +185,11 @@ protocol: codex
 format:
 	gofmt -w $$(git ls-files '*.go')
 
+# vet also type-checks for macOS, where the library and the CLI must build
+# too (what only Linux has sits in _linux files).
 vet:
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
 
 # The checks that do not need a clean tree; make test runs them first.
 # deadcode -test counts what tests reach as used; the functions of

@@ -497,7 +497,7 @@ func (r *Runner) Run(ctx context.Context, s Shell, line string) (*Trace, error) 
 	stdout := &limitedBuffer{max: r.opts.OutputLimit}
 	stderr := &limitedBuffer{max: r.opts.OutputLimit}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procAttr()
 	var timedOut atomic.Bool
 	cmd.Cancel = func() error {
 		timedOut.Store(true)
