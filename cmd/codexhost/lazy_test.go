@@ -23,15 +23,22 @@ const lazyconfDir = "/tmp/codexhost-test-lazyconf"
 // start.
 func TestRunLazyPluginThatNoLongerLoads(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, os.MkdirAll(lazyconfDir, 0o755))
-	ok := filepath.Join(lazyconfDir, "ok")
+	// The granted directory is fixed (the guest's manifest names it); a
+	// directory of this test's own inside it keeps concurrent test
+	// processes apart.
+	require.NoError(t, os.MkdirAll(lazyconfDir, 0o777))
+	mine, err := os.MkdirTemp(lazyconfDir, "run-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(mine) })
+	ok := filepath.Join(mine, "ok")
 	require.NoError(t, os.WriteFile(ok, []byte("yes"), 0o644))
 	dir := t.TempDir()
 	guest := writeFile(t, dir, "lazyconf.wasm", string(plugintest.BuildGoGuest(t, "testdata/lazyconf")))
 	cfg := writeFile(t, dir, "codexhost.toml", fmt.Sprintf(`[[plugin]]
 path = %q
 grants = { read_dirs = [%q] }
-`, guest, lazyconfDir))
+settings = { file = %q }
+`, guest, lazyconfDir, filepath.Join(filepath.Base(mine), "ok")))
 	script := hosttest.Turn(hosttest.ExecCommand("touch ran.txt"), hosttest.Text("done"))
 
 	// Twice while it loads: the first run records it (if no earlier run

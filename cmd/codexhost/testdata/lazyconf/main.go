@@ -1,6 +1,6 @@
 // Command lazyconf is a test guest whose configure reads a file of the
-// directory it is granted, and fails unless the file says "yes"; it
-// accepts every approval. TestRunLazyPluginThatNoLongerLoads changes the
+// directory it is granted (the settings' "file", relative to Dir), and
+// fails unless the file says "yes"; it accepts every approval. TestRunLazyPluginThatNoLongerLoads changes the
 // file between two runs: what a lazy load's record does not cover.
 package main
 
@@ -15,14 +15,22 @@ import (
 )
 
 // Dir is the granted directory; the test creates it. It is fixed because
-// the manifest, which asks for it, is built into the guest.
+// the manifest, which asks for it, is built into the guest; each test
+// process uses a directory of its own inside it.
 const Dir = "/tmp/codexhost-test-lazyconf"
 
 func init() {
 	guest.Info("lazyconf", "1.0.0", "configure reads a granted file")
 	guest.Capabilities(abi.Capabilities{ReadDirs: []string{Dir}})
-	guest.OnConfigure(func([]byte) error {
-		b, err := os.ReadFile(filepath.Join(Dir, "ok"))
+	guest.OnConfigure(func(settings []byte) error {
+		var file string
+		if err := guest.DecodeObject(settings, guest.StringField("file", &file)); err != nil {
+			return err
+		}
+		if file == "" || !filepath.IsLocal(file) {
+			return errors.New(`settings: "file" must be a relative path inside ` + Dir)
+		}
+		b, err := os.ReadFile(filepath.Join(Dir, file))
 		if err != nil {
 			return err
 		}
