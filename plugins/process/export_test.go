@@ -24,3 +24,10 @@ func Exited(p *Plugin) <-chan struct{} {
 	}
 	return p.cur.runner.exited
 }
+
+// SetAfterVerify makes hook run between the check of a pinned binary and
+// its start, for every plugin of the process, until the test ends.
+func SetAfterVerify(t interface{ Cleanup(func()) }, hook func(path string)) {
+	afterVerify.Store(&hook)
+	t.Cleanup(func() { afterVerify.Store(nil) })
+}

@@ -55,6 +55,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -77,9 +78,13 @@ type Options struct {
 
 	// SHA256 is the expected hex sha256 of the plugin binary, optionally
 	// prefixed "sha256:". When set, a binary with another digest is
-	// refused before it runs, at Load and at every restart. (The file is
-	// hashed, then executed by path: someone who can replace it between
-	// the two can still run another binary.)
+	// refused before it runs, at Load and at every restart. On Linux the
+	// bytes hashed are copied into a sealed in-memory file, and that copy
+	// is what runs: a file replaced or rewritten after the check does not
+	// (the copy costs the plugin process the binary's size in memory, and
+	// a pinned binary may be at most 1 GiB).
+	// Elsewhere the file is hashed, then executed by its path: someone who
+	// can replace it between the two can still run another binary.
 	SHA256 string
 	// Env is the plugin's whole environment ("KEY=value"); nothing of the
 	// host's environment is passed unless listed here or granted by name
@@ -273,30 +278,94 @@ func (p *Plugin) configure(ctx context.Context, pr *proc) error {
 	return fmt.Errorf("process: plugin %s rejects its settings: %w", p.manifest.Name, &ae)
 }
 
-// checkSum verifies the binary against the pinned sha256, within ctx: the
+// verify checks the binary against the pinned sha256, within ctx (the
 // plugin runs with the operator's rights and may have put a file of any
-// size (a sparse one costs no disk) where its binary was.
-func (p *Plugin) checkSum(ctx context.Context) error {
+// size, a sparse one costs no disk, where its binary was), and returns
+// what to execute. Without a pin that is the path (image is nil). With
+// one, on Linux, it is a sealed in-memory copy of the file, hashed once
+// sealed: what runs is what was verified, even if the file is replaced or
+// written to between the check and the exec. Elsewhere the file is hashed
+// and executed by its path, and a file changed in that window runs
+// unchecked.
+func (p *Plugin) verify(ctx context.Context) (image *os.File, err error) {
 	if p.wantSum == nil {
-		return nil
+		return nil, nil
 	}
 	// Not os.Open: the plugin runs with the operator's rights, and a FIFO
 	// put where its binary was would block the restart past any deadline.
 	f, err := regfile.Open(p.path)
 	if err != nil {
-		return fmt.Errorf("process: plugin %s: %w", p.path, err)
+		return nil, fmt.Errorf("process: plugin %s: %w", p.path, err)
 	}
 	defer f.Close()
+	if image, err = newImage(p.path); err != nil {
+		return nil, fmt.Errorf("process: plugin %s: a sealed copy to run: %w", p.path, err)
+	}
+	src := f
+	if image != nil {
+		defer func() {
+			if err != nil {
+				_ = image.Close()
+				image = nil
+			}
+		}()
+		if err := copyImage(ctx, image, f); err != nil {
+			return nil, fmt.Errorf("process: plugin %s: %w", p.path, err)
+		}
+		if err := sealImage(image); err != nil {
+			return nil, fmt.Errorf("process: plugin %s: %w", p.path, err)
+		}
+		src = image
+	}
 	h := sha256.New()
-	if _, err := io.Copy(h, &ctxReader{ctx: ctx, r: f}); err != nil {
-		return fmt.Errorf("process: plugin %s: %w", p.path, err)
+	buf := make([]byte, 1<<20)
+	if _, err := io.CopyBuffer(h, &ctxReader{ctx: ctx, r: io.NewSectionReader(src, 0, 1<<62)}, buf); err != nil {
+		return nil, fmt.Errorf("process: plugin %s: %w", p.path, err)
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, p.wantSum) {
-		return fmt.Errorf("process: plugin %s: its sha256 does not match: it is %x, %x is pinned; refusing to run it: %w",
+		return nil, fmt.Errorf("process: plugin %s: its sha256 does not match: it is %x, %x is pinned; refusing to run it: %w",
 			p.path, got, p.wantSum, plugin.ErrChecksumsDoNotMatch)
 	}
-	return nil
+	if hook := afterVerify.Load(); hook != nil {
+		(*hook)(p.path)
+	}
+	return image, nil
 }
+
+// maxPinnedBinaryBytes bounds a pinned process plugin's binary (1 GiB): on
+// Linux it is copied into memory (see Options.SHA256). Go plugins are tens
+// of MB.
+const maxPinnedBinaryBytes = 1 << 30
+
+// copyImage copies f into image, in the kernel (copy_file_range), a chunk
+// at a time until ctx is done; a file larger than maxPinnedBinaryBytes,
+// or growing past it meanwhile, is refused.
+func copyImage(ctx context.Context, image, f *os.File) error {
+	const chunk = 8 << 20
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxPinnedBinaryBytes {
+		return fmt.Errorf("the binary is %d bytes, more than the %d a pinned one may be", fi.Size(), maxPinnedBinaryBytes)
+	}
+	var n int64
+	for {
+		if ctx.Err() != nil {
+			return fmt.Errorf("copying the binary stopped: %w", deadlineCause(ctx))
+		}
+		m, err := image.ReadFrom(io.LimitReader(f, chunk))
+		if err != nil {
+			return fmt.Errorf("a sealed copy to run: %w", err)
+		}
+		if n += m; n > maxPinnedBinaryBytes {
+			return fmt.Errorf("the binary grew past the %d bytes a pinned one may be", maxPinnedBinaryBytes)
+		}
+		if m < chunk {
+			return nil
+		}
+	}
+}
+
+// afterVerify, if set, is called between the check of a pinned binary
+// and its start (tests change the file there).
+var afterVerify atomic.Pointer[func(path string)]
 
 // A ctxReader reads r until ctx is done.
 type ctxReader struct {
@@ -315,8 +384,14 @@ func (r *ctxReader) Read(b []byte) (int, error) {
 // within the start timeout and ctx's deadline; it stops when ctx is done.
 // The caller holds p.restarting or owns p exclusively.
 func (p *Plugin) start(ctx context.Context) (*proc, error) {
-	if err := p.checkSum(ctx); err != nil {
+	image, err := p.verify(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if image != nil {
+		// The process has its copy once started (procRunner.Start closes
+		// it too); one that never starts must not keep it.
+		defer image.Close()
 	}
 	startTimeout := p.opts.StartTimeout
 	var timeoutErr error = &deadlineError{what: "the start timeout", d: startTimeout}
@@ -354,7 +429,7 @@ func (p *Plugin) start(ctx context.Context) (*proc, error) {
 			// them.
 			penv := append(append(env, spec.Env...),
 				envClientCert+"="+string(host.CertPEM), fmt.Sprintf("%s=%d", envTLSFD, tlsFD))
-			r, err := newProcRunner(p.path, o.Args, penv, tlsBlob(server))
+			r, err := newProcRunner(p.path, image, o.Args, penv, tlsBlob(server))
 			pr.runnerMu.Lock()
 			pr.runner, runErr = r, err
 			pr.runnerMu.Unlock()

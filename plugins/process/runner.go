@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -21,6 +22,8 @@ import (
 //
 //   - stdin is /dev/null, and no descriptor the host inherited is passed
 //     on (on Linux);
+//   - a pinned binary runs from a sealed copy of the bytes verified (on
+//     Linux), not from its path;
 //   - on Linux the plugin leads a process group of its own and gets SIGKILL
 //     when the host dies (Pdeathsig); when it exits or is killed, so is the
 //     rest of its group: a child the plugin started does not outlive it;
@@ -53,7 +56,11 @@ const pipeGrace = 500 * time.Millisecond
 
 // newProcRunner prepares the plugin's command. extra, if not nil, is
 // written to a pipe the plugin inherits as file descriptor 3 (tlsFD).
-func newProcRunner(path string, args, env []string, extra []byte) (*procRunner, error) {
+// image, if not nil, is what runs instead of the file at path (a sealed
+// copy of the verified bytes, see Plugin.verify): the plugin inherits it as
+// the next descriptor and executes it through /proc/self/fd; its argv[0]
+// is still path.
+func newProcRunner(path string, image *os.File, args, env []string, extra []byte) (*procRunner, error) {
 	cmd := exec.Command(path, args...)
 	if env == nil {
 		env = []string{} // nil would mean the host's environment
@@ -74,6 +81,10 @@ func newProcRunner(path string, args, env []string, extra []byte) (*procRunner, 
 			return nil, err
 		}
 		cmd.ExtraFiles = []*os.File{r}
+	}
+	if image != nil {
+		cmd.Path = "/proc/self/fd/" + strconv.Itoa(3+len(cmd.ExtraFiles))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, image)
 	}
 	// The descriptors the host inherited without close-on-exec are closed
 	// in the plugin: a nil entry of ExtraFiles is a descriptor closed
@@ -129,6 +140,10 @@ func (r *procRunner) Start(context.Context) error {
 		_ = f.Close() // the plugin has its copy
 	}
 	if err != nil {
+		if r.cmd.Path != r.cmd.Args[0] {
+			// Its verified copy: say which plugin it is.
+			return fmt.Errorf("start %s: %w", r.cmd.Args[0], err)
+		}
 		return err
 	}
 	r.mu.Lock()
@@ -217,7 +232,7 @@ func (r *procRunner) exitState() *os.ProcessState {
 
 func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
 func (r *procRunner) Stderr() io.ReadCloser { return r.stderr }
-func (r *procRunner) Name() string          { return r.cmd.Path }
+func (r *procRunner) Name() string          { return r.cmd.Args[0] }
 
 // ID is the pid, or "" before the process started: go-plugin then has
 // nothing to kill.
