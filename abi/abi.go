@@ -110,8 +110,11 @@ func (h *Hook) UnmarshalText(b []byte) error {
 // A Manifest describes a plugin. The plugin returns it from describe; the
 // host checks it before any hook call.
 type Manifest struct {
-	// Name identifies the plugin in logs and audit records, e.g. "deny-rm".
-	Name    string `json:"name"`
+	// Name identifies the plugin in logs, audit records and metrics, e.g.
+	// "deny-rm": 1 to 64 ASCII letters, digits, '.', '_' or '-', the first
+	// a letter or digit.
+	Name string `json:"name"`
+	// Version is empty, or as Name with '+' allowed too, e.g. "1.2.0-rc.1".
 	Version string `json:"version"`
 	// ABI is the ABI major version the plugin was built for ([Version]).
 	ABI      uint32   `json:"abi"`
@@ -163,6 +166,9 @@ func (m *Manifest) Implements(h Hook) bool {
 
 // A Tool is a dynamic tool a plugin serves.
 type Tool struct {
+	// Name is the function name the model calls: 1 to 64 ASCII letters,
+	// digits, '_' or '-', and neither "mcp" nor "mcp__…" (codex reserves
+	// them). A plugin declares at most 128 tools.
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// InputSchema is the JSON Schema of the tool's arguments (an object).

@@ -207,6 +207,27 @@ func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {
 	if m.Name == "" {
 		return fmt.Errorf("%w: no name", ErrBadManifest)
 	}
+	// The name and the version label logs, audit records and metrics; a
+	// tool's name goes to the model as a function name.
+	if !isIdentifier(m.Name, maxNameBytes, ".") {
+		return fmt.Errorf("%w: plugin name %s: it must be at most %d letters, digits, '.', '_' or '-', starting with a letter or digit",
+			ErrBadManifest, quotedName(m.Name), maxNameBytes)
+	}
+	if m.Version != "" && !isIdentifier(m.Version, maxNameBytes, ".+") {
+		return fmt.Errorf("%w: plugin %q: version %s: it must be at most %d letters, digits, '.', '+', '_' or '-', starting with a letter or digit",
+			ErrBadManifest, m.Name, quotedName(m.Version), maxNameBytes)
+	}
+	if len(m.Tools) > maxTools {
+		return fmt.Errorf("%w: plugin %q declares %d tools; at most %d", ErrBadManifest, m.Name, len(m.Tools), maxTools)
+	}
+	for _, t := range m.Tools {
+		// What the Responses API takes as a function name, and what codex
+		// checks a dynamic tool's name against (it reserves mcp).
+		if !isIdentifier(t.Name, maxNameBytes, "") || t.Name == "mcp" || strings.HasPrefix(t.Name, "mcp__") {
+			return fmt.Errorf("%w: plugin %q: tool name %s: it must be at most %d letters, digits, '_' or '-', and not mcp or mcp__…",
+				ErrBadManifest, m.Name, quotedName(t.Name), maxNameBytes)
+		}
+	}
 	if len(m.Hooks) == 0 {
 		return fmt.Errorf("%w: plugin %q implements no hook", ErrBadManifest, m.Name)
 	}
@@ -245,6 +266,38 @@ func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {
 		}
 	}
 	return nil
+}
+
+// Bounds of a manifest's names (see CheckManifest).
+const (
+	maxNameBytes = 64
+	maxTools     = 128 // the Responses API's bound on a request's tools
+)
+
+// quotedName quotes a name that is not one, cut to twice the longest.
+func quotedName(s string) string {
+	if len(s) > 2*maxNameBytes {
+		return strconv.Quote(strings.ToValidUTF8(s[:2*maxNameBytes], "")) + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
+}
+
+// isIdentifier reports whether s is 1 to max bytes of ASCII letters,
+// digits, '_', '-' and the bytes of extra, its first a letter or digit.
+func isIdentifier(s string, max int, extra string) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '-' || strings.IndexByte(extra, c) >= 0):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {

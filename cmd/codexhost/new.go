@@ -38,8 +38,8 @@ func cmdPluginNew(ctx context.Context, cio *cmdIO, args []string) error {
 		return usageErr("plugin new: want exactly one NAME, got %d arguments", fs.NArg())
 	}
 	name := fs.Arg(0)
-	if !pluginNameRE.MatchString(name) {
-		return usageErr("plugin new %q: a name is lower-case letters and digits, in words joined by '-' (e.g. deny-push)", name)
+	if !pluginNameRE.MatchString(name) || len(name) > 64 {
+		return usageErr("plugin new %q: a name is lower-case letters and digits, in words joined by '-' (e.g. deny-push), at most 64 bytes", name)
 	}
 	if dir == "" {
 		dir = name

@@ -70,7 +70,7 @@ func watGuests() []Guest {
 		{Name: "describe-oob", Class: ClassOutput, Stage: AtLoad, Want: Want{Kind: plugins.FailBadOutput}, Deadline: WasmLoad},                     // describes itself with a manifest outside its memory
 		{Name: "div-zero-handle", Class: ClassTrap, Stage: AtCall, Want: Want{Kind: plugins.FailTrap}, Deadline: WasmCall},                         // divides by zero
 		{Name: "escape-log", Class: ClassEscape, Stage: AtCall, Want: Want{}, Deadline: WasmCall},                                                  // logs a line of terminal escapes (OSC title, hyperlink, clear screen, CR, C1, bidi)
-		{Name: "escape-name", Class: ClassEscape, Stage: AtCall, Want: Want{}, Deadline: WasmCall},                                                 // names itself with terminal escapes
+		{Name: "escape-name", Class: ClassEscape, Stage: AtLoad, Want: Want{Err: plugins.ErrBadManifest}, Deadline: WasmLoad},                      // names itself with terminal escapes: refused, the name shown escaped
 		{Name: "escape-reason", Class: ClassEscape, Stage: AtCall, Want: Want{}, Deadline: WasmCall},                                               // declines with a reason full of terminal escapes
 		{Name: "escape-stdout", Class: ClassEscape, Stage: AtCall, Want: Want{}, Deadline: WasmCall},                                               // writes terminal escapes to stdout and stderr
 		{Name: "exit-handle", Class: ClassTrap, Stage: AtCall, Want: Want{Kind: plugins.FailTrap}, Deadline: WasmCall},                             // calls proc_exit(0) in codexhost_handle
