@@ -845,7 +845,7 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 		if reason != "" {
 			return v.fail(m, wordOff(min(next, len(argv)-1)), "%s", reason)
 		}
-		if next == i && wrapperNames[base] {
+		if next == i && wrapperNames[base] && !(base == "command" && builtins && !strings.Contains(name, "/") && commandQuery(argv, i)) {
 			// Not unwrapped, yet it runs its arguments: env, nice,
 			// timeout or stdbuf at a path the engine does not follow
 			// (/usr/bin/./env, ../usr/bin/env), or command or exec where
@@ -1013,6 +1013,26 @@ func shellScriptIndex(argv []string, lang syntax.LangVariant) (int, string) {
 	return i, ""
 }
 
+// commandQuery reports whether the builtin command argv[i] is asked, by
+// -v or -V among its options (-p, -v and -V, alone or joined, then
+// perhaps "--"), what its operands are: a builtin, a function, a
+// program's path. It runs nothing then, so the builtin itself is the
+// program, which a rule may name.
+func commandQuery(argv []string, i int) bool {
+	query := false
+	for j := i + 1; j < len(argv); j++ {
+		a := argv[j]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			break
+		}
+		if strings.Trim(a[1:], "pvV") != "" {
+			return false
+		}
+		query = query || strings.ContainsAny(a, "vV")
+	}
+	return query
+}
+
 // unwrapWrapper returns the index of the program that the transparent
 // wrapper argv[i] runs, i itself if argv[i] is no such wrapper, or a
 // reason (and the index of the word it is about) when it is one whose
@@ -1048,6 +1068,9 @@ func unwrapWrapper(name string, argv []string, i int, builtins bool) (int, strin
 			return bad("%s option %s", base, opt())
 		}
 	case base == "command" && builtin:
+		if commandQuery(argv, i) {
+			return i, ""
+		}
 		for opt() == "-p" {
 			j++
 		}

@@ -193,7 +193,7 @@ func TestAnalyzeNotVouched(t *testing.T) {
 		{"ls | xargs rm", "xargs runs another program at column 6"},
 		{"env A=1 ls", "environment assignment A=1 at column 5"},
 		{"env -i ls", "env option -i at column 5"},
-		{"command -v ls", "command option -v at column 9"},
+		{"command -vx ls", "command option -vx at column 9"},
 		{"command eval ls", "builtin eval at column 9"},
 		{"timeout 5 bash -c ls", "shell bash behind a wrapper at column 11"},
 		{"timeout --bogus 5 ls", "timeout option --bogus at column 9"},
