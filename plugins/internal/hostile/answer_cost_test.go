@@ -73,14 +73,13 @@ func TestAnswerTokenBomb(t *testing.T) {
 	assert.Equal(t, "decline", string(resp.Decision))
 	assert.Contains(t, resp.Reason, "more than 200000 values", "refused by the count, not decoded")
 	assert.Less(t, m1.TotalAlloc-m0.TotalAlloc, uint64(64<<20), "the refusal allocates little (the answer's copy)")
-	margin := WasmMargin
-	if raceEnabled {
-		// Under the race detector the guest's 16 MiB fill and json.Valid
-		// over it take ~0.7 s on a loaded 2-core machine: the timing is
-		// checked without it, the allocations and the refusal with it.
-		margin = 2 * time.Second
+	// Under the race detector the host's copy of the 16 MiB answer and
+	// json.Valid over it take 0.5-2.8 s on a loaded 2-core machine (the
+	// race-instrumented Go code, not the guest): the timing is checked
+	// without it, the allocations and the refusal with it.
+	if !raceEnabled {
+		assert.Less(t, took, timeout+WasmMargin, "the decision ends by the plugin's deadline plus the margin")
 	}
-	assert.Less(t, took, timeout+margin, "the decision ends by the plugin's deadline plus the margin")
 	assert.Less(t, grew, int64(100<<20), "the host's peak RSS grows by less than 100 MB")
 }
 
