@@ -59,9 +59,10 @@ type RenderOptions struct {
 // One goroutine, started by the first event and stopped by Close, renders
 // the queue: it hands each render member the events already waiting (one
 // call per event for a plugin without abi.FeatureRenderBatch), writes the
-// output to RenderOptions.Output when no more events are waiting, and
-// charges failures to the member's crash budget. A member in monitor mode
-// is called and measured, but its output is discarded.
+// output to RenderOptions.Output when no more events are waiting or a
+// [Chain.Flush] waits, and charges failures to the member's crash budget.
+// A member in monitor mode is called and measured, but its output is
+// discarded.
 func (c *Chain) ObserveEvent(ev *host.Event) { c.render.observe(ev) }
 
 // Flush waits until every event observed so far has been rendered and
@@ -173,7 +174,9 @@ type renderer struct {
 	mu          sync.Mutex
 	cond        *sync.Cond
 	queued      uint64 // events handed to ch
-	written     uint64 // events rendered and written
+	written     uint64 // events rendered and their output written to the Output
+	unwritten   uint64 // events rendered whose output may still be in out
+	flushers    int    // Flush calls waiting
 	queuedBytes int    // renderCost of the events queued and not yet rendered
 	maxBytes    int
 	failed      bool // only touched by run
@@ -289,7 +292,16 @@ func (r *renderer) run() {
 			}
 		}
 		r.renderBatch(batch)
-		if len(r.ch) == 0 {
+		// The output is written when no event waits (one Write for a
+		// burst of events), or when a Flush waits: the events are counted
+		// written only once their output is, so a Flush that returns has
+		// seen its events' output reach the Output. If an event waits and
+		// no Flush did when this batch ended, the next batch, which that
+		// event makes, writes it for a Flush that came since.
+		r.mu.Lock()
+		write := len(r.ch) == 0 || r.flushers > 0
+		r.mu.Unlock()
+		if write {
 			if err := r.out.Flush(); err != nil {
 				r.outputFailed(err)
 			}
@@ -299,7 +311,11 @@ func (r *renderer) run() {
 			cost += renderCost(ev)
 		}
 		r.mu.Lock()
-		r.written += uint64(len(batch))
+		r.unwritten += uint64(len(batch))
+		if write {
+			r.written += r.unwritten
+			r.unwritten = 0
+		}
 		r.queuedBytes -= cost
 		r.cond.Broadcast()
 		r.mu.Unlock()
@@ -492,9 +508,6 @@ func (r *renderer) outputFailed(err error) {
 }
 
 func (r *renderer) flush(ctx context.Context) error {
-	r.mu.Lock()
-	target := r.queued
-	r.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		r.mu.Lock()
 		r.cond.Broadcast()
@@ -503,6 +516,11 @@ func (r *renderer) flush(ctx context.Context) error {
 	defer stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	target := r.queued
+	// While it waits, the render goroutine writes its output at the end
+	// of every batch (see run).
+	r.flushers++
+	defer func() { r.flushers-- }()
 	for r.written < target {
 		if err := ctx.Err(); err != nil {
 			return err
