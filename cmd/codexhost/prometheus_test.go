@@ -82,8 +82,8 @@ func TestPrometheusScrapesRealRun(t *testing.T) {
 		t.Fatalf("the model was never asked after the third command:\n%s", a.stderr.String())
 	}
 	decided := time.Now()
-	// Wait (until ctx's deadline) for a successful scrape that began
-	// after the last decision.
+	// Wait (until ctx's deadline) until Prometheus holds the samples of a
+	// scrape that began after the last decision: its counts are final.
 	prom.waitScrape(ctx, t, decided)
 
 	v := prom.query(ctx, t, `codexhost_decisions_total{hook="approval"}`)
@@ -202,31 +202,59 @@ func (p *promServer) get(ctx context.Context, path string, q url.Values, out any
 	return json.Unmarshal(b, out)
 }
 
-// waitScrape waits for a successful scrape of the one target that began
-// after since, per /api/v1/targets.
+// waitScrape waits until Prometheus holds, for every series of the one
+// target, a sample of a scrape that began after since. Not until the
+// targets API reports such a scrape: Prometheus sets a target's health and
+// lastScrape (scrapeLoop.report) before it commits the scrape's samples
+// (both are deferred in scrapeAndReport, the commit runs last), so a query
+// right after could still read the scrape before.
 func (p *promServer) waitScrape(ctx context.Context, t *testing.T, since time.Time) {
 	t.Helper()
+	// A sample's timestamp is its scrape's start cut to the millisecond,
+	// moved by up to 2 ms to align it with the scrape interval
+	// (scrape.ScrapeTimestampTolerance): one 3 ms after since is of a
+	// scrape that began after since.
+	after := float64(since.UnixMilli()+3) / 1000
 	p.poll(ctx, t, "a scrape after the last decision", func() (bool, error) {
-		var r struct {
+		var tg struct {
 			Data struct {
 				ActiveTargets []struct {
-					Health     string    `json:"health"`
-					LastError  string    `json:"lastError"`
-					LastScrape time.Time `json:"lastScrape"`
+					Health    string `json:"health"`
+					LastError string `json:"lastError"`
 				} `json:"activeTargets"`
 			} `json:"data"`
 		}
-		if err := p.get(ctx, "/api/v1/targets", url.Values{"state": {"active"}}, &r); err != nil {
+		if err := p.get(ctx, "/api/v1/targets", url.Values{"state": {"active"}}, &tg); err != nil {
 			return false, err
 		}
-		if len(r.Data.ActiveTargets) != 1 {
-			return false, nil
+		if len(tg.Data.ActiveTargets) == 1 && tg.Data.ActiveTargets[0].Health == "down" {
+			return false, fmt.Errorf("the target is down: %s", tg.Data.ActiveTargets[0].LastError)
 		}
-		tg := r.Data.ActiveTargets[0]
-		if tg.Health == "down" {
-			return false, fmt.Errorf("the target is down: %s", tg.LastError)
+		var r struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
 		}
-		return tg.Health == "up" && tg.LastScrape.After(since), nil
+		// timestamp drops the metric name: label_replace keeps the
+		// series apart.
+		q := `min(timestamp(label_replace({job="codexhost"}, "name", "$1", "__name__", "(.+)")))`
+		if err := p.get(ctx, "/api/v1/query", url.Values{"query": {q}}, &r); err != nil {
+			return false, err
+		}
+		if len(r.Data.Result) != 1 {
+			return false, nil // not scraped yet
+		}
+		str, ok := r.Data.Result[0].Value[1].(string)
+		if !ok {
+			return false, fmt.Errorf("timestamp query: value %v", r.Data.Result[0].Value)
+		}
+		ts, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return false, err
+		}
+		return ts >= after, nil
 	})
 }
 
