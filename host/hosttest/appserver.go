@@ -38,7 +38,9 @@ type fakeMsg struct {
 // agent-message deltas, then "done"), "approval", "tool" and
 // "unknown-request" (one server request; the client's answer comes back
 // as a codexhost/test/answer notification), "approvals" (FAKE_APPROVALS
-// command approvals FAKE_INTERVAL_MS apart, answers echoed by id), "die",
+// command approvals FAKE_INTERVAL_MS apart, answers echoed by id; with
+// FAKE_APPROVALS_HOLD=K those after the K-th wait for the client's
+// codexhost/test/resume request), "die",
 // "hang", "exit-at-start", and "lines" (the raw lines of FAKE_LINES after
 // turn/started, and nothing else; then it exits if FAKE_LINES_THEN is
 // "exit"). It returns the exit status.
@@ -188,25 +190,45 @@ func FakeAppServer(scenario string) int {
 			case "approvals":
 				// A steady stream of command approvals ("cmd-0", "cmd-1",
 				// ...), FAKE_INTERVAL_MS apart, sent without waiting for
-				// answers; then every answer is echoed back, by id.
+				// answers; then every answer is echoed back, by id. With
+				// FAKE_APPROVALS_HOLD=K the requests after cmd-K wait until
+				// the client calls codexhost/test/resume: whatever the
+				// client does before that call (a test acting once cmd-K
+				// reached it) comes before every later request, however
+				// slowly it runs.
 				total, _ := strconv.Atoi(os.Getenv("FAKE_APPROVALS"))
 				ms, _ := strconv.Atoi(os.Getenv("FAKE_INTERVAL_MS"))
+				hold := -1
+				if k, err := strconv.Atoi(os.Getenv("FAKE_APPROVALS_HOLD")); err == nil {
+					hold = k
+				}
+				resume := make(chan struct{})
 				go func() {
 					for i := range total {
 						send(map[string]any{"id": i, "method": "item/commandExecution/requestApproval", "params": map[string]any{
 							"threadId": "th1", "turnId": "tu1", "itemId": fmt.Sprintf("c%d", i), "command": fmt.Sprintf("cmd-%d", i), "startedAtMs": 1}})
 						flush()
+						if i == hold {
+							<-resume
+						}
 						time.Sleep(time.Duration(ms) * time.Millisecond)
 					}
 				}()
 				var answers []*fakeMsg
+				resumed := false
 				for len(answers) < total {
 					r, ok := read()
 					if !ok {
 						return 0
 					}
-					if r.Method == "" {
+					switch {
+					case r.Method == "":
 						answers = append(answers, r)
+					case r.Method == "codexhost/test/resume" && !resumed:
+						resumed = true
+						send(map[string]any{"id": r.ID, "result": map[string]any{}})
+						flush()
+						close(resume)
 					}
 				}
 				for _, a := range answers {

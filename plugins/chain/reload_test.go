@@ -73,7 +73,11 @@ func TestChainSwapMidStream(t *testing.T) {
 	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{old}, OnDecision: recs.record})
 	require.NoError(t, err)
 	c := startFake(t, "approvals", 0, &host.Options{Handler: ch,
-		Env: []string{fmt.Sprintf("FAKE_APPROVALS=%d", total), "FAKE_INTERVAL_MS=2"}})
+		// The requests after the slow one wait until the swap is done:
+		// they reached the chain after it however slowly the test runs (a
+		// stream paced by the clock alone could end before a starved test
+		// swapped, leaving the new set nothing to answer).
+		Env: []string{fmt.Sprintf("FAKE_APPROVALS=%d", total), "FAKE_INTERVAL_MS=2", fmt.Sprintf("FAKE_APPROVALS_HOLD=%d", slow)}})
 
 	type turnResult struct {
 		events []*host.Event
@@ -101,6 +105,7 @@ func TestChainSwapMidStream(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), ch.Generation())
 	assert.Equal(t, uint64(1), retired.Generation())
+	require.NoError(t, c.Call(t.Context(), "codexhost/test/resume", nil, nil), "the rest of the stream")
 	// Let the new set answer a good part of the stream while the old
 	// set's request is still in flight.
 	select {
