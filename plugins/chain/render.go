@@ -70,7 +70,8 @@ func (c *Chain) ObserveEvent(ev *host.Event) { c.render.observe(ev) }
 func (c *Chain) Flush(ctx context.Context) error { return c.render.flush(ctx) }
 
 // Close stops the render goroutine after the call in progress; events
-// still queued are not rendered (call Flush first to keep them). It does
+// still queued are not rendered (call Flush first to keep them), but the
+// output of those rendered is written. It does
 // not close the plugins. It waits at most RenderOptions.CloseTimeout for
 // a write to the output to return. It is idempotent.
 func (c *Chain) Close() error { return c.render.close() }
@@ -261,6 +262,19 @@ func (r *renderer) observe(ev *host.Event) {
 	}
 }
 
+// writeRendered writes the output of the events rendered at close, even
+// while later events wait (those are not rendered: see Close).
+func (r *renderer) writeRendered() {
+	r.mu.Lock()
+	pending := r.unwritten > 0
+	r.mu.Unlock()
+	if pending {
+		if err := r.out.Flush(); err != nil {
+			r.outputFailed(err)
+		}
+	}
+}
+
 // isClosed reports whether close has begun.
 func (r *renderer) isClosed() bool {
 	select {
@@ -275,10 +289,15 @@ func (r *renderer) run() {
 	defer close(r.done)
 	batch := make([]*host.Event, 0, r.batch)
 	for {
+		if r.isClosed() {
+			r.writeRendered()
+			return
+		}
 		select {
 		case ev := <-r.ch:
 			batch = append(batch[:0], ev)
 		case <-r.closed:
+			r.writeRendered()
 			return
 		}
 		// Take what is already waiting, without waiting for more.

@@ -59,3 +59,27 @@ func TestFlushWritesWhileLaterEventsWait(t *testing.T) {
 		assert.Equal(t, "12", out.String())
 	})
 }
+
+// Close writes the output of the events rendered, though a later event
+// waits (Close does not render it): the render goroutine keeps a batch's
+// output buffered while another event waits, and used to return on Close
+// without writing it.
+func TestCloseWritesWhatIsRendered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out syncBuffer
+		r := &gatedRenderer{entered: make(chan uint64), release: make(chan struct{})}
+		c, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{chain.RendererPlugin("gated", r)},
+			Render: chain.RenderOptions{Output: &out}})
+		require.NoError(t, err)
+
+		c.ObserveEvent(delta(1))
+		require.Equal(t, uint64(1), <-r.entered)
+		c.ObserveEvent(delta(2)) // queued while event 1 renders
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close() }()
+		synctest.Wait() // Close waits for the call in progress
+		r.release <- struct{}{}
+		require.NoError(t, <-closed)
+		assert.Equal(t, "1", out.String(), "event 1's output was written, event 2 not rendered")
+	})
+}
