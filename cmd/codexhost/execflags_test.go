@@ -69,6 +69,7 @@ func TestRunJSONIsCodexExecSchema(t *testing.T) {
 
 	var types []string
 	var decisions []map[string]any
+	asked := 0 // command_execution and file_change items started so far
 	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		var probe struct{ Type string }
 		require.NoError(t, json.Unmarshal([]byte(line), &probe), line)
@@ -77,7 +78,15 @@ func TestRunJSONIsCodexExecSchema(t *testing.T) {
 			var d map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &d))
 			decisions = append(decisions, d)
+			// codex announces a command or a file change (item/started)
+			// before it asks about it: the decision line comes after its
+			// item.
+			assert.Greater(t, asked, len(decisions)-1, "decision %d before its item.started: %s", len(decisions), r.stdout)
 			continue
+		}
+		if strings.HasPrefix(line, `{"type":"item.started","item":{"id":"item_`) &&
+			(strings.Contains(line, `"type":"command_execution"`) || strings.Contains(line, `"type":"file_change"`)) {
+			asked++
 		}
 		dec := json.NewDecoder(bytes.NewReader([]byte(line)))
 		dec.DisallowUnknownFields()

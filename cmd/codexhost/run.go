@@ -164,6 +164,10 @@ type decisions struct {
 	// json, with --json, receives each decision as a codexhost.decision
 	// event beside codex exec's events.
 	json io.Writer
+	// flush, with json, writes the events observed so far (the chain's
+	// Flush): a decision line follows every event codex sent before the
+	// request, as they are rendered on their own goroutine.
+	flush func()
 }
 
 func (d *decisions) record(rec *chain.DecisionRecord) {
@@ -190,6 +194,9 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 		}
 	}
 	if d.json != nil {
+		if d.flush != nil {
+			d.flush()
+		}
 		_ = render.WriteExecDecision(d.json, &render.ExecDecision{Hook: rec.Hook.String(), Kind: string(rec.ApprovalKind),
 			ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID, Summary: rec.Summary,
 			Decision: string(rec.Decision), Reason: reason, Why: rec.Why.String()})
@@ -492,6 +499,15 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if ch, err = chain.New(chainOpts); err != nil {
 			loadErr = usageErr("%v", err)
 			return nil, loadErr
+		}
+		if dec.json != nil {
+			dec.flush = func() {
+				// Bounded: a stdout nobody reads stalls the output, and the
+				// decision line then waits for it anyway.
+				fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				_ = ch.Flush(fctx)
+				cancel()
+			}
 		}
 		ready := pr.gen.ld.ready // before attach: the reloader takes gen
 		pr.attach(ch, cio)
