@@ -346,6 +346,27 @@ func danger(argv []string) string {
 				}
 			}
 		}
+	case "less", "more":
+		// A lesskey file (-k, --lesskey-file, --lesskey-src, or the text of
+		// --lesskey-content) sets less's variables in its #env section:
+		// LESSOPEN="|CMD %s" runs CMD for each file, also when less only
+		// copies to a pipe. -o/-O (--log-file, --LOG-FILE) write a piped
+		// input into a file. An initial command (+cmd, ++cmd) is typed
+		// into less: !, |, s and v run a program or write a file; only a
+		// line number, G and a search are vouched. more is less on macOS
+		// (round 24).
+		for _, a := range argv[1:] {
+			low := strings.ToLower(a)
+			if longAbbrev(low, "--lesskey-file") || longAbbrev(low, "--lesskey-src") || longAbbrev(low, "--lesskey-content") || longAbbrev(low, "--log-file") {
+				return path.Base(argv[0]) + " " + a + ": a lesskey file (whose LESSOPEN runs a program) or a log file less writes"
+			}
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "koO") {
+				return path.Base(argv[0]) + " " + a + ": -k reads a lesskey file (whose LESSOPEN runs a program), -o/-O write a log file"
+			}
+			if cmd, ok := strings.CutPrefix(a, "+"); ok && !lessSafeCommand.MatchString(strings.TrimPrefix(cmd, "+")) {
+				return path.Base(argv[0]) + " " + a + ": an initial command less runs as typed (!, |, s and v run a program or write a file)"
+			}
+		}
 	case "sort":
 		for _, a := range argv[1:] {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {
@@ -355,6 +376,11 @@ func danger(argv []string) string {
 	}
 	return ""
 }
+
+// lessSafeCommand is an initial command of less (after + or ++) that
+// runs nothing and writes nothing: a line number, G or g, or a search
+// (/ or ?) on one line.
+var lessSafeCommand = regexp.MustCompile(`^([0-9]*[Gg]?|[/?][^\n\r]*)$`)
 
 // optionLike reports whether w is an option that may take the next word
 // as its argument: a program reads "--" after it as that argument, not as

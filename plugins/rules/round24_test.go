@@ -1,0 +1,58 @@
+package rules
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Review round 24 (adversarial review of the worktree adv1, at 90ebb34):
+// pagers and viewers that a read-only rule set names (round18ReadOnly has
+// less, more and man) and whose options run a program or write a file.
+
+// TestRound24LessLesskeyRunsLessopen: a lesskey file's #env section sets
+// less's variables, LESSOPEN among them; an input preprocessor "|CMD %s"
+// runs CMD through the shell for each file, also when the output is no
+// terminal (less then copies like cat). --lesskey-src reads the source
+// form, -k/--lesskey-file the compiled one (which has the same variable
+// section), --lesskey-content (less 643) the text itself; -o/-O (and
+// --log-file, --LOG-FILE) copy a piped input into a file. known.go knew
+// no option of less. more is less on macOS.
+func TestRound24LessLesskeyRunsLessopen(t *testing.T) {
+	p := mustParse(t, round18ReadOnly)
+	// lk.bin is lk compiled by lesskey (less 590).
+	files := round18With(map[string]string{
+		"lk":     "#env\nLESSOPEN=|../pwn %s\n",
+		"lk.bin": "\x00M+Gc\x00\x00e\x00\x00v\x15\x00LESSOPEN\x00\x81|../pwn %s\x00xEnd",
+	})
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "less --lesskey-src=../lk x", files: files, made: "PWNED"},
+		{line: "less --lesskey-src ../lk x", files: files, made: "PWNED"},
+		{line: "less --lesskey-s=../lk x", files: files, made: "PWNED"},
+		{line: "less -k ../lk.bin x", files: files, made: "PWNED"},
+		{line: "less -Sk../lk.bin x", files: files, made: "PWNED"},
+		{line: "less --lesskey-file=../lk.bin x", files: files, made: "PWNED"},
+	})
+	// -o copies a piped input into the file when less has a terminal,
+	// as codex's commands have one: script(1) gives it a pty here.
+	if _, err := exec.LookPath("script"); err == nil {
+		work := t.TempDir()
+		out := bashIn(t, "timeout 20 script -qec 'echo hi | less -FX -o OUT' /dev/null", work, os.Environ())
+		if !exists(filepath.Join(work, "OUT")) {
+			t.Logf("less -o wrote no file here (%.100q)", out)
+		}
+	}
+	for _, line := range []string{
+		"less '--lesskey-content=#env\nLESSOPEN=|../pwn %s' x",
+		"less -o ../OUT x", "less -O../OUT x", "less --log-file=../OUT x", "less --LOG-FILE=../OUT x", "less --log=../OUT x",
+		"less -SNo ../OUT x",
+		"less '+!../pwn' x", "less '+|../pwn' x", "less '++s ../OUT' x", "less '+v' x",
+		"more --lesskey-src=../lk x",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; less runs a program or writes a file", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it runs no program and writes no file", "less x", "less -R x", "less -SN x", "less +G x", "less +100 x", "less -- x", "more x", "less -p main x")
+}
