@@ -367,6 +367,23 @@ func danger(argv []string) string {
 				return path.Base(argv[0]) + " " + a + ": an initial command less runs as typed (!, |, s and v run a program or write a file)"
 			}
 		}
+	case "man":
+		// man-db runs the pager -P/--pager names (on a terminal, as
+		// codex's commands have one), the browser of -H/--html, gxditview
+		// for -X, reads a man_db.conf naming its programs with
+		// -C/--config-file, and puts -r/--prompt's text into $LESS,
+		// whose options (-k, -o) the pager reads. Short options group
+		// (-aP CMD) (round 24).
+		for _, a := range argv[1:] {
+			for _, o := range []string{"--pager", "--html", "--gxditview", "--config-file", "--prompt"} {
+				if longAbbrev(a, o) {
+					return "man " + a + " runs a program or names one (pager, browser, configuration)"
+				}
+			}
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "PHXCr") {
+				return "man " + a + " runs a program or names one (-P pager, -H browser, -X, -C configuration, -r prompt)"
+			}
+		}
 	case "sort":
 		for _, a := range argv[1:] {
 			if a == "-o" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "o") || longAbbrev(a, "--output") || longAbbrev(a, "--compress-program") {

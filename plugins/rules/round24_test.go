@@ -56,3 +56,36 @@ func TestRound24LessLesskeyRunsLessopen(t *testing.T) {
 	}
 	wantAccepted(t, p, "it runs no program and writes no file", "less x", "less -R x", "less -SN x", "less +G x", "less +100 x", "less -- x", "more x", "less -p main x")
 }
+
+// TestRound24ManPagerAndBrowser: man-db runs the pager -P/--pager names
+// (through the shell, when its output is a terminal, as codex's commands
+// have one: script(1) gives it one here), the browser of -H/--html (with
+// no value: $BROWSER), gxditview for -X, and reads a man_db.conf naming
+// its programs with -C; -r/--prompt's text goes into $LESS, whose options
+// the pager reads. Short options group (-aP CMD, -aPCMD), long ones
+// abbreviate (--pag).
+func TestRound24ManPagerAndBrowser(t *testing.T) {
+	p := mustParse(t, round18ReadOnly)
+	if _, err := exec.LookPath("script"); err == nil {
+		if _, err := exec.LookPath("man"); err == nil {
+			work := t.TempDir()
+			if err := os.WriteFile(filepath.Join(work, "pwn"), []byte("#!/bin/sh\ntouch \"$(dirname \"$0\")/PWNED\"\ncat >/dev/null\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			out := bashIn(t, "timeout 20 script -qec 'man -P ./pwn ls' /dev/null", work, append(os.Environ(), "MANPAGER=", "PAGER="))
+			if !exists(filepath.Join(work, "PWNED")) {
+				t.Logf("man -P ran no pager here (%.100q)", out)
+			}
+		}
+	}
+	for _, line := range []string{
+		"man -P ./pwn ls", "man -P./pwn ls", "man -aP ./pwn ls", "man --pager=./pwn ls", "man --pag ./pwn ls",
+		"man -H ls", "man -H./pwn ls", "man --html=./pwn ls", "man -X ls", "man --gxditview ls",
+		"man -C ./conf ls", "man --config-file=./conf ls", "man -r x ls", "man --prompt=x ls",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; man runs the program it names", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it runs no program of the line's choosing", "man ls", "man 1 ls", "man -k printf", "man -f ls", "man -w ls", "man -a printf", "man -S 3 printf")
+}
