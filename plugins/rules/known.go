@@ -66,6 +66,18 @@ func danger(argv []string) string {
 				return "npm " + a + " may be exec, explore or edit, which run a program"
 			}
 		}
+	case "pnpm", "yarn", "bun":
+		// npm's siblings run a program the line names (pnpm exec, yarn
+		// exec, pnpm and yarn dlx, bun x) or a create-NAME package's bin
+		// (create). Their options take values as the next word (pnpm
+		// --filter web exec): any word that is one of these is refused
+		// (round 24).
+		for _, a := range argv[1:] {
+			switch a {
+			case "exec", "dlx", "x", "create":
+				return path.Base(argv[0]) + " " + a + " runs a program (its arguments, or a package's bin)"
+			}
+		}
 	case "go":
 		// Options that name a program go runs (-toolexec, -vettool, -exec
 		// of go run and go test; the external linker -ldflags may name),

@@ -89,3 +89,27 @@ func TestRound24ManPagerAndBrowser(t *testing.T) {
 	}
 	wantAccepted(t, p, "it runs no program of the line's choosing", "man ls", "man 1 ls", "man -k printf", "man -f ls", "man -w ls", "man -a printf", "man -S 3 printf")
 }
+
+// TestRound24PnpmYarnExec: known.go refuses npm exec, x, create and
+// init, which run a program the line names (or a package's bin), but not
+// the same commands of npm's siblings, which round18ReadOnly names too:
+// pnpm exec and dlx, yarn exec and dlx (berry), bun x, and their create
+// (a create-NAME package's bin). Neither tool is installed here: the
+// runs below are logged as missing, and the verdict is asserted from
+// their documentation.
+func TestRound24PnpmYarnExec(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "pnpm exec ../pwn", files: round18Module, made: "PWNED"},
+		{line: "yarn exec ../pwn", files: round18Module, made: "PWNED"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"pnpm exec rm -rf x", "pnpm --filter web exec rm -rf x", "pnpm -r exec rm", "pnpm dlx cowsay", "pnpm create vite",
+		"yarn exec rm -rf x", "yarn dlx cowsay", "yarn create vite", "yarn workspaces foreach exec rm",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; it runs a program the line names", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it runs the project's own scripts, as npm run does", "pnpm install --frozen-lockfile", "pnpm -r build", "pnpm test --filter web", "yarn install", "yarn build", "yarn jest src/foo.test.ts")
+}
