@@ -1340,7 +1340,9 @@ func gitEditor(argv []string, sub int) string {
 			return why
 		}
 	case "cherry-pick":
-		if short("e") || long("--edit") {
+		// --continue after a conflict commits the picked change, whose
+		// message a terminal edits unless --no-edit (round 24).
+		if short("e") || long("--edit") || long("--continue") && !long("--no-edit") {
 			return why
 		}
 	case "revert":

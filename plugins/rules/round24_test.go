@@ -113,3 +113,32 @@ func TestRound24PnpmYarnExec(t *testing.T) {
 	}
 	wantAccepted(t, p, "it runs the project's own scripts, as npm run does", "pnpm install --frozen-lockfile", "pnpm -r build", "pnpm test --filter web", "yarn install", "yarn build", "yarn jest src/foo.test.ts")
 }
+
+// TestRound24GitCherryPickContinueEditor: after a conflict, git
+// cherry-pick --continue commits the picked change and, when its stdin
+// and stdout are a terminal (as for a command codex runs on a pty), asks
+// the editor for the message, as rebase and merge --continue do, which
+// gitEditor refuses; it knew cherry-pick's -e and --edit only. --no-edit
+// keeps the message (script(1) gives the line a pty here).
+func TestRound24GitCherryPickContinueEditor(t *testing.T) {
+	p := mustParse(t, prefixRule("git", "cherry-pick"))
+	_, err := exec.LookPath("script")
+	for _, line := range []string{"git cherry-pick --continue", "git cherry-pick --cont"} {
+		ran := false
+		if err == nil {
+			repo, env := round20Repo(t)
+			out := bashIn(t, "git commit -q -m x && echo 1 > c && git add c && git commit -q -m c1 && git checkout -q -b side HEAD~1 && "+
+				"echo 2 > c && git add c && git commit -q -m c2 && git checkout -q main && { git cherry-pick side >/dev/null 2>&1; "+
+				"echo 3 > c && git add c && timeout 20 script -qec '"+line+"' /dev/null; }", repo, env)
+			ran = round20Edited(repo)
+			if !ran {
+				t.Logf("%q: no editor under script here (%.100q)", line, out)
+			}
+		}
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; on a terminal git ran the editor: %v", line, v.Rule, ran)
+		}
+	}
+	wantAccepted(t, p, "it opens no editor", "git cherry-pick side", "git cherry-pick --no-edit --continue", "git cherry-pick --abort",
+		"git cherry-pick --skip", "git cherry-pick -x side")
+}
