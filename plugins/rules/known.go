@@ -238,6 +238,29 @@ func danger(argv []string) string {
 		if operands > 1 {
 			return "uniq writes its second operand"
 		}
+	case "xxd":
+		// xxd [options] [infile [outfile]] writes its second operand.
+		// Its options end at the first operand or "--"; -c, -g, -l, -n,
+		// -o, -s, -R (and -cols, -len, …) take the next word when nothing
+		// is attached. A word the engine does not skip counts as an
+		// operand, so a doubt costs a false decline (round 24).
+		operands := 0
+		opts := true
+		for i := 1; i < len(argv); i++ {
+			switch a := argv[i]; {
+			case opts && a == "--":
+				opts = false
+			case opts && xxdValued[a]:
+				i++
+			case opts && len(a) > 1 && a[0] == '-':
+			default:
+				opts = false
+				operands++
+			}
+		}
+		if operands > 1 {
+			return "xxd writes its second operand"
+		}
 	case "diff":
 		// -l (--paginate) pipes the output through pr.
 		for _, a := range argv[1:] {
@@ -410,6 +433,12 @@ func danger(argv []string) string {
 // runs nothing and writes nothing: a line number, G or g, or a search
 // (/ or ?) on one line.
 var lessSafeCommand = regexp.MustCompile(`^([0-9]*[Gg]?|[/?][^\n\r]*)$`)
+
+// xxdValued are xxd's options that take the next word as their value.
+var xxdValued = map[string]bool{
+	"-c": true, "-cols": true, "-g": true, "-groupsize": true, "-l": true, "-len": true, "-n": true, "-name": true,
+	"-o": true, "-offset": true, "-s": true, "-seek": true, "-R": true,
+}
 
 // optionLike reports whether w is an option that may take the next word
 // as its argument: a program reads "--" after it as that argument, not as

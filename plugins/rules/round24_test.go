@@ -142,3 +142,32 @@ func TestRound24GitCherryPickContinueEditor(t *testing.T) {
 	wantAccepted(t, p, "it opens no editor", "git cherry-pick side", "git cherry-pick --no-edit --continue", "git cherry-pick --abort",
 		"git cherry-pick --skip", "git cherry-pick -x side")
 }
+
+// TestRound24XxdWritesSecondOperand: xxd [options] [infile [outfile]]
+// writes its second operand, as uniq does (known.go refuses uniq's);
+// options end at the first operand (xxd in -c x: -c is the outfile), and
+// -c, -g, -l, -n, -o, -s (or -cols, -len, …) take the next word when
+// nothing is attached.
+func TestRound24XxdWritesSecondOperand(t *testing.T) {
+	rules := `
+[[rule]]
+name = "hex"
+decision = "accept"
+[rule.match]
+program = ["xxd", "od", "hexdump"]
+`
+	round18Check(t, rules, []round18Case{
+		{line: "xxd x ../OUT", files: round18Module, made: "OUT"},
+		{line: "xxd -c 8 x ../OUT", files: round18Module, made: "OUT"},
+		{line: "xxd -r -p x ../OUT", files: round18Module, made: "OUT"},
+		{line: "xxd -- x ../OUT", files: round18Module, made: "OUT"},
+		{line: "xxd -cols 8 x ../OUT", files: round18Module, made: "OUT"},
+	})
+	p := mustParse(t, rules)
+	for _, line := range []string{"xxd x -c", "xxd -c8 x y", "xxd - out", "xxd -ps x y"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; xxd writes its second operand", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it writes no file", "xxd x", "xxd -c 8 x", "xxd -c8 -g 1 x", "xxd -l 64 -s 16 x", "xxd -p x", "xxd -i x", "od -c x", "hexdump -C x")
+}
