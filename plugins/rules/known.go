@@ -1325,7 +1325,9 @@ func gitEditor(argv []string, sub int) string {
 		}
 	case "rebase":
 		// --continue after a conflict edits the commit's message.
-		if short("i") || long("--interactive", "--edit-todo", "--continue") {
+		// --autosquash (git 2.44 without -i too) makes a squash! commit
+		// a squash, whose message the editor is asked for (round 24).
+		if short("i") || long("--interactive", "--edit-todo", "--continue", "--autosquash") {
 			return why
 		}
 	case "pull":

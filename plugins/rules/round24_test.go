@@ -171,3 +171,19 @@ program = ["xxd", "od", "hexdump"]
 	}
 	wantAccepted(t, p, "it writes no file", "xxd x", "xxd -c 8 x", "xxd -c8 -g 1 x", "xxd -l 64 -s 16 x", "xxd -p x", "xxd -i x", "od -c x", "hexdump -C x")
 }
+
+// TestRound24GitRebaseAutosquashEditor: since git 2.44, --autosquash also
+// works without -i, and a "squash! …" commit (the agent's to make) is a
+// squash, whose combined message git asks the editor for (sequencer.c,
+// EDIT_MSG for the final squash). The git here (2.39) ignores
+// --autosquash without -i: no demonstration, the verdict is asserted
+// from git's release notes and code.
+func TestRound24GitRebaseAutosquashEditor(t *testing.T) {
+	p := mustParse(t, prefixRule("git", "rebase"))
+	for _, line := range []string{"git rebase --autosquash main", "git rebase --autosq main", "git rebase --root --autosquash"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; a squash! commit makes git ask the editor for the message", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it squashes nothing", "git rebase main", "git rebase --no-autosquash main", "git rebase --root", "git rebase --abort")
+}
