@@ -75,3 +75,14 @@ func TestCheckManifestNames(t *testing.T) {
 		assert.NotContains(t, err.Error(), "\n")
 	}
 }
+
+// TestCheckManifestABIName: a manifest of another ABI version is refused
+// before its name is checked; the name it gives is still quoted and cut.
+func TestCheckManifestABIName(t *testing.T) {
+	m := &abi.Manifest{Name: strings.Repeat("\x1b", 1<<20), ABI: abi.Version + 1, Hooks: []abi.Hook{abi.HookApproval}}
+	err := plugins.CheckManifest(m, abi.Capabilities{})
+	require.ErrorIs(t, err, plugins.ErrIncompatibleABI)
+	assert.Contains(t, err.Error(), `"… (1048576 bytes)`)
+	assert.Less(t, len(err.Error()), 4096)
+	assert.NotContains(t, err.Error(), "\x1b")
+}

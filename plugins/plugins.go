@@ -202,7 +202,8 @@ func shown(s string) string {
 // operator's grants.
 func CheckManifest(m *abi.Manifest, grants abi.Capabilities) error {
 	if m.ABI != abi.Version {
-		return fmt.Errorf("%w: plugin %q speaks ABI v%d, this host speaks v%d", ErrIncompatibleABI, m.Name, m.ABI, abi.Version)
+		// The name is not checked yet: quoted and cut.
+		return fmt.Errorf("%w: plugin %s speaks ABI v%d, this host speaks v%d", ErrIncompatibleABI, quotedName(m.Name), m.ABI, abi.Version)
 	}
 	if m.Name == "" {
 		return fmt.Errorf("%w: no name", ErrBadManifest)
