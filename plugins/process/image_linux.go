@@ -14,6 +14,11 @@ import (
 // pinned binary, close-on-exec in the host (no other child inherits it).
 func newImage(path string) (*os.File, error) {
 	name := "codexhost-plugin:" + filepath.Base(path)
+	// Cut to what memfd_create takes (it refuses a longer name): a file
+	// name may have 255 bytes. The name only labels the copy (/proc).
+	if len(name) > maxMemfdName {
+		name = name[:maxMemfdName]
+	}
 	// MFD_EXEC: where vm.memfd_noexec asks for it (Linux 6.3 on), a memfd
 	// is executable only if created so; older kernels reject the flag.
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
@@ -25,6 +30,10 @@ func newImage(path string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// maxMemfdName is the longest name memfd_create takes (MFD_NAME_MAX_LEN:
+// NAME_MAX less the "memfd:" it prefixes).
+const maxMemfdName = 255 - len("memfd:")
 
 // sealImage makes the image immutable: no process, the host included,
 // can write, shrink or grow it any more, nor lift the seals.

@@ -75,3 +75,18 @@ func TestPinnedBinaryTooLarge(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the binary is 1073741825 bytes, more than the 1073741824 a pinned one may be")
 }
+
+// TestPinnedBinaryLongName: a pinned binary whose file name is long (up to
+// the 255 bytes a Linux file name may have) runs from its sealed copy: the
+// copy's name (memfd_create takes at most 249 bytes) is cut, not refused.
+func TestPinnedBinaryLongName(t *testing.T) {
+	t.Parallel()
+	ref := refBin(t)
+	b, err := os.ReadFile(ref)
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), strings.Repeat("p", 255))
+	require.NoError(t, os.WriteFile(bin, b, 0o755))
+	p := load(t, bin, &process.Options{SHA256: fileSHA256(t, ref)})
+	assert.Equal(t, "ref", p.Manifest().Name)
+	assert.Equal(t, abi.Accept, mustApprove(t, p, "echo").Decision)
+}
