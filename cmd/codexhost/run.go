@@ -174,6 +174,11 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 	if rec.Hook != abi.HookApproval {
 		return
 	}
+	if d.json != nil && d.flush != nil {
+		// Before the lock: concurrent decisions wait for the renderer side
+		// by side, not one 5 s bound after another.
+		d.flush()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	reason := rec.Why.String()
@@ -194,9 +199,6 @@ func (d *decisions) record(rec *chain.DecisionRecord) {
 		}
 	}
 	if d.json != nil {
-		if d.flush != nil {
-			d.flush()
-		}
 		_ = render.WriteExecDecision(d.json, &render.ExecDecision{Hook: rec.Hook.String(), Kind: string(rec.ApprovalKind),
 			ThreadID: rec.ThreadID, TurnID: rec.TurnID, ItemID: rec.ItemID, Summary: rec.Summary,
 			Decision: string(rec.Decision), Reason: reason, Why: rec.Why.String()})
