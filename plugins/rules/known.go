@@ -350,10 +350,15 @@ func danger(argv []string) string {
 			}
 		}
 	case "yq":
-		// yq -i rewrites its file (round 18).
+		// yq -i rewrites its file (round 18); the Go yq's -s/--split-exp
+		// writes each result into a file its expression names (round 25;
+		// the Python yq's -s is jq's --slurp, a false decline).
 		for _, a := range argv[1:] {
 			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'i') || longAbbrev(a, "--inplace") || longAbbrev(a, "--in-place") {
 				return "yq " + a + " rewrites its file"
+			}
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 's') || strings.HasPrefix(a, "--split") {
+				return "yq " + a + ": -s/--split-exp writes each result into a file the expression names"
 			}
 		}
 	case "kubectl":

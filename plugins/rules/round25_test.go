@@ -1,0 +1,29 @@
+package rules
+
+import "testing"
+
+// Review round 25 (adversarial review of the worktree adv1, at 2b1271a):
+// the less-known options of the programs known.go knows (and that
+// round18ReadOnly names) that write a file or run a program.
+
+// TestRound25YqSplitExpWrites: mikefarah's yq (the Go one, in most
+// package managers and containers) writes each result into a file named
+// by the expression of -s/--split-exp ("yq -s .a f.yml" makes a file per
+// document, in the cwd or any directory the name holds). known.go knew
+// only -i. The yq installed here is kislyuk's (a jq wrapper), whose -s is
+// jq's --slurp: its refusal is a false decline, the price of one name
+// for two programs. Not demonstrated: the Go yq is not installed here;
+// the verdict is asserted from its documentation ("Split into multiple
+// files").
+func TestRound25YqSplitExpWrites(t *testing.T) {
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"yq -s '\"../OUT\"' x.yml", "yq -s.a x.yml", "yq -Ps .a x.yml", "yq --split-exp .a x.yml", "yq --split-exp=.a x.yml",
+		"yq e -s .a x.yml", "yq eval -s .a x.yml",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; yq writes a file per result", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it writes nothing", "yq .a x.yml", "yq -y . x.yml", "yq -P .a x.yml", "yq -o json . x.yml", "yq e .a x.yml")
+}
