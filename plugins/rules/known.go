@@ -348,6 +348,12 @@ func danger(argv []string) string {
 					return "curl " + a + " writes a file or reads a config"
 				}
 			}
+			// --ssl-sessions FILE (curl 8.12) saves the TLS session cache
+			// into FILE at the end of the run (round 25); --ssl and
+			// --ssl-reqd are other options.
+			if longAbbrev(a, "--ssl-sessions") && strings.HasPrefix(a, "--ssl-s") {
+				return "curl " + a + " writes the TLS session tickets into the file it names"
+			}
 		}
 	case "yq":
 		// yq -i rewrites its file (round 18); the Go yq's -s/--split-exp

@@ -1,6 +1,9 @@
 package rules
 
-import "testing"
+import (
+	"os/exec"
+	"testing"
+)
 
 // Review round 25 (adversarial review of the worktree adv1, at 2b1271a):
 // the less-known options of the programs known.go knows (and that
@@ -26,4 +29,27 @@ func TestRound25YqSplitExpWrites(t *testing.T) {
 		}
 	}
 	wantAccepted(t, p, "it writes nothing", "yq .a x.yml", "yq -y . x.yml", "yq -P .a x.yml", "yq -o json . x.yml", "yq e .a x.yml")
+}
+
+// TestRound25CurlSslSessionsWrites: curl 8.12's --ssl-sessions FILE
+// loads TLS session tickets from FILE and, at the end of a successful
+// run, saves the cache back to it, replacing its content (creating it if
+// need be): a write where the line says, as --hsts and --alt-svc are,
+// which known.go refuses. The curl here (7.88) predates it: the verdict
+// is asserted from curl's documentation (docs/cmdline-opts/ssl-sessions.md).
+func TestRound25CurlSslSessionsWrites(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err == nil {
+		t.Logf("curl is installed; --ssl-sessions needs curl 8.12 with SSLS-EXPORT: not run")
+	}
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"curl --ssl-sessions ../OUT https://example.com", "curl --ssl-sessions=../OUT https://example.com",
+		"curl --ssl-sess ../OUT https://example.com", "curl --expand-ssl-sessions ../OUT https://example.com",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; curl writes the session file", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it writes nothing", "curl -sS https://example.com", "curl --ssl https://example.com",
+		"curl --ssl-reqd https://example.com", "curl --ssl-no-revoke https://example.com")
 }
