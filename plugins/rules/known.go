@@ -377,6 +377,15 @@ func danger(argv []string) string {
 			if longAbbrev(a, "--kubeconfig") || longAbbrev(a, "--cache-dir") {
 				return "kubectl " + a + " names a kubeconfig, whose credential plugins kubectl runs"
 			}
+			// kubectl kustomize runs the helm --helm-command names (with
+			// --enable-helm), and the exec and container functions a
+			// generator's annotation names (--enable-alpha-plugins,
+			// --enable-exec) (round 25).
+			for _, o := range []string{"--enable-helm", "--helm-command", "--enable-alpha-plugins", "--enable-exec"} {
+				if longAbbrev(a, o) {
+					return "kubectl " + a + ": kustomize runs the program it names (helm, a plugin or function of the kustomization)"
+				}
+			}
 			if k == 0 && !strings.HasPrefix(a, "-") && !kubectlCommands[a] {
 				return "kubectl " + a + " may be a plugin (kubectl-" + a + " on PATH)"
 			}

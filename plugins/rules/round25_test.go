@@ -53,3 +53,28 @@ func TestRound25CurlSslSessionsWrites(t *testing.T) {
 	wantAccepted(t, p, "it writes nothing", "curl -sS https://example.com", "curl --ssl https://example.com",
 		"curl --ssl-reqd https://example.com", "curl --ssl-no-revoke https://example.com")
 }
+
+// TestRound25KubectlKustomizeHelmCommand: kubectl kustomize builds a
+// kustomization locally (no cluster), and with --enable-helm inflates
+// its helmCharts with the program --helm-command names (it runs it first
+// to read its version); --enable-alpha-plugins (and kustomize's
+// --enable-exec) run the exec and container functions a generator's
+// annotation names. known.go refused kubectl's --kubeconfig and plugins,
+// not these. Demonstrated with kubectl 1.32 (kustomize 5.5) where it is
+// installed.
+func TestRound25KubectlKustomizeHelmCommand(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "kubectl kustomize --enable-helm --helm-command=../pwn k", made: "PWNED",
+			files: round18With(map[string]string{"m/k/kustomization.yaml": "helmCharts:\n- name: x\n  repo: https://example.invalid\n  version: 1.0.0\n"})},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"kubectl kustomize --enable-helm --helm-command ../pwn k", "kubectl kustomize --enable-helm k", "kubectl kustomize --helm-command=../pwn k",
+		"kubectl kustomize --enable-alpha-plugins k", "kubectl kustomize --enable-alpha-plugins=true --enable-exec k",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; kustomize runs the program it names", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it runs no program", "kubectl kustomize k", "kubectl kustomize --load-restrictor=LoadRestrictionsRootOnly k", "kubectl get pods")
+}
