@@ -371,6 +371,14 @@ func danger(argv []string) string {
 		// A kubeconfig names credential plugins kubectl runs (users[].user
 		// .exec), and kubectl NAME runs kubectl-NAME from PATH (round 18).
 		for k, a := range argv[1:] {
+			// kubectl reads _ in a flag's name as - (--profile_output is
+			// --profile-output: cliflag.WordSepNormalizeFunc) (round 25).
+			if name, value, eq := strings.Cut(a, "="); strings.HasPrefix(name, "--") {
+				a = strings.ReplaceAll(name, "_", "-")
+				if eq {
+					a += "=" + value
+				}
+			}
 			if longAbbrev(a, "--profile-output") || longAbbrev(a, "--log-file") || longAbbrev(a, "--log-dir") {
 				return "kubectl " + a + " writes a file where it says"
 			}

@@ -78,3 +78,29 @@ func TestRound25KubectlKustomizeHelmCommand(t *testing.T) {
 	}
 	wantAccepted(t, p, "it runs no program", "kubectl kustomize k", "kubectl kustomize --load-restrictor=LoadRestrictionsRootOnly k", "kubectl get pods")
 }
+
+// TestRound25KubectlFlagUnderscore: kubectl normalizes its flags' word
+// separators (cliflag.WarnWordSepNormalizeFunc: --profile_output is
+// --profile-output, with a warning), so each flag known.go refuses has a
+// spelling with underscores: --helm_command names kustomize's helm,
+// --cache_dir is where the discovery cache is written, --log_file (in
+// kubectl's that still have klog's flags) the log. (--profile_output
+// writes only with --profile, which known.go refuses as an abbreviation
+// of --profile-output.) Demonstrated with kubectl 1.32 where it is
+// installed.
+func TestRound25KubectlFlagUnderscore(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "kubectl kustomize --enable_helm --helm_command=../pwn k", made: "PWNED",
+			files: round18With(map[string]string{"m/k/kustomization.yaml": "helmCharts:\n- name: x\n  repo: https://example.invalid\n  version: 1.0.0\n"})},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"kubectl get pods --profile_output ../OUT", "kubectl get pods --cache_dir=../c", "kubectl get pods --log_file=../OUT",
+		"kubectl get pods --log_dir=../d", "kubectl kustomize --enable_alpha_plugins k",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; kubectl reads _ as -", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it writes nothing", "kubectl get pods --show_labels", "kubectl get pods -l app_name=x", "kubectl get pods --field-selector=a_b=c")
+}
