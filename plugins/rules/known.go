@@ -385,6 +385,12 @@ func danger(argv []string) string {
 			if longAbbrev(a, "--kubeconfig") || longAbbrev(a, "--cache-dir") {
 				return "kubectl " + a + " names a kubeconfig, whose credential plugins kubectl runs"
 			}
+			// kubectl 1.33's --kuberc names a preferences file, whose
+			// defaults give options their values (kustomize's
+			// --helm-command) (round 25).
+			if longAbbrev(a, "--kuberc") {
+				return "kubectl " + a + " names a preferences file, whose defaults may name a program kubectl runs (kustomize's --helm-command)"
+			}
 			// kubectl kustomize runs the helm --helm-command names (with
 			// --enable-helm), and the exec and container functions a
 			// generator's annotation names (--enable-alpha-plugins,

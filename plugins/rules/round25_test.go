@@ -104,3 +104,22 @@ func TestRound25KubectlFlagUnderscore(t *testing.T) {
 	}
 	wantAccepted(t, p, "it writes nothing", "kubectl get pods --show_labels", "kubectl get pods -l app_name=x", "kubectl get pods --field-selector=a_b=c")
 }
+
+// TestRound25KubectlKubercDefaults: kubectl 1.33's --kuberc FILE (beta,
+// on by default, in 1.34) reads a preferences file whose defaults give
+// a command's options their values: a kuberc with defaults for
+// kustomize (enable-helm: true, helm-command: ../pwn) makes "kubectl
+// --kuberc=FILE kustomize k" run ../pwn, though the line holds neither
+// option. The kubectl here (1.32) predates it: the verdict is asserted
+// from its documentation (kubectl user preferences, kuberc).
+func TestRound25KubectlKubercDefaults(t *testing.T) {
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"kubectl --kuberc=../rc kustomize k", "kubectl --kuberc ../rc kustomize k", "kubectl kustomize --kuberc=../rc k",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; a kuberc's defaults may name a program kubectl runs", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it reads no preferences the line names", "kubectl kustomize k", "kubectl get pods -o wide")
+}
