@@ -162,6 +162,12 @@ func danger(argv []string) string {
 			if longAbbrev(a, "--use-askpass") {
 				return "wget " + a + " runs a program"
 			}
+			// -e/--execute runs a wgetrc command (use_askpass = PROGRAM),
+			// --config reads a wgetrc that may hold one; short options
+			// group (-qe CMD) (round 25).
+			if longAbbrev(a, "--execute") || longAbbrev(a, "--config") || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'e') >= 0 {
+				return "wget " + a + ": a wgetrc command (-e) or file (--config), whose use_askpass names a program wget runs"
+			}
 		}
 	case "cargo":
 		// --config sets any configuration key, build.rustc-wrapper (a

@@ -123,3 +123,36 @@ func TestRound25KubectlKubercDefaults(t *testing.T) {
 	}
 	wantAccepted(t, p, "it reads no preferences the line names", "kubectl kustomize k", "kubectl get pods -o wide")
 }
+
+// TestRound25WgetExecuteAndConfig: known.go refuses wget's
+// --use-askpass=PROGRAM, but -e/--execute runs any wgetrc command, its
+// use_askpass (useaskpass) among them, and --config reads a wgetrc
+// file that may hold it: wget runs the program for a URL's credentials,
+// before any connection (127.0.0.1:9 refuses here). Short options group
+// (-qe CMD, -euse_askpass=…), long ones abbreviate (--exec, --conf).
+func TestRound25WgetExecuteAndConfig(t *testing.T) {
+	p := mustParse(t, noRmThenAnything)
+	for _, tc := range []struct{ line, demo string }{
+		{"wget -e use_askpass=./pwn http://127.0.0.1:9/", ""},
+		{"wget -q -euseaskpass=./pwn http://127.0.0.1:9/", ""},
+		{"wget --execute=use_askpass=./pwn http://127.0.0.1:9/", ""},
+		{"wget --config=rc http://127.0.0.1:9/", "printf 'use_askpass = ./pwn\\n' > rc && wget --config=rc http://127.0.0.1:9/"},
+	} {
+		if tc.demo == "" {
+			tc.demo = tc.line
+		}
+		ran := demoMarker(t, tc.demo)
+		if v, ok := acceptedBy(t, p, tc.line); ok {
+			t.Errorf("%q: accepted by rule %q; under bash (%q) it made PWNED: %v", tc.line, v.Rule, tc.demo, ran)
+		}
+	}
+	for _, line := range []string{
+		"wget -qe use_askpass=rm http://127.0.0.1:9/", "wget --exec use_askpass=rm http://127.0.0.1:9/", "wget --conf rc http://127.0.0.1:9/",
+		"wget2 -e use_askpass=rm http://127.0.0.1:9/", "wget2 --config=rc http://127.0.0.1:9/",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; wget runs the program a wgetrc command names", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it runs no program of the line's choosing", "wget -q http://127.0.0.1:9/", "wget -O out http://127.0.0.1:9/", "wget --no-config http://127.0.0.1:9/")
+}
