@@ -100,6 +100,12 @@ func danger(argv []string) string {
 				if k == sub && a == "generate" {
 					return "go generate runs the programs its directives name"
 				}
+				// go tool's tools run programs (test2json its operand,
+				// pprof -tools DIR's) and write files (pprof -output,
+				// pack, buildid -w, cgo -objdir, fix) (round 25).
+				if k == sub && a == "tool" {
+					return "go tool runs a toolchain tool, whose options run programs (test2json, pprof -tools) or write files (pprof -output, pack, buildid -w)"
+				}
 				continue
 			}
 			name, value, hasValue := strings.Cut(goFlagName(a), "=")

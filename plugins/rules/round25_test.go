@@ -156,3 +156,27 @@ func TestRound25WgetExecuteAndConfig(t *testing.T) {
 	}
 	wantAccepted(t, p, "it runs no program of the line's choosing", "wget -q http://127.0.0.1:9/", "wget -O out http://127.0.0.1:9/", "wget --no-config http://127.0.0.1:9/")
 }
+
+// TestRound25GoToolRunsAndWrites: known.go read go's build flags, not
+// go tool's tools, whose options run programs and write files:
+// test2json runs the program its operand names (go tool test2json
+// ../pwn), pprof runs addr2line, nm and objdump from -tools DIR and
+// writes -output FILE, pack and buildid -w rewrite archives and
+// binaries, cgo writes into -objdir, fix rewrites sources. go tool is
+// refused, also after go -C DIR. Demonstrated with test2json.
+func TestRound25GoToolRunsAndWrites(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "go tool test2json ../pwn", files: round18Module, made: "PWNED"},
+		{line: "go -C . tool test2json -t ../pwn", files: round18Module, made: "PWNED"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{
+		"go tool pprof -output=../OUT -text x x", "go tool pprof -tools=../evil/ -text x x", "go tool pack c x.a y.o",
+		"go tool buildid -w x", "go tool cgo -objdir=../x x.go", "go tool fix .", "go -C=. tool test2json ../pwn",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; go tool runs a program or writes a file", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it is no go tool", "go vet ./...", "go list -json ./...", "go doc fmt", "go build ./...", "go test -run TestX .")
+}
