@@ -110,7 +110,8 @@ func danger(argv []string) string {
 			}
 			name, value, hasValue := strings.Cut(goFlagName(a), "=")
 			switch name {
-			case "toolexec", "vettool", "exec":
+			case "toolexec", "vettool", "exec", "fixtool":
+				// go 1.26's go fix -fixtool, as -vettool (round 25).
 				return "go " + a + " runs a program of its own"
 			case "w", "u":
 				if k > sub && sub < len(argv) && argv[sub] == "env" {

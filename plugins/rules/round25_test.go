@@ -180,3 +180,21 @@ func TestRound25GoToolRunsAndWrites(t *testing.T) {
 	}
 	wantAccepted(t, p, "it is no go tool", "go vet ./...", "go list -json ./...", "go doc fmt", "go build ./...", "go test -run TestX .")
 }
+
+// TestRound25GoFixFixtool: go 1.26's go fix runs the analysis tool
+// -fixtool names, as go vet runs -vettool's (which known.go refuses):
+// "go fix -fixtool=../pwn ." runs ../pwn (for its -flags first). One
+// dash or two, =value or the next word. Demonstrated with go 1.26 where
+// go fix has the flag.
+func TestRound25GoFixFixtool(t *testing.T) {
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "go fix -fixtool=WORK/pwn .", files: round18Module, made: "PWNED"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{"go fix -fixtool ../pwn .", "go fix --fixtool=../pwn .", "go -C . fix -fixtool=../pwn ."} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; go fix runs the -fixtool program", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "it runs the toolchain's own fix tool", "go fix .", "go fix -diff ./...")
+}
