@@ -177,6 +177,11 @@ func danger(argv []string) string {
 			}
 		}
 	case "cargo":
+		// rustup's proxy reads +TOOLCHAIN first, and takes an absolute
+		// path there: cargo +/DIR runs /DIR/bin/cargo (round 25).
+		if len(argv) > 1 && strings.HasPrefix(argv[1], "+") && (strings.ContainsAny(argv[1], "/\\") || strings.HasPrefix(argv[1], "+.")) {
+			return "cargo " + argv[1] + ": a toolchain path, whose cargo rustup runs"
+		}
 		// --config sets any configuration key, build.rustc-wrapper (a
 		// program) among them (review, round 10).
 		for _, a := range argv[1:] {

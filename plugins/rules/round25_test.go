@@ -198,3 +198,24 @@ func TestRound25GoFixFixtool(t *testing.T) {
 	}
 	wantAccepted(t, p, "it runs the toolchain's own fix tool", "go fix .", "go fix -diff ./...")
 }
+
+// TestRound25CargoPathToolchain: cargo (rustup's proxy) reads a first
+// argument +TOOLCHAIN, and rustup 1.29 takes an absolute path there as
+// a custom toolchain: "cargo +/work/tc --version" runs /work/tc/bin/cargo,
+// a program the line names, whatever the subcommand (metadata and tree
+// included, which run no build script). A relative path is an error to
+// rustup; a toolchain name (+nightly, +1.80) is rustup's own. Demonstrated
+// with rustup 1.29 where it is installed.
+func TestRound25CargoPathToolchain(t *testing.T) {
+	tc := map[string]string{"tc/bin/cargo": "#!/bin/sh\ntouch \"$(dirname \"$0\")/../../PWNED\"\n"}
+	round18Check(t, round18ReadOnly, []round18Case{
+		{line: "cargo +WORK/tc --version", files: round18With(tc), made: "PWNED"},
+	})
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{"cargo +/work/tc metadata", "cargo +/work/tc tree", "cargo +../tc --version", "cargo +.tc --version"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q; rustup runs the cargo of the toolchain path", line, v.Rule)
+		}
+	}
+	wantAccepted(t, p, "rustup runs an installed toolchain's cargo", "cargo +nightly metadata", "cargo +1.80.0 tree", "cargo metadata")
+}
