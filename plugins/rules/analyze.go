@@ -1304,6 +1304,18 @@ func (v *vouch) redirect(r *syntax.Redirect, m offsets) (Redirect, bool) {
 			rd.Fd = fd
 		}
 	}
+	// bash and dash remove a backslash-newline before they read
+	// operators; the parser joins it in words only: <<\⏎-A is bash's
+	// <<- with the delimiter A, the parser's << with the delimiter -A
+	// (review, round 26).
+	if r.Word != nil {
+		from, to := int(r.OpPos.Offset())+len(r.Op.String()), int(r.Word.Pos().Offset())
+		if from <= to && to <= len(v.src) {
+			if k := strings.IndexByte(v.src[from:to], '\\'); k >= 0 {
+				return rd, v.fail(m, from+k, "backslash-newline right after the redirection %s (bash joins it into the operator: <<\\⏎- is <<-)", r.Op)
+			}
+		}
+	}
 	switch r.Op {
 	case syntax.RdrOut, syntax.AppOut, syntax.RdrClob:
 		setFd(1)
