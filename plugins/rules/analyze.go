@@ -1339,6 +1339,13 @@ func (v *vouch) redirect(r *syntax.Redirect, m offsets) (Redirect, bool) {
 		if wv.s != "-" && !isDigits(wv.s) {
 			return rd, v.failPos(m, r.Word.Pos(), "duplication %s to a file", r.Op)
 		}
+		// bash's lexer returns an unquoted - right after <& or >& as a
+		// token of its own: in >&-'' the '' is the command's next
+		// argument, an empty one, where the parser reads one word -
+		// (review, round 26).
+		if lit, ok := r.Word.Parts[0].(*syntax.Lit); ok && strings.HasPrefix(lit.Value, "-") && (len(r.Word.Parts) > 1 || lit.Value != "-") {
+			return rd, v.failPos(m, r.Word.Pos(), "%s- followed by more of the word (bash reads the - alone, and the rest as the next argument)", r.Op)
+		}
 		rd.Op, rd.Path = r.Op.String(), wv.s
 		return rd, true
 	case syntax.Hdoc, syntax.DashHdoc:

@@ -58,3 +58,35 @@ func TestRound26HeredocOperatorContinued(t *testing.T) {
 	}
 	wantAccepted(t, p, "a plain here-document", "cat <<-A\n\tx\n\tA\nls", "cat <<'A'\nx\nA\nls", "cat <<A\nx\nA")
 }
+
+// TestRound26CloseThenEmptyWord: after <& or >&, bash's lexer returns an
+// unquoted - as a token of its own, so in <&-"" the "" is the next word:
+// an empty argument of the command. mvdan reads -"" as one word, whose
+// value - closes the descriptor, and the engine vouched for printf [%s] a
+// where bash runs printf with a third, empty argument (it prints [a][]).
+// dash reads the word as mvdan does. A quoted '-' is one word for bash
+// too (and \- makes bash refuse the redirection: it runs nothing).
+func TestRound26CloseThenEmptyWord(t *testing.T) {
+	for _, c := range []struct{ line, out string }{
+		{`printf '[%s]' a <&-''`, "[a][]"},
+		{`printf '[%s]' a 2>&-"" b`, "[a][][b]"},
+	} {
+		out, err := exec.Command("bash", "-c", c.line).Output()
+		if err != nil || string(out) != c.out {
+			t.Errorf("bash -c %q printed %q (%v), want %q: the demonstration failed", c.line, out, err, c.out)
+		}
+	}
+	p := mustParse(t, `[[rule]]
+name = "printf"
+decision = "accept"
+[rule.match]
+argv_prefix = ["printf", "[%s]", "a"]
+`)
+	for _, line := range []string{`printf '[%s]' a <&-''`, `printf '[%s]' a 2>&-"" b`, `printf '[%s]' a >&-''`, "printf '[%s]' a >&-\\\n''"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; bash gives printf one more, empty, argument", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "the descriptor is closed, the argv is the one shown", `printf '[%s]' a <&-`, `printf '[%s]' a >&- 2>&-`,
+		`printf '[%s]' a <&'-'`, `printf '[%s]' a <&"-"`)
+}
