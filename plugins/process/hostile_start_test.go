@@ -28,19 +28,37 @@ import (
 // "Process: restart | within the deadline of the call that needs it"), and
 // Close must not wait for it forever.
 func TestRestartFIFOBinary(t *testing.T) {
+	// What the plugin can do to itself: its binary becomes a FIFO, and it
+	// crashes.
+	p, _, err := restartReplaced(t, func(bin string) {
+		require.NoError(t, os.Remove(bin))
+		require.NoError(t, syscall.Mkfifo(bin, 0o644))
+	}, "it is blocked opening the FIFO", func(bin string) {
+		// Unblock it: open the FIFO for writing and close it.
+		if f, err := os.OpenFile(bin, os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
+	})
+	assert.Error(t, err, "the restart refuses a binary that is not the pinned one")
+	require.NoError(t, p.Close(context.Background()))
+}
+
+// restartReplaced loads a pinned copy of the reference plugin, lets
+// replace do to its binary what the plugin can do to itself, crashes it,
+// and returns the error of the call that restarts it, which must end by
+// its deadline (500 ms) plus 2 s: past that the test fails with stuck,
+// and unblock(bin) lets the call end.
+func restartReplaced(t *testing.T, replace func(bin string), stuck string, unblock func(bin string)) (*process.Plugin, string, error) {
+	t.Helper()
 	ref := refBin(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "plugin")
+	bin := filepath.Join(t.TempDir(), "plugin")
 	b, err := os.ReadFile(ref)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(bin, b, 0o755))
 	p, err := process.Load(context.Background(), bin, &process.Options{SHA256: fileSHA256(t, bin)})
 	require.NoError(t, err)
 
-	// What the plugin can do to itself: its binary becomes a FIFO, and it
-	// crashes.
-	require.NoError(t, os.Remove(bin))
-	require.NoError(t, syscall.Mkfifo(bin, 0o644))
+	replace(bin)
 	_, err = approve(p, "exit-now")
 	requireCallError(t, err, plugins.FailTrap)
 
@@ -57,16 +75,12 @@ func TestRestartFIFOBinary(t *testing.T) {
 	defer hung.Stop()
 	select {
 	case err := <-done:
-		assert.Error(t, err, "the restart refuses a binary that is not the pinned one")
+		return p, bin, err
 	case <-hung.C:
-		t.Errorf("the call that restarts the plugin did not end by its deadline (%v): it is blocked opening the FIFO", deadline)
-		// Unblock it: open the FIFO for writing and close it.
-		if f, err := os.OpenFile(bin, os.O_WRONLY, 0); err == nil {
-			f.Close()
-		}
-		<-done
+		t.Errorf("the call that restarts the plugin did not end by its deadline (%v): %s", deadline, stuck)
+		unblock(bin)
+		return p, bin, <-done
 	}
-	require.NoError(t, p.Close(context.Background()))
 }
 
 // TestHandshakeStalledSocket: the handshake line is the plugin's, and
