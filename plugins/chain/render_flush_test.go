@@ -28,6 +28,16 @@ func (r *gatedRenderer) Render(w io.Writer, ev *abi.Event) error {
 	return nil
 }
 
+// gatedChain is a chain whose renderer is a gatedRenderer writing to out.
+func gatedChain(t *testing.T) (*chain.Chain, *gatedRenderer, *syncBuffer) {
+	out := &syncBuffer{}
+	r := &gatedRenderer{entered: make(chan uint64), release: make(chan struct{})}
+	c, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{chain.RendererPlugin("gated", r)},
+		Render: chain.RenderOptions{Output: out}})
+	require.NoError(t, err)
+	return c, r, out
+}
+
 // Flush returns once the output of every event observed before it has
 // been written, though later events wait to be rendered. The render
 // goroutine writes its buffered output when no event waits; it used to
@@ -36,11 +46,7 @@ func (r *gatedRenderer) Render(w io.Writer, ev *abi.Event) error {
 // at the turn's end while codex may still send the thread's events).
 func TestFlushWritesWhileLaterEventsWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var out syncBuffer
-		r := &gatedRenderer{entered: make(chan uint64), release: make(chan struct{})}
-		c, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{chain.RendererPlugin("gated", r)},
-			Render: chain.RenderOptions{Output: &out}})
-		require.NoError(t, err)
+		c, r, out := gatedChain(t)
 		defer c.Close()
 
 		c.ObserveEvent(delta(1))
@@ -66,11 +72,7 @@ func TestFlushWritesWhileLaterEventsWait(t *testing.T) {
 // without writing it.
 func TestCloseWritesWhatIsRendered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var out syncBuffer
-		r := &gatedRenderer{entered: make(chan uint64), release: make(chan struct{})}
-		c, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{chain.RendererPlugin("gated", r)},
-			Render: chain.RenderOptions{Output: &out}})
-		require.NoError(t, err)
+		c, r, out := gatedChain(t)
 
 		c.ObserveEvent(delta(1))
 		require.Equal(t, uint64(1), <-r.entered)
