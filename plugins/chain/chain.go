@@ -488,6 +488,14 @@ func approvalSummary(a *abi.ApprovalRequest) string {
 				s += " "
 			}
 			s += c.Kind + ":" + c.Path
+			if c.MovePath != "" {
+				// The move target is written too: the summary is what
+				// the operator is asked about and the audit log keeps.
+				s += " -> " + c.MovePath
+			}
+		}
+		if a.GrantRoot != "" {
+			s += " grantRoot:" + a.GrantRoot
 		}
 		return s
 	case abi.ApprovalPermissions:
