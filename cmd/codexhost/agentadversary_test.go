@@ -47,3 +47,26 @@ hook_kind = "fileChange"
 	assert.Contains(t, r.stderr, "-> "+target, "the decline line says where the file would have gone")
 	assert.NoFileExists(t, target)
 }
+
+// The agent's command line and file paths are its own text, shown by
+// --render exec as what ran: colours (SGR) kept there let the agent hide
+// part of the line (black on black, or its own colour on the terminal's
+// background) from the operator watching the run, e.g. a command that
+// codex runs unasked in the sandbox under on-request. They are shown
+// escaped, as the decline line on stderr shows them; the command's output
+// keeps its colours (ls --color).
+func TestRenderedCommandAndPathsCannotHideText(t *testing.T) {
+	t.Parallel()
+	const hide = "\x1b[30;40m"
+	work := t.TempDir()
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "echo hi " + hide + "; echo hidden-part"}),
+		hosttest.ApplyPatch(hosttest.AddFilePatch("a"+hide+"hidden-name.txt", "x\n")),
+		hosttest.Text("done")))
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--sandbox", "workspace-write",
+		"--approval-policy", "on-request", "--render", "exec", "--color", "always", "--no-progress", "go")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, hide, "the agent's colours reach the terminal")
+	assert.Contains(t, r.stdout, `echo hi \x1b[30;40m; echo hidden-part`, "the command is shown escaped")
+	assert.Contains(t, r.stdout, `a\x1b[30;40mhidden-name.txt`, "the path is shown escaped")
+}

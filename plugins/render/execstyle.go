@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/codexhost/codexhost/abi"
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // DefaultMaxOutputLines is how many lines of a command's output ExecStyle
@@ -16,8 +17,9 @@ const DefaultMaxOutputLines = 20
 //
 //   - the agent's messages as they stream, ending with a newline;
 //   - reasoning summaries under a "thinking" line;
-//   - a command as "$ cmd" when it starts, then, when it ends, its output
-//     (the last MaxOutputLines lines, with a count of the ones left out)
+//   - a command as "$ cmd" (escaped: the agent's text) when it starts,
+//     then, when it ends, its output (the last MaxOutputLines lines, with
+//     a count of the ones left out)
 //     and "exit N in 12ms", or its status if it did not complete;
 //   - a file change as one line per file: "+ path" (added), "~ path"
 //     (updated), "- path" (deleted), "~ old -> new" (moved), with the
@@ -148,7 +150,9 @@ func (s *ExecStyle) delta(b *strings.Builder, ev *abi.Event, style string) {
 func (s *ExecStyle) itemStarted(b *strings.Builder, it *abi.Item) {
 	switch it.Type {
 	case "commandExecution":
-		s.line(b, "$ "+it.Command, ansiBold)
+		// The command is the agent's text: escaped (\x1b[30;40m), not
+		// filtered, so that its colours cannot hide part of what ran.
+		s.line(b, "$ "+termsafe.Text(it.Command), ansiBold)
 	case "mcpToolCall", "dynamicToolCall":
 		s.line(b, "tool "+toolName(it)+"("+string(it.Arguments)+")", ansiCyan)
 	}
@@ -287,22 +291,23 @@ func (s *ExecStyle) paint(style, text string) string {
 	return style + text + ansiReset
 }
 
+// path is p as shown: relative to Dir, and escaped (a path is the
+// agent's text; its colours could hide part of it).
 func (s *ExecStyle) path(p string) string {
-	if s.Dir == "" {
-		return p
+	if s.Dir != "" {
+		dir := strings.TrimSuffix(s.Dir, "/") + "/"
+		if rel, ok := strings.CutPrefix(p, dir); ok && rel != "" {
+			p = rel
+		}
 	}
-	dir := strings.TrimSuffix(s.Dir, "/") + "/"
-	if rel, ok := strings.CutPrefix(p, dir); ok && rel != "" {
-		return rel
-	}
-	return p
+	return termsafe.Line(p)
 }
 
 func toolName(it *abi.Item) string {
 	if it.Server != "" {
-		return it.Server + "." + it.Tool
+		return termsafe.Line(it.Server + "." + it.Tool)
 	}
-	return it.Tool
+	return termsafe.Line(it.Tool)
 }
 
 func orUnknown(s string) string {
