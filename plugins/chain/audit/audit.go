@@ -63,6 +63,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/internal/regfile"
+	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins/chain"
 )
 
@@ -440,6 +441,10 @@ func (l *Log) Append(rec *chain.DecisionRecord) error {
 	if err != nil {
 		return l.fail(fmt.Errorf("audit: encode: %w", err))
 	}
+	// The agent wrote much of it: what a terminal would obey (C1
+	// controls) or that reorders or hides text goes as \u escapes, the
+	// same value, for an operator who follows the log (tail -f).
+	body = termsafe.AppendJSON(nil, body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

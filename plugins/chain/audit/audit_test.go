@@ -192,3 +192,29 @@ func TestWriteFailure(t *testing.T) {
 	_, err = audit.Open(filepath.Join(t.TempDir(), "missing", "audit.jsonl"), nil)
 	require.Error(t, err)
 }
+
+// The agent writes much of a record (the command, the paths, the
+// questions): an operator who follows the log in a terminal (tail -f)
+// must not have it obeyed or reordered. The characters encoding/json
+// leaves raw that a terminal obeys (C1 controls, CSI among them) or that
+// reorder or hide text (bidi overrides, zero-width characters) are
+// written as \u escapes, as in --json; the value, and the chain, are the
+// same.
+func TestRecordsHoldNoRawTerminalControls(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := audit.Open(path, nil)
+	require.NoError(t, err)
+	rec := sampleRecord(1)
+	rec.Summary = "touch x # \u202eevil\u009b2J\u200b\u2066"
+	l.Record(rec)
+	require.NoError(t, l.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, c := range []string{"\u202e", "\u009b", "\u200b", "\u2066", "\x1b"} {
+		assert.NotContains(t, string(b), c)
+	}
+	assert.Contains(t, string(b), `\u202eevil\u009b2J\u200b\u2066`)
+	assert.Equal(t, rec.Summary, readEntries(t, path)[0].Summary)
+	_, err = audit.Verify([]string{path}, nil)
+	require.NoError(t, err)
+}
