@@ -165,12 +165,21 @@ func (r *ApprovalRequest) check(resp *abi.ApprovalResponse) error {
 			return err
 		}
 	}
-	if accepting && a.Kind == abi.ApprovalPermissions {
+	// The paths an accept grants: a permissions request's, and a
+	// command's additional permissions (sandbox_permissions
+	// "with_additional_permissions"), which an accept of the command
+	// grants too.
+	var grants []string
+	switch {
+	case accepting && a.Kind == abi.ApprovalPermissions:
 		g := grantedOf(resp.Granted, a.Permissions)
-		for _, p := range slices.Concat(g.ReadPaths, g.WritePaths) {
-			if link, target := throughLink(p, a.Cwd); link != "" {
-				return invalid("%s goes through the symbolic link %s (to %s), which the agent may have made: codex would grant what the link names, which the decision did not see", p, link, target)
-			}
+		grants = slices.Concat(g.ReadPaths, g.WritePaths)
+	case accepting && a.Kind == abi.ApprovalCommand && a.AdditionalPermissions != nil:
+		grants = slices.Concat(a.AdditionalPermissions.ReadPaths, a.AdditionalPermissions.WritePaths)
+	}
+	for _, p := range grants {
+		if link, target := throughLink(p, a.Cwd); link != "" {
+			return invalid("%s goes through the symbolic link %s (to %s), which the agent may have made: codex would grant what the link names, which the decision did not see", p, link, target)
 		}
 	}
 	// A plain refusal grants nothing, and codex takes decline and cancel

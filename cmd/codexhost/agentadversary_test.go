@@ -70,3 +70,46 @@ func TestRenderedCommandAndPathsCannotHideText(t *testing.T) {
 	assert.Contains(t, r.stdout, `echo hi \x1b[30;40m; echo hidden-part`, "the command is shown escaped")
 	assert.Contains(t, r.stdout, `a\x1b[30;40mhidden-name.txt`, "the path is shown escaped")
 }
+
+// A command may ask for additional sandbox permissions (exec_command with
+// sandbox_permissions "with_additional_permissions"), and an accept of
+// the command grants them. The agent makes a symbolic link in the
+// workspace to a directory outside it (unasked under on-request), then
+// asks to run a command with write access to the link: the decision (here
+// the fallback; as well an operator asked by a rule, or any plugin) is
+// shown a path inside the workspace, and codex granted what the link
+// names. The host refused such a grant for a permissions request only; it
+// now refuses it for a command's additional permissions too.
+func TestCommandPermissionsThroughSymlinkAreRefused(t *testing.T) {
+	t.Parallel()
+	out := outsideDir(t)
+	work := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(work, "src"), 0o755))
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.FunctionCall("exec_command", map[string]any{"cmd": "ln -s " + out + " src/vendor", "login": false}),
+		hosttest.FunctionCall("exec_command", map[string]any{"cmd": "touch src/vendor/pwned", "login": false,
+			"sandbox_permissions": "with_additional_permissions", "justification": "vendor a dependency",
+			"additional_permissions": map[string]any{"file_system": map[string]any{"write": []string{filepath.Join(work, "src", "vendor")}}}}),
+		hosttest.Text("done")))
+	rules := writeRules(t, `
+[[rule]]
+name = "no-rm"
+decision = "decline"
+message = "no removing"
+[rule.match]
+program = ["rm"]
+`)
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
+		"--enable", "exec_permission_approvals", "--sandbox", "workspace-write", "--fallback", "accept",
+		"--policy", rules, "--audit", auditFile, "go")
+	link, err := os.Readlink(filepath.Join(work, "src", "vendor"))
+	require.NoError(t, err, "the agent made the link, unasked")
+	require.Equal(t, out, link)
+	recs := readAudit(t, auditFile)
+	require.Len(t, recs, 1, "the policy was asked once, about the command")
+	assert.Equal(t, "decline", recs[0]["decision"], "the host declines the fallback's accept: %v", recs[0])
+	assert.Equal(t, exitDeclined, r.code, r.stderr)
+	assert.NoFileExists(t, filepath.Join(out, "pwned"),
+		"a grant the decision saw inside the workspace (src/vendor) let the command write outside it")
+}
