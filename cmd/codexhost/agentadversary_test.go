@@ -113,3 +113,37 @@ program = ["rm"]
 	assert.NoFileExists(t, filepath.Join(out, "pwned"),
 		"a grant the decision saw inside the workspace (src/vendor) let the command write outside it")
 }
+
+// A command's approval may carry additional sandbox permissions and a
+// network host, which an accept grants with it: the audit record's
+// summary (and the decline line) showed the command alone, so the record
+// of an accepted "touch x" did not say that it came with write access
+// outside the workspace.
+func TestCommandSummaryShowsWhatItAsksBesidesTheCommand(t *testing.T) {
+	t.Parallel()
+	out := outsideDir(t)
+	work := t.TempDir()
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.FunctionCall("exec_command", map[string]any{"cmd": "touch " + out + "/x", "login": false,
+			"sandbox_permissions": "with_additional_permissions", "justification": "write it",
+			"additional_permissions": map[string]any{"file_system": map[string]any{"write": []string{out}}}}),
+		hosttest.Text("done")))
+	rules := writeRules(t, `
+[[rule]]
+name = "no-rm"
+decision = "decline"
+message = "no removing"
+[rule.match]
+program = ["rm"]
+`)
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
+		"--enable", "exec_permission_approvals", "--sandbox", "workspace-write",
+		"--policy", rules, "--audit", auditFile, "go")
+	require.Equal(t, exitDeclined, r.code, r.stderr)
+	recs := readAudit(t, auditFile)
+	require.Len(t, recs, 1)
+	assert.Contains(t, recs[0]["summary"], "touch "+out+"/x")
+	assert.Contains(t, recs[0]["summary"], `"writePaths":["`+out+`"]`, "the record says what else an accept grants")
+	assert.NoFileExists(t, filepath.Join(out, "x"))
+}

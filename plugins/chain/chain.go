@@ -480,7 +480,16 @@ func callMember[R any](ctx context.Context, m *member, hook abi.Hook, payload []
 func approvalSummary(a *abi.ApprovalRequest) string {
 	switch a.Kind {
 	case abi.ApprovalCommand:
-		return a.Command
+		// What an accept grants besides the command goes with it.
+		s := a.Command
+		if n := a.Network; n != nil {
+			s += " [network " + n.Host + " " + n.Protocol + "]"
+		}
+		if p := a.AdditionalPermissions; p != nil {
+			b, _ := json.Marshal(p)
+			s += " [permissions " + string(b) + "]"
+		}
+		return s
 	case abi.ApprovalFileChange:
 		s := ""
 		for i, c := range a.Changes {
