@@ -266,10 +266,24 @@ func (r *Request) knowsChanges() error {
 // that a file-change approval (which names only the item) can show the
 // paths and diffs. It is filled from item/started on the delivery
 // goroutine, which runs before the approval's handler starts.
+//
+// An item's id is the model's call id, which the agent chooses: two
+// calls with the same id in flight at once (exec_command runs in
+// parallel, and each may apply a patch) would have an approval shown the
+// other call's changes. An id started again, with other changes, before
+// it completed is ambiguous until every item of it has completed: its
+// approvals are shown no changes, and declined (knowsChanges).
 type fileChangeCache struct {
 	mu    sync.Mutex
-	items map[fileChangeKey][]abi.FileChange
+	items map[fileChangeKey]*fileChangeItem
 	order []fileChangeKey
+}
+
+// A fileChangeItem is what the cache knows of an item id in a thread.
+type fileChangeItem struct {
+	changes   []abi.FileChange
+	inFlight  int  // item/started seen, less item/completed
+	ambiguous bool // started twice with different changes
 }
 
 // A fileChangeKey names an item in a thread: item ids are the model's
@@ -286,29 +300,47 @@ func (c *fileChangeCache) observe(ev *Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.items == nil {
-		c.items = map[fileChangeKey][]abi.FileChange{}
+		c.items = map[fileChangeKey]*fileChangeItem{}
 	}
+	it, ok := c.items[k]
 	if ev.Kind == abi.EventItemCompleted {
-		if _, ok := c.items[k]; ok {
-			delete(c.items, k)
-			c.order = slices.DeleteFunc(c.order, func(o fileChangeKey) bool { return o == k })
+		if ok {
+			if it.inFlight--; it.inFlight <= 0 {
+				delete(c.items, k)
+				c.order = slices.DeleteFunc(c.order, func(o fileChangeKey) bool { return o == k })
+			}
 		}
 		return
 	}
-	if _, ok := c.items[k]; !ok {
+	if !ok {
 		c.order = append(c.order, k)
+		c.items[k] = &fileChangeItem{changes: ev.Item.Changes, inFlight: 1}
+	} else {
+		if ev.Kind == abi.EventItemStarted {
+			it.inFlight++
+		}
+		if !slices.EqualFunc(it.changes, ev.Item.Changes, sameFileChange) {
+			it.ambiguous = true
+		}
 	}
-	c.items[k] = ev.Item.Changes
 	for len(c.order) > fileChangeCacheSize {
 		delete(c.items, c.order[0])
 		c.order = c.order[1:]
 	}
 }
 
-// get returns the changes of item in thread, and whether it knows them.
+func sameFileChange(a, b abi.FileChange) bool {
+	return a.Path == b.Path && a.Kind == b.Kind && a.MovePath == b.MovePath && a.Diff == b.Diff
+}
+
+// get returns the changes of item in thread, and whether it knows them:
+// not for an item id that is ambiguous.
 func (c *fileChangeCache) get(thread, item string) ([]abi.FileChange, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	changes, ok := c.items[fileChangeKey{thread, item}]
-	return changes, ok
+	it, ok := c.items[fileChangeKey{thread, item}]
+	if !ok || it.ambiguous {
+		return nil, false
+	}
+	return it.changes, true
 }

@@ -147,3 +147,46 @@ program = ["rm"]
 	assert.Contains(t, recs[0]["summary"], `"writePaths":["`+out+`"]`, "the record says what else an accept grants")
 	assert.NoFileExists(t, filepath.Join(out, "x"))
 }
+
+// The agent chooses the call ids, which codex makes the item ids that a
+// file-change approval names. Two exec_command calls with the same call id
+// that each run apply_patch run in parallel: both items start, then both
+// approvals arrive, and the host showed each approval the changes of the
+// item that started last. When that was the harmless one, the policy
+// accepted "add src/ok.txt" and codex wrote secrets/bad.txt (seen in 1
+// run of 8). Such approvals are now shown no changes and declined.
+// (Whether codex starts both items before the first approval varies: a
+// run in which it does not decides each patch on its own changes.)
+func TestSameCallIDPatchesAreNotConfused(t *testing.T) {
+	t.Parallel()
+	patch := func(path string) hosttest.Reply {
+		return hosttest.ExecCommandArgs(hosttest.ExecArgs{
+			Cmd: "apply_patch <<'EOF'\n" + hosttest.AddFilePatch(path, "x\n") + "\nEOF\n"}).WithCallID("same")
+	}
+	for i := range 6 {
+		first, second := "secrets/bad.txt", "src/ok.txt"
+		if i%2 == 1 {
+			first, second = second, first
+		}
+		work := t.TempDir()
+		require.NoError(t, os.Mkdir(filepath.Join(work, "src"), 0o755))
+		_, home := fakeCodexHome(t, hosttest.Turn(patch(first).And(patch(second)), hosttest.Text("done")))
+		auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+		r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "untrusted",
+			"--sandbox", "workspace-write", "--policy", "../../plugins/rules/testdata/example.toml",
+			"--audit", auditFile, "go")
+		// Not exit 3: an approval whose changes are not known is declined
+		// by the host before the policy is asked (and, today, not
+		// counted, recorded or printed).
+		require.Contains(t, []int{exitOK, exitDeclined}, r.code, r.stderr)
+		if _, err := os.Stat(auditFile); err == nil {
+			for _, rec := range readAudit(t, auditFile) {
+				if rec["decision"] == "accept" {
+					assert.NotContains(t, rec["summary"], "secrets", "run %d: %v", i, rec)
+				}
+			}
+		}
+		assert.NoFileExists(t, filepath.Join(work, "secrets", "bad.txt"),
+			"run %d: the policy was shown another call's changes and accepted a patch to secrets/", i)
+	}
+}
