@@ -200,18 +200,24 @@ func TestCurrentTimeReadIsAnswered(t *testing.T) {
 // acceptsAll accepts every approval it is asked, and counts them.
 type acceptsAll struct {
 	host.SafeHandler
-	asked int
+	asked int // requests it was asked to judge
+	told  int // requests it was told of, which the host could not read
 }
 
-func (a *acceptsAll) Approval(context.Context, *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
-	a.asked++
+func (a *acceptsAll) Approval(_ context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	if req.Unreadable != nil {
+		a.told++
+	} else {
+		a.asked++
+	}
 	return &abi.ApprovalResponse{Decision: abi.Accept}, nil
 }
 
 // A command approval of any kind but "command" (input written to a running
 // terminal, a checkpoint for a person, a kind a later codex adds) carries
-// nothing a policy could judge: it is declined without asking the handler,
-// whichever decoder reads it.
+// nothing a policy could judge: it is declined whatever the handler
+// answers, whichever decoder reads it; the handler is only told of it
+// (ApprovalRequest.Unreadable), to record it.
 func TestCommandApprovalOfOtherKindIsDeclined(t *testing.T) {
 	const method = "item/commandExecution/requestApproval"
 	for _, tc := range []struct {
@@ -238,6 +244,7 @@ func TestCommandApprovalOfOtherKindIsDeclined(t *testing.T) {
 		}
 		assert.JSONEq(t, want, string(res), tc.kind)
 		assert.Equal(t, tc.asked, h.asked == 1, "handler asked, %s", tc.kind)
+		assert.Equal(t, !tc.asked, h.told == 1, "handler told, %s", tc.kind)
 	}
 }
 

@@ -122,9 +122,10 @@ func TestFileChangeApprovalSeesChangesAsOfArrival(t *testing.T) {
 }
 
 // TestFileChangeApprovalOfUnknownItemIsDeclined: an approval of a file
-// change no item/started told is declined without asking the handler: a
+// change no item/started told is declined whatever the handler answers: a
 // policy shown no changes could accept them all ("every change is under
-// src/" holds of none).
+// src/" holds of none). The handler is told (Unreadable), so that it can
+// record the decline, and its accept changes nothing.
 func TestFileChangeApprovalOfUnknownItemIsDeclined(t *testing.T) {
 	t.Parallel()
 	asked := make(chan *host.ApprovalRequest, 1)
@@ -138,7 +139,14 @@ func TestFileChangeApprovalOfUnknownItemIsDeclined(t *testing.T) {
 		}
 	}()
 	assert.JSONEq(t, `{"decision":"decline"}`, <-tap.answers)
-	assert.Empty(t, asked)
+	require.Len(t, asked, 1, "the handler is told of the request it cannot judge")
+	req := <-asked
+	require.Error(t, req.Unreadable)
+	assert.Contains(t, req.Unreadable.Error(), "no item/started told its changes")
+	assert.Equal(t, abi.ApprovalFileChange, req.Kind)
+	assert.Equal(t, "call_dup", req.ItemID)
+	assert.Equal(t, "th1", req.ThreadID)
+	assert.Empty(t, req.Changes, "not th2's changes")
 }
 
 type acceptAll struct{ host.SafeHandler }

@@ -42,7 +42,9 @@ type Handler interface {
 	// (item/commandExecution/requestApproval, item/fileChange/requestApproval,
 	// item/permissions/requestApproval, and the v1 execCommandApproval and
 	// applyPatchApproval). Abstain is not an answer codex takes: it is
-	// answered as a failure.
+	// answered as a failure. A request the host cannot read is declined
+	// whatever Approval answers; Approval is told of it
+	// ([ApprovalRequest.Unreadable]) so that it can record it.
 	Approval(ctx context.Context, req *ApprovalRequest) (*abi.ApprovalResponse, error)
 	// UserInput answers the agent's questions (item/tool/requestUserInput).
 	// Abstain answers every question with an empty answer.
@@ -60,6 +62,13 @@ type ApprovalRequest struct {
 	// Method is the app-server method, e.g. item/commandExecution/requestApproval.
 	Method string
 	*abi.ApprovalRequest
+	// Unreadable, when set, says why the host could not read the request
+	// (params it cannot decode, a command kind it does not judge, a file
+	// change whose changes no item told or two items told differently).
+	// The host declines such a request whatever the handler answers: the
+	// handler is called only so that it can record it. Then only Kind,
+	// ThreadID, TurnID and ItemID are set.
+	Unreadable error
 }
 
 // A UserInputRequest is the request of [Handler.UserInput].
@@ -359,6 +368,9 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 	case r.kind.isApproval():
 		req, err := r.Approval()
 		if err != nil {
+			// Declined (serve answers fail-closed); the handler is told,
+			// and what it answers changes nothing.
+			_, _ = h.Approval(ctx, r.unreadable(err))
 			return nil, err
 		}
 		resp, err := h.Approval(ctx, req)

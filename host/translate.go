@@ -40,6 +40,25 @@ func (r *Request) Approval() (*ApprovalRequest, error) {
 	return r.approvalSlow()
 }
 
+// unreadable is the request [Handler.Approval] is told of when the host
+// could not read r (Approval failed with err): its kind and ids only.
+func (r *Request) unreadable(err error) *ApprovalRequest {
+	a := &abi.ApprovalRequest{ThreadID: r.ThreadID, TurnID: r.TurnID, ItemID: r.ItemID}
+	switch r.kind {
+	case requestCommandApproval:
+		a.Kind = abi.ApprovalCommand
+	case requestLegacyExecApproval:
+		a.Kind, a.Legacy = abi.ApprovalCommand, true
+	case requestFileChangeApproval:
+		a.Kind = abi.ApprovalFileChange
+	case requestLegacyPatchApproval:
+		a.Kind, a.Legacy = abi.ApprovalFileChange, true
+	case requestPermissions:
+		a.Kind = abi.ApprovalPermissions
+	}
+	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a, Unreadable: err}
+}
+
 // approvalSlow is Approval with encoding/json.
 func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 	a := &abi.ApprovalRequest{ThreadID: r.ThreadID, TurnID: r.TurnID, ItemID: r.ItemID}

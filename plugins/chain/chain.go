@@ -221,6 +221,15 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 	defer s.release()
 	rec := newRecord(ctx, start, s, abi.HookApproval, req.Method, req.ThreadID, req.TurnID, req.ItemID)
 	rec.ApprovalKind = req.Kind
+	if req.Unreadable != nil {
+		// The host declines it whatever the chain says: recorded, and no
+		// plugin is asked about a request nobody could read.
+		rec.Summary = "(unreadable " + req.Method + ")"
+		rec.Why = Why{Kind: WhyUndecodable, Detail: req.Unreadable.Error()}
+		rec.Decision = abi.Decline
+		c.finish(rec, start, nil, func() json.RawMessage { return nil })
+		return &abi.ApprovalResponse{Decision: abi.Decline, Reason: "codexhost could not read the request"}, nil
+	}
 	rec.Summary = approvalSummary(req.ApprovalRequest)
 	payload, err := json.Marshal(req.ApprovalRequest)
 	if err != nil {

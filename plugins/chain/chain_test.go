@@ -284,3 +284,35 @@ func toolResult(t testing.TB, b json.RawMessage) *toolResp {
 	require.NoError(t, json.Unmarshal(b, &r))
 	return &r
 }
+
+// TestChainRecordsUnreadableRequest: a request the host cannot read (here
+// a command that is not a string) is declined by the host whatever the
+// chain says; the chain records it (audit, OnDecision) and asks no
+// plugin, not even one that would accept anything.
+func TestChainRecordsUnreadableRequest(t *testing.T) {
+	asked := 0
+	accepter := &goPlugin{m: abi.Manifest{Name: "yes", ABI: abi.Version, Hooks: []abi.Hook{abi.HookApproval}},
+		approval: func(*abi.ApprovalRequest) (*abi.ApprovalResponse, error) {
+			asked++
+			return &abi.ApprovalResponse{Decision: abi.Accept}, nil
+		}}
+	var audited, seen *chain.DecisionRecord
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{accepter}, Fallback: abi.Accept,
+		Audit:      func(r *chain.DecisionRecord) error { audited = r; return nil },
+		OnDecision: func(r *chain.DecisionRecord) { seen = r }})
+	require.NoError(t, err)
+	req := host.NewRequest("item/commandExecution/requestApproval",
+		json.RawMessage(`{"threadId":"th","turnId":"tu","itemId":"it","command":5,"cwd":"/w","startedAtMs":1}`))
+	b := serve(t, ch, req)
+	require.JSONEq(t, `{"decision":"decline"}`, string(b))
+	assert.Zero(t, asked, "no plugin is asked about a request nobody could read")
+	require.NotNil(t, audited, "the decline is in the audit log")
+	require.Same(t, audited, seen)
+	assert.Equal(t, abi.Decline, seen.Decision)
+	assert.Equal(t, chain.WhyUndecodable, seen.Why.Kind)
+	assert.True(t, strings.HasPrefix(seen.Why.String(), "fallback: unreadable request: "), seen.Why.String())
+	assert.Equal(t, abi.ApprovalCommand, seen.ApprovalKind)
+	assert.Equal(t, "(unreadable item/commandExecution/requestApproval)", seen.Summary)
+	assert.Equal(t, [3]string{"th", "tu", "it"}, [3]string{seen.ThreadID, seen.TurnID, seen.ItemID})
+	assert.Empty(t, seen.Answers)
+}

@@ -23,8 +23,9 @@ const (
 	// WhyDisabled: the deciding part was a plugin the crash budget
 	// disabled (Why.Plugin), answered with the fallback.
 	WhyDisabled
-	// WhyUndecodable: codex's request could not be read; it was answered
-	// fail-closed without asking any plugin.
+	// WhyUndecodable: the host could not read codex's request
+	// (host.ApprovalRequest.Unreadable, in Why.Detail); it was declined
+	// without asking any plugin.
 	WhyUndecodable
 	// WhyUnanswered: no plugin serves the tool, or none answered the
 	// questions.
@@ -46,8 +47,9 @@ type Why struct {
 	Kind WhyKind
 	// Plugin is the plugin that answered, failed or was disabled.
 	Plugin string
-	// Detail is the audit failure, for WhyAuditFailed, or why no human
-	// decided, for WhyNoHuman.
+	// Detail is the audit failure, for WhyAuditFailed, why no human
+	// decided, for WhyNoHuman, or why the host could not read the
+	// request, for WhyUndecodable.
 	Detail string
 }
 
@@ -68,7 +70,7 @@ func (w Why) String() string {
 	case WhyDisabled:
 		return "fallback: plugin " + w.Plugin + " disabled (crash budget)"
 	case WhyUndecodable:
-		return "fallback: undecodable request"
+		return "fallback: unreadable request: " + w.Detail
 	case WhyUnanswered:
 		return "fallback: no plugin answered"
 	case WhyAuditFailed:
