@@ -276,7 +276,7 @@ func (ev *Event) ABIEvent() abi.Event {
 // changes could accept them all ("every change is under src/").
 func (r *Request) knowsChanges() error {
 	if r.changesUnknown {
-		return fmt.Errorf("host: %s for item %q of thread %q: no item/started told its changes; declined", r.Method, r.ItemID, r.ThreadID)
+		return fmt.Errorf("host: %s for item %q of thread %q: no item/started told its changes, or two items of that id in flight told different ones; declined", r.Method, r.ItemID, r.ThreadID)
 	}
 	return nil
 }
