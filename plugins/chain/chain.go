@@ -285,7 +285,13 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 	if best.Decision == abi.Ask {
 		best = c.escalate(ctx, s, rec, req, winner.Plugin, best.Reason)
 	}
-	best = safeApproval(req, best)
+	if _, err := req.Answer(best); err != nil {
+		// A fallback's or a person's answer codex may not be sent (accept
+		// not on offer, a grant through a symbolic link): declined, and
+		// the record says so rather than the fallback's name alone.
+		rec.Why = Why{Kind: WhyRefused, Detail: fmt.Sprintf("%s answered %s: %v", rec.Why, best.Decision, err)}
+		best = &abi.ApprovalResponse{Decision: abi.Decline, Reason: best.Reason}
+	}
 	rec.Decision = best.Decision
 	answer, err := req.Answer(best)
 	if err != nil {

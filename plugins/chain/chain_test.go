@@ -316,3 +316,23 @@ func TestChainRecordsUnreadableRequest(t *testing.T) {
 	assert.Equal(t, [3]string{"th", "tu", "it"}, [3]string{seen.ThreadID, seen.TurnID, seen.ItemID})
 	assert.Empty(t, seen.Answers)
 }
+
+// TestChainRecordsRefusedFallback: a fallback of accept that codex may not
+// be sent (here accept is not among the decisions codex offers) is
+// declined, and the record says who answered what and why it was
+// refused, not "fallback: all abstained" alone.
+func TestChainRecordsRefusedFallback(t *testing.T) {
+	var seen *chain.DecisionRecord
+	ch, err := chain.New(&chain.Options{Plugins: []plugins.Plugin{decides("a", abi.Abstain)}, Fallback: abi.Accept,
+		OnDecision: func(r *chain.DecisionRecord) { seen = r }})
+	require.NoError(t, err)
+	p, _ := json.Marshal(map[string]any{"threadId": "th", "turnId": "tu", "itemId": "it", "command": "touch x", "cwd": "/w", "startedAtMs": 1,
+		"availableDecisions": []string{"decline", "cancel"}})
+	b := serve(t, ch, host.NewRequest("item/commandExecution/requestApproval", p))
+	require.JSONEq(t, `{"decision":"decline"}`, string(b))
+	require.NotNil(t, seen)
+	assert.Equal(t, abi.Decline, seen.Decision)
+	assert.Equal(t, chain.WhyRefused, seen.Why.Kind)
+	assert.True(t, strings.HasPrefix(seen.Why.String(), "refused: fallback: all abstained answered accept: "), seen.Why.String())
+	assert.Contains(t, seen.Why.String(), "not one of the decisions codex offers")
+}

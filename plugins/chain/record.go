@@ -39,6 +39,11 @@ const (
 	// WhyNoHuman: a plugin answered ask (Why.Plugin) and no human decided
 	// (Why.Detail says why); the fallback answered.
 	WhyNoHuman
+	// WhyRefused: the fallback or a human answered what codex may not be
+	// sent for this request (an accept not on offer, a grant through a
+	// symbolic link); declined. Why.Detail says who answered what, and
+	// why it was refused.
+	WhyRefused
 )
 
 // A Why explains a chain's answer. It is set once, after every plugin has
@@ -79,6 +84,8 @@ func (w Why) String() string {
 		return "human: asked by plugin " + w.Plugin
 	case WhyNoHuman:
 		return "fallback: plugin " + w.Plugin + " asked for a human: " + w.Detail
+	case WhyRefused:
+		return "refused: " + w.Detail
 	}
 	return fmt.Sprintf("WhyKind(%d)", w.Kind)
 }
