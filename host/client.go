@@ -473,9 +473,23 @@ func (c *Client) Wait() error {
 	return c.Err()
 }
 
-// connError builds (once) the ConnError for a broken connection. It gives
-// the process a moment to exit so that the exit code and its last stderr
-// lines are included.
+// How long connError waits for what a ConnError reports. They bound only
+// the pathological cases: when app-server dies, its stdout closes as it
+// exits and the waits end as soon as the exit is seen and stderr is read
+// to its end. The bounds matter on a loaded machine, where seeing the exit
+// and reading the pipe can take far longer than usual (with 500 and 200 ms
+// a dead app-server's ConnError could lack its exit code and stderr);
+// they stop a process that closed stdout but keeps running, or a
+// descendant that keeps stderr open, from delaying the report for ever.
+const (
+	connErrExitWait   = 5 * time.Second // for the process to exit
+	connErrStderrWait = time.Second     // then for the stderr reader to reach EOF
+)
+
+// connError builds (once) the ConnError for a broken connection. It waits
+// (at most connErrExitWait, then connErrStderrWait) for the process to
+// exit and its stderr to be read, so that the exit code and its last
+// stderr lines are included.
 func (c *Client) connError() *ConnError {
 	if e := c.connErr.Load(); e != nil {
 		return e
@@ -484,16 +498,20 @@ func (c *Client) connError() *ConnError {
 	if cause == nil {
 		cause = rpc.ErrClosed
 	}
+	exitWait := time.NewTimer(connErrExitWait)
+	defer exitWait.Stop()
 	select {
 	case <-c.proc.exited:
 		// Let the stderr reader catch up with the last lines.
 		done := make(chan struct{})
 		go func() { c.proc.wg.Wait(); close(done) }()
+		stderrWait := time.NewTimer(connErrStderrWait)
+		defer stderrWait.Stop()
 		select {
 		case <-done:
-		case <-time.After(200 * time.Millisecond):
+		case <-stderrWait.C:
 		}
-	case <-time.After(500 * time.Millisecond):
+	case <-exitWait.C:
 	}
 	e := &ConnError{Err: cause, ExitCode: c.proc.exitCode(), Stderr: c.proc.stderr.snapshot()}
 	c.connErr.CompareAndSwap(nil, e)
