@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -262,10 +261,7 @@ func TestRunShowsConfigNotices(t *testing.T) {
 func TestRunUnreachableProviderExits4(t *testing.T) {
 	t.Parallel()
 	requireCodex(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close()) // nothing listens there now
+	addr := refusingAddr(t) // nothing listens there, nor can until the test ends
 	home := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(home, "config.toml"), []byte(`model = "mock-model"
 model_provider = "mock"
