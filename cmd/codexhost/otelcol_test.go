@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,11 +124,29 @@ func startCollector(t *testing.T) *collector {
 		t.Skipf("%s is missing (make test-otel builds it and runs this test): skipping the test against a real OTLP receiver", bin)
 	}
 	dir := t.TempDir()
-	// A free port: the listener is closed just before the collector binds it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	// The collector takes no listener, and with port 0 it would not say
+	// which port it bound: it gets a port that was free a moment ago, and
+	// another one if something took it first.
+	for attempt := 1; ; attempt++ {
+		c, err := launchCollector(t, bin, filepath.Join(dir, fmt.Sprint(attempt)), freeLoopbackAddr(t))
+		if err == nil {
+			return c
+		}
+		if attempt < portAttempts && addrInUse(c.log.String()) {
+			t.Logf("%v; again on another port", err)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// launchCollector starts the collector with its OTLP/HTTP receiver on addr,
+// its files in dir, and waits until it is ready. It is stopped when the
+// test ends. If it exits first or is not ready within a minute, it returns
+// an error and the collector, for its log.
+func launchCollector(t *testing.T, bin, dir, addr string) (*collector, error) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(dir, 0o755))
 	c := &collector{endpoint: "http://" + addr, out: filepath.Join(dir, "out.json"), log: &syncBuffer{}, exited: make(chan error, 1)}
 	cfg := filepath.Join(dir, "otelcol.yaml")
 	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, `receivers:
@@ -178,20 +195,20 @@ service:
 			<-c.exited
 		}
 		if t.Failed() {
-			t.Logf("collector log:\n%s", c.log.String())
+			t.Logf("collector log (%s):\n%s", addr, c.log.String())
 		}
 	})
 	timer := time.NewTimer(time.Minute)
 	defer timer.Stop()
 	select {
 	case <-ready:
+		return c, nil
 	case err := <-c.exited:
 		c.exited <- err
-		t.Fatalf("the collector exited before it was ready: %v\n%s", err, c.log.String())
+		return c, fmt.Errorf("the collector exited before it was ready on %s: %v\n%s", addr, err, c.log.String())
 	case <-timer.C:
-		t.Fatalf("the collector was not ready after a minute:\n%s", c.log.String())
+		return c, fmt.Errorf("the collector was not ready on %s after a minute:\n%s", addr, c.log.String())
 	}
-	return c
 }
 
 // stop stops the collector with SIGTERM (it flushes its exporters) and

@@ -3,11 +3,38 @@ package main
 import (
 	"fmt"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
+
+// portAttempts bounds how many ports a test tries for a server it cannot
+// hand a listener and that cannot report the port it bound (the OpenTelemetry
+// Collector, Prometheus): the port is free when the test picks it, but
+// another process (a parallel test, another package's test binary) may take
+// it before the server binds it; the server then fails with "address already
+// in use" and the test starts it again on another port.
+const portAttempts = 5
+
+// freeLoopbackAddr returns 127.0.0.1:PORT with a port that was free a moment
+// ago. What gets it must retry on another one when the bind fails
+// (addrInUse).
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// addrInUse reports whether a server's log says that it could not bind its
+// port because something else had it (EADDRINUSE).
+func addrInUse(log string) bool {
+	return strings.Contains(log, "address already in use")
+}
 
 // refusingAddr returns 127.0.0.1:PORT where every connection is refused
 // until the test ends, and that nothing else can listen on meanwhile: a

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -123,60 +122,104 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, target), 0o644))
-	// A free port: Prometheus has no port 0; the listener is closed just
-	// before Prometheus binds it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	// Prometheus has no port 0 and takes no listener: it gets a port that
+	// was free a moment ago, and another one if something took it first.
+	for attempt := 1; ; attempt++ {
+		p, log, err := launchPrometheus(ctx, t, cfg, filepath.Join(dir, fmt.Sprint("data", attempt)), freeLoopbackAddr(t))
+		if err == nil {
+			return p
+		}
+		if attempt < portAttempts && addrInUse(log) {
+			t.Logf("prometheus: %v; again on another port", err)
+			continue
+		}
+		t.Fatalf("prometheus: %v", err)
+	}
+}
 
+// launchPrometheus starts Prometheus on addr and waits until it is ready;
+// it is stopped when the test ends. If it exits first, the error says so
+// and log is its log.
+func launchPrometheus(ctx context.Context, t *testing.T, cfg, data, addr string) (p *promServer, log string, err error) {
+	t.Helper()
 	pctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(pctx, prometheusBin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+	cmd := exec.CommandContext(pctx, prometheusBin, "--config.file="+cfg, "--storage.tsdb.path="+data,
 		"--web.listen-address="+addr, "--log.level=warn")
-	var log syncBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	require.NoError(t, cmd.Start())
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, "", err
+	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// A readiness probe ends when Prometheus exits: whatever else took
+	// the port may accept it and never answer.
+	probeCtx, endProbes := context.WithCancel(ctx)
+	defer endProbes()
+	go func() {
+		exited <- cmd.Wait()
+		endProbes()
+	}()
 	t.Cleanup(func() {
 		cancel()
 		<-exited
 		if t.Failed() {
-			t.Logf("prometheus log:\n%s", log.String())
+			t.Logf("prometheus log (%s):\n%s", addr, out.String())
 		}
 	})
-	p := &promServer{base: "http://" + addr}
-	p.poll(ctx, t, "ready", func() (bool, error) {
+	p = &promServer{base: "http://" + addr}
+	err = p.until(probeCtx, func() (bool, error) {
 		select {
 		case err := <-exited:
 			exited <- err
-			return false, fmt.Errorf("prometheus exited: %v:\n%s", err, log.String())
+			return false, fmt.Errorf("exited: %v:\n%s", err, out.String())
 		default:
 		}
-		resp, err := http.Get(p.base + "/-/ready")
+		req, err := http.NewRequestWithContext(probeCtx, http.MethodGet, p.base+"/-/ready", nil)
 		if err != nil {
-			return false, nil // not listening yet
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil // not listening yet, or it exited (seen next)
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	})
-	return p
+	if err != nil {
+		select {
+		case xerr := <-exited: // it ended the probes
+			exited <- xerr
+			err = fmt.Errorf("exited: %v:\n%s", xerr, out.String())
+		default:
+		}
+		return nil, out.String(), fmt.Errorf("ready on %s: %w", addr, err)
+	}
+	return p, "", nil
 }
 
 // poll calls cond every 50ms until it is true, fails, or ctx ends.
 func (p *promServer) poll(ctx context.Context, t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
+	require.NoError(t, p.until(ctx, cond), "prometheus: %s", what)
+}
+
+// until calls cond every 50ms until it is true (nil), fails (its error),
+// or ctx ends (ctx's error).
+func (p *promServer) until(ctx context.Context, cond func() (bool, error)) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		ok, err := cond()
-		require.NoError(t, err, what)
+		if err != nil {
+			return err
+		}
 		if ok {
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("prometheus: %s: %v", what, ctx.Err())
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}
