@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,13 +101,13 @@ func (r *Registry) Start() error {
 	if r.cmd != nil {
 		return nil
 	}
-	if r.Host == "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		r.Host = l.Addr().String()
-		_ = l.Close()
+	// The first start of StartRegistry's registry is on port 0: the
+	// registry binds a free port and logs which. (A port read from a
+	// closed listener could be taken by another process before the
+	// registry binds it.) A restart is on the same port.
+	addr := r.Host
+	if addr == "" {
+		addr = "127.0.0.1:0"
 	} else if l, err := net.Listen("tcp", r.Host); err != nil {
 		// Another server there would answer the readiness check below in
 		// this registry's place: say so instead.
@@ -126,15 +127,15 @@ storage:
     enabled: true
 http:
   addr: %s
-`, r.Storage, r.Host)
+`, r.Storage, addr)
 	if err := os.WriteFile(r.config, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	// Ready when the registry logs that it listens: it binds its port
-	// before it says so, and serves from that socket, so a client that
-	// connects from then on is answered (no polling).
+	// Ready when the registry logs that it listens, and on which address:
+	// it binds its port before it says so, and serves from that socket,
+	// so a client that connects from then on is answered (no polling).
 	ready := make(chan struct{})
-	r.out = &syncBuffer{watch: "listening on ", seen: ready}
+	r.out = &syncBuffer{watch: listening, seen: ready}
 	cmd := exec.Command(binary(), "serve", r.config)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	cmd.SysProcAttr = registryProcAttr()
@@ -152,7 +153,15 @@ http:
 	case <-timeout.C:
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
-		return fmt.Errorf("docker-registry did not listen on %s within 15s: %s", r.Host, r.out.String())
+		return fmt.Errorf("docker-registry did not listen on %s within 15s: %s", addr, r.out.String())
+	}
+	if r.Host == "" {
+		r.Host = listening.FindStringSubmatch(r.out.String())[1]
+		if strings.HasSuffix(r.Host, ":0") {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			return fmt.Errorf("docker-registry does not say which port it bound for port 0: %s", r.out.String())
+		}
 	}
 	r.cmd = cmd
 	r.exited = exited
@@ -177,12 +186,17 @@ func (r *Registry) Stop() {
 	r.cmd = nil
 }
 
+// listening matches the line in which docker-registry says the address
+// it listens on (msg="listening on 127.0.0.1:PORT", the port it bound);
+// the quote after it says the address is whole.
+var listening = regexp.MustCompile(`listening on ([^"\s]+)"`)
+
 // syncBuffer collects a process's output; seen, if not nil, is closed
-// when the output first contains watch.
+// when the output first matches watch.
 type syncBuffer struct {
 	mu    sync.Mutex
 	b     bytes.Buffer
-	watch string
+	watch *regexp.Regexp
 	seen  chan struct{}
 }
 
@@ -190,7 +204,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := s.b.Write(p)
-	if s.seen != nil && bytes.Contains(s.b.Bytes(), []byte(s.watch)) {
+	if s.seen != nil && s.watch.Match(s.b.Bytes()) {
 		close(s.seen)
 		s.seen = nil
 	}
