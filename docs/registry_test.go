@@ -25,30 +25,46 @@ func TestLocalRegistryTargets(t *testing.T) {
 	disttest.RequireRegistry(t)
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	dir := t.TempDir()
-	addr := freeAddr(t)
 	makeIn := func(args ...string) (string, error) {
 		cmd := exec.Command("make", append([]string{"-s", "-C", root}, args...)...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	vars := []string{"LOCAL_REGISTRY_ADDR=" + addr, "LOCAL_REGISTRY_DIR=" + dir}
-
-	out, err := makeIn(append([]string{"local-registry"}, vars...)...)
-	require.NoError(t, err, out)
+	// The target takes a HOST:PORT, not a listener, and port 0 would not
+	// do (it says the address it was given): the port is one that was free
+	// a moment ago. Another process may take it before the registry binds
+	// it; then the target says so (the port is taken, a registry already
+	// answers there, or docker-registry exited with "address already in
+	// use") and the test tries another port.
+	var addr string
+	var vars []string
+	for attempt := 1; ; attempt++ {
+		addr = freeAddr(t)
+		vars = []string{"LOCAL_REGISTRY_ADDR=" + addr, "LOCAL_REGISTRY_DIR=" + t.TempDir()}
+		out, err := makeIn(append([]string{"local-registry"}, vars...)...)
+		if err == nil && strings.Contains(out, "docker-registry answers on http://"+addr) {
+			break
+		}
+		clash := strings.Contains(out, "address already in use") || strings.Contains(out, "is taken by something") ||
+			err == nil && strings.Contains(out, "a registry already answers")
+		if !clash || attempt == 5 {
+			require.NoError(t, err, out)
+			require.Contains(t, out, "docker-registry answers on http://"+addr)
+		}
+		t.Logf("%s was taken: %s; again on another port", addr, out)
+	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
 			_, _ = makeIn(append([]string{"local-registry-stop"}, vars...)...)
 		}
 	})
-	require.Contains(t, out, "docker-registry answers on http://"+addr)
 	resp, err := http.Get("http://" + addr + "/v2/")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	out, err = makeIn(append([]string{"local-registry"}, vars...)...)
+	out, err := makeIn(append([]string{"local-registry"}, vars...)...)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "a registry already answers on http://"+addr)
 
@@ -78,7 +94,8 @@ func TestLocalRegistryTargets(t *testing.T) {
 	require.Error(t, err, "the registry still answers after local-registry-stop")
 }
 
-// freeAddr returns 127.0.0.1 with a port that was free a moment ago.
+// freeAddr returns 127.0.0.1 with a port that was free a moment ago: what
+// gets it must try another one if something took it meanwhile.
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
