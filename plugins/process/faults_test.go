@@ -41,6 +41,14 @@ import (
 
 // --- helpers -----------------------------------------------------------------
 
+// slack is how far past its deadline a step may end in these tests. Killing,
+// reaping and restarting processes needs CPUs that a loaded machine (CI's 2
+// cores shared with other jobs, -race, -cpu=1) may withhold for seconds, so a
+// margin of a second flaked. What the tests tell apart is a deadline kept
+// from one not kept at all (a sleep of 1234 s, a loop forever), which a wide
+// slack still does.
+const slack = 10 * time.Second
+
 // refBin is the reference guest of the conformance kit, as a process plugin.
 func refBin(t testing.TB) string {
 	t.Helper()
@@ -321,11 +329,11 @@ func TestNeverHandshakes(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, p)
 			t.Logf("Load failed after %v: %v", elapsed, err)
-			assert.Less(t, elapsed, startTimeout+time.Second)
+			assert.Less(t, elapsed, startTimeout+slack)
 			assert.Contains(t, err.Error(), "timeout")
 			assert.Contains(t, err.Error(), "no handshake today", "the error carries the plugin's stderr")
 			for _, pid := range procsMatching(tc.token) {
-				assert.True(t, waitDead(pid, time.Second), "still running: %d", pid)
+				assert.True(t, waitDead(pid, slack), "still running: %d", pid)
 			}
 			assert.Empty(t, procsMatching(tc.token), "still running")
 		})
@@ -349,7 +357,8 @@ func TestCrashDuringCall(t *testing.T) {
 	ce := requireCallError(t, err, plugins.FailTrap)
 	assert.Equal(t, abi.HookApproval, ce.Hook)
 	assert.Contains(t, err.Error(), "exit status 3")
-	assert.Less(t, elapsed, time.Second)
+	// Reported as the crash (a trap, above), not at the call's deadline.
+	assert.Less(t, elapsed, plugins.DefaultTimeout)
 	t.Logf("crash reported after %v: %v", elapsed, err)
 	assert.True(t, reaped(pid), "the crashed process %d is not reaped", pid)
 	assert.Zero(t, p.Pid(), "no process runs until the next call")
@@ -388,7 +397,7 @@ func TestHang(t *testing.T) {
 	requireCallError(t, err, plugins.FailTimeout)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.GreaterOrEqual(t, elapsed, timeout)
-	assert.Less(t, elapsed, timeout+time.Second)
+	assert.Less(t, elapsed, timeout+slack)
 	t.Logf("hang reported after %v (timeout %v)", elapsed, timeout)
 	assert.True(t, reaped(pid), "the hung process %d was not killed and reaped", pid)
 
@@ -415,7 +424,7 @@ func TestFrozen(t *testing.T) {
 	_, err := approve(p, "echo hi")
 	elapsed := time.Since(start)
 	requireCallError(t, err, plugins.FailTimeout)
-	assert.Less(t, elapsed, timeout+time.Second)
+	assert.Less(t, elapsed, timeout+slack)
 	assert.True(t, reaped(pid), "the stopped process %d was not killed and reaped", pid)
 	assert.Equal(t, "echo is harmless", mustApprove(t, p, "echo hi").Reason)
 
@@ -428,7 +437,9 @@ func TestFrozen(t *testing.T) {
 	start = time.Now()
 	require.NoError(t, p.Close(ctx))
 	t.Logf("Close of a stopped plugin took %v (its context: 200ms)", time.Since(start))
-	assert.Less(t, time.Since(start), time.Second)
+	// Ended by its context, not by the 3 s grace: under it, with the most
+	// room a loaded machine can be given.
+	assert.Less(t, time.Since(start), 3*time.Second)
 	assert.True(t, reaped(pid))
 }
 
@@ -750,8 +761,8 @@ func TestCloseDuringCall(t *testing.T) {
 	select {
 	case err := <-errc:
 		assert.ErrorIs(t, err, plugins.ErrClosed)
-	case <-time.After(3 * time.Second):
-		t.Fatal("the call outlived Close by 3s")
+	case <-time.After(slack):
+		t.Fatalf("the call outlived Close by %v", slack)
 	}
 	t.Logf("Close during a call took %v", time.Since(start))
 	assert.True(t, reaped(pid))
@@ -779,7 +790,7 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 		t.Fatal("Close waited on the plugin's child")
 	}
 	assert.True(t, reaped(pid))
-	assert.True(t, waitDead(child, 2*time.Second), "the plugin's child %d survived Close", child)
+	assert.True(t, waitDead(child, slack), "the plugin's child %d survived Close", child)
 
 	// A plugin that crashes leaving such a child: the crash is reported
 	// at once, and the child dies with it.
@@ -790,10 +801,11 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 	start := time.Now()
 	_, err = approve(p, "exit-now")
 	requireCallError(t, err, plugins.FailTrap)
-	assert.Less(t, time.Since(start), time.Second)
+	// Reported as the crash (a trap), not at the call's deadline.
+	assert.Less(t, time.Since(start), plugins.DefaultTimeout)
 	assert.Contains(t, err.Error(), "exit status 3")
 	assert.True(t, reaped(pid))
-	assert.True(t, waitDead(child, 2*time.Second), "the plugin's child %d survived its crash", child)
+	assert.True(t, waitDead(child, slack), "the plugin's child %d survived its crash", child)
 	assert.Equal(t, "ok", mustApprove(t, p, "hello").Reason)
 }
 
