@@ -72,7 +72,11 @@ func TestRunInterruptDuringWASISleep(t *testing.T) {
 	assert.Equal(t, exitTurnFailed, r.code)
 	assert.Contains(t, r.stderr, "turn interrupted")
 	assert.NotContains(t, r.stderr, "timeout", "the plugin was interrupted, not timed out")
-	assert.Less(t, took, time.Second, "the run ends within a second of the interrupt")
+	// Interrupted, not timed out: stderr says so (above). The bound only
+	// catches a run that outlives the interrupt for good; it is not the
+	// second it takes on an idle machine (0.1 s; 0.6 s seen with the
+	// CPUs busy), which a loaded CI machine can exceed.
+	assert.Less(t, took, 30*time.Second, "the run ends after the interrupt")
 }
 
 // recordHandler is a slog.Handler that passes every record to handle.

@@ -228,10 +228,13 @@ func TestCloseEndsSlowStream(t *testing.T) {
 		}()
 		start := time.Now()
 		require.NoError(t, m.Close())
-		assert.Less(t, time.Since(start), 2*time.Second)
+		// The replies last an hour or for ever: these bounds catch a Close
+		// or a client that waits for them, and are wide so that a loaded
+		// machine does not fail them.
+		assert.Less(t, time.Since(start), 30*time.Second)
 		select {
 		case <-readErr:
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatal("client still reading after Close")
 		}
 		resp.Body.Close()

@@ -197,7 +197,10 @@ func TestCancel(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
 	_, err := p.Call(ctx, abi.HookApproval, []byte("l"))
-	assert.Less(t, time.Since(start), time.Second)
+	// Ended by the cancel, not by the 5 s timeout: the errors say which.
+	// The bound only catches a call that outlives both; a loaded machine
+	// can delay the end by more than a second.
+	assert.Less(t, time.Since(start), 30*time.Second)
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, context.DeadlineExceeded)
 	var ce *plugins.CallError
