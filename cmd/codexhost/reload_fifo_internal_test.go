@@ -36,7 +36,9 @@ func TestReloaderFIFO(t *testing.T) {
 
 	done := make(chan bool, 1)
 	go func() { done <- r.changed() }()
-	late := time.NewTimer(2 * time.Second)
+	// Reading the FIFO would block for ever; stat-ing it returns at once.
+	// 30 s tells them apart on a loaded machine too.
+	late := time.NewTimer(30 * time.Second)
 	defer late.Stop()
 	select {
 	case <-done:

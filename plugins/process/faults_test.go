@@ -784,7 +784,7 @@ func TestGrandchildHoldsPipes(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(slack):
 		_ = syscall.Kill(child, syscall.SIGKILL) // unblock Close, so as not to hang the test binary
 		<-done
 		t.Fatal("Close waited on the plugin's child")
