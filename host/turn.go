@@ -120,8 +120,10 @@ func (c *Client) StartTurn(ctx context.Context, threadID string, input []Input, 
 
 // Events yields the turn's events in order, ending after the turn/completed
 // event. It yields a non-nil error (and stops) when ctx ends, or when the
-// connection to app-server breaks ([*ConnError], within a second of
-// app-server dying) or the Client is closed ([ErrClosed]); events that
+// connection to app-server breaks ([*ConnError], once app-server has
+// exited and its last stderr lines are read: at once when it dies, at most
+// 6 s after the break when it lingers) or the Client is closed
+// ([ErrClosed]); events that
 // arrived before the break are yielded first.
 //
 // Breaking out of the loop early leaves the turn running; call Events again
