@@ -312,3 +312,69 @@ func TestUserInputAnswerIsAnOption(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"answers":{"fixed":{"answers":[]},"open":{"answers":[]},"free":{"answers":[]}}}`, string(got))
 }
+
+// TestPermissionEntriesAreDeclined: codex's permission profiles can name
+// file-system entries (a path, a glob pattern, a special path such as the
+// root, each with an access mode) besides the read and write lists.
+// abi.Permissions cannot show them, so a policy would judge an empty
+// request while an accept grants them (a command's additional permissions
+// are granted with the command): such a request is declined whatever the
+// handler says, and the handler is told why.
+func TestPermissionEntriesAreDeclined(t *testing.T) {
+	const root = `{"fileSystem":{"entries":[{"access":"write","path":{"type":"special","value":{"kind":"root"}}}]}}`
+	const etc = `{"fileSystem":{"write":["/tmp/x"],"entries":[{"access":"write","path":{"type":"path","path":"/etc"}}]}}`
+	const readOnly = `{"fileSystem":{"read":["/etc"],"entries":[{"access":"write","path":{"type":"path","path":"/etc"}}]}}`
+	const glob = `{"fileSystem":{"write":["/tmp/x"],"entries":[{"access":"write","path":{"type":"glob_pattern","pattern":"/**"}}]}}`
+	for _, tc := range []struct{ method, params, want string }{
+		{"item/commandExecution/requestApproval", `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"command":"touch /x","cwd":"/w","additionalPermissions":` + root + `}`, `{"decision":"decline"}`},
+		{"item/commandExecution/requestApproval", `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"command":"touch /x","cwd":"/w","additionalPermissions":` + etc + `}`, `{"decision":"decline"}`},
+		{"item/permissions/requestApproval", `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"cwd":"/w","permissions":` + root + `}`, `{"permissions":{},"scope":"turn"}`},
+		{"item/permissions/requestApproval", `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"cwd":"/w","permissions":` + etc + `}`, `{"permissions":{},"scope":"turn"}`},
+		{"item/permissions/requestApproval", `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"cwd":"/w","permissions":` + readOnly + `}`, `{"permissions":{},"scope":"turn"}`},
+		{"item/commandExecution/requestApproval", `{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"command":"touch /x","cwd":"/w","additionalPermissions":` + glob + `}`, `{"decision":"decline"}`},
+	} {
+		h := &acceptsAll{}
+		var told error
+		res, err := host.NewRequest(tc.method, json.RawMessage(tc.params)).Serve(context.Background(), handlerFunc(func(req *host.ApprovalRequest) {
+			told = req.Unreadable
+			_, _ = h.Approval(context.Background(), req)
+		}))
+		require.NoError(t, err, tc.params)
+		assert.JSONEq(t, tc.want, string(res), tc.params)
+		assert.Zero(t, h.asked, "asked to judge %s", tc.params)
+		require.Error(t, told, tc.params)
+		assert.Contains(t, told.Error(), "file-system entries", tc.params)
+	}
+	// The read and write lists alone, or with the entries codex 0.169
+	// sends beside them (each listed path again, and denials), are judged
+	// as before.
+	for _, fs := range []string{
+		`{"write":["/nonexistent-codexhost/x"]}`,
+		`{"read":null,"write":["/nonexistent-codexhost/x"],"entries":[{"path":{"type":"path","path":"/nonexistent-codexhost/x"},"access":"write"}]}`,
+		`{"read":["/nonexistent-codexhost/r"],"write":["/nonexistent-codexhost/x"],"entries":[{"path":{"type":"path","path":"/nonexistent-codexhost/r"},"access":"read"},{"path":{"type":"path","path":"/nonexistent-codexhost/x"},"access":"read"},{"path":{"type":"special","value":{"kind":"root"}},"access":"deny"}]}`,
+	} {
+		h := &acceptsAll{}
+		res, err := host.NewRequest("item/commandExecution/requestApproval", json.RawMessage(
+			`{"threadId":"t","turnId":"u","itemId":"i","startedAtMs":1,"command":"touch /x","cwd":"/w","additionalPermissions":{"fileSystem":`+fs+`}}`)).Serve(context.Background(), h)
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"decision":"accept"}`, string(res), fs)
+		assert.Equal(t, 1, h.asked, fs)
+	}
+}
+
+// handlerFunc is a Handler whose Approval calls f and accepts.
+type handlerFunc func(*host.ApprovalRequest)
+
+func (f handlerFunc) Approval(_ context.Context, req *host.ApprovalRequest) (*abi.ApprovalResponse, error) {
+	f(req)
+	return &abi.ApprovalResponse{Decision: abi.Accept}, nil
+}
+func (handlerFunc) UserInput(ctx context.Context, req *host.UserInputRequest) (*abi.ToolInputResponse, error) {
+	return host.SafeHandler{}.UserInput(ctx, req)
+}
+func (handlerFunc) ToolCall(ctx context.Context, req *host.ToolCallRequest) (*abi.ToolCallResponse, error) {
+	return host.SafeHandler{}.ToolCall(ctx, req)
+}
+func (handlerFunc) Elicitation(ctx context.Context, req *host.ElicitationRequest) (*host.ElicitationResponse, error) {
+	return host.SafeHandler{}.Elicitation(ctx, req)
+}

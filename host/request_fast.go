@@ -341,8 +341,8 @@ func (s *scanner) decodeCommandApproval(params []byte, loc *location) (*abi.Appr
 			bit = 1 << 14
 			if !isNull(v) {
 				var ap *protocol.AdditionalPermissionProfile
-				if json.Unmarshal(v, &ap) != nil || ap == nil {
-					return false
+				if json.Unmarshal(v, &ap) != nil || ap == nil || unjudgedEntries(ap.FileSystem) {
+					return false // the slow path says why
 				}
 				a.AdditionalPermissions = permissionsFromWire(ap.FileSystem, ap.Network, ap)
 			}

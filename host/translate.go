@@ -105,6 +105,9 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 			}
 		}
 		if ap := p.AdditionalPermissions; ap != nil {
+			if unjudgedEntries(ap.FileSystem) {
+				return nil, entriesErr(r.Method, "additional permissions")
+			}
 			a.AdditionalPermissions = permissionsFromWire(ap.FileSystem, ap.Network, ap)
 		}
 	case requestFileChangeApproval:
@@ -127,6 +130,9 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		a.Kind = abi.ApprovalPermissions
 		a.Reason = deref(p.Reason)
 		a.Cwd = string(p.Cwd)
+		if unjudgedEntries(p.Permissions.FileSystem) {
+			return nil, entriesErr(r.Method, "permissions")
+		}
 		a.Permissions = permissionsFromWire(p.Permissions.FileSystem, p.Permissions.Network, p.Permissions)
 	case requestLegacyExecApproval:
 		var p protocol.ExecCommandApprovalParams
@@ -168,6 +174,46 @@ func (r *Request) finishApproval(a *abi.ApprovalRequest) *ApprovalRequest {
 		a.Cwd = r.cwd
 	}
 	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a}
+}
+
+// unjudgedEntries reports whether a file-system permission profile has
+// an entry (codex's newer form: a path, a glob pattern or a special path
+// such as the root, each with an access mode) that its read and write
+// lists, all that abi.Permissions shows, do not say: a policy shown only
+// the lists would judge less than an accept grants ("every write is under
+// /tmp" holds of an empty list). codex 0.169 sends each listed path again
+// as an entry; those, and entries that deny, are shown. A request with
+// any other entry is declined (Request.Approval fails).
+func unjudgedEntries(fs *protocol.AdditionalFileSystemPermissions) bool {
+	if fs == nil {
+		return false
+	}
+	for _, e := range fs.Entries {
+		if e.Access == protocol.FileSystemAccessModeDeny {
+			continue
+		}
+		if e.Path.Type != protocol.FileSystemPathTypePath || e.Path.Path == nil {
+			return true
+		}
+		p := *e.Path.Path
+		switch e.Access {
+		case protocol.FileSystemAccessModeWrite:
+			if !slices.Contains(fs.Write, p) {
+				return true
+			}
+		case protocol.FileSystemAccessModeRead:
+			if !slices.Contains(fs.Read, p) && !slices.Contains(fs.Write, p) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+func entriesErr(method, what string) error {
+	return fmt.Errorf("host: %s asks for %s as file-system entries (paths, patterns or special paths with an access mode) beyond its read and write lists, which codexhost cannot show a policy; declined", method, what)
 }
 
 // permissionsFromWire translates a codex permission profile; raw is the
