@@ -67,6 +67,11 @@ func danger(argv []string) string {
 			}
 		}
 	case "pnpm", "yarn", "bun":
+		if path.Base(argv[0]) == "pnpm" {
+			if why := pnpmCommand(argv); why != "" {
+				return why
+			}
+		}
 		// npm's siblings run a program the line names (pnpm exec, yarn
 		// exec, pnpm and yarn dlx, bun x) or a create-NAME package's bin
 		// (create). Their options take values as the next word (pnpm
@@ -479,6 +484,99 @@ func danger(argv []string) string {
 		}
 	}
 	return ""
+}
+
+// pnpmCommand returns why pnpm may run a program the line names in
+// place of its command, or "". pnpm NAME, where NAME is none of pnpm's
+// commands, runs the package's script NAME or, when it has none, NAME
+// itself as pnpm exec does: pnpm touch x runs touch, pnpm ./pwn runs
+// ./pwn (round 27; pnpm run NAME, and a recursive run, -r or --filter,
+// only run scripts). pnpm finds its command after its options, and an
+// option that takes a value (--loglevel, -C) takes the next word, which
+// the fallback then runs (pnpm --loglevel install touch x runs install):
+// an option the engine does not know before the command is refused. A
+// first word pnpm passes to npm (edit, docs, view, …) is read as npm's.
+func pnpmCommand(argv []string) string {
+	if len(argv) > 1 && pnpmToNpm[argv[1]] {
+		if why := danger(append([]string{"npm"}, argv[1:]...)); why != "" {
+			return "pnpm " + argv[1] + " is npm's: " + why
+		}
+		return ""
+	}
+	recursive := false
+	for k := 1; k < len(argv); k++ {
+		a := argv[k]
+		name, _, eq := strings.Cut(a, "=")
+		switch {
+		case a == "--":
+		case strings.HasPrefix(a, "-") && a != "-":
+			switch {
+			case pnpmValued[name] && eq && strings.HasPrefix(a, "--"):
+			case pnpmValued[a] && !eq:
+				k++
+			case pnpmFlags[a]:
+			default:
+				return "pnpm " + a + " before the command: an option the engine does not know may take the next word as its value, and pnpm would run the word after it as a program (its fallback to pnpm exec)"
+			}
+			if name == "-r" || name == "--recursive" || name == "-F" || name == "--filter" || name == "--filter-prod" {
+				recursive = true
+			}
+		case pnpmRecursive[a]:
+			recursive = true
+		case pnpmCommands[a]:
+			return ""
+		case recursive:
+			// pnpm -r NAME runs the script NAME of each package that has
+			// one, and nothing else.
+			return ""
+		default:
+			return "pnpm " + a + " is not one of pnpm's commands: pnpm runs the package's script " + a + " or, without one, the program " + a + " (as pnpm exec); write pnpm run " + a
+		}
+	}
+	return ""
+}
+
+// pnpmCommands are pnpm 9's commands (and their aliases), "start" (pnpm
+// start runs the start script or server.js, never a program of that
+// name) and "help". pnpmToNpm are the first words pnpm passes to npm.
+var pnpmCommands = map[string]bool{
+	"env": true, "cache": true, "audit": true, "completion": true, "config": true, "c": true, "get": true,
+	"set": true, "doctor": true, "rebuild": true, "rb": true, "add": true, "ci": true, "clean-install": true,
+	"ic": true, "install-clean": true, "install": true, "i": true, "dedupe": true, "fetch": true, "link": true,
+	"ln": true, "prune": true, "remove": true, "uninstall": true, "rm": true, "un": true, "uni": true,
+	"unlink": true, "dislink": true, "update": true, "up": true, "upgrade": true, "import": true,
+	"deploy": true, "self-update": true, "list": true, "ls": true, "ll": true, "la": true, "why": true,
+	"licenses": true, "outdated": true, "publish": true, "pack": true, "patch": true, "patch-commit": true,
+	"patch-remove": true, "dlx": true, "create": true, "run": true, "run-script": true, "exec": true,
+	"restart": true, "test": true, "t": true, "tst": true, "server": true, "setup": true, "store": true,
+	"cat-index": true, "cat-file": true, "find-hash": true, "init": true, "bin": true, "install-test": true,
+	"it": true, "root": true, "help": true, "start": true,
+}
+
+var pnpmToNpm = map[string]bool{
+	"access": true, "adduser": true, "bugs": true, "deprecate": true, "dist-tag": true, "docs": true,
+	"edit": true, "find": true, "home": true, "info": true, "issues": true, "login": true, "logout": true,
+	"owner": true, "ping": true, "prefix": true, "profile": true, "pkg": true, "repo": true, "s": true,
+	"se": true, "search": true, "set-script": true, "show": true, "star": true, "stars": true, "team": true,
+	"token": true, "unpublish": true, "unstar": true, "v": true, "version": true, "view": true,
+	"whoami": true, "xmas": true,
+}
+
+// pnpmRecursive are pnpm's recursive commands: the next word is the
+// command, run in each package.
+var pnpmRecursive = map[string]bool{"recursive": true, "multi": true, "m": true}
+
+// pnpmValued are the options pnpm reads before its command with a value
+// (the next word, or =VALUE); pnpmFlags those it reads without one.
+var pnpmValued = map[string]bool{
+	"-C": true, "--dir": true, "-F": true, "--filter": true, "--filter-prod": true, "--loglevel": true,
+	"--reporter": true,
+}
+
+var pnpmFlags = map[string]bool{
+	"-r": true, "--recursive": true, "-w": true, "--workspace-root": true, "--stream": true,
+	"--aggregate-output": true, "--color": true, "--no-color": true, "--offline": true,
+	"--prefer-offline": true, "--frozen-lockfile": true, "--help": true,
 }
 
 // lessSafeCommand is an initial command of less (after + or ++) that
