@@ -826,6 +826,12 @@ func (v *vouch) call(c *syntax.CallExpr, redirs []*syntax.Redirect, m offsets, d
 			return v.fail(m, wordOff(i), "builtin %s", name)
 		case !strings.Contains(name, "/") && name == "printf" && i+1 < len(argv) && strings.HasPrefix(argv[i+1], "-v"):
 			return v.fail(m, wordOff(i+1), "printf -v")
+		case !strings.Contains(name, "/") && name == "umask" && slices.ContainsFunc(argv[i+1:], func(a string) bool { return a != "-p" && a != "-S" }):
+			// umask MODE sets the mode of every file a later command of
+			// the line makes (umask 0: files any user may write), as
+			// ulimit sets their limits; umask, -p and -S only print it
+			// (round 27).
+			return v.fail(m, wordOff(i), "builtin umask with a mode: it changes the permissions of the files later commands make")
 		case name == "test" || name == "[":
 			// test -v 'a[$(id)]' evaluates the subscript. test reads
 			// operators anywhere and takes no "--", so a glob pattern

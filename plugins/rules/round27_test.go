@@ -42,3 +42,35 @@ func TestRound27PnpmFallbackExec(t *testing.T) {
 		"pnpm -C packages/a run build", "pnpm --loglevel warn install", "pnpm start", "pnpm ls --depth 0", "pnpm why react",
 		"pnpm recursive run build", "pnpm add -D typescript", "pnpm view react version", "pnpm --filter=web test")
 }
+
+// TestRound27UmaskChangesLaterWrites: umask is a builtin that changes the
+// shell, as ulimit (which shellStateBuiltins refuses) does: after umask 0
+// every file a later command of the line makes, a vouched redirection
+// included, is writable by any user on the machine (mode 666, a
+// directory 777), where the user's umask (022) would keep it theirs. The
+// engine vouched for ["umask" "0"] as a command like any other. umask
+// alone, -p and -S print the mask and change nothing. Demonstrated with
+// bash 5.2.
+func TestRound27UmaskChangesLaterWrites(t *testing.T) {
+	work := t.TempDir()
+	out := bashIn(t, "umask 022; umask 0 && echo hi > notes.txt && mkdir d && stat -c %a notes.txt d", work, []string{"PATH=/usr/bin:/bin", "LANG=C"})
+	if out != "666\n777" {
+		t.Errorf("under bash, umask 0 made files of modes %q, want 666 and 777: the demonstration failed", out)
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "anything-in-work"
+decision = "accept"
+allow_redirects = true
+[rule.match]
+hook_kind = "command"
+cwd_prefix = "/work"
+`)
+	for _, line := range []string{"umask 0 && echo hi > notes.txt", "umask 000; mkdir d", "umask -- 0", "umask -S 0", "umask a+w",
+		"sh -c 'umask 0; touch x'", "command umask 0"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; umask sets the mode of the files later commands make", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "umask alone, -p and -S print the mask", "umask", "umask -p", "umask -S", "echo hi > notes.txt")
+}
