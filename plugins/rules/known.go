@@ -187,6 +187,9 @@ func danger(argv []string) string {
 		if len(argv) > 1 && strings.HasPrefix(argv[1], "+") && (strings.ContainsAny(argv[1], "/\\") || strings.HasPrefix(argv[1], "+.")) {
 			return "cargo " + argv[1] + ": a toolchain path, whose cargo rustup runs"
 		}
+		if why := cargoSubcommand(argv); why != "" {
+			return why
+		}
 		// --config sets any configuration key, build.rustc-wrapper (a
 		// program) among them (review, round 10).
 		for _, a := range argv[1:] {
@@ -485,6 +488,63 @@ func danger(argv []string) string {
 	}
 	return ""
 }
+
+// cargoSubcommand returns why cargo may run a program of its own name
+// other than itself, or "": cargo NAME, where NAME is none of cargo's
+// commands, runs cargo-NAME from ~/.cargo/bin or PATH (an external
+// subcommand, as kubectl-NAME and git-NAME are), or an alias of the
+// configuration; cargo help NAME runs cargo-NAME --help (round 27).
+// The command is the first word after cargo's options (and a "--"):
+// --color, --explain, --config, -C and -Z take a value, the next word
+// unless it is attached. clippy, fmt and miri are rustup's components.
+func cargoSubcommand(argv []string) string {
+	k := 1
+	if k < len(argv) && strings.HasPrefix(argv[k], "+") {
+		k++
+	}
+	for ; k < len(argv); k++ {
+		a := argv[k]
+		switch {
+		case a == "--":
+			continue
+		case strings.HasPrefix(a, "--"):
+			if cargoValued[a] {
+				k++
+			}
+			continue
+		case strings.HasPrefix(a, "-") && a != "-":
+			if i := strings.IndexAny(a, "CZ"); i == len(a)-1 {
+				k++
+			}
+			continue
+		}
+		if !cargoCommands[a] {
+			return "cargo " + a + " is not one of cargo's commands: cargo would run cargo-" + a + " from ~/.cargo/bin or PATH (an external subcommand), or an alias of its configuration"
+		}
+		if a == "help" && k+1 < len(argv) && !strings.HasPrefix(argv[k+1], "-") && !cargoCommands[argv[k+1]] {
+			return "cargo help " + argv[k+1] + ": cargo would run cargo-" + argv[k+1] + " --help (an external subcommand)"
+		}
+		return ""
+	}
+	return ""
+}
+
+// cargoCommands are cargo's built-in commands and aliases (cargo 1.95),
+// and the subcommands of rustup's components (clippy, fmt, miri).
+var cargoCommands = map[string]bool{
+	"add": true, "b": true, "bench": true, "build": true, "c": true, "check": true, "clean": true,
+	"clippy": true, "config": true, "d": true, "doc": true, "fetch": true, "fix": true, "fmt": true,
+	"generate-lockfile": true, "help": true, "info": true, "init": true, "install": true,
+	"locate-project": true, "login": true, "logout": true, "metadata": true, "miri": true, "new": true,
+	"owner": true, "package": true, "pkgid": true, "publish": true, "r": true, "read-manifest": true,
+	"remove": true, "report": true, "rm": true, "run": true, "rustc": true, "rustdoc": true, "search": true,
+	"t": true, "test": true, "tree": true, "uninstall": true, "update": true, "vendor": true,
+	"verify-project": true, "version": true, "yank": true,
+}
+
+// cargoValued are cargo's long options before the command that take the
+// next word as their value.
+var cargoValued = map[string]bool{"--color": true, "--explain": true, "--config": true}
 
 // pnpmCommand returns why pnpm may run a program the line names in
 // place of its command, or "". pnpm NAME, where NAME is none of pnpm's

@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -73,4 +76,50 @@ cwd_prefix = "/work"
 		}
 	}
 	wantAccepted(t, p, "umask alone, -p and -S print the mask", "umask", "umask -p", "umask -S", "echo hi > notes.txt")
+}
+
+// TestRound27CargoExternalSubcommand: cargo NAME, where NAME is none of
+// cargo's commands, runs cargo-NAME, found in ~/.cargo/bin or on PATH
+// (an external subcommand), and cargo help NAME runs cargo-NAME --help:
+// a program the line does not name, as kubectl NAME runs kubectl-NAME
+// (round 18) and git NAME git-NAME, which the engine refuses. cargo's
+// options before the command, and a "--", do not change that (cargo -q
+// --color never pwn, cargo -- pwn). Demonstrated with cargo 1.95 and a
+// cargo-pwn first on PATH.
+func TestRound27CargoExternalSubcommand(t *testing.T) {
+	if _, err := exec.LookPath("cargo"); err == nil {
+		work := t.TempDir()
+		bin := filepath.Join(work, "bin")
+		if err := os.Mkdir(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		pwn := "#!/bin/sh\necho \"$@\" >> " + filepath.Join(work, "PWNED") + "\n"
+		if err := os.WriteFile(filepath.Join(bin, "cargo-pwn"), []byte(pwn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C"}
+		for _, k := range []string{"CARGO_HOME", "RUSTUP_HOME"} {
+			if v := os.Getenv(k); v != "" {
+				env = append(env, k+"="+v)
+			}
+		}
+		bashIn(t, "cargo pwn a; cargo help pwn; cargo -q --color never pwn b; cargo -- pwn c", work, env)
+		got, _ := os.ReadFile(filepath.Join(work, "PWNED"))
+		if string(got) != "pwn a\npwn --help\npwn b\npwn c\n" {
+			t.Errorf("cargo-pwn ran with %q, want four runs: the demonstration failed", got)
+		}
+	} else {
+		t.Log("cargo is not installed: no demonstration")
+	}
+	p := mustParse(t, round18ReadOnly)
+	for _, line := range []string{"cargo pwn", "cargo help pwn", "cargo -q --color never pwn", "cargo -- pwn", "cargo +nightly pwn",
+		"cargo -v pwn", "cargo --offline --locked pwn", "cargo -Zunstable-options pwn", "cargo -Z unstable-options pwn", "cargo --color=never pwn"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; cargo runs cargo-pwn from PATH", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "cargo's own commands and rustup's components",
+		"cargo build --release", "cargo test -- --nocapture", "cargo clippy --all-targets -- -D warnings", "cargo fmt --check",
+		"cargo run --bin tool -- --help", "cargo +nightly metadata", "cargo -q t", "cargo --color never tree", "cargo --version",
+		"cargo help build", "cargo help", "cargo --list", "cargo b", "cargo -Z unstable-options check")
 }
