@@ -168,6 +168,12 @@ func danger(argv []string) string {
 			if len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "oSFJD") {
 				return path.Base(argv[0]) + " " + a + " may name a program it runs (ssh options, -S)"
 			}
+			// sftp -b FILE reads its commands from FILE (- is stdin), and
+			// a batch's !COMMAND runs COMMAND in a local shell, its lcd
+			// and get write where they say (round 27).
+			if path.Base(argv[0]) == "sftp" && len(a) >= 2 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'b') >= 0 {
+				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
+			}
 		}
 	case "wget", "wget2":
 		for _, a := range argv[1:] {

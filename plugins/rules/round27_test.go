@@ -123,3 +123,40 @@ func TestRound27CargoExternalSubcommand(t *testing.T) {
 		"cargo run --bin tool -- --help", "cargo +nightly metadata", "cargo -q t", "cargo --color never tree", "cargo --version",
 		"cargo help build", "cargo help", "cargo --list", "cargo b", "cargo -Z unstable-options check")
 }
+
+// TestRound27SftpBatchRunsLocalCommands: sftp -b FILE reads its commands
+// from FILE (-b - from stdin: the line's here-document), and a command
+// !COMMAND runs COMMAND in a local shell (lcd and get write where they
+// say). known.go refused sftp's -o, -S, -F, -J and -D, not -b: a rule
+// that accepts sftp to fetch files accepted "sftp -b batch host". The
+// demonstration connects to a local sftp-server with -D (which the
+// engine refuses for its own reason) where it is installed; with a host
+// the batch runs the same once ssh has connected.
+func TestRound27SftpBatchRunsLocalCommands(t *testing.T) {
+	server := "/usr/lib/openssh/sftp-server"
+	if _, err := os.Stat(server); err == nil {
+		work := t.TempDir()
+		if err := os.WriteFile(filepath.Join(work, "batch"), []byte("!touch PWNED\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := bashIn(t, "sftp -D "+server+" -b batch", work, []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"})
+		if _, err := os.Stat(filepath.Join(work, "PWNED")); err != nil {
+			t.Errorf("sftp -b batch ran no !touch PWNED (output %q): the demonstration failed", out)
+		}
+	} else {
+		t.Logf("%s is not installed: no demonstration", server)
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "sftp"
+decision = "accept"
+[rule.match]
+program = "sftp"
+`)
+	for _, line := range []string{"sftp -b batch host", "sftp -b - host <<'EOF'\n!touch PWNED\nEOF", "sftp -qb batch host", "sftp -P 22 -b batch host", "sftp -bbatch host"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the batch's !COMMAND runs a local shell command", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "sftp fetching a file", "sftp host:notes.txt", "sftp -P 2222 -q user@host:dir/file.txt .", "sftp -r host:dir")
+}
