@@ -180,6 +180,12 @@ func danger(argv []string) string {
 			if longAbbrev(a, "--use-askpass") {
 				return "wget " + a + " runs a program"
 			}
+			// wget2 loads a plugin, a shared library whose code runs in
+			// it, from a path (--local-plugin) or by name from the
+			// directories --plugin-dirs names (round 27).
+			if longAbbrev(a, "--local-plugin") || longAbbrev(a, "--plugin") || longAbbrev(a, "--plugin-dirs") {
+				return "wget2 " + a + " loads a plugin (a shared library, whose code runs in wget2)"
+			}
 			// -e/--execute runs a wgetrc command (use_askpass = PROGRAM),
 			// --config reads a wgetrc that may hold one; short options
 			// group (-qe CMD) (round 25).

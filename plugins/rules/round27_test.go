@@ -160,3 +160,47 @@ program = "sftp"
 	}
 	wantAccepted(t, p, "sftp fetching a file", "sftp host:notes.txt", "sftp -P 2222 -q user@host:dir/file.txt .", "sftp -r host:dir")
 }
+
+// TestRound27Wget2Plugins: wget2 (which known.go reads as wget) loads a
+// plugin, a shared library, from the path --local-plugin names or by
+// name (--plugin NAME: libNAME.so) from the directories --plugin-dirs
+// names; the library's code runs in wget2 when it loads, before any
+// download (a constructor, or wget_plugin_initializer). known.go knew
+// wget's --use-askpass, -e and --config only. Demonstrated with wget2
+// 1.99 and a library built with cc, where both are installed.
+func TestRound27Wget2Plugins(t *testing.T) {
+	_, noWget2 := exec.LookPath("wget2")
+	_, noCC := exec.LookPath("cc")
+	if noWget2 == nil && noCC == nil {
+		work := t.TempDir()
+		src := "#include <stdlib.h>\n__attribute__((constructor)) static void c(void) { system(\"touch PWNED\"); }\nint wget_plugin_initializer(void *p) { return 0; }\n"
+		if err := os.WriteFile(filepath.Join(work, "p.c"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+		bashIn(t, "cc -shared -fPIC -o libp.so p.c", work, env)
+		for _, line := range []string{"wget2 -q --tries=1 --local-plugin=./libp.so http://127.0.0.1:9/", "wget2 -q --tries=1 --plugin-dirs=. --plugin=p http://127.0.0.1:9/"} {
+			_ = os.Remove(filepath.Join(work, "PWNED"))
+			out := bashIn(t, "timeout 20 "+line, work, env)
+			if _, err := os.Stat(filepath.Join(work, "PWNED")); err != nil {
+				t.Errorf("%q ran no plugin code (output %q): the demonstration failed", line, out)
+			}
+		}
+	} else {
+		t.Log("wget2 or cc is not installed: no demonstration")
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "fetch"
+decision = "accept"
+[rule.match]
+program = ["wget", "wget2"]
+`)
+	for _, line := range []string{"wget2 --local-plugin=./libp.so https://example.com/", "wget2 --local-plugin ./libp.so https://example.com/",
+		"wget2 --plugin-dirs=. --plugin=p https://example.com/", "wget2 --plugin p https://example.com/"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; wget2 runs the plugin's code", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "a download", "wget2 -q https://example.com/x.tar.gz", "wget2 --list-plugins", "wget -q https://example.com/x")
+}
