@@ -175,6 +175,18 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "rsync":
+		// -e/--rsh names the program rsync runs to reach a host (a local
+		// program: rsync -e ./pwn x h:y runs ./pwn h rsync --server …),
+		// --rsync-path the command the remote shell runs there, as ssh
+		// would (round 27); --daemon starts a server whose --config names
+		// programs (pre-xfer exec).
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--rsh") || longAbbrev(a, "--rsync-path") || longAbbrev(a, "--daemon") || longAbbrev(a, "--config") ||
+				len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'e') >= 0 {
+				return "rsync " + a + " names a program rsync runs (-e/--rsh, here or on the host: --rsync-path) or starts its daemon"
+			}
+		}
 	case "wget", "wget2":
 		for _, a := range argv[1:] {
 			if longAbbrev(a, "--use-askpass") {

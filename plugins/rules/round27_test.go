@@ -204,3 +204,35 @@ program = ["wget", "wget2"]
 	}
 	wantAccepted(t, p, "a download", "wget2 -q https://example.com/x.tar.gz", "wget2 --list-plugins", "wget -q https://example.com/x")
 }
+
+// TestRound27RsyncRemoteShell: rsync -e PROGRAM (--rsh=PROGRAM, in a
+// cluster too: -ave) runs PROGRAM to reach the host of a HOST:PATH
+// operand, here, before any transfer: "rsync -e ./pwn x h:y" runs
+// "./pwn h rsync --server …". --rsync-path is the command the remote
+// shell runs on the host (a shell command, as ssh's, which the engine
+// refuses), and --daemon starts rsync's server, whose --config file
+// names programs it runs (pre-xfer exec). known.go knew nothing of
+// rsync. Demonstrated with rsync 3.5 where it is installed.
+func TestRound27RsyncRemoteShell(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "sync"
+decision = "accept"
+[rule.match]
+program = "rsync"
+`)
+	for _, line := range []string{"rsync -e ../pwn x h:y", "rsync -ave ../pwn x h:y", "rsync --rsh=../pwn x h:y", "rsync --rsh ../pwn x h:y"} {
+		if _, err := exec.LookPath("rsync"); err == nil {
+			round18Run(t, round18Case{line: line, files: round18Module, made: "PWNED"})
+		}
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; rsync runs ../pwn to reach the host", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	for _, line := range []string{"rsync --rsync-path='touch x; rsync' a h:b", "rsync --daemon --config=./rsyncd.conf", "rsync -e 'ssh -o ProxyCommand=x' a h:b"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; it names a program rsync runs", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "a copy", "rsync -a src/ dst/", "rsync -avz --delete build/ out/", "rsync -a --exclude .git src/ backup/", "rsync -n -a a/ b/")
+}
