@@ -175,6 +175,25 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "openssl":
+		// -engine loads an engine, and an engine id that is a path is a
+		// shared library openssl loads (its code runs: a constructor,
+		// before the engine's checks fail); -provider loads a provider
+		// module, from -provider-path's directory; -config names a
+		// configuration whose sections load both; openssl engine -pre
+		// loads one too (round 27). openssl takes -opt=value and --opt.
+		if len(argv) > 1 && argv[1] == "engine" {
+			return "openssl engine loads the engines (shared libraries) it names"
+		}
+		for _, a := range argv[1:] {
+			if !strings.HasPrefix(a, "-") {
+				continue
+			}
+			name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+			if strings.Contains(name, "engine") || strings.HasPrefix(name, "provider") || name == "config" {
+				return "openssl " + a + " loads a shared library (an engine or a provider, or a configuration that names one), whose code runs in openssl"
+			}
+		}
 	case "rsync":
 		// -e/--rsh names the program rsync runs to reach a host (a local
 		// program: rsync -e ./pwn x h:y runs ./pwn h rsync --server …),

@@ -236,3 +236,49 @@ program = "rsync"
 	}
 	wantAccepted(t, p, "a copy", "rsync -a src/ dst/", "rsync -avz --delete build/ out/", "rsync -a --exclude .git src/ backup/", "rsync -n -a a/ b/")
 }
+
+// TestRound27OpensslLoadsLibraries: openssl x509 -noout -text reads a
+// certificate, and a rule may accept it as reading. But -engine ID loads
+// the engine ID, and an ID that is a path is a shared library openssl
+// loads with dlopen (its constructor runs, before openssl finds no
+// engine in it); -provider NAME loads a provider module, from
+// -provider-path's directory; -config names a configuration whose
+// sections load both. known.go knew nothing of openssl. Demonstrated
+// with OpenSSL 3.0 and a library built with cc, where both are installed.
+func TestRound27OpensslLoadsLibraries(t *testing.T) {
+	cert := "/etc/ssl/certs/ca-certificates.crt"
+	_, noSSL := exec.LookPath("openssl")
+	_, noCC := exec.LookPath("cc")
+	_, noCert := os.Stat(cert)
+	if noSSL == nil && noCC == nil && noCert == nil {
+		work := t.TempDir()
+		src := "#include <stdlib.h>\n__attribute__((constructor)) static void c(void) { system(\"touch PWNED\"); }\n"
+		if err := os.WriteFile(filepath.Join(work, "p.c"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+		bashIn(t, "cc -shared -fPIC -o libp.so p.c", work, env)
+		for _, line := range []string{"openssl x509 -engine ./libp.so -noout -subject -in " + cert,
+			"openssl x509 -provider-path . -provider libp -noout -subject -in " + cert} {
+			_ = os.Remove(filepath.Join(work, "PWNED"))
+			out := bashIn(t, line, work, env)
+			if _, err := os.Stat(filepath.Join(work, "PWNED")); err != nil {
+				t.Errorf("%q ran no library code (output %q): the demonstration failed", line, out)
+			}
+		}
+	} else {
+		t.Log("openssl, cc or the certificates are not installed: no demonstration")
+	}
+	p := mustParse(t, prefixRule("openssl", "x509"))
+	for _, line := range []string{"openssl x509 -engine ./libp.so -noout -in cert.pem", "openssl x509 --engine=./libp.so -noout -in cert.pem",
+		"openssl x509 -provider-path . -provider libp -noout -in cert.pem", "openssl x509 -noout -in cert.pem -config ./x.cnf",
+		"openssl x509 -noout -in cert.pem -ssl_client_engine ./libp.so"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; openssl runs the library's code", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	if v, ok := acceptedBy(t, mustParse(t, prefixRule("openssl")), "openssl engine -pre SO_PATH:./libp.so -pre LOAD dynamic"); ok {
+		t.Errorf("openssl engine -pre: accepted by rule %q; it loads the library", v.Rule)
+	}
+	wantAccepted(t, p, "it reads a certificate", "openssl x509 -noout -text -in cert.pem", "openssl x509 -in cert.pem -noout -subject -dates -fingerprint -sha256")
+}
