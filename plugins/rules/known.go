@@ -175,6 +175,14 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "fd", "fdfind":
+		// fd -x/--exec runs a command per match, -X/--exec-batch one for
+		// all; clap groups short flags (-Hx CMD) (round 27).
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--exec") || longAbbrev(a, "--exec-batch") || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "xX") {
+				return path.Base(argv[0]) + " " + a + " runs a command for the files it finds"
+			}
+		}
 	case "openssl":
 		// -engine loads an engine, and an engine id that is a path is a
 		// shared library openssl loads (its code runs: a constructor,

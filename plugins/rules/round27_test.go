@@ -282,3 +282,33 @@ func TestRound27OpensslLoadsLibraries(t *testing.T) {
 	}
 	wantAccepted(t, p, "it reads a certificate", "openssl x509 -noout -text -in cert.pem", "openssl x509 -in cert.pem -noout -subject -dates -fingerprint -sha256")
 }
+
+// TestRound27FdExec: fd (fdfind on Debian), the find that people allow
+// as reading, runs a command for each file it finds with -x/--exec
+// (every word after it, up to a ";", is the command) and one for all of
+// them with -X/--exec-batch, in a cluster too (-Hx). known.go refuses
+// find's -exec but knew nothing of fd. Demonstrated with fd 8.6 where it
+// is installed.
+func TestRound27FdExec(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "read-only-tools"
+decision = "accept"
+[rule.match]
+program = ["ls", "cat", "find", "fd", "fdfind"]
+`)
+	for _, fd := range []string{"fd", "fdfind"} {
+		if _, err := exec.LookPath(fd); err == nil {
+			for _, line := range []string{fd + " -X touch ../PWNED", fd + " -Hx touch ../PWNED", fd + " x --exec-batch touch ../PWNED"} {
+				round18Run(t, round18Case{line: line, files: round18Module, made: "PWNED"})
+			}
+		}
+		for _, line := range []string{fd + " -x touch PWNED", fd + " -X rm -rf", fd + " -Hx sh -c id", fd + " --exec touch x", fd + " --exec=touch x",
+			fd + " -e go --exec-batch gofmt -w", fd + " --exec-b rm"} {
+			if v, ok := acceptedBy(t, p, line); ok {
+				t.Errorf("%q: accepted by rule %q as %q; fd runs the command", line, v.Rule, commandsOf(v.Analysis))
+			}
+		}
+		wantAccepted(t, p, "fd lists files", fd+" -e go", fd+" -H -t f config", fd+" --hidden --exclude .git main")
+	}
+}
