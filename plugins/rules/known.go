@@ -175,6 +175,14 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "bat", "batcat":
+		// bat --pager names the program it pipes its output to, on a
+		// terminal or with --paging=always (round 27).
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--pager") {
+				return path.Base(argv[0]) + " " + a + " runs the pager it names"
+			}
+		}
 	case "fd", "fdfind":
 		// fd -x/--exec runs a command per match, -X/--exec-batch one for
 		// all; clap groups short flags (-Hx CMD) (round 27).

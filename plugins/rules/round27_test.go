@@ -312,3 +312,29 @@ program = ["ls", "cat", "find", "fd", "fdfind"]
 		wantAccepted(t, p, "fd lists files", fd+" -e go", fd+" -H -t f config", fd+" --hidden --exclude .git main")
 	}
 }
+
+// TestRound27BatPager: bat (batcat on Debian), the cat people allow as
+// reading, pipes its output to the pager --pager names (a command line
+// it splits into words) when its output is a terminal, as codex's
+// commands have, or with --paging=always. known.go knew nothing of bat.
+// Demonstrated with bat 0.22 where it is installed.
+func TestRound27BatPager(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "read-only-tools"
+decision = "accept"
+[rule.match]
+program = ["ls", "cat", "bat", "batcat"]
+`)
+	for _, bat := range []string{"bat", "batcat"} {
+		if _, err := exec.LookPath(bat); err == nil {
+			round18Run(t, round18Case{line: bat + " --paging=always --pager='touch ../PWNED' x", files: round18Module, made: "PWNED"})
+		}
+		for _, line := range []string{bat + " --paging=always --pager='touch PWNED' x", bat + " --pager ./pwn x", bat + " --pag=./pwn x"} {
+			if v, ok := acceptedBy(t, p, line); ok {
+				t.Errorf("%q: accepted by rule %q as %q; bat runs the pager", line, v.Rule, commandsOf(v.Analysis))
+			}
+		}
+		wantAccepted(t, p, "bat prints files", bat+" README.md", bat+" -n --paging=never main.go", bat+" -p -l json x")
+	}
+}
