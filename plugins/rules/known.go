@@ -175,6 +175,19 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "rustup":
+		// rustup run TOOLCHAIN COMMAND runs COMMAND; rustup toolchain
+		// link NAME DIR makes DIR a toolchain whose bin/cargo (cargo
+		// +NAME) runs later; +DIR runs the rustup of a toolchain path, as
+		// cargo +DIR (round 27).
+		for k, a := range argv[1:] {
+			if k == 0 && strings.HasPrefix(a, "+") && (strings.ContainsAny(a, "/\\") || strings.HasPrefix(a, "+.")) {
+				return "rustup " + a + ": a toolchain path"
+			}
+			if a == "run" || a == "link" {
+				return "rustup " + a + " runs the command it names (run) or makes a directory a toolchain whose programs later commands run (toolchain link)"
+			}
+		}
 	case "bat", "batcat":
 		// bat --pager names the program it pipes its output to, on a
 		// terminal or with --paging=always (round 27).

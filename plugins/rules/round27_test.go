@@ -338,3 +338,31 @@ program = ["ls", "cat", "bat", "batcat"]
 		wantAccepted(t, p, "bat prints files", bat+" README.md", bat+" -n --paging=never main.go", bat+" -p -l json x")
 	}
 }
+
+// TestRound27RustupRun: rustup run TOOLCHAIN COMMAND runs COMMAND (with
+// the toolchain's bin first on PATH), any program the line names, as
+// npm exec does; rustup toolchain link NAME DIR makes DIR a toolchain,
+// whose bin/cargo a later cargo +NAME runs (as a kubeconfig's
+// credential plugin, round 20); and rustup, as cargo (round 25), takes
+// +DIR, a toolchain path. known.go knew nothing of rustup. Demonstrated
+// with rustup 1.29 where it is installed.
+func TestRound27RustupRun(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "toolchains"
+decision = "accept"
+[rule.match]
+program = ["rustup", "cargo"]
+`)
+	if _, err := exec.LookPath("rustup"); err == nil {
+		round18Run(t, round18Case{line: "rustup run stable touch ../PWNED", files: round18Module, made: "PWNED"})
+	}
+	for _, line := range []string{"rustup run stable touch PWNED", "rustup run nightly ./pwn", "rustup -q run stable sh -c id",
+		"rustup toolchain link evil ./tc", "rustup +/work/tc show"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; rustup runs a program the line names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "rustup manages its toolchains", "rustup show", "rustup component add clippy", "rustup target list --installed",
+		"rustup toolchain list", "rustup +nightly show", "rustup which cargo", "rustup update stable")
+}
