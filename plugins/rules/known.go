@@ -175,6 +175,20 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "gpg", "gpg2":
+		// gpg starts the agent and dirmngr its options name when an
+		// operation needs them (--card-status, --recv-keys, a
+		// passphrase), runs the photo viewer, reads an options file that
+		// may name them (--options, and a --homedir's gpg.conf, whose
+		// gpg-agent.conf names the pinentry), and takes any unambiguous
+		// abbreviation (--agent-prog) (round 27).
+		for _, a := range argv[1:] {
+			for _, o := range []string{"--agent-program", "--dirmngr-program", "--photo-viewer", "--exec-path", "--homedir", "--options"} {
+				if longAbbrev(a, o) {
+					return path.Base(argv[0]) + " " + a + " names a program gpg runs, or a configuration that names one"
+				}
+			}
+		}
 	case "rustup":
 		// rustup run TOOLCHAIN COMMAND runs COMMAND; rustup toolchain
 		// link NAME DIR makes DIR a toolchain whose bin/cargo (cargo

@@ -366,3 +366,35 @@ program = ["rustup", "cargo"]
 	wantAccepted(t, p, "rustup manages its toolchains", "rustup show", "rustup component add clippy", "rustup target list --installed",
 		"rustup toolchain list", "rustup +nightly show", "rustup which cargo", "rustup update stable")
 }
+
+// TestRound27GpgAgentProgram: gpg --verify and gpg --list-keys read, and
+// a rule may accept gpg as reading; but gpg starts the program
+// --agent-program names when an operation needs the agent (--card-status,
+// a passphrase, a secret key), and --dirmngr-program's for the keyserver
+// (--recv-keys), reads an options file naming them (--options, and the
+// gpg.conf of a --homedir, whose gpg-agent.conf names the pinentry), and
+// runs --photo-viewer; GnuPG takes any unambiguous abbreviation
+// (--agent-prog). known.go knew nothing of gpg. Demonstrated with GnuPG
+// 2.2 where it is installed.
+func TestRound27GpgAgentProgram(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "verify"
+decision = "accept"
+[rule.match]
+program = ["gpg", "gpg2"]
+`)
+	if _, err := exec.LookPath("gpg"); err == nil {
+		for _, line := range []string{"gpg --homedir WORK/h --agent-program ../pwn --card-status", "gpg --homedir WORK/h --dirmngr-program ../pwn --recv-keys 0x12345678ABCDEF00",
+			"gpg --homedir WORK/h --agent-prog ../pwn --card-status"} {
+			round18Run(t, round18Case{line: line, files: round18With(map[string]string{"h/.keep": ""}), made: "PWNED"})
+		}
+	}
+	for _, line := range []string{"gpg --agent-program ./pwn --card-status", "gpg --dirmngr-program=./pwn --recv-keys 0x1234", "gpg --agent-prog ./pwn -K",
+		"gpg --homedir ./h --card-status", "gpg --options ./opts --list-keys", "gpg --photo-viewer ./pwn --list-options show-photos -k", "gpg2 --exec-path . -k"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; gpg runs the program", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "gpg verifies and lists", "gpg --verify x.sig x", "gpg --list-keys", "gpg --batch --verify SHA256SUMS.asc SHA256SUMS", "gpg -k --with-colons")
+}
