@@ -607,8 +607,13 @@ func cargoSubcommand(argv []string) string {
 		if !cargoCommands[a] {
 			return "cargo " + a + " is not one of cargo's commands: cargo would run cargo-" + a + " from ~/.cargo/bin or PATH (an external subcommand), or an alias of its configuration"
 		}
-		if a == "help" && k+1 < len(argv) && !strings.HasPrefix(argv[k+1], "-") && !cargoCommands[argv[k+1]] {
-			return "cargo help " + argv[k+1] + ": cargo would run cargo-" + argv[k+1] + " --help (an external subcommand)"
+		if a == "help" {
+			// Options may come between (cargo help -q NAME, help -- NAME).
+			for _, b := range argv[k+1:] {
+				if !strings.HasPrefix(b, "-") && !cargoCommands[b] {
+					return "cargo help " + b + ": cargo would run cargo-" + b + " --help (an external subcommand)"
+				}
+			}
 		}
 		return ""
 	}

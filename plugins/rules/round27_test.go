@@ -84,7 +84,8 @@ cwd_prefix = "/work"
 // a program the line does not name, as kubectl NAME runs kubectl-NAME
 // (round 18) and git NAME git-NAME, which the engine refuses. cargo's
 // options before the command, and a "--", do not change that (cargo -q
-// --color never pwn, cargo -- pwn). Demonstrated with cargo 1.95 and a
+// --color never pwn, cargo -- pwn), nor options after help (cargo help
+// -- pwn). Demonstrated with cargo 1.95 and a
 // cargo-pwn first on PATH.
 func TestRound27CargoExternalSubcommand(t *testing.T) {
 	if _, err := exec.LookPath("cargo"); err == nil {
@@ -103,16 +104,16 @@ func TestRound27CargoExternalSubcommand(t *testing.T) {
 				env = append(env, k+"="+v)
 			}
 		}
-		bashIn(t, "cargo pwn a; cargo help pwn; cargo -q --color never pwn b; cargo -- pwn c", work, env)
+		bashIn(t, "cargo pwn a; cargo help pwn; cargo -q --color never pwn b; cargo -- pwn c; cargo help -- pwn", work, env)
 		got, _ := os.ReadFile(filepath.Join(work, "PWNED"))
-		if string(got) != "pwn a\npwn --help\npwn b\npwn c\n" {
-			t.Errorf("cargo-pwn ran with %q, want four runs: the demonstration failed", got)
+		if string(got) != "pwn a\npwn --help\npwn b\npwn c\npwn --help\n" {
+			t.Errorf("cargo-pwn ran with %q, want five runs: the demonstration failed", got)
 		}
 	} else {
 		t.Log("cargo is not installed: no demonstration")
 	}
 	p := mustParse(t, round18ReadOnly)
-	for _, line := range []string{"cargo pwn", "cargo help pwn", "cargo -q --color never pwn", "cargo -- pwn", "cargo +nightly pwn",
+	for _, line := range []string{"cargo pwn", "cargo help pwn", "cargo help -- pwn", "cargo help -q pwn", "cargo -q help pwn", "cargo -q --color never pwn", "cargo -- pwn", "cargo +nightly pwn",
 		"cargo -v pwn", "cargo --offline --locked pwn", "cargo -Zunstable-options pwn", "cargo -Z unstable-options pwn", "cargo --color=never pwn"} {
 		if v, ok := acceptedBy(t, p, line); ok {
 			t.Errorf("%q: accepted by rule %q as %q; cargo runs cargo-pwn from PATH", line, v.Rule, commandsOf(v.Analysis))
