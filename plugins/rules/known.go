@@ -175,6 +175,17 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+	case "ip":
+		// ip netns exec NAME COMMAND and ip vrf exec NAME COMMAND run
+		// COMMAND; -batch FILE (any prefix of it, one dash or two: -b,
+		// --ba) reads ip commands, exec among them, from FILE or stdin
+		// (round 27).
+		for _, a := range argv[1:] {
+			name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+			if a == "exec" || strings.HasPrefix(a, "-") && name != "" && strings.HasPrefix("batch", name) {
+				return "ip " + a + " runs the command it names (netns exec, vrf exec) or the ip commands of a file (-batch)"
+			}
+		}
 	case "nc", "netcat", "nc.traditional", "nc.openbsd", "ncat":
 		// netcat-traditional's -e PROGRAM and -c COMMAND run a program
 		// on the connection (so do ncat's -e/--exec, -c/--sh-exec and

@@ -439,3 +439,29 @@ program = ["nc", "netcat", "nc.traditional", "ncat"]
 	}
 	wantAccepted(t, p, "nc checks a port", "nc -z localhost 8080", "nc -zv -w 3 example.com 443", "ncat -z 127.0.0.1 5432", "nc -l -p 9000")
 }
+
+// TestRound27IpNetnsExec: ip addr and ip route read, and a rule may
+// accept ip; but ip netns exec NAME COMMAND (and ip vrf exec) runs
+// COMMAND in the named network namespace, and ip -batch FILE (-b, any
+// prefix of -batch, one dash or two) runs the ip commands of FILE (or
+// stdin, -b -), exec among them. known.go knew nothing of ip.
+// Demonstrated by hand with iproute2 6.1 as root (ip netns add x; ip
+// netns exec x touch PWNED; ip -batch FILE with a netns exec line): the
+// test makes no network namespace, which would change the machine and
+// collide between test processes.
+func TestRound27IpNetnsExec(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "net"
+decision = "accept"
+[rule.match]
+program = "ip"
+`)
+	for _, line := range []string{"ip netns exec x touch PWNED", "ip vrf exec x touch PWNED", "ip -batch cmds", "ip -b cmds", "ip --ba cmds",
+		"ip -force -batch - <<'EOF'\nnetns exec x touch PWNED\nEOF", "ip -n x netns exec y id"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; ip runs the command", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "ip shows the network", "ip addr", "ip -br a", "ip -4 route show", "ip -j link", "ip netns list")
+}
