@@ -166,6 +166,11 @@ var otherWrappers = map[string]bool{
 	"toybox": true, "cpulimit": true, "tsp": true, "entr": true, "dtach": true, "abduco": true,
 	"byobu": true, "sudoedit": true, "scalar": true, "scriptlive": true, "scriptreplay": true,
 	"dotenv": true, "npx": true, "pnpx": true, "bunx": true,
+	// systemd 256's run0 (sudo through systemd-run), the other
+	// privilege tools, the sandbox escapes of flatpak and toolbox
+	// containers, and uv's npx (uvx: uv tool run) (round 27).
+	"run0": true, "ksu": true, "gksu": true, "gksudo": true, "kdesu": true, "kdesudo": true, "beesu": true,
+	"flatpak-spawn": true, "host-spawn": true, "distrobox-enter": true, "distrobox-host-exec": true, "uvx": true,
 	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
 	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
 	"icecc": true, "sccache": true,

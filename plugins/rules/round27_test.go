@@ -465,3 +465,24 @@ program = "ip"
 	}
 	wantAccepted(t, p, "ip shows the network", "ip addr", "ip -br a", "ip -4 route show", "ip -j link", "ip netns list")
 }
+
+// TestRound27MoreProgramsThatRunTheirArguments: otherWrappers refuses
+// sudo, doas, su, pkexec, systemd-run and npx by name, but not systemd
+// 256's run0 (run0 COMMAND runs COMMAND as root through systemd-run),
+// Kerberos' ksu, the desktop's gksu, gksudo, kdesu, kdesudo and beesu,
+// flatpak-spawn --host and host-spawn (COMMAND on the host, outside a
+// flatpak or toolbox sandbox), distrobox-enter and distrobox-host-exec,
+// or uv's uvx (uv tool run: a package's program, as npx). A rule with no
+// command condition vouched for any of them running touch. None is
+// installed here; each runs its arguments as its documentation says.
+func TestRound27MoreProgramsThatRunTheirArguments(t *testing.T) {
+	p := anythingInWork(t, false)
+	for _, line := range []string{"run0 touch PWNED", "ksu -e /usr/bin/touch PWNED", "gksu touch PWNED", "gksudo touch PWNED", "kdesu touch PWNED",
+		"kdesudo touch PWNED", "beesu touch PWNED", "flatpak-spawn --host touch PWNED", "host-spawn touch PWNED",
+		"distrobox-enter box -- touch PWNED", "distrobox-host-exec touch PWNED", "uvx cowsay", "timeout 5 run0 id"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; it runs its arguments as a program", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "plain commands", "ls", "touch notes.txt")
+}
