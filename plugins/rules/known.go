@@ -83,6 +83,88 @@ func danger(argv []string) string {
 				return path.Base(argv[0]) + " " + a + " runs a program (its arguments, or a package's bin)"
 			}
 		}
+	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "asdf", "direnv", "volta":
+		// The project and tool environment managers run a program the
+		// line names in their environment (uv run CMD, uv tool run,
+		// poetry run CMD, conda run -n ENV CMD, mise exec TOOL -- CMD,
+		// direnv exec DIR CMD), as npm exec does, or a shell (poetry
+		// shell); their options take values as the next word (uv
+		// --directory d run), so any word that is one of these is
+		// refused (review, round 28).
+		base := path.Base(argv[0])
+		for _, a := range argv[1:] {
+			if why := envRunners[base][a]; why != "" {
+				return base + " " + a + " " + why
+			}
+		}
+		// conda NAME, where NAME is none of conda's commands, runs
+		// conda-NAME from PATH, as kubectl NAME runs kubectl-NAME.
+		if base == "conda" {
+			if why := externalCommand(argv, condaCommands, condaFlags); why != "" {
+				return why
+			}
+		}
+	case "pyenv", "rbenv", "nodenv":
+		// pyenv exec CMD runs CMD (the version's, or from PATH under the
+		// system version), and pyenv NAME runs pyenv-NAME from PATH (its
+		// plugins' bin first), any NAME, an option too (pyenv --foo runs
+		// pyenv---foo); pyenv completions NAME runs pyenv-NAME --complete.
+		// rbenv and nodenv are pyenv's model (round 28).
+		cmds := rbenvCommands
+		if path.Base(argv[0]) == "pyenv" {
+			cmds = pyenvCommands
+		}
+		for _, a := range argv[1:] {
+			if a == "--debug" {
+				continue
+			}
+			if a == "exec" {
+				return path.Base(argv[0]) + " exec runs its arguments as a program (the version's, or PATH's under the system version: as npm exec)"
+			}
+			if a == "completions" {
+				return path.Base(argv[0]) + " completions NAME runs " + path.Base(argv[0]) + "-NAME from PATH"
+			}
+			break
+		}
+		if why := externalCommand(argv, cmds, map[string]bool{"--debug": true}); why != "" {
+			return why
+		}
+	case "bundle", "bundler":
+		// bundle exec (e, ex, exe, or any prefix: Bundler's Thor takes an
+		// unambiguous prefix of a command) runs CMD, bundle console an
+		// irb reading stdin, bundle open the $EDITOR, and bundle NAME,
+		// where NAME is none of Bundler's commands, runs bundler-NAME
+		// from PATH (round 28).
+		name := ""
+		for k := 1; k < len(argv); k++ {
+			a := argv[k]
+			switch {
+			case a == "--retry" || a == "-r":
+				k++
+				continue
+			case strings.HasPrefix(a, "-"):
+				if !bundlerFlags[a] && !strings.HasPrefix(a, "--retry=") {
+					return "bundle " + a + " before the command: an option the engine does not know may take the next word as its value, and Bundler runs an unknown command NAME as bundler-NAME from PATH"
+				}
+				continue
+			}
+			name = a
+			break
+		}
+		if name != "" && !slices.ContainsFunc(bundlerCommands, func(c string) bool { return strings.HasPrefix(c, name) }) {
+			return "bundle " + name + " is none of Bundler's commands: Bundler runs bundler-" + name + " from PATH"
+		}
+		for _, a := range argv[1:] {
+			switch {
+			case a == "":
+			case strings.HasPrefix("exec", a):
+				return "bundle " + a + " is bundle exec (Bundler takes a command's prefix), which runs its arguments as a program (as npm exec)"
+			case len(a) > 2 && strings.HasPrefix("console", a):
+				return "bundle " + a + " may be bundle console, an irb that runs the Ruby code of its stdin"
+			case strings.HasPrefix("open", a):
+				return "bundle " + a + " may be bundle open, which runs the $EDITOR"
+			}
+		}
 	case "go":
 		// Options that name a program go runs (-toolexec, -vettool, -exec
 		// of go run and go test; the external linker -ldflags may name),
@@ -821,6 +903,97 @@ func toolWriteFlag(value string) string {
 	}
 	return ""
 }
+
+// envRunners are, for each project or tool environment manager, the
+// words with which it runs a program the line names, a shell, or an
+// editor, or makes its configuration (code) run in later shells, and
+// what each does (round 28).
+var envRunners = map[string]map[string]string{
+	"uv":         {"run": "runs its arguments as a program in the project's environment (uv run CMD, uv tool run CMD: as npm exec and uvx)", "uvx": "runs a package's program (as uvx)"},
+	"pipx":       {"run": "runs a package's program (as npx)", "runpip": "runs pip with its arguments in the package's environment"},
+	"poetry":     {"run": "runs its arguments as a program in the project's environment (as npm exec)", "shell": "spawns a shell in the project's environment"},
+	"pipenv":     {"run": "runs the Pipfile's script or its arguments as a program (as npm exec)", "shell": "spawns a shell in the project's environment"},
+	"pdm":        {"run": "runs the project's script or its arguments as a program (as npm exec)"},
+	"hatch":      {"run": "runs the environment's script or its arguments as a program (as npm exec)", "shell": "spawns a shell in the project's environment"},
+	"conda":      {"run": "runs its arguments as a program in an environment (as npm exec)"},
+	"mamba":      {"run": "runs its arguments as a program in an environment (as npm exec)"},
+	"micromamba": {"run": "runs its arguments as a program in an environment (as npm exec)"},
+	"mise": {
+		"exec": "runs its arguments as a program (mise exec TOOL@VERSION -- CMD: as npm exec)", "x": "is mise exec, which runs its arguments as a program (as npm exec)",
+		"run": "runs tasks, which may be any command the line or the project's configuration gives (mise run, mise r)", "r": "is mise run, which runs tasks: commands the project's configuration gives",
+		"watch": "runs tasks on each change (mise watch)", "w": "is mise watch, which runs tasks", "en": "spawns a shell in the tools' environment",
+		"trust": "trusts the project's configuration, whose env, hooks and tasks later shells then run",
+	},
+	"asdf": {"exec": "runs its arguments as a program (as npm exec)", "env": "runs a program in a tool's environment (asdf env TOOL CMD)"},
+	"direnv": {
+		"exec": "runs its arguments as a program after loading a directory's .envrc (bash code)", "edit": "runs the $EDITOR",
+		"allow": "trusts the .envrc, bash code that later shells then run", "permit": "trusts the .envrc (direnv allow), bash code that later shells then run",
+		"grant": "trusts the .envrc (direnv allow), bash code that later shells then run",
+	},
+	"volta": {"run": "runs its arguments as a program (as npm exec)"},
+}
+
+// externalCommand returns why the program of argv may run an external
+// command in place of its own (PROGRAM-NAME from PATH), or "": its first
+// word that is no option (flags are those it may skip) must be one of
+// cmds; any other option comes before the command in its place. pyenv,
+// rbenv, nodenv and conda (round 28).
+func externalCommand(argv []string, cmds, flags map[string]bool) string {
+	base := path.Base(argv[0])
+	for _, a := range argv[1:] {
+		if flags[a] {
+			continue
+		}
+		if cmds[a] {
+			return ""
+		}
+		if strings.HasPrefix(a, "-") {
+			return base + " " + a + " is none of its options the engine knows, and " + base + " runs an unknown command NAME as " + base + "-NAME from PATH"
+		}
+		return base + " " + a + " is none of " + base + "'s commands: " + base + " runs " + base + "-" + a + " from PATH (a plugin, or any program of that name)"
+	}
+	return ""
+}
+
+// pyenvCommands are pyenv 2.6's own commands and python-build's, which
+// pyenv bundles (install, uninstall), and its version options;
+// rbenvCommands rbenv's and nodenv's, whose install and uninstall come
+// from a plugin (ruby-build, node-build) and so may be any program of
+// that name on PATH. exec and completions, which run programs, are in
+// neither (round 28).
+var pyenvCommands = map[string]bool{
+	"commands": true, "global": true, "help": true, "hooks": true, "init": true, "install": true, "latest": true,
+	"local": true, "prefix": true, "rehash": true, "root": true, "shell": true, "shims": true, "uninstall": true,
+	"version": true, "version-file": true, "version-file-read": true, "version-file-write": true, "version-name": true,
+	"version-origin": true, "versions": true, "whence": true, "which": true, "--version": true, "-v": true, "--help": true, "-h": true,
+}
+var rbenvCommands = map[string]bool{
+	"commands": true, "global": true, "help": true, "hooks": true, "init": true,
+	"local": true, "prefix": true, "rehash": true, "root": true, "shell": true, "shims": true,
+	"version": true, "version-file": true, "version-file-read": true, "version-file-write": true, "version-name": true,
+	"version-origin": true, "versions": true, "whence": true, "which": true, "--version": true, "-v": true, "--help": true, "-h": true,
+}
+
+// condaCommands are conda's own commands (conda 24; conda build is the
+// external conda-build); condaFlags the options it reads before one.
+var condaCommands = map[string]bool{
+	"activate": true, "clean": true, "commands": true, "compare": true, "config": true, "create": true, "deactivate": true,
+	"doctor": true, "env": true, "export": true, "info": true, "init": true, "install": true, "list": true, "notices": true,
+	"package": true, "remove": true, "uninstall": true, "rename": true, "run": true, "search": true, "update": true,
+	"upgrade": true, "--version": true, "-V": true, "--help": true, "-h": true,
+}
+var condaFlags = map[string]bool{"-v": true, "-vv": true, "-vvv": true, "--verbose": true, "-q": true, "--quiet": true, "--json": true, "--no-plugins": true, "--debug": true}
+
+// bundlerCommands are Bundler 2.5's commands and aliases (a word that
+// is a prefix of one is that command, or an ambiguity Bundler reports);
+// bundlerFlags the options it reads before one (-r/--retry takes a
+// value).
+var bundlerCommands = []string{
+	"install", "update", "cache", "package", "pack", "exec", "config", "help", "add", "binstubs", "check", "show",
+	"list", "ls", "outdated", "fund", "console", "open", "lock", "init", "gem", "platform", "clean", "doctor",
+	"remove", "pristine", "info", "issue", "licenses", "version", "env", "plugin", "cli_help",
+}
+var bundlerFlags = map[string]bool{"--no-color": true, "--verbose": true, "-V": true, "--version": true, "-v": true, "--help": true, "-h": true}
 
 // kubectlCommands are kubectl's own subcommands; any other first word may
 // be a plugin.
