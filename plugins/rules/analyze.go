@@ -171,6 +171,9 @@ var otherWrappers = map[string]bool{
 	// containers, and uv's npx (uvx: uv tool run) (round 27).
 	"run0": true, "ksu": true, "gksu": true, "gksudo": true, "kdesu": true, "kdesudo": true, "beesu": true,
 	"flatpak-spawn": true, "host-spawn": true, "distrobox-enter": true, "distrobox-host-exec": true, "uvx": true,
+	// nix-shell runs a shell (reading stdin) or its --run/--command
+	// COMMAND, with the packages of -p or shell.nix (round 28).
+	"nix-shell": true,
 	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
 	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
 	"icecc": true, "sccache": true,

@@ -83,7 +83,8 @@ func danger(argv []string) string {
 				return path.Base(argv[0]) + " " + a + " runs a program (its arguments, or a package's bin)"
 			}
 		}
-	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "asdf", "direnv", "volta":
+	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "rtx", "asdf", "direnv", "volta",
+		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox":
 		// The project and tool environment managers run a program the
 		// line names in their environment (uv run CMD, uv tool run,
 		// poetry run CMD, conda run -n ENV CMD, mise exec TOOL -- CMD,
@@ -92,9 +93,17 @@ func danger(argv []string) string {
 		// --directory d run), so any word that is one of these is
 		// refused (review, round 28).
 		base := path.Base(argv[0])
+		words := envRunners[base]
+		if base == "rtx" {
+			words = envRunners["mise"]
+		}
 		for _, a := range argv[1:] {
-			if why := envRunners[base][a]; why != "" {
+			if why := words[a]; why != "" {
 				return base + " " + a + " " + why
+			}
+			// RubyGems takes an unambiguous prefix of a command (gem ex).
+			if base == "gem" && len(a) >= 2 && strings.HasPrefix("exec", a) {
+				return "gem " + a + " is gem exec (RubyGems takes a command's prefix), which runs a gem's program (as npx)"
 			}
 		}
 		// conda NAME, where NAME is none of conda's commands, runs
@@ -931,6 +940,22 @@ var envRunners = map[string]map[string]string{
 		"grant": "trusts the .envrc (direnv allow), bash code that later shells then run",
 	},
 	"volta": {"run": "runs its arguments as a program (as npm exec)"},
+	// Their siblings: nix run (a flake's program, as npx), nix shell and
+	// nix develop (a shell, or -c CMD), gem exec (RubyGems 3.5's npx),
+	// pixi run and exec, rye run, devbox run and shell, flox activate
+	// (-- CMD, or a shell), fnm exec, hermit exec, tox exec (round 28).
+	"nix": {
+		"run": "runs a package's program (as npx)", "shell": "runs a shell, or its -c/--command CMD, with the packages it names",
+		"develop": "runs a shell, or its -c/--command CMD, in the flake's development environment",
+	},
+	"gem":    {"exec": "runs a gem's program (as npx)"},
+	"pixi":   {"run": "runs the project's task or its arguments as a program (as npm exec)", "exec": "runs a package's program (as npx)", "x": "is pixi exec, which runs a package's program (as npx)", "shell": "spawns a shell in the project's environment"},
+	"rye":    {"run": "runs the project's script or its arguments as a program (as npm exec)", "shell": "spawns a shell in the project's environment"},
+	"devbox": {"run": "runs the project's script or its arguments as a program (as npm exec)", "shell": "spawns a shell in the project's environment"},
+	"flox":   {"activate": "runs its arguments as a program (flox activate -- CMD), or a shell"},
+	"fnm":    {"exec": "runs its arguments as a program (as npm exec)"},
+	"hermit": {"exec": "runs its arguments as a program (as npm exec)"},
+	"tox":    {"exec": "runs its arguments as a program in the tox environment (tox exec -- CMD: as npm exec)"},
 }
 
 // externalCommand returns why the program of argv may run an external

@@ -159,3 +159,28 @@ func TestRound28CondaAndBundlerExternalCommands(t *testing.T) {
 		"bundle", "bundle install", "bundle i", "bundle inst", "bundle update rails", "bundle --retry 3 install", "bundle --verbose install", "bundle check",
 		"bundle outdated", "bundle lock --update", "bundle config set path vendor", "bundle -v", "bundle list", "bundle info rake", "bundler install")
 }
+
+// TestRound28MoreEnvironmentRunners: the same family beyond the managers
+// the review named: nix run runs a flake's program (as npx), nix shell
+// and nix develop a shell (reading stdin: the line's here-document) or
+// their -c/--command CMD, and nix-shell a shell or its --run/--command
+// COMMAND; gem exec (RubyGems 3.5's npx; RubyGems takes an unambiguous
+// prefix, gem ex), pixi run and exec, rye run, devbox run, flox activate
+// -- CMD, fnm exec, hermit exec, tox exec -- CMD and rtx (mise's former
+// name) exec run the program the line names. A rule with no command
+// condition vouched for each. None of these is installed here; each runs
+// its arguments as its documentation says.
+func TestRound28MoreEnvironmentRunners(t *testing.T) {
+	p := anythingInWork(t, false)
+	for _, line := range []string{"nix run nixpkgs#hello", "nix shell nixpkgs#hello -c touch PWNED", "nix develop -c touch PWNED", "nix develop --command touch PWNED",
+		"nix develop", "nix-shell --run 'touch PWNED'", "nix-shell -p hello --command 'touch PWNED'", "nix-shell",
+		"gem exec touch PWNED", "gem ex touch PWNED", "gem exe touch PWNED", "pixi run touch PWNED", "pixi exec cowsay", "pixi shell",
+		"rye run touch PWNED", "devbox run touch PWNED", "devbox shell", "flox activate -- touch PWNED", "fnm exec --using 20 touch PWNED",
+		"hermit exec touch PWNED", "tox exec -e py312 -- touch PWNED", "rtx exec -- touch PWNED", "rtx x -- touch PWNED"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; it runs a program the line names, or a shell", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "their own commands", "nix build", "nix flake show", "nix-build", "gem install rake", "gem list", "gem env", "pixi install", "pixi list",
+		"rye sync", "devbox add hello", "flox install hello", "fnm install 20", "fnm list", "tox -e py312", "rtx ls")
+}
