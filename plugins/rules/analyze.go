@@ -174,6 +174,8 @@ var otherWrappers = map[string]bool{
 	// nix-shell runs a shell (reading stdin) or its --run/--command
 	// COMMAND, with the packages of -p or shell.nix (round 28).
 	"nix-shell": true,
+	// .NET 10's dnx runs a NuGet tool's program, as npx (round 28).
+	"dnx": true,
 	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
 	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
 	"icecc": true, "sccache": true,

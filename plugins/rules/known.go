@@ -84,95 +84,10 @@ func danger(argv []string) string {
 			}
 		}
 	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "rtx", "asdf", "direnv", "volta",
-		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox":
-		// The project and tool environment managers run a program the
-		// line names in their environment (uv run CMD, uv tool run,
-		// poetry run CMD, conda run -n ENV CMD, mise exec TOOL -- CMD,
-		// direnv exec DIR CMD), as npm exec does, or a shell (poetry
-		// shell); their options take values as the next word (uv
-		// --directory d run), so any word that is one of these is
-		// refused (review, round 28).
-		base := path.Base(argv[0])
-		words := envRunners[base]
-		if base == "rtx" {
-			words = envRunners["mise"]
-		}
-		for _, a := range argv[1:] {
-			if why := words[a]; why != "" {
-				return base + " " + a + " " + why
-			}
-			// RubyGems takes an unambiguous prefix of a command (gem ex).
-			if base == "gem" && len(a) >= 2 && strings.HasPrefix("exec", a) {
-				return "gem " + a + " is gem exec (RubyGems takes a command's prefix), which runs a gem's program (as npx)"
-			}
-		}
-		// conda NAME, where NAME is none of conda's commands, runs
-		// conda-NAME from PATH, as kubectl NAME runs kubectl-NAME.
-		if base == "conda" {
-			if why := externalCommand(argv, condaCommands, condaFlags); why != "" {
-				return why
-			}
-		}
-	case "pyenv", "rbenv", "nodenv":
-		// pyenv exec CMD runs CMD (the version's, or from PATH under the
-		// system version), and pyenv NAME runs pyenv-NAME from PATH (its
-		// plugins' bin first), any NAME, an option too (pyenv --foo runs
-		// pyenv---foo); pyenv completions NAME runs pyenv-NAME --complete.
-		// rbenv and nodenv are pyenv's model (round 28).
-		cmds := rbenvCommands
-		if path.Base(argv[0]) == "pyenv" {
-			cmds = pyenvCommands
-		}
-		for _, a := range argv[1:] {
-			if a == "--debug" {
-				continue
-			}
-			if a == "exec" {
-				return path.Base(argv[0]) + " exec runs its arguments as a program (the version's, or PATH's under the system version: as npm exec)"
-			}
-			if a == "completions" {
-				return path.Base(argv[0]) + " completions NAME runs " + path.Base(argv[0]) + "-NAME from PATH"
-			}
-			break
-		}
-		if why := externalCommand(argv, cmds, map[string]bool{"--debug": true}); why != "" {
+		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox", "dotnet", "pyenv", "rbenv", "nodenv", "bundle", "bundler":
+		// The environment managers and their kin (round 28).
+		if why := runnerDanger(argv); why != "" {
 			return why
-		}
-	case "bundle", "bundler":
-		// bundle exec (e, ex, exe, or any prefix: Bundler's Thor takes an
-		// unambiguous prefix of a command) runs CMD, bundle console an
-		// irb reading stdin, bundle open the $EDITOR, and bundle NAME,
-		// where NAME is none of Bundler's commands, runs bundler-NAME
-		// from PATH (round 28).
-		name := ""
-		for k := 1; k < len(argv); k++ {
-			a := argv[k]
-			switch {
-			case a == "--retry" || a == "-r":
-				k++
-				continue
-			case strings.HasPrefix(a, "-"):
-				if !bundlerFlags[a] && !strings.HasPrefix(a, "--retry=") {
-					return "bundle " + a + " before the command: an option the engine does not know may take the next word as its value, and Bundler runs an unknown command NAME as bundler-NAME from PATH"
-				}
-				continue
-			}
-			name = a
-			break
-		}
-		if name != "" && !slices.ContainsFunc(bundlerCommands, func(c string) bool { return strings.HasPrefix(c, name) }) {
-			return "bundle " + name + " is none of Bundler's commands: Bundler runs bundler-" + name + " from PATH"
-		}
-		for _, a := range argv[1:] {
-			switch {
-			case a == "":
-			case strings.HasPrefix("exec", a):
-				return "bundle " + a + " is bundle exec (Bundler takes a command's prefix), which runs its arguments as a program (as npm exec)"
-			case len(a) > 2 && strings.HasPrefix("console", a):
-				return "bundle " + a + " may be bundle console, an irb that runs the Ruby code of its stdin"
-			case strings.HasPrefix("open", a):
-				return "bundle " + a + " may be bundle open, which runs the $EDITOR"
-			}
 		}
 	case "go":
 		// Options that name a program go runs (-toolexec, -vettool, -exec
@@ -913,6 +828,128 @@ func toolWriteFlag(value string) string {
 	return ""
 }
 
+// runnerDanger is danger for the project and tool environment managers
+// and their kin (round 28), which run a program the line names (uv run,
+// bundle exec) or TOOL-NAME from PATH (pyenv NAME); a function of its
+// own, as danger's switch is near the branch limit of the plugin's wasm
+// build.
+func runnerDanger(argv []string) string {
+	switch path.Base(argv[0]) {
+	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "rtx", "asdf", "direnv", "volta",
+		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox":
+		// The project and tool environment managers run a program the
+		// line names in their environment (uv run CMD, uv tool run,
+		// poetry run CMD, conda run -n ENV CMD, mise exec TOOL -- CMD,
+		// direnv exec DIR CMD), as npm exec does, or a shell (poetry
+		// shell); their options take values as the next word (uv
+		// --directory d run), so any word that is one of these is
+		// refused (review, round 28).
+		base := path.Base(argv[0])
+		words := envRunners[base]
+		if base == "rtx" {
+			words = envRunners["mise"]
+		}
+		for _, a := range argv[1:] {
+			if why := words[a]; why != "" {
+				return base + " " + a + " " + why
+			}
+			// RubyGems takes an unambiguous prefix of a command (gem ex).
+			if base == "gem" && len(a) >= 2 && strings.HasPrefix("exec", a) {
+				return "gem " + a + " is gem exec (RubyGems takes a command's prefix), which runs a gem's program (as npx)"
+			}
+		}
+		// conda NAME, where NAME is none of conda's commands, runs
+		// conda-NAME from PATH, as kubectl NAME runs kubectl-NAME.
+		if base == "conda" {
+			if why := externalCommand(argv, condaCommands, condaFlags); why != "" {
+				return why
+			}
+		}
+	case "dotnet":
+		// dotnet tool run NAME (tool exec, .NET 10's npx) runs a local
+		// tool's program, and dotnet NAME, where NAME is none of the SDK's
+		// commands, runs dotnet-NAME from PATH (or a local tool of that
+		// name), a path the app it names (round 28).
+		if k := slices.Index(argv, "tool"); k > 0 && slices.ContainsFunc(argv[k+1:], func(a string) bool { return a == "run" || a == "exec" || a == "execute" }) {
+			return "dotnet tool run runs a tool's program (as npx)"
+		}
+		for _, a := range argv[1:] {
+			if a == "-d" || a == "--diagnostics" {
+				continue
+			}
+			if a == "exec" || strings.Contains(a, "/") || strings.HasSuffix(a, ".dll") {
+				return "dotnet " + a + " runs an app the line names (dotnet exec APP, dotnet APP)"
+			}
+			break
+		}
+		if why := externalCommand(argv, dotnetCommands, map[string]bool{"-d": true, "--diagnostics": true}); why != "" {
+			return why
+		}
+	case "pyenv", "rbenv", "nodenv":
+		// pyenv exec CMD runs CMD (the version's, or from PATH under the
+		// system version), and pyenv NAME runs pyenv-NAME from PATH (its
+		// plugins' bin first), any NAME, an option too (pyenv --foo runs
+		// pyenv---foo); pyenv completions NAME runs pyenv-NAME --complete.
+		// rbenv and nodenv are pyenv's model (round 28).
+		cmds := rbenvCommands
+		if path.Base(argv[0]) == "pyenv" {
+			cmds = pyenvCommands
+		}
+		for _, a := range argv[1:] {
+			if a == "--debug" {
+				continue
+			}
+			if a == "exec" {
+				return path.Base(argv[0]) + " exec runs its arguments as a program (the version's, or PATH's under the system version: as npm exec)"
+			}
+			if a == "completions" {
+				return path.Base(argv[0]) + " completions NAME runs " + path.Base(argv[0]) + "-NAME from PATH"
+			}
+			break
+		}
+		if why := externalCommand(argv, cmds, map[string]bool{"--debug": true}); why != "" {
+			return why
+		}
+	case "bundle", "bundler":
+		// bundle exec (e, ex, exe, or any prefix: Bundler's Thor takes an
+		// unambiguous prefix of a command) runs CMD, bundle console an
+		// irb reading stdin, bundle open the $EDITOR, and bundle NAME,
+		// where NAME is none of Bundler's commands, runs bundler-NAME
+		// from PATH (round 28).
+		name := ""
+		for k := 1; k < len(argv); k++ {
+			a := argv[k]
+			switch {
+			case a == "--retry" || a == "-r":
+				k++
+				continue
+			case strings.HasPrefix(a, "-"):
+				if !bundlerFlags[a] && !strings.HasPrefix(a, "--retry=") {
+					return "bundle " + a + " before the command: an option the engine does not know may take the next word as its value, and Bundler runs an unknown command NAME as bundler-NAME from PATH"
+				}
+				continue
+			}
+			name = a
+			break
+		}
+		if name != "" && !slices.ContainsFunc(bundlerCommands, func(c string) bool { return strings.HasPrefix(c, name) }) {
+			return "bundle " + name + " is none of Bundler's commands: Bundler runs bundler-" + name + " from PATH"
+		}
+		for _, a := range argv[1:] {
+			switch {
+			case a == "":
+			case strings.HasPrefix("exec", a):
+				return "bundle " + a + " is bundle exec (Bundler takes a command's prefix), which runs its arguments as a program (as npm exec)"
+			case len(a) > 2 && strings.HasPrefix("console", a):
+				return "bundle " + a + " may be bundle console, an irb that runs the Ruby code of its stdin"
+			case strings.HasPrefix("open", a):
+				return "bundle " + a + " may be bundle open, which runs the $EDITOR"
+			}
+		}
+	}
+	return ""
+}
+
 // envRunners are, for each project or tool environment manager, the
 // words with which it runs a program the line names, a shell, or an
 // editor, or makes its configuration (code) run in later shells, and
@@ -997,6 +1034,16 @@ var rbenvCommands = map[string]bool{
 	"local": true, "prefix": true, "rehash": true, "root": true, "shell": true, "shims": true,
 	"version": true, "version-file": true, "version-file-read": true, "version-file-write": true, "version-name": true,
 	"version-origin": true, "versions": true, "whence": true, "which": true, "--version": true, "-v": true, "--help": true, "-h": true,
+}
+
+// dotnetCommands are the .NET SDK 9's commands and the muxer's options
+// (dotnet NAME runs dotnet-NAME, dotnet PATH the app at PATH).
+var dotnetCommands = map[string]bool{
+	"add": true, "build": true, "build-server": true, "clean": true, "format": true, "help": true, "list": true, "msbuild": true,
+	"new": true, "nuget": true, "pack": true, "package": true, "publish": true, "reference": true, "remove": true, "restore": true,
+	"run": true, "sdk": true, "sln": true, "solution": true, "store": true, "test": true, "tool": true, "vstest": true, "watch": true,
+	"workload": true, "dev-certs": true, "fsi": true, "user-secrets": true, "--info": true, "--version": true, "--list-sdks": true,
+	"--list-runtimes": true, "-h": true, "--help": true, "-?": true,
 }
 
 // condaCommands are conda's own commands (conda 24; conda build is the

@@ -184,3 +184,23 @@ func TestRound28MoreEnvironmentRunners(t *testing.T) {
 	wantAccepted(t, p, "their own commands", "nix build", "nix flake show", "nix-build", "gem install rake", "gem list", "gem env", "pixi install", "pixi list",
 		"rye sync", "devbox add hello", "flox install hello", "fnm install 20", "fnm list", "tox -e py312", "rtx ls")
 }
+
+// TestRound28DotnetToolsAndExternalCommands: dotnet tool run NAME (and
+// .NET 10's dotnet tool exec and dnx, its npx) runs a tool package's
+// program; dotnet NAME, where NAME is none of the SDK's commands, runs
+// dotnet-NAME found on PATH (the .NET CLI's PATH-based extensibility, as
+// git NAME), and dotnet exec APP and dotnet APP.dll run the app the line
+// names. dotnet run, test and build run the project's code, as cargo run
+// does, and stay accepted. dotnet is not installed here; each runs as
+// its documentation says.
+func TestRound28DotnetToolsAndExternalCommands(t *testing.T) {
+	p := anythingInWork(t, false)
+	for _, line := range []string{"dotnet tool run pwn", "dotnet tool exec pwn", "dnx pwn", "dotnet pwn", "dotnet -d pwn", "dotnet exec ./x.dll", "dotnet ./x.dll",
+		"dotnet bin/app.dll", "dotnet --pwn"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; dotnet runs a program the line names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "the SDK's own commands", "dotnet build", "dotnet test --no-build", "dotnet run --project src/app", "dotnet --info", "dotnet --version",
+		"dotnet tool list", "dotnet tool install -g dotnet-ef", "dotnet -d build", "dotnet restore", "dotnet format --verify-no-changes", "dotnet new console")
+}
