@@ -375,8 +375,37 @@ func dialectName(lang syntax.LangVariant) string {
 	return "bash"
 }
 
+// maxNesting bounds how deeply ( and { may nest in a script the engine
+// parses: mvdan.cc/sh's parser recurses once per level, and a 64 KiB line
+// of nested parentheses grew its stack to ~250 MB per analysis (an agent
+// chooses the line, and approvals run in parallel).
+const maxNesting = 256
+
+// tooDeep reports whether ( and { nest deeper than maxNesting in src,
+// counted without regard to quoting: a line that has more than
+// maxNesting unclosed ones inside quotes is declined too, which no real
+// command does.
+func tooDeep(src string) bool {
+	d := 0
+	for i := 0; i < len(src); i++ {
+		switch src[i] {
+		case '(', '{':
+			if d++; d > maxNesting {
+				return true
+			}
+		case ')', '}':
+			d = max(d-1, 0)
+		}
+	}
+	return false
+}
+
 // parse parses src in the dialect lang, failing the analysis on an error.
 func (v *vouch) parse(src string, lang syntax.LangVariant, m offsets) *syntax.File {
+	if tooDeep(src) {
+		v.fail(m, 0, "( and { nest deeper than %d levels (not parsed)", maxNesting)
+		return nil
+	}
 	f, err := syntax.NewParser(syntax.Variant(lang), syntax.KeepComments(true)).Parse(strings.NewReader(src), "")
 	if err != nil {
 		var pe syntax.ParseError

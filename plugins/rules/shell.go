@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"path"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -113,7 +114,7 @@ func looseAnalyze(ctx context.Context, command string, f *syntax.File) *loose {
 // parseLine parses a line as bash for both analyses, if it is within the
 // strict budget.
 func parseLine(command string) *syntax.File {
-	if len(command) > MaxLineBytes {
+	if len(command) > MaxLineBytes || tooDeep(command) {
 		return nil
 	}
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(command), "")
@@ -217,6 +218,15 @@ func (l *loose) parseWalk(parser *syntax.Parser, p pending, dialect string) {
 		if w, err := parser.Document(strings.NewReader(p.src)); err == nil {
 			l.file(w, p.depth)
 		}
+		return
+	}
+	if tooDeep(p.src) {
+		// Not parsed (see maxNesting): the quick lexer finds the
+		// commands of the line for the decline rules, roughly.
+		if p.depth == 0 {
+			l.lex(p.src[:min(len(p.src), maxLex)])
+		}
+		l.unsureOf("( and { nest deeper than the engine parses (" + strconv.Itoa(maxNesting) + " levels)")
 		return
 	}
 	f, err := parser.Parse(strings.NewReader(p.src), "")
