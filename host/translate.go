@@ -44,24 +44,32 @@ func (r *Request) Approval() (*ApprovalRequest, error) {
 // could not read r (Approval failed with err): its kind and ids only.
 func (r *Request) unreadable(err error) *ApprovalRequest {
 	a := &abi.ApprovalRequest{ThreadID: r.ThreadID, TurnID: r.TurnID, ItemID: r.ItemID}
-	switch r.kind {
-	case requestCommandApproval:
-		a.Kind = abi.ApprovalCommand
-	case requestLegacyExecApproval:
-		a.Kind, a.Legacy = abi.ApprovalCommand, true
-	case requestFileChangeApproval:
-		a.Kind = abi.ApprovalFileChange
-	case requestLegacyPatchApproval:
-		a.Kind, a.Legacy = abi.ApprovalFileChange, true
-	case requestPermissions:
-		a.Kind = abi.ApprovalPermissions
-	}
+	a.Kind, a.Legacy = approvalKind(r.kind)
 	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a, Unreadable: err}
+}
+
+// approvalKind is what an approval request of kind k asks about, and
+// whether it comes by a v1 method.
+func approvalKind(k requestKind) (kind abi.ApprovalKind, legacy bool) {
+	switch k {
+	case requestCommandApproval:
+		return abi.ApprovalCommand, false
+	case requestLegacyExecApproval:
+		return abi.ApprovalCommand, true
+	case requestFileChangeApproval:
+		return abi.ApprovalFileChange, false
+	case requestLegacyPatchApproval:
+		return abi.ApprovalFileChange, true
+	case requestPermissions:
+		return abi.ApprovalPermissions, false
+	}
+	return "", false
 }
 
 // approvalSlow is Approval with encoding/json.
 func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 	a := &abi.ApprovalRequest{ThreadID: r.ThreadID, TurnID: r.TurnID, ItemID: r.ItemID}
+	a.Kind, a.Legacy = approvalKind(r.kind)
 	switch r.kind {
 	case requestCommandApproval:
 		var p protocol.CommandExecutionRequestApprovalParams
@@ -78,7 +86,6 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 			// a policy could judge. The caller's safe answer declines.
 			return nil, fmt.Errorf("host: %s of kind %q: only commands (kind %q) are judged; declined", r.Method, *k.Kind, protocol.CommandExecutionApprovalKindCommand)
 		}
-		a.Kind = abi.ApprovalCommand
 		a.Command = deref(p.Command)
 		a.Reason = deref(p.Reason)
 		if p.Cwd != nil {
@@ -115,7 +122,6 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		if err := r.decode(&p); err != nil {
 			return nil, err
 		}
-		a.Kind = abi.ApprovalFileChange
 		a.Reason = deref(p.Reason)
 		a.GrantRoot = deref(p.GrantRoot)
 		if err := r.knowsChanges(); err != nil {
@@ -127,7 +133,6 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		if err := r.decode(&p); err != nil {
 			return nil, err
 		}
-		a.Kind = abi.ApprovalPermissions
 		a.Reason = deref(p.Reason)
 		a.Cwd = string(p.Cwd)
 		if unjudgedEntries(p.Permissions.FileSystem) {
@@ -139,7 +144,6 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		if err := r.decode(&p); err != nil {
 			return nil, err
 		}
-		a.Kind, a.Legacy = abi.ApprovalCommand, true
 		a.Command = shellJoin(p.Command)
 		a.Cwd = p.Cwd
 		a.Reason = deref(p.Reason)
@@ -149,7 +153,6 @@ func (r *Request) approvalSlow() (*ApprovalRequest, error) {
 		if err := r.decode(&p); err != nil {
 			return nil, err
 		}
-		a.Kind, a.Legacy = abi.ApprovalFileChange, true
 		a.Reason = deref(p.Reason)
 		a.GrantRoot = deref(p.GrantRoot)
 		a.ItemID = p.CallID
