@@ -285,19 +285,18 @@ func (c *Chain) Approval(ctx context.Context, req *host.ApprovalRequest) (*abi.A
 	if best.Decision == abi.Ask {
 		best = c.escalate(ctx, s, rec, req, winner.Plugin, best.Reason)
 	}
-	if _, err := req.Answer(best); err != nil {
+	answer, err := req.Answer(best)
+	if err != nil {
 		// A fallback's or a person's answer codex may not be sent (accept
 		// not on offer, a grant through a symbolic link): declined, and
 		// the record says so rather than the fallback's name alone.
 		rec.Why = Why{Kind: WhyRefused, Detail: fmt.Sprintf("%s answered %s: %v", rec.Why, best.Decision, err)}
 		best = &abi.ApprovalResponse{Decision: abi.Decline, Reason: best.Reason}
+		if answer, err = req.Answer(best); err != nil {
+			return nil, err // unreachable: a plain decline always derives
+		}
 	}
 	rec.Decision = best.Decision
-	answer, err := req.Answer(best)
-	if err != nil {
-		// Unreachable: safeApproval returns an answer that derives.
-		return nil, err
-	}
 	c.finish(rec, start, answer, func() json.RawMessage {
 		best = safeApproval(req, &abi.ApprovalResponse{Decision: abi.Decline, Reason: "codexhost: the decision could not be recorded"})
 		rec.Decision = best.Decision
