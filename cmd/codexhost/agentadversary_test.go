@@ -92,14 +92,7 @@ func TestCommandPermissionsThroughSymlinkAreRefused(t *testing.T) {
 			"sandbox_permissions": "with_additional_permissions", "justification": "vendor a dependency",
 			"additional_permissions": map[string]any{"file_system": map[string]any{"write": []string{filepath.Join(work, "src", "vendor")}}}}),
 		hosttest.Text("done")))
-	rules := writeRules(t, `
-[[rule]]
-name = "no-rm"
-decision = "decline"
-message = "no removing"
-[rule.match]
-program = ["rm"]
-`)
+	rules := writeRules(t, noRmRules)
 	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
 		"--enable", "exec_permission_approvals", "--sandbox", "workspace-write", "--fallback", "accept",
@@ -129,14 +122,7 @@ func TestCommandSummaryShowsWhatItAsksBesidesTheCommand(t *testing.T) {
 			"sandbox_permissions": "with_additional_permissions", "justification": "write it",
 			"additional_permissions": map[string]any{"file_system": map[string]any{"write": []string{out}}}}),
 		hosttest.Text("done")))
-	rules := writeRules(t, `
-[[rule]]
-name = "no-rm"
-decision = "decline"
-message = "no removing"
-[rule.match]
-program = ["rm"]
-`)
+	rules := writeRules(t, noRmRules)
 	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
 		"--enable", "exec_permission_approvals", "--sandbox", "workspace-write",
@@ -211,3 +197,13 @@ func TestSameCallIDPatchesAreNotConfused(t *testing.T) {
 		}
 	}
 }
+
+// noRmRules decline rm and leave every other command to the fallback.
+const noRmRules = `
+[[rule]]
+name = "no-rm"
+decision = "decline"
+message = "no removing"
+[rule.match]
+program = ["rm"]
+`
