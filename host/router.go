@@ -219,9 +219,12 @@ func (r *router) deliver(ctx context.Context, n *rpc.Request) {
 	}
 	if ev.ThreadID == "" {
 		if ev.Method == string(protocol.NotifConfigWarning) {
+			// At Info, not Warn: it is an event too, which observers get
+			// and a program shows its own way (codexhost run prints it as
+			// codex exec does); a Warn log would print it a second time.
 			var w struct{ Summary, Details string }
 			_ = json.Unmarshal(ev.Params, &w)
-			r.logger.Warn("codex: "+w.Summary, "details", w.Details)
+			r.logger.Info("codex: "+w.Summary, "details", w.Details)
 		}
 		return
 	}

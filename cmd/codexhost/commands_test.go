@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/codexhost/codexhost/host/hosttest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,8 +141,16 @@ COMP_WORDS=(codexhost run --no-p); COMP_CWORD=2; _codexhost; echo "3:${COMPREPLY
 	assert.Equal(t, "1:plugin\n2:inspect\n3:--no-progress\n", string(out))
 }
 
-// TestMain removes the codexhost binary the tests built (codexhostBinary).
+// envFakeAppServer makes the test binary the fake app-server of
+// host/hosttest, playing the scenario it names (fakeCodex).
+const envFakeAppServer = "CODEXHOST_TEST_FAKE_APPSERVER"
+
+// TestMain removes the codexhost binary the tests built (codexhostBinary),
+// or plays the fake app-server (envFakeAppServer).
 func TestMain(m *testing.M) {
+	if s := os.Getenv(envFakeAppServer); s != "" {
+		os.Exit(hosttest.FakeAppServer(s))
+	}
 	code := m.Run()
 	if binPath != "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))

@@ -525,6 +525,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	client, err := host.Start(ctx, &host.Options{
 		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config, Features: c.exec.features(),
 		Observers: observers, Transcript: rec.writer(), Prepare: load,
+		// The host's own warnings (a codex newer than the tested ones, a
+		// handler that failed and was answered fail-closed, a tool call
+		// for a tool its thread was not given) go to stderr, escaped.
+		Logger: newLineLogger(cio.stderr, slog.LevelWarn),
 	})
 	if pr != nil {
 		defer pr.close()
