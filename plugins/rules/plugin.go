@@ -3,7 +3,9 @@ package rules
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/plugins"
@@ -33,11 +35,21 @@ func (v Verdict) Response() *abi.ApprovalResponse {
 // NewPlugin returns p as an in-process approval plugin named "rules", the
 // same plugin as the sandboxed rules-policy module (cmd/rules-policy)
 // without the sandbox: codexhost's --policy flag uses it, so a rules file
-// needs no Wasm build and costs no compilation. It is safe for concurrent
-// use; Close does nothing.
-func NewPlugin(p *Policy) plugins.Plugin { return &inProcess{p: p} }
+// needs no Wasm build and costs no compilation. Each call is bounded by
+// plugins.DefaultTimeout, as a sandboxed plugin's is: one that runs past
+// it fails with a [plugins.CallError] of kind plugins.FailTimeout, which
+// a chain answers fail-closed, whatever the rules had read by then. It is
+// safe for concurrent use; Close does nothing.
+func NewPlugin(p *Policy) plugins.Plugin { return &inProcess{p: p, timeout: plugins.DefaultTimeout} }
 
-type inProcess struct{ p *Policy }
+type inProcess struct {
+	p       *Policy
+	timeout time.Duration
+}
+
+// errCallTimeout is the cause of a call's context when its timeout ends
+// it (and not the caller's context).
+var errCallTimeout = errors.New("rules: the call took longer than its timeout")
 
 var manifest = abi.Manifest{
 	Name: "rules", Version: "1.0.0", ABI: abi.Version,
@@ -56,6 +68,8 @@ func (r *inProcess) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeoutCause(ctx, r.timeout, errCallTimeout)
+	defer cancel()
 	if hook == abi.HookToolInput {
 		var q abi.ToolInputRequest
 		if err := json.Unmarshal(req, &q); err != nil {
@@ -67,5 +81,15 @@ func (r *inProcess) Call(ctx context.Context, hook abi.Hook, req []byte) ([]byte
 	if err := json.Unmarshal(req, &a); err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadRequest, Message: "rules: approval request: " + err.Error()}
 	}
-	return json.Marshal(r.p.Evaluate(ctx, &a).Response())
+	v := r.p.Evaluate(ctx, &a)
+	if err := ctx.Err(); err != nil {
+		// The engine stopped reading where the context ended: what it
+		// decided covers part of the line at most.
+		kind := plugins.FailUnavailable
+		if errors.Is(context.Cause(ctx), errCallTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			kind = plugins.FailTimeout
+		}
+		return nil, &plugins.CallError{Plugin: manifest.Name, Hook: hook, Kind: kind, Err: context.Cause(ctx)}
+	}
+	return json.Marshal(v.Response())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,4 +53,28 @@ func TestVerdictResponse(t *testing.T) {
 	assert.Equal(t, &abi.ApprovalResponse{Decision: abi.Accept, Reason: "rule ls"}, Verdict{Decision: abi.Accept, Rule: "ls"}.Response())
 	_, err := json.Marshal(Verdict{}.Response())
 	require.NoError(t, err)
+}
+
+// TestPluginCallEndsByItsDeadline: a call of the in-process plugin is
+// bounded as a sandboxed plugin's is (before, --policy had no per-call
+// deadline): one that ran past its timeout fails as a timeout, and the
+// verdict of the part the engine read is not answered.
+func TestPluginCallEndsByItsDeadline(t *testing.T) {
+	p := NewPlugin(examplePolicy(t)).(*inProcess)
+	assert.Equal(t, plugins.DefaultTimeout, p.timeout)
+	p.timeout = time.Nanosecond // spent before the engine starts reading
+	_, err := plugins.Call[abi.ApprovalResponse](context.Background(), p, abi.HookApproval, cmd("ls -la"))
+	var ce *plugins.CallError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, plugins.FailTimeout, ce.Kind)
+	assert.ErrorIs(t, err, errCallTimeout)
+
+	// The caller's own deadline, ended while the engine reads, is a
+	// timeout too.
+	p.timeout = plugins.DefaultTimeout
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(time.Nanosecond))
+	defer cancel()
+	<-ctx.Done()
+	_, err = p.Call(ctx, abi.HookApproval, []byte(`{"kind":"command","command":"ls"}`))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
