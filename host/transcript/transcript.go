@@ -10,8 +10,10 @@
 //	{"t":"2026-09-01T10:00:00.410Z","dir":"in","msg":{"id":0,"result":{...}}}
 //
 // "out" lines went from the host to app-server, "in" lines from app-server
-// to the host. msg is the line exactly as it was on the wire, as a JSON
-// value (a line that was not JSON is kept as a string in "text"). Record
+// to the host. msg is the line as it was on the wire, as a JSON value (a
+// line that was not JSON is kept as a string in "text"), with the
+// characters a terminal obeys in its strings (C1 controls, bidirectional
+// overrides, ...) written as \u escapes: the same value, safe to print. Record
 // one with [host.Options].Transcript (or `codexhost run --record FILE`);
 // `codexhost plugin test --transcript FILE` replays it against a plugin.
 // docs/cli.md describes the format for other tools.
@@ -26,6 +28,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // Format is the value of [Header].Format.
@@ -179,13 +183,17 @@ func (w *Writer) Record(dir Direction, line []byte) {
 	b = w.now().UTC().AppendFormat(append(b, '"'), time.RFC3339Nano)
 	b = append(b, `","dir":"`...)
 	b = append(b, dir...)
+	// The characters a terminal obeys (C1 controls, bidi overrides and
+	// the like, which JSON allows raw in strings) are written as \u
+	// escapes: the value is the same, and printing a transcript (cat,
+	// less -R, grep) cannot drive the terminal with the agent's text.
 	if json.Valid(line) {
 		b = append(b, `","msg":`...)
-		b = append(b, line...) // a JSON line has no raw newline in it
+		b = termsafe.AppendJSON(b, line) // a JSON line has no raw newline in it
 	} else {
 		s, _ := json.Marshal(string(line))
 		b = append(b, `","text":`...)
-		b = append(b, s...)
+		b = termsafe.AppendJSON(b, s)
 	}
 	b = append(b, "}\n"...)
 	if w.held {

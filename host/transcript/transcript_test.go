@@ -76,3 +76,34 @@ func TestTranscriptWriteError(t *testing.T) {
 	tw.Record(transcript.Out, []byte(`{}`))
 	require.ErrorContains(t, tw.Err(), "disk full")
 }
+
+// TestTranscriptEscapesTerminalControls: a transcript is printed (cat,
+// less -R), and the agent's text in it must not drive the terminal: C1
+// controls (U+009B is CSI), bidirectional overrides and invisible format
+// characters, which JSON allows raw inside strings, are written as \u
+// escapes, in "msg" and "text" lines alike; the values read back are the
+// same. Before, they were written raw.
+func TestTranscriptEscapesTerminalControls(t *testing.T) {
+	const hostile = "ls \u009b31m red \u202e txt.exe \u200b \u2066x\u2069 \U000e0041 ok é"
+	line, err := json.Marshal(map[string]any{"method": "item/agentMessage/delta", "params": map[string]any{"delta": hostile}})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	tw := transcript.NewWriter(&buf, transcript.Header{})
+	tw.Record(transcript.In, line)
+	tw.Record(transcript.In, []byte("not json: "+hostile))
+	require.NoError(t, tw.Err())
+	out := buf.String()
+	for _, r := range []rune{0x9b, 0x202e, 0x200b, 0x2066, 0x2069, 0xe0041} {
+		assert.NotContains(t, out, string(r), "U+%04X written raw", r)
+	}
+	assert.Contains(t, out, `\u009b31m`)
+	assert.Contains(t, out, "é", "printable text stays as it is")
+
+	tr, err := transcript.Read(&buf)
+	require.NoError(t, err)
+	require.Len(t, tr.Records, 2)
+	var got struct{ Params struct{ Delta string } }
+	require.NoError(t, json.Unmarshal(tr.Records[0].Msg, &got))
+	assert.Equal(t, hostile, got.Params.Delta, "the same value")
+	assert.Equal(t, "not json: "+hostile, tr.Records[1].Text)
+}
