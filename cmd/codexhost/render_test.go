@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 )
 
 // run --plugin execrender.wasm renders a real turn byte for byte as the
@@ -34,7 +35,8 @@ func TestRunRenderPluginMatchesBuiltIn(t *testing.T) {
 		work := t.TempDir()
 		r := runCmd(t, append([]string{"run", "--codex-home", home, "--cwd", work, "--fallback", "accept"}, append(args, "say hi")...)...)
 		require.Equal(t, exitOK, r.code, r.stderr)
-		out := duration.ReplaceAllString(r.stdout, "exit 0 in DURATION\n")
+		out := e2e.WithoutProfileOutput(r.stdout, "$ /bin/bash -lc 'echo hi'", "hi")
+		out = duration.ReplaceAllString(out, "exit 0 in DURATION\n")
 		real, err := filepath.EvalSymlinks(work)
 		require.NoError(t, err)
 		return strings.ReplaceAll(strings.ReplaceAll(out, work, "/work"), real, "/work")

@@ -67,7 +67,8 @@ func TestPluginMatchesBuiltIn(t *testing.T) {
 	want := "Let me check.\n$ /bin/bash -lc 'echo hi'\nhi\nexit 0 in DURATION\n+ " + filepath.Join(env.Work, "hello.txt") +
 		"\nDone: it printed hi, and hello.txt is written.\ntokens: in 3 (cached 0) out 3\n"
 	// A command that took under a millisecond shows no duration.
-	assert.Equal(t, want, regexp.MustCompile(`exit 0( in [0-9.]+m?s)?\n`).ReplaceAllString(builtinPlain.String(), "exit 0 in DURATION\n"))
+	got := e2e.WithoutProfileOutput(builtinPlain.String(), "$ /bin/bash -lc 'echo hi'", "hi")
+	assert.Equal(t, want, regexp.MustCompile(`exit 0( in [0-9.]+m?s)?\n`).ReplaceAllString(got, "exit 0 in DURATION\n"))
 	assert.Equal(t, builtinPlain.String(), plainOut.String())
 	assert.Equal(t, builtinColor.String(), colorOut.String())
 	assert.Contains(t, colorOut.String(), "\x1b[")

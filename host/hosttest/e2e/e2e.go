@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,4 +212,24 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// WithoutProfileOutput returns out, a rendered turn, without what a login
+// shell's profile printed between the rendered command line and first,
+// the first line the command itself prints. codex runs a command with
+// bash -lc, which reads the user's profile, and what that prints (on a
+// busy machine, a version manager's warnings about a rehash racing
+// another shell's) is not the command's output. out is returned as it is
+// if the line or first is not there.
+func WithoutProfileOutput(out, line, first string) string {
+	i := strings.Index(out, line+"\n")
+	if i < 0 {
+		return out
+	}
+	i += len(line) + 1
+	j := strings.Index(out[i:], first+"\n")
+	if j <= 0 {
+		return out
+	}
+	return out[:i] + out[i+j:]
 }
