@@ -265,7 +265,7 @@ const runResumeSynopsis = `run resume [flags] (--last | THREAD_ID) [PROMPT | -]
 Runs PROMPT as the next turn of a stored thread, as codex exec resume does:
 THREAD_ID, or with --last the most recently updated thread whose working
 directory is --cwd (default: the current directory; --all: any). Takes every
-flag of run.`
+flag of run, before resume (run --json resume --last) or after it.`
 
 // cmdRunResume is `run resume`: run on a stored thread, named or the last.
 func cmdRunResume(ctx context.Context, cio *cmdIO, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -319,4 +320,38 @@ func TestRunLastMessageFileFails(t *testing.T) {
 	assert.Equal(t, exitTurnFailed, r.code, r.stderr)
 	assert.Equal(t, "the precious answer\n", r.stdout)
 	assert.Contains(t, r.stderr, "--output-last-message /dev/full: no space left on device")
+}
+
+// codex exec takes its flags before the resume subcommand too (codex exec
+// --json resume --last PROMPT): run does the same, and continues the thread
+// instead of starting a new one whose prompt would be "resume --last …".
+// After "--", resume is the prompt.
+func TestRunFlagsBeforeResume(t *testing.T) {
+	t.Parallel()
+	model, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("first answer")),
+		hosttest.Turn(hosttest.Text("second answer")), hosttest.Turn(hosttest.Text("third answer"))))
+	work := t.TempDir()
+	r := runCmd(t, "run", "--codex-home", home, "-C", work, "--render", "none", "first prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	id := regexp.MustCompile(`thread (\S+): continue`).FindStringSubmatch(r.stderr)
+	require.NotNil(t, id, r.stderr)
+
+	r = runCmd(t, "run", "--codex-home", home, "-C", work, "--render", "none", "resume", "--last", "second prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "thread "+id[1]+":", "the same thread")
+	reqs := model.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "second prompt", reqs[1].LastUserText())
+	assert.Contains(t, string(reqs[1].Body), "first answer", "the resumed turn carries the thread's history")
+
+	r = runCmd(t, "run", "--render", "none", "resume")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "run resume: give a THREAD_ID or --last")
+
+	r = runCmd(t, "run", "--codex-home", home, "-C", work, "--render", "none", "--", "resume")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NotContains(t, r.stderr, "thread "+id[1]+":", "a new thread")
+	reqs = model.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "resume", reqs[2].LastUserText())
 }

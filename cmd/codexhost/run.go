@@ -82,6 +82,9 @@ type runConfig struct {
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
+	if before, after, ok := splitRunResume(args); ok {
+		return cmdRunResume(ctx, cio, append(before, after...))
+	}
 	var c runConfig
 	fs := newFlagSet(cio, "run", runSynopsis+opsSynopsis)
 	c.register(fs)
@@ -89,6 +92,31 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	return c.run(ctx, cio, fs.Args())
+}
+
+// splitRunResume finds codex exec's resume subcommand after run's flags,
+// as codex exec takes it (codex exec --json resume --last PROMPT): when
+// the first argument that is neither a flag nor a flag's value is
+// "resume", and no "--" comes before it (after "--" it is the prompt), it
+// returns the arguments before that word and after it. Without this, the
+// command line would start a new thread whose prompt is "resume --last …"
+// or fail on --last.
+func splitRunResume(args []string) (before, after []string, ok bool) {
+	var c runConfig
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	c.register(fs)
+	fs.SetInterspersed(false) // stop at the first argument that is not a flag
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, false // run's own parse reports it
+	}
+	rest := fs.Args()
+	if len(rest) == 0 || rest[0] != "resume" || fs.ArgsLenAtDash() == 0 {
+		return nil, nil, false
+	}
+	n := len(args) - len(rest)
+	return args[:n:n], rest[1:], true
 }
 
 // register declares run's flags on fs (run and run resume).
