@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,10 @@ type execFlags struct {
 	color       string   // --color always|never|auto
 	profile     string   // -p/--profile
 	skipGit     bool     // --skip-git-repo-check (accepted: app-server never checks)
+	// outputSchemaFile is --output-schema FILE; outputSchema its JSON,
+	// read by check.
+	outputSchemaFile string
+	outputSchema     json.RawMessage
 	// hideReasoning and noTurnSummary shape --render exec's output.
 	hideReasoning bool // --hide-reasoning
 	noTurnSummary bool // --no-turn-summary
@@ -54,6 +59,7 @@ func (e *execFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&e.hideToolOutput, "hide-tool-output", false, "--render exec: leave out what commands print (the command and its exit status stay)")
 	fs.BoolVar(&e.hideSystemMessages, "hide-system-messages", false, "leave out codex's configuration warnings and deprecation notices (on stderr)")
 	fs.BoolVar(&e.skipGit, "skip-git-repo-check", false, "accepted for codex exec compatibility (codexhost never requires a git repository)")
+	fs.StringVar(&e.outputSchemaFile, "output-schema", "", "the JSON Schema `FILE` the agent's final answer must match (turn/start outputSchema)")
 }
 
 // features are the --enable and --disable flags, for host.Options.Features.
@@ -107,6 +113,19 @@ func (e *execFlags) check(config []string) ([]string, error) {
 		if slices.Contains(e.enable, f) && slices.Contains(e.disable, f) {
 			return nil, usageErr("--enable %s and --disable %s: choose one", f, f)
 		}
+	}
+	if e.outputSchemaFile != "" {
+		// Read before the turn, as codex exec does: a schema that cannot
+		// be sent must not cost a turn.
+		b, err := os.ReadFile(e.outputSchemaFile)
+		if err != nil {
+			return nil, usageErr("--output-schema %s: %v", e.outputSchemaFile, unwrapPathError(err))
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, usageErr("--output-schema %s: not JSON: %v", e.outputSchemaFile, err)
+		}
+		e.outputSchema = json.RawMessage(b)
 	}
 	if e.profile != "" {
 		// codex 0.169.0 refuses both --profile for app-server and the

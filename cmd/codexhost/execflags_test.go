@@ -355,3 +355,40 @@ func TestRunFlagsBeforeResume(t *testing.T) {
 	require.Len(t, reqs, 3)
 	assert.Equal(t, "resume", reqs[2].LastUserText())
 }
+
+// --output-schema FILE, as codex exec's: the JSON Schema the final answer
+// must match reaches the model as the turn's output format (the Responses
+// request's text.format), on a new thread and on a resumed one; a missing
+// file or one that is not JSON is refused before the turn, naming it.
+func TestRunOutputSchema(t *testing.T) {
+	t.Parallel()
+	model, home := fakeCodexHome(t, hosttest.Text(`{"verdict_7c1e":"ok"}`))
+	dir, work := t.TempDir(), t.TempDir()
+	schema := filepath.Join(dir, "schema.json")
+	require.NoError(t, os.WriteFile(schema, []byte(`{"type":"object","properties":{"verdict_7c1e":{"type":"string"}},"required":["verdict_7c1e"],"additionalProperties":false}`), 0o644))
+	r := runCmd(t, "run", "--codex-home", home, "-C", work, "--render", "none", "--output-schema", schema, "judge it")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, "{\"verdict_7c1e\":\"ok\"}\n", r.stdout)
+	reqs := model.Requests()
+	require.Len(t, reqs, 1)
+	assert.Contains(t, string(reqs[0].Body), `"json_schema"`, "the schema is sent as the output format")
+	assert.Contains(t, string(reqs[0].Body), "verdict_7c1e", "the file's schema")
+
+	r = runCmd(t, "run", "--codex-home", home, "-C", work, "--render", "none", "--output-schema", schema, "resume", "--last", "again")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	reqs = model.Requests()
+	require.Len(t, reqs, 2)
+	assert.Contains(t, string(reqs[1].Body), `"json_schema"`, "a resumed thread's turn has it too")
+
+	bad := filepath.Join(dir, "bad.json")
+	require.NoError(t, os.WriteFile(bad, []byte("not json"), 0o644))
+	for _, tc := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.json"), "--output-schema " + filepath.Join(dir, "missing.json") + ": "},
+		{bad, "--output-schema " + bad + ": not JSON"},
+	} {
+		r := runCmd(t, "run", "--codex-home", home, "-C", work, "--output-schema", tc.file, "hi")
+		assert.Equal(t, exitUsage, r.code, r.stderr)
+		assert.Contains(t, r.stderr, tc.want)
+	}
+	assert.Len(t, model.Requests(), 2, "refused before the turn")
+}

@@ -701,6 +701,12 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 	if c.thread != "" && (c.model != "" || c.approvalPolicy != "") {
 		topts = &host.TurnOptions{Model: c.model, ApprovalPolicy: c.approvalPolicy}
 	}
+	if len(c.exec.outputSchema) > 0 {
+		if topts == nil {
+			topts = &host.TurnOptions{}
+		}
+		topts.OutputSchema = c.exec.outputSchema
+	}
 	t, err := client.StartTurn(ctx, threadID, c.exec.inputs(prompt), topts)
 	if err != nil {
 		return nil, c.failure(ctx, "start the turn", err)
