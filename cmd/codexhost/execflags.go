@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -28,6 +27,7 @@ type execFlags struct {
 	enable      []string // --enable FEATURE
 	disable     []string // --disable FEATURE
 	addDirs     []string // --add-dir DIR
+	addDirsAbs  []string // the --add-dir directories, absolute (check sets them)
 	color       string   // --color always|never|auto
 	profile     string   // -p/--profile
 	skipGit     bool     // --skip-git-repo-check (accepted: app-server never checks)
@@ -134,18 +134,52 @@ func (e *execFlags) check(config []string) ([]string, error) {
 		return nil, usageErr("-p/--profile %s: codex app-server takes no config profile (codex refuses --profile for app-server, and the legacy -c profile=NAME); pass the settings of CODEX_HOME/%s.config.toml with -c key=value, or put them in config.toml", e.profile, e.profile)
 	}
 	out := append([]string(nil), config...)
-	if len(e.addDirs) > 0 {
-		quoted := make([]string, 0, len(e.addDirs))
-		for _, d := range e.addDirs {
-			abs, err := absPath(d)
-			if err != nil {
-				return nil, usageErr("--add-dir %s: %v", d, err)
-			}
-			quoted = append(quoted, strconv.Quote(abs))
+	e.addDirsAbs = nil
+	for _, d := range e.addDirs {
+		abs, err := absPath(d)
+		if err != nil {
+			return nil, usageErr("--add-dir %s: %v", d, err)
 		}
-		out = append(out, "sandbox_workspace_write.writable_roots=["+strings.Join(quoted, ",")+"]")
+		e.addDirsAbs = append(e.addDirsAbs, abs)
 	}
 	return out, nil
+}
+
+// addDirKey is the codex config key of the workspace-write sandbox's
+// writable roots beside the workspace, which --add-dir extends.
+const addDirKey = "sandbox_workspace_write.writable_roots"
+
+// threadConfig is the per-thread config override that --add-dir makes:
+// the writable roots codex's configuration already has (every layer and
+// -c, as config/read reports them for cwd), then the --add-dir
+// directories, as codex exec's --add-dir adds to them. Overriding the key
+// with the --add-dir directories alone would take the configured roots
+// away. nil without --add-dir.
+func (e *execFlags) threadConfig(ctx context.Context, client *host.Client, cwd string) (map[string]any, error) {
+	if len(e.addDirsAbs) == 0 {
+		return nil, nil
+	}
+	snap, err := client.ReadConfig(ctx, &host.ConfigReadOptions{Cwd: cwd})
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		SandboxWorkspaceWrite struct {
+			WritableRoots []string `json:"writable_roots"`
+		} `json:"sandbox_workspace_write"`
+	}
+	if len(snap.Config) > 0 {
+		if err := json.Unmarshal(snap.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("config/read: %s: %w", addDirKey, err)
+		}
+	}
+	roots := slices.Clone(cfg.SandboxWorkspaceWrite.WritableRoots)
+	for _, d := range e.addDirsAbs {
+		if !slices.Contains(roots, d) {
+			roots = append(roots, d)
+		}
+	}
+	return map[string]any{addDirKey: roots}, nil
 }
 
 // inputs are the turn's inputs: the prompt, then the --image files.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -391,4 +392,31 @@ func TestRunOutputSchema(t *testing.T) {
 		assert.Contains(t, r.stderr, tc.want)
 	}
 	assert.Len(t, model.Requests(), 2, "refused before the turn")
+}
+
+// --add-dir adds a writable root beside the ones codex's configuration
+// already has, as codex exec's does: the configured roots stay writable.
+// (/tmp is left out of the sandbox's writable places, so that only the
+// roots make the temporary directories writable.)
+func TestRunAddDirKeepsConfiguredRoots(t *testing.T) {
+	t.Parallel()
+	requireCodex(t)
+	configured, added, work := t.TempDir(), t.TempDir(), t.TempDir()
+	m, err := hosttest.StartModel(&hosttest.ModelOptions{Script: hosttest.Turn(
+		hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch " + filepath.Join(configured, "x") + " " + filepath.Join(added, "y"),
+			SandboxPermissions: "use_default"}), hosttest.Text("done"))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	home := t.TempDir()
+	require.NoError(t, hosttest.WriteCodexHome(home, m.URL(), &hosttest.CodexHomeOptions{ApprovalPolicy: "never", SandboxMode: "workspace-write"}))
+	f, err := os.OpenFile(filepath.Join(home, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(f, "\n[sandbox_workspace_write]\nwritable_roots = [%q]\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = true\n", configured)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	r := runCmd(t, "run", "--codex-home", home, "-C", work, "--json", "--add-dir", added, "touch both")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.FileExists(t, filepath.Join(added, "y"), "the --add-dir directory is writable: %s", r.stdout)
+	assert.FileExists(t, filepath.Join(configured, "x"), "the configured root stays writable: %s", r.stdout)
 }

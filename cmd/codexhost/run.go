@@ -661,16 +661,20 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 	if err != nil {
 		return nil, err
 	}
+	tconfig, err := c.exec.threadConfig(ctx, client, c.threadCwd())
+	if err != nil {
+		return nil, connFailure(ctx, "read codex's writable roots for --add-dir", err)
+	}
 	if threadID == "" {
 		th, err = client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
-			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Ephemeral: c.exec.ephemeral})
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Ephemeral: c.exec.ephemeral, Config: tconfig})
 		if err != nil {
 			return nil, c.failure(ctx, "start a thread", err)
 		}
 		threadID = th.ID
 	} else {
 		th, err = client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
-			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox})
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Config: tconfig})
 		if err != nil {
 			if errors.Is(err, host.ErrThreadNotFound) {
 				return nil, usageErr("--thread %s: no such thread in this CODEX_HOME", threadID)
