@@ -291,6 +291,11 @@ func flagSuggestion(fs *pflag.FlagSet, err error) string {
 	default:
 		return ""
 	}
+	if fs.Name() == "run" || fs.Name() == "run resume" {
+		if h := codexExecFlagHint(name); h != "" {
+			return h
+		}
+	}
 	var names []string
 	fs.VisitAll(func(f *pflag.Flag) {
 		if !f.Hidden {

@@ -62,6 +62,49 @@ func (e *execFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&e.outputSchemaFile, "output-schema", "", "the JSON Schema `FILE` the agent's final answer must match (turn/start outputSchema)")
 }
 
+// A codexExecFlag is a flag of codex exec (0.169) that run does not take.
+type codexExecFlag struct {
+	what    string // what it does in codex exec, if its name does not say
+	instead string // what to do with codexhost run instead, if anything
+}
+
+// codexExecOnly are codex exec's flags that run does not take, by name. An
+// unknown-flag error of run names them as codex exec's, rather than
+// suggesting a flag of run's with a similar name and another meaning
+// (--trust is not --trust-policy).
+var codexExecOnly = map[string]codexExecFlag{
+	"oss":            {instead: "choose the provider with -c model_provider=ID (ollama or lmstudio, codex's local providers) and the model with -m"},
+	"local-provider": {instead: "choose the provider with -c model_provider=ID (ollama or lmstudio) and the model with -m"},
+	"approve-for-me": {what: "which has codex review approvals itself", instead: "with codexhost, the policy answers them (--policy, --plugin, --judge)"},
+	"dangerously-bypass-approvals-and-sandbox": {instead: "codexhost answers approvals with its policy; without a policy loaded, --sandbox danger-full-access --approval-policy never comes closest"},
+	"dangerously-bypass-hook-trust":            {},
+	"worktree":                                 {instead: "make the worktree yourself and run in it with -C DIR"},
+	"thread-source":                            {},
+	"cyber-access-program":                     {},
+	"trust":                                    {what: "which trusts the project", instead: "trust it in codex's config.toml"},
+	"ignore-user-config":                       {instead: "give a CODEX_HOME with the configuration you want (--codex-home DIR)"},
+	"ignore-rules":                             {},
+	"strict-config":                            {},
+}
+
+// codexExecFlagHint is the rest of run's unknown-flag error for name, if
+// it is one of codex exec's, else "".
+func codexExecFlagHint(name string) string {
+	f, ok := codexExecOnly[name]
+	if !ok {
+		return ""
+	}
+	s := ": codex exec's --" + name
+	if f.what != "" {
+		s += ", " + f.what + ","
+	}
+	s += " has no counterpart in codexhost run"
+	if f.instead != "" {
+		s += "; " + f.instead
+	}
+	return s
+}
+
 // features are the --enable and --disable flags, for host.Options.Features.
 func (e *execFlags) features() map[string]bool {
 	if len(e.enable)+len(e.disable) == 0 {

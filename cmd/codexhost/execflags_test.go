@@ -420,3 +420,26 @@ func TestRunAddDirKeepsConfiguredRoots(t *testing.T) {
 	assert.FileExists(t, filepath.Join(added, "y"), "the --add-dir directory is writable: %s", r.stdout)
 	assert.FileExists(t, filepath.Join(configured, "x"), "the configured root stays writable: %s", r.stdout)
 }
+
+// A codex exec flag that run does not take is named as codex exec's, with
+// what to do instead, rather than refused as a typo with a near flag of
+// run's that means something else (--trust is not --trust-policy).
+func TestRunNamesCodexExecFlagsItLacks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--trust", "hi"}, "unknown flag: --trust: codex exec's --trust, which trusts the project, has no counterpart in codexhost run"},
+		{[]string{"run", "--oss", "hi"}, "codex exec's --oss has no counterpart in codexhost run; choose the provider with -c model_provider="},
+		{[]string{"run", "--dangerously-bypass-approvals-and-sandbox", "hi"}, "codex exec's --dangerously-bypass-approvals-and-sandbox has no counterpart in codexhost run"},
+		{[]string{"run", "resume", "--last", "--ignore-user-config", "hi"}, "codex exec's --ignore-user-config has no counterpart in codexhost run"},
+	} {
+		r := runCmd(t, tc.args...)
+		assert.Equal(t, exitUsage, r.code, tc.args)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		last := lines[len(lines)-1]
+		assert.Contains(t, last, tc.want, tc.args)
+		assert.NotContains(t, last, "did you mean", tc.args)
+	}
+}
