@@ -85,6 +85,11 @@ type Options struct {
 	// unknown name stops app-server at start: Start returns a *ConnError
 	// whose Reason names it.
 	Features map[string]bool
+	// StrictConfig passes app-server --strict-config: codex refuses a
+	// config.toml with a field it does not know, and app-server exits at
+	// start (Start returns a *ConnError whose Reason names the field),
+	// instead of ignoring it.
+	StrictConfig bool
 	// ClientName and ClientVersion identify the client in initialize.
 	// Default: "codexhost" and [Version].
 	ClientName, ClientVersion string
@@ -338,6 +343,9 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 			flag = "--enable"
 		}
 		args = append(args, flag, name)
+	}
+	if o.StrictConfig {
+		args = append(args, "--strict-config")
 	}
 	p, err := startProcess(bin, args, o)
 	if err != nil {

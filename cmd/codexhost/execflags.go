@@ -31,6 +31,7 @@ type execFlags struct {
 	color       string   // --color always|never|auto
 	profile     string   // -p/--profile
 	skipGit     bool     // --skip-git-repo-check (accepted: app-server never checks)
+	strict      bool     // --strict-config (app-server --strict-config)
 	// outputSchemaFile is --output-schema FILE; outputSchema its JSON,
 	// read by check.
 	outputSchemaFile string
@@ -59,6 +60,7 @@ func (e *execFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&e.hideToolOutput, "hide-tool-output", false, "--render exec: leave out what commands print (the command and its exit status stay)")
 	fs.BoolVar(&e.hideSystemMessages, "hide-system-messages", false, "leave out codex's configuration warnings and deprecation notices (on stderr)")
 	fs.BoolVar(&e.skipGit, "skip-git-repo-check", false, "accepted for codex exec compatibility (codexhost never requires a git repository)")
+	fs.BoolVar(&e.strict, "strict-config", false, "refuse a codex config.toml with a field codex does not know (app-server --strict-config; the run stops at start, exit 4)")
 	fs.StringVar(&e.outputSchemaFile, "output-schema", "", "the JSON Schema `FILE` the agent's final answer must match (turn/start outputSchema)")
 }
 
@@ -84,7 +86,6 @@ var codexExecOnly = map[string]codexExecFlag{
 	"trust":                                    {what: "which trusts the project", instead: "trust it in codex's config.toml"},
 	"ignore-user-config":                       {instead: "give a CODEX_HOME with the configuration you want (--codex-home DIR)"},
 	"ignore-rules":                             {},
-	"strict-config":                            {},
 }
 
 // codexExecFlagHint is the rest of run's unknown-flag error for name, if

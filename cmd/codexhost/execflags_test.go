@@ -443,3 +443,24 @@ func TestRunNamesCodexExecFlagsItLacks(t *testing.T) {
 		assert.NotContains(t, last, "did you mean", tc.args)
 	}
 }
+
+// --strict-config, as codex exec's: codex refuses a config.toml with a key
+// it does not know, and the run stops at start (exit 4) naming it; without
+// the flag codex ignores the key.
+func TestRunStrictConfig(t *testing.T) {
+	t.Parallel()
+	model, home := fakeCodexHome(t, hosttest.Text("ok"))
+	cfg := filepath.Join(home, "config.toml")
+	b, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, append([]byte("no_such_key_7 = 1\n"), b...), 0o644))
+
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none", "--strict-config", "hi")
+	assert.Equal(t, exitConn, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "no_such_key_7")
+	assert.Empty(t, model.Requests(), "stopped at start")
+
+	r = runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none", "hi")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, "ok\n", r.stdout)
+}

@@ -551,7 +551,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return &host.Prepared{Handler: handler, Observers: []host.EventObserver{only}}, nil
 	}
 	client, err := host.Start(ctx, &host.Options{
-		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config, Features: c.exec.features(),
+		Codex: c.codex, CodexHome: c.codexHome, Dir: c.cwd, Config: c.config, Features: c.exec.features(), StrictConfig: c.exec.strict,
 		Observers: observers, Transcript: rec.writer(), Prepare: load,
 		// The host's own warnings (a codex newer than the tested ones, a
 		// handler that failed and was answered fail-closed, a tool call
