@@ -35,6 +35,21 @@ const (
 	ThreadsByCreated ThreadSortKey = "created_at"
 )
 
+// A ThreadSource is the kind of codex client that started a stored thread
+// ([ListOptions.Sources]).
+type ThreadSource string
+
+const (
+	// ThreadSourceCLI is the interactive codex.
+	ThreadSourceCLI ThreadSource = "cli"
+	// ThreadSourceVSCode is the IDE extension.
+	ThreadSourceVSCode ThreadSource = "vscode"
+	// ThreadSourceExec is codex exec.
+	ThreadSourceExec ThreadSource = "exec"
+	// ThreadSourceAppServer is an app-server client.
+	ThreadSourceAppServer ThreadSource = "appServer"
+)
+
 // A SandboxPolicy is the sandbox one turn runs its commands in
 // ([TurnOptions.SandboxPolicy]); it replaces the thread's sandbox mode for
 // that turn and the turns after it.

@@ -304,6 +304,10 @@ type ListOptions struct {
 	Search string
 	// SortKey orders the threads. Default: [ThreadsByUpdated].
 	SortKey ThreadSortKey
+	// Sources lists only the threads these kinds of client started.
+	// Default: app-server's, the interactive ones (which leave out codex
+	// exec's threads).
+	Sources []ThreadSource
 }
 
 // Threads yields every stored thread matching opts, fetching pages as the
@@ -324,6 +328,9 @@ func (c *Client) Threads(ctx context.Context, opts *ListOptions) iter.Seq2[*Thre
 		p.SearchTerm = optStr(o.Search)
 		if o.SortKey != "" {
 			p.SortKey = ptr(protocol.ThreadSortKey(o.SortKey))
+		}
+		for _, s := range o.Sources {
+			p.SourceKinds = append(p.SourceKinds, protocol.ThreadSourceKind(s))
 		}
 		for {
 			var resp protocol.ThreadListResponse

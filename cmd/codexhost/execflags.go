@@ -403,7 +403,12 @@ func (c *runConfig) lastThread(ctx context.Context, client *host.Client) (string
 		cwd = abs
 	}
 	var best *host.Thread
-	for th, err := range client.Threads(ctx, nil) {
+	// Every kind of client's threads, as codex exec resume --last finds
+	// them: app-server lists only the interactive ones by default, which
+	// leaves out codex exec's.
+	sources := &host.ListOptions{Sources: []host.ThreadSource{host.ThreadSourceCLI, host.ThreadSourceVSCode,
+		host.ThreadSourceExec, host.ThreadSourceAppServer}}
+	for th, err := range client.Threads(ctx, sources) {
 		if err != nil {
 			return "", connFailure(ctx, "list the threads", err)
 		}

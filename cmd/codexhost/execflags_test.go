@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/codexhost/codexhost/host/hosttest"
+	"github.com/codexhost/codexhost/host/hosttest/e2e"
 )
 
 // codex exec's JSONL schema (codex-rs/exec/src/exec_events.rs), strictly:
@@ -463,4 +465,28 @@ func TestRunStrictConfig(t *testing.T) {
 	r = runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none", "hi")
 	assert.Equal(t, exitOK, r.code, r.stderr)
 	assert.Equal(t, "ok\n", r.stdout)
+}
+
+// run resume --last continues the last thread of the directory whichever
+// ran it: one that codex exec started too, as codex exec resume --last
+// does (app-server's thread/list leaves codex exec's threads out unless
+// asked for them).
+func TestRunResumeLastFindsCodexExecThreads(t *testing.T) {
+	t.Parallel()
+	model, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("exec answer")), hosttest.Turn(hosttest.Text("resumed answer"))))
+	work := t.TempDir()
+	cmd := exec.Command(e2e.CodexBin(t), "exec", "--json", "--skip-git-repo-check", "-C", work, "first prompt")
+	cmd.Env = append(os.Environ(), "CODEX_HOME="+home)
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.Output()
+	require.NoError(t, err, "codex exec: %s", out)
+	m := regexp.MustCompile(`"thread_id":"([^"]+)"`).FindSubmatch(out)
+	require.NotNil(t, m, "codex exec --json: %s", out)
+
+	r := runCmd(t, "run", "resume", "--last", "--codex-home", home, "-C", work, "--render", "none", "second prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "thread "+string(m[1])+":", "codex exec's thread")
+	reqs := model.Requests()
+	require.Len(t, reqs, 2)
+	assert.Contains(t, string(reqs[1].Body), "exec answer", "the resumed turn carries codex exec's history")
 }
