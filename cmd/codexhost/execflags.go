@@ -47,7 +47,7 @@ type execFlags struct {
 
 func (e *execFlags) register(fs *pflag.FlagSet) {
 	// A comma-separated list, as codex exec's -i takes.
-	fs.StringSliceVarP(&e.images, "image", "i", nil, "attach the image `FILE` to the prompt (repeatable; or FILE,FILE as codex exec)")
+	fs.StringSliceVarP(&e.images, "image", "i", nil, "attach the image `FILE` to the prompt (repeatable; or FILE,FILE, or -i FILE FILE -- PROMPT, as codex exec)")
 	fs.StringVarP(&e.lastMessage, "output-last-message", "o", "", "write the agent's last message to `FILE`")
 	fs.BoolVar(&e.ephemeral, "ephemeral", false, "do not persist the thread")
 	fs.StringArrayVar(&e.enable, "enable", nil, "enable the codex `FEATURE` (app-server --enable; codex refuses an unknown one; repeatable)")
@@ -104,6 +104,40 @@ func codexExecFlagHint(name string) string {
 		s += "; " + f.instead
 	}
 	return s
+}
+
+// expandImageArgs rewrites codex exec's several files after one -i, ended
+// by "--" before the prompt (-i a.png b.png -- PROMPT), into one -i per
+// file (-i a.png -i b.png -- PROMPT), as run's flag parser takes them;
+// parsed as they are, the files after the first would start the prompt.
+// Without a "--" after them, the words after -i FILE stay the prompt
+// (codex exec would take them as files, and then have no prompt).
+func expandImageArgs(args []string) []string {
+	dash := slices.Index(args, "--")
+	if dash < 0 {
+		return args
+	}
+	out := make([]string, 0, len(args)+4)
+	for i := 0; i < dash; i++ {
+		a := args[i]
+		out = append(out, a)
+		switch {
+		case a == "-i" || a == "--image":
+			if i+1 >= dash {
+				continue
+			}
+			i++
+			out = append(out, args[i]) // the flag's own value
+		case strings.HasPrefix(a, "--image=") || strings.HasPrefix(a, "-i") && !strings.HasPrefix(a, "--"):
+		default:
+			continue
+		}
+		for i+1 < dash && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			out = append(out, "-i", args[i])
+		}
+	}
+	return append(out, args[dash:]...)
 }
 
 // features are the --enable and --disable flags, for host.Options.Features.
@@ -366,6 +400,7 @@ flag of run, before resume (run --json resume --last) or after it.`
 
 // cmdRunResume is `run resume`: run on a stored thread, named or the last.
 func cmdRunResume(ctx context.Context, cio *cmdIO, args []string) error {
+	args = expandImageArgs(args)
 	var c runConfig
 	fs := newFlagSet(cio, "run resume", runResumeSynopsis)
 	c.register(fs)

@@ -490,3 +490,29 @@ func TestRunResumeLastFindsCodexExecThreads(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Contains(t, string(reqs[1].Body), "exec answer", "the resumed turn carries codex exec's history")
 }
+
+// codex exec's -i takes several files after one flag, ended by "--"
+// before the prompt (codex exec -i a.png b.png -- PROMPT): run attaches
+// both, and the prompt is what follows "--", not "b.png PROMPT".
+func TestRunImagesAfterOneFlag(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img, img2 := filepath.Join(dir, "pixel.png"), filepath.Join(dir, "pixel2.png")
+	require.NoError(t, os.WriteFile(img, pngPixel, 0o644))
+	require.NoError(t, os.WriteFile(img2, pngPixel, 0o644))
+	model, home := fakeCodexHome(t, hosttest.Text("ok"))
+	r := runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none", "-i", img, img2, "--", "describe them")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	reqs := model.Requests()
+	require.Len(t, reqs, 1)
+	assert.Contains(t, reqs[0].UserTexts(), "describe them", "the prompt is what follows --")
+	assert.True(t, strings.Contains(string(reqs[0].Body), `<image name=[Image #1] path=\"`+img+`\">`), "the first image reached codex")
+	assert.True(t, strings.Contains(string(reqs[0].Body), `<image name=[Image #2] path=\"`+img2+`\">`), "the second image reached codex")
+
+	// Without "--", the words after the file are the prompt, as before.
+	r = runCmd(t, "run", "--codex-home", home, "-C", t.TempDir(), "--render", "none", "--image", img, "describe", "it")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	reqs = model.Requests()
+	require.Len(t, reqs, 2)
+	assert.Contains(t, reqs[1].UserTexts(), "describe it")
+}

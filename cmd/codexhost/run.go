@@ -82,6 +82,7 @@ type runConfig struct {
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
+	args = expandImageArgs(args)
 	if before, after, ok := splitRunResume(args); ok {
 		return cmdRunResume(ctx, cio, append(before, after...))
 	}
