@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,6 +122,49 @@ func TestPluginInspectEscapesRemoteFields(t *testing.T) {
 	assertNoRawControl(t, r.stdout)
 	assert.Contains(t, r.stdout, `linux\x1b]0;OS-TITLE\a/amd64\x1b[2J`, "os and arch, escaped")
 	assert.Contains(t, r.stdout, `KEYID-TITLE`, "the key ID, escaped")
+}
+
+// plugin inspect --json prints a plugin's manifest as JSON: the settings
+// schema (and a tool's input schema) is the publisher's raw JSON, which
+// encoding/json copies byte for byte. A raw byte that is not UTF-8 (0x9b,
+// CSI to a terminal that reads 8-bit controls) does not reach the
+// terminal: the output is valid UTF-8.
+func TestPluginInspectJSONIsValidUTF8(t *testing.T) {
+	cacheDir := t.TempDir()
+	c, err := dist.OpenCache(cacheDir)
+	require.NoError(t, err)
+	put := func(b []byte) string {
+		d := dist.Digest(b)
+		_, err := c.Put(d, b)
+		require.NoError(t, err)
+		return d
+	}
+	module := []byte("\x00asm\x01\x00\x00\x00")
+	modD := put(module)
+	cfg := []byte(`{"runtime":"wasm","manifest":{"name":"x","version":"1","abi":1,"hooks":["approval"],` +
+		`"settingsSchema":{"type":"object","title":"` + "\x9b2J\x9b0;0H\xff" + `"},` +
+		`"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","title":"` + "\x9b3J" + `"}}]}}`)
+	cfgD := put(cfg)
+	man := map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": dist.ArtifactType,
+		"config": map[string]any{"mediaType": dist.ConfigMediaType, "digest": cfgD, "size": len(cfg)},
+		"layers": []any{map[string]any{"mediaType": dist.WasmLayerMediaType, "digest": modD, "size": len(module)}},
+	}
+	mb, _ := json.Marshal(man)
+	manD := put(mb)
+	dir := filepath.Join(cacheDir, "referrers", url.PathEscape("registry.example.com"), "team", "plugin", "sha256", strings.TrimPrefix(manD, "sha256:"))
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+
+	r := runCmd(t, "plugin", "inspect", "--json", "--plugin-cache", cacheDir, "oci://registry.example.com/team/plugin@"+manD)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	t.Logf("stdout: %q", r.stdout)
+	assert.True(t, utf8.ValidString(r.stdout), "the output is not valid UTF-8")
+	assert.NotContains(t, r.stdout, "\x9b")
+	var got struct {
+		SettingsSchema struct{ Title string } `json:"settingsSchema"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.Equal(t, "\ufffd2J\ufffd0;0H\ufffd", got.SettingsSchema.Title, "the value a JSON decoder reads")
 }
 
 // demo prints a failed step's error (codex's JSON-RPC error text, the

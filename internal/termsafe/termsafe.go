@@ -150,13 +150,16 @@ func quoteRune(b *strings.Builder, r rune) {
 }
 
 // AppendJSON appends the JSON text b (as encoding/json writes it: C0
-// controls already escaped, valid UTF-8) to buf with every character
+// controls already escaped) to buf with every character
 // [Text] would escape written as a \u escape instead, JSON's whitespace
 // between tokens (newline, tab, carriage return) aside: C1 controls
 // (U+0080–U+009F, which encoding/json leaves raw, CSI among them) and the
 // format characters that reorder or hide text. Such characters can only
 // stand inside JSON strings, so the value is the same; a reader of the
-// stream sees \u202e where a terminal would have obeyed U+202E.
+// stream sees \u202e where a terminal would have obeyed U+202E. A byte
+// that is not UTF-8 (encoding/json copies a json.RawMessage's strings as
+// they are) is written as \ufffd, which a JSON decoder reads for it
+// anyway: the output is valid UTF-8.
 func AppendJSON(buf, b []byte) []byte {
 	const digits = "0123456789abcdef"
 	for i := 0; i < len(b); {
@@ -170,7 +173,18 @@ func AppendJSON(buf, b []byte) []byte {
 			continue
 		}
 		r, n := utf8.DecodeRune(b[i:])
-		if r != utf8.RuneError && unsafeRune(r) {
+		if r == utf8.RuneError && n == 1 {
+			// A byte that is not UTF-8: encoding/json copies the strings
+			// of a json.RawMessage as they are (a plugin manifest's
+			// settings schema), and a lone 0x9b is CSI to a terminal that
+			// reads 8-bit controls. It can only stand inside a string: it
+			// is written as \ufffd, the character a JSON decoder reads
+			// there.
+			buf = append(buf, `\ufffd`...)
+			i++
+			continue
+		}
+		if unsafeRune(r) {
 			if r > 0xffff { // a tag character: JSON escapes it as a surrogate pair
 				r1, r2 := utf16.EncodeRune(r)
 				buf = append(buf, '\\', 'u', digits[r1>>12&0xf], digits[r1>>8&0xf], digits[r1>>4&0xf], digits[r1&0xf])

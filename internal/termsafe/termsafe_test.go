@@ -181,6 +181,22 @@ func TestAppendJSON(t *testing.T) {
 	assert.Equal(t, `"\u001b\u007f"`, string(AppendJSON(nil, []byte("\"\x1b\x7f\""))), "raw C0 and DEL escaped too")
 }
 
+// A raw invalid byte in the JSON text (encoding/json copies a
+// json.RawMessage's strings as they are: a plugin manifest's settings
+// schema) is written as \ufffd, what a JSON decoder reads there: the
+// output is valid UTF-8, and a lone 0x9b (CSI to a terminal that reads
+// 8-bit controls) does not reach the terminal.
+func TestAppendJSONInvalidUTF8(t *testing.T) {
+	in := []byte("{\"title\":\"a\x9b2J\xc2\xff\"}")
+	out := AppendJSON(nil, in)
+	assert.True(t, utf8.Valid(out), "%q is not valid UTF-8", out)
+	assert.Equal(t, `{"title":"a\ufffd2J\ufffd\ufffd"}`, string(out))
+	var want, got map[string]string
+	require.NoError(t, json.Unmarshal(in, &want))
+	require.NoError(t, json.Unmarshal(out, &got))
+	assert.Equal(t, want, got, "the value a JSON decoder reads is the same")
+}
+
 // Every format character that hides text is escaped, not only the
 // zero-width spaces: the word joiner and invisible operators, the
 // Mongolian vowel separator, the deprecated format controls, the soft
