@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,9 +65,9 @@ type (
 )
 
 // Answer derives the result codex receives when resp answers the request.
-// It is deterministic: the same request and response always give the
-// same bytes. An answer codex must not receive is refused with an error
-// matching [ErrInvalidAnswer]:
+// It is deterministic but for the file system's part (below): the same
+// request and response give the same bytes. An answer codex must not
+// receive is refused with an error matching [ErrInvalidAnswer]:
 //
 //   - an unknown decision, or abstain;
 //   - an exec-policy amendment other than with accept on a command
@@ -86,15 +87,48 @@ type (
 // A plain acceptForSession that codex does not offer, where it offers a
 // plain accept (0.169.0 under the untrusted approval policy), is
 // answered as accept: it grants less (this command, once), never more.
+//
+// The check of a grant for symbolic links reads the file system, which
+// the agent can change between two calls: the host sends the answer
+// derived last for the handler's response (see sendable), not one derived
+// again, so that what a handler recorded of the answer is what codex
+// receives.
 func (r *ApprovalRequest) Answer(resp *abi.ApprovalResponse) (json.RawMessage, error) {
 	if resp == nil {
 		return nil, invalid("no answer")
 	}
+	given := resp
 	resp = r.narrow(resp)
 	if err := r.check(resp); err != nil {
 		return nil, err
 	}
-	return r.encode(resp), nil
+	b := r.encode(resp)
+	key, _ := json.Marshal(given)
+	r.last.mu.Lock()
+	r.last.resp, r.last.key, r.last.answer = given, key, b
+	r.last.mu.Unlock()
+	return b, nil
+}
+
+// sendable is the answer the host sends for resp, the handler's
+// response: the bytes Answer derived last, if it derived them for resp as
+// it is now (the same pointer, unchanged), else resp's answer derived now.
+// A handler that recorded the answer it derived (the chain's audit log,
+// written and fsync'd before the answer goes) has recorded what is sent:
+// a symbolic link the agent made meanwhile does not turn it into another
+// answer after the record.
+func (r *ApprovalRequest) sendable(resp *abi.ApprovalResponse) (json.RawMessage, error) {
+	if resp != nil {
+		key, _ := json.Marshal(resp)
+		r.last.mu.Lock()
+		same := r.last.resp == resp && bytes.Equal(r.last.key, key)
+		b := r.last.answer
+		r.last.mu.Unlock()
+		if same {
+			return b, nil
+		}
+	}
+	return r.Answer(resp)
 }
 
 // narrow returns resp, or a plain accept for a plain acceptForSession

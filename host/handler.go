@@ -69,6 +69,20 @@ type ApprovalRequest struct {
 	// handler is called only so that it can record it. Then only Kind,
 	// ThreadID, TurnID and ItemID are set.
 	Unreadable error
+
+	// last is the last answer Answer derived: the host sends those bytes
+	// for the response the handler returns, if it is that response
+	// unchanged (see sendable).
+	last derived
+}
+
+// derived is an answer Answer derived: for the response resp (the pointer
+// the caller passed, and its JSON encoding then), the bytes answer.
+type derived struct {
+	mu     sync.Mutex
+	resp   *abi.ApprovalResponse
+	key    []byte
+	answer json.RawMessage
 }
 
 // A UserInputRequest is the request of [Handler.UserInput].
@@ -377,7 +391,7 @@ func callHandler(ctx context.Context, h Handler, r *Request) (res json.RawMessag
 		if err != nil {
 			return nil, err
 		}
-		return req.Answer(resp)
+		return req.sendable(resp)
 	case r.kind == requestUserInput:
 		req, err := r.UserInput()
 		if err != nil {
