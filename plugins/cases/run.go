@@ -334,11 +334,12 @@ func (r *Runner) direct(ctx context.Context, tc *Case) outcome {
 	}
 	switch tc.hook {
 	case abi.HookApproval:
+		// As the chain takes it (chain.ApprovalAnswer): strictly, abstain
+		// and ask without extras, any other answer one codex takes.
 		var req abi.ApprovalRequest
-		var resp abi.ApprovalResponse
 		_ = json.Unmarshal(tc.payload, &req)
-		if o.refused = decodeResp(o.resp, &resp); o.refused == nil && resp.Decision != abi.Abstain {
-			_, o.refused = (&host.ApprovalRequest{Method: approvalMethod(&req), ApprovalRequest: &req}).Answer(&resp)
+		if _, err := chain.ApprovalAnswer(&host.ApprovalRequest{Method: approvalMethod(&req), ApprovalRequest: &req}, o.resp); err != nil {
+			o.refused = fmt.Errorf("the response is not an answer the chain takes: %w", err)
 		}
 	case abi.HookToolInput:
 		var req abi.ToolInputRequest
@@ -359,12 +360,11 @@ func (r *Runner) direct(ctx context.Context, tc *Case) outcome {
 	return o
 }
 
+// decodeResp decodes a plugin's answer as the chain does
+// (chain.DecodeAnswer: strictly).
 func decodeResp(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := chain.DecodeAnswer(b, v); err != nil {
 		return fmt.Errorf("the response is not valid JSON for the hook: %v", err)
-	}
-	if a, ok := v.(*abi.ApprovalResponse); ok && !a.Decision.Valid() {
-		return fmt.Errorf("invalid decision %q", a.Decision)
 	}
 	return nil
 }

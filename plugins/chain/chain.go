@@ -439,6 +439,13 @@ func ApprovalAnswer(req *host.ApprovalRequest, out []byte) (*abi.ApprovalRespons
 	return r, nil
 }
 
+// DecodeAnswer decodes out, a plugin's answer to a hook, into v (a
+// pointer to the hook's response type) as the chain decodes every answer:
+// strictly, member names spelled exactly and none twice (unknown members
+// are ignored). An answer it refuses is a failure of the plugin in a
+// chain.
+func DecodeAnswer(out []byte, v any) error { return strictjson.Unmarshal(out, v) }
+
 // startMonitors asks the set's monitor plugins that implement hook, each
 // on a goroutine of its own, and returns a function that waits for their
 // answers, in chain order. The caller must call it.
