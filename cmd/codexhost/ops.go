@@ -320,6 +320,12 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []c
 		g.members = append(g.members, chain.Member{Plugin: p, Monitor: entry.Mode == "monitor",
 			CrashBudget: budget, Digest: g.ld.digests[len(g.ld.digests)-1], Source: entry.Path})
 	}
+	// Before the extras (the built-in renderer among them): a start and
+	// every reload keep --json's promise of JSON lines on stdout.
+	if err := c.checkJSONStdout(g); err != nil {
+		g.close()
+		return nil, err
+	}
 	g.members = append(g.members, extra...)
 	return g, nil
 }

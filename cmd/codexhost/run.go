@@ -508,10 +508,6 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if stream != nil && pr.m != nil {
 			pr.m.SetDecisionLog(stream.Stats)
 		}
-		if err := c.checkJSONStdout(pr.gen); err != nil {
-			loadErr = err
-			return nil, err
-		}
 		renders = pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 		chainOpts := pr.chainOptions(cio, dec.record)
 		if human != nil {
@@ -859,9 +855,9 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 	return nil
 }
 
-// checkJSONStdout refuses --json with a render plugin: --json promises
-// JSON lines on stdout, as codex exec --json does, and the plugin's text
-// would come between them.
+// checkJSONStdout refuses --json with a render plugin, at start and on
+// every reload (loadGeneration): --json promises JSON lines on stdout, as
+// codex exec --json does, and the plugin's text would come between them.
 func (c *runConfig) checkJSONStdout(gen *generation) error {
 	if !c.json {
 		return nil
