@@ -59,6 +59,15 @@ const EventName = "codexhost.decision"
 // StreamOptions.MaxQueue nor OTEL_BLRP_MAX_QUEUE_SIZE says otherwise.
 const DefaultMaxQueue = 2048
 
+// DefaultMaxQueueBytes bounds the bytes of the records waiting for export
+// when StreamOptions.MaxQueueBytes does not say otherwise (see there).
+const DefaultMaxQueueBytes = 64 << 20
+
+// recordOverhead is what a record counts against the byte bound beyond
+// its attributes' text: its timestamp, severity, ids and the SDK's own
+// structure.
+const recordOverhead = 256
+
 // maskable are the fields StreamOptions.Mask may name: the log line's
 // text fields, and the fields of each of its answers as answers.FIELD.
 var maskable = []string{"threadId", "turnId", "itemId", "hook", "kind", "method", "summary", "answers",
@@ -88,6 +97,15 @@ type StreamOptions struct {
 	// MaxQueue bounds the records waiting for export. Default:
 	// OTEL_BLRP_MAX_QUEUE_SIZE if set, else DefaultMaxQueue.
 	MaxQueue int
+	// MaxQueueBytes bounds the memory of the records waiting for export,
+	// each counted as the bytes of its attributes' text and 256 more: a
+	// record is as large as its plugins make it (a reason, a tool's
+	// output in the answer, up to a plugin answer's 16 MiB each), so
+	// MaxQueue records alone could hold gigabytes while the collector is
+	// slow. A record that finds the queue holding that much is dropped
+	// and counted (QueueFull); one record larger than the bound still
+	// goes, alone. Default: DefaultMaxQueueBytes.
+	MaxQueueBytes int
 	// Logger receives the first export failure, at warning level (the
 	// rest are only counted). Default: slog.Default().
 	Logger *slog.Logger
@@ -98,7 +116,8 @@ type StreamOptions struct {
 type StreamStats struct {
 	// Exported: taken by the collector.
 	Exported uint64
-	// QueueFull: dropped because MaxQueue records were waiting already.
+	// QueueFull: dropped because MaxQueue records, or MaxQueueBytes,
+	// were waiting already.
 	QueueFull uint64
 	// ExportFailed: in a batch whose export failed (after the
 	// exporter's retries).
@@ -114,16 +133,19 @@ func (s StreamStats) Dropped() uint64 { return s.QueueFull + s.ExportFailed + s.
 // A Stream sends decision records as OTLP log records. Its methods are
 // safe for concurrent use. Shutdown flushes and stops it.
 type Stream struct {
-	lp     *sdklog.LoggerProvider
-	logger log.Logger
-	mask   map[string]bool
-	max    int64
-	log    *slog.Logger
+	lp       *sdklog.LoggerProvider
+	logger   log.Logger
+	mask     map[string]bool
+	max      int64
+	maxBytes int64
+	log      *slog.Logger
 
 	// pending counts the records handed to the batch processor and not
 	// yet through an export: never more than max, the processor's own
 	// queue size, so that the processor never drops one uncounted.
-	pending                           atomic.Int64
+	pending atomic.Int64
+	// pendingBytes is the size (recordBytes) of the pending records.
+	pendingBytes                      atomic.Int64
 	exported, queueFull, failed, lost atomic.Uint64
 	closed, done                      atomic.Bool
 	warnOnce                          sync.Once
@@ -192,10 +214,13 @@ func NewStream(exp sdklog.Exporter, opts *StreamOptions) (*Stream, error) {
 			o.MaxQueue = n
 		}
 	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = DefaultMaxQueueBytes
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Stream{max: int64(o.MaxQueue), log: o.Logger, mask: map[string]bool{}}
+	s := &Stream{max: int64(o.MaxQueue), maxBytes: int64(o.MaxQueueBytes), log: o.Logger, mask: map[string]bool{}}
 	for _, f := range o.Mask {
 		s.mask[f] = true
 	}
@@ -228,6 +253,14 @@ func (s *Stream) send(rec *chain.DecisionRecord, e *Entry) {
 		s.queueFull.Add(1)
 		return
 	}
+	kv := s.attrs(e)
+	size := recordBytes(kv)
+	if b := s.pendingBytes.Add(size); b > s.maxBytes && b != size {
+		s.pendingBytes.Add(-size)
+		s.pending.Add(-1)
+		s.queueFull.Add(1)
+		return
+	}
 	var r log.Record
 	r.SetEventName(EventName)
 	r.SetTimestamp(e.Time)
@@ -238,8 +271,40 @@ func (s *Stream) send(rec *chain.DecisionRecord, e *Entry) {
 		r.SetSeverity(log.SeverityInfo)
 		r.SetSeverityText("INFO")
 	}
-	r.AddAttributes(s.attrs(e)...)
+	r.AddAttributes(kv...)
 	s.logger.Emit(rec.Context(), r)
+}
+
+// recordBytes is what a record with the attributes kv counts against
+// MaxQueueBytes: the bytes of their keys and text, and recordOverhead.
+func recordBytes(kv []attribute.KeyValue) int64 {
+	n := int64(recordOverhead)
+	for _, a := range kv {
+		n += int64(len(a.Key)) + valueBytes(a.Value)
+	}
+	return n
+}
+
+// valueBytes is the bytes of v's text: a string's, or its members' for a
+// map or a slice; 8 for any other value.
+func valueBytes(v attribute.Value) int64 {
+	switch v.Type() {
+	case attribute.STRING:
+		return int64(len(v.AsString()))
+	case attribute.MAP:
+		var n int64
+		for _, a := range v.AsMap() {
+			n += int64(len(a.Key)) + valueBytes(a.Value)
+		}
+		return n
+	case attribute.SLICE:
+		var n int64
+		for _, x := range v.AsSlice() {
+			n += valueBytes(x)
+		}
+		return n
+	}
+	return 8
 }
 
 // attrs are e's fields as attributes, masked.
@@ -346,6 +411,16 @@ func (e *countingExporter) Export(ctx context.Context, recs []sdklog.Record) err
 	} else {
 		e.s.exported.Add(uint64(n))
 	}
+	var size int64
+	for _, r := range recs {
+		var kv []attribute.KeyValue
+		r.WalkAttributes(func(a attribute.KeyValue) bool {
+			kv = append(kv, a)
+			return true
+		})
+		size += recordBytes(kv)
+	}
+	e.s.pendingBytes.Add(-size)
 	e.s.pending.Add(-int64(n))
 	return nil
 }
