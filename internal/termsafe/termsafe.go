@@ -237,11 +237,12 @@ func render(s string, colour bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	open := false // an SGR other than a reset is in effect
+	ends := unended{esc: len(s) + 1, c1: len(s) + 1}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c == 0x1b {
 			var sgr string
-			i, sgr = renderEscape(&b, s, i, colour)
+			i, sgr = renderEscape(&b, s, i, colour, &ends)
 			if sgr != "" {
 				open = sgr != "\x1b[m" && sgr != "\x1b[0m"
 			}
@@ -266,7 +267,7 @@ func render(s string, colour bool) string {
 		case r == 0x9b || r == 0x9d || r == 0x90 || r == 0x98 || r == 0x9e || r == 0x9f:
 			// C1 CSI, OSC, DCS, SOS, PM, APC in their 8-bit form: drop the
 			// whole sequence.
-			i = skipC1(s, i+n, r)
+			i = skipC1(s, i+n, r, &ends)
 			continue
 		case unsafeRune(r):
 			// other C1 controls and hiding format characters: dropped
@@ -281,10 +282,20 @@ func render(s string, colour bool) string {
 	return b.String()
 }
 
+// unended remembers, for one string, from where on no string sequence
+// (OSC, DCS, SOS, PM, APC) ends: a search for the terminator that reached
+// the end of the string from an index proves there is none from there on,
+// so an introducer after it is known to be left open without searching
+// again. Searching again from each introducer made Render quadratic (1
+// MiB of "ESC ]" took minutes). esc is for the sequences ESC opens (ended
+// by BEL or ESC \), c1 for their 8-bit forms (also ended by ST, U+009C);
+// past the end means not known.
+type unended struct{ esc, c1 int }
+
 // renderEscape handles the escape sequence that starts at s[i] (ESC),
 // writes it to b if it is SGR and colour is true (without conceal), and
 // returns the index after it and the SGR it wrote, if any.
-func renderEscape(b *strings.Builder, s string, i int, colour bool) (int, string) {
+func renderEscape(b *strings.Builder, s string, i int, colour bool, ends *unended) (int, string) {
 	if i+1 >= len(s) {
 		return len(s), ""
 	}
@@ -317,15 +328,16 @@ func renderEscape(b *strings.Builder, s string, i int, colour bool) (int, string
 		}
 		return j + 1, ""
 	case ']', 'P', 'X', '^', '_': // OSC, DCS, SOS, PM, APC: up to BEL or ST
-		j := i + 2
-		for j < len(s) {
-			if s[j] == 0x07 {
-				return j + 1, ""
+		if i+2 < ends.esc {
+			for j := i + 2; j < len(s); j++ {
+				if s[j] == 0x07 {
+					return j + 1, ""
+				}
+				if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
+					return j + 2, ""
+				}
 			}
-			if s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\' {
-				return j + 2, ""
-			}
-			j++
+			ends.esc = i + 2
 		}
 		// Unterminated: only the introducer is dropped. Dropping to the
 		// end would let one byte of the agent's text hide all that
@@ -407,8 +419,8 @@ func sgrParams(p string) bool {
 
 // skipC1 skips an 8-bit C1 sequence whose introducer r ended at i. A
 // string sequence (OSC, DCS, SOS, PM, APC) with no terminator skips only
-// its introducer, as in renderEscape.
-func skipC1(s string, i int, r rune) int {
+// its introducer, as in renderEscape (ends: see unended).
+func skipC1(s string, i int, r rune, ends *unended) int {
 	if r == 0x9b { // CSI
 		for i < len(s) && s[i] >= 0x20 && s[i] <= 0x3f {
 			i++
@@ -416,6 +428,9 @@ func skipC1(s string, i int, r rune) int {
 		if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
 			i++
 		}
+		return i
+	}
+	if i >= ends.c1 {
 		return i
 	}
 	for j := i; j < len(s); {
@@ -431,5 +446,6 @@ func skipC1(s string, i int, r rune) int {
 			j += n
 		}
 	}
+	ends.c1 = i
 	return i
 }
