@@ -187,9 +187,22 @@ func (r *Request) finishApproval(a *abi.ApprovalRequest) *ApprovalRequest {
 // /tmp" holds of an empty list). codex 0.169 sends each listed path again
 // as an entry; those, and entries that deny, are shown. A request with
 // any other entry is declined (Request.Approval fails).
+//
+// It takes time linear in the profile: the agent chooses how many paths
+// it asks for, and codex sends each again as an entry (one lookup in the
+// lists per entry made 40000 paths take 9 s).
 func unjudgedEntries(fs *protocol.AdditionalFileSystemPermissions) bool {
-	if fs == nil {
+	if fs == nil || len(fs.Entries) == 0 {
 		return false
+	}
+	// What each listed path grants: write (which reading is part of), or
+	// read.
+	listed := make(map[protocol.LegacyAppPathString]protocol.FileSystemAccessMode, len(fs.Read)+len(fs.Write))
+	for _, p := range fs.Read {
+		listed[p] = protocol.FileSystemAccessModeRead
+	}
+	for _, p := range fs.Write {
+		listed[p] = protocol.FileSystemAccessModeWrite
 	}
 	for _, e := range fs.Entries {
 		if e.Access == protocol.FileSystemAccessModeDeny {
@@ -198,14 +211,14 @@ func unjudgedEntries(fs *protocol.AdditionalFileSystemPermissions) bool {
 		if e.Path.Type != protocol.FileSystemPathTypePath || e.Path.Path == nil {
 			return true
 		}
-		p := *e.Path.Path
+		got, ok := listed[*e.Path.Path]
 		switch e.Access {
 		case protocol.FileSystemAccessModeWrite:
-			if !slices.Contains(fs.Write, p) {
+			if got != protocol.FileSystemAccessModeWrite {
 				return true
 			}
 		case protocol.FileSystemAccessModeRead:
-			if !slices.Contains(fs.Read, p) && !slices.Contains(fs.Write, p) {
+			if !ok {
 				return true
 			}
 		default:
