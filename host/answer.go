@@ -545,9 +545,15 @@ func (r *UserInputRequest) Answer(resp *abi.ToolInputResponse) (json.RawMessage,
 		return nil, invalid("no answer")
 	}
 	out := protocol.ToolRequestUserInputResponse{Answers: protocol.ToolRequestUserInputResponseAnswers{}}
-	if !resp.Abstain {
+	if !resp.Abstain && len(resp.Answers) > 0 {
+		// A set: the agent chooses how many questions it asks, and a
+		// lookup in the list per answer was quadratic.
+		asked := make(map[string]struct{}, len(r.Questions))
+		for _, q := range r.Questions {
+			asked[q.ID] = struct{}{}
+		}
 		for id := range resp.Answers {
-			if !slices.ContainsFunc(r.Questions, func(q abi.Question) bool { return q.ID == id }) {
+			if _, ok := asked[id]; !ok {
 				return nil, invalid("answer to question %q, which was not asked", id)
 			}
 		}
@@ -560,9 +566,13 @@ func (r *UserInputRequest) Answer(resp *abi.ToolInputResponse) (json.RawMessage,
 		if ans == nil {
 			ans = []string{}
 		}
-		if len(q.Options) > 0 && !q.IsOther {
+		if len(q.Options) > 0 && !q.IsOther && len(ans) > 0 {
+			labels := make(map[string]struct{}, len(q.Options)) // as above: linear
+			for _, o := range q.Options {
+				labels[o.Label] = struct{}{}
+			}
 			for _, a := range ans {
-				if !slices.ContainsFunc(q.Options, func(o abi.QuestionOption) bool { return o.Label == a }) {
+				if _, ok := labels[a]; !ok {
 					return nil, invalid("answer %q to question %q is not one of its options, and the question takes no other", a, q.ID)
 				}
 			}
