@@ -65,6 +65,12 @@ type reloader struct {
 // errEmptyConfig refuses the reload of an empty configuration file.
 var errEmptyConfig = errors.New("the file is empty (written but not yet filled?); an empty configuration is not applied on reload: write the keys, or `render = \"exec\"` alone to run without plugins")
 
+// errGuardOnReload refuses the reload that would give a policy or plugin
+// to a run that started without one: the checks a policy needs were made
+// at start only if it had one (checkEffectiveApproval, checkProjectMCP,
+// the untrusted approval policy asked for), so codex might never ask it.
+var errGuardOnReload = errors.New("the run started without a policy or plugin, so codex's approval settings were not checked for one (the untrusted approval policy asked for; codex's approval policy, approvals reviewer, permission hooks, exec-policy allow rules and the project's MCP servers refused): codex might never ask it; restart codexhost to load it")
+
 type fileStat struct {
 	size  int64
 	mtime time.Time
@@ -222,6 +228,10 @@ func (r *reloader) reload(why string) {
 	spec, err := r.c.spec(f)
 	if err != nil {
 		fail(err)
+		return
+	}
+	if !r.c.guarded() && (spec.policy != "" || len(spec.plugins) > 0) {
+		fail(errGuardOnReload)
 		return
 	}
 	// Not lazy: the new set replaces one that works only once it has
