@@ -285,13 +285,17 @@ hook_kind = "fileChange"
 	}
 }
 
-// A thread id codex rejects is a usage error (exit 2), not a connection
-// failure.
+// A thread that is neither an id nor a thread's name, and an id codex
+// does not have, are usage errors (exit 2), not connection failures.
 func TestRunBadThreadID(t *testing.T) {
 	t.Parallel()
 	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("ok")))
 	r := runCmd(t, "run", "--codex-home", home, "--thread", "not-a-uuid", "x")
 	assert.Equal(t, exitUsage, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "--thread not-a-uuid: codex refused it: invalid session id")
+	assert.Contains(t, r.stderr, "--thread not-a-uuid: no thread has that id or name in this CODEX_HOME")
+	assert.Equal(t, 1, countLines(r.stderr), "one line: %q", r.stderr)
+	r = runCmd(t, "run", "--codex-home", home, "--thread", "01a253d0-9026-7932-bc76-849dafd74a2b", "x")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--thread 01a253d0-9026-7932-bc76-849dafd74a2b: ")
 	assert.Equal(t, 1, countLines(r.stderr), "one line: %q", r.stderr)
 }

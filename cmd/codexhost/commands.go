@@ -33,7 +33,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{path: "run", args: "[flags] [PROMPT | -]", summary: "run one turn on a new (or --thread) thread", run: cmdRun},
-		{path: "run resume", args: "[flags] (--last | THREAD_ID) [PROMPT | -]", summary: "run the next turn of a stored thread (codex exec resume)", run: cmdRunResume},
+		{path: "run resume", args: "[flags] (--last | THREAD_ID | NAME) [PROMPT | -]", summary: "run the next turn of a stored thread (codex exec resume)", run: cmdRunResume},
 		{path: "plugin inspect", args: "[--json] PATH|oci://REF", summary: "print a plugin's manifest and sha256 digest", run: cmdInspect},
 		{path: "plugin test", args: "PATH --cases FILE | --transcript FILE", summary: "check a plugin's answers to recorded requests", run: cmdPluginTest},
 		{path: "plugin build", args: "[--runtime wasm|process] [-o OUT] [DIR]", summary: "build an sdk-guest plugin", run: cmdPluginBuild},

@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/internal/termsafe"
 )
 
 // The flags of `codex exec` that `codexhost run` takes with the same names
@@ -391,10 +393,11 @@ func stdinPiped(r io.Reader) bool {
 	return m&os.ModeNamedPipe != 0 || m.IsRegular()
 }
 
-const runResumeSynopsis = `run resume [flags] (--last | THREAD_ID) [PROMPT | -]
+const runResumeSynopsis = `run resume [flags] (--last | THREAD_ID | NAME) [PROMPT | -]
 
 Runs PROMPT as the next turn of a stored thread, as codex exec resume does:
-THREAD_ID, or with --last the most recently updated thread whose working
+THREAD_ID, the most recently updated thread named NAME (an argument that is
+not a thread id is a name), or with --last the most recently updated thread whose working
 directory is --cwd (default: the current directory; --all: any). Takes every
 flag of run, before resume (run --json resume --last) or after it.`
 
@@ -421,9 +424,51 @@ func cmdRunResume(ctx context.Context, cio *cmdIO, args []string) error {
 		return usageErr("run resume: give a THREAD_ID or --last")
 	default:
 		c.thread, rest = rest[0], rest[1:]
+		c.resumeByArg = true
 	}
 	return c.run(ctx, cio, rest)
 }
+
+// threadFlag names how the user gave the thread, for messages.
+func (c *runConfig) threadFlag() string {
+	if c.resumeByArg {
+		return "run resume"
+	}
+	return "--thread"
+}
+
+// threadIDPattern is the form of codex's thread ids: a UUID.
+var threadIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// isThreadID reports whether s has the form of a thread id; anything else
+// given as the thread is its name.
+func isThreadID(s string) bool { return threadIDPattern.MatchString(s) }
+
+// namedThread finds the thread named name, as codex exec resume takes a
+// thread name where an id does not parse as one: of the threads of every
+// kind of client, the most recently updated one whose name is name,
+// exactly.
+func (c *runConfig) namedThread(ctx context.Context, client *host.Client, name string) (string, error) {
+	var best *host.Thread
+	for th, err := range client.Threads(ctx, &host.ListOptions{Sources: allThreadSources}) {
+		if err != nil {
+			return "", connFailure(ctx, "list the threads", err)
+		}
+		if th.Name == name && (best == nil || th.UpdatedAt > best.UpdatedAt) {
+			best = th
+		}
+	}
+	if best == nil {
+		return "", usageErr("%s %s: no thread has that id or name in this CODEX_HOME", c.threadFlag(), termsafe.Line(name))
+	}
+	return best.ID, nil
+}
+
+// allThreadSources lists the threads of every kind of client, as codex
+// exec resume finds them: app-server lists only the interactive ones by
+// default, which leaves out codex exec's.
+var allThreadSources = []host.ThreadSource{host.ThreadSourceCLI, host.ThreadSourceVSCode,
+	host.ThreadSourceExec, host.ThreadSourceAppServer}
 
 // lastThread finds the thread run resume --last continues.
 func (c *runConfig) lastThread(ctx context.Context, client *host.Client) (string, error) {
@@ -441,8 +486,7 @@ func (c *runConfig) lastThread(ctx context.Context, client *host.Client) (string
 	// Every kind of client's threads, as codex exec resume --last finds
 	// them: app-server lists only the interactive ones by default, which
 	// leaves out codex exec's.
-	sources := &host.ListOptions{Sources: []host.ThreadSource{host.ThreadSourceCLI, host.ThreadSourceVSCode,
-		host.ThreadSourceExec, host.ThreadSourceAppServer}}
+	sources := &host.ListOptions{Sources: allThreadSources}
 	for th, err := range client.Threads(ctx, sources) {
 		if err != nil {
 			return "", connFailure(ctx, "list the threads", err)

@@ -74,6 +74,7 @@ type runConfig struct {
 	json           bool
 	maxReconnects  int
 	resumeLast     bool // run resume --last
+	resumeByArg    bool // run resume THREAD (not --thread)
 	resumeAll      bool // run resume --last --all
 	scripted       string
 	exec           execFlags  // execflags.go: the codex exec flags
@@ -653,6 +654,11 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 			return nil, err
 		}
 		c.thread = threadID
+	} else if threadID != "" && !isThreadID(threadID) {
+		if threadID, err = c.namedThread(ctx, client, threadID); err != nil {
+			return nil, err
+		}
+		c.thread = threadID
 	}
 	project, projectCwd, err := c.checkProjectMCP(ctx, cio, client, threadID)
 	if err != nil {
@@ -674,10 +680,10 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Config: tconfig})
 		if err != nil {
 			if errors.Is(err, host.ErrThreadNotFound) {
-				return nil, usageErr("--thread %s: no such thread in this CODEX_HOME", threadID)
+				return nil, usageErr("%s %s: no such thread in this CODEX_HOME", c.threadFlag(), threadID)
 			}
 			if errors.Is(err, rpc.ErrInvalidParams) || errors.Is(err, rpc.ErrInvalidRequest) {
-				return nil, usageErr("--thread %s: codex refused it: %s", threadID, innermost(err))
+				return nil, usageErr("%s %s: codex refused it: %s", c.threadFlag(), threadID, innermost(err))
 			}
 			return nil, connFailure(ctx, "resume the thread", err)
 		}
