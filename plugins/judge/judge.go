@@ -241,6 +241,25 @@ func (j *Judge) ask(ctx context.Context, req *abi.ApprovalRequest) (*abi.Approva
 	return ParseVerdict(text)
 }
 
+// judgeThreadConfig turns off codex's tools on a judge's thread: its model
+// reads what the agent wrote, a prompt injection's way in, and needs no
+// tool to answer with a verdict. Without them, a judge talked into it
+// cannot run a command (a read in its read-only sandbox: a secret for its
+// reason, which the audit log keeps), search the web, read an image,
+// start sub-agents or set goals. apply_patch stays (the model catalog
+// offers it), refused by the read-only sandbox and the "never" approval
+// policy, and so does request_user_input. Keys a codex does not know are
+// ignored by it.
+var judgeThreadConfig = map[string]any{
+	"features.shell_tool":       false,
+	"features.unified_exec":     false,
+	"web_search":                "disabled",
+	"features.view_image":       false,
+	"features.multi_agent":      false,
+	"features.goals":            false,
+	"features.image_generation": false,
+}
+
 // turn runs one judge turn on a new ephemeral thread with these
 // instructions and returns the final message's text.
 func (j *Judge) turn(ctx context.Context, rubric, prompt string, schema json.RawMessage) (string, error) {
@@ -250,8 +269,9 @@ func (j *Judge) turn(ctx context.Context, rubric, prompt string, schema json.Raw
 		Model: j.opts.Model, Ephemeral: true, ApprovalPolicy: "never", Sandbox: "read-only",
 		DeveloperInstructions: rubric,
 		// The judge's model reads what the agent wrote: it must not act
-		// through the plugins' tools.
+		// through the plugins' tools, nor through codex's own.
 		OmitHandlerTools: true,
+		Config:           judgeThreadConfig,
 	})
 	if err != nil {
 		return "", fmt.Errorf("start judge thread: %w", err)

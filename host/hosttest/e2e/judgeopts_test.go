@@ -64,6 +64,16 @@ func TestJudgeOptionsOnRealCodex(t *testing.T) {
 	assert.Equal(t, "json_schema", body.Text.Format.Type)
 	assert.JSONEq(t, string(judge.VerdictSchema), string(body.Text.Format.Schema))
 
+	// The judge's model reads what the agent wrote: its thread has no
+	// tool to act or read with (before: exec_command, write_stdin,
+	// web_search, view_image, multi_agent_v1 and the goal tools), but
+	// apply_patch, which its read-only sandbox and "never" approval
+	// policy refuse, and request_user_input. The agent's turns keep them.
+	for _, tool := range []string{"exec_command", "write_stdin", "shell", "web_search", "view_image", "multi_agent_v1", "create_goal"} {
+		assert.False(t, r.HasTool(tool), "the judge's thread offers %s: %v", tool, r.Tools)
+	}
+	assert.True(t, env.Model.Requests()[0].HasTool("exec_command"), "the agent's turn keeps its tools")
+
 	prompt := r.LastUserText()
 	assert.Contains(t, prompt, "[truncated: the request is ")
 	assert.Contains(t, prompt, " bytes; the first ")
