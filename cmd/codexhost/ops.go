@@ -327,6 +327,9 @@ func (c *runConfig) loadGeneration(ctx context.Context, spec *setSpec, extra []c
 		return nil, err
 	}
 	g.members = append(g.members, extra...)
+	if b := c.builtinFor(g.members); b != nil {
+		g.members = append(g.members, *b)
+	}
 	return g, nil
 }
 
@@ -421,22 +424,6 @@ func (c *runConfig) startPlugins(ctx context.Context, cio *cmdIO, extra []chain.
 		}
 	}
 	return pr, nil
-}
-
-// addBuiltinRenderer adds m, if not nil, to the plugin set, this
-// generation's and every reloaded one's, and reports whether the set
-// renders at all.
-func (pr *pluginRun) addBuiltinRenderer(m *chain.Member) bool {
-	if m != nil {
-		pr.extra = append(pr.extra, *m)
-		pr.gen.members = append(pr.gen.members, *m)
-	}
-	for _, mem := range pr.gen.members {
-		if mem.Plugin.Manifest().Implements(abi.HookEventRender) {
-			return true
-		}
-	}
-	return false
 }
 
 // chainOptions are the options of the run's chain; onDecision is called

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,11 +76,14 @@ type runConfig struct {
 	maxReconnects  int
 	resumeLast     bool // run resume --last
 	resumeByArg    bool // run resume THREAD (not --thread)
-	resumeAll      bool // run resume --last --all
-	scripted       string
-	exec           execFlags  // execflags.go: the codex exec flags
-	judgeOpts      judgeFlags // judgeflags.go: the --judge-* flags
-	ops            opsFlags   // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
+	// builtin is the built-in renderer of --render, nil for none; each
+	// plugin set has it or not (builtinFor).
+	builtin   *chain.Member
+	resumeAll bool // run resume --last --all
+	scripted  string
+	exec      execFlags  // execflags.go: the codex exec flags
+	judgeOpts judgeFlags // judgeflags.go: the --judge-* flags
+	ops       opsFlags   // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
@@ -492,7 +496,6 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	var (
 		pr      *pluginRun
 		ch      *chain.Chain
-		renders bool
 		loadErr error
 	)
 	// The chain renders the session's thread (not the judge's) with its
@@ -500,6 +503,10 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	// notices are diagnostics, printed on stderr by reconnects.
 	only := &threadFilter{}
 	var gate *loadGate
+	// Every plugin set, the first and each reloaded one, renders with the
+	// built-in renderer unless a plugin of the set replaces it
+	// (loadGeneration).
+	c.builtin = c.builtinRenderer(color)
 	load := func(lctx context.Context) (*host.Prepared, error) {
 		var err error
 		if pr, err = c.startPlugins(lctx, cio, extra); err != nil {
@@ -509,7 +516,6 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		if stream != nil && pr.m != nil {
 			pr.m.SetDecisionLog(stream.Stats)
 		}
-		renders = pr.addBuiltinRenderer(c.builtinRenderer(color, pr.gen))
 		chainOpts := pr.chainOptions(cio, dec.record)
 		if human != nil {
 			chainOpts.Escalate = human.Escalate
@@ -630,7 +636,7 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !renders && res.Text != "" {
+	if !rendersNow(ch) && res.Text != "" {
 		fmt.Fprintln(cio.stdout, termsafe.Text(res.Text)) // the agent's text, before -o can fail
 	}
 	if err := c.exec.writeLastMessage(res.Text); err != nil {
@@ -834,18 +840,9 @@ func marshalIndent(v any) ([]byte, error) {
 }
 
 // builtinRenderer is the member that renders with --render exec or json,
-// or nil: with --render none, and when a loaded plugin renders and the
-// render setting was left at its default (the plugin replaces the
-// built-in renderer).
-func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
-	explicit := c.json || c.ops.fs.Changed("render") || (c.ops.file != nil && c.ops.file.Defined("render"))
-	if !explicit {
-		for _, m := range gen.members {
-			if m.Plugin.Manifest().Implements(abi.HookEventRender) {
-				return nil
-			}
-		}
-	}
+// or nil with --render none. builtinFor decides, for each plugin set,
+// whether it renders there.
+func (c *runConfig) builtinRenderer(color bool) *chain.Member {
 	switch c.render {
 	case "exec":
 		style := &render.ExecStyle{Color: color, HideReasoning: c.exec.hideReasoning, NoTurnSummary: c.exec.noTurnSummary}
@@ -859,6 +856,49 @@ func (c *runConfig) builtinRenderer(color bool, gen *generation) *chain.Member {
 		return &chain.Member{Plugin: chain.RendererPlugin("codex-json", &render.ExecJSON{})}
 	}
 	return nil
+}
+
+// builtinFor is the built-in renderer (c.builtin) if the plugin set made
+// of members renders with it, else nil: it does unless the render setting
+// was left at its default and one of members renders (the plugin then
+// replaces the built-in renderer). Decided for every set, at start and
+// on each reload, so that a reload that adds a render plugin does not
+// print every event twice, and one that removes it does not leave the
+// run printing nothing.
+func (c *runConfig) builtinFor(members []chain.Member) *chain.Member {
+	if c.builtin == nil {
+		return nil
+	}
+	explicit := c.json || c.ops.fs.Changed("render") || (c.ops.file != nil && c.ops.file.Defined("render"))
+	if !explicit && rendersAny(members) {
+		return nil
+	}
+	return c.builtin
+}
+
+// rendersAny reports whether one of members implements the event-render
+// hook.
+func rendersAny(members []chain.Member) bool {
+	for _, m := range members {
+		if m.Plugin.Manifest().Implements(abi.HookEventRender) {
+			return true
+		}
+	}
+	return false
+}
+
+// rendersNow reports whether the chain's current plugin set renders the
+// turn (a reload may have changed it since the start).
+func rendersNow(ch *chain.Chain) bool {
+	if ch == nil {
+		return false
+	}
+	for _, st := range ch.Status() {
+		if slices.Contains(st.Hooks, abi.HookEventRender) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkJSONStdout refuses --json with a render plugin, at start and on
