@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/codexhost/codexhost/host/hosttest"
 )
 
 // A reload decides anew whether the built-in renderer renders: with the
@@ -65,4 +67,19 @@ func TestReloadRechoosesTheBuiltinRenderer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A render plugin in monitor mode, whose output is discarded, does not
+// replace the built-in renderer (before, it did: the turn was rendered by
+// nothing, and the final message was not printed either).
+func TestMonitorRendererKeepsTheBuiltinRenderer(t *testing.T) {
+	t.Parallel()
+	renderer := guestFile(t, "../../examples/renderer")
+	_, home := fakeCodexHome(t, hosttest.Turn(hosttest.Text("all done")))
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "codexhost.toml", fmt.Sprintf("[[plugin]]\nname = \"renderer\"\npath = %q\nmode = \"monitor\"\n", renderer))
+	r := runCmd(t, "run", "--config-file", cfg, "--codex-home", home, "--cwd", t.TempDir(), "say it")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "all done\ntokens: ", "the built-in renderer rendered the turn")
+	assert.NotContains(t, r.stdout, "── turn", "the monitor's output is discarded")
 }

@@ -876,11 +876,11 @@ func (c *runConfig) builtinFor(members []chain.Member) *chain.Member {
 	return c.builtin
 }
 
-// rendersAny reports whether one of members implements the event-render
-// hook.
+// rendersAny reports whether one of members renders: implements the
+// event-render hook, and is no monitor (whose output is discarded).
 func rendersAny(members []chain.Member) bool {
 	for _, m := range members {
-		if m.Plugin.Manifest().Implements(abi.HookEventRender) {
+		if !m.Monitor && m.Plugin.Manifest().Implements(abi.HookEventRender) {
 			return true
 		}
 	}
@@ -894,7 +894,7 @@ func rendersNow(ch *chain.Chain) bool {
 		return false
 	}
 	for _, st := range ch.Status() {
-		if slices.Contains(st.Hooks, abi.HookEventRender) {
+		if !st.Monitor && slices.Contains(st.Hooks, abi.HookEventRender) {
 			return true
 		}
 	}
