@@ -259,6 +259,21 @@ func (a *asyncRun) waitStderr(t *testing.T, re string) []string {
 	}
 }
 
+// waitFor waits until ch is closed (the gate of gatedTurn: the model was
+// asked for the second command), failing the test if codexhost exits
+// first or it takes minutes.
+func (a *asyncRun) waitFor(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case code := <-a.done:
+		a.done <- code
+		t.Fatalf("codexhost exited %d before the model was asked for the second command:\n%s", code, a.stderr.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the model was never asked for the second command:\n%s", a.stderr.String())
+	}
+}
+
 func (a *asyncRun) wait(t *testing.T) int {
 	t.Helper()
 	select {
@@ -348,13 +363,7 @@ interval = "50ms"
 	work := t.TempDir()
 	a := startRun(t, "run", "--config-file", cfg, "--codex-home", home, "--cwd", work, "write two files")
 
-	select {
-	case <-secondAsked:
-	case code := <-a.done:
-		t.Fatalf("exited %d: %s", code, a.stderr.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the model was never asked for the second command")
-	}
+	a.waitFor(t, secondAsked)
 	assert.FileExists(t, filepath.Join(work, "one.txt"), "the first echo ran under the first rules")
 
 	// Invalid rules: the reload fails, the old set stays.
@@ -421,11 +430,7 @@ watch = false
 	work := t.TempDir()
 	a := startRun(t, "run", "--config-file", cfg, "--codex-home", home, "--cwd", work, "write two files")
 	addr := a.waitStderr(t, `codexhost: metrics at (http://\S+/metrics)\n`)[1]
-	select {
-	case <-secondAsked:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the model was never asked for the second command")
-	}
+	a.waitFor(t, secondAsked)
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	a.waitStderr(t, `codexhost: reloaded \S+ \(SIGHUP\): plugin set 2: deny-rm@1.0.0 \(loaded in \S+\)\n`)
 
@@ -497,11 +502,7 @@ func TestRunCrashBudget(t *testing.T) {
 	a := startRun(t, "run", "--plugin", ref, "--crash-budget", "1/1m", "--metrics-addr", "127.0.0.1:0", "--render", "none",
 		"--codex-home", home, "--cwd", work, "go")
 	addr := a.waitStderr(t, `codexhost: metrics at (http://\S+/metrics)\n`)[1]
-	select {
-	case <-secondAsked:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the model was never asked for the second command")
-	}
+	a.waitFor(t, secondAsked)
 	a.waitStderr(t, `codexhost: plugin disabled by its crash budget; its part falls back until the plugin set is reloaded \(plugin=ref failures=1 .*: trap: `)
 	s := scrape(t, addr)
 	assert.Equal(t, "0", s[`codexhost_plugin_enabled{plugin="ref"}`])
@@ -541,11 +542,7 @@ func TestReloadFromRegistryKeepsTrust(t *testing.T) {
 	work := t.TempDir()
 	a := startRun(t, "run", "--config-file", cfg, "--trust-policy", e.policy, "--plugin-cache", filepath.Join(e.dir, "run-cache"),
 		"--codex-home", home, "--cwd", work, "write two files")
-	select {
-	case <-secondAsked:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the model was never asked for the second command:\n%s", a.stderr.String())
-	}
+	a.waitFor(t, secondAsked)
 	require.NoError(t, os.WriteFile(cfg, []byte(config(unsigned)), 0o644))
 	m := a.waitStderr(t, `codexhost: reload of \S+ \(file changed\) failed; still using plugin set 1: (.*)\n`)
 	assert.Contains(t, m[1], "is not signed")

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,13 +30,7 @@ interval = "50ms"
 	work := t.TempDir()
 	a := startRun(t, "run", "--config-file", cfg, "--codex-home", home, "--cwd", work, "write two files")
 
-	select {
-	case <-secondAsked:
-	case code := <-a.done:
-		t.Fatalf("exited %d: %s", code, a.stderr.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the model was never asked for the second command")
-	}
+	a.waitFor(t, secondAsked)
 	require.NoError(t, os.WriteFile(cfg, []byte(`policy = "rules.toml"`+"\n"+base), 0o644))
 	m := a.waitStderr(t, `codexhost: (reloaded|reload of) \S+ \(file changed\)(.*)\n`)
 	assert.Equal(t, "reload of", m[1], "the reload is refused: %s", m[0])

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,13 +33,7 @@ interval = "50ms"
 	work := t.TempDir()
 	a := startRun(t, "run", "--json", "--config-file", cfg, "--codex-home", home, "--cwd", work, "write two files")
 
-	select {
-	case <-secondAsked:
-	case code := <-a.done:
-		t.Fatalf("exited %d: %s", code, a.stderr.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the model was never asked for the second command")
-	}
+	a.waitFor(t, secondAsked)
 	require.NoError(t, os.WriteFile(cfg, []byte(base+fmt.Sprintf("[[plugin]]\nname = \"renderer\"\npath = %q\n", renderer)), 0o644))
 	m := a.waitStderr(t, `codexhost: (reloaded|reload of) \S+ \(file changed\)(.*)\n`)
 	assert.Equal(t, "reload of", m[1], "the reload is refused: %s", m[0])

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,13 +41,7 @@ func TestReloadRechoosesTheBuiltinRenderer(t *testing.T) {
 			cfg := writeFile(t, dir, "codexhost.toml", config(tc.before))
 			work := t.TempDir()
 			a := startRun(t, "run", "--config-file", cfg, "--codex-home", home, "--cwd", work, "write two files")
-			select {
-			case <-secondAsked:
-			case code := <-a.done:
-				t.Fatalf("exited %d: %s", code, a.stderr.String())
-			case <-time.After(2 * time.Minute):
-				t.Fatal("the model was never asked for the second command")
-			}
+			a.waitFor(t, secondAsked)
 			require.NoError(t, os.WriteFile(cfg, []byte(config(tc.after)), 0o644))
 			a.waitStderr(t, `codexhost: reloaded \S+ \(file changed\): plugin set 2`)
 			close(open)
