@@ -40,7 +40,9 @@ if the file starts with \0asm, else a process plugin; oci:// references are
 pulled and verified against the trust policy, see docs/distribution.md),
 then the --judge, then --fallback. Events are rendered on stdout (--render);
 diagnostics go to stderr. codex uses your own login and ~/.codex unless
---codex-home is set.`
+--codex-home is set. As codex exec's, run has the subcommands resume (a
+stored thread's next turn), review (a code review) and fork (a turn on a
+copy of a stored thread): codexhost help run review.`
 
 type runConfig struct {
 	// hup receives SIGHUP from the start of a run with a configuration
@@ -84,12 +86,17 @@ type runConfig struct {
 	exec      execFlags  // execflags.go: the codex exec flags
 	judgeOpts judgeFlags // judgeflags.go: the --judge-* flags
 	ops       opsFlags   // ops.go: --config-file, --grant, --monitor, --metrics-addr, ...
+	// review is run review's target (its instructions, for a custom
+	// review, are the prompt); nil for a turn. runsub.go.
+	review *host.ReviewTarget
+	// fork is the stored thread run fork copies, or "". runsub.go.
+	fork string
 }
 
 func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	args = expandImageArgs(args)
-	if before, after, ok := splitRunResume(args); ok {
-		return cmdRunResume(ctx, cio, append(before, after...))
+	if sub, rest, ok := splitRunSub(args); ok {
+		return sub.run(ctx, cio, rest)
 	}
 	var c runConfig
 	fs := newFlagSet(cio, "run", runSynopsis+opsSynopsis)
@@ -100,14 +107,15 @@ func cmdRun(ctx context.Context, cio *cmdIO, args []string) error {
 	return c.run(ctx, cio, fs.Args())
 }
 
-// splitRunResume finds codex exec's resume subcommand after run's flags,
-// as codex exec takes it (codex exec --json resume --last PROMPT): when
-// the first argument that is neither a flag nor a flag's value is
-// "resume", and no "--" comes before it (after "--" it is the prompt), it
-// returns the arguments before that word and after it. Without this, the
+// splitRunSub finds codex exec's subcommands (resume, review, fork)
+// after run's flags, as codex exec takes them (codex exec --json resume
+// --last PROMPT): when the first argument that is neither a flag nor a
+// flag's value is one of them, and no "--" comes before it (after "--" it
+// is the prompt), it returns that subcommand and the arguments before
+// and after the word, the flags before it first. Without this, the
 // command line would start a new thread whose prompt is "resume --last …"
 // or fail on --last.
-func splitRunResume(args []string) (before, after []string, ok bool) {
+func splitRunSub(args []string) (sub *command, rest []string, ok bool) {
 	var c runConfig
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -117,15 +125,20 @@ func splitRunResume(args []string) (before, after []string, ok bool) {
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, false // run's own parse reports it
 	}
-	rest := fs.Args()
-	if len(rest) == 0 || rest[0] != "resume" || fs.ArgsLenAtDash() == 0 {
+	after := fs.Args()
+	if len(after) == 0 || fs.ArgsLenAtDash() == 0 {
 		return nil, nil, false
 	}
-	n := len(args) - len(rest)
-	return args[:n:n], rest[1:], true
+	for _, cmd := range commands {
+		if cmd.path == "run "+after[0] {
+			n := len(args) - len(after)
+			return cmd, append(args[:n:n], after[1:]...), true
+		}
+	}
+	return nil, nil, false
 }
 
-// register declares run's flags on fs (run and run resume).
+// register declares run's flags on fs (run and its subcommands).
 func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.policy, "policy", "", "decide approvals with the rules of `RULES_FILE`, and answer questions with its [[answer]] tables (TOML; asked before the --plugin files)")
 	fs.StringArrayVar(&c.plugins, "plugin", nil, "load a plugin `PATH` or oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] (repeatable; asked in order)")
@@ -186,6 +199,9 @@ func parseMode(s string) (chain.Mode, error) {
 }
 
 func (c *runConfig) prompt(ctx context.Context, cio *cmdIO, args []string) (string, error) {
+	if p, ok := c.subPrompt(args); ok {
+		return p, nil
+	}
 	return readPrompt(ctx, cio.stdin, args)
 }
 
@@ -333,6 +349,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		c.codexHome = home
 	}
 	if err := c.checkApprovalFlags(); err != nil {
+		return err
+	}
+	if err := c.checkReviewUnasked(cio); err != nil {
 		return err
 	}
 	var err error
@@ -666,7 +685,11 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 		c.thread = threadID
 	}
-	project, projectCwd, err := c.checkProjectMCP(ctx, cio, client, threadID)
+	stored := threadID // the thread whose cwd the new one runs in
+	if c.fork != "" {
+		stored = c.fork
+	}
+	project, projectCwd, err := c.checkProjectMCP(ctx, cio, client, stored)
 	if err != nil {
 		return nil, err
 	}
@@ -674,14 +697,22 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 	if err != nil {
 		return nil, connFailure(ctx, "read codex's writable roots for --add-dir", err)
 	}
-	if threadID == "" {
+	switch {
+	case c.fork != "":
+		th, err = c.forkThread(ctx, client, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
+			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Ephemeral: c.exec.ephemeral, Config: tconfig})
+		if err != nil {
+			return nil, err
+		}
+		threadID = th.ID
+	case threadID == "":
 		th, err = client.StartThread(ctx, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Ephemeral: c.exec.ephemeral, Config: tconfig})
 		if err != nil {
 			return nil, c.failure(ctx, "start a thread", err)
 		}
 		threadID = th.ID
-	} else {
+	default:
 		th, err = client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Config: tconfig})
 		if err != nil {
@@ -710,6 +741,9 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		return nil, err
 	}
 	only.thread.Store(&threadID)
+	if c.fork != "" && prompt == "" {
+		return &host.Result{ThreadID: threadID}, nil // run fork ID: the copy only
+	}
 	var topts *host.TurnOptions
 	if c.thread != "" && (c.model != "" || c.approvalPolicy != "") {
 		topts = &host.TurnOptions{Model: c.model, ApprovalPolicy: c.approvalPolicy}
@@ -720,9 +754,9 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 		topts.OutputSchema = c.exec.outputSchema
 	}
-	t, err := client.StartTurn(ctx, threadID, c.exec.inputs(prompt), topts)
+	t, err := c.startWork(ctx, client, threadID, prompt, topts)
 	if err != nil {
-		return nil, c.failure(ctx, "start the turn", err)
+		return nil, err
 	}
 	defer t.Close()
 	started()
