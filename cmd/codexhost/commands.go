@@ -388,6 +388,13 @@ func cmdComplete(ctx context.Context, cio *cmdIO, words []string) error {
 				cands = append(cands, sub)
 			}
 		}
+	case c != nil && c.path == "run" && len(words) == 1 && !strings.HasPrefix(cur, "-"):
+		// run's subcommands (codex exec's): resume, review, fork.
+		for _, cmd := range commands {
+			if sub, ok := strings.CutPrefix(cmd.path, "run "); ok && !cmd.hidden {
+				cands = append(cands, sub)
+			}
+		}
 	case c != nil && c.path == "help":
 		cands = topLevelNames()
 	case c != nil && c.path == "completion":

@@ -88,6 +88,9 @@ func TestCompletion(t *testing.T) {
 	assert.Contains(t, complete("plugin", "test", "--"), "--cases")
 	assert.Equal(t, []string{"zsh"}, complete("completion", "z"))
 	assert.Empty(t, complete("run", "fix the te"), "no file or prompt completion from codexhost")
+	assert.Equal(t, []string{"resume", "review"}, complete("run", "re"), "run's subcommands, as codex exec's")
+	assert.Equal(t, []string{"--uncommitted"}, complete("run", "review", "--unc"))
+	assert.Empty(t, complete("run", "fork", "ID", "re"), "no subcommand after the first")
 }
 
 func TestEditDistance(t *testing.T) {
