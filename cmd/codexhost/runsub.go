@@ -95,6 +95,13 @@ func cmdRunReview(ctx context.Context, cio *cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
+	// What review/start has no place for is refused, not dropped.
+	switch {
+	case len(c.exec.images) > 0:
+		return usageErr("run review: -i/--image: a review takes no images (codex exec review has no -i)")
+	case c.exec.outputSchemaFile != "":
+		return usageErr("run review: --output-schema: a review answers in codex's review format, and review/start takes no schema (codex exec review ignores the flag)")
+	}
 	rest := fs.Args()
 	switch {
 	case target != nil && len(rest) > 0:

@@ -125,6 +125,8 @@ func TestRunReview(t *testing.T) {
 
 // run review takes one target, as codex exec review does: a target flag
 // or instructions, not both, nor two flags; --title goes with --commit.
+// run's flags a review has no place for (-i, --output-schema) are
+// refused, not dropped.
 func TestRunReviewUsage(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -136,6 +138,8 @@ func TestRunReviewUsage(t *testing.T) {
 		{[]string{"run", "--json", "review", "--base", "main", "--commit", "abc"}, "run review: --base and --commit: choose one"},
 		{[]string{"run", "review", "--title", "t", "--uncommitted"}, "run review: --title goes with --commit"},
 		{[]string{"run", "review", "--base", "", "x"}, `run review: --base "": want a value`},
+		{[]string{"run", "review", "-i", "x.png", "--uncommitted"}, "run review: -i/--image: a review takes no images"},
+		{[]string{"run", "--output-schema", "s.json", "review", "--uncommitted"}, "run review: --output-schema: a review answers in codex's review format"},
 	} {
 		r := runCmd(t, tc.args...)
 		assert.Equal(t, exitUsage, r.code, tc.args)
