@@ -60,6 +60,11 @@ var (
 	// or a -c override); the error says which file, line and key.
 	ErrConfig = errors.New("host: codex configuration is invalid")
 
+	// ErrReviewElsewhere means codex ran a review on another thread than
+	// the one [Client.StartReview] asked to review inline: its events and
+	// approval requests carry that thread's id.
+	ErrReviewElsewhere = errors.New("host: codex ran the review on another thread")
+
 	// ErrTurnFailed is matched by a [*TurnError] returned for a failed turn.
 	ErrTurnFailed = errors.New("host: turn failed")
 

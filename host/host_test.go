@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
 	"github.com/codexhost/codexhost/host/internal/codexbin"
+	"github.com/codexhost/codexhost/host/transcript"
 	"github.com/codexhost/codexhost/rpc"
 )
 
@@ -365,4 +367,32 @@ func (m *methodCounter) ObserveEvent(ev *host.Event) {
 	if ev.Method == m.method {
 		m.n.Add(1)
 	}
+}
+
+// StartReview asks for the review inline, on the thread it names, and
+// listens to that thread's events: a codex that ran the review on another
+// thread (reviewThreadId), whose events and approvals the caller would not
+// follow as the review's, gets an error naming both threads, and the
+// review there is interrupted.
+func TestStartReviewElsewhereFails(t *testing.T) {
+	var rec bytes.Buffer
+	c := startFake(t, "text", 0, &host.Options{Env: []string{"FAKE_REVIEW_THREAD=th9"},
+		Transcript: transcript.NewWriter(&rec, transcript.Header{Codexhost: host.Version})})
+	th, err := c.StartThread(t.Context(), nil)
+	require.NoError(t, err)
+	_, err = c.StartReview(t.Context(), th.ID, host.ReviewTarget{Type: "uncommittedChanges"})
+	require.ErrorIs(t, err, host.ErrReviewElsewhere)
+	assert.Contains(t, err.Error(), "th9")
+	assert.Contains(t, err.Error(), th.ID)
+	_ = c.Close()
+	_ = c.Wait() // the transcript is complete
+	assert.Regexp(t, `"method":"turn/interrupt","params":\{"threadId":"th9","turnId":"tu-r"\}`, rec.String(), "the review elsewhere is interrupted")
+
+	c = startFake(t, "text", 0, nil)
+	th, err = c.StartThread(t.Context(), nil)
+	require.NoError(t, err)
+	turn, err := c.StartReview(t.Context(), th.ID, host.ReviewTarget{Type: "uncommittedChanges"})
+	require.NoError(t, err, "inline, as asked")
+	assert.Equal(t, th.ID, turn.ThreadID)
+	turn.Close()
 }

@@ -21,7 +21,9 @@ type ReviewTarget struct {
 // StartReview starts a code review of target as a turn of the thread
 // (review/start, delivered inline) and returns it: consume its events or
 // Wait, and Interrupt it like any turn. The reviewer is the thread's model:
-// its findings arrive as the turn's items.
+// its findings arrive as the turn's items. A codex that runs the review on
+// another thread (reviewThreadId) has it interrupted, and StartReview
+// returns an error matching [ErrReviewElsewhere].
 func (c *Client) StartReview(ctx context.Context, threadID string, target ReviewTarget) (*Turn, error) {
 	if threadID == "" {
 		return nil, fmt.Errorf("host: StartReview: empty thread id")
@@ -35,6 +37,14 @@ func (c *Client) StartReview(ctx context.Context, threadID string, target Review
 	if err := c.call(ctx, protocol.ClientReviewStart, p, &resp); err != nil {
 		sub.close()
 		return nil, fmt.Errorf("host: review/start: %w", err)
+	}
+	if on := resp.ReviewThreadID; on != "" && on != threadID {
+		// Not the thread subscribed to, nor the one whose settings the
+		// caller checked: stop the review there rather than lose it.
+		sub.close()
+		elsewhere := &Turn{c: c, ThreadID: on, ID: resp.Turn.ID}
+		_ = elsewhere.Interrupt(ctx)
+		return nil, fmt.Errorf("host: review/start: asked to review inline on the thread %s, codex ran the review on the thread %s (interrupted): %w", threadID, on, ErrReviewElsewhere)
 	}
 	t := &Turn{c: c, ThreadID: threadID, ID: resp.Turn.ID, sub: sub}
 	t.res.ThreadID, t.res.TurnID, t.res.Status = threadID, t.ID, TurnInProgress

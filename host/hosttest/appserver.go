@@ -51,7 +51,8 @@ type fakeMsg struct {
 // next turn/start arrives and sends it first, the interleaving in which a
 // client reads it only after it has started a turn. FAKE_INIT_NOTICE sends
 // a configWarning right after the initialize response; FAKE_NO_INIT never
-// answers initialize.
+// answers initialize. review/start reviews on the thread asked for, or on
+// FAKE_REVIEW_THREAD when set; turn/interrupt is answered, and does nothing.
 func FakeAppServer(scenario string) int {
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriterSize(os.Stdout, 1<<16)
@@ -148,6 +149,21 @@ func FakeAppServer(scenario string) int {
 			fork["id"] = "th2"
 			send(map[string]any{"id": m.ID, "result": map[string]any{"thread": fork, "model": "m", "modelProvider": "fake",
 				"cwd": "/tmp", "approvalPolicy": "on-request", "approvalsReviewer": "user", "sandbox": map[string]any{"type": "readOnly"}}})
+		case "review/start":
+			// The review runs on FAKE_REVIEW_THREAD when set (a codex
+			// that did not review inline), else on the thread asked for.
+			var p struct {
+				ThreadID string `json:"threadId"`
+			}
+			_ = json.Unmarshal(m.Params, &p)
+			on := p.ThreadID
+			if v := os.Getenv("FAKE_REVIEW_THREAD"); v != "" {
+				on = v
+			}
+			send(map[string]any{"id": m.ID, "result": map[string]any{"reviewThreadId": on,
+				"turn": map[string]any{"id": "tu-r", "items": []any{}, "status": "inProgress"}}})
+		case "turn/interrupt":
+			send(map[string]any{"id": m.ID, "result": map[string]any{}})
 		case "turn/start":
 			if pendingThreadStarted {
 				pendingThreadStarted = false
