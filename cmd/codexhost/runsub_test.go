@@ -225,3 +225,29 @@ func TestRunFork(t *testing.T) {
 		assert.Contains(t, r.stderr, tc.want, tc.args)
 	}
 }
+
+// The fork's turn is guarded as a run's: its approval requests reach the
+// policy, whose decision names the fork's thread (the one --json started
+// and rendered), and a declined command does not run.
+func TestRunForkAsksThePolicy(t *testing.T) {
+	t.Parallel()
+	_, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("first answer")),
+		hosttest.Turn(hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch forked.txt"}), hosttest.Text("done"))))
+	work := t.TempDir()
+	r := runCmd(t, "run", "--codex-home", home, "-C", work, "--render", "none", "first prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	m := regexp.MustCompile(`thread (\S+): continue`).FindStringSubmatch(r.stderr)
+	require.NotNil(t, m, r.stderr)
+
+	rules := writeRules(t, "[[rule]]\nname = \"no-touch\"\ndecision = \"decline\"\n[rule.match]\nargv_prefix = [\"touch\"]\n")
+	r = runCmd(t, "run", "--codex-home", home, "-C", work, "--json", "--policy", rules, "--approval-policy", "untrusted", "fork", m[1], "touch it")
+	require.Equal(t, exitDeclined, r.code, r.stderr)
+	started := regexp.MustCompile(`\{"type":"thread.started","thread_id":"([^"]+)"\}`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, started, r.stdout)
+	assert.NotEqual(t, m[1], started[1], "the fork is rendered, not the stored thread")
+	dec := regexp.MustCompile(`\{"type":"codexhost.decision"[^\n]*`).FindString(r.stdout)
+	require.NotEmpty(t, dec, r.stdout)
+	assert.Contains(t, dec, `"thread_id":"`+started[1]+`"`, "the decision is about the fork's request")
+	assert.Contains(t, dec, `"decision":"decline"`)
+	assert.NoFileExists(t, filepath.Join(work, "forked.txt"))
+}
