@@ -35,7 +35,7 @@ func init() {
 		{path: "run", args: "[flags] [PROMPT | -]", summary: "run one turn on a new (or --thread) thread", run: cmdRun},
 		{path: "run resume", args: "[flags] (--last | THREAD_ID | NAME) [PROMPT | -]", summary: "run the next turn of a stored thread (codex exec resume)", run: cmdRunResume},
 		{path: "run review", args: "[flags] (--uncommitted | --base BRANCH | --commit SHA [--title TITLE] | PROMPT | -)", summary: "review the repository's code changes (codex exec review)", run: cmdRunReview},
-		{path: "run fork", args: "[flags] THREAD_ID [PROMPT | -]", summary: "copy a stored thread, and run PROMPT on the copy (codex exec fork)", run: cmdRunFork},
+		{path: "run fork", args: "[flags] (THREAD_ID | NAME) [PROMPT | -]", summary: "copy a stored thread, and run PROMPT on the copy (codex exec fork)", run: cmdRunFork},
 		{path: "plugin inspect", args: "[--json] PATH|oci://REF", summary: "print a plugin's manifest and sha256 digest", run: cmdInspect},
 		{path: "plugin test", args: "PATH --cases FILE | --transcript FILE", summary: "check a plugin's answers to recorded requests", run: cmdPluginTest},
 		{path: "plugin build", args: "[--runtime wasm|process] [-o OUT] [DIR]", summary: "build an sdk-guest plugin", run: cmdPluginBuild},

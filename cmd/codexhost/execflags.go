@@ -431,7 +431,10 @@ func cmdRunResume(ctx context.Context, cio *cmdIO, args []string) error {
 
 // threadFlag names how the user gave the thread, for messages.
 func (c *runConfig) threadFlag() string {
-	if c.resumeByArg {
+	switch {
+	case c.fork != "":
+		return "run fork"
+	case c.resumeByArg:
 		return "run resume"
 	}
 	return "--thread"

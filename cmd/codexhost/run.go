@@ -685,6 +685,11 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		}
 		c.thread = threadID
 	}
+	if c.fork != "" && !isThreadID(c.fork) {
+		if c.fork, err = c.namedThread(ctx, client, c.fork); err != nil {
+			return nil, err
+		}
+	}
 	stored := threadID // the thread whose cwd the new one runs in
 	if c.fork != "" {
 		stored = c.fork

@@ -25,10 +25,10 @@ writing), so with --policy, --plugin or --judge run review refuses, unless
 --allow-unasked-policy. Takes every flag of run, before review (run --json
 review --uncommitted) or after it.`
 
-const runForkSynopsis = `run fork [flags] THREAD_ID [PROMPT | -]
+const runForkSynopsis = `run fork [flags] (THREAD_ID | NAME) [PROMPT | -]
 
-Copies the stored thread THREAD_ID into a new thread, as codex exec fork
-does, and runs PROMPT (or stdin with "-") as the new thread's next turn;
+Copies the stored thread THREAD_ID (or the most recently updated thread
+named NAME) into a new thread, as codex exec fork does, and runs PROMPT (or stdin with "-") as the new thread's next turn;
 without a PROMPT it only copies the thread and names the copy. The stored
 thread is left as it was. Takes every flag of run, before fork (run --json
 fork ID PROMPT) or after it.`

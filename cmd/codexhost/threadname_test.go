@@ -13,13 +13,14 @@ import (
 	"github.com/codexhost/codexhost/host/hosttest"
 )
 
-// run resume takes a thread's name where its id would go, as codex exec
-// resume does ("id or thread name; UUIDs take precedence"): before, the
+// run resume and run fork take a thread's name where its id would go, as
+// codex exec resume and fork do ("id or thread name; UUIDs take precedence"): before, the
 // name went to codex as an id, which it refused ("invalid session id",
 // and the message named --thread, which the user had not given).
 func TestRunResumeByThreadName(t *testing.T) {
 	t.Parallel()
-	model, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("first answer")), hosttest.Turn(hosttest.Text("second answer"))))
+	model, home := fakeCodexHome(t, hosttest.Turns(hosttest.Turn(hosttest.Text("first answer")), hosttest.Turn(hosttest.Text("second answer")),
+		hosttest.Turn(hosttest.Text("third answer"))))
 	work := t.TempDir()
 	r := runCmd(t, "run", "--codex-home", home, "-C", work, "--json", "first prompt")
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -45,7 +46,18 @@ func TestRunResumeByThreadName(t *testing.T) {
 	require.Len(t, reqs, 2)
 	assert.Contains(t, string(reqs[1].Body), "first answer", "the resumed turn carries the thread's history")
 
+	// run fork takes the name too, as codex exec fork does.
+	r = runCmd(t, "run", "fork", "--codex-home", home, "-C", work, "--render", "none", "my work", "third prompt")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NotContains(t, r.stderr, "thread "+id+":", "a new thread, the copy")
+	reqs = model.Requests()
+	require.Len(t, reqs, 3)
+	assert.Contains(t, string(reqs[2].Body), "second answer", "the copy carries the named thread's history")
+
 	r = runCmd(t, "run", "resume", "--codex-home", home, "-C", work, "no such name", "x")
 	assert.Equal(t, exitUsage, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "codexhost: run resume no such name: no thread has that id or name in this CODEX_HOME")
+	r = runCmd(t, "run", "fork", "--codex-home", home, "-C", work, "no such name", "x")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "codexhost: run fork no such name: no thread has that id or name in this CODEX_HOME")
 }
