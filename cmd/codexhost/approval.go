@@ -32,6 +32,9 @@ import (
 //     so run refuses (exit 2) unless --allow-unasked-policy turns that into
 //     a warning; "granular", and "on-request" nobody passed on the command
 //     line, get a note;
+//   - with a policy configured, codex's terminal execution is off
+//     (checkTerminal): input the agent writes to a running command is
+//     not asked about;
 //   - without usable credentials, run stops with exit 4 before any turn
 //     instead of letting codex retry for minutes.
 
@@ -63,6 +66,32 @@ func (c *runConfig) checkApprovalFlags() error {
 	}
 	if c.approvalPolicy == "" && c.guarded() && !c.codexConfigSetsApprovalPolicy() {
 		c.approvalPolicy = defaultGuardedApprovalPolicy
+	}
+	return nil
+}
+
+// terminalFeature is codex's feature that lets exec_command run a command
+// in a terminal (tty), whose input the agent then writes with write_stdin.
+// codex 0.169 asks no one about that input, under every approval policy,
+// and its approval request for the command does not say that the command
+// runs in a terminal: an accepted "less README.md" or "python3" runs
+// whatever the agent types next. Without a terminal a command's stdin is
+// closed.
+const terminalFeature = "unified_exec_tty"
+
+// checkTerminal turns codex's terminal execution off when a policy is
+// loaded, so that what runs is what the policy was shown. An explicit
+// --enable of it is refused (unless --allow-unasked-policy): the policy
+// would not be asked about what the agent types.
+func (c *runConfig) checkTerminal(cio *cmdIO) error {
+	if !c.guarded() {
+		return nil
+	}
+	if slices.Contains(c.exec.enable, terminalFeature) {
+		return c.refuseUnasked(cio, fmt.Sprintf("--enable %s: codex lets the agent write input to a command it runs in a terminal (write_stdin) without asking the policy, which was shown only the command", terminalFeature))
+	}
+	if !slices.Contains(c.exec.disable, terminalFeature) {
+		c.exec.disable = append(c.exec.disable, terminalFeature)
 	}
 	return nil
 }

@@ -156,7 +156,7 @@ func (c *runConfig) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&c.sandbox, "sandbox", "s", "", "sandbox: "+strings.Join(host.SandboxModes, ", "))
 	fs.StringVar(&c.approvalPolicy, "approval-policy", "", "when codex asks the policy: "+strings.Join(host.ApprovalPolicies, ", ")+" (default with a policy or plugin: "+defaultGuardedApprovalPolicy+"; never is refused with one)")
 	fs.StringVar(&c.scripted, "scripted", "", "run offline against the agent script `SCRIPT` (TOML) on a fake model, in a fresh CODEX_HOME (see agent serve)")
-	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when a policy or plugin is loaded and codex would not ask it (approval policy never, its own approvals reviewer, on-request without a sandbox, permission-request hooks, exec-policy allow rules)")
+	fs.BoolVar(&c.allowUnasked, "allow-unasked-policy", false, "only warn, instead of refusing, when a policy or plugin is loaded and codex would not ask it (approval policy never, its own approvals reviewer, on-request without a sandbox, permission-request hooks, exec-policy allow rules, --enable unified_exec_tty)")
 	fs.StringArrayVarP(&c.config, "config", "c", nil, "codex config override `key=value` (TOML value; repeatable)")
 	fs.StringVar(&c.codex, "codex", "", "codex `BIN` (default: $CODEX_BIN, the pinned install, then PATH)")
 	fs.StringVar(&c.codexHome, "codex-home", "", "CODEX_HOME `DIR` (default: codex's own, ~/.codex)")
@@ -352,6 +352,9 @@ func (c *runConfig) run(ctx context.Context, cio *cmdIO, args []string) error {
 		return err
 	}
 	if err := c.checkReviewUnasked(cio); err != nil {
+		return err
+	}
+	if err := c.checkTerminal(cio); err != nil {
 		return err
 	}
 	var err error
