@@ -202,7 +202,10 @@ func (r *ApprovalRequest) check(resp *abi.ApprovalResponse) error {
 	// The paths an accept grants: a permissions request's, and a
 	// command's additional permissions (sandbox_permissions
 	// "with_additional_permissions"), which an accept of the command
-	// grants too.
+	// grants too; and the paths an accepted patch writes (its files,
+	// their move targets, the root it asks to write), which codex
+	// opens through any link on the way (outside the sandbox under
+	// read-only).
 	var grants []string
 	switch {
 	case accepting && a.Kind == abi.ApprovalPermissions:
@@ -210,10 +213,12 @@ func (r *ApprovalRequest) check(resp *abi.ApprovalResponse) error {
 		grants = slices.Concat(g.ReadPaths, g.WritePaths)
 	case accepting && a.Kind == abi.ApprovalCommand && a.AdditionalPermissions != nil:
 		grants = slices.Concat(a.AdditionalPermissions.ReadPaths, a.AdditionalPermissions.WritePaths)
+	case accepting && a.Kind == abi.ApprovalFileChange:
+		grants = patchPaths(a)
 	}
 	for _, p := range grants {
 		if link, target := throughLink(p, a.Cwd); link != "" {
-			return invalid("%s goes through the symbolic link %s (to %s), which the agent may have made: codex would grant what the link names, which the decision did not see", p, link, target)
+			return invalid("%s goes through the symbolic link %s (to %s), which the agent may have made: codex would act on what the link names, which the decision did not see", p, link, target)
 		}
 	}
 	// A plain refusal grants nothing, and codex takes decline and cancel
@@ -438,6 +443,25 @@ func notIn(paths, of []string) (string, bool) {
 	return "", true
 }
 
+// patchPaths are the paths a file-change approval's accept lets codex
+// write: each change's path and move target, and the grant root. A
+// relative one is checked against the request's cwd, or not at all
+// without one (codex 0.169 sends absolute paths).
+func patchPaths(a *abi.ApprovalRequest) []string {
+	var ps []string
+	add := func(p string) {
+		if p != "" && (filepath.IsAbs(p) || a.Cwd != "") {
+			ps = append(ps, p)
+		}
+	}
+	for _, c := range a.Changes {
+		add(c.Path)
+		add(c.MovePath)
+	}
+	add(a.GrantRoot)
+	return ps
+}
+
 // throughLink returns the first symbolic link on the way to path p
 // (relative to cwd) whose directory this user may write, and what it
 // names; or "". codex grants a path through a link as what the link
@@ -446,15 +470,25 @@ func notIn(paths, of []string) (string, bool) {
 // Links in directories the user cannot write (/lib on Linux, /tmp on
 // macOS) are the system's. A path's parts that do not exist yet are not
 // links now; what the agent makes there later is codex's to resolve.
+//
+// The thread's cwd is the user's: a workspace reached through a link
+// (--cwd ~/ws, a link to /data/ws) is not the agent's doing, so a path
+// under the cwd is walked from the cwd, unless it climbs out with "..".
 func throughLink(p, cwd string) (link, target string) {
+	sep := string(filepath.Separator)
 	if !filepath.IsAbs(p) {
-		p = cwd + string(filepath.Separator) + p // not Join, which cleans
+		p = cwd + sep + p // not Join, which cleans
 	}
 	// Part by part, as the kernel reads it: a ".." after a link is the
 	// link's target's parent, but the first link ends the walk, so a
 	// ".." here follows real directories only.
-	cur := string(filepath.Separator)
-	for _, part := range strings.Split(p, string(filepath.Separator)) {
+	cur, rest := sep, p
+	if c := filepath.Clean(cwd); cwd != "" && filepath.IsAbs(c) {
+		if r, ok := strings.CutPrefix(p+sep, strings.TrimSuffix(c, sep)+sep); ok && !slices.Contains(strings.Split(r, sep), "..") {
+			cur, rest = c, r
+		}
+	}
+	for _, part := range strings.Split(rest, sep) {
 		switch part {
 		case "", ".":
 			continue
