@@ -235,7 +235,8 @@ type Client struct {
 	files    fileChangeCache
 	inflight inflight
 	// cwds maps thread ids to the working directory app-server reported
-	// when the thread was started, resumed or forked.
+	// when the thread was started, resumed or forked, or to its parent's
+	// for a sub-agent's thread (learnCwds).
 	cwds sync.Map
 	// ownTools maps the ids of threads started with
 	// ThreadOptions.OmitHandlerTools to the names of the tools they were
@@ -359,6 +360,7 @@ func start(ctx context.Context, o *Options, ps *prepState) (*Client, error) {
 		}
 		c.files.observe(ev)
 		c.inflight.observe(ev)
+		c.learnCwds(ev)
 		for _, obs := range o.Observers {
 			observeSafely(obs, ev, o.Logger)
 		}

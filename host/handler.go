@@ -223,8 +223,11 @@ type Request struct {
 	// decoded is the approval the fast path decoded with the location,
 	// for Approval to take (once; a second call decodes again).
 	decoded atomic.Pointer[abi.ApprovalRequest]
-	// cwd is the thread's working directory, when the client knows it.
-	cwd string
+	// cwd is the thread's working directory, when the client knows it;
+	// cwdUnknown is set for a request on a live connection whose thread's
+	// cwd the client does not know (see knowsChanges).
+	cwd        string
+	cwdUnknown bool
 }
 
 // NewRequest builds the Request a Client would build for a server request
@@ -263,6 +266,35 @@ func (r *Request) arrive(files *fileChangeCache) {
 		var ok bool
 		r.changes, ok = files.get(r.ThreadID, r.ItemID)
 		r.changesUnknown = !ok
+	}
+}
+
+// learnCwds records the cwd of the threads a sub-agent's spawn names:
+// codex 0.169 starts a sub-agent (spawn_agent) in the thread of its
+// sender's cwd, and tells the client of the new thread only in the spawn
+// item (receiverThreadIds), with no thread/started. A file-change approval
+// of the sub-agent's thread is then judged against that cwd, as its
+// parent's are. It runs on the dispatcher, in order with the requests'
+// arrival, so an approval that follows the spawn item finds it.
+func (c *Client) learnCwds(ev *Event) {
+	if ev.Item == nil || ev.Item.Type != ItemCollabAgentToolCall {
+		return
+	}
+	var w struct {
+		Tool      string   `json:"tool"`
+		Receivers []string `json:"receiverThreadIds"`
+	}
+	if json.Unmarshal(ev.Item.Raw, &w) != nil || w.Tool != string(protocol.CollabAgentToolSpawnAgent) {
+		return
+	}
+	cwd, ok := c.cwds.Load(ev.ThreadID)
+	if !ok {
+		return
+	}
+	for _, id := range w.Receivers {
+		if id != "" {
+			c.cwds.LoadOrStore(id, cwd)
+		}
 	}
 }
 
@@ -498,6 +530,7 @@ func (c *Client) handleRequest(connCtx context.Context, in *rpc.Request) (any, e
 		return nil, fmt.Errorf("host: %s did not arrive through the dispatcher", in.Method) // unreachable
 	}
 	req.cwd = loadCwd(&c.cwds, req.ThreadID)
+	req.cwdUnknown = req.cwd == ""
 	if req.kind == requestToolCall {
 		if refusal, ok := c.toolNotGiven(req); ok {
 			return refusal, nil

@@ -25,6 +25,9 @@ const (
 	ItemWebSearch         ItemType = "webSearch"
 	ItemPlan              ItemType = "plan"
 	ItemContextCompaction ItemType = "contextCompaction"
+	// ItemCollabAgentToolCall is a call of codex's sub-agent tools
+	// (spawn_agent, wait_agent, ...).
+	ItemCollabAgentToolCall ItemType = "collabAgentToolCall"
 )
 
 // An Item is one entry of a turn: a message, a command, a file change, a tool

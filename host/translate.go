@@ -336,9 +336,18 @@ func (ev *Event) ABIEvent() abi.Event {
 // did not know when it arrived: no item/started of that item in that
 // thread came first (or the cache had let it go). A policy shown no
 // changes could accept them all ("every change is under src/").
+//
+// It fails too when the client does not know the thread's cwd (a
+// sub-agent's thread whose spawn it did not see): codex's request names
+// none, and a policy shown none would not match a rule on a path
+// relative to the workspace (".github/**" declined for the agent, but not
+// for its sub-agent).
 func (r *Request) knowsChanges() error {
 	if r.changesUnknown {
 		return fmt.Errorf("host: %s for item %q of thread %q: no item/started told its changes, or two items of that id in flight told different ones; declined", r.Method, r.ItemID, r.ThreadID)
+	}
+	if r.cwdUnknown {
+		return fmt.Errorf("host: %s for item %q of thread %q: the client does not know the thread's cwd, against which the policy reads the paths; declined", r.Method, r.ItemID, r.ThreadID)
 	}
 	return nil
 }
