@@ -72,9 +72,13 @@ type codexProject struct {
 // an accepted command runs, or where, without the policy seeing it: a
 // shell environment (BASH_ENV, PATH: bash runs a script of the project's
 // before every command), the workspace-write sandbox's writable roots and
-// network, the shell zsh runs as. A project's config is a file in the
-// workspace, the agent's to write for the next run (review, round 8).
-var projectRunKeys = []string{"shell_environment_policy", "sandbox_workspace_write", "zsh_path"}
+// network, the shell zsh runs as, and codex's permission profiles
+// (default_permissions and [permissions], which set the sandbox's
+// writable roots and network as sandbox_workspace_write does, and which
+// codex 0.169 takes from a project over CODEX_HOME's sandbox_mode). A
+// project's config is a file in the workspace, the agent's to write for
+// the next run (review, round 8).
+var projectRunKeys = []string{"shell_environment_policy", "sandbox_workspace_write", "zsh_path", "default_permissions", "permissions"}
 
 // readCodexProject asks codex about the project config for a thread in
 // cwd (an absolute path).

@@ -70,3 +70,31 @@ func TestAgentWrittenProjectShellEnvironmentIsRefused(t *testing.T) {
 	assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": shell_environment_policy")
 	assert.NoFileExists(t, pwned, "the policy accepted `ls`, and bash ran the agent's BASH_ENV script (exit %d)", r.code)
 }
+
+// codex's permission profiles (default_permissions and [permissions])
+// set the sandbox as sandbox_workspace_write does, and codex honours them
+// from a trusted project's .codex/config.toml, over CODEX_HOME's
+// sandbox_mode: a profile the agent wrote there in an earlier run (an
+// accepted edit in the workspace) adds a writable root outside the
+// workspace, and under on-request (noted, not refused) its `touch` there
+// ran in the widened sandbox, asking no one. run refused
+// sandbox_workspace_write in a project config for exactly this, and now
+// refuses the profile keys too, naming them.
+func TestAgentWrittenProjectPermissionProfileIsRefused(t *testing.T) {
+	t.Parallel()
+	out := outsideDir(t)
+	work := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(work, ".git"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(work, ".codex"), 0o755))
+	cfg := fmt.Sprintf("default_permissions = \"agent\"\n[permissions.agent]\nextends = \":workspace\"\n[permissions.agent.filesystem]\n%q = \"write\"\n", out)
+	require.NoError(t, os.WriteFile(filepath.Join(work, ".codex", "config.toml"), []byte(cfg), 0o644))
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch " + filepath.Join(out, "pwned")}),
+		hosttest.Text("done")))
+	trustProject(t, home, work)
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
+		"--policy", writeRules(t, editsAndLsRules), "go")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, filepath.Join(work, ".codex", "config.toml")+": default_permissions")
+	assert.NoFileExists(t, filepath.Join(out, "pwned"), "the agent's command wrote outside the workspace, unasked")
+}
