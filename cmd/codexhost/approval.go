@@ -182,6 +182,9 @@ func (c *runConfig) checkEffectiveApproval(cio *cmdIO, th *host.Thread, codexHom
 	if !c.guarded() {
 		return nil
 	}
+	if project != nil && len(project.servers) > 0 {
+		fmt.Fprintf(cio.stderr, "codexhost: note: codex has MCP servers (%s): it calls their tools that say they only read (readOnlyHint) without asking, and asks about the others with an MCP elicitation, which codexhost declines; the policy is asked about neither\n", strings.Join(project.servers, ", "))
+	}
 	unsandboxed := unsandboxed(th)
 	var why string
 	switch allowing := execPolicyAllowing(execPolicyDirs(codexHome, c.effectiveCwd(th), project)); {

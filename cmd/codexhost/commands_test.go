@@ -149,10 +149,16 @@ COMP_WORDS=(codexhost run --no-p); COMP_CWORD=2; _codexhost; echo "3:${COMPREPLY
 const envFakeAppServer = "CODEXHOST_TEST_FAKE_APPSERVER"
 
 // TestMain removes the codexhost binary the tests built (codexhostBinary),
-// or plays the fake app-server (envFakeAppServer).
+// or plays the fake app-server (envFakeAppServer), or, with
+// $CODEXHOST_TEST_MCP_SERVER set, an MCP server for codex to start
+// (fakeMCPServer).
 func TestMain(m *testing.M) {
 	if s := os.Getenv(envFakeAppServer); s != "" {
 		os.Exit(hosttest.FakeAppServer(s))
+	}
+	if os.Getenv(fakeMCPServerEnv) != "" {
+		fakeMCPServer(os.Stdin, os.Stdout)
+		os.Exit(0)
 	}
 	code := m.Run()
 	if binPath != "" {

@@ -66,6 +66,9 @@ type codexProject struct {
 	mcp []string
 	// run are the projectRunKeys those configs set, as FILE: KEY.
 	run []string
+	// servers are the enabled MCP servers of the effective config (the
+	// user's and the project's), by name, escaped for a terminal.
+	servers []string
 }
 
 // projectRunKeys are the keys of a project's codex config that change what
@@ -84,11 +87,28 @@ var projectRunKeys = []string{"shell_environment_policy", "sandbox_workspace_wri
 // cwd (an absolute path).
 func readCodexProject(ctx context.Context, client *host.Client, cwd string) (*codexProject, error) {
 	include := true
-	var resp protocol.ConfigReadResponse
+	// Config raw: protocol.Config drops the keys it does not name
+	// (mcp_servers among them).
+	var resp struct {
+		Config json.RawMessage        `json:"config"`
+		Layers []protocol.ConfigLayer `json:"layers"`
+	}
 	if err := client.Call(ctx, string(protocol.ClientConfigRead), protocol.ConfigReadParams{Cwd: &cwd, IncludeLayers: &include}, &resp); err != nil {
 		return nil, err
 	}
 	p := &codexProject{}
+	var eff struct {
+		MCPServers map[string]struct {
+			Enabled *bool `json:"enabled"`
+		} `json:"mcp_servers"`
+	}
+	if err := json.Unmarshal(resp.Config, &eff); err == nil {
+		for _, name := range slices.Sorted(maps.Keys(eff.MCPServers)) {
+			if e := eff.MCPServers[name].Enabled; e == nil || *e {
+				p.servers = append(p.servers, termsafe.Line(name))
+			}
+		}
+	}
 	for _, l := range resp.Layers {
 		if l.Name.Type != protocol.ConfigLayerSourceTypeProject {
 			continue
