@@ -89,3 +89,28 @@ paths = ["**"]
 	_, err := os.Stat(filepath.Join(work, ".github"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// Under on-request a sub-agent's commands in the sandbox run unasked, as
+// the agent's do; the agent's are rendered (--render exec, json, --json),
+// and the sub-agent's were not: run showed only the events of its own
+// thread, so an agent that delegated a command hid it from the operator
+// (here a touch that ran). The items a sub-agent of the run's thread
+// runs are rendered now; its own turn and messages are not the run's.
+func TestSubAgentCommandsAreRendered(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	_, home := fakeCodexHome(t, delegate(hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch delegated.txt"})))
+	for _, render := range []string{"exec", "json", "codex exec --json"} {
+		flag := []string{"--render", render}
+		if render == "codex exec --json" {
+			flag = []string{"--json"}
+		}
+		r := runCmd(t, append([]string{"run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
+			"--sandbox", "workspace-write", "--policy", writeRules(t, noRmRules), "--no-progress", "go"}, flag...)...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		require.FileExists(t, filepath.Join(work, "delegated.txt"), "the sub-agent's command ran, unasked")
+		assert.Contains(t, r.stdout, "touch delegated.txt", "--render %s shows what the sub-agent ran", render)
+		assert.NotContains(t, r.stdout, "sub done", "--render %s: the sub-agent's message is not the run's", render)
+		require.NoError(t, os.Remove(filepath.Join(work, "delegated.txt")))
+	}
+}

@@ -857,16 +857,78 @@ func innermost(err error) string {
 
 // A threadFilter passes on the events of the run's thread only, once that
 // is known: the judge's threads, on the same client, are not rendered.
+// The threads of the sub-agents the run's thread spawns (spawn_agent, and
+// theirs in turn) are the agent's work: what they run (commands, file
+// changes, tool calls) is rendered, unasked as it may be under
+// on-request, but not their turns, messages or reasoning, which are not
+// the run's.
 type threadFilter struct {
 	inner  host.EventObserver
 	thread atomic.Pointer[string]
+
+	mu   sync.Mutex
+	subs map[string]bool // the sub-agents' threads, learnt from spawn items
 }
 
 func (f *threadFilter) ObserveEvent(ev *host.Event) {
-	if id := f.thread.Load(); id != nil && ev.ThreadID != "" && ev.ThreadID != *id {
+	id := f.thread.Load()
+	if id == nil || ev.ThreadID == "" || ev.ThreadID == *id {
+		f.learnSpawn(ev)
+		f.inner.ObserveEvent(ev)
 		return
 	}
-	f.inner.ObserveEvent(ev)
+	f.mu.Lock()
+	sub := f.subs[ev.ThreadID]
+	f.mu.Unlock()
+	if !sub {
+		return
+	}
+	f.learnSpawn(ev)
+	if subAgentWork(ev) {
+		f.inner.ObserveEvent(ev)
+	}
+}
+
+// learnSpawn records the threads a spawn item of a shown thread started.
+func (f *threadFilter) learnSpawn(ev *host.Event) {
+	if ev.Item == nil || ev.Item.Type != host.ItemCollabAgentToolCall {
+		return
+	}
+	var w struct {
+		Tool      string   `json:"tool"`
+		Receivers []string `json:"receiverThreadIds"`
+	}
+	if json.Unmarshal(ev.Item.Raw, &w) != nil || w.Tool != "spawnAgent" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range w.Receivers {
+		if f.subs == nil {
+			f.subs = map[string]bool{}
+		}
+		f.subs[r] = true
+	}
+}
+
+// subAgentWork reports whether ev, of a sub-agent's thread, is of what
+// the sub-agent runs: an item other than a message or reasoning, or a
+// command's or file change's output.
+func subAgentWork(ev *host.Event) bool {
+	switch ev.Kind {
+	case abi.EventCommandOutputDelta, abi.EventFileChangeDelta:
+		return true
+	case abi.EventItemStarted, abi.EventItemCompleted:
+		if ev.Item == nil {
+			return false
+		}
+		switch ev.Item.Type {
+		case host.ItemUserMessage, host.ItemAgentMessage, host.ItemReasoning:
+			return false
+		}
+		return true
+	}
+	return false
 }
 
 // marshalIndent is json.MarshalIndent with the house indentation, for
