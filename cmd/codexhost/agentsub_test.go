@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,12 +27,21 @@ const subAgentTask = "SUBTASK: edit the file"
 
 // delegate is an agent that spawns a sub-agent (spawn_agent), which
 // makes the call sub, then waits for it (wait_agent) and ends the turn.
+// The sub-agent makes its call once the agent has been told of the spawn
+// (codex sent the client the spawn item, which names the sub-agent's
+// thread, before it asked the model again); until then it reads its goal
+// (get_goal), a round trip that asks no one. It cannot block instead: the
+// fake model answers one request at a time.
 func delegate(sub hosttest.Reply) hosttest.Script {
 	const ns = "multi_agent_v1"
+	var told atomic.Bool
 	return hosttest.ScriptFunc(func(req *hosttest.ModelRequest) hosttest.Reply {
 		if slices.Contains(req.UserTexts(), subAgentTask) {
 			if _, done := req.ToolOutput("sub"); done {
 				return hosttest.Text("sub done")
+			}
+			if !told.Load() {
+				return hosttest.FunctionCall("get_goal", map[string]any{})
 			}
 			return sub.WithCallID("sub")
 		}
@@ -39,6 +49,9 @@ func delegate(sub hosttest.Reply) hosttest.Script {
 			return hosttest.Text("done")
 		}
 		spawned, ok := req.ToolOutput("spawn")
+		if ok {
+			told.Store(true)
+		}
 		if !ok {
 			return hosttest.FunctionCall("spawn_agent", map[string]any{"message": subAgentTask}).InNamespace(ns).WithCallID("spawn")
 		}
@@ -99,8 +112,8 @@ paths = ["**"]
 func TestSubAgentCommandsAreRendered(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
-	_, home := fakeCodexHome(t, delegate(hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch delegated.txt"})))
 	for _, render := range []string{"exec", "json", "codex exec --json"} {
+		_, home := fakeCodexHome(t, delegate(hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch delegated.txt"})))
 		flag := []string{"--render", render}
 		if render == "codex exec --json" {
 			flag = []string{"--json"}
