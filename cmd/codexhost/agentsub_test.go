@@ -96,6 +96,7 @@ paths = ["**"]
 	recs := readAudit(t, auditFile)
 	require.Len(t, recs, 1, "the policy was asked once, about the sub-agent's patch")
 	assert.Equal(t, "decline", recs[0]["decision"], "%v", recs[0])
+	assert.Contains(t, r.stderr, "rule no-ci: no CI edits", "the policy read the path in the sub-agent's cwd")
 	assert.Equal(t, exitDeclined, r.code, r.stderr)
 	assert.NoFileExists(t, filepath.Join(work, ".github", "workflows", "ci.yml"),
 		"the sub-agent edited what the policy declines")
