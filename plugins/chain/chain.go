@@ -659,7 +659,35 @@ func toolFailure(why string) *abi.ToolCallResponse {
 }
 
 // Elicitation implements [host.Handler]. ABI v1 has no elicitation hook:
-// the chain declines.
+// the chain declines, asking no plugin, and records the decline as an
+// approval declined unread. codex asks about an MCP tool call (one that
+// does not say it only reads) with an elicitation: the record, the
+// decline line and the run's exit status say that the agent's call was
+// refused.
 func (c *Chain) Elicitation(ctx context.Context, req *host.ElicitationRequest) (*host.ElicitationResponse, error) {
+	start := time.Now()
+	s := c.acquire()
+	defer s.release()
+	rec := newRecord(ctx, start, s, abi.HookApproval, req.Method, req.ThreadID, req.TurnID, "")
+	rec.Summary = elicitationSummary(req)
+	rec.Why = Why{Kind: WhyUndecodable, Detail: "an MCP elicitation, which no plugin hook answers"}
+	rec.Decision = abi.Decline
+	c.finish(rec, start, nil, func() json.RawMessage { return nil })
 	return host.SafeHandler{}.Elicitation(ctx, req)
+}
+
+// elicitationSummary describes an MCP elicitation: the tool call codex
+// asks about (its _meta), or the server and its message.
+func elicitationSummary(req *host.ElicitationRequest) string {
+	var p struct {
+		Meta struct {
+			Kind   string          `json:"codex_approval_kind"`
+			Tool   string          `json:"tool_name"`
+			Params json.RawMessage `json:"tool_params"`
+		} `json:"_meta"`
+	}
+	if json.Unmarshal(req.Params, &p) == nil && p.Meta.Kind == "mcp_tool_call" && p.Meta.Tool != "" {
+		return "mcp tool call " + req.ServerName + "." + p.Meta.Tool + " " + string(p.Meta.Params)
+	}
+	return "mcp elicitation from " + req.ServerName + ": " + req.Message
 }

@@ -336,3 +336,31 @@ func TestChainRecordsRefusedFallback(t *testing.T) {
 	assert.True(t, strings.HasPrefix(seen.Why.String(), "refused: fallback: all abstained answered accept: "), seen.Why.String())
 	assert.Contains(t, seen.Why.String(), "not one of the decisions codex offers")
 }
+
+// TestChainRecordsDeclinedElicitation: an MCP elicitation (codex asks
+// about an MCP tool call with one) has no hook; the chain declines it,
+// asks no plugin, and records the decline with the tool and its
+// arguments.
+func TestChainRecordsDeclinedElicitation(t *testing.T) {
+	var audited, seen *chain.DecisionRecord
+	ch, err := chain.New(&chain.Options{Fallback: abi.Accept,
+		Audit:      func(r *chain.DecisionRecord) error { audited = r; return nil },
+		OnDecision: func(r *chain.DecisionRecord) { seen = r }})
+	require.NoError(t, err)
+	resp, err := ch.Elicitation(t.Context(), &host.ElicitationRequest{Method: "mcpServer/elicitation/request",
+		ThreadID: "th", TurnID: "tu", ServerName: "notes", Message: "Allow?",
+		Params: json.RawMessage(`{"_meta":{"codex_approval_kind":"mcp_tool_call","tool_name":"write","tool_params":{"path":"/etc/x"}}}`)})
+	require.NoError(t, err)
+	assert.Equal(t, host.ElicitationDecline, resp.Action)
+	require.NotNil(t, audited, "the decline is in the audit log")
+	require.Same(t, audited, seen)
+	assert.Equal(t, abi.HookApproval, seen.Hook)
+	assert.Equal(t, abi.Decline, seen.Decision)
+	assert.Equal(t, chain.WhyUndecodable, seen.Why.Kind)
+	assert.Equal(t, `mcp tool call notes.write {"path":"/etc/x"}`, seen.Summary)
+
+	_, err = ch.Elicitation(t.Context(), &host.ElicitationRequest{Method: "mcpServer/elicitation/request",
+		ThreadID: "th", ServerName: "notes", Message: "Your token?", Params: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	assert.Equal(t, "mcp elicitation from notes: Your token?", seen.Summary)
+}
