@@ -217,7 +217,7 @@ func (r *ApprovalRequest) check(resp *abi.ApprovalResponse) error {
 		grants = patchPaths(a)
 	}
 	for _, p := range grants {
-		if link, target := throughLink(p, a.Cwd); link != "" {
+		if link, target := throughLink(p, a.Cwd, r.threadCwd); link != "" {
 			return invalid("%s goes through the symbolic link %s (to %s), which the agent may have made: codex would act on what the link names, which the decision did not see", p, link, target)
 		}
 	}
@@ -471,10 +471,12 @@ func patchPaths(a *abi.ApprovalRequest) []string {
 // macOS) are the system's. A path's parts that do not exist yet are not
 // links now; what the agent makes there later is codex's to resolve.
 //
-// The thread's cwd is the user's: a workspace reached through a link
-// (--cwd ~/ws, a link to /data/ws) is not the agent's doing, so a path
-// under the cwd is walked from the cwd, unless it climbs out with "..".
-func throughLink(p, cwd string) (link, target string) {
+// The thread's cwd (threadCwd, or "") is the user's: a workspace reached
+// through a link (--cwd ~/ws, a link to /data/ws) is not the agent's
+// doing, so a path under it is walked from it, unless it climbs out with
+// "..". cwd, against which a relative p is read, may be the agent's (a
+// command's workdir) and is not trusted so.
+func throughLink(p, cwd, threadCwd string) (link, target string) {
 	sep := string(filepath.Separator)
 	if !filepath.IsAbs(p) {
 		p = cwd + sep + p // not Join, which cleans
@@ -483,7 +485,7 @@ func throughLink(p, cwd string) (link, target string) {
 	// link's target's parent, but the first link ends the walk, so a
 	// ".." here follows real directories only.
 	cur, rest := sep, p
-	if c := filepath.Clean(cwd); cwd != "" && filepath.IsAbs(c) {
+	if c := filepath.Clean(threadCwd); threadCwd != "" && filepath.IsAbs(c) {
 		if r, ok := strings.CutPrefix(p+sep, strings.TrimSuffix(c, sep)+sep); ok && !slices.Contains(strings.Split(r, sep), "..") {
 			cur, rest = c, r
 		}

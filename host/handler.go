@@ -70,6 +70,10 @@ type ApprovalRequest struct {
 	// ThreadID, TurnID and ItemID are set.
 	Unreadable error
 
+	// threadCwd is the cwd of the request's thread, as the client knows
+	// it (the user's, where a request's Cwd may be the agent's workdir).
+	threadCwd string
+
 	// last is the last answer Answer derived: the host sends those bytes
 	// for the response the handler returns, if it is that response
 	// unchanged (see sendable).

@@ -26,7 +26,7 @@ func TestThroughLink(t *testing.T) {
 		filepath.Join(work, "src", "real", "new", "dir"): "", // not there yet
 		"src/real": "",
 	} {
-		link, target := throughLink(p, work)
+		link, target := throughLink(p, work, work)
 		assert.Equal(t, wantLink, link, p)
 		if wantLink != "" {
 			assert.Equal(t, out, target, p)
@@ -40,7 +40,7 @@ func TestThroughLinkDotDotAfterALink(t *testing.T) {
 	work, out := t.TempDir(), t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "deep"), 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(out, "deep"), filepath.Join(work, "l")))
-	link, _ := throughLink("l/../x", work)
+	link, _ := throughLink("l/../x", work, work)
 	assert.Equal(t, filepath.Join(work, "l"), link, "l/../x is %s/x to the kernel", out)
 }
 
@@ -92,7 +92,20 @@ func TestThroughLinkCwdThroughALink(t *testing.T) {
 		cwd + "/src/../src/a.txt":                cwd,
 		cwd + "/../" + filepath.Base(cwd) + "/src": cwd,
 	} {
-		link, _ := throughLink(p, cwd)
+		link, _ := throughLink(p, cwd, cwd)
 		assert.Equal(t, wantLink, link, p)
+	}
+}
+
+// A command's cwd (its workdir) is the agent's: a workdir that is a link
+// the agent made is found, whatever the path relative to it.
+func TestThroughLinkWorkdirIsNotTrusted(t *testing.T) {
+	work, out := t.TempDir(), t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(work, "src"), 0o755))
+	vendor := filepath.Join(work, "src", "vendor")
+	require.NoError(t, os.Symlink(out, vendor))
+	for _, p := range []string{".", "x", vendor, filepath.Join(vendor, "x")} {
+		link, _ := throughLink(p, vendor, work)
+		assert.Equal(t, vendor, link, p)
 	}
 }

@@ -176,7 +176,7 @@ func (r *Request) finishApproval(a *abi.ApprovalRequest) *ApprovalRequest {
 		// paths are relative to.
 		a.Cwd = r.cwd
 	}
-	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a}
+	return &ApprovalRequest{Method: r.Method, ApprovalRequest: a, threadCwd: r.cwd}
 }
 
 // unjudgedEntries reports whether a file-system permission profile has

@@ -75,3 +75,29 @@ func TestPatchInALinkedWorkspaceIsDecided(t *testing.T) {
 	assert.Equal(t, "accept", recs[0]["decision"], "%v", recs[0])
 	assert.FileExists(t, filepath.Join(real, "src", "a.txt"))
 }
+
+// A command's cwd (exec_command's workdir) is the agent's to choose, not
+// the user's: a grant of write access to "." in a workdir that is a link
+// the agent made (src/vendor, to a directory outside) goes through the
+// link, however the path is spelt, and is refused like any other.
+func TestCommandPermissionsInALinkedWorkdirAreRefused(t *testing.T) {
+	t.Parallel()
+	out := outsideDir(t)
+	work := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(work, "src"), 0o755))
+	require.NoError(t, os.Symlink(out, filepath.Join(work, "src", "vendor")))
+	_, home := fakeCodexHome(t, hosttest.Turn(
+		hosttest.FunctionCall("exec_command", map[string]any{"cmd": "touch pwned", "login": false, "workdir": "src/vendor",
+			"sandbox_permissions": "with_additional_permissions", "justification": "vendor a dependency",
+			"additional_permissions": map[string]any{"file_system": map[string]any{"write": []string{"."}}}}),
+		hosttest.Text("done")))
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	r := runCmd(t, "run", "--codex-home", home, "--cwd", work, "--approval-policy", "on-request",
+		"--enable", "exec_permission_approvals", "--sandbox", "workspace-write", "--fallback", "accept",
+		"--policy", writeRules(t, noRmRules), "--audit", auditFile, "--no-progress", "go")
+	recs := readAudit(t, auditFile)
+	require.Len(t, recs, 1, "the policy was asked once, about the command")
+	assert.Equal(t, "decline", recs[0]["decision"], "the host declines the fallback's accept: %v", recs[0])
+	assert.Equal(t, exitDeclined, r.code, r.stderr)
+	assert.NoFileExists(t, filepath.Join(out, "pwned"))
+}
