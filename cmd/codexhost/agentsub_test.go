@@ -128,3 +128,62 @@ func TestSubAgentCommandsAreRendered(t *testing.T) {
 		require.NoError(t, os.Remove(filepath.Join(work, "delegated.txt")))
 	}
 }
+
+// A sub-agent of an earlier run is the agent's too: resumed (resume_agent)
+// and given work (send_input) in a run that continues the thread
+// (--thread), its commands were not rendered, as run learnt only the
+// threads spawned in the run.
+func TestResumedSubAgentCommandsAreRendered(t *testing.T) {
+	t.Parallel()
+	const ns = "multi_agent_v1"
+	work := t.TempDir()
+	var agent atomic.Pointer[string]
+	_, home := fakeCodexHome(t, hosttest.ScriptFunc(func(req *hosttest.ModelRequest) hosttest.Reply {
+		texts := req.UserTexts()
+		switch {
+		case slices.Contains(texts, "resumed task"):
+			if _, done := req.ToolOutput("sub2"); done {
+				return hosttest.Text("sub done")
+			}
+			return hosttest.ExecCommandArgs(hosttest.ExecArgs{Cmd: "touch resumed.txt"}).WithCallID("sub2")
+		case slices.Contains(texts, subAgentTask):
+			return hosttest.Text("sub done")
+		case slices.Contains(texts, "second"):
+			id := agent.Load()
+			if id == nil {
+				return hosttest.Text("no agent")
+			}
+			if _, ok := req.ToolOutput("wait2"); ok {
+				return hosttest.Text("second done")
+			}
+			if _, ok := req.ToolOutput("send"); ok {
+				return hosttest.FunctionCall("wait_agent", map[string]any{"targets": []string{*id}, "timeout_ms": 30000}).InNamespace(ns).WithCallID("wait2")
+			}
+			if _, ok := req.ToolOutput("resume"); ok {
+				return hosttest.FunctionCall("send_input", map[string]any{"target": *id, "message": "resumed task"}).InNamespace(ns).WithCallID("send")
+			}
+			return hosttest.FunctionCall("resume_agent", map[string]any{"id": *id}).InNamespace(ns).WithCallID("resume")
+		}
+		spawned, ok := req.ToolOutput("spawn")
+		if !ok {
+			return hosttest.FunctionCall("spawn_agent", map[string]any{"message": subAgentTask}).InNamespace(ns).WithCallID("spawn")
+		}
+		if _, waited := req.ToolOutput("wait"); waited {
+			return hosttest.Text("first done")
+		}
+		m := agentIDRe.FindStringSubmatch(spawned.Text())
+		if m == nil {
+			return hosttest.Text("no agent: " + spawned.Text())
+		}
+		agent.Store(&m[1])
+		return hosttest.FunctionCall("wait_agent", map[string]any{"targets": []string{m[1]}, "timeout_ms": 30000}).InNamespace(ns).WithCallID("wait")
+	}))
+	flags := []string{"--codex-home", home, "--approval-policy", "on-request", "--sandbox", "workspace-write",
+		"--policy", writeRules(t, noRmRules), "--no-progress"}
+	r := runCmd(t, append(append([]string{"run", "--cwd", work}, flags...), "first")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runCmd(t, append(append([]string{"run", "--thread", threadIDFrom(t, r.stderr)}, flags...), "second")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.FileExists(t, filepath.Join(work, "resumed.txt"), "the resumed sub-agent's command ran, unasked")
+	assert.Contains(t, r.stdout, "touch resumed.txt", "the run shows what the resumed sub-agent ran")
+}

@@ -857,23 +857,23 @@ func innermost(err error) string {
 
 // A threadFilter passes on the events of the run's thread only, once that
 // is known: the judge's threads, on the same client, are not rendered.
-// The threads of the sub-agents the run's thread spawns (spawn_agent, and
-// theirs in turn) are the agent's work: what they run (commands, file
-// changes, tool calls) is rendered, unasked as it may be under
-// on-request, but not their turns, messages or reasoning, which are not
-// the run's.
+// The threads of the sub-agents of the run's thread (those its sub-agent
+// tool calls name: spawned, or resumed from an earlier run, and theirs in
+// turn) are the agent's work: what they run (commands, file changes, tool
+// calls) is rendered, unasked as it may be under on-request, but not
+// their turns, messages or reasoning, which are not the run's.
 type threadFilter struct {
 	inner  host.EventObserver
 	thread atomic.Pointer[string]
 
 	mu   sync.Mutex
-	subs map[string]bool // the sub-agents' threads, learnt from spawn items
+	subs map[string]bool // the sub-agents' threads, learnt from their tool calls
 }
 
 func (f *threadFilter) ObserveEvent(ev *host.Event) {
 	id := f.thread.Load()
 	if id == nil || ev.ThreadID == "" || ev.ThreadID == *id {
-		f.learnSpawn(ev)
+		f.learnSubAgents(ev)
 		f.inner.ObserveEvent(ev)
 		return
 	}
@@ -883,22 +883,23 @@ func (f *threadFilter) ObserveEvent(ev *host.Event) {
 	if !sub {
 		return
 	}
-	f.learnSpawn(ev)
+	f.learnSubAgents(ev)
 	if subAgentWork(ev) {
 		f.inner.ObserveEvent(ev)
 	}
 }
 
-// learnSpawn records the threads a spawn item of a shown thread started.
-func (f *threadFilter) learnSpawn(ev *host.Event) {
+// learnSubAgents records the threads a sub-agent tool call of a shown
+// thread names (spawn_agent, resume_agent, send_input, ...): its
+// sub-agents.
+func (f *threadFilter) learnSubAgents(ev *host.Event) {
 	if ev.Item == nil || ev.Item.Type != host.ItemCollabAgentToolCall {
 		return
 	}
 	var w struct {
-		Tool      string   `json:"tool"`
 		Receivers []string `json:"receiverThreadIds"`
 	}
-	if json.Unmarshal(ev.Item.Raw, &w) != nil || w.Tool != "spawnAgent" {
+	if json.Unmarshal(ev.Item.Raw, &w) != nil {
 		return
 	}
 	f.mu.Lock()
