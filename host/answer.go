@@ -118,13 +118,13 @@ func (r *ApprovalRequest) Answer(resp *abi.ApprovalResponse) (json.RawMessage, e
 // a symbolic link the agent made meanwhile does not turn it into another
 // answer after the record.
 func (r *ApprovalRequest) sendable(resp *abi.ApprovalResponse) (json.RawMessage, error) {
-	if resp != nil {
-		key, _ := json.Marshal(resp)
-		r.last.mu.Lock()
-		same := r.last.resp == resp && bytes.Equal(r.last.key, key)
-		b := r.last.answer
-		r.last.mu.Unlock()
-		if same {
+	r.last.mu.Lock()
+	derivedFor, key, b := r.last.resp, r.last.key, r.last.answer
+	r.last.mu.Unlock()
+	// The pointer first: a handler that never called Answer (a plain Go
+	// handler) costs no encoding here.
+	if resp != nil && derivedFor == resp {
+		if now, _ := json.Marshal(resp); bytes.Equal(key, now) {
 			return b, nil
 		}
 	}
