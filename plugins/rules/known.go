@@ -608,9 +608,85 @@ func danger(argv []string) string {
 				return "sort " + a + " writes or executes"
 			}
 		}
+	default:
+		return toolDanger(argv)
 	}
 	return ""
 }
+
+// toolDanger is danger for the command-line tools people allow by
+// prefix whose commands run a program the line names, a plugin, an alias
+// or an extension (round 29); a function of its own, as danger's switch
+// is near the branch limit of the plugin's wasm build.
+func toolDanger(argv []string) string {
+	switch path.Base(argv[0]) {
+	case "helm":
+		return helmDanger(argv)
+	}
+	return ""
+}
+
+// helmDanger returns why helm runs a program other than itself, or "":
+// --post-renderer names the program (Helm 4: the plugin) helm pipes the
+// rendered manifests through, helm NAME runs the plugin NAME (its
+// plugin.yaml's command, a shell command), helm plugin install and update
+// run the plugin's hooks, and --kubeconfig names a kubeconfig whose
+// credential plugins helm runs, as kubectl's (round 29). The command is
+// the first word after helm's global options, which take their value as
+// the next word (helm -n ns NAME); pflag takes no abbreviation.
+func helmDanger(argv []string) string {
+	for _, a := range argv[1:] {
+		name, _, _ := strings.Cut(a, "=")
+		if strings.HasPrefix(name, "--post-renderer") {
+			return "helm " + a + " names a program (a plugin in Helm 4) that helm runs on the rendered manifests"
+		}
+		if name == "--kubeconfig" {
+			return "helm " + a + " names a kubeconfig, whose credential plugins helm runs"
+		}
+	}
+	for k := 1; k < len(argv); k++ {
+		a := argv[k]
+		name, _, eq := strings.Cut(a, "=")
+		switch {
+		case helmValued[name]:
+			if !eq {
+				k++
+			}
+			continue
+		case helmFlags[a], strings.HasPrefix(a, "-n") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			continue
+		case strings.HasPrefix(a, "-"):
+			return "helm " + a + " before the command is none of helm's options the engine knows: it may take the next word as its value, and helm runs a command NAME that is none of its own as the plugin NAME"
+		case !helmCommands[a]:
+			return "helm " + a + " is none of helm's commands: helm runs the plugin " + a + " (its plugin.yaml's command)"
+		case a == "plugin":
+			for _, b := range argv[k+1:] {
+				if b == "install" || b == "add" || b == "update" || b == "up" {
+					return "helm plugin " + b + " runs the plugin's hooks (shell commands), and later helm commands run the plugin"
+				}
+			}
+		}
+		return ""
+	}
+	return ""
+}
+
+// helmCommands are Helm 3's and 4's commands and their aliases;
+// helmValued the global options that take a value, helmFlags those that
+// take none.
+var helmCommands = map[string]bool{
+	"completion": true, "create": true, "dependency": true, "dep": true, "dependencies": true, "env": true, "get": true,
+	"help": true, "history": true, "hist": true, "install": true, "lint": true, "list": true, "ls": true, "package": true,
+	"plugin": true, "pull": true, "fetch": true, "push": true, "registry": true, "repo": true, "rollback": true,
+	"search": true, "show": true, "inspect": true, "status": true, "template": true, "test": true, "uninstall": true,
+	"un": true, "del": true, "delete": true, "upgrade": true, "verify": true, "version": true,
+}
+var helmValued = map[string]bool{
+	"--burst-limit": true, "--kube-apiserver": true, "--kube-as-group": true, "--kube-as-user": true, "--kube-ca-file": true,
+	"--kube-context": true, "--kube-tls-server-name": true, "--kube-token": true, "-n": true, "--namespace": true, "--qps": true,
+	"--registry-config": true, "--repository-cache": true, "--repository-config": true, "--content-cache": true, "--color": true, "--colour": true,
+}
+var helmFlags = map[string]bool{"--debug": true, "-h": true, "--help": true, "--kube-insecure-skip-tls-verify": true}
 
 // cargoSubcommand returns why cargo may run a program of its own name
 // other than itself, or "": cargo NAME, where NAME is none of cargo's

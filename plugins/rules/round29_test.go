@@ -1,0 +1,100 @@
+package rules
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Review round 29: the command-line tools people allow by prefix (helm,
+// gh, pip, sftp) that run a program the line names, a plugin, an alias or
+// an extension, or read commands from stdin.
+
+// round29Env is the environment of the demonstrations: PATH's system
+// directories (and the directory of the tool under test, where it is
+// installed elsewhere), HOME and the tools' configuration in work.
+func round29Env(t *testing.T, work, tool string) []string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		return nil
+	}
+	return []string{"PATH=" + filepath.Dir(p) + ":/usr/bin:/bin", "HOME=" + work, "LANG=C", "XDG_CONFIG_HOME=" + filepath.Join(work, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(work, ".data"), "XDG_CACHE_HOME=" + filepath.Join(work, ".cache")}
+}
+
+// round29Made reports whether the demonstration made work/name, and
+// removes it.
+func round29Made(t *testing.T, work, name string) bool {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(work, name))
+	_ = os.Remove(filepath.Join(work, name))
+	return err == nil
+}
+
+// TestRound29HelmRunsPrograms: helm template (install, upgrade) pipes the
+// rendered manifests through the program --post-renderer names (a plugin
+// of that name in Helm 4), helm NAME runs the plugin NAME (its
+// plugin.yaml's command, a shell command), helm plugin install (and
+// update) runs the plugin's install hook at once, and --kubeconfig names
+// a kubeconfig whose credential plugins helm runs, as kubectl's does.
+// known.go knew nothing of helm: a rule with argv_prefix = ["helm",
+// "template"], which people allow to render a chart, vouched for "helm
+// template x ./ch --post-renderer ./pwn", although helm runs ./pwn.
+// Helm's global options before the command take values as the next word
+// (helm -n ns pwn runs the plugin pwn). Demonstrated with helm 3.21 (built
+// from its module; not installed here: the runs are logged as missing
+// where it is not).
+func TestRound29HelmRunsPrograms(t *testing.T) {
+	if _, err := exec.LookPath("helm"); err == nil {
+		work := t.TempDir()
+		env := append(round29Env(t, work, "helm"), "HELM_CONFIG_HOME="+filepath.Join(work, "hc"), "HELM_DATA_HOME="+filepath.Join(work, "hd"), "HELM_CACHE_HOME="+filepath.Join(work, "hk"))
+		files := map[string]string{
+			"pr":               "#!/bin/sh\ntouch PWNED_RENDER\ncat\n",
+			"plug/plugin.yaml": "name: pwn\nversion: 0.1.0\nusage: x\ndescription: x\ncommand: \"touch PWNED_PLUGIN\"\nhooks:\n  install: \"touch PWNED_HOOK\"\n",
+		}
+		for name, body := range files {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(work, name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bashIn(t, "helm create ch", work, env)
+		for _, c := range []struct{ line, made string }{
+			{"helm template x ./ch --post-renderer ./pr", "PWNED_RENDER"},
+			{"helm plugin install ./plug", "PWNED_HOOK"},
+			{"helm -n default pwn", "PWNED_PLUGIN"},
+		} {
+			if out := bashIn(t, c.line, work, env); !round29Made(t, work, c.made) {
+				t.Errorf("%q made no %s (output %q): the demonstration failed", c.line, c.made, out)
+			}
+		}
+	} else {
+		t.Log("helm is not installed: no demonstration")
+	}
+	p := mustParse(t, round18Prefixes([]string{"helm", "template"}, []string{"helm", "install"}, []string{"helm", "plugin"}, []string{"helm", "list"})+`
+[[rule]]
+name = "helm"
+decision = "accept"
+[rule.match]
+program = "helm"
+`)
+	for _, line := range []string{
+		"helm template x ./ch --post-renderer ./pwn", "helm template x ./ch --post-renderer=./pwn", "helm install x ./ch --post-renderer ./pwn --post-renderer-args a",
+		"helm upgrade --install x ./ch --post-renderer=./pwn", "helm plugin install ./plug", "helm plugin install https://example.com/p", "helm plugin update p",
+		"helm pwn", "helm -n default pwn", "helm --namespace=x pwn", "helm --kube-context c pwn", "helm --debug pwn", "helm --foo list",
+		"helm list --kubeconfig ./kc", "helm --kubeconfig=./kc list", "helm template x ./ch --kubeconfig ./kc --validate",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; helm runs a program the line names, a plugin or a credential plugin", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "helm's own commands run no program the line names",
+		"helm template x ./ch", "helm template x ./ch -f values.yaml --set a=b", "helm lint ./ch", "helm list -A", "helm ls", "helm -n kube-system list",
+		"helm --kube-context prod status x", "helm dependency update ./ch", "helm dep build ./ch", "helm show values ./ch", "helm inspect chart x/y",
+		"helm plugin list", "helm plugin uninstall p", "helm repo add x https://example.com/charts", "helm version", "helm --help", "helm help template",
+		"helm get values x", "helm history x", "helm uninstall x", "helm pull x/y --untar", "helm fetch x/y", "helm env", "helm search repo x")
+}
