@@ -622,8 +622,61 @@ func toolDanger(argv []string) string {
 	switch path.Base(argv[0]) {
 	case "helm":
 		return helmDanger(argv)
+	case "gh":
+		return ghDanger(argv)
 	}
 	return ""
+}
+
+// ghDanger returns why gh runs a program other than itself, or "": gh
+// NAME, where NAME is none of gh's commands, runs the alias NAME (a shell
+// command, with --shell or a leading !) or the extension gh-NAME; gh
+// extension exec runs one, install, upgrade, create and browse make them,
+// gh alias set and import make aliases, gh config set names the editor,
+// pager and browser gh runs, and gh repo clone, repo fork and gist clone
+// pass the words after -- to git clone, codespace ssh and cp to ssh
+// (round 29). gh has no global options: its first word is the command.
+func ghDanger(argv []string) string {
+	if len(argv) < 2 {
+		return ""
+	}
+	cmd := argv[1]
+	if cmd == "--version" || cmd == "--help" || cmd == "-h" {
+		return ""
+	}
+	if !ghCommands[cmd] {
+		return "gh " + cmd + " is none of gh's commands: gh runs the alias " + cmd + " (a shell command) or the extension gh-" + cmd
+	}
+	sub := ""
+	for _, a := range argv[2:] {
+		if !strings.HasPrefix(a, "-") {
+			sub = a
+			break
+		}
+	}
+	switch {
+	case cmd == "alias" && (sub == "set" || sub == "import"):
+		return "gh alias " + sub + " makes an alias, which may be a shell command gh runs (--shell, a value starting with !)"
+	case (cmd == "extension" || cmd == "extensions" || cmd == "ext") && sub != "list" && sub != "ls" && sub != "remove" && sub != "search" && sub != "":
+		return "gh " + cmd + " " + sub + " runs an extension (a program gh-NAME) or installs or makes one that gh NAME runs"
+	case cmd == "config" && sub == "set":
+		return "gh config set names the programs gh runs (editor, pager, browser)"
+	case (cmd == "repo" && (sub == "clone" || sub == "fork") || cmd == "gist" && sub == "clone" ||
+		(cmd == "codespace" || cmd == "cs") && (sub == "ssh" || sub == "cp")) && slices.Contains(argv[2:], "--"):
+		return "gh " + cmd + " " + sub + " passes the words after -- to git clone or ssh, whose options run programs (--template's hooks, -c, -o LocalCommand)"
+	}
+	return ""
+}
+
+// ghCommands are gh 2's commands, their aliases and its help topics (gh
+// help TOPIC).
+var ghCommands = map[string]bool{
+	"accessibility": true, "agent-task": true, "alias": true, "api": true, "attestation": true, "at": true, "auth": true,
+	"browse": true, "cache": true, "codespace": true, "cs": true, "completion": true, "config": true, "extension": true,
+	"extensions": true, "ext": true, "gist": true, "gpg-key": true, "help": true, "issue": true, "label": true, "org": true,
+	"pr": true, "preview": true, "project": true, "release": true, "repo": true, "ruleset": true, "rs": true, "run": true,
+	"search": true, "secret": true, "ssh-key": true, "status": true, "variable": true, "workflow": true, "version": true,
+	"actions": true, "environment": true, "exit-codes": true, "formatting": true, "mintty": true, "reference": true,
 }
 
 // helmDanger returns why helm runs a program other than itself, or "":

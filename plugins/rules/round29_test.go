@@ -98,3 +98,63 @@ program = "helm"
 		"helm plugin list", "helm plugin uninstall p", "helm repo add x https://example.com/charts", "helm version", "helm --help", "helm help template",
 		"helm get values x", "helm history x", "helm uninstall x", "helm pull x/y --untar", "helm fetch x/y", "helm env", "helm search repo x")
 }
+
+// TestRound29GhAliasesAndExtensions: gh NAME, where NAME is none of gh's
+// commands, runs the alias NAME (gh alias set --shell NAME 'touch PWNED',
+// or a value starting with !, is a shell command gh runs through sh) or
+// the extension gh-NAME (gh extension install . installs the program of
+// a directory named gh-NAME); gh extension exec runs one, gh alias set
+// and import make aliases, gh config set names the editor, the pager and
+// the browser gh runs, and gh repo clone, gh repo fork and gh gist clone
+// pass the words after -- to git clone (--template's hooks, -c, -u run
+// programs), gh codespace ssh and cp to ssh (-o LocalCommand). known.go
+// knew nothing of gh: a rule with program = "gh", which people allow to
+// read issues and pull requests, vouched for all of them. The first word
+// is gh's command: gh has no global options. Demonstrated with gh 2.23
+// (Debian's package) where it is installed.
+func TestRound29GhAliasesAndExtensions(t *testing.T) {
+	if _, err := exec.LookPath("gh"); err == nil {
+		work := t.TempDir()
+		env := append(round29Env(t, work, "gh"), "GH_CONFIG_DIR="+filepath.Join(work, "ghc"), "GH_NO_UPDATE_NOTIFIER=1", "GH_TOKEN=dummy")
+		if err := os.MkdirAll(filepath.Join(work, "gh-pwn"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, "gh-pwn", "gh-pwn"), []byte("#!/bin/sh\ntouch PWNED_EXT\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ line, made string }{
+			{"gh alias set --shell x 'touch PWNED_ALIAS' && gh x", "PWNED_ALIAS"},
+			{"gh alias set y '!touch PWNED_BANG' && gh y", "PWNED_BANG"},
+			{"cd gh-pwn && gh extension install . && cd .. && gh pwn", "PWNED_EXT"},
+		} {
+			if out := bashIn(t, c.line, work, env); !round29Made(t, work, c.made) {
+				t.Errorf("%q made no %s (output %q): the demonstration failed", c.line, c.made, out)
+			}
+		}
+	} else {
+		t.Log("gh is not installed: no demonstration")
+	}
+	p := mustParse(t, round18Prefixes([]string{"gh", "alias"}, []string{"gh", "repo"}, []string{"gh", "extension"})+`
+[[rule]]
+name = "gh"
+decision = "accept"
+[rule.match]
+program = "gh"
+`)
+	for _, line := range []string{
+		"gh x", "gh pwn", "gh co 12", "gh --foo pr list", "gh -- pwn", "gh alias set --shell x 'touch PWNED'", "gh alias set y '!touch PWNED'",
+		"gh alias import aliases.yml", "gh alias import -", "gh extension install .", "gh ext install owner/gh-x", "gh extensions exec pwn",
+		"gh extension upgrade --all", "gh extension create pwn", "gh ext browse", "gh config set pager ./pwn", "gh config set -h github.com editor ./pwn",
+		"gh repo clone o/r -- --template=./tpl", "gh repo clone o/r d -- -c core.hooksPath=h", "gh repo fork o/r --clone -- --upload-pack=./pwn",
+		"gh gist clone 123 -- --template=./tpl", "gh codespace ssh -c x -- -o LocalCommand=./pwn", "gh cs cp -e -- a b",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; gh runs an alias's shell command, an extension, or a program its configuration or git names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "gh's own commands run no program the line names",
+		"gh pr list", "gh pr view 12 --json title", "gh pr checks", "gh pr diff 12", "gh issue list --state open", "gh issue view 3",
+		"gh run list", "gh run view 1 --log", "gh api repos/o/r/pulls", "gh repo view", "gh repo clone o/r", "gh repo clone o/r dir",
+		"gh alias list", "gh alias delete x", "gh extension list", "gh ext search x", "gh config get editor", "gh config list",
+		"gh auth status", "gh release list", "gh search issues x", "gh workflow list", "gh --version", "gh help pr", "gh status", "gh label list")
+}
