@@ -625,6 +625,57 @@ func toolDanger(argv []string) string {
 	case "gh":
 		return ghDanger(argv)
 	}
+	switch base := path.Base(argv[0]); {
+	case versioned(base, "pip"):
+		return pipDanger(argv)
+	case versioned(base, "python"):
+		// python -m pip ARGS is pip ARGS.
+		for k := 1; k < len(argv); k++ {
+			a := argv[k]
+			switch {
+			case a == "-m" && k+1 < len(argv) && argv[k+1] == "pip":
+				return pipDanger(argv[k+1:])
+			case a == "-mpip":
+				return pipDanger(append([]string{"pip"}, argv[k+1:]...))
+			case a == "-X" || a == "-W":
+				k++
+			case !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "-m") || strings.HasPrefix(a, "-c") || a == "--":
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
+// versioned reports whether base is name or name followed by a version
+// (pip3, pip3.12, python3.12).
+func versioned(base, name string) bool {
+	v, ok := strings.CutPrefix(base, name)
+	return ok && strings.Trim(v, "0123456789.") == ""
+}
+
+// pipDanger returns why pip runs a program other than itself or writes
+// where the line says, or "": --python (pip 22.3, any unambiguous
+// abbreviation) runs the interpreter it names, any program, in pip's
+// place, pip config set writes a configuration whose global.python makes
+// every later pip run a program (config edit runs the editor), and --log
+// writes its log where it says (round 29).
+func pipDanger(argv []string) string {
+	config := false
+	for _, a := range argv[1:] {
+		if longAbbrev(a, "--python") {
+			return "pip " + a + " runs the interpreter it names (any program) in pip's place"
+		}
+		if longAbbrev(a, "--log") || longAbbrev(a, "--log-file") || longAbbrev(a, "--local-log") {
+			return "pip " + a + " writes its log into the file it names"
+		}
+		if a == "config" {
+			config = true
+		}
+		if config && (a == "set" || a == "edit") {
+			return "pip config " + a + " writes pip's configuration (whose global.python names a program every later pip runs) or runs the editor"
+		}
+	}
 	return ""
 }
 

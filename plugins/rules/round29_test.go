@@ -158,3 +158,60 @@ program = "gh"
 		"gh alias list", "gh alias delete x", "gh extension list", "gh ext search x", "gh config get editor", "gh config list",
 		"gh auth status", "gh release list", "gh search issues x", "gh workflow list", "gh --version", "gh help pr", "gh status", "gh label list")
 }
+
+// TestRound29PipPython: pip --python PYTHON (pip 22.3, any unambiguous
+// abbreviation: --pyt) runs PYTHON, any program, with pip's arguments in
+// pip's place, and pip config set global.python PROGRAM writes a
+// configuration that makes every later pip run PROGRAM (pip config edit
+// runs the editor); --log writes its log where it says. known.go knew
+// nothing of pip: a rule with program = "pip", or argv_prefix =
+// ["python3", "-m", "pip"], vouched for "pip --python ./pwn list".
+// Demonstrated with pip 23.2 (a virtual environment's, for config
+// --site).
+func TestRound29PipPython(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err == nil {
+		work := t.TempDir()
+		env := round29Env(t, work, "python3")
+		if err := os.WriteFile(filepath.Join(work, "pwn"), []byte("#!/bin/sh\ntouch \"$(dirname \"$0\")/PWNED\"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out := bashIn(t, "python3 -m venv venv", work, env); out != "" || !fileExists(filepath.Join(work, "venv", "bin", "pip")) {
+			t.Logf("python3 -m venv failed (%q): no demonstration", out)
+		} else {
+			for _, line := range []string{"venv/bin/pip --python ./pwn list", "venv/bin/pip --pyt ./pwn list", "python3 -m pip --python=./pwn list",
+				"venv/bin/pip config --site set global.python " + filepath.Join(work, "pwn") + " >/dev/null && venv/bin/pip list"} {
+				if out := bashIn(t, line, work, env); !round29Made(t, work, "PWNED") {
+					t.Errorf("%q ran no ./pwn (output %q): the demonstration failed", line, out)
+				}
+			}
+		}
+	} else {
+		t.Log("python3 is not installed: no demonstration")
+	}
+	p := mustParse(t, round18Prefixes([]string{"python3", "-m", "pip"}, []string{"pip", "config"})+`
+[[rule]]
+name = "pip"
+decision = "accept"
+[rule.match]
+program = ["pip", "pip3", "pip3.12"]
+`)
+	for _, line := range []string{
+		"pip --python ./pwn list", "pip --python=./pwn list", "pip --pyt ./pwn list", "pip -q --py ./pwn freeze", "pip3 --python ./pwn show x",
+		"pip3.12 --python ./pwn list", "python3 -m pip --python ./pwn list", "pip config set global.python ./pwn", "pip config --site set global.python ./pwn",
+		"pip config edit --editor ./pwn", "pip list --log ./notes", "pip --log=./notes list", "pip show x --log-file ./notes",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; pip runs the program --python names (or a later pip, the one of its configuration), or writes a log", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "pip's own commands run no program the line names",
+		"pip list", "pip list --outdated", "pip show requests", "pip freeze", "pip3 install -r requirements.txt", "pip install --pre x",
+		"pip download x --python-version 3.11 --only-binary=:all: -d wheels", "python3 -m pip list", "python3 -m pip install -e .",
+		"pip config list", "pip config get global.index-url", "pip --version", "pip -q list")
+}
+
+// fileExists reports whether name exists.
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
