@@ -181,6 +181,9 @@ func danger(argv []string) string {
 				return "sftp " + a + ": a batch file, whose !COMMAND runs a local shell command"
 			}
 		}
+		if path.Base(argv[0]) == "sftp" && !sftpFetches(argv) {
+			return "sftp reads its commands from stdin (a here-string, a pipe) unless it fetches host:PATH into a local path, and !COMMAND runs a local shell command"
+		}
 	case "ip":
 		// ip netns exec NAME COMMAND and ip vrf exec NAME COMMAND run
 		// COMMAND; -batch FILE (any prefix of it, one dash or two: -b,
@@ -791,6 +794,56 @@ var helmValued = map[string]bool{
 	"--registry-config": true, "--repository-cache": true, "--repository-config": true, "--content-cache": true, "--color": true, "--colour": true,
 }
 var helmFlags = map[string]bool{"--debug": true, "-h": true, "--help": true, "--kube-insecure-skip-tls-verify": true}
+
+// sftpFetches reports whether sftp's argv surely fetches a file and
+// exits: its operands are exactly host:PATH (or sftp://host/PATH) and a
+// local path. sftp reads its commands from stdin otherwise, also for
+// host:DIR with no second operand (sftp.c, interactive_loop) (round 29).
+// OpenSSH's getopt stops at the first operand.
+func sftpFetches(argv []string) bool {
+	k := 1
+	for ; k < len(argv); k++ {
+		a := argv[k]
+		if a == "--" {
+			k++
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		for i := 1; i < len(a); i++ {
+			if strings.IndexByte("cDilosSbBFJPRX", a[i]) >= 0 {
+				if i == len(a)-1 {
+					k++
+				}
+				break
+			}
+		}
+	}
+	if len(argv)-k != 2 {
+		return false
+	}
+	src := argv[k]
+	if rest, ok := strings.CutPrefix(src, "sftp://"); ok {
+		i := strings.IndexByte(rest, '/')
+		return i >= 0 && i+1 < len(rest)
+	}
+	// scp's colon(): a [bracketed] host (after user@ too), then ':'; a '/'
+	// before any ':' makes the word a local path.
+	if i := strings.IndexByte(src, '['); i == 0 || i > 0 && src[i-1] == '@' {
+		j := strings.IndexByte(src, ']')
+		return j > i && strings.HasPrefix(src[j+1:], ":")
+	}
+	for i := 0; i < len(src); i++ {
+		switch src[i] {
+		case ':':
+			return i > 0
+		case '/':
+			return false
+		}
+	}
+	return false
+}
 
 // cargoSubcommand returns why cargo may run a program of its own name
 // other than itself, or "": cargo NAME, where NAME is none of cargo's

@@ -159,7 +159,10 @@ program = "sftp"
 			t.Errorf("%q: accepted by rule %q as %q; the batch's !COMMAND runs a local shell command", line, v.Rule, commandsOf(v.Analysis))
 		}
 	}
-	wantAccepted(t, p, "sftp fetching a file", "sftp host:notes.txt", "sftp -P 2222 -q user@host:dir/file.txt .", "sftp -r host:dir")
+	// sftp host:notes.txt and sftp -r host:dir read commands from stdin
+	// when the path is a directory (round 29): only a fetch into a local
+	// path is vouched.
+	wantAccepted(t, p, "sftp fetching a file", "sftp host:notes.txt notes.txt", "sftp -P 2222 -q user@host:dir/file.txt .", "sftp -r host:dir local")
 }
 
 // TestRound27Wget2Plugins: wget2 (which known.go reads as wget) loads a

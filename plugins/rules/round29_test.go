@@ -215,3 +215,50 @@ func fileExists(name string) bool {
 	_, err := os.Stat(name)
 	return err == nil
 }
+
+// TestRound29SftpReadsCommandsFromStdin: sftp without -b reads its
+// commands from stdin too, and !COMMAND runs COMMAND in a local shell:
+// "sftp host <<<'!touch PWNED'" and "echo '!touch PWNED' | sftp host"
+// run touch once ssh has connected. Round 27 refused -b only, and kept
+// "sftp host:notes.txt" and "sftp -r host:dir" as fetches: sftp fetches
+// host:PATH and exits only when PATH is not a directory or a second
+// operand names where to put it; a directory with no second operand is
+// sftp's cwd, and sftp then reads commands (sftp.c, interactive_loop). A
+// rule that accepts sftp to fetch files vouched for all of them; now only
+// the form that always fetches and exits (host:PATH LOCAL) is vouched. The
+// demonstration connects to a local sftp-server with -D (which the engine
+// refuses for its own reason) where it is installed; with a host the
+// commands run the same once ssh has connected.
+func TestRound29SftpReadsCommandsFromStdin(t *testing.T) {
+	server := "/usr/lib/openssh/sftp-server"
+	if _, err := os.Stat(server); err == nil {
+		work := t.TempDir()
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+		for _, line := range []string{"sftp -D " + server + " <<<'!touch PWNED'", "echo '!touch PWNED' | sftp -q -D " + server} {
+			if out := bashIn(t, line, work, env); !round29Made(t, work, "PWNED") {
+				t.Errorf("%q ran no !touch PWNED (output %q): the demonstration failed", line, out)
+			}
+		}
+	} else {
+		t.Logf("%s is not installed: no demonstration", server)
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "sftp"
+decision = "accept"
+[rule.match]
+program = "sftp"
+`)
+	for _, line := range []string{
+		"sftp host <<<'!touch PWNED'", "echo '!touch PWNED' | sftp host", "sftp host < cmds", "sftp host:dir <<<'!touch PWNED'",
+		"sftp -r host:dir", "sftp host:notes.txt", "sftp host", "sftp -P 22 user@host", "sftp host local", "sftp '[::1]' local",
+		"sftp host:dir a b", "sftp -q host:", "sftp sftp://host", "sftp sftp://host b", "sftp sftp://host/ b", "sftp -- host", "sftp ./h:a b",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; sftp may read its commands from stdin, whose !COMMAND runs a local shell command", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "sftp fetching a file into a local path, then exiting",
+		"sftp -P 2222 -q user@host:dir/file.txt .", "sftp host:notes.txt notes.txt", "sftp -r host:dir local", "sftp -qP 22 host:a b",
+		"sftp -i key host:a b", "sftp '[::1]:a' b", "sftp 'u@[::1]:a' b", "sftp sftp://host/a b", "sftp -- host:a b")
+}
