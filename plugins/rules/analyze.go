@@ -176,6 +176,10 @@ var otherWrappers = map[string]bool{
 	"nix-shell": true,
 	// .NET 10's dnx runs a NuGet tool's program, as npx (round 28).
 	"dnx": true,
+	// at and batch read commands from stdin or -f FILE, which atd runs
+	// later; crontab installs a table of commands cron runs (FILE, or -:
+	// stdin), and crontab -e runs the editor (round 29).
+	"at": true, "batch": true, "crontab": true,
 	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
 	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
 	"icecc": true, "sccache": true,

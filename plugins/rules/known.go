@@ -84,7 +84,8 @@ func danger(argv []string) string {
 			}
 		}
 	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "rtx", "asdf", "direnv", "volta",
-		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox", "dotnet", "pyenv", "rbenv", "nodenv", "bundle", "bundler":
+		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox", "dotnet", "pyenv", "rbenv", "nodenv", "bundle", "bundler",
+		"nvm", "goenv", "jenv", "plenv", "phpenv", "luaenv", "swiftenv", "scalaenv", "sbtenv":
 		// The environment managers and their kin (round 28).
 		if why := runnerDanger(argv); why != "" {
 			return why
@@ -556,6 +557,9 @@ func danger(argv []string) string {
 				return "kubectl " + a + " may be a plugin (kubectl-" + a + " on PATH)"
 			}
 		}
+		if why := kubectlEditor(argv); why != "" {
+			return why
+		}
 		// kubectl config set-credentials --exec-command and config set
 		// users.NAME.exec.command (or an auth-provider's cmd-path) write
 		// a credential plugin into the kubeconfig, which the next kubectl
@@ -731,6 +735,19 @@ var ghCommands = map[string]bool{
 	"pr": true, "preview": true, "project": true, "release": true, "repo": true, "ruleset": true, "rs": true, "run": true,
 	"search": true, "secret": true, "ssh-key": true, "status": true, "variable": true, "workflow": true, "version": true,
 	"actions": true, "environment": true, "exit-codes": true, "formatting": true, "mintty": true, "reference": true,
+}
+
+// kubectlEditor returns why kubectl runs the editor ($KUBE_EDITOR,
+// $EDITOR), or "": kubectl edit, kubectl create --edit and kubectl apply
+// edit-last-applied open the object in it, as git commit without a
+// message opens git's (round 29).
+func kubectlEditor(argv []string) string {
+	for _, a := range argv[1:] {
+		if a == "edit" || a == "edit-last-applied" || a == "--edit" || strings.HasPrefix(a, "--edit=") {
+			return "kubectl " + a + " runs the editor ($KUBE_EDITOR, $EDITOR) on the object"
+		}
+	}
+	return ""
 }
 
 // helmDanger returns why helm runs a program other than itself, or "":
@@ -1069,7 +1086,8 @@ func toolWriteFlag(value string) string {
 func runnerDanger(argv []string) string {
 	switch path.Base(argv[0]) {
 	case "uv", "pipx", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba", "micromamba", "mise", "rtx", "asdf", "direnv", "volta",
-		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox":
+		"nix", "gem", "pixi", "rye", "devbox", "flox", "fnm", "hermit", "tox",
+		"nvm", "goenv", "jenv", "plenv", "phpenv", "luaenv", "swiftenv", "scalaenv", "sbtenv":
 		// The project and tool environment managers run a program the
 		// line names in their environment (uv run CMD, uv tool run,
 		// poetry run CMD, conda run -n ENV CMD, mise exec TOOL -- CMD,
@@ -1226,6 +1244,27 @@ var envRunners = map[string]map[string]string{
 	"fnm":    {"exec": "runs its arguments as a program (as npm exec)"},
 	"hermit": {"exec": "runs its arguments as a program (as npm exec)"},
 	"tox":    {"exec": "runs its arguments as a program in the tox environment (tox exec -- CMD: as npm exec)"},
+	// nvm exec VERSION CMD runs CMD, nvm run VERSION ARGS node; rbenv's
+	// siblings for Go, Java, Perl, PHP, Lua, Swift, Scala and sbt run
+	// their arguments with exec, as rbenv exec (round 29).
+	"nvm":      {"exec": "runs its arguments as a program (nvm exec VERSION CMD: as npm exec)", "run": "runs node with its arguments (nvm run VERSION ARGS)"},
+	"goenv":    rbenvExec("goenv"),
+	"jenv":     rbenvExec("jenv"),
+	"plenv":    rbenvExec("plenv"),
+	"phpenv":   rbenvExec("phpenv"),
+	"luaenv":   rbenvExec("luaenv"),
+	"swiftenv": rbenvExec("swiftenv"),
+	"scalaenv": rbenvExec("scalaenv"),
+	"sbtenv":   rbenvExec("sbtenv"),
+}
+
+// rbenvExec is the envRunners entry of one of rbenv's siblings: exec
+// runs its arguments, completions NAME runs TOOL-NAME.
+func rbenvExec(tool string) map[string]string {
+	return map[string]string{
+		"exec":        "runs its arguments as a program (as rbenv exec and npm exec)",
+		"completions": "NAME runs " + tool + "-NAME from PATH",
+	}
 }
 
 // externalCommand returns why the program of argv may run an external

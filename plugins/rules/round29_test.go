@@ -262,3 +262,46 @@ program = "sftp"
 		"sftp -P 2222 -q user@host:dir/file.txt .", "sftp host:notes.txt notes.txt", "sftp -r host:dir local", "sftp -qP 22 host:a b",
 		"sftp -i key host:a b", "sftp '[::1]:a' b", "sftp 'u@[::1]:a' b", "sftp sftp://host/a b", "sftp -- host:a b")
 }
+
+// TestRound29SchedulersEditorsAndVersionManagers: at and batch read
+// commands from stdin (or -f FILE) and atd runs them later, crontab FILE
+// (or -: stdin) installs a table whose commands cron runs, and crontab -e
+// runs the editor; none was in otherWrappers, so a rule with no command
+// condition vouched for "at now <<<'touch PWNED'". kubectl edit (kubectl
+// create --edit, kubectl apply edit-last-applied) runs the editor
+// ($KUBE_EDITOR, $EDITOR) on the object, as git commit without a message
+// runs git's, which the engine refuses. nvm exec VERSION CMD runs CMD (nvm
+// run VERSION ARGS runs node), and goenv, jenv, plenv, phpenv, luaenv,
+// swiftenv, scalaenv and sbtenv exec run their arguments, as rbenv exec.
+// From their documentation (at, crontab and kubectl are installed here,
+// but atd, cron and a cluster are not: nothing is run).
+func TestRound29SchedulersEditorsAndVersionManagers(t *testing.T) {
+	p := mustParse(t, round18Prefixes([]string{"kubectl", "edit"}, []string{"nvm", "exec"})+`
+[[rule]]
+name = "tools"
+decision = "accept"
+[rule.match]
+program = ["kubectl", "nvm", "goenv", "jenv", "plenv", "phpenv", "luaenv", "swiftenv", "scalaenv", "sbtenv"]
+`)
+	any := anythingInWork(t, false)
+	for _, line := range []string{
+		"at now <<<'touch PWNED'", "at -f job now", "echo 'touch PWNED' | batch", "crontab tab", "crontab - <<<'* * * * * touch PWNED'", "crontab -e",
+	} {
+		if v, ok := acceptedBy(t, any, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; atd or cron runs the commands it schedules", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	for _, line := range []string{
+		"kubectl edit deploy web", "kubectl -n x edit cm/y", "kubectl create -f cm.yaml --edit", "kubectl create secret generic s --edit=true",
+		"kubectl apply edit-last-applied deploy/web", "nvm exec 20 touch PWNED", "nvm run 20 x.js", "goenv exec go version", "jenv exec java -version",
+		"plenv exec perl x", "phpenv exec php x", "luaenv exec lua x", "swiftenv exec swift x", "scalaenv exec scala", "sbtenv exec sbt",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; it runs the editor or the program its arguments name", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, any, "at's and crontab's readers schedule nothing", "atq", "echo hi")
+	wantAccepted(t, p, "the tools' own commands run no program the line names",
+		"kubectl get pods", "kubectl apply -f x.yaml", "kubectl create -f x.yaml", "kubectl describe deploy web", "nvm ls", "nvm use 20", "nvm install 20",
+		"goenv versions", "jenv versions", "plenv version")
+}
