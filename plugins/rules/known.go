@@ -633,6 +633,19 @@ func toolDanger(argv []string) string {
 		return ghDanger(argv)
 	}
 	switch base := path.Base(argv[0]); {
+	case base == "mypy" || base == "pyright" || base == "basedpyright" || base == "virtualenv":
+		return namedInterpreter(argv)
+	case base == "pylint":
+		// --init-hook's Python code runs before pylint reads its files;
+		// --output writes the report where it says (round 29).
+		for _, a := range argv[1:] {
+			if longAbbrev(a, "--init-hook") {
+				return "pylint " + a + ": Python code pylint runs"
+			}
+			if longAbbrev(a, "--output") {
+				return "pylint " + a + " writes its report where it says"
+			}
+		}
 	case versioned(base, "pip"):
 		return pipDanger(argv)
 	case versioned(base, "python"):
@@ -652,6 +665,55 @@ func toolDanger(argv []string) string {
 		}
 	}
 	return ""
+}
+
+// namedInterpreter returns why a Python tool runs an interpreter the
+// line names, or writes where it says, or "": mypy --python-executable
+// and pyright's --pythonpath run it to learn its paths, virtualenv's,
+// pipx's and uv's -p/--python (a path: a version or a name is looked up
+// among the interpreters installed) to build an environment with it or
+// to query it, poetry env use PATH too; mypy's reports and --junit-xml
+// write, --install-types runs pip (round 29).
+func namedInterpreter(argv []string) string {
+	base := path.Base(argv[0])
+	var short byte
+	long, always := "--python", false
+	switch base {
+	case "uv", "virtualenv":
+		short = 'p'
+	case "pipx":
+	case "mypy":
+		long, always = "--python-executable", true
+		for _, a := range argv[1:] {
+			name, _, _ := strings.Cut(a, "=")
+			if strings.HasPrefix(name, "--") && (strings.HasSuffix(name, "-report") || longAbbrev(a, "--junit-xml") || longAbbrev(a, "--install-types")) {
+				return "mypy " + a + " writes a report where it says, or runs pip (--install-types)"
+			}
+		}
+	case "pyright", "basedpyright":
+		long, always = "--pythonpath", true
+	case "poetry":
+		if k := slices.Index(argv, "use"); k > 1 && argv[k-1] == "env" && k+1 < len(argv) && pathLike(argv[k+1]) {
+			return "poetry env use " + argv[k+1] + " runs the interpreter it names (any program) to make the environment"
+		}
+		return ""
+	default:
+		return ""
+	}
+	for k := 1; k < len(argv); k++ {
+		for _, v := range optionArgs(argv, k, short, long) {
+			if always || pathLike(v) {
+				return base + " " + argv[k] + " " + v + ": runs the interpreter it names (any program) to query it or to make an environment"
+			}
+		}
+	}
+	return ""
+}
+
+// pathLike reports whether an interpreter request is a path (a version
+// or a bare name is looked up among the installed interpreters).
+func pathLike(v string) bool {
+	return strings.ContainsAny(v, "/\\") || strings.HasPrefix(v, ".") || strings.HasPrefix(v, "~")
 }
 
 // versioned reports whether base is name or name followed by a version
@@ -1096,6 +1158,9 @@ func runnerDanger(argv []string) string {
 		// --directory d run), so any word that is one of these is
 		// refused (review, round 28).
 		base := path.Base(argv[0])
+		if why := namedInterpreter(argv); why != "" {
+			return why
+		}
 		words := envRunners[base]
 		if base == "rtx" {
 			words = envRunners["mise"]

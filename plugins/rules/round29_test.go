@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -304,4 +305,61 @@ program = ["kubectl", "nvm", "goenv", "jenv", "plenv", "phpenv", "luaenv", "swif
 	wantAccepted(t, p, "the tools' own commands run no program the line names",
 		"kubectl get pods", "kubectl apply -f x.yaml", "kubectl create -f x.yaml", "kubectl describe deploy web", "nvm ls", "nvm use 20", "nvm install 20",
 		"goenv versions", "jenv versions", "plenv version")
+}
+
+// TestRound29PythonToolsRunNamedInterpreters: the Python checkers and
+// environment tools run the interpreter a line names to learn its paths
+// or to build an environment with it: mypy --python-executable ./pwn runs
+// ./pwn pyinfo.py, pyright (basedpyright) --pythonpath ./pwn likewise,
+// virtualenv -p ./pwn, pipx install --python ./pwn, uv's -p/--python with
+// a path (uv queries every interpreter it is given) and poetry env use
+// ./pwn run ./pwn; pylint --init-hook CODE (any abbreviation: --init-h)
+// runs Python code the line gives, and mypy's reports and --junit-xml
+// write where they say, --install-types runs pip. known.go knew nothing
+// of them: a rule with program = "mypy" or "pylint", which people allow
+// as read-only checkers, vouched for these lines. Demonstrated with
+// Debian's mypy 1.0, pylint 2.16, virtualenv 20.17 and pipx 1.1 where
+// they are installed (uv, pyright and poetry from their documentation).
+func TestRound29PythonToolsRunNamedInterpreters(t *testing.T) {
+	work := t.TempDir()
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C", "PIPX_HOME=" + filepath.Join(work, "ph"), "PIPX_BIN_DIR=" + filepath.Join(work, "pb")}
+	for name, body := range map[string]string{"pwn": "#!/bin/sh\ntouch \"$(dirname \"$0\")/PWNED\"\nexit 1\n", "a.py": "x = 1\n"} {
+		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, line := range []string{
+		"/usr/bin/mypy --python-executable ./pwn a.py", `/usr/bin/pylint --init-h='import os; os.system("touch PWNED")' a.py`,
+		"/usr/bin/virtualenv -p ./pwn v", "/usr/bin/pipx install --python ./pwn black",
+	} {
+		if prog := strings.Fields(line)[0]; !fileExists(prog) {
+			t.Logf("%s is not installed: no demonstration of %q", prog, line)
+			continue
+		}
+		if out := bashIn(t, line, work, env); !round29Made(t, work, "PWNED") {
+			t.Errorf("%q ran no ./pwn (output %.200q): the demonstration failed", line, out)
+		}
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "python-tools"
+decision = "accept"
+[rule.match]
+program = ["mypy", "pylint", "pyright", "basedpyright", "virtualenv", "pipx", "uv", "poetry"]
+`)
+	for _, line := range []string{
+		"mypy --python-executable ./pwn .", "mypy --python-executable=./pwn .", "mypy . --junit-xml /home/u/.bashrc", "mypy --html-report out .",
+		"mypy --txt-report=r .", "mypy --install-types --non-interactive .", "pylint --init-hook='import os' a.py", "pylint --init-h=x a.py",
+		"pyright --pythonpath ./pwn", "basedpyright --pythonpath=./pwn", "virtualenv -p ./pwn v", "virtualenv --python=/tmp/pwn v", "virtualenv -p./pwn v",
+		"pipx install --python ./pwn black", "pipx reinstall-all --python=./pwn", "uv pip list --python ./pwn", "uv venv -p ./pwn", "uv --python=./pwn sync",
+		"uv lock -p ./pwn", "uv pip install -p../pwn x", "poetry env use ./pwn", "poetry env use /tmp/pwn",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the tool runs the interpreter or the code the line names, or writes where it says", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "the tools run the interpreters they find, not one the line names",
+		"mypy .", "mypy --strict src", "mypy --python-version 3.11 .", "pylint src", "pylint --disable=C a.py", "pyright", "pyright src",
+		"virtualenv -p python3.11 v", "virtualenv v", "pipx install black", "pipx install --python python3.12 black", "uv venv -p 3.12",
+		"uv pip list --python 3.11", "uv sync --python=pypy3", "uv lock", "poetry env use python3.11", "poetry env use 3.12", "poetry env list")
 }
