@@ -317,6 +317,13 @@ func danger(argv []string) string {
 		if why := cargoSubcommand(argv); why != "" {
 			return why
 		}
+		// cargo rustc and cargo rustdoc pass the words after -- to rustc
+		// and rustdoc (round 29).
+		if k := slices.Index(argv, "--"); k > 0 && (slices.Contains(argv[1:k], "rustc") || slices.Contains(argv[1:k], "rustdoc")) {
+			if why := rustcDanger(argv, k+1); why != "" {
+				return "cargo: " + why
+			}
+		}
 		// --config sets any configuration key, build.rustc-wrapper (a
 		// program) among them (review, round 10).
 		for _, a := range argv[1:] {
@@ -633,6 +640,10 @@ func toolDanger(argv []string) string {
 		return ghDanger(argv)
 	}
 	switch base := path.Base(argv[0]); {
+	case compilerName.MatchString(base):
+		return compilerDanger(argv)
+	case base == "rustc" || base == "rustdoc":
+		return rustcDanger(argv, 1)
 	case base == "mypy" || base == "pyright" || base == "basedpyright" || base == "virtualenv":
 		return namedInterpreter(argv)
 	case base == "pylint":
@@ -662,6 +673,69 @@ func toolDanger(argv []string) string {
 			case !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "-m") || strings.HasPrefix(a, "-c") || a == "--":
 				return ""
 			}
+		}
+	}
+	return ""
+}
+
+// compilerName matches the C compiler drivers (gcc, cc, g++, c++, clang,
+// clang++, cpp), versioned or with a target prefix (gcc-12,
+// x86_64-linux-gnu-gcc-12).
+var compilerName = regexp.MustCompile(`^([A-Za-z0-9_.]+-)*(gcc|g\+\+|cc|c\+\+|clang|clang\+\+|cpp)(-[0-9.]+)?$`)
+
+// compilerDanger returns why a C compiler driver runs a program or loads
+// a library the line names, or "": -wrapper runs every subprocess under
+// a program, -B (--prefix) takes cc1, as and ld from a directory, -specs
+// rewrites the commands gcc runs, -fplugin (and any plugin option, the
+// linker's -plugin through -Wl, or -Xlinker, clang's -load through
+// -Xclang) loads a library, clang's --ld-path and a -fuse-ld path name
+// the linker, and @FILE reads more options from a file (round 29).
+func compilerDanger(argv []string) string {
+	for _, a := range argv[1:] {
+		switch {
+		case a == "-wrapper", strings.HasPrefix(a, "-B"), longAbbrev(a, "--prefix"):
+			return path.Base(argv[0]) + " " + a + " runs the programs it names (a wrapper, or cc1, as and ld from a directory)"
+		case strings.HasPrefix(a, "-specs") || strings.HasPrefix(a, "--specs"):
+			return path.Base(argv[0]) + " " + a + ": a specs file, which rewrites the commands the compiler runs"
+		case strings.HasPrefix(a, "-") && strings.Contains(a, "plugin") || a == "-load" || strings.HasPrefix(a, "--ld-path") ||
+			strings.HasPrefix(a, "-fuse-ld=") && strings.ContainsAny(a, "/\\"):
+			return path.Base(argv[0]) + " " + a + " loads a library or runs a linker the line names"
+		case strings.HasPrefix(a, "@"):
+			return path.Base(argv[0]) + " " + a + " reads more options from a file"
+		}
+	}
+	return ""
+}
+
+// rustcDanger returns why rustc or rustdoc, given the options
+// argv[from:], runs a program or loads a library the line names, or "":
+// -C linker= and link-arg(s) name the linker or its options (-B DIR), -C
+// llvm-args and -Z (llvm-plugins) load libraries, rustdoc's --runtool
+// and --test-builder run programs, and @FILE reads options from a file
+// (round 29).
+func rustcDanger(argv []string, from int) string {
+	for k := from; k < len(argv); k++ {
+		a := argv[k]
+		value := ""
+		switch {
+		case a == "-C" || a == "--codegen" || a == "-Z":
+			if k+1 < len(argv) {
+				value = argv[k+1]
+			}
+		case strings.HasPrefix(a, "--codegen="):
+			value = strings.TrimPrefix(a, "--codegen=")
+		case strings.HasPrefix(a, "-C"):
+			value = a[2:]
+		}
+		switch {
+		case strings.HasPrefix(a, "-Z"):
+			return path.Base(argv[0]) + " " + a + " " + value + ": an unstable option (-Z llvm-plugins loads a library)"
+		case strings.HasPrefix(value, "link") || strings.HasPrefix(value, "llvm-args"):
+			return path.Base(argv[0]) + " " + a + " " + value + " names the linker, its options or LLVM's, which run a program or load a library"
+		case strings.Contains(a, "runtool") || strings.Contains(a, "test-builder"):
+			return path.Base(argv[0]) + " " + a + " runs the program it names"
+		case strings.HasPrefix(a, "@"):
+			return path.Base(argv[0]) + " " + a + " reads more options from a file"
 		}
 	}
 	return ""

@@ -363,3 +363,71 @@ program = ["mypy", "pylint", "pyright", "basedpyright", "virtualenv", "pipx", "u
 		"virtualenv -p python3.11 v", "virtualenv v", "pipx install black", "pipx install --python python3.12 black", "uv venv -p 3.12",
 		"uv pip list --python 3.11", "uv sync --python=pypy3", "uv lock", "poetry env use python3.11", "poetry env use 3.12", "poetry env list")
 }
+
+// TestRound29CompilersRunNamedPrograms: a compiler driver runs the
+// programs its options name: gcc -wrapper PROG runs every subprocess
+// under PROG, -B DIR takes cc1, as and ld from DIR (-B ./b/ runs ./b/as),
+// -fplugin (clang's too) loads a shared library, whose code runs, -specs
+// names a file that rewrites the commands gcc runs, @FILE reads more
+// options from a file, -Wl,-plugin a linker plugin, clang's --ld-path
+// and -fuse-ld=PATH the linker; rustc -C linker=PROG (link-arg, and @FILE
+// holding one) runs PROG to link, -Z llvm-plugins loads a library,
+// rustdoc --runtool and --test-builder run programs, and cargo rustc and
+// cargo rustdoc pass the words after -- to them. A compiler compiles
+// without running the project's code; known.go, which refuses go's
+// -toolexec, knew nothing of these: a rule with program = ["gcc", "cc"]
+// or argv_prefix = ["cargo", "rustc"] vouched for them. Demonstrated with
+// gcc 12 and rustc 1.95 where they are installed.
+func TestRound29CompilersRunNamedPrograms(t *testing.T) {
+	work := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C"}
+	files := map[string]string{
+		"w":    "#!/bin/sh\ntouch PWNED\nexec \"$@\"\n",
+		"b/as": "#!/bin/sh\ntouch PWNED\nexec as \"$@\"\n",
+		"lk":   "#!/bin/sh\ntouch PWNED\nexec cc \"$@\"\n",
+		"x.c":  "int main(void) { return 0; }\n",
+		"m.rs": "fn main() {}\n",
+		"args": "-Clinker=./lk\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(work, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, line := range []string{"gcc -wrapper ./w x.c -o x", "gcc -B ./b/ x.c -o x", "rustc -C linker=./lk m.rs -o m", "rustc @args m.rs -o m"} {
+		if _, err := exec.LookPath(strings.Fields(line)[0]); err != nil {
+			t.Logf("%s is not installed: no demonstration of %q", strings.Fields(line)[0], line)
+			continue
+		}
+		if out := bashIn(t, line, work, env); !round29Made(t, work, "PWNED") {
+			t.Errorf("%q ran no ./w, ./b/as or ./lk (output %.200q): the demonstration failed", line, out)
+		}
+	}
+	p := mustParse(t, round18Prefixes([]string{"cargo", "rustc"}, []string{"cargo", "rustdoc"})+`
+[[rule]]
+name = "compilers"
+decision = "accept"
+[rule.match]
+program = ["gcc", "cc", "g++", "c++", "clang", "clang++", "gcc-12", "x86_64-linux-gnu-gcc-12", "rustc", "rustdoc"]
+`)
+	for _, line := range []string{
+		"gcc -wrapper ./w x.c", "cc -wrapper ./w,a x.c", "gcc -B ./b/ x.c", "gcc -B./b x.c", "gcc --prefix=./b x.c", "g++ -Bstatic x.cc",
+		"gcc -fplugin=./p.so x.c", "clang -fplugin=./p.so x.c", "clang -fpass-plugin=./p.so x.c", "gcc -specs=./s x.c", "gcc --specs ./s x.c",
+		"gcc @args x.c", "gcc -Wl,-plugin,./p.so x.c", "gcc -Xlinker -plugin -Xlinker ./p.so x.c", "clang --ld-path=./lk x.c", "clang -fuse-ld=./lk x.c",
+		"clang -Xclang -load -Xclang ./p.so x.c", "gcc-12 -B ./b/ x.c", "x86_64-linux-gnu-gcc-12 -wrapper ./w x.c", "clang++ -fplugin=./p.so x.cc",
+		"rustc -C linker=./lk m.rs", "rustc -Clinker=./lk m.rs", "rustc --codegen linker=./lk m.rs", "rustc -C link-arg=-B./b m.rs",
+		"rustc -Z llvm-plugins=./p.so m.rs", "rustc @args m.rs", "rustdoc --test m.rs --runtool ./w", "rustdoc --test m.rs --test-builder ./w",
+		"cargo rustc -- -C linker=./lk", "cargo rustc --release -- -Clinker=./lk", "cargo rustdoc -- --runtool ./w", "cargo rustc -- @args",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the compiler runs the program or loads the library the line names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "compiling runs the compiler's own programs",
+		"gcc -O2 -Wall -c x.c -o x.o", "cc x.c -o x", "gcc -Wl,--as-needed x.c -lm", "clang -fuse-ld=lld x.c", "g++ -std=c++20 -Iinclude x.cc",
+		"clang -Xclang -ast-dump -fsyntax-only x.c", "gcc -fsyntax-only x.c", "gcc -c plugin.c -o plugin.o", "rustc --edition 2021 m.rs", "rustc -C opt-level=3 m.rs", "rustdoc m.rs",
+		"cargo rustc --release", "cargo rustc -- -C opt-level=3", "cargo rustdoc -- --document-private-items")
+}
