@@ -638,6 +638,14 @@ func toolDanger(argv []string) string {
 		return helmDanger(argv)
 	case "gh":
 		return ghDanger(argv)
+	case "ssh-keygen":
+		// -D loads a PKCS#11 library, -w a security key provider (its
+		// code runs); short options group (-qD LIB) (round 29).
+		for _, a := range argv[1:] {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "Dw") {
+				return "ssh-keygen " + a + " loads the library it names (a PKCS#11 or security key provider), whose code runs"
+			}
+		}
 	}
 	switch base := path.Base(argv[0]); {
 	case compilerName.MatchString(base):

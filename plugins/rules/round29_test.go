@@ -431,3 +431,45 @@ program = ["gcc", "cc", "g++", "c++", "clang", "clang++", "gcc-12", "x86_64-linu
 		"clang -Xclang -ast-dump -fsyntax-only x.c", "gcc -fsyntax-only x.c", "gcc -c plugin.c -o plugin.o", "rustc --edition 2021 m.rs", "rustc -C opt-level=3 m.rs", "rustdoc m.rs",
 		"cargo rustc --release", "cargo rustc -- -C opt-level=3", "cargo rustdoc -- --document-private-items")
 }
+
+// TestRound29SshKeygenLoadsProviders: ssh-keygen -D PROVIDER loads a
+// PKCS#11 library (its code runs in ssh-keygen: a constructor, once the
+// library has C_GetFunctionList), and -w PROVIDER a security key
+// provider library (through ssh-sk-helper). known.go knew nothing of
+// ssh-keygen, which rules accept to show a key's fingerprint (ssh-keygen
+// -lf) or to make a test key; short options group (-qD PROVIDER).
+// Demonstrated with OpenSSH 9.2's ssh-keygen and a library built with cc
+// where both are installed.
+func TestRound29SshKeygenLoadsProviders(t *testing.T) {
+	_, noKeygen := exec.LookPath("ssh-keygen")
+	_, noCC := exec.LookPath("cc")
+	if noKeygen == nil && noCC == nil {
+		work := t.TempDir()
+		src := "#include <stdlib.h>\n__attribute__((constructor)) static void c(void) { system(\"touch PWNED\"); }\nint C_GetFunctionList(void **p) { return 1; }\n"
+		if err := os.WriteFile(filepath.Join(work, "p.c"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+		bashIn(t, "cc -shared -fPIC -o libp.so p.c", work, env)
+		if out := bashIn(t, "ssh-keygen -D ./libp.so", work, env); !round29Made(t, work, "PWNED") {
+			t.Errorf("ssh-keygen -D ./libp.so ran no library code (output %q): the demonstration failed", out)
+		}
+	} else {
+		t.Log("ssh-keygen or cc is not installed: no demonstration")
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "keygen"
+decision = "accept"
+[rule.match]
+program = "ssh-keygen"
+`)
+	for _, line := range []string{"ssh-keygen -D ./libp.so", "ssh-keygen -D./libp.so", "ssh-keygen -qD ./libp.so", "ssh-keygen -t ed25519-sk -w ./libp.so -f k -N ''",
+		"ssh-keygen -K -w./libp.so"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; ssh-keygen loads the library it names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "ssh-keygen's own keys load no library", "ssh-keygen -lf key.pub", "ssh-keygen -t ed25519 -f key -N ''", "ssh-keygen -y -f key",
+		"ssh-keygen -F host", "ssh-keygen -R host", "ssh-keygen -E md5 -lf key.pub", "ssh-keygen -q -t rsa -b 4096 -C work -f k -N ''")
+}
