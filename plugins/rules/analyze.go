@@ -180,6 +180,12 @@ var otherWrappers = map[string]bool{
 	// later; crontab installs a table of commands cron runs (FILE, or -:
 	// stdin), and crontab -e runs the editor (round 29).
 	"at": true, "batch": true, "crontab": true,
+	// The database shells and the editors run shell commands read from
+	// their arguments, files and stdin, as sqlite3: psql's \!, mysql's
+	// and mariadb's system, ed's, ex's and vim's !, GNU dc's !, emacs's
+	// --eval (round 29).
+	"psql": true, "mysql": true, "mariadb": true, "ed": true, "ex": true, "vi": true, "vim": true, "nvim": true,
+	"view": true, "vimdiff": true, "gvim": true, "dc": true, "emacs": true, "emacsclient": true,
 	// moreutils' pee, mispipe, zrun and vipe; compiler wrappers (round 10).
 	"pee": true, "mispipe": true, "zrun": true, "vipe": true, "ccache": true, "distcc": true,
 	"icecc": true, "sccache": true,

@@ -473,3 +473,56 @@ program = "ssh-keygen"
 	wantAccepted(t, p, "ssh-keygen's own keys load no library", "ssh-keygen -lf key.pub", "ssh-keygen -t ed25519 -f key -N ''", "ssh-keygen -y -f key",
 		"ssh-keygen -F host", "ssh-keygen -R host", "ssh-keygen -E md5 -lf key.pub", "ssh-keygen -q -t rsa -b 4096 -C work -f k -N ''")
 }
+
+// TestRound29InterpretersWithShellEscapes: the database shells and the
+// editors read commands from their arguments, files and stdin, and run
+// shell commands: psql's \! (also \o |CMD, \g |CMD, \copy … program),
+// mysql's and mariadb's system and \! (and pager), ed's, ex's and vim's
+// ! (vim -c, ex -s reading a here-string), GNU dc's !, and emacs's
+// --eval (shell-command). sqlite3, the same kind of program, is in
+// otherWrappers since round 11; these were not, so a rule with no command
+// condition (or one naming psql to query a database) vouched for "psql -c
+// '\! touch PWNED'". Demonstrated with ed 1.19, vim 9.0 (ex) where they
+// are installed; psql 15's \! was demonstrated by hand against a local
+// server (as root the test cannot start one), mysql's and dc's from their
+// documentation.
+func TestRound29InterpretersWithShellEscapes(t *testing.T) {
+	work := t.TempDir()
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+	for _, line := range []string{"ed -s <<<'!touch PWNED'", "ex -s <<<'!touch PWNED'", "vim -es -c '!touch PWNED' -c q"} {
+		if _, err := exec.LookPath(strings.Fields(line)[0]); err != nil {
+			t.Logf("%s is not installed: no demonstration of %q", strings.Fields(line)[0], line)
+			continue
+		}
+		if out := bashIn(t, line, work, env); !round29Made(t, work, "PWNED") {
+			t.Errorf("%q ran no !touch PWNED (output %q): the demonstration failed", line, out)
+		}
+	}
+	p := anythingInWork(t, false)
+	named := mustParse(t, `
+[[rule]]
+name = "db"
+decision = "accept"
+[rule.match]
+program = ["psql", "mysql", "mariadb"]
+`)
+	for _, line := range []string{
+		`psql -c '\! touch PWNED'`, `psql <<<'\! touch PWNED'`, `psql -f q.sql`, `mysql -e 'system touch PWNED'`, `mariadb -e '\! touch PWNED'`,
+		`mysql --pager='touch PWNED' -e 'select 1'`,
+	} {
+		for _, pol := range []*Policy{p, named} {
+			if v, ok := acceptedBy(t, pol, line); ok {
+				t.Errorf("%q: accepted by rule %q as %q; the database shell runs shell commands", line, v.Rule, commandsOf(v.Analysis))
+			}
+		}
+	}
+	for _, line := range []string{
+		"ed -s x <<<'!touch PWNED'", "ex -s <<<'!touch PWNED'", "vi -es -c '!touch PWNED' -c q", "vim -c '!touch PWNED' -c q", "nvim --headless -c '!touch PWNED' -c q",
+		"view -c '!touch PWNED'", "vimdiff -c '!touch PWNED' a b", "dc -e '!touch PWNED'", "emacs --batch --eval '(shell-command \"touch PWNED\")'",
+		"emacsclient -e '(shell-command \"touch PWNED\")'",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the editor runs shell commands", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+}
