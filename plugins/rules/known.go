@@ -2499,6 +2499,12 @@ func tarDanger(argv []string) string {
 		if (len(a) > 1 && a[0] == '-' && a[1] != '-' || i == 0 && !strings.HasPrefix(a, "-")) && strings.ContainsRune(a, 'g') {
 			return "tar " + a + " writes a snapshot file (-g)"
 		}
+		// -P/--absolute-names extracts members to the absolute paths (and
+		// through the .. components) the archive gives: anywhere, where
+		// tar would strip the leading / and skip .. (round 29).
+		if (len(a) > 1 && a[0] == '-' && a[1] != '-' || i == 0 && !strings.HasPrefix(a, "-")) && strings.ContainsRune(a, 'P') || longAbbrev(a, "--absolute-names") {
+			return "tar " + a + " keeps the members' absolute paths and .. components: extracting writes wherever the archive says"
+		}
 		// The archive, -f FILE or --file=FILE (also f in the first word
 		// of the old style, tar cf FILE): HOST:FILE is a remote archive.
 		if name, _, _ := strings.Cut(a, "="); name == "--file" || longAbbrev(a, "--file") && !longAbbrev(a, "--files-from") {

@@ -526,3 +526,34 @@ program = ["psql", "mysql", "mariadb"]
 		}
 	}
 }
+
+// TestRound29TarAbsoluteNames: tar -P (--absolute-names) keeps a member's
+// leading / and its .. components, so extracting writes wherever the
+// archive says (an archive the agent made: /home/u/.bashrc), where tar
+// otherwise strips the / and skips a member with ..: a rule that accepts
+// tar to unpack into the workspace vouched for "tar -xPf x.tar". The
+// demonstration extracts a member named by its absolute path from a
+// subdirectory: it lands at that path, not below the cwd.
+func TestRound29TarAbsoluteNames(t *testing.T) {
+	if _, err := exec.LookPath("tar"); err == nil {
+		work := t.TempDir()
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+		out := bashIn(t, "mkdir sub && echo hi > f && tar -cPf x.tar \"$PWD/f\" --transform s,/f$,/OUT, && cd sub && tar -xPf ../x.tar", work, env)
+		if !fileExists(filepath.Join(work, "OUT")) {
+			t.Errorf("tar -xPf wrote no %s (output %q): the demonstration failed", filepath.Join(work, "OUT"), out)
+		}
+	}
+	p := mustParse(t, round18Prefixes([]string{"tar", "-xf"}, []string{"tar", "xf"})+`
+[[rule]]
+name = "tar"
+decision = "accept"
+[rule.match]
+program = "tar"
+`)
+	for _, line := range []string{"tar -xPf x.tar", "tar -xf x.tar -P", "tar xPf x.tar", "tar -xf x.tar --absolute-names", "tar --abs -xf x.tar", "tar -x -P -f x.tar"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; tar -P writes wherever the archive says", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "tar extracting below the cwd", "tar -xf x.tar", "tar xzf x.tgz", "tar -czf out.tgz src", "tar -tvf x.tar", "tar -xf x.tar -C dir")
+}
