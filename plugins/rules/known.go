@@ -638,6 +638,15 @@ func toolDanger(argv []string) string {
 		return helmDanger(argv)
 	case "gh":
 		return ghDanger(argv)
+	case "unzip":
+		// -: keeps the members' ../ components (round 29).
+		for _, a := range argv[1:] {
+			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.IndexByte(a, ':') >= 0 {
+				return "unzip " + a + " keeps the members' ../ components: extracting writes wherever the archive says"
+			}
+		}
+	case "cpio":
+		return cpioDanger(argv)
 	case "ssh-keygen":
 		// -D loads a PKCS#11 library, -w a security key provider (its
 		// code runs); short options group (-qD LIB) (round 29).
@@ -890,6 +899,46 @@ func kubectlEditor(argv []string) string {
 		if a == "edit" || a == "edit-last-applied" || a == "--edit" || strings.HasPrefix(a, "--edit=") {
 			return "kubectl " + a + " runs the editor ($KUBE_EDITOR, $EDITOR) on the object"
 		}
+	}
+	return ""
+}
+
+// cpioDanger returns why GNU cpio writes where the archive says or runs
+// rsh, or "": copy-in (-i, --extract) keeps absolute member names unless
+// --no-absolute-filenames is given, and -F/--file HOST:FILE and
+// --rsh-command run rsh (round 29).
+func cpioDanger(argv []string) string {
+	extract, relative, list := false, false, false
+	for k, a := range argv[1:] {
+		if longAbbrev(a, "--rsh-command") {
+			return "cpio " + a + " runs the program it names"
+		}
+		for _, v := range append(optionArgs(argv, k+1, 'F', "--file"), optionArgs(argv, k+1, 'O', "")...) {
+			if scpLike(v) {
+				return "cpio " + a + " " + v + ": HOST:FILE is a remote archive (cpio would run rsh)"
+			}
+		}
+		switch {
+		case longAbbrev(a, "--no-absolute-filenames"):
+			relative = true
+		case longAbbrev(a, "--extract"):
+			extract = true
+		case longAbbrev(a, "--list"):
+			list = true
+		case len(a) > 1 && a[0] == '-' && a[1] != '-':
+			// -i (-t lists only) in a cluster, before any letter taking a
+			// value.
+			for _, c := range a[1:] {
+				extract = extract || c == 'i'
+				list = list || c == 't'
+				if strings.ContainsRune("FOIEHMRC", c) {
+					break
+				}
+			}
+		}
+	}
+	if extract && !relative && !list {
+		return "cpio -i keeps the members' absolute names (without --no-absolute-filenames): extracting writes wherever the archive says"
 	}
 	return ""
 }

@@ -557,3 +557,40 @@ program = "tar"
 	}
 	wantAccepted(t, p, "tar extracting below the cwd", "tar -xf x.tar", "tar xzf x.tgz", "tar -czf out.tgz src", "tar -tvf x.tar", "tar -xf x.tar -C dir")
 }
+
+// TestRound29ExtractorsKeepDotDot: unzip -: keeps a member's ../
+// components (unzip otherwise skips them), and GNU cpio's copy-in mode
+// (-i, --extract) keeps absolute member names unless
+// --no-absolute-filenames is given: both write wherever the archive (one
+// the agent made) says, as tar -P does. A rule that accepts unzip or cpio
+// to unpack into the workspace vouched for them. cpio's -F HOST:FILE and
+// --rsh-command run rsh, as tar's do. Demonstrated with unzip 6.0 and an
+// archive Python's zipfile writes (cpio, not installed here, from its
+// manual).
+func TestRound29ExtractorsKeepDotDot(t *testing.T) {
+	_, noUnzip := exec.LookPath("unzip")
+	_, noPython := exec.LookPath("python3")
+	if noUnzip == nil && noPython == nil {
+		work := t.TempDir()
+		env := []string{"PATH=/usr/bin:/bin", "HOME=" + work, "LANG=C"}
+		out := bashIn(t, `mkdir sub && python3 -c "import zipfile; z = zipfile.ZipFile('z.zip', 'w'); z.writestr('../OUT', 'hi'); z.close()" && cd sub && unzip -q -: ../z.zip`, work, env)
+		if !fileExists(filepath.Join(work, "OUT")) {
+			t.Errorf("unzip -: wrote no ../OUT (output %q): the demonstration failed", out)
+		}
+	}
+	p := mustParse(t, `
+[[rule]]
+name = "unpack"
+decision = "accept"
+[rule.match]
+program = ["unzip", "cpio"]
+`)
+	for _, line := range []string{"unzip -: x.zip", "unzip -o -: x.zip", "unzip -qo: x.zip", "cpio -idm < x.cpio", "cpio -i < x.cpio", "cpio --extract -d < x.cpio",
+		"cpio -ivd -F x.cpio", "cpio -i --no-absolute-filenames -F host:x.cpio", "cpio -o --rsh-command=./pwn -F h:x < list"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the extractor writes wherever the archive says, or runs rsh", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "extracting below the cwd", "unzip x.zip", "unzip -o x.zip -d out", "unzip -l x.zip", "cpio -idm --no-absolute-filenames < x.cpio",
+		"cpio -it < x.cpio", "cpio -o < list")
+}
