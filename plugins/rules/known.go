@@ -638,6 +638,34 @@ func toolDanger(argv []string) string {
 		return helmDanger(argv)
 	case "gh":
 		return ghDanger(argv)
+	case "composer":
+		// composer exec runs a vendor binary (as npm exec); Symfony's
+		// console takes a command's unambiguous prefix (round 29).
+		for _, a := range argv[1:] {
+			if len(a) >= 3 && strings.HasPrefix("exec", a) {
+				return "composer " + a + " is composer exec, which runs a vendor binary (as npm exec)"
+			}
+		}
+	case "bazel", "bazelisk":
+		// --run_under runs tests and bazel run's target under a program
+		// (as go test -exec), --script_path writes a script,
+		// --server_javabase and --host_jvm_args run a JVM or load an
+		// agent library, --bazelrc reads options that may hold any of
+		// them (round 29).
+		for _, a := range argv[1:] {
+			name, _, _ := strings.Cut(a, "=")
+			switch name {
+			case "--run_under", "--script_path", "--server_javabase", "--host_jvm_args", "--bazelrc":
+				return path.Base(argv[0]) + " " + a + " runs a program or loads a library the line names, or writes a script where it says"
+			}
+		}
+	case "mvn", "mvnw":
+		// exec:exec runs the program -Dexec.executable names (round 29).
+		for _, a := range argv[1:] {
+			if strings.HasPrefix(a, "exec:") || strings.Contains(a, "exec-maven-plugin") || strings.HasPrefix(a, "-Dexec.executable") {
+				return "mvn " + a + ": the exec plugin runs the program -Dexec.executable names"
+			}
+		}
 	case "unzip":
 		// -: keeps the members' ../ components (round 29).
 		for _, a := range argv[1:] {

@@ -594,3 +594,34 @@ program = ["unzip", "cpio"]
 	wantAccepted(t, p, "extracting below the cwd", "unzip x.zip", "unzip -o x.zip -d out", "unzip -l x.zip", "cpio -idm --no-absolute-filenames < x.cpio",
 		"cpio -it < x.cpio", "cpio -o < list")
 }
+
+// TestRound29BuildToolsRunNamedPrograms: composer exec BIN (any prefix:
+// Symfony's console takes composer exe) runs a vendor binary, as npm exec
+// does; bazel's --run_under=PROG runs each test or bazel run's target
+// under PROG (as go test -exec), --script_path writes a script where it
+// says, and --server_javabase and --host_jvm_args (-agentpath:LIB) run a
+// JVM or load a library the line names; Maven's exec:exec runs the
+// program -Dexec.executable names. known.go knew nothing of them: a rule
+// with argv_prefix = ["bazel", "test"] vouched for "bazel test //...
+// --run_under=./pwn". From their documentation (none is installed here).
+func TestRound29BuildToolsRunNamedPrograms(t *testing.T) {
+	p := mustParse(t, round18Prefixes([]string{"bazel", "test"}, []string{"composer"}, []string{"mvn"})+`
+[[rule]]
+name = "bazel"
+decision = "accept"
+[rule.match]
+program = "bazel"
+`)
+	for _, line := range []string{
+		"composer exec pwn", "composer exe pwn", "composer global exec pwn", "composer -d sub exec pwn",
+		"bazel test //... --run_under=./pwn", "bazel test --run_under ./pwn //x", "bazel test //x --script_path=/home/u/x.sh",
+		"bazel --server_javabase=./jdk test //x", "bazel --host_jvm_args=-agentpath:./p.so test //x", "bazel --bazelrc=./rc test //x",
+		"mvn exec:exec -Dexec.executable=./pwn", "mvn -q org.codehaus.mojo:exec-maven-plugin:3.1.0:exec -Dexec.executable=./pwn",
+	} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the build tool runs a program the line names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "the build tools' own commands", "composer install", "composer update --no-scripts", "composer show", "composer dump-autoload",
+		"bazel test //...", "bazel test //x --test_output=errors", "mvn -q package", "mvn test -Dtest=FooTest", "mvn dependency:tree")
+}
