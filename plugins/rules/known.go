@@ -55,6 +55,9 @@ func danger(argv []string) string {
 		// options take their value as the next word (npm --prefix . exec)
 		// and its commands may be abbreviated (exe): any word that may be
 		// one of them is refused (review, rounds 9 and 10).
+		if why := npmPrograms(argv); why != "" {
+			return why
+		}
 		for _, a := range argv[1:] {
 			if strings.HasPrefix(a, "-") {
 				continue
@@ -926,6 +929,19 @@ func kubectlEditor(argv []string) string {
 	for _, a := range argv[1:] {
 		if a == "edit" || a == "edit-last-applied" || a == "--edit" || strings.HasPrefix(a, "--edit=") {
 			return "kubectl " + a + " runs the editor ($KUBE_EDITOR, $EDITOR) on the object"
+		}
+	}
+	return ""
+}
+
+// npmPrograms returns why npm runs a program its options name, or "":
+// --script-shell is the shell npm runs scripts with, --git the git it
+// clones a git dependency with; nopt takes any unambiguous abbreviation
+// (--script-sh) (round 29).
+func npmPrograms(argv []string) string {
+	for _, a := range argv[1:] {
+		if longAbbrev(a, "--script-shell") && len(strings.SplitN(a, "=", 2)[0]) > len("--s") || longAbbrev(a, "--git") && strings.HasPrefix(a, "--git") {
+			return "npm " + a + " names the program npm runs scripts with (--script-shell) or clones git dependencies with (--git)"
 		}
 	}
 	return ""

@@ -625,3 +625,40 @@ program = "bazel"
 	wantAccepted(t, p, "the build tools' own commands", "composer install", "composer update --no-scripts", "composer show", "composer dump-autoload",
 		"bazel test //...", "bazel test //x --test_output=errors", "mvn -q package", "mvn test -Dtest=FooTest", "mvn dependency:tree")
 }
+
+// TestRound29NpmScriptShell: npm runs a package's scripts with the shell
+// --script-shell names (any abbreviation: --script-sh), a program the
+// line names, as go test -exec does (which the engine refuses although go
+// test runs the project's code too), and clones a git dependency with
+// the git --git names (under --ignore-scripts too). A rule with
+// argv_prefix = ["npm", "test"] vouched for "npm test --script-shell
+// ./pwn". Demonstrated with npm 11.
+func TestRound29NpmScriptShell(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err == nil {
+		work := t.TempDir()
+		files := map[string]string{"package.json": `{"name":"x","version":"1.0.0","scripts":{"test":"echo hi"}}`, "pwn": "#!/bin/sh\ntouch \"$(dirname \"$0\")/PWNED\"\n"}
+		for name, body := range files {
+			if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, _ := exec.LookPath("npm")
+		env := []string{"PATH=" + filepath.Dir(p) + ":/usr/bin:/bin", "HOME=" + work, "LANG=C", "npm_config_cache=" + filepath.Join(work, ".npm"), "npm_config_update_notifier=false"}
+		for _, line := range []string{"npm test --script-shell ./pwn", "npm test --script-sh=./pwn"} {
+			if out := bashIn(t, line, work, env); !round29Made(t, work, "PWNED") {
+				t.Errorf("%q ran no ./pwn (output %q): the demonstration failed", line, out)
+			}
+		}
+	} else {
+		t.Log("npm is not installed: no demonstration")
+	}
+	p := mustParse(t, round18Prefixes([]string{"npm", "test"}, []string{"npm", "run", "lint"}, []string{"npm", "ci"}, []string{"npm", "install", "--ignore-scripts"}))
+	for _, line := range []string{"npm test --script-shell ./pwn", "npm test --script-shell=./pwn", "npm test --script-sh=./pwn", "npm run lint --script-shell ./pwn",
+		"npm ci --script-shell=./pwn", "npm install --ignore-scripts --git ./pwn github:a/b", "npm install --ignore-scripts --git=./pwn github:a/b"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; npm runs the shell or git the line names", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "npm's scripts under its own shell", "npm test", "npm test -- --watch=false", "npm run lint", "npm ci", "npm ci --silent",
+		"npm install --ignore-scripts", "npm install --ignore-scripts --save-dev lodash", "npm install --ignore-scripts --global-style")
+}
