@@ -712,9 +712,10 @@ func toolDanger(argv []string) string {
 		for k := 1; k < len(argv); k++ {
 			a := argv[k]
 			switch {
-			case a == "-m" && k+1 < len(argv) && argv[k+1] == "pip":
+			case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.HasSuffix(a, "m") && k+1 < len(argv) && argv[k+1] == "pip":
+				// -m pip, and -m closing a cluster of flags (-Im pip).
 				return pipDanger(argv[k+1:])
-			case a == "-mpip":
+			case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.HasSuffix(a, "mpip"):
 				return pipDanger(append([]string{"pip"}, argv[k+1:]...))
 			case a == "-X" || a == "-W":
 				k++

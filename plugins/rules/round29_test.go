@@ -194,11 +194,11 @@ func TestRound29PipPython(t *testing.T) {
 name = "pip"
 decision = "accept"
 [rule.match]
-program = ["pip", "pip3", "pip3.12"]
+program = ["pip", "pip3", "pip3.12", "python3"]
 `)
 	for _, line := range []string{
 		"pip --python ./pwn list", "pip --python=./pwn list", "pip --pyt ./pwn list", "pip -q --py ./pwn freeze", "pip3 --python ./pwn show x",
-		"pip3.12 --python ./pwn list", "python3 -m pip --python ./pwn list", "pip config set global.python ./pwn", "pip config --site set global.python ./pwn",
+		"pip3.12 --python ./pwn list", "python3 -m pip --python ./pwn list", "python3 -Im pip --python ./pwn list", "python3 -Impip --python ./pwn list", "pip config set global.python ./pwn", "pip config --site set global.python ./pwn",
 		"pip config edit --editor ./pwn", "pip list --log ./notes", "pip --log=./notes list", "pip show x --log-file ./notes",
 	} {
 		if v, ok := acceptedBy(t, p, line); ok {
