@@ -790,6 +790,29 @@ func rustcDanger(argv []string, from int) string {
 	return ""
 }
 
+// managerPlugins returns why an environment manager installs a plugin
+// whose code its later commands run, or "": poetry self (add, install,
+// update: packages of poetry's own environment, whose plugins poetry
+// loads), pdm self and pdm plugin add, asdf plugin add/update (and
+// plugin-add), mise plugins install/link/update (plugin, p) (round 29).
+func managerPlugins(argv []string) string {
+	base := path.Base(argv[0])
+	for k, a := range argv[1:] {
+		next := ""
+		if k+2 < len(argv) {
+			next = argv[k+2]
+		}
+		switch {
+		case base == "poetry" && a == "self" && next != "show",
+			base == "pdm" && (a == "self" && next != "list" || a == "plugin" && next == "add"),
+			base == "asdf" && (a == "plugin-add" || a == "plugin-update" || a == "plugin" && (next == "add" || next == "update")),
+			(base == "mise" || base == "rtx") && (a == "plugins" || a == "plugin" || a == "p") && (next == "install" || next == "i" || next == "link" || next == "ln" || next == "update" || next == "up" || next == "add" || next == "a"):
+			return base + " " + a + " " + next + " installs a plugin (code) that later " + base + " commands run"
+		}
+	}
+	return ""
+}
+
 // namedInterpreter returns why a Python tool runs an interpreter the
 // line names, or writes where it says, or "": mypy --python-executable
 // and pyright's --pythonpath run it to learn its paths, virtualenv's,
@@ -1335,6 +1358,9 @@ func runnerDanger(argv []string) string {
 		// refused (review, round 28).
 		base := path.Base(argv[0])
 		if why := namedInterpreter(argv); why != "" {
+			return why
+		}
+		if why := managerPlugins(argv); why != "" {
 			return why
 		}
 		words := envRunners[base]

@@ -662,3 +662,29 @@ func TestRound29NpmScriptShell(t *testing.T) {
 	wantAccepted(t, p, "npm's scripts under its own shell", "npm test", "npm test -- --watch=false", "npm run lint", "npm ci", "npm ci --silent",
 		"npm install --ignore-scripts", "npm install --ignore-scripts --save-dev lodash", "npm install --ignore-scripts --global-style")
 }
+
+// TestRound29ManagersInstallTheirOwnPlugins: poetry self add (install,
+// update, lock, remove: poetry self) installs packages into poetry's own
+// environment, whose plugins every later poetry command loads (their code
+// runs); pdm self add and pdm plugin add do so for pdm; asdf plugin add
+// and mise plugins install or link take a plugin (a git repository or a
+// local directory) whose bin/ scripts asdf and mise run for later
+// commands, as direnv allow makes .envrc run in later shells, which the
+// engine refuses. From their documentation (none is installed here).
+func TestRound29ManagersInstallTheirOwnPlugins(t *testing.T) {
+	p := mustParse(t, `
+[[rule]]
+name = "managers"
+decision = "accept"
+[rule.match]
+program = ["poetry", "pdm", "asdf", "mise"]
+`)
+	for _, line := range []string{"poetry self add ./pwn", "poetry self add poetry-plugin-x", "poetry self install", "pdm self add ./pwn", "pdm plugin add ./pwn",
+		"asdf plugin add x ./dir", "asdf plugin-add x https://example.com/x.git", "asdf plugin update --all", "mise plugins install tool ./dir", "mise plugins link tool ./dir",
+		"mise plugin install tool https://example.com/x.git", "mise p link tool ./dir"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; the manager installs a plugin whose code later commands run", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "the managers' own commands", "poetry install", "poetry show", "pdm install", "asdf plugin list", "asdf list", "mise plugins ls", "mise ls")
+}
