@@ -927,6 +927,13 @@ func ghDanger(argv []string) string {
 		return "gh " + cmd + " " + sub + " runs an extension (a program gh-NAME) or installs or makes one that gh NAME runs"
 	case cmd == "config" && sub == "set":
 		return "gh config set names the programs gh runs (editor, pager, browser)"
+	case (cmd == "release" || cmd == "run") && sub == "download":
+		// -O/--output and -D/--dir write where they say, as curl -o.
+		for _, a := range argv[3:] {
+			if longAbbrev(a, "--output") || longAbbrev(a, "--dir") || len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a, "OD") {
+				return "gh " + cmd + " download " + a + " writes the download where it says"
+			}
+		}
 	case (cmd == "repo" && (sub == "clone" || sub == "fork") || cmd == "gist" && sub == "clone" ||
 		(cmd == "codespace" || cmd == "cs") && (sub == "ssh" || sub == "cp")) && slices.Contains(argv[2:], "--"):
 		return "gh " + cmd + " " + sub + " passes the words after -- to git clone or ssh, whose options run programs (--template's hooks, -c, -o LocalCommand)"

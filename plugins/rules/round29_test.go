@@ -688,3 +688,20 @@ program = ["poetry", "pdm", "asdf", "mise"]
 	}
 	wantAccepted(t, p, "the managers' own commands", "poetry install", "poetry show", "pdm install", "asdf plugin list", "asdf list", "mise plugins ls", "mise ls")
 }
+
+// TestRound29GhDownloadsWriteWhereTheySay: gh release download -O FILE
+// (--output) and -D DIR (--dir), and gh run download -D DIR, write a
+// release asset or an artifact (which the agent may have uploaded) where
+// the line says, as curl -o does, which the engine refuses; without them
+// gh writes into the cwd. From gh's manual (gh 2.23 is installed here,
+// but downloading needs GitHub).
+func TestRound29GhDownloadsWriteWhereTheySay(t *testing.T) {
+	p := mustParse(t, "[[rule]]\nname = \"gh\"\ndecision = \"accept\"\n[rule.match]\nprogram = \"gh\"\n")
+	for _, line := range []string{"gh release download v1 -p x -O /home/u/.bashrc", "gh release download v1 --output=../x", "gh release download v1 -D /home/u/.config",
+		"gh release download v1 --dir ../x", "gh run download 1 -D ../x", "gh run download 1 --dir=/tmp/x", "gh release download v1 -O-"} {
+		if v, ok := acceptedBy(t, p, line); ok {
+			t.Errorf("%q: accepted by rule %q as %q; gh writes the download where the line says", line, v.Rule, commandsOf(v.Analysis))
+		}
+	}
+	wantAccepted(t, p, "gh downloading into the cwd", "gh release download v1 -p '*.tar.gz'", "gh run download 1 -n artifact", "gh release view v1", "gh run view 1")
+}
