@@ -22,6 +22,7 @@ import (
 
 	"github.com/codexhost/codexhost/abi"
 	"github.com/codexhost/codexhost/host"
+	"github.com/codexhost/codexhost/host/protocol"
 	"github.com/codexhost/codexhost/internal/termsafe"
 	"github.com/codexhost/codexhost/plugins"
 	"github.com/codexhost/codexhost/plugins/chain"
@@ -750,7 +751,15 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 	}
 	only.thread.Store(&threadID)
 	if c.fork != "" && prompt == "" {
-		return &host.Result{ThreadID: threadID}, nil // run fork ID: the copy only
+		// run fork ID: the copy only. codex announces it with
+		// thread/started right after its answer to thread/fork, which the
+		// run waits for (5 s at most), so that the renderers get it before
+		// the run ends (--json: codex exec fork's thread.started line);
+		// before, the run could end first, and print nothing.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		only.waitStarted(wctx, threadID)
+		cancel()
+		return &host.Result{ThreadID: threadID}, nil
 	}
 	var topts *host.TurnOptions
 	if c.thread != "" && (c.model != "" || c.approvalPolicy != "") {
@@ -868,9 +877,53 @@ type threadFilter struct {
 
 	mu   sync.Mutex
 	subs map[string]bool // the sub-agents' threads, learnt from their tool calls
+	// started holds the threads whose thread/started the filter has passed
+	// on; changed is closed (and replaced) when one is added.
+	started map[string]bool
+	changed chan struct{}
+}
+
+// noteStarted records that thread/started of ev's thread was passed on.
+func (f *threadFilter) noteStarted(ev *host.Event) {
+	if ev.Method != string(protocol.NotifThreadStarted) || ev.ThreadID == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.started == nil {
+		f.started = map[string]bool{}
+	}
+	f.started[ev.ThreadID] = true
+	if f.changed != nil {
+		close(f.changed)
+		f.changed = nil
+	}
+}
+
+// waitStarted waits until thread/started of thread id has been passed on
+// to the renderers, or ctx ends, and reports whether it was.
+func (f *threadFilter) waitStarted(ctx context.Context, id string) bool {
+	for {
+		f.mu.Lock()
+		if f.started[id] {
+			f.mu.Unlock()
+			return true
+		}
+		if f.changed == nil {
+			f.changed = make(chan struct{})
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func (f *threadFilter) ObserveEvent(ev *host.Event) {
+	defer f.noteStarted(ev)
 	id := f.thread.Load()
 	if id == nil || ev.ThreadID == "" || ev.ThreadID == *id {
 		f.learnSubAgents(ev)
