@@ -725,13 +725,7 @@ func (c *runConfig) turn(ctx context.Context, cio *cmdIO, client *host.Client, p
 		th, err = client.ResumeThread(ctx, threadID, &host.ThreadOptions{Model: c.model, Cwd: c.cwd,
 			ApprovalPolicy: c.approvalPolicy, Sandbox: c.sandbox, Config: tconfig})
 		if err != nil {
-			if errors.Is(err, host.ErrThreadNotFound) {
-				return nil, usageErr("%s %s: no such thread in this CODEX_HOME", c.threadFlag(), threadID)
-			}
-			if errors.Is(err, rpc.ErrInvalidParams) || errors.Is(err, rpc.ErrInvalidRequest) {
-				return nil, usageErr("%s %s: codex refused it: %s", c.threadFlag(), threadID, innermost(err))
-			}
-			return nil, connFailure(ctx, "resume the thread", err)
+			return nil, c.storedThreadErr(ctx, threadID, "resume the thread", err)
 		}
 	}
 	var hooks []string

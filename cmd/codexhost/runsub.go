@@ -168,15 +168,24 @@ func (c *runConfig) subPrompt(args []string) (prompt string, ok bool) {
 // forkThread copies the thread run fork names, with run's thread settings.
 func (c *runConfig) forkThread(ctx context.Context, client *host.Client, opts *host.ThreadOptions) (*host.Thread, error) {
 	th, err := client.ForkThread(ctx, c.fork, opts)
-	switch {
-	case err == nil:
-		return th, nil
-	case errors.Is(err, host.ErrThreadNotFound):
-		return nil, usageErr("run fork %s: no such thread in this CODEX_HOME", c.fork)
-	case errors.Is(err, rpc.ErrInvalidParams) || errors.Is(err, rpc.ErrInvalidRequest):
-		return nil, usageErr("run fork %s: codex refused it: %s", c.fork, innermost(err))
+	if err != nil {
+		return nil, c.storedThreadErr(ctx, c.fork, "fork the thread", err)
 	}
-	return nil, connFailure(ctx, "fork the thread", err)
+	return th, nil
+}
+
+// storedThreadErr is the error of resuming or forking the stored thread
+// id (what says which): a thread codex does not have, or an id it
+// refuses, is a usage error naming how the user gave it (threadFlag);
+// anything else is the connection's failure.
+func (c *runConfig) storedThreadErr(ctx context.Context, id, what string, err error) error {
+	switch {
+	case errors.Is(err, host.ErrThreadNotFound):
+		return usageErr("%s %s: no such thread in this CODEX_HOME", c.threadFlag(), id)
+	case errors.Is(err, rpc.ErrInvalidParams) || errors.Is(err, rpc.ErrInvalidRequest):
+		return usageErr("%s %s: codex refused it: %s", c.threadFlag(), id, innermost(err))
+	}
+	return connFailure(ctx, what, err)
 }
 
 // startWork starts the run's work on threadID: the review with run
